@@ -1,0 +1,1 @@
+//! hookflash-media

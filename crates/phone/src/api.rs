@@ -1,0 +1,243 @@
+//! The contract between the engine and its front ends (CLI, desktop shell).
+//! Everything here is plain data, serialisable to JSON for the UI and `--json` output.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// SIP transport of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+    Tls,
+}
+
+/// One SIP account. The password is never part of this: it comes from a [`PasswordSource`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountConfig {
+    /// Address of record, e.g. `sip:alice@example.com`.
+    pub aor: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Digest user name; defaults to the AOR's user part.
+    #[serde(default)]
+    pub auth_user: Option<String>,
+    /// Registrar URI; defaults to the AOR's host. `;transport=tcp|tls` selects the transport.
+    #[serde(default)]
+    pub registrar: Option<String>,
+    /// Outbound proxy URI every request is sent through, if any.
+    #[serde(default)]
+    pub outbound_proxy: Option<String>,
+    #[serde(default)]
+    pub transport: Option<Transport>,
+    /// Requested registration lifetime in seconds.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+    /// Local SIP address to bind (default: an ephemeral port on the address that reaches the registrar).
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Extra CA certificate (PEM) trusted for TLS, besides the system roots. Verification stays on.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Whether to REGISTER at all (false: calls only, e.g. peer-to-peer).
+    #[serde(default = "default_true")]
+    pub register: bool,
+}
+
+fn default_expires() -> u32 {
+    600
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Audio codecs the engine can negotiate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodecName {
+    Pcmu,
+    Pcma,
+    Opus,
+}
+
+/// Where a call's audio comes from / goes to. Chosen per call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", content = "value", rename_all = "lowercase")]
+pub enum AudioEndpoint {
+    /// Silence in, discard out.
+    Null,
+    /// A WAV file: read (any rate, mono or stereo) as the source, or written as the sink.
+    Wav(PathBuf),
+    /// A sound device by name; `None` means the OS default device.
+    Device(Option<String>),
+    /// The OS default device.
+    #[default]
+    Default,
+}
+
+/// Per-call media choices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CallOptions {
+    pub audio_in: AudioEndpoint,
+    pub audio_out: AudioEndpoint,
+    /// Codecs to offer/accept, in preference order. Empty: the engine's default (Opus, PCMU, PCMA).
+    #[serde(default)]
+    pub codecs: Vec<CodecName>,
+}
+
+/// Engine-wide configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhoneConfig {
+    pub account: AccountConfig,
+    /// SQLite history database file.
+    pub history_db: PathBuf,
+    /// User-Agent header value.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+/// Where the account password comes from.
+#[derive(Debug, Clone)]
+pub enum PasswordSource {
+    /// Given directly (from `HOOKFLASH_PASSWORD`, or typed into the app and then stored in the keyring).
+    Plain(String),
+    /// Read from the OS keyring under service "hookflash", user = the account AOR.
+    Keyring,
+    /// No password (open registrar / peer-to-peer).
+    None,
+}
+
+pub type CallId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RegistrationState {
+    Unregistered,
+    Registering,
+    Registered { expires_in: u32 },
+    /// e.g. status 403, reason "Forbidden", server "sip.example.com".
+    Failed { message: String, status: Option<u16> },
+    Retrying { message: String, in_secs: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Outgoing: INVITE sent, no provisional yet.
+    Calling,
+    /// Outgoing: 180/183 received (ringback playing). Incoming: ringing here.
+    Ringing,
+    Answered,
+    Ended,
+}
+
+/// Snapshot of one call, as front ends show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallInfo {
+    pub id: CallId,
+    pub direction: Direction,
+    pub state: CallState,
+    pub remote_uri: String,
+    pub remote_display_name: Option<String>,
+    pub codec: Option<CodecName>,
+    pub muted: bool,
+    /// Unix milliseconds.
+    pub started_at_ms: i64,
+    pub answered_at_ms: Option<i64>,
+}
+
+/// Why a call ended, with a sentence a user can read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndReason {
+    /// We hung up.
+    LocalHangup,
+    /// The remote party sent BYE.
+    RemoteHangup,
+    /// The caller gave up (CANCEL) before we answered.
+    Cancelled,
+    /// We rejected an incoming call with this status.
+    Rejected { status: u16 },
+    /// The callee rejected our call, or the call failed, with this SIP status.
+    Failed { status: u16, reason: String },
+    /// Transport or media error.
+    Error { message: String },
+}
+
+/// Everything the engine tells front ends; one stream, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum PhoneEvent {
+    Registration { aor: String, state: RegistrationState },
+    IncomingCall { call: CallInfo },
+    CallUpdated { call: CallInfo },
+    Dtmf { call_id: CallId, digit: char },
+    CallEnded { call: CallInfo, reason: EndReason, message: String },
+    /// A problem that did not stop the engine (garbage on the SIP port, an unplayable file...).
+    Warning { message: String },
+}
+
+/// One history row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub direction: Direction,
+    pub account: String,
+    pub remote_uri: String,
+    pub remote_display_name: Option<String>,
+    pub started_at_ms: i64,
+    pub answered_at_ms: Option<i64>,
+    pub ended_at_ms: i64,
+    /// "answered", "missed", "rejected", "cancelled", "failed".
+    pub outcome: String,
+    pub sip_status: Option<u16>,
+    pub codec: Option<String>,
+}
+
+/// Errors with the sentence a user reads in them.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum PhoneError {
+    #[error("registration refused ({status}) by {server}: {reason}")]
+    RegistrationRefused { status: u16, reason: String, server: String },
+    #[error("registrar {server} unreachable: {detail}")]
+    Unreachable { server: String, detail: String },
+    #[error("call rejected ({status} {reason}) by {remote}")]
+    CallRejected { status: u16, reason: String, remote: String },
+    #[error("invalid {what}: {detail}")]
+    InvalidInput { what: String, detail: String },
+    #[error("no call with id {0}")]
+    NoSuchCall(CallId),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A profile file (TOML), shared by the CLI (`--profile`) and the app:
+///
+/// ```toml
+/// history_db = "/home/me/.local/share/hookflash/history.sqlite3"   # optional
+/// codecs = ["opus", "pcmu", "pcma"]                                  # optional
+/// [account]
+/// aor = "sip:alice@example.com"
+/// auth_user = "alice"                                  # optional
+/// registrar = "sip:example.com;transport=tls"          # optional
+/// expires = 600                                        # optional
+/// listen = "0.0.0.0:0"                                 # optional
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub account: AccountConfig,
+    #[serde(default)]
+    pub history_db: Option<PathBuf>,
+    #[serde(default)]
+    pub codecs: Vec<CodecName>,
+}

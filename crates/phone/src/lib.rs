@@ -1,0 +1,11 @@
+//! The phone: accounts, calls and their state machines, and the async engine that drives
+//! SIP (`hookflash-sip`), media (`hookflash-media`) and history (`hookflash-store`).
+//!
+//! Front ends (the CLI, the Tauri shell) use only what `api` exports: a [`Phone`] handle
+//! with commands, and one stream of [`PhoneEvent`]s.
+
+pub mod api;
+pub use api::*;
+
+mod phone;
+pub use phone::Phone;

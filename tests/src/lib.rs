@@ -1,0 +1,1 @@
+//! Test harness for real peers (Kamailio, baresip, sipp, PulseAudio).
