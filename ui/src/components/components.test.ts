@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cleanup, fireEvent, render } from '@testing-library/svelte';
+import CallCard from './CallCard.svelte';
+import IncomingCard from './IncomingCard.svelte';
+import HistoryList from './HistoryList.svelte';
+import Dialpad from './Dialpad.svelte';
+import type { CallView } from '../lib/state';
+import type { HistoryEntry } from '../lib/types';
+
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+const call = (over: Partial<CallView> = {}): CallView => ({
+  id: 1,
+  direction: 'outgoing',
+  state: 'answered',
+  remote_uri: 'sip:bob@127.0.0.1:5070',
+  remote_display_name: 'Bob',
+  codec: 'pcmu',
+  muted: false,
+  started_at_ms: 0,
+  answered_at_ms: 1_000,
+  ...over,
+});
+
+const noop = () => {};
+
+afterEach(() => cleanup());
+
+describe('remote names are text, never HTML', () => {
+  it('call card', () => {
+    const { getByTestId, container } = render(CallCard, {
+      call: call({ remote_display_name: HOSTILE, remote_uri: `sip:${HOSTILE}@evil` }),
+      now: 66_000,
+      onHangup: noop,
+      onMute: noop,
+      onDtmf: noop,
+      onDismiss: noop,
+    });
+    expect(container.querySelector('img')).toBeNull();
+    expect(getByTestId('call-remote').textContent).toContain(HOSTILE);
+    expect(getByTestId('call-state').textContent).toBe('Connected');
+    expect(getByTestId('call-timer').textContent).toBe('1:05');
+  });
+
+  it('incoming card', () => {
+    const { getByTestId, container } = render(IncomingCard, {
+      call: call({ direction: 'incoming', state: 'ringing', remote_display_name: HOSTILE }),
+      now: 0,
+      onAnswer: noop,
+      onDecline: noop,
+    });
+    expect(container.querySelector('img')).toBeNull();
+    expect(getByTestId('incoming-card').textContent).toContain(HOSTILE);
+  });
+
+  it('history list', () => {
+    const entry: HistoryEntry = {
+      id: 1,
+      direction: 'incoming',
+      account: 'sip:alice@example.com',
+      remote_uri: 'sip:x@example.com',
+      remote_display_name: HOSTILE,
+      started_at_ms: 0,
+      answered_at_ms: 1_000,
+      ended_at_ms: 11_000,
+      outcome: 'answered',
+      sip_status: 200,
+      codec: 'pcmu',
+    };
+    const { getAllByTestId, container } = render(HistoryList, { entries: [entry], now: 0, onCall: noop });
+    expect(container.querySelector('img')).toBeNull();
+    const rows = getAllByTestId('history-row');
+    expect(rows).toHaveLength(1);
+    expect(rows[0].textContent).toContain(HOSTILE);
+    expect(rows[0].textContent).toContain('0:10');
+  });
+});
+
+describe('call card controls', () => {
+  it('hang up, mute and DTMF call back with the right values', async () => {
+    const onHangup = vi.fn();
+    const onMute = vi.fn();
+    const onDtmf = vi.fn();
+    const { getByTestId } = render(CallCard, { call: call(), now: 2_000, onHangup, onMute, onDtmf, onDismiss: noop });
+    await fireEvent.click(getByTestId('dtmf-key-star'));
+    await fireEvent.click(getByTestId('dtmf-key-1'));
+    await fireEvent.click(getByTestId('mute-button'));
+    await fireEvent.click(getByTestId('hangup-button'));
+    expect(onDtmf.mock.calls).toEqual([['*'], ['1']]);
+    expect(onMute).toHaveBeenCalledWith(true);
+    expect(onHangup).toHaveBeenCalledOnce();
+  });
+
+  it('DTMF keys are disabled until the call is connected', () => {
+    const { getByTestId } = render(CallCard, {
+      call: call({ state: 'calling', answered_at_ms: null }),
+      now: 0,
+      onHangup: noop,
+      onMute: noop,
+      onDtmf: noop,
+      onDismiss: noop,
+    });
+    expect((getByTestId('dtmf-key-5') as HTMLButtonElement).disabled).toBe(true);
+    expect(getByTestId('call-state').textContent).toContain('Calling');
+  });
+});
+
+describe('dial pad', () => {
+  it('keys type, Enter dials the normalised number', async () => {
+    const onDial = vi.fn();
+    const { getByTestId } = render(Dialpad, { onDial });
+    const input = getByTestId('dial-input') as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: '+1 (555) 01-' } });
+    await fireEvent.click(getByTestId('dialpad-key-0'));
+    await fireEvent.click(getByTestId('dialpad-key-hash'));
+    expect(input.value).toBe('+1 (555) 01-0#');
+    await fireEvent.keyDown(input, { key: 'Enter' });
+    expect(onDial).toHaveBeenCalledWith('+1555010#');
+  });
+
+  it('the call button is disabled while the input is empty', () => {
+    const { getByTestId } = render(Dialpad, { onDial: noop });
+    expect((getByTestId('dial-button') as HTMLButtonElement).disabled).toBe(true);
+  });
+});

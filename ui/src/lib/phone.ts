@@ -1,0 +1,35 @@
+// The one typed client for the Tauri shell: every command the window may invoke and the
+// "phone-event" channel. Views import this module and never call `invoke` themselves.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { AccountForm, AccountView, CallId, CallInfo, HistoryEntry, PhoneEvent } from './types';
+
+/** Name of the event channel the shell forwards every engine event on. */
+export const EVENT_CHANNEL = 'phone-event';
+
+export const phone = {
+  register: (): Promise<void> => invoke('register'),
+  dial: (target: string): Promise<CallId> => invoke('dial', { target }),
+  answer: (id: CallId): Promise<void> => invoke('answer', { id }),
+  /** Rejects a ringing call with 603 Decline. */
+  decline: (id: CallId): Promise<void> => invoke('decline', { id }),
+  hangup: (id: CallId): Promise<void> => invoke('hangup', { id }),
+  sendDtmf: (id: CallId, digits: string): Promise<void> => invoke('send_dtmf', { id, digits }),
+  setMute: (id: CallId, muted: boolean): Promise<void> => invoke('set_mute', { id, muted }),
+  calls: (): Promise<CallInfo[]> => invoke('calls'),
+  history: (limit: number): Promise<HistoryEntry[]> => invoke('history', { limit }),
+  account: (): Promise<AccountView> => invoke('account'),
+  saveAccount: (account: AccountForm, password: string | null): Promise<AccountView> =>
+    invoke('save_account', { account, password }),
+  /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */
+  onEvent: (handler: (event: PhoneEvent) => void): Promise<UnlistenFn> =>
+    listen<PhoneEvent>(EVENT_CHANNEL, (message) => handler(message.payload)),
+};
+
+/** The sentence to show for a failed command (the shell rejects with the engine's message). */
+export function errorMessage(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import {
+  activeCalls,
+  callStateLabel,
+  dismissCall,
+  incomingCalls,
+  initialState,
+  reduce,
+  registrationLabel,
+  withCalls,
+  type ViewState,
+} from './state';
+import type { CallInfo, PhoneEvent } from './types';
+
+const call = (over: Partial<CallInfo> = {}): CallInfo => ({
+  id: 1,
+  direction: 'outgoing',
+  state: 'calling',
+  remote_uri: 'sip:bob@127.0.0.1:5070',
+  remote_display_name: null,
+  codec: null,
+  muted: false,
+  started_at_ms: 1_000,
+  answered_at_ms: null,
+  ...over,
+});
+
+const run = (events: PhoneEvent[], start: ViewState = initialState): ViewState =>
+  events.reduce((state, event, i) => reduce(state, event, 10_000 + i * 1000), start);
+
+describe('reduce', () => {
+  it('follows an outgoing call from INVITE to the end', () => {
+    const s = run([
+      { event: 'call_updated', call: call() },
+      { event: 'call_updated', call: call({ state: 'ringing' }) },
+      { event: 'call_updated', call: call({ state: 'answered', answered_at_ms: 5_000, codec: 'opus' }) },
+      { event: 'dtmf', call_id: 1, digit: '5' },
+    ]);
+    expect(s.calls[1].state).toBe('answered');
+    expect(s.calls[1].codec).toBe('opus');
+    expect(s.receivedDtmf[1]).toBe('5');
+    expect(activeCalls(s).map((c) => c.id)).toEqual([1]);
+
+    const ended = reduce(
+      s,
+      { event: 'call_ended', call: call({ state: 'answered' }), reason: { kind: 'remote_hangup' }, message: 'Bob hung up' },
+      20_000,
+    );
+    expect(ended.calls[1].state).toBe('ended');
+    expect(ended.calls[1].endedMessage).toBe('Bob hung up');
+    expect(ended.calls[1].endedAt).toBe(20_000);
+    expect(callStateLabel(ended.calls[1])).toBe('Ended');
+  });
+
+  it('ignores updates that arrive after the end', () => {
+    const s = run([
+      { event: 'call_ended', call: call(), reason: { kind: 'local_hangup' }, message: 'You hung up' },
+      { event: 'call_updated', call: call({ state: 'answered' }) },
+    ]);
+    expect(s.calls[1].state).toBe('ended');
+  });
+
+  it('separates ringing incoming calls from the rest', () => {
+    const s = run([
+      { event: 'incoming_call', call: call({ id: 7, direction: 'incoming', state: 'ringing', started_at_ms: 2 }) },
+      { event: 'call_updated', call: call({ id: 3 }) },
+    ]);
+    expect(incomingCalls(s).map((c) => c.id)).toEqual([7]);
+    expect(activeCalls(s).map((c) => c.id)).toEqual([3]);
+    const answered = reduce(s, { event: 'call_updated', call: call({ id: 7, direction: 'incoming', state: 'answered' }) }, 0);
+    expect(incomingCalls(answered)).toEqual([]);
+    expect(activeCalls(answered).map((c) => c.id).sort()).toEqual([3, 7]);
+  });
+
+  it('tracks registration and warnings', () => {
+    const s = run([
+      { event: 'registration', aor: 'sip:alice@example.com', state: { state: 'registering' } },
+      { event: 'registration', aor: 'sip:alice@example.com', state: { state: 'failed', message: '403 Forbidden', status: 403 } },
+      { event: 'warning', message: 'cannot open the microphone' },
+    ]);
+    expect(s.aor).toBe('sip:alice@example.com');
+    expect(s.registration).toEqual({ state: 'failed', message: '403 Forbidden', status: 403 });
+    expect(s.registrationAt).toBe(11_000);
+    expect(s.warning).toBe('cannot open the microphone');
+  });
+
+  it('does not mutate the previous state', () => {
+    const before = run([{ event: 'call_updated', call: call() }]);
+    const snapshot = JSON.stringify(before);
+    reduce(before, { event: 'call_updated', call: call({ state: 'ringing' }) }, 0);
+    expect(JSON.stringify(before)).toBe(snapshot);
+  });
+
+  it('snapshots and dismissal', () => {
+    const s = withCalls(initialState, [call({ id: 4 }), call({ id: 5 })]);
+    expect(Object.keys(s.calls)).toEqual(['4', '5']);
+    expect(Object.keys(dismissCall(s, 4).calls)).toEqual(['5']);
+  });
+});
+
+describe('labels', () => {
+  it('words the registration states', () => {
+    expect(registrationLabel({ state: 'registering' }, 0, 0)).toBe('Registering…');
+    expect(registrationLabel({ state: 'registered', expires_in: 600 }, 0, 0)).toBe('Registered');
+    expect(registrationLabel({ state: 'failed', message: 'registration refused (403) by pbx: Forbidden', status: 403 }, 0, 0)).toBe(
+      'Failed: registration refused (403) by pbx: Forbidden',
+    );
+  });
+  it('counts the retry down from when the event arrived', () => {
+    const reg = { state: 'retrying' as const, message: 'registrar unreachable', in_secs: 30 };
+    expect(registrationLabel(reg, 1_000, 1_000)).toBe('Retrying in 30 s: registrar unreachable');
+    expect(registrationLabel(reg, 1_000, 11_500)).toBe('Retrying in 20 s: registrar unreachable');
+    expect(registrationLabel(reg, 1_000, 99_000)).toBe('Retrying in 0 s: registrar unreachable');
+  });
+  it('words the call states the e2e test looks for', () => {
+    expect(callStateLabel({ ...call(), state: 'calling' })).toContain('Calling');
+    expect(callStateLabel({ ...call(), state: 'ringing' })).toContain('Ringing');
+    expect(callStateLabel({ ...call(), state: 'answered' })).toBe('Connected');
+  });
+});

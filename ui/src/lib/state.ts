@@ -1,0 +1,136 @@
+// The window's state and how each engine event changes it: a pure reducer, so the
+// whole event stream -> view mapping is unit-tested without a window or an engine.
+
+import type { CallId, CallInfo, PhoneEvent, RegistrationState } from './types';
+
+/** A call as the window shows it; `ended*` are set once the engine reports the end. */
+export interface CallView extends CallInfo {
+  endedMessage?: string;
+  endedAt?: number;
+}
+
+export interface ViewState {
+  /** Address of record the registration state belongs to. */
+  aor: string | null;
+  registration: RegistrationState;
+  /** When `registration` arrived (unix ms), for the "Retrying in N s" countdown. */
+  registrationAt: number;
+  calls: Record<CallId, CallView>;
+  /** The last problem to show in the error banner. */
+  warning: string | null;
+  /** The last DTMF digit received per call. */
+  receivedDtmf: Record<CallId, string>;
+}
+
+export const initialState: ViewState = {
+  aor: null,
+  registration: { state: 'unregistered' },
+  registrationAt: 0,
+  calls: {},
+  warning: null,
+  receivedDtmf: {},
+};
+
+function putCall(state: ViewState, call: CallView): ViewState {
+  return { ...state, calls: { ...state.calls, [call.id]: call } };
+}
+
+/** Applies one engine event; `now` is the time it arrived (unix ms). */
+export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewState {
+  switch (event.event) {
+    case 'registration':
+      return { ...state, aor: event.aor, registration: event.state, registrationAt: now };
+    case 'incoming_call':
+    case 'call_updated': {
+      const previous = state.calls[event.call.id];
+      // An update that races behind the end must not bring an ended call back to life.
+      if (previous?.endedAt !== undefined) return state;
+      return putCall(state, { ...event.call });
+    }
+    case 'call_ended':
+      return putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now });
+    case 'dtmf':
+      return { ...state, receivedDtmf: { ...state.receivedDtmf, [event.call_id]: event.digit } };
+    case 'warning':
+      return { ...state, warning: event.message };
+    default:
+      return state;
+  }
+}
+
+/** Replaces the calls with the engine's snapshot (window (re)loaded while calls exist). */
+export function withCalls(state: ViewState, calls: CallInfo[]): ViewState {
+  const map: Record<CallId, CallView> = {};
+  for (const call of calls) map[call.id] = { ...call };
+  return { ...state, calls: map };
+}
+
+/** Removes a finished call's card. */
+export function dismissCall(state: ViewState, id: CallId): ViewState {
+  const calls = { ...state.calls };
+  delete calls[id];
+  const receivedDtmf = { ...state.receivedDtmf };
+  delete receivedDtmf[id];
+  return { ...state, calls, receivedDtmf };
+}
+
+/** Ringing incoming calls waiting for answer/decline, oldest first. */
+export function incomingCalls(state: ViewState): CallView[] {
+  return Object.values(state.calls)
+    .filter((c) => c.direction === 'incoming' && c.state === 'ringing')
+    .sort((a, b) => a.started_at_ms - b.started_at_ms);
+}
+
+/** Every other call (outgoing, answered, or just ended), oldest first. */
+export function activeCalls(state: ViewState): CallView[] {
+  return Object.values(state.calls)
+    .filter((c) => !(c.direction === 'incoming' && c.state === 'ringing'))
+    .sort((a, b) => a.started_at_ms - b.started_at_ms);
+}
+
+/** The word shown for a call's state. */
+export function callStateLabel(call: CallView): string {
+  switch (call.state) {
+    case 'calling':
+      return 'Calling…';
+    case 'ringing':
+      return call.direction === 'incoming' ? 'Ringing (incoming)' : 'Ringing…';
+    case 'answered':
+      return 'Connected';
+    case 'ended':
+      return 'Ended';
+  }
+}
+
+/** The status bar's words for the registration, with the retry countdown at `now`. */
+export function registrationLabel(reg: RegistrationState, receivedAt: number, now: number): string {
+  switch (reg.state) {
+    case 'unregistered':
+      return 'Not registered';
+    case 'registering':
+      return 'Registering…';
+    case 'registered':
+      return 'Registered';
+    case 'failed':
+      return `Failed: ${reg.message}`;
+    case 'retrying': {
+      const left = Math.max(0, reg.in_secs - Math.floor((now - receivedAt) / 1000));
+      return `Retrying in ${left} s: ${reg.message}`;
+    }
+  }
+}
+
+/** Tone of the status indicator. */
+export function registrationTone(reg: RegistrationState): 'ok' | 'busy' | 'bad' | 'idle' {
+  switch (reg.state) {
+    case 'registered':
+      return 'ok';
+    case 'registering':
+    case 'retrying':
+      return 'busy';
+    case 'failed':
+      return 'bad';
+    default:
+      return 'idle';
+  }
+}

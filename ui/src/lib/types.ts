@@ -1,0 +1,92 @@
+// The engine's data as JSON (mirrors crates/phone/src/api.rs serde output) and the shell's account view.
+
+export type CallId = number;
+export type Direction = 'incoming' | 'outgoing';
+export type CallState = 'calling' | 'ringing' | 'answered' | 'ended';
+export type CodecName = 'pcmu' | 'pcma' | 'opus';
+export type Transport = 'udp' | 'tcp' | 'tls';
+
+export type RegistrationState =
+  | { state: 'unregistered' }
+  | { state: 'registering' }
+  | { state: 'registered'; expires_in: number }
+  | { state: 'failed'; message: string; status: number | null }
+  | { state: 'retrying'; message: string; in_secs: number };
+
+export interface CallInfo {
+  id: CallId;
+  direction: Direction;
+  state: CallState;
+  remote_uri: string;
+  remote_display_name: string | null;
+  codec: CodecName | null;
+  muted: boolean;
+  /** Unix milliseconds. */
+  started_at_ms: number;
+  answered_at_ms: number | null;
+}
+
+export type EndReason =
+  | { kind: 'local_hangup' }
+  | { kind: 'remote_hangup' }
+  | { kind: 'cancelled' }
+  | { kind: 'rejected'; status: number }
+  | { kind: 'failed'; status: number; reason: string }
+  | { kind: 'error'; message: string };
+
+export type PhoneEvent =
+  | { event: 'registration'; aor: string; state: RegistrationState }
+  | { event: 'incoming_call'; call: CallInfo }
+  | { event: 'call_updated'; call: CallInfo }
+  | { event: 'dtmf'; call_id: CallId; digit: string }
+  | { event: 'call_ended'; call: CallInfo; reason: EndReason; message: string }
+  | { event: 'warning'; message: string };
+
+export interface HistoryEntry {
+  id: number;
+  direction: Direction;
+  account: string;
+  remote_uri: string;
+  remote_display_name: string | null;
+  started_at_ms: number;
+  answered_at_ms: number | null;
+  ended_at_ms: number;
+  /** "answered", "missed", "rejected", "cancelled", "failed". */
+  outcome: string;
+  sip_status: number | null;
+  codec: string | null;
+}
+
+export interface AccountConfig {
+  aor: string;
+  display_name: string | null;
+  auth_user: string | null;
+  registrar: string | null;
+  outbound_proxy: string | null;
+  transport: Transport | null;
+  expires: number;
+  listen: string | null;
+  tls_ca_file: string | null;
+  register: boolean;
+}
+
+/** What the `account` command returns. */
+export interface AccountView {
+  configured: boolean;
+  profile_path: string | null;
+  account: AccountConfig | null;
+  registration: RegistrationState;
+  error: string | null;
+}
+
+/** The fields the settings form sends to `save_account`. */
+export interface AccountForm {
+  aor: string;
+  display_name: string | null;
+  auth_user: string | null;
+  registrar: string | null;
+  outbound_proxy: string | null;
+  transport: Transport | null;
+  expires: number | null;
+  register: boolean;
+}
