@@ -242,7 +242,11 @@ pub fn respond(
         value.push_str(&format!(", qop={q}, nc={nc_text}"));
     }
     DigestResponse {
-        header_name: if ch.proxy { "Proxy-Authorization" } else { "Authorization" },
+        header_name: if ch.proxy {
+            "Proxy-Authorization"
+        } else {
+            "Authorization"
+        },
         value,
     }
 }
@@ -274,9 +278,16 @@ type Params = Vec<(String, String)>;
 
 fn build_challenge(scheme: &str, params: Params, proxy: bool) -> Result<Challenge, DigestError> {
     if !scheme.eq_ignore_ascii_case("digest") {
-        return Err(DigestError::NotDigest { scheme: scheme.to_string() });
+        return Err(DigestError::NotDigest {
+            scheme: scheme.to_string(),
+        });
     }
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let realm = get("realm").ok_or(DigestError::MissingParameter("realm"))?;
     let nonce = get("nonce").ok_or(DigestError::MissingParameter("nonce"))?;
     let algorithm = match get("algorithm") {
@@ -293,13 +304,25 @@ fn build_challenge(scheme: &str, params: Params, proxy: bool) -> Result<Challeng
         })
         .unwrap_or_default();
     let stale = get("stale").is_some_and(|s| s.trim().eq_ignore_ascii_case("true"));
-    Ok(Challenge { realm, nonce, opaque: get("opaque"), algorithm, qop, stale, proxy })
+    Ok(Challenge {
+        realm,
+        nonce,
+        opaque: get("opaque"),
+        algorithm,
+        qop,
+        stale,
+        proxy,
+    })
 }
 
 /// Splits a header value into (scheme, params) groups. A token followed by
 /// whitespace and another token (rather than `=`) starts a new challenge.
 fn split_challenges(input: &str) -> Result<Vec<(String, Params)>, DigestError> {
-    let mut lx = Lexer { s: input.as_bytes(), i: 0, src: input };
+    let mut lx = Lexer {
+        s: input.as_bytes(),
+        i: 0,
+        src: input,
+    };
     let mut out: Vec<(String, Params)> = Vec::new();
     lx.skip_ws_commas();
     if lx.at_end() {
@@ -394,7 +417,10 @@ impl<'a> Lexer<'a> {
     /// printable characters some servers leave unquoted, up to a comma or space.
     fn token_or_token68(&mut self) -> String {
         let start = self.i;
-        while self.peek().is_some_and(|c| c != b',' && c != b'"' && c > b' ' && c != 0x7f) {
+        while self
+            .peek()
+            .is_some_and(|c| c != b',' && c != b'"' && c > b' ' && c != 0x7f)
+        {
             self.i += 1;
         }
         // Non-ASCII bytes are > b' ', so the slice ends on a char boundary
@@ -473,10 +499,16 @@ mod tests {
             "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
         );
         assert_eq!(r.header_name, "Authorization");
-        assert_eq!(param(&r.value, "response").unwrap(), "8ca523f5e9506fed4657c9700eebdbec");
+        assert_eq!(
+            param(&r.value, "response").unwrap(),
+            "8ca523f5e9506fed4657c9700eebdbec"
+        );
         assert_eq!(param(&r.value, "qop").unwrap(), "auth");
         assert_eq!(param(&r.value, "nc").unwrap(), "00000001");
-        assert_eq!(param(&r.value, "opaque").unwrap(), "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS");
+        assert_eq!(
+            param(&r.value, "opaque").unwrap(),
+            "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"
+        );
     }
 
     #[test]
@@ -508,8 +540,10 @@ mod tests {
                   Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=MD5, \
                   nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", \
                   opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
-        let all: Vec<Challenge> =
-            parse_challenges(hv, false).into_iter().map(|r| r.unwrap()).collect();
+        let all: Vec<Challenge> = parse_challenges(hv, false)
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0], rfc7616_challenge(Algorithm::Sha256));
         assert_eq!(all[1], rfc7616_challenge(Algorithm::Md5));
@@ -524,8 +558,20 @@ mod tests {
         let ch = parse_challenge(hv, false).unwrap();
         assert_eq!(ch.algorithm, Algorithm::Md5);
         assert_eq!(ch.qop, vec!["auth", "auth-int"]);
-        let r = respond(&ch, "Mufasa", "Circle Of Life", "GET", "/dir/index.html", b"", 1, "0a4f113b");
-        assert_eq!(param(&r.value, "response").unwrap(), "6629fae49393a05397450978507c4ef1");
+        let r = respond(
+            &ch,
+            "Mufasa",
+            "Circle Of Life",
+            "GET",
+            "/dir/index.html",
+            b"",
+            1,
+            "0a4f113b",
+        );
+        assert_eq!(
+            param(&r.value, "response").unwrap(),
+            "6629fae49393a05397450978507c4ef1"
+        );
         assert_eq!(param(&r.value, "cnonce").unwrap(), "0a4f113b");
         assert_eq!(param(&r.value, "uri").unwrap(), "/dir/index.html");
         assert_eq!(param(&r.value, "username").unwrap(), "Mufasa");
@@ -534,11 +580,26 @@ mod tests {
     #[test]
     fn rfc2069_style_without_qop() {
         // No qop: response = H(HA1:nonce:HA2), and no cnonce/nc/qop in the header.
-        let ch = parse_challenge(r#"Digest realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093""#, false).unwrap();
-        let r = respond(&ch, "Mufasa", "Circle Of Life", "GET", "/dir/index.html", b"", 1, "0a4f113b");
+        let ch = parse_challenge(
+            r#"Digest realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093""#,
+            false,
+        )
+        .unwrap();
+        let r = respond(
+            &ch,
+            "Mufasa",
+            "Circle Of Life",
+            "GET",
+            "/dir/index.html",
+            b"",
+            1,
+            "0a4f113b",
+        );
         let ha1 = hex::encode(Md5::digest(b"Mufasa:testrealm@host.com:Circle Of Life"));
         let ha2 = hex::encode(Md5::digest(b"GET:/dir/index.html"));
-        let want = hex::encode(Md5::digest(format!("{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:{ha2}")));
+        let want = hex::encode(Md5::digest(format!(
+            "{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:{ha2}"
+        )));
         assert_eq!(param(&r.value, "response").unwrap(), want);
         assert_eq!(param(&r.value, "qop"), None);
         assert_eq!(param(&r.value, "nc"), None);
@@ -555,14 +616,21 @@ mod tests {
         assert_eq!(param(&r1.value, "qop").unwrap(), "auth-int");
         assert_ne!(param(&r1.value, "response"), param(&r2.value, "response"));
         let ha1 = hex::encode(Md5::digest(b"u:r:p"));
-        let ha2 = hex::encode(Md5::digest(format!("INVITE:sip:b@r:{}", hex::encode(Md5::digest(b"v=0\r\n")))));
+        let ha2 = hex::encode(Md5::digest(format!(
+            "INVITE:sip:b@r:{}",
+            hex::encode(Md5::digest(b"v=0\r\n"))
+        )));
         let want = hex::encode(Md5::digest(format!("{ha1}:n:00000001:c:auth-int:{ha2}")));
         assert_eq!(param(&r1.value, "response").unwrap(), want);
     }
 
     #[test]
     fn sess_algorithm_and_nonce_count() {
-        let ch = parse_challenge(r#"Digest realm="r", nonce="n", qop=auth, algorithm=SHA-256-sess"#, false).unwrap();
+        let ch = parse_challenge(
+            r#"Digest realm="r", nonce="n", qop=auth, algorithm=SHA-256-sess"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(ch.algorithm, Algorithm::Sha256Sess);
         let r = respond(&ch, "u", "p", "REGISTER", "sip:r", b"", 0x1a, "cn");
         let h = |s: String| hex::encode(Sha256::digest(s));
@@ -591,12 +659,17 @@ mod tests {
         assert_eq!(ch.opaque, None);
 
         // Escaped quotes and commas inside quoted values.
-        let ch = parse_challenge(r#"Digest realm="a \"quoted\", realm", nonce="x,y""#, false).unwrap();
+        let ch =
+            parse_challenge(r#"Digest realm="a \"quoted\", realm", nonce="x,y""#, false).unwrap();
         assert_eq!(ch.realm, r#"a "quoted", realm"#);
         assert_eq!(ch.nonce, "x,y");
         // ... and they are quoted again on the way out.
         let r = respond(&ch, "u", "p", "REGISTER", "sip:a", b"", 1, "c");
-        assert!(r.value.contains(r#"realm="a \"quoted\", realm""#), "{}", r.value);
+        assert!(
+            r.value.contains(r#"realm="a \"quoted\", realm""#),
+            "{}",
+            r.value
+        );
     }
 
     #[test]
@@ -605,15 +678,33 @@ mod tests {
         assert_eq!(parse_challenge("  , ", false), Err(DigestError::Empty));
         assert_eq!(
             parse_challenge(r#"Basic realm="x""#, false),
-            Err(DigestError::NotDigest { scheme: "Basic".into() })
+            Err(DigestError::NotDigest {
+                scheme: "Basic".into()
+            })
         );
-        assert_eq!(parse_challenge(r#"Digest nonce="n""#, false), Err(DigestError::MissingParameter("realm")));
-        assert_eq!(parse_challenge(r#"Digest realm="r""#, false), Err(DigestError::MissingParameter("nonce")));
-        let e = parse_challenge(r#"Digest realm="r", nonce="n", algorithm=SHA-512-256"#, false).unwrap_err();
+        assert_eq!(
+            parse_challenge(r#"Digest nonce="n""#, false),
+            Err(DigestError::MissingParameter("realm"))
+        );
+        assert_eq!(
+            parse_challenge(r#"Digest realm="r""#, false),
+            Err(DigestError::MissingParameter("nonce"))
+        );
+        let e = parse_challenge(
+            r#"Digest realm="r", nonce="n", algorithm=SHA-512-256"#,
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e, DigestError::UnsupportedAlgorithm("SHA-512-256".into()));
         assert!(e.to_string().contains("SHA-512-256"), "{e}");
-        assert!(matches!(parse_challenge(r#"Digest realm="r, nonce=n"#, false), Err(DigestError::Malformed(_))));
-        assert!(matches!(parse_challenge(r#"realm="r", nonce="n""#, false), Err(DigestError::Malformed(_))));
+        assert!(matches!(
+            parse_challenge(r#"Digest realm="r, nonce=n"#, false),
+            Err(DigestError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_challenge(r#"realm="r", nonce="n""#, false),
+            Err(DigestError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -692,10 +783,8 @@ mod tests {
                     }
                 }
                 let s: String = chars.into_iter().collect();
-                for r in parse_challenges(&s, false) {
-                    if let Ok(ch) = r {
-                        let _ = respond(&ch, "u", "p", "REGISTER", "sip:x", b"", 1, "c");
-                    }
+                for ch in parse_challenges(&s, false).into_iter().flatten() {
+                    let _ = respond(&ch, "u", "p", "REGISTER", "sip:x", b"", 1, "c");
                 }
             }
         }

@@ -37,7 +37,9 @@ impl Drop for Kamailio {
         if let Ok(None) = self.child.try_wait() {
             let pid = self.child.id();
             assert!(pid > 1, "refusing to signal pid {pid}");
-            let _ = Command::new("kill").args(["-s", "TERM", "--", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", "--", &pid.to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while let Ok(None) = self.child.try_wait() {
                 if Instant::now() > deadline {
@@ -54,16 +56,23 @@ impl Drop for Kamailio {
 
 fn find_kamailio() -> PathBuf {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("kamailio")).collect())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("kamailio"))
+                .collect()
+        })
         .unwrap_or_default();
     candidates.push("/usr/sbin/kamailio".into());
     candidates.push("/usr/local/sbin/kamailio".into());
-    candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!(
-            "the kamailio binary was not found on PATH, /usr/sbin or /usr/local/sbin; \
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the kamailio binary was not found on PATH, /usr/sbin or /usr/local/sbin; \
              install it (Debian: apt-get install kamailio) to run this test"
-        )
-    })
+            )
+        })
 }
 
 fn find_module_dir() -> PathBuf {
@@ -73,7 +82,12 @@ fn find_module_dir() -> PathBuf {
             candidates.push(e.path().join("kamailio/modules"));
         }
     }
-    for p in ["/usr/lib/kamailio/modules", "/usr/lib64/kamailio/modules", "/usr/local/lib64/kamailio/modules", "/usr/local/lib/kamailio/modules"] {
+    for p in [
+        "/usr/lib/kamailio/modules",
+        "/usr/lib64/kamailio/modules",
+        "/usr/local/lib64/kamailio/modules",
+        "/usr/local/lib/kamailio/modules",
+    ] {
         candidates.push(p.into());
     }
     candidates.into_iter().find(|d| d.join("auth_db.so").is_file() && d.join("db_text.so").is_file()).unwrap_or_else(|| {
@@ -82,17 +96,31 @@ fn find_module_dir() -> PathBuf {
 }
 
 fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_kamailio(algorithm: Option<&str>) -> Kamailio {
     let bin = find_kamailio();
     let modules = find_module_dir();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let dir = std::env::temp_dir().join(format!("hookflash-digest-kamailio-{}-{nanos}", std::process::id()));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "hookflash-digest-kamailio-{}-{nanos}",
+        std::process::id()
+    ));
     let db = dir.join("db");
     std::fs::create_dir_all(&db).unwrap();
-    std::fs::write(db.join("version"), "table_name(str) table_version(int)\nsubscriber:7\n").unwrap();
+    std::fs::write(
+        db.join("version"),
+        "table_name(str) table_version(int)\nsubscriber:7\n",
+    )
+    .unwrap();
     // Nullable ha1/ha1b columns; calculate_ha1 uses the plaintext password.
     std::fs::write(
         db.join("subscriber"),
@@ -105,7 +133,9 @@ fn start_kamailio(algorithm: Option<&str>) -> Kamailio {
     .unwrap();
 
     let port = free_udp_port();
-    let algorithm_param = algorithm.map(|a| format!("modparam(\"auth\", \"algorithm\", \"{a}\")\n")).unwrap_or_default();
+    let algorithm_param = algorithm
+        .map(|a| format!("modparam(\"auth\", \"algorithm\", \"{a}\")\n"))
+        .unwrap_or_default();
     let cfg = format!(
         r#"#!KAMAILIO
 debug=2
@@ -180,10 +210,16 @@ fn parse_reply(raw: &str) -> Reply {
         .take_while(|l| !l.is_empty())
         .filter_map(|l| {
             let (name, value) = l.split_once(':')?;
-            name.trim().eq_ignore_ascii_case("WWW-Authenticate").then(|| value.trim().to_string())
+            name.trim()
+                .eq_ignore_ascii_case("WWW-Authenticate")
+                .then(|| value.trim().to_string())
         })
         .collect();
-    Reply { status, www_authenticate, raw: raw.to_string() }
+    Reply {
+        status,
+        www_authenticate,
+        raw: raw.to_string(),
+    }
 }
 
 struct Client {
@@ -195,16 +231,29 @@ struct Client {
 impl Client {
     fn new(server_port: u16) -> Client {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-        Client { sock, server_port, cseq: 0 }
+        sock.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        Client {
+            sock,
+            server_port,
+            cseq: 0,
+        }
     }
 
     /// Sends a REGISTER for `user` and waits for the final response.
     /// Retransmits until `deadline` (covers Kamailio still starting up).
-    fn register(&mut self, user: &str, authorization: Option<&str>, deadline: Duration, kam: &mut Kamailio) -> Reply {
+    fn register(
+        &mut self,
+        user: &str,
+        authorization: Option<&str>,
+        deadline: Duration,
+        kam: &mut Kamailio,
+    ) -> Reply {
         self.cseq += 1;
         let local = self.sock.local_addr().unwrap();
-        let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+        let auth = authorization
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
         let branch = format!("z9hG4bK{}", digest::new_cnonce());
         let msg = format!(
             "REGISTER sip:{REALM} SIP/2.0\r\n\
@@ -227,16 +276,23 @@ impl Client {
                 let log = std::fs::read_to_string(kam.dir.join("kamailio.log")).unwrap_or_default();
                 panic!("kamailio exited ({status}) before answering; its log:\n{log}");
             }
-            self.sock.send_to(msg.as_bytes(), ("127.0.0.1", self.server_port)).unwrap();
+            self.sock
+                .send_to(msg.as_bytes(), ("127.0.0.1", self.server_port))
+                .unwrap();
             while let Ok((n, _)) = self.sock.recv_from(&mut buf) {
                 let reply = parse_reply(&String::from_utf8_lossy(&buf[..n]));
-                if reply.status >= 200 && reply.raw.contains(&format!("CSeq: {} REGISTER", self.cseq)) {
+                if reply.status >= 200
+                    && reply.raw.contains(&format!("CSeq: {} REGISTER", self.cseq))
+                {
                     return reply;
                 }
             }
             if start.elapsed() > deadline {
                 let log = std::fs::read_to_string(kam.dir.join("kamailio.log")).unwrap_or_default();
-                panic!("no answer from kamailio on 127.0.0.1:{} within {deadline:?}; its log:\n{log}", self.server_port);
+                panic!(
+                    "no answer from kamailio on 127.0.0.1:{} within {deadline:?}; its log:\n{log}",
+                    self.server_port
+                );
             }
         }
     }
@@ -246,31 +302,71 @@ impl Client {
 fn register_with_digest(kam: &mut Kamailio, user: &str, expect_alg: Algorithm, expect_qop: bool) {
     let mut client = Client::new(kam.port);
     let first = client.register(user, None, Duration::from_secs(15), kam);
-    assert_eq!(first.status, 401, "expected a challenge, got:\n{}", first.raw);
+    assert_eq!(
+        first.status, 401,
+        "expected a challenge, got:\n{}",
+        first.raw
+    );
     let challenges: Vec<_> = first
         .www_authenticate
         .iter()
         .flat_map(|h| digest::parse_challenges(h, false))
         .filter_map(Result::ok)
         .collect();
-    let ch = digest::choose(&challenges).unwrap_or_else(|| panic!("no usable challenge in:\n{}", first.raw));
-    assert_eq!(ch.algorithm, expect_alg, "challenge: {:?}", first.www_authenticate);
+    let ch = digest::choose(&challenges)
+        .unwrap_or_else(|| panic!("no usable challenge in:\n{}", first.raw));
+    assert_eq!(
+        ch.algorithm, expect_alg,
+        "challenge: {:?}",
+        first.www_authenticate
+    );
     assert_eq!(ch.realm, REALM);
-    assert_eq!(!ch.qop.is_empty(), expect_qop, "challenge: {:?}", first.www_authenticate);
+    assert_eq!(
+        !ch.qop.is_empty(),
+        expect_qop,
+        "challenge: {:?}",
+        first.www_authenticate
+    );
 
     let uri = format!("sip:{REALM}");
-    let good = digest::respond(ch, user, PASSWORD, "REGISTER", &uri, b"", 1, &digest::new_cnonce());
+    let good = digest::respond(
+        ch,
+        user,
+        PASSWORD,
+        "REGISTER",
+        &uri,
+        b"",
+        1,
+        &digest::new_cnonce(),
+    );
     assert_eq!(good.header_name, "Authorization");
     let ok = client.register(user, Some(&good.value), Duration::from_secs(5), kam);
-    assert_eq!(ok.status, 200, "Kamailio refused our {expect_alg} response.\nWe sent: {}\nIt answered:\n{}", good.value, ok.raw);
+    assert_eq!(
+        ok.status, 200,
+        "Kamailio refused our {expect_alg} response.\nWe sent: {}\nIt answered:\n{}",
+        good.value, ok.raw
+    );
 
     // A wrong password must not pass: otherwise the 200 above proves nothing.
     let again = client.register(user, None, Duration::from_secs(5), kam);
     assert_eq!(again.status, 401);
     let ch2 = digest::parse_challenge(&again.www_authenticate[0], false).unwrap();
-    let bad = digest::respond(&ch2, user, "wrong password", "REGISTER", &uri, b"", 1, &digest::new_cnonce());
+    let bad = digest::respond(
+        &ch2,
+        user,
+        "wrong password",
+        "REGISTER",
+        &uri,
+        b"",
+        1,
+        &digest::new_cnonce(),
+    );
     let refused = client.register(user, Some(&bad.value), Duration::from_secs(5), kam);
-    assert_eq!(refused.status, 401, "a wrong password was accepted:\n{}", refused.raw);
+    assert_eq!(
+        refused.status, 401,
+        "a wrong password was accepted:\n{}",
+        refused.raw
+    );
 }
 
 #[test]
@@ -287,4 +383,3 @@ fn kamailio_accepts_sha256_digest() {
     let mut kam = start_kamailio(Some("SHA-256"));
     register_with_digest(&mut kam, "alice", Algorithm::Sha256, true);
 }
-
