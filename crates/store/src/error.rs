@@ -64,10 +64,11 @@ pub enum StoreError {
     )]
     KeyringUnavailable { detail: String },
 
-    /// The keyring exists but is locked, or access was refused.
+    /// The keyring exists but is locked, has no default collection, or refused access.
     #[error(
-        "the keyring is locked or refused access to the password of {account}; unlock it \
-         (log in to your desktop session, or open Passwords and Keys / seahorse) and try again: {detail}"
+        "the keyring is locked or has no default keyring, so the password of {account} cannot be used; \
+         unlock it (log in to your desktop session, or create/unlock the \"Login\" keyring in \
+         Passwords and Keys / seahorse) and try again: {detail}"
     )]
     KeyringLocked { account: String, detail: String },
 

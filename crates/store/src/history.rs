@@ -53,7 +53,11 @@ impl HistoryStore {
         HistoryStore::prepare(conn, path, false)
     }
 
-    fn prepare(mut conn: Connection, path: PathBuf, on_disk: bool) -> Result<HistoryStore, StoreError> {
+    fn prepare(
+        mut conn: Connection,
+        path: PathBuf,
+        on_disk: bool,
+    ) -> Result<HistoryStore, StoreError> {
         let err = |e| db_error(&path, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // First read of the file: fails with NOTADB for a non-database, before anything is written.
@@ -61,7 +65,8 @@ impl HistoryStore {
         if found > SCHEMA_VERSION {
             return Err(newer(&path, found, SCHEMA_VERSION));
         }
-        conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(err)?;
         if on_disk {
             let mode: String = conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
@@ -71,7 +76,8 @@ impl HistoryStore {
                 tracing::warn!(path = %path.display(), mode, "history database could not switch to WAL mode");
             }
             // Safe with WAL: a power cut may lose the last call, never corrupt the file.
-            conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(err)?;
         }
         match migrations::migrate(&mut conn) {
             Ok(_) => {}
@@ -149,7 +155,9 @@ impl HistoryStore {
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic elsewhere while holding the lock leaves the connection itself intact.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn error(&self, e: rusqlite::Error) -> StoreError {
@@ -237,7 +245,9 @@ fn newer(path: &Path, found: i64, known: i64) -> StoreError {
 fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
     let path = path.to_path_buf();
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::NotADatabase { path },
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase { path }
+        }
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy { path },
         _ => StoreError::Database { path, source: e },
     }
@@ -329,7 +339,10 @@ mod tests {
             c.codec = Some(text.to_string());
             let id = store.record(&c).unwrap();
             let back = store.get(id).unwrap().unwrap();
-            assert_eq!(back.remote_display_name.as_deref().map(str::as_bytes), Some(text.as_bytes()));
+            assert_eq!(
+                back.remote_display_name.as_deref().map(str::as_bytes),
+                Some(text.as_bytes())
+            );
             assert_eq!(back, CallRecord::from_new(id, c));
         }
         assert_eq!(store.recent(100).unwrap().len(), nasty.len());
@@ -383,7 +396,9 @@ mod tests {
         }
         let err = store.get(id).unwrap_err();
         assert!(
-            err.to_string().contains(&format!("call record {id} with an unknown outcome value \"voicemail\"")),
+            err.to_string().contains(&format!(
+                "call record {id} with an unknown outcome value \"voicemail\""
+            )),
             "{err}"
         );
         assert!(store.recent(5).is_err());
@@ -402,7 +417,10 @@ mod tests {
                 })
             })
             .collect();
-        let mut ids: Vec<i64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut ids: Vec<i64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 200);

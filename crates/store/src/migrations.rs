@@ -43,7 +43,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 #[derive(Debug)]
 pub(crate) enum MigrateError {
     /// The file is at a version beyond the steps we know.
-    Newer { found: i64, known: i64 },
+    Newer {
+        found: i64,
+        known: i64,
+    },
     Sql(rusqlite::Error),
 }
 
@@ -137,7 +140,10 @@ mod tests {
     #[test]
     fn a_failing_step_changes_nothing() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let err = migrate_with(&mut conn, &[V1_CALLS, "CREATE TABLE x (a); THIS IS NOT SQL;"]);
+        let err = migrate_with(
+            &mut conn,
+            &[V1_CALLS, "CREATE TABLE x (a); THIS IS NOT SQL;"],
+        );
         assert!(matches!(err, Err(MigrateError::Sql(_))), "{err:?}");
         assert_eq!(schema_version(&conn).unwrap(), 0);
         assert!(table_names(&conn).is_empty(), "{:?}", table_names(&conn));

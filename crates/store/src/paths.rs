@@ -33,9 +33,14 @@ mod tests {
             std::path::Path::new(v).is_absolute()
         }) {
             Some(xdg) => PathBuf::from(xdg),
-            None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".local/share"),
+            None => {
+                PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".local/share")
+            }
         };
-        assert_eq!(path, expected_base.join("hookflash").join("history.sqlite3"));
+        assert_eq!(
+            path,
+            expected_base.join("hookflash").join("history.sqlite3")
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub fn delete_password(account: &str) -> Result<(), StoreError> {
 /// Switches this process to a keyring kept in memory only (nothing reaches the OS keyring, all is
 /// forgotten at exit). For tests of code that reads passwords, and for machines without a keyring.
 pub fn use_in_memory_keyring() {
-    KEYRING.replace(keyring_core::mock::Store::new().map(|s| s as Arc<CredentialStore>));
+    let store: Arc<CredentialStore> =
+        keyring_core::mock::Store::new().expect("creating the in-memory keyring cannot fail");
+    KEYRING.pin(store);
 }
 
 static KEYRING: Keyring = Keyring::new(connect_platform_store);
@@ -70,14 +72,23 @@ fn connect_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
 /// A lazily made, remade-on-failure connection to a credential store.
 struct Keyring {
     connect: fn() -> keyring_core::Result<Arc<CredentialStore>>,
-    store: Mutex<Option<Arc<CredentialStore>>>,
+    slot: Mutex<Slot>,
+}
+
+struct Slot {
+    store: Option<Arc<CredentialStore>>,
+    /// Installed explicitly (`use_in_memory_keyring`): never dropped for a reconnect.
+    pinned: bool,
 }
 
 impl Keyring {
     const fn new(connect: fn() -> keyring_core::Result<Arc<CredentialStore>>) -> Keyring {
         Keyring {
             connect,
-            store: Mutex::new(None),
+            slot: Mutex::new(Slot {
+                store: None,
+                pinned: false,
+            }),
         }
     }
 
@@ -132,26 +143,28 @@ impl Keyring {
 
     /// The connected store, connecting now if there is none yet.
     fn store(&self) -> Result<Arc<CredentialStore>, StoreError> {
-        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(store) = slot.as_ref() {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(store) = slot.store.as_ref() {
             return Ok(Arc::clone(store));
         }
         let store = (self.connect)().map_err(unavailable)?;
-        *slot = Some(Arc::clone(&store));
+        slot.store = Some(Arc::clone(&store));
         Ok(store)
     }
 
     /// Drops `failed` so the next call reconnects (unless someone already replaced it).
     fn forget(&self, failed: &Arc<CredentialStore>) {
-        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, failed)) {
-            *slot = None;
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        if !slot.pinned && slot.store.as_ref().is_some_and(|s| Arc::ptr_eq(s, failed)) {
+            slot.store = None;
         }
     }
 
-    fn replace(&self, store: keyring_core::Result<Arc<CredentialStore>>) {
-        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        *slot = store.ok();
+    /// Uses `store` from now on, for good.
+    fn pin(&self, store: Arc<CredentialStore>) {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        slot.store = Some(store);
+        slot.pinned = true;
     }
 }
 
@@ -165,13 +178,19 @@ fn unavailable(e: KeyringError) -> StoreError {
 /// The part of a keyring error worth showing; never includes secret bytes.
 fn describe(e: &KeyringError) -> String {
     match e {
-        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => inner.to_string(),
+        KeyringError::PlatformFailure(inner) | KeyringError::NoStorageAccess(inner) => {
+            inner.to_string()
+        }
         KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(..) => {
             "the stored password is not valid text".to_string()
         }
         KeyringError::NoEntry => "no such password".to_string(),
-        KeyringError::BadStoreFormat(reason) => format!("the keyring's data is malformed: {reason}"),
-        KeyringError::TooLong(what, limit) => format!("{what} is longer than the keyring's limit of {limit}"),
+        KeyringError::BadStoreFormat(reason) => {
+            format!("the keyring's data is malformed: {reason}")
+        }
+        KeyringError::TooLong(what, limit) => {
+            format!("{what} is longer than the keyring's limit of {limit}")
+        }
         KeyringError::Invalid(what, reason) => format!("invalid {what}: {reason}"),
         KeyringError::Ambiguous(items) => format!("{} matching passwords", items.len()),
         KeyringError::NoDefaultStore => "no keyring is configured".to_string(),
@@ -218,7 +237,7 @@ mod tests {
 
     fn mock_keyring() -> Keyring {
         let k = Keyring::new(|| Err(KeyringError::NoDefaultStore));
-        k.replace(mock::Store::new().map(|s| s as Arc<CredentialStore>));
+        k.pin(mock::Store::new().unwrap());
         k
     }
 
@@ -233,7 +252,10 @@ mod tests {
     fn assert_no_secret(err: &StoreError) {
         let shown = format!("{err} / {err:?}");
         assert!(!shown.contains(SECRET), "password leaked: {shown}");
-        assert!(!shown.contains("104, 117, 110"), "password bytes leaked: {shown}");
+        assert!(
+            !shown.contains("104, 117, 110"),
+            "password bytes leaked: {shown}"
+        );
     }
 
     #[test]
@@ -244,7 +266,11 @@ mod tests {
         assert_eq!(k.get(AOR).unwrap().as_deref(), Some(SECRET));
         k.set(AOR, "second").unwrap();
         assert_eq!(k.get(AOR).unwrap().as_deref(), Some("second"));
-        assert_eq!(k.get("sip:bob@example.com").unwrap(), None, "other account untouched");
+        assert_eq!(
+            k.get("sip:bob@example.com").unwrap(),
+            None,
+            "other account untouched"
+        );
         k.delete(AOR).unwrap();
         assert_eq!(k.get(AOR).unwrap(), None);
         k.delete(AOR).expect("deleting a missing password is fine");
@@ -269,7 +295,10 @@ mod tests {
             ))
         });
         let err = k.get(AOR).unwrap_err();
-        assert!(matches!(err, StoreError::KeyringUnavailable { .. }), "{err:?}");
+        assert!(
+            matches!(err, StoreError::KeyringUnavailable { .. }),
+            "{err:?}"
+        );
         assert_eq!(
             err.to_string(),
             "no keyring service available (is gnome-keyring or another Secret Service running?): \
@@ -294,7 +323,11 @@ mod tests {
         assert_eq!(k.get(AOR).unwrap(), None);
         k.set(AOR, SECRET).unwrap();
         assert_eq!(k.get(AOR).unwrap().as_deref(), Some(SECRET));
-        assert_eq!(CONNECTS.load(Ordering::SeqCst), 3, "kept after the first success");
+        assert_eq!(
+            CONNECTS.load(Ordering::SeqCst),
+            3,
+            "kept after the first success"
+        );
     }
 
     #[test]
@@ -305,28 +338,58 @@ mod tests {
             mock::Store::new().map(|s| s as Arc<CredentialStore>)
         });
         assert_eq!(k.get(AOR).unwrap(), None);
-        fail_next(&k, AOR, KeyringError::PlatformFailure("connection reset".into()));
+        fail_next(
+            &k,
+            AOR,
+            KeyringError::PlatformFailure("connection reset".into()),
+        );
         // The failed call is retried on a fresh connection (a fresh mock: empty) and succeeds.
         assert_eq!(k.get(AOR).unwrap(), None);
         assert_eq!(CONNECTS.load(Ordering::SeqCst), 2);
     }
 
     #[test]
+    fn a_pinned_store_is_never_swapped_for_the_platform_one() {
+        let k = mock_keyring(); // its `connect` would fail
+        k.set(AOR, SECRET).unwrap();
+        fail_next(&k, AOR, KeyringError::PlatformFailure("injected".into()));
+        // Retried once on the same store (reconnecting would call `connect`, which fails).
+        assert_eq!(k.get(AOR).unwrap().as_deref(), Some(SECRET));
+        fail_next(&k, AOR, KeyringError::PlatformFailure("injected".into()));
+        k.set(AOR, "new").unwrap();
+        assert_eq!(k.get(AOR).unwrap().as_deref(), Some("new"));
+    }
+
+    #[test]
     fn locked_keyring_is_reported_as_locked() {
         let k = mock_keyring();
-        fail_next(&k, AOR, KeyringError::NoStorageAccess("SS Error: object locked".into()));
+        fail_next(
+            &k,
+            AOR,
+            KeyringError::NoStorageAccess("SS Error: object locked".into()),
+        );
         let err = k.get(AOR).unwrap_err();
         assert!(matches!(err, StoreError::KeyringLocked { .. }), "{err:?}");
-        assert!(err.to_string().starts_with("the keyring is locked"), "{err}");
+        assert!(
+            err.to_string().starts_with("the keyring is locked"),
+            "{err}"
+        );
         assert!(err.to_string().contains(AOR), "{err}");
     }
 
     #[test]
     fn bad_stored_bytes_never_show_up_in_errors() {
         let k = mock_keyring();
-        fail_next(&k, AOR, KeyringError::BadEncoding(SECRET.as_bytes().to_vec()));
+        fail_next(
+            &k,
+            AOR,
+            KeyringError::BadEncoding(SECRET.as_bytes().to_vec()),
+        );
         let err = k.get(AOR).unwrap_err();
-        assert!(matches!(err, StoreError::KeyringBadPassword { .. }), "{err:?}");
+        assert!(
+            matches!(err, StoreError::KeyringBadPassword { .. }),
+            "{err:?}"
+        );
         assert_no_secret(&err);
         fail_next(
             &k,

@@ -41,7 +41,9 @@ fn open_creates_parent_folders_and_uses_wal() {
     store.record(&call(1, "x")).unwrap();
 
     let other = Connection::open(&path).unwrap();
-    let mode: String = other.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = other
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     assert!(dir.path().join("a/b/c/history.sqlite3-wal").exists());
     assert_eq!(user_version(&path), SCHEMA_VERSION);
@@ -58,13 +60,20 @@ fn reopening_keeps_rows_and_does_not_migrate_again() {
     };
     for _ in 0..3 {
         let store = HistoryStore::open(&path).unwrap();
-        assert_eq!(store.get(id).unwrap(), Some(CallRecord::from_new(id, first.clone())));
+        assert_eq!(
+            store.get(id).unwrap(),
+            Some(CallRecord::from_new(id, first.clone()))
+        );
         assert_eq!(store.recent(10).unwrap().len(), 1);
         assert_eq!(user_version(&path), SCHEMA_VERSION);
     }
     let tables: i64 = Connection::open(&path)
         .unwrap()
-        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'calls'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'calls'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(tables, 1);
 }
@@ -79,9 +88,19 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     let err = HistoryStore::open(&path).unwrap_err();
     assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.starts_with(&format!("history database {} is not a readable SQLite database", path.display())), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "history database {} is not a readable SQLite database",
+            path.display()
+        )),
+        "{msg}"
+    );
     assert!(msg.contains("move it aside"), "{msg}");
-    assert_eq!(std::fs::read(&path).unwrap(), content, "file must be untouched");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        content,
+        "file must be untouched"
+    );
     assert!(!dir.path().join("history.sqlite3-wal").exists());
 }
 
@@ -122,7 +141,8 @@ fn a_database_from_a_newer_hookflash_is_refused_untouched() {
     }
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA user_version = 7; CREATE TABLE future_stuff (x);").unwrap();
+        conn.execute_batch("PRAGMA user_version = 7; CREATE TABLE future_stuff (x);")
+            .unwrap();
     }
     let err = HistoryStore::open(&path).unwrap_err();
     assert_eq!(
@@ -149,7 +169,10 @@ fn an_unwritable_location_gives_a_sentence() {
     let err = HistoryStore::open(&blocker.join("history.sqlite3")).unwrap_err();
     assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
     assert!(
-        err.to_string().starts_with(&format!("could not create the folder {} for the call history", blocker.display())),
+        err.to_string().starts_with(&format!(
+            "could not create the folder {} for the call history",
+            blocker.display()
+        )),
         "{err}"
     );
 }
@@ -181,7 +204,10 @@ fn two_threads_with_their_own_connections_write_concurrently() {
             })
         })
         .collect();
-    let mut ids: Vec<i64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut ids: Vec<i64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 2 * per_thread as usize);
@@ -190,7 +216,10 @@ fn two_threads_with_their_own_connections_write_concurrently() {
     let all = store.recent(10_000).unwrap();
     assert_eq!(all.len(), 2 * per_thread as usize);
     for who in ["left", "right"] {
-        let mine = all.iter().filter(|r| r.remote_uri.starts_with(&format!("sip:{who}-"))).count();
+        let mine = all
+            .iter()
+            .filter(|r| r.remote_uri.starts_with(&format!("sip:{who}-")))
+            .count();
         assert_eq!(mine, per_thread as usize, "{who}");
     }
     assert_eq!(user_version(&path), SCHEMA_VERSION);

@@ -12,7 +12,10 @@
 //!
 //! Everything runs in one #[test] because the bus address is process-wide state
 //! (`DBUS_SESSION_BUS_ADDRESS`), read by the library when it (re)connects.
-#![cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
+#![cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
 
 use hookflash_store::{delete_password, get_password, set_password, StoreError};
 use std::io::{BufRead, BufReader, Write};
@@ -79,7 +82,7 @@ impl Drop for PrivateBus {
     }
 }
 
-/// A gnome-keyring-daemon (secrets component only) with its own HOME under `dir`.
+/// A gnome-keyring-daemon (secrets component only) with its own HOME (and keyring files) under `dir`.
 struct PrivateKeyring {
     child: Child,
 }
@@ -90,8 +93,11 @@ impl PrivateKeyring {
         let runtime = dir.join("run");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(&runtime).unwrap();
-        std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
         let mut child = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env_clear()
@@ -158,10 +164,18 @@ fn items_for(bus: &PrivateBus, account: &str) -> Vec<String> {
             "/org/freedesktop/secrets",
             "org.freedesktop.Secret.Service.SearchItems",
         ])
-        .arg(format!("dict:string:string:service,hookflash,username,{account}"))
+        .arg(format!(
+            "dict:string:string:service,hookflash,username,{account}"
+        ))
         .output()
-        .unwrap_or_else(|e| panic!("cannot run dbus-send ({e}); install it: apt-get install dbus-bin"));
-    assert!(out.status.success(), "dbus-send: {}", String::from_utf8_lossy(&out.stderr));
+        .unwrap_or_else(|e| {
+            panic!("cannot run dbus-send ({e}); install it: apt-get install dbus-bin")
+        });
+    assert!(
+        out.status.success(),
+        "dbus-send: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.trim().strip_prefix("object path \""))
@@ -181,43 +195,95 @@ fn passwords_live_in_a_real_secret_service() {
 
     // Phase 1: a bus but no keyring daemon: a sentence that says what to do.
     let err = get_password(alice).unwrap_err();
-    assert!(matches!(err, StoreError::KeyringUnavailable { .. }), "{err:?}");
     assert!(
-        err.to_string()
-            .starts_with("no keyring service available (is gnome-keyring or another Secret Service running?)"),
+        matches!(err, StoreError::KeyringUnavailable { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(
+            "no keyring service available (is gnome-keyring or another Secret Service running?)"
+        ),
         "{err}"
     );
     eprintln!("without a daemon: {err}");
     let err = set_password(alice, "never-stored-secret").unwrap_err();
-    assert!(!format!("{err} {err:?}").contains("never-stored-secret"), "{err:?}");
+    assert!(
+        !format!("{err} {err:?}").contains("never-stored-secret"),
+        "{err:?}"
+    );
 
-    // Phase 2: start the daemon; the library reconnects by itself (no restart of this process).
-    let keyring = PrivateKeyring::start(dir.path(), &bus, LOGIN_PASSWORD);
+    // Phase 2: a daemon whose login keyring was never created (empty password on stdin): no
+    // default collection. Storing must fail fast with the "locked" sentence, not hang on a prompt.
+    let empty = PrivateKeyring::start(&dir.path().join("no-login"), &bus, "");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let err = loop {
+        match set_password(alice, "not-stored-secret") {
+            Err(StoreError::KeyringUnavailable { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100)); // daemon still starting
+            }
+            Err(e) => break e,
+            Ok(()) => panic!("a keyring without a default collection accepted a password"),
+        }
+    };
+    assert!(matches!(err, StoreError::KeyringLocked { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("the keyring is locked or has no default keyring"),
+        "{err}"
+    );
+    assert!(!format!("{err} {err:?}").contains("not-stored-secret"));
+    eprintln!("without a login keyring: {err}");
+    assert_eq!(get_password(alice).unwrap(), None);
+    empty.stop();
+
+    // Phase 3: the real daemon; the library reconnects by itself (no restart of this process).
+    let keyring = PrivateKeyring::start(&dir.path().join("login"), &bus, LOGIN_PASSWORD);
     wait_until_keyring_stores();
 
-    assert_eq!(get_password(alice).unwrap(), None, "fresh keyring has no password");
+    assert_eq!(
+        get_password(alice).unwrap(),
+        None,
+        "fresh keyring has no password"
+    );
     delete_password(alice).expect("deleting a missing password is not an error");
 
     set_password(alice, "first secret").unwrap();
-    assert_eq!(get_password(alice).unwrap().as_deref(), Some("first secret"));
-    assert_eq!(items_for(&bus, alice).len(), 1, "stored under service=hookflash, username=AOR");
+    assert_eq!(
+        get_password(alice).unwrap().as_deref(),
+        Some("first secret")
+    );
+    assert_eq!(
+        items_for(&bus, alice).len(),
+        1,
+        "stored under service=hookflash, username=AOR"
+    );
 
     // Overwrite replaces, never duplicates.
     let tricky = "sécret \"quoted\" <b>&amp;</b> 🔑 \\ ; DROP TABLE; x".repeat(20);
     set_password(alice, &tricky).unwrap();
-    assert_eq!(get_password(alice).unwrap().as_deref(), Some(tricky.as_str()));
-    assert_eq!(items_for(&bus, alice).len(), 1, "overwrite must not add a second item");
+    assert_eq!(
+        get_password(alice).unwrap().as_deref(),
+        Some(tricky.as_str())
+    );
+    assert_eq!(
+        items_for(&bus, alice).len(),
+        1,
+        "overwrite must not add a second item"
+    );
 
     // Accounts are independent.
     assert_eq!(get_password(bob).unwrap(), None);
     set_password(bob, "bob's").unwrap();
     assert_eq!(get_password(bob).unwrap().as_deref(), Some("bob's"));
-    assert_eq!(get_password(alice).unwrap().as_deref(), Some(tricky.as_str()));
+    assert_eq!(
+        get_password(alice).unwrap().as_deref(),
+        Some(tricky.as_str())
+    );
 
-    // Phase 3: the daemon restarts (same keyring files): the old connection is dead; the next
+    // Phase 4: the daemon restarts (same keyring files): the old connection is dead; the next
     // call reconnects, and the password was kept on disk.
     keyring.stop();
-    let keyring = PrivateKeyring::start(dir.path(), &bus, LOGIN_PASSWORD);
+    let keyring = PrivateKeyring::start(&dir.path().join("login"), &bus, LOGIN_PASSWORD);
     let deadline = Instant::now() + Duration::from_secs(20);
     let after_restart = loop {
         match get_password(alice) {
@@ -235,12 +301,16 @@ fn passwords_live_in_a_real_secret_service() {
     delete_password(alice).unwrap();
     assert_eq!(get_password(alice).unwrap(), None);
     assert!(items_for(&bus, alice).is_empty());
-    assert_eq!(get_password(bob).unwrap().as_deref(), Some("bob's"), "other account kept");
+    assert_eq!(
+        get_password(bob).unwrap().as_deref(),
+        Some("bob's"),
+        "other account kept"
+    );
     delete_password(bob).unwrap();
     assert_eq!(get_password(bob).unwrap(), None);
 
     // The keyring files are in the private HOME, not the real one.
-    let keyrings: PathBuf = dir.path().join("home/.local/share/keyrings");
+    let keyrings: PathBuf = dir.path().join("login/home/.local/share/keyrings");
     assert!(keyrings.join("login.keyring").is_file(), "{keyrings:?}");
 
     drop(keyring);
