@@ -91,3 +91,24 @@ pub enum StoreError {
     #[error("keyring error for {account}: {detail}")]
     Keyring { account: String, detail: String },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_threads_and_read_as_sentences() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<StoreError>();
+        let e = StoreError::NewerSchema {
+            path: PathBuf::from("/x"),
+            found: 7,
+            known: 1,
+        };
+        assert_eq!(
+            e.to_string(),
+            "history database /x is from a newer Hookflash (schema 7, this build knows 1); \
+             update Hookflash or use another history file"
+        );
+    }
+}

@@ -286,6 +286,24 @@ mod tests {
     }
 
     #[test]
+    fn connection_settings_are_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in [
+            HistoryStore::open_in_memory().unwrap(),
+            HistoryStore::open(&dir.path().join("h.sqlite3")).unwrap(),
+        ] {
+            let conn = store.lock();
+            let pragma = |name: &str| -> i64 {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                    .unwrap()
+            };
+            assert_eq!(pragma("foreign_keys"), 1, "{:?}", store.path());
+            assert_eq!(pragma("busy_timeout"), BUSY_TIMEOUT.as_millis() as i64);
+            assert_eq!(pragma("user_version"), SCHEMA_VERSION);
+        }
+    }
+
+    #[test]
     fn round_trip_every_field_and_outcome() {
         let store = HistoryStore::open_in_memory().unwrap();
         let mut recorded = Vec::new();
