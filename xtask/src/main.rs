@@ -1,1 +1,263 @@
-fn main() {}
+//! `cargo xtask`: the project's own commands (`run`, `test`, `bench`), written in Rust so they
+//! work the same for every developer and in CI (`.ci/run` is `cargo xtask test`).
+//! This file parses the command line and hands over to one module per command.
+
+mod bench;
+mod install;
+mod layout;
+mod npm;
+mod python_venv;
+mod report;
+mod run;
+mod shell;
+mod tauri_driver;
+mod test;
+
+use bench::BenchOptions;
+use run::RunOptions;
+use test::TestOptions;
+
+const HELP: &str = "\
+Hookflash project commands
+
+Usage: cargo xtask <COMMAND> [OPTIONS]
+
+Commands:
+  run     Install what the app needs, build the UI and the desktop app, start it
+  test    Install the test tools and peers, run every test suite, print a summary
+  bench   Run the benchmarks that exist; write target/bench/report.{json,md}
+  help    Print this help (or `cargo xtask <COMMAND> --help`)
+
+Installing uses apt-get on Debian/Ubuntu (as root, else via sudo) and only for what is
+missing; on macOS and Windows the prerequisites are printed instead.
+";
+
+const RUN_HELP: &str = "\
+Usage: cargo xtask run [--dry-run] [--] [APP ARGS...]
+
+Installs the missing build packages (Debian/Ubuntu), runs `npm ci` in ui/ when node_modules is
+older than package-lock.json, `npm run build`, `cargo build -p hookflash-app`, then starts
+target/debug/hookflash-app with APP ARGS (everything that is not an xtask option, and
+everything after `--`).
+
+Options:
+  --dry-run   Show what would be installed and run, change nothing
+  -h, --help  Print this help
+";
+
+const TEST_HELP: &str = "\
+Usage: cargo xtask test [--only STEP[,STEP]] [--skip STEP[,STEP]] [--dry-run] [--list]
+
+Installs what the tests need (system packages incl. kamailio/baresip/sipp, tauri-driver, the
+Python venv target/venv), then runs each step, keeps going after a failure, prints a summary
+table and ends with `xtask: N passed, M failed`. Exit code 1 if any step failed.
+
+Steps, in order:
+  setup    system packages, tauri-driver, Python venv (quick when all is there)
+  rust     cargo test --workspace --exclude hookflash-app
+  ui       ui/: npm ci (when stale), npm test, npm run build
+  app      cargo test -p hookflash-app
+  build    cargo build -p hookflash-cli -p hookflash-app
+  interop  cargo test --workspace --exclude hookflash-app --tests -- --ignored --test-threads=1
+           (real peers; env HOOKFLASH_CLI_BIN, HOOKFLASH_PYTHON, HOOKFLASH_APP_BIN)
+  e2e      tests/e2e/: npm ci (when stale), npm test
+           (env HOOKFLASH_APP_BIN, HOOKFLASH_ARTIFACTS_DIR=target/e2e-artifacts)
+
+Options:
+  --only STEPS  Run only these steps (setup still runs unless skipped); repeatable
+  --skip STEPS  Leave these steps out; repeatable
+  --dry-run     Show what would be installed and run, change nothing
+  --list        List the steps
+  -h, --help    Print this help
+";
+
+const BENCH_HELP: &str = "\
+Usage: cargo xtask bench [--dry-run]
+
+Runs `cargo run --release -p hookflash-tests --bin bench` and `cargo bench -p hookflash-media`
+when they exist and writes target/bench/report.json and report.md (measurements, CPU model,
+core count, date, git commit). A benchmark that does not exist yet is recorded as
+\"not available yet\"; only a benchmark that exists and fails makes the exit code non-zero.
+
+Options:
+  --dry-run   Show what would run, write nothing
+  -h, --help  Print this help
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq)]
+enum Invocation {
+    Help(&'static str),
+    Run(RunOptions),
+    Test(TestOptions),
+    Bench(BenchOptions),
+}
+
+fn parse(args: &[String]) -> Result<Invocation, String> {
+    let Some((command, rest)) = args.split_first() else {
+        return Ok(Invocation::Help(HELP));
+    };
+    let wants_help = |rest: &[String]| rest.iter().any(|a| a == "-h" || a == "--help");
+    match command.as_str() {
+        "help" | "-h" | "--help" => Ok(Invocation::Help(HELP)),
+        "run" => {
+            let mut options = RunOptions::default();
+            let mut passthrough = false;
+            for arg in rest {
+                match arg.as_str() {
+                    _ if passthrough => options.app_args.push(arg.clone()),
+                    "--" => passthrough = true,
+                    "--dry-run" => options.dry_run = true,
+                    "-h" | "--help" => return Ok(Invocation::Help(RUN_HELP)),
+                    _ => options.app_args.push(arg.clone()),
+                }
+            }
+            Ok(Invocation::Run(options))
+        }
+        "test" => {
+            if wants_help(rest) {
+                return Ok(Invocation::Help(TEST_HELP));
+            }
+            let mut options = TestOptions::default();
+            let mut iter = rest.iter();
+            while let Some(arg) = iter.next() {
+                let mut value_of = |flag: &str| -> Result<String, String> {
+                    if let Some(v) = arg.strip_prefix(&format!("{flag}=")) {
+                        return Ok(v.to_string());
+                    }
+                    iter.next()
+                        .cloned()
+                        .ok_or_else(|| format!("{flag} needs a step name, e.g. {flag} ui"))
+                };
+                match arg.as_str() {
+                    a if a == "--only" || a.starts_with("--only=") => options.only.push(value_of("--only")?),
+                    a if a == "--skip" || a.starts_with("--skip=") => options.skip.push(value_of("--skip")?),
+                    "--dry-run" => options.dry_run = true,
+                    "--list" => options.list = true,
+                    other => {
+                        return Err(format!(
+                            "`cargo xtask test` has no option `{other}` (see `cargo xtask test --help`)"
+                        ))
+                    }
+                }
+            }
+            Ok(Invocation::Test(options))
+        }
+        "bench" => {
+            if wants_help(rest) {
+                return Ok(Invocation::Help(BENCH_HELP));
+            }
+            let mut options = BenchOptions::default();
+            for arg in rest {
+                match arg.as_str() {
+                    "--dry-run" => options.dry_run = true,
+                    other => {
+                        return Err(format!(
+                            "`cargo xtask bench` has no option `{other}` (see `cargo xtask bench --help`)"
+                        ))
+                    }
+                }
+            }
+            Ok(Invocation::Bench(options))
+        }
+        other => Err(format!(
+            "there is no command `{other}`; the commands are run, test and bench"
+        )),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if layout::is_ci() {
+        // CI logs are plain text; colour codes only clutter them.
+        std::env::set_var("CARGO_TERM_COLOR", "never");
+        std::env::set_var("npm_config_color", "false");
+    }
+    let result = match parse(&args) {
+        Ok(Invocation::Help(text)) => {
+            print!("{text}");
+            Ok(0)
+        }
+        Ok(Invocation::Run(options)) => run::run(&options),
+        Ok(Invocation::Test(options)) => test::test(&options),
+        Ok(Invocation::Bench(options)) => bench::bench(&options),
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            std::process::exit(2);
+        }
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn no_arguments_prints_help() {
+        assert_eq!(parse(&[]).unwrap(), Invocation::Help(HELP));
+        assert_eq!(
+            parse(&args(&["test", "--help"])).unwrap(),
+            Invocation::Help(TEST_HELP)
+        );
+    }
+
+    #[test]
+    fn test_flags_accept_both_spellings() {
+        let parsed = parse(&args(&["test", "--only", "ui", "--skip=e2e", "--dry-run"])).unwrap();
+        assert_eq!(
+            parsed,
+            Invocation::Test(TestOptions {
+                only: args(&["ui"]),
+                skip: args(&["e2e"]),
+                dry_run: true,
+                list: false
+            })
+        );
+    }
+
+    #[test]
+    fn test_flag_without_value_is_explained() {
+        let err = parse(&args(&["test", "--only"])).unwrap_err();
+        assert!(err.contains("--only needs a step name"), "{err}");
+        assert!(parse(&args(&["test", "--fast"]))
+            .unwrap_err()
+            .contains("no option `--fast`"));
+    }
+
+    #[test]
+    fn run_passes_other_arguments_to_the_app() {
+        let parsed = parse(&args(&[
+            "run",
+            "--dry-run",
+            "--minimized",
+            "--",
+            "--dry-run",
+        ]))
+        .unwrap();
+        assert_eq!(
+            parsed,
+            Invocation::Run(RunOptions {
+                dry_run: true,
+                app_args: args(&["--minimized", "--dry-run"])
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_command_names_the_real_ones() {
+        assert!(parse(&args(&["deploy"]))
+            .unwrap_err()
+            .contains("run, test and bench"));
+    }
+}

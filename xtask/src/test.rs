@@ -1,0 +1,416 @@
+//! `cargo xtask test`: installs what the tests need, then runs every test suite of the project in
+//! order, each as one step with its result and duration, keeps going after a failure, prints a
+//! summary table and exits non-zero if any step failed.
+//!
+//! Steps: setup, rust, ui, app, build, interop, e2e. The UI is built before the app's tests
+//! because the Tauri app embeds ui/dist when it compiles.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::install::{ensure_system_packages, test_packages};
+use crate::layout::{cargo, cargo_bin_dir, Layout};
+use crate::npm;
+use crate::python_venv::ensure_venv;
+use crate::report::{format_duration, summary, Outcome, StepResult};
+use crate::shell::Cmd;
+use crate::tauri_driver::ensure_tauri_driver;
+
+/// The steps, in the order they run: name, what it does, time limit for each of its commands.
+pub const STEPS: &[(&str, &str, u64)] = &[
+    ("setup", "system packages, tauri-driver, Python venv", 25),
+    ("rust", "cargo test (engine, CLI, tests crate)", 25),
+    ("ui", "ui/: npm ci, npm test, npm run build", 10),
+    ("app", "cargo test -p hookflash-app", 25),
+    ("build", "cargo build hookflash-cli + hookflash-app", 15),
+    (
+        "interop",
+        "ignored peer tests (kamailio, baresip, sipp)",
+        25,
+    ),
+    ("e2e", "tests/e2e/: WebdriverIO on the app window", 15),
+];
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, Default, PartialEq)]
+pub struct TestOptions {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub dry_run: bool,
+    pub list: bool,
+}
+
+/// One thing a step does.
+enum Action {
+    /// Install system packages, tauri-driver and the venv (the setup step).
+    Setup,
+    /// Fail the step when this npm project is missing.
+    RequireNpmProject { dir: PathBuf, what: &'static str },
+    /// `npm ci` when node_modules is stale.
+    NpmCi(PathBuf),
+    /// Create a directory (for artifacts).
+    MakeDir(PathBuf),
+    /// Run a command; `keep_going` lets the step's later actions run even if it fails.
+    Run { cmd: Cmd, keep_going: bool },
+}
+
+/// Runs `cargo xtask test`; returns the process exit code.
+pub fn test(options: &TestOptions) -> Result<i32, String> {
+    let layout = Layout::current();
+    if options.list {
+        for (name, what, _) in STEPS {
+            println!("{name:<8} {what}");
+        }
+        return Ok(0);
+    }
+    let selected = select(&options.only, &options.skip)?;
+    let started = Instant::now();
+    let mut results = Vec::new();
+    let total = selected.iter().filter(|(_, run)| *run).count();
+    let mut index = 0;
+    for (name, run) in &selected {
+        let (_, title, limit_min) = STEPS
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .expect("selected steps are known");
+        if !run {
+            results.push(StepResult {
+                name: name.to_string(),
+                title: title.to_string(),
+                outcome: Outcome::Skipped,
+                duration: Duration::ZERO,
+            });
+            continue;
+        }
+        index += 1;
+        println!("\n==> [{index}/{total}] {name}: {title}");
+        let step_started = Instant::now();
+        let outcome = match run_step(
+            &layout,
+            name,
+            Duration::from_secs(limit_min * 60),
+            options.dry_run,
+        ) {
+            Ok(()) => Outcome::Passed,
+            Err(why) => Outcome::Failed(why),
+        };
+        let duration = step_started.elapsed();
+        match &outcome {
+            _ if options.dry_run => println!("<== {name}: planned (dry run)"),
+            Outcome::Failed(why) => {
+                println!(
+                    "<== {name}: FAILED after {} — {why}",
+                    format_duration(duration)
+                )
+            }
+            _ => println!("<== {name}: passed in {}", format_duration(duration)),
+        }
+        results.push(StepResult {
+            name: name.to_string(),
+            title: title.to_string(),
+            outcome,
+            duration,
+        });
+    }
+    if options.dry_run {
+        println!("\nxtask: dry run: the commands above were not run");
+        return Ok(0);
+    }
+    println!("{}", summary(&results, started.elapsed()));
+    let failed = results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Failed(_)));
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Which steps run, in order. `only` and `skip` take step names (comma lists allowed).
+/// The setup step is quick when everything is installed, so it runs with `--only` too,
+/// unless it is skipped explicitly.
+pub fn select(only: &[String], skip: &[String]) -> Result<Vec<(&'static str, bool)>, String> {
+    let split = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .flat_map(|s| s.split(','))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (only, skip) = (split(only), split(skip));
+    for name in only.iter().chain(&skip) {
+        if !STEPS.iter().any(|(n, _, _)| n == name) {
+            let names: Vec<&str> = STEPS.iter().map(|(n, _, _)| *n).collect();
+            return Err(format!(
+                "there is no test step `{name}`; the steps are: {}",
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(STEPS
+        .iter()
+        .map(|(name, _, _)| {
+            let wanted = only.is_empty() || only.iter().any(|o| o == name) || *name == "setup";
+            let skipped = skip.iter().any(|s| s == name);
+            (*name, wanted && !skipped)
+        })
+        .collect())
+}
+
+fn actions(layout: &Layout, step: &str) -> Vec<Action> {
+    let cargo_cmd = |args: &[&str]| {
+        Cmd::new(cargo())
+            .args(args.iter().copied())
+            .cwd(&layout.root)
+    };
+    let run = |cmd: Cmd| Action::Run {
+        cmd,
+        keep_going: false,
+    };
+    match step {
+        "setup" => vec![Action::Setup],
+        "rust" => vec![run(cargo_cmd(&[
+            "test",
+            "--workspace",
+            "--exclude",
+            "hookflash-app",
+        ]))],
+        "ui" => vec![
+            Action::RequireNpmProject {
+                dir: layout.ui(),
+                what: "the Svelte UI",
+            },
+            Action::NpmCi(layout.ui()),
+            // The build runs even when the unit tests fail: the app needs ui/dist to compile.
+            Action::Run {
+                cmd: npm::script(&layout.ui(), "test", &[]),
+                keep_going: true,
+            },
+            run(npm::script(&layout.ui(), "build", &[])),
+        ],
+        "app" => vec![run(cargo_cmd(&["test", "-p", "hookflash-app"]))],
+        "build" => vec![run(cargo_cmd(&[
+            "build",
+            "-p",
+            "hookflash-cli",
+            "-p",
+            "hookflash-app",
+        ]))],
+        "interop" => {
+            // Only the ignored tests: the others already ran in the `rust` step. `--tests`
+            // leaves out doc tests, whose ```ignore blocks are not meant to be run at all.
+            let mut cmd = cargo_cmd(&[
+                "test",
+                "--workspace",
+                "--exclude",
+                "hookflash-app",
+                "--tests",
+                "--",
+                "--ignored",
+                "--test-threads=1",
+            ]);
+            for (k, v) in test_env(layout) {
+                cmd = cmd.env(k, v);
+            }
+            vec![run(cargo_cmd(&["build", "-p", "hookflash-cli"])), run(cmd)]
+        }
+        "e2e" => {
+            let mut env = test_env(layout);
+            env.push((
+                "HOOKFLASH_ARTIFACTS_DIR".to_string(),
+                layout.e2e_artifacts().display().to_string(),
+            ));
+            vec![
+                Action::RequireNpmProject {
+                    dir: layout.e2e(),
+                    what: "the WebdriverIO e2e tests",
+                },
+                run(cargo_cmd(&["build", "-p", "hookflash-app"])),
+                Action::MakeDir(layout.e2e_artifacts()),
+                Action::NpmCi(layout.e2e()),
+                run(npm::script(&layout.e2e(), "test", &env)),
+            ]
+        }
+        other => unreachable!("unknown step {other}"),
+    }
+}
+
+/// The environment the interop and e2e tests read, plus PATH with cargo's bin directory first
+/// (where tauri-driver is installed).
+fn test_env(layout: &Layout) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "HOOKFLASH_CLI_BIN".to_string(),
+            layout.debug_bin("hookflash-cli").display().to_string(),
+        ),
+        (
+            "HOOKFLASH_APP_BIN".to_string(),
+            layout.debug_bin("hookflash-app").display().to_string(),
+        ),
+        (
+            "HOOKFLASH_PYTHON".to_string(),
+            layout.venv_python().display().to_string(),
+        ),
+    ];
+    if let Some(bin) = cargo_bin_dir() {
+        let mut paths = vec![bin.clone()];
+        if let Some(path) = std::env::var_os("PATH") {
+            paths.extend(std::env::split_paths(&path).filter(|p| *p != bin));
+        }
+        if let Ok(joined) = std::env::join_paths(paths) {
+            env.push(("PATH".to_string(), joined.to_string_lossy().into_owned()));
+        }
+    }
+    env
+}
+
+fn run_step(layout: &Layout, step: &str, limit: Duration, dry_run: bool) -> Result<(), String> {
+    let mut first_error: Option<String> = None;
+    for action in actions(layout, step) {
+        let (result, keep_going) = match action {
+            Action::Setup => (setup(layout, dry_run), false),
+            Action::RequireNpmProject { dir, what } => {
+                (npm::require_project(&dir, &layout.show(&dir), what), false)
+            }
+            Action::NpmCi(dir) => (npm::ci_if_stale(&dir, &layout.show(&dir), dry_run), false),
+            Action::MakeDir(dir) => (
+                if dry_run {
+                    println!("xtask: dry run, would create {}", dir.display());
+                    Ok(())
+                } else {
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+                },
+                false,
+            ),
+            Action::Run { cmd, keep_going } => {
+                if dry_run {
+                    println!("  {cmd}");
+                    (Ok(()), keep_going)
+                } else {
+                    (cmd.run(Some(limit)), keep_going)
+                }
+            }
+        };
+        if let Err(e) = result {
+            eprintln!("xtask: {e}");
+            first_error.get_or_insert(e);
+            if !keep_going {
+                break;
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Installs everything the tests need; reports each part and fails if any part failed.
+fn setup(layout: &Layout, dry_run: bool) -> Result<(), String> {
+    let mut errors = Vec::new();
+    if let Err(e) = ensure_system_packages(&test_packages(), dry_run) {
+        errors.push(e);
+    }
+    if let Err(e) = ensure_tauri_driver(dry_run) {
+        errors.push(e);
+    }
+    if let Err(e) = ensure_venv(layout, dry_run) {
+        errors.push(e);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn running(selection: &[(&'static str, bool)]) -> Vec<&'static str> {
+        selection
+            .iter()
+            .filter(|(_, run)| *run)
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    #[test]
+    fn everything_runs_by_default_in_order() {
+        let all = select(&[], &[]).unwrap();
+        assert_eq!(
+            running(&all),
+            vec!["setup", "rust", "ui", "app", "build", "interop", "e2e"]
+        );
+    }
+
+    #[test]
+    fn only_keeps_setup_unless_it_is_skipped() {
+        assert_eq!(
+            running(&select(&strings(&["ui"]), &[]).unwrap()),
+            vec!["setup", "ui"]
+        );
+        let sel = select(&strings(&["ui,e2e"]), &strings(&["setup"])).unwrap();
+        assert_eq!(running(&sel), vec!["ui", "e2e"]);
+    }
+
+    #[test]
+    fn skip_leaves_steps_out() {
+        let sel = select(&[], &strings(&["e2e", "interop"])).unwrap();
+        assert_eq!(running(&sel), vec!["setup", "rust", "ui", "app", "build"]);
+    }
+
+    #[test]
+    fn unknown_step_names_are_refused_with_the_list() {
+        let err = select(&strings(&["unit"]), &[]).unwrap_err();
+        assert!(err.contains("no test step `unit`"), "{err}");
+        assert!(err.contains("interop"), "{err}");
+    }
+
+    #[test]
+    fn interop_runs_only_ignored_tests_serially_with_the_env() {
+        let layout = Layout::current();
+        let cmds: Vec<Cmd> = actions(&layout, "interop")
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Run { cmd, .. } => Some(cmd),
+                _ => None,
+            })
+            .collect();
+        let test = cmds.last().unwrap();
+        assert!(test.args.contains(&"--ignored".to_string()));
+        assert!(!test.args.contains(&"--include-ignored".to_string()));
+        assert!(test.args.contains(&"--test-threads=1".to_string()));
+        for var in ["HOOKFLASH_CLI_BIN", "HOOKFLASH_PYTHON", "HOOKFLASH_APP_BIN"] {
+            assert!(test.envs.iter().any(|(k, _)| k == var), "{var} not set");
+        }
+    }
+
+    #[test]
+    fn e2e_gets_the_app_and_artifacts_dir() {
+        let layout = Layout::current();
+        let npm_test = actions(&layout, "e2e")
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Run { cmd, .. } if cmd.cwd == Some(layout.e2e()) => Some(cmd),
+                _ => None,
+            })
+            .next()
+            .unwrap();
+        let env = |k: &str| {
+            npm_test
+                .envs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            env("HOOKFLASH_ARTIFACTS_DIR"),
+            Some(layout.e2e_artifacts().display().to_string())
+        );
+        assert!(env("HOOKFLASH_APP_BIN").unwrap().ends_with("hookflash-app"));
+    }
+}
