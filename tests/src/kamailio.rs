@@ -1,0 +1,352 @@
+//! Kamailio as registrar + record-routing proxy, configured per test.
+//!
+//! The builder writes `kamailio.cfg` and a `db_text` database (`subscriber` table with the
+//! test's users and plaintext passwords) into the test directory, starts
+//! `kamailio -f cfg -DD -E` under a [`ProcessGuard`] and waits until it answers OPTIONS.
+//!
+//! Routing: REGISTER needs digest auth (MD5 or SHA-256 per instance) and is saved in usrloc
+//! (in memory); requests to a local AOR are looked up (404 when not registered) and relayed with
+//! record-routing; OPTIONS to the server itself get 200. Every request and every saved
+//! registration is logged as a `HF-REQ` / `HF-SAVED` line on stderr, which the tests count.
+
+use crate::{ports, sip_probe, tls, ProcessGuard, TestDir};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// Digest algorithm Kamailio challenges with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    Md5,
+    Sha256,
+}
+
+#[derive(Debug, Clone)]
+pub struct KamailioBuilder {
+    users: Vec<(String, String)>,
+    digest: Digest,
+    tls: bool,
+    min_expires: u32,
+    name: String,
+}
+
+pub struct Kamailio {
+    /// UDP and TCP port.
+    pub port: u16,
+    /// TLS port, when built with `.tls(true)`.
+    pub tls_port: Option<u16>,
+    /// The test CA that signed the TLS server certificate (give it to the CLI as `--tls-ca`).
+    pub ca_pem: Option<PathBuf>,
+    pub digest: Digest,
+    process: ProcessGuard,
+}
+
+impl Kamailio {
+    pub fn builder() -> KamailioBuilder {
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into() }
+    }
+}
+
+impl KamailioBuilder {
+    /// Adds a subscriber (domain 127.0.0.1).
+    pub fn user(mut self, name: &str, password: &str) -> Self {
+        self.users.push((name.to_string(), password.to_string()));
+        self
+    }
+
+    pub fn digest(mut self, digest: Digest) -> Self {
+        self.digest = digest;
+        self
+    }
+
+    /// Also listen on TLS with a certificate from a freshly generated test CA.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
+    /// Registrar `min_expires` (default 10 s).
+    pub fn min_expires(mut self, secs: u32) -> Self {
+        self.min_expires = secs;
+        self
+    }
+
+    /// Name used for the log files (default "kamailio"); set it when a test runs two instances.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Writes the configuration and starts Kamailio; panics with its log if it does not come up.
+    pub fn start(self, dir: &TestDir) -> Kamailio {
+        let kdir = dir.subdir(&self.name);
+        let db = kdir.join("db");
+        std::fs::create_dir_all(&db).expect("create db_text directory");
+        std::fs::write(db.join("version"), "table_name(str) table_version(int)\nsubscriber:7\n")
+            .expect("write db_text version table");
+        std::fs::write(db.join("subscriber"), subscriber_table(&self.users)).expect("write subscriber table");
+
+        let port = ports::free_port();
+        let (tls_port, ca) = if self.tls {
+            let ca = tls::generate(&kdir.join("tls"));
+            let tls_cfg = format!(
+                "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
+                 private_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\n\
+                 verify_certificate = no\nrequire_certificate = no\n",
+                ca.server_key.display(),
+                ca.server_pem.display()
+            );
+            std::fs::write(kdir.join("tls.cfg"), tls_cfg).expect("write tls.cfg");
+            (Some(ports::free_port()), Some(ca))
+        } else {
+            (None, None)
+        };
+        let cfg = config_text(&ConfigParams {
+            port,
+            tls_port,
+            db_dir: db.display().to_string(),
+            tls_cfg: kdir.join("tls.cfg").display().to_string(),
+            digest: self.digest,
+            min_expires: self.min_expires,
+        });
+        let cfg_path = kdir.join("kamailio.cfg");
+        std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
+
+        let mut cmd = Command::new("kamailio");
+        cmd.arg("-f").arg(&cfg_path).args(["-DD", "-E", "-m", "48", "-M", "8", "-Y"]).arg(&kdir);
+        let mut process = ProcessGuard::spawn(&self.name, &mut cmd, dir.path());
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let up = crate::wait_until(Duration::from_secs(10), || {
+            if process.try_status().is_some() {
+                return Some(false);
+            }
+            sip_probe::options(addr, &format!("sip:127.0.0.1:{port}"), Duration::from_millis(300))
+                .map(|r| r.status == 200)
+        });
+        if up != Some(true) {
+            panic!(
+                "Kamailio did not come up on 127.0.0.1:{port} (is the `kamailio` package installed?)\n{}",
+                process.log_tail()
+            );
+        }
+        Kamailio { port, tls_port, ca_pem: ca.map(|c| c.ca_pem), digest: self.digest, process }
+    }
+}
+
+impl Kamailio {
+    /// UDP/TCP address.
+    pub fn addr(&self) -> SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+
+    /// `sip:127.0.0.1:<port>;transport=<transport>` (TLS uses the TLS port).
+    pub fn registrar_uri(&self, transport: &str) -> String {
+        let port = if transport == "tls" {
+            self.tls_port.expect("Kamailio was built without .tls(true)")
+        } else {
+            self.port
+        };
+        format!("sip:127.0.0.1:{port};transport={transport}")
+    }
+
+    /// Everything Kamailio logged so far.
+    pub fn log(&self) -> String {
+        self.process.output()
+    }
+
+    /// The `HF-SAVED` lines for `user` (one per accepted REGISTER, including un-REGISTER).
+    pub fn saved_registrations(&self, user: &str) -> Vec<String> {
+        let needle = format!("HF-SAVED user={user} ");
+        self.log().lines().filter(|l| l.contains(&needle)).map(str::to_string).collect()
+    }
+
+    /// The `HF-REQ` lines of REGISTER requests from `user` (challenged or not).
+    pub fn register_requests(&self, user: &str) -> Vec<String> {
+        let needle = format!("HF-REQ REGISTER from={user} ");
+        self.log().lines().filter(|l| l.contains(&needle)).map(str::to_string).collect()
+    }
+
+    /// Asks Kamailio whether `user`'s AOR is registered: OPTIONS to `sip:user@127.0.0.1` is
+    /// relayed to the contact when there is one and answered 404 when there is none.
+    pub fn options_to_aor(&self, user: &str) -> Option<u16> {
+        sip_probe::options(self.addr(), &format!("sip:{user}@127.0.0.1"), Duration::from_secs(3)).map(|r| r.status)
+    }
+
+    /// Waits until a registration of `user` has been saved (a `HF-SAVED` line with a non-zero expiry).
+    pub fn wait_registered(&self, user: &str, timeout: Duration) -> bool {
+        crate::wait_until(timeout, || {
+            self.saved_registrations(user).iter().any(|l| !is_unregister_line(l)).then_some(())
+        })
+        .is_some()
+    }
+
+    pub fn process(&mut self) -> &mut ProcessGuard {
+        &mut self.process
+    }
+}
+
+/// True if a `HF-SAVED` line records an un-REGISTER (Expires 0 in the header or the contact).
+pub fn is_unregister_line(line: &str) -> bool {
+    line.contains("expires_hdr=0 ") || line.contains("contact=* ") || line.contains("expires=0>") || line.contains(";expires=0")
+}
+
+fn subscriber_table(users: &[(String, String)]) -> String {
+    let mut t = String::from("id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n");
+    for (i, (u, p)) in users.iter().enumerate() {
+        assert!(
+            !u.contains(':') && !p.contains(':') && !u.contains('\n') && !p.contains('\n'),
+            "db_text cannot store ':' or newlines in user names or passwords"
+        );
+        t.push_str(&format!("{}:{u}:127.0.0.1:{p}::\n", i + 1));
+    }
+    t
+}
+
+struct ConfigParams {
+    port: u16,
+    tls_port: Option<u16>,
+    db_dir: String,
+    tls_cfg: String,
+    digest: Digest,
+    min_expires: u32,
+}
+
+fn config_text(p: &ConfigParams) -> String {
+    let mut c = String::from("#!KAMAILIO\n");
+    c.push_str(&format!(
+        "debug=2\nlog_stderror=yes\nchildren=2\ntcp_children=2\nauto_aliases=no\nalias=\"127.0.0.1\"\n\
+         listen=udp:127.0.0.1:{port}\nlisten=tcp:127.0.0.1:{port}\n",
+        port = p.port
+    ));
+    if let Some(tp) = p.tls_port {
+        c.push_str(&format!("enable_tls=yes\nlisten=tls:127.0.0.1:{tp}\n"));
+    }
+    c.push_str("mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"\n");
+    for m in [
+        "tm", "sl", "rr", "pv", "maxfwd", "usrloc", "registrar", "textops", "siputils", "xlog", "sanity", "db_text",
+        "auth", "auth_db",
+    ] {
+        c.push_str(&format!("loadmodule \"{m}.so\"\n"));
+    }
+    if p.tls_port.is_some() {
+        c.push_str("loadmodule \"tls.so\"\n");
+        c.push_str(&format!("modparam(\"tls\",\"config\",\"{}\")\n", p.tls_cfg));
+    }
+    c.push_str(&format!(
+        "modparam(\"usrloc\",\"db_mode\",0)\n\
+         modparam(\"registrar\",\"min_expires\",{min})\n\
+         modparam(\"registrar\",\"default_expires\",600)\n\
+         modparam(\"auth_db\",\"db_url\",\"text://{db}\")\n\
+         modparam(\"auth_db\",\"calculate_ha1\",yes)\n\
+         modparam(\"auth_db\",\"password_column\",\"password\")\n\
+         modparam(\"auth_db\",\"load_credentials\",\"\")\n\
+         modparam(\"rr\",\"enable_full_lr\",1)\n",
+        min = p.min_expires,
+        db = p.db_dir
+    ));
+    if p.digest == Digest::Sha256 {
+        c.push_str("modparam(\"auth\",\"algorithm\",\"SHA-256\")\n");
+    }
+    c.push_str(ROUTES);
+    c
+}
+
+const ROUTES: &str = r#"
+request_route {
+    xlog("L_NOTICE", "HF-REQ $rm from=$fU ruri=$ru src=$si:$sp proto=$pr\n");
+    if (!mf_process_maxfwd_header("10")) {
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }
+    if (!sanity_check()) {
+        xlog("L_WARN", "HF-MALFORMED from $si:$sp\n");
+        exit;
+    }
+    if (has_totag()) {
+        if (loose_route()) {
+            t_relay();
+            exit;
+        }
+        if (is_method("ACK")) {
+            if (t_check_trans()) { t_relay(); }
+            exit;
+        }
+        sl_send_reply("404", "Not here");
+        exit;
+    }
+    if (is_method("CANCEL")) {
+        if (t_check_trans()) { t_relay(); }
+        exit;
+    }
+    t_check_trans();
+    if (is_method("REGISTER")) {
+        if (!auth_check("$fd", "subscriber", "1")) {
+            xlog("L_NOTICE", "HF-CHALLENGE user=$fU rc=$rc\n");
+            auth_challenge("$fd", "0");
+            exit;
+        }
+        if (!save("location")) {
+            sl_reply_error();
+            exit;
+        }
+        xlog("L_NOTICE", "HF-SAVED user=$tU expires_hdr=$hdr(Expires) contact=$ct proto=$pr\n");
+        exit;
+    }
+    if (is_method("OPTIONS") && uri == myself && $rU == $null) {
+        sl_send_reply("200", "OK");
+        exit;
+    }
+    if (uri == myself) {
+        if (!lookup("location")) {
+            sl_send_reply("404", "Not Found");
+            exit;
+        }
+    }
+    if (is_method("INVITE|SUBSCRIBE")) {
+        record_route();
+    }
+    if (!t_relay()) {
+        sl_reply_error();
+    }
+    exit;
+}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscriber_table_has_nullable_ha1_columns_and_rows() {
+        let t = subscriber_table(&[("alice".into(), "pw1".into())]);
+        assert!(t.starts_with("id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n"));
+        assert!(t.contains("1:alice:127.0.0.1:pw1::\n"));
+    }
+
+    #[test]
+    fn sha256_config_sets_algorithm_only_when_asked() {
+        let mut p = ConfigParams {
+            port: 5060,
+            tls_port: None,
+            db_dir: "/x".into(),
+            tls_cfg: "/t".into(),
+            digest: Digest::Md5,
+            min_expires: 10,
+        };
+        assert!(!config_text(&p).contains("SHA-256"));
+        p.digest = Digest::Sha256;
+        p.tls_port = Some(5061);
+        let c = config_text(&p);
+        assert!(c.contains("modparam(\"auth\",\"algorithm\",\"SHA-256\")"));
+        assert!(c.contains("listen=tls:127.0.0.1:5061"));
+        assert!(c.contains("min_expires\",10"));
+    }
+
+    #[test]
+    fn unregister_lines_are_recognised() {
+        assert!(is_unregister_line("HF-SAVED user=a expires_hdr=0 contact=<sip:a@x> proto=udp"));
+        assert!(is_unregister_line("HF-SAVED user=a expires_hdr=<null> contact=<sip:a@x>;expires=0 proto=udp"));
+        assert!(!is_unregister_line("HF-SAVED user=a expires_hdr=10 contact=<sip:a@x> proto=udp"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Runs a peer process under a guard: its stdout/stderr go to log files in the test directory,
+//! it is killed (with its whole process group) when the guard is dropped — also when the test
+//! panics — and on a panic the tail of its logs is printed.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Lines of each log printed when a test fails.
+const TAIL_LINES: usize = 40;
+
+pub struct ProcessGuard {
+    name: String,
+    child: Child,
+    status: Option<ExitStatus>,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+}
+
+impl ProcessGuard {
+    /// Spawns `cmd` in its own process group, logging to `<log_dir>/<name>.stdout|stderr`.
+    pub fn spawn(name: &str, cmd: &mut Command, log_dir: &Path) -> ProcessGuard {
+        let stdout_path = log_dir.join(format!("{name}.stdout"));
+        let stderr_path = log_dir.join(format!("{name}.stderr"));
+        let out = File::create(&stdout_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stdout_path.display()));
+        let err = File::create(&stderr_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
+        std::fs::write(log_dir.join(format!("{name}.cmdline")), format!("{cmd:?}\n")).ok();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({:?}): {e}", cmd.get_program()));
+        ProcessGuard { name: name.to_string(), child, status: None, stdout_path, stderr_path }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stdout_path(&self) -> &Path {
+        &self.stdout_path
+    }
+
+    pub fn stderr_path(&self) -> &Path {
+        &self.stderr_path
+    }
+
+    /// Everything written to stdout so far.
+    pub fn stdout(&self) -> String {
+        read_lossy(&self.stdout_path)
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&self) -> String {
+        read_lossy(&self.stderr_path)
+    }
+
+    /// stdout followed by stderr.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+
+    /// Waits until stdout or stderr contains `needle`; false on timeout.
+    pub fn wait_for_output(&self, needle: &str, timeout: Duration) -> bool {
+        crate::wait_until(timeout, || self.output().contains(needle).then_some(())).is_some()
+    }
+
+    /// The exit status if the process has ended.
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits up to `timeout` for the process to end on its own.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.try_status() {
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` to the process group.
+    pub fn signal(&self, signal: i32) {
+        let pgid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) with a negative pid signals the process group we created at spawn.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after 3 s; returns the exit status.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        if self.try_status().is_none() {
+            self.signal(libc::SIGTERM);
+            if self.wait_timeout(Duration::from_secs(3)).is_none() {
+                self.signal(libc::SIGKILL);
+                self.status = self.child.wait().ok();
+            }
+        }
+        // Children of the group (e.g. kamailio workers) may outlive the leader briefly.
+        self.signal(libc::SIGKILL);
+        self.status
+    }
+
+    /// The last lines of both logs, labelled, for failure messages.
+    pub fn log_tail(&self) -> String {
+        format!(
+            "----- {} stdout ({}) -----\n{}----- {} stderr ({}) -----\n{}",
+            self.name,
+            self.stdout_path.display(),
+            tail(&self.stdout(), TAIL_LINES),
+            self.name,
+            self.stderr_path.display(),
+            tail(&self.stderr(), TAIL_LINES)
+        )
+    }
+}
+
+impl Drop for ProcessGuard {
+    fn drop(&mut self) {
+        let was_running = self.try_status().is_none();
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!(
+                "{} ({}):\n{}",
+                self.name,
+                if was_running { "killed at end of test" } else { "had exited" },
+                self.log_tail()
+            );
+        }
+    }
+}
+
+fn read_lossy(p: &Path) -> String {
+    std::fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+}
+
+/// The last `n` lines of `text` (with a trailing newline).
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    let mut out = lines[start..].join("\n");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(tail("a", 5), "a\n");
+    }
+
+    #[test]
+    fn guard_captures_output_and_kills_on_drop() {
+        let dir = crate::TestDir::new("process-guard-selftest");
+        let mut g = ProcessGuard::spawn(
+            "sh",
+            Command::new("sh").args(["-c", "echo hello; echo oops >&2; exec sleep 30"]),
+            dir.path(),
+        );
+        assert!(g.wait_for_output("hello", Duration::from_secs(5)));
+        assert!(g.stderr().contains("oops"));
+        assert!(g.try_status().is_none());
+        let st = g.stop().expect("stopped");
+        assert!(!st.success());
+    }
+}

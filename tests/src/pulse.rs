@@ -1,0 +1,89 @@
+//! A private PulseAudio daemon with a null sink `spk`, so the CLI's `default` audio device has
+//! somewhere to play (ALSA `default` → PulseAudio via libasound2-plugins) and the tests can
+//! record the sink's monitor with `parecord`.
+//!
+//! The daemon gets its own runtime directory (`PULSE_RUNTIME_PATH`) under the test directory so
+//! tests and other users of the machine do not collide; [`Pulse::env`] lists the variables a
+//! child process needs to reach it.
+
+use crate::{ProcessGuard, TestDir};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub struct Pulse {
+    runtime: PathBuf,
+    process: ProcessGuard,
+}
+
+impl Pulse {
+    /// Starts `pulseaudio` in the foreground (under a guard) and waits for its socket.
+    pub fn start(dir: &TestDir) -> Pulse {
+        let runtime = dir.subdir("pulse");
+        let mut cmd = Command::new("pulseaudio");
+        cmd.args([
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "--system=no",
+            "-n",
+            "--use-pid-file=no",
+            "--load=module-native-protocol-unix",
+            "--load=module-null-sink sink_name=spk",
+            "--load=module-always-sink",
+        ]);
+        cmd.env("PULSE_RUNTIME_PATH", &runtime).env("PULSE_STATE_PATH", &runtime).env("HOME", &runtime);
+        let process = ProcessGuard::spawn("pulseaudio", &mut cmd, dir.path());
+        let mut pulse = Pulse { runtime, process };
+        let ok = crate::wait_until(Duration::from_secs(10), || {
+            if pulse.process.try_status().is_some() {
+                return Some(false);
+            }
+            pulse.pactl(&["list", "short", "sinks"]).filter(|s| s.contains("spk")).map(|_| true)
+        });
+        if ok != Some(true) {
+            panic!("PulseAudio did not start (apt-get install pulseaudio pulseaudio-utils)\n{}", pulse.process.log_tail());
+        }
+        pulse.pactl(&["set-default-sink", "spk"]);
+        pulse
+    }
+
+    /// Environment for processes that should use this daemon.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let rt = self.runtime.display().to_string();
+        vec![
+            ("PULSE_RUNTIME_PATH".into(), rt.clone()),
+            ("PULSE_SERVER".into(), format!("unix:{rt}/native")),
+            ("PULSE_SINK".into(), "spk".into()),
+        ]
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        for (k, v) in self.env() {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs `pactl args`; `Some(stdout)` on success.
+    pub fn pactl(&self, args: &[&str]) -> Option<String> {
+        let out = self.command("pactl").args(args).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Starts `parecord` of the null sink's monitor into `wav` (16-bit, `rate` Hz, mono).
+    pub fn record_monitor(&self, dir: &TestDir, wav: &Path, rate: u32) -> ProcessGuard {
+        let mut c = self.command("parecord");
+        c.args(["--device=spk.monitor", "--file-format=wav", "--format=s16le", "--channels=1"])
+            .arg(format!("--rate={rate}"))
+            .arg(wav);
+        ProcessGuard::spawn("parecord", &mut c, dir.path())
+    }
+
+    /// Plays `wav` into the null sink with `paplay` and waits for it to finish.
+    pub fn play(&self, wav: &Path) {
+        let st = self.command("paplay").arg("--device=spk").arg(wav).status().expect("run paplay");
+        assert!(st.success(), "paplay {} failed", wav.display());
+    }
+}

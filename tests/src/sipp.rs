@@ -1,0 +1,132 @@
+//! Runs SIPp scenarios from `tests/sipp/*.xml` against the CLI (UAC) or as the CLI's peer (UAS).
+//!
+//! Every run uses `-m 1` (one call), `-nostdin`, a global timeout with `-timeout_error` so a
+//! stuck scenario fails, and writes the SIP message trace and error log into the test directory.
+//! Exit status 0 means the scenario (including its regex checks) passed.
+
+use crate::{ports, ProcessGuard, TestDir};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+/// Path of a scenario file in `tests/sipp/`.
+pub fn scenario(name: &str) -> PathBuf {
+    let p = crate::workspace_root().join("tests/sipp").join(name);
+    assert!(p.exists(), "sipp scenario {} is missing", p.display());
+    p
+}
+
+#[derive(Debug, Clone)]
+pub struct Sipp {
+    scenario: String,
+    target: Option<SocketAddr>,
+    service: Option<String>,
+    vars: Vec<(String, String)>,
+    timeout_secs: u32,
+    /// Local SIP port sipp listens on.
+    pub port: u16,
+}
+
+impl Sipp {
+    /// A UAC scenario sending to `target`.
+    pub fn uac(scenario: &str, target: SocketAddr) -> Sipp {
+        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, port: ports::free_port() }
+    }
+
+    /// A UAS scenario waiting on `127.0.0.1:<self.port>`.
+    pub fn uas(scenario: &str) -> Sipp {
+        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, port: ports::free_port() }
+    }
+
+    /// User part of the Request-URI (`-s`).
+    pub fn service(mut self, user: &str) -> Self {
+        self.service = Some(user.into());
+        self
+    }
+
+    /// A scenario variable (`-set name value`, used as `[$name]`).
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        self.vars.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn timeout(mut self, secs: u32) -> Self {
+        self.timeout_secs = secs;
+        self
+    }
+
+    /// This sipp's address (what the CLI should call for a UAS scenario).
+    pub fn addr(&self) -> SocketAddr {
+        ([127, 0, 0, 1], self.port).into()
+    }
+
+    /// Starts sipp in the background.
+    pub fn spawn(&self, dir: &TestDir) -> SippRun {
+        let stem = self.scenario.trim_end_matches(".xml").to_string();
+        let mut cmd = Command::new("sipp");
+        cmd.arg("-sf").arg(scenario(&self.scenario));
+        cmd.args(["-i", "127.0.0.1", "-p", &self.port.to_string(), "-m", "1", "-nostdin"]);
+        cmd.args(["-timeout", &format!("{}s", self.timeout_secs), "-timeout_error"]);
+        cmd.args(["-trace_msg", "-trace_err", "-trace_logs"]);
+        cmd.arg("-message_file").arg(dir.join(format!("sipp-{stem}.messages.log")));
+        cmd.arg("-error_file").arg(dir.join(format!("sipp-{stem}.errors.log")));
+        cmd.arg("-log_file").arg(dir.join(format!("sipp-{stem}.actions.log")));
+        let mp = ports::free_block(4);
+        cmd.args(["-mp", &mp.to_string()]);
+        if let Some(s) = &self.service {
+            cmd.args(["-s", s]);
+        }
+        for (k, v) in &self.vars {
+            cmd.args(["-set", k, v]);
+        }
+        if let Some(t) = self.target {
+            cmd.arg(t.to_string());
+        }
+        let process = ProcessGuard::spawn(&format!("sipp-{stem}"), &mut cmd, dir.path());
+        SippRun { process, messages: dir.join(format!("sipp-{stem}.messages.log")), errors: dir.join(format!("sipp-{stem}.errors.log")) }
+    }
+}
+
+pub struct SippRun {
+    process: ProcessGuard,
+    messages: PathBuf,
+    errors: PathBuf,
+}
+
+impl SippRun {
+    /// Waits for sipp to finish; panics if it is still running after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        match self.process.wait_timeout(timeout) {
+            Some(s) => s,
+            None => panic!("sipp did not finish within {timeout:?}\n{}", self.report()),
+        }
+    }
+
+    /// Waits and panics with the SIP trace unless the scenario passed (exit 0).
+    pub fn assert_passed(&mut self, timeout: Duration) {
+        let st = self.wait(timeout);
+        assert!(st.success(), "sipp scenario failed ({st})\n{}", self.report());
+    }
+
+    /// The SIP messages sipp sent and received so far.
+    pub fn messages(&self) -> String {
+        std::fs::read_to_string(&self.messages).unwrap_or_default()
+    }
+
+    /// The logs and the tail of the message trace.
+    pub fn report(&self) -> String {
+        format!(
+            "{}----- sipp errors ({}) -----\n{}----- sipp messages ({}) -----\n{}",
+            self.process.log_tail(),
+            self.errors.display(),
+            crate::process::tail(&std::fs::read_to_string(&self.errors).unwrap_or_default(), 30),
+            self.messages.display(),
+            crate::process::tail(&self.messages(), 80)
+        )
+    }
+
+    pub fn process(&mut self) -> &mut ProcessGuard {
+        &mut self.process
+    }
+}

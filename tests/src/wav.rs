@@ -1,0 +1,88 @@
+//! Reading WAV recordings and simple level checks (RMS, speech-band energy share).
+
+use std::path::Path;
+
+/// Samples of a WAV file as f32 in [-1, 1], mixed down to mono, with its sample rate.
+pub fn read_mono(path: &Path) -> (Vec<f32>, u32) {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("cannot read WAV {}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = usize::from(spec.channels.max(1));
+    let raw: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap_or(0.0)).collect(),
+        hound::SampleFormat::Int => {
+            let scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>().map(|s| s.unwrap_or(0) as f32 / scale).collect()
+        }
+    };
+    let mono = raw.chunks(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect();
+    (mono, spec.sample_rate)
+}
+
+/// Root mean square of the samples (0 for none).
+pub fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
+}
+
+/// Fraction of the signal's energy between `lo` and `hi` Hz (Goertzel on a grid of 50 Hz bins,
+/// 100 Hz..rate/2). Speech has most of its energy between 200 and 4000 Hz.
+pub fn band_energy_fraction(samples: &[f32], rate: u32, lo: f32, hi: f32) -> f32 {
+    let n = samples.len().min(rate as usize * 4);
+    if n == 0 {
+        return 0.0;
+    }
+    let x = &samples[..n];
+    let (mut inside, mut total) = (0.0f64, 0.0f64);
+    let mut f = 100.0f32;
+    while f < rate as f32 / 2.0 {
+        let p = goertzel_power(x, rate, f);
+        total += p;
+        if f >= lo && f <= hi {
+            inside += p;
+        }
+        f += 50.0;
+    }
+    if total == 0.0 {
+        0.0
+    } else {
+        (inside / total) as f32
+    }
+}
+
+fn goertzel_power(x: &[f32], rate: u32, freq: f32) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate);
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &v in x {
+        let s0 = f64::from(v) + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - c * s1 * s2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(freq: f32, rate: u32, secs: f32) -> Vec<f32> {
+        (0..(rate as f32 * secs) as usize)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn rms_of_sine_is_amplitude_over_root_two() {
+        let r = rms(&tone(1000.0, 8000, 1.0));
+        assert!((r - 0.5 / 2f32.sqrt()).abs() < 0.01, "{r}");
+        assert_eq!(rms(&[]), 0.0);
+    }
+
+    #[test]
+    fn band_fraction_separates_in_and_out_of_band_tones() {
+        assert!(band_energy_fraction(&tone(1000.0, 16000, 1.0), 16000, 200.0, 4000.0) > 0.9);
+        assert!(band_energy_fraction(&tone(6000.0, 16000, 1.0), 16000, 200.0, 4000.0) < 0.1);
+    }
+}
