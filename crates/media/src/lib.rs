@@ -1,1 +1,37 @@
-//! hookflash-media
+//! hookflash-media: everything a SIP call needs to move audio.
+//!
+//! The engine binds an [`RtpEndpoint`], puts its address in SDP, and once the far end's SDP is
+//! known starts a [`MediaSession`] with [`StreamParams`], an [`AudioIn`] and an [`AudioOut`].
+//! The session sends 20 ms frames paced by a timer, receives through a jitter buffer, decodes,
+//! plays, exchanges RTCP reports, and reports DTMF and problems as [`MediaEvent`]s.
+//! [`Ringback`] plays the ringing tone while an outgoing call rings.
+//!
+//! Protocol pieces (`rtp`, `rtcp`, `dtmf`, `jitter_buffer`, `reception`) are plain values with
+//! no I/O, tested on their own; `session` wires them to sockets and timers.
+
+pub mod audio_io;
+pub mod codec;
+pub mod device;
+pub mod dtmf;
+pub mod error;
+pub mod g711;
+pub mod jitter_buffer;
+pub mod opus_codec;
+pub mod reception;
+pub mod resample;
+pub mod rtcp;
+pub mod rtp;
+pub mod rtp_endpoint;
+pub mod session;
+pub mod stats;
+pub mod tone;
+pub mod wav;
+
+pub use audio_io::{AudioIn, AudioOut};
+pub use codec::{decoder, encoder, AudioDecoder, AudioEncoder, Codec};
+pub use device::{list_devices, DeviceInfo, DeviceList};
+pub use error::MediaError;
+pub use rtp_endpoint::RtpEndpoint;
+pub use session::{MediaDirection, MediaEvent, MediaSession, StreamParams};
+pub use stats::MediaStats;
+pub use tone::Ringback;

@@ -1,0 +1,147 @@
+//! Which audio codecs Hookflash speaks, how they appear in SDP, and the encoder/decoder traits
+//! the session uses. The codecs themselves live in `g711.rs` and `opus_codec.rs`.
+
+use crate::error::MediaError;
+
+/// An audio codec Hookflash can negotiate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Codec {
+    /// G.711 µ-law (payload type 0).
+    Pcmu,
+    /// G.711 A-law (payload type 8).
+    Pcma,
+    /// Opus (dynamic payload type; Hookflash offers 111). Encoded mono at 48 kHz.
+    Opus,
+}
+
+impl Codec {
+    /// Static RTP payload type, or `None` for codecs that need a dynamic one.
+    pub fn default_payload_type(self) -> Option<u8> {
+        match self {
+            Codec::Pcmu => Some(0),
+            Codec::Pcma => Some(8),
+            Codec::Opus => None,
+        }
+    }
+
+    /// RTP timestamp clock rate (what SDP `a=rtpmap` carries).
+    pub fn rtp_clock_rate(self) -> u32 {
+        match self {
+            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::Opus => 48000,
+        }
+    }
+
+    /// Rate of the PCM the codec consumes and produces.
+    pub fn sample_rate(self) -> u32 {
+        match self {
+            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::Opus => 48000,
+        }
+    }
+
+    /// Encoding name in SDP `a=rtpmap`.
+    pub fn sdp_name(self) -> &'static str {
+        match self {
+            Codec::Pcmu => "PCMU",
+            Codec::Pcma => "PCMA",
+            Codec::Opus => "opus",
+        }
+    }
+
+    /// Channel count written in `a=rtpmap` (RFC 7587 requires `opus/48000/2` even for mono).
+    pub fn sdp_channels(self) -> u8 {
+        match self {
+            Codec::Pcmu | Codec::Pcma => 1,
+            Codec::Opus => 2,
+        }
+    }
+
+    /// The `a=fmtp` parameters Hookflash offers for this codec.
+    pub fn sdp_fmtp(self) -> Option<&'static str> {
+        match self {
+            Codec::Opus => Some("useinbandfec=1; minptime=10"),
+            _ => None,
+        }
+    }
+
+    /// Recognises an `a=rtpmap` encoding name (case-insensitive) at the given clock rate.
+    pub fn from_sdp_name(name: &str, clock: u32) -> Option<Codec> {
+        [Codec::Pcmu, Codec::Pcma, Codec::Opus]
+            .into_iter()
+            .find(|c| c.sdp_name().eq_ignore_ascii_case(name) && c.rtp_clock_rate() == clock)
+    }
+
+    /// Number of PCM samples in one frame of `ptime_ms` milliseconds.
+    pub fn samples_per_frame(self, ptime_ms: u32) -> usize {
+        (self.sample_rate() * ptime_ms / 1000) as usize
+    }
+
+    /// Number of RTP clock ticks in one frame of `ptime_ms` milliseconds.
+    pub fn rtp_ticks_per_frame(self, ptime_ms: u32) -> u32 {
+        self.rtp_clock_rate() * ptime_ms / 1000
+    }
+}
+
+/// Turns one frame of mono PCM (at `Codec::sample_rate`) into one RTP payload.
+pub trait AudioEncoder: Send {
+    /// Encodes `pcm` and appends the payload to `out`.
+    fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), MediaError>;
+    /// Tells the encoder how much loss the far end reports (0-100 %), so it can add redundancy.
+    fn set_expected_loss(&mut self, _percent: u8) {}
+}
+
+/// Turns RTP payloads back into mono PCM and fills in for packets that never arrived.
+pub trait AudioDecoder: Send {
+    /// Decodes one payload and appends the PCM to `out`.
+    fn decode(&mut self, payload: &[u8], out: &mut Vec<i16>) -> Result<(), MediaError>;
+    /// Appends `samples` of replacement audio for a lost packet. `next_payload` is the packet
+    /// after the lost one when it is already here (Opus recovers the lost frame from its FEC copy).
+    fn conceal(
+        &mut self,
+        samples: usize,
+        next_payload: Option<&[u8]>,
+        out: &mut Vec<i16>,
+    ) -> Result<(), MediaError>;
+}
+
+/// Creates an encoder for `codec`.
+pub fn encoder(codec: Codec) -> Result<Box<dyn AudioEncoder>, MediaError> {
+    Ok(match codec {
+        Codec::Pcmu => Box::new(crate::g711::G711Encoder::new(crate::g711::Law::Mu)),
+        Codec::Pcma => Box::new(crate::g711::G711Encoder::new(crate::g711::Law::A)),
+        Codec::Opus => Box::new(crate::opus_codec::OpusEncoder::new()?),
+    })
+}
+
+/// Creates a decoder for `codec`.
+pub fn decoder(codec: Codec) -> Result<Box<dyn AudioDecoder>, MediaError> {
+    Ok(match codec {
+        Codec::Pcmu => Box::new(crate::g711::G711Decoder::new(crate::g711::Law::Mu)),
+        Codec::Pcma => Box::new(crate::g711::G711Decoder::new(crate::g711::Law::A)),
+        Codec::Opus => Box::new(crate::opus_codec::OpusDecoder::new()?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdp_names_round_trip_case_insensitively() {
+        assert_eq!(Codec::from_sdp_name("pcmu", 8000), Some(Codec::Pcmu));
+        assert_eq!(Codec::from_sdp_name("PCMA", 8000), Some(Codec::Pcma));
+        assert_eq!(Codec::from_sdp_name("OPUS", 48000), Some(Codec::Opus));
+        assert_eq!(Codec::from_sdp_name("opus", 8000), None);
+        assert_eq!(Codec::from_sdp_name("G722", 8000), None);
+    }
+
+    #[test]
+    fn frame_sizes() {
+        assert_eq!(Codec::Pcmu.samples_per_frame(20), 160);
+        assert_eq!(Codec::Opus.samples_per_frame(20), 960);
+        assert_eq!(Codec::Opus.rtp_ticks_per_frame(20), 960);
+        assert_eq!(Codec::Opus.sdp_channels(), 2);
+        assert_eq!(Codec::Pcma.default_payload_type(), Some(8));
+    }
+}

@@ -1,0 +1,388 @@
+//! Sound cards through cpal (ALSA on Linux; with PulseAudio running, ALSA `default` goes there).
+//!
+//! Each cpal stream lives on its own thread (streams need not be `Send` on every platform).
+//! Between the real-time callback and the session sits a lock-free ring buffer; the session
+//! side resamples when the card does not run at the codec's rate. Clock drift between card and
+//! network is absorbed by bounding the ring: excess is dropped, shortfall is played as silence.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use crate::audio_io::{AudioSink, AudioSource};
+use crate::error::MediaError;
+use crate::resample::{to_f32, to_i16, StreamResampler};
+
+/// One device as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Stable identifier to store in settings and pass to `AudioIn::Device`/`AudioOut::Device`
+    /// (ALSA PCM name such as `default`, `pulse`, `hw:CARD=PCH,DEV=0`).
+    pub id: String,
+    /// Human-readable description.
+    pub name: String,
+}
+
+/// Capture and playback devices for the settings screen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceList {
+    pub inputs: Vec<DeviceInfo>,
+    pub outputs: Vec<DeviceInfo>,
+    /// Id of the system default capture device, if any.
+    pub default_input: Option<String>,
+    /// Id of the system default playback device, if any.
+    pub default_output: Option<String>,
+}
+
+fn info(d: &cpal::Device) -> DeviceInfo {
+    let id = d.id().map(|i| i.id().to_string()).unwrap_or_default();
+    let name = d.description().map(|x| x.name().to_string()).unwrap_or_else(|_| id.clone());
+    DeviceInfo { id, name }
+}
+
+/// Lists the capture and playback devices of the default audio host.
+pub fn list_devices() -> Result<DeviceList, MediaError> {
+    let host = cpal::default_host();
+    let err = |e: cpal::Error| MediaError::DeviceList(e.to_string());
+    Ok(DeviceList {
+        inputs: host.input_devices().map_err(err)?.map(|d| info(&d)).collect(),
+        outputs: host.output_devices().map_err(err)?.map(|d| info(&d)).collect(),
+        default_input: host.default_input_device().map(|d| info(&d).id),
+        default_output: host.default_output_device().map(|d| info(&d).id),
+    })
+}
+
+fn find_device(name: Option<&str>, input: bool) -> Result<cpal::Device, MediaError> {
+    let host = cpal::default_host();
+    let kind = if input { "input" } else { "output" };
+    let Some(name) = name else {
+        let d = if input { host.default_input_device() } else { host.default_output_device() };
+        return d.ok_or(MediaError::NoDefaultDevice(kind));
+    };
+    let devices = if input { host.input_devices() } else { host.output_devices() }
+        .map_err(|e| MediaError::DeviceList(e.to_string()))?;
+    for d in devices {
+        let i = info(&d);
+        if i.id == name || i.name == name {
+            return Ok(d);
+        }
+    }
+    Err(MediaError::NoSuchDevice(name.to_string()))
+}
+
+/// Picks a stream config: the wanted rate if the device can do it, else its default.
+fn pick_config(
+    device: &cpal::Device,
+    rate: u32,
+    input: bool,
+    label: &str,
+) -> Result<(cpal::StreamConfig, cpal::SampleFormat), MediaError> {
+    let derr = |e: cpal::Error| MediaError::Device { device: label.to_string(), reason: e.to_string() };
+    let default =
+        if input { device.default_input_config() } else { device.default_output_config() }.map_err(derr)?;
+    let ranges: Vec<cpal::SupportedStreamConfigRange> = if input {
+        device.supported_input_configs().map_err(derr)?.collect()
+    } else {
+        device.supported_output_configs().map_err(derr)?.collect()
+    };
+    let usable = |f: cpal::SampleFormat| matches!(f, cpal::SampleFormat::F32 | cpal::SampleFormat::I16);
+    let exact = ranges
+        .iter()
+        .filter(|r| usable(r.sample_format()) && r.contains_rate(rate))
+        .min_by_key(|r| (r.channels() as i32 - 1).abs() + (r.sample_format() != default.sample_format()) as i32);
+    if let Some(r) = exact {
+        let mut c = r.clone().with_sample_rate(rate).config();
+        c.buffer_size = cpal::BufferSize::Default;
+        return Ok((c, r.sample_format()));
+    }
+    if usable(default.sample_format()) {
+        return Ok((default.config(), default.sample_format()));
+    }
+    Err(MediaError::Device {
+        device: label.to_string(),
+        reason: format!("it only offers {} samples, which Hookflash cannot use", default.sample_format()),
+    })
+}
+
+/// Keeps a cpal stream alive on its own thread until dropped.
+struct StreamThread {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StreamThread {
+    fn spawn<F>(label: String, build: F) -> Result<Self, MediaError>
+    where
+        F: FnOnce() -> Result<cpal::Stream, MediaError> + Send + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("audio {label}"))
+            .spawn(move || {
+                let stream = match build() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                if let Err(e) = stream.play() {
+                    let _ = tx.send(Err(MediaError::Device { device: label, reason: e.to_string() }));
+                    return;
+                }
+                let _ = tx.send(Ok(()));
+                while !stop2.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(std::time::Duration::from_millis(200));
+                }
+                drop(stream);
+            })
+            .map_err(|e| MediaError::Device { device: "audio thread".into(), reason: e.to_string() })?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(StreamThread { stop, thread: Some(thread) }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(MediaError::Device { device: "audio thread".into(), reason: "it stopped unexpectedly".into() }),
+        }
+    }
+}
+
+impl Drop for StreamThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// Plays call audio on a sound card.
+pub struct DeviceSink {
+    rate: u32,
+    producer: rtrb::Producer<f32>,
+    resampler: StreamResampler,
+    f_in: Vec<f32>,
+    f_out: Vec<f32>,
+    /// Most audio we let queue up before dropping (drift and stalls must not grow latency).
+    max_queued: usize,
+    pub underruns: Arc<AtomicU64>,
+    _stream: StreamThread,
+}
+
+impl DeviceSink {
+    pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        let device = find_device(name, false)?;
+        let label = name.unwrap_or("default").to_string();
+        let (config, format) = pick_config(&device, rate, false, &label)?;
+        let dev_rate = config.sample_rate;
+        let (producer, consumer) = rtrb::RingBuffer::<f32>::new(dev_rate as usize); // 1 s
+        let underruns = Arc::new(AtomicU64::new(0));
+        let u2 = underruns.clone();
+        let label2 = label.clone();
+        let stream = StreamThread::spawn(label.clone(), move || {
+            build_output(&device, &config, format, consumer, u2)
+                .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
+        })?;
+        Ok(DeviceSink {
+            rate,
+            producer,
+            resampler: StreamResampler::new(rate, dev_rate)?,
+            f_in: Vec::new(),
+            f_out: Vec::new(),
+            max_queued: dev_rate as usize / 5, // 200 ms
+            underruns,
+            _stream: stream,
+        })
+    }
+}
+
+/// Playback callback state: waits for 40 ms of audio before playing, and again after running dry.
+struct Playout {
+    consumer: rtrb::Consumer<f32>,
+    primed: bool,
+    prime: usize,
+    underruns: Arc<AtomicU64>,
+}
+
+impl Playout {
+    fn next_sample(&mut self) -> f32 {
+        if !self.primed {
+            if self.consumer.slots() < self.prime {
+                return 0.0;
+            }
+            self.primed = true;
+        }
+        match self.consumer.pop() {
+            Ok(s) => s,
+            Err(_) => {
+                self.primed = false;
+                self.underruns.fetch_add(1, Ordering::Relaxed);
+                0.0
+            }
+        }
+    }
+}
+
+fn build_output(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    format: cpal::SampleFormat,
+    consumer: rtrb::Consumer<f32>,
+    underruns: Arc<AtomicU64>,
+) -> Result<cpal::Stream, cpal::Error> {
+    let channels = config.channels.max(1) as usize;
+    let mut p = Playout { consumer, primed: false, prime: config.sample_rate as usize / 25, underruns };
+    let on_err = |e: cpal::Error| tracing::warn!("audio output error: {e}");
+    match format {
+        cpal::SampleFormat::I16 => device.build_output_stream::<i16, _, _>(
+            *config,
+            move |data, _| {
+                for frame in data.chunks_mut(channels) {
+                    let s = (p.next_sample() * 32767.0).clamp(-32768.0, 32767.0) as i16;
+                    frame.fill(s);
+                }
+            },
+            on_err,
+            None,
+        ),
+        _ => device.build_output_stream::<f32, _, _>(
+            *config,
+            move |data, _| {
+                for frame in data.chunks_mut(channels) {
+                    frame.fill(p.next_sample());
+                }
+            },
+            on_err,
+            None,
+        ),
+    }
+}
+
+impl AudioSink for DeviceSink {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+        self.f_in.clear();
+        to_f32(pcm, &mut self.f_in);
+        self.f_out.clear();
+        self.resampler.process(&self.f_in, &mut self.f_out)?;
+        let queued = self.producer.buffer().capacity() - self.producer.slots();
+        if queued > self.max_queued {
+            return Ok(()); // the card is behind; drop this frame rather than add delay
+        }
+        for &s in &self.f_out {
+            if self.producer.push(s).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Captures call audio from a sound card.
+pub struct DeviceSource {
+    rate: u32,
+    consumer: rtrb::Consumer<f32>,
+    resampler: StreamResampler,
+    ready: std::collections::VecDeque<i16>,
+    f_in: Vec<f32>,
+    f_out: Vec<f32>,
+    pcm: Vec<i16>,
+    primed: bool,
+    _stream: StreamThread,
+}
+
+impl DeviceSource {
+    pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        let device = find_device(name, true)?;
+        let label = name.unwrap_or("default").to_string();
+        let (config, format) = pick_config(&device, rate, true, &label)?;
+        let dev_rate = config.sample_rate;
+        let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(dev_rate as usize);
+        let channels = config.channels.max(1) as usize;
+        let label2 = label.clone();
+        let stream = StreamThread::spawn(label.clone(), move || {
+            let on_err = |e: cpal::Error| tracing::warn!("audio input error: {e}");
+            match format {
+                cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
+                    config,
+                    move |data, _| {
+                        for f in data.chunks(channels) {
+                            let s = f.iter().map(|&x| x as f32).sum::<f32>() / (channels as f32 * 32768.0);
+                            let _ = producer.push(s);
+                        }
+                    },
+                    on_err,
+                    None,
+                ),
+                _ => device.build_input_stream::<f32, _, _>(
+                    config,
+                    move |data, _| {
+                        for f in data.chunks(channels) {
+                            let _ = producer.push(f.iter().sum::<f32>() / channels as f32);
+                        }
+                    },
+                    on_err,
+                    None,
+                ),
+            }
+            .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
+        })?;
+        Ok(DeviceSource {
+            rate,
+            consumer,
+            resampler: StreamResampler::new(dev_rate, rate)?,
+            ready: Default::default(),
+            f_in: Vec::new(),
+            f_out: Vec::new(),
+            pcm: Vec::new(),
+            primed: false,
+            _stream: stream,
+        })
+    }
+}
+
+impl AudioSource for DeviceSource {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
+        let n = self.consumer.slots();
+        self.f_in.clear();
+        if let Ok(chunk) = self.consumer.read_chunk(n) {
+            let (a, b) = chunk.as_slices();
+            self.f_in.extend_from_slice(a);
+            self.f_in.extend_from_slice(b);
+            chunk.commit_all();
+        }
+        self.f_out.clear();
+        self.resampler.process(&self.f_in, &mut self.f_out)?;
+        self.pcm.clear();
+        to_i16(&self.f_out, &mut self.pcm);
+        self.ready.extend(self.pcm.iter().copied());
+        // Keep at most ~100 ms queued so capture latency cannot creep up with clock drift.
+        let max = self.rate as usize / 10 + out.len();
+        if self.ready.len() > max {
+            let excess = self.ready.len() - max;
+            self.ready.drain(..excess);
+        }
+        if !self.primed && self.ready.len() >= out.len() * 2 {
+            self.primed = true;
+        }
+        if !self.primed || self.ready.len() < out.len() {
+            self.primed = false;
+            out.fill(0);
+            return Ok(());
+        }
+        let n = out.len();
+        for (o, s) in out.iter_mut().zip(self.ready.drain(..n)) {
+            *o = s;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! Two MediaSessions talking to each other over 127.0.0.1: a WAV file goes in on one side and
+//! is recorded on the other; the recording must have the right length and match the source
+//! (after alignment) closely; DTMF keys must arrive exactly once; bad datagrams are ignored;
+//! RTP latches to where the far end really sends from.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hookflash_media::resample::resample_all;
+use hookflash_media::wav::read_mono;
+use hookflash_media::{
+    AudioIn, AudioOut, Codec, MediaDirection, MediaEvent, MediaSession, MediaStats, RtpEndpoint,
+    StreamParams,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const SPEECH: &str = "/usr/share/sounds/alsa/Front_Center.wav";
+
+fn localhost() -> IpAddr {
+    "127.0.0.1".parse().unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("hookflash-loopback-{}-{name}", std::process::id()))
+}
+
+fn params(remote: SocketAddr, codec: Codec) -> StreamParams {
+    StreamParams {
+        remote_rtp: remote,
+        remote_rtcp: None,
+        codec,
+        payload_type: codec.default_payload_type().unwrap_or(111),
+        telephone_event_pt: Some(101),
+        ptime_ms: 20,
+        direction: MediaDirection::SendRecv,
+    }
+}
+
+async fn wait_for(
+    rx: &mut UnboundedReceiver<MediaEvent>,
+    want: &MediaEvent,
+    limit: Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) if &ev == want => return true,
+            Ok(Some(_)) => continue,
+            _ => return false,
+        }
+    }
+}
+
+/// Best alignment of `got` against `reference` (lag in samples, `got` later), by brute-force
+/// normalised cross-correlation over `lags`.
+fn best_lag(reference: &[f32], got: &[f32], lags: std::ops::Range<i64>) -> (i64, f64) {
+    let mut best = (0, f64::MIN);
+    for lag in lags {
+        let mut dot = 0.0f64;
+        let mut eg = 0.0f64;
+        let mut er = 0.0f64;
+        for (i, &r) in reference.iter().enumerate() {
+            let j = i as i64 + lag;
+            if j < 0 || j as usize >= got.len() {
+                continue;
+            }
+            let g = got[j as usize] as f64;
+            dot += r as f64 * g;
+            eg += g * g;
+            er += r as f64 * r as f64;
+        }
+        let c = dot / (eg.sqrt() * er.sqrt()).max(1e-12);
+        if c > best.1 {
+            best = (lag, c);
+        }
+    }
+    best
+}
+
+/// SNR in dB of `got` (aligned at `lag`) against `reference`, with the best gain applied.
+fn snr_db(reference: &[f32], got: &[f32], lag: i64) -> f64 {
+    let pairs: Vec<(f64, f64)> = reference
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &r)| {
+            let j = i as i64 + lag;
+            (j >= 0 && (j as usize) < got.len()).then(|| (r as f64, got[j as usize] as f64))
+        })
+        .collect();
+    let dot: f64 = pairs.iter().map(|(r, g)| r * g).sum();
+    let eg: f64 = pairs.iter().map(|(_, g)| g * g).sum();
+    let gain = dot / eg.max(1e-12);
+    let sig: f64 = pairs.iter().map(|(r, _)| r * r).sum();
+    let noise: f64 = pairs.iter().map(|(r, g)| (r - gain * g).powi(2)).sum();
+    10.0 * (sig / noise.max(1e-12)).log10()
+}
+
+struct CallResult {
+    out: Vec<f32>,
+    out_rate: u32,
+    reference: Vec<f32>,
+    wall: Duration,
+    digits: String,
+    other_events: Vec<MediaEvent>,
+    a: MediaStats,
+    b: MediaStats,
+}
+
+/// A plays the speech clip to B, then sends DTMF; B records to a WAV.
+async fn call(codec: Codec, name: &str) -> CallResult {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let out_path = tmp(&format!("{name}.wav"));
+    let started = Instant::now();
+    let (b, mut b_events) = MediaSession::start(
+        eb,
+        params(a_addr, codec),
+        AudioIn::Null,
+        AudioOut::Wav(out_path.clone()),
+    )
+    .unwrap();
+    let (a, mut a_events) = MediaSession::start(
+        ea,
+        params(b_addr, codec),
+        AudioIn::Wav(SPEECH.into()),
+        AudioOut::Null,
+    )
+    .unwrap();
+    assert!(
+        wait_for(&mut a_events, &MediaEvent::InputEnded, Duration::from_secs(10)).await,
+        "A reports the end of its WAV input"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for d in "1*9#".chars() {
+        a.send_dtmf(d).unwrap();
+    }
+    // Four keys: 4 x (100 ms tone + 100 ms gap), plus margin.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let a_stats = a.stop().await;
+    let b_stats = b.stop().await;
+    let wall = started.elapsed();
+    let mut digits = String::new();
+    let mut other_events = Vec::new();
+    while let Ok(ev) = b_events.try_recv() {
+        match ev {
+            MediaEvent::Dtmf(d) => digits.push(d),
+            other => other_events.push(other),
+        }
+    }
+    while let Ok(ev) = a_events.try_recv() {
+        other_events.push(ev);
+    }
+    let (out, out_rate) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    let (src, src_rate) = read_mono(Path::new(SPEECH)).unwrap();
+    let reference = resample_all(&src, src_rate, codec.sample_rate()).unwrap();
+    CallResult { out, out_rate, reference, wall, digits, other_events, a: a_stats, b: b_stats }
+}
+
+fn check_call(r: &CallResult, codec: Codec, min_snr: f64, min_corr: f64) {
+    let rate = codec.sample_rate();
+    assert_eq!(r.out_rate, rate, "recording is at the codec's rate");
+    assert_eq!(r.digits, "1*9#", "each DTMF key arrives exactly once");
+    assert!(r.other_events.is_empty(), "no warnings: {:?}", r.other_events);
+
+    // Length: playout starts once the jitter buffer holds 60 ms, then writes 20 ms every
+    // 20 ms until stop. So the recording spans the call minus that start-up delay.
+    let out_secs = r.out.len() as f64 / rate as f64;
+    let wall = r.wall.as_secs_f64();
+    println!("{codec:?}: recorded {out_secs:.3} s of a {wall:.3} s call");
+    assert!(
+        out_secs > wall - 0.25 && out_secs < wall,
+        "recorded {out_secs:.3} s, call lasted {wall:.3} s"
+    );
+
+    // Alignment: coarse search at 8 kHz, then refine at the codec rate.
+    let (coarse_ref, coarse_out) = if rate == 8000 {
+        (r.reference.clone(), r.out.clone())
+    } else {
+        (resample_all(&r.reference, rate, 8000).unwrap(), resample_all(&r.out, rate, 8000).unwrap())
+    };
+    let (lag8, _) = best_lag(&coarse_ref, &coarse_out, -80..4000);
+    let factor = (rate / 8000) as i64;
+    let (lag, corr) = best_lag(&r.reference, &r.out, lag8 * factor - 2 * factor..lag8 * factor + 2 * factor + 1);
+    let snr = snr_db(&r.reference, &r.out, lag);
+    println!(
+        "{codec:?}: lag {lag} samples ({:.1} ms), correlation {corr:.4}, SNR {snr:.1} dB",
+        lag as f64 * 1000.0 / rate as f64
+    );
+    assert!(corr > min_corr, "correlation {corr}");
+    assert!(snr > min_snr, "SNR {snr} dB");
+    // With a clean network the whole clip arrives: nothing concealed inside it, so the lag is
+    // just codec delay (no inserted gaps before the speech).
+    assert!(lag >= 0 && lag < rate as i64 / 50, "lag {lag}");
+
+    // Traffic: every packet A sent reached B, none lost, nothing malformed.
+    println!("{codec:?}: A {:?}", r.a);
+    println!("{codec:?}: B {:?}", r.b);
+    assert!(r.a.packets_sent > 100);
+    assert_eq!(r.b.packets_received, r.a.packets_sent, "B got all of A's packets");
+    assert_eq!(r.b.packets_lost, 0);
+    assert_eq!(r.b.malformed_packets, 0);
+    assert_eq!(r.a.dtmf_sent, 4);
+    assert_eq!(r.b.dtmf_received, 4);
+    assert!(r.b.jitter_ms < 10.0, "jitter {} ms on loopback", r.b.jitter_ms);
+    // RTCP: the first report goes out after 0.5 s; both sides have heard one.
+    assert!(r.a.rtcp_received >= 1 && r.b.rtcp_received >= 1);
+    assert_eq!(r.a.remote_fraction_lost, Some(0.0), "B reports no loss");
+    assert_eq!(r.a.encoder_expected_loss, 0, "clean line: no FEC overhead");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcmu_loopback_matches_source() {
+    let r = call(Codec::Pcmu, "pcmu").await;
+    check_call(&r, Codec::Pcmu, 25.0, 0.99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opus_loopback_matches_source() {
+    let r = call(Codec::Opus, "opus").await;
+    check_call(&r, Codec::Opus, 8.0, 0.9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_datagrams_are_counted_and_ignored() {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let (b, _b_ev) =
+        MediaSession::start(eb, params(a_addr, Codec::Pcma), AudioIn::Null, AudioOut::Null).unwrap();
+    let (a, _a_ev) =
+        MediaSession::start(ea, params(b_addr, Codec::Pcma), AudioIn::Null, AudioOut::Null).unwrap();
+    let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    junk.send_to(&[0u8; 5], b_addr).await.unwrap(); // too short
+    junk.send_to(&[0x40; 40], b_addr).await.unwrap(); // wrong version
+    junk.send_to(&vec![0x80; 1800], b_addr).await.unwrap(); // oversized
+    junk.send_to(&[0x8F, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], b_addr).await.unwrap(); // CSRCs missing
+    junk.send_to(&[0x81, 201, 0, 40, 1, 2, 3, 4], b_addr).await.unwrap(); // RTCP lying about length
+    // Valid RTP with a payload type nobody negotiated: ignored, and must not steal the latch.
+    let mut stray = vec![0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9];
+    stray.extend_from_slice(&[0; 160]);
+    junk.send_to(&stray, b_addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(b.remote_rtp(), a_addr, "still sending to A");
+    let bs = b.stop().await;
+    let as_ = a.stop().await;
+    assert_eq!(bs.malformed_packets, 5);
+    assert_eq!(bs.unexpected_payload_type, 1);
+    assert!(bs.packets_received > 20, "real RTP kept flowing: {bs:?}");
+    assert!(as_.packets_received > 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symmetric_rtp_latches_to_the_real_source() {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let b_addr = eb.local_addr();
+    let a_addr = ea.local_addr();
+    // B's SDP said a wrong port for A (as behind a NAT); A sends from its real port.
+    let wrong: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let (b, _b_ev) =
+        MediaSession::start(eb, params(wrong, Codec::Pcmu), AudioIn::Null, AudioOut::Null).unwrap();
+    let (a, _a_ev) =
+        MediaSession::start(ea, params(b_addr, Codec::Pcmu), AudioIn::Null, AudioOut::Null).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.remote_rtp(), a_addr, "B latched to A's real address");
+    let before = a.stats().packets_received;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(a.stats().packets_received >= before + 10, "B's RTP reaches A after latching");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dtmf_without_telephone_event_is_refused() {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let mut p = params("127.0.0.1:9".parse().unwrap(), Codec::Pcmu);
+    p.telephone_event_pt = None;
+    let (a, _ev) = MediaSession::start(ea, p, AudioIn::Null, AudioOut::Null).unwrap();
+    let e = a.send_dtmf('5').unwrap_err();
+    assert_eq!(e.to_string(), "DTMF cannot be sent: the call did not negotiate telephone-event");
+    assert!(a.send_dtmf('x').is_err());
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_wav_is_a_readable_error() {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let p = params("127.0.0.1:9".parse().unwrap(), Codec::Pcmu);
+    let e = MediaSession::start(ea, p, AudioIn::Wav("/x.wav".into()), AudioOut::Null)
+        .err()
+        .unwrap();
+    assert_eq!(e.to_string(), "cannot open WAV file /x.wav: No such file");
+}
