@@ -16,6 +16,16 @@ fn err(reason: impl std::fmt::Display) -> MediaError {
     MediaError::Codec { codec: "Opus", reason: reason.to_string() }
 }
 
+/// True if an Opus packet carries an in-band FEC (LBRR) copy of the previous frame.
+pub fn packet_has_fec(payload: &[u8]) -> bool {
+    if payload.is_empty() || payload.len() > i32::MAX as usize {
+        return false;
+    }
+    // SAFETY: libopus reads at most `len` bytes from the pointer; the slice outlives the call.
+    let r = unsafe { opusic_sys::opus_packet_has_lbrr(payload.as_ptr(), payload.len() as i32) };
+    r == 1
+}
+
 /// Opus encoder tuned for voice.
 pub struct OpusEncoder {
     inner: opus::Encoder,
@@ -156,6 +166,7 @@ mod tests {
             dec.decode(p, &mut out).unwrap();
         }
         // Packet 10 lost; packet 11 carries its FEC copy.
+        assert!(packet_has_fec(&pkts[11]), "expected loss > 0 makes the encoder add FEC");
         let before = out.len();
         dec.conceal(960, Some(&pkts[11]), &mut out).unwrap();
         assert_eq!(out.len() - before, 960);
@@ -166,6 +177,18 @@ mod tests {
         let before = out.len();
         dec.conceal(960, None, &mut out).unwrap();
         assert_eq!(out.len() - before, 960);
+    }
+
+    #[test]
+    fn clean_line_packets_carry_no_fec() {
+        let mut enc = OpusEncoder::new().unwrap();
+        let mut p = Vec::new();
+        for f in 0..5 {
+            p.clear();
+            enc.encode(&tone(960, f * 960), &mut p).unwrap();
+        }
+        assert!(!packet_has_fec(&p));
+        assert!(!packet_has_fec(&[]));
     }
 
     #[test]

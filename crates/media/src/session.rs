@@ -746,7 +746,9 @@ impl RecvTask {
                         Some(Entry::Audio(p)) => Some(p.as_slice()),
                         _ => None,
                     };
-                    if next_payload.is_some() && codec == Codec::Opus {
+                    if codec == Codec::Opus
+                        && next_payload.is_some_and(crate::opus_codec::packet_has_fec)
+                    {
                         fec += 1;
                     }
                     let _ = self.decoder.conceal(self.last_frame, next_payload, &mut self.pcm);

@@ -28,7 +28,7 @@ pub struct MediaStats {
     pub late_packets: u64,
     /// 20 ms frames filled in by concealment (loss or underrun).
     pub concealed_frames: u64,
-    /// Lost frames rebuilt from the next packet's Opus FEC copy (attempted).
+    /// Lost frames rebuilt from the FEC copy in the next Opus packet.
     pub fec_recovered: u64,
     pub rtcp_sent: u64,
     pub rtcp_received: u64,
