@@ -1,0 +1,97 @@
+//! The CLI's real audio device path: with a private PulseAudio daemon whose default sink is a
+//! null sink, `--audio-out default` (ALSA `default` → PulseAudio via libasound2-plugins) must
+//! play the received speech into the sink; the sink's monitor is recorded with `parecord` and
+//! checked for speech (level, energy in the speech band, loose PESQ floor).
+
+use hookflash_tests::baresip::Codec;
+use hookflash_tests::pesq::{self, Band};
+use hookflash_tests::pulse::Pulse;
+use hookflash_tests::{ports, speech, wav, Baresip, Cli, Kamailio, TestDir};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Checks a monitor recording holds speech: not silent and mostly 200–4000 Hz energy.
+fn assert_speech(rec: &Path) -> f32 {
+    let (samples, rate) = wav::read_mono(rec);
+    assert!(samples.len() > rate as usize, "recording {} shorter than 1 s", rec.display());
+    let level = wav::rms(&samples);
+    // Find the loudest second and check its spectrum.
+    let sec = rate as usize;
+    let loudest = samples
+        .chunks(sec)
+        .max_by(|a, b| wav::rms(a).total_cmp(&wav::rms(b)))
+        .expect("at least one second");
+    let fraction = wav::band_energy_fraction(loudest, rate, 200.0, 4000.0);
+    eprintln!("{}: RMS {level:.4}, speech-band energy {fraction:.2}", rec.display());
+    assert!(level > 0.003, "recording of the null sink is silent (RMS {level:.5})");
+    assert!(fraction > 0.6, "only {fraction:.2} of the energy is in 200-4000 Hz");
+    level
+}
+
+/// Harness check (no CLI): ALSA `default` reaches the private PulseAudio null sink and its
+/// monitor recording scores well against the played speech.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn harness_alsa_default_reaches_pulse_null_sink() {
+    let dir = TestDir::new("harness_alsa_default_reaches_pulse_null_sink");
+    // A second of silence first: PulseAudio drops the start of a stream into an idle sink.
+    let lead = dir.join("lead.wav");
+    let lead_s = lead.to_str().unwrap();
+    speech::sox(&["-n", "-r", "48000", "-c", "1", "-b", "16", lead_s, "trim", "0", "1"]);
+    let plain = speech::reference(dir.path());
+    let speech = dir.join("played.wav");
+    speech::sox(&[lead_s, plain.to_str().unwrap(), speech.to_str().unwrap()]);
+    let pulse = Pulse::start(&dir);
+    let rec = dir.join("monitor.wav");
+    let mut parecord = pulse.record_monitor(&dir, &rec, 16000);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut aplay = Command::new("aplay");
+    aplay.args(["-q", "-D", "default"]).arg(&speech);
+    for (k, v) in pulse.env() {
+        aplay.env(k, v);
+    }
+    let out = aplay.output().expect("run aplay (apt-get install alsa-utils)");
+    assert!(out.status.success(), "aplay -D default failed: {}", String::from_utf8_lossy(&out.stderr));
+    // PulseAudio still holds the tail of the stream in its buffers when aplay returns.
+    std::thread::sleep(Duration::from_millis(2000));
+    parecord.signal(libc::SIGINT);
+    parecord.wait_timeout(Duration::from_secs(3));
+    assert_speech(&rec);
+    let mos = pesq::score(&speech, &rec, Band::Wide);
+    eprintln!("REFERENCE aplay -> PulseAudio null sink -> parecord: PESQ WB {mos:.3}");
+    assert!(mos >= 3.0, "PESQ of the ALSA->PulseAudio path {mos:.3} < 3.0");
+}
+
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn cli_plays_received_audio_on_default_device() {
+    let dir = TestDir::new("cli_plays_received_audio_on_default_device");
+    let speech = speech::reference(dir.path());
+    let pulse = Pulse::start(&dir);
+    let kam = Kamailio::builder().user("alice", "alice-secret").user("bob", "bob-secret").start(&dir);
+    let _bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).source(&speech, 3.0).start(&dir);
+    assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register");
+    let rec = dir.join("monitor.wav");
+    let mut parecord = pulse.record_monitor(&dir, &rec, 16000);
+    let mut cli = Cli::new("cli", "call")
+        .arg("sip:bob@127.0.0.1")
+        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
+        .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args(["--codec", "pcmu", "--audio-in", "null", "--audio-out", "default", "--duration", "8"])
+        .password("alice-secret");
+    for (k, v) in pulse.env() {
+        cli = cli.env(&k, &v);
+    }
+    let mut cli = cli.spawn(&dir);
+    cli.expect_event("answered", Duration::from_secs(15));
+    cli.wait_exit(Duration::from_secs(25));
+    cli.assert_success();
+    std::thread::sleep(Duration::from_millis(2000));
+    parecord.signal(libc::SIGINT);
+    parecord.wait_timeout(Duration::from_secs(3));
+    assert_speech(&rec);
+    // Loose floor: G.711 then device resampling and PulseAudio timing.
+    let mos = pesq::score(&speech, &rec, Band::Narrow);
+    assert!(mos >= 2.5, "PESQ NB of what the CLI played on the default device: {mos:.3} < 2.5");
+}
