@@ -222,6 +222,11 @@ impl Baresip {
         self.process.wait_for_output(&needle, timeout)
     }
 
+    /// Waits until baresip's output contains `needle`.
+    pub fn process_output_wait(&self, needle: &str, timeout: Duration) -> bool {
+        self.process.wait_for_output(needle, timeout)
+    }
+
     /// Waits until a call is established (either direction).
     pub fn wait_established(&self, timeout: Duration) -> bool {
         crate::wait_until(timeout, || {

@@ -271,3 +271,19 @@ fn harness_kamailio_tls_listener_verifies_with_test_ca() {
     let text = String::from_utf8_lossy(&bad.stderr).to_string() + &String::from_utf8_lossy(&bad.stdout);
     assert!(!text.contains("Verification: OK"), "verified without the test CA?\n{text}");
 }
+
+/// Harness check (no CLI): what this Kamailio answers to bad credentials, seen by a real client.
+/// baresip with a wrong password and with an unknown user both get `401 Unauthorized` (a fresh
+/// challenge, as in Kamailio's default config), which is why the refusal tests expect "(401)".
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn harness_kamailio_answers_bad_credentials_with_401() {
+    let dir = TestDir::new("harness_kamailio_bad_credentials");
+    let kam = Kamailio::builder().user("alice", PW).start(&dir);
+    for (user, pw) in [("alice", "not-the-password"), ("mallory", "whatever")] {
+        let b = hookflash_tests::Baresip::builder(user, pw).registrar(kam.port).start(&dir);
+        let seen = b.process_output_wait(&format!("sip:{user}@127.0.0.1: 401 Unauthorized"), Duration::from_secs(5));
+        assert!(seen, "baresip {user} did not report 401:\n{}", b.log());
+        assert!(kam.saved_registrations(user).is_empty());
+    }
+}
