@@ -138,11 +138,14 @@ fn baresip_calls_cli(codec: Codec) {
     let speech = speech::reference(dir.path());
     let kam = kamailio(&dir);
     let rx = dir.join("rx.wav");
+    // The CLI's own speech is followed by 4 s of silence so that baresip (speech + 1 s) is the
+    // one that hangs up, whatever the CLI does when its input file ends.
+    let cli_in = speech::convert(&speech, &dir.join("cli-in.wav"), 48000, 1, 4.0);
     let mut cli = Cli::new("cli", "listen")
         .args(alice_args(&kam))
         .args(["--codec", tag, "--max-calls", "1"])
         .arg("--audio-in")
-        .arg(&speech)
+        .arg(&cli_in)
         .arg("--audio-out")
         .arg(&rx)
         .password(ALICE_PW)
