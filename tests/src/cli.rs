@@ -35,12 +35,13 @@ pub struct Cli {
     password: Option<String>,
     envs: Vec<(String, String)>,
     json: bool,
+    program: Option<PathBuf>,
 }
 
 impl Cli {
     /// `hookflash-cli <subcommand>`; `name` labels the log files.
     pub fn new(name: &str, subcommand: &str) -> Cli {
-        Cli { name: name.into(), args: vec![subcommand.into()], password: None, envs: Vec::new(), json: true }
+        Cli { name: name.into(), args: vec![subcommand.into()], password: None, envs: Vec::new(), json: true, program: None }
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
@@ -68,6 +69,12 @@ impl Cli {
         self
     }
 
+    /// Run `program` instead of [`cli_bin`] (for testing this harness with a stand-in).
+    pub fn program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+
     /// Human output instead of `--json`.
     pub fn human(mut self) -> Self {
         self.json = false;
@@ -77,7 +84,7 @@ impl Cli {
     /// Starts the CLI in the background.
     pub fn spawn(self, dir: &TestDir) -> CliRun {
         let home = dir.subdir(&format!("{}-home", self.name));
-        let mut cmd = Command::new(cli_bin());
+        let mut cmd = Command::new(self.program.clone().unwrap_or_else(cli_bin));
         if self.json {
             cmd.arg("--json");
         }
@@ -207,6 +214,31 @@ pub fn parse_events(stdout: &str) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_a_stand_in_and_checks_its_failure_line() {
+        let dir = TestDir::new("cli-wrapper-selftest");
+        let script = dir.write(
+            "fake-cli.sh",
+            "#!/bin/sh\necho \"$@\" > \"$HOME/argv\"\necho \"$HOOKFLASH_PASSWORD\" > \"$HOME/pw\"\n\
+             echo '{\"event\":\"registration_failed\",\"status\":403}'\n\
+             echo 'hookflash-cli: registration refused (403) by 127.0.0.1: Forbidden' >&2\nexit 1\n",
+        );
+        std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+        let mut run = Cli::new("fake", "register")
+            .program(&script)
+            .args(["--aor", "sip:a@127.0.0.1"])
+            .password("s3cret")
+            .run(&dir, Duration::from_secs(5));
+        let line = run.assert_failed_with("registration refused (403)");
+        assert!(line.starts_with("hookflash-cli: "));
+        assert_eq!(run.events_named("registration_failed")[0]["status"], 403);
+        let home = dir.join("fake-home");
+        let argv = std::fs::read_to_string(home.join("argv")).unwrap();
+        assert!(argv.starts_with("--json --history-db ") && argv.contains("register --aor sip:a@127.0.0.1"), "{argv}");
+        assert!(!argv.contains("s3cret"), "password leaked into argv: {argv}");
+        assert_eq!(std::fs::read_to_string(home.join("pw")).unwrap().trim(), "s3cret");
+    }
 
     #[test]
     fn events_are_parsed_one_per_line() {
