@@ -27,8 +27,8 @@ def load(path, rate):
 
 
 def align(ref, deg, rate):
-    """Shift `deg` so that its speech lines up with `ref` (search up to 3 s of delay)."""
-    max_lag = min(len(deg), 3 * rate)
+    """Shift `deg` so that its speech lines up with `ref` (search up to 10 s of delay)."""
+    max_lag = min(len(deg), 10 * rate)
     win = rate // 100
     def env(x):
         x = np.abs(x)
