@@ -82,7 +82,7 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
             println!("xtask: NOT AVAILABLE YET: {missing_note}");
             reports.push(SourceReport {
                 name,
-                command: cmd.to_string(),
+                command: plain_command(&cmd),
                 status: Status::NotAvailable(missing_note.to_string()),
                 duration: Duration::ZERO,
                 measurements: Vec::new(),
@@ -106,7 +106,7 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
             .map_err(|e| format!("cannot write {}: {e}", out_dir.join(&log_name).display()))?;
         reports.push(SourceReport {
             name,
-            command: cmd.to_string(),
+            command: plain_command(&cmd),
             status,
             duration: started.elapsed(),
             measurements: parse_measurements(&output),
@@ -152,6 +152,11 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
         .iter()
         .any(|r| matches!(r.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
+}
+
+/// `cargo bench -p x` as a person would type it (no absolute cargo path, no `cd`).
+fn plain_command(cmd: &Cmd) -> String {
+    format!("cargo {}", cmd.args.join(" "))
 }
 
 fn tests_bench_exists(root: &Path) -> bool {

@@ -285,22 +285,42 @@ fn wait_with_limit(
     }
 }
 
-/// Sends SIGTERM, then SIGKILL, to `root` and all its descendants (found through /proc).
+/// Sends SIGTERM to `root` and all its descendants (found through /proc), gives them up to
+/// five seconds to exit, then sends SIGKILL to whatever is left.
 #[cfg(target_os = "linux")]
 fn stop_tree(root: u32) {
-    for signal in ["-TERM", "-KILL"] {
-        let parents = read_parent_map();
-        let mut pids = descendants(&parents, root);
-        pids.push(root);
-        let args: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let signal = |name: &str, pids: &[u32]| {
+        let alive: Vec<String> = pids
+            .iter()
+            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
+            .map(u32::to_string)
+            .collect();
+        if alive.is_empty() {
+            return false;
+        }
         let _ = Command::new("kill")
-            .arg(signal)
-            .args(&args)
+            .arg(name)
+            .args(&alive)
             .stdin(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        std::thread::sleep(Duration::from_secs(3));
+        true
+    };
+    let mut pids = descendants(&read_parent_map(), root);
+    pids.push(root);
+    signal("-TERM", &pids);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        // The root is our child: it stays a zombie until waited for, so only count the others.
+        let others_alive = pids[..pids.len() - 1]
+            .iter()
+            .any(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !others_alive {
+            break;
+        }
     }
+    signal("-KILL", &pids);
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -402,16 +422,29 @@ mod tests {
         assert!(err.contains("exit code 3"), "{err}");
     }
 
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     #[test]
-    fn run_stops_a_command_that_outlives_its_limit() {
+    fn run_stops_a_command_that_outlives_its_limit_and_what_it_started() {
+        let pid_file = std::env::temp_dir().join(format!("xtask-limit-{}.pid", std::process::id()));
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
         let started = Instant::now();
         let err = Cmd::new("sh")
-            .args(["-c", "sleep 30 & sleep 30"])
-            .run(Some(Duration::from_millis(300)))
+            .args(["-c", &script])
+            .run(Some(Duration::from_millis(500)))
             .unwrap_err();
         assert!(err.contains("timed out"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(20));
+        let grandchild = std::fs::read_to_string(&pid_file).unwrap();
+        let _ = std::fs::remove_file(&pid_file);
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", grandchild.trim()));
+        // Gone, or a zombie waiting for its new parent to reap it: either way not running.
+        if let Ok(stat) = stat {
+            let state = stat[stat.rfind(')').unwrap() + 1..]
+                .split_whitespace()
+                .next()
+                .unwrap();
+            assert_eq!(state, "Z", "the background sleep is still running: {stat}");
+        }
     }
 
     #[test]
