@@ -67,6 +67,7 @@ pub fn test(options: &TestOptions) -> Result<i32, String> {
     let started = Instant::now();
     let mut results = Vec::new();
     let total = selected.iter().filter(|(_, run)| *run).count();
+    let build_runs = selected.contains(&("build", true));
     let mut index = 0;
     for (name, run) in &selected {
         let (_, title, limit_min) = STEPS
@@ -88,6 +89,7 @@ pub fn test(options: &TestOptions) -> Result<i32, String> {
         let outcome = match run_step(
             &layout,
             name,
+            build_runs,
             Duration::from_secs(limit_min * 60),
             options.dry_run,
         ) {
@@ -154,7 +156,9 @@ pub fn select(only: &[String], skip: &[String]) -> Result<Vec<(&'static str, boo
         .collect())
 }
 
-fn actions(layout: &Layout, step: &str) -> Vec<Action> {
+/// What `step` does. `build_runs` says whether the `build` step is part of this run: when it
+/// is not (e.g. `--only interop`), interop and e2e build the binaries they need themselves.
+fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
     let cargo_cmd = |args: &[&str]| {
         Cmd::new(cargo())
             .args(args.iter().copied())
@@ -209,7 +213,12 @@ fn actions(layout: &Layout, step: &str) -> Vec<Action> {
             for (k, v) in test_env(layout) {
                 cmd = cmd.env(k, v);
             }
-            vec![run(cargo_cmd(&["build", "-p", "hookflash-cli"])), run(cmd)]
+            let mut list = Vec::new();
+            if !build_runs {
+                list.push(run(cargo_cmd(&["build", "-p", "hookflash-cli"])));
+            }
+            list.push(run(cmd));
+            list
         }
         "e2e" => {
             let mut env = test_env(layout);
@@ -217,16 +226,17 @@ fn actions(layout: &Layout, step: &str) -> Vec<Action> {
                 "HOOKFLASH_ARTIFACTS_DIR".to_string(),
                 layout.e2e_artifacts().display().to_string(),
             ));
-            vec![
-                Action::RequireNpmProject {
-                    dir: layout.e2e(),
-                    what: "the WebdriverIO e2e tests",
-                },
-                run(cargo_cmd(&["build", "-p", "hookflash-app"])),
-                Action::MakeDir(layout.e2e_artifacts()),
-                Action::NpmCi(layout.e2e()),
-                run(npm::script(&layout.e2e(), "test", &env)),
-            ]
+            let mut list = vec![Action::RequireNpmProject {
+                dir: layout.e2e(),
+                what: "the WebdriverIO e2e tests",
+            }];
+            if !build_runs {
+                list.push(run(cargo_cmd(&["build", "-p", "hookflash-app"])));
+            }
+            list.push(Action::MakeDir(layout.e2e_artifacts()));
+            list.push(Action::NpmCi(layout.e2e()));
+            list.push(run(npm::script(&layout.e2e(), "test", &env)));
+            list
         }
         other => unreachable!("unknown step {other}"),
     }
@@ -261,9 +271,15 @@ fn test_env(layout: &Layout) -> Vec<(String, String)> {
     env
 }
 
-fn run_step(layout: &Layout, step: &str, limit: Duration, dry_run: bool) -> Result<(), String> {
+fn run_step(
+    layout: &Layout,
+    step: &str,
+    build_runs: bool,
+    limit: Duration,
+    dry_run: bool,
+) -> Result<(), String> {
     let mut first_error: Option<String> = None;
-    for action in actions(layout, step) {
+    for action in actions(layout, step, build_runs) {
         let (result, keep_going) = match action {
             Action::Setup => (setup(layout, dry_run), false),
             Action::RequireNpmProject { dir, what } => {
@@ -373,7 +389,7 @@ mod tests {
     #[test]
     fn interop_runs_only_ignored_tests_serially_with_the_env() {
         let layout = Layout::current();
-        let cmds: Vec<Cmd> = actions(&layout, "interop")
+        let cmds: Vec<Cmd> = actions(&layout, "interop", false)
             .into_iter()
             .filter_map(|a| match a {
                 Action::Run { cmd, .. } => Some(cmd),
@@ -390,9 +406,24 @@ mod tests {
     }
 
     #[test]
+    fn interop_and_e2e_build_their_binaries_only_without_the_build_step() {
+        let layout = Layout::current();
+        let builds = |step: &str, build_runs: bool| {
+            actions(&layout, step, build_runs)
+                .iter()
+                .filter(|a| matches!(a, Action::Run { cmd, .. } if cmd.args.first().map(String::as_str) == Some("build")))
+                .count()
+        };
+        assert_eq!(builds("interop", true), 0);
+        assert_eq!(builds("interop", false), 1);
+        assert_eq!(builds("e2e", true), 0);
+        assert_eq!(builds("e2e", false), 1);
+    }
+
+    #[test]
     fn e2e_gets_the_app_and_artifacts_dir() {
         let layout = Layout::current();
-        let npm_test = actions(&layout, "e2e")
+        let npm_test = actions(&layout, "e2e", false)
             .into_iter()
             .filter_map(|a| match a {
                 Action::Run { cmd, .. } if cmd.cwd == Some(layout.e2e()) => Some(cmd),
