@@ -320,6 +320,15 @@ mod tests {
     }
 
     #[test]
+    fn dpkg_query_is_read_correctly_on_debian() {
+        if !on_path("dpkg-query") {
+            return; // not a Debian-like system: nothing to ask
+        }
+        let missing = missing_packages(&names(&["dpkg", "surely-not-a-package-xyz"])).unwrap();
+        assert_eq!(missing, names(&["surely-not-a-package-xyz"]));
+    }
+
+    #[test]
     fn node_versions_parse() {
         assert_eq!(node_major("v20.20.2\n"), Some(20));
         assert_eq!(node_major("18.19.0"), Some(18));
