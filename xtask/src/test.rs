@@ -331,11 +331,30 @@ fn setup(layout: &Layout, dry_run: bool) -> Result<(), String> {
     if let Err(e) = ensure_venv(layout, dry_run) {
         errors.push(e);
     }
+    print_tool_versions();
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors.join("; "))
     }
+}
+
+/// One line with the versions of the tools the steps use (for reading CI logs).
+fn print_tool_versions() {
+    let version = |program: &str, arg: &str| {
+        Cmd::new(program)
+            .arg(arg)
+            .read()
+            .map(|out| out.lines().next().unwrap_or("").trim().to_string())
+            .unwrap_or_else(|_| "not found".to_string())
+    };
+    println!(
+        "xtask: tools: {}; node {}; npm {}; {}",
+        version(&cargo(), "--version"),
+        version("node", "--version"),
+        version(crate::shell::npm(), "--version"),
+        version("/usr/bin/python3", "--version"),
+    );
 }
 
 #[cfg(test)]
