@@ -93,16 +93,28 @@ fn pick_config(
         .min_by_key(|r| (r.channels() as i32 - 1).abs() + (r.sample_format() != default.sample_format()) as i32);
     if let Some(r) = exact {
         let mut c = r.clone().with_sample_rate(rate).config();
-        c.buffer_size = cpal::BufferSize::Default;
+        c.buffer_size = low_latency(r.buffer_size(), rate);
         return Ok((c, r.sample_format()));
     }
     if usable(default.sample_format()) {
-        return Ok((default.config(), default.sample_format()));
+        let mut c = default.config();
+        c.buffer_size = low_latency(default.buffer_size(), c.sample_rate);
+        return Ok((c, default.sample_format()));
     }
     Err(MediaError::Device {
         device: label.to_string(),
         reason: format!("it only offers {} samples, which Hookflash cannot use", default.sample_format()),
     })
+}
+
+/// Asks for ~20 ms device periods. Left to itself, ALSA's `pulse` plugin picks buffers of
+/// a second or more, which is a second of mouth-to-ear delay.
+fn low_latency(supported: &cpal::SupportedBufferSize, rate: u32) -> cpal::BufferSize {
+    let want = rate / 50;
+    match supported {
+        cpal::SupportedBufferSize::Range { min, max } => cpal::BufferSize::Fixed(want.clamp(*min, *max)),
+        cpal::SupportedBufferSize::Unknown => cpal::BufferSize::Default,
+    }
 }
 
 /// Keeps a cpal stream alive on its own thread until dropped.
@@ -165,9 +177,15 @@ pub struct DeviceSink {
     resampler: StreamResampler,
     f_in: Vec<f32>,
     f_out: Vec<f32>,
-    /// Most audio we let queue up before dropping (drift and stalls must not grow latency).
-    max_queued: usize,
+    /// Times the card ran dry (played silence), and frames dropped because it fell behind.
     pub underruns: Arc<AtomicU64>,
+    pub dropped_frames: u64,
+    /// The stream configuration the card accepted (for logs).
+    pub device_config: String,
+    dev_rate: u32,
+    /// Set by the first callback: until the card asks for audio, writes are discarded rather
+    /// than queued (some backends take a second or more to start).
+    running: Arc<AtomicBool>,
     _stream: StreamThread,
 }
 
@@ -177,12 +195,16 @@ impl DeviceSink {
         let label = name.unwrap_or("default").to_string();
         let (config, format) = pick_config(&device, rate, false, &label)?;
         let dev_rate = config.sample_rate;
+        let device_config = format!("{config:?} {format}");
+        tracing::info!("playing on '{label}' with {device_config}");
         let (producer, consumer) = rtrb::RingBuffer::<f32>::new(dev_rate as usize); // 1 s
         let underruns = Arc::new(AtomicU64::new(0));
         let u2 = underruns.clone();
+        let running = Arc::new(AtomicBool::new(false));
+        let r2 = running.clone();
         let label2 = label.clone();
         let stream = StreamThread::spawn(label.clone(), move || {
-            build_output(&device, &config, format, consumer, u2)
+            build_output(&device, &config, format, consumer, u2, r2)
                 .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
         })?;
         Ok(DeviceSink {
@@ -191,8 +213,11 @@ impl DeviceSink {
             resampler: StreamResampler::new(rate, dev_rate)?,
             f_in: Vec::new(),
             f_out: Vec::new(),
-            max_queued: dev_rate as usize / 5, // 200 ms
             underruns,
+            dropped_frames: 0,
+            device_config,
+            dev_rate,
+            running,
             _stream: stream,
         })
     }
@@ -201,14 +226,29 @@ impl DeviceSink {
 /// Playback callback state: waits for 40 ms of audio before playing, and again after running dry.
 struct Playout {
     consumer: rtrb::Consumer<f32>,
+    running: Arc<AtomicBool>,
     primed: bool,
     prime: usize,
+    max_queued: usize,
     underruns: Arc<AtomicU64>,
 }
 
 impl Playout {
+    /// Called at the start of each callback: if audio piled up (the card started late or runs
+    /// slow), skip the oldest so delay stays bounded.
+    fn trim(&mut self) {
+        let queued = self.consumer.slots();
+        if queued > self.max_queued {
+            let skip = queued - self.prime;
+            if let Ok(chunk) = self.consumer.read_chunk(skip) {
+                chunk.commit_all();
+            }
+        }
+    }
+
     fn next_sample(&mut self) -> f32 {
         if !self.primed {
+            self.running.store(true, Ordering::Relaxed);
             if self.consumer.slots() < self.prime {
                 return 0.0;
             }
@@ -231,14 +271,18 @@ fn build_output(
     format: cpal::SampleFormat,
     consumer: rtrb::Consumer<f32>,
     underruns: Arc<AtomicU64>,
+    running: Arc<AtomicBool>,
 ) -> Result<cpal::Stream, cpal::Error> {
     let channels = config.channels.max(1) as usize;
-    let mut p = Playout { consumer, primed: false, prime: config.sample_rate as usize / 25, underruns };
+    let prime = config.sample_rate as usize / 25;
+    let max_queued = config.sample_rate as usize / 5; // 200 ms
+    let mut p = Playout { consumer, running, primed: false, prime, max_queued, underruns };
     let on_err = |e: cpal::Error| tracing::warn!("audio output error: {e}");
     match format {
         cpal::SampleFormat::I16 => device.build_output_stream::<i16, _, _>(
             *config,
             move |data, _| {
+                p.trim();
                 for frame in data.chunks_mut(channels) {
                     let s = (p.next_sample() * 32767.0).clamp(-32768.0, 32767.0) as i16;
                     frame.fill(s);
@@ -250,6 +294,7 @@ fn build_output(
         _ => device.build_output_stream::<f32, _, _>(
             *config,
             move |data, _| {
+                p.trim();
                 for frame in data.chunks_mut(channels) {
                     frame.fill(p.next_sample());
                 }
@@ -257,6 +302,19 @@ fn build_output(
             on_err,
             None,
         ),
+    }
+}
+
+impl DeviceSink {
+    /// True once the card has started asking for audio.
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
+    /// Audio waiting for the card, in milliseconds.
+    pub fn queued_ms(&self) -> u32 {
+        let queued = self.producer.buffer().capacity() - self.producer.slots();
+        (queued as u64 * 1000 / self.dev_rate as u64) as u32
     }
 }
 
@@ -270,12 +328,13 @@ impl AudioSink for DeviceSink {
         to_f32(pcm, &mut self.f_in);
         self.f_out.clear();
         self.resampler.process(&self.f_in, &mut self.f_out)?;
-        let queued = self.producer.buffer().capacity() - self.producer.slots();
-        if queued > self.max_queued {
-            return Ok(()); // the card is behind; drop this frame rather than add delay
+        if !self.running.load(Ordering::Relaxed) {
+            return Ok(());
         }
+        // The callback trims excess; only a card that stopped altogether fills the ring.
         for &s in &self.f_out {
             if self.producer.push(s).is_err() {
+                self.dropped_frames += 1;
                 break;
             }
         }

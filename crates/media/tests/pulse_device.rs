@@ -1,0 +1,210 @@
+//! Sound-card paths through a private PulseAudio daemon with a null sink: cpal opens ALSA
+//! `default`, which libasound2-plugins routes to PulseAudio.
+//!
+//! * playback: a call's audio played on `AudioOut::Device(None)` is recorded from the sink's
+//!   monitor with `parec` and compared with the source;
+//! * capture: `paplay` plays speech into the sink while `AudioIn::Device(None)` (pointed at the
+//!   monitor with `PULSE_SOURCE`) feeds a call that is recorded to WAV on the far side.
+//!
+//! Needs the `pulseaudio` and `pulseaudio-utils` packages; the test starts and stops its own
+//! daemon in a temporary runtime directory, so it never touches a user's session.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hookflash_media::resample::resample_all;
+use hookflash_media::wav::read_mono;
+use hookflash_media::{
+    list_devices, AudioIn, AudioOut, Codec, MediaDirection, MediaEvent, MediaSession, RtpEndpoint,
+    StreamParams,
+};
+
+const SPEECH: &str = "/usr/share/sounds/alsa/Front_Center.wav";
+const STREAM_START: Duration = Duration::from_millis(2500);
+
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn pactl(args: &[&str]) -> Option<String> {
+    let out = Command::new("pactl").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Starts a private daemon and points this process (and its children) at it.
+fn start_pulse() -> Daemon {
+    let dir = std::env::temp_dir().join(format!("hookflash-media-pulse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // SAFETY (edition 2021 set_var): this test binary sets its environment before any other
+    // thread reads it; the one test in it runs alone.
+    std::env::set_var("PULSE_RUNTIME_PATH", &dir);
+    std::env::set_var("PULSE_STATE_PATH", &dir);
+    std::env::set_var("PULSE_SERVER", format!("unix:{}/native", dir.display()));
+    std::env::set_var("PULSE_SINK", "spk");
+    std::env::set_var("PULSE_SOURCE", "spk.monitor");
+    let child = Command::new("pulseaudio")
+        .args([
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "--system=no",
+            "-n",
+            "--use-pid-file=no",
+            "--load=module-native-protocol-unix",
+            "--load=module-null-sink sink_name=spk rate=48000",
+        ])
+        .env("HOME", &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run pulseaudio (apt-get install pulseaudio pulseaudio-utils)");
+    let daemon = Daemon { child, dir };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pactl(&["list", "short", "sinks"]).is_none_or(|s| !s.contains("spk")) {
+        assert!(Instant::now() < deadline, "PulseAudio did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    pactl(&["set-default-sink", "spk"]);
+    pactl(&["set-default-source", "spk.monitor"]);
+    daemon
+}
+
+fn params(remote: std::net::SocketAddr) -> StreamParams {
+    StreamParams {
+        remote_rtp: remote,
+        remote_rtcp: None,
+        codec: Codec::Opus,
+        payload_type: 111,
+        telephone_event_pt: Some(101),
+        ptime_ms: 20,
+        direction: MediaDirection::SendRecv,
+    }
+}
+
+/// Peak normalised cross-correlation over lags 0..max_lag (both at 8 kHz).
+fn best_correlation(reference: &[f32], got: &[f32], max_lag: usize) -> (usize, f64) {
+    let er: f64 = reference.iter().map(|&r| (r as f64).powi(2)).sum();
+    let mut best = (0, f64::MIN);
+    for lag in 0..max_lag {
+        if lag + reference.len() > got.len() {
+            break;
+        }
+        let seg = &got[lag..lag + reference.len()];
+        let dot: f64 = reference.iter().zip(seg).map(|(&a, &b)| a as f64 * b as f64).sum();
+        let eg: f64 = seg.iter().map(|&g| (g as f64).powi(2)).sum();
+        let c = dot / (er.sqrt() * eg.sqrt()).max(1e-12);
+        if c > best.1 {
+            best = (lag, c);
+        }
+    }
+    best
+}
+
+fn reference_8k() -> Vec<f32> {
+    let (src, rate) = read_mono(Path::new(SPEECH)).unwrap();
+    resample_all(&src, rate, 8000).unwrap()
+}
+
+async fn wait_input_end(rx: &mut tokio::sync::mpsc::UnboundedReceiver<MediaEvent>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(MediaEvent::InputEnded)) => return,
+            Ok(Some(_)) => continue,
+            _ => panic!("no InputEnded"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PulseAudio: run by cargo xtask test"]
+async fn plays_and_captures_through_pulseaudio() {
+    let _daemon = start_pulse();
+    let localhost: IpAddr = "127.0.0.1".parse().unwrap();
+    let reference = reference_8k();
+
+    let devices = list_devices().unwrap();
+    println!("devices: {devices:#?}");
+    assert!(devices.outputs.iter().any(|d| d.id == "default"), "ALSA default is listed");
+    assert_eq!(
+        AudioOut::Device(Some("no-such-card".into())),
+        AudioOut::Device(Some("no-such-card".into()))
+    );
+    let e = hookflash_media::audio_io::open_sink(&AudioOut::Device(Some("no-such-card".into())), 8000)
+        .err()
+        .unwrap();
+    assert_eq!(e.to_string(), "no audio device named 'no-such-card'");
+
+    // --- Playback: call audio on the default device, recorded from the sink's monitor.
+    let raw = std::env::temp_dir().join(format!("hookflash-media-pulse-{}.raw", std::process::id()));
+    let mut parec = Command::new("parec")
+        .args(["--device=spk.monitor", "--format=s16le", "--rate=8000", "--channels=1", "--raw"])
+        .arg("--latency-msec=20")
+        .stdout(std::fs::File::create(&raw).unwrap())
+        .spawn()
+        .expect("run parec");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ea = RtpEndpoint::bind(localhost).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let (b, _b_ev) = MediaSession::start(eb, params(a_addr), AudioIn::Null, AudioOut::Device(None)).unwrap();
+    // A fresh PulseAudio takes ~1.5 s before a new stream's buffer starts draining (measured
+    // on the CI box); let the card get going before the far end starts talking.
+    tokio::time::sleep(STREAM_START).await;
+    let (a, mut a_ev) =
+        MediaSession::start(ea, params(b_addr), AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    wait_input_end(&mut a_ev).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    a.stop().await;
+    let bs = b.stop().await;
+    println!("B: {bs:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // SIGINT lets parec write out what it has buffered.
+    let _ = Command::new("kill").args(["-INT", &parec.id().to_string()]).status();
+    let _ = parec.wait();
+    let bytes = std::fs::read(&raw).unwrap();
+    std::fs::remove_file(&raw).ok();
+    let got: Vec<f32> =
+        bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0).collect();
+    for (i, c) in got.chunks(4000).enumerate() {
+        println!("  {:.1} s: peak {:.3}", i as f64 / 2.0, c.iter().fold(0f32, |m, x| m.max(x.abs())));
+    }
+    let (lag, corr) = best_correlation(&reference, &got, got.len());
+    println!("playback: {:.2} s captured from the monitor, lag {lag}, correlation {corr:.3}", got.len() as f64 / 8000.0);
+    assert!(corr > 0.8, "speech played on the device: correlation {corr}");
+
+    // --- Capture: speech played into the sink, captured from its monitor by the session.
+    let out = std::env::temp_dir().join(format!("hookflash-media-pulse-{}.wav", std::process::id()));
+    let ea = RtpEndpoint::bind(localhost).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let (b, _b_ev) = MediaSession::start(eb, params(a_addr), AudioIn::Null, AudioOut::Wav(out.clone())).unwrap();
+    let (a, _a_ev) = MediaSession::start(ea, params(b_addr), AudioIn::Device(None), AudioOut::Null).unwrap();
+    tokio::time::sleep(STREAM_START).await;
+    let st = tokio::task::spawn_blocking(|| Command::new("paplay").arg("--device=spk").arg(SPEECH).status())
+        .await
+        .unwrap()
+        .expect("run paplay");
+    assert!(st.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.stop().await;
+    b.stop().await;
+    let (rec, rate) = read_mono(&out).unwrap();
+    std::fs::remove_file(&out).ok();
+    let rec8 = resample_all(&rec, rate, 8000).unwrap();
+    let (lag, corr) = best_correlation(&reference, &rec8, rec8.len());
+    println!("capture: {:.2} s recorded, lag {lag}, correlation {corr:.3}", rec8.len() as f64 / 8000.0);
+    assert!(corr > 0.8, "speech captured from the device: correlation {corr}");
+}
+
