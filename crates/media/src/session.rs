@@ -102,6 +102,8 @@ const JITTER_DELAY_MS: u32 = 60;
 /// Playout runs in 20 ms frames whatever the remote packet time.
 const PLAYOUT_MS: u32 = 20;
 const CNAME: &str = "hookflash";
+/// Frames of concealment (100 ms) before a stream that stopped arriving is played as silence.
+const MAX_PLC_FRAMES: u32 = 5;
 
 /// State both tasks and the handle touch (short critical sections only).
 struct Shared {
@@ -758,8 +760,9 @@ impl RecvTask {
                     if self.playing {
                         let missing = n - self.pcm.len();
                         self.empty_in_a_row += 1;
-                        if self.empty_in_a_row > 50 {
-                            self.pcm.extend(std::iter::repeat_n(0, missing)); // long silence: skip PLC
+                        if self.empty_in_a_row > MAX_PLC_FRAMES {
+                            // Nothing is coming (hold, recvonly peer, dead link): plain silence.
+                            self.pcm.extend(std::iter::repeat_n(0, missing));
                         } else {
                             let _ = self.decoder.conceal(missing, None, &mut self.pcm);
                             concealed += 1;

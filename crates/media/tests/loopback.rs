@@ -367,3 +367,73 @@ async fn opus_loss_turns_on_fec_and_decoder_uses_it() {
     println!("with 10 % loss (0-4 kHz band): correlation {corr:.4}, SNR {snr:.1} dB, lag {lag}");
     assert!(corr > 0.75, "speech still recognisable: correlation {corr}");
 }
+
+fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
+/// A plays a steady tone to B; mid-call A mutes, unmutes, both switch PCMU -> Opus (re-INVITE),
+/// and finally A goes recvonly. B's recording (kept at 8 kHz) must follow every step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mute_codec_change_and_direction() {
+    // A 2 s, 400 Hz tone source, looped by writing it long enough for the whole test.
+    let tone_path = tmp("tone.wav");
+    {
+        let spec = hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let mut w = hound::WavWriter::create(&tone_path, spec).unwrap();
+        for i in 0..16000 * 8 {
+            let v = (i as f32 / 16000.0 * 400.0 * std::f32::consts::TAU).sin() * 8000.0;
+            w.write_sample(v as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let out_path = tmp("steps.wav");
+    let (b, mut b_ev) = MediaSession::start(eb, params(a_addr, Codec::Pcmu), AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
+    let (a, _a_ev) = MediaSession::start(ea, params(b_addr, Codec::Pcmu), AudioIn::Wav(tone_path.clone()), AudioOut::Null).unwrap();
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    tokio::time::sleep_until(at(1000).into()).await;
+    a.set_mute(true);
+    tokio::time::sleep_until(at(2000).into()).await;
+    a.set_mute(false);
+    tokio::time::sleep_until(at(3000).into()).await;
+    a.update(params(b_addr, Codec::Opus));
+    b.update(params(a_addr, Codec::Opus));
+    tokio::time::sleep_until(at(4500).into()).await;
+    let sent_before = a.stats().packets_sent;
+    let mut recv_only = params(b_addr, Codec::Opus);
+    recv_only.direction = MediaDirection::RecvOnly;
+    a.update(recv_only);
+    tokio::time::sleep_until(at(5500).into()).await;
+    let sent_after = a.stats().packets_sent;
+    let a_stats = a.stop().await;
+    let b_stats = b.stop().await;
+    println!("A {a_stats:?}\nB {b_stats:?}");
+    assert!(sent_after <= sent_before + 1, "recvonly sends no RTP ({sent_before} -> {sent_after})");
+    assert!(a_stats.packets_received > 200, "A still receives while recvonly");
+    assert!(b_stats.unexpected_payload_type <= 3, "codec switch is near-atomic: {}", b_stats.unexpected_payload_type);
+    while let Ok(ev) = b_ev.try_recv() {
+        assert!(!matches!(ev, MediaEvent::Warning(_)), "{ev:?}");
+    }
+
+    let (out, rate) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    std::fs::remove_file(&tone_path).ok();
+    assert_eq!(rate, 8000, "the recording keeps its rate across the codec change");
+    // Windows in wall-clock terms (the recording starts ~80 ms after t0).
+    let win = |from_ms: usize, to_ms: usize| rms(&out[from_ms * 8..(to_ms * 8).min(out.len())]);
+    let (talk, muted, unmuted, opus, silent) =
+        (win(300, 900), win(1300, 1900), win(2300, 2900), win(3500, 4300), win(5000, 5300));
+    println!("rms: talk {talk:.4} muted {muted:.4} unmuted {unmuted:.4} opus {opus:.4} recvonly {silent:.4}");
+    let level = 8000.0 / 32768.0 / 2f64.sqrt();
+    assert!((talk / level - 1.0).abs() < 0.1, "PCMU level {talk} vs {level}");
+    assert!(muted < 0.001, "mute sends silence");
+    assert!((unmuted / level - 1.0).abs() < 0.1);
+    assert!((opus / level - 1.0).abs() < 0.2, "Opus after the re-INVITE, resampled to 8 kHz: {opus}");
+    assert!(silent < 0.001, "nothing arrives once A is recvonly");
+    let secs = out.len() as f64 / 8000.0;
+    assert!(secs > 5.2 && secs < 5.6, "recording covers the call without gaps: {secs}");
+}
