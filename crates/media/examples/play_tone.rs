@@ -35,7 +35,7 @@ fn main() {
             eprintln!("{e}");
         }
         n += 1;
-        if n % 5 == 0 {
+        if n.is_multiple_of(5) {
             print!("{} ", sink.queued_ms());
         }
         if let Some(w) = (start + Duration::from_millis(20 * n)).checked_duration_since(Instant::now()) {

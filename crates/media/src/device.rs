@@ -92,7 +92,7 @@ fn pick_config(
         .filter(|r| usable(r.sample_format()) && r.contains_rate(rate))
         .min_by_key(|r| (r.channels() as i32 - 1).abs() + (r.sample_format() != default.sample_format()) as i32);
     if let Some(r) = exact {
-        let mut c = r.clone().with_sample_rate(rate).config();
+        let mut c = (*r).with_sample_rate(rate).config();
         c.buffer_size = low_latency(r.buffer_size(), rate);
         return Ok((c, r.sample_format()));
     }

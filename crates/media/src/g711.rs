@@ -205,7 +205,8 @@ mod tests {
     #[test]
     fn quantisation_error_is_small_relative_to_signal() {
         for law in [Law::Mu, Law::A] {
-            let (enc, dec): (fn(i16) -> u8, fn(u8) -> i16) = match law {
+            type Pair = (fn(i16) -> u8, fn(u8) -> i16);
+            let (enc, dec): Pair = match law {
                 Law::Mu => (linear_to_ulaw, ulaw_to_linear),
                 Law::A => (linear_to_alaw, alaw_to_linear),
             };

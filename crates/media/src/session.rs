@@ -274,14 +274,14 @@ fn snapshot(shared: &SharedRef) -> MediaStats {
 /// The input, possibly resampled after a codec change.
 enum Src {
     Direct(Box<dyn AudioSource>),
-    Resampled(ResampledSource),
+    Resampled(Box<ResampledSource>),
 }
 
 impl Src {
     fn get(&mut self) -> &mut dyn AudioSource {
         match self {
             Src::Direct(s) => s.as_mut(),
-            Src::Resampled(s) => s,
+            Src::Resampled(s) => s.as_mut(),
         }
     }
     fn into_base(self) -> Box<dyn AudioSource> {
@@ -290,30 +290,27 @@ impl Src {
             Src::Resampled(s) => s.into_inner(),
         }
     }
-    fn at_rate(self, rate: u32) -> Result<Src, (MediaError, Src)> {
+    /// The same input delivering `rate` (resampled if needed).
+    fn at_rate(self, rate: u32) -> Result<Src, MediaError> {
         let base = self.into_base();
         if base.rate() == rate {
             return Ok(Src::Direct(base));
         }
-        // ResampledSource::new only fails for a zero rate, which codecs never have.
-        match crate::resample::StreamResampler::new(base.rate(), rate) {
-            Ok(_) => Ok(Src::Resampled(ResampledSource::new(base, rate).expect("checked"))),
-            Err(e) => Err((e, Src::Direct(base))),
-        }
+        Ok(Src::Resampled(Box::new(ResampledSource::new(base, rate)?)))
     }
 }
 
 /// The output, possibly resampled after a codec change.
 enum Snk {
     Direct(Box<dyn AudioSink>),
-    Resampled(ResampledSink),
+    Resampled(Box<ResampledSink>),
 }
 
 impl Snk {
     fn get(&mut self) -> &mut dyn AudioSink {
         match self {
             Snk::Direct(s) => s.as_mut(),
-            Snk::Resampled(s) => s,
+            Snk::Resampled(s) => s.as_mut(),
         }
     }
     fn into_base(self) -> Box<dyn AudioSink> {
@@ -322,15 +319,13 @@ impl Snk {
             Snk::Resampled(s) => s.into_inner(),
         }
     }
-    fn at_rate(self, rate: u32) -> Snk {
+    /// The same output accepting `rate` (resampled if needed).
+    fn at_rate(self, rate: u32) -> Result<Snk, MediaError> {
         let base = self.into_base();
         if base.rate() == rate {
-            return Snk::Direct(base);
+            return Ok(Snk::Direct(base));
         }
-        match crate::resample::StreamResampler::new(rate, base.rate()) {
-            Ok(_) => Snk::Resampled(ResampledSink::new(base, rate).expect("checked")),
-            Err(_) => Snk::Direct(base),
-        }
+        Ok(Snk::Resampled(Box::new(ResampledSink::new(base, rate)?)))
     }
 }
 
@@ -407,14 +402,14 @@ impl SendTask {
                     let _ = self.events.send(MediaEvent::Warning(e.to_string()));
                 }
             }
-            let src = std::mem::replace(&mut self.source, Src::Direct(Box::new(crate::audio_io::NullSource::new(8000))));
-            self.source = match src.at_rate(p.codec.sample_rate()) {
-                Ok(s) => s,
-                Err((e, s)) => {
-                    let _ = self.events.send(MediaEvent::Warning(e.to_string()));
-                    s
-                }
-            };
+            // Resampler construction only fails for a zero rate, which no codec has; should it
+            // fail anyway the call goes on with silence and a warning.
+            let silence = || Src::Direct(Box::new(crate::audio_io::NullSource::new(p.codec.sample_rate())));
+            let src = std::mem::replace(&mut self.source, silence());
+            self.source = src.at_rate(p.codec.sample_rate()).unwrap_or_else(|e| {
+                let _ = self.events.send(MediaEvent::Warning(e.to_string()));
+                silence()
+            });
             self.first = true;
         }
         self.params = p;
@@ -610,8 +605,12 @@ impl RecvTask {
             self.jb = JitterBuffer::for_delay(JITTER_DELAY_MS, p.ptime());
             self.pcm.clear();
             self.playing = false;
-            let sink = std::mem::replace(&mut self.sink, Snk::Direct(Box::new(crate::audio_io::NullSink::new(8000))));
-            self.sink = sink.at_rate(p.codec.sample_rate());
+            let null = || Snk::Direct(Box::new(crate::audio_io::NullSink::new(p.codec.sample_rate())));
+            let sink = std::mem::replace(&mut self.sink, null());
+            self.sink = sink.at_rate(p.codec.sample_rate()).unwrap_or_else(|e| {
+                let _ = self.events.send(MediaEvent::Warning(e.to_string()));
+                null()
+            });
             let mut s = lock(&self.shared);
             s.rtp_clock = p.codec.rtp_clock_rate();
             s.reception = ReceptionStats::default();

@@ -317,7 +317,7 @@ async fn lossy_relay(a: SocketAddr, b: SocketAddr, nth: u64) -> (SocketAddr, tok
             if from == a {
                 if !is_rtcp {
                     from_a += 1;
-                    if from_a % nth == 0 {
+                    if from_a.is_multiple_of(nth) {
                         dropped += 1;
                         continue;
                     }
