@@ -1,1 +1,14 @@
-//! hookflash-sip
+//! SIP for Hookflash: the transport/transaction/dialog machinery is rsipstack's; this crate adds
+//! what we own: the endpoint set-up per account (`stack`), REGISTER with our own digest
+//! authentication (`registration`, `digest`), SDP offer/answer (`sdp`), dial-string
+//! normalisation (`target`) and user-readable errors (`error`).
+
+pub use rsipstack;
+
+pub mod digest;
+pub mod error;
+pub mod registration;
+pub mod stack;
+pub mod target;
+
+pub use error::SipError;

@@ -1,0 +1,23 @@
+//! SIP-level errors, each carrying the sentence a user reads.
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SipError {
+    #[error("registration refused ({status}) by {server}: {reason}")]
+    Refused { status: u16, reason: String, server: String },
+    #[error("no answer from {server} ({detail})")]
+    Unreachable { server: String, detail: String },
+    #[error("TLS connection to {server} failed: {detail}")]
+    Tls { server: String, detail: String },
+    #[error("invalid {what} '{value}': {detail}")]
+    Invalid { what: String, value: String, detail: String },
+    #[error("cannot listen on {addr}: {detail}")]
+    Bind { addr: String, detail: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<rsipstack::Error> for SipError {
+    fn from(e: rsipstack::Error) -> Self {
+        SipError::Other(e.to_string())
+    }
+}

@@ -1,0 +1,243 @@
+//! REGISTER for one account: builds the request, answers digest challenges with our own
+//! `digest` module (MD5 and SHA-256, qop=auth, several challenges at once), and reads the
+//! granted expiry. Refresh timing and back-off are decided by the phone; this module does
+//! one registration exchange per call.
+
+use crate::digest;
+use crate::stack::SipStack;
+use crate::target::host_of;
+use crate::SipError;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, Method, Response, SipMessage, Uri};
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transaction::make_tag;
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::SipAddr;
+
+/// Everything needed to register one account.
+#[derive(Clone, Debug)]
+pub struct RegisterParams {
+    /// Address of record, e.g. `sip:alice@example.com`.
+    pub aor: Uri,
+    /// Request-URI of the REGISTER (the registrar), carrying `;transport=` if any.
+    pub registrar: Uri,
+    pub auth_user: String,
+    pub password: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Result of a successful exchange.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registered {
+    /// Seconds the registrar granted (0 after an un-REGISTER).
+    pub expires: u32,
+}
+
+/// One account's registration dialog-let: same Call-ID and From tag across refreshes,
+/// increasing CSeq (RFC 3261 §10.2).
+pub struct Registration {
+    params: RegisterParams,
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    nc: u32,
+    /// Contact we advertise (learned rport/received is applied after the first answer).
+    contact: Option<Uri>,
+}
+
+impl Registration {
+    pub fn new(params: RegisterParams) -> Self {
+        Registration {
+            params,
+            call_id: format!("{}@hookflash", random_token(20)),
+            from_tag: make_tag().to_string(),
+            cseq: 0,
+            nc: 0,
+            contact: None,
+        }
+    }
+
+    pub fn params(&self) -> &RegisterParams {
+        &self.params
+    }
+
+    /// The Contact URI used in the last REGISTER.
+    pub fn contact(&self) -> Option<&Uri> {
+        self.contact.as_ref()
+    }
+
+    /// Sends REGISTER with `expires` (0 = un-register) and follows digest challenges.
+    pub async fn register(&mut self, stack: &SipStack, expires: u32) -> Result<Registered, SipError> {
+        let server = host_of(&self.params.registrar);
+        let target = SipAddr::try_from(&self.params.registrar).map_err(|e| SipError::Invalid {
+            what: "registrar".into(),
+            value: self.params.registrar.to_string(),
+            detail: e.to_string(),
+        })?;
+        // The connection this goes out on decides the Via (TCP/TLS connect happens here).
+        let (conn, _) = stack.endpoint.transport_layer.lookup(&target, None).await.map_err(|e| {
+            let detail = e.to_string();
+            if detail.to_ascii_lowercase().contains("certificate") || detail.contains("tls") || detail.contains("TLS") {
+                SipError::Tls { server: server.clone(), detail }
+            } else {
+                SipError::Unreachable { server: server.clone(), detail }
+            }
+        })?;
+        let local = conn.get_addr().clone();
+        let contact = self.contact.clone().unwrap_or_else(|| {
+            let mut params = vec![];
+            if let Some(t) = local.r#type {
+                if t != rsipstack::sip::Transport::Udp {
+                    params.push(rsipstack::sip::Param::Transport(t));
+                }
+            }
+            Uri {
+                scheme: Some(rsipstack::sip::Scheme::Sip),
+                auth: self.params.aor.auth.clone(),
+                host_with_port: local.addr.clone(),
+                params,
+                headers: vec![],
+            }
+        });
+        self.contact = Some(contact.clone());
+
+        let mut answered: Vec<String> = Vec::new(); // nonces we already answered
+        let mut auth_header: Option<(String, String)> = None;
+        loop {
+            self.cseq += 1;
+            let request = self.build(stack, &local, &contact, expires, auth_header.as_ref())?;
+            let key = TransactionKey::from_request(&request, TransactionRole::Client)?;
+            let mut tx = Transaction::new_client(key, request, stack.endpoint.clone(), Some(conn.clone()));
+            tx.destination = Some(target.clone());
+            tx.send().await.map_err(|e| SipError::Unreachable { server: server.clone(), detail: e.to_string() })?;
+            let resp = loop {
+                match tx.receive().await {
+                    Some(SipMessage::Response(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Provisional => continue,
+                    Some(SipMessage::Response(r)) => break r,
+                    Some(_) => continue,
+                    None => {
+                        return Err(SipError::Unreachable {
+                            server: server.clone(),
+                            detail: "request timed out".into(),
+                        })
+                    }
+                }
+            };
+            let code = u16::from(resp.status_code.clone());
+            match code {
+                200..=299 => {
+                    let granted = if expires == 0 { 0 } else { granted_expires(&resp, &contact, expires) };
+                    return Ok(Registered { expires: granted });
+                }
+                401 | 407 => {
+                    let challenges = challenges_of(&resp);
+                    let Some(ch) = digest::choose(&challenges).cloned() else {
+                        return Err(refused(&resp, &server, "no digest challenge this phone can answer"));
+                    };
+                    let Some(password) = self.params.password.clone() else {
+                        return Err(refused(&resp, &server, "the server asks for a password and none is set"));
+                    };
+                    if answered.contains(&ch.nonce) && !ch.stale {
+                        // Same nonce rejected again: the credentials are wrong.
+                        return Err(refused(&resp, &server, "wrong user name or password"));
+                    }
+                    if answered.len() >= 3 {
+                        return Err(refused(&resp, &server, "too many authentication challenges"));
+                    }
+                    answered.push(ch.nonce.clone());
+                    self.nc += 1;
+                    let cnonce = random_token(16);
+                    let uri = self.params.registrar.to_string();
+                    let r = digest::respond(&ch, &self.params.auth_user, &password, "REGISTER", &uri, b"", self.nc, &cnonce);
+                    auth_header = Some((r.header_name.to_string(), r.value));
+                }
+                423 => {
+                    return Err(refused(&resp, &server, "interval too brief"));
+                }
+                _ => return Err(refused(&resp, &server, "")),
+            }
+        }
+    }
+
+    fn build(
+        &self,
+        stack: &SipStack,
+        local: &SipAddr,
+        contact: &Uri,
+        expires: u32,
+        auth: Option<&(String, String)>,
+    ) -> Result<rsipstack::sip::Request, SipError> {
+        let via = stack.endpoint.get_via(Some(local.clone()), None)?;
+        let mut aor = self.params.aor.clone();
+        aor.params.clear();
+        let from = rsipstack::sip::typed::From {
+            display_name: self.params.display_name.clone(),
+            uri: aor.clone(),
+            params: vec![rsipstack::sip::Param::Tag(self.from_tag.clone().into())],
+        };
+        let to = rsipstack::sip::typed::To { display_name: None, uri: aor, params: vec![] };
+        let mut req = stack.endpoint.make_request(
+            Method::Register,
+            self.params.registrar.clone(),
+            via,
+            from,
+            to,
+            self.cseq,
+            Some(self.call_id.clone().into()),
+        );
+        let c = rsipstack::sip::typed::Contact { display_name: None, uri: contact.clone(), params: vec![] };
+        req.headers.push(c.into());
+        req.headers.push(Header::Expires(expires.into()));
+        req.headers.push(Header::Other("Allow".into(), "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into()));
+        if let Some((name, value)) = auth {
+            req.headers.push(Header::Other(name.clone(), value.clone()));
+        }
+        Ok(req)
+    }
+}
+
+fn challenges_of(resp: &Response) -> Vec<digest::Challenge> {
+    resp.headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::WwwAuthenticate(v) => digest::parse_challenge(v.value(), false).ok(),
+            Header::ProxyAuthenticate(v) => digest::parse_challenge(v.value(), true).ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+fn refused(resp: &Response, server: &str, why: &str) -> SipError {
+    let status = u16::from(resp.status_code.clone());
+    let phrase = resp.status_code.to_string();
+    let phrase = phrase.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
+    let reason = match (phrase.is_empty(), why.is_empty()) {
+        (false, false) => format!("{phrase} — {why}"),
+        (false, true) => phrase,
+        (true, false) => why.to_string(),
+        (true, true) => "refused".to_string(),
+    };
+    SipError::Refused { status, reason, server: server.to_string() }
+}
+
+fn granted_expires(resp: &Response, ours: &Uri, requested: u32) -> u32 {
+    let ours_hp = ours.host_with_port.to_string();
+    let mut from_contact = None;
+    if let Ok(contacts) = resp.typed_contact_headers() {
+        for c in contacts {
+            if c.uri.host_with_port.to_string() == ours_hp {
+                from_contact = c.expires().or(from_contact);
+            }
+        }
+    }
+    from_contact
+        .or_else(|| resp.expires_header().and_then(|h| h.value().trim().parse().ok()))
+        .unwrap_or(requested)
+}
+
+fn random_token(n: usize) -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}

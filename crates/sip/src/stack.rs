@@ -1,0 +1,76 @@
+//! One SIP endpoint (rsipstack transport + transaction + dialog layers) bound to a local
+//! address, with TLS trust configured. The phone owns one per account.
+
+use crate::SipError;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::transaction::endpoint::EndpointInnerRef;
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transport::tls::TlsConfig;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::TransportLayer;
+use rsipstack::EndpointBuilder;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub struct StackConfig {
+    /// Concrete local address (not 0.0.0.0: it is advertised in Via/Contact). Port 0 = any.
+    pub listen: SocketAddr,
+    /// Extra trusted CA certificates (PEM) for TLS. Verification is always on.
+    pub tls_ca_pem: Option<Vec<u8>>,
+    pub user_agent: String,
+}
+
+pub struct SipStack {
+    pub endpoint: EndpointInnerRef,
+    pub dialogs: Arc<DialogLayer>,
+    /// The bound UDP address (also the host:port advertised for TCP/TLS, which use
+    /// outbound connections).
+    pub local_addr: SocketAddr,
+    cancel: CancellationToken,
+}
+
+impl SipStack {
+    /// Binds UDP on `listen`, starts the endpoint task, and returns the stream of incoming
+    /// server transactions (requests that start no known dialog, and in-dialog requests).
+    pub async fn start(cfg: StackConfig) -> Result<(SipStack, TransactionReceiver), SipError> {
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.clone());
+        let udp = UdpConnection::create_connection(cfg.listen, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| SipError::Bind { addr: cfg.listen.to_string(), detail: e.to_string() })?;
+        let local_addr: SocketAddr = udp
+            .get_addr()
+            .get_socketaddr()
+            .map_err(|e| SipError::Bind { addr: cfg.listen.to_string(), detail: e.to_string() })?;
+        transport.add_transport(udp.into());
+        if let Some(pem) = cfg.tls_ca_pem {
+            transport.set_tls_config(TlsConfig { ca_certs: Some(pem), ..Default::default() });
+        }
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport)
+            .with_user_agent(&cfg.user_agent)
+            .build();
+        let incoming = endpoint.incoming_transactions()?;
+        let inner = endpoint.inner.clone();
+        let serve = inner.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve.serve().await {
+                tracing::warn!("SIP endpoint stopped: {e}");
+            }
+        });
+        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+        Ok((SipStack { endpoint: inner, dialogs, local_addr, cancel }, incoming))
+    }
+
+    pub fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for SipStack {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
