@@ -196,6 +196,21 @@ pub enum SdpError {
     NoCommonCodec { offered: String, supported: String },
 }
 
+impl SdpError {
+    /// The SIP status to answer an offer that failed with this error:
+    /// 488 Not Acceptable Here when the SDP is understood but unacceptable,
+    /// 400 Bad Request when it cannot be read.
+    pub fn sip_status(&self) -> u16 {
+        match self {
+            SdpError::NoAudio
+            | SdpError::UnsupportedTransport(_)
+            | SdpError::StreamRejected
+            | SdpError::NoCommonCodec { .. } => 488,
+            _ => 400,
+        }
+    }
+}
+
 /// Default packetization when the peer names none (RFC 3551 section 4.5).
 pub const DEFAULT_PTIME_MS: u32 = 20;
 
@@ -1148,6 +1163,13 @@ mod tests {
             .to_string(),
             "SDP line 2 is malformed: \"x\""
         );
+        assert_eq!(parse("v=0\r\nx\r\n").unwrap_err().sip_status(), 400);
+        assert_eq!(SdpError::StreamRejected.sip_status(), 488);
+        let none = SdpError::NoCommonCodec {
+            offered: String::new(),
+            supported: String::new(),
+        };
+        assert_eq!(none.sip_status(), 488);
     }
 
     #[test]
