@@ -365,11 +365,14 @@ impl SendTask {
                 changed = self.params_rx.changed() => {
                     if changed.is_err() { break; }
                     let p = self.params_rx.borrow_and_update().clone();
+                    let old_ptime = self.params.ptime();
                     self.apply(p);
                     frame.resize(self.params.codec.samples_per_frame(self.params.ptime()), 0);
-                    // Restart the schedule at the new packet time.
-                    origin = tokio::time::Instant::now();
-                    n = 0;
+                    if self.params.ptime() != old_ptime {
+                        // Continue from the last frame sent, at the new packet time.
+                        origin += Duration::from_millis(old_ptime as u64) * n.saturating_sub(1);
+                        n = 1;
+                    }
                     continue;
                 }
                 _ = tokio::time::sleep_until(due) => {}
