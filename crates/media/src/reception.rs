@@ -24,6 +24,13 @@ impl ReceptionStats {
     /// Records a packet with sequence `seq` and RTP timestamp `ts` that arrived at `arrival`
     /// (expressed in RTP clock units on any local monotonic base).
     pub fn on_packet(&mut self, seq: u16, ts: u32, arrival: u64) {
+        self.on_sequence(seq);
+        self.on_timing(ts, arrival);
+    }
+
+    /// Counts a packet for loss statistics only. Telephone-event packets go here: they repeat
+    /// one timestamp for the whole event, which would read as huge jitter.
+    pub fn on_sequence(&mut self, seq: u16) {
         if !self.started {
             self.started = true;
             self.base_seq = seq as u32;
@@ -38,6 +45,9 @@ impl ReceptionStats {
             }
         }
         self.received += 1;
+    }
+
+    fn on_timing(&mut self, ts: u32, arrival: u64) {
         let transit = arrival as i64 - ts as i64;
         if let Some(last) = self.last_transit {
             // Timestamps are 32-bit; fold the difference into the i32 range before use.

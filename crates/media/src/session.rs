@@ -70,10 +70,16 @@ pub struct StreamParams {
 }
 
 impl StreamParams {
-    fn ptime(&self) -> u32 {
-        match self.ptime_ms {
+    /// The packet time actually used: a multiple of 10 ms in 10-60, and for Opus one of its
+    /// frame sizes (10, 20, 40, 60); anything else falls back to 20 ms.
+    pub fn ptime(&self) -> u32 {
+        let p = match self.ptime_ms {
             0 => 20,
             p => p.clamp(10, 60) / 10 * 10,
+        };
+        match (self.codec, p) {
+            (Codec::Opus, 30 | 50) => 20,
+            _ => p,
         }
     }
 
@@ -93,6 +99,37 @@ pub enum MediaEvent {
     InputEnded,
     /// Something degraded (device error, unusable packets...). The call continues.
     Warning(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_time_is_always_one_the_codec_can_do() {
+        let mut p = StreamParams {
+            remote_rtp: "127.0.0.1:4000".parse().unwrap(),
+            remote_rtcp: None,
+            codec: Codec::Opus,
+            payload_type: 111,
+            telephone_event_pt: None,
+            ptime_ms: 30,
+            direction: MediaDirection::SendRecv,
+        };
+        assert_eq!(p.ptime(), 20);
+        p.ptime_ms = 40;
+        assert_eq!(p.ptime(), 40);
+        p.ptime_ms = 0;
+        assert_eq!(p.ptime(), 20);
+        p.codec = Codec::Pcmu;
+        p.ptime_ms = 30;
+        assert_eq!(p.ptime(), 30);
+        p.ptime_ms = 250;
+        assert_eq!(p.ptime(), 60);
+        assert_eq!(p.default_rtcp(), "127.0.0.1:4001".parse().unwrap());
+        p.remote_rtcp = Some("127.0.0.1:4000".parse().unwrap());
+        assert_eq!(p.default_rtcp(), "127.0.0.1:4000".parse().unwrap());
+    }
 }
 
 /// How often RTCP reports go out.
@@ -658,7 +695,11 @@ impl RecvTask {
                 }
                 s.latched_rtp = Some(from);
             }
-            s.reception.on_packet(pkt.sequence, pkt.timestamp, arrival);
+            if is_audio {
+                s.reception.on_packet(pkt.sequence, pkt.timestamp, arrival);
+            } else {
+                s.reception.on_sequence(pkt.sequence);
+            }
             s.stats.packets_received += 1;
             s.stats.bytes_received += pkt.payload.len() as u64;
         }
