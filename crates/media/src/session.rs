@@ -101,37 +101,6 @@ pub enum MediaEvent {
     Warning(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packet_time_is_always_one_the_codec_can_do() {
-        let mut p = StreamParams {
-            remote_rtp: "127.0.0.1:4000".parse().unwrap(),
-            remote_rtcp: None,
-            codec: Codec::Opus,
-            payload_type: 111,
-            telephone_event_pt: None,
-            ptime_ms: 30,
-            direction: MediaDirection::SendRecv,
-        };
-        assert_eq!(p.ptime(), 20);
-        p.ptime_ms = 40;
-        assert_eq!(p.ptime(), 40);
-        p.ptime_ms = 0;
-        assert_eq!(p.ptime(), 20);
-        p.codec = Codec::Pcmu;
-        p.ptime_ms = 30;
-        assert_eq!(p.ptime(), 30);
-        p.ptime_ms = 250;
-        assert_eq!(p.ptime(), 60);
-        assert_eq!(p.default_rtcp(), "127.0.0.1:4001".parse().unwrap());
-        p.remote_rtcp = Some("127.0.0.1:4000".parse().unwrap());
-        assert_eq!(p.default_rtcp(), "127.0.0.1:4000".parse().unwrap());
-    }
-}
-
 /// How often RTCP reports go out.
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 /// Playout delay of the jitter buffer.
@@ -139,6 +108,8 @@ const JITTER_DELAY_MS: u32 = 60;
 /// Playout runs in 20 ms frames whatever the remote packet time.
 const PLAYOUT_MS: u32 = 20;
 const CNAME: &str = "hookflash";
+/// Consecutive packets a new source address must send before RTP re-latches to it.
+const RELATCH_PACKETS: u32 = 5;
 /// Frames of concealment (100 ms) before a stream that stopped arriving is played as silence.
 const MAX_PLC_FRAMES: u32 = 5;
 
@@ -242,6 +213,7 @@ impl MediaSession {
             last_frame: 0,
             empty_in_a_row: 0,
             sink_error_reported: false,
+            candidate: None,
         };
         let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run())];
         Ok((MediaSession { shared, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
@@ -597,6 +569,8 @@ struct RecvTask {
     last_frame: usize,
     empty_in_a_row: u32,
     sink_error_reported: bool,
+    /// A source other than the latched one, and how many packets in a row it has sent.
+    candidate: Option<(SocketAddr, u32)>,
 }
 
 impl RecvTask {
@@ -681,6 +655,37 @@ impl RecvTask {
         let arrival = (self.started.elapsed().as_secs_f64() * clock) as u64;
         {
             let mut s = lock(&self.shared);
+            match s.latched_rtp {
+                None => {
+                    if from != self.params.remote_rtp {
+                        tracing::info!("RTP comes from {from}, not {}; sending there (symmetric RTP)", self.params.remote_rtp);
+                    }
+                    s.latched_rtp = Some(from);
+                }
+                Some(latched) if latched == from => self.candidate = None,
+                Some(_) if from == self.params.remote_rtp => {
+                    // The address SDP gave always wins back the latch at once.
+                    self.candidate = None;
+                    s.latched_rtp = Some(from);
+                }
+                Some(latched) => {
+                    // Another address: switch only once it has sent a run of packets (NAT
+                    // rebinding), so a stray or spoofed packet can neither steal nor disturb
+                    // the stream.
+                    let count = match self.candidate {
+                        Some((addr, n)) if addr == from => n + 1,
+                        _ => 1,
+                    };
+                    if count < RELATCH_PACKETS {
+                        self.candidate = Some((from, count));
+                        s.stats.ignored_other_source += 1;
+                        return;
+                    }
+                    tracing::info!("RTP moved from {latched} to {from}; sending there");
+                    self.candidate = None;
+                    s.latched_rtp = Some(from);
+                }
+            }
             if s.remote_ssrc != Some(pkt.ssrc) {
                 // A new source (first packet, or the far end restarted its stream).
                 if s.remote_ssrc.is_some() {
@@ -688,12 +693,6 @@ impl RecvTask {
                 }
                 s.remote_ssrc = Some(pkt.ssrc);
                 s.reception = ReceptionStats::default();
-            }
-            if s.latched_rtp != Some(from) {
-                if s.latched_rtp.is_some() || from != self.params.remote_rtp {
-                    tracing::info!("RTP now comes from {from}; sending there (symmetric RTP)");
-                }
-                s.latched_rtp = Some(from);
             }
             if is_audio {
                 s.reception.on_packet(pkt.sequence, pkt.timestamp, arrival);
@@ -835,5 +834,36 @@ impl RecvTask {
                 let _ = self.events.send(MediaEvent::Warning(e.to_string()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_time_is_always_one_the_codec_can_do() {
+        let mut p = StreamParams {
+            remote_rtp: "127.0.0.1:4000".parse().unwrap(),
+            remote_rtcp: None,
+            codec: Codec::Opus,
+            payload_type: 111,
+            telephone_event_pt: None,
+            ptime_ms: 30,
+            direction: MediaDirection::SendRecv,
+        };
+        assert_eq!(p.ptime(), 20);
+        p.ptime_ms = 40;
+        assert_eq!(p.ptime(), 40);
+        p.ptime_ms = 0;
+        assert_eq!(p.ptime(), 20);
+        p.codec = Codec::Pcmu;
+        p.ptime_ms = 30;
+        assert_eq!(p.ptime(), 30);
+        p.ptime_ms = 250;
+        assert_eq!(p.ptime(), 60);
+        assert_eq!(p.default_rtcp(), "127.0.0.1:4001".parse().unwrap());
+        p.remote_rtcp = Some("127.0.0.1:4000".parse().unwrap());
+        assert_eq!(p.default_rtcp(), "127.0.0.1:4000".parse().unwrap());
     }
 }

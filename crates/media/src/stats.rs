@@ -23,6 +23,8 @@ pub struct MediaStats {
     pub malformed_packets: u64,
     /// Valid RTP with a payload type we did not negotiate, ignored.
     pub unexpected_payload_type: u64,
+    /// Valid RTP from an address other than the far end's (ignored unless it persists).
+    pub ignored_other_source: u64,
     pub duplicate_packets: u64,
     /// Arrived after their playout time.
     pub late_packets: u64,

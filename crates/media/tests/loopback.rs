@@ -248,6 +248,8 @@ async fn bad_datagrams_are_counted_and_ignored() {
         MediaSession::start(eb, params(a_addr, Codec::Pcma), AudioIn::Null, AudioOut::Null).unwrap();
     let (a, _a_ev) =
         MediaSession::start(ea, params(b_addr, Codec::Pcma), AudioIn::Null, AudioOut::Null).unwrap();
+    // Let A's stream establish the latch first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     junk.send_to(&[0u8; 5], b_addr).await.unwrap(); // too short
     junk.send_to(&[0x40; 40], b_addr).await.unwrap(); // wrong version
@@ -258,12 +260,20 @@ async fn bad_datagrams_are_counted_and_ignored() {
     let mut stray = vec![0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9];
     stray.extend_from_slice(&[0; 160]);
     junk.send_to(&stray, b_addr).await.unwrap();
+    // Valid RTP of the negotiated type from a stranger: ignored, the latch stays on A.
+    for seq in 0..3u8 {
+        let mut spoof = vec![0x80, 8, 0, seq, 0, 0, 0, 0, 0, 0, 0, 7];
+        spoof.extend_from_slice(&[0xD5; 160]);
+        junk.send_to(&spoof, b_addr).await.unwrap();
+    }
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(b.remote_rtp(), a_addr, "still sending to A");
     let bs = b.stop().await;
     let as_ = a.stop().await;
     assert_eq!(bs.malformed_packets, 5);
     assert_eq!(bs.unexpected_payload_type, 1);
+    assert_eq!(bs.ignored_other_source, 3);
+    assert_eq!(bs.packets_lost, 0, "the stray packets did not disturb A's stream");
     assert!(bs.packets_received > 20, "real RTP kept flowing: {bs:?}");
     assert!(as_.packets_received > 20);
 }
@@ -449,4 +459,36 @@ async fn mute_codec_change_and_direction() {
     assert!(silent < 0.001, "nothing arrives once A is recvonly");
     let secs = out.len() as f64 / 8000.0;
     assert!(secs > 5.2 && secs < 5.6, "recording covers the call without gaps: {secs}");
+}
+
+/// NAT rebinding: the far end's packets move to a new address; after a run of packets from
+/// there, B follows. A single packet from elsewhere does not move it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relatches_after_a_run_of_packets_from_a_new_address() {
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let b_addr = eb.local_addr();
+    let sdp_addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let (b, _ev) = MediaSession::start(eb, params(sdp_addr, Codec::Pcmu), AudioIn::Null, AudioOut::Null).unwrap();
+    let old = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let new = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let pkt = |seq: u16| {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 42];
+        p[2..4].copy_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0xFF; 160]);
+        p
+    };
+    old.send_to(&pkt(1), b_addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(b.remote_rtp(), old.local_addr().unwrap(), "first valid RTP sets the latch");
+    new.send_to(&pkt(2), b_addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(b.remote_rtp(), old.local_addr().unwrap(), "one packet is not enough to move it");
+    for seq in 3..8 {
+        new.send_to(&pkt(seq), b_addr).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(b.remote_rtp(), new.local_addr().unwrap(), "five in a row move it");
+    let s = b.stop().await;
+    // Packets 2-5 were held back; the fifth from the new address (seq 6) moved the latch.
+    assert_eq!(s.ignored_other_source, 4);
 }
