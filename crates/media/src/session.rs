@@ -403,7 +403,9 @@ impl SendTask {
         }
         let bye = rtcp::build_bye(self.ssrc);
         let dest = self.rtcp_dest();
-        let _ = self.rtcp_socket(dest).send_to(&bye, dest).await;
+        if !dest.ip().is_unspecified() && dest.port() != 0 {
+            let _ = self.rtcp_socket(dest).send_to(&bye, dest).await;
+        }
     }
 
     fn apply(&mut self, p: StreamParams) {
@@ -477,10 +479,12 @@ impl SendTask {
         let events = self.dtmf.tick(self.ts, ptime, codec.rtp_clock_rate());
         let ts = self.ts;
         self.ts = self.ts.wrapping_add(codec.rtp_ticks_per_frame(ptime));
-        if !self.params.direction.sends() {
+        let dest = self.rtp_dest();
+        // c=0.0.0.0 (old-style hold) or port 0: nowhere to send. (Linux would deliver 0.0.0.0
+        // to this host.)
+        if !self.params.direction.sends() || dest.ip().is_unspecified() || dest.port() == 0 {
             return;
         }
-        let dest = self.rtp_dest();
         let mut sent_packets = 0u64;
         let mut sent_bytes = 0u64;
         let mut dtmf_started = 0u64;
@@ -537,6 +541,9 @@ impl SendTask {
             rtcp::build_report(self.ssrc, sender, block.as_slice(), CNAME)
         };
         let dest = self.rtcp_dest();
+        if dest.ip().is_unspecified() || dest.port() == 0 {
+            return;
+        }
         if self.rtcp_socket(dest).send_to(&report, dest).await.is_ok() {
             lock(&self.shared).stats.rtcp_sent += 1;
         }

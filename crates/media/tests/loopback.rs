@@ -300,6 +300,16 @@ async fn symmetric_rtp_latches_to_the_real_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_with_zero_address_sends_nothing() {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let p = params("0.0.0.0:4000".parse().unwrap(), Codec::Pcmu);
+    let (a, _ev) = MediaSession::start(ea, p, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let s = a.stop().await;
+    assert_eq!((s.packets_sent, s.rtcp_sent), (0, 0), "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dtmf_without_telephone_event_is_refused() {
     let ea = RtpEndpoint::bind(localhost()).await.unwrap();
     let mut p = params("127.0.0.1:9".parse().unwrap(), Codec::Pcmu);
