@@ -25,7 +25,7 @@ pub const STEPS: &[(&str, &str, u64)] = &[
     ("build", "cargo build hookflash-cli + hookflash-app", 15),
     (
         "interop",
-        "ignored peer tests (kamailio, baresip, sipp)",
+        "ignored tests: kamailio, baresip, sipp, audio",
         25,
     ),
     ("e2e", "tests/e2e/: WebdriverIO on the app window", 15),
@@ -117,6 +117,15 @@ pub fn test(options: &TestOptions) -> Result<i32, String> {
     if options.dry_run {
         println!("\nxtask: dry run: the commands above were not run");
         return Ok(0);
+    }
+    if selected.contains(&("interop", true)) {
+        println!("xtask: interop peer logs: target/interop-logs/ (HOOKFLASH_TEST_DIR)");
+    }
+    if selected.contains(&("e2e", true)) {
+        println!(
+            "xtask: e2e screenshots and logs: {}",
+            layout.show(&layout.e2e_artifacts())
+        );
     }
     println!("{}", summary(&results, started.elapsed()));
     let failed = results
