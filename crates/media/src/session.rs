@@ -107,7 +107,6 @@ const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 const JITTER_DELAY_MS: u32 = 60;
 /// Playout runs in 20 ms frames whatever the remote packet time.
 const PLAYOUT_MS: u32 = 20;
-const CNAME: &str = "hookflash";
 /// Consecutive packets a new source address must send before RTP re-latches to it.
 const RELATCH_PACKETS: u32 = 5;
 /// Frames of concealment (100 ms) before a stream that stopped arriving is played as silence.
@@ -538,7 +537,9 @@ impl SendTask {
                 packets: s.stats.packets_sent as u32,
                 octets: s.stats.bytes_sent as u32,
             });
-            rtcp::build_report(self.ssrc, sender, block.as_slice(), CNAME)
+            // CNAME must be unique per endpoint (RFC 3550 6.5.1); nothing identifying is needed.
+            let cname = format!("hookflash-{:08x}", self.ssrc);
+            rtcp::build_report(self.ssrc, sender, block.as_slice(), &cname)
         };
         let dest = self.rtcp_dest();
         if dest.ip().is_unspecified() || dest.port() == 0 {
