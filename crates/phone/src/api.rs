@@ -181,7 +181,10 @@ pub enum PhoneEvent {
     Registration { aor: String, state: RegistrationState },
     IncomingCall { call: CallInfo },
     CallUpdated { call: CallInfo },
+    /// A DTMF digit received from the remote party.
     Dtmf { call_id: CallId, digit: char },
+    /// The call's audio source (a WAV file) has played to its end.
+    AudioInputEnded { call_id: CallId },
     CallEnded { call: CallInfo, reason: EndReason, message: String },
     /// A problem that did not stop the engine (garbage on the SIP port, an unplayable file...).
     Warning { message: String },

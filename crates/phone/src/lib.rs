@@ -7,5 +7,12 @@
 pub mod api;
 pub use api::*;
 
+mod call;
+mod codecs;
+mod engine;
 mod phone;
+mod profile;
+mod registration_policy;
+
 pub use phone::Phone;
+pub use profile::load_profile;

@@ -1,71 +1,86 @@
-//! The `Phone` handle: commands in, `PhoneEvent`s out.
-// NOTE: bodies are being written now; signatures are the contract for the CLI and the shell.
+//! The `Phone` handle: commands in, `PhoneEvent`s out. Cheap to clone; every clone drives
+//! the same engine.
 
 use crate::api::*;
+use crate::engine::Engine;
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 #[derive(Clone)]
 pub struct Phone {
+    engine: Arc<Engine>,
     events: broadcast::Sender<PhoneEvent>,
 }
 
 impl Phone {
     /// Binds the SIP transport and starts the engine. Does not register yet.
     pub async fn start(config: PhoneConfig, password: PasswordSource) -> Result<Phone, PhoneError> {
-        let _ = (config, password);
-        let (events, _) = broadcast::channel(1024);
-        Ok(Phone { events })
+        let password = match password {
+            PasswordSource::Plain(p) => Some(p),
+            PasswordSource::None => None,
+            PasswordSource::Keyring => hookflash_store::get_password(&config.account.aor)
+                .map_err(|e| PhoneError::Other(e.to_string()))?,
+        };
+        let (events, _) = broadcast::channel(4096);
+        let engine = Engine::start(config, password, events.clone()).await?;
+        Ok(Phone { engine, events })
     }
     /// Every event from now on, in order.
     pub fn subscribe(&self) -> broadcast::Receiver<PhoneEvent> {
         self.events.subscribe()
     }
-    /// Registers and waits for the first outcome; keeps refreshing in the background.
-    pub async fn register(&self) -> Result<(), PhoneError> {
-        Err(PhoneError::Other("not implemented yet".into()))
+    /// Registers and waits for the first outcome; keeps refreshing in the background
+    /// (and retries with back-off after failures that are worth retrying).
+    /// Returns the granted expiry in seconds.
+    pub async fn register(&self) -> Result<u32, PhoneError> {
+        self.engine.register().await
     }
     /// Un-registers (expires=0) and waits for the answer.
     pub async fn unregister(&self) -> Result<(), PhoneError> {
-        Err(PhoneError::Other("not implemented yet".into()))
+        self.engine.unregister().await
+    }
+    /// Whether the account is configured to register.
+    pub fn registers(&self) -> bool {
+        self.engine.registers()
     }
     pub fn registration(&self) -> RegistrationState {
-        RegistrationState::Unregistered
+        self.engine.registration_state()
+    }
+    /// The local SIP address (UDP) this phone listens on.
+    pub fn local_sip_addr(&self) -> std::net::SocketAddr {
+        self.engine.local_sip_addr()
     }
     /// Starts an outgoing call to a SIP URI, `user@host`, or a bare number/extension
     /// (completed with the account's domain). Returns once the INVITE is sent.
     pub async fn dial(&self, target: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        let _ = (target, opts);
-        Err(PhoneError::Other("not implemented yet".into()))
+        self.engine.dial(target, opts).await
     }
     pub async fn answer(&self, id: CallId, opts: CallOptions) -> Result<(), PhoneError> {
-        let _ = opts;
-        Err(PhoneError::NoSuchCall(id))
+        self.engine.answer(id, opts).await
     }
-    /// Rejects a ringing incoming call: 486 (busy) or 603 (decline).
+    /// Rejects a ringing incoming call: 486 (busy), 603 (decline) or 480 (unavailable).
     pub async fn reject(&self, id: CallId, status: u16) -> Result<(), PhoneError> {
-        let _ = status;
-        Err(PhoneError::NoSuchCall(id))
+        self.engine.reject(id, status).await
     }
-    /// CANCEL before answer, BYE after.
+    /// CANCEL before answer, BYE after; declines (603) a call still ringing here.
     pub async fn hangup(&self, id: CallId) -> Result<(), PhoneError> {
-        Err(PhoneError::NoSuchCall(id))
+        self.engine.hangup(id).await
     }
     /// RFC 4733 telephone-events, one per digit (0-9 * # A-D).
     pub async fn send_dtmf(&self, id: CallId, digits: &str) -> Result<(), PhoneError> {
-        let _ = digits;
-        Err(PhoneError::NoSuchCall(id))
+        self.engine.send_dtmf(id, digits).await
     }
     pub async fn set_mute(&self, id: CallId, muted: bool) -> Result<(), PhoneError> {
-        let _ = muted;
-        Err(PhoneError::NoSuchCall(id))
+        self.engine.set_mute(id, muted)
     }
     pub fn calls(&self) -> Vec<CallInfo> {
-        Vec::new()
+        self.engine.calls()
     }
     pub fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, PhoneError> {
-        let _ = limit;
-        Ok(Vec::new())
+        self.engine.history(limit)
     }
     /// Hangs up every call and un-registers.
-    pub async fn shutdown(&self) {}
+    pub async fn shutdown(&self) {
+        self.engine.shutdown().await
+    }
 }

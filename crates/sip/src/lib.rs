@@ -8,6 +8,7 @@ pub use rsipstack;
 pub mod digest;
 pub mod error;
 pub mod registration;
+pub mod sdp;
 pub mod stack;
 pub mod target;
 

@@ -1,0 +1,102 @@
+//! Command-line options of `hookflash-cli`.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "hookflash-cli", version, about = "Hookflash softphone engine, headless")]
+pub struct Cli {
+    #[command(flatten)]
+    pub account: AccountArgs,
+    /// Print one JSON event per line on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AccountArgs {
+    /// Profile file (TOML) with the account; flags below override it.
+    #[arg(long, global = true)]
+    pub profile: Option<PathBuf>,
+    /// Address of record, e.g. sip:alice@example.com.
+    #[arg(long, global = true)]
+    pub aor: Option<String>,
+    /// Registrar URI (default: the AOR's host); `;transport=tcp|tls` selects the transport.
+    #[arg(long, global = true)]
+    pub registrar: Option<String>,
+    /// Outbound proxy URI.
+    #[arg(long, global = true)]
+    pub outbound_proxy: Option<String>,
+    /// Digest user name (default: the AOR's user).
+    #[arg(long, global = true)]
+    pub auth_user: Option<String>,
+    /// Display name sent in From.
+    #[arg(long, global = true)]
+    pub display_name: Option<String>,
+    /// Local SIP address to bind, ip:port.
+    #[arg(long, global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Requested registration lifetime, seconds.
+    #[arg(long, global = true)]
+    pub expires: Option<u32>,
+    /// Extra CA certificate (PEM) to trust for TLS; verification stays on.
+    #[arg(long, global = true)]
+    pub tls_ca: Option<PathBuf>,
+    /// Do not REGISTER; calls go straight to their target.
+    #[arg(long, global = true)]
+    pub no_register: bool,
+    /// Call history database (default: ~/.local/share/hookflash/history.sqlite3).
+    #[arg(long, global = true)]
+    pub history_db: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MediaArgs {
+    /// Audio source: a .wav file, `null`, or a device name (`default` = OS default).
+    #[arg(long, default_value = "null")]
+    pub audio_in: String,
+    /// Audio sink: a .wav file, `null`, or a device name (`default` = OS default).
+    #[arg(long, default_value = "null")]
+    pub audio_out: String,
+    /// Only this codec: pcmu, pcma or opus (may be repeated).
+    #[arg(long)]
+    pub codec: Vec<String>,
+    /// DTMF digits to send once the call is answered.
+    #[arg(long)]
+    pub dtmf: Option<String>,
+    /// Hang up this many seconds after answer.
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Register, stay registered (refreshing) for --duration seconds, then un-register.
+    Register {
+        #[arg(long, default_value_t = 0.0)]
+        duration: f64,
+    },
+    /// Call a SIP URI, user@host or number.
+    Call {
+        target: String,
+        #[command(flatten)]
+        media: MediaArgs,
+    },
+    /// Wait for calls and answer (or reject) them.
+    Listen {
+        /// Answer after this many seconds of ringing.
+        #[arg(long, default_value_t = 0.0)]
+        answer_after: f64,
+        /// Exit once this many calls have ended.
+        #[arg(long)]
+        max_calls: Option<u32>,
+        /// Reject instead of answering: 486 (busy) or 603 (decline).
+        #[arg(long)]
+        reject: Option<u16>,
+        #[command(flatten)]
+        media: MediaArgs,
+    },
+}

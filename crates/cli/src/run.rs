@@ -1,0 +1,400 @@
+//! The CLI's behaviour: build the account from the profile and flags, start the phone, and
+//! drive it for `register`, `call` or `listen`, reacting to its events.
+
+use crate::args::{AccountArgs, Cli, Command, MediaArgs};
+use crate::output::Printer;
+use hookflash_phone::{
+    load_profile, AccountConfig, AudioEndpoint, CallId, CallOptions, CallState, CodecName, EndReason,
+    PasswordSource, Phone, PhoneConfig, PhoneEvent, Profile,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+fn account_from(args: &AccountArgs) -> Result<Profile, String> {
+    let mut profile = match &args.profile {
+        Some(p) => load_profile(p).map_err(|e| e.to_string())?,
+        None => {
+            let aor = args.aor.clone().ok_or("no account: give --aor sip:user@host or --profile file.toml")?;
+            Profile {
+                account: AccountConfig {
+                    aor,
+                    display_name: None,
+                    auth_user: None,
+                    registrar: None,
+                    outbound_proxy: None,
+                    transport: None,
+                    expires: 600,
+                    listen: None,
+                    tls_ca_file: None,
+                    register: true,
+                },
+                history_db: None,
+                codecs: vec![],
+            }
+        }
+    };
+    let a = &mut profile.account;
+    if let Some(v) = &args.aor {
+        a.aor = v.clone();
+    }
+    if let Some(v) = &args.registrar {
+        a.registrar = Some(v.clone());
+    }
+    if let Some(v) = &args.outbound_proxy {
+        a.outbound_proxy = Some(v.clone());
+    }
+    if let Some(v) = &args.auth_user {
+        a.auth_user = Some(v.clone());
+    }
+    if let Some(v) = &args.display_name {
+        a.display_name = Some(v.clone());
+    }
+    if let Some(v) = args.listen {
+        a.listen = Some(v);
+    }
+    if let Some(v) = args.expires {
+        a.expires = v;
+    }
+    if let Some(v) = &args.tls_ca {
+        a.tls_ca_file = Some(v.clone());
+    }
+    if args.no_register {
+        a.register = false;
+    }
+    if let Some(v) = &args.history_db {
+        profile.history_db = Some(v.clone());
+    }
+    Ok(profile)
+}
+
+fn password_for(aor: &str) -> PasswordSource {
+    if let Ok(p) = std::env::var("HOOKFLASH_PASSWORD") {
+        return PasswordSource::Plain(p);
+    }
+    match hookflash_store::get_password(aor) {
+        Ok(Some(p)) => PasswordSource::Plain(p),
+        _ => PasswordSource::None,
+    }
+}
+
+fn endpoint(value: &str) -> AudioEndpoint {
+    match value {
+        "null" | "none" => AudioEndpoint::Null,
+        "default" => AudioEndpoint::Default,
+        v if v.to_ascii_lowercase().ends_with(".wav") => AudioEndpoint::Wav(PathBuf::from(v)),
+        v => AudioEndpoint::Device(Some(v.to_string())),
+    }
+}
+
+/// `out.wav` for the first call, `out-2.wav`, `out-3.wav`... for the next ones.
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    if n <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let ext = path.extension().map(|s| format!(".{}", s.to_string_lossy())).unwrap_or_default();
+    path.with_file_name(format!("{stem}-{n}{ext}"))
+}
+
+fn call_options(m: &MediaArgs, profile_codecs: &[CodecName], n: u32) -> Result<CallOptions, String> {
+    let mut codecs = Vec::new();
+    for c in &m.codec {
+        codecs.push(match c.to_ascii_lowercase().as_str() {
+            "pcmu" | "g711u" => CodecName::Pcmu,
+            "pcma" | "g711a" => CodecName::Pcma,
+            "opus" => CodecName::Opus,
+            other => return Err(format!("unknown codec '{other}' (use pcmu, pcma or opus)")),
+        });
+    }
+    if codecs.is_empty() {
+        codecs = profile_codecs.to_vec();
+    }
+    let audio_out = match endpoint(&m.audio_out) {
+        AudioEndpoint::Wav(p) => AudioEndpoint::Wav(numbered(&p, n)),
+        other => other,
+    };
+    if let AudioEndpoint::Wav(p) = endpoint(&m.audio_in) {
+        if !p.exists() {
+            return Err(format!("audio input {} does not exist", p.display()));
+        }
+    }
+    if let Some(d) = &m.dtmf {
+        if let Some(bad) = d.chars().find(|c| !matches!(c, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d')) {
+            return Err(format!("invalid DTMF digit '{bad}' (use 0-9, *, #, A-D)"));
+        }
+    }
+    Ok(CallOptions { audio_in: endpoint(&m.audio_in), audio_out, codecs })
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let profile = account_from(&cli.account)?;
+    let printer = Printer { json: cli.json };
+    // Check media options before touching the network.
+    match &cli.command {
+        Command::Call { media, .. } | Command::Listen { media, .. } => {
+            call_options(media, &profile.codecs, 1)?;
+        }
+        Command::Register { .. } => {}
+    }
+    let history_db = profile.history_db.clone().unwrap_or_else(hookflash_store::default_history_path);
+    let password = password_for(&profile.account.aor);
+    let phone = Phone::start(
+        PhoneConfig { account: profile.account.clone(), history_db, user_agent: None },
+        password,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut events = phone.subscribe();
+    let result = drive(&phone, &cli.command, &profile, &printer, &mut events).await;
+    phone.shutdown().await;
+    // Print what the shutdown produced (un-REGISTER, hang-ups).
+    while let Ok(ev) = events.try_recv() {
+        printer.event(&ev);
+    }
+    result
+}
+
+async fn register_if_needed(phone: &Phone, printer: &Printer, events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>) -> Result<(), String> {
+    if !phone.registers() {
+        return Ok(());
+    }
+    let r = phone.register().await;
+    while let Ok(ev) = events.try_recv() {
+        printer.event(&ev);
+    }
+    r.map(|_| ()).map_err(|e| e.to_string())
+}
+
+async fn drive(
+    phone: &Phone,
+    command: &Command,
+    profile: &Profile,
+    printer: &Printer,
+    events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>,
+) -> Result<(), String> {
+    match command {
+        Command::Register { duration } => {
+            if !phone.registers() {
+                return Err("--no-register and `register` contradict each other".into());
+            }
+            register_if_needed(phone, printer, events).await?;
+            let until = Instant::now() + secs(*duration);
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    ev = events.recv() => match ev {
+                        Ok(ev) => printer.event(&ev),
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => break,
+                    },
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+            let r = phone.unregister().await;
+            while let Ok(ev) = events.try_recv() {
+                printer.event(&ev);
+            }
+            r.map_err(|e| e.to_string())
+        }
+        Command::Call { target, media } => {
+            register_if_needed(phone, printer, events).await?;
+            let opts = call_options(media, &profile.codecs, 1)?;
+            let id = phone.dial(target, opts).await.map_err(|e| e.to_string())?;
+            let mut session = Session::new(phone, printer, media.clone(), None, None);
+            session.outgoing = Some(id);
+            session.run(events, profile).await
+        }
+        Command::Listen { answer_after, max_calls, reject, media } => {
+            if let Some(code) = reject {
+                if !matches!(code, 486 | 603 | 480) {
+                    return Err(format!("--reject {code}: use 486 (busy), 603 (decline) or 480"));
+                }
+            }
+            register_if_needed(phone, printer, events).await?;
+            let mut session = Session::new(phone, printer, media.clone(), *max_calls, *reject);
+            session.answer_after = secs(*answer_after);
+            session.run(events, profile).await
+        }
+    }
+}
+
+/// The timed reactions of `call` and `listen`: answer after N s, send DTMF once answered,
+/// hang up after --duration or when the WAV source ends, stop after --max-calls.
+struct Session<'a> {
+    phone: &'a Phone,
+    printer: &'a Printer,
+    media: MediaArgs,
+    max_calls: Option<u32>,
+    reject: Option<u16>,
+    answer_after: Duration,
+    outgoing: Option<CallId>,
+    answer_at: HashMap<CallId, Instant>,
+    hangup_at: HashMap<CallId, Instant>,
+    dtmf_at: HashMap<CallId, Instant>,
+    answered: HashMap<CallId, bool>,
+    incoming_seen: u32,
+    ended: u32,
+}
+
+impl<'a> Session<'a> {
+    fn new(phone: &'a Phone, printer: &'a Printer, media: MediaArgs, max_calls: Option<u32>, reject: Option<u16>) -> Self {
+        Session {
+            phone,
+            printer,
+            media,
+            max_calls,
+            reject,
+            answer_after: Duration::ZERO,
+            outgoing: None,
+            answer_at: HashMap::new(),
+            hangup_at: HashMap::new(),
+            dtmf_at: HashMap::new(),
+            answered: HashMap::new(),
+            incoming_seen: 0,
+            ended: 0,
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.answer_at.values().chain(self.hangup_at.values()).chain(self.dtmf_at.values()).min().copied()
+    }
+
+    async fn run(&mut self, events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>, profile: &Profile) -> Result<(), String> {
+        loop {
+            let deadline = self.next_deadline().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => self.fire(profile).await,
+                _ = tokio::signal::ctrl_c() => return Err("interrupted".into()),
+                ev = events.recv() => {
+                    let ev = match ev {
+                        Ok(ev) => ev,
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return Err("engine stopped".into()),
+                    };
+                    self.printer.event(&ev);
+                    if let Some(done) = self.on_event(ev).await {
+                        return done;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn fire(&mut self, profile: &Profile) {
+        let now = Instant::now();
+        let due: Vec<CallId> = self.answer_at.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        for id in due {
+            self.answer_at.remove(&id);
+            match call_options(&self.media, &profile.codecs, self.incoming_seen.max(1)) {
+                Ok(opts) => {
+                    if let Err(e) = self.phone.answer(id, opts).await {
+                        self.printer.event(&PhoneEvent::Warning { message: format!("could not answer call {id}: {e}") });
+                    }
+                }
+                Err(e) => self.printer.event(&PhoneEvent::Warning { message: e }),
+            }
+        }
+        let due: Vec<CallId> = self.dtmf_at.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        for id in due {
+            self.dtmf_at.remove(&id);
+            if let Some(d) = &self.media.dtmf {
+                if let Err(e) = self.phone.send_dtmf(id, d).await {
+                    self.printer.event(&PhoneEvent::Warning { message: format!("could not send DTMF: {e}") });
+                }
+            }
+        }
+        let due: Vec<CallId> = self.hangup_at.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        for id in due {
+            self.hangup_at.remove(&id);
+            let _ = self.phone.hangup(id).await;
+        }
+    }
+
+    /// Reacts to one event; Some(result) ends the session.
+    async fn on_event(&mut self, ev: PhoneEvent) -> Option<Result<(), String>> {
+        match ev {
+            PhoneEvent::IncomingCall { call } => {
+                if self.outgoing.is_some() {
+                    let _ = self.phone.reject(call.id, 486).await;
+                    return None;
+                }
+                self.incoming_seen += 1;
+                if let Some(code) = self.reject {
+                    if let Err(e) = self.phone.reject(call.id, code).await {
+                        self.printer.event(&PhoneEvent::Warning { message: e.to_string() });
+                    }
+                } else {
+                    self.answer_at.insert(call.id, Instant::now() + self.answer_after);
+                }
+            }
+            PhoneEvent::CallUpdated { call } if call.state == CallState::Answered => {
+                if self.answered.insert(call.id, true).is_none() {
+                    if self.media.dtmf.is_some() {
+                        // Give the far end's media a moment to start before the first digit.
+                        self.dtmf_at.insert(call.id, Instant::now() + Duration::from_millis(500));
+                    }
+                    if let Some(d) = self.media.duration {
+                        self.hangup_at.insert(call.id, Instant::now() + secs(d));
+                    }
+                }
+            }
+            PhoneEvent::AudioInputEnded { call_id } => {
+                if self.media.duration.is_none() && !self.hangup_at.contains_key(&call_id) {
+                    self.hangup_at.insert(call_id, Instant::now() + Duration::from_millis(500));
+                }
+            }
+            PhoneEvent::CallEnded { call, reason, message } => {
+                self.answer_at.remove(&call.id);
+                self.hangup_at.remove(&call.id);
+                self.dtmf_at.remove(&call.id);
+                self.ended += 1;
+                if self.outgoing == Some(call.id) {
+                    let ok = call.answered_at_ms.is_some()
+                        && matches!(reason, EndReason::LocalHangup | EndReason::RemoteHangup);
+                    return Some(if ok { Ok(()) } else { Err(message) });
+                }
+                if let Some(max) = self.max_calls {
+                    if self.ended >= max {
+                        return Some(Ok(()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_output_files_per_call() {
+        assert_eq!(numbered(Path::new("/t/rx.wav"), 1), PathBuf::from("/t/rx.wav"));
+        assert_eq!(numbered(Path::new("/t/rx.wav"), 3), PathBuf::from("/t/rx-3.wav"));
+    }
+
+    #[test]
+    fn reads_audio_endpoints() {
+        assert_eq!(endpoint("null"), AudioEndpoint::Null);
+        assert_eq!(endpoint("default"), AudioEndpoint::Default);
+        assert_eq!(endpoint("/x/a.WAV"), AudioEndpoint::Wav(PathBuf::from("/x/a.WAV")));
+        assert_eq!(endpoint("USB Headset"), AudioEndpoint::Device(Some("USB Headset".into())));
+    }
+
+    #[test]
+    fn rejects_bad_codec_and_dtmf_before_dialling() {
+        let m = MediaArgs { codec: vec!["g729".into()], ..Default::default() };
+        assert!(call_options(&m, &[], 1).unwrap_err().contains("unknown codec 'g729'"));
+        let m = MediaArgs { audio_in: "null".into(), audio_out: "null".into(), dtmf: Some("12x".into()), ..Default::default() };
+        assert!(call_options(&m, &[], 1).unwrap_err().contains("invalid DTMF digit 'x'"));
+    }
+}

@@ -1,0 +1,114 @@
+//! One call's bookkeeping as plain data: its state transitions and how it ends up in the
+//! history (outcome). The async engine applies SIP and media events to it; everything here
+//! is deterministic and tested without sockets.
+
+use crate::api::{CallInfo, CallState, Direction, EndReason};
+
+/// How a call ends up in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Answered,
+    Missed,
+    Rejected,
+    Cancelled,
+    Failed,
+}
+
+/// The outcome of a call from its direction, whether it was answered, and why it ended.
+pub fn outcome(direction: Direction, answered: bool, reason: &EndReason) -> Outcome {
+    if answered {
+        return Outcome::Answered;
+    }
+    match (direction, reason) {
+        (Direction::Incoming, EndReason::Rejected { .. }) => Outcome::Rejected,
+        (Direction::Incoming, EndReason::Cancelled) => Outcome::Missed,
+        (Direction::Incoming, EndReason::RemoteHangup) => Outcome::Missed,
+        (Direction::Incoming, EndReason::LocalHangup) => Outcome::Rejected,
+        (Direction::Incoming, _) => Outcome::Failed,
+        (Direction::Outgoing, EndReason::LocalHangup) | (Direction::Outgoing, EndReason::Cancelled) => {
+            Outcome::Cancelled
+        }
+        (Direction::Outgoing, _) => Outcome::Failed,
+    }
+}
+
+/// SIP status to keep in the history row, if the end reason has one.
+pub fn sip_status(reason: &EndReason) -> Option<u16> {
+    match reason {
+        EndReason::Rejected { status } | EndReason::Failed { status, .. } => Some(*status),
+        _ => None,
+    }
+}
+
+/// The sentence a user reads about how a call ended.
+pub fn end_message(info: &CallInfo, reason: &EndReason) -> String {
+    let who = info.remote_display_name.clone().unwrap_or_else(|| info.remote_uri.clone());
+    match reason {
+        EndReason::LocalHangup => format!("call with {who} ended"),
+        EndReason::RemoteHangup => format!("{who} hung up"),
+        EndReason::Cancelled => format!("missed call from {who}"),
+        EndReason::Rejected { status } => format!("call from {who} rejected ({status})"),
+        EndReason::Failed { status, reason } => format!("call rejected ({status} {reason}) by {}", info.remote_uri),
+        EndReason::Error { message } => format!("call with {who} failed: {message}"),
+    }
+}
+
+/// Applies a state change; returns false when the change is not allowed (a late
+/// provisional after answer, anything after the end), so callers can ignore stale events.
+pub fn advance(info: &mut CallInfo, to: CallState, now_ms: i64) -> bool {
+    use CallState::*;
+    let ok = matches!(
+        (info.state, to),
+        (Calling, Ringing) | (Calling, Answered) | (Ringing, Answered) | (Calling, Ended) | (Ringing, Ended) | (Answered, Ended)
+    );
+    if ok {
+        info.state = to;
+        if to == Answered {
+            info.answered_at_ms = Some(now_ms);
+        }
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(direction: Direction) -> CallInfo {
+        CallInfo {
+            id: 1,
+            direction,
+            state: CallState::Calling,
+            remote_uri: "sip:bob@example.com".into(),
+            remote_display_name: Some("Bob".into()),
+            codec: None,
+            muted: false,
+            started_at_ms: 0,
+            answered_at_ms: None,
+        }
+    }
+
+    #[test]
+    fn outgoing_call_flow() {
+        let mut c = info(Direction::Outgoing);
+        assert!(advance(&mut c, CallState::Ringing, 10));
+        assert!(advance(&mut c, CallState::Answered, 20));
+        assert_eq!(c.answered_at_ms, Some(20));
+        assert!(!advance(&mut c, CallState::Ringing, 30), "a late 180 after 200 is ignored");
+        assert!(advance(&mut c, CallState::Ended, 40));
+        assert!(!advance(&mut c, CallState::Ended, 50), "ends once");
+    }
+
+    #[test]
+    fn outcomes() {
+        use Direction::*;
+        assert_eq!(outcome(Incoming, false, &EndReason::Cancelled), Outcome::Missed);
+        assert_eq!(outcome(Incoming, false, &EndReason::Rejected { status: 486 }), Outcome::Rejected);
+        assert_eq!(outcome(Incoming, true, &EndReason::RemoteHangup), Outcome::Answered);
+        assert_eq!(outcome(Outgoing, false, &EndReason::LocalHangup), Outcome::Cancelled);
+        let busy = EndReason::Failed { status: 486, reason: "Busy Here".into() };
+        assert_eq!(outcome(Outgoing, false, &busy), Outcome::Failed);
+        assert_eq!(sip_status(&busy), Some(486));
+        assert_eq!(end_message(&info(Outgoing), &busy), "call rejected (486 Busy Here) by sip:bob@example.com");
+    }
+}

@@ -1,0 +1,1129 @@
+//! The async engine of one account: owns the SIP stack, the registration, the calls and
+//! their media, and turns everything that happens into `PhoneEvent`s. The decisions about a
+//! call's state and outcome are in `call.rs`, registration timing in
+//! `registration_policy.rs`; this file is the adapter between those and the sockets.
+
+use crate::api::*;
+use crate::call::{self, Outcome};
+use crate::codecs;
+use crate::registration_policy;
+use hookflash_media::{
+    AudioIn, AudioOut, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint, StreamParams,
+};
+use hookflash_sip::rsipstack;
+use hookflash_sip::registration::{RegisterParams, Registration};
+use hookflash_sip::sdp::{self, AudioDescription, Direction as SdpDirection, Negotiated, SessionVersion};
+use hookflash_sip::stack::{SipStack, StackConfig};
+use hookflash_sip::target;
+use hookflash_sip::SipError;
+use hookflash_store::{CallDirection, CallOutcome, HistoryStore, NewCallRecord};
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, Method, StatusCode, Uri};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::SipAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A call plus the live objects behind it.
+struct CallRt {
+    info: CallInfo,
+    sip_call_id: String,
+    dialog: Option<InviteDialog>,
+    /// Incoming: the caller's offer. Outgoing: our offer.
+    offer: Option<AudioDescription>,
+    rtp: Option<RtpEndpoint>,
+    media: Option<MediaSession>,
+    ringback: Option<Ringback>,
+    opts: CallOptions,
+    /// Set when we started the hang-up, so the dialog's termination reads as ours.
+    local_end: bool,
+    sdp_version: u64,
+    local_sdp: Option<AudioDescription>,
+    negotiated: Option<Negotiated>,
+}
+
+struct State {
+    calls: HashMap<CallId, CallRt>,
+    next_id: CallId,
+    registration: RegistrationState,
+}
+
+pub(crate) struct Engine {
+    aor: Uri,
+    aor_text: String,
+    domain: String,
+    display_name: Option<String>,
+    password: Option<String>,
+    auth_user: String,
+    registrar: Option<Uri>,
+    /// Where out-of-dialog requests go when not straight to the target.
+    outbound: Option<SipAddr>,
+    register_enabled: bool,
+    expires: u32,
+    local_ip: IpAddr,
+    stack: SipStack,
+    events: broadcast::Sender<PhoneEvent>,
+    history: HistoryStore,
+    state: Mutex<State>,
+    registration: tokio::sync::Mutex<Registration>,
+    refresh_task: Mutex<Option<JoinHandle<()>>>,
+    dialog_tx: DialogStateSender,
+    media_tx: mpsc::UnboundedSender<(CallId, MediaEvent)>,
+}
+
+fn media_endpoint_in(e: &AudioEndpoint) -> AudioIn {
+    match e {
+        AudioEndpoint::Null => AudioIn::Null,
+        AudioEndpoint::Wav(p) => AudioIn::Wav(p.clone()),
+        AudioEndpoint::Device(n) => AudioIn::Device(n.clone()),
+        AudioEndpoint::Default => AudioIn::Device(None),
+    }
+}
+
+fn media_endpoint_out(e: &AudioEndpoint) -> AudioOut {
+    match e {
+        AudioEndpoint::Null => AudioOut::Null,
+        AudioEndpoint::Wav(p) => AudioOut::Wav(p.clone()),
+        AudioEndpoint::Device(n) => AudioOut::Device(n.clone()),
+        AudioEndpoint::Default => AudioOut::Device(None),
+    }
+}
+
+fn sip_err(e: SipError) -> PhoneError {
+    match e {
+        SipError::Refused { status, reason, server } => PhoneError::RegistrationRefused { status, reason, server },
+        SipError::Unreachable { server, detail } => PhoneError::Unreachable { server, detail },
+        SipError::Tls { server, detail } => {
+            PhoneError::Unreachable { server, detail: format!("TLS failed: {detail}") }
+        }
+        SipError::Invalid { what, value, detail } => PhoneError::InvalidInput { what, detail: format!("'{value}': {detail}") },
+        other => PhoneError::Other(other.to_string()),
+    }
+}
+
+/// The local address that routes towards `host` (no packet is sent).
+fn local_ip_towards(host: &str) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
+    let target = if host.contains(':') && !host.starts_with('[') && host.matches(':').count() == 1 {
+        host.to_string()
+    } else if host.contains(':') && host.starts_with('[') {
+        host.to_string()
+    } else {
+        format!("{host}:5060")
+    };
+    let addr = target.to_socket_addrs().ok()?.next()?;
+    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().ok()? } else { "[::]:0".parse().ok()? };
+    let s = std::net::UdpSocket::bind(bind).ok()?;
+    s.connect(addr).ok()?;
+    Some(s.local_addr().ok()?.ip())
+}
+
+fn status_of(resp: &rsipstack::sip::Response) -> (u16, String) {
+    let code = u16::from(resp.status_code.clone());
+    let text = resp.status_code.to_string();
+    let phrase = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
+    (code, phrase)
+}
+
+fn display_name_of(h: Option<&rsipstack::sip::typed::From>) -> Option<String> {
+    h.and_then(|f| f.display_name.clone())
+        .map(|d| d.trim_matches('"').to_string())
+        .filter(|d| !d.is_empty())
+}
+
+impl Engine {
+    pub(crate) async fn start(
+        config: PhoneConfig,
+        password: Option<String>,
+        events: broadcast::Sender<PhoneEvent>,
+    ) -> Result<Arc<Engine>, PhoneError> {
+        let acc = &config.account;
+        let aor = target::parse_uri("address of record", &acc.aor).map_err(sip_err)?;
+        let aor_user = target::user_of(&aor).ok_or_else(|| PhoneError::InvalidInput {
+            what: "address of record".into(),
+            detail: format!("'{}' has no user part (expected sip:user@host)", acc.aor),
+        })?;
+        let domain = target::host_of(&aor);
+        let registrar = match &acc.registrar {
+            Some(r) => {
+                let r = if r.starts_with("sip:") || r.starts_with("sips:") { r.clone() } else { format!("sip:{r}") };
+                Some(target::parse_uri("registrar", &r).map_err(sip_err)?)
+            }
+            None => {
+                let mut u = aor.clone();
+                u.auth = None;
+                u.params.clear();
+                Some(u)
+            }
+        };
+        let mut registrar = registrar;
+        if let (Some(r), Some(t)) = (registrar.as_mut(), acc.transport) {
+            if !r.params.iter().any(|p| matches!(p, rsipstack::sip::Param::Transport(_))) && t != Transport::Udp {
+                r.params.push(rsipstack::sip::Param::Transport(match t {
+                    Transport::Tcp => rsipstack::sip::Transport::Tcp,
+                    Transport::Tls => rsipstack::sip::Transport::Tls,
+                    Transport::Udp => rsipstack::sip::Transport::Udp,
+                }));
+            }
+        }
+        let outbound = match &acc.outbound_proxy {
+            Some(p) => {
+                let p = if p.starts_with("sip:") { p.clone() } else { format!("sip:{p}") };
+                let u = target::parse_uri("outbound proxy", &p).map_err(sip_err)?;
+                Some(SipAddr::try_from(&u).map_err(|e| PhoneError::InvalidInput {
+                    what: "outbound proxy".into(),
+                    detail: e.to_string(),
+                })?)
+            }
+            None if acc.register => registrar.as_ref().and_then(|r| SipAddr::try_from(r).ok()),
+            None => None,
+        };
+        let route_host = registrar.as_ref().map(target::host_of).unwrap_or_else(|| domain.clone());
+        let listen = match acc.listen {
+            Some(l) if !l.ip().is_unspecified() => l,
+            other => {
+                let port = other.map(|l| l.port()).unwrap_or(0);
+                let ip = local_ip_towards(&route_host).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+                SocketAddr::new(ip, port)
+            }
+        };
+        let tls_ca_pem = match &acc.tls_ca_file {
+            Some(p) => Some(std::fs::read(p).map_err(|e| PhoneError::InvalidInput {
+                what: "TLS CA file".into(),
+                detail: format!("cannot read {}: {e}", p.display()),
+            })?),
+            None => None,
+        };
+        let (stack, mut incoming) = SipStack::start(StackConfig {
+            listen,
+            tls_ca_pem,
+            user_agent: config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION"))),
+        })
+        .await
+        .map_err(sip_err)?;
+        let history = HistoryStore::open(&config.history_db).map_err(|e| PhoneError::Other(e.to_string()))?;
+        let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
+        let reg = Registration::new(RegisterParams {
+            aor: aor.clone(),
+            registrar: registrar.clone().unwrap_or_else(|| aor.clone()),
+            auth_user: auth_user.clone(),
+            password: password.clone(),
+            display_name: acc.display_name.clone(),
+        });
+        let (dialog_tx, mut dialog_rx) = stack.dialogs.new_dialog_state_channel();
+        let (media_tx, mut media_rx) = mpsc::unbounded_channel();
+        let engine = Arc::new(Engine {
+            aor_text: acc.aor.clone(),
+            aor,
+            domain,
+            display_name: acc.display_name.clone(),
+            password,
+            auth_user,
+            registrar,
+            outbound,
+            register_enabled: acc.register,
+            expires: acc.expires.max(1),
+            local_ip: listen.ip(),
+            stack,
+            events,
+            history,
+            state: Mutex::new(State { calls: HashMap::new(), next_id: 1, registration: RegistrationState::Unregistered }),
+            registration: tokio::sync::Mutex::new(reg),
+            refresh_task: Mutex::new(None),
+            dialog_tx,
+            media_tx,
+        });
+        let weak = Arc::downgrade(&engine);
+        tokio::spawn(async move {
+            while let Some(tx) = incoming.recv().await {
+                let Some(e) = weak.upgrade() else { break };
+                e.on_transaction(tx).await;
+            }
+        });
+        let weak = Arc::downgrade(&engine);
+        tokio::spawn(async move {
+            while let Some(st) = dialog_rx.recv().await {
+                let Some(e) = weak.upgrade() else { break };
+                e.on_dialog_state(st).await;
+            }
+        });
+        let weak = Arc::downgrade(&engine);
+        tokio::spawn(async move {
+            while let Some((id, ev)) = media_rx.recv().await {
+                let Some(e) = weak.upgrade() else { break };
+                match ev {
+                    MediaEvent::Dtmf(digit) => e.emit(PhoneEvent::Dtmf { call_id: id, digit }),
+                    MediaEvent::InputEnded => e.emit(PhoneEvent::AudioInputEnded { call_id: id }),
+                    MediaEvent::Warning(message) => e.emit(PhoneEvent::Warning { message }),
+                }
+            }
+        });
+        Ok(engine)
+    }
+
+    fn emit(&self, ev: PhoneEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn local_sip_addr(&self) -> SocketAddr {
+        self.stack.local_addr
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    fn set_registration(&self, st: RegistrationState) {
+        self.state.lock().unwrap().registration = st.clone();
+        self.emit(PhoneEvent::Registration { aor: self.aor_text.clone(), state: st });
+    }
+
+    pub(crate) fn registration_state(&self) -> RegistrationState {
+        self.state.lock().unwrap().registration.clone()
+    }
+
+    /// One registration exchange; on success schedules the refresh, on a retryable failure
+    /// schedules a retry. Returns the outcome of this exchange.
+    pub(crate) async fn register(self: &Arc<Self>) -> Result<u32, PhoneError> {
+        if self.registrar.is_none() {
+            return Err(PhoneError::InvalidInput { what: "account".into(), detail: "no registrar configured".into() });
+        }
+        self.set_registration(RegistrationState::Registering);
+        let result = self.registration.lock().await.register(&self.stack, self.expires).await;
+        match result {
+            Ok(r) => {
+                self.set_registration(RegistrationState::Registered { expires_in: r.expires });
+                self.schedule(registration_policy::refresh_after(r.expires), 0);
+                Ok(r.expires)
+            }
+            Err(e) => {
+                let status = match &e {
+                    SipError::Refused { status, .. } => Some(*status),
+                    _ => None,
+                };
+                let message = e.to_string();
+                self.set_registration(RegistrationState::Failed { message: message.clone(), status });
+                if registration_policy::retryable(status) {
+                    let wait = registration_policy::retry_after(1);
+                    self.set_registration(RegistrationState::Retrying { message, in_secs: wait.as_secs() as u32 });
+                    self.schedule(wait, 1);
+                }
+                Err(sip_err(e))
+            }
+        }
+    }
+
+    /// Runs the refresh/retry loop after `wait`.
+    fn schedule(self: &Arc<Self>, wait: std::time::Duration, failures: u32) {
+        let weak = Arc::downgrade(self);
+        let task = tokio::spawn(async move {
+            let mut wait = wait;
+            let mut failures = failures;
+            loop {
+                tokio::time::sleep(wait).await;
+                let Some(e) = weak.upgrade() else { return };
+                let result = e.registration.lock().await.register(&e.stack, e.expires).await;
+                match result {
+                    Ok(r) => {
+                        failures = 0;
+                        e.set_registration(RegistrationState::Registered { expires_in: r.expires });
+                        wait = registration_policy::refresh_after(r.expires);
+                    }
+                    Err(err) => {
+                        let status = match &err {
+                            SipError::Refused { status, .. } => Some(*status),
+                            _ => None,
+                        };
+                        let message = err.to_string();
+                        if !registration_policy::retryable(status) {
+                            e.set_registration(RegistrationState::Failed { message, status });
+                            return;
+                        }
+                        failures += 1;
+                        wait = registration_policy::retry_after(failures);
+                        e.set_registration(RegistrationState::Retrying { message, in_secs: wait.as_secs() as u32 });
+                    }
+                }
+            }
+        });
+        if let Some(old) = self.refresh_task.lock().unwrap().replace(task) {
+            old.abort();
+        }
+    }
+
+    pub(crate) async fn unregister(&self) -> Result<(), PhoneError> {
+        if let Some(t) = self.refresh_task.lock().unwrap().take() {
+            t.abort();
+        }
+        let was = self.registration_state();
+        if matches!(was, RegistrationState::Unregistered) {
+            return Ok(());
+        }
+        let r = self.registration.lock().await.register(&self.stack, 0).await;
+        self.set_registration(RegistrationState::Unregistered);
+        r.map(|_| ()).map_err(sip_err)
+    }
+
+    pub(crate) fn registers(&self) -> bool {
+        self.register_enabled
+    }
+
+    // ---------------------------------------------------------------- calls: queries
+
+    pub(crate) fn calls(&self) -> Vec<CallInfo> {
+        let st = self.state.lock().unwrap();
+        let mut v: Vec<CallInfo> = st.calls.values().map(|c| c.info.clone()).collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+
+    pub(crate) fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, PhoneError> {
+        let rows = self.history.recent(limit).map_err(|e| PhoneError::Other(e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryEntry {
+                id: r.id,
+                direction: match r.direction {
+                    CallDirection::Incoming => Direction::Incoming,
+                    CallDirection::Outgoing => Direction::Outgoing,
+                },
+                account: r.account,
+                remote_uri: r.remote_uri,
+                remote_display_name: r.remote_display_name,
+                started_at_ms: r.started_at_ms,
+                answered_at_ms: r.answered_at_ms,
+                ended_at_ms: r.ended_at_ms,
+                outcome: match r.outcome {
+                    CallOutcome::Answered => "answered",
+                    CallOutcome::Missed => "missed",
+                    CallOutcome::Rejected => "rejected",
+                    CallOutcome::Cancelled => "cancelled",
+                    CallOutcome::Failed => "failed",
+                }
+                .to_string(),
+                sip_status: r.sip_status,
+                codec: r.codec,
+            })
+            .collect())
+    }
+
+    fn find_by_sip_call_id(&self, sip_call_id: &str) -> Option<CallId> {
+        let st = self.state.lock().unwrap();
+        st.calls.iter().find(|(_, c)| c.sip_call_id == sip_call_id).map(|(id, _)| *id)
+    }
+
+    fn update<R>(&self, id: CallId, f: impl FnOnce(&mut CallRt) -> R) -> Option<R> {
+        let mut st = self.state.lock().unwrap();
+        st.calls.get_mut(&id).map(f)
+    }
+
+    fn publish(&self, id: CallId) {
+        if let Some(info) = self.update(id, |c| c.info.clone()) {
+            self.emit(PhoneEvent::CallUpdated { call: info });
+        }
+    }
+
+    fn next_sdp(&self, id: CallId, desc: &AudioDescription) -> String {
+        let version = self
+            .update(id, |c| {
+                c.sdp_version += 1;
+                c.local_sdp = Some(desc.clone());
+                c.sdp_version
+            })
+            .unwrap_or(1);
+        sdp::build(desc, "hookflash", &SessionVersion { id: id + 1_000_000, version })
+    }
+
+    fn contact_uri(&self) -> Uri {
+        Uri {
+            scheme: Some(rsipstack::sip::Scheme::Sip),
+            auth: self.aor.auth.clone(),
+            host_with_port: self.stack.local_addr.into(),
+            params: vec![],
+            headers: vec![],
+        }
+    }
+
+    // ---------------------------------------------------------------- calls: outgoing
+
+    pub(crate) async fn dial(self: &Arc<Self>, input: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
+        let callee = target::dial_target(input, &self.domain).map_err(sip_err)?;
+        let rtp = RtpEndpoint::bind(self.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
+        let rtp_addr = rtp.local_addr();
+        let offer = AudioDescription {
+            address: self.local_ip,
+            port: rtp_addr.port(),
+            rtcp_port: None,
+            formats: codecs::formats(&opts.codecs),
+            direction: SdpDirection::SendRecv,
+            ptime: Some(20),
+        };
+        let sip_call_id = format!("{}@hookflash", random_token(24));
+        let id = {
+            let mut st = self.state.lock().unwrap();
+            let id = st.next_id;
+            st.next_id += 1;
+            st.calls.insert(
+                id,
+                CallRt {
+                    info: CallInfo {
+                        id,
+                        direction: Direction::Outgoing,
+                        state: CallState::Calling,
+                        remote_uri: callee.to_string(),
+                        remote_display_name: None,
+                        codec: None,
+                        muted: false,
+                        started_at_ms: now_ms(),
+                        answered_at_ms: None,
+                    },
+                    sip_call_id: sip_call_id.clone(),
+                    dialog: None,
+                    offer: Some(offer.clone()),
+                    rtp: Some(rtp),
+                    media: None,
+                    ringback: None,
+                    opts: opts.clone(),
+                    local_end: false,
+                    sdp_version: 0,
+                    local_sdp: None,
+                    negotiated: None,
+                },
+            );
+            id
+        };
+        let body = self.next_sdp(id, &offer);
+        // Out-of-dialog requests go via the outbound proxy / registrar when the target is in
+        // our own domain, or when a proxy is configured; otherwise straight to the target.
+        let same_domain = target::host_of(&callee) == self.domain;
+        let destination = if same_domain || !self.register_enabled { self.outbound.clone() } else { self.outbound.clone() };
+        let option = InviteOption {
+            caller_display_name: self.display_name.clone(),
+            caller: {
+                let mut a = self.aor.clone();
+                a.params.clear();
+                a
+            },
+            callee: callee.clone(),
+            destination,
+            content_type: Some("application/sdp".into()),
+            offer: Some(body.into_bytes()),
+            contact: self.contact_uri(),
+            credential: self.password.clone().map(|password| Credential {
+                username: target::user_of(&self.aor).unwrap_or_default(),
+                password,
+                realm: None,
+                auth_username: Some(self.auth_user.clone()),
+            }),
+            call_id: Some(sip_call_id),
+            ..Default::default()
+        };
+        let (dialog, handle) = match self.stack.dialogs.do_invite_async(option, self.dialog_tx.clone()) {
+            Ok(x) => x,
+            Err(e) => {
+                self.end_call(id, EndReason::Error { message: e.to_string() }).await;
+                return Err(PhoneError::Other(format!("cannot call {callee}: {e}")));
+            }
+        };
+        self.update(id, |c| c.dialog = Some(dialog));
+        self.publish(id);
+        let me = self.clone();
+        tokio::spawn(async move {
+            let result = handle.await;
+            let outcome = match result {
+                Ok(Ok((_, Some(resp)))) => Ok(resp),
+                Ok(Ok((_, None))) => Err("no final response".to_string()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(resp) => {
+                    let (code, phrase) = status_of(&resp);
+                    if (200..300).contains(&code) {
+                        me.on_outgoing_answered(id, &resp).await;
+                    } else {
+                        let local = me.update(id, |c| c.local_end).unwrap_or(false);
+                        let reason = if local && code == 487 {
+                            EndReason::LocalHangup
+                        } else {
+                            EndReason::Failed { status: code, reason: phrase }
+                        };
+                        me.end_call(id, reason).await;
+                    }
+                }
+                Err(message) => {
+                    let local = me.update(id, |c| c.local_end).unwrap_or(false);
+                    let reason = if local { EndReason::LocalHangup } else { EndReason::Error { message } };
+                    me.end_call(id, reason).await;
+                }
+            }
+        });
+        Ok(id)
+    }
+
+    async fn on_outgoing_answered(self: &Arc<Self>, id: CallId, resp: &rsipstack::sip::Response) {
+        let body = String::from_utf8_lossy(resp.body()).to_string();
+        let offer = self.update(id, |c| c.offer.clone()).flatten();
+        let Some(offer) = offer else { return };
+        let negotiated = sdp::parse(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|answer| sdp::accept_answer(&offer, &answer).map_err(|e| e.to_string()));
+        match negotiated {
+            Ok(n) => {
+                if let Err(message) = self.start_media(id, n).await {
+                    self.hangup_with(id, EndReason::Error { message }).await;
+                    return;
+                }
+                let changed = self.update(id, |c| call::advance(&mut c.info, CallState::Answered, now_ms())).unwrap_or(false);
+                if changed {
+                    self.publish(id);
+                }
+            }
+            Err(e) => {
+                self.hangup_with(id, EndReason::Error { message: format!("unusable SDP answer: {e}") }).await;
+            }
+        }
+    }
+
+    async fn start_media(&self, id: CallId, n: Negotiated) -> Result<(), String> {
+        let Some(codec) = codecs::from_format(&n.codec) else {
+            return Err(format!("negotiated codec {} is not supported", n.codec.name));
+        };
+        let taken = self.update(id, |c| (c.rtp.take(), c.ringback.take(), c.opts.clone(), c.media.is_some()));
+        let Some((rtp, ringback, opts, running)) = taken else { return Err("call is gone".into()) };
+        if let Some(r) = ringback {
+            r.stop();
+        }
+        let params = StreamParams {
+            remote_rtp: n.remote,
+            remote_rtcp: n.remote_rtcp,
+            codec,
+            payload_type: n.codec.payload_type,
+            telephone_event_pt: n.telephone_event.as_ref().map(|t| t.payload_type),
+            ptime_ms: n.ptime,
+            direction: media_direction(n.direction),
+        };
+        if running {
+            self.update(id, |c| {
+                if let Some(m) = &c.media {
+                    m.update(params);
+                }
+                c.negotiated = Some(n.clone());
+                c.info.codec = Some(codecs::codec_name(codec));
+            });
+            return Ok(());
+        }
+        let Some(rtp) = rtp else { return Err("no RTP socket for this call".into()) };
+        let (session, mut events) =
+            MediaSession::start(rtp, params, media_endpoint_in(&opts.audio_in), media_endpoint_out(&opts.audio_out))
+                .map_err(|e| e.to_string())?;
+        let fwd = self.media_tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if fwd.send((id, ev)).is_err() {
+                    break;
+                }
+            }
+        });
+        let leftover = self.update(id, |c| {
+            c.info.codec = Some(codecs::codec_name(codec));
+            c.negotiated = Some(n);
+            let muted = c.info.muted;
+            session.set_mute(muted);
+            c.media.replace(session)
+        });
+        if let Some(Some(old)) = leftover {
+            old.stop().await;
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- calls: incoming
+
+    async fn on_transaction(self: &Arc<Self>, mut tx: Transaction) {
+        let method = tx.original.method;
+        let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+        if has_tag && method != Method::Options {
+            match self.stack.dialogs.match_dialog(&tx) {
+                Some(mut d) => {
+                    tokio::spawn(async move {
+                        let _ = d.handle(&mut tx).await;
+                    });
+                }
+                None => {
+                    if method != Method::Ack {
+                        let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    }
+                }
+            }
+            return;
+        }
+        match method {
+            Method::Invite => self.on_invite(tx).await,
+            Method::Options => {
+                let headers = vec![
+                    Header::Other("Allow".into(), "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into()),
+                    Header::Other("Accept".into(), "application/sdp".into()),
+                ];
+                let _ = tx.reply_with(StatusCode::OK, headers, None).await;
+            }
+            Method::Ack => {}
+            Method::Bye | Method::Cancel => {
+                let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+            }
+            _ => {
+                let headers = vec![Header::Other(
+                    "Allow".into(),
+                    "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into(),
+                )];
+                let _ = tx.reply_with(StatusCode::MethodNotAllowed, headers, None).await;
+            }
+        }
+    }
+
+    async fn on_invite(self: &Arc<Self>, mut tx: Transaction) {
+        let req = tx.original.clone();
+        let body = String::from_utf8_lossy(&req.body).to_string();
+        let offer = if body.trim().is_empty() {
+            None
+        } else {
+            match sdp::parse(&body) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    let _ = tx
+                        .reply_with(StatusCode::BadRequest, vec![Header::Other("Warning".into(), format!("399 hookflash \"{e}\""))], None)
+                        .await;
+                    self.emit(PhoneEvent::Warning { message: format!("rejected an INVITE with unreadable SDP: {e}") });
+                    return;
+                }
+            }
+        };
+        let Some(offer) = offer else {
+            // Offer-less INVITE (offer in our 200, answer in ACK) is not supported yet.
+            let _ = tx.reply(StatusCode::NotAcceptableHere).await;
+            self.emit(PhoneEvent::Warning { message: "rejected an INVITE without SDP offer (488)".into() });
+            return;
+        };
+        if sdp::answer(&offer, &codecs::formats(&[]), self.local_ip, 9).is_err() {
+            let _ = tx
+                .reply_with(
+                    StatusCode::NotAcceptableHere,
+                    vec![Header::Other("Warning".into(), "305 hookflash \"no common codec\"".into())],
+                    None,
+                )
+                .await;
+            self.emit(PhoneEvent::Warning { message: "rejected a call offering no codec we support (488)".into() });
+            return;
+        }
+        let from = req.from_header().ok().and_then(|f| f.typed().ok());
+        let remote_uri = from
+            .as_ref()
+            .map(|f| {
+                let mut u = f.uri.clone();
+                u.params.clear();
+                u.to_string()
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let display = display_name_of(from.as_ref());
+        let sip_call_id = req.call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
+        let dialog = match self.stack.dialogs.get_or_create_server_invite(&tx, self.dialog_tx.clone(), None, Some(self.contact_uri())) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tx.reply(StatusCode::ServerInternalError).await;
+                self.emit(PhoneEvent::Warning { message: format!("could not take an incoming call: {e}") });
+                return;
+            }
+        };
+        let id = {
+            let mut st = self.state.lock().unwrap();
+            let id = st.next_id;
+            st.next_id += 1;
+            st.calls.insert(
+                id,
+                CallRt {
+                    info: CallInfo {
+                        id,
+                        direction: Direction::Incoming,
+                        state: CallState::Ringing,
+                        remote_uri,
+                        remote_display_name: display,
+                        codec: None,
+                        muted: false,
+                        started_at_ms: now_ms(),
+                        answered_at_ms: None,
+                    },
+                    sip_call_id,
+                    dialog: Some(dialog.clone()),
+                    offer: Some(offer),
+                    rtp: None,
+                    media: None,
+                    ringback: None,
+                    opts: CallOptions::default(),
+                    local_end: false,
+                    sdp_version: 0,
+                    local_sdp: None,
+                    negotiated: None,
+                },
+            );
+            id
+        };
+        let mut d = dialog.clone();
+        tokio::spawn(async move {
+            let _ = d.handle(&mut tx).await;
+        });
+        let _ = dialog.ringing(None, None);
+        if let Some(info) = self.update(id, |c| c.info.clone()) {
+            self.emit(PhoneEvent::IncomingCall { call: info });
+        }
+    }
+
+    pub(crate) async fn answer(self: &Arc<Self>, id: CallId, opts: CallOptions) -> Result<(), PhoneError> {
+        let found = self.update(id, |c| (c.info.direction, c.info.state, c.offer.clone(), c.dialog.clone()));
+        let Some((direction, state, offer, dialog)) = found else { return Err(PhoneError::NoSuchCall(id)) };
+        if direction != Direction::Incoming || state != CallState::Ringing {
+            return Err(PhoneError::Other(format!("call {id} is not ringing here")));
+        }
+        let (Some(offer), Some(dialog)) = (offer, dialog) else { return Err(PhoneError::NoSuchCall(id)) };
+        let rtp = RtpEndpoint::bind(self.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
+        let port = rtp.local_addr().port();
+        let (answer, negotiated) = match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = dialog.reject(Some(StatusCode::NotAcceptableHere), None);
+                self.end_call(id, EndReason::Rejected { status: 488 }).await;
+                return Err(PhoneError::Other(format!("cannot answer: {e}")));
+            }
+        };
+        self.update(id, |c| {
+            c.rtp = Some(rtp);
+            c.opts = opts;
+        });
+        let body = self.next_sdp(id, &answer);
+        let headers = vec![Header::ContentType("application/sdp".into())];
+        dialog
+            .accept(Some(headers), Some(body.into_bytes()))
+            .map_err(|e| PhoneError::Other(format!("cannot answer: {e}")))?;
+        if let Err(message) = self.start_media(id, negotiated).await {
+            self.hangup_with(id, EndReason::Error { message: message.clone() }).await;
+            return Err(PhoneError::Other(message));
+        }
+        if self.update(id, |c| call::advance(&mut c.info, CallState::Answered, now_ms())).unwrap_or(false) {
+            self.publish(id);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn reject(self: &Arc<Self>, id: CallId, status: u16) -> Result<(), PhoneError> {
+        let found = self.update(id, |c| {
+            c.local_end = true;
+            (c.info.direction, c.info.state, c.dialog.clone())
+        });
+        let Some((direction, state, dialog)) = found else { return Err(PhoneError::NoSuchCall(id)) };
+        if direction != Direction::Incoming || state != CallState::Ringing {
+            return Err(PhoneError::Other(format!("call {id} is not ringing here")));
+        }
+        let code = match status {
+            486 => StatusCode::BusyHere,
+            603 => StatusCode::Decline,
+            480 => StatusCode::TemporarilyUnavailable,
+            other => {
+                return Err(PhoneError::InvalidInput {
+                    what: "reject status".into(),
+                    detail: format!("{other} (use 486 busy, 603 decline or 480 unavailable)"),
+                })
+            }
+        };
+        if let Some(d) = dialog {
+            let _ = d.reject(Some(code), None);
+        }
+        self.end_call(id, EndReason::Rejected { status }).await;
+        Ok(())
+    }
+
+    pub(crate) async fn hangup(self: &Arc<Self>, id: CallId) -> Result<(), PhoneError> {
+        let found = self.update(id, |c| (c.info.direction, c.info.state));
+        let Some((direction, state)) = found else { return Err(PhoneError::NoSuchCall(id)) };
+        if direction == Direction::Incoming && state == CallState::Ringing {
+            return self.reject(id, 603).await;
+        }
+        self.hangup_with(id, EndReason::LocalHangup).await;
+        Ok(())
+    }
+
+    async fn hangup_with(self: &Arc<Self>, id: CallId, reason: EndReason) {
+        let found = self.update(id, |c| {
+            c.local_end = true;
+            (c.info.state, c.dialog.clone())
+        });
+        let Some((state, dialog)) = found else { return };
+        if let Some(d) = dialog {
+            match state {
+                CallState::Calling | CallState::Ringing => {
+                    // CANCEL; the INVITE then ends with 487 and end_call runs from dial's task.
+                    if d.cancel().await.is_err() {
+                        let _ = d.hangup().await;
+                    }
+                }
+                CallState::Answered => {
+                    let _ = d.bye().await;
+                }
+                CallState::Ended => {}
+            }
+        }
+        self.end_call(id, reason).await;
+    }
+
+    pub(crate) async fn send_dtmf(&self, id: CallId, digits: &str) -> Result<(), PhoneError> {
+        for d in digits.chars() {
+            if !matches!(d, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d') {
+                return Err(PhoneError::InvalidInput {
+                    what: "DTMF digit".into(),
+                    detail: format!("'{d}' (use 0-9, *, #, A-D)"),
+                });
+            }
+        }
+        let r = self.update(id, |c| {
+            let Some(m) = &c.media else { return Err(PhoneError::Other(format!("call {id} has no audio yet"))) };
+            for d in digits.chars() {
+                m.send_dtmf(d.to_ascii_uppercase()).map_err(|e| PhoneError::Other(e.to_string()))?;
+            }
+            Ok(())
+        });
+        r.unwrap_or(Err(PhoneError::NoSuchCall(id)))
+    }
+
+    pub(crate) fn set_mute(&self, id: CallId, muted: bool) -> Result<(), PhoneError> {
+        let r = self.update(id, |c| {
+            c.info.muted = muted;
+            if let Some(m) = &c.media {
+                m.set_mute(muted);
+            }
+        });
+        r.ok_or(PhoneError::NoSuchCall(id))?;
+        self.publish(id);
+        Ok(())
+    }
+
+    /// Ends a call once: stops media, writes the history row, emits `CallEnded`.
+    async fn end_call(&self, id: CallId, reason: EndReason) {
+        let removed = {
+            let mut st = self.state.lock().unwrap();
+            st.calls.remove(&id)
+        };
+        let Some(mut c) = removed else { return };
+        if let Some(r) = c.ringback.take() {
+            r.stop();
+        }
+        if let Some(m) = c.media.take() {
+            m.stop().await;
+        }
+        let answered = c.info.answered_at_ms.is_some();
+        call::advance(&mut c.info, CallState::Ended, now_ms());
+        let outcome = call::outcome(c.info.direction, answered, &reason);
+        let record = NewCallRecord {
+            direction: match c.info.direction {
+                Direction::Incoming => CallDirection::Incoming,
+                Direction::Outgoing => CallDirection::Outgoing,
+            },
+            account: self.aor_text.clone(),
+            remote_uri: c.info.remote_uri.clone(),
+            remote_display_name: c.info.remote_display_name.clone(),
+            started_at_ms: c.info.started_at_ms,
+            answered_at_ms: c.info.answered_at_ms,
+            ended_at_ms: now_ms(),
+            outcome: match outcome {
+                Outcome::Answered => CallOutcome::Answered,
+                Outcome::Missed => CallOutcome::Missed,
+                Outcome::Rejected => CallOutcome::Rejected,
+                Outcome::Cancelled => CallOutcome::Cancelled,
+                Outcome::Failed => CallOutcome::Failed,
+            },
+            sip_status: call::sip_status(&reason),
+            codec: c.info.codec.map(|k| format!("{k:?}").to_lowercase()),
+            end_reason: Some(call::end_message(&c.info, &reason)),
+        };
+        if let Err(e) = self.history.record(&record) {
+            self.emit(PhoneEvent::Warning { message: format!("could not save the call in history: {e}") });
+        }
+        let message = call::end_message(&c.info, &reason);
+        self.emit(PhoneEvent::CallEnded { call: c.info, reason, message });
+    }
+
+    // ---------------------------------------------------------------- dialog events
+
+    async fn on_dialog_state(self: &Arc<Self>, st: DialogState) {
+        match st {
+            DialogState::Early(did, resp) => {
+                let Some(id) = self.find_by_sip_call_id(&did.call_id) else { return };
+                let outgoing = self.update(id, |c| c.info.direction == Direction::Outgoing).unwrap_or(false);
+                if !outgoing {
+                    return;
+                }
+                let changed = self.update(id, |c| call::advance(&mut c.info, CallState::Ringing, now_ms())).unwrap_or(false);
+                let has_sdp = !resp.body().is_empty();
+                if has_sdp {
+                    // 183 with SDP: early media from the far end replaces our ringback.
+                    let offer = self.update(id, |c| c.offer.clone()).flatten();
+                    let body = String::from_utf8_lossy(resp.body()).to_string();
+                    if let (Some(offer), Ok(ans)) = (offer, sdp::parse(&body)) {
+                        if let Ok(n) = sdp::accept_answer(&offer, &ans) {
+                            if let Err(message) = self.start_media(id, n).await {
+                                self.emit(PhoneEvent::Warning { message });
+                            }
+                        }
+                    }
+                } else if changed {
+                    let out = self.update(id, |c| c.opts.audio_out.clone());
+                    if let Some(out) = out {
+                        match Ringback::start(media_endpoint_out(&out)) {
+                            Ok(r) => {
+                                self.update(id, |c| c.ringback = Some(r));
+                            }
+                            Err(e) => self.emit(PhoneEvent::Warning { message: format!("no ringback tone: {e}") }),
+                        }
+                    }
+                }
+                if changed {
+                    self.publish(id);
+                }
+            }
+            DialogState::Updated(did, req, handle) => {
+                let Some(id) = self.find_by_sip_call_id(&did.call_id) else {
+                    let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    return;
+                };
+                self.on_reinvite(id, req, handle).await;
+            }
+            DialogState::Info(_, req, handle) => {
+                // SIP INFO DTMF (application/dtmf-relay) from older gateways.
+                let body = String::from_utf8_lossy(&req.body).to_string();
+                let digit = body
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Signal=").or_else(|| l.strip_prefix("Signal =")))
+                    .and_then(|s| s.trim().chars().next());
+                let call_id = req.call_id_header().ok().map(|c| c.value().to_string());
+                let _ = handle.reply(StatusCode::OK).await;
+                if let (Some(d), Some(cid)) = (digit, call_id) {
+                    if let Some(id) = self.find_by_sip_call_id(&cid) {
+                        self.emit(PhoneEvent::Dtmf { call_id: id, digit: d });
+                    }
+                }
+            }
+            DialogState::Options(_, _, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Notify(_, _, handle) | DialogState::Message(_, _, handle) => {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Refer(_, _, handle) | DialogState::Publish(_, _, handle) => {
+                let _ = handle.reply(StatusCode::NotImplemented).await;
+            }
+            DialogState::Terminated(did, reason) => {
+                self.stack.dialogs.remove_dialog(&did);
+                let Some(id) = self.find_by_sip_call_id(&did.call_id) else { return };
+                let (local, state) = self.update(id, |c| (c.local_end, c.info.state)).unwrap_or((true, CallState::Ended));
+                if local {
+                    return; // our own hang-up path writes the end
+                }
+                let end = match reason {
+                    TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteHangup,
+                    TerminatedReason::UacCancel => EndReason::Cancelled,
+                    TerminatedReason::Timeout => {
+                        if state == CallState::Answered {
+                            EndReason::Error { message: "the other side stopped answering".into() }
+                        } else {
+                            return; // outgoing INVITE time-out is reported by dial's task
+                        }
+                    }
+                    // Final failure responses to our INVITE are reported by dial's task with
+                    // their exact status.
+                    _ => return,
+                };
+                self.end_call(id, end).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_reinvite(
+        self: &Arc<Self>,
+        id: CallId,
+        req: rsipstack::sip::Request,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) {
+        let body = String::from_utf8_lossy(&req.body).to_string();
+        let (opts, local) = self.update(id, |c| (c.opts.clone(), c.local_sdp.clone())).unwrap_or_default();
+        if body.trim().is_empty() {
+            // Offer-less re-INVITE: offer our current description again.
+            if let Some(local) = local {
+                let sdp_body = self.next_sdp(id, &local);
+                let _ = handle
+                    .respond(StatusCode::OK, Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp_body.into_bytes()))
+                    .await;
+            } else {
+                let _ = handle.reply(StatusCode::OK).await;
+            }
+            return;
+        }
+        let offer = match sdp::parse(&body) {
+            Ok(o) => o,
+            Err(_) => {
+                let _ = handle.reply(StatusCode::BadRequest).await;
+                return;
+            }
+        };
+        let port = local.as_ref().map(|l| l.port).unwrap_or(9);
+        match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
+            Ok((answer, negotiated)) => {
+                let sdp_body = self.next_sdp(id, &answer);
+                let _ = handle
+                    .respond(StatusCode::OK, Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp_body.into_bytes()))
+                    .await;
+                if let Err(message) = self.start_media(id, negotiated).await {
+                    self.emit(PhoneEvent::Warning { message });
+                }
+                self.publish(id);
+            }
+            Err(_) => {
+                let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+            }
+        }
+    }
+
+    pub(crate) async fn shutdown(self: &Arc<Self>) {
+        let ids: Vec<CallId> = self.state.lock().unwrap().calls.keys().copied().collect();
+        for id in ids {
+            let _ = self.hangup(id).await;
+        }
+        if self.register_enabled {
+            let _ = self.unregister().await;
+        }
+        self.stack.shutdown();
+    }
+}
+
+fn media_direction(d: SdpDirection) -> MediaDirection {
+    match d {
+        SdpDirection::SendRecv => MediaDirection::SendRecv,
+        SdpDirection::SendOnly => MediaDirection::SendOnly,
+        SdpDirection::RecvOnly => MediaDirection::RecvOnly,
+        SdpDirection::Inactive => MediaDirection::Inactive,
+    }
+}
+
+fn random_token(n: usize) -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
