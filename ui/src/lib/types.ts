@@ -39,6 +39,7 @@ export type PhoneEvent =
   | { event: 'incoming_call'; call: CallInfo }
   | { event: 'call_updated'; call: CallInfo }
   | { event: 'dtmf'; call_id: CallId; digit: string }
+  | { event: 'audio_input_ended'; call_id: CallId }
   | { event: 'call_ended'; call: CallInfo; reason: EndReason; message: string }
   | { event: 'warning'; message: string };
 

@@ -1,0 +1,14 @@
+//! Build script: lets tauri-build read the configuration from the repository's top-level
+//! `tauri.conf.json` (not from this directory) and compile the capability files in `capabilities/`.
+//! The window's files (`ui/dist`, built by `npm run build` in ui/) are embedded into the binary,
+//! debug builds included (the configuration has no `devUrl`), so a UI rebuild triggers a rebuild here.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../tauri.conf.json");
+    println!("cargo:rerun-if-changed=capabilities");
+    println!("cargo:rerun-if-changed=../ui/dist");
+    let attributes = tauri_build::Attributes::new().config_path("../tauri.conf.json");
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!("tauri-build failed: {error:#}");
+    }
+}

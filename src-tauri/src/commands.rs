@@ -1,0 +1,79 @@
+//! The commands the window invokes: each one translates a UI intent into one `Phone` call.
+//! Errors are the engine's user-facing sentence (`PhoneError`'s Display).
+
+use crate::config::AccountForm;
+use crate::session::{AccountView, Session};
+use hookflash_phone::{CallId, CallInfo, HistoryEntry};
+use tauri::{AppHandle, State};
+
+/// SIP status used when the user declines an incoming call.
+const DECLINE_STATUS: u16 = 603;
+
+type Reply<T> = Result<T, String>;
+
+#[tauri::command]
+pub async fn register(session: State<'_, Session>) -> Reply<()> {
+    session.phone().await?.register().await.map(|_expires| ()).map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn dial(session: State<'_, Session>, target: String) -> Reply<CallId> {
+    let phone = session.phone().await?;
+    let options = session.call_options().await;
+    phone.dial(&target, options).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn answer(session: State<'_, Session>, id: CallId) -> Reply<()> {
+    let phone = session.phone().await?;
+    let options = session.call_options().await;
+    phone.answer(id, options).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn decline(session: State<'_, Session>, id: CallId) -> Reply<()> {
+    session.phone().await?.reject(id, DECLINE_STATUS).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn hangup(session: State<'_, Session>, id: CallId) -> Reply<()> {
+    session.phone().await?.hangup(id).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn send_dtmf(session: State<'_, Session>, id: CallId, digits: String) -> Reply<()> {
+    session.phone().await?.send_dtmf(id, &digits).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn set_mute(session: State<'_, Session>, id: CallId, muted: bool) -> Reply<()> {
+    session.phone().await?.set_mute(id, muted).await.map_err(|e| e.to_string())
+}
+
+#[tauri::command]
+pub async fn calls(session: State<'_, Session>) -> Reply<Vec<CallInfo>> {
+    Ok(session.phone().await.map(|p| p.calls()).unwrap_or_default())
+}
+
+#[tauri::command]
+pub async fn history(session: State<'_, Session>, limit: usize) -> Reply<Vec<HistoryEntry>> {
+    match session.phone().await {
+        Ok(phone) => phone.history(limit).map_err(|e| e.to_string()),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+#[tauri::command]
+pub async fn account(session: State<'_, Session>) -> Reply<AccountView> {
+    Ok(session.account_view().await)
+}
+
+#[tauri::command]
+pub async fn save_account(
+    app: AppHandle,
+    session: State<'_, Session>,
+    account: AccountForm,
+    password: Option<String>,
+) -> Reply<AccountView> {
+    session.save_account(&app, account, password).await
+}

@@ -1,0 +1,40 @@
+//! The one event channel to the window: every `PhoneEvent`, as JSON, on "phone-event".
+//! Problems the shell itself meets (engine failed to start, events dropped) travel the same
+//! channel as `PhoneEvent::Warning`, so the UI has a single stream to follow.
+
+use hookflash_phone::PhoneEvent;
+use tauri::{AppHandle, Emitter};
+use tokio::sync::broadcast::{error::RecvError, Receiver};
+
+/// Name of the channel the UI listens to.
+pub const CHANNEL: &str = "phone-event";
+
+/// Sends one event to the window.
+pub fn emit(app: &AppHandle, event: &PhoneEvent) {
+    if let Err(error) = app.emit(CHANNEL, event) {
+        tracing::warn!("cannot send an event to the window: {error}");
+    }
+}
+
+/// Shows a problem in the window's error banner.
+pub fn warn(app: &AppHandle, message: impl Into<String>) {
+    let message = message.into();
+    tracing::warn!("{message}");
+    emit(app, &PhoneEvent::Warning { message });
+}
+
+/// Forwards the engine's events to the window until the engine stops.
+pub fn forward(app: AppHandle, mut events: Receiver<PhoneEvent>) -> tauri::async_runtime::JoinHandle<()> {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => emit(&app, &event),
+                Err(RecvError::Lagged(missed)) => warn(
+                    &app,
+                    format!("the window fell behind and missed {missed} phone events; the call list may be stale"),
+                ),
+                Err(RecvError::Closed) => break,
+            }
+        }
+    })
+}

@@ -1,0 +1,182 @@
+//! The running engine and its lifecycle: load the profile, start the `Phone`, register,
+//! restart it when the account is saved, shut it down (un-REGISTER) when the window closes.
+
+use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
+use crate::events;
+use hookflash_phone::{AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+use tauri::AppHandle;
+use tokio::sync::Mutex;
+
+/// How long closing the window waits for the un-REGISTER before quitting anyway.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the window needs to know about the account (`account` command).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    /// Whether a profile exists (false: show the settings form).
+    pub configured: bool,
+    pub profile_path: Option<String>,
+    pub account: Option<AccountConfig>,
+    pub registration: RegistrationState,
+    /// Why the profile could not be loaded or the engine not started, if so.
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    phone: Option<Phone>,
+    profile: Option<Profile>,
+    error: Option<String>,
+    forwarder: Option<tauri::async_runtime::JoinHandle<()>>,
+}
+
+/// Tauri-managed state: the engine handle, if running, and the loaded profile.
+pub struct Session {
+    inner: Mutex<Inner>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn profile_path() -> Result<PathBuf, String> {
+    config::profile_path(env(ENV_PROFILE), config::os_config_dir())
+}
+
+impl Session {
+    /// The running engine, or the sentence explaining why there is none.
+    pub async fn phone(&self) -> Result<Phone, String> {
+        let inner = self.inner.lock().await;
+        match &inner.phone {
+            Some(phone) => Ok(phone.clone()),
+            None => Err(inner
+                .error
+                .clone()
+                .unwrap_or_else(|| "no account is set up yet; fill in the account settings first".into())),
+        }
+    }
+
+    /// Media options for a call (audio env overrides, profile codecs).
+    pub async fn call_options(&self) -> CallOptions {
+        let inner = self.inner.lock().await;
+        config::call_options(inner.profile.as_ref(), env(ENV_AUDIO_IN), env(ENV_AUDIO_OUT))
+    }
+
+    pub async fn account_view(&self) -> AccountView {
+        let inner = self.inner.lock().await;
+        AccountView {
+            configured: inner.profile.is_some(),
+            profile_path: profile_path().ok().map(|p| p.display().to_string()),
+            account: inner.profile.as_ref().map(|p| p.account.clone()),
+            registration: inner.phone.as_ref().map(Phone::registration).unwrap_or(RegistrationState::Unregistered),
+            error: inner.error.clone(),
+        }
+    }
+
+    /// Reads the profile (if any) before the window exists, so the window's first `account`
+    /// call already knows whether to show the phone or the settings form.
+    pub fn from_disk() -> Session {
+        let mut inner = Inner::default();
+        match profile_path().and_then(|path| config::load_profile(&path)) {
+            Ok(Some(profile)) => inner.profile = Some(profile),
+            Ok(None) => tracing::info!("no profile yet; the window shows the account settings"),
+            Err(error) => {
+                tracing::warn!("{error}");
+                inner.error = Some(error);
+            }
+        }
+        Session { inner: Mutex::new(inner) }
+    }
+
+    /// App start: starts the engine with the profile read by [`Session::from_disk`], if any.
+    pub async fn start_loaded(&self, app: &AppHandle) {
+        let profile = self.inner.lock().await.profile.clone();
+        if let Some(profile) = profile {
+            self.start(app, profile, config::password_source(env(ENV_PASSWORD))).await;
+        }
+    }
+
+    /// Saves the account form: writes the profile, keeps the password, restarts the engine.
+    pub async fn save_account(
+        &self,
+        app: &AppHandle,
+        form: config::AccountForm,
+        password: Option<String>,
+    ) -> Result<AccountView, String> {
+        let path = profile_path()?;
+        let existing = self.inner.lock().await.profile.clone();
+        let profile = config::apply_form(existing.as_ref(), &form)?;
+        config::save_profile(&path, &profile)?;
+        let password = password.filter(|p| !p.is_empty());
+        let source = match (&password, env(ENV_PASSWORD)) {
+            (_, Some(from_env)) => config::password_source(Some(from_env)),
+            (Some(typed), None) => {
+                if let Err(error) = store_password(&profile.account.aor, typed).await {
+                    events::warn(app, format!("the password is used for this session only: {error}"));
+                }
+                PasswordSource::Plain(typed.clone())
+            }
+            (None, None) => PasswordSource::Keyring,
+        };
+        self.stop().await;
+        self.start(app, profile, source).await;
+        Ok(self.account_view().await)
+    }
+
+    /// Starts the engine for `profile`, forwards its events, and registers if the account says so.
+    async fn start(&self, app: &AppHandle, profile: Profile, password: PasswordSource) {
+        let phone_config = config::phone_config(&profile, hookflash_store::default_history_path());
+        let register = profile.account.register;
+        let mut inner = self.inner.lock().await;
+        inner.profile = Some(profile);
+        match Phone::start(phone_config, password).await {
+            Ok(phone) => {
+                inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
+                inner.phone = Some(phone.clone());
+                inner.error = None;
+                drop(inner);
+                if register {
+                    // Progress and failures reach the window as Registration events; only logged here.
+                    if let Err(error) = phone.register().await {
+                        tracing::warn!("registration: {error}");
+                    }
+                }
+            }
+            Err(error) => {
+                let message = format!("the phone could not start: {error}");
+                inner.error = Some(message.clone());
+                drop(inner);
+                events::warn(app, message);
+            }
+        }
+    }
+
+    /// Hangs up, un-registers and stops forwarding events.
+    pub async fn stop(&self) {
+        let (phone, forwarder) = {
+            let mut inner = self.inner.lock().await;
+            (inner.phone.take(), inner.forwarder.take())
+        };
+        if let Some(phone) = phone {
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, phone.shutdown()).await.is_err() {
+                tracing::warn!("the phone did not shut down within {SHUTDOWN_TIMEOUT:?}; quitting anyway");
+            }
+        }
+        if let Some(forwarder) = forwarder {
+            forwarder.abort();
+        }
+    }
+}
+
+/// Keeps the typed password in the OS keyring (service "hookflash", user = AOR). Blocking D-Bus
+/// round trips, so off the async threads.
+async fn store_password(aor: &str, password: &str) -> Result<(), String> {
+    let (aor, password) = (aor.to_string(), password.to_string());
+    tauri::async_runtime::spawn_blocking(move || hookflash_store::set_password(&aor, &password))
+        .await
+        .map_err(|error| format!("the keyring task failed: {error}"))?
+        .map_err(|error| error.to_string())
+}
