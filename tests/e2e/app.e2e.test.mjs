@@ -184,11 +184,20 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   // 7. Enter dials; the peer auto-answers.
   await dialInput.addValue('\uE007');
   const callState = await byTestId('call-state');
-  await callState.waitForExist({ timeout: 10_000, timeoutMsg: 'no call card appeared after pressing Enter' });
   const banner = await byTestId('error-banner');
+  const failIfBanner = async () => {
+    if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+  };
   await browser.waitUntil(
     async () => {
-      if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+      await failIfBanner();
+      return callState.isExisting();
+    },
+    { timeout: 10_000, interval: 250, timeoutMsg: 'no call card appeared after pressing Enter' },
+  );
+  await browser.waitUntil(
+    async () => {
+      await failIfBanner();
       return (await callState.getText()).includes('Connected');
     },
     { timeout: 20_000, interval: 250, timeoutMsg: 'the call never reached Connected' },
