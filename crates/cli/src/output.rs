@@ -42,6 +42,8 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
                 EndReason::RemoteHangup => ("remote_hangup", None),
                 EndReason::Cancelled => ("cancelled", None),
                 EndReason::Rejected { status } => ("rejected", Some(*status)),
+                // The callee declined (busy, decline): "rejected"; anything else: "failed".
+                EndReason::Failed { status, .. } if matches!(status, 486 | 600 | 603) => ("rejected", Some(*status)),
                 EndReason::Failed { status, .. } => ("failed", Some(*status)),
                 EndReason::Error { .. } => ("error", None),
             };
@@ -113,7 +115,7 @@ mod tests {
         };
         let v = event_json(&ev).unwrap();
         assert_eq!(v["event"], "ended");
-        assert_eq!(v["reason"], "failed");
+        assert_eq!(v["reason"], "rejected");
         assert_eq!(v["status"], 486);
         assert_eq!(v["call_id"], 3);
     }

@@ -346,7 +346,9 @@ impl<'a> Session<'a> {
                 }
             }
             PhoneEvent::AudioInputEnded { call_id } => {
-                if self.media.duration.is_none() && !self.hangup_at.contains_key(&call_id) {
+                // `call` ends when its WAV source has played (unless --duration says otherwise);
+                // `listen` leaves ending to the caller or --duration.
+                if self.outgoing == Some(call_id) && self.media.duration.is_none() && !self.hangup_at.contains_key(&call_id) {
                     self.hangup_at.insert(call_id, Instant::now() + Duration::from_millis(500));
                 }
             }

@@ -365,8 +365,13 @@ impl Engine {
         if let Some(t) = self.refresh_task.lock().unwrap().take() {
             t.abort();
         }
+        // Only a live binding needs removing; after a failure there is nothing to undo,
+        // and an unreachable registrar would only make shutdown wait for another time-out.
         let was = self.registration_state();
-        if matches!(was, RegistrationState::Unregistered) {
+        if !matches!(was, RegistrationState::Registered { .. }) {
+            if !matches!(was, RegistrationState::Unregistered) {
+                self.set_registration(RegistrationState::Unregistered);
+            }
             return Ok(());
         }
         let r = self.registration.lock().await.register(&self.stack, 0).await;

@@ -151,6 +151,13 @@ impl Registration {
                     let r = digest::respond(&ch, &self.params.auth_user, &password, "REGISTER", &uri, b"", self.nc, &cnonce);
                     auth_header = Some((r.header_name.to_string(), r.value));
                 }
+                408 => {
+                    // rsipstack reports its own transaction time-out (Timer F) as a 408.
+                    return Err(SipError::Unreachable {
+                        server: server.clone(),
+                        detail: "no response to REGISTER (timed out)".into(),
+                    });
+                }
                 423 => {
                     return Err(refused(&resp, &server, "interval too brief"));
                 }
