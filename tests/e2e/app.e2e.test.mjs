@@ -221,6 +221,7 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
     { timeout: 10_000, timeoutMsg: 'the call card never showed Ended after hang-up' },
   );
   await waitFor('baresip to see the call closed', () => peer.hasEvent('CALL_CLOSED'), 10_000);
+  await browser.saveScreenshot(path.join(artifacts, 'app-hung-up.png'));
   step('hung up');
 
   // 10. History has the answered call with the peer.

@@ -167,6 +167,12 @@ impl Kamailio {
         self.log().lines().filter(|l| l.contains(&needle)).map(str::to_string).collect()
     }
 
+    /// `HF-REQ` lines of requests Kamailio sent to itself (a routing loop in the config).
+    pub fn looped_requests(&self) -> Vec<String> {
+        let needle = format!("src=127.0.0.1:{} ", self.port);
+        self.log().lines().filter(|l| l.contains("HF-REQ") && l.contains(&needle)).map(str::to_string).collect()
+    }
+
     /// Asks Kamailio whether `user`'s AOR is registered: OPTIONS to `sip:user@127.0.0.1` is
     /// relayed to the contact when there is one and answered 404 when there is none.
     pub fn options_to_aor(&self, user: &str) -> Option<u16> {
@@ -215,7 +221,7 @@ struct ConfigParams {
 fn config_text(p: &ConfigParams) -> String {
     let mut c = String::from("#!KAMAILIO\n");
     c.push_str(&format!(
-        "debug=2\nlog_stderror=yes\nchildren=2\ntcp_children=2\nauto_aliases=no\nalias=\"127.0.0.1\"\n\
+        "debug=2\nlog_stderror=yes\nchildren=2\ntcp_children=2\nauto_aliases=no\n\
          listen=udp:127.0.0.1:{port}\nlisten=tcp:127.0.0.1:{port}\n",
         port = p.port
     ));
@@ -248,7 +254,13 @@ fn config_text(p: &ConfigParams) -> String {
     if p.digest == Digest::Sha256 {
         c.push_str("modparam(\"auth\",\"algorithm\",\"SHA-256\")\n");
     }
-    c.push_str(ROUTES);
+    // Requests for a local AOR: domain 127.0.0.1 with no port (5060) or one of ours. Not
+    // `uri == myself` with an `alias` for 127.0.0.1: that would also match the contacts of the
+    // UAs on 127.0.0.1, and loose_route() would then loop in-dialog requests back to Kamailio.
+    let mut ports = vec![5060, p.port];
+    ports.extend(p.tls_port);
+    let local_aor = ports.iter().map(|port| format!("$rp == {port}")).collect::<Vec<_>>().join(" || ");
+    c.push_str(&ROUTES.replace("@LOCAL_AOR@", &format!("$rd == \"127.0.0.1\" && ({local_aor})")));
     c
 }
 
@@ -297,7 +309,7 @@ request_route {
         sl_send_reply("200", "OK");
         exit;
     }
-    if (uri == myself) {
+    if (@LOCAL_AOR@) {
         if (!lookup("location")) {
             sl_send_reply("404", "Not Found");
             exit;
@@ -341,6 +353,8 @@ mod tests {
         assert!(c.contains("modparam(\"auth\",\"algorithm\",\"SHA-256\")"));
         assert!(c.contains("listen=tls:127.0.0.1:5061"));
         assert!(c.contains("min_expires\",10"));
+        assert!(c.contains("if ($rd == \"127.0.0.1\" && ($rp == 5060 || $rp == 5060 || $rp == 5061))"), "{c}");
+        assert!(!c.contains("alias="), "an alias for 127.0.0.1 makes every local contact `myself`");
     }
 
     #[test]

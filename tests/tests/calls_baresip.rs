@@ -89,6 +89,9 @@ fn baresip_to_baresip_reference() {
         assert!(caller.wait_established(Duration::from_secs(10)), "call not established\n{}", caller.log());
         // alice's source ends after the speech + 0.5 s, and baresip then hangs up.
         assert!(caller.wait_call_ended(Duration::from_secs(20)), "call did not end\n{}", caller.log());
+        // The caller's BYE must reach the callee through Kamailio's record-route.
+        assert!(callee.wait_call_ended(Duration::from_secs(5)), "BYE did not reach bob\n{}", callee.log());
+        assert!(kam.looped_requests().is_empty(), "Kamailio looped requests: {:#?}", kam.looped_requests());
         let at_bob = baresip_received(&mut callee);
         let at_alice = baresip_received(&mut caller);
         let s_bob = pesq::score(&speech, &at_bob, band);
