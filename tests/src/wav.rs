@@ -51,6 +51,25 @@ pub fn band_energy_fraction(samples: &[f32], rate: u32, lo: f32, hi: f32) -> f32
     }
 }
 
+/// Seconds of `samples` (in 100 ms windows with RMS > 0.01) where the dual tone
+/// `f1` + `f2` carries more than half of the energy — e.g. 440 + 480 Hz, the ringback tone.
+pub fn dual_tone_secs(samples: &[f32], rate: u32, f1: f32, f2: f32) -> f32 {
+    let n = (rate / 10) as usize;
+    let mut windows = 0usize;
+    for w in samples.chunks_exact(n) {
+        let energy: f64 = w.iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
+        if rms(w) <= 0.01 || energy == 0.0 {
+            continue;
+        }
+        // A full-scale sinusoid of energy E over N samples has Goertzel power E * N / 2.
+        let share = (goertzel_power(w, rate, f1) + goertzel_power(w, rate, f2)) / (energy * n as f64 / 2.0);
+        if share > 0.5 {
+            windows += 1;
+        }
+    }
+    windows as f32 * 0.1
+}
+
 fn goertzel_power(x: &[f32], rate: u32, freq: f32) -> f64 {
     let w = 2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate);
     let c = 2.0 * w.cos();
@@ -78,6 +97,16 @@ mod tests {
         let r = rms(&tone(1000.0, 8000, 1.0));
         assert!((r - 0.5 / 2f32.sqrt()).abs() < 0.01, "{r}");
         assert_eq!(rms(&[]), 0.0);
+    }
+
+    #[test]
+    fn dual_tone_is_measured_and_speechlike_tones_are_not() {
+        let rate = 16000;
+        let ring: Vec<f32> = tone(440.0, rate, 1.0).iter().zip(tone(480.0, rate, 1.0)).map(|(a, b)| (a + b) / 2.0).collect();
+        let got = dual_tone_secs(&ring, rate, 440.0, 480.0);
+        assert!((got - 1.0).abs() < 0.11, "{got}");
+        assert_eq!(dual_tone_secs(&tone(1000.0, rate, 1.0), rate, 440.0, 480.0), 0.0);
+        assert_eq!(dual_tone_secs(&vec![0.0; 16000], rate, 440.0, 480.0), 0.0);
     }
 
     #[test]

@@ -68,9 +68,15 @@ fn harness_alsa_default_reaches_pulse_null_sink() {
 fn cli_plays_received_audio_on_default_device() {
     let dir = TestDir::new("cli_plays_received_audio_on_default_device");
     let speech = speech::reference(dir.path());
+    // bob says nothing for the first 3 s: opening the device and PulseAudio starting an idle
+    // sink take a moment, and this test is about steady playback, not the first syllable.
+    let lead = dir.join("lead.wav");
+    speech::sox(&["-n", "-r", "48000", "-c", "1", "-b", "16", lead.to_str().unwrap(), "trim", "0", "3"]);
+    let bob_says = dir.join("bob-says.wav");
+    speech::sox(&[lead.to_str().unwrap(), speech.to_str().unwrap(), bob_says.to_str().unwrap()]);
     let pulse = Pulse::start(&dir);
     let kam = Kamailio::builder().user("alice", "alice-secret").user("bob", "bob-secret").start(&dir);
-    let _bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).source(&speech, 3.0).start(&dir);
+    let _bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).source(&bob_says, 3.0).start(&dir);
     assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register");
     let rec = dir.join("monitor.wav");
     let mut parecord = pulse.record_monitor(&dir, &rec, 16000);
@@ -78,7 +84,7 @@ fn cli_plays_received_audio_on_default_device() {
         .arg("sip:bob@127.0.0.1")
         .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
         .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
-        .args(["--codec", "pcmu", "--audio-in", "null", "--audio-out", "default", "--duration", "8"])
+        .args(["--codec", "pcmu", "--audio-in", "null", "--audio-out", "default", "--duration", "11"])
         .password("alice-secret");
     for (k, v) in pulse.env() {
         cli = cli.env(&k, &v);
@@ -91,6 +97,12 @@ fn cli_plays_received_audio_on_default_device() {
     parecord.signal(libc::SIGINT);
     parecord.wait_timeout(Duration::from_secs(3));
     assert_speech(&rec);
+    // Ringback (440 + 480 Hz) may sound before bob answers (he auto-answers at once), not in
+    // the call.
+    let (samples, rate) = wav::read_mono(&rec);
+    let ringback = wav::dual_tone_secs(&samples, rate, 440.0, 480.0);
+    eprintln!("ringback tone in the device output: {ringback:.1} s");
+    assert!(ringback <= 0.5, "{ringback:.1} s of 440+480 Hz ringback tone in the device output of an auto-answered call");
     // Loose floor: G.711 then device resampling and PulseAudio timing.
     let mos = pesq::score(&speech, &rec, Band::Narrow);
     assert!(mos >= 2.5, "PESQ NB of what the CLI played on the default device: {mos:.3} < 2.5");

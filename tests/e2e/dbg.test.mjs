@@ -1,0 +1,240 @@
+// End-to-end test of the Hookflash desktop app: the real window, driven over WebDriver
+// (tauri-driver + WebKitWebDriver) on a private Xvfb display, calls a baresip peer on
+// 127.0.0.1 directly (no registrar), sends DTMF, hangs up, and checks the history.
+//
+// Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
+//      HOOKFLASH_ARTIFACTS_DIR (screenshots and logs, default <repo>/target/e2e-artifacts),
+//      TAURI_DRIVER (default: tauri-driver on PATH or in ~/.cargo/bin).
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remote } from 'webdriverio';
+import { start, stopAll, freeTcpPort, freeSipPort, waitFor, sleep } from './lib/processes.mjs';
+import { startXvfb } from './lib/xvfb.mjs';
+import { startBaresip } from './lib/baresip.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const appBin = process.env.HOOKFLASH_APP_BIN || path.join(repo, 'target', 'debug', 'hookflash-app');
+const artifacts = process.env.HOOKFLASH_ARTIFACTS_DIR || path.join(repo, 'target', 'e2e-artifacts');
+const work = mkdtempSync(path.join(os.tmpdir(), 'hookflash-e2e-'));
+
+function findTauriDriver() {
+  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, 'tauri-driver'))) return path.join(dir, 'tauri-driver');
+  }
+  return path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver');
+}
+
+function step(message) {
+  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+let browser = null;
+let display = null;
+let peer = null;
+
+after(async () => {
+  // Evidence first (even after a failure), then tear everything down.
+  if (browser) {
+    try {
+      await browser.saveScreenshot(path.join(artifacts, 'app.png'));
+      step(`screenshot: ${path.join(artifacts, 'app.png')}`);
+    } catch (error) {
+      step(`WebDriver screenshot failed: ${error.message}`);
+    }
+  }
+  if (display) {
+    try {
+      execFileSync('import', ['-display', display, '-window', 'root', path.join(artifacts, 'screen.png')], { timeout: 15000 });
+    } catch (error) {
+      step(`X screenshot failed: ${error.message}`);
+    }
+  }
+  if (peer) {
+    writeFileSync(path.join(artifacts, 'baresip-events.json'), JSON.stringify(peer.events, null, 1));
+    await peer.close();
+  }
+  if (browser) {
+    try {
+      await browser.deleteSession();
+    } catch {
+      // The processes are stopped below anyway.
+    }
+  }
+  await stopAll();
+  try {
+    cpSync(path.join(work, 'logs'), path.join(artifacts, 'logs'), { recursive: true });
+  } catch {
+    // No logs yet.
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('dbg', { timeout: 240_000 }, async () => {
+  mkdirSync(artifacts, { recursive: true });
+  const logs = path.join(work, 'logs');
+  mkdirSync(logs, { recursive: true });
+  assert.ok(existsSync(appBin), `the app binary ${appBin} does not exist: build it with \`cargo build -p hookflash-app\` (after \`npm ci && npm run build\` in ui/) or set HOOKFLASH_APP_BIN`);
+  const tauriDriver = findTauriDriver();
+  assert.ok(existsSync(tauriDriver), `tauri-driver not found (${tauriDriver}): \`cargo install tauri-driver --version =2.1.0 --locked\` or set TAURI_DRIVER`);
+  assert.ok(existsSync('/usr/bin/WebKitWebDriver'), 'WebKitWebDriver missing: apt-get install webkit2gtk-driver');
+
+  // 1. Display.
+  ({ display } = await startXvfb(path.join(logs, 'xvfb.log')));
+  step(`Xvfb on ${display}`);
+
+  // 2. The remote phone.
+  const sipPort = await freeSipPort();
+  const ctrlPort = await freeTcpPort();
+  const rtpBase = 20000 + Math.floor(Math.random() * 20000) * 2;
+  peer = await startBaresip({
+    dir: path.join(work, 'baresip'),
+    user: 'bob',
+    sipPort,
+    ctrlPort,
+    rtpBase,
+    logFile: path.join(logs, 'baresip.log'),
+  });
+  step(`baresip auto-answers at ${peer.uri}`);
+
+  // 3. The app's profile: direct calls, no registrar, no audio devices.
+  const profile = path.join(work, 'profile.toml');
+  writeFileSync(
+    profile,
+    [
+      `history_db = ${JSON.stringify(path.join(work, 'history.sqlite3'))}`,
+      '[account]',
+      'aor = "sip:alice@127.0.0.1"',
+      'display_name = "Alice E2E"',
+      'listen = "127.0.0.1:0"',
+      'register = false',
+      '',
+    ].join('\n'),
+  );
+  const appEnv = {
+    ...process.env,
+    DISPLAY: display,
+    HOOKFLASH_PROFILE: profile,
+    HOOKFLASH_PASSWORD: '',
+    HOOKFLASH_AUDIO_IN: 'null',
+    HOOKFLASH_AUDIO_OUT: 'null',
+    RUST_LOG: process.env.RUST_LOG ?? 'info',
+    // Keep the app away from the user's files and session bus (single-instance, keyring).
+    XDG_CONFIG_HOME: path.join(work, 'config'),
+    XDG_DATA_HOME: path.join(work, 'data'),
+    XDG_CACHE_HOME: path.join(work, 'cache'),
+    DBUS_SESSION_BUS_ADDRESS: 'disabled:',
+    NO_AT_BRIDGE: '1',
+    WEBKIT_DISABLE_COMPOSITING_MODE: '1',
+  };
+
+  // 4. tauri-driver (it starts WebKitWebDriver, which starts the app).
+  const driverPort = await freeTcpPort();
+  const nativePort = await freeTcpPort();
+  const driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
+    env: appEnv,
+    logFile: path.join(logs, 'tauri-driver-and-app.log'),
+  });
+  await waitFor(
+    `tauri-driver on port ${driverPort}`,
+    async () => {
+      if (driver.exited) throw new Error(`tauri-driver exited (${driver.exitCode})`);
+      const response = await fetch(`http://127.0.0.1:${driverPort}/status`).catch(() => null);
+      return response !== null;
+    },
+    20000,
+  );
+  step(`tauri-driver on ${driverPort}`);
+
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port: driverPort,
+    logLevel: 'warn',
+    connectionRetryTimeout: 120_000,
+    connectionRetryCount: 0,
+    capabilities: {
+      'tauri:options': { application: appBin },
+      'wdio:enforceWebDriverClassic': true,
+    },
+  });
+  const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+
+  // 5. Window up, profile loaded (no settings form), status bar shows the direct-call account.
+  const dialInput = await byTestId('dial-input');
+  await dialInput.waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the dial input never appeared in the app window' });
+  step('window up');
+  const status = await (await byTestId('account-status')).getText();
+  assert.match(status, /Direct calls only/, `account status: ${status}`);
+  assert.equal(await (await byTestId('settings-form')).isExisting(), false, 'the settings form is shown although a profile exists');
+
+  // 6. Type the peer and check typing works.
+  await dialInput.setValue(peer.uri);
+  assert.equal(await dialInput.getValue(), peer.uri);
+  assert.equal(await (await byTestId('dial-button')).isEnabled(), true, 'the Call button stays disabled with a target typed');
+  await browser.saveScreenshot(path.join(artifacts, 'app-typed.png'));
+  step(`typed ${peer.uri}; screenshot app-typed.png`);
+
+  // 7. Enter dials; the peer auto-answers.
+  await dialInput.addValue('\uE007');
+  const callState = await byTestId('call-state');
+  const banner = await byTestId('error-banner');
+  const failIfBanner = async () => {
+    if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+  };
+  await browser.waitUntil(
+    async () => {
+      await failIfBanner();
+      return callState.isExisting();
+    },
+    { timeout: 10_000, interval: 250, timeoutMsg: 'no call card appeared after pressing Enter' },
+  );
+  await browser.waitUntil(
+    async () => {
+      await failIfBanner();
+      return (await callState.getText()).includes('Connected');
+    },
+    { timeout: 20_000, interval: 250, timeoutMsg: 'the call never reached Connected' },
+  );
+  assert.ok(peer.hasEvent('CALL_ESTABLISHED'), 'the app says Connected but baresip did not report the call established');
+  await browser.saveScreenshot(path.join(artifacts, 'app-connected.png'));
+  step('connected');
+
+  // 8. DTMF 1 2 3 reaches the peer as RFC 4733 events.
+  for (const digit of ['1', '2', '3']) {
+    await (await byTestId(`dtmf-key-${digit}`)).click();
+    await sleep(400);
+  }
+  await waitFor('baresip to report DTMF 123', () => peer.dtmfReceived().includes('123'), 10_000);
+  step(`baresip received DTMF ${peer.dtmfReceived()}`);
+
+  // 9. Hang up.
+  await (await byTestId('hangup-button')).click();
+  await browser.waitUntil(
+    async () => !(await callState.isExisting()) || (await callState.getText()).includes('Ended'),
+    { timeout: 10_000, timeoutMsg: 'the call card never showed Ended after hang-up' },
+  );
+  await waitFor('baresip to see the call closed', () => peer.hasEvent('CALL_CLOSED'), 10_000);
+  await browser.saveScreenshot(path.join(artifacts, 'app-hung-up.png'));
+  step('hung up');
+
+  for (let k = 0; k < 8; k++) {
+    const t0 = Date.now();
+    const p = browser.getTitle().then(() => Date.now() - t0, (e) => 'err ' + e.message);
+    const r = await Promise.race([p, sleep(5000).then(() => 'pending')]);
+    step(`getTitle: ${r}`);
+    if (r === 'pending') {
+      const pid = execFileSync('pgrep', ['-f', '^' + appBin]).toString().trim().split('\n')[0];
+      step('app pid ' + pid);
+      try { writeFileSync(path.join(artifacts, 'gdb.txt'), execFileSync('gdb', ['-p', pid, '-batch', '-ex', 'thread apply all bt 25'], { timeout: 60000 }).toString()); } catch (e) { step('gdb ' + e.message); }
+      break;
+    }
+    await sleep(1000);
+  }
+});
