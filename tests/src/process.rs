@@ -1,6 +1,7 @@
 //! Runs a peer process under a guard: its stdout/stderr go to log files in the test directory,
 //! it is killed (with its whole process group) when the guard is dropped — also when the test
-//! panics — and on a panic the tail of its logs is printed.
+//! panics — and on a panic the tail of its logs is printed. Should the test process itself be
+//! killed, the peer gets SIGTERM from the kernel (PR_SET_PDEATHSIG).
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -29,6 +30,15 @@ impl ProcessGuard {
         let err = File::create(&stderr_path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
         std::fs::write(log_dir.join(format!("{name}.cmdline")), format!("{cmd:?}\n")).ok();
+        // SAFETY: prctl is async-signal-safe; it only sets a flag on the child process.
+        unsafe {
+            // If the test process dies without running our Drop (killed by a signal), the peer
+            // gets SIGTERM instead of lingering.
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
         let child = cmd
             .stdin(Stdio::null())
             .stdout(out)
