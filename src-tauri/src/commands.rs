@@ -13,14 +13,23 @@ type Reply<T> = Result<T, String>;
 
 #[tauri::command]
 pub async fn register(session: State<'_, Session>) -> Reply<()> {
-    session.phone().await?.register().await.map(|_expires| ()).map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .register()
+        .await
+        .map(|_expires| ())
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn dial(session: State<'_, Session>, target: String) -> Reply<CallId> {
     let phone = session.phone().await?;
     let options = session.call_options().await;
-    phone.dial(&target, options).await.map_err(|e| e.to_string())
+    phone
+        .dial(&target, options)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
@@ -32,22 +41,42 @@ pub async fn answer(session: State<'_, Session>, id: CallId) -> Reply<()> {
 
 #[tauri::command]
 pub async fn decline(session: State<'_, Session>, id: CallId) -> Reply<()> {
-    session.phone().await?.reject(id, DECLINE_STATUS).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .reject(id, DECLINE_STATUS)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn hangup(session: State<'_, Session>, id: CallId) -> Reply<()> {
-    session.phone().await?.hangup(id).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .hangup(id)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn send_dtmf(session: State<'_, Session>, id: CallId, digits: String) -> Reply<()> {
-    session.phone().await?.send_dtmf(id, &digits).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .send_dtmf(id, &digits)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]
 pub async fn set_mute(session: State<'_, Session>, id: CallId, muted: bool) -> Reply<()> {
-    session.phone().await?.set_mute(id, muted).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .set_mute(id, muted)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tauri::command]

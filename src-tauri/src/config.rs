@@ -2,7 +2,9 @@
 //! per-call audio endpoints. Plain functions over explicit inputs (paths, env values), so the
 //! rules are unit-tested without touching the real environment.
 
-use hookflash_phone::{AccountConfig, AudioEndpoint, CallOptions, PasswordSource, PhoneConfig, Profile, Transport};
+use hookflash_phone::{
+    AccountConfig, AudioEndpoint, CallOptions, PasswordSource, PhoneConfig, Profile, Transport,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -15,13 +17,18 @@ pub const ENV_AUDIO_IN: &str = "HOOKFLASH_AUDIO_IN";
 pub const ENV_AUDIO_OUT: &str = "HOOKFLASH_AUDIO_OUT";
 
 /// The profile file to use: `$HOOKFLASH_PROFILE`, else `<config dir>/hookflash/profile.toml`.
-pub fn profile_path(env_profile: Option<String>, config_dir: Option<PathBuf>) -> Result<PathBuf, String> {
+pub fn profile_path(
+    env_profile: Option<String>,
+    config_dir: Option<PathBuf>,
+) -> Result<PathBuf, String> {
     if let Some(path) = env_profile.filter(|p| !p.trim().is_empty()) {
         return Ok(PathBuf::from(path));
     }
     config_dir
         .map(|dir| dir.join("hookflash").join("profile.toml"))
-        .ok_or_else(|| format!("cannot find your configuration folder; set {ENV_PROFILE} to a profile file"))
+        .ok_or_else(|| {
+            format!("cannot find your configuration folder; set {ENV_PROFILE} to a profile file")
+        })
 }
 
 /// The OS configuration folder (`~/.config` on Linux).
@@ -34,9 +41,16 @@ pub fn load_profile(path: &Path) -> Result<Option<Profile>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(format!("cannot read the profile {}: {error}", path.display())),
+        Err(error) => {
+            return Err(format!(
+                "cannot read the profile {}: {error}",
+                path.display()
+            ))
+        }
     };
-    parse_profile(&text).map(Some).map_err(|error| format!("the profile {} is not valid: {error}", path.display()))
+    parse_profile(&text)
+        .map(Some)
+        .map_err(|error| format!("the profile {} is not valid: {error}", path.display()))
 }
 
 /// Parses profile TOML text (the format documented on [`Profile`]).
@@ -46,11 +60,14 @@ pub fn parse_profile(text: &str) -> Result<Profile, String> {
 
 /// Writes a profile, creating its folder.
 pub fn save_profile(path: &Path, profile: &Profile) -> Result<(), String> {
-    let text = toml::to_string_pretty(profile).map_err(|error| format!("cannot write the profile: {error}"))?;
+    let text = toml::to_string_pretty(profile)
+        .map_err(|error| format!("cannot write the profile: {error}"))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|error| format!("cannot create the folder {}: {error}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| format!("cannot create the folder {}: {error}", dir.display()))?;
     }
-    std::fs::write(path, text).map_err(|error| format!("cannot save the profile {}: {error}", path.display()))
+    std::fs::write(path, text)
+        .map_err(|error| format!("cannot save the profile {}: {error}", path.display()))
 }
 
 /// The engine configuration for a profile; `default_history` is used when it names no history file.
@@ -81,7 +98,11 @@ pub fn audio_endpoint(env_value: Option<String>) -> AudioEndpoint {
 }
 
 /// Media options for every call: audio from the env overrides, codecs from the profile.
-pub fn call_options(profile: Option<&Profile>, env_in: Option<String>, env_out: Option<String>) -> CallOptions {
+pub fn call_options(
+    profile: Option<&Profile>,
+    env_in: Option<String>,
+    env_out: Option<String>,
+) -> CallOptions {
     CallOptions {
         audio_in: audio_endpoint(env_in),
         audio_out: audio_endpoint(env_out),
@@ -115,7 +136,11 @@ pub fn apply_form(existing: Option<&Profile>, form: &AccountForm) -> Result<Prof
     if aor.is_empty() {
         return Err("enter the account address, e.g. sip:alice@example.com".into());
     }
-    let blank_to_none = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let blank_to_none = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     let mut profile = existing.cloned().unwrap_or_else(|| Profile {
         account: AccountConfig {
             aor: String::new(),
@@ -205,11 +230,19 @@ register = false
     #[test]
     fn password_and_audio_overrides() {
         assert!(matches!(password_source(None), PasswordSource::Keyring));
-        assert!(matches!(password_source(Some(String::new())), PasswordSource::None));
-        assert!(matches!(password_source(Some("pw".into())), PasswordSource::Plain(p) if p == "pw"));
+        assert!(matches!(
+            password_source(Some(String::new())),
+            PasswordSource::None
+        ));
+        assert!(
+            matches!(password_source(Some("pw".into())), PasswordSource::Plain(p) if p == "pw")
+        );
         assert_eq!(audio_endpoint(None), AudioEndpoint::Default);
         assert_eq!(audio_endpoint(Some("NULL".into())), AudioEndpoint::Null);
-        assert_eq!(audio_endpoint(Some("/a.wav".into())), AudioEndpoint::Wav("/a.wav".into()));
+        assert_eq!(
+            audio_endpoint(Some("/a.wav".into())),
+            AudioEndpoint::Wav("/a.wav".into())
+        );
     }
 
     #[test]
@@ -232,7 +265,10 @@ register = false
         assert_eq!(profile.account.listen, existing.account.listen);
         assert_eq!(profile.history_db, existing.history_db);
         assert!(profile.account.register);
-        let empty = AccountForm { aor: " ".into(), ..form };
+        let empty = AccountForm {
+            aor: " ".into(),
+            ..form
+        };
         assert!(apply_form(None, &empty).is_err());
     }
 }

@@ -24,7 +24,10 @@ pub fn warn(app: &AppHandle, message: impl Into<String>) {
 }
 
 /// Forwards the engine's events to the window until the engine stops.
-pub fn forward(app: AppHandle, mut events: Receiver<PhoneEvent>) -> tauri::async_runtime::JoinHandle<()> {
+pub fn forward(
+    app: AppHandle,
+    mut events: Receiver<PhoneEvent>,
+) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {

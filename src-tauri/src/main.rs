@@ -67,7 +67,10 @@ fn main() {
         });
 
     app.run(|app, event| {
-        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+        if let RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
             // Last window closed through another path: still shut the phone down cleanly.
             api.prevent_exit();
             let app = app.clone();

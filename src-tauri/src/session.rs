@@ -3,7 +3,9 @@
 
 use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
 use crate::events;
-use hookflash_phone::{AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState};
+use hookflash_phone::{
+    AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,17 +54,20 @@ impl Session {
         let inner = self.inner.lock().await;
         match &inner.phone {
             Some(phone) => Ok(phone.clone()),
-            None => Err(inner
-                .error
-                .clone()
-                .unwrap_or_else(|| "no account is set up yet; fill in the account settings first".into())),
+            None => Err(inner.error.clone().unwrap_or_else(|| {
+                "no account is set up yet; fill in the account settings first".into()
+            })),
         }
     }
 
     /// Media options for a call (audio env overrides, profile codecs).
     pub async fn call_options(&self) -> CallOptions {
         let inner = self.inner.lock().await;
-        config::call_options(inner.profile.as_ref(), env(ENV_AUDIO_IN), env(ENV_AUDIO_OUT))
+        config::call_options(
+            inner.profile.as_ref(),
+            env(ENV_AUDIO_IN),
+            env(ENV_AUDIO_OUT),
+        )
     }
 
     pub async fn account_view(&self) -> AccountView {
@@ -71,7 +76,11 @@ impl Session {
             configured: inner.profile.is_some(),
             profile_path: profile_path().ok().map(|p| p.display().to_string()),
             account: inner.profile.as_ref().map(|p| p.account.clone()),
-            registration: inner.phone.as_ref().map(Phone::registration).unwrap_or(RegistrationState::Unregistered),
+            registration: inner
+                .phone
+                .as_ref()
+                .map(Phone::registration)
+                .unwrap_or(RegistrationState::Unregistered),
             error: inner.error.clone(),
         }
     }
@@ -88,14 +97,17 @@ impl Session {
                 inner.error = Some(error);
             }
         }
-        Session { inner: Mutex::new(inner) }
+        Session {
+            inner: Mutex::new(inner),
+        }
     }
 
     /// App start: starts the engine with the profile read by [`Session::from_disk`], if any.
     pub async fn start_loaded(&self, app: &AppHandle) {
         let profile = self.inner.lock().await.profile.clone();
         if let Some(profile) = profile {
-            self.start(app, profile, config::password_source(env(ENV_PASSWORD))).await;
+            self.start(app, profile, config::password_source(env(ENV_PASSWORD)))
+                .await;
         }
     }
 
@@ -115,7 +127,10 @@ impl Session {
             (_, Some(from_env)) => config::password_source(Some(from_env)),
             (Some(typed), None) => {
                 if let Err(error) = store_password(&profile.account.aor, typed).await {
-                    events::warn(app, format!("the password is used for this session only: {error}"));
+                    events::warn(
+                        app,
+                        format!("the password is used for this session only: {error}"),
+                    );
                 }
                 PasswordSource::Plain(typed.clone())
             }
@@ -161,8 +176,13 @@ impl Session {
             (inner.phone.take(), inner.forwarder.take())
         };
         if let Some(phone) = phone {
-            if tokio::time::timeout(SHUTDOWN_TIMEOUT, phone.shutdown()).await.is_err() {
-                tracing::warn!("the phone did not shut down within {SHUTDOWN_TIMEOUT:?}; quitting anyway");
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, phone.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the phone did not shut down within {SHUTDOWN_TIMEOUT:?}; quitting anyway"
+                );
             }
         }
         if let Some(forwarder) = forwarder {
