@@ -1,6 +1,7 @@
-// End-to-end test of the Hookflash desktop app: the real window, driven over WebDriver
-// (tauri-driver + WebKitWebDriver) on a private Xvfb display, calls a baresip peer on
-// 127.0.0.1 directly (no registrar), sends DTMF, hangs up, and checks the history.
+// End-to-end tests of the Hookflash desktop app: the real window, driven over WebDriver
+// (tauri-driver + WebKitWebDriver) on a private Xvfb display.
+// 1. First start without a profile: the account form, saved, opens the phone.
+// 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
 //      HOOKFLASH_ARTIFACTS_DIR (screenshots and logs, default <repo>/target/e2e-artifacts),
@@ -8,13 +9,13 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { remote } from 'webdriverio';
-import { start, stopAll, freeTcpPort, freeSipPort, waitFor, sleep } from './lib/processes.mjs';
+import { start, stop, stopAll, freeTcpPort, freeSipPort, waitFor, sleep } from './lib/processes.mjs';
 import { startXvfb } from './lib/xvfb.mjs';
 import { startBaresip } from './lib/baresip.mjs';
 
@@ -23,6 +24,7 @@ const repo = path.resolve(here, '..', '..');
 const appBin = process.env.HOOKFLASH_APP_BIN || path.join(repo, 'target', 'debug', 'hookflash-app');
 const artifacts = process.env.HOOKFLASH_ARTIFACTS_DIR || path.join(repo, 'target', 'e2e-artifacts');
 const work = mkdtempSync(path.join(os.tmpdir(), 'hookflash-e2e-'));
+const tauriDriver = findTauriDriver();
 
 function findTauriDriver() {
   if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
@@ -36,7 +38,9 @@ function step(message) {
   console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
+/** The current WebDriver session (one app instance at a time). */
 let browser = null;
+let driver = null;
 
 /**
  * WebDriver screenshot, bounded: WebKit's screenshot waits for the next paint, and an idle page
@@ -70,77 +74,21 @@ function xScreenshot(file) {
 let display = null;
 let peer = null;
 
-after(async () => {
-  // Evidence first (even after a failure), then tear everything down.
-  const appPng = path.join(artifacts, 'app.png');
-  if (display) xScreenshot(path.join(artifacts, 'screen.png'));
-  if (browser && (await screenshot(appPng))) {
-    step(`screenshot: ${appPng}`);
-  } else if (display && xScreenshot(appPng)) {
-    step(`screenshot (whole X screen): ${appPng}`);
-  }
-  if (peer) {
-    writeFileSync(path.join(artifacts, 'baresip-events.json'), JSON.stringify(peer.events, null, 1));
-    await peer.close();
-  }
-  if (browser) {
-    try {
-      await browser.deleteSession();
-    } catch {
-      // The processes are stopped below anyway.
-    }
-  }
-  await stopAll();
-  try {
-    cpSync(path.join(work, 'logs'), path.join(artifacts, 'logs'), { recursive: true });
-  } catch {
-    // No logs yet.
-  }
-  rmSync(work, { recursive: true, force: true });
-});
-
-test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in history', { timeout: 240_000 }, async () => {
+/** Checks the tools, creates the artifacts folder, starts Xvfb once. */
+async function setUp() {
+  if (display) return;
   mkdirSync(artifacts, { recursive: true });
-  const logs = path.join(work, 'logs');
-  mkdirSync(logs, { recursive: true });
+  mkdirSync(path.join(work, 'logs'), { recursive: true });
   assert.ok(existsSync(appBin), `the app binary ${appBin} does not exist: build it with \`cargo build -p hookflash-app\` (after \`npm ci && npm run build\` in ui/) or set HOOKFLASH_APP_BIN`);
-  const tauriDriver = findTauriDriver();
   assert.ok(existsSync(tauriDriver), `tauri-driver not found (${tauriDriver}): \`cargo install tauri-driver --version =2.1.0 --locked\` or set TAURI_DRIVER`);
   assert.ok(existsSync('/usr/bin/WebKitWebDriver'), 'WebKitWebDriver missing: apt-get install webkit2gtk-driver');
-
-  // 1. Display.
-  ({ display } = await startXvfb(path.join(logs, 'xvfb.log')));
+  ({ display } = await startXvfb(path.join(work, 'logs', 'xvfb.log')));
   step(`Xvfb on ${display}`);
+}
 
-  // 2. The remote phone.
-  const sipPort = await freeSipPort();
-  const ctrlPort = await freeTcpPort();
-  const rtpBase = 20000 + Math.floor(Math.random() * 20000) * 2;
-  peer = await startBaresip({
-    dir: path.join(work, 'baresip'),
-    user: 'bob',
-    sipPort,
-    ctrlPort,
-    rtpBase,
-    logFile: path.join(logs, 'baresip.log'),
-  });
-  step(`baresip auto-answers at ${peer.uri}`);
-
-  // 3. The app's profile: direct calls, no registrar, no audio devices.
-  const profile = path.join(work, 'profile.toml');
-  writeFileSync(
-    profile,
-    [
-      `history_db = ${JSON.stringify(path.join(work, 'history.sqlite3'))}`,
-      '[account]',
-      'aor = "sip:alice@127.0.0.1"',
-      'display_name = "Alice E2E"',
-      'listen = "127.0.0.1:0"',
-      'register = false',
-      '',
-    ].join('\n'),
-  );
-  const appEnv = {
+/** The app's environment: its profile file, no audio devices, nothing of the user's. */
+function appEnv(profile) {
+  return {
     ...process.env,
     DISPLAY: display,
     HOOKFLASH_PROFILE: profile,
@@ -155,25 +103,26 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
     DBUS_SESSION_BUS_ADDRESS: 'disabled:',
     NO_AT_BRIDGE: '1',
   };
+}
 
-  // 4. tauri-driver (it starts WebKitWebDriver, which starts the app).
+/** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) and opens a session. */
+async function launchApp(name, profile) {
   const driverPort = await freeTcpPort();
   const nativePort = await freeTcpPort();
-  const driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
-    env: appEnv,
-    logFile: path.join(logs, 'tauri-driver-and-app.log'),
+  driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
+    env: appEnv(profile),
+    logFile: path.join(work, 'logs', `${name}-tauri-driver-and-app.log`),
   });
+  const current = driver;
   await waitFor(
     `tauri-driver on port ${driverPort}`,
     async () => {
-      if (driver.exited) throw new Error(`tauri-driver exited (${driver.exitCode})`);
+      if (current.exited) throw new Error(`tauri-driver exited (${current.exitCode})`);
       const response = await fetch(`http://127.0.0.1:${driverPort}/status`).catch(() => null);
       return response !== null;
     },
     20000,
   );
-  step(`tauri-driver on ${driverPort}`);
-
   browser = await remote({
     hostname: '127.0.0.1',
     port: driverPort,
@@ -185,9 +134,108 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
       'wdio:enforceWebDriverClassic': true,
     },
   });
-  const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+  step(`${name}: app launched through tauri-driver on ${driverPort}`);
+  return browser;
+}
 
-  // 5. Window up, profile loaded (no settings form), status bar shows the direct-call account.
+/** Ends the session and the driver (and with it the app). */
+async function closeApp() {
+  if (browser) {
+    await browser.deleteSession().catch(() => {});
+    browser = null;
+  }
+  if (driver) {
+    await stop(driver);
+    driver = null;
+  }
+}
+
+const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+
+after(async () => {
+  // Evidence first (even after a failure), then tear everything down.
+  const appPng = path.join(artifacts, 'app.png');
+  if (display) xScreenshot(path.join(artifacts, 'screen.png'));
+  if (browser && (await screenshot(appPng))) {
+    step(`screenshot: ${appPng}`);
+  } else if (display && xScreenshot(appPng)) {
+    step(`screenshot (whole X screen): ${appPng}`);
+  }
+  if (peer) {
+    writeFileSync(path.join(artifacts, 'baresip-events.json'), JSON.stringify(peer.events, null, 1));
+    await peer.close();
+  }
+  await closeApp();
+  await stopAll();
+  try {
+    cpSync(path.join(work, 'logs'), path.join(artifacts, 'logs'), { recursive: true });
+  } catch {
+    // No logs yet.
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('first start without a profile shows the account form; saving it opens the phone', { timeout: 180_000 }, async () => {
+  await setUp();
+  const profile = path.join(work, 'first-run', 'profile.toml');
+  await launchApp('first-run', profile);
+
+  const form = await byTestId('settings-form');
+  await form.waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the account form did not appear without a profile' });
+  assert.match(await (await byTestId('account-status')).getText(), /No account/);
+  assert.equal(await (await byTestId('dial-input')).isExisting(), false, 'the dial pad is shown without an account');
+
+  await (await browser.$('#f-aor')).setValue('sip:alice@127.0.0.1');
+  await (await browser.$('#f-name')).setValue('Alice First-Run');
+  const register = await browser.$('input[name="register"]');
+  if (await register.isSelected()) await register.click();
+  await screenshot(path.join(artifacts, 'app-settings.png'));
+  await (await form.$('button[type="submit"]')).click();
+
+  await (await byTestId('dial-input')).waitForDisplayed({ timeout: 20_000, timeoutMsg: 'saving the account did not open the phone' });
+  assert.match(await (await byTestId('account-status')).getText(), /Direct calls only/);
+  const saved = readFileSync(profile, 'utf8');
+  assert.match(saved, /aor = "sip:alice@127\.0\.0\.1"/, saved);
+  assert.match(saved, /register = false/, saved);
+  assert.match(saved, /display_name = "Alice First-Run"/, saved);
+  step('first-run: account saved, phone shown');
+  await closeApp();
+});
+
+test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in history', { timeout: 240_000 }, async () => {
+  await setUp();
+
+  // 1. The remote phone.
+  const sipPort = await freeSipPort();
+  const ctrlPort = await freeTcpPort();
+  const rtpBase = 20000 + Math.floor(Math.random() * 20000) * 2;
+  peer = await startBaresip({
+    dir: path.join(work, 'baresip'),
+    user: 'bob',
+    sipPort,
+    ctrlPort,
+    rtpBase,
+    logFile: path.join(work, 'logs', 'baresip.log'),
+  });
+  step(`baresip auto-answers at ${peer.uri}`);
+
+  // 2. The app's profile: direct calls, no registrar, no audio devices.
+  const profile = path.join(work, 'profile.toml');
+  writeFileSync(
+    profile,
+    [
+      `history_db = ${JSON.stringify(path.join(work, 'history.sqlite3'))}`,
+      '[account]',
+      'aor = "sip:alice@127.0.0.1"',
+      'display_name = "Alice E2E"',
+      'listen = "127.0.0.1:0"',
+      'register = false',
+      '',
+    ].join('\n'),
+  );
+  await launchApp('call', profile);
+
+  // 3. Window up, profile loaded (no settings form), status bar shows the direct-call account.
   const dialInput = await byTestId('dial-input');
   await dialInput.waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the dial input never appeared in the app window' });
   step('window up');
@@ -195,14 +243,14 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   assert.match(status, /Direct calls only/, `account status: ${status}`);
   assert.equal(await (await byTestId('settings-form')).isExisting(), false, 'the settings form is shown although a profile exists');
 
-  // 6. Type the peer and check typing works.
+  // 4. Type the peer and check typing works.
   await dialInput.setValue(peer.uri);
   assert.equal(await dialInput.getValue(), peer.uri);
   assert.equal(await (await byTestId('dial-button')).isEnabled(), true, 'the Call button stays disabled with a target typed');
   await screenshot(path.join(artifacts, 'app-typed.png'));
   step(`typed ${peer.uri}; screenshot app-typed.png`);
 
-  // 7. Enter dials; the peer auto-answers.
+  // 5. Enter dials; the peer auto-answers.
   await dialInput.addValue('\uE007');
   const callState = await byTestId('call-state');
   const banner = await byTestId('error-banner');
@@ -227,7 +275,7 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   await screenshot(path.join(artifacts, 'app-connected.png'));
   step('connected');
 
-  // 8. DTMF 1 2 3 reaches the peer as RFC 4733 events.
+  // 6. DTMF 1 2 3 reaches the peer as RFC 4733 events.
   for (const digit of ['1', '2', '3']) {
     await (await byTestId(`dtmf-key-${digit}`)).click();
     await sleep(400);
@@ -235,7 +283,7 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   await waitFor('baresip to report DTMF 123', () => peer.dtmfReceived().includes('123'), 10_000);
   step(`baresip received DTMF ${peer.dtmfReceived()}`);
 
-  // 9. Hang up.
+  // 7. Hang up.
   await (await byTestId('hangup-button')).click();
   await browser.waitUntil(
     async () => !(await callState.isExisting()) || (await callState.getText()).includes('Ended'),
@@ -245,7 +293,7 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   await screenshot(path.join(artifacts, 'app-hung-up.png'));
   step('hung up');
 
-  // 10. History has the answered call with the peer. (Read in the page: WebKitWebDriver's
+  // 8. History has the answered call with the peer. (Read in the page: WebKitWebDriver's
   // element-text heuristics drop the ellipsised remote cell, the page's innerText does not.)
   const peerLabel = `bob@127.0.0.1:${sipPort}`;
   await browser.waitUntil(

@@ -38,7 +38,8 @@ function signalGroup(entry, signal) {
   }
 }
 
-async function stop(entry, graceMs = 3000) {
+/** Stops one process group: TERM, then KILL after `graceMs`. */
+export async function stop(entry, graceMs = 3000) {
   if (!entry.exited && entry.child.pid) {
     signalGroup(entry, 'SIGTERM');
     const deadline = Date.now() + graceMs;
