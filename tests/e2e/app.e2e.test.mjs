@@ -11,6 +11,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,7 @@ async function screenshot(file, ms = 8000) {
   } catch {
     // Only a nudge to repaint.
   }
+  await sleep(300); // let WebKit paint what the last commands changed
   const saved = browser.saveScreenshot(file).then(
     () => true,
     () => false,
@@ -118,8 +120,15 @@ async function launchApp(name, profile) {
     `tauri-driver on port ${driverPort}`,
     async () => {
       if (current.exited) throw new Error(`tauri-driver exited (${current.exitCode})`);
-      const response = await fetch(`http://127.0.0.1:${driverPort}/status`).catch(() => null);
-      return response !== null;
+      // A plain TCP connect: an HTTP probe would be forwarded to a WebKitWebDriver not up yet.
+      return new Promise((resolve) => {
+        const socket = net.createConnection({ host: '127.0.0.1', port: driverPort });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
     },
     20000,
   );
