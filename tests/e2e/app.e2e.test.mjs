@@ -2,6 +2,7 @@
 // (tauri-driver + WebKitWebDriver) on a private Xvfb display.
 // 1. First start without a profile: the account form, saved, opens the phone.
 // 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
+// 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
 //      HOOKFLASH_ARTIFACTS_DIR (screenshots and logs, default <repo>/target/e2e-artifacts),
@@ -88,6 +89,55 @@ async function setUp() {
   step(`Xvfb on ${display}`);
 }
 
+/** The baresip peer shared by the call tests (started once). */
+async function ensurePeer() {
+  if (peer) return peer;
+  const sipPort = await freeSipPort();
+  const ctrlPort = await freeTcpPort();
+  const rtpBase = 20000 + Math.floor(Math.random() * 20000) * 2;
+  peer = await startBaresip({
+    dir: path.join(work, 'baresip'),
+    user: 'bob',
+    sipPort,
+    ctrlPort,
+    rtpBase,
+    logFile: path.join(work, 'logs', 'baresip.log'),
+  });
+  peer.sipPort = sipPort;
+  step(`baresip auto-answers at ${peer.uri}`);
+  return peer;
+}
+
+/** Writes a direct-call profile (no registrar) with its own history file. */
+function writeProfile(name, extraAccountLines = []) {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const profile = path.join(dir, 'profile.toml');
+  writeFileSync(
+    profile,
+    [
+      `history_db = ${JSON.stringify(path.join(dir, 'history.sqlite3'))}`,
+      '[account]',
+      'aor = "sip:alice@127.0.0.1"',
+      'display_name = "Alice E2E"',
+      'register = false',
+      ...extraAccountLines,
+      '',
+    ].join('\n'),
+  );
+  return profile;
+}
+
+/** History rows as the page shows them (outcome attribute and visible text). */
+function historyRows() {
+  return browser.execute(() =>
+    [...document.querySelectorAll('[data-testid="history-row"]')].map((row) => ({
+      outcome: row.getAttribute('data-outcome'),
+      text: row.innerText,
+    })),
+  );
+}
+
 /** The app's environment: its profile file, no audio devices, nothing of the user's. */
 function appEnv(profile) {
   return {
@@ -162,13 +212,13 @@ async function closeApp() {
 const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
 
 after(async () => {
-  // Evidence first (even after a failure), then tear everything down.
-  const appPng = path.join(artifacts, 'app.png');
-  if (display) xScreenshot(path.join(artifacts, 'screen.png'));
-  if (browser && (await screenshot(appPng))) {
-    step(`screenshot: ${appPng}`);
-  } else if (display && xScreenshot(appPng)) {
-    step(`screenshot (whole X screen): ${appPng}`);
+  // Evidence first (a window still open here means a test failed in it), then tear everything down.
+  if (browser) {
+    const failurePng = path.join(artifacts, 'app-failure.png');
+    if (display) xScreenshot(path.join(artifacts, 'screen-failure.png'));
+    if ((await screenshot(failurePng)) || (display && xScreenshot(failurePng))) step(`screenshot: ${failurePng}`);
+    // The call test writes app.png when it gets through; otherwise this is the picture to look at.
+    if (!existsSync(path.join(artifacts, 'app.png'))) cpSync(failurePng, path.join(artifacts, 'app.png'));
   }
   if (peer) {
     writeFileSync(path.join(artifacts, 'baresip-events.json'), JSON.stringify(peer.events, null, 1));
@@ -213,35 +263,12 @@ test('first start without a profile shows the account form; saving it opens the 
 
 test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in history', { timeout: 240_000 }, async () => {
   await setUp();
+  rmSync(path.join(artifacts, 'app.png'), { force: true });
 
-  // 1. The remote phone.
-  const sipPort = await freeSipPort();
-  const ctrlPort = await freeTcpPort();
-  const rtpBase = 20000 + Math.floor(Math.random() * 20000) * 2;
-  peer = await startBaresip({
-    dir: path.join(work, 'baresip'),
-    user: 'bob',
-    sipPort,
-    ctrlPort,
-    rtpBase,
-    logFile: path.join(work, 'logs', 'baresip.log'),
-  });
-  step(`baresip auto-answers at ${peer.uri}`);
-
-  // 2. The app's profile: direct calls, no registrar, no audio devices.
-  const profile = path.join(work, 'profile.toml');
-  writeFileSync(
-    profile,
-    [
-      `history_db = ${JSON.stringify(path.join(work, 'history.sqlite3'))}`,
-      '[account]',
-      'aor = "sip:alice@127.0.0.1"',
-      'display_name = "Alice E2E"',
-      'listen = "127.0.0.1:0"',
-      'register = false',
-      '',
-    ].join('\n'),
-  );
+  // 1. The remote phone, and a profile for direct calls without audio devices.
+  await ensurePeer();
+  const sipPort = peer.sipPort;
+  const profile = writeProfile('call', ['listen = "127.0.0.1:0"']);
   await launchApp('call', profile);
 
   // 3. Window up, profile loaded (no settings form), status bar shows the direct-call account.
@@ -307,15 +334,65 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   const peerLabel = `bob@127.0.0.1:${sipPort}`;
   await browser.waitUntil(
     async () => {
-      const rows = await browser.execute(() =>
-        [...document.querySelectorAll('[data-testid="history-row"]')].map((row) => ({
-          outcome: row.getAttribute('data-outcome'),
-          text: row.innerText,
-        })),
-      );
+      const rows = await historyRows();
       return rows.some((row) => row.outcome === 'answered' && row.text.includes(peerLabel));
     },
     { timeout: 10_000, timeoutMsg: `no answered history row for ${peerLabel}` },
   );
   step('history row present');
+  const appPng = path.join(artifacts, 'app.png');
+  if ((await screenshot(appPng)) || xScreenshot(appPng)) step(`screenshot: ${appPng}`);
+  await closeApp();
+});
+
+test('incoming calls ring; one is answered, one declined with 603', { timeout: 240_000 }, async () => {
+  await setUp();
+  await ensurePeer();
+  const appPort = await freeSipPort();
+  const profile = writeProfile('incoming', [`listen = "127.0.0.1:${appPort}"`]);
+  await launchApp('incoming', profile);
+  await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+  const appUri = `sip:alice@127.0.0.1:${appPort}`;
+  const incoming = await byTestId('incoming-card');
+  const callState = await byTestId('call-state');
+
+  // Answered, then the peer hangs up.
+  let mark = peer.events.length;
+  peer.command('dial', appUri);
+  await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: `no incoming-call card after baresip dialled ${appUri}` });
+  assert.match(await incoming.getText(), /bob@127\.0\.0\.1/);
+  await screenshot(path.join(artifacts, 'app-incoming.png'));
+  await (await byTestId('answer-button')).click();
+  await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
+    timeout: 10_000,
+    timeoutMsg: 'the answered call never showed Connected',
+  });
+  await waitFor('baresip to see the call established', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 10_000);
+  step('incoming call answered');
+  peer.command('hangup');
+  await browser.waitUntil(async () => !(await callState.isExisting()) || (await callState.getText()).includes('Ended'), {
+    timeout: 10_000,
+    timeoutMsg: 'the call did not end in the app after the peer hung up',
+  });
+  await browser.waitUntil(
+    async () => (await historyRows()).some((row) => row.outcome === 'answered' && row.text.includes('bob@127.0.0.1')),
+    { timeout: 10_000, timeoutMsg: 'no answered history row for the incoming call' },
+  );
+  step('peer hung up; history row present');
+
+  // Declined: the peer hears 603.
+  await browser.waitUntil(async () => !(await callState.isExisting()), { timeout: 10_000, timeoutMsg: 'the ended call card stayed' });
+  mark = peer.events.length;
+  peer.command('dial', appUri);
+  await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming-call card for the second call' });
+  await (await byTestId('decline-button')).click();
+  const closed = await waitFor('baresip to see the call closed', () => peer.eventsSince(mark, 'CALL_CLOSED')[0], 10_000);
+  assert.match(String(closed.param), /603/, `baresip saw the call closed with: ${closed.param}`);
+  await incoming.waitForExist({ reverse: true, timeout: 10_000, timeoutMsg: 'the incoming card stayed after decline' });
+  await browser.waitUntil(async () => (await historyRows()).some((row) => row.outcome === 'rejected'), {
+    timeout: 10_000,
+    timeoutMsg: 'no rejected history row after declining',
+  });
+  step(`declined; baresip saw "${closed.param}"`);
+  await closeApp();
 });

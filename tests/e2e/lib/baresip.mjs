@@ -65,8 +65,16 @@ export async function startBaresip({ dir, user, sipPort, ctrlPort, rtpBase, logF
       }
     }
   });
+  let token = 0;
   return {
     uri: `sip:${user}@127.0.0.1:${sipPort}`,
+    /** Sends a ctrl_tcp command, e.g. `command('dial', 'sip:alice@127.0.0.1:5080')`, `command('hangup')`. */
+    command: (name, params = '') => {
+      const body = JSON.stringify({ command: name, params, token: String(++token) });
+      socket.write(`${Buffer.byteLength(body)}:${body},`);
+    },
+    /** Events after index `from` of the given type. */
+    eventsSince: (from, type) => events.slice(from).filter((e) => e.type === type),
     proc,
     /** Every ctrl_tcp event so far (objects with `type`, `param`, ...). */
     events,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyName, normalizeDialString } from './number';
+import { dtmfKeyFor, keyName, normalizeDialString } from './number';
 
 describe('normalizeDialString', () => {
   it('strips the decoration from phone numbers', () => {
@@ -39,5 +39,20 @@ describe('keyName', () => {
     expect(keyName('*')).toBe('star');
     expect(keyName('#')).toBe('hash');
     expect(keyName('7')).toBe('7');
+  });
+});
+
+describe('dtmfKeyFor', () => {
+  it('digits, star and hash outside text fields are tones', () => {
+    expect(dtmfKeyFor('5', 'BODY')).toBe('5');
+    expect(dtmfKeyFor('#', 'BUTTON')).toBe('#');
+    expect(dtmfKeyFor('*', undefined)).toBe('*');
+  });
+  it('typing in a field, other keys and shortcuts are not', () => {
+    expect(dtmfKeyFor('5', 'INPUT')).toBeNull();
+    expect(dtmfKeyFor('5', 'textarea')).toBeNull();
+    expect(dtmfKeyFor('a', 'BODY')).toBeNull();
+    expect(dtmfKeyFor('Enter', 'BODY')).toBeNull();
+    expect(dtmfKeyFor('1', 'BODY', true)).toBeNull();
   });
 });

@@ -38,3 +38,14 @@ export function keyName(key: string): string {
 export const KEY_LETTERS: Record<string, string> = {
   '2': 'ABC', '3': 'DEF', '4': 'GHI', '5': 'JKL', '6': 'MNO', '7': 'PQRS', '8': 'TUV', '9': 'WXYZ', '0': '+',
 };
+
+/**
+ * The DTMF digit a key press means during a call, or null: digits, `*` and `#` typed while
+ * the focus is not in a text field (where they are typing, not tones).
+ */
+export function dtmfKeyFor(key: string, targetTag: string | undefined, modifiers = false): string | null {
+  if (modifiers) return null;
+  const tag = (targetTag ?? '').toUpperCase();
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return null;
+  return /^[0-9*#]$/.test(key) ? key : null;
+}
