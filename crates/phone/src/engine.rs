@@ -645,10 +645,16 @@ impl Engine {
             c.negotiated = Some(n);
             let muted = c.info.muted;
             session.set_mute(muted);
-            c.media.replace(session)
+            // A ringback tone that finished opening its device while media started.
+            (c.media.replace(session), c.ringback.take())
         });
-        if let Some(Some(old)) = leftover {
-            old.stop().await;
+        if let Some((old, ringback)) = leftover {
+            if let Some(r) = ringback {
+                r.stop();
+            }
+            if let Some(old) = old {
+                old.stop().await;
+            }
         }
         Ok(())
     }
@@ -990,12 +996,28 @@ impl Engine {
                 } else if changed {
                     let out = self.update(id, |c| c.opts.audio_out.clone());
                     if let Some(out) = out {
-                        match Ringback::start(media_endpoint_out(&out)) {
-                            Ok(r) => {
-                                self.update(id, |c| c.ringback = Some(r));
+                        // Opening a sound card can take a second or two: do it off the event
+                        // loop, and keep the tone only if the call is still ringing by then
+                        // (the 200 OK may have arrived meanwhile).
+                        let me = self.clone();
+                        tokio::spawn(async move {
+                            let started = tokio::task::spawn_blocking(move || Ringback::start(media_endpoint_out(&out))).await;
+                            match started {
+                                Ok(Ok(r)) => {
+                                    let mut slot = Some(r);
+                                    me.update(id, |c| {
+                                        if c.info.state == CallState::Ringing && c.media.is_none() {
+                                            c.ringback = slot.take();
+                                        }
+                                    });
+                                    if let Some(r) = slot {
+                                        r.stop();
+                                    }
+                                }
+                                Ok(Err(e)) => me.emit(PhoneEvent::Warning { message: format!("no ringback tone: {e}") }),
+                                Err(_) => {}
                             }
-                            Err(e) => self.emit(PhoneEvent::Warning { message: format!("no ringback tone: {e}") }),
-                        }
+                        });
                     }
                 }
                 if changed {
