@@ -18,8 +18,14 @@ impl Phone {
         let password = match password {
             PasswordSource::Plain(p) => Some(p),
             PasswordSource::None => None,
-            PasswordSource::Keyring => hookflash_store::get_password(&config.account.aor)
-                .map_err(|e| PhoneError::Other(e.to_string()))?,
+            PasswordSource::Keyring => {
+                // The keyring may block (D-Bus, an unlock prompt): keep it off the async threads.
+                let aor = config.account.aor.clone();
+                tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
+                    .await
+                    .map_err(|e| PhoneError::Other(e.to_string()))?
+                    .map_err(|e| PhoneError::Other(e.to_string()))?
+            }
         };
         let (events, _) = broadcast::channel(4096);
         let engine = Engine::start(config, password, events.clone()).await?;
