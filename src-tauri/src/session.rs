@@ -154,10 +154,13 @@ impl Session {
                 inner.error = None;
                 drop(inner);
                 if register {
+                    // In the background: saving the account must not wait for a slow registrar.
                     // Progress and failures reach the window as Registration events; only logged here.
-                    if let Err(error) = phone.register().await {
-                        tracing::warn!("registration: {error}");
-                    }
+                    tauri::async_runtime::spawn(async move {
+                        if let Err(error) = phone.register().await {
+                            tracing::warn!("registration: {error}");
+                        }
+                    });
                 }
             }
             Err(error) => {

@@ -110,7 +110,8 @@ describe('labels', () => {
     const reg = { state: 'retrying' as const, message: 'registrar unreachable', in_secs: 30 };
     expect(registrationLabel(reg, 1_000, 1_000)).toBe('Retrying in 30 s: registrar unreachable');
     expect(registrationLabel(reg, 1_000, 11_500)).toBe('Retrying in 20 s: registrar unreachable');
-    expect(registrationLabel(reg, 1_000, 99_000)).toBe('Retrying in 0 s: registrar unreachable');
+    expect(registrationLabel(reg, 1_000, 30_999)).toBe('Retrying in 1 s: registrar unreachable');
+    expect(registrationLabel(reg, 1_000, 99_000)).toBe('Retrying now: registrar unreachable');
   });
   it('words the call states the e2e test looks for', () => {
     expect(callStateLabel({ ...call(), state: 'calling' })).toContain('Calling');

@@ -115,7 +115,7 @@ export function registrationLabel(reg: RegistrationState, receivedAt: number, no
       return `Failed: ${reg.message}`;
     case 'retrying': {
       const left = Math.max(0, reg.in_secs - Math.floor((now - receivedAt) / 1000));
-      return `Retrying in ${left} s: ${reg.message}`;
+      return left > 0 ? `Retrying in ${left} s: ${reg.message}` : `Retrying now: ${reg.message}`;
     }
   }
 }
