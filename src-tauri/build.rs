@@ -7,6 +7,9 @@ fn main() {
     println!("cargo:rerun-if-changed=../tauri.conf.json");
     println!("cargo:rerun-if-changed=capabilities");
     println!("cargo:rerun-if-changed=../ui/dist");
+    if !std::path::Path::new("../ui/dist/index.html").exists() {
+        panic!("the window's files are missing (ui/dist): run `npm ci && npm run build` in ui/ first");
+    }
     let attributes = tauri_build::Attributes::new().config_path("../tauri.conf.json");
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {error:#}");
