@@ -3,6 +3,7 @@
 // 1. First start without a profile: the account form, saved, opens the phone.
 // 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
+// 4. With a registrar: Registered in the status bar; closing the window un-REGISTERs and quits.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
 //      HOOKFLASH_ARTIFACTS_DIR (screenshots and logs, default <repo>/target/e2e-artifacts),
@@ -20,6 +21,7 @@ import { remote } from 'webdriverio';
 import { start, stop, stopAll, freeTcpPort, freeSipPort, waitFor, sleep } from './lib/processes.mjs';
 import { startXvfb } from './lib/xvfb.mjs';
 import { startBaresip } from './lib/baresip.mjs';
+import { startRegistrar } from './lib/registrar.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -166,19 +168,22 @@ async function launchApp(name, profile) {
     logFile: path.join(work, 'logs', `${name}-tauri-driver-and-app.log`),
   });
   const current = driver;
+  const accepts = (port) =>
+    new Promise((resolve) => {
+      const socket = net.createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  // Plain TCP probes of tauri-driver and of the WebKitWebDriver it starts (an HTTP probe would
+  // be forwarded to a WebKitWebDriver not up yet; a session request then fails).
   await waitFor(
-    `tauri-driver on port ${driverPort}`,
+    `tauri-driver on port ${driverPort} and WebKitWebDriver on ${nativePort}`,
     async () => {
       if (current.exited) throw new Error(`tauri-driver exited (${current.exitCode})`);
-      // A plain TCP connect: an HTTP probe would be forwarded to a WebKitWebDriver not up yet.
-      return new Promise((resolve) => {
-        const socket = net.createConnection({ host: '127.0.0.1', port: driverPort });
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      });
+      return (await accepts(driverPort)) && (await accepts(nativePort));
     },
     20000,
   );
@@ -395,4 +400,48 @@ test('incoming calls ring; one is answered, one declined with 603', { timeout: 2
   });
   step(`declined; baresip saw "${closed.param}"`);
   await closeApp();
+});
+
+test('registers at start; closing the window un-REGISTERs and quits', { timeout: 180_000 }, async () => {
+  await setUp();
+  for (const tool of ['openbox', 'wmctrl']) {
+    assert.ok(
+      (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, tool))),
+      `${tool} is needed to close the window like a user does: apt-get install openbox wmctrl`,
+    );
+  }
+  const registrar = await startRegistrar();
+  try {
+    const profile = writeProfile('register', [`registrar = "sip:127.0.0.1:${registrar.port}"`, 'listen = "127.0.0.1:0"']);
+    // Registering is the default: drop the profile's `register = false`.
+    writeFileSync(profile, readFileSync(profile, 'utf8').replace('register = false\n', ''));
+    // A window manager turns "close" into the WM_DELETE_WINDOW a desktop sends.
+    start('openbox', 'openbox', [], { env: { ...process.env, DISPLAY: display }, logFile: path.join(work, 'logs', 'openbox.log') });
+    await launchApp('register', profile);
+
+    const status = await byTestId('account-status');
+    await browser.waitUntil(async () => (await status.getText()).includes('Registered'), {
+      timeout: 20_000,
+      timeoutMsg: 'the status bar never showed Registered',
+    });
+    assert.equal(registrar.registers[0]?.expires, 600, 'the first REGISTER should ask for the profile default of 600 s');
+    await screenshot(path.join(artifacts, 'app-registered.png'));
+    step('registered');
+
+    const appPid = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `^${appBin}`]).toString().trim().split('\n')[0];
+      } catch {
+        return null;
+      }
+    };
+    assert.ok(appPid(), 'cannot find the app process');
+    execFileSync('wmctrl', ['-c', 'Hookflash'], { env: { ...process.env, DISPLAY: display } });
+    await waitFor('an un-REGISTER (expires 0) after closing the window', () => registrar.registers.some((r) => r.expires === 0), 10_000);
+    await waitFor('the app to quit after closing its window', () => appPid() === null, 10_000);
+    step('window closed: un-REGISTER sent, app quit');
+  } finally {
+    await closeApp();
+    await registrar.close();
+  }
 });
