@@ -316,13 +316,30 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   await screenshot(path.join(artifacts, 'app-connected.png'));
   step('connected');
 
-  // 6. DTMF 1 2 3 reaches the peer as RFC 4733 events.
+  // 6. DTMF 1 2 3 (clicked) and 4 (typed) reach the peer as RFC 4733 events; mute toggles.
   for (const digit of ['1', '2', '3']) {
     await (await byTestId(`dtmf-key-${digit}`)).click();
     await sleep(400);
   }
   await waitFor('baresip to report DTMF 123', () => peer.dtmfReceived().includes('123'), 10_000);
+  // A digit typed on the keyboard (focus on a key, not in a text field) is a tone too.
+  await browser.keys(['4']);
+  await waitFor('baresip to report the typed DTMF 4', () => peer.dtmfReceived().includes('1234'), 10_000);
   step(`baresip received DTMF ${peer.dtmfReceived()}`);
+
+  // Mute toggles in the engine and back.
+  const mute = await byTestId('mute-button');
+  await mute.click();
+  await browser.waitUntil(async () => (await mute.getAttribute('aria-pressed')) === 'true', {
+    timeout: 5_000,
+    timeoutMsg: 'the mute button did not turn on',
+  });
+  await mute.click();
+  await browser.waitUntil(async () => (await mute.getAttribute('aria-pressed')) === 'false', {
+    timeout: 5_000,
+    timeoutMsg: 'the mute button did not turn off',
+  });
+  step('mute on and off');
 
   // 7. Hang up.
   await (await byTestId('hangup-button')).click();
