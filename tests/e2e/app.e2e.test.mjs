@@ -326,6 +326,7 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   await browser.keys(['4']);
   await waitFor('baresip to report the typed DTMF 4', () => peer.dtmfReceived().includes('1234'), 10_000);
   step(`baresip received DTMF ${peer.dtmfReceived()}`);
+  assert.match(await (await byTestId('call-card')).getText(), /Sent 1234/, 'the call card does not list the digits sent');
 
   // Mute toggles in the engine and back.
   const mute = await byTestId('mute-button');
