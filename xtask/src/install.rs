@@ -26,8 +26,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
 ];
 
 /// Needed on top of [`BUILD_PACKAGES`] by `cargo xtask test`: the real SIP peers (Kamailio,
-/// baresip, SIPp), a sound server without a sound card, a virtual display and the WebDriver for
-/// the app window, the keyring, audio tools, and Python to build the `pesq` speech-quality module.
+/// baresip, SIPp), a sound server without a sound card, a virtual display with a window manager
+/// (openbox, wmctrl) and the WebDriver for the app window, the keyring, audio tools, and Python to build the `pesq` speech-quality module.
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
@@ -42,6 +42,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
     "webkit2gtk-driver",
+    "openbox",
+    "wmctrl",
     "imagemagick",
     "gnome-keyring",
     "dbus",
