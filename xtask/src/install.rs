@@ -27,7 +27,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
 
 /// Needed on top of [`BUILD_PACKAGES`] by `cargo xtask test`: the real SIP peers (Kamailio,
 /// baresip, SIPp), a sound server without a sound card, a virtual display with a window manager
-/// (openbox, wmctrl) and the WebDriver for the app window, the keyring, audio tools, and Python to build the `pesq` speech-quality module.
+/// (openbox, wmctrl) and the WebDriver for the app window, the keyring, audio tools, and Python
+/// to build the `pesq` speech-quality module.
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
