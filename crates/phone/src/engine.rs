@@ -116,10 +116,12 @@ fn sip_err(e: SipError) -> PhoneError {
 /// The local address that routes towards `host` (no packet is sent).
 fn local_ip_towards(host: &str) -> Option<IpAddr> {
     use std::net::ToSocketAddrs;
-    let target = if host.contains(':') && !host.starts_with('[') && host.matches(':').count() == 1 {
+    let target = if host.parse::<SocketAddr>().is_ok() {
         host.to_string()
-    } else if host.contains(':') && host.starts_with('[') {
-        host.to_string()
+    } else if let Ok(ip) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+        SocketAddr::new(ip, 5060).to_string()
+    } else if host.contains(':') {
+        host.to_string() // name:port
     } else {
         format!("{host}:5060")
     };
@@ -508,10 +510,9 @@ impl Engine {
             id
         };
         let body = self.next_sdp(id, &offer);
-        // Out-of-dialog requests go via the outbound proxy / registrar when the target is in
-        // our own domain, or when a proxy is configured; otherwise straight to the target.
-        let same_domain = target::host_of(&callee) == self.domain;
-        let destination = if same_domain || !self.register_enabled { self.outbound.clone() } else { self.outbound.clone() };
+        // Out-of-dialog requests go via the outbound proxy, or the registrar of a registering
+        // account (as desk phones do); an account that does not register calls targets directly.
+        let destination = self.outbound.clone();
         let option = InviteOption {
             caller_display_name: self.display_name.clone(),
             caller: {
