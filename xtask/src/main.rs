@@ -54,11 +54,12 @@ table and ends with `xtask: N passed, M failed`. Exit code 1 if any step failed.
 
 Steps, in order:
   setup    system packages, tauri-driver, Python venv (quick when all is there)
-  rust     cargo test --workspace --exclude hookflash-app
+  rust     cargo test --no-fail-fast --workspace --exclude hookflash-app
   ui       ui/: npm ci (when stale), npm test, npm run build
-  app      cargo test -p hookflash-app
+  app      cargo test --no-fail-fast -p hookflash-app
   build    cargo build -p hookflash-cli -p hookflash-app
-  interop  cargo test --workspace --exclude hookflash-app --tests -- --ignored --test-threads=1
+  interop  cargo test --no-fail-fast --workspace --exclude hookflash-app --tests
+           -- --ignored --test-threads=1
            (real peers; env HOOKFLASH_CLI_BIN, HOOKFLASH_PYTHON, HOOKFLASH_APP_BIN)
   e2e      tests/e2e/: npm ci (when stale), npm test
            (env HOOKFLASH_APP_BIN, HOOKFLASH_ARTIFACTS_DIR=target/e2e-artifacts)

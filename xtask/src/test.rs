@@ -179,8 +179,10 @@ fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
     };
     match step {
         "setup" => vec![Action::Setup],
+        // `--no-fail-fast`: one failing test binary must not hide the results of the others.
         "rust" => vec![run(cargo_cmd(&[
             "test",
+            "--no-fail-fast",
             "--workspace",
             "--exclude",
             "hookflash-app",
@@ -198,7 +200,12 @@ fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
             },
             run(npm::script(&layout.ui(), "build", &[])),
         ],
-        "app" => vec![run(cargo_cmd(&["test", "-p", "hookflash-app"]))],
+        "app" => vec![run(cargo_cmd(&[
+            "test",
+            "--no-fail-fast",
+            "-p",
+            "hookflash-app",
+        ]))],
         "build" => vec![run(cargo_cmd(&[
             "build",
             "-p",
@@ -211,6 +218,7 @@ fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
             // leaves out doc tests, whose ```ignore blocks are not meant to be run at all.
             let mut cmd = cargo_cmd(&[
                 "test",
+                "--no-fail-fast",
                 "--workspace",
                 "--exclude",
                 "hookflash-app",
@@ -428,6 +436,7 @@ mod tests {
         assert!(test.args.contains(&"--ignored".to_string()));
         assert!(!test.args.contains(&"--include-ignored".to_string()));
         assert!(test.args.contains(&"--test-threads=1".to_string()));
+        assert!(test.args.contains(&"--no-fail-fast".to_string()));
         for var in ["HOOKFLASH_CLI_BIN", "HOOKFLASH_PYTHON", "HOOKFLASH_APP_BIN"] {
             assert!(test.envs.iter().any(|(k, _)| k == var), "{var} not set");
         }
