@@ -142,18 +142,7 @@ pub fn apply_form(existing: Option<&Profile>, form: &AccountForm) -> Result<Prof
             .filter(|s| !s.is_empty())
     };
     let mut profile = existing.cloned().unwrap_or_else(|| Profile {
-        account: AccountConfig {
-            aor: String::new(),
-            display_name: None,
-            auth_user: None,
-            registrar: None,
-            outbound_proxy: None,
-            transport: None,
-            expires: 600,
-            listen: None,
-            tls_ca_file: None,
-            register: true,
-        },
+        account: AccountConfig::new(String::new()),
         history_db: None,
         codecs: Vec::new(),
     });

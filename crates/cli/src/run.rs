@@ -18,22 +18,7 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
         Some(p) => load_profile(p).map_err(|e| e.to_string())?,
         None => {
             let aor = args.aor.clone().ok_or("no account: give --aor sip:user@host or --profile file.toml")?;
-            Profile {
-                account: AccountConfig {
-                    aor,
-                    display_name: None,
-                    auth_user: None,
-                    registrar: None,
-                    outbound_proxy: None,
-                    transport: None,
-                    expires: 600,
-                    listen: None,
-                    tls_ca_file: None,
-                    register: true,
-                },
-                history_db: None,
-                codecs: vec![],
-            }
+            Profile::new(AccountConfig::new(aor))
         }
     };
     let a = &mut profile.account;

@@ -47,6 +47,25 @@ pub struct AccountConfig {
     pub register: bool,
 }
 
+impl AccountConfig {
+    /// An account with this AOR and every other field at its default: registers to the AOR's
+    /// host over UDP for 600 s, binds an ephemeral port.
+    pub fn new(aor: impl Into<String>) -> Self {
+        AccountConfig {
+            aor: aor.into(),
+            display_name: None,
+            auth_user: None,
+            registrar: None,
+            outbound_proxy: None,
+            transport: None,
+            expires: default_expires(),
+            listen: None,
+            tls_ca_file: None,
+            register: true,
+        }
+    }
+}
+
 fn default_expires() -> u32 {
     600
 }
@@ -243,4 +262,10 @@ pub struct Profile {
     pub history_db: Option<PathBuf>,
     #[serde(default)]
     pub codecs: Vec<CodecName>,
+}
+
+impl Profile {
+    pub fn new(account: AccountConfig) -> Self {
+        Profile { account, history_db: None, codecs: Vec::new() }
+    }
 }

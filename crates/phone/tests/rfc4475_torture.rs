@@ -45,16 +45,9 @@ async fn torture_messages_never_stop_the_phone() {
     let phone = Phone::start(
         PhoneConfig {
             account: AccountConfig {
-                aor: "sip:alice@127.0.0.1".into(),
-                display_name: None,
-                auth_user: None,
-                registrar: None,
-                outbound_proxy: None,
-                transport: None,
-                expires: 600,
                 listen: Some("127.0.0.1:0".parse().unwrap()),
-                tls_ca_file: None,
                 register: false,
+                ..AccountConfig::new("sip:alice@127.0.0.1")
             },
             history_db: dir.join("h.sqlite3"),
             user_agent: None,

@@ -61,16 +61,9 @@ fn cpu_seconds() -> f64 {
 fn config(user: &str, dir: &Path) -> PhoneConfig {
     PhoneConfig {
         account: AccountConfig {
-            aor: format!("sip:{user}@127.0.0.1"),
-            display_name: None,
-            auth_user: None,
-            registrar: None,
-            outbound_proxy: None,
-            transport: None,
-            expires: 600,
             listen: Some("127.0.0.1:0".parse().unwrap()),
-            tls_ca_file: None,
             register: false,
+            ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
         },
         history_db: dir.join(format!("{user}.sqlite3")),
         user_agent: None,
