@@ -429,6 +429,48 @@ impl Engine {
         st.calls.iter().find(|(_, c)| c.sip_call_id == sip_call_id).map(|(id, _)| *id)
     }
 
+    /// Registers a new call (Calling if outgoing, Ringing if incoming) and returns its id;
+    /// `fill` sets the live parts the caller already has.
+    fn add_call(
+        &self,
+        direction: Direction,
+        remote_uri: String,
+        remote_display_name: Option<String>,
+        sip_call_id: String,
+        fill: impl FnOnce(&mut CallRt),
+    ) -> CallId {
+        let mut st = self.state.lock().unwrap();
+        let id = st.next_id;
+        st.next_id += 1;
+        let mut call = CallRt {
+            info: CallInfo {
+                id,
+                direction,
+                state: if direction == Direction::Outgoing { CallState::Calling } else { CallState::Ringing },
+                remote_uri,
+                remote_display_name,
+                codec: None,
+                muted: false,
+                started_at_ms: now_ms(),
+                answered_at_ms: None,
+            },
+            sip_call_id,
+            dialog: None,
+            offer: None,
+            rtp: None,
+            media: None,
+            ringback: None,
+            opts: CallOptions::default(),
+            local_end: false,
+            sdp_version: 0,
+            local_sdp: None,
+            negotiated: None,
+        };
+        fill(&mut call);
+        st.calls.insert(id, call);
+        id
+    }
+
     fn update<R>(&self, id: CallId, f: impl FnOnce(&mut CallRt) -> R) -> Option<R> {
         let mut st = self.state.lock().unwrap();
         st.calls.get_mut(&id).map(f)
@@ -476,39 +518,11 @@ impl Engine {
             ptime: Some(20),
         };
         let sip_call_id = format!("{}@hookflash", random_token(24));
-        let id = {
-            let mut st = self.state.lock().unwrap();
-            let id = st.next_id;
-            st.next_id += 1;
-            st.calls.insert(
-                id,
-                CallRt {
-                    info: CallInfo {
-                        id,
-                        direction: Direction::Outgoing,
-                        state: CallState::Calling,
-                        remote_uri: callee.to_string(),
-                        remote_display_name: None,
-                        codec: None,
-                        muted: false,
-                        started_at_ms: now_ms(),
-                        answered_at_ms: None,
-                    },
-                    sip_call_id: sip_call_id.clone(),
-                    dialog: None,
-                    offer: Some(offer.clone()),
-                    rtp: Some(rtp),
-                    media: None,
-                    ringback: None,
-                    opts: opts.clone(),
-                    local_end: false,
-                    sdp_version: 0,
-                    local_sdp: None,
-                    negotiated: None,
-                },
-            );
-            id
-        };
+        let id = self.add_call(Direction::Outgoing, callee.to_string(), None, sip_call_id.clone(), |c| {
+            c.offer = Some(offer.clone());
+            c.rtp = Some(rtp);
+            c.opts = opts.clone();
+        });
         let body = self.next_sdp(id, &offer);
         // Out-of-dialog requests go via the outbound proxy, or the registrar of a registering
         // account (as desk phones do); an account that does not register calls targets directly.
@@ -756,39 +770,10 @@ impl Engine {
                 return;
             }
         };
-        let id = {
-            let mut st = self.state.lock().unwrap();
-            let id = st.next_id;
-            st.next_id += 1;
-            st.calls.insert(
-                id,
-                CallRt {
-                    info: CallInfo {
-                        id,
-                        direction: Direction::Incoming,
-                        state: CallState::Ringing,
-                        remote_uri,
-                        remote_display_name: display,
-                        codec: None,
-                        muted: false,
-                        started_at_ms: now_ms(),
-                        answered_at_ms: None,
-                    },
-                    sip_call_id,
-                    dialog: Some(dialog.clone()),
-                    offer: Some(offer),
-                    rtp: None,
-                    media: None,
-                    ringback: None,
-                    opts: CallOptions::default(),
-                    local_end: false,
-                    sdp_version: 0,
-                    local_sdp: None,
-                    negotiated: None,
-                },
-            );
-            id
-        };
+        let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
+            c.dialog = Some(dialog.clone());
+            c.offer = Some(offer);
+        });
         let mut d = dialog.clone();
         tokio::spawn(async move {
             let _ = d.handle(&mut tx).await;
