@@ -410,14 +410,7 @@ impl Engine {
                 started_at_ms: r.started_at_ms,
                 answered_at_ms: r.answered_at_ms,
                 ended_at_ms: r.ended_at_ms,
-                outcome: match r.outcome {
-                    CallOutcome::Answered => "answered",
-                    CallOutcome::Missed => "missed",
-                    CallOutcome::Rejected => "rejected",
-                    CallOutcome::Cancelled => "cancelled",
-                    CallOutcome::Failed => "failed",
-                }
-                .to_string(),
+                outcome: r.outcome.as_str().to_string(),
                 sip_status: r.sip_status,
                 codec: r.codec,
             })
@@ -1051,15 +1044,11 @@ impl Engine {
                 let end = match reason {
                     TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteHangup,
                     TerminatedReason::UacCancel => EndReason::Cancelled,
-                    TerminatedReason::Timeout => {
-                        if state == CallState::Answered {
-                            EndReason::Error { message: "the other side stopped answering".into() }
-                        } else {
-                            return; // outgoing INVITE time-out is reported by dial's task
-                        }
+                    TerminatedReason::Timeout if state == CallState::Answered => {
+                        EndReason::Error { message: "the other side stopped answering".into() }
                     }
-                    // Final failure responses to our INVITE are reported by dial's task with
-                    // their exact status.
+                    // An outgoing INVITE's time-out and final failure responses are reported
+                    // by dial's task, with their exact status.
                     _ => return,
                 };
                 self.end_call(id, end).await;
