@@ -140,7 +140,7 @@ impl BaresipBuilder {
 
     /// Writes the config and starts baresip; waits until it says it is ready.
     pub fn start(self, dir: &TestDir) -> Baresip {
-        let bdir = dir.subdir(&self.name);
+        let bdir = dir.short_subdir(&self.name);
         let (rate, ch) = self.codec.format();
         let source = match &self.source {
             Some(src) => speech::convert(src, &bdir.join("source.wav"), rate, ch, self.pad_secs),

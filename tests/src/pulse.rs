@@ -2,7 +2,8 @@
 //! somewhere to play (ALSA `default` → PulseAudio via libasound2-plugins) and the tests can
 //! record the sink's monitor with `parecord`.
 //!
-//! The daemon gets its own runtime directory (`PULSE_RUNTIME_PATH`) under the test directory so
+//! The daemon gets its own runtime directory (`PULSE_RUNTIME_PATH`, a short path linked from the test directory:
+//! its socket path must fit in 108 bytes) so
 //! tests and other users of the machine do not collide; [`Pulse::env`] lists the variables a
 //! child process needs to reach it.
 
@@ -19,7 +20,7 @@ pub struct Pulse {
 impl Pulse {
     /// Starts `pulseaudio` in the foreground (under a guard) and waits for its socket.
     pub fn start(dir: &TestDir) -> Pulse {
-        let runtime = dir.subdir("pulse");
+        let runtime = dir.short_subdir("pulse");
         let mut cmd = Command::new("pulseaudio");
         cmd.args([
             "--daemonize=no",

@@ -47,6 +47,24 @@ impl TestDir {
         p
     }
 
+    /// Creates a directory with a short real path (`/tmp/hf-<pid>-<n>`) and links it into the test
+    /// directory as `name`, returning the short path.
+    ///
+    /// For peers that break on long paths: Unix socket paths are limited to 108 bytes (PulseAudio's
+    /// `native` socket) and baresip's `sndfile` truncates file names at 127 bytes, so a checkout at
+    /// a deep path would otherwise fail in ways unrelated to the code under test.
+    pub fn short_subdir(&self, name: &str) -> PathBuf {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let short = std::env::temp_dir()
+            .join(format!("hf-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst)));
+        let _ = std::fs::remove_dir_all(&short); // a stale one from an earlier process with our pid
+        std::fs::create_dir_all(&short).unwrap_or_else(|e| panic!("cannot create {}: {e}", short.display()));
+        let link = self.path.join(name);
+        std::os::unix::fs::symlink(&short, &link)
+            .unwrap_or_else(|e| panic!("cannot link {} -> {}: {e}", link.display(), short.display()));
+        short
+    }
+
     /// Writes a file in the directory and returns its path.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path.join(name);
