@@ -4,6 +4,7 @@ import CallCard from './CallCard.svelte';
 import IncomingCard from './IncomingCard.svelte';
 import HistoryList from './HistoryList.svelte';
 import Dialpad from './Dialpad.svelte';
+import ParkedList from './ParkedList.svelte';
 import type { CallView } from '../lib/state';
 import type { HistoryEntry } from '../lib/types';
 
@@ -121,5 +122,58 @@ describe('dial pad', () => {
   it('the call button is disabled while the input is empty', () => {
     const { getByTestId } = render(Dialpad, { onDial: noop });
     expect((getByTestId('dial-button') as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('parked calls', () => {
+  const parked = (id: number, name: string, since: number): CallView =>
+    call({ id, remote_display_name: name, parked_since_ms: since, account: 'sip:alice@example.com' });
+
+  it('double-click and Enter switch to the call; names are text', async () => {
+    const onSwitch = vi.fn();
+    const { getAllByTestId, container } = render(ParkedList, {
+      calls: [parked(3, HOSTILE, 1_000), parked(5, 'Carol', 50_000)],
+      now: 61_000,
+      recallMs: 60_000,
+      onSwitch,
+      onHangup: noop,
+    });
+    expect(container.querySelector('img')).toBeNull();
+    const rows = getAllByTestId('parked-call');
+    expect(rows[0].textContent).toContain(HOSTILE);
+    expect(getAllByTestId('parked-timer').map((t) => t.textContent)).toEqual(['1:00', '0:11']);
+    expect(rows[0].classList.contains('recall')).toBe(true);
+    expect(rows[1].classList.contains('recall')).toBe(false);
+    await fireEvent.dblClick(rows[1]);
+    await fireEvent.keyDown(rows[0], { key: 'Enter' });
+    expect(onSwitch.mock.calls).toEqual([[5], [3]]);
+  });
+
+  it('incoming card says which call answering parks', () => {
+    const { getByTestId } = render(IncomingCard, {
+      call: call({ direction: 'incoming', state: 'ringing' }),
+      now: 0,
+      onAnswer: noop,
+      onDecline: noop,
+      parksLabel: 'Answering parks Bob',
+    });
+    expect(getByTestId('answer-parks').textContent).toBe('Answering parks Bob');
+  });
+
+  it('call card: park button and call-waiting indicator', async () => {
+    const onPark = vi.fn();
+    const { getByTestId } = render(CallCard, {
+      call: call(),
+      now: 2_000,
+      onHangup: noop,
+      onMute: noop,
+      onDtmf: noop,
+      onDismiss: noop,
+      onPark,
+      waiting: 1,
+    });
+    expect(getByTestId('call-waiting').textContent).toBe('Call waiting');
+    await fireEvent.click(getByTestId('park-button'));
+    expect(onPark).toHaveBeenCalledOnce();
   });
 });

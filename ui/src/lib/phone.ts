@@ -15,6 +15,10 @@ export const phone = {
   /** Rejects a ringing call with 603 Decline. */
   decline: (id: CallId): Promise<void> => invoke('decline', { id }),
   hangup: (id: CallId): Promise<void> => invoke('hangup', { id }),
+  /** Holds the call with music on hold; it joins the parked list. */
+  park: (id: CallId): Promise<void> => invoke('park_call', { id }),
+  /** Makes a parked call the active one, parking the current call in the same action. */
+  switchTo: (id: CallId): Promise<void> => invoke('switch_call', { id }),
   sendDtmf: (id: CallId, digits: string): Promise<void> => invoke('send_dtmf', { id, digits }),
   setMute: (id: CallId, muted: boolean): Promise<void> => invoke('set_mute', { id, muted }),
   calls: (): Promise<CallInfo[]> => invoke('calls'),

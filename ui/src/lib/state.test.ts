@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   activeCalls,
+  answerParksLabel,
   callStateLabel,
+  currentCall,
+  needsRecall,
+  parkedCalls,
   dismissCall,
   incomingCalls,
   initialState,
@@ -117,5 +121,64 @@ describe('labels', () => {
     expect(callStateLabel({ ...call(), state: 'calling' })).toContain('Calling');
     expect(callStateLabel({ ...call(), state: 'ringing' })).toContain('Ringing');
     expect(callStateLabel({ ...call(), state: 'answered' })).toBe('Connected');
+  });
+});
+
+describe('several calls', () => {
+  const answered = (id: number, over: Partial<CallInfo> = {}) =>
+    call({ id, direction: 'incoming', state: 'answered', answered_at_ms: 2_000, remote_uri: `sip:p${id}@example.com`, ...over });
+
+  it('separates the active call, the parked list and ringing calls', () => {
+    const s = run([
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 3_000, remote_display_name: 'First' }) },
+      { event: 'call_updated', call: answered(2, { active: true, remote_display_name: 'Second' }) },
+      { event: 'call_updated', call: answered(3, { parked_since_ms: 2_500 }) },
+      { event: 'incoming_call', call: call({ id: 4, direction: 'incoming', state: 'ringing' }) },
+    ]);
+    expect(activeCalls(s).map((c) => c.id)).toEqual([2]);
+    expect(parkedCalls(s).map((c) => c.id)).toEqual([3, 1]);
+    expect(incomingCalls(s).map((c) => c.id)).toEqual([4]);
+    expect(currentCall(s)?.id).toBe(2);
+    expect(answerParksLabel(s)).toBe('Answering parks Second');
+    expect(callStateLabel(s.calls[1])).toBe('Parked');
+  });
+
+  it('a switch moves the calls between the card and the parked list', () => {
+    const s = run([
+      { event: 'call_updated', call: answered(1, { active: true }) },
+      { event: 'call_updated', call: answered(2, { parked_since_ms: 3_000 }) },
+      // switch_to(2): the engine parks 1, then activates 2
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 9_000 }) },
+      { event: 'call_updated', call: answered(2, { active: true, parked_since_ms: null }) },
+    ]);
+    expect(currentCall(s)?.id).toBe(2);
+    expect(parkedCalls(s).map((c) => c.id)).toEqual([1]);
+    expect(answerParksLabel(s)).toBe('Answering parks p2@example.com');
+  });
+
+  it('nothing to park when no call is connected', () => {
+    const s = run([{ event: 'call_updated', call: answered(1, { parked_since_ms: 3_000 }) }]);
+    expect(currentCall(s)).toBeNull();
+    expect(answerParksLabel(s)).toBeNull();
+  });
+
+  it('a call ended while parked leaves the parked list', () => {
+    const s = run([
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 3_000 }) },
+      { event: 'call_ended', call: answered(1, { parked_since_ms: 3_000 }), reason: { kind: 'remote_hangup' }, message: 'The other party hung up' },
+    ]);
+    expect(parkedCalls(s)).toEqual([]);
+    expect(activeCalls(s).map((c) => c.state)).toEqual(['ended']);
+  });
+
+  it('held by remote is shown', () => {
+    expect(callStateLabel(answered(1, { held_by_remote: true }))).toBe('Held by remote');
+  });
+
+  it('park recall after the configured time', () => {
+    const c = answered(1, { parked_since_ms: 10_000 });
+    expect(needsRecall(c, 69_999, 60_000)).toBe(false);
+    expect(needsRecall(c, 70_000, 60_000)).toBe(true);
+    expect(needsRecall(answered(2), 1e9, 60_000)).toBe(false);
   });
 });

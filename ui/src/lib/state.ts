@@ -2,6 +2,7 @@
 // whole event stream -> view mapping is unit-tested without a window or an engine.
 
 import type { CallId, CallInfo, PhoneEvent, RegistrationState } from './types';
+import { remoteLabel } from './format';
 
 /** A call as the window shows it; `ended*` are set once the engine reports the end. */
 export interface CallView extends CallInfo {
@@ -81,11 +82,41 @@ export function incomingCalls(state: ViewState): CallView[] {
     .sort((a, b) => a.started_at_ms - b.started_at_ms);
 }
 
-/** Every other call (outgoing, answered, or just ended), oldest first. */
+/** Whether a call is parked (held by us, with music on hold). */
+export function isParked(call: CallView): boolean {
+  return call.state === 'answered' && call.parked_since_ms != null;
+}
+
+/** Calls shown as cards: being set up, connected and not parked, or just ended; oldest first. */
 export function activeCalls(state: ViewState): CallView[] {
   return Object.values(state.calls)
-    .filter((c) => !(c.direction === 'incoming' && c.state === 'ringing'))
+    .filter((c) => !(c.direction === 'incoming' && c.state === 'ringing') && !isParked(c))
     .sort((a, b) => a.started_at_ms - b.started_at_ms);
+}
+
+/** Parked calls, longest parked first. */
+export function parkedCalls(state: ViewState): CallView[] {
+  return Object.values(state.calls)
+    .filter(isParked)
+    .sort((a, b) => (a.parked_since_ms ?? 0) - (b.parked_since_ms ?? 0));
+}
+
+/** The call that has the microphone: the engine's `active` one, else the only connected one. */
+export function currentCall(state: ViewState): CallView | null {
+  const live = Object.values(state.calls).filter((c) => c.state === 'answered' && !isParked(c));
+  return live.find((c) => c.active) ?? (live.length === 1 ? live[0] : null);
+}
+
+/** Sentence for the incoming card when answering will park the current call. */
+export function answerParksLabel(state: ViewState): string | null {
+  const current = currentCall(state);
+  if (!current) return null;
+  return `Answering parks ${remoteLabel(current.remote_display_name, current.remote_uri)}`;
+}
+
+/** A parked call due for a reminder: parked for `recallMs` or longer at `now`. */
+export function needsRecall(call: CallView, now: number, recallMs: number): boolean {
+  return isParked(call) && now - (call.parked_since_ms ?? now) >= recallMs;
 }
 
 /** The word shown for a call's state. */
@@ -96,6 +127,8 @@ export function callStateLabel(call: CallView): string {
     case 'ringing':
       return call.direction === 'incoming' ? 'Ringing (incoming)' : 'Ringing…';
     case 'answered':
+      if (isParked(call)) return 'Parked';
+      if (call.held_by_remote) return 'Held by remote';
       return 'Connected';
     case 'ended':
       return 'Ended';

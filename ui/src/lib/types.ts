@@ -24,6 +24,14 @@ export interface CallInfo {
   /** Unix milliseconds. */
   started_at_ms: number;
   answered_at_ms: number | null;
+  /** This call has the microphone and speaker (at most one call at a time). */
+  active?: boolean;
+  /** Unix ms when the call was parked; null/absent when it is not parked. */
+  parked_since_ms?: number | null;
+  /** The remote party has put us on hold. */
+  held_by_remote?: boolean;
+  /** AOR of the account the call belongs to. */
+  account?: string;
 }
 
 export type EndReason =
