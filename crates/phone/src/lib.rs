@@ -13,6 +13,7 @@ mod engine;
 mod phone;
 mod profile;
 mod registration_policy;
+mod switchboard;
 
 pub use phone::Phone;
 pub use profile::load_profile;

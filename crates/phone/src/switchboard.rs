@@ -1,0 +1,663 @@
+//! The phone's set of calls as one pure state machine: which call is active (has the
+//! microphone and speaker; at most one), which are parked (held by us, hearing hold music),
+//! which the peer holds (held by remote), and which re-INVITE each call still needs.
+//!
+//! The engine feeds it inputs (answer, dial, park, switch, re-INVITE results, remote offers,
+//! call ended, clock ticks) and carries out the [`Action`]s it returns: send a re-INVITE with a
+//! direction, route audio (the active call gets the microphone and speaker, every other call
+//! gets hold music and its audio is discarded), emit `CallUpdated`, warn, wake up later.
+//!
+//! Hold is reconciled, not fire-and-forget: each call has what the user wants (`want_hold`)
+//! and what SIP last negotiated (`held`); at most one re-INVITE per call is in flight (RFC 3261
+//! 14.1), and when it completes the next one goes out if the wish changed meanwhile. A 491
+//! (glare) waits a random time (2.1-4 s if we own the Call-ID, else 0-2 s, in 10 ms steps)
+//! before trying again. No sockets, no sleeps: time comes in as unix milliseconds.
+
+use crate::api::{CallId, PhoneError};
+use hookflash_sip::sdp::Direction;
+use std::collections::BTreeMap;
+
+/// What the engine must do after an input, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send a re-INVITE offering this direction (sendonly/inactive to hold, sendrecv/recvonly
+    /// to resume). Report the result with [`Switchboard::reinvite_done`].
+    Reinvite { id: CallId, direction: Direction },
+    /// Route audio: this call (if any) gets the microphone and speaker, every other call gets
+    /// hold music and its received audio is discarded.
+    Route { active: Option<CallId> },
+    /// The call's `active` / `parked_since_ms` / `held_by_remote` changed: emit `CallUpdated`.
+    Updated(CallId),
+    /// Tell the user (hold refused...); the calls stay consistent.
+    Warning(String),
+    /// Call [`Switchboard::tick`] at this unix-ms time (glare retry, park recall).
+    WakeAt(i64),
+    /// The call has been parked longer than the recall time: remind the user (once per park).
+    Recall(CallId),
+}
+
+/// How our last re-INVITE ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReinviteOutcome {
+    /// 2xx: the offered direction is in force.
+    Accepted,
+    /// 491 Request Pending. `roll` is a random number in 0..=1000 that picks the back-off.
+    Glare { roll: u16 },
+    /// Any other failure (4xx-6xx, time-out): `reason` is e.g. "488" or "timed out".
+    Refused { reason: String },
+}
+
+/// What front ends show about a call's place on the switchboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct View {
+    pub active: bool,
+    pub parked_since_ms: Option<i64>,
+    pub held_by_remote: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Ringing here, or calling out.
+    Setup,
+    /// A confirmed dialog with media.
+    Connected,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    phase: Phase,
+    /// We created the Call-ID (outgoing call): glare back-off 2.1-4 s, else 0-2 s.
+    owns_call_id: bool,
+    /// The peer's name for warnings.
+    remote: String,
+    want_hold: bool,
+    /// SIP state: our last accepted offer/answer held the peer.
+    held: bool,
+    /// Target hold state of the re-INVITE in flight.
+    in_flight: Option<bool>,
+    retry_at_ms: Option<i64>,
+    remote_hold: bool,
+    parked_since_ms: Option<i64>,
+    recalled: bool,
+}
+
+/// The set of calls and which one is active.
+#[derive(Debug, Clone, Default)]
+pub struct Switchboard {
+    calls: BTreeMap<CallId, Slot>,
+    active: Option<CallId>,
+    /// Remind the user after a call has been parked this long (ms); None = never.
+    recall_after_ms: Option<i64>,
+}
+
+/// Back-off after a 491, RFC 3261 14.1: the Call-ID owner waits 2.1-4 s, the other side 0-2 s,
+/// in units of 10 ms. `roll` (0..=1000) picks the point in the range.
+pub fn glare_delay_ms(owns_call_id: bool, roll: u16) -> i64 {
+    let roll = roll.min(1000) as i64;
+    let (lo, hi) = if owns_call_id { (210, 400) } else { (0, 200) }; // tens of ms
+    (lo + (hi - lo) * roll / 1000) * 10
+}
+
+/// The direction we offer: hold = sendonly (inactive if the peer holds us, RFC 3264 8.4);
+/// resume = sendrecv (recvonly if the peer holds us).
+pub fn offer_direction(hold: bool, remote_hold: bool) -> Direction {
+    match (hold, remote_hold) {
+        (true, false) => Direction::SendOnly,
+        (true, true) => Direction::Inactive,
+        (false, false) => Direction::SendRecv,
+        (false, true) => Direction::RecvOnly,
+    }
+}
+
+/// Our answer's direction to an offer whose mirrored direction is `mirrored`, when we
+/// (don't) hold: holding removes our receiving half.
+pub fn answer_direction(mirrored: Direction, hold: bool) -> Direction {
+    if !hold {
+        return mirrored;
+    }
+    match mirrored {
+        Direction::SendRecv | Direction::SendOnly => Direction::SendOnly,
+        Direction::RecvOnly | Direction::Inactive => Direction::Inactive,
+    }
+}
+
+impl Switchboard {
+    pub fn new(recall_after_ms: Option<i64>) -> Self {
+        Switchboard { recall_after_ms, ..Default::default() }
+    }
+
+    /// The call that has the microphone and speaker.
+    pub fn active(&self) -> Option<CallId> {
+        self.active
+    }
+
+    pub fn view(&self, id: CallId) -> View {
+        match self.calls.get(&id) {
+            Some(s) => View {
+                active: self.active == Some(id),
+                parked_since_ms: s.parked_since_ms,
+                held_by_remote: s.remote_hold,
+            },
+            None => View::default(),
+        }
+    }
+
+    /// Whether a re-INVITE of ours is in flight for this call (an incoming one gets 491).
+    pub fn reinvite_pending(&self, id: CallId) -> bool {
+        self.calls.get(&id).is_some_and(|s| s.in_flight.is_some())
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// An incoming call starts ringing.
+    pub fn incoming(&mut self, id: CallId, remote: &str) {
+        self.calls.insert(id, Slot::new(false, remote));
+    }
+
+    /// We dial out: the active call is parked first and the new call becomes the active one
+    /// (its ringback and then its audio use the speaker).
+    pub fn dial(&mut self, id: CallId, remote: &str, now_ms: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.park_active(now_ms, &mut out);
+        self.calls.insert(id, Slot::new(true, remote));
+        self.active = Some(id);
+        out.push(Action::Route { active: Some(id) });
+        out.push(Action::Updated(id));
+        out
+    }
+
+    /// We answer a ringing call: the active call is parked first, then this one is active.
+    pub fn answer(&mut self, id: CallId, now_ms: i64) -> Result<Vec<Action>, PhoneError> {
+        let slot = self.calls.get(&id).ok_or(PhoneError::NoSuchCall(id))?;
+        if slot.phase != Phase::Setup || slot.owns_call_id {
+            return Err(PhoneError::Other(format!("call {id} is not ringing here")));
+        }
+        let mut out = Vec::new();
+        self.park_active(now_ms, &mut out);
+        let slot = self.calls.get_mut(&id).expect("checked above");
+        slot.phase = Phase::Connected;
+        self.active = Some(id);
+        out.push(Action::Route { active: Some(id) });
+        out.push(Action::Updated(id));
+        Ok(out)
+    }
+
+    /// Our outgoing call was answered. If the user moved on to another call meanwhile, this
+    /// one is parked straight away.
+    pub fn connected(&mut self, id: CallId, now_ms: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        let active = self.active;
+        let Some(slot) = self.calls.get_mut(&id) else { return out };
+        slot.phase = Phase::Connected;
+        if active == Some(id) {
+            out.push(Action::Route { active: Some(id) });
+        } else {
+            slot.want_hold = true;
+            slot.parked_since_ms = Some(now_ms);
+            out.push(Action::Updated(id));
+            self.reconcile(id, &mut out);
+            self.recall_wake(id, &mut out);
+        }
+        out
+    }
+
+    /// Parks a connected call: holds it with hold music; if it was active, none is now.
+    pub fn park(&mut self, id: CallId, now_ms: i64) -> Result<Vec<Action>, PhoneError> {
+        self.check_connected(id, "parked")?;
+        let mut out = Vec::new();
+        if self.active == Some(id) {
+            self.active = None;
+            out.push(Action::Route { active: None });
+        }
+        self.park_one(id, now_ms, &mut out);
+        Ok(out)
+    }
+
+    /// Makes a connected call the active one, parking the active call first. The audio route
+    /// moves in one step, so the microphone never reaches two calls.
+    pub fn switch_to(&mut self, id: CallId, now_ms: i64) -> Result<Vec<Action>, PhoneError> {
+        self.check_connected(id, "made active")?;
+        if self.active == Some(id) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        if let Some(old) = self.active.take() {
+            self.park_one(old, now_ms, &mut out);
+        }
+        self.active = Some(id);
+        out.push(Action::Route { active: Some(id) });
+        let slot = self.calls.get_mut(&id).expect("checked above");
+        slot.want_hold = false;
+        slot.parked_since_ms = None;
+        slot.recalled = false;
+        out.push(Action::Updated(id));
+        self.reconcile(id, &mut out);
+        Ok(out)
+    }
+
+    /// The peer sent a re-INVITE offer. `remote_hold` = its offer does not want to receive
+    /// (sendonly / inactive / 0.0.0.0). Returns whether our answer holds (so the engine
+    /// answers with [`answer_direction`]), or `Err(())` when our own re-INVITE is in flight
+    /// and the engine must answer 491.
+    #[allow(clippy::result_unit_err)]
+    pub fn remote_offer(&mut self, id: CallId, remote_hold: bool) -> Result<(bool, Vec<Action>), ()> {
+        let mut out = Vec::new();
+        let Some(slot) = self.calls.get_mut(&id) else { return Ok((false, out)) };
+        if slot.in_flight.is_some() {
+            return Err(());
+        }
+        // Our answer carries what we want now, so a hold waiting for a glare retry is done.
+        slot.held = slot.want_hold;
+        slot.retry_at_ms = None;
+        let hold = slot.held;
+        if slot.remote_hold != remote_hold {
+            slot.remote_hold = remote_hold;
+            out.push(Action::Updated(id));
+        }
+        Ok((hold, out))
+    }
+
+    /// Our re-INVITE for this call completed.
+    pub fn reinvite_done(&mut self, id: CallId, outcome: ReinviteOutcome, now_ms: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(slot) = self.calls.get_mut(&id) else { return out };
+        let Some(target) = slot.in_flight.take() else { return out };
+        match outcome {
+            ReinviteOutcome::Accepted => slot.held = target,
+            ReinviteOutcome::Glare { roll } => {
+                let at = now_ms + glare_delay_ms(slot.owns_call_id, roll);
+                slot.retry_at_ms = Some(at);
+                out.push(Action::WakeAt(at));
+                return out;
+            }
+            ReinviteOutcome::Refused { reason } => {
+                let what = if target { "hold" } else { "resume" };
+                out.push(Action::Warning(format!("{what} refused ({reason}) by {}", slot.remote)));
+                // Stop asking: the call stays as SIP last negotiated it.
+                slot.want_hold = slot.held;
+                if !slot.held && slot.parked_since_ms.take().is_some() {
+                    out.push(Action::Updated(id));
+                }
+            }
+        }
+        self.reconcile(id, &mut out);
+        out
+    }
+
+    /// Time passed: retries after glare, park reminders.
+    pub fn tick(&mut self, now_ms: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        let ids: Vec<CallId> = self.calls.keys().copied().collect();
+        for id in ids {
+            let slot = self.calls.get_mut(&id).expect("listed above");
+            if slot.retry_at_ms.is_some_and(|t| t <= now_ms) {
+                slot.retry_at_ms = None;
+                self.reconcile(id, &mut out);
+            }
+            let slot = self.calls.get_mut(&id).expect("listed above");
+            if let (Some(since), Some(after)) = (slot.parked_since_ms, self.recall_after_ms) {
+                if !slot.recalled && since + after <= now_ms {
+                    slot.recalled = true;
+                    out.push(Action::Recall(id));
+                }
+            }
+        }
+        out
+    }
+
+    /// The call is over (BYE, CANCEL, failure, our hang-up). Nothing else is resumed.
+    pub fn ended(&mut self, id: CallId) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.calls.remove(&id).is_some() && self.active == Some(id) {
+            self.active = None;
+            out.push(Action::Route { active: None });
+        }
+        out
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    fn check_connected(&self, id: CallId, what: &str) -> Result<(), PhoneError> {
+        match self.calls.get(&id) {
+            None => Err(PhoneError::NoSuchCall(id)),
+            Some(s) if s.phase != Phase::Connected => {
+                Err(PhoneError::Other(format!("call {id} is not connected, so it cannot be {what}")))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Parks whatever is active (if it is connected; a call still ringing out just loses the
+    /// speaker and is parked when it connects).
+    fn park_active(&mut self, now_ms: i64, out: &mut Vec<Action>) {
+        if let Some(old) = self.active.take() {
+            if self.calls.get(&old).is_some_and(|s| s.phase == Phase::Connected) {
+                self.park_one(old, now_ms, out);
+            } else {
+                out.push(Action::Updated(old));
+            }
+        }
+    }
+
+    fn park_one(&mut self, id: CallId, now_ms: i64, out: &mut Vec<Action>) {
+        let Some(slot) = self.calls.get_mut(&id) else { return };
+        if slot.want_hold {
+            return;
+        }
+        slot.want_hold = true;
+        slot.parked_since_ms = Some(now_ms);
+        slot.recalled = false;
+        out.push(Action::Updated(id));
+        self.reconcile(id, out);
+        self.recall_wake(id, out);
+    }
+
+    fn recall_wake(&self, id: CallId, out: &mut Vec<Action>) {
+        if let (Some(after), Some(since)) = (self.recall_after_ms, self.calls.get(&id).and_then(|s| s.parked_since_ms)) {
+            out.push(Action::WakeAt(since + after));
+        }
+    }
+
+    /// Sends the re-INVITE that brings SIP in line with the wish, unless one is in flight or
+    /// waiting for a glare retry.
+    fn reconcile(&mut self, id: CallId, out: &mut Vec<Action>) {
+        let Some(slot) = self.calls.get_mut(&id) else { return };
+        if slot.phase != Phase::Connected || slot.in_flight.is_some() || slot.retry_at_ms.is_some() {
+            return;
+        }
+        if slot.want_hold != slot.held {
+            slot.in_flight = Some(slot.want_hold);
+            out.push(Action::Reinvite { id, direction: offer_direction(slot.want_hold, slot.remote_hold) });
+        }
+    }
+}
+
+impl Slot {
+    fn new(owns_call_id: bool, remote: &str) -> Slot {
+        Slot {
+            phase: Phase::Setup,
+            owns_call_id,
+            remote: remote.to_string(),
+            want_hold: false,
+            held: false,
+            in_flight: None,
+            retry_at_ms: None,
+            remote_hold: false,
+            parked_since_ms: None,
+            recalled: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reinvites(actions: &[Action]) -> Vec<(CallId, Direction)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Reinvite { id, direction } => Some((*id, *direction)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn routes(actions: &[Action]) -> Vec<Option<CallId>> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Route { active } => Some(*active),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Incoming call `id` answered and every re-INVITE it causes accepted.
+    fn answered(sb: &mut Switchboard, id: CallId, now: i64) -> Vec<Action> {
+        sb.incoming(id, &format!("sip:p{id}@h"));
+        let a = sb.answer(id, now).unwrap();
+        for (rid, _) in reinvites(&a) {
+            sb.reinvite_done(rid, ReinviteOutcome::Accepted, now);
+        }
+        a
+    }
+
+    #[test]
+    fn answering_while_busy_parks_the_active_call_first() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        assert_eq!(sb.active(), Some(1));
+        sb.incoming(2, "sip:b@h");
+        let a = sb.answer(2, 1000).unwrap();
+        // The hold for call 1 comes before the route to call 2.
+        let hold_at = a.iter().position(|x| matches!(x, Action::Reinvite { id: 1, .. })).unwrap();
+        let route_at = a.iter().position(|x| *x == Action::Route { active: Some(2) }).unwrap();
+        assert!(hold_at < route_at, "{a:?}");
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
+        assert_eq!(sb.active(), Some(2));
+        assert_eq!(sb.view(1).parked_since_ms, Some(1000));
+        assert!(!sb.view(1).active);
+        assert!(sb.view(2).active);
+    }
+
+    #[test]
+    fn switch_parks_the_active_one_then_resumes_the_other() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        answered(&mut sb, 2, 10); // call 1 parked and held
+        let a = sb.switch_to(1, 20).unwrap();
+        assert_eq!(reinvites(&a), vec![(2, Direction::SendOnly), (1, Direction::SendRecv)]);
+        assert_eq!(routes(&a), vec![Some(1)], "one route change, straight to the new call");
+        assert_eq!(sb.active(), Some(1));
+        assert_eq!(sb.view(1).parked_since_ms, None);
+        assert_eq!(sb.view(2).parked_since_ms, Some(20));
+        // Switching to the active call does nothing.
+        assert!(sb.switch_to(1, 30).unwrap().is_empty());
+    }
+
+    #[test]
+    fn park_and_switch_need_a_connected_call() {
+        let mut sb = Switchboard::new(None);
+        sb.incoming(3, "sip:c@h");
+        let e = sb.park(3, 0).unwrap_err();
+        assert_eq!(e.to_string(), "call 3 is not connected, so it cannot be parked");
+        assert_eq!(sb.switch_to(9, 0).unwrap_err(), PhoneError::NoSuchCall(9));
+        assert!(sb.answer(9, 0).is_err());
+    }
+
+    #[test]
+    fn parking_the_active_call_leaves_none_active() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        let a = sb.park(1, 5).unwrap();
+        assert_eq!(routes(&a), vec![None]);
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
+        assert_eq!(sb.active(), None);
+        // Parking again while the hold is in flight sends nothing more.
+        assert!(reinvites(&sb.park(1, 6).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn hold_refused_keeps_the_call_up_and_not_parked() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        sb.park(1, 5).unwrap();
+        let a = sb.reinvite_done(1, ReinviteOutcome::Refused { reason: "488".into() }, 6);
+        assert!(a.contains(&Action::Warning("hold refused (488) by sip:p1@h".into())), "{a:?}");
+        assert!(a.contains(&Action::Updated(1)));
+        assert_eq!(sb.view(1).parked_since_ms, None);
+        assert!(reinvites(&a).is_empty(), "no retry loop");
+        assert_eq!(sb.len(), 1);
+        // The user can still switch back to it: SIP was never held, so no re-INVITE is needed.
+        let a = sb.switch_to(1, 7).unwrap();
+        assert!(reinvites(&a).is_empty());
+        assert_eq!(sb.active(), Some(1));
+    }
+
+    #[test]
+    fn bye_while_parked_or_during_a_switch_leaves_a_consistent_board() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        answered(&mut sb, 2, 1);
+        // Call 1 (parked) hangs up.
+        assert!(sb.ended(1).is_empty());
+        assert_eq!(sb.active(), Some(2));
+        answered(&mut sb, 3, 2); // 2 parked
+        // Switch to 2, and 2 hangs up before its resume completes.
+        let a = sb.switch_to(2, 3).unwrap();
+        assert_eq!(reinvites(&a), vec![(3, Direction::SendOnly), (2, Direction::SendRecv)]);
+        let a = sb.ended(2);
+        assert_eq!(routes(&a), vec![None]);
+        assert!(sb.reinvite_done(2, ReinviteOutcome::Accepted, 4).is_empty(), "late result ignored");
+        assert_eq!(sb.active(), None);
+        // Call 3 is parked and still there; nothing resumed it behind the user's back.
+        assert_eq!(sb.view(3).parked_since_ms, Some(3));
+        sb.reinvite_done(3, ReinviteOutcome::Accepted, 4);
+        let a = sb.switch_to(3, 5).unwrap();
+        assert_eq!(reinvites(&a), vec![(3, Direction::SendRecv)]);
+    }
+
+    #[test]
+    fn a_change_of_mind_during_a_reinvite_is_sent_after_it() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        answered(&mut sb, 2, 1);
+        sb.switch_to(1, 2).unwrap(); // hold 2 + resume 1 in flight
+        let a = sb.switch_to(2, 3).unwrap(); // back again before either completes
+        assert!(reinvites(&a).is_empty(), "one re-INVITE per dialog at a time: {a:?}");
+        assert_eq!(routes(&a), vec![Some(2)]);
+        // Call 1's resume completes: it must now be held again.
+        let a = sb.reinvite_done(1, ReinviteOutcome::Accepted, 4);
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
+        // Call 2's hold completes: it must be resumed.
+        let a = sb.reinvite_done(2, ReinviteOutcome::Accepted, 4);
+        assert_eq!(reinvites(&a), vec![(2, Direction::SendRecv)]);
+    }
+
+    #[test]
+    fn glare_retries_after_the_rfc_3261_delay() {
+        assert_eq!(glare_delay_ms(true, 0), 2100);
+        assert_eq!(glare_delay_ms(true, 1000), 4000);
+        assert_eq!(glare_delay_ms(false, 0), 0);
+        assert_eq!(glare_delay_ms(false, 1000), 2000);
+        assert_eq!(glare_delay_ms(false, 60000), 2000);
+        assert_eq!(glare_delay_ms(true, 500) % 10, 0);
+
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0); // incoming: we don't own the Call-ID
+        sb.park(1, 1000).unwrap();
+        let a = sb.reinvite_done(1, ReinviteOutcome::Glare { roll: 500 }, 1100);
+        assert_eq!(a, vec![Action::WakeAt(2100)]);
+        assert!(sb.tick(2099).is_empty());
+        assert_eq!(reinvites(&sb.tick(2100)), vec![(1, Direction::SendOnly)]);
+
+        // Outgoing call: we own the Call-ID.
+        sb.dial(2, "sip:x@h", 3000);
+        sb.connected(2, 3100);
+        sb.park(2, 3200).unwrap();
+        let a = sb.reinvite_done(2, ReinviteOutcome::Glare { roll: 0 }, 3300);
+        assert_eq!(a, vec![Action::WakeAt(5400)]);
+    }
+
+    #[test]
+    fn the_peers_offer_during_our_reinvite_gets_491_and_an_offer_later_completes_our_hold() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        sb.park(1, 1).unwrap();
+        assert!(sb.reinvite_pending(1));
+        assert_eq!(sb.remote_offer(1, false), Err(()));
+        sb.reinvite_done(1, ReinviteOutcome::Glare { roll: 0 }, 2);
+        // While we wait, the peer's own re-INVITE arrives: our answer holds, no retry needed.
+        let (hold, _) = sb.remote_offer(1, false).unwrap();
+        assert!(hold);
+        assert!(reinvites(&sb.tick(10_000)).is_empty());
+        assert_eq!(answer_direction(Direction::SendRecv, true), Direction::SendOnly);
+        assert_eq!(answer_direction(Direction::RecvOnly, true), Direction::Inactive);
+        assert_eq!(answer_direction(Direction::RecvOnly, false), Direction::RecvOnly);
+    }
+
+    #[test]
+    fn remote_hold_is_shown_and_shapes_our_offers() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        let (hold, a) = sb.remote_offer(1, true).unwrap();
+        assert!(!hold);
+        assert_eq!(a, vec![Action::Updated(1)]);
+        assert!(sb.view(1).held_by_remote);
+        assert!(sb.view(1).active, "being held does not take the call off the active slot");
+        let a = sb.park(1, 2).unwrap();
+        assert_eq!(reinvites(&a), vec![(1, Direction::Inactive)]);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted, 3);
+        let a = sb.switch_to(1, 4).unwrap();
+        assert_eq!(reinvites(&a), vec![(1, Direction::RecvOnly)]);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted, 5);
+        let (_, a) = sb.remote_offer(1, false).unwrap();
+        assert_eq!(a, vec![Action::Updated(1)]);
+        assert!(!sb.view(1).held_by_remote);
+    }
+
+    #[test]
+    fn eight_and_more_calls_have_exactly_one_active_at_every_step() {
+        let mut sb = Switchboard::new(None);
+        let mut now = 0;
+        for id in 1..=10 {
+            now += 1;
+            answered(&mut sb, id, now);
+            assert_eq!(sb.active(), Some(id));
+            let parked = (1..id).filter(|p| sb.view(*p).parked_since_ms.is_some()).count();
+            assert_eq!(parked as u64, id - 1);
+        }
+        // Switch around in a scrambled order; complete every re-INVITE.
+        for step in 0..40u64 {
+            now += 1;
+            let target = (step * 7) % 10 + 1;
+            let a = sb.switch_to(target, now).unwrap();
+            for (rid, _) in reinvites(&a) {
+                let more = sb.reinvite_done(rid, ReinviteOutcome::Accepted, now);
+                assert!(reinvites(&more).is_empty());
+            }
+            let actives: Vec<CallId> = (1..=10).filter(|i| sb.view(*i).active).collect();
+            assert_eq!(actives, vec![target]);
+            for i in (1..=10).filter(|i| *i != target) {
+                assert!(sb.view(i).parked_since_ms.is_some(), "call {i} should be parked");
+            }
+        }
+    }
+
+    #[test]
+    fn dialling_parks_the_active_call_and_a_call_answered_after_the_user_moved_on_is_parked() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        let a = sb.dial(2, "sip:b@h", 10);
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
+        assert_eq!(sb.active(), Some(2));
+        sb.reinvite_done(1, ReinviteOutcome::Accepted, 11);
+        // The user goes back to call 1 while call 2 is still ringing out: not allowed to
+        // switch to a ringing call, but switching to 1 works and 2 loses the speaker.
+        assert!(sb.switch_to(2, 12).is_err());
+        sb.switch_to(1, 12).unwrap();
+        sb.reinvite_done(1, ReinviteOutcome::Accepted, 12);
+        let a = sb.connected(2, 13);
+        assert_eq!(reinvites(&a), vec![(2, Direction::SendOnly)]);
+        assert_eq!(sb.active(), Some(1));
+        assert_eq!(sb.view(2).parked_since_ms, Some(13));
+    }
+
+    #[test]
+    fn a_parked_call_is_recalled_once_after_the_configured_time() {
+        let mut sb = Switchboard::new(Some(60_000));
+        answered(&mut sb, 1, 0);
+        let a = sb.park(1, 1000).unwrap();
+        assert!(a.contains(&Action::WakeAt(61_000)));
+        assert!(sb.tick(60_999).is_empty());
+        assert_eq!(sb.tick(61_000), vec![Action::Recall(1)]);
+        assert!(sb.tick(70_000).is_empty());
+    }
+}
