@@ -13,6 +13,7 @@ pub mod pesq;
 pub mod ports;
 pub mod process;
 pub mod pulse;
+pub mod relay;
 pub mod sip_probe;
 pub mod sipp;
 pub mod speech;

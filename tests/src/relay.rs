@@ -1,0 +1,16 @@
+//! An impairment relay for UDP media (because `tc netem` is not available here): seeded random
+//! and Gilbert–Elliott burst loss, delay, jitter, reordering and duplication, applied per
+//! direction between two peers.
+//!
+//! - [`impairment`]: the pure, seeded model (packet → dropped or delivered at T, maybe twice);
+//! - [`udp`]: the socket adapter (one thread per direction) and an RTP + RTCP pair;
+//! - [`sip`]: a SIP forwarder that rewrites SDP so two SIP peers' media goes through a relay.
+//!
+//! `cargo run -p hookflash-tests --bin relay -- --help` runs one by hand.
+
+pub mod impairment;
+pub mod sip;
+pub mod udp;
+
+pub use impairment::{loss_pattern, Fate, Impairer, Impairment, LossModel, LossProcess};
+pub use udp::{bind_pair, DirectionStats, RelayConfig, RelayStats, RtpRelay, UdpRelay};
