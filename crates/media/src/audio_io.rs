@@ -15,6 +15,9 @@ pub enum AudioIn {
     Wav(PathBuf),
     /// A capture device by name; `None` is the system default.
     Device(Option<String>),
+    /// A call's port on the phone's [`AudioSwitch`](crate::audio_switch::AudioSwitch): the
+    /// microphone while the call is active, hold music while it is parked.
+    Port(crate::audio_switch::SwitchPort),
 }
 
 /// Speaker side of a call.
@@ -26,6 +29,9 @@ pub enum AudioOut {
     Wav(PathBuf),
     /// A playback device by name; `None` is the system default.
     Device(Option<String>),
+    /// A call's port on the phone's [`AudioSwitch`](crate::audio_switch::AudioSwitch): the
+    /// speaker while the call is active, discarded while it is parked.
+    Port(crate::audio_switch::SwitchPort),
 }
 
 /// Produces mono PCM at a fixed rate, one frame per call.
@@ -97,6 +103,7 @@ pub fn open_source(input: &AudioIn, rate: u32) -> Result<Box<dyn AudioSource>, M
         AudioIn::Null => Box::new(NullSource::new(rate)),
         AudioIn::Wav(path) => Box::new(crate::wav::WavSource::open(path, rate)?),
         AudioIn::Device(name) => Box::new(crate::device::DeviceSource::open(name.as_deref(), rate)?),
+        AudioIn::Port(port) => crate::audio_switch::open_port_source(port, rate)?,
     })
 }
 
@@ -106,6 +113,7 @@ pub fn open_sink(output: &AudioOut, rate: u32) -> Result<Box<dyn AudioSink>, Med
         AudioOut::Null => Box::new(NullSink::new(rate)),
         AudioOut::Wav(path) => Box::new(crate::wav::WavSink::create(path, rate)?),
         AudioOut::Device(name) => Box::new(crate::device::DeviceSink::open(name.as_deref(), rate)?),
+        AudioOut::Port(port) => crate::audio_switch::open_port_sink(port, rate)?,
     })
 }
 

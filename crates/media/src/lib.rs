@@ -10,13 +10,17 @@
 //! no I/O, tested on their own; `session` wires them to sockets and timers.
 
 pub mod audio_io;
+pub mod audio_switch;
 pub mod codec;
 pub mod device;
+pub mod delay_estimator;
 pub mod dtmf;
 pub mod error;
 pub mod g711;
+pub mod hold_music;
 pub mod jitter_buffer;
 pub mod opus_codec;
+pub mod pitch;
 pub mod reception;
 pub mod resample;
 pub mod rtcp;
@@ -24,10 +28,13 @@ pub mod rtp;
 pub mod rtp_endpoint;
 pub mod session;
 pub mod stats;
+pub mod time_stretch;
 pub mod tone;
 pub mod wav;
 
 pub use audio_io::{AudioIn, AudioOut};
+pub use audio_switch::{AudioSwitch, SwitchPort, WeakAudioSwitch};
+pub use hold_music::HoldMusic;
 pub use codec::{decoder, encoder, AudioDecoder, AudioEncoder, Codec};
 pub use device::{list_devices, DeviceInfo, DeviceList};
 pub use error::MediaError;

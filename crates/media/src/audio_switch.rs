@@ -1,0 +1,331 @@
+//! The phone's audio switch: ONE microphone source and ONE speaker sink shared by all calls,
+//! so the microphone reaches exactly one call at every instant.
+//!
+//! Each call's [`MediaSession`](crate::MediaSession) gets a port ([`AudioSwitch::port`]
+//! gives the `AudioIn::Port` / `AudioOut::Port` pair to start it with). The active port reads
+//! the microphone and writes the speaker; every other port reads hold music (its own
+//! [`HoldMusicSource`], from the start of the loop) and its received audio is discarded.
+//! Which port is active is one field behind one lock, so a switch moves the microphone in
+//! one step.
+//!
+//! The microphone and speaker open when the first port opens them (at that port's rate;
+//! ports at other rates are resampled) and close when the last port is gone, so a phone with
+//! no calls holds no sound card and a WAV recording is finalised when its calls end.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use crate::audio_io::{open_sink, open_source, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
+use crate::error::MediaError;
+use crate::hold_music::{HoldMusic, HoldMusicSource};
+
+struct Devices {
+    input: AudioIn,
+    output: AudioOut,
+    mic: Option<Box<dyn AudioSource>>,
+    speaker: Option<Box<dyn AudioSink>>,
+    active: Option<u64>,
+}
+
+struct Shared {
+    devices: Mutex<Devices>,
+    music: HoldMusic,
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Devices> {
+    shared.devices.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One microphone and one speaker, switched between calls. Cheap to clone.
+#[derive(Clone)]
+pub struct AudioSwitch {
+    shared: Arc<Shared>,
+}
+
+/// A switch that closes when its last port is gone; see [`AudioSwitch::downgrade`].
+#[derive(Clone)]
+pub struct WeakAudioSwitch {
+    shared: Weak<Shared>,
+}
+
+impl WeakAudioSwitch {
+    pub fn upgrade(&self) -> Option<AudioSwitch> {
+        self.shared.upgrade().map(|shared| AudioSwitch { shared })
+    }
+}
+
+impl AudioSwitch {
+    /// A switch over this microphone and speaker (opened when the first port needs them).
+    /// `input`/`output` must not be ports themselves.
+    pub fn new(input: AudioIn, output: AudioOut, music: HoldMusic) -> Result<Self, MediaError> {
+        if matches!(input, AudioIn::Port(_)) || matches!(output, AudioOut::Port(_)) {
+            return Err(MediaError::Device {
+                device: "audio switch".into(),
+                reason: "it needs a real microphone and speaker, not another switch's port".into(),
+            });
+        }
+        Ok(AudioSwitch {
+            shared: Arc::new(Shared {
+                devices: Mutex::new(Devices { input, output, mic: None, speaker: None, active: None }),
+                music,
+            }),
+        })
+    }
+
+    /// The port of call `id`: start its media session with these two.
+    pub fn port(&self, id: u64) -> (AudioIn, AudioOut) {
+        let p = SwitchPort { id, shared: self.shared.clone() };
+        (AudioIn::Port(p.clone()), AudioOut::Port(p))
+    }
+
+    /// Gives the microphone and speaker to port `id` (None: to nobody; an id without a port
+    /// here means nobody on this switch). Every other port gets hold music.
+    pub fn set_active(&self, id: Option<u64>) {
+        lock(&self.shared).active = id;
+    }
+
+    pub fn active(&self) -> Option<u64> {
+        lock(&self.shared).active
+    }
+
+    /// The microphone and speaker this switch was made for.
+    pub fn endpoints(&self) -> (AudioIn, AudioOut) {
+        let d = lock(&self.shared);
+        (d.input.clone(), d.output.clone())
+    }
+
+    /// A handle that does not keep the devices open.
+    pub fn downgrade(&self) -> WeakAudioSwitch {
+        WeakAudioSwitch { shared: Arc::downgrade(&self.shared) }
+    }
+}
+
+/// One call's place on an [`AudioSwitch`]; carried inside `AudioIn::Port` / `AudioOut::Port`.
+#[derive(Clone)]
+pub struct SwitchPort {
+    id: u64,
+    shared: Arc<Shared>,
+}
+
+impl SwitchPort {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl fmt::Debug for SwitchPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SwitchPort({})", self.id)
+    }
+}
+
+impl PartialEq for SwitchPort {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+/// Opens the port's source at `rate`: the microphone while active, hold music otherwise.
+pub(crate) fn open_port_source(port: &SwitchPort, rate: u32) -> Result<Box<dyn AudioSource>, MediaError> {
+    let mic_rate = {
+        let mut d = lock(&port.shared);
+        if d.mic.is_none() {
+            d.mic = Some(open_source(&d.input, rate)?);
+        }
+        d.mic.as_ref().map(|m| m.rate()).unwrap_or(rate)
+    };
+    let src = PortSource { port: port.clone(), music: HoldMusicSource::open(&port.shared.music, mic_rate)?, rate: mic_rate };
+    if mic_rate == rate {
+        Ok(Box::new(src))
+    } else {
+        Ok(Box::new(ResampledSource::new(Box::new(src), rate)?))
+    }
+}
+
+/// Opens the port's sink at `rate`: the speaker while active, discarded otherwise.
+pub(crate) fn open_port_sink(port: &SwitchPort, rate: u32) -> Result<Box<dyn AudioSink>, MediaError> {
+    let speaker_rate = {
+        let mut d = lock(&port.shared);
+        if d.speaker.is_none() {
+            d.speaker = Some(open_sink(&d.output, rate)?);
+        }
+        d.speaker.as_ref().map(|s| s.rate()).unwrap_or(rate)
+    };
+    let sink = PortSink { port: port.clone(), rate: speaker_rate };
+    if speaker_rate == rate {
+        Ok(Box::new(sink))
+    } else {
+        Ok(Box::new(ResampledSink::new(Box::new(sink), rate)?))
+    }
+}
+
+struct PortSource {
+    port: SwitchPort,
+    music: HoldMusicSource,
+    rate: u32,
+}
+
+impl AudioSource for PortSource {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
+        {
+            let mut d = lock(&self.port.shared);
+            if d.active == Some(self.port.id) {
+                if let Some(mic) = d.mic.as_mut() {
+                    return mic.read(out);
+                }
+            }
+        }
+        self.music.read(out)
+    }
+    fn ended(&self) -> bool {
+        let d = lock(&self.port.shared);
+        d.active == Some(self.port.id) && d.mic.as_ref().is_some_and(|m| m.ended())
+    }
+}
+
+struct PortSink {
+    port: SwitchPort,
+    rate: u32,
+}
+
+impl AudioSink for PortSink {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+    fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+        let mut d = lock(&self.port.shared);
+        if d.active == Some(self.port.id) {
+            if let Some(speaker) = d.speaker.as_mut() {
+                return speaker.write(pcm);
+            }
+        }
+        Ok(())
+    }
+    // finish: the speaker is shared; it is finished when the last port is gone.
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let d = self.devices.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = d.speaker.as_mut() {
+            let _ = s.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A microphone that counts up: sample k of the stream is k+1 (never 0).
+    struct CountingMic(i16);
+    impl AudioSource for CountingMic {
+        fn rate(&self) -> u32 {
+            8000
+        }
+        fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
+            for o in out {
+                self.0 = self.0.wrapping_add(1).max(1);
+                *o = self.0;
+            }
+            Ok(())
+        }
+    }
+
+    fn switch_with_counting_mic() -> AudioSwitch {
+        let sw = AudioSwitch::new(AudioIn::Null, AudioOut::Null, HoldMusic::Silence).unwrap();
+        lock(&sw.shared).mic = Some(Box::new(CountingMic(0)));
+        sw
+    }
+
+    #[test]
+    fn microphone_samples_reach_only_the_active_port() {
+        let sw = switch_with_counting_mic();
+        let mut srcs: Vec<_> = (1..=3)
+            .map(|id| match sw.port(id).0 {
+                AudioIn::Port(p) => open_port_source(&p, 8000).unwrap(),
+                _ => unreachable!(),
+            })
+            .collect();
+        let mut seen: Vec<Vec<i16>> = vec![Vec::new(); 3];
+        let mut frame = vec![0i16; 160];
+        for step in 0..30 {
+            sw.set_active(match step % 4 {
+                3 => None,
+                k => Some(k as u64 + 1),
+            });
+            // Every port reads every 20 ms, as the sessions do.
+            for (i, s) in srcs.iter_mut().enumerate() {
+                s.read(&mut frame).unwrap();
+                let active = sw.active() == Some(i as u64 + 1);
+                if active {
+                    assert!(frame.iter().all(|&v| v != 0), "active port got the mic");
+                } else {
+                    assert!(frame.iter().all(|&v| v == 0), "port {} is parked but got mic samples", i + 1);
+                }
+                seen[i].extend_from_slice(&frame);
+            }
+        }
+        // Each mic sample went to exactly one port: the non-zero samples of all ports,
+        // merged, are the counting sequence without gaps or repeats.
+        let mut all: Vec<i16> = seen.concat().into_iter().filter(|&v| v != 0).collect();
+        all.sort_unstable();
+        let n = all.len();
+        assert_eq!(n, 160 * 23, "30 steps, 7 of them with no active port");
+        all.dedup();
+        assert_eq!(all.len(), n.min(32767), "no sample was delivered twice");
+    }
+
+    #[test]
+    fn parked_ports_hear_hold_music_and_their_audio_is_discarded() {
+        let dir = std::env::temp_dir().join(format!("hookflash-switch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("speaker.wav");
+        let sw = AudioSwitch::new(AudioIn::Null, AudioOut::Wav(out.clone()), HoldMusic::Generated).unwrap();
+        let (in1, out1) = sw.port(1);
+        let (in2, out2) = sw.port(2);
+        let (AudioIn::Port(p1), AudioOut::Port(q1), AudioIn::Port(p2), AudioOut::Port(q2)) = (in1, out1, in2, out2) else {
+            unreachable!()
+        };
+        let mut s2 = open_port_source(&p2, 8000).unwrap();
+        let mut k1 = open_port_sink(&q1, 8000).unwrap();
+        let mut k2 = open_port_sink(&q2, 8000).unwrap();
+        sw.set_active(Some(1));
+        // Port 2 is parked: music, not the (silent) microphone.
+        let mut f = vec![0i16; 4000];
+        s2.read(&mut f).unwrap();
+        assert!(f.iter().any(|&v| v.abs() > 1000), "hold music plays to the parked port");
+        k1.write(&[100; 160]).unwrap();
+        k2.write(&[-100; 160]).unwrap(); // discarded
+        sw.set_active(Some(2));
+        k2.write(&[200; 160]).unwrap();
+        drop((s2, k1, k2, p1, p2, q1, q2));
+        drop(sw); // last handle: the speaker WAV is finalised
+        let samples: Vec<i16> = hound::WavReader::open(&out).unwrap().samples::<i16>().map(|s| s.unwrap()).collect();
+        assert_eq!(samples.len(), 320);
+        assert!(samples[..160].iter().all(|&v| v == 100));
+        assert!(samples[160..].iter().all(|&v| v == 200));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn ports_at_another_rate_are_resampled_and_ports_compare_by_identity() {
+        let sw = switch_with_counting_mic();
+        let (a, _) = sw.port(1);
+        let AudioIn::Port(p) = a.clone() else { unreachable!() };
+        let s = open_port_source(&p, 48000).unwrap();
+        assert_eq!(s.rate(), 48000);
+        assert_eq!(a, sw.port(1).0);
+        assert_ne!(a, sw.port(2).0);
+        let other = switch_with_counting_mic();
+        assert_ne!(a, other.port(1).0);
+        assert!(AudioSwitch::new(a, AudioOut::Null, HoldMusic::Silence).is_err());
+        let weak = sw.downgrade();
+        drop((s, p));
+        drop(sw);
+        assert!(weak.upgrade().is_none(), "the switch closes with its last port");
+    }
+}
