@@ -4,11 +4,13 @@
 //!
 //! - [`impairment`]: the pure, seeded model (packet → dropped or delivered at T, maybe twice);
 //! - [`udp`]: the socket adapter (one thread per direction) and an RTP + RTCP pair;
+//! - [`loopback_call`]: two in-process media engines talking through a relay;
 //! - [`sip`]: a SIP forwarder that rewrites SDP so two SIP peers' media goes through a relay.
 //!
 //! `cargo run -p hookflash-tests --bin relay -- --help` runs one by hand.
 
 pub mod impairment;
+pub mod loopback_call;
 pub mod sip;
 pub mod udp;
 
