@@ -1,12 +1,28 @@
-//! A small fixed-delay jitter buffer ordered by RTP sequence number.
+//! Adaptive jitter buffer (in the spirit of WebRTC's NetEq), ordered by RTP sequence number.
 //!
-//! Playback starts once `prime` packets are queued (about 60 ms). Each `pop` hands out the next
-//! packet in sequence; a gap with later packets already here is declared lost (so the decoder
-//! can use the next packet's FEC copy); an empty buffer is an underrun and the buffer re-primes.
-//! Duplicates and packets whose turn has passed are dropped. Sequence numbers are unwrapped to
-//! 64 bits, so wrap-around at 65535 is seamless. The buffer has no clock of its own.
+//! * **Target delay** comes from [`DelayEstimator`]: the relative-delay quantile of recent
+//!   packets plus one packet time (never less than one playout frame plus one packet).
+//! * **Playout delay** is the audio queued here (from the next packet to the newest) plus what
+//!   the session has decoded but not played. Once per playout frame [`JitterBuffer::advise`]
+//!   compares its filtered value with the target and answers [`Adjust::Accelerate`] (play a
+//!   little faster: the session cuts a pitch period or a piece of silence) or
+//!   [`Adjust::Stretch`] (insert a pitch period); never a skip.
+//! * **Underrun** (nothing here): the session conceals one packet slot and the buffer waits for
+//!   the packet it needs. If that very packet arrives it plays (delay grew, the target follows);
+//!   if later ones arrive instead, the slots already concealed count for the missing ones. After
+//!   ~100 ms of underrun the buffer re-primes to the target before playing again.
+//! * **Gap** (next missing, later ones here): the slot is lost ([`Pop::Lost`] offers the packet
+//!   after it, whose Opus FEC copy can rebuild it). A packet whose slot has passed is *late*.
+//! * Duplicates are dropped; sequence numbers are unwrapped to 64 bits (wrap is seamless); a
+//!   jump of more than 3000 or a new SSRC is a new stream: the buffer starts over (the network
+//!   statistics are kept).
+//!
+//! Plain value: arrival times are passed in (milliseconds on any monotonic base), no clock,
+//! no sockets.
 
 use std::collections::BTreeMap;
+
+use crate::delay_estimator::DelayEstimator;
 
 /// Outcome of offering a packet to the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,7 +33,7 @@ pub enum Insert {
     Late,
 }
 
-/// What playout gets this frame.
+/// What playout gets for the next packet slot.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pop<'a, T> {
     /// The next packet in order.
@@ -25,54 +41,114 @@ pub enum Pop<'a, T> {
     /// The next packet is missing but later ones are here; `next` is the packet right after
     /// the missing one, if present (its FEC copy can rebuild the lost frame).
     Lost { next: Option<&'a T> },
-    /// Nothing to play: not started yet, or ran dry (then it re-primes).
+    /// Nothing to play: not started yet, or ran dry (conceal one packet slot).
     Empty,
+}
+
+/// What the playout should do with the next frame to bring the delay to the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adjust {
+    Normal,
+    /// The buffer holds too much: shorten the audio (a pitch period, or silence).
+    Accelerate,
+    /// The buffer holds too little: lengthen the audio by a pitch period.
+    Stretch,
+}
+
+/// Facts about one arriving RTP packet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PacketInfo {
+    pub seq: u16,
+    pub timestamp: u32,
+    pub ssrc: u32,
+    /// Arrival time in ms on any monotonic base.
+    pub arrival_ms: f64,
+    /// False for packets whose timestamp says nothing about timing (RFC 4733 events repeat
+    /// the event start): they take their sequence slot but are not measured.
+    pub timed: bool,
 }
 
 /// Counters the session reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JitterCounters {
     pub duplicates: u64,
+    /// Arrived after their slot had been played (concealed).
     pub late: u64,
+    /// Slots concealed because the packet was missing while later ones were here.
     pub lost: u64,
+    /// Slots concealed because the buffer was empty.
     pub underruns: u64,
     /// Packets dropped because the buffer grew beyond its maximum delay.
     pub overflow_dropped: u64,
+    /// Times the buffer started over for a new SSRC or a sequence jump.
+    pub resets: u64,
+    /// Packets played.
+    pub played: u64,
 }
+
+/// A sequence jump larger than this is a new stream (remote restarted), not loss or reordering.
+const RESET_JUMP: i64 = 3000;
+/// Playout runs in frames of this length (the session's tick).
+const PLAYOUT_MS: f64 = 20.0;
+/// Never hold more than this; older packets are dropped.
+const MAX_DELAY_MS: f64 = 1000.0;
+/// The target never exceeds this.
+const MAX_TARGET_MS: f64 = 500.0;
+/// Underrun longer than this re-primes the buffer.
+const MAX_UNDERRUN_MS: f64 = 100.0;
+/// Smoothing of the measured playout delay per playout frame.
+const LEVEL_SMOOTHING: f64 = 0.1;
 
 pub struct JitterBuffer<T> {
     packets: BTreeMap<u64, T>,
     next: Option<u64>,
     highest: Option<u64>,
     playing: bool,
-    prime: usize,
-    max: usize,
+    ssrc: Option<u32>,
+    /// Slots concealed in the current underrun.
+    skipped: u64,
+    ptime_ms: f64,
+    /// The previous timed packet (extended sequence, timestamp), to learn the packet time.
+    last_timed: Option<(u64, u32)>,
+    clock_khz: f64,
+    estimator: DelayEstimator,
+    target_ms: f64,
+    filtered_ms: Option<f64>,
+    delay_sum_ms: f64,
+    delay_frames: u64,
     pub counters: JitterCounters,
 }
 
-/// A sequence jump larger than this is a new stream (remote restarted), not loss or reordering.
-const RESET_JUMP: i64 = 3000;
-
 impl<T> JitterBuffer<T> {
-    /// `prime`: packets to collect before playback starts; `max`: packets kept at most.
-    pub fn new(prime: usize, max: usize) -> Self {
-        let prime = prime.max(1);
-        JitterBuffer {
+    /// A buffer for a stream of `ptime_ms` packets on an RTP clock of `clock_rate` Hz (the
+    /// packet time is re-learned from the timestamps as packets arrive).
+    pub fn new(ptime_ms: u32, clock_rate: u32) -> Self {
+        let ptime_ms = ptime_ms.clamp(5, 120) as f64;
+        let mut jb = JitterBuffer {
             packets: BTreeMap::new(),
             next: None,
             highest: None,
             playing: false,
-            prime,
-            max: max.max(prime + 1),
+            ssrc: None,
+            skipped: 0,
+            ptime_ms,
+            last_timed: None,
+            clock_khz: clock_rate.max(1000) as f64 / 1000.0,
+            estimator: DelayEstimator::new(clock_rate),
+            target_ms: 0.0,
+            filtered_ms: None,
+            delay_sum_ms: 0.0,
+            delay_frames: 0,
             counters: JitterCounters::default(),
-        }
+        };
+        jb.update_target();
+        jb
     }
 
-    /// Sizes the buffer for a target delay in milliseconds at a given packet time.
-    pub fn for_delay(target_ms: u32, ptime_ms: u32) -> Self {
-        let ptime_ms = ptime_ms.max(5);
-        let prime = target_ms.div_ceil(ptime_ms).max(2) as usize;
-        Self::new(prime, prime + 300 / ptime_ms as usize)
+    fn update_target(&mut self) {
+        let floor = PLAYOUT_MS + self.ptime_ms;
+        self.target_ms =
+            (self.estimator.quantile_ms() + self.ptime_ms).clamp(floor, MAX_TARGET_MS.max(floor));
     }
 
     fn unwrap_seq(&self, seq: u16) -> u64 {
@@ -85,12 +161,17 @@ impl<T> JitterBuffer<T> {
         }
     }
 
-    /// Forgets everything (new remote stream).
+    /// Forgets the packets and the playout position (new remote stream); keeps the delay
+    /// statistics, which describe the network rather than the stream.
     pub fn reset(&mut self) {
         self.packets.clear();
         self.next = None;
         self.highest = None;
         self.playing = false;
+        self.skipped = 0;
+        self.last_timed = None;
+        self.filtered_ms = None;
+        self.estimator.restart_timeline();
     }
 
     pub fn len(&self) -> usize {
@@ -101,12 +182,55 @@ impl<T> JitterBuffer<T> {
         self.packets.is_empty()
     }
 
-    pub fn insert(&mut self, seq: u16, packet: T) -> Insert {
-        let mut ext = self.unwrap_seq(seq);
+    /// The packet time currently assumed (learned from timestamps), in ms.
+    pub fn ptime_ms(&self) -> f64 {
+        self.ptime_ms
+    }
+
+    /// The playout delay the buffer aims for, in ms.
+    pub fn target_delay_ms(&self) -> f64 {
+        self.target_ms
+    }
+
+    /// The current (smoothed) playout delay in ms: audio queued plus decoded-but-unplayed.
+    pub fn current_delay_ms(&self) -> f64 {
+        self.filtered_ms.unwrap_or(0.0)
+    }
+
+    /// Mean playout delay over all frames played so far, in ms.
+    pub fn mean_delay_ms(&self) -> f64 {
+        if self.delay_frames == 0 {
+            return 0.0;
+        }
+        self.delay_sum_ms / self.delay_frames as f64
+    }
+
+    /// Timestamp jumps the delay estimator accepted, and absurd single timestamps it ignored.
+    pub fn timestamp_jumps(&self) -> (u64, u64) {
+        (self.estimator.jumps, self.estimator.outliers)
+    }
+
+    /// Audio queued from the next slot to the newest packet, in ms.
+    fn queued_ms(&self) -> f64 {
+        match (self.next.filter(|_| self.playing), self.packets.first_key_value(), self.highest) {
+            (Some(n), _, Some(h)) if h >= n => (h - n + 1) as f64 * self.ptime_ms,
+            (None, Some((&f, _)), Some(h)) if !self.playing => (h - f + 1) as f64 * self.ptime_ms,
+            _ => 0.0,
+        }
+    }
+
+    pub fn insert(&mut self, info: PacketInfo, packet: T) -> Insert {
+        if self.ssrc.is_some_and(|s| s != info.ssrc) {
+            self.reset();
+            self.counters.resets += 1;
+        }
+        self.ssrc = Some(info.ssrc);
+        let mut ext = self.unwrap_seq(info.seq);
         if let Some(h) = self.highest {
             if (ext as i64 - h as i64).abs() > RESET_JUMP {
                 self.reset();
-                ext = self.unwrap_seq(seq);
+                self.counters.resets += 1;
+                ext = self.unwrap_seq(info.seq);
             }
         }
         if self.next.is_some_and(|n| ext < n) {
@@ -117,11 +241,23 @@ impl<T> JitterBuffer<T> {
             self.counters.duplicates += 1;
             return Insert::Duplicate;
         }
+        if info.timed {
+            if self.estimator.on_packet(info.timestamp, info.arrival_ms).is_some() {
+                if let Some((s, ts)) = self.last_timed {
+                    let ms = info.timestamp.wrapping_sub(ts) as f64 / self.clock_khz;
+                    if ext == s + 1 && (2.5..=120.0).contains(&ms) {
+                        self.ptime_ms = ms;
+                    }
+                }
+                self.last_timed = Some((ext, info.timestamp));
+            }
+            self.update_target();
+        }
         self.packets.insert(ext, packet);
         if self.highest.is_none_or(|h| ext > h) {
             self.highest = Some(ext);
         }
-        while self.packets.len() > self.max {
+        while self.packets.len() > 1 && self.queued_ms() > MAX_DELAY_MS {
             self.packets.pop_first();
             self.counters.overflow_dropped += 1;
             if let Some((&first, _)) = self.packets.first_key_value() {
@@ -133,36 +269,101 @@ impl<T> JitterBuffer<T> {
         Insert::Accepted
     }
 
+    /// True if the next slot's packet is here (so popping it needs no concealment).
+    pub fn has_next(&self) -> bool {
+        self.playing && self.next.is_some_and(|n| self.packets.contains_key(&n))
+    }
+
+    /// Called once per playout frame, before popping: measures the playout delay (queued here
+    /// plus `decoded_ms` waiting in the session) and says whether to speed up or slow down.
+    pub fn advise(&mut self, decoded_ms: f64) -> Adjust {
+        if !self.playing {
+            return Adjust::Normal;
+        }
+        let raw = if self.skipped > 0 { decoded_ms } else { self.queued_ms() + decoded_ms };
+        let f = match self.filtered_ms {
+            None => raw,
+            Some(f) => f + (raw - f) * LEVEL_SMOOTHING,
+        };
+        self.filtered_ms = Some(f);
+        self.delay_sum_ms += raw;
+        self.delay_frames += 1;
+        let step = self.ptime_ms.max(PLAYOUT_MS);
+        if f > self.target_ms + step {
+            Adjust::Accelerate
+        } else if f < self.target_ms - 0.75 * step {
+            Adjust::Stretch
+        } else {
+            Adjust::Normal
+        }
+    }
+
+    /// Tells the buffer the playout added (`ms` > 0) or removed (`ms` < 0) audio, so the
+    /// smoothed delay follows at once instead of prompting the same change again.
+    pub fn note_time_stretch(&mut self, ms: f64) {
+        if let Some(f) = &mut self.filtered_ms {
+            *f = (*f + ms).max(0.0);
+        }
+    }
+
     pub fn pop(&mut self) -> Pop<'_, T> {
         if !self.playing {
-            if self.packets.len() < self.prime {
+            if self.packets.is_empty() || self.queued_ms() < self.target_ms {
                 return Pop::Empty;
             }
             self.playing = true;
             let first = *self.packets.keys().next().expect("non-empty");
+            // A gap before the first packet was covered by the silence before priming.
             if self.next.is_none_or(|n| n < first) {
                 self.next = Some(first);
             }
+            self.skipped = 0;
         }
-        let next = self.next.expect("set when playing");
-        if let Some(p) = self.packets.remove(&next) {
+        loop {
+            let next = self.next.expect("set when playing");
+            if self.packets.contains_key(&next) {
+                let p = self.packets.remove(&next).expect("checked");
+                self.next = Some(next + 1);
+                self.skipped = 0;
+                self.counters.played += 1;
+                return Pop::Packet(p);
+            }
+            let Some((&first, _)) = self.packets.first_key_value() else {
+                self.counters.underruns += 1;
+                self.skipped += 1;
+                if self.skipped as f64 * self.ptime_ms > MAX_UNDERRUN_MS {
+                    // The stream stopped (or a long outage): wait for the target again.
+                    self.playing = false;
+                    self.filtered_ms = None;
+                }
+                return Pop::Empty;
+            };
+            if self.skipped > 0 {
+                // Slots already concealed during the underrun stand in for missing packets.
+                let covered = (first - next).min(self.skipped);
+                self.skipped = 0;
+                self.next = Some(next + covered);
+                continue;
+            }
+            self.counters.lost += 1;
             self.next = Some(next + 1);
-            return Pop::Packet(p);
+            return Pop::Lost { next: self.packets.get(&(next + 1)) };
         }
-        if self.packets.is_empty() {
-            self.playing = false;
-            self.counters.underruns += 1;
-            return Pop::Empty;
-        }
-        self.counters.lost += 1;
-        self.next = Some(next + 1);
-        Pop::Lost { next: self.packets.get(&(next + 1)) }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(seq: u16, ts: u32, at: f64) -> PacketInfo {
+        PacketInfo { seq, timestamp: ts, ssrc: 7, arrival_ms: at, timed: true }
+    }
+
+    /// Inserts seq `s` with the timestamp and arrival a regular 20 ms stream would have.
+    fn put(jb: &mut JitterBuffer<u16>, s: u16) -> Insert {
+        jb.insert(info(s, s as u32 * 160, s as f64 * 20.0), s)
+    }
 
     fn drain(jb: &mut JitterBuffer<u16>) -> Vec<Option<u16>> {
         let mut out = Vec::new();
@@ -176,54 +377,55 @@ mod tests {
     }
 
     #[test]
-    fn waits_for_prime_then_plays_in_order() {
-        let mut jb = JitterBuffer::new(3, 10);
-        assert_eq!(jb.insert(11, 11), Insert::Accepted);
-        assert_eq!(jb.insert(10, 10), Insert::Accepted);
-        assert_eq!(jb.pop(), Pop::Empty, "not primed yet");
-        jb.insert(13, 13);
-        jb.insert(12, 12);
+    fn waits_for_the_target_then_plays_in_order() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        assert_eq!(jb.target_delay_ms(), 40.0, "one playout frame plus one packet");
+        assert_eq!(put(&mut jb, 11), Insert::Accepted);
+        assert_eq!(jb.pop(), Pop::Empty, "20 ms queued: not primed yet");
+        assert_eq!(put(&mut jb, 10), Insert::Accepted, "reordered");
+        put(&mut jb, 13);
+        put(&mut jb, 12);
         assert_eq!(drain(&mut jb), vec![Some(10), Some(11), Some(12), Some(13)]);
     }
 
     #[test]
     fn drops_duplicates_and_late_packets() {
-        let mut jb = JitterBuffer::new(2, 10);
-        jb.insert(1, 1);
-        assert_eq!(jb.insert(1, 1), Insert::Duplicate);
-        jb.insert(2, 2);
+        let mut jb = JitterBuffer::new(20, 8000);
+        put(&mut jb, 1);
+        assert_eq!(put(&mut jb, 1), Insert::Duplicate);
+        put(&mut jb, 2);
         assert_eq!(jb.pop(), Pop::Packet(1));
-        assert_eq!(jb.insert(1, 1), Insert::Late);
-        assert_eq!(jb.insert(0, 0), Insert::Late);
+        assert_eq!(put(&mut jb, 1), Insert::Late);
+        assert_eq!(put(&mut jb, 0), Insert::Late);
         assert_eq!(jb.counters.duplicates, 1);
         assert_eq!(jb.counters.late, 2);
     }
 
     #[test]
-    fn handles_sequence_wrap() {
-        let mut jb = JitterBuffer::new(3, 20);
-        for s in [65534u16, 0, 65535, 1, 2] {
-            jb.insert(s, s);
+    fn handles_sequence_and_timestamp_wrap() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        let ts0 = u32::MAX - 2 * 160 + 1;
+        for (i, s) in [65534u16, 0, 65535, 1, 2].into_iter().enumerate() {
+            let k = s.wrapping_sub(65534) as u32;
+            jb.insert(info(s, ts0.wrapping_add(k * 160), i as f64 * 20.0), s);
         }
-        assert_eq!(
-            drain(&mut jb),
-            vec![Some(65534), Some(65535), Some(0), Some(1), Some(2)]
-        );
-        assert_eq!(jb.insert(65535, 65535), Insert::Late, "old packet after the wrap");
+        assert_eq!(drain(&mut jb), vec![Some(65534), Some(65535), Some(0), Some(1), Some(2)]);
+        assert_eq!(put(&mut jb, 65535), Insert::Late, "old packet after the wrap");
+        assert_eq!(jb.ptime_ms(), 20.0, "packet time learned across the timestamp wrap");
+        assert_eq!(jb.timestamp_jumps(), (0, 0));
     }
 
     #[test]
     fn gap_is_lost_and_offers_the_following_packet_for_fec() {
-        let mut jb = JitterBuffer::new(2, 20);
+        let mut jb = JitterBuffer::new(20, 8000);
         for s in [5u16, 7, 8] {
-            jb.insert(s, s);
+            put(&mut jb, s);
         }
         assert_eq!(jb.pop(), Pop::Packet(5));
         assert_eq!(jb.pop(), Pop::Lost { next: Some(&7) });
         assert_eq!(jb.pop(), Pop::Packet(7));
         assert_eq!(jb.counters.lost, 1);
-        // Two in a row: the first has no successor to borrow from.
-        jb.insert(11, 11);
+        put(&mut jb, 11);
         assert_eq!(jb.pop(), Pop::Packet(8));
         assert_eq!(jb.pop(), Pop::Lost { next: None });
         assert_eq!(jb.pop(), Pop::Lost { next: Some(&11) });
@@ -231,45 +433,239 @@ mod tests {
     }
 
     #[test]
-    fn underrun_reprimes_and_keeps_late_packet() {
-        let mut jb = JitterBuffer::new(2, 20);
-        jb.insert(1, 1);
-        jb.insert(2, 2);
+    fn underrun_waits_for_the_late_packet_and_plays_it() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        put(&mut jb, 1);
+        put(&mut jb, 2);
         assert_eq!(drain(&mut jb), vec![Some(1), Some(2)]);
         assert_eq!(jb.counters.underruns, 1);
-        // Packet 3 arrives late but its turn has not been taken: it still plays, after re-priming.
-        jb.insert(3, 3);
+        // Packet 3 is late but nothing after it came first: it plays (the delay grew).
+        put(&mut jb, 3);
+        assert_eq!(jb.pop(), Pop::Packet(3));
+        assert_eq!(jb.counters.late, 0);
+        assert_eq!(jb.counters.lost, 0);
+    }
+
+    #[test]
+    fn burst_gap_during_underrun_is_not_concealed_twice() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        for s in 0..3 {
+            put(&mut jb, s);
+        }
+        assert_eq!(drain(&mut jb), vec![Some(0), Some(1), Some(2)]);
+        // Packets 3-5 are lost in a burst; two slots were concealed while waiting.
         assert_eq!(jb.pop(), Pop::Empty);
-        jb.insert(4, 4);
-        assert_eq!(drain(&mut jb), vec![Some(3), Some(4)]);
+        put(&mut jb, 6);
+        put(&mut jb, 7);
+        // Two of the three missing slots were already concealed: one more is lost, then 6.
+        assert_eq!(drain(&mut jb), vec![None, Some(6), Some(7)]);
+        assert_eq!(jb.counters.underruns, 3);
+        assert_eq!(jb.counters.lost, 1);
+    }
+
+    #[test]
+    fn long_underrun_reprimes() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        put(&mut jb, 0);
+        put(&mut jb, 1);
+        drain(&mut jb);
+        for _ in 0..6 {
+            assert_eq!(jb.pop(), Pop::Empty);
+        }
+        put(&mut jb, 20);
+        assert_eq!(jb.pop(), Pop::Empty, "re-priming after 120 ms of nothing");
+        put(&mut jb, 21);
+        assert_eq!(drain(&mut jb), vec![Some(20), Some(21)], "the outage is not loss");
+        assert_eq!(jb.counters.lost, 0);
     }
 
     #[test]
     fn overflow_drops_oldest() {
-        let mut jb = JitterBuffer::new(2, 4);
-        for s in 0..10u16 {
-            jb.insert(s, s);
+        let mut jb = JitterBuffer::new(20, 8000);
+        for s in 0..60u16 {
+            put(&mut jb, s);
         }
-        assert_eq!(jb.len(), 4);
-        assert_eq!(jb.counters.overflow_dropped, 6);
-        assert_eq!(drain(&mut jb), vec![Some(6), Some(7), Some(8), Some(9)]);
+        assert_eq!(jb.len(), 50, "1 s of 20 ms packets at most");
+        assert_eq!(jb.counters.overflow_dropped, 10);
+        assert_eq!(jb.pop(), Pop::Packet(10));
     }
 
     #[test]
-    fn big_jump_is_a_new_stream() {
-        let mut jb = JitterBuffer::new(2, 20);
-        jb.insert(100, 100);
-        jb.insert(101, 101);
+    fn big_sequence_jump_and_new_ssrc_start_over() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        put(&mut jb, 100);
+        put(&mut jb, 101);
         assert_eq!(jb.pop(), Pop::Packet(100));
-        jb.insert(40000, 40000);
-        jb.insert(40001, 40001);
+        put(&mut jb, 40000);
+        put(&mut jb, 40001);
         assert_eq!(drain(&mut jb), vec![Some(40000), Some(40001)]);
+        // Another SSRC with lower sequence numbers: a new stream, not late packets.
+        let other = |s: u16| PacketInfo { ssrc: 99, ..info(s, s as u32 * 160, 900.0 + s as f64 * 20.0) };
+        jb.insert(other(5), 5);
+        jb.insert(other(6), 6);
+        assert_eq!(drain(&mut jb), vec![Some(5), Some(6)]);
+        assert_eq!(jb.counters.resets, 2);
+        assert_eq!(jb.counters.late, 0);
     }
 
     #[test]
-    fn sizing_from_delay() {
-        let jb: JitterBuffer<()> = JitterBuffer::for_delay(60, 20);
-        assert_eq!(jb.prime, 3);
-        assert_eq!(jb.max, 18);
+    fn ten_ms_packets() {
+        let mut jb = JitterBuffer::new(10, 8000);
+        for s in 0..3u16 {
+            jb.insert(info(s, s as u32 * 80, s as f64 * 10.0), s);
+        }
+        assert_eq!(jb.ptime_ms(), 10.0);
+        assert_eq!(jb.target_delay_ms(), 30.0);
+        assert_eq!(drain(&mut jb), vec![Some(0), Some(1), Some(2)]);
+    }
+
+    /// Seeded normal deviates (xorshift + Box-Muller), for synthetic network traces.
+    struct Rng(u64);
+    impl Rng {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn normal(&mut self) -> f64 {
+            let (u, v) = (self.uniform().max(1e-12), self.uniform());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        }
+    }
+
+    /// What a playout of a trace looked like.
+    #[derive(Debug, Default)]
+    struct Outcome {
+        played: u64,
+        late: u64,
+        lost: u64,
+        concealed_slots: u64,
+        accelerated: u64,
+        stretched: u64,
+        mean_delay_ms: f64,
+        final_target_ms: f64,
+    }
+
+    /// Plays `arrivals` (seq, arrival ms) of `ptime` ms packets through the buffer the way the
+    /// session does: every 20 ms one frame, popping packets; accelerate removes 5 ms of audio
+    /// and stretch adds 5 ms (a pitch period).
+    fn play_trace(ptime: u32, arrivals: &[(u16, f64)], seconds: f64) -> Outcome {
+        let mut jb = JitterBuffer::new(ptime, 8000);
+        let mut sorted = arrivals.to_vec();
+        sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut it = sorted.into_iter().peekable();
+        let mut decoded_ms = 0.0;
+        let mut o = Outcome::default();
+        let mut tick = 0.0;
+        while tick < seconds * 1000.0 {
+            tick += 20.0;
+            while let Some(&(s, at)) = it.peek() {
+                if at > tick {
+                    break;
+                }
+                it.next();
+                let ts = s as u32 * 8 * ptime;
+                jb.insert(info(s, ts, at), s);
+            }
+            match jb.advise(decoded_ms) {
+                Adjust::Accelerate if decoded_ms >= 5.0 || jb.has_next() => {
+                    decoded_ms -= 5.0;
+                    jb.note_time_stretch(-5.0);
+                    o.accelerated += 1;
+                }
+                Adjust::Stretch if decoded_ms > 0.0 || jb.has_next() => {
+                    decoded_ms += 5.0;
+                    jb.note_time_stretch(5.0);
+                    o.stretched += 1;
+                }
+                _ => {}
+            }
+            let mut started = jb.playing;
+            while decoded_ms < 20.0 {
+                match jb.pop() {
+                    Pop::Packet(_) => started = true,
+                    Pop::Lost { .. } => {}
+                    Pop::Empty if started => o.concealed_slots += 1,
+                    Pop::Empty => break,
+                }
+                decoded_ms += ptime as f64;
+            }
+            if started {
+                decoded_ms = (decoded_ms - 20.0).max(0.0);
+            }
+        }
+        o.played = jb.counters.played;
+        o.late = jb.counters.late;
+        o.lost = jb.counters.lost;
+        o.mean_delay_ms = jb.mean_delay_ms();
+        o.final_target_ms = jb.target_delay_ms();
+        o
+    }
+
+    fn clean(ptime: u32, n: u16, offset: f64) -> Vec<(u16, f64)> {
+        (0..n).map(|s| (s, s as f64 * ptime as f64 + offset)).collect()
+    }
+
+    #[test]
+    fn clean_line_plays_everything_without_adjusting() {
+        for ptime in [10, 20] {
+            let n = (10_000 / ptime) as u16;
+            let o = play_trace(ptime, &clean(ptime, n, 3.0), 10.0);
+            println!("{ptime} ms clean: {o:?}");
+            assert_eq!((o.late, o.lost, o.concealed_slots), (0, 0, 0), "{o:?}");
+            assert_eq!((o.accelerated, o.stretched), (0, 0), "{o:?}");
+            assert!(o.mean_delay_ms <= 45.0, "{o:?}");
+        }
+    }
+
+    #[test]
+    fn delay_grows_under_jitter_and_shrinks_back_on_a_clean_line() {
+        let mut rng = Rng(42);
+        // 10 s clean, 10 s of ±60 ms jitter, 40 s clean.
+        let arrivals: Vec<(u16, f64)> = (0..3000u16)
+            .map(|s| {
+                let t = s as f64 * 20.0;
+                let j = if (500..1000).contains(&s) { rng.uniform() * 60.0 } else { 0.0 };
+                (s, t + j)
+            })
+            .collect();
+        let before = play_trace(20, &arrivals[..500], 10.0);
+        let during = play_trace(20, &arrivals[..1000], 20.0);
+        let after = play_trace(20, &arrivals, 60.0);
+        println!("before {before:?}\nduring {during:?}\nafter {after:?}");
+        assert!(before.final_target_ms <= 45.0);
+        assert!(during.final_target_ms >= 70.0, "target grew: {during:?}");
+        assert!(after.final_target_ms <= 45.0, "target shrank back: {after:?}");
+        assert!(after.accelerated > 0, "the extra delay was played out faster");
+        // Only the first packets of the jittery spell may be late.
+        assert!(during.late < 15, "{during:?}");
+    }
+
+    #[test]
+    fn seeded_trace_keeps_late_loss_low() {
+        // 20 ms packets, sigma = 30 ms jitter, 1 % reorder, 2 % loss, 60 s.
+        let mut rng = Rng(2024);
+        let n = 3000u16;
+        let mut arrivals = Vec::new();
+        let mut jitter: Vec<f64> = (0..n).map(|_| rng.normal() * 30.0).collect();
+        for s in 0..n as usize - 1 {
+            if rng.uniform() < 0.01 {
+                // Reordered: this packet arrives after its successor.
+                jitter[s] = jitter[s + 1] + 5.0;
+            }
+        }
+        for s in 0..n {
+            if rng.uniform() < 0.02 {
+                continue;
+            }
+            arrivals.push((s, s as f64 * 20.0 + 100.0 + jitter[s as usize]));
+        }
+        let o = play_trace(20, &arrivals, 61.0);
+        let late_share = o.late as f64 / n as f64;
+        println!("seeded trace: {o:?}, late {:.2} %", late_share * 100.0);
+        assert!(late_share < 0.01, "late loss {:.2} %", late_share * 100.0);
+        assert!(o.mean_delay_ms < 140.0, "mean delay {}", o.mean_delay_ms);
+        assert!(o.played as f64 > n as f64 * 0.97);
     }
 }

@@ -27,7 +27,7 @@ use crate::audio_io::{
 use crate::codec::{decoder, encoder, AudioDecoder, AudioEncoder, Codec};
 use crate::dtmf::{DtmfReceiver, DtmfSender};
 use crate::error::MediaError;
-use crate::jitter_buffer::{JitterBuffer, Pop};
+use crate::jitter_buffer::{Adjust, JitterBuffer, PacketInfo, Pop};
 use crate::reception::ReceptionStats;
 use crate::rtcp::{self, RtcpPacket};
 use crate::rtp;
@@ -103,14 +103,12 @@ pub enum MediaEvent {
 
 /// How often RTCP reports go out.
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
-/// Playout delay of the jitter buffer.
-const JITTER_DELAY_MS: u32 = 60;
 /// Playout runs in 20 ms frames whatever the remote packet time.
 const PLAYOUT_MS: u32 = 20;
 /// Consecutive packets a new source address must send before RTP re-latches to it.
 const RELATCH_PACKETS: u32 = 5;
-/// Frames of concealment (100 ms) before a stream that stopped arriving is played as silence.
-const MAX_PLC_FRAMES: u32 = 5;
+/// Concealment (ms) before a stream that stopped arriving is played as silence.
+const MAX_PLC_MS: f64 = 100.0;
 
 /// State both tasks and the handle touch (short critical sections only).
 struct Shared {
@@ -197,7 +195,7 @@ impl MediaSession {
         let receiver = RecvTask {
             endpoint,
             shared: shared.clone(),
-            jb: JitterBuffer::for_delay(JITTER_DELAY_MS, params.ptime()),
+            jb: JitterBuffer::new(params.ptime(), params.codec.rtp_clock_rate()),
             params,
             params_rx,
             events: events_tx,
@@ -624,7 +622,7 @@ impl RecvTask {
                     let _ = self.events.send(MediaEvent::Warning(e.to_string()));
                 }
             }
-            self.jb = JitterBuffer::for_delay(JITTER_DELAY_MS, p.ptime());
+            self.jb = JitterBuffer::new(p.ptime(), p.codec.rtp_clock_rate());
             self.pcm.clear();
             self.playing = false;
             let null = || Snk::Direct(Box::new(crate::audio_io::NullSink::new(p.codec.sample_rate())));
@@ -660,7 +658,15 @@ impl RecvTask {
             return;
         }
         let clock = self.params.codec.rtp_clock_rate() as f64;
-        let arrival = (self.started.elapsed().as_secs_f64() * clock) as u64;
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let arrival = (elapsed * clock) as u64;
+        let info = PacketInfo {
+            seq: pkt.sequence,
+            timestamp: pkt.timestamp,
+            ssrc: pkt.ssrc,
+            arrival_ms: elapsed * 1000.0,
+            timed: true,
+        };
         {
             let mut s = lock(&self.shared);
             match s.latched_rtp {
@@ -695,10 +701,8 @@ impl RecvTask {
                 }
             }
             if s.remote_ssrc != Some(pkt.ssrc) {
-                // A new source (first packet, or the far end restarted its stream).
-                if s.remote_ssrc.is_some() {
-                    self.jb.reset();
-                }
+                // A new source (first packet, or the far end restarted its stream); the jitter
+                // buffer starts over by itself when it sees the new SSRC.
                 s.remote_ssrc = Some(pkt.ssrc);
                 s.reception = ReceptionStats::default();
             }
@@ -718,9 +722,9 @@ impl RecvTask {
                 lock(&self.shared).stats.dtmf_received += 1;
                 let _ = self.events.send(MediaEvent::Dtmf(d));
             }
-            self.jb.insert(pkt.sequence, Entry::Event);
+            self.jb.insert(PacketInfo { timed: false, ..info }, Entry::Event);
         } else if !pkt.payload.is_empty() {
-            self.jb.insert(pkt.sequence, Entry::Audio(pkt.payload.to_vec()));
+            self.jb.insert(info, Entry::Audio(pkt.payload.to_vec()));
         }
         let c = self.jb.counters;
         let mut s = lock(&self.shared);
@@ -768,17 +772,27 @@ impl RecvTask {
     }
 
     /// Plays one 20 ms frame: decoded audio, FEC/PLC for gaps, silence when nothing comes.
+    /// When the jitter buffer asks for it, the frame is shortened or lengthened by a pitch
+    /// period (time-stretching) so the playout delay follows the target without skips.
     fn play_frame(&mut self) {
         let codec = self.params.codec;
+        let rate = codec.sample_rate();
         let n = codec.samples_per_frame(PLAYOUT_MS);
         if self.last_frame == 0 {
             self.last_frame = codec.samples_per_frame(self.params.ptime());
         }
+        let ms = |samples: usize| samples as f64 * 1000.0 / rate as f64;
+        let adjust = self.jb.advise(ms(self.pcm.len()));
+        // Time-stretching works on two frames' worth of audio when the packets are here.
+        let want = if adjust == Adjust::Normal { n } else { 2 * n };
         let mut concealed = 0u64;
         let mut fec = 0u64;
         let mut guard = 0;
-        while self.pcm.len() < n && guard < 16 {
+        while self.pcm.len() < want && guard < 16 {
             guard += 1;
+            if self.pcm.len() >= n && !self.jb.has_next() {
+                break;
+            }
             match self.jb.pop() {
                 Pop::Packet(Entry::Event) => continue,
                 Pop::Packet(Entry::Audio(p)) => {
@@ -807,19 +821,40 @@ impl RecvTask {
                     concealed += 1;
                 }
                 Pop::Empty => {
-                    if self.playing {
-                        let missing = n - self.pcm.len();
-                        self.empty_in_a_row += 1;
-                        if self.empty_in_a_row > MAX_PLC_FRAMES {
-                            // Nothing is coming (hold, recvonly peer, dead link): plain silence.
-                            self.pcm.extend(std::iter::repeat_n(0, missing));
-                        } else {
-                            let _ = self.decoder.conceal(missing, None, &mut self.pcm);
-                            concealed += 1;
-                        }
+                    if !self.playing {
+                        break;
                     }
-                    break;
+                    // Conceal one packet slot while waiting for the packet.
+                    self.empty_in_a_row += 1;
+                    if self.empty_in_a_row as f64 * self.jb.ptime_ms() > MAX_PLC_MS {
+                        // Nothing is coming (hold, recvonly peer, dead link): plain silence.
+                        self.pcm.extend(std::iter::repeat_n(0, self.last_frame));
+                    } else {
+                        let _ = self.decoder.conceal(self.last_frame, None, &mut self.pcm);
+                        concealed += 1;
+                    }
                 }
+            }
+        }
+        let (mut accelerated, mut stretched) = (0u64, 0u64);
+        if self.playing {
+            match adjust {
+                Adjust::Accelerate if self.pcm.len() >= 2 * n => {
+                    let removed = crate::time_stretch::compress(&mut self.pcm, 2 * n, rate);
+                    if removed > 0 {
+                        self.jb.note_time_stretch(-ms(removed));
+                        accelerated = 1;
+                    }
+                }
+                Adjust::Stretch if self.pcm.len() >= n => {
+                    let region = self.pcm.len().min(2 * n);
+                    let added = crate::time_stretch::stretch(&mut self.pcm, region, rate);
+                    if added > 0 {
+                        self.jb.note_time_stretch(ms(added));
+                        stretched = 1;
+                    }
+                }
+                _ => {}
             }
         }
         {
@@ -829,6 +864,11 @@ impl RecvTask {
             s.stats.fec_recovered += fec;
             s.stats.duplicate_packets = c.duplicates;
             s.stats.late_packets = c.late;
+            s.stats.playout_accelerated += accelerated;
+            s.stats.playout_stretched += stretched;
+            s.stats.jitter_buffer_target_ms = self.jb.target_delay_ms();
+            s.stats.jitter_buffer_delay_ms = self.jb.current_delay_ms();
+            s.stats.jitter_buffer_mean_delay_ms = self.jb.mean_delay_ms();
         }
         if !self.playing {
             return;

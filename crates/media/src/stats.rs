@@ -38,4 +38,14 @@ pub struct MediaStats {
     pub dtmf_received: u64,
     /// The Opus expected-loss setting currently in use (percent).
     pub encoder_expected_loss: u8,
+    /// Playout delay the adaptive jitter buffer aims for, ms.
+    pub jitter_buffer_target_ms: f64,
+    /// Current (smoothed) playout delay: audio queued plus decoded-but-unplayed, ms.
+    pub jitter_buffer_delay_ms: f64,
+    /// Mean playout delay over the call so far, ms.
+    pub jitter_buffer_mean_delay_ms: f64,
+    /// Frames shortened by a pitch period (or a piece of silence) to lower the delay.
+    pub playout_accelerated: u64,
+    /// Frames lengthened by a pitch period to raise the delay.
+    pub playout_stretched: u64,
 }
