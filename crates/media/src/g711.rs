@@ -1,5 +1,5 @@
 //! G.711 µ-law (PCMU) and A-law (PCMA), written from the ITU-T G.711 segment tables.
-//! Loss concealment is the simple kind: repeat the last frame, fading it out over 80 ms.
+//! Loss concealment is pitch-waveform repetition (`plc.rs`, after G.711 Appendix I).
 
 use crate::codec::{AudioDecoder, AudioEncoder};
 use crate::error::MediaError;
@@ -107,19 +107,15 @@ impl AudioEncoder for G711Encoder {
     }
 }
 
-/// Lost frames after which concealment is pure silence.
-const FADE_FRAMES: usize = 4;
-
-/// G.711 decoder with repeat-and-fade concealment.
+/// G.711 decoder with pitch-based loss concealment.
 pub struct G711Decoder {
     law: Law,
-    last: Vec<i16>,
-    lost_in_a_row: usize,
+    plc: crate::plc::Plc,
 }
 
 impl G711Decoder {
     pub fn new(law: Law) -> Self {
-        G711Decoder { law, last: Vec::new(), lost_in_a_row: 0 }
+        G711Decoder { law, plc: crate::plc::Plc::new(8000) }
     }
 }
 
@@ -131,9 +127,7 @@ impl AudioDecoder for G711Decoder {
         };
         let start = out.len();
         out.extend(payload.iter().map(|&b| f(b)));
-        self.last.clear();
-        self.last.extend_from_slice(&out[start..]);
-        self.lost_in_a_row = 0;
+        self.plc.on_good(&mut out[start..]);
         Ok(())
     }
 
@@ -143,20 +137,7 @@ impl AudioDecoder for G711Decoder {
         _next_payload: Option<&[u8]>,
         out: &mut Vec<i16>,
     ) -> Result<(), MediaError> {
-        if self.last.is_empty() || self.lost_in_a_row >= FADE_FRAMES {
-            out.extend(std::iter::repeat_n(0, samples));
-            self.lost_in_a_row += 1;
-            return Ok(());
-        }
-        // Gain ramps linearly from (1 - k/N) to (1 - (k+1)/N) across this frame.
-        let k = self.lost_in_a_row as f32;
-        let n = FADE_FRAMES as f32;
-        for i in 0..samples {
-            let gain = 1.0 - (k + i as f32 / samples as f32) / n;
-            let s = self.last[i % self.last.len()] as f32 * gain;
-            out.push(s as i16);
-        }
-        self.lost_in_a_row += 1;
+        self.plc.conceal(samples, out);
         Ok(())
     }
 }
@@ -220,25 +201,22 @@ mod tests {
     }
 
     #[test]
-    fn concealment_repeats_then_fades_to_silence() {
+    fn concealment_continues_then_fades_to_silence() {
         let mut d = G711Decoder::new(Law::Mu);
         let mut out = Vec::new();
-        d.decode(&[0x80; 160], &mut out).unwrap();
+        // A 200 Hz tone, 40 ms of it.
+        let tone: Vec<u8> = (0..320)
+            .map(|i| linear_to_ulaw(((i as f32 / 40.0 * std::f32::consts::TAU).sin() * 8000.0) as i16))
+            .collect();
+        d.decode(&tone, &mut out).unwrap();
         out.clear();
         d.conceal(160, None, &mut out).unwrap();
         assert_eq!(out.len(), 160);
-        assert!(out[0] > 30000, "first concealed sample repeats the last frame");
-        assert!(out[159] < out[0]);
-        for _ in 0..FADE_FRAMES {
+        assert!(out.iter().map(|&s| s.abs()).max().unwrap() > 6000, "the tone goes on");
+        for _ in 0..3 {
             out.clear();
             d.conceal(160, None, &mut out).unwrap();
         }
-        assert!(out.iter().all(|&s| s == 0), "after the fade only silence");
-        // A real packet resets the fade.
-        out.clear();
-        d.decode(&[0x80; 160], &mut out).unwrap();
-        out.clear();
-        d.conceal(160, None, &mut out).unwrap();
-        assert!(out[0] > 30000);
+        assert!(out.iter().all(|&s| s == 0), "silence after 60 ms");
     }
 }

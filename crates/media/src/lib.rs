@@ -21,6 +21,7 @@ pub mod hold_music;
 pub mod jitter_buffer;
 pub mod opus_codec;
 pub mod pitch;
+pub mod plc;
 pub mod reception;
 pub mod resample;
 pub mod rtcp;
