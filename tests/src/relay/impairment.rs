@@ -128,7 +128,7 @@ impl Impairment {
             }
         }
         imp.loss = match (loss, burst) {
-            (l, _) if l == 0.0 => LossModel::None,
+            (0.0, _) => LossModel::None,
             (rate, None) => LossModel::Random { rate },
             (rate, Some(mean_burst)) => {
                 if rate >= 1.0 {

@@ -5,12 +5,15 @@
 //! peers wrote become the relay's peers. Caller = left, callee = right, so the caller's audio
 //! takes the relay's `to_right` impairment.
 //!
-//! Only what a two-party loopback call needs: responses reach the forwarder because the peers
+//! The relay's peers are the ports the SDPs name at the address the SIP came from (peers may
+//! write their default interface in `c=` yet send from loopback). Only what a two-party
+//! loopback call needs: responses reach the forwarder because the peers
 //! use `rport` (RFC 3581); in-dialog requests may go straight to the Contact, which is fine as
 //! long as they carry no new SDP.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -79,7 +82,12 @@ pub struct SipForwarder {
 impl SipForwarder {
     /// Listens on `ip` (port chosen by the OS); whatever the callee (at `callee`) sends goes
     /// to the caller (the first other address that sends), everything else to the callee.
-    pub fn start(ip: IpAddr, callee: SocketAddr, relay: Arc<RtpRelay>) -> io::Result<SipForwarder> {
+    /// With `log`, every message is appended to that file as forwarded.
+    pub fn start(ip: IpAddr, callee: SocketAddr, relay: Arc<RtpRelay>, log: Option<PathBuf>) -> io::Result<SipForwarder> {
+        let mut log = match log {
+            Some(p) => Some(std::fs::File::create(p)?),
+            None => None,
+        };
         let sock = UdpSocket::bind(SocketAddr::new(ip, 0))?;
         sock.set_read_timeout(Some(Duration::from_millis(20)))?;
         let addr = sock.local_addr()?;
@@ -102,20 +110,27 @@ impl SipForwarder {
                 } else {
                     (callee, relay.rtp.right_addr())
                 };
+                let original_media = rewrite_sdp(&text, relay_side.ip(), relay_side.port()).map(|r| r.media);
                 let out = match rewrite_sdp(&text, relay_side.ip(), relay_side.port()) {
                     Some(r) => {
-                        let rtcp = SocketAddr::new(r.media.ip(), r.media.port() + 1);
+                        // The port from SDP, the address the SIP came from: a peer may write
+                        // its default interface in c= (baresip does) yet send from loopback.
+                        let media = SocketAddr::new(from.ip(), r.media.port());
+                        let rtcp = SocketAddr::new(from.ip(), r.media.port() + 1);
                         if from_callee {
-                            relay.rtp.set_right_peer(r.media);
+                            relay.rtp.set_right_peer(media);
                             relay.rtcp.set_right_peer(rtcp);
                         } else {
-                            relay.rtp.set_left_peer(r.media);
+                            relay.rtp.set_left_peer(media);
                             relay.rtcp.set_left_peer(rtcp);
                         }
                         r.message
                     }
                     None => text,
                 };
+                if let Some(f) = log.as_mut() {
+                    let _ = write!(f, "----- {from} -> forwarder -> {to} (SDP media was {original_media:?})\n{out}\n");
+                }
                 let _ = sock.send_to(out.as_bytes(), to);
             }
         })?;

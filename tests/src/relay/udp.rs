@@ -44,12 +44,16 @@ impl RelayConfig {
 pub struct DirectionStats {
     /// Datagrams from the expected peer.
     pub received: u64,
+    /// Their size in bytes (whole datagrams).
+    pub received_bytes: u64,
     pub dropped: u64,
     /// Datagrams sent on (duplicates count twice).
     pub forwarded: u64,
     pub duplicated: u64,
     /// Datagrams from an address that is not the peer, ignored.
     pub foreign: u64,
+    /// Where the last of those came from.
+    pub last_foreign: Option<SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -214,12 +218,15 @@ impl Direction {
             };
             let mut s = self.stats.lock().unwrap();
             if !accepted {
-                self.stats(&mut s).foreign += 1;
+                let d = self.stats(&mut s);
+                d.foreign += 1;
+                d.last_foreign = Some(from);
                 continue;
             }
             let fate = self.impairer.next(self.clock.elapsed());
             let d = self.stats(&mut s);
             d.received += 1;
+            d.received_bytes += len as u64;
             if fate.lost() {
                 d.dropped += 1;
             }
