@@ -89,6 +89,10 @@ pub trait AudioEncoder: Send {
     fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), MediaError>;
     /// Tells the encoder how much loss the far end reports (0-100 %), so it can add redundancy.
     fn set_expected_loss(&mut self, _percent: u8) {}
+    /// The bitrate the encoder aims for (bits/s), for codecs where it varies.
+    fn bitrate(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Turns RTP payloads back into mono PCM and fills in for packets that never arrived.

@@ -1,6 +1,9 @@
-//! Opus at 48 kHz mono through libopus (the `opus` crate). In-band FEC is switched on, but it
-//! only costs bits once the far end reports loss: `set_expected_loss` feeds the RTCP figure in.
-//! For a lost packet the decoder first tries the FEC copy carried in the next packet, otherwise
+//! Opus at 48 kHz mono through libopus (the `opus` crate). The far end's RTCP loss figure
+//! drives the encoder (`set_expected_loss`): on a clean line in-band FEC is off and the bitrate
+//! is the plain voice rate (24 kbit/s), so nothing is paid for protection; with loss, FEC comes
+//! on, libopus is told the expected loss, and the bitrate rises (see [`bitrate_for_loss`]) so the
+//! redundant copy does not starve the main signal. For a lost packet the decoder first decodes
+//! the FEC copy carried in the next packet when that one is already here, otherwise it runs
 //! libopus packet-loss concealment.
 
 use crate::codec::{AudioDecoder, AudioEncoder};
@@ -9,8 +12,19 @@ use crate::error::MediaError;
 const RATE: u32 = 48000;
 /// Largest Opus frame: 120 ms at 48 kHz.
 const MAX_FRAME: usize = 5760;
-/// Voice bitrate; plenty for wideband speech, well under typical upstream limits.
-const BITRATE: i32 = 32000;
+/// Voice bitrate on a clean line: good wideband speech, well under typical upstream limits.
+const BITRATE: i32 = 24000;
+
+/// Bitrate for a given expected loss (percent): the FEC copy needs room of its own.
+pub fn bitrate_for_loss(percent: u8) -> i32 {
+    match percent {
+        0 => BITRATE,
+        1..=4 => 28000,
+        5..=9 => 32000,
+        10..=19 => 36000,
+        _ => 40000,
+    }
+}
 
 fn err(reason: impl std::fmt::Display) -> MediaError {
     MediaError::Codec { codec: "Opus", reason: reason.to_string() }
@@ -31,6 +45,7 @@ pub struct OpusEncoder {
     inner: opus::Encoder,
     buf: Vec<u8>,
     loss: u8,
+    bitrate: i32,
 }
 
 impl OpusEncoder {
@@ -38,9 +53,9 @@ impl OpusEncoder {
         let mut inner =
             opus::Encoder::new(RATE, opus::Channels::Mono, opus::Application::Voip).map_err(err)?;
         inner.set_bitrate(opus::Bitrate::Bits(BITRATE)).map_err(err)?;
-        inner.set_inband_fec(true).map_err(err)?;
+        inner.set_inband_fec(false).map_err(err)?;
         inner.set_packet_loss_perc(0).map_err(err)?;
-        Ok(OpusEncoder { inner, buf: vec![0; 1500], loss: 0 })
+        Ok(OpusEncoder { inner, buf: vec![0; 1500], loss: 0, bitrate: BITRATE })
     }
 
     /// The loss percentage the encoder currently plans for.
@@ -58,9 +73,21 @@ impl AudioEncoder for OpusEncoder {
 
     fn set_expected_loss(&mut self, percent: u8) {
         let percent = percent.min(100);
-        if percent != self.loss && self.inner.set_packet_loss_perc(percent as i32).is_ok() {
+        if percent == self.loss {
+            return;
+        }
+        let fec_ok = self.inner.set_inband_fec(percent > 0).is_ok();
+        if fec_ok && self.inner.set_packet_loss_perc(percent as i32).is_ok() {
             self.loss = percent;
         }
+        let rate = bitrate_for_loss(self.loss);
+        if rate != self.bitrate && self.inner.set_bitrate(opus::Bitrate::Bits(rate)).is_ok() {
+            self.bitrate = rate;
+        }
+    }
+
+    fn bitrate(&self) -> Option<u32> {
+        Some(self.bitrate as u32)
     }
 }
 
@@ -141,7 +168,7 @@ mod tests {
             dec.decode(&pkt, &mut decoded).unwrap();
         }
         assert_eq!(decoded.len(), 50 * 960);
-        // ~32 kbit/s -> ~80 bytes per 20 ms.
+        // ~24 kbit/s -> ~60 bytes per 20 ms.
         assert!(bytes / 50 < 150, "average {} bytes", bytes / 50);
         // After the codec settles, the output level matches the input's.
         let src = energy(&tone(960 * 10, 0));
@@ -177,6 +204,39 @@ mod tests {
         let before = out.len();
         dec.conceal(960, None, &mut out).unwrap();
         assert_eq!(out.len() - before, 960);
+    }
+
+    fn average_size(enc: &mut OpusEncoder, frames: usize) -> (usize, bool) {
+        let mut total = 0;
+        let mut any_fec = false;
+        for f in 0..frames {
+            let mut p = Vec::new();
+            enc.encode(&tone(960, f * 960), &mut p).unwrap();
+            total += p.len();
+            any_fec |= f > 1 && packet_has_fec(&p);
+        }
+        (total / frames, any_fec)
+    }
+
+    #[test]
+    fn reported_loss_drives_fec_and_bitrate_and_a_clean_line_pays_nothing() {
+        let mut enc = OpusEncoder::new().unwrap();
+        assert_eq!((enc.expected_loss(), enc.bitrate()), (0, Some(24000)));
+        let (clean_size, clean_fec) = average_size(&mut enc, 50);
+        assert!(!clean_fec, "no FEC copies on a clean line");
+        enc.set_expected_loss(10);
+        assert_eq!((enc.expected_loss(), enc.bitrate()), (10, Some(36000)));
+        let (lossy_size, lossy_fec) = average_size(&mut enc, 50);
+        assert!(lossy_fec, "FEC copies once loss is reported");
+        assert!(lossy_size > clean_size, "more bits with loss: {lossy_size} vs {clean_size}");
+        enc.set_expected_loss(0);
+        assert_eq!(enc.bitrate(), Some(24000));
+        let (back_size, back_fec) = average_size(&mut enc, 50);
+        assert!(!back_fec, "FEC off again when the line is clean");
+        assert!(back_size < lossy_size);
+        println!("bytes per packet: clean {clean_size}, 10 % loss {lossy_size}, clean again {back_size}");
+        assert_eq!(bitrate_for_loss(3), 28000);
+        assert_eq!(bitrate_for_loss(25), 40000);
     }
 
     #[test]

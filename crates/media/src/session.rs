@@ -520,6 +520,7 @@ impl SendTask {
         s.stats.bytes_sent += sent_bytes;
         s.stats.dtmf_sent += dtmf_started;
         s.stats.encoder_expected_loss = if codec == Codec::Opus { loss } else { 0 };
+        s.stats.encoder_bitrate_bps = self.encoder.bitrate();
     }
 
     async fn send_rtcp(&mut self) {

@@ -38,6 +38,8 @@ pub struct MediaStats {
     pub dtmf_received: u64,
     /// The Opus expected-loss setting currently in use (percent).
     pub encoder_expected_loss: u8,
+    /// The bitrate the encoder aims for (bits/s) where it adapts (Opus); `None` for G.711.
+    pub encoder_bitrate_bps: Option<u32>,
     /// Playout delay the adaptive jitter buffer aims for, ms.
     pub jitter_buffer_target_ms: f64,
     /// Current (smoothed) playout delay: audio queued plus decoded-but-unplayed, ms.
