@@ -173,6 +173,18 @@ pub struct CallInfo {
     /// Unix milliseconds.
     pub started_at_ms: i64,
     pub answered_at_ms: Option<i64>,
+    /// This call has the microphone and speaker (at most one call at a time).
+    #[serde(default)]
+    pub active: bool,
+    /// Unix ms when we parked it (held with music on hold); None when not parked.
+    #[serde(default)]
+    pub parked_since_ms: Option<i64>,
+    /// The peer put us on hold (its SDP said sendonly or inactive).
+    #[serde(default)]
+    pub held_by_remote: bool,
+    /// The AOR of the account the call belongs to.
+    #[serde(default)]
+    pub account: String,
 }
 
 /// Why a call ended, with a sentence a user can read.

@@ -85,6 +85,10 @@ mod tests {
             muted: false,
             started_at_ms: 0,
             answered_at_ms: None,
+            active: false,
+            parked_since_ms: None,
+            held_by_remote: false,
+            account: String::new(),
         }
     }
 

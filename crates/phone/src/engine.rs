@@ -7,8 +7,10 @@ use crate::api::*;
 use crate::call::{self, Outcome};
 use crate::codecs;
 use crate::registration_policy;
+use crate::switchboard::{self, Action, ReinviteOutcome, Switchboard};
 use hookflash_media::{
-    AudioIn, AudioOut, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint, StreamParams,
+    AudioIn, AudioOut, AudioSwitch, HoldMusic, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint,
+    StreamParams, WeakAudioSwitch,
 };
 use hookflash_sip::rsipstack;
 use hookflash_sip::registration::{RegisterParams, Registration};
@@ -52,12 +54,19 @@ struct CallRt {
     sdp_version: u64,
     local_sdp: Option<AudioDescription>,
     negotiated: Option<Negotiated>,
+    /// The phone's audio switch this call's media is plugged into (keeps it open).
+    switch: Option<AudioSwitch>,
 }
 
 struct State {
     calls: HashMap<CallId, CallRt>,
     next_id: CallId,
     registration: RegistrationState,
+    /// Which call is active, parked, held by remote; which re-INVITEs are due.
+    board: Switchboard,
+    /// Open audio switches (one per microphone/speaker pair in use; normally one).
+    switches: Vec<WeakAudioSwitch>,
+    hold_music: HoldMusic,
 }
 
 pub(crate) struct Engine {
@@ -241,7 +250,14 @@ impl Engine {
             stack,
             events,
             history,
-            state: Mutex::new(State { calls: HashMap::new(), next_id: 1, registration: RegistrationState::Unregistered }),
+            state: Mutex::new(State {
+                calls: HashMap::new(),
+                next_id: 1,
+                registration: RegistrationState::Unregistered,
+                board: Switchboard::new(None),
+                switches: Vec::new(),
+                hold_music: HoldMusic::Generated,
+            }),
             registration: tokio::sync::Mutex::new(reg),
             refresh_task: Mutex::new(None),
             dialog_tx,
@@ -389,7 +405,7 @@ impl Engine {
 
     pub(crate) fn calls(&self) -> Vec<CallInfo> {
         let st = self.state.lock().unwrap();
-        let mut v: Vec<CallInfo> = st.calls.values().map(|c| c.info.clone()).collect();
+        let mut v: Vec<CallInfo> = st.calls.values().map(|c| with_view(&st.board, &c.info)).collect();
         v.sort_by_key(|c| c.id);
         v
     }
@@ -446,6 +462,10 @@ impl Engine {
                 muted: false,
                 started_at_ms: now_ms(),
                 answered_at_ms: None,
+                active: false,
+                parked_since_ms: None,
+                held_by_remote: false,
+                account: self.aor_text.clone(),
             },
             sip_call_id,
             dialog: None,
@@ -458,8 +478,12 @@ impl Engine {
             sdp_version: 0,
             local_sdp: None,
             negotiated: None,
+            switch: None,
         };
         fill(&mut call);
+        if direction == Direction::Incoming {
+            st.board.incoming(id, &call.info.remote_uri);
+        }
         st.calls.insert(id, call);
         id
     }
@@ -470,8 +494,61 @@ impl Engine {
     }
 
     fn publish(&self, id: CallId) {
-        if let Some(info) = self.update(id, |c| c.info.clone()) {
+        if let Some(info) = self.info(id) {
             self.emit(PhoneEvent::CallUpdated { call: info });
+        }
+    }
+
+    /// The call as front ends see it, with its place on the switchboard.
+    fn info(&self, id: CallId) -> Option<CallInfo> {
+        let st = self.state.lock().unwrap();
+        st.calls.get(&id).map(|c| with_view(&st.board, &c.info))
+    }
+
+    /// Runs a switchboard input under the state lock, then carries out its actions.
+    fn board<R>(self: &Arc<Self>, f: impl FnOnce(&mut Switchboard) -> R) -> R {
+        let mut st = self.state.lock().unwrap();
+        f(&mut st.board)
+    }
+
+    /// Carries out what the switchboard decided, in order.
+    fn apply(self: &Arc<Self>, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Route { active } => {
+                    let mut st = self.state.lock().unwrap();
+                    st.switches.retain(|w| w.upgrade().is_some());
+                    for sw in st.switches.iter().filter_map(|w| w.upgrade()) {
+                        sw.set_active(active);
+                    }
+                }
+                Action::Updated(id) => self.publish(id),
+                Action::Warning(message) => self.emit(PhoneEvent::Warning { message }),
+                Action::Reinvite { id, direction } => {
+                    let me = self.clone();
+                    tokio::spawn(async move { me.send_reinvite(id, direction).await });
+                }
+                Action::WakeAt(at) => {
+                    let weak = Arc::downgrade(self);
+                    tokio::spawn(async move {
+                        let wait = (at - now_ms()).max(0) as u64;
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                        let Some(me) = weak.upgrade() else { return };
+                        let actions = me.board(|b| b.tick(now_ms()));
+                        me.apply(actions);
+                    });
+                }
+                Action::Recall(id) => {
+                    if let Some(info) = self.info(id) {
+                        let who = info.remote_display_name.clone().unwrap_or(info.remote_uri.clone());
+                        let mins = (now_ms() - info.parked_since_ms.unwrap_or(0)) / 60_000;
+                        self.emit(PhoneEvent::Warning {
+                            message: format!("call {id} with {who} has been parked for {mins} min"),
+                        });
+                        self.emit(PhoneEvent::CallUpdated { call: info });
+                    }
+                }
+            }
         }
     }
 
@@ -516,6 +593,8 @@ impl Engine {
             c.rtp = Some(rtp);
             c.opts = opts.clone();
         });
+        let actions = self.board(|b| b.dial(id, &callee.to_string(), now_ms()));
+        self.apply(actions);
         let body = self.next_sdp(id, &offer);
         // Out-of-dialog requests go via the outbound proxy, or the registrar of a registering
         // account (as desk phones do); an account that does not register calls targets directly.
@@ -599,7 +678,9 @@ impl Engine {
                 }
                 let changed = self.update(id, |c| call::advance(&mut c.info, CallState::Answered, now_ms())).unwrap_or(false);
                 if changed {
+                    let actions = self.board(|b| b.connected(id, now_ms()));
                     self.publish(id);
+                    self.apply(actions);
                 }
             }
             Err(e) => {
@@ -608,7 +689,7 @@ impl Engine {
         }
     }
 
-    async fn start_media(&self, id: CallId, n: Negotiated) -> Result<(), String> {
+    async fn start_media(self: &Arc<Self>, id: CallId, n: Negotiated) -> Result<(), String> {
         let Some(codec) = codecs::from_format(&n.codec) else {
             return Err(format!("negotiated codec {} is not supported", n.codec.name));
         };
@@ -637,9 +718,10 @@ impl Engine {
             return Ok(());
         }
         let Some(rtp) = rtp else { return Err("no RTP socket for this call".into()) };
-        let (session, mut events) =
-            MediaSession::start(rtp, params, media_endpoint_in(&opts.audio_in), media_endpoint_out(&opts.audio_out))
-                .map_err(|e| e.to_string())?;
+        let switch = self.switch_for(&opts)?;
+        let (port_in, port_out) = switch.port(id);
+        let (session, mut events) = MediaSession::start(rtp, params, port_in, port_out).map_err(|e| e.to_string())?;
+        self.update(id, |c| c.switch = Some(switch));
         let fwd = self.media_tx.clone();
         tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
@@ -794,6 +876,15 @@ impl Engine {
                 return Err(PhoneError::Other(format!("cannot answer: {e}")));
             }
         };
+        // Answering while busy parks the active call first (and takes the audio from it).
+        let actions = self.board(|b| b.answer(id, now_ms()))?;
+        self.apply(actions);
+        if !negotiated.direction.sends() {
+            // The caller starts the call on hold.
+            if let Ok((_, actions)) = self.board(|b| b.remote_offer(id, true)) {
+                self.apply(actions);
+            }
+        }
         self.update(id, |c| {
             c.rtp = Some(rtp);
             c.opts = opts;
@@ -905,12 +996,14 @@ impl Engine {
     }
 
     /// Ends a call once: stops media, writes the history row, emits `CallEnded`.
-    async fn end_call(&self, id: CallId, reason: EndReason) {
+    async fn end_call(self: &Arc<Self>, id: CallId, reason: EndReason) {
         let removed = {
             let mut st = self.state.lock().unwrap();
             st.calls.remove(&id)
         };
         let Some(mut c) = removed else { return };
+        let actions = self.board(|b| b.ended(id));
+        self.apply(actions);
         if let Some(r) = c.ringback.take() {
             r.stop();
         }
@@ -1086,7 +1179,21 @@ impl Engine {
         };
         let port = local.as_ref().map(|l| l.port).unwrap_or(9);
         match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
-            Ok((answer, negotiated)) => {
+            Ok((mut answer, mut negotiated)) => {
+                // The peer holds us when its offer does not want our audio (sendonly/inactive).
+                let remote_hold = !negotiated.direction.sends();
+                let (hold, actions) = match self.board(|b| b.remote_offer(id, remote_hold)) {
+                    Ok(x) => x,
+                    Err(()) => {
+                        tracing::debug!("{} 491 to {id}", self.aor_text);
+                        // Our own re-INVITE is in flight: glare (RFC 3261 14.2).
+                        let _ = handle.reply(StatusCode::RequestPending).await;
+                        return;
+                    }
+                };
+                let ours = switchboard::answer_direction(negotiated.direction, hold);
+                answer.direction = ours;
+                negotiated.direction = ours;
                 let sdp_body = self.next_sdp(id, &answer);
                 let _ = handle
                     .respond(StatusCode::OK, Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp_body.into_bytes()))
@@ -1094,12 +1201,138 @@ impl Engine {
                 if let Err(message) = self.start_media(id, negotiated).await {
                     self.emit(PhoneEvent::Warning { message });
                 }
-                self.publish(id);
+                self.apply(actions);
             }
             Err(_) => {
                 let _ = handle.reply(StatusCode::NotAcceptableHere).await;
             }
         }
+    }
+
+    // ---------------------------------------------------------------- several calls
+
+    /// Parks a connected call: hold re-INVITE and music on hold.
+    pub(crate) fn park(self: &Arc<Self>, id: CallId) -> Result<(), PhoneError> {
+        let actions = self.board(|b| b.park(id, now_ms()))?;
+        self.apply(actions);
+        Ok(())
+    }
+
+    /// Makes a connected call the active one, parking the active call first.
+    pub(crate) fn switch_to(self: &Arc<Self>, id: CallId) -> Result<(), PhoneError> {
+        let actions = self.board(|b| b.switch_to(id, now_ms()))?;
+        self.apply(actions);
+        Ok(())
+    }
+
+    /// Music for calls parked from now on: the generated loop, or a WAV file (checked now).
+    pub(crate) fn set_hold_music(&self, file: Option<std::path::PathBuf>) -> Result<(), PhoneError> {
+        let music = match file {
+            None => HoldMusic::Generated,
+            Some(p) => {
+                let m = HoldMusic::Wav(p);
+                hookflash_media::hold_music::HoldMusicSource::open(&m, 8000)
+                    .map_err(|e| PhoneError::InvalidInput { what: "hold music".into(), detail: e.to_string() })?;
+                m
+            }
+        };
+        self.state.lock().unwrap().hold_music = music;
+        Ok(())
+    }
+
+    /// A reminder (`Warning` + `CallUpdated`) once a call has been parked this long.
+    pub(crate) fn set_park_recall(&self, after: Option<std::time::Duration>) {
+        self.state.lock().unwrap().board.set_recall_after(after.map(|d| d.as_millis() as i64));
+    }
+
+    /// The audio switch for this call's microphone/speaker: the open one, or a new one.
+    fn switch_for(&self, opts: &CallOptions) -> Result<AudioSwitch, String> {
+        let input = media_endpoint_in(&opts.audio_in);
+        let output = media_endpoint_out(&opts.audio_out);
+        let mut st = self.state.lock().unwrap();
+        st.switches.retain(|w| w.upgrade().is_some());
+        if let Some(sw) = st.switches.iter().filter_map(|w| w.upgrade()).find(|sw| sw.endpoints() == (input.clone(), output.clone())) {
+            return Ok(sw);
+        }
+        let sw = AudioSwitch::new(input, output, st.hold_music.clone()).map_err(|e| e.to_string())?;
+        sw.set_active(st.board.active());
+        st.switches.push(sw.downgrade());
+        Ok(sw)
+    }
+
+    /// Sends one hold/resume re-INVITE and feeds its outcome back to the switchboard.
+    async fn send_reinvite(self: Arc<Self>, id: CallId, direction: SdpDirection) {
+        let found = self.update(id, |c| (c.dialog.clone(), c.negotiated.clone(), c.local_sdp.clone()));
+        let Some((Some(dialog), Some(neg), Some(local))) = found else {
+            let actions = self.board(|b| {
+                b.reinvite_done(id, ReinviteOutcome::Refused { reason: "the call has no audio yet".into() }, now_ms())
+            });
+            self.apply(actions);
+            return;
+        };
+        // A call answered a moment ago may still wait for the caller's ACK: the dialog takes
+        // no re-INVITE until then (a few ms normally; give up after the ACK time-out).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(32);
+        while (dialog.state().waiting_ack() || dialog.state().can_cancel()) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let mut formats = vec![neg.codec.clone()];
+        formats.extend(neg.telephone_event.clone());
+        let offer = AudioDescription {
+            address: self.local_ip,
+            port: local.port,
+            rtcp_port: None,
+            formats,
+            direction,
+            ptime: Some(neg.ptime),
+        };
+        let body = self.next_sdp(id, &offer);
+        let headers = vec![Header::ContentType("application/sdp".into())];
+        tracing::debug!("{} reinvite {id} {direction:?} sending", self.aor_text);
+        let result = dialog.reinvite(Some(headers), Some(body.into_bytes())).await;
+        tracing::debug!("{} reinvite {id} result {:?}", self.aor_text, result.as_ref().map(|r| r.as_ref().map(|r| r.status_code.clone())));
+        let outcome = match result {
+            Ok(Some(resp)) => {
+                let (code, phrase) = status_of(&resp);
+                if (200..300).contains(&code) {
+                    let text = String::from_utf8_lossy(resp.body()).to_string();
+                    let mut remote_hold = None;
+                    match sdp::parse(&text).map_err(|e| e.to_string()).and_then(|a| sdp::accept_answer(&offer, &a).map_err(|e| e.to_string())) {
+                        Ok(n) => {
+                            // Offering to send lets the answer tell whether the peer wants our audio.
+                            if direction.sends() {
+                                remote_hold = Some(!n.direction.sends());
+                            }
+                            if let Err(message) = self.start_media(id, n).await {
+                                self.emit(PhoneEvent::Warning { message });
+                            }
+                        }
+                        Err(e) => self.emit(PhoneEvent::Warning { message: format!("unusable SDP in the answer to our re-INVITE: {e}") }),
+                    }
+                    ReinviteOutcome::Accepted { remote_hold }
+                } else if code == 491 {
+                    use rand::RngExt;
+                    ReinviteOutcome::Glare { roll: rand::rng().random_range(0..=1000) }
+                } else {
+                    // The offer was refused: our description stays the last accepted one.
+                    self.update(id, |c| c.local_sdp = Some(local.clone()));
+                    if code == 481 || code == 408 {
+                        // RFC 3261 12.2.1.2: the dialog is gone.
+                        let message = format!("the other side lost the call ({code} {phrase})");
+                        self.hangup_with(id, EndReason::Error { message }).await;
+                        return;
+                    }
+                    ReinviteOutcome::Refused { reason: format!("{code}") }
+                }
+            }
+            Ok(None) => {
+                self.update(id, |c| c.local_sdp = Some(local.clone()));
+                ReinviteOutcome::Refused { reason: "the call is not established".into() }
+            }
+            Err(e) => ReinviteOutcome::Refused { reason: e.to_string() },
+        };
+        let actions = self.board(|b| b.reinvite_done(id, outcome, now_ms()));
+        self.apply(actions);
     }
 
     pub(crate) async fn shutdown(self: &Arc<Self>) {
@@ -1112,6 +1345,12 @@ impl Engine {
         }
         self.stack.shutdown();
     }
+}
+
+/// `info` with its current place on the switchboard (active, parked, held by remote).
+fn with_view(board: &Switchboard, info: &CallInfo) -> CallInfo {
+    let v = board.view(info.id);
+    CallInfo { active: v.active, parked_since_ms: v.parked_since_ms, held_by_remote: v.held_by_remote, ..info.clone() }
 }
 
 fn media_direction(d: SdpDirection) -> MediaDirection {

@@ -79,6 +79,26 @@ impl Phone {
     pub async fn set_mute(&self, id: CallId, muted: bool) -> Result<(), PhoneError> {
         self.engine.set_mute(id, muted)
     }
+    /// Parks a connected call: holds it (re-INVITE a=sendonly, or a=inactive if the peer holds
+    /// us) and streams music on hold to it. If it was the active call, none is active after.
+    pub async fn park(&self, id: CallId) -> Result<(), PhoneError> {
+        self.engine.park(id)
+    }
+    /// Makes this connected (parked or held) call the active one, parking the active call
+    /// first, in one step: the microphone never reaches two calls. Resuming = switch_to.
+    pub async fn switch_to(&self, id: CallId) -> Result<(), PhoneError> {
+        self.engine.switch_to(id)
+    }
+    /// Music on hold for calls parked from now on: `None` = the generated loop, or a WAV file
+    /// (any rate, mono or stereo; looped). An unreadable file is refused with the reason.
+    pub fn set_hold_music(&self, wav: Option<std::path::PathBuf>) -> Result<(), PhoneError> {
+        self.engine.set_hold_music(wav)
+    }
+    /// After a call has been parked this long, remind the user once (a `Warning` and a
+    /// `CallUpdated`). `None` (the default) = never.
+    pub fn set_park_recall(&self, after: Option<std::time::Duration>) {
+        self.engine.set_park_recall(after)
+    }
     pub fn calls(&self) -> Vec<CallInfo> {
         self.engine.calls()
     }

@@ -39,8 +39,10 @@ pub enum Action {
 /// How our last re-INVITE ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReinviteOutcome {
-    /// 2xx: the offered direction is in force.
-    Accepted,
+    /// 2xx: the offered direction is in force. `remote_hold`: what the answer says about the
+    /// peer holding us (its answer does not want our audio), when our offer let it say so
+    /// (we offered to send); None when it cannot tell (we offered recvonly/inactive).
+    Accepted { remote_hold: Option<bool> },
     /// 491 Request Pending. `roll` is a random number in 0..=1000 that picks the back-off.
     Glare { roll: u16 },
     /// Any other failure (4xx-6xx, time-out): `reason` is e.g. "488" or "timed out".
@@ -126,6 +128,11 @@ impl Switchboard {
         Switchboard { recall_after_ms, ..Default::default() }
     }
 
+    /// Remind after a call has been parked this long (ms); None = never. Applies to parks from now on.
+    pub fn set_recall_after(&mut self, ms: Option<i64>) {
+        self.recall_after_ms = ms;
+    }
+
     /// The call that has the microphone and speaker.
     pub fn active(&self) -> Option<CallId> {
         self.active
@@ -143,16 +150,14 @@ impl Switchboard {
     }
 
     /// Whether a re-INVITE of ours is in flight for this call (an incoming one gets 491).
+    #[cfg(test)]
     pub fn reinvite_pending(&self, id: CallId) -> bool {
         self.calls.get(&id).is_some_and(|s| s.in_flight.is_some())
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.calls.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
     }
 
     /// An incoming call starts ringing.
@@ -269,7 +274,13 @@ impl Switchboard {
         let Some(slot) = self.calls.get_mut(&id) else { return out };
         let Some(target) = slot.in_flight.take() else { return out };
         match outcome {
-            ReinviteOutcome::Accepted => slot.held = target,
+            ReinviteOutcome::Accepted { remote_hold } => {
+                slot.held = target;
+                if let Some(r) = remote_hold.filter(|r| *r != slot.remote_hold) {
+                    slot.remote_hold = r;
+                    out.push(Action::Updated(id));
+                }
+            }
             ReinviteOutcome::Glare { roll } => {
                 let at = now_ms + glare_delay_ms(slot.owns_call_id, roll);
                 slot.retry_at_ms = Some(at);
@@ -424,7 +435,7 @@ mod tests {
         sb.incoming(id, &format!("sip:p{id}@h"));
         let a = sb.answer(id, now).unwrap();
         for (rid, _) in reinvites(&a) {
-            sb.reinvite_done(rid, ReinviteOutcome::Accepted, now);
+            sb.reinvite_done(rid, ReinviteOutcome::Accepted { remote_hold: None }, now);
         }
         a
     }
@@ -515,11 +526,11 @@ mod tests {
         assert_eq!(reinvites(&a), vec![(3, Direction::SendOnly), (2, Direction::SendRecv)]);
         let a = sb.ended(2);
         assert_eq!(routes(&a), vec![None]);
-        assert!(sb.reinvite_done(2, ReinviteOutcome::Accepted, 4).is_empty(), "late result ignored");
+        assert!(sb.reinvite_done(2, ReinviteOutcome::Accepted { remote_hold: None }, 4).is_empty(), "late result ignored");
         assert_eq!(sb.active(), None);
         // Call 3 is parked and still there; nothing resumed it behind the user's back.
         assert_eq!(sb.view(3).parked_since_ms, Some(3));
-        sb.reinvite_done(3, ReinviteOutcome::Accepted, 4);
+        sb.reinvite_done(3, ReinviteOutcome::Accepted { remote_hold: None }, 4);
         let a = sb.switch_to(3, 5).unwrap();
         assert_eq!(reinvites(&a), vec![(3, Direction::SendRecv)]);
     }
@@ -534,10 +545,10 @@ mod tests {
         assert!(reinvites(&a).is_empty(), "one re-INVITE per dialog at a time: {a:?}");
         assert_eq!(routes(&a), vec![Some(2)]);
         // Call 1's resume completes: it must now be held again.
-        let a = sb.reinvite_done(1, ReinviteOutcome::Accepted, 4);
+        let a = sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 4);
         assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
         // Call 2's hold completes: it must be resumed.
-        let a = sb.reinvite_done(2, ReinviteOutcome::Accepted, 4);
+        let a = sb.reinvite_done(2, ReinviteOutcome::Accepted { remote_hold: None }, 4);
         assert_eq!(reinvites(&a), vec![(2, Direction::SendRecv)]);
     }
 
@@ -594,13 +605,18 @@ mod tests {
         assert!(sb.view(1).active, "being held does not take the call off the active slot");
         let a = sb.park(1, 2).unwrap();
         assert_eq!(reinvites(&a), vec![(1, Direction::Inactive)]);
-        sb.reinvite_done(1, ReinviteOutcome::Accepted, 3);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 3);
         let a = sb.switch_to(1, 4).unwrap();
         assert_eq!(reinvites(&a), vec![(1, Direction::RecvOnly)]);
-        sb.reinvite_done(1, ReinviteOutcome::Accepted, 5);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 5);
         let (_, a) = sb.remote_offer(1, false).unwrap();
         assert_eq!(a, vec![Action::Updated(1)]);
         assert!(!sb.view(1).held_by_remote);
+        // The answer to our hold says the peer holds us too (inactive).
+        sb.park(1, 6).unwrap();
+        let a = sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: Some(true) }, 7);
+        assert_eq!(a, vec![Action::Updated(1)]);
+        assert!(sb.view(1).held_by_remote);
     }
 
     #[test]
@@ -620,7 +636,7 @@ mod tests {
             let target = (step * 7) % 10 + 1;
             let a = sb.switch_to(target, now).unwrap();
             for (rid, _) in reinvites(&a) {
-                let more = sb.reinvite_done(rid, ReinviteOutcome::Accepted, now);
+                let more = sb.reinvite_done(rid, ReinviteOutcome::Accepted { remote_hold: None }, now);
                 assert!(reinvites(&more).is_empty());
             }
             let actives: Vec<CallId> = (1..=10).filter(|i| sb.view(*i).active).collect();
@@ -638,12 +654,12 @@ mod tests {
         let a = sb.dial(2, "sip:b@h", 10);
         assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
         assert_eq!(sb.active(), Some(2));
-        sb.reinvite_done(1, ReinviteOutcome::Accepted, 11);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 11);
         // The user goes back to call 1 while call 2 is still ringing out: not allowed to
         // switch to a ringing call, but switching to 1 works and 2 loses the speaker.
         assert!(sb.switch_to(2, 12).is_err());
         sb.switch_to(1, 12).unwrap();
-        sb.reinvite_done(1, ReinviteOutcome::Accepted, 12);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 12);
         let a = sb.connected(2, 13);
         assert_eq!(reinvites(&a), vec![(2, Direction::SendOnly)]);
         assert_eq!(sb.active(), Some(1));

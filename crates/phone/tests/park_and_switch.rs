@@ -1,0 +1,147 @@
+//! Three engines in one process over loopback UDP: alice and carol call bob, bob answers
+//! both (answering parks alice), switches back and forth, parks, and the peers see the holds
+//! as `held_by_remote`. Real SIP re-INVITEs and real media, no external peers.
+
+use hookflash_phone::*;
+use std::time::Duration;
+use tokio::sync::broadcast::Receiver;
+
+fn config(user: &str, dir: &std::path::Path) -> PhoneConfig {
+    PhoneConfig {
+        account: AccountConfig {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            register: false,
+            ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
+        },
+        history_db: dir.join(format!("{user}.sqlite3")),
+        user_agent: None,
+    }
+}
+
+async fn next_matching<F: Fn(&PhoneEvent) -> bool>(rx: &mut Receiver<PhoneEvent>, what: &str, f: F) -> PhoneEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("event stream closed");
+        if f(&ev) {
+            return ev;
+        }
+    }
+}
+
+/// Waits until `phone.calls()` satisfies `f` (state settles after re-INVITEs complete).
+async fn settle(phone: &Phone, what: &str, f: impl Fn(&[CallInfo]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f(&phone.calls()) {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}: {:#?}", phone.calls());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hookflash-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn call(calls: &[CallInfo], id: CallId) -> CallInfo {
+    calls.iter().find(|c| c.id == id).cloned().unwrap_or_else(|| panic!("no call {id} in {calls:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answer_while_busy_parks_then_switch_and_park() {
+    let dir = temp_dir("park-switch");
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let carol = Phone::start(config("carol", &dir), PasswordSource::None).await.unwrap();
+    for (name, p) in [("bob", &bob), ("alice", &alice), ("carol", &carol)] {
+        // Shown when the test fails.
+        let mut rx = p.subscribe();
+        tokio::spawn(async move {
+            while let Ok(ev) = rx.recv().await {
+                eprintln!("{name}: {ev:?}");
+            }
+        });
+    }
+    let mut b_ev = bob.subscribe();
+    let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu] };
+
+    let a_call = alice.dial(&bob_uri, opts.clone()).await.unwrap();
+    let PhoneEvent::IncomingCall { call: b1 } =
+        next_matching(&mut b_ev, "first call", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(b1.account, "sip:bob@127.0.0.1");
+    bob.answer(b1.id, opts.clone()).await.unwrap();
+    settle(&bob, "call 1 active", |c| call(c, b1.id).active && call(c, b1.id).state == CallState::Answered).await;
+    assert!(bob.park(999).await.unwrap_err().to_string().contains("999"));
+
+    let c_call = carol.dial(&bob_uri, opts.clone()).await.unwrap();
+    let PhoneEvent::IncomingCall { call: b2 } =
+        next_matching(&mut b_ev, "second call", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
+        unreachable!()
+    };
+    let e = bob.switch_to(b2.id).await.unwrap_err();
+    assert_eq!(e.to_string(), format!("call {} is not connected, so it cannot be made active", b2.id));
+
+    // Answering while busy parks alice's call first.
+    bob.answer(b2.id, opts.clone()).await.unwrap();
+    settle(&bob, "call 2 active, call 1 parked", |c| {
+        let (one, two) = (call(c, b1.id), call(c, b2.id));
+        two.active && !one.active && one.parked_since_ms.is_some() && two.parked_since_ms.is_none()
+    })
+    .await;
+    settle(&alice, "alice held by bob", |c| call(c, a_call).held_by_remote).await;
+    settle(&carol, "carol not held", |c| c.len() == 1 && !call(c, c_call).held_by_remote).await;
+
+    // Switch back and forth; every step ends with exactly one active call and the other
+    // side holding accordingly.
+    for round in 0..3 {
+        let (to, other, to_peer, other_peer, to_id, other_id) = if round % 2 == 0 {
+            (b1.id, b2.id, &alice, &carol, a_call, c_call)
+        } else {
+            (b2.id, b1.id, &carol, &alice, c_call, a_call)
+        };
+        bob.switch_to(to).await.unwrap();
+        let calls = bob.calls();
+        assert_eq!(calls.iter().filter(|c| c.active).count(), 1, "{calls:#?}");
+        assert!(call(&calls, to).active);
+        settle(to_peer, "resumed peer not held", |c| !call(c, to_id).held_by_remote).await;
+        settle(other_peer, "parked peer held", |c| call(c, other_id).held_by_remote).await;
+        settle(&bob, "parked shown", |c| call(c, other).parked_since_ms.is_some() && !call(c, other).active).await;
+    }
+
+    // Park the active call (carol's, after 3 rounds): nothing is active.
+    let active = bob.calls().into_iter().find(|c| c.active).unwrap().id;
+    bob.park(active).await.unwrap();
+    settle(&bob, "nobody active", |c| c.iter().all(|x| !x.active && x.parked_since_ms.is_some())).await;
+
+    // The peer holds us back: bob sees held_by_remote on that call.
+    // (alice parks her side of the call with bob.)
+    alice.switch_to(a_call).await.unwrap(); // alice's only call: resume is a no-op for her
+    alice.park(a_call).await.unwrap();
+    settle(&bob, "bob sees alice holding", |c| call(c, b1.id).held_by_remote).await;
+
+    // A parked peer hangs up: the other call stays, still parked, nothing resumes it.
+    carol.hangup(c_call).await.unwrap();
+    next_matching(&mut b_ev, "carol's call ended", |e| matches!(e, PhoneEvent::CallEnded { call, .. } if call.id == b2.id)).await;
+    let calls = bob.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].parked_since_ms.is_some() && !calls[0].active);
+
+    alice.hangup(a_call).await.unwrap();
+    next_matching(&mut b_ev, "alice's call ended", |e| matches!(e, PhoneEvent::CallEnded { call, .. } if call.id == b1.id)).await;
+    assert!(bob.calls().is_empty());
+    let hist = bob.history(10).unwrap();
+    assert_eq!(hist.len(), 2, "each call recorded once: {hist:#?}");
+    assert!(hist.iter().all(|h| h.outcome == "answered"));
+    for p in [&alice, &bob, &carol] {
+        p.shutdown().await;
+    }
+}
