@@ -2,7 +2,10 @@
 //! target/bench/report.md with what was measured, the machine, the date and the git commit.
 //!
 //! Sources, each used when it exists: the tests crate's `bench` binary
-//! (`cargo run --release -p hookflash-tests --bin bench`) and the media crate's bench targets
+//! (`cargo run --release -p hookflash-tests --bin bench`: the issue-3 quality bench, whose
+//! `bench-line` rows become the report's PASS/FAIL table, plus timing lines; it scores speech
+//! with PESQ in the target/venv Python, which this command creates like `cargo xtask test`
+//! does) and the media crate's bench targets
 //! (`cargo bench -p hookflash-media`, codec encode/decode throughput). A missing source is recorded
 //! as "not available yet" and is not an error; a source that exists and fails is.
 
@@ -11,6 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::layout::{cargo, Layout};
+use crate::python_venv::ensure_venv;
 use crate::report::format_duration;
 use crate::shell::Cmd;
 
@@ -30,6 +34,18 @@ pub struct Measurement {
     pub value: String,
 }
 
+/// One line of the quality bench: a figure, its reference(s), the target and PASS/FAIL.
+/// The bench prints it as `bench-line<TAB>section<TAB>line<TAB>ours<TAB>reference<TAB>target<TAB>verdict`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultLine {
+    pub section: String,
+    pub line: String,
+    pub ours: String,
+    pub reference: String,
+    pub target: String,
+    pub verdict: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
     Ok,
@@ -43,6 +59,7 @@ struct SourceReport {
     status: Status,
     duration: Duration,
     measurements: Vec<Measurement>,
+    results: Vec<ResultLine>,
     log: Option<String>,
 }
 
@@ -75,6 +92,12 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
             "hookflash-media has no bench target yet (crates/media/benches/)",
         ),
     ];
+    if !options.dry_run {
+        // PESQ needs the venv; without it the bench still runs and says what it could not score.
+        if let Err(e) = ensure_venv(&layout, false) {
+            println!("xtask: no Python venv for PESQ ({e}); PESQ lines will be 'not measured'");
+        }
+    }
     let mut reports = Vec::new();
     for (name, cmd, available, missing_note) in sources {
         println!("==> {name}");
@@ -86,6 +109,7 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
                 status: Status::NotAvailable(missing_note.to_string()),
                 duration: Duration::ZERO,
                 measurements: Vec::new(),
+                results: Vec::new(),
                 log: None,
             });
             continue;
@@ -110,6 +134,7 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
             status,
             duration: started.elapsed(),
             measurements: parse_measurements(&output),
+            results: parse_result_lines(&output),
             log: Some(log_name),
         });
     }
@@ -241,6 +266,28 @@ pub fn parse_measurements(output: &str) -> Vec<Measurement> {
     found
 }
 
+/// The quality bench's `bench-line` rows (see [`ResultLine`]); malformed rows are skipped.
+pub fn parse_result_lines(output: &str) -> Vec<ResultLine> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("bench-line\t")?;
+            let f: Vec<&str> = rest.split('\t').collect();
+            if f.len() != 6 {
+                return None;
+            }
+            Some(ResultLine {
+                section: f[0].into(),
+                line: f[1].into(),
+                ours: f[2].into(),
+                reference: f[3].into(),
+                target: f[4].into(),
+                verdict: f[5].into(),
+            })
+        })
+        .collect()
+}
+
 /// `[1.0 µs 1.1 µs 1.2 µs]` -> `1.1 µs`; anything else is kept as printed.
 fn middle_estimate(text: &str) -> String {
     let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
@@ -369,10 +416,25 @@ fn to_json(machine: &MachineInfo, reports: &[SourceReport]) -> String {
                 )
             })
             .collect();
+        let results: Vec<String> = r
+            .results
+            .iter()
+            .map(|l| {
+                format!(
+                    "{{\"section\": {}, \"line\": {}, \"ours\": {}, \"reference\": {}, \"target\": {}, \"verdict\": {}}}",
+                    json_string(&l.section),
+                    json_string(&l.line),
+                    json_string(&l.ours),
+                    json_string(&l.reference),
+                    json_string(&l.target),
+                    json_string(&l.verdict)
+                )
+            })
+            .collect();
         sources.push(format!(
             "    {{\n      \"name\": {},\n      \"command\": {},\n      \"status\": {},\n      \
              \"note\": {},\n      \"duration_s\": {:.1},\n      \"log\": {},\n      \
-             \"measurements\": [{}]\n    }}",
+             \"results\": [{}],\n      \"measurements\": [{}]\n    }}",
             json_string(r.name),
             json_string(&r.command),
             json_string(status),
@@ -382,6 +444,11 @@ fn to_json(machine: &MachineInfo, reports: &[SourceReport]) -> String {
                 .as_deref()
                 .map(|l| json_string(&format!("target/bench/{l}")))
                 .unwrap_or("null".into()),
+            if results.is_empty() {
+                String::new()
+            } else {
+                format!("\n        {}\n      ", results.join(",\n        "))
+            },
             if measurements.is_empty() {
                 String::new()
             } else {
@@ -400,6 +467,37 @@ fn to_json(machine: &MachineInfo, reports: &[SourceReport]) -> String {
         json_string(&machine.os),
         sources.join(",\n")
     )
+}
+
+/// The PASS/FAIL table of the quality bench, with a count line.
+fn results_table(results: &[ResultLine]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|");
+    let count = |v: &str| results.iter().filter(|l| l.verdict == v).count();
+    let mut md = format!(
+        "Targets of issue 3: {} PASS, {} FAIL, {} not measured, {} for information.\n\n",
+        count("PASS"),
+        count("FAIL"),
+        count("not measured"),
+        count("info")
+    );
+    md.push_str("| section | line | ours | reference | target | verdict |\n| --- | --- | --- | --- | --- | --- |\n");
+    for l in results {
+        let verdict = match l.verdict.as_str() {
+            "PASS" | "FAIL" => format!("**{}**", l.verdict),
+            other => other.to_string(),
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            cell(&l.section),
+            cell(&l.line),
+            cell(&l.ours),
+            cell(&l.reference),
+            cell(&l.target),
+            verdict
+        ));
+    }
+    md.push('\n');
+    md
 }
 
 fn to_markdown(machine: &MachineInfo, reports: &[SourceReport]) -> String {
@@ -432,9 +530,12 @@ fn to_markdown(machine: &MachineInfo, reports: &[SourceReport]) -> String {
             md.push_str(&format!(" (full output: target/bench/{log})"));
         }
         md.push_str("\n\n");
-        if r.measurements.is_empty() {
+        if !r.results.is_empty() {
+            md.push_str(&results_table(&r.results));
+        }
+        if r.measurements.is_empty() && r.results.is_empty() {
             md.push_str("No measurement lines were recognised in its output.\n\n");
-        } else {
+        } else if !r.measurements.is_empty() {
             md.push_str("| benchmark | result |\n| --- | --- |\n");
             for m in &r.measurements {
                 md.push_str(&format!(
@@ -489,6 +590,22 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn result_lines_are_read_and_tabled() {
+        let out = "noise\nbench-line\tPESQ\tOpus 5%\t3.90\tlibopus FEC 3.59\t≥ 3.8\tPASS\n\
+                   bench-line\tshort\tline\n\
+                   bench-line\tEcho\tERLE\tnot measured: no AEC\t-\t≥ 40 dB\tnot measured\n";
+        let r = parse_result_lines(out);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].ours, "3.90");
+        assert_eq!(r[0].verdict, "PASS");
+        assert_eq!(r[1].section, "Echo");
+        let md = results_table(&r);
+        assert!(md.contains("1 PASS, 0 FAIL, 1 not measured"));
+        assert!(md.contains("| PESQ | Opus 5% | 3.90 | libopus FEC 3.59 | ≥ 3.8 | **PASS** |"));
+        assert!(parse_measurements(out).is_empty(), "result lines are not read as timings");
     }
 
     #[test]
