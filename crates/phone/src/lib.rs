@@ -6,6 +6,7 @@
 
 pub mod api;
 pub use api::*;
+pub mod dialling;
 pub mod routing;
 
 mod call;
