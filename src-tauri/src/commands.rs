@@ -59,6 +59,23 @@ pub async fn hangup(session: State<'_, Session>, id: CallId) -> Reply<()> {
         .map_err(|e| e.to_string())
 }
 
+/// Holds the call with music on hold (it moves to the parked list).
+#[tauri::command]
+pub async fn park_call(session: State<'_, Session>, id: CallId) -> Reply<()> {
+    session.phone().await?.park(id).await.map_err(|e| e.to_string())
+}
+
+/// Makes a parked call the active one; the active call is parked in the same step.
+#[tauri::command]
+pub async fn switch_call(session: State<'_, Session>, id: CallId) -> Reply<()> {
+    session
+        .phone()
+        .await?
+        .switch_to(id)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[tauri::command]
 pub async fn send_dtmf(session: State<'_, Session>, id: CallId, digits: String) -> Reply<()> {
     session

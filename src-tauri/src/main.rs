@@ -35,6 +35,8 @@ fn main() {
             commands::answer,
             commands::decline,
             commands::hangup,
+            commands::park_call,
+            commands::switch_call,
             commands::send_dtmf,
             commands::set_mute,
             commands::calls,

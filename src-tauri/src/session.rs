@@ -15,6 +15,10 @@ use tokio::sync::Mutex;
 /// How long closing the window waits for the un-REGISTER before quitting anyway.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A call parked this long gets a reminder (the window also highlights it: `PARK_RECALL_MS` in
+/// ui/src/App.svelte).
+const PARK_RECALL: Duration = Duration::from_secs(120);
+
 /// What the window needs to know about the account (`account` command).
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountView {
@@ -149,6 +153,7 @@ impl Session {
         inner.profile = Some(profile);
         match Phone::start(phone_config, password).await {
             Ok(phone) => {
+                phone.set_park_recall(Some(PARK_RECALL));
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
                 inner.phone = Some(phone.clone());
                 inner.error = None;

@@ -3,6 +3,8 @@
 // 1. First start without a profile: the account form, saved, opens the phone.
 // 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
+// 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
+//     one, the other remains.
 // 4. With a registrar: Registered in the status bar; closing the window un-REGISTERs and quits.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
@@ -418,6 +420,117 @@ test('incoming calls ring; one is answered, one declined with 603', { timeout: 2
   });
   step(`declined; baresip saw "${closed.param}"`);
   await closeApp();
+});
+
+/** Double-clicks like a user; falls back to a dblclick event if the driver lacks pointer actions. */
+async function doubleClick(element) {
+  try {
+    await element.doubleClick();
+  } catch (error) {
+    step(`pointer double-click unavailable (${error.message.split('\n')[0]}); dispatching dblclick`);
+    await browser.execute((el) => el.dispatchEvent(new MouseEvent('dblclick', { bubbles: true })), element);
+  }
+}
+
+/** The parked rows as the page shows them. */
+function parkedRows() {
+  return browser.execute(() =>
+    [...document.querySelectorAll('[data-testid="parked-call"]')].map((row) => ({ id: row.getAttribute('data-call-id'), text: row.innerText })),
+  );
+}
+
+/** Text of every call card (active or just ended). */
+function callCards() {
+  return browser.execute(() => [...document.querySelectorAll('[data-testid="call-card"]')].map((card) => card.innerText));
+}
+
+test('two calls at once: answering parks the first, double-click switches, hanging up one keeps the other', { timeout: 240_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const carolSip = await freeSipPort();
+  const carol = await startBaresip({
+    dir: path.join(work, 'baresip-carol'),
+    user: 'carol',
+    sipPort: carolSip,
+    ctrlPort: await freeTcpPort(),
+    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
+    logFile: path.join(work, 'logs', 'baresip-carol.log'),
+  });
+  try {
+    const appPort = await freeSipPort();
+    const profile = writeProfile('multicall', [`listen = "127.0.0.1:${appPort}"`]);
+    await launchApp('multicall', profile);
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+    const appUri = `sip:alice@127.0.0.1:${appPort}`;
+    const banner = await byTestId('error-banner');
+    const noBanner = async () => {
+      if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+    };
+    const until = (what, fn, timeout = 10_000) =>
+      browser.waitUntil(
+        async () => {
+          await noBanner();
+          return fn();
+        },
+        { timeout, interval: 250, timeoutMsg: what },
+      );
+
+    // 1. bob calls; answered.
+    const bobMark = bob.events.length;
+    bob.command('dial', appUri);
+    const incoming = await byTestId('incoming-card');
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for bob' });
+    assert.equal(await (await byTestId('answer-parks')).isExisting(), false, 'nothing to park yet, but the card says so');
+    await (await byTestId('answer-button')).click();
+    await until('bob never showed Connected', async () => (await callCards()).some((t) => t.includes('bob@') && t.includes('Connected')));
+
+    // 2. carol calls while bob is connected: call waiting, and the card says answering parks bob.
+    const carolMark = carol.events.length;
+    carol.command('dial', appUri);
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for carol while on a call' });
+    assert.match(await (await byTestId('answer-parks')).getText(), /Answering parks bob@127\.0\.0\.1/);
+    assert.equal(await (await byTestId('call-waiting')).isExisting(), true, 'no call-waiting indicator on the connected call');
+    await screenshot(path.join(artifacts, 'app-call-waiting.png'));
+    await (await byTestId('answer-button')).click();
+    await until('carol never showed Connected', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')));
+    await until('bob is not in the parked list after answering carol', async () => (await parkedRows()).some((r) => r.text.includes('bob@')));
+    await screenshot(path.join(artifacts, 'app-parked.png'));
+    step('answered carol; bob parked');
+
+    // 3. Double-click bob: bob active, carol parked.
+    const bobRow = await browser.$('[data-testid="parked-call"]');
+    await doubleClick(bobRow);
+    await until('double-click did not make bob active', async () => (await callCards()).some((t) => t.includes('bob@') && t.includes('Connected')));
+    await until('carol is not parked after switching to bob', async () => (await parkedRows()).some((r) => r.text.includes('carol@')));
+    assert.equal((await parkedRows()).length, 1, `parked: ${JSON.stringify(await parkedRows())}`);
+    await screenshot(path.join(artifacts, 'app-switched.png'));
+    step('switched to bob by double-click');
+
+    // 4. Hang up bob; carol stays (parked), nothing dropped on her side.
+    await (await byTestId('hangup-button')).click();
+    await waitFor('bob to see his call closed', () => bob.eventsSince(bobMark, 'CALL_CLOSED').length > 0, 10_000);
+    await sleep(1000);
+    assert.equal(carol.eventsSince(carolMark, 'CALL_CLOSED').length, 0, 'carol was dropped when bob hung up');
+    const rows = await parkedRows();
+    assert.ok(rows.length === 1 && rows[0].text.includes('carol@'), `parked after hang-up: ${JSON.stringify(rows)}`);
+
+    // 5. Back to carol with Enter on her row, then hang up.
+    const carolRow = await browser.$('[data-testid="parked-call"]');
+    await browser.execute((el) => el.focus(), carolRow);
+    await browser.keys(['Enter']);
+    await until('Enter did not make carol active', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')));
+    const connectedCard = await browser.$('[data-testid="call-card"]:not(.ended)');
+    await (await connectedCard.$('[data-testid="hangup-button"]')).click();
+    await waitFor('carol to see her call closed', () => carol.eventsSince(carolMark, 'CALL_CLOSED').length > 0, 10_000);
+    await until('history does not show both calls answered', async () => {
+      const history = await historyRows();
+      return history.some((r) => r.outcome === 'answered' && r.text.includes('carol@')) && history.some((r) => r.outcome === 'answered' && r.text.includes('bob@'));
+    });
+    step('hung up both; two answered history rows');
+    await closeApp();
+  } finally {
+    await carol.close();
+  }
 });
 
 test('registers at start; closing the window un-REGISTERs and quits', { timeout: 180_000 }, async () => {
