@@ -85,6 +85,21 @@ pub enum Command {
         #[command(flatten)]
         media: MediaArgs,
     },
+    /// A scripted multi-call session: one command per line from stdin (or --script) —
+    /// dial <uri>, answer [<id>], reject <id> [486|603|480], park <id>, switch <id> (resume),
+    /// hangup <id>|all, dtmf <id> <digits>, list, wait <s>, wait-calls <n> [<s>], quit.
+    /// All calls share --audio-in/--audio-out: only the active call uses them, parked calls
+    /// hear music on hold. Ends (hanging up every call) at `quit` or the end of the input.
+    Session {
+        /// Read commands from this file instead of stdin.
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// Music on hold: a WAV file (looped); default: the generated loop.
+        #[arg(long)]
+        hold_music: Option<PathBuf>,
+        #[command(flatten)]
+        media: MediaArgs,
+    },
     /// Wait for calls and answer (or reject) them.
     Listen {
         /// Answer after this many seconds of ringing.

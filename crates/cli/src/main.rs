@@ -4,6 +4,7 @@
 mod args;
 mod output;
 mod run;
+mod session;
 
 use clap::Parser;
 

@@ -1,7 +1,67 @@
 //! What the CLI prints: one JSON object per line with `--json`, short human lines without.
 
-use hookflash_phone::{CallState, Direction, EndReason, PhoneEvent, RegistrationState};
+use hookflash_phone::{CallId, CallInfo, CallState, Direction, EndReason, PhoneEvent, RegistrationState};
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The lines a `CallUpdated` produces, given what was last seen of the call: its state
+/// change (calling, ringing, answered) and changes on the switchboard (active, parked,
+/// resumed, held_by_remote, remote_resumed). Nothing when nothing we report changed.
+pub fn call_update_json(before: Option<&CallInfo>, call: &CallInfo) -> Vec<Value> {
+    let mut out = Vec::new();
+    if before.map(|b| b.state) != Some(call.state) {
+        match (call.direction, call.state) {
+            (Direction::Outgoing, CallState::Calling) => {
+                out.push(json!({"event": "calling", "call_id": call.id, "to": call.remote_uri}))
+            }
+            (Direction::Outgoing, CallState::Ringing) => out.push(json!({"event": "ringing", "call_id": call.id})),
+            (_, CallState::Answered) => out.push(json!({
+                "event": "answered", "call_id": call.id,
+                "codec": call.codec.map(|c| format!("{c:?}").to_lowercase()), "muted": call.muted
+            })),
+            _ => {}
+        }
+    }
+    let was_active = before.is_some_and(|b| b.active);
+    let was_parked = before.and_then(|b| b.parked_since_ms).is_some();
+    let was_held = before.is_some_and(|b| b.held_by_remote);
+    if call.parked_since_ms.is_some() && !was_parked {
+        out.push(json!({"event": "parked", "call_id": call.id, "since_ms": call.parked_since_ms}));
+    }
+    if call.parked_since_ms.is_none() && was_parked {
+        out.push(json!({"event": "resumed", "call_id": call.id}));
+    }
+    // A ringing call can already hold the speaker (ours, dialled): report it once connected.
+    let connected = call.state == CallState::Answered;
+    let was_reported_active = was_active && before.is_some_and(|b| b.state == CallState::Answered);
+    if call.active && connected && !was_reported_active {
+        out.push(json!({"event": "active", "call_id": call.id}));
+    }
+    if call.held_by_remote && !was_held {
+        out.push(json!({"event": "held_by_remote", "call_id": call.id}));
+    }
+    if !call.held_by_remote && was_held {
+        out.push(json!({"event": "remote_resumed", "call_id": call.id}));
+    }
+    out
+}
+
+/// One call in a `calls` listing.
+pub fn call_json(c: &CallInfo) -> Value {
+    json!({
+        "call_id": c.id,
+        "direction": c.direction,
+        "state": c.state,
+        "remote_uri": c.remote_uri,
+        "display_name": c.remote_display_name,
+        "codec": c.codec.map(|k| format!("{k:?}").to_lowercase()),
+        "active": c.active,
+        "parked_since_ms": c.parked_since_ms,
+        "held_by_remote": c.held_by_remote,
+        "account": c.account,
+    })
+}
 
 /// The JSON line for an engine event, or None for events the CLI does not report.
 pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
@@ -23,17 +83,8 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             "event": "incoming", "call_id": call.id, "from": call.remote_uri,
             "display_name": call.remote_display_name
         }),
-        PhoneEvent::CallUpdated { call } => match (call.direction, call.state) {
-            (Direction::Outgoing, CallState::Calling) => {
-                json!({"event": "calling", "call_id": call.id, "to": call.remote_uri})
-            }
-            (Direction::Outgoing, CallState::Ringing) => json!({"event": "ringing", "call_id": call.id}),
-            (_, CallState::Answered) => json!({
-                "event": "answered", "call_id": call.id,
-                "codec": call.codec.map(|c| format!("{c:?}").to_lowercase()), "muted": call.muted
-            }),
-            _ => return None,
-        },
+        // Without history: the line for the call's state. `Printer` reports changes instead.
+        PhoneEvent::CallUpdated { call } => return call_update_json(None, call).into_iter().next(),
         PhoneEvent::Dtmf { call_id, digit } => json!({"event": "dtmf", "call_id": call_id, "digit": digit.to_string()}),
         PhoneEvent::AudioInputEnded { call_id } => json!({"event": "audio_in_ended", "call_id": call_id}),
         PhoneEvent::CallEnded { call, reason, message } => {
@@ -53,9 +104,9 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
     })
 }
 
-/// A human line for an event.
-pub fn event_text(ev: &PhoneEvent) -> Option<String> {
-    let v = event_json(ev)?;
+/// The human form of a JSON line.
+pub fn event_text_of(v: &Value) -> Option<String> {
+    let v = v.clone();
     let e = v["event"].as_str().unwrap_or_default();
     Some(match e {
         "registering" => format!("registering {}", v["aor"].as_str().unwrap_or_default()),
@@ -70,21 +121,95 @@ pub fn event_text(ev: &PhoneEvent) -> Option<String> {
         "answered" => format!("answered ({})", v["codec"].as_str().unwrap_or("?")),
         "dtmf" => format!("DTMF {}", v["digit"].as_str().unwrap_or_default()),
         "ended" => v["message"].as_str().unwrap_or_default().to_string(),
+        _ => return line_text(&v),
+    })
+}
+
+/// A human line for the multi-call lines (parked, active, calls, error...).
+pub fn line_text(v: &Value) -> Option<String> {
+    let id = &v["call_id"];
+    Some(match v["event"].as_str().unwrap_or_default() {
+        "parked" => format!("call {id} parked"),
+        "resumed" => format!("call {id} no longer parked"),
+        "active" => format!("call {id} is active"),
+        "held_by_remote" => format!("call {id} held by the other side"),
+        "remote_resumed" => format!("call {id} resumed by the other side"),
+        "audio_in_ended" => return None,
+        "error" => format!("error: {}: {}", v["command"].as_str().unwrap_or_default(), v["message"].as_str().unwrap_or_default()),
+        "calls" => {
+            let calls = v["calls"].as_array().cloned().unwrap_or_default();
+            if calls.is_empty() {
+                return Some("no calls".into());
+            }
+            calls
+                .iter()
+                .map(|c| {
+                    let mut flags = Vec::new();
+                    if c["active"].as_bool() == Some(true) {
+                        flags.push("active".to_string());
+                    }
+                    if c["parked_since_ms"].is_i64() {
+                        flags.push("parked".into());
+                    }
+                    if c["held_by_remote"].as_bool() == Some(true) {
+                        flags.push("held by remote".into());
+                    }
+                    format!(
+                        "{} {} {} {}",
+                        c["call_id"],
+                        c["state"].as_str().unwrap_or_default(),
+                        c["remote_uri"].as_str().unwrap_or_default(),
+                        flags.join(", ")
+                    )
+                    .trim_end()
+                    .to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
         _ => return None,
     })
 }
 
+/// Prints events; remembers each call's last state so a `CallUpdated` prints only what changed.
 pub struct Printer {
     pub json: bool,
+    seen: Mutex<HashMap<CallId, CallInfo>>,
 }
 
 impl Printer {
+    pub fn new(json: bool) -> Self {
+        Printer { json, seen: Mutex::new(HashMap::new()) }
+    }
+
     pub fn event(&self, ev: &PhoneEvent) {
-        if self.json {
-            if let Some(v) = event_json(ev) {
-                println!("{v}");
+        let lines = match ev {
+            PhoneEvent::CallUpdated { call } => {
+                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                let lines = call_update_json(seen.get(&call.id), call);
+                seen.insert(call.id, call.clone());
+                lines
             }
-        } else if let Some(t) = event_text(ev) {
+            PhoneEvent::IncomingCall { call } => {
+                self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(call.id, call.clone());
+                event_json(ev).into_iter().collect()
+            }
+            PhoneEvent::CallEnded { call, .. } => {
+                self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&call.id);
+                event_json(ev).into_iter().collect()
+            }
+            _ => event_json(ev).into_iter().collect(),
+        };
+        for v in lines {
+            self.line(&v);
+        }
+    }
+
+    /// Prints one line (JSON, or its human form).
+    pub fn line(&self, v: &Value) {
+        if self.json {
+            println!("{v}");
+        } else if let Some(t) = event_text_of(v) {
             println!("{t}");
         }
     }
@@ -122,6 +247,38 @@ mod tests {
         assert_eq!(v["reason"], "rejected");
         assert_eq!(v["status"], 486);
         assert_eq!(v["call_id"], 3);
+    }
+
+    #[test]
+    fn call_updates_print_only_what_changed() {
+        let mut c = CallInfo {
+            id: 2,
+            direction: Direction::Incoming,
+            state: CallState::Answered,
+            remote_uri: "sip:bob@h".into(),
+            remote_display_name: None,
+            codec: None,
+            muted: false,
+            started_at_ms: 0,
+            answered_at_ms: Some(1),
+            active: true,
+            parked_since_ms: None,
+            held_by_remote: false,
+            account: "sip:me@h".into(),
+        };
+        let ringing = CallInfo { state: CallState::Ringing, active: false, ..c.clone() };
+        let events = |b: Option<&CallInfo>, c: &CallInfo| -> Vec<String> {
+            call_update_json(b, c).iter().map(|v| v["event"].as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(events(Some(&ringing), &c), ["answered", "active"]);
+        assert!(events(Some(&c), &c).is_empty());
+        let parked = CallInfo { active: false, parked_since_ms: Some(5), ..c.clone() };
+        assert_eq!(events(Some(&c), &parked), ["parked"]);
+        assert_eq!(events(Some(&parked), &c), ["resumed", "active"]);
+        c.held_by_remote = true;
+        assert_eq!(events(Some(&parked), &c), ["resumed", "active", "held_by_remote"]);
+        assert_eq!(call_json(&c)["parked_since_ms"], Value::Null);
+        assert_eq!(call_json(&parked)["parked_since_ms"], 5);
     }
 
     #[test]

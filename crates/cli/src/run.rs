@@ -3,6 +3,7 @@
 
 use crate::args::{AccountArgs, Cli, Command, MediaArgs};
 use crate::output::Printer;
+use crate::session::{run_session, ScriptSource};
 use hookflash_phone::{
     load_profile, AccountConfig, AudioEndpoint, CallId, CallOptions, CallState, CodecName, EndReason,
     PasswordSource, Phone, PhoneConfig, PhoneEvent, Profile,
@@ -120,10 +121,10 @@ fn secs(s: f64) -> Duration {
 
 pub async fn run(cli: Cli) -> Result<(), String> {
     let profile = account_from(&cli.account)?;
-    let printer = Printer { json: cli.json };
+    let printer = Printer::new(cli.json);
     // Check media options before touching the network.
     match &cli.command {
-        Command::Call { media, .. } | Command::Listen { media, .. } => {
+        Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } => {
             call_options(media, &profile.codecs, 1)?;
         }
         Command::Register { .. } => {}
@@ -195,6 +196,19 @@ async fn drive(
             let mut session = Session::new(phone, printer, media.clone(), None, None);
             session.outgoing = Some(id);
             session.run(events, profile).await
+        }
+        Command::Session { script, hold_music, media } => {
+            let source = match script {
+                Some(p) => ScriptSource::File(p.clone()),
+                None => ScriptSource::Stdin,
+            };
+            if hold_music.is_some() {
+                phone.set_hold_music(hold_music.clone()).map_err(|e| e.to_string())?;
+            }
+            register_if_needed(phone, printer, events).await?;
+            // Every call uses the same microphone and speaker (no numbered output files).
+            let opts = call_options(media, &profile.codecs, 1)?;
+            run_session(phone, printer, opts, source, events).await
         }
         Command::Listen { answer_after, max_calls, reject, media } => {
             if let Some(code) = reject {

@@ -1,0 +1,293 @@
+//! `hookflash-cli session`: a scripted multi-call session. One command per line from stdin
+//! (or `--script FILE`) drives the phone — answer, park, switch, dial, hang up, list — while
+//! every event is printed as it happens. All calls share one microphone (`--audio-in`) and
+//! one speaker (`--audio-out`): only the active call uses them, parked calls hear music.
+//!
+//! Commands (blank lines and `# comments` are ignored):
+//!
+//! ```text
+//! dial <uri>              call out (the active call is parked first)
+//! answer [<id>]           answer a ringing call (default: the oldest ringing); parks the active one
+//! reject <id> [486|603|480]
+//! park <id>               hold with music on hold
+//! switch <id>             make it active, parking the active call (also: resume <id>)
+//! hangup <id>|all
+//! dtmf <id> <digits>
+//! list                    print the calls: {"event":"calls","calls":[...]}
+//! wait <seconds>          pause the script (events keep printing)
+//! wait-calls <n> [<secs>] pause until n calls are connected (default limit 30 s)
+//! quit                    hang up everything and exit (also at the end of the input)
+//! ```
+
+use crate::output::{call_json, Printer};
+use hookflash_phone::{CallId, CallOptions, CallState, Direction, Phone, PhoneEvent};
+use serde_json::json;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// One line of a session script.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionCommand {
+    Dial(String),
+    Answer(Option<CallId>),
+    Reject(CallId, u16),
+    Park(CallId),
+    Switch(CallId),
+    Hangup(Option<CallId>),
+    Dtmf(CallId, String),
+    List,
+    Wait(Duration),
+    WaitCalls(usize, Duration),
+    Quit,
+}
+
+fn id_arg(word: Option<&str>, cmd: &str) -> Result<CallId, String> {
+    let w = word.ok_or_else(|| format!("`{cmd}` needs a call id, e.g. `{cmd} 2`"))?;
+    w.parse().map_err(|_| format!("'{w}' is not a call id (a number, as in the `incoming` line)"))
+}
+
+fn secs_arg(word: Option<&str>, cmd: &str) -> Result<Duration, String> {
+    let w = word.ok_or_else(|| format!("`{cmd}` needs a number of seconds"))?;
+    match w.parse::<f64>() {
+        Ok(s) if (0.0..86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("'{w}' is not a number of seconds")),
+    }
+}
+
+/// Parses one script line; Ok(None) for blank lines and comments.
+pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
+    // A comment starts with '#' at the start of the line or after a space ('#' is a DTMF key).
+    let line = line.trim();
+    let line = if line.starts_with('#') { "" } else { line.split(" #").next().unwrap_or_default() };
+    let mut words = line.split_whitespace();
+    let Some(cmd) = words.next() else { return Ok(None) };
+    let cmd_lc = cmd.to_ascii_lowercase();
+    let arg = words.next();
+    let c = match cmd_lc.as_str() {
+        "dial" | "call" => SessionCommand::Dial(arg.ok_or("`dial` needs a target, e.g. `dial sip:bob@example.com`")?.to_string()),
+        "answer" => SessionCommand::Answer(arg.map(|_| id_arg(arg, "answer")).transpose()?),
+        "reject" => {
+            let id = id_arg(arg, "reject")?;
+            let status = match words.next() {
+                None => 486,
+                Some(s) => s.parse().map_err(|_| format!("'{s}' is not a SIP status (use 486, 603 or 480)"))?,
+            };
+            SessionCommand::Reject(id, status)
+        }
+        "park" | "hold" => SessionCommand::Park(id_arg(arg, "park")?),
+        "switch" | "resume" | "unpark" => SessionCommand::Switch(id_arg(arg, "switch")?),
+        "hangup" | "bye" => match arg {
+            Some("all") => SessionCommand::Hangup(None),
+            _ => SessionCommand::Hangup(Some(id_arg(arg, "hangup")?)),
+        },
+        "dtmf" => {
+            let id = id_arg(arg, "dtmf")?;
+            let digits = words.next().ok_or("`dtmf` needs digits, e.g. `dtmf 1 123#`")?;
+            SessionCommand::Dtmf(id, digits.to_string())
+        }
+        "list" | "calls" => SessionCommand::List,
+        "wait" | "sleep" => SessionCommand::Wait(secs_arg(arg, "wait")?),
+        "wait-calls" => {
+            let n = arg.ok_or("`wait-calls` needs a number of calls")?;
+            let n: usize = n.parse().map_err(|_| format!("'{n}' is not a number of calls"))?;
+            let limit = match words.next() {
+                Some(w) => secs_arg(Some(w), "wait-calls")?,
+                None => Duration::from_secs(30),
+            };
+            SessionCommand::WaitCalls(n, limit)
+        }
+        "quit" | "exit" => SessionCommand::Quit,
+        other => {
+            return Err(format!(
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, quit)"
+            ))
+        }
+    };
+    if let Some(extra) = words.next() {
+        return Err(format!("unexpected '{extra}' after `{cmd}`"));
+    }
+    Ok(Some(c))
+}
+
+/// Where the script comes from.
+pub enum ScriptSource {
+    Stdin,
+    File(std::path::PathBuf),
+}
+
+/// Reads lines into a channel (closed at the end of the input).
+fn spawn_reader(source: ScriptSource) -> Result<mpsc::UnboundedReceiver<String>, String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    match source {
+        ScriptSource::Stdin => {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(tokio::io::stdin()).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if tx.send(l).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        ScriptSource::File(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
+            // Check every line before the first call is made.
+            for (n, l) in text.lines().enumerate() {
+                parse_command(l).map_err(|e| format!("{} line {}: {e}", path.display(), n + 1))?;
+            }
+            for l in text.lines() {
+                let _ = tx.send(l.to_string());
+            }
+        }
+    }
+    Ok(rx)
+}
+
+enum Pause {
+    None,
+    Until(Instant),
+    Calls(usize, Instant),
+}
+
+/// Runs the session until `quit` or the end of the input.
+pub async fn run_session(
+    phone: &Phone,
+    printer: &Printer,
+    opts: CallOptions,
+    source: ScriptSource,
+    events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>,
+) -> Result<(), String> {
+    let mut lines = spawn_reader(source)?;
+    let mut pause = Pause::None;
+    let mut input_done = false;
+    loop {
+        let now = Instant::now();
+        match pause {
+            Pause::Until(t) if now >= t => pause = Pause::None,
+            Pause::Calls(n, limit) => {
+                let connected = phone.calls().iter().filter(|c| c.state == CallState::Answered).count();
+                if connected >= n {
+                    pause = Pause::None;
+                } else if now >= limit {
+                    printer.line(&json!({"event": "error", "command": format!("wait-calls {n}"),
+                        "message": format!("only {connected} of {n} calls connected in time")}));
+                    pause = Pause::None;
+                }
+            }
+            _ => {}
+        }
+        let paused = !matches!(pause, Pause::None);
+        if input_done && !paused {
+            return Ok(());
+        }
+        let sleep_until = match pause {
+            Pause::Until(t) => t,
+            Pause::Calls(_, limit) => limit.min(now + Duration::from_millis(100)),
+            Pause::None => now + Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(sleep_until), if paused => {}
+            line = lines.recv(), if !paused && !input_done => {
+                let Some(line) = line else { input_done = true; continue };
+                match parse_command(&line) {
+                    Ok(None) => {}
+                    Ok(Some(SessionCommand::Quit)) => return Ok(()),
+                    Ok(Some(SessionCommand::Wait(d))) => pause = Pause::Until(Instant::now() + d),
+                    Ok(Some(SessionCommand::WaitCalls(n, limit))) => pause = Pause::Calls(n, Instant::now() + limit),
+                    Ok(Some(cmd)) => {
+                        if let Err(message) = execute(phone, printer, &opts, cmd).await {
+                            printer.line(&json!({"event": "error", "command": line.trim(), "message": message}));
+                        }
+                    }
+                    Err(message) => printer.line(&json!({"event": "error", "command": line.trim(), "message": message})),
+                }
+            }
+            ev = events.recv() => match ev {
+                Ok(ev) => printer.event(&ev),
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return Err("engine stopped".into()),
+            },
+            _ = tokio::signal::ctrl_c() => return Err("interrupted".into()),
+        }
+    }
+}
+
+async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: SessionCommand) -> Result<(), String> {
+    let e = |e: hookflash_phone::PhoneError| e.to_string();
+    match cmd {
+        SessionCommand::Dial(target) => phone.dial(&target, opts.clone()).await.map(|_| ()).map_err(e),
+        SessionCommand::Answer(id) => {
+            let id = match id {
+                Some(id) => id,
+                None => phone
+                    .calls()
+                    .iter()
+                    .find(|c| c.direction == Direction::Incoming && c.state == CallState::Ringing)
+                    .map(|c| c.id)
+                    .ok_or("no call is ringing")?,
+            };
+            phone.answer(id, opts.clone()).await.map_err(e)
+        }
+        SessionCommand::Reject(id, status) => phone.reject(id, status).await.map_err(e),
+        SessionCommand::Park(id) => phone.park(id).await.map_err(e),
+        SessionCommand::Switch(id) => phone.switch_to(id).await.map_err(e),
+        SessionCommand::Hangup(Some(id)) => phone.hangup(id).await.map_err(e),
+        SessionCommand::Hangup(None) => {
+            for c in phone.calls() {
+                let _ = phone.hangup(c.id).await;
+            }
+            Ok(())
+        }
+        SessionCommand::Dtmf(id, digits) => phone.send_dtmf(id, &digits).await.map_err(e),
+        SessionCommand::List => {
+            let calls: Vec<_> = phone.calls().iter().map(call_json).collect();
+            printer.line(&json!({"event": "calls", "calls": calls}));
+            Ok(())
+        }
+        SessionCommand::Wait(_) | SessionCommand::WaitCalls(..) | SessionCommand::Quit => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_command() {
+        use SessionCommand::*;
+        let p = |l: &str| parse_command(l).unwrap().unwrap();
+        assert_eq!(p("dial sip:bob@h"), Dial("sip:bob@h".into()));
+        assert_eq!(p("answer"), Answer(None));
+        assert_eq!(p("  answer 3 "), Answer(Some(3)));
+        assert_eq!(p("reject 2"), Reject(2, 486));
+        assert_eq!(p("reject 2 603"), Reject(2, 603));
+        assert_eq!(p("park 1"), Park(1));
+        assert_eq!(p("switch 4"), Switch(4));
+        assert_eq!(p("resume 4"), Switch(4));
+        assert_eq!(p("hangup all"), Hangup(None));
+        assert_eq!(p("hangup 7 # the rude one"), Hangup(Some(7)));
+        assert_eq!(p("dtmf 1 12#"), Dtmf(1, "12#".into()));
+        assert_eq!(p("list"), List);
+        assert_eq!(p("wait 1.5"), Wait(Duration::from_millis(1500)));
+        assert_eq!(p("wait-calls 3"), WaitCalls(3, Duration::from_secs(30)));
+        assert_eq!(p("wait-calls 3 5"), WaitCalls(3, Duration::from_secs(5)));
+        assert_eq!(p("QUIT"), Quit);
+        assert_eq!(parse_command("   # only a comment").unwrap(), None);
+        assert_eq!(parse_command("").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        let err = |l: &str| parse_command(l).unwrap_err();
+        assert_eq!(err("park"), "`park` needs a call id, e.g. `park 2`");
+        assert_eq!(err("park two"), "'two' is not a call id (a number, as in the `incoming` line)");
+        assert!(err("fly 1").starts_with("unknown command 'fly'"));
+        assert_eq!(err("wait soon"), "'soon' is not a number of seconds");
+        assert_eq!(err("wait -1"), "'-1' is not a number of seconds");
+        assert_eq!(err("switch 1 2"), "unexpected '2' after `switch`");
+        assert!(err("dial").contains("needs a target"));
+    }
+}
