@@ -36,6 +36,44 @@ pub struct CallFacts {
     pub account_aor: String,
 }
 
+impl CallFacts {
+    /// Builds the facts from a request URI, the request's headers as (name, value) pairs in
+    /// the order received, and the account's AOR. Compact forms (`t`, `f`) are understood;
+    /// P-Asserted-Identity (if present) gives the caller number; every header is also kept in
+    /// `headers` for the configured queue header.
+    pub fn from_headers(
+        request_uri: &str,
+        headers: &[(String, String)],
+        account_aor: &str,
+    ) -> CallFacts {
+        let mut facts = CallFacts {
+            request_uri: request_uri.trim().to_string(),
+            account_aor: account_aor.trim().to_string(),
+            ..Default::default()
+        };
+        for (name, value) in headers {
+            let value = value.trim().to_string();
+            match name.trim().to_ascii_lowercase().as_str() {
+                "to" | "t" => facts.to = value.clone(),
+                "from" | "f" => facts.from = value.clone(),
+                "p-asserted-identity" if facts.caller_number.is_empty() => {
+                    facts.caller_number = split_header_list(&value)
+                        .first()
+                        .map(|v| user_of(uri_of(v)))
+                        .unwrap_or_default();
+                }
+                "diversion" => facts.diversion.push(value.clone()),
+                "history-info" => facts.history_info.push(value.clone()),
+                "alert-info" => facts.alert_info.push(value.clone()),
+                "call-info" => facts.call_info.push(value.clone()),
+                _ => {}
+            }
+            facts.headers.push((name.trim().to_string(), value));
+        }
+        facts
+    }
+}
+
 /// Direct call to this user, or a call offered by a queue / hunt group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -509,6 +547,41 @@ mod tests {
         assert_eq!(
             name_and_user("Anonymous <sip:anonymous@anonymous.invalid>").0,
             "Anonymous"
+        );
+    }
+
+    #[test]
+    fn facts_from_a_header_list() {
+        let h = |n: &str, v: &str| (n.to_string(), v.to_string());
+        let headers = [
+            h("Via", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1"),
+            h("f", "\"Bob\" <sip:bob@example.com>;tag=9"),
+            h("t", "<sip:sales@example.com>"),
+            h(
+                "P-Asserted-Identity",
+                "<sip:+441632960001@example.com>, <tel:+441632960001>",
+            ),
+            h("Diversion", "<sip:sales@example.com>;reason=unconditional"),
+            h("History-Info", "<sip:sales@example.com>;index=1"),
+            h("Alert-Info", "<urn:alert:service:intercom>"),
+            h("Call-Info", "<sip:pbx.example.com>;answer-after=1"),
+            h("X-Queue", "sales"),
+        ];
+        let f =
+            CallFacts::from_headers(" sip:alice@192.0.2.10 ", &headers, "sip:alice@example.com");
+        assert_eq!(f.request_uri, "sip:alice@192.0.2.10");
+        assert_eq!(f.from, "\"Bob\" <sip:bob@example.com>;tag=9");
+        assert_eq!(f.to, "<sip:sales@example.com>");
+        assert_eq!(f.caller_number, "+441632960001");
+        assert_eq!(f.diversion.len(), 1);
+        assert_eq!(f.history_info.len(), 1);
+        assert_eq!(f.alert_info.len(), 1);
+        assert_eq!(f.call_info.len(), 1);
+        assert_eq!(f.headers.len(), headers.len());
+        let c = classify(&f, &queues(&["sales"]));
+        assert_eq!(
+            (c.kind, c.caller.as_str(), c.answer_after),
+            (CallKind::Queue, "+441632960001", Some(1))
         );
     }
 

@@ -287,6 +287,45 @@ outside = 'forward("sip:voicemail@pbx.example.com")'
             .starts_with("routing settings not saved: utc_offset:"));
     }
 
+    /// The user documentation's examples are real: every example rule and the sample
+    /// settings file in docs/routing.md are accepted.
+    #[test]
+    fn documented_examples_are_accepted() {
+        let doc = include_str!("../../../../docs/routing.md");
+        let block_after = |heading: &str, lang: &str| {
+            let start = doc.find(heading).expect(heading);
+            let open = doc[start..].find(&format!("```{lang}\n")).unwrap() + start + lang.len() + 4;
+            let close = doc[open..].find("```").unwrap() + open;
+            &doc[open..close]
+        };
+        let examples: Vec<String> = block_after("### Examples", "")
+            .lines()
+            .map(String::from)
+            .collect();
+        assert!(examples.len() >= 8);
+        let s = RoutingSettings {
+            rules: examples,
+            ..Default::default()
+        };
+        if let Err(e) = s.validate() {
+            panic!("{e}");
+        }
+        for (name, _, _) in super::super::rules::VARIABLES {
+            assert!(
+                doc.contains(&format!("`{name}`")),
+                "variable {name} is not documented"
+            );
+        }
+        for (name, _) in super::super::rules::ACTIONS {
+            assert!(
+                doc.contains(&format!("`{name}")),
+                "action {name} is not documented"
+            );
+        }
+        let file = block_after("## A complete routing settings file", "toml");
+        RoutingSettings::from_toml(file).unwrap().compile().unwrap();
+    }
+
     #[test]
     fn unknown_fields_and_bad_toml_are_refused() {
         let e = RoutingSettings::from_toml("rulez = []").unwrap_err();
