@@ -19,6 +19,8 @@ pub mod error;
 pub mod g711;
 pub mod hold_music;
 pub mod jitter_buffer;
+pub mod jitter_replay;
+pub mod mos;
 pub mod opus_codec;
 pub mod pitch;
 pub mod plc;

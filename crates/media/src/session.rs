@@ -121,6 +121,9 @@ struct Shared {
     /// Loss percent the far end reports for our stream.
     remote_loss_percent: u8,
     rtp_clock: u32,
+    /// What we receive (for the quality estimate).
+    codec: Codec,
+    ptime_ms: u32,
 }
 
 type SharedRef = Arc<Mutex<Shared>>;
@@ -164,6 +167,8 @@ impl MediaSession {
             latched_rtcp: None,
             remote_loss_percent: 0,
             rtp_clock: params.codec.rtp_clock_rate(),
+            codec: params.codec,
+            ptime_ms: params.ptime(),
         }));
         let (params_tx, params_rx) = watch::channel(params.clone());
         let (dtmf_tx, dtmf_rx) = mpsc::unbounded_channel();
@@ -274,6 +279,7 @@ fn snapshot(shared: &SharedRef) -> MediaStats {
     let mut out = s.stats.clone();
     out.packets_lost = s.reception.cumulative_lost();
     out.jitter_ms = s.reception.jitter() as f64 * 1000.0 / s.rtp_clock.max(1) as f64;
+    out.estimate_quality(s.codec, s.ptime_ms);
     out
 }
 
@@ -634,9 +640,11 @@ impl RecvTask {
             });
             let mut s = lock(&self.shared);
             s.rtp_clock = p.codec.rtp_clock_rate();
+            s.codec = p.codec;
             s.reception = ReceptionStats::default();
             s.remote_ssrc = None;
         }
+        lock(&self.shared).ptime_ms = p.ptime();
         self.params = p;
     }
 

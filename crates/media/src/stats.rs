@@ -1,4 +1,8 @@
-//! What a media session reports about itself: traffic, loss, jitter and the far end's view.
+//! What a media session reports about itself: traffic, loss, jitter, the jitter buffer, the
+//! far end's view, and an estimated MOS (E-model, `mos.rs`) derived from them.
+
+use crate::codec::Codec;
+use crate::mos::{mos_from_r, r_factor, EModelInput};
 
 /// A snapshot of a session's counters. Byte counts are RTP payload octets (as in RTCP SR).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50,4 +54,71 @@ pub struct MediaStats {
     pub playout_accelerated: u64,
     /// Frames lengthened by a pitch period to raise the delay.
     pub playout_stretched: u64,
+    /// ITU-T G.107 transmission rating of what we hear (None before any audio arrived).
+    pub r_factor: Option<f64>,
+    /// Estimated mean opinion score (1-4.5) from `r_factor`.
+    pub mos: Option<f64>,
+}
+
+impl MediaStats {
+    /// Share of the far end's packets the listener did not hear: lost or late, minus those
+    /// rebuilt from FEC, over the packets expected (percent).
+    pub fn effective_loss_percent(&self) -> f64 {
+        let expected = self.packets_received as f64 + self.packets_lost.max(0) as f64;
+        if expected <= 0.0 {
+            return 0.0;
+        }
+        let missing = self.packets_lost.max(0) as f64 + self.late_packets as f64
+            - self.fec_recovered as f64;
+        (missing.max(0.0) / expected * 100.0).min(100.0)
+    }
+
+    /// Mouth-to-ear delay estimate (ms): half the RTCP round trip (0 until known), the
+    /// jitter-buffer delay and one packet time.
+    pub fn one_way_delay_ms(&self, ptime_ms: u32) -> f64 {
+        self.rtt_ms.unwrap_or(0.0) / 2.0 + self.jitter_buffer_delay_ms + ptime_ms as f64
+    }
+
+    /// Fills `r_factor` and `mos` from the counters (left `None` while nothing was received).
+    pub fn estimate_quality(&mut self, codec: Codec, ptime_ms: u32) {
+        if self.packets_received == 0 {
+            self.r_factor = None;
+            self.mos = None;
+            return;
+        }
+        let r = r_factor(&EModelInput {
+            codec,
+            loss_percent: self.effective_loss_percent(),
+            burst_ratio: 1.0,
+            one_way_delay_ms: self.one_way_delay_ms(ptime_ms),
+        });
+        self.r_factor = Some(r);
+        self.mos = Some(mos_from_r(r));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_from_counters() {
+        let mut s = MediaStats::default();
+        s.estimate_quality(Codec::Pcmu, 20);
+        assert_eq!(s.mos, None, "nothing heard yet");
+        s.packets_received = 1000;
+        s.jitter_buffer_delay_ms = 40.0;
+        s.rtt_ms = Some(20.0);
+        s.estimate_quality(Codec::Pcmu, 20);
+        assert_eq!(s.one_way_delay_ms(20), 70.0);
+        assert!((s.r_factor.unwrap() - 93.2).abs() < 1e-9);
+        assert!((s.mos.unwrap() - 4.41).abs() < 0.005);
+        // 30 lost, 20 late, 10 rebuilt by FEC: 40 of 1030 unheard.
+        s.packets_lost = 30;
+        s.late_packets = 20;
+        s.fec_recovered = 10;
+        assert!((s.effective_loss_percent() - 40.0 / 1030.0 * 100.0).abs() < 1e-9);
+        s.estimate_quality(Codec::Opus, 20);
+        assert!(s.mos.unwrap() < 4.0 && s.mos.unwrap() > 3.0, "{:?}", s.mos);
+    }
 }

@@ -219,6 +219,11 @@ fn check_call(r: &CallResult, codec: Codec, min_snr: f64, min_snr_narrowband: f6
     assert!(r.a.rtcp_received >= 1 && r.b.rtcp_received >= 1);
     assert_eq!(r.a.remote_fraction_lost, Some(0.0), "B reports no loss");
     assert_eq!(r.a.encoder_expected_loss, 0, "clean line: no FEC overhead");
+    // Quality estimate and jitter buffer on a clean line: no late packets, low delay, MOS ~4.4.
+    assert_eq!(r.b.late_packets, 0);
+    assert!(r.b.jitter_buffer_mean_delay_ms < 60.0, "mean delay {}", r.b.jitter_buffer_mean_delay_ms);
+    let mos = r.b.mos.expect("B heard audio");
+    assert!(mos > 4.3, "clean-line MOS {mos}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,6 +394,9 @@ async fn opus_loss_turns_on_fec_and_decoder_uses_it() {
     assert!(reported > 0.05 && reported < 0.2, "B reports ~10 % loss: {reported}");
     assert!(a_stats.encoder_expected_loss >= 5, "A's encoder now plans for loss");
     assert!(b_stats.fec_recovered > 0, "B rebuilt lost frames from FEC copies");
+    assert!(a_stats.encoder_bitrate_bps > Some(24000), "A spends more bits once loss is reported");
+    let mos = b_stats.mos.expect("B heard audio");
+    assert!(mos < 4.3 && mos > 2.5, "10 % loss lowers the estimate: {mos}");
 
     let (out, rate) = read_mono(&out_path).unwrap();
     std::fs::remove_file(&out_path).ok();
