@@ -30,6 +30,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod rtp_endpoint;
 pub mod session;
+pub mod ssrc_gate;
 pub mod stats;
 pub mod time_stretch;
 pub mod tone;

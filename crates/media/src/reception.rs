@@ -1,5 +1,11 @@
 //! Receive-side statistics for one RTP source, as RFC 3550 appendix A.1, A.3 and A.8 define
 //! them: extended highest sequence, cumulative and interval loss, interarrival jitter.
+//!
+//! As in A.1, a sequence number far from the expected one (a jump of 3000 or more, or more
+//! than 100 behind) is not believed until the packet after it confirms it: a single damaged
+//! or stray packet neither inflates the loss count nor disturbs playout (the session drops it).
+//! Two in a row mean the source restarted its sequence, and counting starts over. Likewise
+//! a transit-time jump of more than a second (an absurd timestamp) is not counted as jitter.
 
 use crate::rtcp::ReportBlock;
 
@@ -16,35 +22,74 @@ pub struct ReceptionStats {
     /// Interarrival jitter, RTP timestamp units, times 16 (A.8 keeps it scaled).
     jitter_q4: u64,
     last_transit: Option<i64>,
+    /// After an unbelievable sequence number: the one that would confirm it.
+    bad_seq: Option<u16>,
+    /// RTP clock rate (for the one-second jitter guard); 0 means no guard.
+    clock_rate: u32,
     /// Middle 32 bits of the NTP time of the last SR received, and when it arrived.
     last_sr: Option<(u32, std::time::Instant)>,
 }
 
 impl ReceptionStats {
+    /// Statistics for a stream on an RTP clock of `clock_rate` Hz (enables the guard that
+    /// keeps absurd timestamps out of the jitter figure).
+    pub fn new(clock_rate: u32) -> Self {
+        ReceptionStats { clock_rate, ..Default::default() }
+    }
+
     /// Records a packet with sequence `seq` and RTP timestamp `ts` that arrived at `arrival`
-    /// (expressed in RTP clock units on any local monotonic base).
-    pub fn on_packet(&mut self, seq: u16, ts: u32, arrival: u64) {
-        self.on_sequence(seq);
+    /// (expressed in RTP clock units on any local monotonic base). Returns false (and counts
+    /// nothing) for a sequence number that is not believed yet: drop that packet.
+    pub fn on_packet(&mut self, seq: u16, ts: u32, arrival: u64) -> bool {
+        if !self.on_sequence(seq) {
+            return false;
+        }
         self.on_timing(ts, arrival);
+        true
     }
 
     /// Counts a packet for loss statistics only. Telephone-event packets go here: they repeat
-    /// one timestamp for the whole event, which would read as huge jitter.
-    pub fn on_sequence(&mut self, seq: u16) {
+    /// one timestamp for the whole event, which would read as huge jitter. Returns false for a
+    /// sequence number that is not believed yet.
+    pub fn on_sequence(&mut self, seq: u16) -> bool {
+        const MAX_DROPOUT: u16 = 3000;
+        const MAX_MISORDER: u16 = 100;
         if !self.started {
-            self.started = true;
-            self.base_seq = seq as u32;
-            self.max_seq = seq;
+            self.restart(seq);
         } else {
             let delta = seq.wrapping_sub(self.max_seq);
-            if delta != 0 && delta < 0x8000 {
-                if seq < self.max_seq {
+            if delta < MAX_DROPOUT {
+                // In order, possibly with a gap.
+                if delta != 0 && seq < self.max_seq {
                     self.cycles += 1;
                 }
                 self.max_seq = seq;
+                self.bad_seq = None;
+            } else if delta <= u16::MAX - MAX_MISORDER {
+                // A big jump: believe it only when the next packet follows it.
+                if self.bad_seq == Some(seq) {
+                    self.restart(seq);
+                } else {
+                    self.bad_seq = Some(seq.wrapping_add(1));
+                    return false;
+                }
             }
+            // Otherwise a duplicate or a slightly reordered packet.
         }
         self.received += 1;
+        true
+    }
+
+    /// Starts counting afresh at `seq` (first packet, or the source restarted).
+    fn restart(&mut self, seq: u16) {
+        self.started = true;
+        self.base_seq = seq as u32;
+        self.max_seq = seq;
+        self.cycles = 0;
+        self.received = 0;
+        self.expected_prior = 0;
+        self.received_prior = 0;
+        self.bad_seq = None;
     }
 
     fn on_timing(&mut self, ts: u32, arrival: u64) {
@@ -52,8 +97,11 @@ impl ReceptionStats {
         if let Some(last) = self.last_transit {
             // Timestamps are 32-bit; fold the difference into the i32 range before use.
             let d = ((transit - last) as i32).unsigned_abs() as u64;
-            // J += (|D| - J) / 16, kept scaled by 16.
-            self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
+            // More than a second is a timestamp jump (or an absurd timestamp), not jitter.
+            if self.clock_rate == 0 || d <= self.clock_rate as u64 {
+                // J += (|D| - J) / 16, kept scaled by 16.
+                self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
+            }
         }
         self.last_transit = Some(transit);
     }
@@ -159,6 +207,29 @@ mod tests {
         }
         // |D| is always 32, so J converges to 32.
         assert!((s.jitter() as i64 - 32).abs() <= 1, "jitter {}", s.jitter());
+    }
+
+    #[test]
+    fn a_single_wild_sequence_number_or_timestamp_is_not_believed() {
+        let mut s = ReceptionStats::new(8000);
+        for i in 0..10u32 {
+            assert!(s.on_packet(i as u16, i * 160, (i * 160) as u64));
+        }
+        assert!(!s.on_packet(40000, 10 * 160, 1600), "a jump of 40000 waits for confirmation");
+        assert!(s.on_packet(10, 10 * 160, 1600));
+        // An absurd timestamp on an otherwise fine packet: no jitter spike.
+        assert!(s.on_packet(11, 0x7000_0000, 11 * 160));
+        for i in 12..20u32 {
+            assert!(s.on_packet(i as u16, i * 160, (i * 160) as u64));
+        }
+        assert_eq!(s.cumulative_lost(), 0);
+        assert_eq!(s.jitter(), 0, "absurd timestamp kept out of the jitter");
+        // A real restart: two sequential packets far away.
+        assert!(!s.on_packet(30000, 0, 20 * 160));
+        assert!(s.on_packet(30001, 160, 21 * 160));
+        assert!(s.on_packet(30002, 320, 22 * 160));
+        assert_eq!(s.cumulative_lost(), 0, "counting started over at the new sequence");
+        assert_eq!(s.packets_received(), 2);
     }
 
     #[test]

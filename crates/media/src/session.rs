@@ -32,6 +32,7 @@ use crate::reception::ReceptionStats;
 use crate::rtcp::{self, RtcpPacket};
 use crate::rtp;
 use crate::rtp_endpoint::RtpEndpoint;
+use crate::ssrc_gate::{SsrcGate, SsrcVerdict};
 use crate::stats::MediaStats;
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
@@ -161,7 +162,7 @@ impl MediaSession {
         let endpoint = Arc::new(endpoint);
         let shared = Arc::new(Mutex::new(Shared {
             stats: MediaStats::default(),
-            reception: ReceptionStats::default(),
+            reception: ReceptionStats::new(params.codec.rtp_clock_rate()),
             remote_ssrc: None,
             latched_rtp: None,
             latched_rtcp: None,
@@ -216,6 +217,7 @@ impl MediaSession {
             empty_in_a_row: 0,
             sink_error_reported: false,
             candidate: None,
+            ssrc_gate: SsrcGate::new(),
         };
         let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run())];
         Ok((MediaSession { shared, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
@@ -584,6 +586,8 @@ struct RecvTask {
     sink_error_reported: bool,
     /// A source other than the latched one, and how many packets in a row it has sent.
     candidate: Option<(SocketAddr, u32)>,
+    /// Which SSRC is the stream.
+    ssrc_gate: SsrcGate,
 }
 
 impl RecvTask {
@@ -641,8 +645,10 @@ impl RecvTask {
             let mut s = lock(&self.shared);
             s.rtp_clock = p.codec.rtp_clock_rate();
             s.codec = p.codec;
-            s.reception = ReceptionStats::default();
+            s.reception = ReceptionStats::new(p.codec.rtp_clock_rate());
             s.remote_ssrc = None;
+            drop(s);
+            self.ssrc_gate.reset();
         }
         lock(&self.shared).ptime_ms = p.ptime();
         self.params = p;
@@ -709,16 +715,32 @@ impl RecvTask {
                     s.latched_rtp = Some(from);
                 }
             }
-            if s.remote_ssrc != Some(pkt.ssrc) {
-                // A new source (first packet, or the far end restarted its stream); the jitter
-                // buffer starts over by itself when it sees the new SSRC.
-                s.remote_ssrc = Some(pkt.ssrc);
-                s.reception = ReceptionStats::default();
+            match self.ssrc_gate.on_packet(pkt.ssrc, info.arrival_ms) {
+                SsrcVerdict::Accept => {}
+                SsrcVerdict::Switch => {
+                    // A new source (first packet, or the far end restarted its stream); the
+                    // jitter buffer starts over by itself when it sees the new SSRC.
+                    if s.remote_ssrc.is_some() {
+                        s.stats.ssrc_changes += 1;
+                    }
+                    s.remote_ssrc = Some(pkt.ssrc);
+                    s.reception = ReceptionStats::new(self.params.codec.rtp_clock_rate());
+                }
+                SsrcVerdict::Ignore => {
+                    // A stray SSRC in the middle of the stream: dropped, the stream goes on.
+                    s.stats.ignored_other_ssrc += 1;
+                    return;
+                }
             }
-            if is_audio {
-                s.reception.on_packet(pkt.sequence, pkt.timestamp, arrival);
+            let believed = if is_audio {
+                s.reception.on_packet(pkt.sequence, pkt.timestamp, arrival)
             } else {
-                s.reception.on_sequence(pkt.sequence);
+                s.reception.on_sequence(pkt.sequence)
+            };
+            if !believed {
+                // A wild sequence number nothing confirms (damaged or injected): dropped.
+                s.stats.ignored_out_of_sequence += 1;
+                return;
             }
             s.stats.packets_received += 1;
             s.stats.bytes_received += pkt.payload.len() as u64;
@@ -739,6 +761,7 @@ impl RecvTask {
         let mut s = lock(&self.shared);
         s.stats.duplicate_packets = c.duplicates;
         s.stats.late_packets = c.late;
+        s.stats.timestamp_outliers = self.jb.timestamp_jumps().1;
     }
 
     fn on_rtcp(&mut self, data: &[u8], from: SocketAddr, on_rtcp_port: bool) {

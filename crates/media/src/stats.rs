@@ -29,6 +29,14 @@ pub struct MediaStats {
     pub unexpected_payload_type: u64,
     /// Valid RTP from an address other than the far end's (ignored unless it persists).
     pub ignored_other_source: u64,
+    /// RTP from the far end's address with another SSRC, dropped (a stray or injected stream).
+    pub ignored_other_ssrc: u64,
+    /// Times a new SSRC took over the stream (the far end restarted it).
+    pub ssrc_changes: u64,
+    /// Packets with a wild sequence number that nothing confirmed, dropped (RFC 3550 A.1).
+    pub ignored_out_of_sequence: u64,
+    /// Absurd RTP timestamps kept out of the delay statistics (since the last codec change).
+    pub timestamp_outliers: u64,
     pub duplicate_packets: u64,
     /// Arrived after their playout time.
     pub late_packets: u64,

@@ -510,3 +510,94 @@ async fn relatches_after_a_run_of_packets_from_a_new_address() {
     // Packets 2-5 were held back; the fifth from the new address (seq 6) moved the latch.
     assert_eq!(s.ignored_other_source, 4);
 }
+
+/// Bad input in the middle of a call, all from the far end's own address: a packet with a
+/// stray SSRC, a wild sequence number, an absurd timestamp, a payload type nobody negotiated,
+/// malformed RTP and RTCP, and a 64 kB datagram. Each is counted; the stream plays on with no
+/// loss, no jitter spike, no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_mid_call_is_counted_and_the_stream_plays_on() {
+    use hookflash_media::g711::linear_to_ulaw;
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let b_addr = eb.local_addr();
+    let far = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let out_path = tmp("bad-input.wav");
+    let (b, mut b_ev) = MediaSession::start(
+        eb,
+        params(far.local_addr().unwrap(), Codec::Pcmu),
+        AudioIn::Null,
+        AudioOut::Wav(out_path.clone()),
+    )
+    .unwrap();
+    let rtp = |pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]| {
+        let mut p = vec![0x80, pt];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    };
+    let frame = |n: u32| -> Vec<u8> {
+        (0..160)
+            .map(|i| {
+                let t = (n * 160 + i) as f32 / 8000.0;
+                linear_to_ulaw(((t * 400.0 * std::f32::consts::TAU).sin() * 8000.0) as i16)
+            })
+            .collect()
+    };
+    let (ssrc, seq0, ts0) = (0x5eed_u32, 65500u16, u32::MAX - 160 * 40);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for n in 0..100u32 {
+        tick.tick().await;
+        let seq = seq0.wrapping_add(n as u16);
+        let ts = ts0.wrapping_add(n * 160);
+        // Packet 50 carries an absurd timestamp but good audio and a good sequence number.
+        let ts = if n == 50 { ts.wrapping_add(0x4000_0000) } else { ts };
+        far.send_to(&rtp(0, seq, ts, ssrc, &frame(n)), b_addr).await.unwrap();
+        match n {
+            30 => {
+                far.send_to(&rtp(0, seq.wrapping_add(1), ts, 0xBAD, &frame(n)), b_addr).await.unwrap();
+            }
+            35 => {
+                far.send_to(&rtp(0, seq.wrapping_add(20000), ts, ssrc, &frame(n)), b_addr).await.unwrap();
+            }
+            40 => {
+                far.send_to(&rtp(8, seq.wrapping_add(1), ts, ssrc, &frame(n)), b_addr).await.unwrap();
+            }
+            45 => {
+                far.send_to(&[0x8F, 0, 0, 1, 0, 0], b_addr).await.unwrap(); // truncated RTP
+                far.send_to(&[0x81, 200, 0, 50, 0, 0, 0, 1], b_addr).await.unwrap(); // RTCP lying about its length
+                far.send_to(&vec![0x80u8; 65_000], b_addr).await.unwrap(); // 64 kB
+            }
+            _ => {}
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = b.stop().await;
+    println!("B {s:?}");
+    while let Ok(ev) = b_ev.try_recv() {
+        assert!(!matches!(ev, MediaEvent::Warning(_)), "{ev:?}");
+    }
+    assert_eq!(s.ignored_other_ssrc, 1, "stray SSRC dropped");
+    assert_eq!(s.ssrc_changes, 0, "the stream was never restarted");
+    assert_eq!(s.ignored_out_of_sequence, 1, "wild sequence number dropped");
+    assert_eq!(s.unexpected_payload_type, 1);
+    assert_eq!(s.malformed_packets, 3, "truncated RTP, lying RTCP, 64 kB datagram");
+    assert_eq!(s.timestamp_outliers, 1, "absurd timestamp kept out of the delay statistics");
+    assert_eq!(s.packets_received, 100, "every real packet counted, nothing else");
+    assert_eq!(s.packets_lost, 0, "the wild sequence number did not count as loss");
+    assert!(s.jitter_ms < 10.0, "no jitter spike from the absurd timestamp: {}", s.jitter_ms);
+    assert_eq!(s.late_packets, 0);
+    assert!(s.mos.is_some_and(|m| m > 4.3), "{:?}", s.mos);
+
+    // The recording: the tone at a steady level from start to end (no dropouts).
+    let (out, _) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    let level = 8000.0 / 32768.0 / 2f64.sqrt();
+    let played: Vec<f32> = out.iter().copied().skip_while(|&x| x == 0.0).collect();
+    assert!(played.len() >= 95 * 160, "{} samples played", played.len());
+    for (i, w) in played[..95 * 160].chunks(160).enumerate() {
+        let r = rms(w);
+        assert!((r / level - 1.0).abs() < 0.15, "20 ms window {i}: level {r} vs {level}");
+    }
+}
