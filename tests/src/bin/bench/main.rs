@@ -13,7 +13,10 @@
 //! test directory under target/interop-logs/.
 
 mod baresip_call;
+mod baresip_echo;
 mod cpu;
+mod jitter_trace;
+mod latency;
 mod lines;
 mod offline;
 mod pesq_table;
@@ -38,6 +41,18 @@ fn main() {
     }
     if want("pesq") {
         for l in pesq_table::run(&dir, with_baresip) {
+            l.emit();
+            lines.push(l);
+        }
+    }
+    if want("latency") {
+        for l in latency_lines(&dir, with_baresip) {
+            l.emit();
+            lines.push(l);
+        }
+    }
+    if want("jitter") {
+        for l in jitter_lines(&dir) {
             l.emit();
             lines.push(l);
         }
@@ -69,4 +84,89 @@ fn main() {
     let fails = lines.iter().filter(|l| l.verdict == Verdict::Fail).count();
     let passes = lines.iter().filter(|l| l.verdict == Verdict::Pass).count();
     eprintln!("bench: {passes} PASS, {fails} FAIL, {} lines; recordings in {}", lines.len(), dir.path().display());
+}
+
+/// The jitter-buffer lines: ours and the `neteq` crate on the same seeded trace.
+fn jitter_lines(dir: &TestDir) -> Vec<Line> {
+    let (arrivals, loss) = jitter_trace::trace();
+    let ours = jitter_trace::ours(&arrivals, loss);
+    let speech48 = hookflash_tests::speech::reference(dir.path());
+    let speech8 = hookflash_tests::speech::convert(&speech48, &dir.join("jitter-speech-8k.wav"), 8000, 1, 0.0);
+    let reference = pesq_table::read_i16(&speech8).and_then(|pcm| jitter_trace::neteq(&arrivals, loss, &pcm));
+    eprintln!("jitter trace ({}): ours {ours:?}, neteq {reference:?}", jitter_trace::description());
+    let section = "Jitter buffer";
+    let trace = jitter_trace::description();
+    let pct = |x: f64| format!("{:.2} %", x * 100.0);
+    let (late_ref, delay_ref, delay_verdict) = match &reference {
+        Ok(r) => (
+            format!("neteq 0.9.1: {} (all concealment {})", pct(r.late_share), pct(r.concealed_share)),
+            format!("neteq 0.9.1: {:.1} ms", r.mean_delay_ms),
+            Verdict::of(ours.mean_delay_ms <= r.mean_delay_ms),
+        ),
+        Err(e) => (format!("neteq: not measured: {e}"), format!("neteq: not measured: {e}"), Verdict::NotMeasured),
+    };
+    vec![
+        Line::new(
+            section,
+            &format!("frames concealed because late ({trace})"),
+            format!("{} (all concealment {})", pct(ours.late_share), pct(ours.concealed_share)),
+            late_ref,
+            "≤ 1 %",
+            Verdict::of(ours.late_share <= 0.01),
+        ),
+        Line::new(section, &format!("mean buffer delay ({trace})"), format!("{:.1} ms", ours.mean_delay_ms), delay_ref, "≤ neteq's", delay_verdict),
+    ]
+}
+
+/// Engine-internal latency lines: ours (median of 3 runs) and baresip's (echo round trip minus
+/// our one-way figure), per codec.
+fn latency_lines(dir: &TestDir, with_baresip: bool) -> Vec<Line> {
+    use hookflash_media::Codec;
+    let mut out = Vec::new();
+    for codec in [Codec::Pcmu, Codec::Opus] {
+        let runs: Vec<f64> = (0..3)
+            .filter_map(|n| match latency::ours_once(dir, codec, n) {
+                Ok(v) => Some(v * 1000.0),
+                Err(e) => {
+                    eprintln!("latency run {codec:?} {n}: {e}");
+                    None
+                }
+            })
+            .collect();
+        let ours = median(&runs);
+        let rts: Vec<f64> = if with_baresip {
+            (0..3)
+                .filter_map(|n| match baresip_echo::round_trip(dir, codec, n) {
+                    Ok(v) => Some(v * 1000.0),
+                    Err(e) => {
+                        eprintln!("baresip echo run {codec:?} {n}: {e}");
+                        None
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        eprintln!("latency {codec:?}: ours {runs:?} ms, baresip echo round trips {rts:?} ms");
+        let baresip = match (median(&rts), ours) {
+            (Some(rt), Some(o)) => Some(rt - o),
+            _ => None,
+        };
+        let what = format!("engine-internal latency, {codec:?}, file → RTP → jitter buffer → file, clean line");
+        let line = match ours {
+            None => Line::not_measured("Latency", &what, "no run found the chirp (see the bench log)", "≤ 50 ms and ≤ 0.7 × baresip"),
+            Some(o) => {
+                let (reference, verdict) = match baresip {
+                    Some(b) => (
+                        format!("baresip {b:.0} ms (echo round trip {:.0} ms minus ours)", median(&rts).unwrap_or(0.0)),
+                        Verdict::of(o <= 50.0 && o <= 0.7 * b),
+                    ),
+                    None => ("baresip: not measured (see the bench log)".to_string(), Verdict::of(o <= 50.0)),
+                };
+                Line::new("Latency", &what, format!("{o:.0} ms (median of {})", runs.len()), reference, "≤ 50 ms and ≤ 0.7 × baresip", verdict)
+            }
+        };
+        out.push(line);
+    }
+    out
 }

@@ -76,7 +76,7 @@ fn target_text(t: &Target) -> String {
     }
 }
 
-fn read_i16(path: &Path) -> Result<Vec<i16>, String> {
+pub fn read_i16(path: &Path) -> Result<Vec<i16>, String> {
     let mut r = hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let ch = r.spec().channels.max(1) as usize;
     let s: Vec<i16> = r.samples::<i16>().collect::<Result<_, _>>().map_err(|e| format!("{}: {e}", path.display()))?;
