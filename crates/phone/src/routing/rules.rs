@@ -465,7 +465,13 @@ impl Rule {
             let detail = errors
                 .errors
                 .first()
-                .map(|e| format!(" at column {}: {}", e.pos.1 + 1, e.msg))
+                .map(|e| {
+                    format!(
+                        " at column {}: {}",
+                        e.pos.1.max(1),
+                        plain_syntax_error(&e.msg)
+                    )
+                })
                 .unwrap_or_default();
             format!("the condition `{condition}` does not parse{detail}")
         })?;
@@ -516,6 +522,44 @@ impl RuleInput {
     pub(crate) fn cel_context(&self) -> Context<'static, 'static> {
         self.context()
     }
+}
+
+/// The parser's message in words a user follows (no grammar token lists).
+fn plain_syntax_error(msg: &str) -> String {
+    let m = msg.trim().trim_start_matches("Syntax error:").trim();
+    let m = m.split(" expecting ").next().unwrap_or(m).trim();
+    if m.starts_with("mismatched input '<EOF>'") || m.starts_with("extraneous input '<EOF>'") {
+        return "it ends where a value is expected".into();
+    }
+    if let Some(rest) = m.strip_prefix("missing ") {
+        let what = unquote(rest.split(" at ").next().unwrap_or(rest));
+        return format!("a `{what}` is missing");
+    }
+    if let Some(rest) = m.strip_prefix("token recognition error at: ") {
+        let token = unquote(rest).trim();
+        let hint = if token.starts_with('=') {
+            " (compare with ==)"
+        } else if token.starts_with(['\'', '"']) {
+            " (a quote is not closed)"
+        } else {
+            ""
+        };
+        return format!("`{token}` is not understood{hint}");
+    }
+    if let Some(rest) = m
+        .strip_prefix("mismatched input ")
+        .or_else(|| m.strip_prefix("extraneous input "))
+    {
+        return format!("`{}` is not expected here", unquote(rest));
+    }
+    m.to_string()
+}
+
+/// `'x'` → `x` (one quote off each end, as the parser wraps tokens).
+fn unquote(s: &str) -> &str {
+    let s = s.trim();
+    let s = s.strip_prefix('\'').unwrap_or(s);
+    s.strip_suffix('\'').unwrap_or(s)
 }
 
 /// Byte index of the last whole-word occurrence of `word` in `lower` (outside quotes is not
@@ -850,6 +894,31 @@ mod tests {
             "unknown action `rign` (did you mean `ring`?)"
         );
         assert!(err("").starts_with("the rule is empty"));
+    }
+
+    #[test]
+    fn syntax_errors_are_in_plain_words() {
+        let err = |t: &str| Rule::parse(t).unwrap_err();
+        assert_eq!(
+            err("when active_calls > then ring"),
+            "the condition `active_calls >` does not parse at column 15: it ends where a value is expected"
+        );
+        assert_eq!(
+            err("when (dnd then ring"),
+            "the condition `(dnd` does not parse at column 5: a `)` is missing"
+        );
+        assert_eq!(
+            err("when caller = '1' then ring"),
+            "the condition `caller = '1'` does not parse at column 8: `=` is not understood (compare with ==)"
+        );
+        assert_eq!(
+            err("when 'abc then ring"),
+            "the condition `'abc` does not parse at column 1: `'abc` is not understood (a quote is not closed)"
+        );
+        assert_eq!(
+            err("when dnd dnd then ring"),
+            "the condition `dnd dnd` does not parse at column 5: `dnd` is not expected here"
+        );
     }
 
     #[test]
