@@ -19,6 +19,20 @@ pub struct BaresipRun {
     /// bob's `dump-*-dec.wav`.
     pub received: PathBuf,
     pub relay: RelayStats,
+    /// CPU share of one core per call end (alice's and bob's CPU time over the call, halved).
+    pub cpu_percent: Option<f64>,
+}
+
+/// CPU seconds (user + system) a process has used so far, from /proc.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some((utime + stime) / hz)
 }
 
 /// One call; `name` keeps the peers' logs apart in `dir`.
@@ -43,8 +57,16 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
     if !bob.wait_established(Duration::from_secs(10)) {
         return Err(format!("baresip bob never answered (logs in {})", dir.path().display()));
     }
+    let pids = [alice.process().pid(), bob.process().pid()];
+    let cpu0: Option<f64> = pids.iter().map(|&p| cpu_seconds(p)).sum();
+    let wall0 = std::time::Instant::now();
     // alice's aufile source ends the call when the speech has played.
     let ended = alice.wait_call_ended(Duration::from_secs_f64(talk + 6.0));
+    let cpu1: Option<f64> = pids.iter().map(|&p| cpu_seconds(p)).sum();
+    let cpu_percent = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => Some((b - a) / wall0.elapsed().as_secs_f64() * 100.0 / 2.0),
+        _ => None,
+    };
     std::thread::sleep(Duration::from_millis(300));
     alice.stop();
     bob.stop();
@@ -61,5 +83,5 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
         ));
     }
     let received = bob.received_wav().ok_or_else(|| format!("baresip bob wrote no dump-*-dec.wav in {}", bob.dir.display()))?;
-    Ok(BaresipRun { received, relay: stats })
+    Ok(BaresipRun { received, relay: stats, cpu_percent })
 }

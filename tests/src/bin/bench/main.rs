@@ -39,8 +39,11 @@ fn main() {
         eprintln!("baresip probe: {:?}", r.map(|r| (r.received, r.relay)));
         return;
     }
+    let mut baresip_cpu = Vec::new();
     if want("pesq") {
-        for l in pesq_table::run(&dir, with_baresip) {
+        let (table, cpu) = pesq_table::run(&dir, with_baresip);
+        baresip_cpu = cpu;
+        for l in table {
             l.emit();
             lines.push(l);
         }
@@ -64,7 +67,10 @@ fn main() {
                 "CPU",
                 &format!("one Opus call end to end, share of one core (median of {} runs)", shares.len()),
                 format!("{m:.2} %"),
-                "none measured (baresip's CPU not measured in this run)".into(),
+                match median(&baresip_cpu) {
+                    Some(b) => format!("baresip {b:.2} % (Opus call per end, median of the {} baresip Opus calls of the PESQ table)", baresip_cpu.len()),
+                    None => "baresip: not measured (needs the pesq section with baresip)".into(),
+                },
                 "≤ 2 %",
                 Verdict::of(m <= 2.0),
             ),

@@ -104,13 +104,15 @@ struct Material {
     pcm8: Vec<i16>,
 }
 
-/// Runs the whole table and returns its lines.
-pub fn run(dir: &TestDir, with_baresip: bool) -> Vec<Line> {
+/// Runs the whole table and returns its lines, and the CPU shares (% of one core per end) of
+/// the baresip Opus calls.
+pub fn run(dir: &TestDir, with_baresip: bool) -> (Vec<Line>, Vec<f64>) {
+    let mut baresip_opus_cpu = Vec::new();
     let speech48 = speech::reference(dir.path());
     let speech8 = speech::convert(&speech48, &dir.join("speech-8k.wav"), 8000, 1, 0.0);
     let m = match (read_i16(&speech48), read_i16(&speech8)) {
         (Ok(pcm48), Ok(pcm8)) => Material { speech48, pcm48, pcm8 },
-        (Err(e), _) | (_, Err(e)) => return vec![Line::not_measured("PESQ", "speech material", &e, "-")],
+        (Err(e), _) | (_, Err(e)) => return (vec![Line::not_measured("PESQ", "speech material", &e, "-")], Vec::new()),
     };
     let talk = Duration::from_secs_f64(speech::duration_secs(&m.speech48) + 0.8);
     let mut lines = Vec::new();
@@ -163,7 +165,12 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> Vec<Line> {
             // baresip ↔ baresip through the same relay and seed.
             let baresip = if with_baresip {
                 baresip_call::call(dir, &format!("b-{slug}"), bcodec, &m.speech48, Impairment::with_loss(c.loss.clone()), c.seed)
-                    .and_then(|r| score(&m.speech48, &r.received, band))
+                    .and_then(|r| {
+                        if let (Codec::Opus, Some(c)) = (codec, r.cpu_percent) {
+                            baresip_opus_cpu.push(c);
+                        }
+                        score(&m.speech48, &r.received, band)
+                    })
             } else {
                 Err("skipped (--no-baresip)".into())
             };
@@ -177,5 +184,5 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> Vec<Line> {
             lines.push(Line::new("PESQ", &what, fmt2(&ours), refs.join("; "), &target_text, verdict));
         }
     }
-    lines
+    (lines, baresip_opus_cpu)
 }
