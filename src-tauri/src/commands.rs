@@ -3,6 +3,7 @@
 
 use crate::config::AccountForm;
 use crate::session::{AccountView, Session};
+use hookflash_phone::routing::{RoutingSettings, SettingsProblem};
 use hookflash_phone::{CallId, CallInfo, HistoryEntry};
 use tauri::{AppHandle, State};
 
@@ -107,6 +108,31 @@ pub async fn history(session: State<'_, Session>, limit: usize) -> Reply<Vec<His
         Ok(phone) => phone.history(limit).map_err(|e| e.to_string()),
         Err(_) => Ok(Vec::new()),
     }
+}
+
+#[tauri::command]
+pub async fn routing(session: State<'_, Session>) -> Reply<RoutingSettings> {
+    Ok(session.routing().await)
+}
+
+/// Rejects with `{ message, problems: [{ rule, field, message }] }` so the window can show each
+/// problem next to its rule.
+#[tauri::command]
+pub async fn save_routing(
+    session: State<'_, Session>,
+    settings: RoutingSettings,
+) -> Result<RoutingSettings, RoutingRejected> {
+    session.save_routing(settings).await.map_err(|e| RoutingRejected {
+        message: e.to_string(),
+        problems: e.problems,
+    })
+}
+
+/// What `save_routing` rejects with.
+#[derive(Debug, serde::Serialize)]
+pub struct RoutingRejected {
+    message: String,
+    problems: Vec<SettingsProblem>,
 }
 
 #[tauri::command]

@@ -55,7 +55,9 @@ pub fn load_profile(path: &Path) -> Result<Option<Profile>, String> {
 
 /// Parses profile TOML text (the format documented on [`Profile`]).
 pub fn parse_profile(text: &str) -> Result<Profile, String> {
-    toml::from_str(text).map_err(|error| error.to_string().trim().to_string())
+    let profile: Profile = toml::from_str(text).map_err(|error| error.to_string().trim().to_string())?;
+    profile.routing.validate().map_err(|error| error.to_string())?;
+    Ok(profile)
 }
 
 /// Writes a profile, creating its folder.
@@ -141,11 +143,9 @@ pub fn apply_form(existing: Option<&Profile>, form: &AccountForm) -> Result<Prof
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     };
-    let mut profile = existing.cloned().unwrap_or_else(|| Profile {
-        account: AccountConfig::new(String::new()),
-        history_db: None,
-        codecs: Vec::new(),
-    });
+    let mut profile = existing
+        .cloned()
+        .unwrap_or_else(|| Profile::new(AccountConfig::new(String::new())));
     let account = &mut profile.account;
     account.aor = aor.to_string();
     account.display_name = blank_to_none(&form.display_name);

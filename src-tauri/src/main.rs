@@ -42,6 +42,8 @@ fn main() {
             commands::calls,
             commands::history,
             commands::account,
+            commands::routing,
+            commands::save_routing,
             commands::save_account,
         ])
         .setup(|app| {

@@ -3,6 +3,7 @@
 
 use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
 use crate::events;
+use hookflash_phone::routing::{InvalidRouting, RoutingSettings, SettingsProblem};
 use hookflash_phone::{
     AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
 };
@@ -145,15 +146,56 @@ impl Session {
         Ok(self.account_view().await)
     }
 
+    /// The routing settings of the loaded profile (defaults when there is none).
+    pub async fn routing(&self) -> RoutingSettings {
+        self.inner
+            .lock()
+            .await
+            .profile
+            .as_ref()
+            .map(|p| p.routing.clone())
+            .unwrap_or_default()
+    }
+
+    /// Validates routing settings and writes them to the profile; nothing is saved if any rule or
+    /// field is wrong (the problems say which). The running engine uses them from the next call.
+    pub async fn save_routing(
+        &self,
+        settings: RoutingSettings,
+    ) -> Result<RoutingSettings, InvalidRouting> {
+        settings.validate()?;
+        let not_saved = |message: String| InvalidRouting {
+            problems: vec![SettingsProblem { rule: None, field: "profile".into(), message }],
+        };
+        let path = profile_path().map_err(not_saved)?;
+        let mut inner = self.inner.lock().await;
+        let Some(profile) = inner.profile.as_mut() else {
+            return Err(not_saved("set up the account first: routing is saved in its profile".into()));
+        };
+        let mut updated = profile.clone();
+        updated.routing = settings.clone();
+        config::save_profile(&path, &updated).map_err(not_saved)?;
+        *profile = updated;
+        if let Some(phone) = &inner.phone {
+            phone.set_routing(settings.clone())?;
+        }
+        Ok(settings)
+    }
+
     /// Starts the engine for `profile`, forwards its events, and registers if the account says so.
     async fn start(&self, app: &AppHandle, profile: Profile, password: PasswordSource) {
         let phone_config = config::phone_config(&profile, hookflash_store::default_history_path());
         let register = profile.account.register;
+        let profile_routing = profile.routing.clone();
         let mut inner = self.inner.lock().await;
         inner.profile = Some(profile);
         match Phone::start(phone_config, password).await {
             Ok(phone) => {
                 phone.set_park_recall(Some(PARK_RECALL));
+                if let Err(error) = phone.set_routing(profile_routing.clone()) {
+                    // parse_profile validated it already; this only guards against drift.
+                    tracing::warn!("routing settings not applied: {error}");
+                }
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
                 inner.phone = Some(phone.clone());
                 inner.error = None;

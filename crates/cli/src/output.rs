@@ -81,7 +81,7 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
         },
         PhoneEvent::IncomingCall { call } => json!({
             "event": "incoming", "call_id": call.id, "from": call.remote_uri,
-            "display_name": call.remote_display_name
+            "display_name": call.remote_display_name, "routing": call.routing
         }),
         // Without history: the line for the call's state. `Printer` reports changes instead.
         PhoneEvent::CallUpdated { call } => return call_update_json(None, call).into_iter().next(),
@@ -98,9 +98,19 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
                 EndReason::Failed { status, .. } => ("failed", Some(*status)),
                 EndReason::Error { .. } => ("error", None),
             };
-            json!({"event": "ended", "call_id": call.id, "reason": kind, "status": status, "message": message})
+            let mut line = json!({"event": "ended", "call_id": call.id, "reason": kind, "status": status, "message": message});
+            if let Some(routing) = &call.routing {
+                line["routing"] = json!(routing);
+            }
+            line
         }
         PhoneEvent::Warning { message } => json!({"event": "warning", "message": message}),
+        PhoneEvent::CallQuality { call_id, quality: q } => json!({
+            "event": "quality", "call_id": call_id, "mos": q.mos, "packets_received": q.packets_received,
+            "packets_lost": q.packets_lost, "late_packets": q.late_packets,
+            "concealed_frames": q.concealed_frames, "jitter_ms": q.jitter_ms, "rtt_ms": q.rtt_ms,
+            "jitter_buffer_ms": q.jitter_buffer_ms
+        }),
     })
 }
 
@@ -134,7 +144,7 @@ pub fn line_text(v: &Value) -> Option<String> {
         "active" => format!("call {id} is active"),
         "held_by_remote" => format!("call {id} held by the other side"),
         "remote_resumed" => format!("call {id} resumed by the other side"),
-        "audio_in_ended" => return None,
+        "audio_in_ended" | "quality" => return None,
         "error" => format!("error: {}: {}", v["command"].as_str().unwrap_or_default(), v["message"].as_str().unwrap_or_default()),
         "calls" => {
             let calls = v["calls"].as_array().cloned().unwrap_or_default();
@@ -236,6 +246,7 @@ mod tests {
             parked_since_ms: None,
             held_by_remote: false,
             account: String::new(),
+            routing: None,
         };
         let ev = PhoneEvent::CallEnded {
             call,
@@ -265,6 +276,7 @@ mod tests {
             parked_since_ms: None,
             held_by_remote: false,
             account: "sip:me@h".into(),
+            routing: None,
         };
         let ringing = CallInfo { state: CallState::Ringing, active: false, ..c.clone() };
         let events = |b: Option<&CallInfo>, c: &CallInfo| -> Vec<String> {

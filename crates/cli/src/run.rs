@@ -137,6 +137,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
+    // Routing rules from the profile (load_profile validated them); auto-answered calls use the
+    // command's audio options.
+    phone.set_routing(profile.routing.clone()).map_err(|e| e.to_string())?;
+    if let Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } = &cli.command {
+        phone.set_call_defaults(call_options(media, &profile.codecs, 1)?);
+    }
     let mut events = phone.subscribe();
     let result = drive(&phone, &cli.command, &profile, &printer, &mut events).await;
     phone.shutdown().await;

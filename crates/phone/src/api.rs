@@ -185,6 +185,9 @@ pub struct CallInfo {
     /// The AOR of the account the call belongs to.
     #[serde(default)]
     pub account: String,
+    /// Incoming calls: how the routing rules decided this call, and which rule matched.
+    #[serde(default)]
+    pub routing: Option<String>,
 }
 
 /// Why a call ended, with a sentence a user can read.
@@ -219,6 +222,8 @@ pub enum PhoneEvent {
     CallEnded { call: CallInfo, reason: EndReason, message: String },
     /// A problem that did not stop the engine (garbage on the SIP port, an unplayable file...).
     Warning { message: String },
+    /// Live media quality of a connected call (every few seconds while audio flows).
+    CallQuality { call_id: CallId, quality: CallQuality },
 }
 
 /// One history row.
@@ -236,7 +241,16 @@ pub struct HistoryEntry {
     pub outcome: String,
     pub sip_status: Option<u16>,
     pub codec: Option<String>,
+    /// Incoming calls: the routing decision and the rule that made it.
+    #[serde(default)]
+    pub routing: Option<String>,
+    /// Media quality over the call (absent when no audio flowed).
+    #[serde(default)]
+    pub quality: Option<CallQuality>,
 }
+
+/// Media quality figures of a call (live, and stored with the history row).
+pub use hookflash_store::CallQuality;
 
 /// Errors with the sentence a user reads in them.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -266,6 +280,10 @@ pub enum PhoneError {
 /// registrar = "sip:example.com;transport=tls"          # optional
 /// expires = 600                                        # optional
 /// listen = "0.0.0.0:0"                                 # optional
+/// [routing]                                            # optional, see docs/routing.md
+/// rules = ["when is_queue && hour >= 17 then reject_busy"]
+/// [routing.presets.do_not_disturb]
+/// enabled = false
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -274,10 +292,13 @@ pub struct Profile {
     pub history_db: Option<PathBuf>,
     #[serde(default)]
     pub codecs: Vec<CodecName>,
+    /// How incoming calls are routed (presets and rules); validated when loaded and saved.
+    #[serde(default)]
+    pub routing: crate::routing::RoutingSettings,
 }
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, history_db: None, codecs: Vec::new() }
+        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default() }
     }
 }

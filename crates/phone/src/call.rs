@@ -89,6 +89,7 @@ mod tests {
             parked_since_ms: None,
             held_by_remote: false,
             account: String::new(),
+            routing: None,
         }
     }
 

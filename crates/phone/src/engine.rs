@@ -6,6 +6,8 @@
 use crate::api::*;
 use crate::call::{self, Outcome};
 use crate::codecs;
+use crate::incoming_routing;
+use crate::routing::{Action as RouteAction, Decision, InvalidRouting, Router, RoutingSettings};
 use crate::registration_policy;
 use crate::switchboard::{self, Action, ReinviteOutcome, Switchboard};
 use hookflash_media::{
@@ -56,6 +58,8 @@ struct CallRt {
     negotiated: Option<Negotiated>,
     /// The phone's audio switch this call's media is plugged into (keeps it open).
     switch: Option<AudioSwitch>,
+    /// Incoming, ringing with forward-on-no-answer: sends the 302 through the INVITE transaction.
+    redirect: Option<tokio::sync::oneshot::Sender<Uri>>,
 }
 
 struct State {
@@ -90,7 +94,14 @@ pub(crate) struct Engine {
     refresh_task: Mutex<Option<JoinHandle<()>>>,
     dialog_tx: DialogStateSender,
     media_tx: mpsc::UnboundedSender<(CallId, MediaEvent)>,
+    /// Routing rules for incoming calls (presets, the user's rules, the defaults).
+    router: Mutex<Arc<Router>>,
+    /// Audio for calls the engine answers by itself (auto-answer rules).
+    call_defaults: Mutex<CallOptions>,
 }
+
+/// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
+const QUALITY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn media_endpoint_in(e: &AudioEndpoint) -> AudioIn {
     match e {
@@ -262,6 +273,20 @@ impl Engine {
             refresh_task: Mutex::new(None),
             dialog_tx,
             media_tx,
+            router: Mutex::new(Arc::new(
+                RoutingSettings::default().compile().map_err(|e| PhoneError::Other(e.to_string()))?,
+            )),
+            call_defaults: Mutex::new(CallOptions::default()),
+        });
+        let weak = Arc::downgrade(&engine);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(QUALITY_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(e) = weak.upgrade() else { break };
+                e.report_quality();
+            }
         });
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
@@ -429,6 +454,8 @@ impl Engine {
                 outcome: r.outcome.as_str().to_string(),
                 sip_status: r.sip_status,
                 codec: r.codec,
+                routing: r.routing,
+                quality: r.quality,
             })
             .collect())
     }
@@ -466,6 +493,7 @@ impl Engine {
                 parked_since_ms: None,
                 held_by_remote: false,
                 account: self.aor_text.clone(),
+                routing: None,
             },
             sip_call_id,
             dialog: None,
@@ -479,6 +507,7 @@ impl Engine {
             local_sdp: None,
             negotiated: None,
             switch: None,
+            redirect: None,
         };
         fill(&mut call);
         if direction == Direction::Incoming {
@@ -837,6 +866,11 @@ impl Engine {
             .unwrap_or_else(|| "unknown".into());
         let display = display_name_of(from.as_ref());
         let sip_call_id = req.call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
+        let decision = self.route(&req);
+        if let Some((status, _)) = decision.sip_response() {
+            self.refuse_by_rule(tx, remote_uri, display, sip_call_id, offer, decision, status).await;
+            return;
+        }
         let dialog = match self.stack.dialogs.get_or_create_server_invite(&tx, self.dialog_tx.clone(), None, Some(self.contact_uri())) {
             Ok(d) => d,
             Err(e) => {
@@ -845,17 +879,166 @@ impl Engine {
                 return;
             }
         };
+        let (redirect_tx, redirect_rx) = tokio::sync::oneshot::channel::<Uri>();
+        let summary = decision.summary();
         let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
             c.dialog = Some(dialog.clone());
             c.offer = Some(offer);
+            c.info.routing = Some(summary);
+            c.redirect = Some(redirect_tx);
         });
         let mut d = dialog.clone();
         tokio::spawn(async move {
-            let _ = d.handle(&mut tx).await;
+            tokio::select! {
+                _ = d.handle(&mut tx) => {}
+                Ok(target) = redirect_rx => {
+                    // Forward on no answer: 302 from the INVITE transaction itself (the dialog
+                    // API has no redirect), then absorb the ACK so the 302 is not retransmitted.
+                    let contact = Header::Contact(format!("<{target}>").into());
+                    let _ = tx.reply_with(StatusCode::MovedTemporarily, vec![contact], None).await;
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(32), async {
+                        while tx.receive().await.is_some() {}
+                    })
+                    .await;
+                }
+            }
         });
         let _ = dialog.ringing(None, None);
         if let Some(info) = self.update(id, |c| c.info.clone()) {
             self.emit(PhoneEvent::IncomingCall { call: info });
+        }
+        self.follow_decision(id, &decision);
+    }
+
+    /// Routes an incoming INVITE with the current rules and logs the decision.
+    fn route(&self, req: &rsipstack::sip::Request) -> Decision {
+        let facts = incoming_routing::facts(req, &self.aor_text);
+        let router = self.router.lock().unwrap().clone();
+        let state = {
+            let st = self.state.lock().unwrap();
+            incoming_routing::phone_state(st.calls.values().map(|c| &c.info), now_ms())
+        };
+        let decision = router.route(&facts, &state);
+        for warning in &decision.warnings {
+            tracing::warn!("routing: {warning}");
+        }
+        tracing::info!("routing: {}", decision.summary());
+        decision
+    }
+
+    /// A rule rejected or forwarded the call before it rang: answer the INVITE (486/603, or 302
+    /// with the target as Contact) and keep one history row with the decision.
+    #[allow(clippy::too_many_arguments)]
+    async fn refuse_by_rule(
+        self: &Arc<Self>,
+        mut tx: Transaction,
+        remote_uri: String,
+        display: Option<String>,
+        sip_call_id: String,
+        offer: AudioDescription,
+        decision: Decision,
+        status: u16,
+    ) {
+        let summary = decision.summary();
+        let headers = match &decision.action {
+            RouteAction::Forward { target } => match target::dial_target(target, &self.domain) {
+                Ok(uri) => vec![Header::Contact(format!("<{uri}>").into())],
+                Err(e) => {
+                    // Settings validation should have caught this; decline rather than send a
+                    // 302 without a usable Contact.
+                    self.emit(PhoneEvent::Warning { message: format!("cannot forward to '{target}': {e}") });
+                    let _ = tx.reply(StatusCode::Decline).await;
+                    return;
+                }
+            },
+            _ => Vec::new(),
+        };
+        let code = StatusCode::from(status);
+        let _ = tx.reply_with(code, headers, None).await;
+        let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
+            c.offer = Some(offer);
+            c.info.routing = Some(summary);
+        });
+        self.end_call(id, EndReason::Rejected { status }).await;
+        // Absorb the ACK so the final response is not retransmitted.
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(32), async {
+                while tx.receive().await.is_some() {}
+            })
+            .await;
+        });
+    }
+
+    /// Auto-answer and forward-on-no-answer timers for a call that rings.
+    fn follow_decision(self: &Arc<Self>, id: CallId, decision: &Decision) {
+        match &decision.action {
+            RouteAction::AutoAnswer { delay_secs } => {
+                let delay = std::time::Duration::from_secs(u64::from(delay_secs.unwrap_or(0)));
+                let me = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let ringing = me.update(id, |c| c.info.state == CallState::Ringing).unwrap_or(false);
+                    if ringing {
+                        let opts = me.call_defaults.lock().unwrap().clone();
+                        if let Err(e) = me.answer(id, opts).await {
+                            me.emit(PhoneEvent::Warning { message: format!("auto-answer of call {id} failed: {e}") });
+                        }
+                    }
+                });
+            }
+            RouteAction::ForwardNoAnswer { target, after_secs } => {
+                let uri = match target::dial_target(target, &self.domain) {
+                    Ok(uri) => uri,
+                    Err(e) => {
+                        self.emit(PhoneEvent::Warning { message: format!("cannot forward to '{target}': {e}") });
+                        return;
+                    }
+                };
+                let delay = std::time::Duration::from_secs(u64::from(*after_secs));
+                let me = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let redirect = me
+                        .update(id, |c| (c.info.state == CallState::Ringing).then(|| c.redirect.take()).flatten())
+                        .flatten();
+                    if let Some(redirect) = redirect {
+                        if redirect.send(uri).is_ok() {
+                            if let Some(d) = me.update(id, |c| c.dialog.take()).flatten() {
+                                me.stack.dialogs.remove_dialog(&d.id());
+                            }
+                            me.end_call(id, EndReason::Rejected { status: 302 }).await;
+                        }
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Replaces the routing rules (validated first: nothing changes if they are wrong).
+    pub(crate) fn set_routing(&self, settings: &RoutingSettings) -> Result<(), InvalidRouting> {
+        let router = settings.compile()?;
+        *self.router.lock().unwrap() = Arc::new(router);
+        Ok(())
+    }
+
+    /// Audio for calls the engine answers by itself.
+    pub(crate) fn set_call_defaults(&self, opts: CallOptions) {
+        *self.call_defaults.lock().unwrap() = opts;
+    }
+
+    /// Emits `CallQuality` for every call with media.
+    fn report_quality(&self) {
+        let reports: Vec<(CallId, CallQuality)> = {
+            let st = self.state.lock().unwrap();
+            st.calls
+                .iter()
+                .filter(|(_, c)| c.info.state == CallState::Answered)
+                .filter_map(|(id, c)| c.media.as_ref().and_then(|m| incoming_routing::quality(&m.stats())).map(|q| (*id, q)))
+                .collect()
+        };
+        for (call_id, quality) in reports {
+            self.emit(PhoneEvent::CallQuality { call_id, quality });
         }
     }
 
@@ -1007,9 +1190,10 @@ impl Engine {
         if let Some(r) = c.ringback.take() {
             r.stop();
         }
-        if let Some(m) = c.media.take() {
-            m.stop().await;
-        }
+        let quality = match c.media.take() {
+            Some(m) => incoming_routing::quality(&m.stop().await),
+            None => None,
+        };
         let answered = c.info.answered_at_ms.is_some();
         call::advance(&mut c.info, CallState::Ended, now_ms());
         let outcome = call::outcome(c.info.direction, answered, &reason);
@@ -1034,6 +1218,8 @@ impl Engine {
             sip_status: call::sip_status(&reason),
             codec: c.info.codec.map(|k| format!("{k:?}").to_lowercase()),
             end_reason: Some(call::end_message(&c.info, &reason)),
+            routing: c.info.routing.clone(),
+            quality,
         };
         if let Err(e) = self.history.record(&record) {
             self.emit(PhoneEvent::Warning { message: format!("could not save the call in history: {e}") });

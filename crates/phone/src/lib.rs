@@ -12,6 +12,7 @@ pub mod routing;
 mod call;
 mod codecs;
 mod engine;
+mod incoming_routing;
 mod phone;
 mod profile;
 mod registration_policy;

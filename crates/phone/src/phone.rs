@@ -99,6 +99,15 @@ impl Phone {
     pub fn set_park_recall(&self, after: Option<std::time::Duration>) {
         self.engine.set_park_recall(after)
     }
+    /// Replaces the routing rules for incoming calls. Validated first: if any rule or preset
+    /// is wrong nothing changes and the error names each problem (by rule number).
+    pub fn set_routing(&self, settings: crate::routing::RoutingSettings) -> Result<(), crate::routing::InvalidRouting> {
+        self.engine.set_routing(&settings)
+    }
+    /// Audio (and codecs) for calls the engine answers by itself (auto-answer rules).
+    pub fn set_call_defaults(&self, opts: CallOptions) {
+        self.engine.set_call_defaults(opts)
+    }
     pub fn calls(&self) -> Vec<CallInfo> {
         self.engine.calls()
     }

@@ -8,10 +8,15 @@ pub fn load_profile(path: &Path) -> Result<Profile, PhoneError> {
         what: "profile".into(),
         detail: format!("cannot read {}: {e}", path.display()),
     })?;
-    toml::from_str(&text).map_err(|e| PhoneError::InvalidInput {
+    let profile: Profile = toml::from_str(&text).map_err(|e| PhoneError::InvalidInput {
         what: "profile".into(),
         detail: format!("{}: {}", path.display(), e.message()),
-    })
+    })?;
+    profile.routing.validate().map_err(|e| PhoneError::InvalidInput {
+        what: "profile".into(),
+        detail: format!("{}: {e}", path.display()),
+    })?;
+    Ok(profile)
 }
 
 #[cfg(test)]
@@ -33,5 +38,18 @@ mod tests {
         assert!(e.contains("p.toml") && e.contains("invalid"), "{e}");
         let e = load_profile(&dir.join("missing.toml")).unwrap_err().to_string();
         assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn routing_rules_are_read_and_a_malformed_one_is_refused_by_number() {
+        let dir = std::env::temp_dir().join(format!("hf-profile-routing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("p.toml");
+        let head = "[account]\naor = \"sip:alice@example.com\"\n[routing]\n";
+        std::fs::write(&p, format!("{head}rules = [\"when is_queue then reject_busy\"]\n")).unwrap();
+        assert_eq!(load_profile(&p).unwrap().routing.rules, vec!["when is_queue then reject_busy".to_string()]);
+        std::fs::write(&p, format!("{head}rules = [\"when true then ring\", \"when parkd_count > 0 then ring\"]\n")).unwrap();
+        let e = load_profile(&p).unwrap_err().to_string();
+        assert!(e.contains("p.toml") && e.contains("rule 2") && e.contains("parkd_count"), "{e}");
     }
 }

@@ -117,6 +117,32 @@ pub struct NewCallRecord {
     pub codec: Option<String>,
     /// Free-text reason the call ended, as shown to the user.
     pub end_reason: Option<String>,
+    /// How the phone routed an incoming call: the decision and the rule that made it.
+    #[serde(default)]
+    pub routing: Option<String>,
+    /// Media quality over the whole call (absent when no audio flowed).
+    #[serde(default)]
+    pub quality: Option<CallQuality>,
+}
+
+/// Media quality of a finished call, as measured by the media session.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallQuality {
+    /// Estimated MOS (ITU-T G.107 E-model), 1.0-4.5.
+    pub mos: Option<f64>,
+    pub packets_received: i64,
+    /// Packets that never arrived (RFC 3550 cumulative loss).
+    pub packets_lost: i64,
+    /// Packets that arrived after their playout time.
+    pub late_packets: i64,
+    /// 20 ms frames filled in by loss concealment.
+    pub concealed_frames: i64,
+    /// Interarrival jitter (RFC 3550), milliseconds.
+    pub jitter_ms: Option<f64>,
+    /// Round-trip time from RTCP, milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Mean jitter-buffer delay, milliseconds.
+    pub jitter_buffer_ms: Option<f64>,
 }
 
 /// A stored call: the recorded fields plus the row id.
@@ -134,6 +160,8 @@ pub struct CallRecord {
     pub sip_status: Option<u16>,
     pub codec: Option<String>,
     pub end_reason: Option<String>,
+    pub routing: Option<String>,
+    pub quality: Option<CallQuality>,
 }
 
 impl CallRecord {
@@ -151,6 +179,8 @@ impl CallRecord {
             sip_status,
             codec,
             end_reason,
+            routing,
+            quality,
         } = call;
         CallRecord {
             id,
@@ -165,6 +195,8 @@ impl CallRecord {
             sip_status,
             codec,
             end_reason,
+            routing,
+            quality,
         }
     }
 
@@ -227,6 +259,8 @@ mod tests {
             sip_status: Some(200),
             codec: Some("opus".into()),
             end_reason: None,
+            routing: None,
+            quality: None,
         };
         assert_eq!(r.talk_time_ms(), 7_500);
         r.answered_at_ms = None;

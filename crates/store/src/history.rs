@@ -10,7 +10,7 @@
 //! All calls are blocking and quick; from async code, call them via `spawn_blocking` or accept the
 //! few-millisecond stall.
 
-use crate::call_record::{CallDirection, CallOutcome, CallRecord, NewCallRecord};
+use crate::call_record::{CallDirection, CallOutcome, CallQuality, CallRecord, NewCallRecord};
 use crate::error::StoreError;
 use crate::migrations::{self, MigrateError, SCHEMA_VERSION};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
@@ -23,7 +23,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Columns in the order `row_to_record` reads them.
 const COLUMNS: &str = "id, direction, account, remote_uri, remote_display_name, started_at_ms, \
-     answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason";
+     answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason, routing, has_quality, mos, \
+     packets_received, packets_lost, late_packets, concealed_frames, jitter_ms, rtt_ms, jitter_buffer_ms";
 
 /// The call history database. Cheap to share: `Send + Sync`, one connection behind a mutex.
 #[derive(Debug)]
@@ -98,10 +99,14 @@ impl HistoryStore {
     /// Stores one finished call and returns its id.
     pub fn record(&self, call: &NewCallRecord) -> Result<i64, StoreError> {
         let conn = self.lock();
+        let q = call.quality.clone().unwrap_or_default();
         conn.execute(
             "INSERT INTO calls (direction, account, remote_uri, remote_display_name, started_at_ms,
-                                answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason,
+                                routing, has_quality, mos, packets_received, packets_lost,
+                                late_packets, concealed_frames, jitter_ms, rtt_ms, jitter_buffer_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+                     ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
             params![
                 call.direction.as_str(),
                 call.account,
@@ -114,6 +119,16 @@ impl HistoryStore {
                 call.sip_status,
                 call.codec,
                 call.end_reason,
+                call.routing,
+                call.quality.is_some(),
+                q.mos,
+                q.packets_received,
+                q.packets_lost,
+                q.late_packets,
+                q.concealed_frames,
+                q.jitter_ms,
+                q.rtt_ms,
+                q.jitter_buffer_ms,
             ],
         )
         .map_err(|e| self.error(e))?;
@@ -196,6 +211,8 @@ impl HistoryStore {
             sip_status,
             codec: raw.codec,
             end_reason: raw.end_reason,
+            routing: raw.routing,
+            quality: raw.quality,
         })
     }
 }
@@ -214,6 +231,8 @@ struct RawRow {
     sip_status: Option<i64>,
     codec: Option<String>,
     end_reason: Option<String>,
+    routing: Option<String>,
+    quality: Option<CallQuality>,
 }
 
 fn read_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -230,6 +249,21 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
         sip_status: r.get(9)?,
         codec: r.get(10)?,
         end_reason: r.get(11)?,
+        routing: r.get(12)?,
+        quality: if r.get::<_, bool>(13)? {
+            Some(CallQuality {
+                mos: r.get(14)?,
+                packets_received: r.get(15)?,
+                packets_lost: r.get(16)?,
+                late_packets: r.get(17)?,
+                concealed_frames: r.get(18)?,
+                jitter_ms: r.get(19)?,
+                rtt_ms: r.get(20)?,
+                jitter_buffer_ms: r.get(21)?,
+            })
+        } else {
+            None
+        },
     })
 }
 
@@ -275,7 +309,37 @@ mod tests {
             sip_status: Some(200),
             codec: Some("opus".into()),
             end_reason: Some("remote hung up".into()),
+            routing: None,
+            quality: None,
         }
+    }
+
+    #[test]
+    fn routing_and_quality_round_trip() {
+        let store = HistoryStore::open_in_memory().unwrap();
+        let mut c = call(4);
+        c.routing = Some("queue call (To names queue `sales`) from 100: reject_busy (486 Busy Here) by default #7".into());
+        c.quality = Some(CallQuality {
+            mos: Some(4.21),
+            packets_received: 1500,
+            packets_lost: 12,
+            late_packets: 3,
+            concealed_frames: 15,
+            jitter_ms: Some(4.5),
+            rtt_ms: None,
+            jitter_buffer_ms: Some(42.0),
+        });
+        let id = store.record(&c).unwrap();
+        assert_eq!(store.get(id).unwrap().unwrap(), CallRecord::from_new(id, c.clone()));
+        // Zero counters are still "measured"; no quality at all stays None.
+        c.quality = Some(CallQuality::default());
+        let id = store.record(&c).unwrap();
+        assert_eq!(store.get(id).unwrap().unwrap().quality, Some(CallQuality::default()));
+        c.quality = None;
+        c.routing = None;
+        let id = store.record(&c).unwrap();
+        let back = store.get(id).unwrap().unwrap();
+        assert_eq!((back.quality, back.routing), (None, None));
     }
 
     fn assert_send_sync<T: Send + Sync>() {}
@@ -323,6 +387,8 @@ mod tests {
         }
         // All-optional-fields-empty record.
         let bare = NewCallRecord {
+            routing: None,
+            quality: None,
             direction: CallDirection::Incoming,
             account: String::new(),
             remote_uri: String::new(),

@@ -13,7 +13,9 @@ mod migrations;
 mod paths;
 mod secrets;
 
-pub use call_record::{CallDirection, CallOutcome, CallRecord, NewCallRecord, UnknownValue};
+pub use call_record::{
+    CallDirection, CallOutcome, CallQuality, CallRecord, NewCallRecord, UnknownValue,
+};
 pub use error::StoreError;
 pub use history::{HistoryStore, BUSY_TIMEOUT};
 pub use migrations::SCHEMA_VERSION;

@@ -33,8 +33,23 @@ CREATE TABLE calls (
 CREATE INDEX calls_by_start ON calls (started_at_ms DESC, id DESC);
 ";
 
+/// Version 2: how an incoming call was routed, and the call's media quality.
+/// `has_quality` tells "no quality recorded" apart from zero counters.
+const V2_ROUTING_AND_QUALITY: &str = "
+ALTER TABLE calls ADD COLUMN routing          TEXT;
+ALTER TABLE calls ADD COLUMN has_quality      INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN mos              REAL;
+ALTER TABLE calls ADD COLUMN packets_received INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN packets_lost     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN late_packets     INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN concealed_frames INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN jitter_ms        REAL;
+ALTER TABLE calls ADD COLUMN rtt_ms           REAL;
+ALTER TABLE calls ADD COLUMN jitter_buffer_ms REAL;
+";
+
 /// Every schema step, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_CALLS];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_CALLS, V2_ROUTING_AND_QUALITY];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -135,6 +150,25 @@ mod tests {
             })
             .unwrap();
         assert_eq!((count, note), (1, None));
+    }
+
+    #[test]
+    fn version_1_rows_survive_version_2_without_quality() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &[V1_CALLS]).unwrap();
+        conn.execute(
+            "INSERT INTO calls (direction, account, remote_uri, started_at_ms, ended_at_ms, outcome, codec)
+             VALUES ('outgoing', 'sip:a@b', 'sip:c@d', 1, 2, 'answered', 'pcmu')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 1);
+        let row: (String, Option<String>, bool, i64) = conn
+            .query_row("SELECT codec, routing, has_quality, packets_lost FROM calls", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("pcmu".to_string(), None, false, 0));
     }
 
     #[test]

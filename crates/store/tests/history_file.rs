@@ -21,6 +21,8 @@ fn call(n: i64, who: &str) -> NewCallRecord {
         sip_status: Some(487),
         codec: None,
         end_reason: Some("caller hung up".into()),
+        routing: None,
+        quality: None,
     }
 }
 

@@ -5,8 +5,9 @@ import IncomingCard from './IncomingCard.svelte';
 import HistoryList from './HistoryList.svelte';
 import Dialpad from './Dialpad.svelte';
 import ParkedList from './ParkedList.svelte';
+import RoutingForm from './RoutingForm.svelte';
 import type { CallView } from '../lib/state';
-import type { HistoryEntry } from '../lib/types';
+import type { HistoryEntry, RoutingSettings } from '../lib/types';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
@@ -175,5 +176,67 @@ describe('parked calls', () => {
     expect(getByTestId('call-waiting').textContent).toBe('Call waiting');
     await fireEvent.click(getByTestId('park-button'));
     expect(onPark).toHaveBeenCalledOnce();
+  });
+});
+
+describe('routing settings', () => {
+  const settings = (): RoutingSettings => ({
+    classify: { queues: ['sales'], queue_header: null, queue_alert_info: [], to_other_than_account_is_queue: false },
+    presets: {
+      do_not_disturb: { enabled: false, reject_with: 'busy' },
+      busy_on_busy: false,
+      forward_always: { enabled: false, target: '' },
+      forward_no_answer: { enabled: false, target: '', after_secs: 20 },
+      business_hours: { enabled: false, hours: ['Mon-Fri 09:00-17:30'], outside: 'reject_decline' },
+      auto_answer_intercom: false,
+    },
+    rules: ['when is_queue then reject_busy', 'when parkd_count > 0 then ring'],
+    utc_offset: null,
+  });
+
+  it('shows the engine\'s problem next to the rule it is about, and saves cleaned rules', async () => {
+    const onSave = vi
+      .fn()
+      .mockRejectedValueOnce({
+        message: 'routing settings not saved: rule 2: unknown variable `parkd_count`',
+        problems: [{ rule: 2, field: 'rules[2]', message: 'rule 2: unknown variable `parkd_count` (did you mean `parked_count`?)' }],
+      })
+      .mockResolvedValueOnce(undefined);
+    const { getAllByTestId, getByTestId, findByTestId } = render(RoutingForm, { settings: settings(), onSave, onCancel: noop });
+    await fireEvent.submit(getByTestId('routing-form'));
+    const problem = await findByTestId('rule-problem');
+    expect(problem.textContent).toContain('parked_count');
+    // The problem sits in rule 2's row, not rule 1's.
+    const rows = getAllByTestId('rule-row');
+    expect(rows[1].contains(problem)).toBe(true);
+    expect(rows[0].querySelector('[data-testid="rule-problem"]')).toBeNull();
+    expect(getAllByTestId('rule-input')[1].getAttribute('aria-invalid')).toBe('true');
+
+    // Fix it, add an empty rule (dropped on save), turn DND on.
+    await fireEvent.input(getAllByTestId('rule-input')[1], { target: { value: ' when parked_count > 0 then ring ' } });
+    await fireEvent.click(getByTestId('add-rule'));
+    await fireEvent.click(getByTestId('preset-dnd'));
+    await fireEvent.submit(getByTestId('routing-form'));
+    await vi.waitFor(() => expect(onSave).toHaveBeenCalledTimes(2));
+    const saved = onSave.mock.calls[1][0] as RoutingSettings;
+    expect(saved.rules).toEqual(['when is_queue then reject_busy', 'when parked_count > 0 then ring']);
+    expect(saved.presets.do_not_disturb.enabled).toBe(true);
+    expect(saved.classify.queues).toEqual(['sales']);
+  });
+});
+
+describe('call quality on the card', () => {
+  it('shows the grade and a warning on a poor line', () => {
+    const { getByTestId } = render(CallCard, {
+      call: call(),
+      now: 2_000,
+      onHangup: noop,
+      onMute: noop,
+      onDtmf: noop,
+      onDismiss: noop,
+      quality: { mos: 2.8, packets_received: 900, packets_lost: 100, late_packets: 0, concealed_frames: 100, jitter_ms: 8, rtt_ms: null, jitter_buffer_ms: 60 },
+    });
+    expect(getByTestId('call-quality').getAttribute('data-level')).toBe('poor');
+    expect(getByTestId('quality-warning').textContent).toBe('Poor line: 10.0 % lost');
   });
 });

@@ -3,7 +3,7 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import type { AccountForm, AccountView, CallId, CallInfo, HistoryEntry, PhoneEvent } from './types';
+import type { AccountForm, AccountView, CallId, CallInfo, HistoryEntry, PhoneEvent, RoutingSettings } from './types';
 
 /** Name of the event channel the shell forwards every engine event on. */
 export const EVENT_CHANNEL = 'phone-event';
@@ -26,6 +26,10 @@ export const phone = {
   account: (): Promise<AccountView> => invoke('account'),
   saveAccount: (account: AccountForm, password: string | null): Promise<AccountView> =>
     invoke('save_account', { account, password }),
+  /** The call-routing settings in effect. */
+  routing: (): Promise<RoutingSettings> => invoke('routing'),
+  /** Validates and saves routing settings; rejects with a `RoutingRejected` (problems per rule/field). */
+  saveRouting: (settings: RoutingSettings): Promise<RoutingSettings> => invoke('save_routing', { settings }),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */
   onEvent: (handler: (event: PhoneEvent) => void): Promise<UnlistenFn> =>
     listen<PhoneEvent>(EVENT_CHANNEL, (message) => handler(message.payload)),
@@ -34,6 +38,9 @@ export const phone = {
 /** The sentence to show for a failed command (the shell rejects with the engine's message). */
 export function errorMessage(error: unknown): string {
   if (typeof error === 'string') return error;
+  if (error && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
   if (error instanceof Error) return error.message;
   return String(error);
 }

@@ -6,6 +6,9 @@ import {
   currentCall,
   needsRecall,
   parkedCalls,
+  qualityLevel,
+  qualityWarning,
+  routingKind,
   dismissCall,
   incomingCalls,
   initialState,
@@ -180,5 +183,56 @@ describe('several calls', () => {
     expect(needsRecall(c, 69_999, 60_000)).toBe(false);
     expect(needsRecall(c, 70_000, 60_000)).toBe(true);
     expect(needsRecall(answered(2), 1e9, 60_000)).toBe(false);
+  });
+});
+
+describe('quality and routing', () => {
+  const q = (mos: number | null, lost = 0, received = 1000, jitter = 2) => ({
+    mos,
+    packets_received: received,
+    packets_lost: lost,
+    late_packets: 0,
+    concealed_frames: 0,
+    jitter_ms: jitter,
+    rtt_ms: null,
+    jitter_buffer_ms: 40,
+  });
+
+  it('grades the line by MOS and explains a poor one', () => {
+    expect(qualityLevel(q(4.3))).toBe('good');
+    expect(qualityLevel(q(3.8))).toBe('fair');
+    expect(qualityLevel(q(3.1))).toBe('poor');
+    expect(qualityLevel(q(null))).toBeNull();
+    expect(qualityWarning(q(4.3))).toBeNull();
+    expect(qualityWarning(q(2.9, 100, 900, 45))).toBe('Poor line: 10.0 % lost, 45 ms jitter');
+  });
+
+  it('keeps the latest report per call and drops it with the card', () => {
+    let s = run([
+      { event: 'call_updated', call: call({ state: 'answered', answered_at_ms: 2_000 }) },
+      { event: 'call_quality', call_id: 1, quality: q(4.1) },
+      { event: 'call_quality', call_id: 1, quality: q(3.0, 50) },
+    ]);
+    expect(s.quality[1].mos).toBe(3.0);
+    s = dismissCall(s, 1);
+    expect(s.quality[1]).toBeUndefined();
+  });
+
+  it('a call rejected by a rule before it rang pops up no card', () => {
+    const s = run([
+      {
+        event: 'call_ended',
+        call: call({ id: 9, direction: 'incoming', state: 'ended', routing: 'queue call (…) from 100: reject_busy' }),
+        reason: { kind: 'rejected', status: 486 },
+        message: 'rejected',
+      },
+    ]);
+    expect(s.calls[9]).toBeUndefined();
+  });
+
+  it('names the kind of call from the routing summary', () => {
+    expect(routingKind('queue call (To names queue `sales`) from 100: ring by default #9: when true then ring')).toBe('Queue call');
+    expect(routingKind('direct call (addressed to this account) from bob: ring')).toBe('Direct call');
+    expect(routingKind(null)).toBeNull();
   });
 });

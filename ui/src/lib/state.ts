@@ -1,7 +1,7 @@
 // The window's state and how each engine event changes it: a pure reducer, so the
 // whole event stream -> view mapping is unit-tested without a window or an engine.
 
-import type { CallId, CallInfo, PhoneEvent, RegistrationState } from './types';
+import type { CallId, CallInfo, CallQuality, PhoneEvent, RegistrationState } from './types';
 import { remoteLabel } from './format';
 
 /** A call as the window shows it; `ended*` are set once the engine reports the end. */
@@ -21,6 +21,8 @@ export interface ViewState {
   warning: string | null;
   /** The last DTMF digit received per call. */
   receivedDtmf: Record<CallId, string>;
+  /** The latest live quality report per call. */
+  quality: Record<CallId, CallQuality>;
 }
 
 export const initialState: ViewState = {
@@ -30,6 +32,7 @@ export const initialState: ViewState = {
   calls: {},
   warning: null,
   receivedDtmf: {},
+  quality: {},
 };
 
 function putCall(state: ViewState, call: CallView): ViewState {
@@ -49,7 +52,12 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       return putCall(state, { ...event.call });
     }
     case 'call_ended':
+      // A call the window never saw ring (rejected or forwarded by a routing rule) only goes
+      // to history: no card pops up (do-not-disturb means it).
+      if (!state.calls[event.call.id] && event.call.direction === 'incoming' && event.call.answered_at_ms == null) return state;
       return putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now });
+    case 'call_quality':
+      return { ...state, quality: { ...state.quality, [event.call_id]: event.quality } };
     case 'dtmf':
       return { ...state, receivedDtmf: { ...state.receivedDtmf, [event.call_id]: event.digit } };
     case 'warning':
@@ -72,7 +80,9 @@ export function dismissCall(state: ViewState, id: CallId): ViewState {
   delete calls[id];
   const receivedDtmf = { ...state.receivedDtmf };
   delete receivedDtmf[id];
-  return { ...state, calls, receivedDtmf };
+  const quality = { ...state.quality };
+  delete quality[id];
+  return { ...state, calls, receivedDtmf, quality };
 }
 
 /** Ringing incoming calls waiting for answer/decline, oldest first. */
@@ -166,4 +176,29 @@ export function registrationTone(reg: RegistrationState): 'ok' | 'busy' | 'bad' 
     default:
       return 'idle';
   }
+}
+
+/** How a line sounds, from its estimated MOS: good ≥ 4.0, fair ≥ 3.6, else poor. */
+export function qualityLevel(q: CallQuality | undefined | null): 'good' | 'fair' | 'poor' | null {
+  if (!q || q.mos == null) return null;
+  if (q.mos >= 4.0) return 'good';
+  if (q.mos >= 3.6) return 'fair';
+  return 'poor';
+}
+
+/** The warning shown on a poor line: what is wrong with it, in plain figures. */
+export function qualityWarning(q: CallQuality | undefined | null): string | null {
+  if (qualityLevel(q) !== 'poor' || !q) return null;
+  const expected = q.packets_received + q.packets_lost;
+  const parts: string[] = [];
+  if (expected > 0 && q.packets_lost > 0) parts.push(`${((100 * q.packets_lost) / expected).toFixed(1)} % lost`);
+  if (q.jitter_ms != null && q.jitter_ms >= 20) parts.push(`${Math.round(q.jitter_ms)} ms jitter`);
+  if (q.rtt_ms != null && q.rtt_ms >= 300) parts.push(`${Math.round(q.rtt_ms)} ms round trip`);
+  return `Poor line${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
+/** "Queue call" / "Direct call" from a routing summary ("queue call (…) from …: …"). */
+export function routingKind(routing: string | null | undefined): string | null {
+  const kind = routing?.match(/^(\w+) call\b/)?.[1];
+  return kind ? `${kind[0].toUpperCase()}${kind.slice(1)} call` : null;
 }

@@ -32,6 +32,21 @@ export interface CallInfo {
   held_by_remote?: boolean;
   /** AOR of the account the call belongs to. */
   account?: string;
+  /** Incoming calls: the routing decision and the rule that made it. */
+  routing?: string | null;
+}
+
+/** Media quality figures (live `call_quality` events, and stored with history rows). */
+export interface CallQuality {
+  /** Estimated MOS (E-model), 1.0-4.5. */
+  mos: number | null;
+  packets_received: number;
+  packets_lost: number;
+  late_packets: number;
+  concealed_frames: number;
+  jitter_ms: number | null;
+  rtt_ms: number | null;
+  jitter_buffer_ms: number | null;
 }
 
 export type EndReason =
@@ -49,7 +64,8 @@ export type PhoneEvent =
   | { event: 'dtmf'; call_id: CallId; digit: string }
   | { event: 'audio_input_ended'; call_id: CallId }
   | { event: 'call_ended'; call: CallInfo; reason: EndReason; message: string }
-  | { event: 'warning'; message: string };
+  | { event: 'warning'; message: string }
+  | { event: 'call_quality'; call_id: CallId; quality: CallQuality };
 
 export interface HistoryEntry {
   id: number;
@@ -64,6 +80,9 @@ export interface HistoryEntry {
   outcome: string;
   sip_status: number | null;
   codec: string | null;
+  /** Incoming calls: how the routing rules decided the call. */
+  routing?: string | null;
+  quality?: CallQuality | null;
 }
 
 export interface AccountConfig {
@@ -98,4 +117,41 @@ export interface AccountForm {
   transport: Transport | null;
   expires: number | null;
   register: boolean;
+}
+
+/** Call routing settings (crates/phone/src/routing/settings.rs `RoutingSettings`, serde shape). */
+export interface RoutingSettings {
+  classify: {
+    queues: string[];
+    queue_header: { name: string; value: string } | null;
+    queue_alert_info: string[];
+    to_other_than_account_is_queue: boolean;
+  };
+  presets: {
+    do_not_disturb: { enabled: boolean; reject_with: 'busy' | 'decline' };
+    busy_on_busy: boolean;
+    forward_always: { enabled: boolean; target: string };
+    forward_no_answer: { enabled: boolean; target: string; after_secs: number };
+    business_hours: { enabled: boolean; hours: string[]; outside: string };
+    auto_answer_intercom: boolean;
+  };
+  /** `when <expression> then <action>`, in order. */
+  rules: string[];
+  /** Time zone for business hours, e.g. "+01:00"; null = the computer's. */
+  utc_offset: string | null;
+}
+
+/** One problem that stopped routing settings from being saved. */
+export interface RoutingProblem {
+  /** 1-based user rule number, when the problem is in a rule. */
+  rule: number | null;
+  /** Settings field, e.g. "presets.business_hours.hours" or "rules[2]". */
+  field: string;
+  message: string;
+}
+
+/** What `save_routing` rejects with. */
+export interface RoutingRejected {
+  message: string;
+  problems: RoutingProblem[];
 }

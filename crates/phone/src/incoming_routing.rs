@@ -1,0 +1,136 @@
+//! The engine's side of call routing: turn an incoming INVITE into [`CallFacts`], the phone's
+//! calls into a [`PhoneState`], and a finished call's media counters into the history row's
+//! [`CallQuality`]. The decisions themselves are made by [`crate::routing::Router`] (pure).
+
+use crate::api::{CallInfo, CallState, Direction};
+use crate::routing::{CallFacts, PhoneState};
+use hookflash_media::MediaStats;
+use hookflash_store::CallQuality;
+
+/// The facts rules see about an incoming request: request URI and every header as received.
+pub(crate) fn facts(req: &hookflash_sip::rsipstack::sip::Request, account_aor: &str) -> CallFacts {
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter_map(|h| {
+            let line = h.to_string();
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect();
+    CallFacts::from_headers(&req.uri.to_string(), &headers, account_aor)
+}
+
+/// The phone's state as rules see it, from the calls in progress (the new call not among them).
+pub(crate) fn phone_state<'a>(calls: impl Iterator<Item = &'a CallInfo>, now_ms: i64) -> PhoneState {
+    let mut state = PhoneState {
+        now_unix_secs: now_ms.div_euclid(1000),
+        local_utc_offset_secs: local_utc_offset_secs(),
+        ..PhoneState::default()
+    };
+    for call in calls {
+        match (call.direction, call.state) {
+            (_, CallState::Ended) => {}
+            (Direction::Incoming, CallState::Ringing) => state.ringing_calls += 1,
+            _ => {
+                state.active_calls += 1;
+                if call.parked_since_ms.is_some() {
+                    state.parked_count += 1;
+                }
+            }
+        }
+    }
+    state
+}
+
+/// The computer's current offset from UTC (routing settings may override it with `utc_offset`).
+fn local_utc_offset_secs() -> i32 {
+    chrono::Local::now().offset().local_minus_utc()
+}
+
+/// The quality summary stored with the history row; `None` when no RTP was received.
+pub(crate) fn quality(stats: &MediaStats) -> Option<CallQuality> {
+    if stats.packets_received == 0 && stats.packets_lost == 0 {
+        return None;
+    }
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    Some(CallQuality {
+        mos: stats.mos,
+        packets_received: clamp(stats.packets_received),
+        packets_lost: stats.packets_lost.max(0),
+        late_packets: clamp(stats.late_packets),
+        concealed_frames: clamp(stats.concealed_frames),
+        jitter_ms: Some(stats.jitter_ms),
+        rtt_ms: stats.rtt_ms,
+        jitter_buffer_ms: Some(stats.jitter_buffer_mean_delay_ms),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::CallInfo;
+
+    fn call(id: u64, direction: Direction, state: CallState, parked: bool) -> CallInfo {
+        CallInfo {
+            id,
+            direction,
+            state,
+            remote_uri: format!("sip:p{id}@example.com"),
+            remote_display_name: None,
+            codec: None,
+            muted: false,
+            started_at_ms: 0,
+            answered_at_ms: None,
+            active: false,
+            parked_since_ms: parked.then_some(1),
+            held_by_remote: false,
+            account: "sip:alice@example.com".into(),
+            routing: None,
+        }
+    }
+
+    #[test]
+    fn counts_calls_in_progress_parked_and_ringing() {
+        let calls = [
+            call(1, Direction::Incoming, CallState::Answered, false),
+            call(2, Direction::Outgoing, CallState::Answered, true),
+            call(3, Direction::Outgoing, CallState::Calling, false),
+            call(4, Direction::Incoming, CallState::Ringing, false),
+            call(5, Direction::Incoming, CallState::Ended, false),
+        ];
+        let s = phone_state(calls.iter(), 1_700_000_000_123);
+        assert_eq!((s.active_calls, s.parked_count, s.ringing_calls), (3, 1, 1));
+        assert_eq!(s.now_unix_secs, 1_700_000_000);
+        assert!(!s.dnd);
+    }
+
+    #[test]
+    fn facts_come_from_the_request_headers() {
+        let text = "INVITE sip:alice@10.0.0.5:5060 SIP/2.0\r\n\
+            Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK1\r\n\
+            From: \"Queue\" <sip:100@pbx.example.com>;tag=1\r\n\
+            To: <sip:sales@pbx.example.com>\r\n\
+            Call-ID: abc\r\n\
+            CSeq: 1 INVITE\r\n\
+            Diversion: <sip:sales@pbx.example.com>;reason=unconditional\r\n\
+            Alert-Info: <http://x/ring>;info=queue\r\n\
+            Content-Length: 0\r\n\r\n";
+        let msg = hookflash_sip::rsipstack::sip::SipMessage::try_from(text).unwrap();
+        let hookflash_sip::rsipstack::sip::SipMessage::Request(req) = msg else { panic!("not a request") };
+        let f = facts(&req, "sip:alice@example.com");
+        assert_eq!(f.request_uri, "sip:alice@10.0.0.5:5060");
+        assert!(f.to.contains("sip:sales@pbx.example.com"), "{f:?}");
+        assert_eq!(f.diversion.len(), 1, "{f:?}");
+        assert_eq!(f.alert_info.len(), 1, "{f:?}");
+        assert_eq!(f.account_aor, "sip:alice@example.com");
+    }
+
+    #[test]
+    fn quality_only_when_audio_was_received() {
+        assert_eq!(quality(&MediaStats::default()), None);
+        let stats = MediaStats { packets_received: 100, packets_lost: 5, mos: Some(4.1), ..Default::default() };
+        let q = quality(&stats).unwrap();
+        assert_eq!((q.packets_received, q.packets_lost, q.mos), (100, 5, Some(4.1)));
+    }
+}
