@@ -12,6 +12,7 @@
 pub mod audio_io;
 pub mod audio_switch;
 pub mod codec;
+pub mod comfort_noise;
 pub mod device;
 pub mod delay_estimator;
 pub mod dtmf;

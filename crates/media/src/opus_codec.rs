@@ -1,7 +1,8 @@
 //! Opus at 48 kHz mono through libopus (the `opus` crate). The far end's RTCP loss figure
-//! drives the encoder (`set_expected_loss`): on a clean line in-band FEC is off and the bitrate
-//! is the plain voice rate (24 kbit/s), so nothing is paid for protection; with loss, FEC comes
-//! on, libopus is told the expected loss, and the bitrate rises (see [`bitrate_for_loss`]) so the
+//! drives the encoder (`set_expected_loss`): on a clean line the expected loss is 0, so libopus
+//! adds no FEC copy, and the bitrate is the plain voice rate (24 kbit/s): nothing is paid for
+//! protection; with loss, libopus is told the expected loss (FEC copies appear), and the
+//! bitrate rises (see [`bitrate_for_loss`]) so the
 //! redundant copy does not starve the main signal. For a lost packet the decoder first decodes
 //! the FEC copy carried in the next packet when that one is already here, otherwise it runs
 //! libopus packet-loss concealment.
@@ -53,7 +54,10 @@ impl OpusEncoder {
         let mut inner =
             opus::Encoder::new(RATE, opus::Channels::Mono, opus::Application::Voip).map_err(err)?;
         inner.set_bitrate(opus::Bitrate::Bits(BITRATE)).map_err(err)?;
-        inner.set_inband_fec(false).map_err(err)?;
+        // In-band FEC stays enabled: libopus only adds the LBRR copy when the expected loss is
+        // above 0, and keeping it enabled means the first copy is ready the moment loss is
+        // reported.
+        inner.set_inband_fec(true).map_err(err)?;
         inner.set_packet_loss_perc(0).map_err(err)?;
         Ok(OpusEncoder { inner, buf: vec![0; 1500], loss: 0, bitrate: BITRATE })
     }
@@ -76,8 +80,7 @@ impl AudioEncoder for OpusEncoder {
         if percent == self.loss {
             return;
         }
-        let fec_ok = self.inner.set_inband_fec(percent > 0).is_ok();
-        if fec_ok && self.inner.set_packet_loss_perc(percent as i32).is_ok() {
+        if self.inner.set_packet_loss_perc(percent as i32).is_ok() {
             self.loss = percent;
         }
         let rate = bitrate_for_loss(self.loss);

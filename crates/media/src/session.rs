@@ -25,6 +25,7 @@ use crate::audio_io::{
     ResampledSource,
 };
 use crate::codec::{decoder, encoder, AudioDecoder, AudioEncoder, Codec};
+use crate::comfort_noise::{ComfortNoise, CN_PAYLOAD_TYPE};
 use crate::dtmf::{DtmfReceiver, DtmfSender};
 use crate::error::MediaError;
 use crate::jitter_buffer::{Adjust, JitterBuffer, PacketInfo, Pop};
@@ -218,6 +219,7 @@ impl MediaSession {
             sink_error_reported: false,
             candidate: None,
             ssrc_gate: SsrcGate::new(),
+            comfort: None,
         };
         let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run())];
         Ok((MediaSession { shared, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
@@ -563,6 +565,8 @@ impl SendTask {
 enum Entry {
     Audio(Vec<u8>),
     Event,
+    /// RFC 3389 comfort noise: play noise at this level until audio resumes.
+    Comfort(Vec<u8>),
 }
 
 struct RecvTask {
@@ -588,6 +592,8 @@ struct RecvTask {
     candidate: Option<(SocketAddr, u32)>,
     /// Which SSRC is the stream.
     ssrc_gate: SsrcGate,
+    /// Set while the far end is in a comfort-noise (DTX) silence.
+    comfort: Option<ComfortNoise>,
 }
 
 impl RecvTask {
@@ -668,7 +674,13 @@ impl RecvTask {
         };
         let is_audio = pkt.payload_type == self.params.payload_type;
         let is_event = Some(pkt.payload_type) == self.params.telephone_event_pt;
-        if !is_audio && !is_event {
+        // Comfort noise on the static payload type (RFC 3551) is accepted on 8 kHz streams
+        // whether or not SDP listed it: it is harmless and some peers send it regardless.
+        let is_cn = !is_audio
+            && !is_event
+            && pkt.payload_type == CN_PAYLOAD_TYPE
+            && self.params.codec.rtp_clock_rate() == 8000;
+        if !is_audio && !is_event && !is_cn {
             lock(&self.shared).stats.unexpected_payload_type += 1;
             return;
         }
@@ -754,6 +766,9 @@ impl RecvTask {
                 let _ = self.events.send(MediaEvent::Dtmf(d));
             }
             self.jb.insert(PacketInfo { timed: false, ..info }, Entry::Event);
+        } else if is_cn {
+            lock(&self.shared).stats.comfort_noise_packets += 1;
+            self.jb.insert(info, Entry::Comfort(pkt.payload.to_vec()));
         } else if !pkt.payload.is_empty() {
             self.jb.insert(info, Entry::Audio(pkt.payload.to_vec()));
         }
@@ -827,7 +842,16 @@ impl RecvTask {
             }
             match self.jb.pop() {
                 Pop::Packet(Entry::Event) => continue,
+                Pop::Packet(Entry::Comfort(p)) => {
+                    self.comfort = ComfortNoise::from_payload(&p);
+                    if let Some(cn) = &mut self.comfort {
+                        cn.generate(self.last_frame, &mut self.pcm);
+                    }
+                    self.playing = true;
+                    self.empty_in_a_row = 0;
+                }
                 Pop::Packet(Entry::Audio(p)) => {
+                    self.comfort = None;
                     let before = self.pcm.len();
                     if self.decoder.decode(&p, &mut self.pcm).is_err() {
                         self.pcm.truncate(before);
@@ -855,6 +879,11 @@ impl RecvTask {
                 Pop::Empty => {
                     if !self.playing {
                         break;
+                    }
+                    if let Some(cn) = &mut self.comfort {
+                        // The sender is silent on purpose (DTX): its background noise.
+                        cn.generate(self.last_frame, &mut self.pcm);
+                        continue;
                     }
                     // Conceal one packet slot while waiting for the packet.
                     self.empty_in_a_row += 1;

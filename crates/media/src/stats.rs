@@ -44,6 +44,8 @@ pub struct MediaStats {
     pub concealed_frames: u64,
     /// Lost frames rebuilt from the FEC copy in the next Opus packet.
     pub fec_recovered: u64,
+    /// RFC 3389 comfort-noise packets received (the far end's silence is played as noise).
+    pub comfort_noise_packets: u64,
     pub rtcp_sent: u64,
     pub rtcp_received: u64,
     pub dtmf_sent: u64,

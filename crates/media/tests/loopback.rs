@@ -221,7 +221,13 @@ fn check_call(r: &CallResult, codec: Codec, min_snr: f64, min_snr_narrowband: f6
     assert_eq!(r.a.encoder_expected_loss, 0, "clean line: no FEC overhead");
     // Quality estimate and jitter buffer on a clean line: no late packets, low delay, MOS ~4.4.
     assert_eq!(r.b.late_packets, 0);
-    assert!(r.b.jitter_buffer_mean_delay_ms < 60.0, "mean delay {}", r.b.jitter_buffer_mean_delay_ms);
+    // The floor target is one playout frame plus one packet; a clean line stays near it.
+    assert!(
+        r.b.jitter_buffer_mean_delay_ms < r.b.jitter_buffer_target_ms + 25.0,
+        "mean delay {} with target {}",
+        r.b.jitter_buffer_mean_delay_ms,
+        r.b.jitter_buffer_target_ms
+    );
     let mos = r.b.mos.expect("B heard audio");
     assert!(mos > 4.3, "clean-line MOS {mos}");
 }
@@ -381,7 +387,20 @@ async fn opus_loss_turns_on_fec_and_decoder_uses_it() {
     pb.remote_rtcp = Some(relay);
     let out_path = tmp("opus-loss.wav");
     let (b, _b_ev) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
-    let (a, mut a_ev) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    // The clip three times over, so plenty of speech follows the first loss report (FEC copies
+    // are only made for active speech) whenever that report arrives.
+    let speech3 = tmp("speech3.wav");
+    let (clip, clip_rate) = read_mono(Path::new(SPEECH)).unwrap();
+    let clip3: Vec<f32> = clip.iter().chain(&clip).chain(&clip).copied().collect();
+    {
+        let spec = hound::WavSpec { channels: 1, sample_rate: clip_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let mut w = hound::WavWriter::create(&speech3, spec).unwrap();
+        for &x in &clip3 {
+            w.write_sample((x * 32767.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    let (a, mut a_ev) = MediaSession::start(ea, pa, AudioIn::Wav(speech3.clone()), AudioOut::Null).unwrap();
     assert!(wait_for(&mut a_ev, &MediaEvent::InputEnded, Duration::from_secs(10)).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let a_stats = a.stop().await;
@@ -389,7 +408,9 @@ async fn opus_loss_turns_on_fec_and_decoder_uses_it() {
     let dropped = relay_task.await.unwrap();
     println!("relay dropped {dropped}\nA {a_stats:?}\nB {b_stats:?}");
     assert!(dropped >= 5);
-    assert_eq!(b_stats.packets_lost as u64, dropped, "B counts exactly the dropped packets");
+    // A dropped final packet cannot be noticed (nothing follows it).
+    let lost = b_stats.packets_lost as u64;
+    assert!(lost == dropped || lost + 1 == dropped, "B counts the dropped packets: {lost} of {dropped}");
     let reported = a_stats.remote_fraction_lost.expect("B's receiver report reached A");
     assert!(reported > 0.05 && reported < 0.2, "B reports ~10 % loss: {reported}");
     assert!(a_stats.encoder_expected_loss >= 5, "A's encoder now plans for loss");
@@ -400,8 +421,8 @@ async fn opus_loss_turns_on_fec_and_decoder_uses_it() {
 
     let (out, rate) = read_mono(&out_path).unwrap();
     std::fs::remove_file(&out_path).ok();
-    let (src, src_rate) = read_mono(Path::new(SPEECH)).unwrap();
-    let reference = resample_all(&src, src_rate, rate).unwrap();
+    std::fs::remove_file(&speech3).ok();
+    let reference = resample_all(&clip3, clip_rate, rate).unwrap();
     let (r8, o8) = (resample_all(&reference, rate, 8000).unwrap(), resample_all(&out, rate, 8000).unwrap());
     let (lag, corr) = best_lag(&r8, &o8, -80..4000);
     let snr = snr_db(&r8, &o8, lag);
@@ -600,4 +621,65 @@ async fn bad_input_mid_call_is_counted_and_the_stream_plays_on() {
         let r = rms(w);
         assert!((r / level - 1.0).abs() < 0.15, "20 ms window {i}: level {r} vs {level}");
     }
+}
+
+/// RFC 3389: the far end goes silent with a comfort-noise packet; B plays noise at the
+/// announced level (not silence, not a concealed tone) until the talk resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comfort_noise_fills_the_far_ends_silence() {
+    use hookflash_media::g711::linear_to_ulaw;
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let b_addr = eb.local_addr();
+    let far = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let out_path = tmp("comfort-noise.wav");
+    let (b, _b_ev) = MediaSession::start(
+        eb,
+        params(far.local_addr().unwrap(), Codec::Pcmu),
+        AudioIn::Null,
+        AudioOut::Wav(out_path.clone()),
+    )
+    .unwrap();
+    let rtp = |pt: u8, seq: u16, ts: u32, payload: &[u8]| {
+        let mut p = vec![0x80, pt];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&77u32.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    };
+    let tone: Vec<u8> = (0..160)
+        .map(|i| linear_to_ulaw(((i as f32 / 8000.0 * 400.0 * std::f32::consts::TAU).sin() * 8000.0) as i16))
+        .collect();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut seq = 1000u16;
+    // 500 ms of tone, CN (-50 dBov), 600 ms of nothing, 500 ms of tone, CN again.
+    for n in 0..80u32 {
+        tick.tick().await;
+        let ts = n * 160;
+        let pkt = match n {
+            0..25 | 55..79 => rtp(0, seq, ts, &tone),
+            25 | 79 => rtp(13, seq, ts, &[50]),
+            _ => continue,
+        };
+        far.send_to(&pkt, b_addr).await.unwrap();
+        seq = seq.wrapping_add(1);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = b.stop().await;
+    println!("B {s:?}");
+    assert_eq!(s.comfort_noise_packets, 2);
+    assert_eq!(s.unexpected_payload_type, 0, "CN is not an unknown payload type");
+    assert_eq!(s.concealed_frames, 0, "silence periods are not loss");
+    assert_eq!(s.packets_lost, 0);
+    let (out, _) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    let ms = |a: usize, b: usize| rms(&out[a * 8..(b * 8).min(out.len())]);
+    let (talk, noise, talk2, tail) = (ms(100, 400), ms(700, 1000), ms(1250, 1500), ms(1700, 1900));
+    println!("rms: talk {talk:.5} noise {noise:.5} talk again {talk2:.5} tail {tail:.5}");
+    let tone_level = 8000.0 / 32768.0 / 2f64.sqrt();
+    let noise_level = 10f64.powf(-50.0 / 20.0);
+    assert!((talk / tone_level - 1.0).abs() < 0.1);
+    assert!((noise / noise_level - 1.0).abs() < 0.2, "noise {noise} vs {noise_level}");
+    assert!((talk2 / tone_level - 1.0).abs() < 0.1);
+    assert!((tail / noise_level - 1.0).abs() < 0.2, "noise after the last CN: {tail}");
 }
