@@ -119,6 +119,6 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median(&[]), None);
-        assert_eq!(fmt2(&Ok(3.14159)), "3.14");
+        assert_eq!(fmt2(&Ok(3.256)), "3.26");
     }
 }
