@@ -683,3 +683,85 @@ async fn comfort_noise_fills_the_far_ends_silence() {
     assert!((talk2 / tone_level - 1.0).abs() < 0.1);
     assert!((tail / noise_level - 1.0).abs() < 0.2, "noise after the last CN: {tail}");
 }
+
+/// Forwards datagrams between A and B through one socket, delaying each RTP packet from A by a
+/// seeded random 0-`max_ms` ms (so packets also overtake each other).
+async fn jittery_relay(a: SocketAddr, b: SocketAddr, max_ms: u64) -> SocketAddr {
+    let sock = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        let mut seed = 0x9e37_79b9u32;
+        loop {
+            let Ok(Ok((n, from))) =
+                tokio::time::timeout(Duration::from_millis(500), sock.recv_from(&mut buf)).await
+            else {
+                return;
+            };
+            let data = buf[..n].to_vec();
+            let is_rtcp = n >= 2 && (192..=223).contains(&data[1]);
+            if from == a && !is_rtcp {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let delay = Duration::from_millis((seed >> 8) as u64 % (max_ms + 1));
+                let s = sock.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = s.send_to(&data, b).await;
+                });
+            } else {
+                let dest = if from == a { b } else { a };
+                let _ = sock.send_to(&data, dest).await;
+            }
+        }
+    });
+    addr
+}
+
+/// Through 0-60 ms of random delay (packets reorder), the adaptive buffer raises its target,
+/// time-stretches instead of skipping, and hardly anything arrives too late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jitter_raises_the_buffer_delay_and_little_arrives_late() {
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let relay = jittery_relay(a_addr, b_addr, 60).await;
+    let mut pa = params(relay, Codec::Pcmu);
+    pa.remote_rtcp = Some(relay);
+    let mut pb = params(relay, Codec::Pcmu);
+    pb.remote_rtcp = Some(relay);
+    let out_path = tmp("jittery.wav");
+    let (b, _b_ev) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
+    let (a, mut a_ev) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    assert!(wait_for(&mut a_ev, &MediaEvent::InputEnded, Duration::from_secs(10)).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.stop().await;
+    let s = b.stop().await;
+    println!("B {s:?}");
+    assert_eq!(s.packets_lost, 0, "the relay delays but never drops");
+    assert!(s.jitter_buffer_target_ms >= 60.0, "target grew: {}", s.jitter_buffer_target_ms);
+    let late_share = s.late_packets as f64 / s.packets_received as f64;
+    assert!(late_share < 0.05, "late {} of {}", s.late_packets, s.packets_received);
+    // Speech is still there: the recording correlates with the clip (time-stretching shifts it
+    // by a few ms, so the single-lag correlation is looser than on a clean line).
+    let (out, rate) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    let (src, src_rate) = read_mono(Path::new(SPEECH)).unwrap();
+    let reference = resample_all(&src, src_rate, rate).unwrap();
+    let (lag, corr) = best_lag(&reference, &out, -80..4000);
+    // Per 100 ms of speech, the best alignment near the overall one.
+    let seg = 800;
+    let mut corrs = Vec::new();
+    for start in (0..reference.len().saturating_sub(seg)).step_by(seg) {
+        let part = &reference[start..start + seg];
+        if rms(part) < 0.02 {
+            continue;
+        }
+        let centre = start as i64 + lag;
+        let (_, c) = best_lag(part, &out, centre - 400..centre + 400);
+        corrs.push(c);
+    }
+    let mean = corrs.iter().sum::<f64>() / corrs.len().max(1) as f64;
+    println!("through jitter: whole-clip correlation {corr:.3} at lag {lag}; per 100 ms of speech {mean:.3} over {} pieces", corrs.len());
+    assert!(corrs.len() >= 5);
+    assert!(mean > 0.9, "speech intact piece by piece: {mean}");
+}
