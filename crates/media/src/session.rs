@@ -220,6 +220,7 @@ impl MediaSession {
             candidate: None,
             ssrc_gate: SsrcGate::new(),
             comfort: None,
+            last_event: None,
         };
         let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run())];
         Ok((MediaSession { shared, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
@@ -564,7 +565,9 @@ impl SendTask {
 /// (they use sequence numbers, so without them every DTMF would look like loss).
 enum Entry {
     Audio(Vec<u8>),
-    Event,
+    /// A telephone-event packet. It stands for one packet time of the sender's audio (played
+    /// as silence), except the repeated copies of an event's end packet (`plays` false).
+    Event { plays: bool },
     /// RFC 3389 comfort noise: play noise at this level until audio resumes.
     Comfort(Vec<u8>),
 }
@@ -594,6 +597,8 @@ struct RecvTask {
     ssrc_gate: SsrcGate,
     /// Set while the far end is in a comfort-noise (DTX) silence.
     comfort: Option<ComfortNoise>,
+    /// The last telephone-event packet (timestamp, payload), to recognise repeated copies.
+    last_event: Option<(u32, Vec<u8>)>,
 }
 
 impl RecvTask {
@@ -765,7 +770,10 @@ impl RecvTask {
                 lock(&self.shared).stats.dtmf_received += 1;
                 let _ = self.events.send(MediaEvent::Dtmf(d));
             }
-            self.jb.insert(PacketInfo { timed: false, ..info }, Entry::Event);
+            let this = (pkt.timestamp, pkt.payload.to_vec());
+            let plays = self.last_event.as_ref() != Some(&this);
+            self.last_event = Some(this);
+            self.jb.insert(PacketInfo { timed: false, ..info }, Entry::Event { plays });
         } else if is_cn {
             lock(&self.shared).stats.comfort_noise_packets += 1;
             self.jb.insert(info, Entry::Comfort(pkt.payload.to_vec()));
@@ -841,7 +849,13 @@ impl RecvTask {
                 break;
             }
             match self.jb.pop() {
-                Pop::Packet(Entry::Event) => continue,
+                Pop::Packet(Entry::Event { plays }) => {
+                    if plays && self.playing {
+                        // The sender sent the key instead of audio: silence for that time.
+                        self.pcm.extend(std::iter::repeat_n(0, self.last_frame));
+                        self.empty_in_a_row = 0;
+                    }
+                }
                 Pop::Packet(Entry::Comfort(p)) => {
                     self.comfort = ComfortNoise::from_payload(&p);
                     if let Some(cn) = &mut self.comfort {
