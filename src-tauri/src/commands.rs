@@ -60,6 +60,21 @@ pub async fn hangup(session: State<'_, Session>, id: CallId) -> Reply<()> {
         .map_err(|e| e.to_string())
 }
 
+/// Sends a ringing call to the configured voicemail (302).
+#[tauri::command]
+pub async fn send_to_voicemail(session: State<'_, Session>, id: CallId) -> Reply<()> {
+    let target = session
+        .voicemail()
+        .await
+        .ok_or("no voicemail is configured: set it in Account settings")?;
+    session
+        .phone()
+        .await?
+        .forward(id, &target)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Holds the call with music on hold (it moves to the parked list).
 #[tauri::command]
 pub async fn park_call(session: State<'_, Session>, id: CallId) -> Reply<()> {

@@ -129,6 +129,9 @@ pub struct AccountForm {
     #[serde(default)]
     pub expires: Option<u32>,
     pub register: bool,
+    /// Where "Voicemail" on the incoming card sends a call; blank: no such button.
+    #[serde(default)]
+    pub voicemail: Option<String>,
 }
 
 /// Applies the form to the existing profile (or a new one), keeping the fields the form does not show
@@ -157,6 +160,7 @@ pub fn apply_form(existing: Option<&Profile>, form: &AccountForm) -> Result<Prof
         account.expires = expires;
     }
     account.register = form.register;
+    profile.voicemail = blank_to_none(&form.voicemail);
     Ok(profile)
 }
 
@@ -246,8 +250,10 @@ register = false
             transport: Some(Transport::Tcp),
             expires: None,
             register: true,
+            voicemail: Some(" sip:vm@example.org ".into()),
         };
         let profile = apply_form(Some(&existing), &form).unwrap();
+        assert_eq!(profile.voicemail.as_deref(), Some("sip:vm@example.org"));
         assert_eq!(profile.account.aor, "sip:bob@example.org");
         assert_eq!(profile.account.auth_user, None);
         assert_eq!(profile.account.registrar, None);

@@ -36,6 +36,7 @@ fn main() {
             commands::decline,
             commands::hangup,
             commands::park_call,
+            commands::send_to_voicemail,
             commands::switch_call,
             commands::send_dtmf,
             commands::set_mute,

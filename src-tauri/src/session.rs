@@ -30,6 +30,8 @@ pub struct AccountView {
     pub registration: RegistrationState,
     /// Why the profile could not be loaded or the engine not started, if so.
     pub error: Option<String>,
+    /// Voicemail target for "send to voicemail", if configured.
+    pub voicemail: Option<String>,
 }
 
 #[derive(Default)]
@@ -87,7 +89,13 @@ impl Session {
                 .map(Phone::registration)
                 .unwrap_or(RegistrationState::Unregistered),
             error: inner.error.clone(),
+            voicemail: inner.profile.as_ref().and_then(|p| p.voicemail.clone()),
         }
+    }
+
+    /// The configured voicemail target.
+    pub async fn voicemail(&self) -> Option<String> {
+        self.inner.lock().await.profile.as_ref().and_then(|p| p.voicemail.clone())
     }
 
     /// Reads the profile (if any) before the window exists, so the window's first `account`

@@ -16,6 +16,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::audio_io::{open_sink, open_source, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
+use crate::call_waiting_tone::CallWaitingTone;
 use crate::error::MediaError;
 use crate::hold_music::{HoldMusic, HoldMusicSource};
 
@@ -25,6 +26,8 @@ struct Devices {
     mic: Option<Box<dyn AudioSource>>,
     speaker: Option<Box<dyn AudioSink>>,
     active: Option<u64>,
+    /// Mixed into what the active call plays while another call rings.
+    call_waiting: Option<CallWaitingTone>,
 }
 
 struct Shared {
@@ -66,7 +69,7 @@ impl AudioSwitch {
         }
         Ok(AudioSwitch {
             shared: Arc::new(Shared {
-                devices: Mutex::new(Devices { input, output, mic: None, speaker: None, active: None }),
+                devices: Mutex::new(Devices { input, output, mic: None, speaker: None, active: None, call_waiting: None }),
                 music,
             }),
         })
@@ -86,6 +89,16 @@ impl AudioSwitch {
 
     pub fn active(&self) -> Option<u64> {
         lock(&self.shared).active
+    }
+
+    /// Plays the call-waiting tone over the active call (another call rings) or stops it.
+    pub fn set_call_waiting(&self, on: bool) {
+        let mut d = lock(&self.shared);
+        match (on, d.call_waiting.is_some()) {
+            (true, false) => d.call_waiting = Some(CallWaitingTone::new()),
+            (false, true) => d.call_waiting = None,
+            _ => {}
+        }
     }
 
     /// The microphone and speaker this switch was made for.
@@ -198,7 +211,13 @@ impl AudioSink for PortSink {
     fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
         let mut d = lock(&self.port.shared);
         if d.active == Some(self.port.id) {
+            let d = &mut *d;
             if let Some(speaker) = d.speaker.as_mut() {
+                if let Some(tone) = d.call_waiting.as_mut() {
+                    let mut mixed = pcm.to_vec();
+                    tone.mix(&mut mixed, self.rate);
+                    return speaker.write(&mixed);
+                }
                 return speaker.write(pcm);
             }
         }
@@ -239,6 +258,50 @@ mod tests {
         let sw = AudioSwitch::new(AudioIn::Null, AudioOut::Null, HoldMusic::Silence).unwrap();
         lock(&sw.shared).mic = Some(Box::new(CountingMic(0)));
         sw
+    }
+
+    /// A speaker that keeps what it is given.
+    struct Recorder(Arc<Mutex<Vec<i16>>>);
+    impl AudioSink for Recorder {
+        fn rate(&self) -> u32 {
+            8000
+        }
+        fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+            self.0.lock().unwrap().extend_from_slice(pcm);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn call_waiting_tone_is_heard_only_on_the_active_call_while_on() {
+        let sw = AudioSwitch::new(AudioIn::Null, AudioOut::Null, HoldMusic::Silence).unwrap();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        lock(&sw.shared).speaker = Some(Box::new(Recorder(heard.clone())));
+        let mut sinks: Vec<_> = (1..=2)
+            .map(|id| match sw.port(id).1 {
+                AudioOut::Port(p) => open_port_sink(&p, 8000).unwrap(),
+                _ => unreachable!(),
+            })
+            .collect();
+        sw.set_active(Some(1));
+        let silence = vec![0i16; 160];
+        let frames = |sinks: &mut Vec<Box<dyn AudioSink>>, n: usize| {
+            for _ in 0..n {
+                for s in sinks.iter_mut() {
+                    s.write(&silence).unwrap();
+                }
+            }
+        };
+        frames(&mut sinks, 10);
+        assert!(heard.lock().unwrap().iter().all(|&v| v == 0), "no tone before a call waits");
+        sw.set_call_waiting(true);
+        frames(&mut sinks, 10); // 200 ms: the first beep
+        let with_tone: Vec<i16> = heard.lock().unwrap()[1600..].to_vec();
+        assert_eq!(with_tone.len(), 1600, "only the active port reached the speaker");
+        assert!(with_tone.iter().any(|&v| v.abs() > 1000), "the beep is heard");
+        sw.set_call_waiting(false);
+        frames(&mut sinks, 10);
+        assert!(heard.lock().unwrap()[3200..].iter().all(|&v| v == 0), "the tone stops with the waiting call");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod audio_io;
 pub mod audio_switch;
+pub mod call_waiting_tone;
 pub mod codec;
 pub mod comfort_noise;
 pub mod device;

@@ -295,10 +295,13 @@ pub struct Profile {
     /// How incoming calls are routed (presets and rules); validated when loaded and saved.
     #[serde(default)]
     pub routing: crate::routing::RoutingSettings,
+    /// Where "send to voicemail" forwards a ringing call (number, extension or SIP URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voicemail: Option<String>,
 }
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default() }
+        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None }
     }
 }

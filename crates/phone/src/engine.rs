@@ -102,6 +102,8 @@ pub(crate) struct Engine {
 
 /// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
 const QUALITY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often the engine's housekeeping runs (call-waiting tone on/off follows within this).
+const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 
 fn media_endpoint_in(e: &AudioEndpoint) -> AudioIn {
     match e {
@@ -280,12 +282,16 @@ impl Engine {
         });
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(QUALITY_EVERY);
+            let mut every = tokio::time::interval(TICK);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
+            let quality_ticks = (QUALITY_EVERY.as_millis() / TICK.as_millis()).max(1) as u64;
+            for n in 1u64.. {
                 every.tick().await;
                 let Some(e) = weak.upgrade() else { break };
-                e.report_quality();
+                e.update_call_waiting();
+                if n % quality_ticks == 0 {
+                    e.report_quality();
+                }
             }
         });
         let weak = Arc::downgrade(&engine);
@@ -998,20 +1004,37 @@ impl Engine {
                 let me = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let redirect = me
-                        .update(id, |c| (c.info.state == CallState::Ringing).then(|| c.redirect.take()).flatten())
-                        .flatten();
-                    if let Some(redirect) = redirect {
-                        if redirect.send(uri).is_ok() {
-                            if let Some(d) = me.update(id, |c| c.dialog.take()).flatten() {
-                                me.stack.dialogs.remove_dialog(&d.id());
-                            }
-                            me.end_call(id, EndReason::Rejected { status: 302 }).await;
-                        }
-                    }
+                    me.redirect_ringing(id, uri).await;
                 });
             }
             _ => {}
+        }
+    }
+
+    /// Sends a ringing incoming call elsewhere with 302 (voicemail, a colleague). Returns false
+    /// if it is no longer ringing.
+    async fn redirect_ringing(self: &Arc<Self>, id: CallId, uri: Uri) -> bool {
+        let redirect = self.update(id, |c| (c.info.state == CallState::Ringing).then(|| c.redirect.take()).flatten()).flatten();
+        let Some(redirect) = redirect else { return false };
+        if redirect.send(uri).is_err() {
+            return false;
+        }
+        if let Some(d) = self.update(id, |c| c.dialog.take()).flatten() {
+            self.stack.dialogs.remove_dialog(&d.id());
+        }
+        self.end_call(id, EndReason::Rejected { status: 302 }).await;
+        true
+    }
+
+    /// Forwards a ringing incoming call to `target` (number, extension or SIP URI) with 302.
+    pub(crate) async fn forward(self: &Arc<Self>, id: CallId, target: &str) -> Result<(), PhoneError> {
+        let uri = target::dial_target(target, &self.domain).map_err(sip_err)?;
+        let ringing = self.update(id, |c| c.info.direction == Direction::Incoming && c.info.state == CallState::Ringing);
+        match ringing {
+            None => Err(PhoneError::NoSuchCall(id)),
+            Some(false) => Err(PhoneError::Other(format!("call {id} is not ringing here, so it cannot be forwarded"))),
+            Some(true) if self.redirect_ringing(id, uri).await => Ok(()),
+            Some(true) => Err(PhoneError::Other(format!("call {id} stopped ringing before it could be forwarded"))),
         }
     }
 
@@ -1025,6 +1048,22 @@ impl Engine {
     /// Audio for calls the engine answers by itself.
     pub(crate) fn set_call_defaults(&self, opts: CallOptions) {
         *self.call_defaults.lock().unwrap() = opts;
+    }
+
+    /// The call-waiting tone plays over the active call while another incoming call rings.
+    fn update_call_waiting(&self) {
+        let (on, switches) = {
+            let st = self.state.lock().unwrap();
+            let ringing = st
+                .calls
+                .values()
+                .any(|c| c.info.direction == Direction::Incoming && c.info.state == CallState::Ringing);
+            let talking = st.board.active().is_some();
+            (ringing && talking, st.switches.iter().filter_map(|w| w.upgrade()).collect::<Vec<_>>())
+        };
+        for sw in switches {
+            sw.set_call_waiting(on);
+        }
     }
 
     /// Emits `CallQuality` for every call with media.

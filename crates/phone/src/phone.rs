@@ -104,6 +104,11 @@ impl Phone {
     pub fn set_routing(&self, settings: crate::routing::RoutingSettings) -> Result<(), crate::routing::InvalidRouting> {
         self.engine.set_routing(&settings)
     }
+    /// Sends a ringing incoming call to `target` (voicemail, a colleague: number, extension or
+    /// SIP URI) with 302 Moved Temporarily; the history row says so.
+    pub async fn forward(&self, id: CallId, target: &str) -> Result<(), PhoneError> {
+        self.engine.forward(id, target).await
+    }
     /// Audio (and codecs) for calls the engine answers by itself (auto-answer rules).
     pub fn set_call_defaults(&self, opts: CallOptions) {
         self.engine.set_call_defaults(opts)

@@ -15,6 +15,8 @@ export const phone = {
   /** Rejects a ringing call with 603 Decline. */
   decline: (id: CallId): Promise<void> => invoke('decline', { id }),
   hangup: (id: CallId): Promise<void> => invoke('hangup', { id }),
+  /** Sends a ringing call to the configured voicemail (302). */
+  sendToVoicemail: (id: CallId): Promise<void> => invoke('send_to_voicemail', { id }),
   /** Holds the call with music on hold; it joins the parked list. */
   park: (id: CallId): Promise<void> => invoke('park_call', { id }),
   /** Makes a parked call the active one, parking the current call in the same action. */

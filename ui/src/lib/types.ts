@@ -105,6 +105,8 @@ export interface AccountView {
   account: AccountConfig | null;
   registration: RegistrationState;
   error: string | null;
+  /** Voicemail target for "send to voicemail", if configured. */
+  voicemail?: string | null;
 }
 
 /** The fields the settings form sends to `save_account`. */
@@ -117,6 +119,8 @@ export interface AccountForm {
   transport: Transport | null;
   expires: number | null;
   register: boolean;
+  /** Where "Voicemail" on the incoming card sends a call; null: no such button. */
+  voicemail: string | null;
 }
 
 /** Call routing settings (crates/phone/src/routing/settings.rs `RoutingSettings`, serde shape). */

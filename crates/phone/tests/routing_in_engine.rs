@@ -1,0 +1,109 @@
+//! Routing in the engine, two phones over loopback: rules reject before ringing (with the
+//! decision in the history row), "send to voicemail" forwards a ringing call with 302, and
+//! auto-answer rules answer by themselves. Real sockets, no external peers.
+
+use hookflash_phone::routing::RoutingSettings;
+use hookflash_phone::*;
+use std::time::Duration;
+use tokio::sync::broadcast::Receiver;
+
+fn config(user: &str, dir: &std::path::Path) -> PhoneConfig {
+    PhoneConfig {
+        account: AccountConfig {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            register: false,
+            ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
+        },
+        history_db: dir.join(format!("{user}.sqlite3")),
+        user_agent: None,
+    }
+}
+
+async fn next_matching<F: Fn(&PhoneEvent) -> bool>(rx: &mut Receiver<PhoneEvent>, what: &str, f: F) -> PhoneEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("event stream closed");
+        if f(&ev) {
+            return ev;
+        }
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hookflash-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn opts() -> CallOptions {
+    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu] }
+}
+
+fn rules(lines: &[&str]) -> RoutingSettings {
+    RoutingSettings { rules: lines.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_rejects_before_ringing_and_history_says_which() {
+    let dir = temp_dir("routing-reject");
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    bob.set_routing(rules(&["when caller == 'alice' then reject_decline"])).unwrap();
+    let mut a_ev = alice.subscribe();
+    let mut b_ev = bob.subscribe();
+    alice.dial(&format!("sip:bob@{}", bob.local_sip_addr()), opts()).await.unwrap();
+    let end = next_matching(&mut a_ev, "caller's end", |e| matches!(e, PhoneEvent::CallEnded { .. })).await;
+    assert!(matches!(end, PhoneEvent::CallEnded { reason: EndReason::Failed { status: 603, .. }, .. }), "{end:?}");
+    let b_end = next_matching(&mut b_ev, "callee's record", |e| matches!(e, PhoneEvent::CallEnded { .. })).await;
+    let PhoneEvent::CallEnded { call, reason, .. } = b_end else { unreachable!() };
+    assert_eq!(reason, EndReason::Rejected { status: 603 });
+    assert!(call.routing.as_deref().unwrap_or_default().contains("rule 1"), "{call:?}");
+    let row = &bob.history(1).unwrap()[0];
+    assert_eq!((row.outcome.as_str(), row.sip_status), ("rejected", Some(603)));
+    assert!(row.routing.as_deref().unwrap_or_default().contains("reject_decline"), "{row:?}");
+    // A wrong rule changes nothing and says which rule is wrong.
+    let err = bob.set_routing(rules(&["when true then ring", "when callr == 'x' then ring"])).unwrap_err();
+    assert!(err.to_string().contains("rule 2") && err.to_string().contains("caller"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_to_voicemail_forwards_a_ringing_call_with_302() {
+    let dir = temp_dir("routing-voicemail");
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    let mut a_ev = alice.subscribe();
+    let mut b_ev = bob.subscribe();
+    alice.dial(&format!("sip:bob@{}", bob.local_sip_addr()), opts()).await.unwrap();
+    let PhoneEvent::IncomingCall { call } =
+        next_matching(&mut b_ev, "incoming", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(call.routing.as_deref().unwrap_or_default().contains("ring"), "{call:?}");
+    bob.forward(call.id, "sip:voicemail@127.0.0.1").await.unwrap();
+    let end = next_matching(&mut a_ev, "caller's end", |e| matches!(e, PhoneEvent::CallEnded { .. })).await;
+    assert!(matches!(end, PhoneEvent::CallEnded { reason: EndReason::Failed { status: 302, .. }, .. }), "{end:?}");
+    assert!(bob.calls().is_empty());
+    let row = &bob.history(1).unwrap()[0];
+    assert_eq!(row.sip_status, Some(302));
+    // Not ringing any more: a clear error, nothing else happens.
+    let err = bob.forward(call.id, "sip:voicemail@127.0.0.1").await.unwrap_err();
+    assert!(err.to_string().contains(&call.id.to_string()), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_answer_rule_answers_by_itself() {
+    let dir = temp_dir("routing-auto-answer");
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    bob.set_routing(rules(&["when caller == 'alice' then auto_answer(1)"])).unwrap();
+    bob.set_call_defaults(opts());
+    let mut a_ev = alice.subscribe();
+    let id = alice.dial(&format!("sip:bob@{}", bob.local_sip_addr()), opts()).await.unwrap();
+    next_matching(&mut a_ev, "answered", |e| matches!(e, PhoneEvent::CallUpdated { call } if call.state == CallState::Answered)).await;
+    alice.hangup(id).await.unwrap();
+}
