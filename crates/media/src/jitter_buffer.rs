@@ -85,6 +85,8 @@ pub struct JitterCounters {
     pub resets: u64,
     /// Packets played.
     pub played: u64,
+    /// Runs of consecutive lost slots (for the burst ratio of the quality estimate).
+    pub loss_bursts: u64,
 }
 
 /// A sequence jump larger than this is a new stream (remote restarted), not loss or reordering.
@@ -117,6 +119,8 @@ pub struct JitterBuffer<T> {
     filtered_ms: Option<f64>,
     delay_sum_ms: f64,
     delay_frames: u64,
+    /// The previous slot was lost (a loss burst is going on).
+    in_loss_burst: bool,
     pub counters: JitterCounters,
 }
 
@@ -140,6 +144,7 @@ impl<T> JitterBuffer<T> {
             filtered_ms: None,
             delay_sum_ms: 0.0,
             delay_frames: 0,
+            in_loss_burst: false,
             counters: JitterCounters::default(),
         };
         jb.update_target();
@@ -327,6 +332,7 @@ impl<T> JitterBuffer<T> {
                 self.next = Some(next + 1);
                 self.skipped = 0;
                 self.counters.played += 1;
+                self.in_loss_burst = false;
                 return Pop::Packet(p);
             }
             let Some((&first, _)) = self.packets.first_key_value() else {
@@ -347,6 +353,10 @@ impl<T> JitterBuffer<T> {
                 continue;
             }
             self.counters.lost += 1;
+            if !self.in_loss_burst {
+                self.counters.loss_bursts += 1;
+                self.in_loss_burst = true;
+            }
             self.next = Some(next + 1);
             return Pop::Lost { next: self.packets.get(&(next + 1)) };
         }
@@ -431,6 +441,7 @@ mod tests {
         assert_eq!(jb.pop(), Pop::Lost { next: None });
         assert_eq!(jb.pop(), Pop::Lost { next: Some(&11) });
         assert_eq!(jb.pop(), Pop::Packet(11));
+        assert_eq!((jb.counters.lost, jb.counters.loss_bursts), (3, 2), "one single, one double");
     }
 
     #[test]

@@ -939,6 +939,7 @@ impl RecvTask {
             s.stats.fec_recovered += fec;
             s.stats.duplicate_packets = c.duplicates;
             s.stats.late_packets = c.late;
+            s.stats.loss_bursts = c.loss_bursts;
             s.stats.playout_accelerated += accelerated;
             s.stats.playout_stretched += stretched;
             s.stats.jitter_buffer_target_ms = self.jb.target_delay_ms();

@@ -64,6 +64,8 @@ pub struct MediaStats {
     pub playout_accelerated: u64,
     /// Frames lengthened by a pitch period to raise the delay.
     pub playout_stretched: u64,
+    /// Runs of consecutive packets lost at playout (bursty loss hurts more: G.107 BurstR).
+    pub loss_bursts: u64,
     /// ITU-T G.107 transmission rating of what we hear (None before any audio arrived).
     pub r_factor: Option<f64>,
     /// Estimated mean opinion score (1-4.5) from `r_factor`.
@@ -83,6 +85,18 @@ impl MediaStats {
         (missing.max(0.0) / expected * 100.0).min(100.0)
     }
 
+    /// G.107 burst ratio: observed mean loss-burst length over what random loss at the same
+    /// rate would give (1 / (1 − p)); 1 when nothing was lost.
+    pub fn burst_ratio(&self) -> f64 {
+        let lost = self.packets_lost.max(0) as f64;
+        if self.loss_bursts == 0 || lost <= 0.0 {
+            return 1.0;
+        }
+        let p = (self.effective_loss_percent() / 100.0).min(0.99);
+        let observed = lost / self.loss_bursts as f64;
+        (observed * (1.0 - p)).max(1.0)
+    }
+
     /// Mouth-to-ear delay estimate (ms): half the RTCP round trip (0 until known), the
     /// jitter-buffer delay and one packet time.
     pub fn one_way_delay_ms(&self, ptime_ms: u32) -> f64 {
@@ -99,7 +113,7 @@ impl MediaStats {
         let r = r_factor(&EModelInput {
             codec,
             loss_percent: self.effective_loss_percent(),
-            burst_ratio: 1.0,
+            burst_ratio: self.burst_ratio(),
             one_way_delay_ms: self.one_way_delay_ms(ptime_ms),
         });
         self.r_factor = Some(r);
@@ -130,5 +144,13 @@ mod tests {
         assert!((s.effective_loss_percent() - 40.0 / 1030.0 * 100.0).abs() < 1e-9);
         s.estimate_quality(Codec::Opus, 20);
         assert!(s.mos.unwrap() < 4.0 && s.mos.unwrap() > 3.0, "{:?}", s.mos);
+        // The same loss in bursts of three rates worse than spread out.
+        s.loss_bursts = 30;
+        assert_eq!(s.burst_ratio(), 1.0, "30 losses in 30 runs: random");
+        let spread = s.mos.unwrap();
+        s.loss_bursts = 10;
+        assert!(s.burst_ratio() > 2.5);
+        s.estimate_quality(Codec::Opus, 20);
+        assert!(s.mos.unwrap() < spread, "{:?} vs {spread}", s.mos);
     }
 }
