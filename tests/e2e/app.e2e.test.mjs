@@ -533,6 +533,47 @@ test('two calls at once: answering parks the first, double-click switches, hangi
   }
 });
 
+test('call routing settings: a malformed rule is refused next to it; a good one is saved', { timeout: 180_000 }, async () => {
+  await setUp();
+  const profile = writeProfile('routing', ['listen = "127.0.0.1:0"']);
+  await launchApp('routing', profile);
+  await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+  await (await byTestId('routing-button')).click();
+  const form = await byTestId('routing-form');
+  await form.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the routing settings did not open' });
+
+  await (await byTestId('add-rule')).click();
+  await (await byTestId('add-rule')).click();
+  const inputs = await browser.$$('[data-testid="rule-input"]');
+  await inputs[0].setValue('when is_queue && active_calls > 0 then reject_busy');
+  await inputs[1].setValue('when parkd_count > 0 then ring');
+  await (await byTestId('save-routing')).click();
+  const problem = await byTestId('rule-problem');
+  await problem.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no problem shown next to the malformed rule' });
+  const text = await problem.getText();
+  assert.match(text, /parkd_count/);
+  assert.match(text, /parked_count/);
+  const inRow2 = await browser.execute(() => {
+    const rows = document.querySelectorAll('[data-testid="rule-row"]');
+    return !!rows[1]?.querySelector('[data-testid="rule-problem"]') && !rows[0]?.querySelector('[data-testid="rule-problem"]');
+  });
+  assert.ok(inRow2, 'the problem is not shown next to rule 2');
+  assert.doesNotMatch(readFileSync(profile, 'utf8'), /parkd_count/, 'a malformed rule reached the profile');
+  await browser.execute((el) => el.scrollIntoView({ block: 'center' }), problem);
+  await screenshot(path.join(artifacts, 'app-routing-error.png'));
+
+  await inputs[1].setValue('when parked_count > 2 then reject_busy');
+  await (await byTestId('save-routing')).click();
+  await browser.waitUntil(async () => readFileSync(profile, 'utf8').includes('parked_count > 2'), {
+    timeout: 10_000,
+    timeoutMsg: 'the corrected rules were not saved to the profile',
+  });
+  assert.equal(await (await byTestId('rule-problem')).isExisting(), false, 'a problem is still shown after saving');
+  await screenshot(path.join(artifacts, 'app-routing-saved.png'));
+  step('routing: malformed rule refused next to it, corrected rules saved');
+  await closeApp();
+});
+
 test('registers at start; closing the window un-REGISTERs and quits', { timeout: 180_000 }, async () => {
   await setUp();
   for (const tool of ['openbox', 'wmctrl']) {
