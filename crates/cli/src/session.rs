@@ -16,6 +16,7 @@
 //! list                    print the calls: {"event":"calls","calls":[...]}
 //! wait <seconds>          pause the script (events keep printing)
 //! wait-calls <n> [<secs>] pause until n calls are connected (default limit 30 s)
+//! wait-ringing <n> [<secs>] pause until n calls ring here
 //! quit                    hang up everything and exit (also at the end of the input)
 //! ```
 
@@ -41,6 +42,7 @@ pub enum SessionCommand {
     List,
     Wait(Duration),
     WaitCalls(usize, Duration),
+    WaitRinging(usize, Duration),
     Quit,
 }
 
@@ -90,14 +92,18 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
         }
         "list" | "calls" => SessionCommand::List,
         "wait" | "sleep" => SessionCommand::Wait(secs_arg(arg, "wait")?),
-        "wait-calls" => {
-            let n = arg.ok_or("`wait-calls` needs a number of calls")?;
+        "wait-calls" | "wait-ringing" => {
+            let n = arg.ok_or_else(|| format!("`{cmd_lc}` needs a number of calls"))?;
             let n: usize = n.parse().map_err(|_| format!("'{n}' is not a number of calls"))?;
             let limit = match words.next() {
-                Some(w) => secs_arg(Some(w), "wait-calls")?,
+                Some(w) => secs_arg(Some(w), &cmd_lc)?,
                 None => Duration::from_secs(30),
             };
-            SessionCommand::WaitCalls(n, limit)
+            if cmd_lc == "wait-calls" {
+                SessionCommand::WaitCalls(n, limit)
+            } else {
+                SessionCommand::WaitRinging(n, limit)
+            }
         }
         "quit" | "exit" => SessionCommand::Quit,
         other => {
@@ -149,7 +155,8 @@ fn spawn_reader(source: ScriptSource) -> Result<mpsc::UnboundedReceiver<String>,
 enum Pause {
     None,
     Until(Instant),
-    Calls(usize, Instant),
+    /// Until n calls are in this state (or the limit passes).
+    Calls(usize, CallState, Instant),
 }
 
 /// Runs the session until `quit` or the end of the input.
@@ -167,13 +174,14 @@ pub async fn run_session(
         let now = Instant::now();
         match pause {
             Pause::Until(t) if now >= t => pause = Pause::None,
-            Pause::Calls(n, limit) => {
-                let connected = phone.calls().iter().filter(|c| c.state == CallState::Answered).count();
-                if connected >= n {
+            Pause::Calls(n, state, limit) => {
+                let count = phone.calls().iter().filter(|c| c.state == state).count();
+                if count >= n {
                     pause = Pause::None;
                 } else if now >= limit {
-                    printer.line(&json!({"event": "error", "command": format!("wait-calls {n}"),
-                        "message": format!("only {connected} of {n} calls connected in time")}));
+                    let (cmd, what) = if state == CallState::Answered { ("wait-calls", "connected") } else { ("wait-ringing", "ringing") };
+                    printer.line(&json!({"event": "error", "command": format!("{cmd} {n}"),
+                        "message": format!("only {count} of {n} calls {what} in time")}));
                     pause = Pause::None;
                 }
             }
@@ -185,7 +193,7 @@ pub async fn run_session(
         }
         let sleep_until = match pause {
             Pause::Until(t) => t,
-            Pause::Calls(_, limit) => limit.min(now + Duration::from_millis(100)),
+            Pause::Calls(_, _, limit) => limit.min(now + Duration::from_millis(100)),
             Pause::None => now + Duration::from_secs(3600),
         };
         tokio::select! {
@@ -196,7 +204,12 @@ pub async fn run_session(
                     Ok(None) => {}
                     Ok(Some(SessionCommand::Quit)) => return Ok(()),
                     Ok(Some(SessionCommand::Wait(d))) => pause = Pause::Until(Instant::now() + d),
-                    Ok(Some(SessionCommand::WaitCalls(n, limit))) => pause = Pause::Calls(n, Instant::now() + limit),
+                    Ok(Some(SessionCommand::WaitCalls(n, limit))) => {
+                        pause = Pause::Calls(n, CallState::Answered, Instant::now() + limit)
+                    }
+                    Ok(Some(SessionCommand::WaitRinging(n, limit))) => {
+                        pause = Pause::Calls(n, CallState::Ringing, Instant::now() + limit)
+                    }
                     Ok(Some(cmd)) => {
                         if let Err(message) = execute(phone, printer, &opts, cmd).await {
                             printer.line(&json!({"event": "error", "command": line.trim(), "message": message}));
@@ -247,7 +260,9 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             printer.line(&json!({"event": "calls", "calls": calls}));
             Ok(())
         }
-        SessionCommand::Wait(_) | SessionCommand::WaitCalls(..) | SessionCommand::Quit => Ok(()),
+        SessionCommand::Wait(_) | SessionCommand::WaitCalls(..) | SessionCommand::WaitRinging(..) | SessionCommand::Quit => {
+            Ok(())
+        }
     }
 }
 
@@ -274,6 +289,7 @@ mod tests {
         assert_eq!(p("wait 1.5"), Wait(Duration::from_millis(1500)));
         assert_eq!(p("wait-calls 3"), WaitCalls(3, Duration::from_secs(30)));
         assert_eq!(p("wait-calls 3 5"), WaitCalls(3, Duration::from_secs(5)));
+        assert_eq!(p("wait-ringing 2"), WaitRinging(2, Duration::from_secs(30)));
         assert_eq!(p("QUIT"), Quit);
         assert_eq!(parse_command("   # only a comment").unwrap(), None);
         assert_eq!(parse_command("").unwrap(), None);
