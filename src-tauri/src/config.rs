@@ -57,6 +57,10 @@ pub fn load_profile(path: &Path) -> Result<Option<Profile>, String> {
 pub fn parse_profile(text: &str) -> Result<Profile, String> {
     let profile: Profile = toml::from_str(text).map_err(|error| error.to_string().trim().to_string())?;
     profile.routing.validate().map_err(|error| error.to_string())?;
+    profile
+        .dialling
+        .validate()
+        .map_err(|problems| format!("dialling: {}", problems.join("; ")))?;
     Ok(profile)
 }
 

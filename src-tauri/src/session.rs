@@ -195,11 +195,15 @@ impl Session {
         let phone_config = config::phone_config(&profile, hookflash_store::default_history_path());
         let register = profile.account.register;
         let profile_routing = profile.routing.clone();
+        let profile_dialling = profile.dialling.clone();
         let mut inner = self.inner.lock().await;
         inner.profile = Some(profile);
         match Phone::start(phone_config, password).await {
             Ok(phone) => {
                 phone.set_park_recall(Some(PARK_RECALL));
+                if let Err(error) = phone.set_dialling(profile_dialling) {
+                    tracing::warn!("dialling plan not applied: {error}");
+                }
                 if let Err(error) = phone.set_routing(profile_routing.clone()) {
                     // parse_profile validated it already; this only guards against drift.
                     tracing::warn!("routing settings not applied: {error}");

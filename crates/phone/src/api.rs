@@ -298,10 +298,13 @@ pub struct Profile {
     /// Where "send to voicemail" forwards a ringing call (number, extension or SIP URI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voicemail: Option<String>,
+    /// How typed numbers become request URIs (default country, outside-line prefix, extensions).
+    #[serde(default)]
+    pub dialling: crate::dialling::DiallingSettings,
 }
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None }
+        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default() }
     }
 }

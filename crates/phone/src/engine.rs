@@ -6,6 +6,7 @@
 use crate::api::*;
 use crate::call::{self, Outcome};
 use crate::codecs;
+use crate::dialling::DiallingSettings;
 use crate::incoming_routing;
 use crate::routing::{Action as RouteAction, Decision, InvalidRouting, Router, RoutingSettings};
 use crate::registration_policy;
@@ -98,6 +99,8 @@ pub(crate) struct Engine {
     router: Mutex<Arc<Router>>,
     /// Audio for calls the engine answers by itself (auto-answer rules).
     call_defaults: Mutex<CallOptions>,
+    /// How typed numbers become request URIs.
+    dialling: Mutex<DiallingSettings>,
 }
 
 /// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
@@ -279,6 +282,7 @@ impl Engine {
                 RoutingSettings::default().compile().map_err(|e| PhoneError::Other(e.to_string()))?,
             )),
             call_defaults: Mutex::new(CallOptions::default()),
+            dialling: Mutex::new(DiallingSettings::default()),
         });
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
@@ -611,7 +615,8 @@ impl Engine {
     // ---------------------------------------------------------------- calls: outgoing
 
     pub(crate) async fn dial(self: &Arc<Self>, input: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        let callee = target::dial_target(input, &self.domain).map_err(sip_err)?;
+        let dial_string = self.dial_string(input)?;
+        let callee = target::dial_target(&dial_string, &self.domain).map_err(sip_err)?;
         let rtp = RtpEndpoint::bind(self.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
         let rtp_addr = rtp.local_addr();
         let offer = AudioDescription {
@@ -1036,6 +1041,27 @@ impl Engine {
             Some(true) if self.redirect_ringing(id, uri).await => Ok(()),
             Some(true) => Err(PhoneError::Other(format!("call {id} stopped ringing before it could be forwarded"))),
         }
+    }
+
+    /// What to put in the request URI for what the user typed: the dialling plan's E.164 number,
+    /// extension or URI. Without a default country, numbers the plan cannot place are dialled as
+    /// typed (the server's dial plan decides); with one, they are refused with the reason.
+    fn dial_string(&self, input: &str) -> Result<String, PhoneError> {
+        let plan = self.dialling.lock().unwrap().clone();
+        match plan.normalise(input) {
+            Ok(d) => Ok(d.dial_string().to_string()),
+            Err(_) if plan.default_country.trim().is_empty() => Ok(input.trim().to_string()),
+            Err(e) => Err(PhoneError::InvalidInput { what: "number".into(), detail: e.to_string() }),
+        }
+    }
+
+    /// Replaces the dialling plan (validated first).
+    pub(crate) fn set_dialling(&self, settings: DiallingSettings) -> Result<(), PhoneError> {
+        settings
+            .validate()
+            .map_err(|problems| PhoneError::InvalidInput { what: "dialling settings".into(), detail: problems.join("; ") })?;
+        *self.dialling.lock().unwrap() = settings;
+        Ok(())
     }
 
     /// Replaces the routing rules (validated first: nothing changes if they are wrong).

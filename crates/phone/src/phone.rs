@@ -109,6 +109,10 @@ impl Phone {
     pub async fn forward(&self, id: CallId, target: &str) -> Result<(), PhoneError> {
         self.engine.forward(id, target).await
     }
+    /// The dialling plan for `dial` (default country, outside-line prefix, extensions).
+    pub fn set_dialling(&self, settings: crate::dialling::DiallingSettings) -> Result<(), PhoneError> {
+        self.engine.set_dialling(settings)
+    }
     /// Audio (and codecs) for calls the engine answers by itself (auto-answer rules).
     pub fn set_call_defaults(&self, opts: CallOptions) {
         self.engine.set_call_defaults(opts)

@@ -16,6 +16,10 @@ pub fn load_profile(path: &Path) -> Result<Profile, PhoneError> {
         what: "profile".into(),
         detail: format!("{}: {e}", path.display()),
     })?;
+    profile.dialling.validate().map_err(|problems| PhoneError::InvalidInput {
+        what: "profile".into(),
+        detail: format!("{}: dialling: {}", path.display(), problems.join("; ")),
+    })?;
     Ok(profile)
 }
 

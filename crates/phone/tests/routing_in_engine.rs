@@ -107,3 +107,29 @@ async fn an_auto_answer_rule_answers_by_itself() {
     next_matching(&mut a_ev, "answered", |e| matches!(e, PhoneEvent::CallUpdated { call } if call.state == CallState::Answered)).await;
     alice.hangup(id).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dialling_plan_turns_numbers_into_request_uris_or_says_why_not() {
+    use hookflash_phone::dialling::DiallingSettings;
+    let dir = temp_dir("routing-dialling");
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let mut a_ev = alice.subscribe();
+    alice
+        .set_dialling(DiallingSettings { default_country: "GB".into(), outside_line_prefix: "9".into(), ..Default::default() })
+        .unwrap();
+    // A national number with the outside-line prefix becomes E.164 in the request URI.
+    let id = alice.dial("9,020 7946 0958", opts()).await.unwrap();
+    let PhoneEvent::CallUpdated { call } =
+        next_matching(&mut a_ev, "the outgoing call", |e| matches!(e, PhoneEvent::CallUpdated { call } if call.id == id)).await
+    else {
+        unreachable!()
+    };
+    assert!(call.remote_uri.starts_with("sip:+442079460958@"), "{}", call.remote_uri);
+    alice.hangup(id).await.unwrap();
+    // Something that is no number for the plan is refused with a sentence, and nothing is dialled.
+    let err = alice.dial("020 7946 09581234", opts()).await.unwrap_err().to_string();
+    assert!(err.contains("number"), "{err}");
+    // A wrong plan is refused as a whole.
+    let err = alice.set_dialling(DiallingSettings { default_country: "XX".into(), ..Default::default() }).unwrap_err();
+    assert!(err.to_string().contains("XX"), "{err}");
+}
