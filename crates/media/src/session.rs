@@ -105,6 +105,10 @@ pub enum MediaEvent {
 
 /// How often RTCP reports go out.
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// At the start of a call reports go out about every second ...
+const RTCP_EARLY_INTERVAL: Duration = Duration::from_secs(1);
+/// ... for this long.
+const RTCP_EARLY_PHASE: Duration = Duration::from_secs(10);
 /// Playout runs in 20 ms frames whatever the remote packet time.
 const PLAYOUT_MS: u32 = 20;
 /// Consecutive packets a new source address must send before RTP re-latches to it.
@@ -374,6 +378,7 @@ impl SendTask {
         let mut origin = tokio::time::Instant::now();
         let mut n: u32 = 0;
         let mut next_rtcp = origin + Duration::from_millis(500);
+        let start = origin;
         loop {
             let ptime = Duration::from_millis(self.params.ptime() as u64);
             let due = origin + ptime * n;
@@ -404,9 +409,12 @@ impl SendTask {
             self.send_frame(&mut frame, &mut payload, &mut packet).await;
             if now >= next_rtcp {
                 self.send_rtcp().await;
-                // Randomised 0.5-1.5 x interval, as RFC 3550 6.3.1 recommends.
+                // Randomised 0.5-1.5 x interval, as RFC 3550 6.3.1 recommends; about every
+                // second at first, so the far end learns of loss (and turns Opus FEC on) within
+                // the first seconds of a call rather than after the first regular interval.
                 let jitter = rand::random_range(0.5..1.5);
-                next_rtcp = now + RTCP_INTERVAL.mul_f64(jitter);
+                let interval = if now.duration_since(start) < RTCP_EARLY_PHASE { RTCP_EARLY_INTERVAL } else { RTCP_INTERVAL };
+                next_rtcp = now + interval.mul_f64(jitter);
             }
         }
         let bye = rtcp::build_bye(self.ssrc);
