@@ -2,34 +2,13 @@
 //! both (answering parks alice), switches back and forth, parks, and the peers see the holds
 //! as `held_by_remote`. Real SIP re-INVITEs and real media, no external peers.
 
+mod common;
+
+use common::*;
 use hookflash_phone::*;
 use std::time::Duration;
-use tokio::sync::broadcast::Receiver;
 
-fn config(user: &str, dir: &std::path::Path) -> PhoneConfig {
-    PhoneConfig {
-        account: AccountConfig {
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            register: false,
-            ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
-        },
-        history_db: dir.join(format!("{user}.sqlite3")),
-        user_agent: None,
-    }
-}
 
-async fn next_matching<F: Fn(&PhoneEvent) -> bool>(rx: &mut Receiver<PhoneEvent>, what: &str, f: F) -> PhoneEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let ev = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .expect("event stream closed");
-        if f(&ev) {
-            return ev;
-        }
-    }
-}
 
 /// Waits until `phone.calls()` satisfies `f` (state settles after re-INVITEs complete).
 async fn settle(phone: &Phone, what: &str, f: impl Fn(&[CallInfo]) -> bool) {
@@ -46,12 +25,6 @@ async fn settle_within(phone: &Phone, what: &str, limit: Duration, f: impl Fn(&[
     eprintln!("{what}: settled after {:?}", started.elapsed());
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hookflash-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn call(calls: &[CallInfo], id: CallId) -> CallInfo {
     calls.iter().find(|c| c.id == id).cloned().unwrap_or_else(|| panic!("no call {id} in {calls:#?}"))

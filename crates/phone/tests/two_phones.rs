@@ -2,42 +2,14 @@
 //! call path — INVITE/SDP offer-answer, ringing, answer, RTP with DTMF, BYE, history — with
 //! real sockets and real media, but no external peers.
 
+mod common;
+
+use common::*;
 use hookflash_phone::*;
 use std::time::Duration;
-use tokio::sync::broadcast::Receiver;
 
-fn config(user: &str, dir: &std::path::Path) -> PhoneConfig {
-    PhoneConfig {
-        account: AccountConfig {
-            display_name: Some(format!("{user} Example")),
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            register: false,
-            ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
-        },
-        history_db: dir.join(format!("{user}.sqlite3")),
-        user_agent: None,
-    }
-}
 
-async fn next_matching<F: Fn(&PhoneEvent) -> bool>(rx: &mut Receiver<PhoneEvent>, what: &str, f: F) -> PhoneEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let ev = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .expect("event stream closed");
-        if f(&ev) {
-            return ev;
-        }
-    }
-}
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hookflash-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_answer_dtmf_hangup_and_history() {
