@@ -43,8 +43,19 @@ impl HistoryStore {
                 source,
             })?;
         }
-        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
-        HistoryStore::prepare(conn, path.to_path_buf(), true)
+        // Two programs opening a brand-new file at once can meet SQLITE_BUSY where SQLite does not
+        // call the busy handler (switching the journal to WAL needs the file to itself): start
+        // over for as long as a busy write would wait.
+        let started = std::time::Instant::now();
+        loop {
+            let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+            match HistoryStore::prepare(conn, path.to_path_buf(), true) {
+                Err(StoreError::Busy { .. }) if started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A private, empty history that lives only as long as this value (tests, `--no-history`).
