@@ -70,7 +70,8 @@ pub fn dual_tone_secs(samples: &[f32], rate: u32, f1: f32, f2: f32) -> f32 {
     windows as f32 * 0.1
 }
 
-fn goertzel_power(x: &[f32], rate: u32, freq: f32) -> f64 {
+/// Goertzel power of `freq` in `x` (not normalised by length).
+pub fn goertzel_power(x: &[f32], rate: u32, freq: f32) -> f64 {
     let w = 2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate);
     let c = 2.0 * w.cos();
     let (mut s1, mut s2) = (0.0f64, 0.0f64);

@@ -35,16 +35,9 @@ fn tone(dir: &TestDir, name: &str, hz: f64, secs: u32) -> PathBuf {
     p
 }
 
+/// Power of `f` in `x`, normalised by the window length (Goertzel, shared with the harness).
 fn power(x: &[f32], rate: u32, f: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * f / f64::from(rate);
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &v in x {
-        let s0 = f64::from(v) + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.len() as f64).powi(2)
+    hookflash_tests::wav::goertzel_power(x, rate, f as f32) / (x.len() as f64).powi(2)
 }
 
 fn session(dir: &TestDir, script: &str, port: u16, mic: &Path, speaker: &Path) -> CliRun {
