@@ -113,6 +113,7 @@ pub fn call_options(
         audio_in: audio_endpoint(env_in),
         audio_out: audio_endpoint(env_out),
         codecs: profile.map(|p| p.codecs.clone()).unwrap_or_default(),
+        caller_id: None,
     }
 }
 

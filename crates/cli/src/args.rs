@@ -82,11 +82,15 @@ pub enum Command {
     /// Call a SIP URI, user@host or number.
     Call {
         target: String,
+        /// Present this caller ID (one of the profile's `dialling.caller_ids`), sent as
+        /// P-Preferred-Identity and/or the profile's caller-ID header.
+        #[arg(long)]
+        caller_id: Option<String>,
         #[command(flatten)]
         media: MediaArgs,
     },
     /// A scripted multi-call session: one command per line from stdin (or --script) —
-    /// dial <uri>, answer [<id>], reject <id> [486|603|480], park <id>, switch <id> (resume),
+    /// dial <uri> [--caller-id X], answer [<id>], reject <id> [486|603|480], park <id>, switch <id> (resume),
     /// hangup <id>|all, dtmf <id> <digits>, list, wait <s>, wait-calls <n> [<s>], wait-ringing <n> [<s>], quit.
     /// All calls share --audio-in/--audio-out: only the active call uses them, parked calls
     /// hear music on hold. Ends (hanging up every call) at `quit` or the end of the input.

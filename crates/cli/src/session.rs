@@ -6,7 +6,7 @@
 //! Commands (blank lines and `# comments` are ignored):
 //!
 //! ```text
-//! dial <uri>              call out (the active call is parked first)
+//! dial <uri> [--caller-id X] call out (the active call is parked first), presenting caller ID X
 //! answer [<id>]           answer a ringing call (default: the oldest ringing); parks the active one
 //! reject <id> [486|603|480]
 //! park <id>               hold with music on hold
@@ -32,7 +32,8 @@ use tokio::time::Instant;
 /// One line of a session script.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionCommand {
-    Dial(String),
+    /// Target, and the caller ID to present (None: the account's own).
+    Dial(String, Option<String>),
     Answer(Option<CallId>),
     Reject(CallId, u16),
     Park(CallId),
@@ -69,7 +70,17 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
     let cmd_lc = cmd.to_ascii_lowercase();
     let arg = words.next();
     let c = match cmd_lc.as_str() {
-        "dial" | "call" => SessionCommand::Dial(arg.ok_or("`dial` needs a target, e.g. `dial sip:bob@example.com`")?.to_string()),
+        "dial" | "call" => {
+            let target = arg.ok_or("`dial` needs a target, e.g. `dial sip:bob@example.com`")?.to_string();
+            let caller_id = match words.next() {
+                None => None,
+                Some("--caller-id") => Some(
+                    words.next().ok_or("`--caller-id` needs a number, e.g. `dial 2001 --caller-id +442079460958`")?.to_string(),
+                ),
+                Some(other) => return Err(format!("unexpected '{other}' after `{cmd} {target}` (only --caller-id X may follow)")),
+            };
+            SessionCommand::Dial(target, caller_id)
+        }
         "answer" => SessionCommand::Answer(arg.map(|_| id_arg(arg, "answer")).transpose()?),
         "reject" => {
             let id = id_arg(arg, "reject")?;
@@ -231,7 +242,10 @@ pub async fn run_session(
 async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: SessionCommand) -> Result<(), String> {
     let e = |e: hookflash_phone::PhoneError| e.to_string();
     match cmd {
-        SessionCommand::Dial(target) => phone.dial(&target, opts.clone()).await.map(|_| ()).map_err(e),
+        SessionCommand::Dial(target, caller_id) => {
+            let opts = CallOptions { caller_id, ..opts.clone() };
+            phone.dial(&target, opts).await.map(|_| ()).map_err(e)
+        }
         SessionCommand::Answer(id) => {
             let id = match id {
                 Some(id) => id,
@@ -274,7 +288,8 @@ mod tests {
     fn parses_each_command() {
         use SessionCommand::*;
         let p = |l: &str| parse_command(l).unwrap().unwrap();
-        assert_eq!(p("dial sip:bob@h"), Dial("sip:bob@h".into()));
+        assert_eq!(p("dial sip:bob@h"), Dial("sip:bob@h".into(), None));
+        assert_eq!(p("dial 2001 --caller-id +442079460958"), Dial("2001".into(), Some("+442079460958".into())));
         assert_eq!(p("answer"), Answer(None));
         assert_eq!(p("  answer 3 "), Answer(Some(3)));
         assert_eq!(p("reject 2"), Reject(2, 486));
@@ -305,5 +320,8 @@ mod tests {
         assert_eq!(err("wait -1"), "'-1' is not a number of seconds");
         assert_eq!(err("switch 1 2"), "unexpected '2' after `switch`");
         assert!(err("dial").contains("needs a target"));
+        assert!(err("dial 2001 --caller-id").contains("`--caller-id` needs a number"));
+        assert_eq!(err("dial 2001 +44"), "unexpected '+44' after `dial 2001` (only --caller-id X may follow)");
+        assert_eq!(err("dial 2001 --caller-id 1 2"), "unexpected '2' after `dial`");
     }
 }

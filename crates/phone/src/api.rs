@@ -105,6 +105,10 @@ pub struct CallOptions {
     /// Codecs to offer/accept, in preference order. Empty: the engine's default (Opus, PCMU, PCMA).
     #[serde(default)]
     pub codecs: Vec<CodecName>,
+    /// Outbound caller ID for this call, from the account's allowed list (`dialling.caller_ids`);
+    /// sent as P-Preferred-Identity and/or the configured header. None: the account's own identity.
+    #[serde(default)]
+    pub caller_id: Option<String>,
 }
 
 /// Engine-wide configuration.

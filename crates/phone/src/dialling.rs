@@ -268,6 +268,19 @@ impl DiallingSettings {
         }
     }
 
+    /// The headers for a call's optional caller-ID choice: none when nothing (or only blanks)
+    /// was chosen, so the account's own identity goes out; else [`Self::caller_id_headers`].
+    pub fn headers_for_call(
+        &self,
+        chosen: Option<&str>,
+        account_domain: &str,
+    ) -> Result<Vec<(String, String)>, DialError> {
+        match chosen.map(str::trim) {
+            None | Some("") => Ok(Vec::new()),
+            Some(c) => self.caller_id_headers(c, account_domain),
+        }
+    }
+
     /// The headers that present `chosen` as this call's caller ID: P-Preferred-Identity (if
     /// enabled) and the configured header. `chosen` may be written any way that normalises to
     /// an allowed entry (`020 7946 0958` matches `+442079460958`). Refuses an ID not in the list.
@@ -285,11 +298,8 @@ impl DiallingSettings {
             .find(|id| self.caller_id_key(&id.number).is_ok_and(|k| k == key))
             .ok_or_else(|| {
                 let list: Vec<&str> = self.caller_ids.iter().map(|id| id.number.as_str()).collect();
-                DialError(if list.is_empty() {
-                    format!("caller ID `{chosen}` is not allowed: no caller IDs are set up for this account")
-                } else {
-                    format!("caller ID `{chosen}` is not allowed; choose one of {}", list.join(", "))
-                })
+                let list = if list.is_empty() { "none is set up".to_string() } else { list.join(", ") };
+                DialError(format!("caller ID {} is not in this account's allowed list ({list})", chosen.trim()))
             })?;
         let mut headers = Vec::new();
         let name = allowed.name.trim();
@@ -534,20 +544,49 @@ mod tests {
         let s = with_caller_ids();
         assert_eq!(
             s.caller_id_headers("+1 415 555 2671", "example.com").unwrap_err().0,
-            "caller ID `+1 415 555 2671` is not allowed; choose one of +442079460958, 020 7946 0000, 2001"
+            "caller ID +1 415 555 2671 is not in this account's allowed list (+442079460958, 020 7946 0000, 2001)"
         );
         assert_eq!(
             settings("GB")
                 .caller_id_headers("2001", "example.com")
                 .unwrap_err()
                 .0,
-            "caller ID `2001` is not allowed: no caller IDs are set up for this account"
+            "caller ID 2001 is not in this account's allowed list (none is set up)"
         );
         assert_eq!(
             s.caller_id_headers("12345678901234567890", "example.com")
                 .unwrap_err()
                 .0,
             "caller ID: `12345678901234567890` is not a phone number (the number is too long)"
+        );
+    }
+
+    #[test]
+    fn no_caller_id_chosen_sends_no_header_and_a_chosen_one_is_checked() {
+        let s = with_caller_ids();
+        assert!(s.headers_for_call(None, "example.com").unwrap().is_empty());
+        assert!(s.headers_for_call(Some("  "), "example.com").unwrap().is_empty());
+        assert!(settings("GB").headers_for_call(None, "example.com").unwrap().is_empty());
+        assert_eq!(
+            s.headers_for_call(Some(" 2001 "), "pbx.example.com").unwrap(),
+            [("P-Preferred-Identity".to_string(), "<sip:2001@pbx.example.com>".to_string())]
+        );
+        assert_eq!(
+            s.headers_for_call(Some("+441234567890"), "example.com").unwrap_err().0,
+            "caller ID +441234567890 is not in this account's allowed list (+442079460958, 020 7946 0000, 2001)"
+        );
+        // Both headers when both are configured, P-Preferred-Identity first.
+        let both = DiallingSettings {
+            caller_id_header: Some(CallerIdHeader { name: "X-CLI".into(), value: "{number}@{domain}".into() }),
+            ..with_caller_ids()
+        };
+        let h = both.headers_for_call(Some("020 7946 0000"), "example.com").unwrap();
+        assert_eq!(
+            h,
+            [
+                ("P-Preferred-Identity".to_string(), "<sip:+442079460000@example.com;user=phone>".to_string()),
+                ("X-CLI".to_string(), "+442079460000@example.com".to_string())
+            ]
         );
     }
 

@@ -617,6 +617,7 @@ impl Engine {
     pub(crate) async fn dial(self: &Arc<Self>, input: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
         let dial_string = self.dial_string(input)?;
         let callee = target::dial_target(&dial_string, &self.domain).map_err(sip_err)?;
+        let caller_id_headers = self.caller_id_headers(opts.caller_id.as_deref())?;
         let rtp = RtpEndpoint::bind(self.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
         let rtp_addr = rtp.local_addr();
         let offer = AudioDescription {
@@ -658,6 +659,8 @@ impl Engine {
                 auth_username: Some(self.auth_user.clone()),
             }),
             call_id: Some(sip_call_id),
+            // Kept on the authenticated retry too (rsipstack re-sends the original request).
+            headers: (!caller_id_headers.is_empty()).then_some(caller_id_headers),
             ..Default::default()
         };
         let (dialog, handle) = match self.stack.dialogs.do_invite_async(option, self.dialog_tx.clone()) {
@@ -1053,6 +1056,16 @@ impl Engine {
             Err(_) if plan.default_country.trim().is_empty() => Ok(input.trim().to_string()),
             Err(e) => Err(PhoneError::InvalidInput { what: "number".into(), detail: e.to_string() }),
         }
+    }
+
+    /// The headers presenting the call's chosen caller ID (none chosen: none), or the refusal
+    /// when it is not in the account's allowed list.
+    fn caller_id_headers(&self, chosen: Option<&str>) -> Result<Vec<Header>, PhoneError> {
+        let plan = self.dialling.lock().unwrap().clone();
+        let headers = plan
+            .headers_for_call(chosen, &self.domain)
+            .map_err(|e| PhoneError::Other(e.to_string()))?;
+        Ok(headers.into_iter().map(|(name, value)| Header::Other(name, value)).collect())
     }
 
     /// Replaces the dialling plan (validated first).

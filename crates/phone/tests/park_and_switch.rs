@@ -47,7 +47,7 @@ async fn answer_while_busy_parks_then_switch_and_park() {
     }
     let mut b_ev = bob.subscribe();
     let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu] };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
 
     let a_call = alice.dial(&bob_uri, opts.clone()).await.unwrap();
     let PhoneEvent::IncomingCall { call: b1 } =
@@ -134,7 +134,7 @@ async fn twenty_calls_in_one_second_stay_consistent() {
     let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
     let mut b_ev = bob.subscribe();
     let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu] };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
     for _ in 0..20 {
         alice.dial(&bob_uri, opts.clone()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;

@@ -12,7 +12,7 @@ use hookflash_phone::*;
 
 
 fn opts() -> CallOptions {
-    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu] }
+    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None }
 }
 
 fn rules(lines: &[&str]) -> RoutingSettings {
