@@ -150,6 +150,21 @@ pub struct RoutingRejected {
     problems: Vec<SettingsProblem>,
 }
 
+/// Echo cancellation, noise suppression, gain control: what is in effect.
+#[tauri::command]
+pub async fn voice_processing(session: State<'_, Session>) -> Reply<hookflash_phone::VoiceProcessing> {
+    Ok(session.voice_processing().await)
+}
+
+/// Switches them for every call at once and saves the choice in the profile.
+#[tauri::command]
+pub async fn save_voice_processing(
+    session: State<'_, Session>,
+    settings: hookflash_phone::VoiceProcessing,
+) -> Reply<hookflash_phone::VoiceProcessing> {
+    session.save_voice_processing(settings).await
+}
+
 #[tauri::command]
 pub async fn account(session: State<'_, Session>) -> Reply<AccountView> {
     Ok(session.account_view().await)

@@ -45,6 +45,8 @@ fn main() {
             commands::account,
             commands::routing,
             commands::save_routing,
+            commands::voice_processing,
+            commands::save_voice_processing,
             commands::save_account,
         ])
         .setup(|app| {

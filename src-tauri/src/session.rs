@@ -4,6 +4,7 @@
 use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
 use crate::events;
 use hookflash_phone::routing::{InvalidRouting, RoutingSettings, SettingsProblem};
+use hookflash_phone::VoiceProcessing;
 use hookflash_phone::{
     AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
 };
@@ -190,17 +191,41 @@ impl Session {
         Ok(settings)
     }
 
+    /// Echo cancellation etc. of the loaded profile (all on when there is none).
+    pub async fn voice_processing(&self) -> VoiceProcessing {
+        self.inner.lock().await.profile.as_ref().map(|p| p.voice_processing).unwrap_or_default()
+    }
+
+    /// Switches voice processing for every call at once and keeps the choice in the profile.
+    pub async fn save_voice_processing(&self, v: VoiceProcessing) -> Result<VoiceProcessing, String> {
+        let path = profile_path()?;
+        let mut inner = self.inner.lock().await;
+        let Some(profile) = inner.profile.as_mut() else {
+            return Err("set up the account first: this setting is saved in its profile".into());
+        };
+        let mut updated = profile.clone();
+        updated.voice_processing = v;
+        config::save_profile(&path, &updated)?;
+        *profile = updated;
+        if let Some(phone) = &inner.phone {
+            phone.set_voice_processing(v);
+        }
+        Ok(v)
+    }
+
     /// Starts the engine for `profile`, forwards its events, and registers if the account says so.
     async fn start(&self, app: &AppHandle, profile: Profile, password: PasswordSource) {
         let phone_config = config::phone_config(&profile, hookflash_store::default_history_path());
         let register = profile.account.register;
         let profile_routing = profile.routing.clone();
         let profile_dialling = profile.dialling.clone();
+        let profile_voice_processing = profile.voice_processing;
         let mut inner = self.inner.lock().await;
         inner.profile = Some(profile);
         match Phone::start(phone_config, password).await {
             Ok(phone) => {
                 phone.set_park_recall(Some(PARK_RECALL));
+                phone.set_voice_processing(profile_voice_processing);
                 if let Err(error) = phone.set_dialling(profile_dialling) {
                     tracing::warn!("dialling plan not applied: {error}");
                 }

@@ -67,19 +67,11 @@ struct SourceReport {
 pub fn bench(options: &BenchOptions) -> Result<i32, String> {
     let layout = Layout::current();
     let out_dir = layout.bench_dir();
+    let tests_bench = tests_bench_command(&layout, options.dry_run);
     let sources = [
         (
             "hookflash-tests bench",
-            Cmd::new(cargo())
-                .args([
-                    "run",
-                    "--release",
-                    "-p",
-                    "hookflash-tests",
-                    "--bin",
-                    "bench",
-                ])
-                .cwd(&layout.root),
+            tests_bench,
             tests_bench_exists(&layout.root),
             "the hookflash-tests crate has no `bench` binary yet (tests/src/bin/bench.rs)",
         ),
@@ -177,6 +169,36 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
         .iter()
         .any(|r| matches!(r.status, Status::Failed(_)));
     Ok(if failed { 1 } else { 0 })
+}
+
+/// The quality bench's command: with the `webrtc-apm` feature (WebRTC's C++ echo canceller
+/// as the reference of the echo lines) when its prerequisites install and it builds; else
+/// without, telling the bench why in `HOOKFLASH_BENCH_NO_WEBRTC_APM`.
+fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
+    let base = Cmd::new(cargo())
+        .args(["run", "--release", "-p", "hookflash-tests", "--bin", "bench"])
+        .cwd(&layout.root);
+    if dry_run {
+        return base.args(["--features", "webrtc-apm"]);
+    }
+    let why = match crate::webrtc_apm::ensure(layout, false) {
+        Err(e) => e,
+        Ok(meson_dir) => {
+            println!("==> building the bench with WebRTC's C++ audio processing (first time: several minutes)");
+            let path = crate::webrtc_apm::path_with(&meson_dir);
+            let build = Cmd::new(cargo())
+                .args(["build", "--release", "-p", "hookflash-tests", "--bin", "bench", "--features", "webrtc-apm"])
+                .cwd(&layout.root)
+                .env("PATH", path.clone())
+                .run(Some(LIMIT));
+            match build {
+                Ok(()) => return base.args(["--features", "webrtc-apm"]).env("PATH", path),
+                Err(e) => format!("the bundled C++ build of webrtc-audio-processing failed ({e}); see the xtask output"),
+            }
+        }
+    };
+    println!("xtask: the echo lines run without the WebRTC C++ reference: {why}");
+    base.env("HOOKFLASH_BENCH_NO_WEBRTC_APM", why)
 }
 
 /// `cargo bench -p x` as a person would type it (no absolute cargo path, no `cd`).

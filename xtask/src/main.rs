@@ -12,6 +12,7 @@ mod run;
 mod shell;
 mod tauri_driver;
 mod test;
+mod webrtc_apm;
 
 use bench::BenchOptions;
 use run::RunOptions;

@@ -141,6 +141,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     // command's audio options.
     phone.set_routing(profile.routing.clone()).map_err(|e| e.to_string())?;
     phone.set_dialling(profile.dialling.clone()).map_err(|e| e.to_string())?;
+    phone.set_voice_processing(profile.voice_processing);
     if let Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } = &cli.command {
         phone.set_call_defaults(call_options(media, &profile.codecs, 1)?);
     }

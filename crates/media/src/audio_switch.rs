@@ -11,10 +11,18 @@
 //! The microphone and speaker open when the first port opens them (at that port's rate;
 //! ports at other rates are resampled) and close when the last port is gone, so a phone with
 //! no calls holds no sound card and a WAV recording is finalised when its calls end.
+//!
+//! Voice processing (echo cancellation, noise suppression, gain control; see
+//! [`audio_processing`](crate::audio_processing)) sits here, where the microphone and the
+//! speaker meet: what the active port writes to the speaker is the echo reference, and what
+//! it reads from the microphone comes out processed. It runs only on a sound-card microphone
+//! (a WAV file or silence has no room to echo in and passes untouched), is on by default and is
+//! switched with [`AudioSwitch::set_processing`].
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use crate::audio_processing::{AudioProcessor, ProcessingSettings};
 use crate::audio_io::{open_sink, open_source, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
 use crate::call_waiting_tone::CallWaitingTone;
 use crate::error::MediaError;
@@ -28,6 +36,26 @@ struct Devices {
     active: Option<u64>,
     /// Mixed into what the active call plays while another call rings.
     call_waiting: Option<CallWaitingTone>,
+    /// Which voice-processing parts are wanted.
+    processing: ProcessingSettings,
+    /// Whether the microphone is one that hears the speaker (a sound card).
+    processing_applies: bool,
+    /// Made when both the microphone and the speaker are open (it needs both rates).
+    processor: Option<AudioProcessor>,
+}
+
+impl Devices {
+    /// The voice processor for the open microphone and speaker, made on first use.
+    fn processor(&mut self) -> Option<&mut AudioProcessor> {
+        if !self.processing_applies || self.processing.is_off() {
+            return None;
+        }
+        if self.processor.is_none() {
+            let (mic, speaker) = (self.mic.as_ref()?.rate(), self.speaker.as_ref()?.rate());
+            self.processor = Some(AudioProcessor::new(mic, speaker, self.processing));
+        }
+        self.processor.as_mut()
+    }
 }
 
 struct Shared {
@@ -69,7 +97,17 @@ impl AudioSwitch {
         }
         Ok(AudioSwitch {
             shared: Arc::new(Shared {
-                devices: Mutex::new(Devices { input, output, mic: None, speaker: None, active: None, call_waiting: None }),
+                devices: Mutex::new(Devices {
+                    processing_applies: matches!(input, AudioIn::Device(_)),
+                    input,
+                    output,
+                    mic: None,
+                    speaker: None,
+                    active: None,
+                    call_waiting: None,
+                    processing: ProcessingSettings::default(),
+                    processor: None,
+                }),
                 music,
             }),
         })
@@ -99,6 +137,20 @@ impl AudioSwitch {
             (false, true) => d.call_waiting = None,
             _ => {}
         }
+    }
+
+    /// Switches voice processing parts on or off (from the next 10 ms on; a changed setting
+    /// starts the echo canceller afresh).
+    pub fn set_processing(&self, settings: ProcessingSettings) {
+        let mut d = lock(&self.shared);
+        if d.processing != settings {
+            d.processing = settings;
+            d.processor = None;
+        }
+    }
+
+    pub fn processing(&self) -> ProcessingSettings {
+        lock(&self.shared).processing
     }
 
     /// The microphone and speaker this switch was made for.
@@ -187,7 +239,11 @@ impl AudioSource for PortSource {
             let mut d = lock(&self.port.shared);
             if d.active == Some(self.port.id) {
                 if let Some(mic) = d.mic.as_mut() {
-                    return mic.read(out);
+                    mic.read(out)?;
+                    if let Some(p) = d.processor() {
+                        p.capture(out);
+                    }
+                    return Ok(());
                 }
             }
         }
@@ -210,15 +266,19 @@ impl AudioSink for PortSink {
     }
     fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
         let mut d = lock(&self.port.shared);
-        if d.active == Some(self.port.id) {
-            let d = &mut *d;
+        if d.active == Some(self.port.id) && d.speaker.is_some() {
+            let mut mixed;
+            let mut played = pcm;
+            if let Some(tone) = d.call_waiting.as_mut() {
+                mixed = pcm.to_vec();
+                tone.mix(&mut mixed, self.rate);
+                played = &mixed;
+            }
+            if let Some(p) = d.processor() {
+                p.render(played);
+            }
             if let Some(speaker) = d.speaker.as_mut() {
-                if let Some(tone) = d.call_waiting.as_mut() {
-                    let mut mixed = pcm.to_vec();
-                    tone.mix(&mut mixed, self.rate);
-                    return speaker.write(&mixed);
-                }
-                return speaker.write(pcm);
+                return speaker.write(played);
             }
         }
         Ok(())
@@ -372,6 +432,108 @@ mod tests {
         assert!(samples[..160].iter().all(|&v| v == 100));
         assert!(samples[160..].iter().all(|&v| v == 200));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A room: the speaker's output comes back into the microphone 30 ms later at half level.
+    #[derive(Clone, Default)]
+    struct Room(Arc<Mutex<std::collections::VecDeque<i16>>>);
+    struct RoomSpeaker(Room);
+    impl AudioSink for RoomSpeaker {
+        fn rate(&self) -> u32 {
+            16000
+        }
+        fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+            self.0 .0.lock().unwrap().extend(pcm.iter().map(|&v| v / 2));
+            Ok(())
+        }
+    }
+    struct RoomMic(Room);
+    impl AudioSource for RoomMic {
+        fn rate(&self) -> u32 {
+            16000
+        }
+        fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
+            let mut q = self.0 .0.lock().unwrap();
+            for o in out.iter_mut() {
+                // 480 samples (30 ms) of acoustic delay.
+                *o = if q.len() > 480 { q.pop_front().unwrap_or(0) } else { 0 };
+            }
+            Ok(())
+        }
+    }
+
+    /// Runs `secs` of far-end noise through port 1 of a switch over the room (processing
+    /// `None`: the default); returns what the call sent.
+    fn room_call(processing: Option<ProcessingSettings>, secs: usize) -> Vec<i16> {
+        let sw = AudioSwitch::new(AudioIn::Null, AudioOut::Null, HoldMusic::Silence).unwrap();
+        let room = Room::default();
+        {
+            let mut d = lock(&sw.shared);
+            d.mic = Some(Box::new(RoomMic(room.clone())));
+            d.speaker = Some(Box::new(RoomSpeaker(room.clone())));
+            d.processing_applies = true;
+        }
+        if let Some(p) = processing {
+            sw.set_processing(p);
+        }
+        let (AudioIn::Port(p), AudioOut::Port(q)) = sw.port(1) else { unreachable!() };
+        let mut src = open_port_source(&p, 16000).unwrap();
+        let mut sink = open_port_sink(&q, 16000).unwrap();
+        sw.set_active(Some(1));
+        let mut seed = 12345u32;
+        let mut sent = Vec::new();
+        for _ in 0..secs * 50 {
+            let far: Vec<i16> = (0..320)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+                    ((seed >> 16) as i16) / 4
+                })
+                .collect();
+            sink.write(&far).unwrap();
+            let mut frame = vec![0i16; 320];
+            src.read(&mut frame).unwrap();
+            sent.extend_from_slice(&frame);
+        }
+        sent
+    }
+
+    fn power(x: &[i16]) -> f64 {
+        x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64
+    }
+
+    #[test]
+    fn the_active_call_sends_the_microphone_without_the_speakers_echo() {
+        let raw = room_call(Some(ProcessingSettings::off()), 6);
+        let sent = room_call(None, 6);
+        assert!(power(&raw[raw.len() - 16000..]) > 1e5, "the room echoes");
+        let last = 16000;
+        let erle = 10.0 * (power(&raw[raw.len() - last..]) / power(&sent[sent.len() - last..]).max(1e-3)).log10();
+        assert!(erle > 20.0, "echo reduced by only {erle:.1} dB");
+    }
+
+    #[test]
+    fn with_processing_off_the_microphone_passes_bit_exact() {
+        let sent_off = room_call(Some(ProcessingSettings::off()), 2);
+        // The same room without a processor in the path, read straight from the mic.
+        let room = Room::default();
+        let mut speaker = RoomSpeaker(room.clone());
+        let mut mic = RoomMic(room.clone());
+        let mut seed = 12345u32;
+        let mut raw = Vec::new();
+        for _ in 0..100 {
+            let far: Vec<i16> = (0..320)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+                    ((seed >> 16) as i16) / 4
+                })
+                .collect();
+            speaker.write(&far).unwrap();
+            let mut frame = vec![0i16; 320];
+            mic.read(&mut frame).unwrap();
+            raw.extend_from_slice(&frame);
+        }
+        assert!(power(&raw) > 1e5, "the room echoes");
+        assert_eq!(sent_off, raw);
     }
 
     #[test]

@@ -10,10 +10,12 @@
 //! no I/O, tested on their own; `session` wires them to sockets and timers.
 
 pub mod audio_io;
+pub mod audio_processing;
 pub mod audio_switch;
 pub mod call_waiting_tone;
 pub mod codec;
 pub mod comfort_noise;
+pub mod conference_mixer;
 pub mod device;
 pub mod delay_estimator;
 pub mod dtmf;
@@ -39,8 +41,10 @@ pub mod tone;
 pub mod wav;
 
 pub use audio_io::{AudioIn, AudioOut};
+pub use audio_processing::{AudioProcessor, ProcessingSettings};
 pub use audio_switch::{AudioSwitch, SwitchPort, WeakAudioSwitch};
 pub use hold_music::HoldMusic;
+pub use conference_mixer::ConferenceMixer;
 pub use codec::{decoder, encoder, AudioDecoder, AudioEncoder, Codec};
 pub use device::{list_devices, DeviceInfo, DeviceList};
 pub use error::MediaError;

@@ -111,6 +111,39 @@ pub struct CallOptions {
     pub caller_id: Option<String>,
 }
 
+/// Which voice-processing parts run on a sound-card microphone (WAV files and silence pass
+/// untouched); profile `[voice_processing]`, e.g. `echo_cancellation = false`. Every part is on
+/// unless switched off; [`Phone::set_voice_processing`](crate::Phone::set_voice_processing)
+/// changes it for every call at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VoiceProcessing {
+    /// Remove the far end's voice that the microphone picks up from the speaker.
+    pub echo_cancellation: bool,
+    /// Lower steady background noise.
+    pub noise_suppression: bool,
+    /// Keep the talker at a steady level.
+    pub gain_control: bool,
+}
+
+impl Default for VoiceProcessing {
+    fn default() -> Self {
+        VoiceProcessing::all(true)
+    }
+}
+
+impl VoiceProcessing {
+    /// Every part on, or every part off.
+    pub fn all(on: bool) -> Self {
+        VoiceProcessing { echo_cancellation: on, noise_suppression: on, gain_control: on }
+    }
+
+    /// Whether any part is on.
+    pub fn any(&self) -> bool {
+        self.echo_cancellation || self.noise_suppression || self.gain_control
+    }
+}
+
 /// Engine-wide configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhoneConfig {
@@ -284,6 +317,8 @@ pub enum PhoneError {
 /// registrar = "sip:example.com;transport=tls"          # optional
 /// expires = 600                                        # optional
 /// listen = "0.0.0.0:0"                                 # optional
+/// [voice_processing]                                   # optional, every part on by default
+/// echo_cancellation = true
 /// [routing]                                            # optional, see docs/routing.md
 /// rules = ["when is_queue && hour >= 17 then reject_busy"]
 /// [routing.presets.do_not_disturb]
@@ -305,10 +340,17 @@ pub struct Profile {
     /// How typed numbers become request URIs (default country, outside-line prefix, extensions).
     #[serde(default)]
     pub dialling: crate::dialling::DiallingSettings,
+    /// Echo cancellation, noise suppression, gain control (all on unless switched off).
+    #[serde(default, skip_serializing_if = "is_default_processing")]
+    pub voice_processing: VoiceProcessing,
+}
+
+fn is_default_processing(v: &VoiceProcessing) -> bool {
+    *v == VoiceProcessing::default()
 }
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default() }
+        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default() }
     }
 }

@@ -72,6 +72,8 @@ struct State {
     /// Open audio switches (one per microphone/speaker pair in use; normally one).
     switches: Vec<WeakAudioSwitch>,
     hold_music: HoldMusic,
+    /// Echo cancellation etc. on every switch (`set_voice_processing`).
+    voice_processing: crate::api::VoiceProcessing,
 }
 
 pub(crate) struct Engine {
@@ -107,6 +109,14 @@ pub(crate) struct Engine {
 const QUALITY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// How often the engine's housekeeping runs (call-waiting tone on/off follows within this).
 const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn processing_settings(v: crate::api::VoiceProcessing) -> hookflash_media::ProcessingSettings {
+    hookflash_media::ProcessingSettings {
+        echo_cancellation: v.echo_cancellation,
+        noise_suppression: v.noise_suppression,
+        gain_control: v.gain_control,
+    }
+}
 
 fn media_endpoint_in(e: &AudioEndpoint) -> AudioIn {
     match e {
@@ -273,6 +283,7 @@ impl Engine {
                 board: Switchboard::new(None),
                 switches: Vec::new(),
                 hold_music: HoldMusic::Generated,
+                voice_processing: Default::default(),
             }),
             registration: tokio::sync::Mutex::new(reg),
             refresh_task: Mutex::new(None),
@@ -1509,6 +1520,15 @@ impl Engine {
         self.state.lock().unwrap().board.set_recall_after(after.map(|d| d.as_millis() as i64));
     }
 
+    /// Voice processing for every audio switch, open ones at once and future ones.
+    pub(crate) fn set_voice_processing(&self, v: crate::api::VoiceProcessing) {
+        let mut st = self.state.lock().unwrap();
+        st.voice_processing = v;
+        for sw in st.switches.iter().filter_map(|w| w.upgrade()) {
+            sw.set_processing(processing_settings(v));
+        }
+    }
+
     /// The audio switch for this call's microphone/speaker: the open one, or a new one.
     fn switch_for(&self, opts: &CallOptions) -> Result<AudioSwitch, String> {
         let input = media_endpoint_in(&opts.audio_in);
@@ -1519,6 +1539,7 @@ impl Engine {
             return Ok(sw);
         }
         let sw = AudioSwitch::new(input, output, st.hold_music.clone()).map_err(|e| e.to_string())?;
+        sw.set_processing(processing_settings(st.voice_processing));
         sw.set_active(st.board.active());
         st.switches.push(sw.downgrade());
         Ok(sw)

@@ -99,6 +99,11 @@ impl Phone {
     pub fn set_park_recall(&self, after: Option<std::time::Duration>) {
         self.engine.set_park_recall(after)
     }
+    /// Echo cancellation, noise suppression and gain control on the microphone, for every call
+    /// (ongoing ones from the next 10 ms). All on by default.
+    pub fn set_voice_processing(&self, v: VoiceProcessing) {
+        self.engine.set_voice_processing(v)
+    }
     /// Replaces the routing rules for incoming calls. Validated first: if any rule or preset
     /// is wrong nothing changes and the error names each problem (by rule number).
     pub fn set_routing(&self, settings: crate::routing::RoutingSettings) -> Result<(), crate::routing::InvalidRouting> {

@@ -3,7 +3,16 @@
 
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import type { AccountForm, AccountView, CallId, CallInfo, HistoryEntry, PhoneEvent, RoutingSettings } from './types';
+import type {
+  AccountForm,
+  AccountView,
+  CallId,
+  CallInfo,
+  HistoryEntry,
+  PhoneEvent,
+  RoutingSettings,
+  VoiceProcessing,
+} from './types';
 
 /** Name of the event channel the shell forwards every engine event on. */
 export const EVENT_CHANNEL = 'phone-event';
@@ -32,6 +41,11 @@ export const phone = {
   routing: (): Promise<RoutingSettings> => invoke('routing'),
   /** Validates and saves routing settings; rejects with a `RoutingRejected` (problems per rule/field). */
   saveRouting: (settings: RoutingSettings): Promise<RoutingSettings> => invoke('save_routing', { settings }),
+  /** Echo cancellation, noise suppression and gain control in effect. */
+  voiceProcessing: (): Promise<VoiceProcessing> => invoke('voice_processing'),
+  /** Switches them for every call at once; saved in the profile. */
+  saveVoiceProcessing: (settings: VoiceProcessing): Promise<VoiceProcessing> =>
+    invoke('save_voice_processing', { settings }),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */
   onEvent: (handler: (event: PhoneEvent) => void): Promise<UnlistenFn> =>
     listen<PhoneEvent>(EVENT_CHANNEL, (message) => handler(message.payload)),

@@ -154,6 +154,13 @@ export interface RoutingProblem {
   message: string;
 }
 
+/** Voice processing on the microphone (profile `[voice_processing]`); every part on by default. */
+export interface VoiceProcessing {
+  echo_cancellation: boolean;
+  noise_suppression: boolean;
+  gain_control: boolean;
+}
+
 /** What `save_routing` rejects with. */
 export interface RoutingRejected {
   message: string;

@@ -5,7 +5,10 @@
 //!   ([`pesq_table`]);
 //! - `latency`: engine-internal latency, ours and baresip's ([`latency`]);
 //! - `jitter`: jitter buffer on a seeded trace, ours and the `neteq` crate's ([`jitter_trace`]);
-//! - `cpu`: codec cost, call set-up, CPU share of one call ([`cpu`]).
+//! - `cpu`: codec cost, call set-up, CPU share of one call ([`cpu`]);
+//! - `mix`: CPU share of a 5-party Opus mix-minus ([`mix`]);
+//! - `echo`: echo cancellation (ERLE) and near-end PESQ in double talk, sonora vs WebRTC's
+//!   C++ module ([`echo`]).
 //!
 //! Result lines are printed as `bench-line<TAB>…` ([`lines`]) and legacy `name time: […]`
 //! lines; xtask writes both into target/bench/report.{json,md}. Arguments pick sections
@@ -15,9 +18,11 @@
 mod baresip_call;
 mod baresip_echo;
 mod cpu;
+mod echo;
 mod jitter_trace;
 mod latency;
 mod lines;
+mod mix;
 mod offline;
 mod pesq_table;
 
@@ -79,17 +84,85 @@ fn main() {
         l.emit();
         lines.push(l);
     }
-    for l in [
-        Line::not_measured("CPU", "5-party mix, share of one core", "there is no mixer yet", "-"),
-        Line::not_measured("Echo", "echo return loss enhancement after convergence (40 ms room)", "there is no echo canceller yet", "≥ 40 dB"),
-        Line::not_measured("Echo", "near-end PESQ in double talk", "there is no echo canceller yet", "-"),
-    ] {
+    if want("mix") {
+        let l = mix_line();
         l.emit();
         lines.push(l);
+    }
+    if want("echo") {
+        for l in echo_lines(&dir) {
+            l.emit();
+            lines.push(l);
+        }
     }
     let fails = lines.iter().filter(|l| l.verdict == Verdict::Fail).count();
     let passes = lines.iter().filter(|l| l.verdict == Verdict::Pass).count();
     eprintln!("bench: {passes} PASS, {fails} FAIL, {} lines; recordings in {}", lines.len(), dir.path().display());
+}
+
+/// The 5-party mix line (median of 5 runs).
+fn mix_line() -> Line {
+    let what = "5-party mix: decode 5 Opus streams, mix-minus, encode 5 Opus streams, 20 ms frames, CPU time per second of audio as share of one core";
+    match mix::run(5) {
+        Ok(shares) => {
+            eprintln!("5-party mix CPU shares: {shares:?} %");
+            let m = median(&shares).unwrap_or(f64::NAN);
+            Line::new(
+                "CPU",
+                what,
+                format!("{m:.2} % (median of {} runs of {} s)", shares.len(), mix::SECONDS),
+                "no reference: baresip 1.0.0 has no N-party mixer to run the same load through".into(),
+                "-",
+                Verdict::Info,
+            )
+        }
+        Err(e) => Line::not_measured("CPU", what, &e, "-"),
+    }
+}
+
+/// The echo lines: ERLE and near-end PESQ, sonora (ours) vs webrtc-audio-processing.
+fn echo_lines(dir: &TestDir) -> Vec<Line> {
+    let sig = match echo::signals(dir.path()) {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![
+                Line::not_measured("Echo", "echo return loss enhancement after convergence (40 ms room)", &e, "≥ 40 dB"),
+                Line::not_measured("Echo", "near-end PESQ-WB in double talk", &e, "-"),
+            ]
+        }
+    };
+    let ours = echo::measure(dir.path(), "sonora", &sig, Some(echo::sonora()));
+    let raw = echo::measure(dir.path(), "unprocessed", &sig, None);
+    let theirs = echo::webrtc().map(|e| echo::measure(dir.path(), "webrtc", &sig, Some(e)));
+    eprintln!("echo ({}): sonora {ours:?}, webrtc-audio-processing {theirs:?}, unprocessed {raw:?}", echo::DESCRIPTION);
+    let (erle_ref, pesq_ref) = match &theirs {
+        Ok(t) => (
+            format!("webrtc-audio-processing 2.1.0 (C++ AEC3): {:.1} dB", t.erle_db),
+            format!("webrtc-audio-processing 2.1.0: {}; unprocessed microphone {}", lines::fmt2(&t.pesq), lines::fmt2(&raw.pesq)),
+        ),
+        Err(e) => (
+            format!("webrtc-audio-processing: not measured: {e}"),
+            format!("webrtc-audio-processing: not measured: {e}; unprocessed microphone {}", lines::fmt2(&raw.pesq)),
+        ),
+    };
+    vec![
+        Line::new(
+            "Echo",
+            &format!("echo return loss enhancement after 10 s of convergence, far end alone ({}), sonora 0.2.0, all parts on", echo::DESCRIPTION),
+            format!("{:.1} dB", ours.erle_db),
+            erle_ref,
+            "≥ 40 dB",
+            Verdict::of(ours.erle_db >= 40.0),
+        ),
+        Line::new(
+            "Echo",
+            "near-end PESQ-WB in double talk (same room, near end over the far end), sonora 0.2.0",
+            lines::fmt2(&ours.pesq),
+            pesq_ref,
+            "-",
+            if ours.pesq.is_ok() { Verdict::Info } else { Verdict::NotMeasured },
+        ),
+    ]
 }
 
 /// The jitter-buffer lines: ours and the `neteq` crate on the same seeded trace.
