@@ -97,6 +97,7 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
                 EndReason::Failed { status, .. } if matches!(status, 486 | 600 | 603) => ("rejected", Some(*status)),
                 EndReason::Failed { status, .. } => ("failed", Some(*status)),
                 EndReason::Error { .. } => ("error", None),
+                EndReason::ParkedOnOrbit { .. } => ("parked_on_orbit", None),
             };
             let mut line = json!({"event": "ended", "call_id": call.id, "reason": kind, "status": status, "message": message});
             if let Some(routing) = &call.routing {
@@ -111,7 +112,21 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             "concealed_frames": q.concealed_frames, "jitter_ms": q.jitter_ms, "rtt_ms": q.rtt_ms,
             "jitter_buffer_ms": q.jitter_buffer_ms
         }),
+        PhoneEvent::ParkSlots { slots } => json!({"event": "slots", "slots": slot_json(slots)}),
     })
+}
+
+/// The orbit slots as JSON (the `slots` line, also printed by the session's `slots` command).
+pub fn slot_json(slots: &[hookflash_phone::ParkSlot]) -> Value {
+    Value::Array(
+        slots
+            .iter()
+            .map(|s| {
+                json!({"slot": s.slot, "uri": s.uri, "occupied": s.occupied, "parked_uri": s.parked_uri,
+                       "parked_display": s.parked_display, "state": s.state})
+            })
+            .collect(),
+    )
 }
 
 /// The human form of a JSON line.
@@ -144,6 +159,20 @@ pub fn line_text(v: &Value) -> Option<String> {
         "active" => format!("call {id} is active"),
         "held_by_remote" => format!("call {id} held by the other side"),
         "remote_resumed" => format!("call {id} resumed by the other side"),
+        "slots" => {
+            let slots = v["slots"].as_array().cloned().unwrap_or_default();
+            slots
+                .iter()
+                .map(|s| {
+                    let who = s["parked_display"].as_str().or(s["parked_uri"].as_str()).unwrap_or("");
+                    match s["occupied"].as_bool() {
+                        Some(true) => format!("orbit {}: occupied {who}", s["slot"].as_str().unwrap_or_default()).trim_end().to_string(),
+                        _ => format!("orbit {}: free", s["slot"].as_str().unwrap_or_default()),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
         "audio_in_ended" | "quality" => return None,
         "error" => format!("error: {}: {}", v["command"].as_str().unwrap_or_default(), v["message"].as_str().unwrap_or_default()),
         "calls" => {

@@ -17,6 +17,10 @@
 //! wait <seconds>          pause the script (events keep printing)
 //! wait-calls <n> [<secs>] pause until n calls are connected (default limit 30 s)
 //! wait-ringing <n> [<secs>] pause until n calls ring here
+//! park-orbit <id> <slot>  park on the server's orbit slot (REFER; needs [account.shared_park])
+//! slots                   print the orbit slots: {"event":"slots","slots":[...]}
+//! retrieve <slot>         call the orbit slot to take the parked call back
+//! wait-slot <slot> occupied|free [<secs>] pause until the server reports that state
 //! quit                    hang up everything and exit (also at the end of the input)
 //! ```
 
@@ -44,6 +48,11 @@ pub enum SessionCommand {
     Wait(Duration),
     WaitCalls(usize, Duration),
     WaitRinging(usize, Duration),
+    ParkOrbit(CallId, String),
+    Slots,
+    Retrieve(String),
+    /// Slot, wanted occupied (true) or free, time limit.
+    WaitSlot(String, bool, Duration),
     Quit,
 }
 
@@ -116,10 +125,31 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
                 SessionCommand::WaitRinging(n, limit)
             }
         }
+        "park-orbit" => {
+            let id = id_arg(arg, "park-orbit")?;
+            let slot = words.next().ok_or("`park-orbit` needs a call id and a slot, e.g. `park-orbit 1 701`")?;
+            SessionCommand::ParkOrbit(id, slot.to_string())
+        }
+        "slots" => SessionCommand::Slots,
+        "retrieve" => SessionCommand::Retrieve(arg.ok_or("`retrieve` needs a slot, e.g. `retrieve 701`")?.to_string()),
+        "wait-slot" => {
+            let slot = arg.ok_or("`wait-slot` needs a slot and occupied|free, e.g. `wait-slot 701 occupied`")?;
+            let occupied = match words.next() {
+                Some("occupied") => true,
+                Some("free") => false,
+                Some(w) => return Err(format!("'{w}' is neither occupied nor free")),
+                None => return Err("`wait-slot` needs occupied or free after the slot".into()),
+            };
+            let limit = match words.next() {
+                Some(w) => secs_arg(Some(w), "wait-slot")?,
+                None => Duration::from_secs(30),
+            };
+            SessionCommand::WaitSlot(slot.to_string(), occupied, limit)
+        }
         "quit" | "exit" => SessionCommand::Quit,
         other => {
             return Err(format!(
-                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, quit)"
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, quit)"
             ))
         }
     };
@@ -168,6 +198,8 @@ enum Pause {
     Until(Instant),
     /// Until n calls are in this state (or the limit passes).
     Calls(usize, CallState, Instant),
+    /// Until the orbit slot is occupied (true) or free (or the limit passes).
+    Slot(String, bool, Instant),
 }
 
 /// Runs the session until `quit` or the end of the input.
@@ -196,6 +228,17 @@ pub async fn run_session(
                     pause = Pause::None;
                 }
             }
+            Pause::Slot(ref slot, occupied, limit) => {
+                let now_state = phone.park_slots().iter().find(|s| &s.slot == slot).map(|s| s.occupied);
+                if now_state == Some(occupied) {
+                    pause = Pause::None;
+                } else if now >= limit {
+                    let want = if occupied { "occupied" } else { "free" };
+                    printer.line(&json!({"event": "error", "command": format!("wait-slot {slot} {want}"),
+                        "message": format!("orbit {slot} was not reported {want} in time")}));
+                    pause = Pause::None;
+                }
+            }
             _ => {}
         }
         let paused = !matches!(pause, Pause::None);
@@ -204,7 +247,7 @@ pub async fn run_session(
         }
         let sleep_until = match pause {
             Pause::Until(t) => t,
-            Pause::Calls(_, _, limit) => limit.min(now + Duration::from_millis(100)),
+            Pause::Calls(_, _, limit) | Pause::Slot(_, _, limit) => limit.min(now + Duration::from_millis(100)),
             Pause::None => now + Duration::from_secs(3600),
         };
         tokio::select! {
@@ -220,6 +263,9 @@ pub async fn run_session(
                     }
                     Ok(Some(SessionCommand::WaitRinging(n, limit))) => {
                         pause = Pause::Calls(n, CallState::Ringing, Instant::now() + limit)
+                    }
+                    Ok(Some(SessionCommand::WaitSlot(slot, occupied, limit))) => {
+                        pause = Pause::Slot(slot, occupied, Instant::now() + limit)
                     }
                     Ok(Some(cmd)) => {
                         if let Err(message) = execute(phone, printer, &opts, cmd).await {
@@ -274,7 +320,17 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             printer.line(&json!({"event": "calls", "calls": calls}));
             Ok(())
         }
-        SessionCommand::Wait(_) | SessionCommand::WaitCalls(..) | SessionCommand::WaitRinging(..) | SessionCommand::Quit => {
+        SessionCommand::ParkOrbit(id, slot) => phone.park_on_orbit(id, &slot).await.map_err(e),
+        SessionCommand::Retrieve(slot) => phone.retrieve(&slot, opts.clone()).await.map(|_| ()).map_err(e),
+        SessionCommand::Slots => {
+            printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
+            Ok(())
+        }
+        SessionCommand::Wait(_)
+        | SessionCommand::WaitCalls(..)
+        | SessionCommand::WaitRinging(..)
+        | SessionCommand::WaitSlot(..)
+        | SessionCommand::Quit => {
             Ok(())
         }
     }
@@ -306,6 +362,11 @@ mod tests {
         assert_eq!(p("wait-calls 3 5"), WaitCalls(3, Duration::from_secs(5)));
         assert_eq!(p("wait-ringing 2"), WaitRinging(2, Duration::from_secs(30)));
         assert_eq!(p("QUIT"), Quit);
+        assert_eq!(p("park-orbit 2 701"), ParkOrbit(2, "701".into()));
+        assert_eq!(p("slots"), Slots);
+        assert_eq!(p("retrieve 701"), Retrieve("701".into()));
+        assert_eq!(p("wait-slot 701 occupied"), WaitSlot("701".into(), true, Duration::from_secs(30)));
+        assert_eq!(p("wait-slot 701 free 5"), WaitSlot("701".into(), false, Duration::from_secs(5)));
         assert_eq!(parse_command("   # only a comment").unwrap(), None);
         assert_eq!(parse_command("").unwrap(), None);
     }
@@ -323,5 +384,8 @@ mod tests {
         assert!(err("dial 2001 --caller-id").contains("`--caller-id` needs a number"));
         assert_eq!(err("dial 2001 +44"), "unexpected '+44' after `dial 2001` (only --caller-id X may follow)");
         assert_eq!(err("dial 2001 --caller-id 1 2"), "unexpected '2' after `dial`");
+        assert!(err("park-orbit 1").contains("needs a call id and a slot"));
+        assert_eq!(err("wait-slot 701 busy"), "'busy' is neither occupied nor free");
+        assert!(err("retrieve").contains("needs a slot"));
     }
 }

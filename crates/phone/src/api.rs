@@ -45,6 +45,40 @@ pub struct AccountConfig {
     /// Whether to REGISTER at all (false: calls only, e.g. peer-to-peer).
     #[serde(default = "default_true")]
     pub register: bool,
+    /// Park orbits on the server this account can park calls on and watch (`[account.shared_park]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_park: Option<SharedParkConfig>,
+}
+
+/// Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.
+/// `orbits = ["701-703"]` or `["701", "702"]`, dialled as `sip:<slot>@<domain>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedParkConfig {
+    pub orbits: Vec<String>,
+    /// Domain of the slot URIs; default: the account's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// One park orbit slot as the server's dialog-event NOTIFYs describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkSlot {
+    /// The slot, e.g. "701".
+    pub slot: String,
+    /// Its URI, e.g. `sip:701@pbx.example.com` (dial it to retrieve the call).
+    #[serde(default)]
+    pub uri: String,
+    /// A call is parked there (or being parked: ringing).
+    #[serde(default)]
+    pub occupied: bool,
+    /// Who is parked there, when the server says.
+    #[serde(default)]
+    pub parked_uri: Option<String>,
+    #[serde(default)]
+    pub parked_display: Option<String>,
+    /// The orbit dialog's state: "trying", "proceeding", "early", "confirmed" (None when free).
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 impl AccountConfig {
@@ -62,6 +96,7 @@ impl AccountConfig {
             listen: None,
             tls_ca_file: None,
             register: true,
+            shared_park: None,
         }
     }
 }
@@ -245,6 +280,8 @@ pub enum EndReason {
     Error { message: String },
 }
 
+    /// We parked the call on a server park orbit (blind transfer accepted by the far end).
+    ParkedOnOrbit { slot: String },
 /// Everything the engine tells front ends; one stream, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -263,6 +300,8 @@ pub enum PhoneEvent {
     CallQuality { call_id: CallId, quality: CallQuality },
 }
 
+    /// The server's park orbit slots of the account changed (all slots, in configured order).
+    ParkSlots { slots: Vec<ParkSlot> },
 /// One history row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {

@@ -37,6 +37,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+/// Park orbits on the server (REFER to a slot, dialog-event subscriptions): its own `impl Engine`.
+#[path = "engine_park_orbit.rs"]
+mod park_orbit;
+
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -103,6 +107,8 @@ pub(crate) struct Engine {
     call_defaults: Mutex<CallOptions>,
     /// How typed numbers become request URIs.
     dialling: Mutex<DiallingSettings>,
+    /// Server park orbit slots and their dialog subscriptions (`engine_park_orbit.rs`).
+    park_orbits: park_orbit::ParkOrbits,
 }
 
 /// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
@@ -259,6 +265,7 @@ impl Engine {
             password: password.clone(),
             display_name: acc.display_name.clone(),
         });
+        let park_orbits = park_orbit::ParkOrbits::new(acc, &domain)?;
         let (dialog_tx, mut dialog_rx) = stack.dialogs.new_dialog_state_channel();
         let (media_tx, mut media_rx) = mpsc::unbounded_channel();
         let engine = Arc::new(Engine {
@@ -294,6 +301,7 @@ impl Engine {
             )),
             call_defaults: Mutex::new(CallOptions::default()),
             dialling: Mutex::new(DiallingSettings::default()),
+            park_orbits,
         });
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
@@ -334,6 +342,7 @@ impl Engine {
                 }
             }
         });
+        engine.start_park_orbits();
         Ok(engine)
     }
 
@@ -805,7 +814,8 @@ impl Engine {
 
     // ---------------------------------------------------------------- calls: incoming
 
-    async fn on_transaction(self: &Arc<Self>, mut tx: Transaction) {
+    async fn on_transaction(self: &Arc<Self>, tx: Transaction) {
+        let Some(mut tx) = self.take_orbit_notify(tx).await else { return };
         let method = tx.original.method;
         let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
         if has_tag && method != Method::Options {
@@ -1274,6 +1284,7 @@ impl Engine {
             st.calls.remove(&id)
         };
         let Some(mut c) = removed else { return };
+        let reason = self.orbit_end_reason(&c.sip_call_id, reason);
         let actions = self.board(|b| b.ended(id));
         self.apply(actions);
         if let Some(r) = c.ringback.take() {
@@ -1395,6 +1406,9 @@ impl Engine {
             }
             DialogState::Options(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
+            }
+            DialogState::Notify(did, req, handle) if self.is_parking_on_orbit(&did.call_id) => {
+                self.on_orbit_refer_notify(&did.call_id, req, handle).await;
             }
             DialogState::Notify(_, _, handle) | DialogState::Message(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;

@@ -16,6 +16,7 @@ mod incoming_routing;
 mod phone;
 mod profile;
 mod registration_policy;
+pub mod shared_park;
 mod switchboard;
 
 pub use phone::Phone;

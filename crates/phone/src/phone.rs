@@ -122,6 +122,22 @@ impl Phone {
     pub fn set_call_defaults(&self, opts: CallOptions) {
         self.engine.set_call_defaults(opts)
     }
+    /// Parks a connected call on a server park orbit slot (`[account.shared_park]`): blind
+    /// transfer (REFER) of the remote party to the slot. Returns when the REFER is answered;
+    /// the call then ends "parked on <slot>", or, if the transfer fails, stays here parked
+    /// locally and a `Warning` says why.
+    pub async fn park_on_orbit(&self, id: CallId, slot: &str) -> Result<(), PhoneError> {
+        self.engine.park_on_orbit(id, slot).await
+    }
+    /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
+    pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
+        self.engine.retrieve_from_orbit(slot, opts).await
+    }
+    /// The account's orbit slots as the server last described them (empty without orbits);
+    /// changes come as `PhoneEvent::ParkSlots`.
+    pub fn park_slots(&self) -> Vec<ParkSlot> {
+        self.engine.park_slots()
+    }
     pub fn calls(&self) -> Vec<CallInfo> {
         self.engine.calls()
     }

@@ -20,6 +20,12 @@ pub fn load_profile(path: &Path) -> Result<Profile, PhoneError> {
         what: "profile".into(),
         detail: format!("{}: dialling: {}", path.display(), problems.join("; ")),
     })?;
+    if let Some(park) = &profile.account.shared_park {
+        park.validate().map_err(|problems| PhoneError::InvalidInput {
+            what: "profile".into(),
+            detail: format!("{}: account.shared_park: {}", path.display(), problems.join("; ")),
+        })?;
+    }
     Ok(profile)
 }
 
@@ -55,5 +61,20 @@ mod tests {
         std::fs::write(&p, format!("{head}rules = [\"when true then ring\", \"when parkd_count > 0 then ring\"]\n")).unwrap();
         let e = load_profile(&p).unwrap_err().to_string();
         assert!(e.contains("p.toml") && e.contains("rule 2") && e.contains("parkd_count"), "{e}");
+    }
+
+    #[test]
+    fn shared_park_orbits_are_read_and_bad_ones_refused() {
+        let dir = std::env::temp_dir().join(format!("hf-profile-park-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("p.toml");
+        let head = "[account]\naor = \"sip:alice@example.com\"\n[account.shared_park]\n";
+        std::fs::write(&p, format!("{head}orbits = [\"701-703\"]\ndomain = \"pbx.example.com\"\n")).unwrap();
+        let park = load_profile(&p).unwrap().account.shared_park.unwrap();
+        assert_eq!(park.slots().unwrap(), vec!["701", "702", "703"]);
+        assert_eq!(park.domain.as_deref(), Some("pbx.example.com"));
+        std::fs::write(&p, format!("{head}orbits = [\"703-701\"]\n")).unwrap();
+        let e = load_profile(&p).unwrap_err().to_string();
+        assert!(e.contains("p.toml") && e.contains("shared_park") && e.contains("703-701"), "{e}");
     }
 }

@@ -1,0 +1,556 @@
+//! Engine side of shared park on the server (park orbits): one RFC 4235 `dialog` subscription
+//! per orbit slot (SUBSCRIBE with our own digest auth, in-dialog refresh before expiry, NOTIFYs
+//! applied to `shared_park::OrbitSlots`), and parking a call on a slot by blind transfer
+//! (REFER to `sip:<slot>@<domain>`, progress followed through the NOTIFY sipfrags: 2xx ends our
+//! leg with "parked on <slot>", a failure keeps the call here, parked locally, with a warning).
+//! A child module of `engine` so it can use the engine's call table; the pure logic lives in
+//! `shared_park.rs`.
+
+use super::*;
+use crate::shared_park::{self, Applied, OrbitSlots, RefreshTimer};
+use hookflash_sip::{dialog_info, digest};
+use rsipstack::sip::{Response, SipMessage};
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transaction::make_tag;
+use std::time::{Duration, Instant};
+
+/// Lifetime asked for each slot subscription.
+const SUBSCRIBE_EXPIRES: u32 = 600;
+/// A REFER whose outcome has not been reported by then counts as failed.
+const REFER_TIMEOUT: Duration = Duration::from_secs(32);
+
+/// One slot's subscription dialog (RFC 6665), kept by hand like the registration.
+#[derive(Debug, Clone)]
+struct Sub {
+    call_id: String,
+    from_tag: String,
+    /// The notifier's tag, from the 2xx or the first NOTIFY.
+    to_tag: Option<String>,
+    /// Where in-dialog refreshes go (the notifier's Contact).
+    remote_target: Option<Uri>,
+    cseq: u32,
+    timer: RefreshTimer,
+    in_flight: bool,
+}
+
+impl Sub {
+    fn fresh() -> Sub {
+        Sub {
+            call_id: format!("{}@hookflash", random_token(20)),
+            from_tag: make_tag().to_string(),
+            to_tag: None,
+            remote_target: None,
+            cseq: 0,
+            timer: RefreshTimer::default(),
+            in_flight: false,
+        }
+    }
+}
+
+/// A REFER to an orbit under way.
+#[derive(Debug, Clone)]
+struct PendingPark {
+    id: CallId,
+    slot: String,
+    /// The transferee answered the REFER with 2xx.
+    accepted: bool,
+    /// Its NOTIFY reported a 2xx for the call to the orbit.
+    succeeded: bool,
+}
+
+struct Inner {
+    slots: OrbitSlots,
+    subs: HashMap<String, Sub>,
+    /// By the SIP Call-ID of the call being parked.
+    pending: HashMap<String, PendingPark>,
+    malformed: u64,
+}
+
+/// The account's orbit slots and their subscriptions (absent without `[account.shared_park]`).
+pub(crate) struct ParkOrbits {
+    inner: Option<Mutex<Inner>>,
+}
+
+impl ParkOrbits {
+    pub(crate) fn new(acc: &AccountConfig, account_domain: &str) -> Result<ParkOrbits, PhoneError> {
+        let Some(cfg) = &acc.shared_park else { return Ok(ParkOrbits { inner: None }) };
+        let slots = cfg.slots().map_err(|p| PhoneError::InvalidInput {
+            what: "shared park".into(),
+            detail: p.join("; "),
+        })?;
+        let domain = cfg.domain.clone().unwrap_or_else(|| account_domain.to_string());
+        let subs = slots.iter().map(|s| (s.clone(), Sub::fresh())).collect();
+        Ok(ParkOrbits {
+            inner: Some(Mutex::new(Inner { slots: OrbitSlots::new(&slots, &domain), subs, pending: HashMap::new(), malformed: 0 })),
+        })
+    }
+}
+
+fn header<'a>(headers: &'a rsipstack::sip::Headers, name: &str) -> Option<&'a str> {
+    headers.iter().find(|h| h.name().eq_ignore_ascii_case(name)).map(|h| h.value())
+}
+
+/// `expires=N` of a Subscription-State value.
+fn sub_state_expires(v: &str) -> Option<u32> {
+    v.split(';').skip(1).find_map(|p| p.trim().strip_prefix("expires=")).and_then(|n| n.trim().parse().ok())
+}
+
+impl Engine {
+    fn orbits(&self) -> Option<std::sync::MutexGuard<'_, Inner>> {
+        self.park_orbits.inner.as_ref().map(|m| m.lock().unwrap())
+    }
+
+    /// Starts watching the slots (a no-op without orbits): a housekeeping loop sends each
+    /// slot's SUBSCRIBE when its timer is due (at once, then before expiry, or after back-off).
+    pub(crate) fn start_park_orbits(self: &Arc<Self>) {
+        if self.park_orbits.inner.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        if let Some(mut o) = self.orbits() {
+            for s in o.subs.values_mut() {
+                s.timer.now(now);
+            }
+        }
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                every.tick().await;
+                let Some(e) = weak.upgrade() else { break };
+                let now = Instant::now();
+                let due: Vec<String> = {
+                    let Some(mut o) = e.orbits() else { break };
+                    o.subs
+                        .iter_mut()
+                        .filter(|(_, s)| !s.in_flight && s.timer.is_due(now))
+                        .map(|(slot, s)| {
+                            s.in_flight = true;
+                            slot.clone()
+                        })
+                        .collect()
+                };
+                for slot in due {
+                    let me = e.clone();
+                    tokio::spawn(async move { me.subscribe_slot(&slot).await });
+                }
+            }
+        });
+    }
+
+    /// The slots as last reported (empty without orbits).
+    pub(crate) fn park_slots(&self) -> Vec<ParkSlot> {
+        self.orbits().map(|o| o.slots.view()).unwrap_or_default()
+    }
+
+    fn emit_slots(&self) {
+        let slots = self.park_slots();
+        self.emit(PhoneEvent::ParkSlots { slots });
+    }
+
+    fn slot_uri(&self, slot: &str) -> Result<String, PhoneError> {
+        let o = self.orbits().ok_or_else(|| PhoneError::InvalidInput {
+            what: "orbit".into(),
+            detail: "this account has no park orbits ([account.shared_park] in the profile)".into(),
+        })?;
+        o.slots.uri_of(slot).ok_or_else(|| PhoneError::InvalidInput {
+            what: "orbit".into(),
+            detail: format!("'{slot}' is not one of this account's orbits ({})", o.slots.names().join(", ")),
+        })
+    }
+
+    /// Retrieves the call parked on `slot`: a normal call to the slot's URI.
+    pub(crate) async fn retrieve_from_orbit(self: &Arc<Self>, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
+        let uri = self.slot_uri(slot)?;
+        self.dial(&uri, opts).await
+    }
+
+    // ------------------------------------------------------------ subscriptions
+
+    /// One SUBSCRIBE for `slot` (initial or refresh), with digest auth; updates the timer.
+    async fn subscribe_slot(self: &Arc<Self>, slot: &str) {
+        let result = self.subscribe_exchange(slot).await;
+        let now = Instant::now();
+        let mut changed = false;
+        let mut warning = None;
+        if let Some(mut o) = self.orbits() {
+            let failed_refresh = matches!(&result, Err((Some(481), _)));
+            if let Some(s) = o.subs.get_mut(slot) {
+                s.in_flight = false;
+                match &result {
+                    Ok(granted) if *granted > 0 => s.timer.granted(*granted, now),
+                    Ok(_) => {
+                        s.timer.failed(now);
+                    }
+                    Err((_, message)) => {
+                        let wait = s.timer.failed(now);
+                        if s.timer.failures() == 1 {
+                            warning = Some(format!("{message}; retrying in {} s", wait.as_secs()));
+                        }
+                    }
+                }
+            }
+            if failed_refresh || result.as_ref().is_ok_and(|g| *g == 0) {
+                // The notifier forgot us: next time a new subscription.
+                let timer = o.subs.get(slot).map(|s| s.timer.clone()).unwrap_or_default();
+                o.subs.insert(slot.to_string(), Sub { timer, ..Sub::fresh() });
+                changed = o.slots.forget(slot);
+            }
+        }
+        if let Some(message) = warning {
+            self.emit(PhoneEvent::Warning { message });
+        }
+        if changed {
+            self.emit_slots();
+        }
+    }
+
+    /// Sends SUBSCRIBE and follows challenges. Ok(granted expiry) or Err((status, sentence)).
+    async fn subscribe_exchange(self: &Arc<Self>, slot: &str) -> Result<u32, (Option<u16>, String)> {
+        let Ok(slot_uri_text) = self.slot_uri(slot) else { return Err((None, format!("orbit {slot} is unknown"))) };
+        let slot_uri = target::parse_uri("orbit", &slot_uri_text).map_err(|e| (None, e.to_string()))?;
+        let server = target::host_of(&slot_uri);
+        let destination = match &self.outbound {
+            Some(o) => o.clone(),
+            None => SipAddr::try_from(&slot_uri).map_err(|e| (None, format!("orbit {slot}: {e}")))?,
+        };
+        let (conn, _) = self
+            .stack
+            .endpoint
+            .transport_layer
+            .lookup(&destination, None)
+            .await
+            .map_err(|e| (None, format!("watching orbit {slot}: {server} unreachable: {e}")))?;
+        let local = conn.get_addr().clone();
+        let mut answered: Vec<String> = Vec::new();
+        let mut auth: Option<(String, String)> = None;
+        let mut nc = 0u32;
+        loop {
+            let Some(sub) = self.orbits().and_then(|mut o| {
+                let s = o.subs.get_mut(slot)?;
+                s.cseq += 1;
+                let s = s.clone();
+                if s.cseq == 1 {
+                    o.slots.new_subscription(slot);
+                }
+                Some(s)
+            }) else {
+                return Err((None, format!("orbit {slot} is unknown")));
+            };
+            let request = self
+                .build_subscribe(&sub, &slot_uri, &local, auth.as_ref())
+                .map_err(|e| (None, format!("watching orbit {slot}: {e}")))?;
+            let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| (None, e.to_string()))?;
+            let mut tx = Transaction::new_client(key, request, self.stack.endpoint.clone(), Some(conn.clone()));
+            tx.destination = Some(destination.clone());
+            tx.send().await.map_err(|e| (None, format!("watching orbit {slot}: {server} unreachable: {e}")))?;
+            let resp: Response = loop {
+                match tx.receive().await {
+                    Some(SipMessage::Response(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Provisional => continue,
+                    Some(SipMessage::Response(r)) => break r,
+                    Some(_) => continue,
+                    None => return Err((None, format!("watching orbit {slot}: no answer from {server}"))),
+                }
+            };
+            let (code, phrase) = status_of(&resp);
+            match code {
+                200..=299 => {
+                    let granted = resp
+                        .expires_header()
+                        .and_then(|h| h.value().trim().parse::<u32>().ok())
+                        .unwrap_or(SUBSCRIBE_EXPIRES);
+                    let to_tag = resp.to_header().ok().and_then(|t| t.tag().ok().flatten()).map(|t| t.to_string());
+                    let contact = resp.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone()));
+                    if let Some(mut o) = self.orbits() {
+                        if let Some(s) = o.subs.get_mut(slot).filter(|s| s.call_id == sub.call_id) {
+                            if s.to_tag.is_none() {
+                                s.to_tag = to_tag;
+                            }
+                            if contact.is_some() {
+                                s.remote_target = contact;
+                            }
+                        }
+                    }
+                    return Ok(granted);
+                }
+                401 | 407 => {
+                    let challenges: Vec<digest::Challenge> = resp
+                        .headers
+                        .iter()
+                        .filter_map(|h| match h {
+                            Header::WwwAuthenticate(v) => digest::parse_challenge(v.value(), false).ok(),
+                            Header::ProxyAuthenticate(v) => digest::parse_challenge(v.value(), true).ok(),
+                            _ => None,
+                        })
+                        .collect();
+                    let refused = |why: &str| (Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {why}"));
+                    let Some(ch) = digest::choose(&challenges).cloned() else {
+                        return Err(refused("no digest challenge this phone can answer"));
+                    };
+                    let Some(password) = self.password.clone() else {
+                        return Err(refused("the server asks for a password and none is set"));
+                    };
+                    if (answered.contains(&ch.nonce) && !ch.stale) || answered.len() >= 3 {
+                        return Err(refused("wrong user name or password"));
+                    }
+                    answered.push(ch.nonce.clone());
+                    nc += 1;
+                    let uri = sub.remote_target.clone().filter(|_| sub.to_tag.is_some()).unwrap_or(slot_uri.clone()).to_string();
+                    let r = digest::respond(&ch, &self.auth_user, &password, "SUBSCRIBE", &uri, b"", nc, &digest::new_cnonce());
+                    auth = Some((r.header_name.to_string(), r.value));
+                }
+                _ => return Err((Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {phrase}"))),
+            }
+        }
+    }
+
+    fn build_subscribe(
+        &self,
+        sub: &Sub,
+        slot_uri: &Uri,
+        local: &SipAddr,
+        auth: Option<&(String, String)>,
+    ) -> Result<rsipstack::sip::Request, String> {
+        let via = self.stack.endpoint.get_via(Some(local.clone()), None).map_err(|e| e.to_string())?;
+        let mut me = self.aor.clone();
+        me.params.clear();
+        let from = rsipstack::sip::typed::From {
+            display_name: self.display_name.clone(),
+            uri: me,
+            params: vec![rsipstack::sip::Param::Tag(sub.from_tag.clone().into())],
+        };
+        let in_dialog = sub.to_tag.is_some();
+        let to = rsipstack::sip::typed::To {
+            display_name: None,
+            uri: slot_uri.clone(),
+            params: sub.to_tag.iter().map(|t| rsipstack::sip::Param::Tag(t.clone().into())).collect(),
+        };
+        let ruri = if in_dialog { sub.remote_target.clone().unwrap_or_else(|| slot_uri.clone()) } else { slot_uri.clone() };
+        let mut req = self.stack.endpoint.make_request(
+            Method::Subscribe,
+            ruri,
+            via,
+            from,
+            to,
+            sub.cseq,
+            Some(sub.call_id.clone().into()),
+        );
+        let contact = rsipstack::sip::typed::Contact {
+            display_name: None,
+            uri: Uri {
+                scheme: Some(rsipstack::sip::Scheme::Sip),
+                auth: self.aor.auth.clone(),
+                host_with_port: local.addr.clone(),
+                params: match local.r#type {
+                    Some(t) if t != rsipstack::sip::Transport::Udp => vec![rsipstack::sip::Param::Transport(t)],
+                    _ => vec![],
+                },
+                headers: vec![],
+            },
+            params: vec![],
+        };
+        req.headers.push(contact.into());
+        req.headers.push(Header::Event("dialog".into()));
+        req.headers.push(Header::Accept("application/dialog-info+xml".into()));
+        req.headers.push(Header::Expires(SUBSCRIBE_EXPIRES.into()));
+        if let Some((name, value)) = auth {
+            req.headers.push(Header::Other(name.clone(), value.clone()));
+        }
+        Ok(req)
+    }
+
+    /// A NOTIFY on one of our slot subscriptions (matched by Call-ID): applied and answered
+    /// here. Returns the transaction back when it is not ours.
+    pub(crate) async fn take_orbit_notify(self: &Arc<Self>, mut tx: Transaction) -> Option<Transaction> {
+        if tx.original.method != Method::Notify || self.park_orbits.inner.is_none() {
+            return Some(tx);
+        }
+        let call_id = tx.original.call_id_header().ok().map(|c| c.value().to_string()).unwrap_or_default();
+        let slot = self.orbits().and_then(|o| o.subs.iter().find(|(_, s)| s.call_id == call_id).map(|(k, _)| k.clone()));
+        let Some(slot) = slot else { return Some(tx) };
+        let req = tx.original.clone();
+        let _ = tx.reply(StatusCode::OK).await;
+        let sub_state = header(&req.headers, "Subscription-State").unwrap_or("active").to_ascii_lowercase();
+        let body = String::from_utf8_lossy(&req.body).to_string();
+        let now = Instant::now();
+        let mut changed = false;
+        let mut warning = None;
+        if let Some(mut o) = self.orbits() {
+            let inner = &mut *o;
+            if let Some(s) = inner.subs.get_mut(&slot) {
+                if s.to_tag.is_none() {
+                    s.to_tag = req.from_header().ok().and_then(|f| f.tag().ok().flatten()).map(|t| t.to_string());
+                }
+                if s.remote_target.is_none() {
+                    s.remote_target = req.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone()));
+                }
+            }
+            if !body.trim().is_empty() {
+                match dialog_info::parse(&body) {
+                    Ok(info) => match inner.slots.apply(&slot, &info) {
+                        Applied::Changed => changed = true,
+                        Applied::NeedsFullState => {
+                            // A refresh brings a full document (RFC 4235 §3.7).
+                            if let Some(s) = inner.subs.get_mut(&slot) {
+                                s.timer.now(now);
+                            }
+                        }
+                        Applied::Unchanged | Applied::Unknown => {}
+                    },
+                    Err(e) => {
+                        inner.malformed += 1;
+                        warning = Some(format!("orbit {slot}: {e} (ignored; {} so far)", inner.malformed));
+                    }
+                }
+            }
+            if sub_state.starts_with("terminated") {
+                let timer = inner.subs.get(&slot).map(|s| s.timer.clone()).unwrap_or_default();
+                let mut fresh = Sub { timer, ..Sub::fresh() };
+                fresh.timer.failed(now);
+                inner.subs.insert(slot.clone(), fresh);
+                changed |= inner.slots.forget(&slot);
+            } else if let Some(exp) = sub_state_expires(&sub_state) {
+                if let Some(s) = inner.subs.get_mut(&slot) {
+                    if !s.in_flight && exp > 0 {
+                        s.timer.granted(exp, now);
+                    }
+                }
+            }
+        }
+        if let Some(message) = warning {
+            tracing::warn!("{message}");
+            self.emit(PhoneEvent::Warning { message });
+        }
+        if changed {
+            self.emit_slots();
+        }
+        None
+    }
+
+    // ------------------------------------------------------------ parking by REFER
+
+    /// Parks a connected call on `slot`: REFER of the remote party to the slot's URI.
+    /// Returns once the REFER is answered; the outcome comes as events (the call ends
+    /// "parked on <slot>", or stays here parked locally with a warning).
+    pub(crate) async fn park_on_orbit(self: &Arc<Self>, id: CallId, slot: &str) -> Result<(), PhoneError> {
+        let uri_text = self.slot_uri(slot)?;
+        let uri = target::parse_uri("orbit", &uri_text).map_err(sip_err)?;
+        let found = self.update(id, |c| (c.info.state, c.dialog.clone(), c.sip_call_id.clone(), c.info.remote_uri.clone()));
+        let Some((state, dialog, sip_call_id, remote)) = found else { return Err(PhoneError::NoSuchCall(id)) };
+        let (CallState::Answered, Some(dialog)) = (state, dialog) else {
+            return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not connected") });
+        };
+        {
+            let Some(mut o) = self.orbits() else { return Err(PhoneError::Other("no orbits".into())) };
+            if o.pending.values().any(|p| p.id == id) {
+                return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is already being parked on an orbit") });
+            }
+            o.pending.insert(sip_call_id.clone(), PendingPark { id, slot: slot.to_string(), accepted: false, succeeded: false });
+        }
+        let mut me = self.aor.clone();
+        me.params.clear();
+        let headers = vec![Header::Other("Referred-By".into(), format!("<{me}>"))];
+        let result = dialog.refer(uri, Some(headers), None).await;
+        let who = target::host_of(&target::parse_uri("remote", &remote).unwrap_or_else(|_| self.aor.clone()));
+        match result {
+            Ok(Some(resp)) if (200..300).contains(&status_of(&resp).0) => {
+                if let Some(mut o) = self.orbits() {
+                    if let Some(p) = o.pending.get_mut(&sip_call_id) {
+                        p.accepted = true;
+                    }
+                }
+                let me = self.clone();
+                let slot = slot.to_string();
+                tokio::spawn(async move {
+                    tokio::time::sleep(REFER_TIMEOUT).await;
+                    let still = me.orbits().and_then(|mut o| o.pending.remove(&sip_call_id).filter(|p| !p.succeeded));
+                    if still.is_some() {
+                        me.orbit_park_failed(id, &format!("park on orbit {slot} got no outcome from {remote} in {} s", REFER_TIMEOUT.as_secs()));
+                    }
+                });
+                Ok(())
+            }
+            other => {
+                if let Some(mut o) = self.orbits() {
+                    o.pending.remove(&sip_call_id);
+                }
+                let why = match other {
+                    Ok(Some(resp)) => {
+                        let (code, phrase) = status_of(&resp);
+                        format!("park on orbit {slot} refused ({code}) by {who}: {phrase}")
+                    }
+                    Ok(None) => format!("park on orbit {slot} failed: the call is not confirmed"),
+                    Err(e) => format!("park on orbit {slot} failed: {e}"),
+                };
+                self.orbit_park_failed(id, &why);
+                Err(PhoneError::Other(why))
+            }
+        }
+    }
+
+    /// The call stays with us: parked locally, and the user is told why.
+    fn orbit_park_failed(self: &Arc<Self>, id: CallId, why: &str) {
+        self.emit(PhoneEvent::Warning { message: why.to_string() });
+        let parked = self.info(id).map(|c| c.parked_since_ms.is_some()).unwrap_or(true);
+        if !parked {
+            if let Err(e) = self.park(id) {
+                tracing::debug!("could not park call {id} locally: {e}");
+            }
+        }
+    }
+
+    /// Whether a NOTIFY on this call's dialog is REFER progress for an orbit park.
+    pub(crate) fn is_parking_on_orbit(&self, sip_call_id: &str) -> bool {
+        self.orbits().is_some_and(|o| o.pending.contains_key(sip_call_id))
+    }
+
+    /// REFER progress (RFC 3515 NOTIFY with a message/sipfrag body) for an orbit park.
+    pub(crate) async fn on_orbit_refer_notify(
+        self: &Arc<Self>,
+        sip_call_id: &str,
+        req: rsipstack::sip::Request,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) {
+        let _ = handle.reply(StatusCode::OK).await;
+        let body = String::from_utf8_lossy(&req.body).to_string();
+        let Some((code, phrase)) = shared_park::sipfrag_status(&body) else {
+            self.emit(PhoneEvent::Warning { message: format!("unreadable transfer progress (sipfrag): {:?}", body.trim()) });
+            return;
+        };
+        if code < 200 {
+            return;
+        }
+        let Some(p) = self.orbits().and_then(|mut o| {
+            let p = o.pending.get_mut(sip_call_id)?;
+            if code < 300 {
+                p.succeeded = true;
+                Some(p.clone())
+            } else {
+                o.pending.remove(sip_call_id)
+            }
+        }) else {
+            return;
+        };
+        if code < 300 {
+            // Our leg ends; end_call reads the pending entry and records "parked on <slot>".
+            self.hangup_with(p.id, EndReason::ParkedOnOrbit { slot: p.slot.clone() }).await;
+        } else {
+            let remote = self.info(p.id).map(|c| c.remote_uri).unwrap_or_default();
+            let who = target::parse_uri("remote", &remote).map(|u| target::host_of(&u)).unwrap_or(remote);
+            self.orbit_park_failed(p.id, &format!("park on orbit {} refused ({code}) by {who}: {phrase}", p.slot));
+        }
+    }
+
+    /// How a call that is being parked on an orbit ended: if the transfer went through (or
+    /// the transferee hung up after accepting it), it was parked, whoever sent the BYE.
+    pub(crate) fn orbit_end_reason(&self, sip_call_id: &str, reason: EndReason) -> EndReason {
+        let Some(p) = self.orbits().and_then(|mut o| o.pending.remove(sip_call_id)) else { return reason };
+        match reason {
+            EndReason::ParkedOnOrbit { .. } => reason,
+            EndReason::RemoteHangup | EndReason::LocalHangup if p.succeeded || (p.accepted && reason == EndReason::RemoteHangup) => {
+                EndReason::ParkedOnOrbit { slot: p.slot }
+            }
+            other => other,
+        }
+    }
+}
