@@ -1,11 +1,18 @@
-//! Opus at 48 kHz mono through libopus (the `opus` crate). The far end's RTCP loss figure
-//! drives the encoder (`set_expected_loss`): on a clean line the expected loss is 0, so libopus
-//! adds no FEC copy, and the bitrate is the plain voice rate (24 kbit/s): nothing is paid for
-//! protection; with loss, libopus is told the expected loss (FEC copies appear), and the
-//! bitrate rises (see [`bitrate_for_loss`]) so the
-//! redundant copy does not starve the main signal. For a lost packet the decoder first decodes
-//! the FEC copy carried in the next packet when that one is already here, otherwise it runs
-//! libopus packet-loss concealment.
+//! Opus at 48 kHz mono through libopus (the `opus` crate), with in-band FEC steered by the far
+//! end's RTCP loss reports.
+//!
+//! * [`LossPlan`] turns the reports into the loss the encoder plans for. A call starts planning
+//!   for [`START_LOSS`] (so FEC copies protect the first packets, before any report can
+//!   arrive), follows reported loss up at once and down slowly (one clean 1-s interval on a
+//!   lossy line is luck, not a repaired line), and drops to 0 after [`CLEAN_REPORTS_TO_STOP`]
+//!   clean reports in a row: a clean line pays nothing for protection.
+//! * The encoder is told at least [`MIN_FEC_LOSS`] % whenever it plans for any loss: libopus
+//!   makes LBRR (FEC) copies only when the bitrate covers them at the current audio bandwidth,
+//!   and at 5 % or less it would rather drop the copies than narrow the bandwidth (measured:
+//!   at 24-28 kbit/s and 1-5 % not one packet carried a copy). The bitrate rises to
+//!   [`PROTECTED_BITRATE`] so the copy does not starve the main signal ([`bitrate_for_loss`]).
+//! * For a lost packet the decoder first decodes the FEC copy carried in the next packet when
+//!   that one is already here, otherwise it runs libopus packet-loss concealment.
 
 use crate::codec::{AudioDecoder, AudioEncoder};
 use crate::error::MediaError;
@@ -15,15 +22,78 @@ const RATE: u32 = 48000;
 const MAX_FRAME: usize = 5760;
 /// Voice bitrate on a clean line: good wideband speech, well under typical upstream limits.
 const BITRATE: i32 = 24000;
+/// Bitrate while protecting against loss: room for the FEC copy next to the main signal
+/// (still well under G.711's 64 kbit/s).
+pub const PROTECTED_BITRATE: i32 = 40000;
+/// The loss a call plans for before the far end has reported anything.
+pub const START_LOSS: u8 = 10;
+/// Whenever any loss is planned for, libopus is told at least this much (see the module doc).
+pub const MIN_FEC_LOSS: u8 = 10;
+/// Clean reports in a row after which protection stops.
+pub const CLEAN_REPORTS_TO_STOP: u32 = 2;
 
-/// Bitrate for a given expected loss (percent): the FEC copy needs room of its own.
+/// Bitrate for a planned loss (percent): the plain voice rate on a clean line, else room for
+/// the FEC copy.
 pub fn bitrate_for_loss(percent: u8) -> i32 {
-    match percent {
-        0 => BITRATE,
-        1..=4 => 28000,
-        5..=9 => 32000,
-        10..=19 => 36000,
-        _ => 40000,
+    if percent == 0 {
+        BITRATE
+    } else {
+        PROTECTED_BITRATE
+    }
+}
+
+/// The loss percentage libopus is told for a planned loss (see [`MIN_FEC_LOSS`]).
+pub fn packet_loss_perc_for(percent: u8) -> u8 {
+    if percent == 0 {
+        0
+    } else {
+        percent.clamp(MIN_FEC_LOSS, 100)
+    }
+}
+
+/// The loss the encoder plans for, from the far end's RTCP reports (see the module doc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LossPlan {
+    percent: u8,
+    clean_reports: u32,
+}
+
+impl Default for LossPlan {
+    fn default() -> Self {
+        LossPlan::new()
+    }
+}
+
+impl LossPlan {
+    /// A call's plan before any report: [`START_LOSS`].
+    pub fn new() -> Self {
+        LossPlan { percent: START_LOSS, clean_reports: 0 }
+    }
+
+    /// The loss (percent) currently planned for.
+    pub fn percent(&self) -> u8 {
+        self.percent
+    }
+
+    /// Takes one report's fraction lost (RFC 3550, in 1/256) and returns the new plan.
+    pub fn on_report(&mut self, fraction_lost: u8) -> u8 {
+        // Percent, rounded up so any reported loss counts.
+        let reported = (fraction_lost as u32 * 100).div_ceil(256) as u8;
+        if reported == 0 {
+            self.clean_reports += 1;
+            if self.clean_reports >= CLEAN_REPORTS_TO_STOP {
+                self.percent = 0;
+            }
+        } else {
+            self.clean_reports = 0;
+            // Up at once, down a quarter of the way per report.
+            self.percent = if reported >= self.percent {
+                reported
+            } else {
+                self.percent - (self.percent - reported).div_ceil(4)
+            };
+        }
+        self.percent
     }
 }
 
@@ -53,16 +123,17 @@ impl OpusEncoder {
     pub fn new() -> Result<Self, MediaError> {
         let mut inner =
             opus::Encoder::new(RATE, opus::Channels::Mono, opus::Application::Voip).map_err(err)?;
-        inner.set_bitrate(opus::Bitrate::Bits(BITRATE)).map_err(err)?;
-        // In-band FEC stays enabled: libopus only adds the LBRR copy when the expected loss is
-        // above 0, and keeping it enabled means the first copy is ready the moment loss is
-        // reported.
+        // In-band FEC stays enabled (mode 1): libopus adds the LBRR copy only while the
+        // expected loss is above 0.
         inner.set_inband_fec(true).map_err(err)?;
-        inner.set_packet_loss_perc(0).map_err(err)?;
-        Ok(OpusEncoder { inner, buf: vec![0; 1500], loss: 0, bitrate: BITRATE })
+        let loss = START_LOSS;
+        let bitrate = bitrate_for_loss(loss);
+        inner.set_bitrate(opus::Bitrate::Bits(bitrate)).map_err(err)?;
+        inner.set_packet_loss_perc(packet_loss_perc_for(loss) as i32).map_err(err)?;
+        Ok(OpusEncoder { inner, buf: vec![0; 1500], loss, bitrate })
     }
 
-    /// The loss percentage the encoder currently plans for.
+    /// The loss percentage the encoder currently plans for (starts at [`START_LOSS`]).
     pub fn expected_loss(&self) -> u8 {
         self.loss
     }
@@ -80,7 +151,7 @@ impl AudioEncoder for OpusEncoder {
         if percent == self.loss {
             return;
         }
-        if self.inner.set_packet_loss_perc(percent as i32).is_ok() {
+        if self.inner.set_packet_loss_perc(packet_loss_perc_for(percent) as i32).is_ok() {
             self.loss = percent;
         }
         let rate = bitrate_for_loss(self.loss);
@@ -224,11 +295,12 @@ mod tests {
     #[test]
     fn reported_loss_drives_fec_and_bitrate_and_a_clean_line_pays_nothing() {
         let mut enc = OpusEncoder::new().unwrap();
+        enc.set_expected_loss(0);
         assert_eq!((enc.expected_loss(), enc.bitrate()), (0, Some(24000)));
         let (clean_size, clean_fec) = average_size(&mut enc, 50);
         assert!(!clean_fec, "no FEC copies on a clean line");
         enc.set_expected_loss(10);
-        assert_eq!((enc.expected_loss(), enc.bitrate()), (10, Some(36000)));
+        assert_eq!((enc.expected_loss(), enc.bitrate()), (10, Some(PROTECTED_BITRATE as u32)));
         let (lossy_size, lossy_fec) = average_size(&mut enc, 50);
         assert!(lossy_fec, "FEC copies once loss is reported");
         assert!(lossy_size > clean_size, "more bits with loss: {lossy_size} vs {clean_size}");
@@ -238,13 +310,76 @@ mod tests {
         assert!(!back_fec, "FEC off again when the line is clean");
         assert!(back_size < lossy_size);
         println!("bytes per packet: clean {clean_size}, 10 % loss {lossy_size}, clean again {back_size}");
-        assert_eq!(bitrate_for_loss(3), 28000);
-        assert_eq!(bitrate_for_loss(25), 40000);
+    }
+
+    #[test]
+    fn encoder_emits_fec_from_its_first_packets() {
+        let mut enc = OpusEncoder::new().unwrap();
+        assert_eq!(enc.expected_loss(), START_LOSS);
+        let mut fec = Vec::new();
+        for f in 0..5 {
+            let mut p = Vec::new();
+            enc.encode(&tone(960, f * 960), &mut p).unwrap();
+            fec.push(packet_has_fec(&p));
+        }
+        // The first packet has no previous frame to copy; the second already carries it.
+        assert!(fec[1..].iter().all(|&f| f), "FEC copies from the second packet on: {fec:?}");
+    }
+
+    #[test]
+    fn low_reported_loss_still_gets_fec_copies() {
+        // libopus at 24-28 kbit/s and 1-5 % loss made no copies at all; the plan's floor and
+        // the protected bitrate make sure it does.
+        for loss in [1, 3, 5] {
+            let mut enc = OpusEncoder::new().unwrap();
+            enc.set_expected_loss(0);
+            average_size(&mut enc, 10);
+            enc.set_expected_loss(loss);
+            let (_, fec) = average_size(&mut enc, 20);
+            assert!(fec, "{loss} % planned loss makes FEC copies");
+        }
+        assert_eq!(packet_loss_perc_for(0), 0);
+        assert_eq!(packet_loss_perc_for(3), MIN_FEC_LOSS);
+        assert_eq!(packet_loss_perc_for(30), 30);
+        assert_eq!(bitrate_for_loss(0), 24000);
+        assert_eq!(bitrate_for_loss(1), PROTECTED_BITRATE);
+    }
+
+    /// Fraction lost (1/256 units) for a percentage, as a report carries it.
+    fn fraction(percent: u32) -> u8 {
+        (percent * 256 / 100) as u8
+    }
+
+    #[test]
+    fn loss_plan_starts_protected_and_follows_reports() {
+        let mut plan = LossPlan::new();
+        assert_eq!(plan.percent(), START_LOSS, "protected before any report");
+        assert_eq!(plan.on_report(fraction(20)), 20, "up at once");
+        // Down a quarter of the way per lossy report.
+        assert_eq!(plan.on_report(fraction(4)), 16);
+        // One clean interval on a lossy line keeps the protection...
+        assert_eq!(plan.on_report(0), 16);
+        assert_eq!(plan.on_report(fraction(6)), 13, "a lossy report restarts the clean count");
+        assert_eq!(plan.on_report(0), 13);
+        // ...clean reports in a row turn it off.
+        assert_eq!(plan.on_report(0), 0, "a clean line pays nothing");
+        assert_eq!(plan.on_report(0), 0);
+        assert_eq!(plan.on_report(1), 1, "any reported loss turns it back on");
+    }
+
+    #[test]
+    fn loss_plan_on_a_clean_line_stops_after_the_clean_reports() {
+        let mut plan = LossPlan::new();
+        for _ in 1..CLEAN_REPORTS_TO_STOP {
+            assert_eq!(plan.on_report(0), START_LOSS);
+        }
+        assert_eq!(plan.on_report(0), 0);
     }
 
     #[test]
     fn clean_line_packets_carry_no_fec() {
         let mut enc = OpusEncoder::new().unwrap();
+        enc.set_expected_loss(0);
         let mut p = Vec::new();
         for f in 0..5 {
             p.clear();

@@ -29,6 +29,7 @@ use crate::comfort_noise::{ComfortNoise, CN_PAYLOAD_TYPE};
 use crate::dtmf::{DtmfReceiver, DtmfSender};
 use crate::error::MediaError;
 use crate::jitter_buffer::{Adjust, JitterBuffer, PacketInfo, Pop};
+use crate::opus_codec::LossPlan;
 use crate::reception::ReceptionStats;
 use crate::rtcp::{self, RtcpPacket};
 use crate::rtp;
@@ -124,8 +125,8 @@ struct Shared {
     /// Where the far end's RTP / RTCP actually come from.
     latched_rtp: Option<SocketAddr>,
     latched_rtcp: Option<SocketAddr>,
-    /// Loss percent the far end reports for our stream.
-    remote_loss_percent: u8,
+    /// The loss our encoder plans for, from the far end's reports on our stream.
+    loss_plan: LossPlan,
     rtp_clock: u32,
     /// What we receive (for the quality estimate).
     codec: Codec,
@@ -171,7 +172,7 @@ impl MediaSession {
             remote_ssrc: None,
             latched_rtp: None,
             latched_rtcp: None,
-            remote_loss_percent: 0,
+            loss_plan: LossPlan::new(),
             rtp_clock: params.codec.rtp_clock_rate(),
             codec: params.codec,
             ptime_ms: params.ptime(),
@@ -488,7 +489,7 @@ impl SendTask {
         }
         let loss = {
             let s = lock(&self.shared);
-            s.remote_loss_percent
+            s.loss_plan.percent()
         };
         self.encoder.set_expected_loss(loss);
 
@@ -828,8 +829,7 @@ impl RecvTask {
                 if let Some(rtt) = rtcp::round_trip(b, rtcp::ntp_now()) {
                     s.stats.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
                 }
-                // Percent, rounded up so any reported loss turns FEC on.
-                s.remote_loss_percent = ((b.fraction_lost as u32 * 100).div_ceil(256)) as u8;
+                s.loss_plan.on_report(b.fraction_lost);
             }
         }
     }

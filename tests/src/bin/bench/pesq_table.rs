@@ -21,6 +21,15 @@ use crate::offline;
 /// Calls of our engine per codec and condition (the figure is their median).
 const ENGINE_RUNS: usize = 3;
 
+/// `HOOKFLASH_BENCH_PESQ=opus-110,pcmu-208` runs only those codec-seed lines (for tuning one
+/// line without loading the machine with the whole table); unset or empty runs them all.
+fn selected(slug: &str) -> bool {
+    match std::env::var("HOOKFLASH_BENCH_PESQ") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').any(|s| s.trim() == slug),
+        _ => true,
+    }
+}
+
 /// A loss condition and its seed (shared by every system).
 pub struct Condition {
     pub label: &'static str,
@@ -125,8 +134,11 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> (Vec<Line>, Vec<f64>) {
             _ => (Band::Narrow, BaresipCodec::Pcmu, "pcmu"),
         };
         for c in conditions() {
-            eprintln!("PESQ {tag} {}", c.label);
             let slug = format!("{tag}-{}", c.seed);
+            if !selected(&slug) {
+                continue;
+            }
+            eprintln!("PESQ {tag} {}", c.label);
             let pattern = loss_pattern(&c.loss, c.seed, 2000);
             // Our engine through the relay: the median of ENGINE_RUNS calls (its Opus FEC starts
             // once RTCP reports loss, so one short clip varies from run to run).
