@@ -8,6 +8,12 @@
 //! (in memory); requests to a local AOR are looked up (404 when not registered) and relayed with
 //! record-routing; OPTIONS to the server itself get 200. Every request and every saved
 //! registration is logged as a `HF-REQ` / `HF-SAVED` line on stderr, which the tests count.
+//!
+//! With `.park_orbits(...)` it is also a park-orbit PBX front: INVITEs to the orbit users are
+//! relayed to the orbit (e.g. a sipp UAS) with the `dialog` module tracking them, and
+//! `pua_dialoginfo` publishes their state to its own `presence` + `presence_dialoginfo`, which
+//! answers (digest-authenticated) `SUBSCRIBE Event: dialog` for the orbit URIs with RFC 4235
+//! NOTIFYs.
 
 use crate::{ports, sip_probe, tls, ProcessGuard, TestDir};
 use std::net::SocketAddr;
@@ -29,6 +35,8 @@ pub struct KamailioBuilder {
     tls: bool,
     min_expires: u32,
     name: String,
+    /// Orbit user pattern (regex on the R-URI user) and where those INVITEs go.
+    park_orbits: Option<(String, SocketAddr)>,
 }
 
 pub struct Kamailio {
@@ -44,7 +52,7 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into() }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into(), park_orbits: None }
     }
 }
 
@@ -72,6 +80,13 @@ impl KamailioBuilder {
         self
     }
 
+    /// Park orbits: INVITEs whose R-URI user matches `user_regex` (e.g. `^70[0-9]$`) go to
+    /// `orbit` with their dialog state published, and `SUBSCRIBE Event: dialog` is served.
+    pub fn park_orbits(mut self, user_regex: &str, orbit: SocketAddr) -> Self {
+        self.park_orbits = Some((user_regex.to_string(), orbit));
+        self
+    }
+
     /// Name used for the log files (default "kamailio"); set it when a test runs two instances.
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.to_string();
@@ -83,8 +98,14 @@ impl KamailioBuilder {
         let kdir = dir.subdir(&self.name);
         let db = kdir.join("db");
         std::fs::create_dir_all(&db).expect("create db_text directory");
-        std::fs::write(db.join("version"), "table_name(str) table_version(int)\nsubscriber:7\n")
-            .expect("write db_text version table");
+        let mut versions = String::from("table_name(str) table_version(int)\nsubscriber:7\n");
+        if self.park_orbits.is_some() {
+            for (table, version, header) in PRESENCE_TABLES {
+                versions.push_str(&format!("{table}:{version}\n"));
+                std::fs::write(db.join(table), format!("{header}\n")).expect("write presence table");
+            }
+        }
+        std::fs::write(db.join("version"), versions).expect("write db_text version table");
         std::fs::write(db.join("subscriber"), subscriber_table(&self.users)).expect("write subscriber table");
 
         let port = ports::free_port();
@@ -109,6 +130,7 @@ impl KamailioBuilder {
             tls_cfg: kdir.join("tls.cfg").display().to_string(),
             digest: self.digest,
             min_expires: self.min_expires,
+            park_orbits: self.park_orbits.clone(),
         });
         let cfg_path = kdir.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
@@ -216,7 +238,17 @@ struct ConfigParams {
     tls_cfg: String,
     digest: Digest,
     min_expires: u32,
+    park_orbits: Option<(String, SocketAddr)>,
 }
+
+/// db_text tables (name, schema version, header line) of presence and pua, as Kamailio 5.6 ships them.
+const PRESENCE_TABLES: [(&str, u32, &str); 5] = [
+    ("presentity", 5, "id(int,auto) username(string) domain(string) event(string) etag(string) expires(int) received_time(int) body(string) sender(string) priority(int) ruid(string,null)"),
+    ("active_watchers", 12, "id(int,auto) presentity_uri(string) watcher_username(string) watcher_domain(string) to_user(string) to_domain(string) event(string) event_id(string,null) to_tag(string) from_tag(string) callid(string) local_cseq(int) remote_cseq(int) contact(string) record_route(string,null) expires(int) status(int) reason(string,null) version(int) socket_info(string) local_contact(string) from_user(string) from_domain(string) updated(int) updated_winfo(int) flags(int) user_agent(string,null)"),
+    ("watchers", 3, "id(int,auto) presentity_uri(string) watcher_username(string) watcher_domain(string) event(string) status(int) reason(string,null) inserted_time(int)"),
+    ("xcap", 4, "id(int,auto) username(string) domain(string) doc(string) doc_type(int) etag(string) source(int) doc_uri(string) port(int)"),
+    ("pua", 7, "id(int,auto) pres_uri(string) pres_id(string) event(int) expires(int) desired_expires(int) flag(int) etag(string) tuple_id(string,null) watcher_uri(string) call_id(string) to_tag(string) from_tag(string) cseq(int) record_route(string,null) contact(string) remote_contact(string) version(int) extra_headers(string)"),
+];
 
 fn config_text(p: &ConfigParams) -> String {
     let mut c = String::from("#!KAMAILIO\n");
@@ -254,13 +286,41 @@ fn config_text(p: &ConfigParams) -> String {
     if p.digest == Digest::Sha256 {
         c.push_str("modparam(\"auth\",\"algorithm\",\"SHA-256\")\n");
     }
+    if p.park_orbits.is_some() {
+        for m in ["dialog", "presence", "presence_dialoginfo", "pua", "pua_dialoginfo"] {
+            c.push_str(&format!("loadmodule \"{m}.so\"\n"));
+        }
+        c.push_str(&format!(
+            "modparam(\"presence\",\"db_url\",\"text://{db}\")\n\
+             modparam(\"presence\",\"server_address\",\"sip:127.0.0.1:{port}\")\n\
+             modparam(\"pua\",\"db_url\",\"text://{db}\")\n\
+             modparam(\"pua\",\"outbound_proxy\",\"sip:127.0.0.1:{port}\")\n\
+             modparam(\"pua_dialoginfo\",\"include_localremote\",1)\n\
+             modparam(\"pua_dialoginfo\",\"include_callid\",1)\n\
+             modparam(\"pua_dialoginfo\",\"include_tags\",1)\n",
+            db = p.db_dir,
+            port = p.port
+        ));
+    }
     // Requests for a local AOR: domain 127.0.0.1 with no port (5060) or one of ours. Not
     // `uri == myself` with an `alias` for 127.0.0.1: that would also match the contacts of the
     // UAs on 127.0.0.1, and loose_route() would then loop in-dialog requests back to Kamailio.
     let mut ports = vec![5060, p.port];
     ports.extend(p.tls_port);
     let local_aor = ports.iter().map(|port| format!("$rp == {port}")).collect::<Vec<_>>().join(" || ");
-    c.push_str(&ROUTES.replace("@LOCAL_AOR@", &format!("$rd == \"127.0.0.1\" && ({local_aor})")));
+    let (presence, orbit_invite) = match &p.park_orbits {
+        Some((user_regex, orbit)) => (
+            PRESENCE_ROUTE.to_string(),
+            ORBIT_ROUTE.replace("@ORBIT_RE@", user_regex).replace("@ORBIT@", &format!("sip:{orbit}")),
+        ),
+        None => (String::new(), String::new()),
+    };
+    c.push_str(
+        &ROUTES
+            .replace("@LOCAL_AOR@", &format!("$rd == \"127.0.0.1\" && ({local_aor})"))
+            .replace("    @PRESENCE@\n", &presence)
+            .replace("    @ORBIT_INVITE@\n", &orbit_invite),
+    );
     c
 }
 
@@ -275,6 +335,7 @@ request_route {
         xlog("L_WARN", "HF-MALFORMED from $si:$sp\n");
         exit;
     }
+    @PRESENCE@
     if (has_totag()) {
         if (loose_route()) {
             t_relay();
@@ -309,6 +370,7 @@ request_route {
         sl_send_reply("200", "OK");
         exit;
     }
+    @ORBIT_INVITE@
     if (@LOCAL_AOR@) {
         if (!lookup("location")) {
             sl_send_reply("404", "Not Found");
@@ -323,6 +385,41 @@ request_route {
     }
     exit;
 }
+"#;
+
+/// Presence server part: SUBSCRIBE (digest-authenticated like REGISTER) and PUBLISH (from
+/// pua_dialoginfo in this same Kamailio) are handled here, in and out of dialog.
+const PRESENCE_ROUTE: &str = r#"    if (is_method("PUBLISH|SUBSCRIBE")) {
+        if (is_method("SUBSCRIBE") && !auth_check("$fd", "subscriber", "1")) {
+            xlog("L_NOTICE", "HF-SUB-CHALLENGE user=$fU rc=$rc\n");
+            auth_challenge("$fd", "0");
+            exit;
+        }
+        if (!t_newtran()) {
+            sl_reply_error();
+            exit;
+        }
+        if (is_method("PUBLISH")) {
+            handle_publish();
+        } else {
+            xlog("L_NOTICE", "HF-SUBSCRIBE user=$fU ruri=$ru event=$hdr(Event) expires=$hdr(Expires)\n");
+            handle_subscribe();
+        }
+        t_release();
+        exit;
+    }
+"#;
+
+/// Calls to an orbit slot: tracked by the dialog module; pua_dialoginfo (send_publish_flag -1:
+/// every tracked dialog) publishes their state for caller and callee.
+const ORBIT_ROUTE: &str = r#"    if (is_method("INVITE") && $rU =~ "@ORBIT_RE@") {
+        xlog("L_NOTICE", "HF-ORBIT $rU from=$fU\n");
+        dlg_manage();
+        record_route();
+        $du = "@ORBIT@";
+        t_relay();
+        exit;
+    }
 "#;
 
 #[cfg(test)]
@@ -345,6 +442,7 @@ mod tests {
             tls_cfg: "/t".into(),
             digest: Digest::Md5,
             min_expires: 10,
+            park_orbits: None,
         };
         assert!(!config_text(&p).contains("SHA-256"));
         p.digest = Digest::Sha256;
@@ -355,6 +453,11 @@ mod tests {
         assert!(c.contains("min_expires\",10"));
         assert!(c.contains("if ($rd == \"127.0.0.1\" && ($rp == 5060 || $rp == 5060 || $rp == 5061))"), "{c}");
         assert!(!c.contains("alias="), "an alias for 127.0.0.1 makes every local contact `myself`");
+        assert!(!c.contains("@PRESENCE@") && !c.contains("@ORBIT_INVITE@") && !c.contains("presence"), "{c}");
+        p.park_orbits = Some(("^70[0-9]$".into(), ([127, 0, 0, 1], 7000).into()));
+        let c = config_text(&p);
+        assert!(c.contains("loadmodule \"pua_dialoginfo.so\"") && c.contains("handle_subscribe()"), "{c}");
+        assert!(c.contains("$rU =~ \"^70[0-9]$\"") && c.contains("$du = \"sip:127.0.0.1:7000\""), "{c}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Runs SIPp scenarios from `tests/sipp/*.xml` against the CLI (UAC) or as the CLI's peer (UAS).
 //!
-//! Every run uses `-m 1` (one call), `-nostdin`, a global timeout with `-timeout_error` so a
+//! Every run uses `-m 1` (one call; `.calls(n)` for more), `-nostdin`, a global timeout with `-timeout_error` so a
 //! stuck scenario fails, and writes the SIP message trace and error log into the test directory.
 //! Exit status 0 means the scenario (including its regex checks) passed.
 
@@ -24,6 +24,8 @@ pub struct Sipp {
     service: Option<String>,
     vars: Vec<(String, String)>,
     timeout_secs: u32,
+    /// Calls to run before exiting (`-m`, default 1).
+    calls: u32,
     /// Local SIP port sipp listens on.
     pub port: u16,
 }
@@ -31,12 +33,12 @@ pub struct Sipp {
 impl Sipp {
     /// A UAC scenario sending to `target`.
     pub fn uac(scenario: &str, target: SocketAddr) -> Sipp {
-        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, port: ports::free_port() }
+        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port() }
     }
 
     /// A UAS scenario waiting on `127.0.0.1:<self.port>`.
     pub fn uas(scenario: &str) -> Sipp {
-        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, port: ports::free_port() }
+        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port() }
     }
 
     /// User part of the Request-URI (`-s`).
@@ -48,6 +50,12 @@ impl Sipp {
     /// A scenario variable (`-set name value`, used as `[$name]`).
     pub fn set(mut self, name: &str, value: &str) -> Self {
         self.vars.push((name.into(), value.into()));
+        self
+    }
+
+    /// Run `n` calls (`-m n`; e.g. a UAS answering two INVITEs) before exiting.
+    pub fn calls(mut self, n: u32) -> Self {
+        self.calls = n;
         self
     }
 
@@ -66,7 +74,7 @@ impl Sipp {
         let stem = self.scenario.trim_end_matches(".xml").to_string();
         let mut cmd = Command::new("sipp");
         cmd.arg("-sf").arg(scenario(&self.scenario));
-        cmd.args(["-i", "127.0.0.1", "-p", &self.port.to_string(), "-m", "1", "-nostdin"]);
+        cmd.args(["-i", "127.0.0.1", "-p", &self.port.to_string(), "-m", &self.calls.to_string(), "-nostdin"]);
         cmd.args(["-timeout", &format!("{}s", self.timeout_secs), "-timeout_error"]);
         cmd.args(["-trace_msg", "-trace_err", "-trace_logs"]);
         cmd.arg("-message_file").arg(dir.join(format!("sipp-{stem}.messages.log")));
