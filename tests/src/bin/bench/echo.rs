@@ -187,26 +187,33 @@ pub fn measure(dir: &Path, name: &str, sig: &Signals, engine: Option<Box<dyn Fra
     EchoFigures { erle_db: erle_db(sig, &out), pesq: near_pesq(dir, name, sig, &out) }
 }
 
-/// Our shipped engine with every part on.
-pub fn sonora() -> Box<dyn FrameEngine> {
-    Box::new(hookflash_media::audio_processing::SonoraEngine::new(RATE, RATE, ProcessingSettings::default()))
+/// Our shipped engine with these parts on (the lines: all of them).
+pub fn sonora(parts: ProcessingSettings) -> Box<dyn FrameEngine> {
+    Box::new(hookflash_media::audio_processing::SonoraEngine::new(RATE, RATE, parts))
 }
 
-/// WebRTC's C++ audio processing with the same parts on.
+/// Echo cancellation alone (for the log: what noise suppression and AGC add).
+pub fn aec_only() -> ProcessingSettings {
+    ProcessingSettings { echo_cancellation: true, noise_suppression: false, gain_control: false }
+}
+
+/// WebRTC's C++ audio processing with the same parts on as [`sonora`].
 #[cfg(feature = "webrtc-apm")]
-pub fn webrtc() -> Result<Box<dyn FrameEngine>, String> {
+pub fn webrtc(parts: ProcessingSettings) -> Result<Box<dyn FrameEngine>, String> {
     use webrtc_audio_processing::config::{
         AdaptiveDigital, EchoCanceller, GainController, GainController2, HighPassFilter, NoiseSuppression,
     };
     let apm = webrtc_audio_processing::Processor::new(RATE).map_err(|e| e.to_string())?;
     apm.set_config(webrtc_audio_processing::Config {
         high_pass_filter: Some(HighPassFilter::default()),
-        echo_canceller: Some(EchoCanceller::default()),
-        noise_suppression: Some(NoiseSuppression::default()),
-        gain_controller: Some(GainController::GainController2(GainController2 {
-            adaptive_digital: Some(AdaptiveDigital::default()),
-            ..Default::default()
-        })),
+        echo_canceller: parts.echo_cancellation.then(EchoCanceller::default),
+        noise_suppression: parts.noise_suppression.then(NoiseSuppression::default),
+        gain_controller: parts.gain_control.then(|| {
+            GainController::GainController2(GainController2 {
+                adaptive_digital: Some(AdaptiveDigital::default()),
+                ..Default::default()
+            })
+        }),
         ..Default::default()
     });
     struct Apm(webrtc_audio_processing::Processor);
@@ -228,7 +235,7 @@ pub fn webrtc() -> Result<Box<dyn FrameEngine>, String> {
 }
 
 #[cfg(not(feature = "webrtc-apm"))]
-pub fn webrtc() -> Result<Box<dyn FrameEngine>, String> {
+pub fn webrtc(_parts: ProcessingSettings) -> Result<Box<dyn FrameEngine>, String> {
     // xtask says why it left the feature off; run by hand, the feature was simply not asked for.
     Err(std::env::var("HOOKFLASH_BENCH_NO_WEBRTC_APM")
         .unwrap_or_else(|_| "this bench was built without the webrtc-apm feature (cargo xtask bench turns it on)".into()))

@@ -131,10 +131,15 @@ fn echo_lines(dir: &TestDir) -> Vec<Line> {
             ]
         }
     };
-    let ours = echo::measure(dir.path(), "sonora", &sig, Some(echo::sonora()));
+    use hookflash_media::ProcessingSettings;
+    let ours = echo::measure(dir.path(), "sonora", &sig, Some(echo::sonora(ProcessingSettings::default())));
     let raw = echo::measure(dir.path(), "unprocessed", &sig, None);
-    let theirs = echo::webrtc().map(|e| echo::measure(dir.path(), "webrtc", &sig, Some(e)));
+    let theirs = echo::webrtc(ProcessingSettings::default()).map(|e| echo::measure(dir.path(), "webrtc", &sig, Some(e)));
     eprintln!("echo ({}): sonora {ours:?}, webrtc-audio-processing {theirs:?}, unprocessed {raw:?}", echo::DESCRIPTION);
+    // For the log: echo cancellation alone, without noise suppression and AGC.
+    let ours_aec = echo::measure(dir.path(), "sonora-aec-only", &sig, Some(echo::sonora(echo::aec_only())));
+    let theirs_aec = echo::webrtc(echo::aec_only()).map(|e| echo::measure(dir.path(), "webrtc-aec-only", &sig, Some(e)));
+    eprintln!("echo, AEC alone: sonora {ours_aec:?}, webrtc-audio-processing {theirs_aec:?}");
     let (erle_ref, pesq_ref) = match &theirs {
         Ok(t) => (
             format!("webrtc-audio-processing 2.1.0 (C++ AEC3): {:.1} dB", t.erle_db),

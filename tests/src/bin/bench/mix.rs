@@ -66,9 +66,9 @@ fn once(streams: &[Vec<Vec<u8>>]) -> Result<f64, String> {
     let mut sent_bytes = 0usize;
     let cpu0 = cpu_seconds();
     for tick in 0..SECONDS * 50 {
-        for (id, dec) in decs.iter_mut().enumerate() {
+        for (id, (dec, stream)) in decs.iter_mut().zip(streams).enumerate() {
             pcm.clear();
-            dec.decode(&streams[id][tick], &mut pcm).map_err(e)?;
+            dec.decode(&stream[tick], &mut pcm).map_err(e)?;
             mixer.push(id as u64, &pcm).map_err(e)?;
         }
         mixer.mix().map_err(e)?;
