@@ -26,6 +26,8 @@ use std::time::Duration;
 pub enum Codec {
     Pcmu,
     Opus,
+    /// G.722 (needs baresip's `g722.so`, built against spandsp).
+    G722,
 }
 
 impl Codec {
@@ -34,6 +36,7 @@ impl Codec {
         match self {
             Codec::Pcmu => "PCMU/8000",
             Codec::Opus => "opus/48000/2",
+            Codec::G722 => "G722/16000/1",
         }
     }
 
@@ -42,6 +45,7 @@ impl Codec {
         match self {
             Codec::Pcmu => "pcmu",
             Codec::Opus => "opus",
+            Codec::G722 => "g722",
         }
     }
 
@@ -50,6 +54,7 @@ impl Codec {
         match self {
             Codec::Pcmu => (8000, 1),
             Codec::Opus => (48000, 2),
+            Codec::G722 => (16000, 1),
         }
     }
 }
@@ -164,6 +169,7 @@ impl BaresipBuilder {
              module_path /usr/lib/baresip/modules\n\
              module g711.so\n\
              module opus.so\n\
+             module g722.so\n\
              module aufile.so\n\
              module sndfile.so\n\
              module account.so\n\

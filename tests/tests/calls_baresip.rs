@@ -12,11 +12,12 @@ use std::time::Duration;
 const ALICE_PW: &str = "alice-secret";
 const BOB_PW: &str = "bob-secret";
 
-/// PESQ floors: narrowband for PCMU, wideband for Opus.
+/// PESQ floors: narrowband for PCMU, wideband for Opus and G.722.
 fn floor(codec: Codec) -> (Band, f64) {
     match codec {
         Codec::Pcmu => (Band::Narrow, 3.5),
         Codec::Opus => (Band::Wide, 4.0),
+        Codec::G722 => (Band::Wide, 3.8),
     }
 }
 
@@ -184,6 +185,20 @@ fn cli_calls_baresip_pcmu() {
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn cli_calls_baresip_opus() {
     cli_calls_baresip(Codec::Opus);
+}
+
+/// G.722 against baresip's spandsp-based codec: checks our bitstream, the 8000 Hz RTP clock
+/// with 16 kHz audio, and the wideband path both ways.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn cli_calls_baresip_g722() {
+    cli_calls_baresip(Codec::G722);
+}
+
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn baresip_calls_cli_g722() {
+    baresip_calls_cli(Codec::G722);
 }
 
 #[test]

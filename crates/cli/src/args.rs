@@ -61,7 +61,7 @@ pub struct MediaArgs {
     /// Audio sink: a .wav file, `null`, or a device name (`default` = OS default).
     #[arg(long, default_value = "null")]
     pub audio_out: String,
-    /// Only this codec: pcmu, pcma or opus (may be repeated).
+    /// Only this codec: opus, g722, pcmu or pcma (may be repeated).
     #[arg(long)]
     pub codec: Vec<String>,
     /// DTMF digits to send once the call is answered.

@@ -92,7 +92,8 @@ fn call_options(m: &MediaArgs, profile_codecs: &[CodecName], n: u32) -> Result<C
             "pcmu" | "g711u" => CodecName::Pcmu,
             "pcma" | "g711a" => CodecName::Pcma,
             "opus" => CodecName::Opus,
-            other => return Err(format!("unknown codec '{other}' (use pcmu, pcma or opus)")),
+            "g722" => CodecName::G722,
+            other => return Err(format!("unknown codec '{other}' (use opus, g722, pcmu or pcma)")),
         });
     }
     if codecs.is_empty() {

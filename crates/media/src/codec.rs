@@ -1,5 +1,5 @@
 //! Which audio codecs Hookflash speaks, how they appear in SDP, and the encoder/decoder traits
-//! the session uses. The codecs themselves live in `g711.rs` and `opus_codec.rs`.
+//! the session uses. The codecs themselves live in `g711.rs`, `g722.rs` and `opus_codec.rs`.
 
 use crate::error::MediaError;
 
@@ -12,6 +12,8 @@ pub enum Codec {
     Pcma,
     /// Opus (dynamic payload type; Hookflash offers 111). Encoded mono at 48 kHz.
     Opus,
+    /// G.722 at 64 kbit/s (payload type 9): 16 kHz audio, but an 8000 Hz RTP clock (RFC 3551).
+    G722,
 }
 
 impl Codec {
@@ -20,14 +22,16 @@ impl Codec {
         match self {
             Codec::Pcmu => Some(0),
             Codec::Pcma => Some(8),
+            Codec::G722 => Some(9),
             Codec::Opus => None,
         }
     }
 
-    /// RTP timestamp clock rate (what SDP `a=rtpmap` carries).
+    /// RTP timestamp clock rate (what SDP `a=rtpmap` carries). G.722 says 8000 although its
+    /// audio is 16 kHz, for historical reasons (RFC 3551 section 4.5.2).
     pub fn rtp_clock_rate(self) -> u32 {
         match self {
-            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::Pcmu | Codec::Pcma | Codec::G722 => 8000,
             Codec::Opus => 48000,
         }
     }
@@ -36,6 +40,7 @@ impl Codec {
     pub fn sample_rate(self) -> u32 {
         match self {
             Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::G722 => 16000,
             Codec::Opus => 48000,
         }
     }
@@ -45,6 +50,7 @@ impl Codec {
         match self {
             Codec::Pcmu => "PCMU",
             Codec::Pcma => "PCMA",
+            Codec::G722 => "G722",
             Codec::Opus => "opus",
         }
     }
@@ -52,7 +58,7 @@ impl Codec {
     /// Channel count written in `a=rtpmap` (RFC 7587 requires `opus/48000/2` even for mono).
     pub fn sdp_channels(self) -> u8 {
         match self {
-            Codec::Pcmu | Codec::Pcma => 1,
+            Codec::Pcmu | Codec::Pcma | Codec::G722 => 1,
             Codec::Opus => 2,
         }
     }
@@ -67,7 +73,7 @@ impl Codec {
 
     /// Recognises an `a=rtpmap` encoding name (case-insensitive) at the given clock rate.
     pub fn from_sdp_name(name: &str, clock: u32) -> Option<Codec> {
-        [Codec::Pcmu, Codec::Pcma, Codec::Opus]
+        [Codec::Pcmu, Codec::Pcma, Codec::Opus, Codec::G722]
             .into_iter()
             .find(|c| c.sdp_name().eq_ignore_ascii_case(name) && c.rtp_clock_rate() == clock)
     }
@@ -114,6 +120,7 @@ pub fn encoder(codec: Codec) -> Result<Box<dyn AudioEncoder>, MediaError> {
     Ok(match codec {
         Codec::Pcmu => Box::new(crate::g711::G711Encoder::new(crate::g711::Law::Mu)),
         Codec::Pcma => Box::new(crate::g711::G711Encoder::new(crate::g711::Law::A)),
+        Codec::G722 => Box::new(crate::g722::G722AudioEncoder::new()),
         Codec::Opus => Box::new(crate::opus_codec::OpusEncoder::new()?),
     })
 }
@@ -123,6 +130,7 @@ pub fn decoder(codec: Codec) -> Result<Box<dyn AudioDecoder>, MediaError> {
     Ok(match codec {
         Codec::Pcmu => Box::new(crate::g711::G711Decoder::new(crate::g711::Law::Mu)),
         Codec::Pcma => Box::new(crate::g711::G711Decoder::new(crate::g711::Law::A)),
+        Codec::G722 => Box::new(crate::g722::G722AudioDecoder::new()),
         Codec::Opus => Box::new(crate::opus_codec::OpusDecoder::new()?),
     })
 }
@@ -137,7 +145,25 @@ mod tests {
         assert_eq!(Codec::from_sdp_name("PCMA", 8000), Some(Codec::Pcma));
         assert_eq!(Codec::from_sdp_name("OPUS", 48000), Some(Codec::Opus));
         assert_eq!(Codec::from_sdp_name("opus", 8000), None);
-        assert_eq!(Codec::from_sdp_name("G722", 8000), None);
+        assert_eq!(Codec::from_sdp_name("G722", 8000), Some(Codec::G722));
+        assert_eq!(Codec::from_sdp_name("g722", 16000), None);
+        assert_eq!(Codec::from_sdp_name("G729", 8000), None);
+    }
+
+    #[test]
+    fn g722_timestamps_advance_at_8000_per_second_for_16khz_audio() {
+        // 20 ms: 320 samples of 16 kHz PCM, 160 bytes of payload, but 160 RTP ticks.
+        assert_eq!(Codec::G722.samples_per_frame(20), 320);
+        assert_eq!(Codec::G722.rtp_ticks_per_frame(20), 160);
+        assert_eq!(Codec::G722.default_payload_type(), Some(9));
+        let mut enc = encoder(Codec::G722).unwrap();
+        let mut payload = Vec::new();
+        enc.encode(&[0; 320], &mut payload).unwrap();
+        assert_eq!(payload.len(), 160);
+        let mut dec = decoder(Codec::G722).unwrap();
+        let mut pcm = Vec::new();
+        dec.decode(&payload, &mut pcm).unwrap();
+        assert_eq!(pcm.len(), 320);
     }
 
     #[test]

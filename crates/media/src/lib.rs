@@ -21,6 +21,7 @@ pub mod delay_estimator;
 pub mod dtmf;
 pub mod error;
 pub mod g711;
+pub mod g722;
 pub mod hold_music;
 pub mod jitter_buffer;
 pub mod jitter_replay;

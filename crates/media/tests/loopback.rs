@@ -773,3 +773,9 @@ async fn jitter_raises_the_buffer_delay_and_little_arrives_late() {
     assert!(corrs.len() >= 5);
     assert!(mean > 0.9, "speech intact piece by piece: {mean}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g722_loopback_matches_source() {
+    let r = call(Codec::G722, "g722").await;
+    check_call(&r, Codec::G722, 20.0, 20.0, 0.99);
+}

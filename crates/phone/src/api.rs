@@ -115,6 +115,8 @@ pub enum CodecName {
     Pcmu,
     Pcma,
     Opus,
+    /// G.722 wideband (16 kHz audio, payload type 9).
+    G722,
 }
 
 /// Where a call's audio comes from / goes to. Chosen per call.
@@ -278,10 +280,10 @@ pub enum EndReason {
     Failed { status: u16, reason: String },
     /// Transport or media error.
     Error { message: String },
-}
-
     /// We parked the call on a server park orbit (blind transfer accepted by the far end).
     ParkedOnOrbit { slot: String },
+}
+
 /// Everything the engine tells front ends; one stream, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -298,10 +300,10 @@ pub enum PhoneEvent {
     Warning { message: String },
     /// Live media quality of a connected call (every few seconds while audio flows).
     CallQuality { call_id: CallId, quality: CallQuality },
-}
-
     /// The server's park orbit slots of the account changed (all slots, in configured order).
     ParkSlots { slots: Vec<ParkSlot> },
+}
+
 /// One history row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {

@@ -10,13 +10,16 @@ pub const OPUS_PT: u8 = 111;
 pub const TELEPHONE_EVENT_8K_PT: u8 = 101;
 pub const TELEPHONE_EVENT_48K_PT: u8 = 102;
 
-pub const DEFAULT_CODECS: [CodecName; 3] = [CodecName::Opus, CodecName::Pcmu, CodecName::Pcma];
+/// The default offer: Opus, then G.722 (wideband for peers without Opus), then G.711.
+pub const DEFAULT_CODECS: [CodecName; 4] =
+    [CodecName::Opus, CodecName::G722, CodecName::Pcmu, CodecName::Pcma];
 
 pub fn media_codec(c: CodecName) -> Codec {
     match c {
         CodecName::Pcmu => Codec::Pcmu,
         CodecName::Pcma => Codec::Pcma,
         CodecName::Opus => Codec::Opus,
+        CodecName::G722 => Codec::G722,
     }
 }
 
@@ -25,6 +28,7 @@ pub fn codec_name(c: Codec) -> CodecName {
         Codec::Pcmu => CodecName::Pcmu,
         Codec::Pcma => CodecName::Pcma,
         Codec::Opus => CodecName::Opus,
+        Codec::G722 => CodecName::G722,
     }
 }
 
@@ -84,6 +88,7 @@ mod tests {
             names,
             vec![
                 ("opus", 111, 48000),
+                ("G722", 9, 8000),
                 ("PCMU", 0, 8000),
                 ("PCMA", 8, 8000),
                 ("telephone-event", 102, 48000),
@@ -97,5 +102,15 @@ mod tests {
         let f = formats(&[CodecName::Pcmu]);
         assert_eq!(f.len(), 2);
         assert_eq!(from_format(&f[0]), Some(Codec::Pcmu));
+    }
+
+    #[test]
+    fn g722_is_static_payload_9_at_the_8000_clock() {
+        let f = formats(&[CodecName::G722]);
+        assert_eq!((f[0].payload_type, f[0].name.as_str(), f[0].clock_rate), (9, "G722", 8000));
+        assert_eq!(f[0].channels, 1);
+        assert_eq!(f[0].fmtp, None);
+        assert_eq!(from_format(&f[0]), Some(Codec::G722));
+        assert_eq!(codec_name(Codec::G722), CodecName::G722);
     }
 }

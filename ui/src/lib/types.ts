@@ -3,7 +3,7 @@
 export type CallId = number;
 export type Direction = 'incoming' | 'outgoing';
 export type CallState = 'calling' | 'ringing' | 'answered' | 'ended';
-export type CodecName = 'pcmu' | 'pcma' | 'opus';
+export type CodecName = 'pcmu' | 'pcma' | 'opus' | 'g722';
 export type Transport = 'udp' | 'tcp' | 'tls';
 
 export type RegistrationState =
