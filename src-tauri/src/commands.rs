@@ -179,3 +179,23 @@ pub async fn save_account(
 ) -> Reply<AccountView> {
     session.save_account(&app, account, password).await
 }
+
+/// Parks a connected call on a server park orbit slot (blind transfer to the slot).
+#[tauri::command]
+pub async fn park_on_orbit(session: State<'_, Session>, id: CallId, slot: String) -> Reply<()> {
+    session.phone().await?.park_on_orbit(id, &slot).await.map_err(|e| e.to_string())
+}
+
+/// Takes back the call parked on an orbit slot (a call to the slot).
+#[tauri::command]
+pub async fn retrieve_from_orbit(session: State<'_, Session>, slot: String) -> Reply<CallId> {
+    let phone = session.phone().await?;
+    phone.retrieve(&slot, session.call_options().await).await.map_err(|e| e.to_string())
+}
+
+/// The account's orbit slots as last reported (empty without `[account.shared_park]`);
+/// changes arrive as `park_slots` events.
+#[tauri::command]
+pub async fn park_slots(session: State<'_, Session>) -> Reply<Vec<hookflash_phone::ParkSlot>> {
+    Ok(session.phone().await.map(|p| p.park_slots()).unwrap_or_default())
+}

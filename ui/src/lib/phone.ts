@@ -9,6 +9,7 @@ import type {
   CallId,
   CallInfo,
   HistoryEntry,
+  ParkSlot,
   PhoneEvent,
   RoutingSettings,
   VoiceProcessing,
@@ -34,6 +35,12 @@ export const phone = {
   setMute: (id: CallId, muted: boolean): Promise<void> => invoke('set_mute', { id, muted }),
   calls: (): Promise<CallInfo[]> => invoke('calls'),
   history: (limit: number): Promise<HistoryEntry[]> => invoke('history', { limit }),
+  /** Parks the call on a server park orbit slot (transfer); it leaves this phone when accepted. */
+  parkOnOrbit: (id: CallId, slot: string): Promise<void> => invoke('park_on_orbit', { id, slot }),
+  /** Calls the orbit slot to take back the call parked there. */
+  retrieve: (slot: string): Promise<CallId> => invoke('retrieve_from_orbit', { slot }),
+  /** The account's orbit slots (empty: no shared park configured). */
+  parkSlots: (): Promise<ParkSlot[]> => invoke('park_slots'),
   account: (): Promise<AccountView> => invoke('account'),
   saveAccount: (account: AccountForm, password: string | null): Promise<AccountView> =>
     invoke('save_account', { account, password }),

@@ -55,7 +55,21 @@ export type EndReason =
   | { kind: 'cancelled' }
   | { kind: 'rejected'; status: number }
   | { kind: 'failed'; status: number; reason: string }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** Parked on a server park orbit (the far end accepted the transfer to the slot). */
+  | { kind: 'parked_on_orbit'; slot: string };
+
+/** A park orbit slot on the server (`[account.shared_park]`), as its dialog-event NOTIFYs say. */
+export interface ParkSlot {
+  slot: string;
+  /** The slot's URI; calling it retrieves the parked call. */
+  uri: string;
+  occupied: boolean;
+  parked_uri: string | null;
+  parked_display: string | null;
+  /** "trying" | "proceeding" | "early" | "confirmed"; null when free. */
+  state: string | null;
+}
 
 export type PhoneEvent =
   | { event: 'registration'; aor: string; state: RegistrationState }
@@ -65,7 +79,8 @@ export type PhoneEvent =
   | { event: 'audio_input_ended'; call_id: CallId }
   | { event: 'call_ended'; call: CallInfo; reason: EndReason; message: string }
   | { event: 'warning'; message: string }
-  | { event: 'call_quality'; call_id: CallId; quality: CallQuality };
+  | { event: 'call_quality'; call_id: CallId; quality: CallQuality }
+  | { event: 'park_slots'; slots: ParkSlot[] };
 
 export interface HistoryEntry {
   id: number;
