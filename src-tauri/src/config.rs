@@ -61,6 +61,10 @@ pub fn parse_profile(text: &str) -> Result<Profile, String> {
         .dialling
         .validate()
         .map_err(|problems| format!("dialling: {}", problems.join("; ")))?;
+    if let Some(park) = &profile.account.shared_park {
+        park.validate()
+            .map_err(|problems| format!("account.shared_park: {}", problems.join("; ")))?;
+    }
     Ok(profile)
 }
 
@@ -210,7 +214,16 @@ register = false
     }
 
     #[test]
-    fn missing_profile_is_not_an_error() {
+    fn shared_park_orbits_are_validated() {
+        let head = "[account]\naor = \"sip:alice@example.com\"\n[account.shared_park]\n";
+        let p = parse_profile(&format!("{head}orbits = [\"701-702\"]\n")).unwrap();
+        assert_eq!(p.account.shared_park.unwrap().slots().unwrap(), vec!["701", "702"]);
+        let e = parse_profile(&format!("{head}orbits = [\"702-701\"]\n")).unwrap_err();
+        assert!(e.contains("account.shared_park") && e.contains("702-701"), "{e}");
+    }
+
+    #[test]
+        fn missing_profile_is_not_an_error() {
         let dir = std::env::temp_dir().join(format!("hookflash-app-test-{}", std::process::id()));
         assert_eq!(load_profile(&dir.join("none.toml")).unwrap(), None);
     }
