@@ -377,12 +377,14 @@ impl Engine {
         let mut warning = None;
         if let Some(mut o) = self.orbits() {
             let inner = &mut *o;
+            // RFC 6665 §4.1.2.4: the NOTIFY establishes the dialog (its tag and Contact win
+            // over the 2xx's, which may race it).
             if let Some(s) = inner.subs.get_mut(&slot) {
-                if s.to_tag.is_none() {
-                    s.to_tag = req.from_header().ok().and_then(|f| f.tag().ok().flatten()).map(|t| t.to_string());
+                if let Some(tag) = req.from_header().ok().and_then(|f| f.tag().ok().flatten()) {
+                    s.to_tag = Some(tag.to_string());
                 }
-                if s.remote_target.is_none() {
-                    s.remote_target = req.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone()));
+                if let Some(c) = req.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone())) {
+                    s.remote_target = Some(c);
                 }
             }
             if !body.trim().is_empty() {
