@@ -134,10 +134,20 @@ impl AudioDecoder for G711Decoder {
     fn conceal(
         &mut self,
         samples: usize,
-        _next_payload: Option<&[u8]>,
+        next_payload: Option<&[u8]>,
         out: &mut Vec<i16>,
     ) -> Result<(), MediaError> {
-        self.plc.conceal(samples, out);
+        let f = match self.law {
+            Law::Mu => ulaw_to_linear,
+            Law::A => alaw_to_linear,
+        };
+        match next_payload.filter(|p| !p.is_empty()) {
+            Some(next) => {
+                let next: Vec<i16> = next.iter().map(|&b| f(b)).collect();
+                self.plc.conceal_before(samples, &next, out);
+            }
+            None => self.plc.conceal(samples, out),
+        }
         Ok(())
     }
 }
