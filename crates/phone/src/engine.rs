@@ -822,6 +822,11 @@ impl Engine {
             match self.stack.dialogs.match_dialog(&tx) {
                 Some(mut d) => {
                     tokio::spawn(async move {
+                        if method == Method::Invite && !Self::dialog_ready_for_reinvite(&d).await {
+                            // Still not confirmed: tell the peer to retry (RFC 3261 14.2).
+                            let _ = tx.reply(StatusCode::RequestPending).await;
+                            return;
+                        }
                         let _ = d.handle(&mut tx).await;
                     });
                 }
@@ -854,6 +859,23 @@ impl Engine {
                 let _ = tx.reply_with(StatusCode::MethodNotAllowed, headers, None).await;
             }
         }
+    }
+
+    /// A peer's re-INVITE can arrive right after our 200, before our dialog has left `Early`
+    /// (rsipstack moves it on after sending the 200) or received the ACK (each request is
+    /// handled in its own task). rsipstack silently drops an INVITE on a dialog that is not
+    /// confirmed: the peer's re-INVITE then hangs until it times out (32 s), answering 491 to
+    /// every re-INVITE of ours meanwhile. So wait briefly for the dialog; false if it did not
+    /// get there.
+    async fn dialog_ready_for_reinvite(d: &rsipstack::dialog::dialog::Dialog) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while d.state().can_cancel() || d.state().waiting_ack() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 
     async fn on_invite(self: &Arc<Self>, mut tx: Transaction) {
@@ -1163,7 +1185,7 @@ impl Engine {
         self.apply(actions);
         if !negotiated.direction.sends() {
             // The caller starts the call on hold.
-            if let Ok((_, actions)) = self.board(|b| b.remote_offer(id, true)) {
+            if let Ok((_, actions)) = self.board(|b| b.remote_offer(id, negotiated.direction)) {
                 self.apply(actions);
             }
         }
@@ -1469,9 +1491,7 @@ impl Engine {
         let port = local.as_ref().map(|l| l.port).unwrap_or(9);
         match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
             Ok((mut answer, mut negotiated)) => {
-                // The peer holds us when its offer does not want our audio (sendonly/inactive).
-                let remote_hold = !negotiated.direction.sends();
-                let (hold, actions) = match self.board(|b| b.remote_offer(id, remote_hold)) {
+                let (hold, actions) = match self.board(|b| b.remote_offer(id, negotiated.direction)) {
                     Ok(x) => x,
                     Err(()) => {
                         tracing::debug!("{} 491 to {id}", self.aor_text);

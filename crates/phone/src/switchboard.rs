@@ -73,7 +73,8 @@ struct Slot {
     /// The peer's name for warnings.
     remote: String,
     want_hold: bool,
-    /// SIP state: our last accepted offer/answer held the peer.
+    /// SIP state as the peer knows it: our last accepted offer/answer did not take its audio
+    /// (a hold, or an answer to an offer that sent us none).
     held: bool,
     /// Target hold state of the re-INVITE in flight.
     in_flight: Option<bool>,
@@ -246,25 +247,36 @@ impl Switchboard {
         Ok(out)
     }
 
-    /// The peer sent a re-INVITE offer. `remote_hold` = its offer does not want to receive
-    /// (sendonly / inactive / 0.0.0.0). Returns whether our answer holds (so the engine
+    /// The peer sent a re-INVITE offer; `mirrored` is its direction seen from our side
+    /// (its sendonly is our recvonly). Returns whether our answer holds (so the engine
     /// answers with [`answer_direction`]), or `Err(())` when our own re-INVITE is in flight
     /// and the engine must answer 491.
     #[allow(clippy::result_unit_err)]
-    pub fn remote_offer(&mut self, id: CallId, remote_hold: bool) -> Result<(bool, Vec<Action>), ()> {
+    pub fn remote_offer(&mut self, id: CallId, mirrored: Direction) -> Result<(bool, Vec<Action>), ()> {
+        // The peer holds us when its offer does not want our audio (sendonly/inactive).
+        let remote_hold = !mirrored.sends();
         let mut out = Vec::new();
         let Some(slot) = self.calls.get_mut(&id) else { return Ok((false, out)) };
         if slot.in_flight.is_some() {
             return Err(());
         }
-        // Our answer carries what we want now, so a hold waiting for a glare retry is done.
-        slot.held = slot.want_hold;
-        slot.retry_at_ms = None;
-        let hold = slot.held;
+        let hold = slot.want_hold;
+        if hold || mirrored.receives() {
+            // Our answer carries what we want now (a hold always can; wanting the peer's audio
+            // only when the offer sends some), so a re-INVITE waiting for a glare retry is done.
+            slot.held = hold;
+            slot.retry_at_ms = None;
+        } else {
+            // The offer sends us nothing (the peer thinks we hold it): our answer cannot say
+            // we want its audio. The peer still sees us holding, so our resume must go out —
+            // now, or at the glare retry already scheduled (else its held_by_remote goes stale).
+            slot.held = true;
+        }
         if slot.remote_hold != remote_hold {
             slot.remote_hold = remote_hold;
             out.push(Action::Updated(id));
         }
+        self.reconcile(id, &mut out);
         Ok((hold, out))
     }
 
@@ -294,6 +306,12 @@ impl Switchboard {
                 slot.want_hold = slot.held;
                 if !slot.held && slot.parked_since_ms.take().is_some() {
                     out.push(Action::Updated(id));
+                    // Not held after all: with no other call active it gets the audio back
+                    // (else it would hear hold music while SIP says it is not held).
+                    if self.active.is_none() {
+                        self.active = Some(id);
+                        out.push(Action::Route { active: Some(id) });
+                    }
                 }
             }
         }
@@ -506,10 +524,25 @@ mod tests {
         assert_eq!(sb.view(1).parked_since_ms, None);
         assert!(reinvites(&a).is_empty(), "no retry loop");
         assert_eq!(sb.len(), 1);
-        // The user can still switch back to it: SIP was never held, so no re-INVITE is needed.
-        let a = sb.switch_to(1, 7).unwrap();
-        assert!(reinvites(&a).is_empty());
+        // Nothing else was active: it is the active call again.
+        assert_eq!(routes(&a), vec![Some(1)]);
         assert_eq!(sb.active(), Some(1));
+        assert!(sb.switch_to(1, 7).unwrap().is_empty());
+
+        // Refused while another call is active: not parked, and the active call keeps the audio.
+        answered(&mut sb, 2, 8); // parks 1 (accepted)
+        let a = sb.switch_to(1, 9).unwrap(); // hold 2 + resume 1
+        assert_eq!(reinvites(&a), vec![(2, Direction::SendOnly), (1, Direction::SendRecv)]);
+        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 10);
+        let a = sb.reinvite_done(2, ReinviteOutcome::Refused { reason: "500".into() }, 10);
+        assert!(a.contains(&Action::Warning("hold refused (500) by sip:p2@h".into())), "{a:?}");
+        assert!(routes(&a).is_empty(), "{a:?}");
+        assert_eq!(sb.active(), Some(1));
+        assert_eq!(sb.view(2).parked_since_ms, None);
+        // The user can still switch to it: SIP was never held, so no re-INVITE is needed.
+        let a = sb.switch_to(2, 11).unwrap();
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
+        assert_eq!(sb.active(), Some(2));
     }
 
     #[test]
@@ -583,10 +616,10 @@ mod tests {
         answered(&mut sb, 1, 0);
         sb.park(1, 1).unwrap();
         assert!(sb.reinvite_pending(1));
-        assert_eq!(sb.remote_offer(1, false), Err(()));
+        assert_eq!(sb.remote_offer(1, Direction::SendRecv), Err(()));
         sb.reinvite_done(1, ReinviteOutcome::Glare { roll: 0 }, 2);
         // While we wait, the peer's own re-INVITE arrives: our answer holds, no retry needed.
-        let (hold, _) = sb.remote_offer(1, false).unwrap();
+        let (hold, _) = sb.remote_offer(1, Direction::SendRecv).unwrap();
         assert!(hold);
         assert!(reinvites(&sb.tick(10_000)).is_empty());
         assert_eq!(answer_direction(Direction::SendRecv, true), Direction::SendOnly);
@@ -594,11 +627,61 @@ mod tests {
         assert_eq!(answer_direction(Direction::RecvOnly, false), Direction::RecvOnly);
     }
 
+    /// Both ends park each other under 491s: our resume loses a glare, and while we wait the
+    /// peer's own re-INVITE arrives offering `inactive` (it holds us and thinks we hold it).
+    /// Our answer can only be `inactive` too, which does not tell the peer we resumed: the
+    /// resume must still go out, or the peer shows us holding it for ever.
+    #[test]
+    fn a_resume_that_lost_a_glare_is_still_sent_after_answering_an_offer_that_cannot_carry_it() {
+        let mut sb = Switchboard::new(None);
+        sb.dial(1, "sip:peer@h", 0); // we own the Call-ID: 2.1-4 s back-off, the peer 0-2 s
+        sb.connected(1, 1);
+        sb.park(1, 2).unwrap();
+        // The peer holds us too: its answer is inactive.
+        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: Some(true) }, 3);
+        assert!(sb.view(1).held_by_remote);
+        let a = sb.switch_to(1, 4).unwrap();
+        assert_eq!(reinvites(&a), vec![(1, Direction::RecvOnly)]);
+        // The peer's re-INVITE crosses ours: we answer it 491, it answers ours 491.
+        assert_eq!(sb.remote_offer(1, Direction::Inactive), Err(()));
+        let a = sb.reinvite_done(1, ReinviteOutcome::Glare { roll: 0 }, 5);
+        assert_eq!(a, vec![Action::WakeAt(2105)]);
+        // The peer retries first (it waits 0-2 s), still holding: `inactive`, mirrored inactive.
+        let (hold, _) = sb.remote_offer(1, Direction::Inactive).unwrap();
+        assert!(!hold, "we want the call back, so our answer does not hold");
+        assert!(sb.view(1).held_by_remote);
+        // Our resume is still owed: it goes out at the retry time, as recvonly (we are held).
+        assert_eq!(reinvites(&sb.tick(2105)), vec![(1, Direction::RecvOnly)]);
+
+        // Same without a glare wait: an offer that does not send to us while we want the call
+        // (the peer thinks we hold it) gets our answer, then our resume straight after.
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 2, 0);
+        let (hold, a) = sb.remote_offer(2, Direction::Inactive).unwrap();
+        assert!(!hold);
+        assert_eq!(reinvites(&a), vec![(2, Direction::RecvOnly)]);
+        // An offer that sends to us lets our answer say we want the audio: nothing more.
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 3, 0);
+        let (_, a) = sb.remote_offer(3, Direction::RecvOnly).unwrap();
+        assert!(reinvites(&a).is_empty(), "{a:?}");
+        assert!(sb.view(3).held_by_remote);
+        // And a hold is always carried by our answer: a pending hold retry is done.
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 4, 0);
+        sb.park(4, 1).unwrap();
+        sb.reinvite_done(4, ReinviteOutcome::Glare { roll: 0 }, 2);
+        let (hold, a) = sb.remote_offer(4, Direction::Inactive).unwrap();
+        assert!(hold);
+        assert!(reinvites(&a).is_empty());
+        assert!(reinvites(&sb.tick(10_000)).is_empty());
+    }
+
     #[test]
     fn remote_hold_is_shown_and_shapes_our_offers() {
         let mut sb = Switchboard::new(None);
         answered(&mut sb, 1, 0);
-        let (hold, a) = sb.remote_offer(1, true).unwrap();
+        let (hold, a) = sb.remote_offer(1, Direction::RecvOnly).unwrap();
         assert!(!hold);
         assert_eq!(a, vec![Action::Updated(1)]);
         assert!(sb.view(1).held_by_remote);
@@ -609,7 +692,7 @@ mod tests {
         let a = sb.switch_to(1, 4).unwrap();
         assert_eq!(reinvites(&a), vec![(1, Direction::RecvOnly)]);
         sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 5);
-        let (_, a) = sb.remote_offer(1, false).unwrap();
+        let (_, a) = sb.remote_offer(1, Direction::SendRecv).unwrap();
         assert_eq!(a, vec![Action::Updated(1)]);
         assert!(!sb.view(1).held_by_remote);
         // The answer to our hold says the peer holds us too (inactive).

@@ -161,8 +161,45 @@ async fn twenty_calls_in_one_second_stay_consistent() {
         let active: Vec<CallId> = calls.iter().filter(|c| c.active).map(|c| c.id).collect();
         assert_eq!(active, vec![id]);
     }
-    // (Alice's own held_by_remote flags are not checked here: she parks her side of these
-    // calls too, and with both ends re-INVITEing at once a flag can stay stale — a known bug.)
+    // Both ends parked each other at once (alice parks her previous call on every dial), so
+    // many re-INVITEs crossed with 491s. Once the back-offs are over, each side's
+    // held_by_remote must match what the other side wants: alice is held on every call bob
+    // has parked, bob on every call alice has parked. (Calls pair up in dial order.)
+    let bob_active = *ids.iter().step_by(3).last().unwrap();
+    let mut alice_ids: Vec<CallId> = alice.calls().iter().map(|c| c.id).collect();
+    alice_ids.sort();
+    assert_eq!(alice_ids.len(), 20);
+    let alice_active = alice.calls().iter().filter(|c| c.active).map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(alice_active, vec![alice_ids[19]], "alice's last call is her active one");
+    let pairs: Vec<(CallId, CallId)> = alice_ids.iter().copied().zip(ids.iter().copied()).collect();
+    let consistent = |a: &[CallInfo], b: &[CallInfo]| {
+        pairs.iter().all(|&(ai, bi)| {
+            let (ac, bc) = (call(a, ai), call(b, bi));
+            ac.held_by_remote == !bc.active && bc.held_by_remote == !ac.active
+        })
+    };
+    let started = tokio::time::Instant::now();
+    while !consistent(&alice.calls(), &bob.calls()) {
+        if started.elapsed() > Duration::from_secs(30) {
+            let (a, b) = (alice.calls(), bob.calls());
+            let wrong: Vec<String> = pairs
+                .iter()
+                .filter_map(|&(ai, bi)| {
+                    let (ac, bc) = (call(&a, ai), call(&b, bi));
+                    (ac.held_by_remote == bc.active || bc.held_by_remote == ac.active).then(|| {
+                        format!(
+                            "alice {ai}: active {} held_by_remote {} / bob {bi}: active {} held_by_remote {}",
+                            ac.active, ac.held_by_remote, bc.active, bc.held_by_remote
+                        )
+                    })
+                })
+                .collect();
+            panic!("held_by_remote disagrees with the other side after 30 s:\n{}", wrong.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("both sides consistent after {:?}", started.elapsed());
+    assert!(call(&bob.calls(), bob_active).active);
     for c in alice.calls() {
         alice.hangup(c.id).await.unwrap();
     }
