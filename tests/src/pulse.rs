@@ -87,4 +87,37 @@ impl Pulse {
         let st = self.command("paplay").arg("--device=spk").arg(wav).status().expect("run paplay");
         assert!(st.success(), "paplay {} failed", wav.display());
     }
+
+    /// Loads another null sink named `name`; returns its module index (for `unload_module`).
+    pub fn load_null_sink(&self, name: &str) -> u32 {
+        let out = self
+            .pactl(&["load-module", "module-null-sink", &format!("sink_name={name}")])
+            .unwrap_or_else(|| panic!("pactl load-module module-null-sink {name} failed"));
+        out.trim().parse().unwrap_or_else(|_| panic!("pactl load-module printed '{out}'"))
+    }
+
+    /// Unloads a module (a null sink disappears like an unplugged headset).
+    pub fn unload_module(&self, index: u32) {
+        assert!(self.pactl(&["unload-module", &index.to_string()]).is_some(), "pactl unload-module {index} failed");
+    }
+
+    /// Like `record_monitor`, for the monitor of sink `sink`.
+    pub fn record_sink_monitor(&self, dir: &TestDir, sink: &str, wav: &Path, rate: u32) -> ProcessGuard {
+        let mut c = self.command("parecord");
+        c.args(["--file-format=wav", "--format=s16le", "--channels=1"])
+            .arg(format!("--device={sink}.monitor"))
+            .arg(format!("--rate={rate}"))
+            .arg(wav);
+        ProcessGuard::spawn(&format!("parecord-{sink}"), &mut c, dir.path())
+    }
+
+    /// Writes `home/.asoundrc` defining ALSA PCM `pcm` that plays into PulseAudio sink `sink`,
+    /// listed (ALSA hint) with `description`: how a named card looks to cpal.
+    pub fn alsa_pcm_for_sink(home: &Path, pcm: &str, sink: &str, description: &str) {
+        std::fs::create_dir_all(home).expect("create home");
+        let conf = format!(
+            "pcm.{pcm} {{\n  type pulse\n  device {sink}\n  hint {{\n    show on\n    description \"{description}\"\n  }}\n}}\n"
+        );
+        std::fs::write(home.join(".asoundrc"), conf).expect("write .asoundrc");
+    }
 }

@@ -107,3 +107,91 @@ fn cli_plays_received_audio_on_default_device() {
     let mos = pesq::score(&speech, &rec, Band::Narrow);
     assert!(mos >= 2.5, "PESQ NB of what the CLI played on the default device: {mos:.3} < 2.5");
 }
+
+/// Mean Goertzel share of `freq` in the windows of `x` (0..1: 1 is a pure tone).
+fn tone_share(x: &[f32], rate: u32, freq: f32) -> f64 {
+    let n = rate as usize / 10;
+    let mut shares = Vec::new();
+    for w in x.chunks_exact(n) {
+        let energy: f64 = w.iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
+        if energy > 0.0 {
+            shares.push(wav::goertzel_power(w, rate, freq) / (energy * n as f64 / 2.0));
+        } else {
+            shares.push(0.0);
+        }
+    }
+    shares.iter().sum::<f64>() / shares.len().max(1) as f64
+}
+
+/// A chosen speaker unplugged mid-call: PulseAudio null sink `usb` (ALSA PCM `usb_headset`,
+/// "USB Headset") is the CLI's `--audio-out`; `spk` is the default. Unloading `usb`'s module
+/// mid-call must leave the call up, produce a warning event, and move the far end's tone to
+/// the default sink.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn unplugged_speaker_falls_back_to_the_default_output() {
+    let dir = TestDir::new("unplugged_speaker_falls_back_to_the_default_output");
+    let tone = dir.join("tone.wav");
+    speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", tone.to_str().unwrap(), "synth", "14", "sine", "1000", "vol", "0.3"]);
+    let pulse = Pulse::start(&dir);
+    let usb_module = pulse.load_null_sink("usb");
+    let kam = Kamailio::builder().user("alice", "alice-secret").user("bob", "bob-secret").start(&dir);
+    let _bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).source(&tone, 3.0).start(&dir);
+    assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register");
+    Pulse::alsa_pcm_for_sink(&dir.join("cli-home"), "usb_headset", "usb", "USB Headset");
+    let rec_default = dir.join("default-sink.wav");
+    let rec_usb = dir.join("usb-sink.wav");
+    let mut parec_default = pulse.record_sink_monitor(&dir, "spk", &rec_default, 16000);
+    let mut parec_usb = pulse.record_sink_monitor(&dir, "usb", &rec_usb, 16000);
+    let mut cli = Cli::new("cli", "call")
+        .arg("sip:bob@127.0.0.1")
+        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
+        .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args(["--codec", "pcmu", "--audio-in", "null", "--audio-out", "usb_headset", "--duration", "9"])
+        .password("alice-secret");
+    for (k, v) in pulse.env() {
+        cli = cli.env(&k, &v);
+    }
+    let mut cli = cli.spawn(&dir);
+    cli.expect_event("answered", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(3));
+    let unplugged = std::time::Instant::now();
+    pulse.unload_module(usb_module);
+    let warning = cli.expect_event("warning", Duration::from_secs(5));
+    let message = warning["message"].as_str().unwrap_or_default().to_string();
+    eprintln!("warning {:.1} s after unplugging: {message}", unplugged.elapsed().as_secs_f32());
+    assert!(
+        message.contains("'USB Headset' disconnected") && message.contains("default output"),
+        "warning: {warning}"
+    );
+    cli.wait_exit(Duration::from_secs(25));
+    cli.assert_success();
+    let ended = cli.expect_event("ended", Duration::from_secs(1));
+    assert_eq!(ended["reason"], "local_hangup", "the call ran to its --duration: {ended}");
+    std::thread::sleep(Duration::from_millis(1000));
+    parec_default.signal(libc::SIGINT);
+    parec_default.wait_timeout(Duration::from_secs(3));
+    parec_usb.signal(libc::SIGINT);
+    parec_usb.wait_timeout(Duration::from_secs(3));
+
+    // Before the unplug the tone played on the chosen sink; after it, on the default.
+    let (usb, rate) = wav::read_mono(&rec_usb);
+    let usb_level = wav::rms(&usb);
+    let (default, rate_d) = wav::read_mono(&rec_default);
+    let loud: Vec<f32> = default
+        .chunks(rate_d as usize / 10)
+        .filter(|w| wav::rms(w) > 0.01)
+        .flatten()
+        .copied()
+        .collect();
+    let loud_secs = loud.len() as f32 / rate_d as f32;
+    let share = tone_share(&loud, rate_d, 1000.0);
+    eprintln!(
+        "chosen sink: {:.1} s at RMS {usb_level:.4}, 1 kHz share {:.2}; default sink: {loud_secs:.1} s of sound, 1 kHz share {share:.2}",
+        usb.len() as f32 / rate as f32,
+        tone_share(&usb, rate, 1000.0)
+    );
+    assert!(usb_level > 0.01, "the chosen sink got no audio before the unplug");
+    assert!(loud_secs > 2.0, "only {loud_secs:.1} s of audio reached the default sink after the unplug");
+    assert!(share > 0.8, "what reached the default sink is not the far end's 1 kHz tone (share {share:.2})");
+}

@@ -14,7 +14,7 @@ fn main() {
     }
     let out = hookflash_media::AudioOut::Device(device);
     let hookflash_media::AudioOut::Device(name) = out else { unreachable!() };
-    let mut sink = match hookflash_media::device::DeviceSink::open(name.as_deref(), rate) {
+    let mut sink = match hookflash_media::device::CardSink::open(name.as_deref(), rate) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

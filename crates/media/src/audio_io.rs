@@ -1,6 +1,7 @@
 //! Where call audio comes from and goes to: the [`AudioIn`]/[`AudioOut`] choices the engine
 //! passes in, the small [`AudioSource`]/[`AudioSink`] traits the session drives every 20 ms,
-//! and the silent `Null` ends. WAV files live in `wav.rs`, sound cards in `device.rs`.
+//! and the silent `Null` ends. WAV files live in `wav.rs`, sound cards in `device.rs` (with
+//! the fall-back-when-unplugged wrappers in `device_watch.rs`).
 
 use std::path::PathBuf;
 
@@ -102,7 +103,7 @@ pub fn open_source(input: &AudioIn, rate: u32) -> Result<Box<dyn AudioSource>, M
     Ok(match input {
         AudioIn::Null => Box::new(NullSource::new(rate)),
         AudioIn::Wav(path) => Box::new(crate::wav::WavSource::open(path, rate)?),
-        AudioIn::Device(name) => Box::new(crate::device::DeviceSource::open(name.as_deref(), rate)?),
+        AudioIn::Device(name) => Box::new(crate::device_watch::DeviceSource::open(name.as_deref(), rate)?),
         AudioIn::Port(port) => crate::audio_switch::open_port_source(port, rate)?,
     })
 }
@@ -112,7 +113,7 @@ pub fn open_sink(output: &AudioOut, rate: u32) -> Result<Box<dyn AudioSink>, Med
     Ok(match output {
         AudioOut::Null => Box::new(NullSink::new(rate)),
         AudioOut::Wav(path) => Box::new(crate::wav::WavSink::create(path, rate)?),
-        AudioOut::Device(name) => Box::new(crate::device::DeviceSink::open(name.as_deref(), rate)?),
+        AudioOut::Device(name) => Box::new(crate::device_watch::DeviceSink::open(name.as_deref(), rate)?),
         AudioOut::Port(port) => crate::audio_switch::open_port_sink(port, rate)?,
     })
 }

@@ -4,6 +4,10 @@
 //! Between the real-time callback and the session sits a lock-free ring buffer; the session
 //! side resamples when the card does not run at the codec's rate. Clock drift between card and
 //! network is absorbed by bounding the ring: excess is dropped, shortfall is played as silence.
+//!
+//! [`CardSink`]/[`CardSource`] are one open stream each; they notice when the card goes away
+//! (cpal reports an error, or the callbacks stop). Switching to another card when that
+//! happens is `device_watch.rs`'s job.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,6 +26,8 @@ pub struct DeviceInfo {
     pub id: String,
     /// Human-readable description.
     pub name: String,
+    /// The system's default device of its direction.
+    pub is_default: bool,
 }
 
 /// Capture and playback devices for the settings screen.
@@ -38,19 +44,77 @@ pub struct DeviceList {
 fn info(d: &cpal::Device) -> DeviceInfo {
     let id = d.id().map(|i| i.id().to_string()).unwrap_or_default();
     let name = d.description().map(|x| x.name().to_string()).unwrap_or_else(|_| id.clone());
-    DeviceInfo { id, name }
+    DeviceInfo { id, name, is_default: false }
 }
 
-/// Lists the capture and playback devices of the default audio host.
+/// Lists the capture and playback devices of the default audio host, the defaults marked.
 pub fn list_devices() -> Result<DeviceList, MediaError> {
     let host = cpal::default_host();
     let err = |e: cpal::Error| MediaError::DeviceList(e.to_string());
+    let default_input = host.default_input_device().map(|d| info(&d).id);
+    let default_output = host.default_output_device().map(|d| info(&d).id);
+    let mark = |mut list: Vec<DeviceInfo>, default: &Option<String>| {
+        for d in &mut list {
+            d.is_default = Some(&d.id) == default.as_ref();
+        }
+        list
+    };
     Ok(DeviceList {
-        inputs: host.input_devices().map_err(err)?.map(|d| info(&d)).collect(),
-        outputs: host.output_devices().map_err(err)?.map(|d| info(&d)).collect(),
-        default_input: host.default_input_device().map(|d| info(&d).id),
-        default_output: host.default_output_device().map(|d| info(&d).id),
+        inputs: mark(host.input_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_input),
+        outputs: mark(host.output_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_output),
+        default_input,
+        default_output,
     })
+}
+
+/// True when a device of that id or name is listed now (it may have been unplugged).
+pub fn device_present(name: &str, input: bool) -> bool {
+    find_device(Some(name), input).is_ok()
+}
+
+/// The human-readable name of the device `name` refers to (`None`: the default device).
+fn display_name(device: &cpal::Device, name: Option<&str>) -> String {
+    let described = info(device).name;
+    match name {
+        Some(n) if described.is_empty() => n.to_string(),
+        _ if described.is_empty() => "default".to_string(),
+        _ => described.lines().next().unwrap_or_default().to_string(),
+    }
+}
+
+/// Milliseconds since the first call, shared by callbacks and the session side.
+fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+}
+
+/// How long a running stream may go without a callback before it counts as gone.
+const STALL_MS: u64 = 600;
+
+/// What a stream's callbacks tell the session side about the card's health.
+#[derive(Clone, Default)]
+struct Health {
+    /// cpal reported an error (device unplugged, server gone).
+    failed: Arc<AtomicBool>,
+    /// `now_ms()` of the last callback, 0 before the first.
+    last_callback: Arc<AtomicU64>,
+}
+
+impl Health {
+    fn beat(&self) {
+        self.last_callback.store(now_ms().max(1), Ordering::Relaxed);
+    }
+
+    fn on_error(&self, e: &cpal::Error) {
+        tracing::warn!("audio device error: {e}");
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    /// Failed, or started and then silent for longer than `STALL_MS`.
+    fn is_gone(&self) -> bool {
+        let last = self.last_callback.load(Ordering::Relaxed);
+        self.failed.load(Ordering::Relaxed) || (last != 0 && now_ms().saturating_sub(last) > STALL_MS)
+    }
 }
 
 fn find_device(name: Option<&str>, input: bool) -> Result<cpal::Device, MediaError> {
@@ -170,8 +234,8 @@ impl Drop for StreamThread {
     }
 }
 
-/// Plays call audio on a sound card.
-pub struct DeviceSink {
+/// Plays call audio on one sound card stream.
+pub struct CardSink {
     rate: u32,
     producer: rtrb::Producer<f32>,
     resampler: StreamResampler,
@@ -186,12 +250,16 @@ pub struct DeviceSink {
     /// Set by the first callback: until the card asks for audio, writes are discarded rather
     /// than queued (some backends take a second or more to start).
     running: Arc<AtomicBool>,
+    health: Health,
+    /// What the user calls this device ("USB Headset"; "default" for the default).
+    pub display_name: String,
     _stream: StreamThread,
 }
 
-impl DeviceSink {
+impl CardSink {
     pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
         let device = find_device(name, false)?;
+        let display_name = display_name(&device, name);
         let label = name.unwrap_or("default").to_string();
         let (config, format) = pick_config(&device, rate, false, &label)?;
         let dev_rate = config.sample_rate;
@@ -202,12 +270,14 @@ impl DeviceSink {
         let u2 = underruns.clone();
         let running = Arc::new(AtomicBool::new(false));
         let r2 = running.clone();
+        let health = Health::default();
+        let h2 = health.clone();
         let label2 = label.clone();
         let stream = StreamThread::spawn(label.clone(), move || {
-            build_output(&device, &config, format, consumer, u2, r2)
+            build_output(&device, &config, format, consumer, u2, r2, h2)
                 .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
         })?;
-        Ok(DeviceSink {
+        Ok(CardSink {
             rate,
             producer,
             resampler: StreamResampler::new(rate, dev_rate)?,
@@ -218,8 +288,15 @@ impl DeviceSink {
             device_config,
             dev_rate,
             running,
+            health,
+            display_name,
             _stream: stream,
         })
+    }
+
+    /// The card went away (unplugged, its server or sink removed).
+    pub fn is_gone(&self) -> bool {
+        self.health.is_gone()
     }
 }
 
@@ -272,16 +349,20 @@ fn build_output(
     consumer: rtrb::Consumer<f32>,
     underruns: Arc<AtomicU64>,
     running: Arc<AtomicBool>,
+    health: Health,
 ) -> Result<cpal::Stream, cpal::Error> {
     let channels = config.channels.max(1) as usize;
     let prime = config.sample_rate as usize / 25;
     let max_queued = config.sample_rate as usize / 5; // 200 ms
     let mut p = Playout { consumer, running, primed: false, prime, max_queued, underruns };
-    let on_err = |e: cpal::Error| tracing::warn!("audio output error: {e}");
+    let h_err = health.clone();
+    let on_err = move |e: cpal::Error| h_err.on_error(&e);
+    let h2 = health.clone();
     match format {
         cpal::SampleFormat::I16 => device.build_output_stream::<i16, _, _>(
             *config,
             move |data, _| {
+                health.beat();
                 p.trim();
                 for frame in data.chunks_mut(channels) {
                     let s = (p.next_sample() * 32767.0).clamp(-32768.0, 32767.0) as i16;
@@ -294,6 +375,7 @@ fn build_output(
         _ => device.build_output_stream::<f32, _, _>(
             *config,
             move |data, _| {
+                h2.beat();
                 p.trim();
                 for frame in data.chunks_mut(channels) {
                     frame.fill(p.next_sample());
@@ -305,7 +387,7 @@ fn build_output(
     }
 }
 
-impl DeviceSink {
+impl CardSink {
     /// True once the card has started asking for audio.
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::Relaxed)
@@ -318,7 +400,7 @@ impl DeviceSink {
     }
 }
 
-impl AudioSink for DeviceSink {
+impl AudioSink for CardSink {
     fn rate(&self) -> u32 {
         self.rate
     }
@@ -342,8 +424,8 @@ impl AudioSink for DeviceSink {
     }
 }
 
-/// Captures call audio from a sound card.
-pub struct DeviceSource {
+/// Captures call audio from one sound card stream.
+pub struct CardSource {
     rate: u32,
     consumer: rtrb::Consumer<f32>,
     resampler: StreamResampler,
@@ -352,24 +434,31 @@ pub struct DeviceSource {
     f_out: Vec<f32>,
     pcm: Vec<i16>,
     primed: bool,
+    health: Health,
+    /// What the user calls this device ("USB Headset"; "default" for the default).
+    pub display_name: String,
     _stream: StreamThread,
 }
 
-impl DeviceSource {
+impl CardSource {
     pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
         let device = find_device(name, true)?;
+        let display_name = display_name(&device, name);
         let label = name.unwrap_or("default").to_string();
         let (config, format) = pick_config(&device, rate, true, &label)?;
         let dev_rate = config.sample_rate;
         let (mut producer, consumer) = rtrb::RingBuffer::<f32>::new(dev_rate as usize);
         let channels = config.channels.max(1) as usize;
         let label2 = label.clone();
+        let health = Health::default();
+        let (h1, h2, h_err) = (health.clone(), health.clone(), health.clone());
         let stream = StreamThread::spawn(label.clone(), move || {
-            let on_err = |e: cpal::Error| tracing::warn!("audio input error: {e}");
+            let on_err = move |e: cpal::Error| h_err.on_error(&e);
             match format {
                 cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
                     config,
                     move |data, _| {
+                        h1.beat();
                         for f in data.chunks(channels) {
                             let s = f.iter().map(|&x| x as f32).sum::<f32>() / (channels as f32 * 32768.0);
                             let _ = producer.push(s);
@@ -381,6 +470,7 @@ impl DeviceSource {
                 _ => device.build_input_stream::<f32, _, _>(
                     config,
                     move |data, _| {
+                        h2.beat();
                         for f in data.chunks(channels) {
                             let _ = producer.push(f.iter().sum::<f32>() / channels as f32);
                         }
@@ -391,7 +481,7 @@ impl DeviceSource {
             }
             .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
         })?;
-        Ok(DeviceSource {
+        Ok(CardSource {
             rate,
             consumer,
             resampler: StreamResampler::new(dev_rate, rate)?,
@@ -400,12 +490,19 @@ impl DeviceSource {
             f_out: Vec::new(),
             pcm: Vec::new(),
             primed: false,
+            health,
+            display_name,
             _stream: stream,
         })
     }
+
+    /// The card went away (unplugged, its server or source removed).
+    pub fn is_gone(&self) -> bool {
+        self.health.is_gone()
+    }
 }
 
-impl AudioSource for DeviceSource {
+impl AudioSource for CardSource {
     fn rate(&self) -> u32 {
         self.rate
     }

@@ -343,6 +343,7 @@ impl Engine {
             }
         });
         engine.start_park_orbits();
+        crate::device_warnings::forward(engine.events.clone());
         Ok(engine)
     }
 

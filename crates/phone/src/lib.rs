@@ -11,6 +11,7 @@ pub mod routing;
 
 mod call;
 mod codecs;
+mod device_warnings;
 mod engine;
 mod incoming_routing;
 mod phone;

@@ -1,0 +1,395 @@
+//! Sound cards that come and go: a call's speaker or microphone survives being unplugged.
+//!
+//! [`DeviceSink`]/[`DeviceSource`] wrap one open card stream ([`CardSink`]/[`CardSource`]).
+//! When the card goes away mid-call (cpal reports an error, or its callbacks stop), they open
+//! the system default instead and carry on: the call continues, the far end's audio just has
+//! a gap of a few hundred milliseconds. While on the default they look every few seconds
+//! whether the chosen card is back, and switch back to it when it is. Each switch is published
+//! as a [`DeviceNotice`] so the phone can tell the user ("speaker 'USB Headset' disconnected;
+//! now using the default output").
+//!
+//! The decisions (when to fall back, when to retry, when to return) are [`Failover`], a plain
+//! state machine tested without sound cards.
+
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::audio_io::{AudioSink, AudioSource};
+use crate::device::{device_present, CardSink, CardSource};
+use crate::error::MediaError;
+
+/// Speaker or microphone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceRole {
+    Speaker,
+    Microphone,
+}
+
+impl DeviceRole {
+    fn noun(self) -> &'static str {
+        match self {
+            DeviceRole::Speaker => "speaker",
+            DeviceRole::Microphone => "microphone",
+        }
+    }
+
+    fn default_noun(self) -> &'static str {
+        match self {
+            DeviceRole::Speaker => "output",
+            DeviceRole::Microphone => "input",
+        }
+    }
+}
+
+/// A device change the user should hear about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceNotice {
+    /// `device` disappeared; `fallback` tells whether the default device took over.
+    Lost { role: DeviceRole, device: String, fallback: bool },
+    /// The chosen `device` is back and in use again.
+    Back { role: DeviceRole, device: String },
+}
+
+impl DeviceNotice {
+    /// The sentence shown to the user.
+    pub fn message(&self) -> String {
+        match self {
+            DeviceNotice::Lost { role, device, fallback: true } => format!(
+                "{} '{device}' disconnected; now using the default {}",
+                role.noun(),
+                role.default_noun()
+            ),
+            DeviceNotice::Lost { role, device, fallback: false } => format!(
+                "{} '{device}' disconnected and no other {} is available; the call continues without it",
+                role.noun(),
+                role.default_noun()
+            ),
+            DeviceNotice::Back { role, device } => format!("{} '{device}' is back; using it again", role.noun()),
+        }
+    }
+}
+
+static SUBSCRIBERS: Mutex<Vec<mpsc::Sender<DeviceNotice>>> = Mutex::new(Vec::new());
+
+/// Receives every device notice from now on (all calls, all devices of this process).
+pub fn subscribe_device_notices() -> mpsc::Receiver<DeviceNotice> {
+    let (tx, rx) = mpsc::channel();
+    SUBSCRIBERS.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+    rx
+}
+
+fn publish(notice: DeviceNotice) {
+    tracing::warn!("{}", notice.message());
+    SUBSCRIBERS.lock().unwrap_or_else(|e| e.into_inner()).retain(|tx| tx.send(notice.clone()).is_ok());
+}
+
+/// How often to look for the chosen device again while on the fallback, and to retry opening
+/// any device when none could be opened.
+pub const RETRY_EVERY: Duration = Duration::from_secs(2);
+
+/// Which stream to have open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// Keep the current stream.
+    Keep,
+    /// Open the system default (the chosen card is gone).
+    OpenDefault,
+    /// Open the chosen card again (it is back), or the default again after it failed.
+    OpenChosen,
+}
+
+/// The failover decisions for one speaker or microphone.
+#[derive(Clone, Debug)]
+pub struct Failover {
+    /// The device the user chose; `None` follows the system default.
+    chosen: Option<String>,
+    /// True while playing on the default because the chosen device is gone.
+    on_fallback: bool,
+    /// True while no stream is open at all.
+    closed: bool,
+    next_retry: Instant,
+}
+
+impl Failover {
+    pub fn new(chosen: Option<String>, now: Instant) -> Self {
+        Failover { chosen, on_fallback: false, closed: false, next_retry: now }
+    }
+
+    /// Decides what to do on each frame: `gone` is the open stream's health, `present`
+    /// answers whether the chosen device is listed again (asked at most every `RETRY_EVERY`).
+    pub fn decide(&mut self, gone: bool, now: Instant, present: impl FnOnce(&str) -> bool) -> Want {
+        if self.closed || (gone && self.chosen.is_none()) {
+            if now < self.next_retry {
+                return Want::Keep;
+            }
+            self.next_retry = now + RETRY_EVERY;
+            return if self.on_fallback { Want::OpenDefault } else { Want::OpenChosen };
+        }
+        if gone {
+            if self.on_fallback {
+                // The default itself went away: try it again later.
+                self.next_retry = now + RETRY_EVERY;
+                return Want::OpenDefault;
+            }
+            self.on_fallback = true;
+            self.next_retry = now + RETRY_EVERY;
+            return Want::OpenDefault;
+        }
+        if self.on_fallback && now >= self.next_retry {
+            self.next_retry = now + RETRY_EVERY;
+            if let Some(c) = &self.chosen {
+                if present(c) {
+                    return Want::OpenChosen;
+                }
+            }
+        }
+        Want::Keep
+    }
+
+    /// The outcome of acting on `want`: `opened` false leaves no stream open.
+    pub fn opened(&mut self, want: &Want, opened: bool) {
+        self.closed = !opened;
+        if *want == Want::OpenChosen && opened {
+            self.on_fallback = false;
+        }
+    }
+
+    pub fn on_fallback(&self) -> bool {
+        self.on_fallback
+    }
+
+    pub fn chosen(&self) -> Option<&str> {
+        self.chosen.as_deref()
+    }
+}
+
+/// A stream the wrappers can reopen.
+trait Card: Sized {
+    fn open_card(name: Option<&str>, rate: u32) -> Result<Self, MediaError>;
+    fn gone(&self) -> bool;
+    fn display(&self) -> String;
+}
+
+impl Card for CardSink {
+    fn open_card(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        CardSink::open(name, rate)
+    }
+    fn gone(&self) -> bool {
+        self.is_gone()
+    }
+    fn display(&self) -> String {
+        self.display_name.clone()
+    }
+}
+
+impl Card for CardSource {
+    fn open_card(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        CardSource::open(name, rate)
+    }
+    fn gone(&self) -> bool {
+        self.is_gone()
+    }
+    fn display(&self) -> String {
+        self.display_name.clone()
+    }
+}
+
+/// The shared part of both wrappers.
+struct Watched<C: Card> {
+    role: DeviceRole,
+    rate: u32,
+    card: Option<C>,
+    /// Display name of the chosen device, for messages after it is gone.
+    chosen_name: String,
+    failover: Failover,
+}
+
+impl<C: Card> Watched<C> {
+    fn open(role: DeviceRole, name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        let card = C::open_card(name, rate)?;
+        Ok(Watched {
+            role,
+            rate,
+            chosen_name: card.display(),
+            card: Some(card),
+            failover: Failover::new(name.map(str::to_string), Instant::now()),
+        })
+    }
+
+    /// Checks the card's health and switches streams when needed.
+    fn check(&mut self, input: bool) {
+        let gone = self.card.as_ref().is_some_and(|c| c.gone());
+        let want = self.failover.decide(gone, Instant::now(), |name| device_present(name, input));
+        if want == Want::Keep {
+            return;
+        }
+        let was_open = self.card.is_some();
+        let was_fallback = self.failover.on_fallback();
+        // Close the dead stream before opening another (some backends hold the device).
+        self.card = None;
+        let name = match want {
+            Want::OpenChosen => self.failover.chosen().map(str::to_string),
+            _ => None,
+        };
+        let opened = C::open_card(name.as_deref(), self.rate);
+        let ok = opened.is_ok();
+        if let Err(e) = &opened {
+            tracing::warn!("cannot open the {} again: {e}", self.role.noun());
+        }
+        self.card = opened.ok();
+        self.failover.opened(&want, ok);
+        let back = want == Want::OpenChosen && ok && self.failover.chosen().is_some();
+        if gone && was_open {
+            publish(DeviceNotice::Lost { role: self.role, device: self.chosen_name.clone(), fallback: ok });
+        } else if back && was_fallback {
+            publish(DeviceNotice::Back { role: self.role, device: self.chosen_name.clone() });
+        }
+    }
+}
+
+/// A speaker that falls back to the default output when it disappears.
+pub struct DeviceSink(Watched<CardSink>);
+
+impl DeviceSink {
+    pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        Ok(DeviceSink(Watched::open(DeviceRole::Speaker, name, rate)?))
+    }
+
+    /// True while playing on the default because the chosen device is gone.
+    pub fn on_fallback(&self) -> bool {
+        self.0.failover.on_fallback()
+    }
+}
+
+impl AudioSink for DeviceSink {
+    fn rate(&self) -> u32 {
+        self.0.rate
+    }
+
+    fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+        self.0.check(false);
+        match &mut self.0.card {
+            Some(c) => c.write(pcm),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A microphone that falls back to the default input when it disappears.
+pub struct DeviceSource(Watched<CardSource>);
+
+impl DeviceSource {
+    pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+        Ok(DeviceSource(Watched::open(DeviceRole::Microphone, name, rate)?))
+    }
+
+    /// True while capturing from the default because the chosen device is gone.
+    pub fn on_fallback(&self) -> bool {
+        self.0.failover.on_fallback()
+    }
+}
+
+impl AudioSource for DeviceSource {
+    fn rate(&self) -> u32 {
+        self.0.rate
+    }
+
+    fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
+        self.0.check(true);
+        match &mut self.0.card {
+            Some(c) => c.read(out),
+            None => {
+                out.fill(0);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn a_healthy_device_is_kept_without_looking_for_others() {
+        let now = t0();
+        let mut f = Failover::new(Some("usb".into()), now);
+        for i in 0..100 {
+            let want = f.decide(false, now + Duration::from_millis(20 * i), |_| panic!("no lookups while healthy"));
+            assert_eq!(want, Want::Keep);
+        }
+    }
+
+    #[test]
+    fn a_lost_chosen_device_falls_back_then_returns_when_listed_again() {
+        let now = t0();
+        let mut f = Failover::new(Some("usb".into()), now);
+        let want = f.decide(true, now, |_| true);
+        assert_eq!(want, Want::OpenDefault);
+        f.opened(&want, true);
+        assert!(f.on_fallback());
+        // Within RETRY_EVERY: no lookup.
+        assert_eq!(f.decide(false, now + Duration::from_millis(500), |_| panic!("too early")), Want::Keep);
+        // Still absent: keep the default.
+        assert_eq!(f.decide(false, now + RETRY_EVERY, |_| false), Want::Keep);
+        // Listed again: go back.
+        let want = f.decide(false, now + RETRY_EVERY * 2, |n| n == "usb");
+        assert_eq!(want, Want::OpenChosen);
+        f.opened(&want, true);
+        assert!(!f.on_fallback());
+    }
+
+    #[test]
+    fn failing_to_reopen_the_chosen_device_stays_on_the_default() {
+        let now = t0();
+        let mut f = Failover::new(Some("usb".into()), now);
+        let w = f.decide(true, now, |_| true);
+        f.opened(&w, true);
+        let w = f.decide(false, now + RETRY_EVERY, |_| true);
+        assert_eq!(w, Want::OpenChosen);
+        // Listed but does not open: nothing is open now, so the next retry opens the default.
+        f.opened(&w, false);
+        assert!(f.on_fallback());
+        assert_eq!(f.decide(false, now + RETRY_EVERY + Duration::from_millis(10), |_| true), Want::Keep);
+        assert_eq!(f.decide(false, now + RETRY_EVERY * 2 + Duration::from_millis(10), |_| true), Want::OpenDefault);
+    }
+
+    #[test]
+    fn a_lost_default_is_retried_every_few_seconds() {
+        let now = t0();
+        let mut f = Failover::new(None, now);
+        let w = f.decide(true, now, |_| panic!("no chosen device"));
+        assert_eq!(w, Want::OpenChosen, "the chosen device is the default itself");
+        f.opened(&w, false);
+        assert_eq!(f.decide(false, now + Duration::from_millis(100), |_| true), Want::Keep);
+        let w = f.decide(false, now + RETRY_EVERY, |_| true);
+        assert_eq!(w, Want::OpenChosen);
+        f.opened(&w, true);
+        assert!(!f.on_fallback());
+    }
+
+    #[test]
+    fn messages_name_the_device_and_what_happens_next() {
+        let lost = DeviceNotice::Lost { role: DeviceRole::Speaker, device: "USB Headset".into(), fallback: true };
+        assert_eq!(lost.message(), "speaker 'USB Headset' disconnected; now using the default output");
+        let mic = DeviceNotice::Lost { role: DeviceRole::Microphone, device: "USB Headset".into(), fallback: false };
+        assert!(mic.message().starts_with("microphone 'USB Headset' disconnected and no other input"));
+        let back = DeviceNotice::Back { role: DeviceRole::Speaker, device: "USB Headset".into() };
+        assert_eq!(back.message(), "speaker 'USB Headset' is back; using it again");
+    }
+
+    #[test]
+    fn subscribers_receive_published_notices() {
+        let rx = subscribe_device_notices();
+        let n = DeviceNotice::Back { role: DeviceRole::Microphone, device: "test-mic".into() };
+        publish(n.clone());
+        // Other tests may publish too; ours must be among what arrived.
+        let got: Vec<_> = rx.try_iter().collect();
+        assert!(got.contains(&n), "{got:?}");
+    }
+}
