@@ -1660,6 +1660,7 @@ impl Engine {
         for id in ids {
             let _ = self.hangup(id).await;
         }
+        self.stop_park_orbits().await;
         if self.register_enabled {
             let _ = self.unregister().await;
         }

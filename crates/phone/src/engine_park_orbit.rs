@@ -64,6 +64,8 @@ struct Inner {
     /// By the SIP Call-ID of the call being parked.
     pending: HashMap<String, PendingPark>,
     malformed: u64,
+    /// Shutting down: no more SUBSCRIBEs.
+    stopped: bool,
 }
 
 /// The account's orbit slots and their subscriptions (absent without `[account.shared_park]`).
@@ -81,7 +83,7 @@ impl ParkOrbits {
         let domain = cfg.domain.clone().unwrap_or_else(|| account_domain.to_string());
         let subs = slots.iter().map(|s| (s.clone(), Sub::fresh())).collect();
         Ok(ParkOrbits {
-            inner: Some(Mutex::new(Inner { slots: OrbitSlots::new(&slots, &domain), subs, pending: HashMap::new(), malformed: 0 })),
+            inner: Some(Mutex::new(Inner { slots: OrbitSlots::new(&slots, &domain), subs, pending: HashMap::new(), malformed: 0, stopped: false })),
         })
     }
 }
@@ -121,6 +123,9 @@ impl Engine {
                 let now = Instant::now();
                 let due: Vec<String> = {
                     let Some(mut o) = e.orbits() else { break };
+                    if o.stopped {
+                        break;
+                    }
                     o.subs
                         .iter_mut()
                         .filter(|(_, s)| !s.in_flight && s.timer.is_due(now))
@@ -136,6 +141,25 @@ impl Engine {
                 }
             }
         });
+    }
+
+    /// Ends the slot subscriptions (SUBSCRIBE with Expires: 0, RFC 6665 §4.1.2.3) so the server
+    /// stops notifying; at most a couple of seconds, whatever the server does.
+    pub(crate) async fn stop_park_orbits(self: &Arc<Self>) {
+        let slots: Vec<String> = match self.orbits() {
+            Some(mut o) => {
+                o.stopped = true;
+                o.subs.iter().filter(|(_, s)| s.to_tag.is_some()).map(|(k, _)| k.clone()).collect()
+            }
+            None => return,
+        };
+        let all = slots.iter().map(|slot| self.subscribe_exchange(slot, 0)).collect::<Vec<_>>();
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            for f in all {
+                let _ = f.await;
+            }
+        })
+        .await;
     }
 
     /// The slots as last reported (empty without orbits).
@@ -169,7 +193,7 @@ impl Engine {
 
     /// One SUBSCRIBE for `slot` (initial or refresh), with digest auth; updates the timer.
     async fn subscribe_slot(self: &Arc<Self>, slot: &str) {
-        let result = self.subscribe_exchange(slot).await;
+        let result = self.subscribe_exchange(slot, SUBSCRIBE_EXPIRES).await;
         let now = Instant::now();
         let mut changed = false;
         let mut warning = None;
@@ -206,7 +230,7 @@ impl Engine {
     }
 
     /// Sends SUBSCRIBE and follows challenges. Ok(granted expiry) or Err((status, sentence)).
-    async fn subscribe_exchange(self: &Arc<Self>, slot: &str) -> Result<u32, (Option<u16>, String)> {
+    async fn subscribe_exchange(self: &Arc<Self>, slot: &str, expires: u32) -> Result<u32, (Option<u16>, String)> {
         let Ok(slot_uri_text) = self.slot_uri(slot) else { return Err((None, format!("orbit {slot} is unknown"))) };
         let slot_uri = target::parse_uri("orbit", &slot_uri_text).map_err(|e| (None, e.to_string()))?;
         let server = target::host_of(&slot_uri);
@@ -238,7 +262,7 @@ impl Engine {
                 return Err((None, format!("orbit {slot} is unknown")));
             };
             let request = self
-                .build_subscribe(&sub, &slot_uri, &local, auth.as_ref())
+                .build_subscribe(&sub, &slot_uri, &local, expires, auth.as_ref())
                 .map_err(|e| (None, format!("watching orbit {slot}: {e}")))?;
             let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| (None, e.to_string()))?;
             let mut tx = Transaction::new_client(key, request, self.stack.endpoint.clone(), Some(conn.clone()));
@@ -258,7 +282,7 @@ impl Engine {
                     let granted = resp
                         .expires_header()
                         .and_then(|h| h.value().trim().parse::<u32>().ok())
-                        .unwrap_or(SUBSCRIBE_EXPIRES);
+                        .unwrap_or(expires);
                     let to_tag = resp.to_header().ok().and_then(|t| t.tag().ok().flatten()).map(|t| t.to_string());
                     let contact = resp.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone()));
                     if let Some(mut o) = self.orbits() {
@@ -309,6 +333,7 @@ impl Engine {
         sub: &Sub,
         slot_uri: &Uri,
         local: &SipAddr,
+        expires: u32,
         auth: Option<&(String, String)>,
     ) -> Result<rsipstack::sip::Request, String> {
         let via = self.stack.endpoint.get_via(Some(local.clone()), None).map_err(|e| e.to_string())?;
@@ -352,7 +377,7 @@ impl Engine {
         req.headers.push(contact.into());
         req.headers.push(Header::Event("dialog".into()));
         req.headers.push(Header::Accept("application/dialog-info+xml".into()));
-        req.headers.push(Header::Expires(SUBSCRIBE_EXPIRES.into()));
+        req.headers.push(Header::Expires(expires.into()));
         if let Some((name, value)) = auth {
             req.headers.push(Header::Other(name.clone(), value.clone()));
         }

@@ -2,7 +2,8 @@
 //! the SUBSCRIBE is challenged (SHA-256 digest) and answered with our own digest, NOTIFYs with
 //! dialog-info documents move the slot between free and occupied (`PhoneEvent::ParkSlots`), a
 //! malformed document is counted and warned about without disturbing the slot, and a short
-//! granted expiry brings an in-dialog refresh (same Call-ID, the notifier's tag) before it runs out.
+//! granted expiry brings an in-dialog refresh (same Call-ID, the notifier's tag) before it runs out,
+//! and shutting down ends the subscription (Expires: 0).
 
 mod common;
 
@@ -138,5 +139,16 @@ async fn orbit_subscription_auth_notifies_malformed_and_refresh() {
     assert_eq!(header(&refresh, "Call-ID"), header(&sub, "Call-ID"));
     assert!(header(&refresh, "To").unwrap().contains("tag=notifier"), "{refresh}");
     assert!(refresh.starts_with(&format!("SUBSCRIBE sip:701@127.0.0.1:{port} SIP/2.0")), "{refresh}");
-    phone.shutdown().await;
+    notifier.reply(&refresh, from, "200 OK", None, "Expires: 4\r\n").await;
+
+    // Shutting down ends the subscription: Expires: 0 in the same dialog.
+    let stopping = tokio::spawn({
+        let phone = phone.clone();
+        async move { phone.shutdown().await }
+    });
+    let (unsub, from) = notifier.recv_request("SUBSCRIBE").await;
+    assert_eq!(header(&unsub, "Expires").as_deref(), Some("0"), "{unsub}");
+    assert_eq!(header(&unsub, "Call-ID"), header(&sub, "Call-ID"));
+    notifier.reply(&unsub, from, "200 OK", None, "Expires: 0\r\n").await;
+    stopping.await.unwrap();
 }
