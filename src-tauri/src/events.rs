@@ -3,7 +3,7 @@
 //! channel as `PhoneEvent::Warning`, so the UI has a single stream to follow.
 
 use hookflash_phone::PhoneEvent;
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 /// Name of the channel the UI listens to.
@@ -23,15 +23,27 @@ pub fn warn(app: &AppHandle, message: impl Into<String>) {
     emit(app, &PhoneEvent::Warning { message });
 }
 
-/// Forwards the engine's events to the window until the engine stops.
+/// Whether the main window has the focus (notifications for incoming calls only when not).
+fn window_focused(app: &AppHandle) -> bool {
+    app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false)
+}
+
+/// Forwards the engine's events to the window until the engine stops; some also become
+/// desktop notifications (`notifications.rs`).
 pub fn forward(
     app: AppHandle,
     mut events: Receiver<PhoneEvent>,
 ) -> tauri::async_runtime::JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
+        let mut notifier = crate::notifications::Notifier::default();
         loop {
             match events.recv().await {
-                Ok(event) => emit(&app, &event),
+                Ok(event) => {
+                    emit(&app, &event);
+                    if let Some(notice) = notifier.on_event(&event, window_focused(&app)) {
+                        crate::notifications::show(notice);
+                    }
+                }
                 Err(RecvError::Lagged(missed)) => warn(
                     &app,
                     format!("the window fell behind and missed {missed} phone events; the call list may be stale"),

@@ -7,6 +7,7 @@
 mod commands;
 mod config;
 mod events;
+mod notifications;
 mod session;
 
 use session::Session;

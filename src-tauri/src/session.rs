@@ -33,6 +33,8 @@ pub struct AccountView {
     pub error: Option<String>,
     /// Voicemail target for "send to voicemail", if configured.
     pub voicemail: Option<String>,
+    /// Outbound caller IDs the dial pad offers (`dialling.caller_ids`).
+    pub caller_ids: Vec<hookflash_phone::dialling::CallerId>,
 }
 
 #[derive(Default)]
@@ -91,6 +93,7 @@ impl Session {
                 .unwrap_or(RegistrationState::Unregistered),
             error: inner.error.clone(),
             voicemail: inner.profile.as_ref().and_then(|p| p.voicemail.clone()),
+            caller_ids: inner.profile.as_ref().map(|p| p.dialling.caller_ids.clone()).unwrap_or_default(),
         }
     }
 

@@ -603,7 +603,7 @@ impl Engine {
                         let who = info.remote_display_name.clone().unwrap_or(info.remote_uri.clone());
                         let mins = (now_ms() - info.parked_since_ms.unwrap_or(0)) / 60_000;
                         self.emit(PhoneEvent::Warning {
-                            message: format!("call {id} with {who} has been parked for {mins} min"),
+                            message: crate::api::park_recall_message(id, &who, mins),
                         });
                         self.emit(PhoneEvent::CallUpdated { call: info });
                     }

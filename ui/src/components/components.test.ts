@@ -120,6 +120,37 @@ describe('dial pad', () => {
     expect(onDial).toHaveBeenCalledWith('+1555010#');
   });
 
+  it('a caller-ID picker appears for several allowed IDs and the choice goes with the call', async () => {
+    const onDial = vi.fn();
+    const callerIds = [
+      { number: '+442079460958', name: 'Acme Sales' },
+      { number: '2001', name: HOSTILE },
+    ];
+    const { getByTestId, container } = render(Dialpad, { onDial, callerIds });
+    const select = getByTestId('caller-id-select') as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual([
+      'Account default',
+      'Acme Sales (+442079460958)',
+      `${HOSTILE} (2001)`,
+    ]);
+    expect(container.querySelector('img')).toBeNull();
+    const input = getByTestId('dial-input') as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: '0207 946 0000' } });
+    await fireEvent.click(getByTestId('dial-button'));
+    expect(onDial).toHaveBeenLastCalledWith('02079460000');
+    await fireEvent.change(select, { target: { value: '+442079460958' } });
+    await fireEvent.click(getByTestId('dial-button'));
+    expect(onDial).toHaveBeenLastCalledWith('02079460000', '+442079460958');
+  });
+
+  it('no picker with one allowed caller ID or none', () => {
+    const one = render(Dialpad, { onDial: noop, callerIds: [{ number: '2001', name: '' }] });
+    expect(one.queryByTestId('caller-id-select')).toBeNull();
+    cleanup();
+    const none = render(Dialpad, { onDial: noop });
+    expect(none.queryByTestId('caller-id-select')).toBeNull();
+  });
+
   it('the call button is disabled while the input is empty', () => {
     const { getByTestId } = render(Dialpad, { onDial: noop });
     expect((getByTestId('dial-button') as HTMLButtonElement).disabled).toBe(true);

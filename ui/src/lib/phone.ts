@@ -20,7 +20,9 @@ export const EVENT_CHANNEL = 'phone-event';
 
 export const phone = {
   register: (): Promise<void> => invoke('register'),
-  dial: (target: string): Promise<CallId> => invoke('dial', { target }),
+  /** `callerId`: one of the account's allowed caller IDs; omitted: the account's own identity. */
+  dial: (target: string, callerId?: string): Promise<CallId> =>
+    invoke('dial', { target, callerId: callerId ?? null }),
   answer: (id: CallId): Promise<void> => invoke('answer', { id }),
   /** Rejects a ringing call with 603 Decline. */
   decline: (id: CallId): Promise<void> => invoke('decline', { id }),

@@ -122,6 +122,14 @@ export interface AccountView {
   error: string | null;
   /** Voicemail target for "send to voicemail", if configured. */
   voicemail?: string | null;
+  /** Outbound caller IDs this account may present per call (`dialling.caller_ids`). */
+  caller_ids?: CallerIdChoice[];
+}
+
+/** One allowed outbound caller ID. */
+export interface CallerIdChoice {
+  number: string;
+  name: string;
 }
 
 /** The fields the settings form sends to `save_account`. */
