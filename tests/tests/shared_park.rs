@@ -117,4 +117,24 @@ fn park_on_orbit_701_watch_it_and_retrieve() {
     assert!(log.contains("HF-SUBSCRIBE user=alice ruri=sip:701@127.0.0.1"), "{}", dump());
     assert!(log.contains("HF-ORBIT 701 from=bob"), "baresip did not call the orbit\n{}", dump());
     orbit_run.assert_passed(Duration::from_secs(30));
+
+    // History: the call with bob is one row, answered, "parked on 701".
+    let history = history_of(&dir.join("alice-home").join("history.sqlite3"));
+    let bob_rows: Vec<_> = history.iter().filter(|h| h.remote_uri == "sip:bob@127.0.0.1").collect();
+    assert_eq!(bob_rows.len(), 1, "{history:?}");
+    assert_eq!(bob_rows[0].outcome, "answered");
+    assert_eq!(bob_rows[0].end_message.as_deref(), Some("sip:bob@127.0.0.1 parked on 701"), "{history:?}");
+}
+
+/// The rows of a history file, read through a phone that does not register.
+fn history_of(db: &std::path::Path) -> Vec<hookflash_phone::HistoryEntry> {
+    use hookflash_phone::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let account = AccountConfig { listen: Some("127.0.0.1:0".parse().unwrap()), register: false, ..AccountConfig::new("sip:reader@127.0.0.1") };
+        let phone = Phone::start(PhoneConfig { account, history_db: db.to_path_buf(), user_agent: None }, PasswordSource::None).await.unwrap();
+        let rows = phone.history(20).unwrap();
+        phone.shutdown().await;
+        rows
+    })
 }

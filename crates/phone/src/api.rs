@@ -358,6 +358,9 @@ pub struct HistoryEntry {
     /// Media quality over the call (absent when no audio flowed).
     #[serde(default)]
     pub quality: Option<CallQuality>,
+    /// How the call ended, in words ("bob hung up", "sip:bob@pbx parked on 701").
+    #[serde(default)]
+    pub end_message: Option<String>,
 }
 
 /// Media quality figures of a call (live, and stored with the history row).

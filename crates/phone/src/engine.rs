@@ -487,6 +487,7 @@ impl Engine {
                 codec: r.codec,
                 routing: r.routing,
                 quality: r.quality,
+                end_message: r.end_reason,
             })
             .collect())
     }

@@ -98,6 +98,8 @@ export interface HistoryEntry {
   /** Incoming calls: how the routing rules decided the call. */
   routing?: string | null;
   quality?: CallQuality | null;
+  /** How the call ended, in words (e.g. "sip:bob@pbx parked on 701"). */
+  end_message?: string | null;
 }
 
 export interface AccountConfig {
