@@ -113,9 +113,11 @@ pub fn call_options(
     env_in: Option<String>,
     env_out: Option<String>,
 ) -> CallOptions {
+    // The env overrides (tests, headless runs); otherwise the devices chosen in settings.
+    let devices = profile.map(|p| p.audio.clone()).unwrap_or_default();
     CallOptions {
-        audio_in: audio_endpoint(env_in),
-        audio_out: audio_endpoint(env_out),
+        audio_in: if env_in.is_some() { audio_endpoint(env_in) } else { devices.microphone_endpoint() },
+        audio_out: if env_out.is_some() { audio_endpoint(env_out) } else { devices.speaker_endpoint() },
         codecs: profile.map(|p| p.codecs.clone()).unwrap_or_default(),
         caller_id: None,
     }

@@ -4,6 +4,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod audio_settings;
 mod commands;
 mod config;
 mod events;
@@ -51,6 +52,9 @@ fn main() {
             commands::save_routing,
             commands::voice_processing,
             commands::save_voice_processing,
+            audio_settings::audio_devices,
+            audio_settings::audio_settings,
+            audio_settings::save_audio_settings,
             commands::save_account,
         ])
         .setup(|app| {

@@ -43,6 +43,8 @@ struct Inner {
     profile: Option<Profile>,
     error: Option<String>,
     forwarder: Option<tauri::async_runtime::JoinHandle<()>>,
+    /// Rings for incoming calls on the ringer device (see `crate::audio_settings`).
+    ringer: Option<hookflash_phone::Ringer>,
 }
 
 /// Tauri-managed state: the engine handle, if running, and the loaded profile.
@@ -216,6 +218,32 @@ impl Session {
         Ok(v)
     }
 
+    /// The sound devices chosen in the profile.
+    pub async fn audio_devices(&self) -> hookflash_phone::AudioDevices {
+        self.inner.lock().await.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default()
+    }
+
+    /// Saves the chosen devices; the next call uses them and the ringer moves at once.
+    pub async fn save_audio_devices(
+        &self,
+        devices: hookflash_phone::AudioDevices,
+    ) -> Result<hookflash_phone::AudioDevices, String> {
+        let path = profile_path()?;
+        let mut inner = self.inner.lock().await;
+        let Some(profile) = inner.profile.as_mut() else {
+            return Err("set up the account first: this setting is saved in its profile".into());
+        };
+        let mut updated = profile.clone();
+        updated.audio = devices.clone();
+        config::save_profile(&path, &updated)?;
+        *profile = updated;
+        if let Some(phone) = inner.phone.clone() {
+            inner.ringer = None; // stop the old one first
+            inner.ringer = Some(crate::audio_settings::start_ringer(&phone, &devices));
+        }
+        Ok(devices)
+    }
+
     /// Starts the engine for `profile`, forwards its events, and registers if the account says so.
     async fn start(&self, app: &AppHandle, profile: Profile, password: PasswordSource) {
         let phone_config = config::phone_config(&profile, hookflash_store::default_history_path());
@@ -237,6 +265,8 @@ impl Session {
                     tracing::warn!("routing settings not applied: {error}");
                 }
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
+                let devices = inner.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default();
+                inner.ringer = Some(crate::audio_settings::start_ringer(&phone, &devices));
                 inner.phone = Some(phone.clone());
                 inner.error = None;
                 drop(inner);

@@ -420,6 +420,51 @@ pub struct Profile {
     /// Echo cancellation, noise suppression, gain control (all on unless switched off).
     #[serde(default, skip_serializing_if = "is_default_processing")]
     pub voice_processing: VoiceProcessing,
+    /// Microphone, speaker and ringer chosen in settings (`[audio]`); unset ones follow the
+    /// system default.
+    #[serde(default, skip_serializing_if = "AudioDevices::is_default")]
+    pub audio: AudioDevices,
+}
+
+/// Sound devices chosen by the user: device ids as `hookflash_media::list_devices` gives them.
+/// `None` follows the system default (and keeps following it when the default changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AudioDevices {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microphone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+    /// Where incoming calls ring (e.g. the loudspeaker while calls use a headset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ringer: Option<String>,
+}
+
+impl AudioDevices {
+    pub fn is_default(&self) -> bool {
+        *self == AudioDevices::default()
+    }
+
+    fn endpoint(id: &Option<String>) -> AudioEndpoint {
+        match id {
+            Some(id) => AudioEndpoint::Device(Some(id.clone())),
+            None => AudioEndpoint::Default,
+        }
+    }
+
+    /// The call's microphone.
+    pub fn microphone_endpoint(&self) -> AudioEndpoint {
+        Self::endpoint(&self.microphone)
+    }
+
+    /// The call's speaker.
+    pub fn speaker_endpoint(&self) -> AudioEndpoint {
+        Self::endpoint(&self.speaker)
+    }
+
+    /// Where the ringtone plays.
+    pub fn ringer_endpoint(&self) -> AudioEndpoint {
+        Self::endpoint(&self.ringer)
+    }
 }
 
 fn is_default_processing(v: &VoiceProcessing) -> bool {
@@ -428,6 +473,6 @@ fn is_default_processing(v: &VoiceProcessing) -> bool {
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default() }
+        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default() }
     }
 }

@@ -17,8 +17,12 @@ mod incoming_routing;
 mod phone;
 mod profile;
 mod registration_policy;
+mod ringer;
 pub mod shared_park;
 mod switchboard;
 
 pub use phone::Phone;
+pub use ringer::{RingState, Ringer};
+/// Sound devices for the settings screen (re-exported so front ends need not depend on the media crate).
+pub use hookflash_media::{list_devices, DeviceInfo, DeviceList};
 pub use profile::load_profile;
