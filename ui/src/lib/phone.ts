@@ -5,6 +5,8 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AccountForm,
+  AudioDeviceList,
+  AudioDevices,
   AccountView,
   CallId,
   CallInfo,
@@ -55,6 +57,12 @@ export const phone = {
   /** Switches them for every call at once; saved in the profile. */
   saveVoiceProcessing: (settings: VoiceProcessing): Promise<VoiceProcessing> =>
     invoke('save_voice_processing', { settings }),
+  /** Sound devices of this computer (defaults marked), for the device pickers. */
+  audioDevices: (): Promise<AudioDeviceList> => invoke('audio_devices'),
+  /** The microphone, speaker and ringer chosen in the profile. */
+  audioSettings: (): Promise<AudioDevices> => invoke('audio_settings'),
+  /** Saves the chosen devices: the next call uses them, the ringer moves at once. */
+  saveAudioSettings: (devices: AudioDevices): Promise<AudioDevices> => invoke('save_audio_settings', { devices }),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */
   onEvent: (handler: (event: PhoneEvent) => void): Promise<UnlistenFn> =>
     listen<PhoneEvent>(EVENT_CHANNEL, (message) => handler(message.payload)),

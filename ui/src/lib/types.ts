@@ -191,3 +191,23 @@ export interface RoutingRejected {
   message: string;
   problems: RoutingProblem[];
 }
+
+/** One sound device as the settings pickers show it. */
+export interface AudioDevice {
+  id: string;
+  name: string;
+  is_default: boolean;
+}
+
+/** This computer's capture and playback devices. */
+export interface AudioDeviceList {
+  inputs: AudioDevice[];
+  outputs: AudioDevice[];
+}
+
+/** Devices chosen in settings (device ids); absent ones follow the system default. */
+export interface AudioDevices {
+  microphone?: string | null;
+  speaker?: string | null;
+  ringer?: string | null;
+}
