@@ -41,6 +41,7 @@ pub mod ssrc_gate;
 pub mod stats;
 pub mod time_stretch;
 pub mod tone;
+pub mod tone_player;
 pub mod wav;
 
 pub use audio_io::{AudioIn, AudioOut};

@@ -4,12 +4,9 @@
 //! The sound: a two-tone trill (1000 + 1333 Hz, switched every 50 ms) in two 0.4 s bursts
 //! with 0.2 s between them, then 2 s of silence, repeating; about -12 dBFS.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use crate::audio_io::{open_sink, AudioOut};
+use crate::audio_io::AudioOut;
 use crate::error::MediaError;
+use crate::tone_player::TonePlayer;
 
 const RATE: u32 = 16000;
 const CYCLE_MS: u64 = 3000;
@@ -28,69 +25,31 @@ fn ring_sample(n: u64) -> i16 {
 }
 
 /// A ringtone playing on its own thread until [`Ringtone::stop`] (or drop).
-pub struct Ringtone {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub struct Ringtone(TonePlayer);
 
 impl Ringtone {
     /// Opens `output` and starts ringing. `AudioOut::Null` rings silently.
     pub fn start(output: AudioOut) -> Result<Ringtone, MediaError> {
-        let stop = Arc::new(AtomicBool::new(false));
-        if output == AudioOut::Null {
-            return Ok(Ringtone { stop, thread: None });
-        }
-        let mut sink = open_sink(&output, RATE)?;
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("ringtone".into())
-            .spawn(move || {
-                let frame_len = RATE as usize / 50;
-                let mut frame = vec![0i16; frame_len];
-                let start = Instant::now();
-                let mut n: u64 = 0;
-                while !stop2.load(Ordering::Relaxed) {
-                    for (i, s) in frame.iter_mut().enumerate() {
-                        *s = ring_sample(n * frame_len as u64 + i as u64);
-                    }
-                    if let Err(e) = sink.write(&frame) {
-                        tracing::warn!("ringtone stopped: {e}");
-                        break;
-                    }
-                    n += 1;
-                    let due = start + Duration::from_millis(20) * n as u32;
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                }
-                let _ = sink.finish();
-            })
-            .map_err(|e| MediaError::Device { device: "ringtone".into(), reason: e.to_string() })?;
-        Ok(Ringtone { stop, thread: Some(thread) })
+        let mut n: u64 = 0;
+        let player = TonePlayer::start("ringtone", output, RATE, move |frame| {
+            for s in frame.iter_mut() {
+                *s = ring_sample(n);
+                n += 1;
+            }
+        })?;
+        Ok(Ringtone(player))
     }
 
     /// Stops ringing (and finalises a WAV output).
-    pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Ringtone {
-    fn drop(&mut self) {
-        self.halt();
+    pub fn stop(self) {
+        self.0.stop();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn cadence_two_bursts_then_silence() {

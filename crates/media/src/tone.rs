@@ -1,12 +1,9 @@
 //! Call-progress tones: a dual-frequency generator with an on/off cadence, and [`Ringback`],
 //! which plays the ringing tone to an [`AudioOut`] on its own thread while an outgoing call rings.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use crate::audio_io::{open_sink, AudioOut};
+use crate::audio_io::AudioOut;
 use crate::error::MediaError;
+use crate::tone_player::TonePlayer;
 
 /// Two summed sines switched on and off in a repeating cadence.
 #[derive(Clone, Debug)]
@@ -58,70 +55,28 @@ impl ToneGenerator {
 }
 
 /// Local ringback tone, playing until [`Ringback::stop`] (or drop).
-pub struct Ringback {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub struct Ringback(TonePlayer);
 
 const RINGBACK_RATE: u32 = 8000;
 
 impl Ringback {
     /// Opens `output` and starts the tone. `AudioOut::Null` plays nothing.
     pub fn start(output: AudioOut) -> Result<Ringback, MediaError> {
-        let stop = Arc::new(AtomicBool::new(false));
-        if output == AudioOut::Null {
-            return Ok(Ringback { stop, thread: None });
-        }
-        let mut sink = open_sink(&output, RINGBACK_RATE)?;
-        let stop2 = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("ringback".into())
-            .spawn(move || {
-                let mut tone = ToneGenerator::ringback(RINGBACK_RATE);
-                let mut frame = vec![0i16; RINGBACK_RATE as usize / 50];
-                let start = Instant::now();
-                let mut n: u32 = 0;
-                while !stop2.load(Ordering::Relaxed) {
-                    tone.fill(&mut frame);
-                    if let Err(e) = sink.write(&frame) {
-                        tracing::warn!("ringback stopped: {e}");
-                        break;
-                    }
-                    n += 1;
-                    // Absolute schedule: no drift however late a wake-up is.
-                    let due = start + Duration::from_millis(20) * n;
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                }
-                let _ = sink.finish();
-            })
-            .map_err(|e| MediaError::Device { device: "ringback".into(), reason: e.to_string() })?;
-        Ok(Ringback { stop, thread: Some(thread) })
+        let mut tone = ToneGenerator::ringback(RINGBACK_RATE);
+        let player = TonePlayer::start("ringback", output, RINGBACK_RATE, move |frame| tone.fill(frame))?;
+        Ok(Ringback(player))
     }
 
     /// Stops the tone (and finalises a WAV output).
-    pub fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Ringback {
-    fn drop(&mut self) {
-        self.halt();
+    pub fn stop(self) {
+        self.0.stop();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn cadence_and_level() {
