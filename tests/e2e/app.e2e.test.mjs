@@ -5,6 +5,7 @@
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
 // 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
 //     one, the other remains.
+// 3c. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
 // 4. With a registrar: Registered in the status bar; closing the window un-REGISTERs and quits.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
@@ -24,6 +25,7 @@ import { start, stop, stopAll, freeTcpPort, freeSipPort, waitFor, sleep } from '
 import { startXvfb } from './lib/xvfb.mjs';
 import { startBaresip } from './lib/baresip.mjs';
 import { startRegistrar } from './lib/registrar.mjs';
+import { startOrbitNotifier } from './lib/orbit_notifier.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -530,6 +532,87 @@ test('two calls at once: answering parks the first, double-click switches, hangi
     await closeApp();
   } finally {
     await carol.close();
+  }
+});
+
+test('shared park: the orbit slots show who is parked there; a call offers "Park on orbit"', { timeout: 180_000 }, async () => {
+  await setUp();
+  await ensurePeer();
+  // The orbit's presence server is scripted (lib/orbit_notifier.mjs); the Rust interop test
+  // tests/tests/shared_park.rs runs the same against Kamailio, baresip and a sipp orbit.
+  const notifier = await startOrbitNotifier({ 701: { uri: 'sip:carol@127.0.0.1', display: 'Carol Parked' } });
+  try {
+    const profile = writeProfile('orbits', [
+      'listen = "127.0.0.1:0"',
+      '[account.shared_park]',
+      'orbits = ["701-702"]',
+      `domain = "127.0.0.1:${notifier.port}"`,
+    ]);
+    await launchApp('orbits', profile);
+    const dialInput = await byTestId('dial-input');
+    await dialInput.waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the dial input never appeared in the app window' });
+
+    // Both slots listed; 701 occupied by Carol (from the NOTIFY), 702 free.
+    const slotInfo = () =>
+      browser.execute(() =>
+        [...document.querySelectorAll('[data-testid="orbit-slot"]')].map((li) => ({
+          slot: li.getAttribute('data-slot'),
+          occupied: li.classList.contains('occupied'),
+          who: li.querySelector('[data-testid="orbit-who"]')?.textContent?.trim() ?? '',
+          retrieve: !li.querySelector('[data-testid="retrieve-button"]')?.disabled,
+        })),
+      );
+    await browser.waitUntil(
+      async () => {
+        const slots = await slotInfo();
+        return slots.length === 2 && slots.some((s) => s.slot === '701' && s.occupied);
+      },
+      { timeout: 15_000, interval: 250, timeoutMsg: `orbit slots never showed 701 occupied: ${JSON.stringify(await slotInfo())}` },
+    );
+    const slots = await slotInfo();
+    const s701 = slots.find((s) => s.slot === '701');
+    const s702 = slots.find((s) => s.slot === '702');
+    assert.match(s701.who, /Carol Parked/, `slot 701 shows ${JSON.stringify(s701)}`);
+    assert.equal(s701.retrieve, true, 'Retrieve is not offered for the occupied slot');
+    assert.equal(s702.occupied, false, `slot 702 should be free: ${JSON.stringify(s702)}`);
+    assert.equal(s702.retrieve, false, 'Retrieve is offered for a free slot');
+    assert.ok(notifier.subscribes.length >= 2, `the app sent ${notifier.subscribes.length} SUBSCRIBEs, expected one per slot`);
+    assert.ok(notifier.subscribes.every((m) => /^Event:\s*dialog/im.test(m)), 'a SUBSCRIBE without Event: dialog');
+    step(`orbit slots: ${JSON.stringify(slots)}`);
+
+    // In a call, the call card offers the account's orbits next to Park.
+    await dialInput.setValue(peer.uri);
+    await dialInput.addValue('\uE007');
+    const callState = await byTestId('call-state');
+    await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
+      timeout: 20_000,
+      interval: 250,
+      timeoutMsg: 'the call never reached Connected',
+    });
+    const options = await browser.execute(() =>
+      [...document.querySelectorAll('[data-testid="park-orbit-select"] option')].map((o) => o.value),
+    );
+    assert.deepEqual(options, ['', '701', '702'], `park-on-orbit choices: ${JSON.stringify(options)}`);
+    // With the extra choice the call card's controls still all fit inside the card (they wrap):
+    // a Hang up button pushed out of sight is a phone you cannot hang up.
+    const clipped = await browser.execute(() => {
+      const card = document.querySelector('[data-testid="call-card"]').getBoundingClientRect();
+      return [...document.querySelectorAll('[data-testid="call-card"] .actions > *')]
+        .filter((el) => {
+          const r = el.getBoundingClientRect();
+          return r.right > card.right + 0.5 || r.left < card.left - 0.5;
+        })
+        .map((el) => el.textContent.trim().slice(0, 20));
+    });
+    assert.deepEqual(clipped, [], `call-card controls outside the card: ${JSON.stringify(clipped)}`);
+    const png = path.join(artifacts, 'app-orbits.png');
+    if ((await screenshot(png)) || xScreenshot(png)) step(`screenshot: ${png}`);
+    const closedBefore = peer.events.filter((e) => e.type === 'CALL_CLOSED').length;
+    await (await byTestId('hangup-button')).click();
+    await waitFor('baresip to see the call closed', () => peer.events.filter((e) => e.type === 'CALL_CLOSED').length > closedBefore, 10_000);
+    await closeApp();
+  } finally {
+    await notifier.close();
   }
 });
 
