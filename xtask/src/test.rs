@@ -2,8 +2,11 @@
 //! order, each as one step with its result and duration, keeps going after a failure, prints a
 //! summary table and exits non-zero if any step failed.
 //!
-//! Steps: setup, rust, ui, app, build, interop, e2e. The UI is built before the app's tests
-//! because the Tauri app embeds ui/dist when it compiles.
+//! Steps: setup, ui, rust, build, interop, e2e. The UI is built first because the Tauri app
+//! embeds ui/dist when it compiles. The app is tested in the same `cargo test --workspace` as
+//! the engine, and the later steps build and test the same workspace: cargo resolves features
+//! per command, so testing the app apart (or the engine without it) compiled tokio, rsipstack,
+//! sonora, rusqlite... a second time with other features (measured: ~12 min of a CI run).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,10 +22,9 @@ use crate::tauri_driver::ensure_tauri_driver;
 /// The steps, in the order they run: name, what it does, time limit for each of its commands.
 pub const STEPS: &[(&str, &str, u64)] = &[
     ("setup", "system packages, tauri-driver, Python venv", 25),
-    ("rust", "cargo test (engine, CLI, tests crate)", 25),
     ("ui", "ui/: npm ci, npm test, npm run build", 10),
-    ("app", "cargo test -p hookflash-app", 25),
-    ("build", "cargo build hookflash-cli + hookflash-app", 15),
+    ("rust", "cargo test --workspace (engine, CLI, app, tests crate)", 40),
+    ("build", "cargo build --workspace --all-targets (CLI and app binaries)", 15),
     (
         "interop",
         "ignored tests: kamailio, baresip, sipp, audio",
@@ -67,7 +69,10 @@ pub fn test(options: &TestOptions) -> Result<i32, String> {
     let started = Instant::now();
     let mut results = Vec::new();
     let total = selected.iter().filter(|(_, run)| *run).count();
-    let build_runs = selected.contains(&("build", true));
+    let plan = Plan {
+        build_runs: selected.contains(&("build", true)),
+        ui_runs: selected.contains(&("ui", true)),
+    };
     let mut index = 0;
     for (name, run) in &selected {
         let (_, title, limit_min) = STEPS
@@ -89,7 +94,7 @@ pub fn test(options: &TestOptions) -> Result<i32, String> {
         let outcome = match run_step(
             &layout,
             name,
-            build_runs,
+            plan,
             Duration::from_secs(limit_min * 60),
             options.dry_run,
         ) {
@@ -165,9 +170,25 @@ pub fn select(only: &[String], skip: &[String]) -> Result<Vec<(&'static str, boo
         .collect())
 }
 
-/// What `step` does. `build_runs` says whether the `build` step is part of this run: when it
-/// is not (e.g. `--only interop`), interop and e2e build the binaries they need themselves.
-fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
+/// Which other steps are part of this run.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    /// When the `build` step does not run (e.g. `--only interop`), interop and e2e build the
+    /// binaries they need themselves.
+    build_runs: bool,
+    /// The app compiles only with ui/dist, so without the `ui` step cargo leaves it out.
+    ui_runs: bool,
+}
+
+/// What `step` does in a run of `plan`'s steps.
+fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
+    let Plan { build_runs, ui_runs } = plan;
+    // The same package set for every cargo command of a run, so they share one feature set.
+    let packages: &[&str] = if ui_runs {
+        &["--workspace"]
+    } else {
+        &["--workspace", "--exclude", "hookflash-app"]
+    };
     let cargo_cmd = |args: &[&str]| {
         Cmd::new(cargo())
             .args(args.iter().copied())
@@ -180,13 +201,7 @@ fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
     match step {
         "setup" => vec![Action::Setup],
         // `--no-fail-fast`: one failing test binary must not hide the results of the others.
-        "rust" => vec![run(cargo_cmd(&[
-            "test",
-            "--no-fail-fast",
-            "--workspace",
-            "--exclude",
-            "hookflash-app",
-        ]))],
+        "rust" => vec![run(cargo_cmd(&[&["test", "--no-fail-fast"], packages].concat()))],
         "ui" => vec![
             Action::RequireNpmProject {
                 dir: layout.ui(),
@@ -200,33 +215,20 @@ fn actions(layout: &Layout, step: &str, build_runs: bool) -> Vec<Action> {
             },
             run(npm::script(&layout.ui(), "build", &[])),
         ],
-        "app" => vec![run(cargo_cmd(&[
-            "test",
-            "--no-fail-fast",
-            "-p",
-            "hookflash-app",
-        ]))],
-        "build" => vec![run(cargo_cmd(&[
-            "build",
-            "-p",
-            "hookflash-cli",
-            "-p",
-            "hookflash-app",
-        ]))],
+        // `--all-targets` keeps the dev-dependencies in, as in `cargo test`: same features, so
+        // this only links the two binaries.
+        "build" => vec![run(cargo_cmd(&[&["build", "--all-targets"], packages].concat()))],
         "interop" => {
             // Only the ignored tests: the others already ran in the `rust` step. `--tests`
             // leaves out doc tests, whose ```ignore blocks are not meant to be run at all.
-            let mut cmd = cargo_cmd(&[
-                "test",
-                "--no-fail-fast",
-                "--workspace",
-                "--exclude",
-                "hookflash-app",
-                "--tests",
-                "--",
-                "--ignored",
-                "--test-threads=1",
-            ]);
+            let mut cmd = cargo_cmd(
+                &[
+                    &["test", "--no-fail-fast"],
+                    packages,
+                    &["--tests", "--", "--ignored", "--test-threads=1"],
+                ]
+                .concat(),
+            );
             for (k, v) in test_env(layout) {
                 cmd = cmd.env(k, v);
             }
@@ -291,12 +293,12 @@ fn test_env(layout: &Layout) -> Vec<(String, String)> {
 fn run_step(
     layout: &Layout,
     step: &str,
-    build_runs: bool,
+    plan: Plan,
     limit: Duration,
     dry_run: bool,
 ) -> Result<(), String> {
     let mut first_error: Option<String> = None;
-    for action in actions(layout, step, build_runs) {
+    for action in actions(layout, step, plan) {
         let (result, keep_going) = match action {
             Action::Setup => (setup(layout, dry_run), false),
             Action::RequireNpmProject { dir, what } => {
@@ -395,7 +397,7 @@ mod tests {
         let all = select(&[], &[]).unwrap();
         assert_eq!(
             running(&all),
-            vec!["setup", "rust", "ui", "app", "build", "interop", "e2e"]
+            vec!["setup", "ui", "rust", "build", "interop", "e2e"]
         );
     }
 
@@ -412,7 +414,7 @@ mod tests {
     #[test]
     fn skip_leaves_steps_out() {
         let sel = select(&[], &strings(&["e2e", "interop"])).unwrap();
-        assert_eq!(running(&sel), vec!["setup", "rust", "ui", "app", "build"]);
+        assert_eq!(running(&sel), vec!["setup", "ui", "rust", "build"]);
     }
 
     #[test]
@@ -425,7 +427,7 @@ mod tests {
     #[test]
     fn interop_runs_only_ignored_tests_serially_with_the_env() {
         let layout = Layout::current();
-        let cmds: Vec<Cmd> = actions(&layout, "interop", false)
+        let cmds: Vec<Cmd> = actions(&layout, "interop", Plan { build_runs: false, ui_runs: true })
             .into_iter()
             .filter_map(|a| match a {
                 Action::Run { cmd, .. } => Some(cmd),
@@ -442,11 +444,47 @@ mod tests {
         }
     }
 
+    /// The package set after the subcommand (`test`/`build` and its flags aside).
+    fn cargo_packages(layout: &Layout, step: &str, plan: Plan) -> Vec<Vec<String>> {
+        actions(layout, step, plan)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Run { cmd, .. } if cmd.cwd == Some(layout.root.clone()) => Some(
+                    cmd.args
+                        .iter()
+                        .take_while(|a| *a != "--")
+                        .filter(|a| *a == "--workspace" || *a == "--exclude" || a.starts_with("hookflash-"))
+                        .cloned()
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_run_tests_and_builds_one_package_set_so_features_resolve_once() {
+        let layout = Layout::current();
+        let full = Plan { build_runs: true, ui_runs: true };
+        for step in ["rust", "build", "interop"] {
+            assert_eq!(cargo_packages(&layout, step, full), vec![vec!["--workspace".to_string()]], "{step}");
+        }
+        // Without the ui step the app cannot compile (no ui/dist): every step leaves it out.
+        let no_ui = Plan { build_runs: true, ui_runs: false };
+        for step in ["rust", "build", "interop"] {
+            assert_eq!(
+                cargo_packages(&layout, step, no_ui),
+                vec![vec!["--workspace".to_string(), "--exclude".to_string(), "hookflash-app".to_string()]],
+                "{step}"
+            );
+        }
+    }
+
     #[test]
     fn interop_and_e2e_build_their_binaries_only_without_the_build_step() {
         let layout = Layout::current();
         let builds = |step: &str, build_runs: bool| {
-            actions(&layout, step, build_runs)
+            actions(&layout, step, Plan { build_runs, ui_runs: true })
                 .iter()
                 .filter(|a| matches!(a, Action::Run { cmd, .. } if cmd.args.first().map(String::as_str) == Some("build")))
                 .count()
@@ -460,7 +498,7 @@ mod tests {
     #[test]
     fn e2e_gets_the_app_and_artifacts_dir() {
         let layout = Layout::current();
-        let npm_test = actions(&layout, "e2e", false)
+        let npm_test = actions(&layout, "e2e", Plan { build_runs: false, ui_runs: true })
             .into_iter()
             .filter_map(|a| match a {
                 Action::Run { cmd, .. } if cmd.cwd == Some(layout.e2e()) => Some(cmd),
