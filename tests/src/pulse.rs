@@ -21,6 +21,11 @@ impl Pulse {
     /// Starts `pulseaudio` in the foreground (under a guard) and waits for its socket.
     pub fn start(dir: &TestDir) -> Pulse {
         let runtime = dir.short_subdir("pulse");
+        // A cookie for clients: the Rust client under cpal sends an empty one when it finds
+        // none, which the server refuses (libpulse sends zeros), and cpal then falls back to ALSA.
+        let cookie: Vec<u8> = (0..256u32).map(|i| (i * 7 + std::process::id()) as u8).collect();
+        std::fs::write(runtime.join("cookie"), cookie).expect("write the PulseAudio cookie");
+        let native = format!("--load=module-native-protocol-unix auth-cookie={}", runtime.join("cookie").display());
         let mut cmd = Command::new("pulseaudio");
         cmd.args([
             "--daemonize=no",
@@ -29,7 +34,7 @@ impl Pulse {
             "--system=no",
             "-n",
             "--use-pid-file=no",
-            "--load=module-native-protocol-unix",
+            &native,
             "--load=module-null-sink sink_name=spk",
             "--load=module-always-sink",
         ]);
@@ -56,6 +61,7 @@ impl Pulse {
             ("PULSE_RUNTIME_PATH".into(), rt.clone()),
             ("PULSE_SERVER".into(), format!("unix:{rt}/native")),
             ("PULSE_SINK".into(), "spk".into()),
+            ("PULSE_COOKIE".into(), format!("{rt}/cookie")),
         ]
     }
 
@@ -88,10 +94,12 @@ impl Pulse {
         assert!(st.success(), "paplay {} failed", wav.display());
     }
 
-    /// Loads another null sink named `name`; returns its module index (for `unload_module`).
-    pub fn load_null_sink(&self, name: &str) -> u32 {
+    /// Loads another null sink named `name`, described as `description` (what the device
+    /// list shows); returns its module index (for `unload_module`).
+    pub fn load_null_sink(&self, name: &str, description: &str) -> u32 {
+        let properties = format!("sink_properties='device.description=\"{description}\"'");
         let out = self
-            .pactl(&["load-module", "module-null-sink", &format!("sink_name={name}")])
+            .pactl(&["load-module", "module-null-sink", &format!("sink_name={name}"), &properties])
             .unwrap_or_else(|| panic!("pactl load-module module-null-sink {name} failed"));
         out.trim().parse().unwrap_or_else(|_| panic!("pactl load-module printed '{out}'"))
     }
@@ -109,15 +117,5 @@ impl Pulse {
             .arg(format!("--rate={rate}"))
             .arg(wav);
         ProcessGuard::spawn(&format!("parecord-{sink}"), &mut c, dir.path())
-    }
-
-    /// Writes `home/.asoundrc` defining ALSA PCM `pcm` that plays into PulseAudio sink `sink`,
-    /// listed (ALSA hint) with `description`: how a named card looks to cpal.
-    pub fn alsa_pcm_for_sink(home: &Path, pcm: &str, sink: &str, description: &str) {
-        std::fs::create_dir_all(home).expect("create home");
-        let conf = format!(
-            "pcm.{pcm} {{\n  type pulse\n  device {sink}\n  hint {{\n    show on\n    description \"{description}\"\n  }}\n}}\n"
-        );
-        std::fs::write(home.join(".asoundrc"), conf).expect("write .asoundrc");
     }
 }

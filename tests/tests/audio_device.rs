@@ -93,6 +93,10 @@ fn cli_plays_received_audio_on_default_device() {
     cli.expect_event("answered", Duration::from_secs(15));
     cli.wait_exit(Duration::from_secs(25));
     cli.assert_success();
+    // Nothing was unplugged: a device warning here means a healthy stream was taken for a lost
+    // one (PulseAudio's start-up pause and its transient I/O errors once were) and reopened.
+    let warnings = cli.events_named("warning");
+    assert!(warnings.is_empty(), "device warnings while nothing was unplugged: {warnings:?}");
     std::thread::sleep(Duration::from_millis(2000));
     parecord.signal(libc::SIGINT);
     parecord.wait_timeout(Duration::from_secs(3));
@@ -123,10 +127,12 @@ fn tone_share(x: &[f32], rate: u32, freq: f32) -> f64 {
     shares.iter().sum::<f64>() / shares.len().max(1) as f64
 }
 
-/// A chosen speaker unplugged mid-call: PulseAudio null sink `usb` (ALSA PCM `usb_headset`,
-/// "USB Headset") is the CLI's `--audio-out`; `spk` is the default. Unloading `usb`'s module
-/// mid-call must leave the call up, produce a warning event, and move the far end's tone to
-/// the default sink.
+/// A chosen speaker unplugged mid-call: PulseAudio null sink `usb` ("USB Headset") is the CLI's
+/// `--audio-out`; `spk` is the default. Unloading `usb`'s module mid-call must leave the call
+/// up, produce a warning event naming the device, and move the far end's tone to the default
+/// sink; loading it again brings the speaker back ("is back" warning). PulseAudio itself moves
+/// the stream of a removed sink to the default without telling the client: the engine sees the
+/// device leave the list.
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn unplugged_speaker_falls_back_to_the_default_output() {
@@ -134,11 +140,10 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
     let tone = dir.join("tone.wav");
     speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", tone.to_str().unwrap(), "synth", "14", "sine", "1000", "vol", "0.3"]);
     let pulse = Pulse::start(&dir);
-    let usb_module = pulse.load_null_sink("usb");
+    let usb_module = pulse.load_null_sink("usb", "USB Headset");
     let kam = Kamailio::builder().user("alice", "alice-secret").user("bob", "bob-secret").start(&dir);
     let _bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).source(&tone, 3.0).start(&dir);
     assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register");
-    Pulse::alsa_pcm_for_sink(&dir.join("cli-home"), "usb_headset", "usb", "USB Headset");
     let rec_default = dir.join("default-sink.wav");
     let rec_usb = dir.join("usb-sink.wav");
     let mut parec_default = pulse.record_sink_monitor(&dir, "spk", &rec_default, 16000);
@@ -147,7 +152,7 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
         .arg("sip:bob@127.0.0.1")
         .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
         .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
-        .args(["--codec", "pcmu", "--audio-in", "null", "--audio-out", "usb_headset", "--duration", "9"])
+        .args(["--codec", "pcmu", "--audio-in", "null", "--audio-out", "usb", "--duration", "13"])
         .password("alice-secret");
     for (k, v) in pulse.env() {
         cli = cli.env(&k, &v);
@@ -155,6 +160,10 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
     let mut cli = cli.spawn(&dir);
     cli.expect_event("answered", Duration::from_secs(15));
     std::thread::sleep(Duration::from_secs(3));
+    // Nothing unplugged yet: no warning may have come (one did, when PulseAudio's start-up
+    // pause was taken for a lost device, and made this test pass for the wrong reason).
+    let early = cli.events_named("warning");
+    assert!(early.is_empty(), "device warnings before anything was unplugged: {early:?}");
     let unplugged = std::time::Instant::now();
     pulse.unload_module(usb_module);
     let warning = cli.expect_event("warning", Duration::from_secs(5));
@@ -164,6 +173,13 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
         message.contains("'USB Headset' disconnected") && message.contains("default output"),
         "warning: {warning}"
     );
+    // Plugged in again: the speaker comes back to it.
+    std::thread::sleep(Duration::from_secs(2));
+    let replugged = std::time::Instant::now();
+    pulse.load_null_sink("usb", "USB Headset");
+    let back = wait_for_warning(&cli, "is back", Duration::from_secs(6));
+    eprintln!("warning {:.1} s after plugging in again: {back}", replugged.elapsed().as_secs_f32());
+    assert!(back.contains("speaker 'USB Headset' is back"), "{back}");
     cli.wait_exit(Duration::from_secs(25));
     cli.assert_success();
     let ended = cli.expect_event("ended", Duration::from_secs(1));
@@ -194,4 +210,16 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
     assert!(usb_level > 0.01, "the chosen sink got no audio before the unplug");
     assert!(loud_secs > 2.0, "only {loud_secs:.1} s of audio reached the default sink after the unplug");
     assert!(share > 0.8, "what reached the default sink is not the far end's 1 kHz tone (share {share:.2})");
+}
+
+/// Waits for a warning event whose message contains `needle`; returns the message.
+fn wait_for_warning(cli: &hookflash_tests::CliRun, needle: &str, timeout: Duration) -> String {
+    let found = hookflash_tests::wait_until(timeout, || {
+        cli.events_named("warning")
+            .iter()
+            .filter_map(|w| w["message"].as_str())
+            .find(|m| m.contains(needle))
+            .map(str::to_string)
+    });
+    found.unwrap_or_else(|| panic!("no warning with '{needle}' within {timeout:?}: {:?}", cli.events_named("warning")))
 }

@@ -1,4 +1,5 @@
-//! Sound cards through cpal (ALSA on Linux; with PulseAudio running, ALSA `default` goes there).
+//! Sound cards through cpal: on Linux the PulseAudio server's sinks and sources when one runs
+//! (PulseAudio itself or PipeWire's pulse server, i.e. every desktop), plain ALSA otherwise.
 //!
 //! Each cpal stream lives on its own thread (streams need not be `Send` on every platform).
 //! Between the real-time callback and the session sits a lock-free ring buffer; the session
@@ -60,7 +61,12 @@ pub fn list_devices() -> Result<DeviceList, MediaError> {
         list
     };
     Ok(DeviceList {
-        inputs: mark(host.input_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_input),
+        // PulseAudio lists each sink's monitor as a source: not a microphone to offer, unless
+        // the system has nothing else and made one the default.
+        inputs: mark(host.input_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_input)
+            .into_iter()
+            .filter(|d| d.is_default || !d.id.ends_with(".monitor"))
+            .collect(),
         outputs: mark(host.output_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_output),
         default_input,
         default_output,
@@ -69,7 +75,74 @@ pub fn list_devices() -> Result<DeviceList, MediaError> {
 
 /// True when a device of that id or name is listed now (it may have been unplugged).
 pub fn device_present(name: &str, input: bool) -> bool {
-    find_device(Some(name), input).is_ok()
+    find_in(&cpal::default_host(), Some(name), input).is_ok()
+}
+
+/// Whether the host's device list follows unplugging even for a device we have open: true for
+/// the PulseAudio server and the other platforms' hosts; ALSA lists configured PCMs whether or
+/// not their card is there, so there only a failing stream says a card is gone.
+fn listing_is_live(host: &cpal::Host) -> bool {
+    !cfg!(target_os = "linux") || host.id().name() != "ALSA"
+}
+
+/// What [`PresenceProbe`] last saw.
+const UNKNOWN: u8 = 0;
+const LISTED: u8 = 1;
+const ABSENT: u8 = 2;
+
+/// Looks every second, on its own thread, whether a chosen device is listed, so the audio
+/// path can ask without waiting on the sound server. Stops when dropped.
+pub struct PresenceProbe {
+    seen: Arc<std::sync::atomic::AtomicU8>,
+    live: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PresenceProbe {
+    pub fn start(name: &str, input: bool) -> PresenceProbe {
+        let seen = Arc::new(std::sync::atomic::AtomicU8::new(UNKNOWN));
+        let live = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s2, l2, st2, name) = (seen.clone(), live.clone(), stop.clone(), name.to_string());
+        let spawned = std::thread::Builder::new().name("hf-device-probe".into()).spawn(move || {
+            let host = cpal::default_host();
+            l2.store(listing_is_live(&host), Ordering::Relaxed);
+            while !st2.load(Ordering::Relaxed) {
+                let listed = find_in(&host, Some(&name), input).is_ok();
+                s2.store(if listed { LISTED } else { ABSENT }, Ordering::Relaxed);
+                for _ in 0..10 {
+                    if st2.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot watch the device list: {e}");
+        }
+        PresenceProbe { seen, live, stop }
+    }
+
+    /// `Some(listed)` once looked at least once, `None` before.
+    pub fn listed(&self) -> Option<bool> {
+        match self.seen.load(Ordering::Relaxed) {
+            LISTED => Some(true),
+            ABSENT => Some(false),
+            _ => None,
+        }
+    }
+
+    /// True when the list drops a device as it is unplugged, even while we have it open.
+    pub fn live(&self) -> bool {
+        self.live.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for PresenceProbe {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The human-readable name of the device `name` refers to (`None`: the default device).
@@ -89,36 +162,72 @@ fn now_ms() -> u64 {
 }
 
 /// How long a running stream may go without a callback before it counts as gone.
-const STALL_MS: u64 = 600;
+const STALL_MS: u64 = 1000;
+
+/// A new stream may pause for longer: PulseAudio's ALSA plugin on a null sink calls back once,
+/// then not again for about 1.1 s while the server sets the stream up (measured).
+const STARTUP_MS: u64 = 3000;
+const STARTUP_STALL_MS: u64 = 2500;
+
+/// How long an error may stand without a callback after it before the card counts as gone.
+/// PulseAudio's ALSA plugin reports a transient I/O error while a new stream connects, and
+/// the stream carries on; a card that is really gone stops calling back.
+const ERROR_GRACE_MS: u64 = 300;
 
 /// What a stream's callbacks tell the session side about the card's health.
 #[derive(Clone, Default)]
 struct Health {
-    /// cpal reported an error (device unplugged, server gone).
-    failed: Arc<AtomicBool>,
+    /// `now_ms()` of an error that no callback has followed yet, 0 when there is none.
+    error_at: Arc<AtomicU64>,
     /// `now_ms()` of the last callback, 0 before the first.
     last_callback: Arc<AtomicU64>,
+    /// `now_ms()` of the first callback, 0 before it.
+    first_callback: Arc<AtomicU64>,
 }
 
 impl Health {
     fn beat(&self) {
-        self.last_callback.store(now_ms().max(1), Ordering::Relaxed);
+        let now = now_ms().max(1);
+        if self.last_callback.swap(now, Ordering::Relaxed) == 0 {
+            self.first_callback.store(now, Ordering::Relaxed);
+        }
+        self.error_at.store(0, Ordering::Relaxed);
     }
 
     fn on_error(&self, e: &cpal::Error) {
         tracing::warn!("audio device error: {e}");
-        self.failed.store(true, Ordering::Relaxed);
+        let _ = self.error_at.compare_exchange(0, now_ms().max(1), Ordering::Relaxed, Ordering::Relaxed);
     }
 
-    /// Failed, or started and then silent for longer than `STALL_MS`.
+    /// An error no callback followed within `ERROR_GRACE_MS`, or started and then silent for
+    /// longer than `STALL_MS` (an unplugged PulseAudio sink just stops calling back).
     fn is_gone(&self) -> bool {
-        let last = self.last_callback.load(Ordering::Relaxed);
-        self.failed.load(Ordering::Relaxed) || (last != 0 && now_ms().saturating_sub(last) > STALL_MS)
+        gone_at(
+            now_ms(),
+            self.error_at.load(Ordering::Relaxed),
+            self.first_callback.load(Ordering::Relaxed),
+            self.last_callback.load(Ordering::Relaxed),
+        )
     }
 }
 
+/// The health verdict from timestamps in ms (0 = never): see [`Health::is_gone`].
+fn gone_at(now: u64, error_at: u64, first: u64, last: u64) -> bool {
+    if error_at != 0 && now.saturating_sub(error_at) > ERROR_GRACE_MS {
+        return true;
+    }
+    if last == 0 {
+        return false;
+    }
+    let stall = if last.saturating_sub(first) < STARTUP_MS { STARTUP_STALL_MS } else { STALL_MS };
+    now.saturating_sub(last) > stall
+}
+
 fn find_device(name: Option<&str>, input: bool) -> Result<cpal::Device, MediaError> {
-    let host = cpal::default_host();
+    find_in(&cpal::default_host(), name, input)
+}
+
+fn find_in(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Device, MediaError> {
     let kind = if input { "input" } else { "output" };
     let Some(name) = name else {
         let d = if input { host.default_input_device() } else { host.default_output_device() };
@@ -540,5 +649,36 @@ impl AudioSource for CardSource {
             *o = s;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gone_at;
+
+    #[test]
+    fn a_stream_that_never_called_back_is_not_judged_by_silence() {
+        assert!(!gone_at(60_000, 0, 0, 0));
+    }
+
+    #[test]
+    fn a_transient_error_followed_by_callbacks_is_forgiven() {
+        // The callback clears `error_at`; an error still standing after the grace is not.
+        assert!(!gone_at(10_100, 10_000, 5_000, 10_090));
+        assert!(gone_at(10_000 + super::ERROR_GRACE_MS + 1, 10_000, 5_000, 9_990));
+    }
+
+    #[test]
+    fn a_new_stream_may_pause_while_the_server_sets_it_up() {
+        // One callback, then 1.2 s of nothing (PulseAudio null sink start): not gone.
+        assert!(!gone_at(1_200, 0, 1, 1));
+        assert!(gone_at(1 + super::STARTUP_STALL_MS + 1, 0, 1, 1));
+    }
+
+    #[test]
+    fn a_running_stream_that_stops_calling_back_is_gone() {
+        let (first, last) = (1_000, 9_000);
+        assert!(!gone_at(last + super::STALL_MS, 0, first, last));
+        assert!(gone_at(last + super::STALL_MS + 1, 0, first, last));
     }
 }

@@ -1,10 +1,13 @@
 //! Sound cards that come and go: a call's speaker or microphone survives being unplugged.
 //!
 //! [`DeviceSink`]/[`DeviceSource`] wrap one open card stream ([`CardSink`]/[`CardSource`]).
-//! When the card goes away mid-call (cpal reports an error, or its callbacks stop), they open
-//! the system default instead and carry on: the call continues, the far end's audio just has
-//! a gap of a few hundred milliseconds. While on the default they look every few seconds
-//! whether the chosen card is back, and switch back to it when it is. Each switch is published
+//! When the card goes away mid-call (it leaves the device list, cpal reports an error, or its
+//! callbacks stop), they open the system default instead and carry on: the call continues,
+//! the far end's audio just has a gap of a few hundred milliseconds. (PulseAudio moves a stream
+//! whose sink is removed to the default sink by itself, without telling the client, so there
+//! the device list, watched by a [`PresenceProbe`] thread, is what shows the unplugging.)
+//! While on the default they look every few seconds whether the chosen card is back, and
+//! switch back to it when it is. Each switch is published
 //! as a [`DeviceNotice`] so the phone can tell the user ("speaker 'USB Headset' disconnected;
 //! now using the default output").
 //!
@@ -16,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::audio_io::{AudioSink, AudioSource};
-use crate::device::{device_present, CardSink, CardSource};
+use crate::device::{CardSink, CardSource, PresenceProbe};
 use crate::error::MediaError;
 
 /// Speaker or microphone.
@@ -49,6 +52,8 @@ pub enum DeviceNotice {
     Lost { role: DeviceRole, device: String, fallback: bool },
     /// The chosen `device` is back and in use again.
     Back { role: DeviceRole, device: String },
+    /// The chosen `device` could not be opened when the call started; the default took over.
+    Missing { role: DeviceRole, device: String, reason: String },
 }
 
 impl DeviceNotice {
@@ -66,6 +71,11 @@ impl DeviceNotice {
                 role.default_noun()
             ),
             DeviceNotice::Back { role, device } => format!("{} '{device}' is back; using it again", role.noun()),
+            DeviceNotice::Missing { role, device, reason } => format!(
+                "{} '{device}' is not available ({reason}); using the default {} until it is",
+                role.noun(),
+                role.default_noun()
+            ),
         }
     }
 }
@@ -116,9 +126,11 @@ impl Failover {
         Failover { chosen, on_fallback: false, closed: false, next_retry: now }
     }
 
-    /// Decides what to do on each frame: `gone` is the open stream's health, `present`
-    /// answers whether the chosen device is listed again (asked at most every `RETRY_EVERY`).
-    pub fn decide(&mut self, gone: bool, now: Instant, present: impl FnOnce(&str) -> bool) -> Want {
+    /// Decides what to do on each frame: `gone` is the open stream's health, `listed` whether
+    /// the chosen device is in the device list (`None`: not known, or the list cannot tell).
+    pub fn decide(&mut self, gone: bool, now: Instant, listed: Option<bool>) -> Want {
+        let unplugged = self.chosen.is_some() && !self.on_fallback && listed == Some(false);
+        let gone = gone || unplugged;
         if self.closed || (gone && self.chosen.is_none()) {
             if now < self.next_retry {
                 return Want::Keep;
@@ -138,13 +150,18 @@ impl Failover {
         }
         if self.on_fallback && now >= self.next_retry {
             self.next_retry = now + RETRY_EVERY;
-            if let Some(c) = &self.chosen {
-                if present(c) {
-                    return Want::OpenChosen;
-                }
+            if self.chosen.is_some() && listed == Some(true) {
+                return Want::OpenChosen;
             }
         }
         Want::Keep
+    }
+
+    /// The chosen device could not be opened at the start and the default was: wait for the
+    /// chosen one as after losing it.
+    pub fn started_on_default(&mut self, now: Instant) {
+        self.on_fallback = true;
+        self.next_retry = now + RETRY_EVERY;
     }
 
     /// The outcome of acting on `want`: `opened` false leaves no stream open.
@@ -203,27 +220,56 @@ struct Watched<C: Card> {
     /// Display name of the chosen device, for messages after it is gone.
     chosen_name: String,
     failover: Failover,
+    /// Watches the device list for the chosen device (none when following the default).
+    probe: Option<PresenceProbe>,
 }
 
 impl<C: Card> Watched<C> {
+    /// Opens the chosen device; when it cannot be opened (unplugged since it was chosen, or
+    /// a name that is not there) the call starts on the default and the user is told. Only
+    /// when the default fails too is the error returned.
     fn open(role: DeviceRole, name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
-        let card = C::open_card(name, rate)?;
+        let now = Instant::now();
+        let mut failover = Failover::new(name.map(str::to_string), now);
+        let (card, chosen_name) = match (C::open_card(name, rate), name) {
+            (Ok(card), _) => {
+                let display = card.display();
+                (card, display)
+            }
+            (Err(e), Some(chosen)) => {
+                let Ok(card) = C::open_card(None, rate) else {
+                    return Err(e);
+                };
+                failover.started_on_default(now);
+                publish(DeviceNotice::Missing { role, device: chosen.to_string(), reason: e.to_string() });
+                (card, chosen.to_string())
+            }
+            (Err(e), None) => return Err(e),
+        };
         Ok(Watched {
             role,
             rate,
-            chosen_name: card.display(),
+            chosen_name,
             card: Some(card),
-            failover: Failover::new(name.map(str::to_string), Instant::now()),
+            failover,
+            probe: name.map(|n| PresenceProbe::start(n, role == DeviceRole::Microphone)),
         })
     }
 
     /// Checks the card's health and switches streams when needed.
-    fn check(&mut self, input: bool) {
+    fn check(&mut self) {
         let gone = self.card.as_ref().is_some_and(|c| c.gone());
-        let want = self.failover.decide(gone, Instant::now(), |name| device_present(name, input));
+        let before = self.failover.on_fallback();
+        // An absence counts while the device is in use only where the list follows unplugging.
+        let listed = self
+            .probe
+            .as_ref()
+            .and_then(|p| p.listed().filter(|_| p.live() || before));
+        let want = self.failover.decide(gone, Instant::now(), listed);
         if want == Want::Keep {
             return;
         }
+        let lost = gone || (!before && self.failover.on_fallback());
         let was_open = self.card.is_some();
         let was_fallback = self.failover.on_fallback();
         // Close the dead stream before opening another (some backends hold the device).
@@ -240,7 +286,7 @@ impl<C: Card> Watched<C> {
         self.card = opened.ok();
         self.failover.opened(&want, ok);
         let back = want == Want::OpenChosen && ok && self.failover.chosen().is_some();
-        if gone && was_open {
+        if lost && was_open {
             publish(DeviceNotice::Lost { role: self.role, device: self.chosen_name.clone(), fallback: ok });
         } else if back && was_fallback {
             publish(DeviceNotice::Back { role: self.role, device: self.chosen_name.clone() });
@@ -268,7 +314,7 @@ impl AudioSink for DeviceSink {
     }
 
     fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
-        self.0.check(false);
+        self.0.check();
         match &mut self.0.card {
             Some(c) => c.write(pcm),
             None => Ok(()),
@@ -296,7 +342,7 @@ impl AudioSource for DeviceSource {
     }
 
     fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
-        self.0.check(true);
+        self.0.check();
         match &mut self.0.card {
             Some(c) => c.read(out),
             None => {
@@ -316,11 +362,11 @@ mod tests {
     }
 
     #[test]
-    fn a_healthy_device_is_kept_without_looking_for_others() {
+    fn a_healthy_listed_device_is_kept() {
         let now = t0();
         let mut f = Failover::new(Some("usb".into()), now);
         for i in 0..100 {
-            let want = f.decide(false, now + Duration::from_millis(20 * i), |_| panic!("no lookups while healthy"));
+            let want = f.decide(false, now + Duration::from_millis(20 * i), Some(true));
             assert_eq!(want, Want::Keep);
         }
     }
@@ -329,45 +375,66 @@ mod tests {
     fn a_lost_chosen_device_falls_back_then_returns_when_listed_again() {
         let now = t0();
         let mut f = Failover::new(Some("usb".into()), now);
-        let want = f.decide(true, now, |_| true);
+        let want = f.decide(true, now, Some(true));
         assert_eq!(want, Want::OpenDefault);
         f.opened(&want, true);
         assert!(f.on_fallback());
         // Within RETRY_EVERY: no lookup.
-        assert_eq!(f.decide(false, now + Duration::from_millis(500), |_| panic!("too early")), Want::Keep);
+        assert_eq!(f.decide(false, now + Duration::from_millis(500), Some(true)), Want::Keep);
         // Still absent: keep the default.
-        assert_eq!(f.decide(false, now + RETRY_EVERY, |_| false), Want::Keep);
+        assert_eq!(f.decide(false, now + RETRY_EVERY, Some(false)), Want::Keep);
         // Listed again: go back.
-        let want = f.decide(false, now + RETRY_EVERY * 2, |n| n == "usb");
+        let want = f.decide(false, now + RETRY_EVERY * 2, Some(true));
         assert_eq!(want, Want::OpenChosen);
         f.opened(&want, true);
         assert!(!f.on_fallback());
     }
 
     #[test]
+    fn a_chosen_device_leaving_the_list_falls_back_while_its_stream_still_runs() {
+        // PulseAudio moves the stream of a removed sink to the default without an error.
+        let now = t0();
+        let mut f = Failover::new(Some("usb".into()), now);
+        assert_eq!(f.decide(false, now, None), Want::Keep, "not looked yet");
+        assert_eq!(f.decide(false, now, Some(true)), Want::Keep);
+        let want = f.decide(false, now + Duration::from_millis(20), Some(false));
+        assert_eq!(want, Want::OpenDefault);
+        f.opened(&want, true);
+        assert!(f.on_fallback());
+        assert_eq!(f.decide(false, now + Duration::from_millis(40), Some(false)), Want::Keep);
+    }
+
+    #[test]
+    fn following_the_default_ignores_the_list() {
+        let now = t0();
+        let mut f = Failover::new(None, now);
+        assert_eq!(f.decide(false, now, Some(false)), Want::Keep);
+    }
+
+    #[test]
     fn failing_to_reopen_the_chosen_device_stays_on_the_default() {
         let now = t0();
         let mut f = Failover::new(Some("usb".into()), now);
-        let w = f.decide(true, now, |_| true);
+        let w = f.decide(true, now, Some(true));
         f.opened(&w, true);
-        let w = f.decide(false, now + RETRY_EVERY, |_| true);
+        let w = f.decide(false, now + RETRY_EVERY, Some(true));
         assert_eq!(w, Want::OpenChosen);
         // Listed but does not open: nothing is open now, so the next retry opens the default.
         f.opened(&w, false);
         assert!(f.on_fallback());
-        assert_eq!(f.decide(false, now + RETRY_EVERY + Duration::from_millis(10), |_| true), Want::Keep);
-        assert_eq!(f.decide(false, now + RETRY_EVERY * 2 + Duration::from_millis(10), |_| true), Want::OpenDefault);
+        assert_eq!(f.decide(false, now + RETRY_EVERY + Duration::from_millis(10), Some(true)), Want::Keep);
+        assert_eq!(f.decide(false, now + RETRY_EVERY * 2 + Duration::from_millis(10), Some(true)), Want::OpenDefault);
     }
 
     #[test]
     fn a_lost_default_is_retried_every_few_seconds() {
         let now = t0();
         let mut f = Failover::new(None, now);
-        let w = f.decide(true, now, |_| panic!("no chosen device"));
+        let w = f.decide(true, now, None);
         assert_eq!(w, Want::OpenChosen, "the chosen device is the default itself");
         f.opened(&w, false);
-        assert_eq!(f.decide(false, now + Duration::from_millis(100), |_| true), Want::Keep);
-        let w = f.decide(false, now + RETRY_EVERY, |_| true);
+        assert_eq!(f.decide(false, now + Duration::from_millis(100), None), Want::Keep);
+        let w = f.decide(false, now + RETRY_EVERY, None);
         assert_eq!(w, Want::OpenChosen);
         f.opened(&w, true);
         assert!(!f.on_fallback());
@@ -381,6 +448,25 @@ mod tests {
         assert!(mic.message().starts_with("microphone 'USB Headset' disconnected and no other input"));
         let back = DeviceNotice::Back { role: DeviceRole::Speaker, device: "USB Headset".into() };
         assert_eq!(back.message(), "speaker 'USB Headset' is back; using it again");
+    }
+
+    #[test]
+    fn a_device_missing_at_the_start_is_waited_for_like_a_lost_one() {
+        let now = t0();
+        let mut f = Failover::new(Some("usb".into()), now);
+        f.started_on_default(now);
+        assert!(f.on_fallback());
+        assert_eq!(f.decide(false, now + Duration::from_millis(20), Some(false)), Want::Keep);
+        assert_eq!(f.decide(false, now + RETRY_EVERY, Some(true)), Want::OpenChosen);
+        let missing = DeviceNotice::Missing {
+            role: DeviceRole::Microphone,
+            device: "usb-mic".into(),
+            reason: "no audio device named 'usb-mic'".into(),
+        };
+        assert_eq!(
+            missing.message(),
+            "microphone 'usb-mic' is not available (no audio device named 'usb-mic'); using the default input until it is"
+        );
     }
 
     #[test]

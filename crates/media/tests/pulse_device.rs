@@ -1,5 +1,5 @@
-//! Sound-card paths through a private PulseAudio daemon with a null sink: cpal opens ALSA
-//! `default`, which libasound2-plugins routes to PulseAudio.
+//! Sound-card paths through a private PulseAudio daemon with a null sink: cpal talks to the
+//! server itself (its PulseAudio host), so the null sink is a listed device.
 //!
 //! * playback: a call's audio played on `AudioOut::Device(None)` is recorded from the sink's
 //!   monitor with `parec` and compared with the source;
@@ -53,6 +53,11 @@ fn start_pulse() -> Daemon {
     std::env::set_var("PULSE_SERVER", format!("unix:{}/native", dir.display()));
     std::env::set_var("PULSE_SINK", "spk");
     std::env::set_var("PULSE_SOURCE", "spk.monitor");
+    // The Rust client under cpal needs a cookie file (with none it sends an empty cookie,
+    // which the server refuses, and cpal falls back to ALSA).
+    std::fs::write(dir.join("cookie"), [7u8; 256]).unwrap();
+    std::env::set_var("PULSE_COOKIE", dir.join("cookie"));
+    let native = format!("--load=module-native-protocol-unix auth-cookie={}", dir.join("cookie").display());
     let child = Command::new("pulseaudio")
         .args([
             "--daemonize=no",
@@ -61,7 +66,7 @@ fn start_pulse() -> Daemon {
             "--system=no",
             "-n",
             "--use-pid-file=no",
-            "--load=module-native-protocol-unix",
+            &native,
             "--load=module-null-sink sink_name=spk rate=48000",
         ])
         .env("HOME", &dir)
@@ -136,15 +141,22 @@ async fn plays_and_captures_through_pulseaudio() {
 
     let devices = list_devices().unwrap();
     println!("devices: {devices:#?}");
-    assert!(devices.outputs.iter().any(|d| d.id == "default"), "ALSA default is listed");
-    assert_eq!(
-        AudioOut::Device(Some("no-such-card".into())),
-        AudioOut::Device(Some("no-such-card".into()))
+    let spk = devices.outputs.iter().find(|d| d.id == "spk").expect("the null sink is listed");
+    assert!(spk.is_default, "the null sink is the default output: {spk:?}");
+    assert_eq!(devices.default_output.as_deref(), Some("spk"));
+    // A monitor is offered as a microphone only when it is the default source (as here).
+    assert!(devices.inputs.iter().all(|d| !d.id.ends_with(".monitor") || d.is_default), "{:?}", devices.inputs);
+    // A chosen device that is not there: the default plays instead, and the user is told why.
+    let notices = hookflash_media::device_watch::subscribe_device_notices();
+    let sink = hookflash_media::audio_io::open_sink(&AudioOut::Device(Some("no-such-card".into())), 8000);
+    assert!(sink.is_ok(), "a missing speaker falls back to the default instead of failing the call");
+    drop(sink);
+    let said: Vec<String> = notices.try_iter().map(|n| n.message()).collect();
+    assert!(
+        said.iter().any(|m| m
+            == "speaker 'no-such-card' is not available (no audio device named 'no-such-card'); using the default output until it is"),
+        "{said:?}"
     );
-    let e = hookflash_media::audio_io::open_sink(&AudioOut::Device(Some("no-such-card".into())), 8000)
-        .err()
-        .unwrap();
-    assert_eq!(e.to_string(), "no audio device named 'no-such-card'");
 
     // --- Playback: call audio on the default device, recorded from the sink's monitor.
     let raw = std::env::temp_dir().join(format!("hookflash-media-pulse-{}.raw", std::process::id()));
