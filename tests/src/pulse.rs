@@ -94,6 +94,13 @@ impl Pulse {
         assert!(st.success(), "paplay {} failed", wav.display());
     }
 
+    /// Starts `paplay` of `wav` into sink `sink` in the background (stop it by dropping).
+    pub fn play_into(&self, dir: &TestDir, sink: &str, wav: &Path) -> ProcessGuard {
+        let mut c = self.command("paplay");
+        c.arg(format!("--device={sink}")).arg(wav);
+        ProcessGuard::spawn(&format!("paplay-{sink}"), &mut c, dir.path())
+    }
+
     /// Loads another null sink named `name`, described as `description` (what the device
     /// list shows); returns its module index (for `unload_module`).
     pub fn load_null_sink(&self, name: &str, description: &str) -> u32 {

@@ -212,6 +212,82 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
     assert!(share > 0.8, "what reached the default sink is not the far end's 1 kHz tone (share {share:.2})");
 }
 
+/// A chosen microphone unplugged mid-call: the CLI captures from `usb.monitor` (the monitor of
+/// null sink `usb`, "Monitor of USB Headset") while a 1 kHz tone plays into `usb`, and a 600 Hz
+/// tone plays into the default sink `spk`, whose monitor is the default source. Unloading `usb`
+/// mid-call must leave the call up, warn, and switch what baresip receives from 1 kHz to 600 Hz.
+/// Voice processing is off in the profile: noise suppression would take steady tones for noise.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn unplugged_microphone_falls_back_to_the_default_input() {
+    let dir = TestDir::new("unplugged_microphone_falls_back_to_the_default_input");
+    let tone = |name: &str, hz: u32| {
+        let path = dir.join(name);
+        speech::sox(&["-n", "-r", "48000", "-c", "1", "-b", "16", path.to_str().unwrap(), "synth", "30", "sine", &hz.to_string(), "vol", "0.3"]);
+        path
+    };
+    let (chosen_tone, default_tone) = (tone("usb-1000.wav", 1000), tone("spk-600.wav", 600));
+    let pulse = Pulse::start(&dir);
+    let usb_module = pulse.load_null_sink("usb", "USB Headset");
+    pulse.pactl(&["set-default-source", "spk.monitor"]).expect("set the default source");
+    let mut usb_player = pulse.play_into(&dir, "usb", &chosen_tone);
+    let _spk_player = pulse.play_into(&dir, "spk", &default_tone);
+    let kam = Kamailio::builder().user("alice", "alice-secret").user("bob", "bob-secret").start(&dir);
+    let mut bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).start(&dir);
+    assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register");
+    let profile = dir.write(
+        "mic-profile.toml",
+        "[account]\naor = \"sip:alice@127.0.0.1\"\n\n[voice_processing]\necho_cancellation = false\nnoise_suppression = false\ngain_control = false\n",
+    );
+    let mut cli = Cli::new("cli", "call")
+        .arg("sip:bob@127.0.0.1")
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--registrar", &kam.registrar_uri("udp")])
+        .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args(["--codec", "pcmu", "--audio-in", "usb.monitor", "--audio-out", "null", "--duration", "10"])
+        .password("alice-secret");
+    for (k, v) in pulse.env() {
+        cli = cli.env(&k, &v);
+    }
+    let mut cli = cli.spawn(&dir);
+    cli.expect_event("answered", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(4));
+    let early = cli.events_named("warning");
+    assert!(early.is_empty(), "device warnings before anything was unplugged: {early:?}");
+    // Stop the player first: PulseAudio would move its stream to the default sink as well.
+    usb_player.stop();
+    let unplugged = std::time::Instant::now();
+    pulse.unload_module(usb_module);
+    let message = wait_for_warning(&cli, "disconnected", Duration::from_secs(5));
+    eprintln!("warning {:.1} s after unplugging: {message}", unplugged.elapsed().as_secs_f32());
+    assert_eq!(message, "microphone 'Monitor of USB Headset' disconnected; now using the default input");
+    cli.wait_exit(Duration::from_secs(25));
+    cli.assert_success();
+    bob.stop();
+    let received = bob.received_wav().expect("baresip's recording of the call");
+    let (samples, rate) = wav::read_mono(&received);
+    // Which tone each 100 ms of what bob heard is (silence and mixtures are neither).
+    let windows: Vec<(usize, f64, f64)> = samples
+        .chunks_exact(rate as usize / 10)
+        .enumerate()
+        .filter(|(_, w)| wav::rms(w) > 0.01)
+        .map(|(i, w)| (i, tone_share(w, rate, 1000.0), tone_share(w, rate, 600.0)))
+        .collect();
+    let chosen: Vec<usize> = windows.iter().filter(|w| w.1 > 0.8).map(|w| w.0).collect();
+    let default: Vec<usize> = windows.iter().filter(|w| w.2 > 0.8).map(|w| w.0).collect();
+    eprintln!(
+        "bob heard {:.1} s of the chosen microphone's 1 kHz, then {:.1} s of the default's 600 Hz",
+        chosen.len() as f32 / 10.0,
+        default.len() as f32 / 10.0
+    );
+    assert!(chosen.len() >= 20, "only {:.1} s of the chosen microphone reached bob", chosen.len() as f32 / 10.0);
+    assert!(default.len() >= 20, "only {:.1} s of the default microphone reached bob after the unplug", default.len() as f32 / 10.0);
+    let last_chosen = *chosen.last().unwrap();
+    let first_default = default[0];
+    assert!(first_default > last_chosen, "the default input was heard (from {first_default}) before the chosen one ended ({last_chosen})");
+}
+
 /// Waits for a warning event whose message contains `needle`; returns the message.
 fn wait_for_warning(cli: &hookflash_tests::CliRun, needle: &str, timeout: Duration) -> String {
     let found = hookflash_tests::wait_until(timeout, || {
