@@ -144,6 +144,18 @@ fn unplugged_speaker_falls_back_to_the_default_output() {
     let kam = Kamailio::builder().user("alice", "alice-secret").user("bob", "bob-secret").start(&dir);
     let _bob = Baresip::builder("bob", "bob-secret").registrar(kam.port).codec(Codec::Pcmu).source(&tone, 3.0).start(&dir);
     assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register");
+    // `hookflash-cli devices` names the server's sinks, the default marked.
+    let mut devices = Cli::new("devices", "devices");
+    for (k, v) in pulse.env() {
+        devices = devices.env(&k, &v);
+    }
+    let mut devices = devices.run(&dir, Duration::from_secs(20));
+    devices.assert_success();
+    let listed = devices.events_named("device");
+    let has = |id: &str, name: &str, default: bool| {
+        listed.iter().any(|d| d["direction"] == "output" && d["id"] == id && d["name"] == name && d["default"] == default)
+    };
+    assert!(has("usb", "USB Headset", false) && has("spk", "Null Output", true), "devices: {listed:?}");
     let rec_default = dir.join("default-sink.wav");
     let rec_usb = dir.join("usb-sink.wav");
     let mut parec_default = pulse.record_sink_monitor(&dir, "spk", &rec_default, 16000);

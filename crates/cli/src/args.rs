@@ -105,6 +105,9 @@ pub enum Command {
         #[command(flatten)]
         media: MediaArgs,
     },
+    /// List the microphones and speakers (ids for --audio-in/--audio-out and the profile's
+    /// [audio]), the system defaults marked; needs no account.
+    Devices,
     /// Wait for calls and answer (or reject) them.
     Listen {
         /// Answer after this many seconds of ringing.

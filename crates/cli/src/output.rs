@@ -173,6 +173,13 @@ pub fn line_text(v: &Value) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join("\n")
         }
+        "device" => format!(
+            "{} {}: {}{}",
+            if v["direction"] == "input" { "microphone" } else { "speaker" },
+            v["id"].as_str().unwrap_or_default(),
+            v["name"].as_str().unwrap_or_default(),
+            if v["default"] == true { " (default)" } else { "" }
+        ),
         "audio_in_ended" | "quality" => return None,
         "error" => format!("error: {}: {}", v["command"].as_str().unwrap_or_default(), v["message"].as_str().unwrap_or_default()),
         "calls" => {
@@ -257,6 +264,14 @@ impl Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_lines_read_as_microphone_or_speaker_with_the_default_marked() {
+        let mic = serde_json::json!({"event": "device", "direction": "input", "id": "usb.monitor", "name": "Monitor of USB Headset", "default": false});
+        assert_eq!(event_text_of(&mic).unwrap(), "microphone usb.monitor: Monitor of USB Headset");
+        let spk = serde_json::json!({"event": "device", "direction": "output", "id": "spk", "name": "Null Output", "default": true});
+        assert_eq!(event_text_of(&spk).unwrap(), "speaker spk: Null Output (default)");
+    }
     use hookflash_phone::CallInfo;
 
     #[test]

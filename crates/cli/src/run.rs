@@ -121,14 +121,17 @@ fn secs(s: f64) -> Duration {
 }
 
 pub async fn run(cli: Cli) -> Result<(), String> {
-    let profile = account_from(&cli.account)?;
     let printer = Printer::new(cli.json);
+    if let Command::Devices = cli.command {
+        return print_devices(&printer).await;
+    }
+    let profile = account_from(&cli.account)?;
     // Check media options before touching the network.
     match &cli.command {
         Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } => {
             call_options(media, &profile.codecs, 1)?;
         }
-        Command::Register { .. } => {}
+        Command::Register { .. } | Command::Devices => {}
     }
     let history_db = profile.history_db.clone().unwrap_or_else(hookflash_store::default_history_path);
     let password = password_for(&profile.account.aor);
@@ -156,6 +159,26 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     result
 }
 
+/// `devices`: one line per microphone and speaker.
+async fn print_devices(printer: &Printer) -> Result<(), String> {
+    let list = tokio::task::spawn_blocking(hookflash_phone::list_devices)
+        .await
+        .map_err(|e| format!("cannot list audio devices: {e}"))?
+        .map_err(|e| format!("cannot list audio devices: {e}"))?;
+    for (direction, devices) in [("input", &list.inputs), ("output", &list.outputs)] {
+        for d in devices {
+            printer.line(&serde_json::json!({
+                "event": "device",
+                "direction": direction,
+                "id": d.id,
+                "name": d.name,
+                "default": d.is_default,
+            }));
+        }
+    }
+    Ok(())
+}
+
 async fn register_if_needed(phone: &Phone, printer: &Printer, events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>) -> Result<(), String> {
     if !phone.registers() {
         return Ok(());
@@ -175,6 +198,8 @@ async fn drive(
     events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>,
 ) -> Result<(), String> {
     match command {
+        // Handled in `run` before any account is needed.
+        Command::Devices => Ok(()),
         Command::Register { duration } => {
             if !phone.registers() {
                 return Err("--no-register and `register` contradict each other".into());
