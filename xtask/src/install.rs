@@ -16,6 +16,7 @@ pub const BUILD_PACKAGES: &[&str] = &[
     "libasound2-dev",
     "libopus-dev",
     "cmake",
+    "mold",
     "libclang-dev",
     "pkg-config",
     "libssl-dev",

@@ -5,9 +5,8 @@
 //! granted expiry brings an in-dialog refresh (same Call-ID, the notifier's tag) before it runs out,
 //! and shutting down ends the subscription (Expires: 0).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use hookflash_phone::*;
 use std::net::SocketAddr;
 use std::time::Duration;

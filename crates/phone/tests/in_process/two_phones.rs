@@ -2,9 +2,8 @@
 //! call path — INVITE/SDP offer-answer, ringing, answer, RTP with DTMF, BYE, history — with
 //! real sockets and real media, but no external peers.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use hookflash_phone::*;
 use std::time::Duration;
 

@@ -2,9 +2,8 @@
 //! both (answering parks alice), switches back and forth, parks, and the peers see the holds
 //! as `held_by_remote`. Real SIP re-INVITEs and real media, no external peers.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use hookflash_phone::*;
 use std::time::Duration;
 

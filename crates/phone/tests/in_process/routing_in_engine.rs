@@ -3,9 +3,8 @@
 //! auto-answer rules answer by themselves. Real sockets, no external peers.
 
 use hookflash_phone::routing::RoutingSettings;
-mod common;
 
-use common::*;
+use crate::common::*;
 use hookflash_phone::*;
 
 
