@@ -22,19 +22,28 @@ pub fn is_free(port: u16) -> bool {
     UdpSocket::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
+/// The next block of `n` ports this process has not handed out yet: one atomic step, so threads
+/// asking at the same time get disjoint blocks, also when the cursor wraps around (two threads
+/// wrapping at once used to both get the first block, and one's probe of it made the other's
+/// port look taken).
+fn next_block(cursor: &AtomicU32, n: u32) -> u32 {
+    let mut base = 0;
+    cursor
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |at| {
+            base = if at + n >= LAST { FIRST } else { at };
+            Some(base + n)
+        })
+        .expect("the update always returns a value");
+    base
+}
+
 /// A block of `n` consecutive free ports (UDP and TCP); returns the first one.
 ///
 /// Use a block when a peer binds several ports (baresip: SIP on p, TLS on p+1; RTP ranges).
 pub fn free_block(n: u16) -> u16 {
     assert!(n > 0 && u32::from(n) < LAST - FIRST);
     for _ in 0..2000 {
-        let mut base = cursor().fetch_add(u32::from(n), Ordering::SeqCst);
-        if base + u32::from(n) >= LAST {
-            // Wrap around; another thread may wrap at the same time, which is harmless.
-            cursor().store(FIRST + u32::from(n), Ordering::SeqCst);
-            base = FIRST;
-        }
-        let base = base as u16;
+        let base = next_block(cursor(), u32::from(n)) as u16;
         if (0..n).all(|i| is_free(base + i)) {
             return base;
         }
@@ -59,5 +68,30 @@ mod tests {
         for p in a..a + 4 {
             assert!(is_free(p));
         }
+    }
+
+    /// Threads that reach the end of the range together each get their own block after the
+    /// wrap-around. (The old cursor gave every thread that wrapped at once the first block, and
+    /// one's probe of it made the other's port look taken.)
+    #[test]
+    fn threads_wrapping_together_get_disjoint_blocks() {
+        let threads = 8;
+        let n = 4;
+        let cursor = AtomicU32::new(LAST - 1);
+        let start = std::sync::Barrier::new(threads);
+        let mut bases: Vec<u32> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        next_block(&cursor, n)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        bases.sort_unstable();
+        let expected: Vec<u32> = (0..threads as u32).map(|i| FIRST + i * n).collect();
+        assert_eq!(bases, expected);
     }
 }
