@@ -1,16 +1,16 @@
 //! The async engine of one account: owns the SIP stack, the registration, the calls and
 //! their media, and turns everything that happens into `PhoneEvent`s. The decisions about a
-//! call's state and outcome are in `call.rs`, registration timing in
-//! `registration_policy.rs`; this file is the adapter between those and the sockets.
+//! call's state and outcome are in `call.rs`, registration in `core/registration.rs` (driven by
+//! `engine_registration.rs`); this file is the adapter between those and the sockets.
 
 use crate::api::*;
-use crate::call::{self, Outcome};
+use crate::core::call::{self, Outcome};
 use crate::codecs;
 use crate::dialling::DiallingSettings;
 use crate::incoming_routing;
 use crate::routing::{Action as RouteAction, Decision, InvalidRouting, Router, RoutingSettings};
-use crate::registration_policy;
-use crate::switchboard::{self, Action, ReinviteOutcome, Switchboard};
+use crate::core::switchboard::{self, Action, ReinviteOutcome, Switchboard};
+use crate::core::timers::{Timer, Timers};
 use hookflash_media::{
     AudioIn, AudioOut, AudioSwitch, HoldMusic, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint,
     StreamParams, WeakAudioSwitch,
@@ -35,11 +35,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinHandle;
 
 /// Park orbits on the server (REFER to a slot, dialog-event subscriptions): its own `impl Engine`.
 #[path = "engine_park_orbit.rs"]
 mod park_orbit;
+/// The registration task: performs what `core/registration.rs` decides.
+#[path = "engine_registration.rs"]
+mod registration;
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -65,6 +67,8 @@ struct CallRt {
     switch: Option<AudioSwitch>,
     /// Incoming, ringing with forward-on-no-answer: sends the 302 through the INVITE transaction.
     redirect: Option<tokio::sync::oneshot::Sender<Uri>>,
+    /// Where a forward-on-no-answer rule sends this call when its timer fires.
+    forward_to: Option<Uri>,
 }
 
 struct State {
@@ -78,6 +82,9 @@ struct State {
     hold_music: HoldMusic,
     /// Echo cancellation etc. on every switch (`set_voice_processing`).
     voice_processing: crate::api::VoiceProcessing,
+    /// Every deadline (switchboard wake-ups, auto-answer, forward on no answer): the
+    /// housekeeping task sleeps until the earliest.
+    timers: Timers,
 }
 
 pub(crate) struct Engine {
@@ -91,14 +98,13 @@ pub(crate) struct Engine {
     /// Where out-of-dialog requests go when not straight to the target.
     outbound: Option<SipAddr>,
     register_enabled: bool,
-    expires: u32,
     local_ip: IpAddr,
     stack: SipStack,
     events: broadcast::Sender<PhoneEvent>,
     history: HistoryStore,
     state: Mutex<State>,
-    registration: tokio::sync::Mutex<Registration>,
-    refresh_task: Mutex<Option<JoinHandle<()>>>,
+    /// Requests to the registration task (`engine_registration.rs`).
+    registration: mpsc::UnboundedSender<registration::Request>,
     dialog_tx: DialogStateSender,
     media_tx: mpsc::UnboundedSender<(CallId, MediaEvent)>,
     /// Routing rules for incoming calls (presets, the user's rules, the defaults).
@@ -109,6 +115,8 @@ pub(crate) struct Engine {
     dialling: Mutex<DiallingSettings>,
     /// Server park orbit slots and their dialog subscriptions (`engine_park_orbit.rs`).
     park_orbits: park_orbit::ParkOrbits,
+    /// Wakes the housekeeping task when a new deadline is set.
+    timers_changed: Arc<tokio::sync::Notify>,
 }
 
 /// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
@@ -268,6 +276,8 @@ impl Engine {
         let park_orbits = park_orbit::ParkOrbits::new(acc, &domain)?;
         let (dialog_tx, mut dialog_rx) = stack.dialogs.new_dialog_state_channel();
         let (media_tx, mut media_rx) = mpsc::unbounded_channel();
+        let (registration_tx, registration_rx) = mpsc::unbounded_channel();
+        let expires = acc.expires.max(1);
         let engine = Arc::new(Engine {
             aor_text: acc.aor.clone(),
             aor,
@@ -278,7 +288,6 @@ impl Engine {
             registrar,
             outbound,
             register_enabled: acc.register,
-            expires: acc.expires.max(1),
             local_ip: listen.ip(),
             stack,
             events,
@@ -291,9 +300,9 @@ impl Engine {
                 switches: Vec::new(),
                 hold_music: HoldMusic::Generated,
                 voice_processing: Default::default(),
+                timers: Timers::default(),
             }),
-            registration: tokio::sync::Mutex::new(reg),
-            refresh_task: Mutex::new(None),
+            registration: registration_tx,
             dialog_tx,
             media_tx,
             router: Mutex::new(Arc::new(
@@ -302,21 +311,10 @@ impl Engine {
             call_defaults: Mutex::new(CallOptions::default()),
             dialling: Mutex::new(DiallingSettings::default()),
             park_orbits,
+            timers_changed: Arc::new(tokio::sync::Notify::new()),
         });
-        let weak = Arc::downgrade(&engine);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(TICK);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let quality_ticks = (QUALITY_EVERY.as_millis() / TICK.as_millis()).max(1) as u64;
-            for n in 1u64.. {
-                every.tick().await;
-                let Some(e) = weak.upgrade() else { break };
-                e.update_call_waiting();
-                if n % quality_ticks == 0 {
-                    e.report_quality();
-                }
-            }
-        });
+        registration::spawn(Arc::downgrade(&engine), reg, expires, registration_rx);
+        tokio::spawn(Self::housekeeping(Arc::downgrade(&engine), engine.timers_changed.clone()));
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
             while let Some(tx) = incoming.recv().await {
@@ -351,6 +349,76 @@ impl Engine {
         let _ = self.events.send(ev);
     }
 
+    /// The one task that keeps time: sleeps until the earliest deadline in `State::timers` or
+    /// the next housekeeping tick (call-waiting tone, live quality), whichever comes first.
+    async fn housekeeping(weak: std::sync::Weak<Engine>, changed: Arc<tokio::sync::Notify>) {
+        let quality_ticks = (QUALITY_EVERY.as_millis() / TICK.as_millis()).max(1) as u64;
+        let mut ticks = 0u64;
+        let mut next_tick = tokio::time::Instant::now() + TICK;
+        loop {
+            let wait = {
+                let Some(e) = weak.upgrade() else { return };
+                let next_timer = e.state.lock().unwrap().timers.next();
+                let until_tick = next_tick.saturating_duration_since(tokio::time::Instant::now());
+                match next_timer {
+                    Some(at) => until_tick.min(std::time::Duration::from_millis((at - now_ms()).max(0) as u64)),
+                    None => until_tick,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changed.notified() => {}
+            }
+            let Some(e) = weak.upgrade() else { return };
+            if tokio::time::Instant::now() >= next_tick {
+                next_tick = tokio::time::Instant::now() + TICK;
+                ticks += 1;
+                e.update_call_waiting();
+                if ticks % quality_ticks == 0 {
+                    e.report_quality();
+                }
+            }
+            let due = e.state.lock().unwrap().timers.due(now_ms());
+            for timer in due {
+                e.fire(timer);
+            }
+        }
+    }
+
+    fn set_timer(&self, at: i64, timer: Timer) {
+        self.state.lock().unwrap().timers.set(at, timer);
+        self.timers_changed.notify_one();
+    }
+
+    fn fire(self: &Arc<Self>, timer: Timer) {
+        match timer {
+            Timer::Switchboard => {
+                let actions = self.board(|b| b.tick(now_ms()));
+                self.apply(actions);
+            }
+            Timer::AutoAnswer(id) => {
+                let ringing = self.update(id, |c| c.info.state == CallState::Ringing).unwrap_or(false);
+                if ringing {
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        let opts = me.call_defaults.lock().unwrap().clone();
+                        if let Err(e) = me.answer(id, opts).await {
+                            me.emit(PhoneEvent::Warning { message: format!("auto-answer of call {id} failed: {e}") });
+                        }
+                    });
+                }
+            }
+            Timer::ForwardNoAnswer(id) => {
+                if let Some(uri) = self.update(id, |c| c.forward_to.take()).flatten() {
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        me.redirect_ringing(id, uri).await;
+                    });
+                }
+            }
+        }
+    }
+
     pub(crate) fn local_sip_addr(&self) -> SocketAddr {
         self.stack.local_addr
     }
@@ -364,93 +432,6 @@ impl Engine {
 
     pub(crate) fn registration_state(&self) -> RegistrationState {
         self.state.lock().unwrap().registration.clone()
-    }
-
-    /// One registration exchange; on success schedules the refresh, on a retryable failure
-    /// schedules a retry. Returns the outcome of this exchange.
-    pub(crate) async fn register(self: &Arc<Self>) -> Result<u32, PhoneError> {
-        if self.registrar.is_none() {
-            return Err(PhoneError::InvalidInput { what: "account".into(), detail: "no registrar configured".into() });
-        }
-        self.set_registration(RegistrationState::Registering);
-        let result = self.registration.lock().await.register(&self.stack, self.expires).await;
-        match result {
-            Ok(r) => {
-                self.set_registration(RegistrationState::Registered { expires_in: r.expires });
-                self.schedule(registration_policy::refresh_after(r.expires), 0);
-                Ok(r.expires)
-            }
-            Err(e) => {
-                let status = match &e {
-                    SipError::Refused { status, .. } => Some(*status),
-                    _ => None,
-                };
-                let message = e.to_string();
-                self.set_registration(RegistrationState::Failed { message: message.clone(), status });
-                if registration_policy::retryable(status) {
-                    let wait = registration_policy::retry_after(1);
-                    self.set_registration(RegistrationState::Retrying { message, in_secs: wait.as_secs() as u32 });
-                    self.schedule(wait, 1);
-                }
-                Err(sip_err(e))
-            }
-        }
-    }
-
-    /// Runs the refresh/retry loop after `wait`.
-    fn schedule(self: &Arc<Self>, wait: std::time::Duration, failures: u32) {
-        let weak = Arc::downgrade(self);
-        let task = tokio::spawn(async move {
-            let mut wait = wait;
-            let mut failures = failures;
-            loop {
-                tokio::time::sleep(wait).await;
-                let Some(e) = weak.upgrade() else { return };
-                let result = e.registration.lock().await.register(&e.stack, e.expires).await;
-                match result {
-                    Ok(r) => {
-                        failures = 0;
-                        e.set_registration(RegistrationState::Registered { expires_in: r.expires });
-                        wait = registration_policy::refresh_after(r.expires);
-                    }
-                    Err(err) => {
-                        let status = match &err {
-                            SipError::Refused { status, .. } => Some(*status),
-                            _ => None,
-                        };
-                        let message = err.to_string();
-                        if !registration_policy::retryable(status) {
-                            e.set_registration(RegistrationState::Failed { message, status });
-                            return;
-                        }
-                        failures += 1;
-                        wait = registration_policy::retry_after(failures);
-                        e.set_registration(RegistrationState::Retrying { message, in_secs: wait.as_secs() as u32 });
-                    }
-                }
-            }
-        });
-        if let Some(old) = self.refresh_task.lock().unwrap().replace(task) {
-            old.abort();
-        }
-    }
-
-    pub(crate) async fn unregister(&self) -> Result<(), PhoneError> {
-        if let Some(t) = self.refresh_task.lock().unwrap().take() {
-            t.abort();
-        }
-        // Only a live binding needs removing; after a failure there is nothing to undo,
-        // and an unreachable registrar would only make shutdown wait for another time-out.
-        let was = self.registration_state();
-        if !matches!(was, RegistrationState::Registered { .. }) {
-            if !matches!(was, RegistrationState::Unregistered) {
-                self.set_registration(RegistrationState::Unregistered);
-            }
-            return Ok(());
-        }
-        let r = self.registration.lock().await.register(&self.stack, 0).await;
-        self.set_registration(RegistrationState::Unregistered);
-        r.map(|_| ()).map_err(sip_err)
     }
 
     pub(crate) fn registers(&self) -> bool {
@@ -540,6 +521,7 @@ impl Engine {
             negotiated: None,
             switch: None,
             redirect: None,
+            forward_to: None,
         };
         fill(&mut call);
         if direction == Direction::Incoming {
@@ -589,16 +571,7 @@ impl Engine {
                     let me = self.clone();
                     tokio::spawn(async move { me.send_reinvite(id, direction).await });
                 }
-                Action::WakeAt(at) => {
-                    let weak = Arc::downgrade(self);
-                    tokio::spawn(async move {
-                        let wait = (at - now_ms()).max(0) as u64;
-                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                        let Some(me) = weak.upgrade() else { return };
-                        let actions = me.board(|b| b.tick(now_ms()));
-                        me.apply(actions);
-                    });
-                }
+                Action::WakeAt(at) => self.set_timer(at, Timer::Switchboard),
                 Action::Recall(id) => {
                     if let Some(info) = self.info(id) {
                         let who = info.remote_display_name.clone().unwrap_or(info.remote_uri.clone());
@@ -974,8 +947,11 @@ impl Engine {
         let facts = incoming_routing::facts(req, &self.aor_text);
         let router = self.router.lock().unwrap().clone();
         let state = {
+            // The calls as the switchboard places them: `CallRt::info` has no parked time of
+            // its own (`parked_count` read it and was always 0).
             let st = self.state.lock().unwrap();
-            incoming_routing::phone_state(st.calls.values().map(|c| &c.info), now_ms())
+            let calls: Vec<CallInfo> = st.calls.values().map(|c| with_view(&st.board, &c.info)).collect();
+            incoming_routing::phone_state(calls.iter(), now_ms())
         };
         let decision = router.route(&facts, &state);
         for warning in &decision.warnings {
@@ -1032,18 +1008,8 @@ impl Engine {
     fn follow_decision(self: &Arc<Self>, id: CallId, decision: &Decision) {
         match &decision.action {
             RouteAction::AutoAnswer { delay_secs } => {
-                let delay = std::time::Duration::from_secs(u64::from(delay_secs.unwrap_or(0)));
-                let me = self.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let ringing = me.update(id, |c| c.info.state == CallState::Ringing).unwrap_or(false);
-                    if ringing {
-                        let opts = me.call_defaults.lock().unwrap().clone();
-                        if let Err(e) = me.answer(id, opts).await {
-                            me.emit(PhoneEvent::Warning { message: format!("auto-answer of call {id} failed: {e}") });
-                        }
-                    }
-                });
+                let at = now_ms() + 1000 * i64::from(delay_secs.unwrap_or(0));
+                self.set_timer(at, Timer::AutoAnswer(id));
             }
             RouteAction::ForwardNoAnswer { target, after_secs } => {
                 let uri = match target::dial_target(target, &self.domain) {
@@ -1053,12 +1019,8 @@ impl Engine {
                         return;
                     }
                 };
-                let delay = std::time::Duration::from_secs(u64::from(*after_secs));
-                let me = self.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    me.redirect_ringing(id, uri).await;
-                });
+                self.update(id, |c| c.forward_to = Some(uri));
+                self.set_timer(now_ms() + 1000 * i64::from(*after_secs), Timer::ForwardNoAnswer(id));
             }
             _ => {}
         }
@@ -1308,6 +1270,7 @@ impl Engine {
             st.calls.remove(&id)
         };
         let Some(mut c) = removed else { return };
+        self.state.lock().unwrap().timers.cancel_call(id);
         let reason = self.orbit_end_reason(&c.sip_call_id, reason);
         let actions = self.board(|b| b.ended(id));
         self.apply(actions);

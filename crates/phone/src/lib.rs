@@ -9,17 +9,15 @@ pub use api::*;
 pub mod dialling;
 pub mod routing;
 
-mod call;
 mod codecs;
+mod core;
 mod device_warnings;
 mod engine;
 mod incoming_routing;
 mod phone;
 mod profile;
-mod registration_policy;
 mod ringer;
 pub mod shared_park;
-mod switchboard;
 
 pub use phone::Phone;
 pub use ringer::{RingState, Ringer};

@@ -104,3 +104,48 @@ async fn the_dialling_plan_turns_numbers_into_request_uris_or_says_why_not() {
     let err = alice.set_dialling(DiallingSettings { default_country: "XX".into(), ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("XX"), "{err}");
 }
+
+/// Rules see how many calls are parked: `parked_count` used to read a field the engine never
+/// wrote, so it was 0 with a call parked and this rule never fired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_see_parked_calls() {
+    let dir = temp_dir("routing-parked-count");
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    let carol = Phone::start(config("carol", &dir), PasswordSource::None).await.unwrap();
+    bob.set_routing(rules(&["when parked_count > 0 then reject_busy"])).unwrap();
+    let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
+    let mut b_ev = bob.subscribe();
+    let mut c_ev = carol.subscribe();
+
+    alice.dial(&bob_uri, opts()).await.unwrap();
+    let PhoneEvent::IncomingCall { call } =
+        next_matching(&mut b_ev, "alice's call", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
+        unreachable!()
+    };
+    bob.answer(call.id, opts()).await.unwrap();
+
+    // One call, active, nothing parked: carol's call rings (the rule does not fire).
+    let carol_first = carol.dial(&bob_uri, opts()).await.unwrap();
+    let PhoneEvent::IncomingCall { call: ringing } =
+        next_matching(&mut b_ev, "carol's first call", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(!ringing.routing.as_deref().unwrap_or_default().contains("rule 1"), "{ringing:?}");
+    carol.hangup(carol_first).await.unwrap();
+    next_matching(&mut c_ev, "carol's first call ends", |e| matches!(e, PhoneEvent::CallEnded { .. })).await;
+
+    // Alice parked: carol's call is refused busy by the rule.
+    bob.park(call.id).await.unwrap();
+    next_matching(&mut b_ev, "alice parked", |e| {
+        matches!(e, PhoneEvent::CallUpdated { call: c } if c.id == call.id && c.parked_since_ms.is_some())
+    })
+    .await;
+    carol.dial(&bob_uri, opts()).await.unwrap();
+    let end = next_matching(&mut c_ev, "carol's second call ends", |e| matches!(e, PhoneEvent::CallEnded { .. })).await;
+    assert!(matches!(end, PhoneEvent::CallEnded { reason: EndReason::Failed { status: 486, .. }, .. }), "{end:?}");
+    let row = &bob.history(1).unwrap()[0];
+    assert!(row.routing.as_deref().unwrap_or_default().contains("rule 1"), "{row:?}");
+}

@@ -1,0 +1,19 @@
+//! The phone's decisions, without I/O: no tokio, no rsipstack, no clock reads, no locks. Each
+//! file is one concept as a plain state machine or pure functions: inputs with the time passed
+//! in, outputs (what to send, what the front ends see, when to wake up) returned. The engine
+//! (`engine*.rs`) is the adapter that performs the outputs and feeds the results back.
+//!
+//! - `registration`: register, refresh, retry with back-off, un-register (one account).
+//! - `switchboard`: which call is active, parked, held by remote; hold/resume re-INVITEs, glare,
+//!   park recall.
+//! - `call`: a call's state transitions, outcome and end message.
+//! - `timers`: every deadline of the phone (switchboard wake-ups, auto-answer, forward on no
+//!   answer), so one task sleeps until the earliest.
+//!
+//! Still decided inside the engine, to move here: offer/answer, incoming-call handling, REFER
+//! progress of shared park.
+
+pub mod call;
+pub mod registration;
+pub mod switchboard;
+pub mod timers;
