@@ -166,6 +166,22 @@ pub async fn save_voice_processing(
     session.save_voice_processing(settings).await
 }
 
+/// Presence and do-not-disturb as routing rules see them.
+#[tauri::command]
+pub async fn availability(session: State<'_, Session>) -> Reply<hookflash_phone::Availability> {
+    Ok(session.availability().await)
+}
+
+/// Sets presence and do-not-disturb (DND on: every incoming call is refused as the do-not-disturb
+/// preset says, busy by default).
+#[tauri::command]
+pub async fn set_availability(
+    session: State<'_, Session>,
+    availability: hookflash_phone::Availability,
+) -> Reply<hookflash_phone::Availability> {
+    Ok(session.set_availability(availability).await)
+}
+
 #[tauri::command]
 pub async fn account(session: State<'_, Session>) -> Reply<AccountView> {
     Ok(session.account_view().await)

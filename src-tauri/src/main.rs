@@ -52,6 +52,8 @@ fn main() {
             commands::save_routing,
             commands::voice_processing,
             commands::save_voice_processing,
+            commands::availability,
+            commands::set_availability,
             audio_settings::audio_devices,
             audio_settings::audio_settings,
             audio_settings::save_audio_settings,

@@ -4,7 +4,7 @@
 use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
 use crate::events;
 use hookflash_phone::routing::{InvalidRouting, RoutingSettings, SettingsProblem};
-use hookflash_phone::VoiceProcessing;
+use hookflash_phone::{Availability, VoiceProcessing};
 use hookflash_phone::{
     AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
 };
@@ -45,6 +45,9 @@ struct Inner {
     forwarder: Option<tauri::async_runtime::JoinHandle<()>>,
     /// Rings for incoming calls on the ringer device (see `crate::audio_settings`).
     ringer: Option<hookflash_phone::Ringer>,
+    /// Presence and do-not-disturb as the user last set them; kept when the engine restarts
+    /// (saving the account), not across app restarts.
+    availability: Availability,
 }
 
 /// Tauri-managed state: the engine handle, if running, and the loaded profile.
@@ -97,6 +100,22 @@ impl Session {
             voicemail: inner.profile.as_ref().and_then(|p| p.voicemail.clone()),
             caller_ids: inner.profile.as_ref().map(|p| p.dialling.caller_ids.clone()).unwrap_or_default(),
         }
+    }
+
+    /// Presence and do-not-disturb as in effect.
+    pub async fn availability(&self) -> Availability {
+        self.inner.lock().await.availability
+    }
+
+    /// Sets presence and do-not-disturb for the next incoming call; the engine announces it as an
+    /// `availability` event.
+    pub async fn set_availability(&self, availability: Availability) -> Availability {
+        let mut inner = self.inner.lock().await;
+        inner.availability = availability;
+        if let Some(phone) = &inner.phone {
+            phone.set_availability(availability);
+        }
+        availability
     }
 
     /// The configured voicemail target.
@@ -257,6 +276,7 @@ impl Session {
             Ok(phone) => {
                 phone.set_park_recall(Some(PARK_RECALL));
                 phone.set_voice_processing(profile_voice_processing);
+                phone.set_availability(inner.availability);
                 if let Err(error) = phone.set_dialling(profile_dialling) {
                     tracing::warn!("dialling plan not applied: {error}");
                 }

@@ -113,6 +113,9 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             "jitter_buffer_ms": q.jitter_buffer_ms
         }),
         PhoneEvent::ParkSlots { slots } => json!({"event": "slots", "slots": slot_json(slots)}),
+        PhoneEvent::Availability { availability: a } => {
+            json!({"event": "availability", "presence": a.presence.as_str(), "dnd": a.dnd})
+        }
     })
 }
 
@@ -146,6 +149,11 @@ pub fn event_text_of(v: &Value) -> Option<String> {
         "answered" => format!("answered ({})", v["codec"].as_str().unwrap_or("?")),
         "dtmf" => format!("DTMF {}", v["digit"].as_str().unwrap_or_default()),
         "ended" => v["message"].as_str().unwrap_or_default().to_string(),
+        "availability" => format!(
+            "presence {}, do not disturb {}",
+            v["presence"].as_str().unwrap_or_default(),
+            if v["dnd"].as_bool() == Some(true) { "on" } else { "off" }
+        ),
         _ => return line_text(&v),
     })
 }

@@ -21,11 +21,13 @@
 //! slots                   print the orbit slots: {"event":"slots","slots":[...]}
 //! retrieve <slot>         call the orbit slot to take the parked call back
 //! wait-slot <slot> occupied|free [<secs>] pause until the server reports that state
+//! dnd on|off              do not disturb: routing rejects every call while on
+//! presence available|away|busy   the presence routing rules see (`presence`)
 //! quit                    hang up everything and exit (also at the end of the input)
 //! ```
 
 use crate::output::{call_json, Printer};
-use hookflash_phone::{CallId, CallOptions, CallState, Direction, Phone, PhoneEvent};
+use hookflash_phone::{Availability, CallId, CallOptions, CallState, Direction, Phone, PhoneEvent, Presence};
 use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -53,6 +55,9 @@ pub enum SessionCommand {
     Retrieve(String),
     /// Slot, wanted occupied (true) or free, time limit.
     WaitSlot(String, bool, Duration),
+    /// Do not disturb on (true) or off.
+    Dnd(bool),
+    Presence(Presence),
     Quit,
 }
 
@@ -146,10 +151,20 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
             };
             SessionCommand::WaitSlot(slot.to_string(), occupied, limit)
         }
+        "dnd" => match arg {
+            Some("on") => SessionCommand::Dnd(true),
+            Some("off") => SessionCommand::Dnd(false),
+            Some(w) => return Err(format!("'{w}' is neither on nor off")),
+            None => return Err("`dnd` needs on or off".into()),
+        },
+        "presence" => {
+            let p = arg.ok_or("`presence` needs available, away or busy")?;
+            SessionCommand::Presence(p.parse().map_err(|e: hookflash_phone::PhoneError| e.to_string())?)
+        }
         "quit" | "exit" => SessionCommand::Quit,
         other => {
             return Err(format!(
-                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, quit)"
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, quit)"
             ))
         }
     };
@@ -326,6 +341,14 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
             Ok(())
         }
+        SessionCommand::Dnd(dnd) => {
+            phone.set_availability(Availability { dnd, ..phone.availability() });
+            Ok(())
+        }
+        SessionCommand::Presence(presence) => {
+            phone.set_availability(Availability { presence, ..phone.availability() });
+            Ok(())
+        }
         SessionCommand::Wait(_)
         | SessionCommand::WaitCalls(..)
         | SessionCommand::WaitRinging(..)
@@ -367,6 +390,9 @@ mod tests {
         assert_eq!(p("retrieve 701"), Retrieve("701".into()));
         assert_eq!(p("wait-slot 701 occupied"), WaitSlot("701".into(), true, Duration::from_secs(30)));
         assert_eq!(p("wait-slot 701 free 5"), WaitSlot("701".into(), false, Duration::from_secs(5)));
+        assert_eq!(p("dnd on"), Dnd(true));
+        assert_eq!(p("dnd off"), Dnd(false));
+        assert_eq!(p("presence Away"), Presence(hookflash_phone::Presence::Away));
         assert_eq!(parse_command("   # only a comment").unwrap(), None);
         assert_eq!(parse_command("").unwrap(), None);
     }
@@ -387,5 +413,7 @@ mod tests {
         assert!(err("park-orbit 1").contains("needs a call id and a slot"));
         assert_eq!(err("wait-slot 701 busy"), "'busy' is neither occupied nor free");
         assert!(err("retrieve").contains("needs a slot"));
+        assert_eq!(err("dnd maybe"), "'maybe' is neither on nor off");
+        assert_eq!(err("presence gone"), "invalid presence: 'gone' (use available, away or busy)");
     }
 }

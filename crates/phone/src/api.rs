@@ -163,6 +163,51 @@ pub struct VoiceProcessing {
     pub gain_control: bool,
 }
 
+/// What the user has said about being reachable: the presence they chose and the do-not-disturb
+/// switch. Routing rules read both (`presence`, `dnd`; DND on rejects every call with the
+/// do-not-disturb preset's answer). Changed with [`Phone::set_availability`](crate::Phone::set_availability);
+/// every change comes back as `PhoneEvent::Availability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Availability {
+    pub presence: Presence,
+    pub dnd: bool,
+}
+
+/// The presence a user picks (routing rules see it as the `presence` string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    #[default]
+    Available,
+    Away,
+    Busy,
+}
+
+impl Presence {
+    pub const ALL: [Presence; 3] = [Presence::Available, Presence::Away, Presence::Busy];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Available => "available",
+            Presence::Away => "away",
+            Presence::Busy => "busy",
+        }
+    }
+}
+
+impl std::str::FromStr for Presence {
+    type Err = PhoneError;
+
+    /// `available`, `away` or `busy` (any case); anything else is refused with the choices.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Presence::ALL.into_iter().find(|p| p.as_str() == wanted).ok_or_else(|| PhoneError::InvalidInput {
+            what: "presence".into(),
+            detail: format!("'{}' (use available, away or busy)", s.trim()),
+        })
+    }
+}
+
 impl Default for VoiceProcessing {
     fn default() -> Self {
         VoiceProcessing::all(true)
@@ -302,6 +347,8 @@ pub enum PhoneEvent {
     CallQuality { call_id: CallId, quality: CallQuality },
     /// The server's park orbit slots of the account changed (all slots, in configured order).
     ParkSlots { slots: Vec<ParkSlot> },
+    /// The user's presence or do-not-disturb switch changed.
+    Availability { availability: Availability },
 }
 
 /// The `Warning` sentence of a park recall: the call has been parked longer than the recall

@@ -85,6 +85,8 @@ struct State {
     /// Every deadline (switchboard wake-ups, auto-answer, forward on no answer): the
     /// housekeeping task sleeps until the earliest.
     timers: Timers,
+    /// The user's presence and do-not-disturb switch, as routing rules see them.
+    availability: Availability,
 }
 
 pub(crate) struct Engine {
@@ -301,6 +303,7 @@ impl Engine {
                 hold_music: HoldMusic::Generated,
                 voice_processing: Default::default(),
                 timers: Timers::default(),
+                availability: Availability::default(),
             }),
             registration: registration_tx,
             dialog_tx,
@@ -951,7 +954,10 @@ impl Engine {
             // its own (`parked_count` read it and was always 0).
             let st = self.state.lock().unwrap();
             let calls: Vec<CallInfo> = st.calls.values().map(|c| with_view(&st.board, &c.info)).collect();
-            incoming_routing::phone_state(calls.iter(), now_ms())
+            let mut state = incoming_routing::phone_state(calls.iter(), now_ms());
+            state.presence = st.availability.presence.as_str().to_string();
+            state.dnd = st.availability.dnd;
+            state
         };
         let decision = router.route(&facts, &state);
         for warning in &decision.warnings {
@@ -1089,6 +1095,15 @@ impl Engine {
         let router = settings.compile()?;
         *self.router.lock().unwrap() = Arc::new(router);
         Ok(())
+    }
+
+    pub(crate) fn set_availability(&self, availability: Availability) {
+        self.state.lock().unwrap().availability = availability;
+        self.emit(PhoneEvent::Availability { availability });
+    }
+
+    pub(crate) fn availability(&self) -> Availability {
+        self.state.lock().unwrap().availability
     }
 
     /// Audio for calls the engine answers by itself.

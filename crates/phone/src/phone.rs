@@ -104,6 +104,14 @@ impl Phone {
     pub fn set_voice_processing(&self, v: VoiceProcessing) {
         self.engine.set_voice_processing(v)
     }
+    /// The presence and do-not-disturb switch that routing rules see from now on (the next
+    /// incoming call); announced as `PhoneEvent::Availability`.
+    pub fn set_availability(&self, availability: Availability) {
+        self.engine.set_availability(availability)
+    }
+    pub fn availability(&self) -> Availability {
+        self.engine.availability()
+    }
     /// Replaces the routing rules for incoming calls. Validated first: if any rule or preset
     /// is wrong nothing changes and the error names each problem (by rule number).
     pub fn set_routing(&self, settings: crate::routing::RoutingSettings) -> Result<(), crate::routing::InvalidRouting> {

@@ -8,6 +8,7 @@ import type {
   AudioDeviceList,
   AudioDevices,
   AccountView,
+  Availability,
   CallId,
   CallInfo,
   HistoryEntry,
@@ -57,6 +58,11 @@ export const phone = {
   /** Switches them for every call at once; saved in the profile. */
   saveVoiceProcessing: (settings: VoiceProcessing): Promise<VoiceProcessing> =>
     invoke('save_voice_processing', { settings }),
+  /** Presence and do-not-disturb in effect. */
+  availability: (): Promise<Availability> => invoke('availability'),
+  /** Sets presence and do-not-disturb for the next incoming call (DND on refuses every call). */
+  setAvailability: (availability: Availability): Promise<Availability> =>
+    invoke('set_availability', { availability }),
   /** Sound devices of this computer (defaults marked), for the device pickers. */
   audioDevices: (): Promise<AudioDeviceList> => invoke('audio_devices'),
   /** The microphone, speaker and ringer chosen in the profile. */

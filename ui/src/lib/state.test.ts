@@ -91,6 +91,15 @@ describe('reduce', () => {
     expect(s.warning).toBe('cannot open the microphone');
   });
 
+  it('follows presence and do-not-disturb as the engine announces them', () => {
+    expect(initialState.availability).toEqual({ presence: 'available', dnd: false });
+    const s = run([
+      { event: 'availability', availability: { presence: 'away', dnd: false } },
+      { event: 'availability', availability: { presence: 'away', dnd: true } },
+    ]);
+    expect(s.availability).toEqual({ presence: 'away', dnd: true });
+  });
+
   it('does not mutate the previous state', () => {
     const before = run([{ event: 'call_updated', call: call() }]);
     const snapshot = JSON.stringify(before);

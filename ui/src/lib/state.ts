@@ -1,7 +1,7 @@
 // The window's state and how each engine event changes it: a pure reducer, so the
 // whole event stream -> view mapping is unit-tested without a window or an engine.
 
-import type { CallId, CallInfo, CallQuality, PhoneEvent, RegistrationState } from './types';
+import type { Availability, CallId, CallInfo, CallQuality, PhoneEvent, RegistrationState } from './types';
 import { remoteLabel } from './format';
 
 /** A call as the window shows it; `ended*` are set once the engine reports the end. */
@@ -23,6 +23,8 @@ export interface ViewState {
   receivedDtmf: Record<CallId, string>;
   /** The latest live quality report per call. */
   quality: Record<CallId, CallQuality>;
+  /** Presence and do-not-disturb as the engine last announced them. */
+  availability: Availability;
 }
 
 export const initialState: ViewState = {
@@ -33,6 +35,7 @@ export const initialState: ViewState = {
   warning: null,
   receivedDtmf: {},
   quality: {},
+  availability: { presence: 'available', dnd: false },
 };
 
 function putCall(state: ViewState, call: CallView): ViewState {
@@ -62,6 +65,8 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       return { ...state, receivedDtmf: { ...state.receivedDtmf, [event.call_id]: event.digit } };
     case 'warning':
       return { ...state, warning: event.message };
+    case 'availability':
+      return { ...state, availability: event.availability };
     default:
       return state;
   }

@@ -80,7 +80,17 @@ export type PhoneEvent =
   | { event: 'call_ended'; call: CallInfo; reason: EndReason; message: string }
   | { event: 'warning'; message: string }
   | { event: 'call_quality'; call_id: CallId; quality: CallQuality }
-  | { event: 'park_slots'; slots: ParkSlot[] };
+  | { event: 'park_slots'; slots: ParkSlot[] }
+  | { event: 'availability'; availability: Availability };
+
+/** The presence the user picks; routing rules read it as `presence`. */
+export type Presence = 'available' | 'away' | 'busy';
+
+/** Presence and the do-not-disturb switch (DND on: every incoming call is refused). */
+export interface Availability {
+  presence: Presence;
+  dnd: boolean;
+}
 
 export interface HistoryEntry {
   id: number;

@@ -149,3 +149,36 @@ async fn rules_see_parked_calls() {
     let row = &bob.history(1).unwrap()[0];
     assert!(row.routing.as_deref().unwrap_or_default().contains("rule 1"), "{row:?}");
 }
+
+/// The do-not-disturb switch and the presence are real inputs of the rules: DND on rejects with
+/// the preset's busy, off rings again; presence `away` is what `presence` reads. Each change is
+/// announced as an `Availability` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnd_switch_and_presence_reach_the_rules() {
+    let dir = temp_dir("routing-availability");
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    bob.set_routing(rules(&["when presence == 'away' then reject_decline"])).unwrap();
+    let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
+    let mut a_ev = alice.subscribe();
+    let mut b_ev = bob.subscribe();
+    let call_ends_with = |status: u16| {
+        move |e: &PhoneEvent| matches!(e, PhoneEvent::CallEnded { reason: EndReason::Failed { status: s, .. }, .. } if *s == status)
+    };
+
+    bob.set_availability(Availability { dnd: true, ..bob.availability() });
+    let ev = next_matching(&mut b_ev, "availability", |e| matches!(e, PhoneEvent::Availability { .. })).await;
+    assert!(matches!(ev, PhoneEvent::Availability { availability: Availability { dnd: true, presence: Presence::Available } }), "{ev:?}");
+    alice.dial(&bob_uri, opts()).await.unwrap();
+    next_matching(&mut a_ev, "busy while DND is on", call_ends_with(486)).await;
+    assert!(bob.history(1).unwrap()[0].routing.as_deref().unwrap_or_default().contains("do_not_disturb"));
+
+    bob.set_availability(Availability { dnd: false, presence: Presence::Away });
+    alice.dial(&bob_uri, opts()).await.unwrap();
+    next_matching(&mut a_ev, "declined while away", call_ends_with(603)).await;
+
+    bob.set_availability(Availability::default());
+    let id = alice.dial(&bob_uri, opts()).await.unwrap();
+    next_matching(&mut b_ev, "rings when available", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await;
+    alice.hangup(id).await.unwrap();
+}
