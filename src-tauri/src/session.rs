@@ -31,6 +31,9 @@ pub struct AccountView {
     pub registration: RegistrationState,
     /// Why the profile could not be loaded or the engine not started, if so.
     pub error: Option<String>,
+    /// What went wrong while the engine started without stopping it (e.g. an unreadable
+    /// history file kept aside), for the window to show once it is up.
+    pub warning: Option<String>,
     /// Voicemail target for "send to voicemail", if configured.
     pub voicemail: Option<String>,
     /// Outbound caller IDs the dial pad offers (`dialling.caller_ids`).
@@ -48,6 +51,8 @@ struct Inner {
     /// Presence and do-not-disturb as the user last set them; kept when the engine restarts
     /// (saving the account), not across app restarts.
     availability: Availability,
+    /// `Phone::start_warnings` of the running engine, joined.
+    start_warning: Option<String>,
 }
 
 /// Tauri-managed state: the engine handle, if running, and the loaded profile.
@@ -97,6 +102,7 @@ impl Session {
                 .map(Phone::registration)
                 .unwrap_or(RegistrationState::Unregistered),
             error: inner.error.clone(),
+            warning: inner.start_warning.clone(),
             voicemail: inner.profile.as_ref().and_then(|p| p.voicemail.clone()),
             caller_ids: inner.profile.as_ref().map(|p| p.dialling.caller_ids.clone()).unwrap_or_default(),
         }
@@ -289,7 +295,12 @@ impl Session {
                 inner.ringer = Some(crate::audio_settings::start_ringer(&phone, &devices));
                 inner.phone = Some(phone.clone());
                 inner.error = None;
+                let warnings = phone.start_warnings();
+                inner.start_warning = (!warnings.is_empty()).then(|| warnings.join("; "));
                 drop(inner);
+                for warning in warnings {
+                    events::warn(app, warning);
+                }
                 if register {
                     // In the background: saving the account must not wait for a slow registrar.
                     // Progress and failures reach the window as Registration events; only logged here.

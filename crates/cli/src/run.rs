@@ -150,6 +150,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         phone.set_call_defaults(call_options(media, &profile.codecs, 1)?);
     }
     let mut events = phone.subscribe();
+    for message in phone.start_warnings() {
+        printer.event(&PhoneEvent::Warning { message });
+    }
     let result = drive(&phone, &cli.command, &profile, &printer, &mut events).await;
     phone.shutdown().await;
     // Print what the shutdown produced (un-REGISTER, hang-ups).

@@ -69,6 +69,8 @@ struct CallRt {
     redirect: Option<tokio::sync::oneshot::Sender<Uri>>,
     /// Where a forward-on-no-answer rule sends this call when its timer fires.
     forward_to: Option<Uri>,
+    /// The call's history row, written when the call started (`HistoryStore::begin`).
+    history_id: Option<i64>,
 }
 
 struct State {
@@ -104,6 +106,8 @@ pub(crate) struct Engine {
     stack: SipStack,
     events: broadcast::Sender<PhoneEvent>,
     history: HistoryStore,
+    /// What went wrong while starting that did not stop the phone (`Phone::start_warnings`).
+    start_warnings: Vec<String>,
     state: Mutex<State>,
     /// Requests to the registration task (`engine_registration.rs`).
     registration: mpsc::UnboundedSender<registration::Request>,
@@ -123,6 +127,9 @@ pub(crate) struct Engine {
 
 /// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
 const QUALITY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often calls in progress tell the history they are still going (a row silent for
+/// `hookflash_store::STALE_AFTER_MS` counts as interrupted).
+const HISTORY_ALIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often the engine's housekeeping runs (call-waiting tone on/off follows within this).
 const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -266,7 +273,11 @@ impl Engine {
         })
         .await
         .map_err(sip_err)?;
-        let history = HistoryStore::open(&config.history_db).map_err(|e| PhoneError::Other(e.to_string()))?;
+        // A bad history file must not stop the phone: warn and carry on (history_file.rs).
+        let (history, history_warning) = crate::history_file::open(&config.history_db, now_ms() / 1000);
+        if let Some(w) = &history_warning {
+            tracing::warn!("{w}");
+        }
         let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
         let reg = Registration::new(RegisterParams {
             aor: aor.clone(),
@@ -294,6 +305,7 @@ impl Engine {
             stack,
             events,
             history,
+            start_warnings: history_warning.into_iter().collect(),
             state: Mutex::new(State {
                 calls: HashMap::new(),
                 next_id: 1,
@@ -356,6 +368,7 @@ impl Engine {
     /// the next housekeeping tick (call-waiting tone, live quality), whichever comes first.
     async fn housekeeping(weak: std::sync::Weak<Engine>, changed: Arc<tokio::sync::Notify>) {
         let quality_ticks = (QUALITY_EVERY.as_millis() / TICK.as_millis()).max(1) as u64;
+        let history_ticks = (HISTORY_ALIVE_EVERY.as_millis() / TICK.as_millis()).max(1) as u64;
         let mut ticks = 0u64;
         let mut next_tick = tokio::time::Instant::now() + TICK;
         loop {
@@ -379,6 +392,12 @@ impl Engine {
                 e.update_call_waiting();
                 if ticks % quality_ticks == 0 {
                     e.report_quality();
+                }
+                if ticks % history_ticks == 0 {
+                    let ids: Vec<CallId> = e.state.lock().unwrap().calls.keys().copied().collect();
+                    for id in ids {
+                        e.history_progress(id);
+                    }
                 }
             }
             let due = e.state.lock().unwrap().timers.due(now_ms());
@@ -420,6 +439,10 @@ impl Engine {
                 }
             }
         }
+    }
+
+    pub(crate) fn start_warnings(&self) -> Vec<String> {
+        self.start_warnings.clone()
     }
 
     pub(crate) fn local_sip_addr(&self) -> SocketAddr {
@@ -525,13 +548,62 @@ impl Engine {
             switch: None,
             redirect: None,
             forward_to: None,
+            history_id: None,
         };
         fill(&mut call);
         if direction == Direction::Incoming {
             st.board.incoming(id, &call.info.remote_uri);
         }
+        let row = self.history_record(&call.info, None, call.info.started_at_ms);
         st.calls.insert(id, call);
+        drop(st);
+        // The row exists from the first moment, so a crash mid-call still leaves it (marked
+        // interrupted when the history is next opened).
+        match self.history.begin(&row) {
+            Ok(history_id) => {
+                self.update(id, |c| c.history_id = Some(history_id));
+            }
+            Err(e) => self.emit(PhoneEvent::Warning { message: format!("could not save the call in history: {e}") }),
+        }
         id
+    }
+
+    /// The history row of a call as it stands (`outcome` and `ended_at_ms` as given).
+    fn history_record(&self, info: &CallInfo, end: Option<(Outcome, &EndReason)>, ended_at_ms: i64) -> NewCallRecord {
+        NewCallRecord {
+            direction: match info.direction {
+                Direction::Incoming => CallDirection::Incoming,
+                Direction::Outgoing => CallDirection::Outgoing,
+            },
+            account: self.aor_text.clone(),
+            remote_uri: info.remote_uri.clone(),
+            remote_display_name: info.remote_display_name.clone(),
+            started_at_ms: info.started_at_ms,
+            answered_at_ms: info.answered_at_ms,
+            ended_at_ms,
+            outcome: match end.map(|(o, _)| o) {
+                Some(Outcome::Answered) => CallOutcome::Answered,
+                Some(Outcome::Missed) | None => CallOutcome::Missed,
+                Some(Outcome::Rejected) => CallOutcome::Rejected,
+                Some(Outcome::Cancelled) => CallOutcome::Cancelled,
+                Some(Outcome::Failed) => CallOutcome::Failed,
+            },
+            sip_status: end.and_then(|(_, r)| call::sip_status(r)),
+            codec: info.codec.map(|k| format!("{k:?}").to_lowercase()),
+            end_reason: end.map(|(_, r)| call::end_message(info, r)),
+            routing: info.routing.clone(),
+            quality: None,
+        }
+    }
+
+    /// Tells the history what changed in a call in progress (answered, codec) and that the phone
+    /// is still alive; every minute for every call (`housekeeping`).
+    fn history_progress(&self, id: CallId) {
+        let Some((Some(history_id), info)) = self.update(id, |c| (c.history_id, c.info.clone())) else { return };
+        let codec = info.codec.map(|k| format!("{k:?}").to_lowercase());
+        if let Err(e) = self.history.progress(history_id, info.answered_at_ms, codec.as_deref(), now_ms()) {
+            tracing::warn!("could not update call {id} in history: {e}");
+        }
     }
 
     fn update<R>(&self, id: CallId, f: impl FnOnce(&mut CallRt) -> R) -> Option<R> {
@@ -722,6 +794,7 @@ impl Engine {
                     let actions = self.board(|b| b.connected(id, now_ms()));
                     self.publish(id);
                     self.apply(actions);
+                    self.history_progress(id);
                 }
             }
             Err(e) => {
@@ -1183,6 +1256,7 @@ impl Engine {
         }
         if self.update(id, |c| call::advance(&mut c.info, CallState::Answered, now_ms())).unwrap_or(false) {
             self.publish(id);
+            self.history_progress(id);
         }
         Ok(())
     }
@@ -1299,31 +1373,12 @@ impl Engine {
         let answered = c.info.answered_at_ms.is_some();
         call::advance(&mut c.info, CallState::Ended, now_ms());
         let outcome = call::outcome(c.info.direction, answered, &reason);
-        let record = NewCallRecord {
-            direction: match c.info.direction {
-                Direction::Incoming => CallDirection::Incoming,
-                Direction::Outgoing => CallDirection::Outgoing,
-            },
-            account: self.aor_text.clone(),
-            remote_uri: c.info.remote_uri.clone(),
-            remote_display_name: c.info.remote_display_name.clone(),
-            started_at_ms: c.info.started_at_ms,
-            answered_at_ms: c.info.answered_at_ms,
-            ended_at_ms: now_ms(),
-            outcome: match outcome {
-                Outcome::Answered => CallOutcome::Answered,
-                Outcome::Missed => CallOutcome::Missed,
-                Outcome::Rejected => CallOutcome::Rejected,
-                Outcome::Cancelled => CallOutcome::Cancelled,
-                Outcome::Failed => CallOutcome::Failed,
-            },
-            sip_status: call::sip_status(&reason),
-            codec: c.info.codec.map(|k| format!("{k:?}").to_lowercase()),
-            end_reason: Some(call::end_message(&c.info, &reason)),
-            routing: c.info.routing.clone(),
-            quality,
+        let record = NewCallRecord { quality, ..self.history_record(&c.info, Some((outcome, &reason)), now_ms()) };
+        let saved = match c.history_id {
+            Some(history_id) => self.history.finish(history_id, &record),
+            None => self.history.record(&record).map(|_| ()),
         };
-        if let Err(e) = self.history.record(&record) {
+        if let Err(e) = saved {
             self.emit(PhoneEvent::Warning { message: format!("could not save the call in history: {e}") });
         }
         let message = call::end_message(&c.info, &reason);

@@ -13,6 +13,7 @@ mod codecs;
 mod core;
 mod device_warnings;
 mod engine;
+mod history_file;
 mod incoming_routing;
 mod phone;
 mod profile;

@@ -52,6 +52,12 @@ impl Phone {
     pub fn registration(&self) -> RegistrationState {
         self.engine.registration_state()
     }
+    /// Problems met while starting that did not stop the phone (e.g. an unreadable history
+    /// file, kept aside while a new one started), as sentences for the user. Front ends show
+    /// them once: they happened before anyone could `subscribe`.
+    pub fn start_warnings(&self) -> Vec<String> {
+        self.engine.start_warnings()
+    }
     /// The local SIP address (UDP) this phone listens on.
     pub fn local_sip_addr(&self) -> std::net::SocketAddr {
         self.engine.local_sip_addr()

@@ -54,16 +54,19 @@ pub enum CallOutcome {
     Cancelled,
     /// Outgoing call that failed (error status, timeout, transport error).
     Failed,
+    /// The program stopped (crash, kill, power cut) while the call was going on.
+    Interrupted,
 }
 
 impl CallOutcome {
     /// Every outcome, in declaration order.
-    pub const ALL: [CallOutcome; 5] = [
+    pub const ALL: [CallOutcome; 6] = [
         CallOutcome::Answered,
         CallOutcome::Missed,
         CallOutcome::Rejected,
         CallOutcome::Cancelled,
         CallOutcome::Failed,
+        CallOutcome::Interrupted,
     ];
 
     /// The text stored in the database.
@@ -74,6 +77,7 @@ impl CallOutcome {
             CallOutcome::Rejected => "rejected",
             CallOutcome::Cancelled => "cancelled",
             CallOutcome::Failed => "failed",
+            CallOutcome::Interrupted => "interrupted",
         }
     }
 }

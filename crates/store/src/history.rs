@@ -1,4 +1,10 @@
-//! The local call history: one SQLite row per finished call, in or out, answered or not.
+//! The local call history: one SQLite row per call, in or out, answered or not.
+//!
+//! A call's row is written when the call starts ([`HistoryStore::begin`], outcome `in_progress`,
+//! owned by this process), kept up to date while it goes on ([`HistoryStore::progress`]) and
+//! completed when it ends ([`HistoryStore::finish`]). If the program dies mid-call (crash,
+//! `kill -9`, power cut), the next open finds the row still in progress with its owner gone and
+//! marks it `interrupted`: no call is ever missing from the history.
 //!
 //! The file is opened in WAL mode (readers never block the writer, a crash never corrupts it),
 //! with foreign keys on and a busy timeout so a second program (say, the CLI while the app runs)
@@ -20,6 +26,28 @@ use std::time::Duration;
 
 /// How long a statement waits for another connection's lock before giving up with `StoreError::Busy`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A call in progress whose program has not said it is alive ([`HistoryStore::progress`]) for
+/// this long is taken as interrupted even if a process with its id runs (ids get reused). The
+/// phone says so every minute.
+pub const STALE_AFTER_MS: i64 = 5 * 60_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Whether a process with this id runs. Linux answers from /proc; elsewhere every owner counts as
+/// running and only [`STALE_AFTER_MS`] without news closes its calls.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
 
 /// Columns in the order `row_to_record` reads them.
 const COLUMNS: &str = "id, direction, account, remote_uri, remote_display_name, started_at_ms, \
@@ -96,10 +124,136 @@ impl HistoryStore {
             Err(MigrateError::Newer { found, known }) => return Err(newer(&path, found, known)),
             Err(MigrateError::Sql(e)) => return Err(err(e)),
         }
-        Ok(HistoryStore {
+        let store = HistoryStore {
             conn: Mutex::new(conn),
             path,
-        })
+        };
+        if on_disk {
+            store.close_interrupted(now_ms(), process_alive)?;
+        }
+        Ok(store)
+    }
+
+    /// Writes the row of a call that has just started (outcome `in_progress`, owned by this
+    /// process; `call.outcome` is not used) and returns its id for [`progress`](Self::progress)
+    /// and [`finish`](Self::finish). `call.ended_at_ms` is "last known alive": the start time.
+    pub fn begin(&self, call: &NewCallRecord) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO calls (direction, account, remote_uri, remote_display_name, started_at_ms,
+                                answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason,
+                                routing, owner_pid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'in_progress', ?8, ?9, ?10, ?11, ?12)",
+            params![
+                call.direction.as_str(),
+                call.account,
+                call.remote_uri,
+                call.remote_display_name,
+                call.started_at_ms,
+                call.answered_at_ms,
+                call.ended_at_ms,
+                call.sip_status,
+                call.codec,
+                call.end_reason,
+                call.routing,
+                std::process::id(),
+            ],
+        )
+        .map_err(|e| self.error(e))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Updates a call in progress: answered (and when), codec, and "still alive at `now_ms`".
+    /// Does nothing to a row that is no longer in progress.
+    pub fn progress(&self, id: i64, answered_at_ms: Option<i64>, codec: Option<&str>, now_ms: i64) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE calls SET answered_at_ms = COALESCE(?2, answered_at_ms), codec = COALESCE(?3, codec),
+                                  ended_at_ms = MAX(ended_at_ms, ?4)
+                 WHERE id = ?1 AND outcome = 'in_progress'",
+                params![id, answered_at_ms, codec, now_ms],
+            )
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// Completes the row [`begin`](Self::begin) wrote with how the call ended.
+    pub fn finish(&self, id: i64, call: &NewCallRecord) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let q = call.quality.clone().unwrap_or_default();
+        let changed = conn
+            .execute(
+                "UPDATE calls SET answered_at_ms = ?2, ended_at_ms = ?3, outcome = ?4, sip_status = ?5,
+                                  codec = ?6, end_reason = ?7, routing = ?8, has_quality = ?9, mos = ?10,
+                                  packets_received = ?11, packets_lost = ?12, late_packets = ?13,
+                                  concealed_frames = ?14, jitter_ms = ?15, rtt_ms = ?16,
+                                  jitter_buffer_ms = ?17, owner_pid = NULL
+                 WHERE id = ?1",
+                params![
+                    id,
+                    call.answered_at_ms,
+                    call.ended_at_ms,
+                    call.outcome.as_str(),
+                    call.sip_status,
+                    call.codec,
+                    call.end_reason,
+                    call.routing,
+                    call.quality.is_some(),
+                    q.mos,
+                    q.packets_received,
+                    q.packets_lost,
+                    q.late_packets,
+                    q.concealed_frames,
+                    q.jitter_ms,
+                    q.rtt_ms,
+                    q.jitter_buffer_ms,
+                ],
+            )
+            .map_err(|e| self.error(e))?;
+        drop(conn);
+        if changed == 0 {
+            // The row is gone (the file was replaced meanwhile): keep the call all the same.
+            self.record(call)?;
+        }
+        Ok(())
+    }
+
+    /// Marks `interrupted` every row still in progress whose program is gone: its process is not
+    /// running (`alive`), is this very process (it has begun no call yet when the file opens), or
+    /// has not said it is alive for [`STALE_AFTER_MS`] (a process id reused by another program).
+    /// Returns how many rows were marked.
+    pub fn close_interrupted(&self, now_ms: i64, alive: impl Fn(u32) -> bool) -> Result<usize, StoreError> {
+        let conn = self.lock();
+        let rows: Vec<(i64, Option<i64>, i64)> = {
+            let mut stmt = conn
+                .prepare("SELECT id, owner_pid, ended_at_ms FROM calls WHERE outcome = 'in_progress'")
+                .map_err(|e| self.error(e))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| self.error(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.error(e))?
+        };
+        let me = std::process::id();
+        let mut marked = 0;
+        for (id, owner, last_alive) in rows {
+            let owner = owner.and_then(|p| u32::try_from(p).ok());
+            let gone = match owner {
+                None => true,
+                Some(pid) if pid == me => true,
+                Some(pid) => !alive(pid) || now_ms - last_alive > STALE_AFTER_MS,
+            };
+            if gone {
+                marked += conn
+                    .execute(
+                        "UPDATE calls SET outcome = 'interrupted', owner_pid = NULL,
+                                          end_reason = 'interrupted: Hookflash stopped during the call'
+                         WHERE id = ?1 AND outcome = 'in_progress'",
+                        [id],
+                    )
+                    .map_err(|e| self.error(e))?;
+            }
+        }
+        Ok(marked)
     }
 
     /// The database file (or `:memory:`).
@@ -152,7 +306,8 @@ impl HistoryStore {
         let conn = self.lock();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM calls ORDER BY started_at_ms DESC, id DESC LIMIT ?1"
+                "SELECT {COLUMNS} FROM calls WHERE outcome != 'in_progress'
+                 ORDER BY started_at_ms DESC, id DESC LIMIT ?1"
             ))
             .map_err(|e| self.error(e))?;
         let rows = stmt
@@ -170,7 +325,7 @@ impl HistoryStore {
         let conn = self.lock();
         let raw = conn
             .query_row(
-                &format!("SELECT {COLUMNS} FROM calls WHERE id = ?1"),
+                &format!("SELECT {COLUMNS} FROM calls WHERE id = ?1 AND outcome != 'in_progress'"),
                 [id],
                 read_row,
             )
@@ -354,6 +509,71 @@ mod tests {
     }
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn a_call_row_is_written_at_the_start_and_completed_at_the_end() {
+        let store = HistoryStore::open_in_memory().unwrap();
+        let mut c = call(1);
+        c.answered_at_ms = None;
+        c.ended_at_ms = c.started_at_ms;
+        let id = store.begin(&c).unwrap();
+        // In progress: not in the history lists yet.
+        assert!(store.recent(10).unwrap().is_empty());
+        assert_eq!(store.get(id).unwrap(), None);
+        store.progress(id, Some(c.started_at_ms + 500), Some("opus"), c.started_at_ms + 60_000).unwrap();
+        let done = call(1);
+        store.finish(id, &done).unwrap();
+        assert_eq!(store.recent(10).unwrap(), vec![CallRecord::from_new(id, done)]);
+        // A late progress report changes nothing once the call is finished.
+        store.progress(id, Some(1), Some("pcmu"), i64::MAX).unwrap();
+        assert_eq!(store.get(id).unwrap().unwrap().codec.as_deref(), Some("opus"));
+    }
+
+    #[test]
+    fn rows_of_a_program_that_died_mid_call_become_interrupted() {
+        let store = HistoryStore::open_in_memory().unwrap();
+        let now = 1_700_000_100_000;
+        let begin = |pid: Option<i64>, last_alive: i64| {
+            let mut c = call(2);
+            c.answered_at_ms = Some(c.started_at_ms + 100);
+            c.ended_at_ms = last_alive;
+            let id = store.begin(&c).unwrap();
+            store.lock().execute("UPDATE calls SET owner_pid = ?2 WHERE id = ?1", params![id, pid]).unwrap();
+            id
+        };
+        let dead = begin(Some(4_000_001), now - 1_000);
+        let alive = begin(Some(4_000_002), now - 1_000);
+        let alive_but_silent = begin(Some(4_000_002), now - STALE_AFTER_MS - 1);
+        let mine = begin(Some(i64::from(std::process::id())), now - 1_000);
+        let marked = store.close_interrupted(now, |pid| pid == 4_000_002).unwrap();
+        assert_eq!(marked, 3);
+        for id in [dead, alive_but_silent, mine] {
+            let row = store.get(id).unwrap().unwrap();
+            assert_eq!(row.outcome, CallOutcome::Interrupted);
+            assert!(row.end_reason.as_deref().unwrap_or_default().contains("interrupted"), "{row:?}");
+            assert!(row.answered_at_ms.is_some(), "what was known is kept: {row:?}");
+        }
+        assert_eq!(store.get(alive).unwrap(), None, "another running program's call stays in progress");
+    }
+
+    #[test]
+    fn opening_the_file_closes_the_calls_of_a_dead_program() {
+        let dir = std::env::temp_dir().join(format!("hf-history-interrupted-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("history.sqlite3");
+        let id = {
+            let store = HistoryStore::open(&path).unwrap();
+            let id = store.begin(&call(3)).unwrap();
+            // As if written by a program that has gone since (no process has this id).
+            store.lock().execute("UPDATE calls SET owner_pid = ?2 WHERE id = ?1", params![id, 4_000_003i64]).unwrap();
+            id
+        };
+        if cfg!(target_os = "linux") {
+            let store = HistoryStore::open(&path).unwrap();
+            assert_eq!(store.get(id).unwrap().unwrap().outcome, CallOutcome::Interrupted);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn store_is_send_and_sync() {

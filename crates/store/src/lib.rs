@@ -17,7 +17,7 @@ pub use call_record::{
     CallDirection, CallOutcome, CallQuality, CallRecord, NewCallRecord, UnknownValue,
 };
 pub use error::StoreError;
-pub use history::{HistoryStore, BUSY_TIMEOUT};
+pub use history::{HistoryStore, BUSY_TIMEOUT, STALE_AFTER_MS};
 pub use migrations::SCHEMA_VERSION;
 pub use paths::{default_history_path, HISTORY_FILE_NAME};
 pub use secrets::{

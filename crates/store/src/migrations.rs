@@ -48,8 +48,54 @@ ALTER TABLE calls ADD COLUMN rtt_ms           REAL;
 ALTER TABLE calls ADD COLUMN jitter_buffer_ms REAL;
 ";
 
+/// Version 3: a call's row is written when the call starts (`in_progress`, with the process that
+/// owns it) and completed when it ends; a row whose process died mid-call becomes `interrupted`.
+/// SQLite cannot change a CHECK constraint in place, so the table is rebuilt with every row kept.
+const V3_CRASH_SAFE_ROWS: &str = "
+CREATE TABLE calls_v3 (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    direction           TEXT    NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+    account             TEXT    NOT NULL,
+    remote_uri          TEXT    NOT NULL,
+    remote_display_name TEXT,
+    started_at_ms       INTEGER NOT NULL,
+    answered_at_ms      INTEGER,
+    ended_at_ms         INTEGER NOT NULL,
+    outcome             TEXT    NOT NULL
+                        CHECK (outcome IN ('answered', 'missed', 'rejected', 'cancelled', 'failed',
+                                           'in_progress', 'interrupted')),
+    sip_status          INTEGER,
+    codec               TEXT,
+    end_reason          TEXT,
+    routing             TEXT,
+    has_quality         INTEGER NOT NULL DEFAULT 0,
+    mos                 REAL,
+    packets_received    INTEGER NOT NULL DEFAULT 0,
+    packets_lost        INTEGER NOT NULL DEFAULT 0,
+    late_packets        INTEGER NOT NULL DEFAULT 0,
+    concealed_frames    INTEGER NOT NULL DEFAULT 0,
+    jitter_ms           REAL,
+    rtt_ms              REAL,
+    jitter_buffer_ms    REAL,
+    owner_pid           INTEGER
+) STRICT;
+INSERT INTO calls_v3 (id, direction, account, remote_uri, remote_display_name, started_at_ms,
+                      answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason, routing,
+                      has_quality, mos, packets_received, packets_lost, late_packets,
+                      concealed_frames, jitter_ms, rtt_ms, jitter_buffer_ms)
+    SELECT id, direction, account, remote_uri, remote_display_name, started_at_ms,
+           answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason, routing,
+           has_quality, mos, packets_received, packets_lost, late_packets,
+           concealed_frames, jitter_ms, rtt_ms, jitter_buffer_ms
+    FROM calls;
+DROP TABLE calls;
+ALTER TABLE calls_v3 RENAME TO calls;
+CREATE INDEX calls_by_start ON calls (started_at_ms DESC, id DESC);
+CREATE INDEX calls_in_progress ON calls (outcome) WHERE outcome = 'in_progress';
+";
+
 /// Every schema step, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_CALLS, V2_ROUTING_AND_QUALITY];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_CALLS, V2_ROUTING_AND_QUALITY, V3_CRASH_SAFE_ROWS];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -129,6 +175,43 @@ mod tests {
         // Second run: nothing to do, nothing fails (CREATE TABLE would fail if re-run).
         assert_eq!(migrate(&mut conn).unwrap(), SCHEMA_VERSION);
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    /// Version 3 rebuilds the table: every row of a version-2 file comes through unchanged, ids
+    /// and quality included, and the new outcomes are accepted afterwards.
+    #[test]
+    fn version_2_rows_survive_the_rebuild_of_version_3() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &[V1_CALLS, V2_ROUTING_AND_QUALITY]).unwrap();
+        conn.execute(
+            "INSERT INTO calls (id, direction, account, remote_uri, started_at_ms, ended_at_ms, outcome,
+                                routing, has_quality, mos, packets_lost)
+             VALUES (41, 'outgoing', 'sip:a@b', 'sip:c@d', 1, 2, 'answered', 'rule 2', 1, 4.1, 7)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 2);
+        let row: (i64, String, Option<String>, f64, i64) = conn
+            .query_row("SELECT id, outcome, routing, mos, packets_lost FROM calls", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap();
+        assert_eq!(row, (41, "answered".to_string(), Some("rule 2".to_string()), 4.1, 7));
+        conn.execute(
+            "INSERT INTO calls (direction, account, remote_uri, started_at_ms, ended_at_ms, outcome, owner_pid)
+             VALUES ('incoming', 'sip:a@b', 'sip:e@f', 3, 3, 'in_progress', 99)",
+            [],
+        )
+        .unwrap();
+        let next: i64 = conn.query_row("SELECT max(id) FROM calls", [], |r| r.get(0)).unwrap();
+        assert_eq!(next, 42, "ids go on after the kept rows");
+        assert!(conn
+            .execute(
+                "INSERT INTO calls (direction, account, remote_uri, started_at_ms, ended_at_ms, outcome)
+                 VALUES ('incoming', 'sip:a@b', 'sip:e@f', 3, 3, 'lost')",
+                [],
+            )
+            .is_err());
     }
 
     #[test]

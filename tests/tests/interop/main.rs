@@ -7,6 +7,7 @@ mod audio_device;
 mod caller_id;
 mod calls_baresip;
 mod glare;
+mod history;
 mod multicall;
 mod quality;
 mod registration;

@@ -132,6 +132,8 @@ export interface AccountView {
   account: AccountConfig | null;
   registration: RegistrationState;
   error: string | null;
+  /** What went wrong while the engine started without stopping it (e.g. an unreadable history file). */
+  warning?: string | null;
   /** Voicemail target for "send to voicemail", if configured. */
   voicemail?: string | null;
   /** Outbound caller IDs this account may present per call (`dialling.caller_ids`). */
