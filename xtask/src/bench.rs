@@ -2,7 +2,7 @@
 //! target/bench/report.md with what was measured, the machine, the date and the git commit.
 //!
 //! Sources, each used when it exists: the tests crate's `bench` binary
-//! (`cargo run --release -p hookflash-tests --bin bench`: the issue-3 quality bench, whose
+//! (`cargo run --release -p hookflash-tests --bin bench --features bench`: the issue-3 quality bench, whose
 //! `bench-line` rows become the report's PASS/FAIL table, plus timing lines; it scores speech
 //! with PESQ in the target/venv Python, which this command creates like `cargo xtask test`
 //! does) and the media crate's bench targets
@@ -181,6 +181,7 @@ fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
     if dry_run {
         return base.args(["--features", "webrtc-apm"]);
     }
+    let plain = base.clone().args(["--features", "bench"]);
     let why = match crate::webrtc_apm::ensure(layout, false) {
         Err(e) => e,
         Ok(meson_dir) => {
@@ -198,7 +199,7 @@ fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
         }
     };
     println!("xtask: the echo lines run without the WebRTC C++ reference: {why}");
-    base.env("HOOKFLASH_BENCH_NO_WEBRTC_APM", why)
+    plain.env("HOOKFLASH_BENCH_NO_WEBRTC_APM", why)
 }
 
 /// `cargo bench -p x` as a person would type it (no absolute cargo path, no `cd`).
