@@ -6,9 +6,11 @@
 // 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
 //     one, the other remains.
 // 3c. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
-// 4. With a registrar: Registered in the status bar; closing the window un-REGISTERs and quits.
+// 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
+//    its status, the right one registers; closing the window un-REGISTERs and quits.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
+//      HOOKFLASH_PEER_BIN (tests/src/bin/peer.rs, starts Kamailio; default beside the app),
 //      HOOKFLASH_ARTIFACTS_DIR (screenshots and logs, default <repo>/target/e2e-artifacts),
 //      TAURI_DRIVER (default: tauri-driver on PATH or in ~/.cargo/bin).
 
@@ -24,12 +26,13 @@ import { remote } from 'webdriverio';
 import { start, stop, stopAll, freeTcpPort, freeSipPort, waitFor, sleep } from './lib/processes.mjs';
 import { startXvfb } from './lib/xvfb.mjs';
 import { startBaresip } from './lib/baresip.mjs';
-import { startRegistrar } from './lib/registrar.mjs';
+import { startKamailio } from './lib/kamailio.mjs';
 import { startOrbitNotifier } from './lib/orbit_notifier.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const appBin = process.env.HOOKFLASH_APP_BIN || path.join(repo, 'target', 'debug', 'hookflash-app');
+const peerBin = process.env.HOOKFLASH_PEER_BIN || path.join(path.dirname(appBin), 'peer');
 const artifacts = process.env.HOOKFLASH_ARTIFACTS_DIR || path.join(repo, 'target', 'e2e-artifacts');
 const work = mkdtempSync(path.join(os.tmpdir(), 'hookflash-e2e-'));
 const tauriDriver = findTauriDriver();
@@ -91,6 +94,7 @@ async function setUp() {
   assert.ok(existsSync(appBin), `the app binary ${appBin} does not exist: build it with \`cargo build -p hookflash-app\` (after \`npm ci && npm run build\` in ui/) or set HOOKFLASH_APP_BIN`);
   assert.ok(existsSync(tauriDriver), `tauri-driver not found (${tauriDriver}): \`cargo install tauri-driver --version =2.1.0 --locked\` or set TAURI_DRIVER`);
   assert.ok(existsSync('/usr/bin/WebKitWebDriver'), 'WebKitWebDriver missing: apt-get install webkit2gtk-driver');
+  assert.ok(existsSync(peerBin), `the peer binary ${peerBin} does not exist: \`cargo build -p hookflash-tests --bin peer\` or set HOOKFLASH_PEER_BIN`);
   ({ display } = await startXvfb(path.join(work, 'logs', 'xvfb.log')));
   step(`Xvfb on ${display}`);
 }
@@ -145,8 +149,8 @@ function historyRows() {
 }
 
 /** The app's environment: its profile file, no audio devices, nothing of the user's. */
-function appEnv(profile) {
-  return {
+function appEnv(profile, overrides = {}) {
+  const env = {
     ...process.env,
     DISPLAY: display,
     HOOKFLASH_PROFILE: profile,
@@ -160,15 +164,19 @@ function appEnv(profile) {
     XDG_CACHE_HOME: path.join(work, 'cache'),
     DBUS_SESSION_BUS_ADDRESS: 'disabled:',
     NO_AT_BRIDGE: '1',
+    ...overrides,
   };
+  // An override of `undefined` removes the variable.
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  return env;
 }
 
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) and opens a session. */
-async function launchApp(name, profile) {
+async function launchApp(name, profile, envOverrides = {}) {
   const driverPort = await freeTcpPort();
   const nativePort = await freeTcpPort();
   driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
-    env: appEnv(profile),
+    env: appEnv(profile, envOverrides),
     logFile: path.join(work, 'logs', `${name}-tauri-driver-and-app.log`),
   });
   const current = driver;
@@ -657,7 +665,7 @@ test('call routing settings: a malformed rule is refused next to it; a good one 
   await closeApp();
 });
 
-test('registers at start; closing the window un-REGISTERs and quits', { timeout: 180_000 }, async () => {
+test('signs in at Kamailio with digest from the window; a wrong password is named; closing un-REGISTERs', { timeout: 240_000 }, async () => {
   await setUp();
   for (const tool of ['openbox', 'wmctrl']) {
     assert.ok(
@@ -665,38 +673,62 @@ test('registers at start; closing the window un-REGISTERs and quits', { timeout:
       `${tool} is needed to close the window like a user does: apt-get install openbox wmctrl`,
     );
   }
-  const registrar = await startRegistrar();
-  try {
-    const profile = writeProfile('register', [`registrar = "sip:127.0.0.1:${registrar.port}"`, 'listen = "127.0.0.1:0"']);
-    // Registering is the default: drop the profile's `register = false`.
-    writeFileSync(profile, readFileSync(profile, 'utf8').replace('register = false\n', ''));
-    // A window manager turns "close" into the WM_DELETE_WINDOW a desktop sends.
-    start('openbox', 'openbox', [], { env: { ...process.env, DISPLAY: display }, logFile: path.join(work, 'logs', 'openbox.log') });
-    await launchApp('register', profile);
+  // The real registrar of the interop tests: Kamailio with MD5 digest and one subscriber.
+  const kamailio = await startKamailio({ users: ['alice:alice-secret'], peerBin, workDir: work, logDir: path.join(work, 'logs') });
+  const savedLines = () => readFileSync(kamailio.log, 'utf8').split('\n').filter((l) => l.includes('HF-SAVED user=alice '));
+  const profile = path.join(work, 'sign-in', 'profile.toml');
+  // No HOOKFLASH_PASSWORD: the password typed in the window is the one used.
+  await launchApp('sign-in', profile, { HOOKFLASH_PASSWORD: undefined });
+  // A window manager turns "close" into the WM_DELETE_WINDOW a desktop sends.
+  start('openbox', 'openbox', [], { env: { ...process.env, DISPLAY: display }, logFile: path.join(work, 'logs', 'openbox.log') });
 
-    const status = await byTestId('account-status');
-    await browser.waitUntil(async () => (await status.getText()).includes('Registered'), {
-      timeout: 20_000,
-      timeoutMsg: 'the status bar never showed Registered',
-    });
-    assert.equal(registrar.registers[0]?.expires, 600, 'the first REGISTER should ask for the profile default of 600 s');
-    await screenshot(path.join(artifacts, 'app-registered.png'));
-    step('registered');
+  const fillAccount = async (password) => {
+    const form = await byTestId('settings-form');
+    await form.waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the account form did not appear' });
+    await (await browser.$('#f-aor')).setValue('sip:alice@127.0.0.1');
+    await (await browser.$('#f-registrar')).setValue(`sip:127.0.0.1:${kamailio.port}`);
+    await (await browser.$('#f-pass')).setValue(password);
+    const register = await browser.$('input[name="register"]');
+    if (!(await register.isSelected())) await register.click();
+    await (await form.$('button[type="submit"]')).click();
+  };
+  const status = await byTestId('account-status');
 
-    const appPid = () => {
-      try {
-        return execFileSync('pgrep', ['-f', `^${appBin}`]).toString().trim().split('\n')[0];
-      } catch {
-        return null;
-      }
-    };
-    assert.ok(appPid(), 'cannot find the app process');
-    execFileSync('wmctrl', ['-c', 'Hookflash'], { env: { ...process.env, DISPLAY: display } });
-    await waitFor('an un-REGISTER (expires 0) after closing the window', () => registrar.registers.some((r) => r.expires === 0), 10_000);
-    await waitFor('the app to quit after closing its window', () => appPid() === null, 10_000);
-    step('window closed: un-REGISTER sent, app quit');
-  } finally {
-    await closeApp();
-    await registrar.close();
-  }
+  // 1. A wrong password: Kamailio refuses, and the status bar says so with the status and server.
+  await fillAccount('not-the-password');
+  await browser.waitUntil(async () => /refused \(401\)/.test(await status.getText()), {
+    timeout: 30_000,
+    timeoutMsg: 'the status bar never said the registration was refused (401)',
+  });
+  const refused = await status.getAttribute('title');
+  assert.match(refused, /registration refused \(401\) by 127\.0\.0\.1/, refused);
+  assert.equal(savedLines().length, 0, 'Kamailio saved a registration for a wrong password');
+  await screenshot(path.join(artifacts, 'app-sign-in-refused.png'));
+  step(`wrong password: "${refused}"`);
+
+  // 2. The right password, typed in the same form: registered, and Kamailio has the binding.
+  await (await browser.$('button=Account settings')).click();
+  await fillAccount('alice-secret');
+  await browser.waitUntil(async () => (await status.getText()).includes('Registered'), {
+    timeout: 30_000,
+    timeoutMsg: 'the status bar never showed Registered',
+  });
+  await waitFor('Kamailio to save alice\'s registration', () => savedLines().some((l) => /expires_hdr=600 /.test(l)), 10_000);
+  await screenshot(path.join(artifacts, 'app-registered.png'));
+  step('signed in: registered at Kamailio with digest');
+
+  // 3. Closing the window un-REGISTERs (Kamailio saves expires 0) and quits.
+  const appPid = () => {
+    try {
+      return execFileSync('pgrep', ['-f', `^${appBin}`]).toString().trim().split('\n')[0];
+    } catch {
+      return null;
+    }
+  };
+  assert.ok(appPid(), 'cannot find the app process');
+  execFileSync('wmctrl', ['-c', 'Hookflash'], { env: { ...process.env, DISPLAY: display } });
+  await waitFor('an un-REGISTER (expires 0) at Kamailio after closing the window', () => savedLines().some((l) => /expires_hdr=0 /.test(l)), 10_000);
+  await waitFor('the app to quit after closing its window', () => appPid() === null, 10_000);
+  step('window closed: un-REGISTER saved by Kamailio, app quit');
+  await closeApp();
 });

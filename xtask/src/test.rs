@@ -251,6 +251,8 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
             }];
             if !build_runs {
                 list.push(run(cargo_cmd(&["build", "-p", "hookflash-app"])));
+                // Starts Kamailio for the sign-in test (tests/src/bin/peer.rs).
+                list.push(run(cargo_cmd(&["build", "-p", "hookflash-tests", "--bin", "peer"])));
             }
             list.push(Action::MakeDir(layout.e2e_artifacts()));
             list.push(Action::NpmCi(layout.e2e()));
@@ -272,6 +274,10 @@ fn test_env(layout: &Layout) -> Vec<(String, String)> {
         (
             "HOOKFLASH_APP_BIN".to_string(),
             layout.debug_bin("hookflash-app").display().to_string(),
+        ),
+        (
+            "HOOKFLASH_PEER_BIN".to_string(),
+            layout.debug_bin("peer").display().to_string(),
         ),
         (
             "HOOKFLASH_PYTHON".to_string(),
@@ -492,7 +498,7 @@ mod tests {
         assert_eq!(builds("interop", true), 0);
         assert_eq!(builds("interop", false), 1);
         assert_eq!(builds("e2e", true), 0);
-        assert_eq!(builds("e2e", false), 1);
+        assert_eq!(builds("e2e", false), 2);
     }
 
     #[test]

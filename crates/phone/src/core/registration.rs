@@ -5,11 +5,12 @@
 //! when to refresh, when to retry and what the front ends see, the same way for the first
 //! registration, a refresh and a retry.
 //!
-//! What the front ends see: `Registering` while an exchange runs without a live binding (the
-//! first one and every retry; a refresh of a live binding stays `Registered`), then
-//! `Registered`, `Retrying` (a failure worth retrying: transport trouble, time-out, 408/480/5xx)
-//! or `Failed` (wrong credentials or a forbidden account: retrying would only lock it), and
-//! `Unregistered` when the binding is removed.
+//! What the front ends see: `Registering` while the first exchange runs (from no registration, or
+//! after a failure not retried), then `Registered`, `Retrying` (a failure worth retrying:
+//! transport trouble, time-out, 408/480/5xx) or `Failed` (wrong credentials or a forbidden
+//! account: retrying would only lock it), and `Unregistered` when the binding is removed. A
+//! refresh stays `Registered` and a retry stays `Retrying` while it runs, so the reason of the
+//! last failure stays on screen until the outcome is known.
 
 use crate::api::{PhoneError, RegistrationState};
 use std::collections::VecDeque;
@@ -149,7 +150,7 @@ impl RegistrationCore {
         self.wake_at = None;
         match exchange {
             Exchange::Register => {
-                if !matches!(self.state, RegistrationState::Registered { .. }) {
+                if matches!(self.state, RegistrationState::Unregistered | RegistrationState::Failed { .. }) {
                     self.set_state(RegistrationState::Registering);
                 }
                 self.in_flight = Some(Exchange::Register);
@@ -338,8 +339,8 @@ mod tests {
         for expected in [10, 20, 40] {
             let now = core.next_timeout().unwrap();
             core.handle(Input::Timeout, now);
-            // Each retry runs without a live binding: "Registering" again.
-            assert_eq!(drain(&mut core), vec![Output::State(RegistrationState::Registering), Output::Send { expires: 300 }]);
+            // The retry runs under "Retrying": the reason stays on screen until the outcome.
+            assert_eq!(drain(&mut core), vec![Output::Send { expires: 300 }]);
             core.handle(Input::Done(Err(failure(Some(503)))), now + 50);
             assert_eq!(states(&drain(&mut core)), vec![retrying(Some(503), expected)]);
             assert_eq!(core.next_timeout(), Some(now + 50 + i64::from(expected) * SEC));
