@@ -1,12 +1,14 @@
-//! Where the app's settings come from: the profile TOML file, the password source and the
-//! per-call audio endpoints. Plain functions over explicit inputs (paths, env values), so the
-//! rules are unit-tested without touching the real environment.
+//! Where the app's settings come from: which profile file, the account form, and the per-call
+//! audio endpoints. Reading, validating and writing the profile and the meaning of
+//! `HOOKFLASH_PASSWORD` are the phone crate's (`hookflash_phone::{load_profile_if_exists,
+//! save_profile}`, `PasswordSource::from_env_value`), the same as for the CLI. Plain functions over
+//! explicit inputs (paths, env values), so the rules are unit-tested without the real environment.
 
 use hookflash_phone::{
-    AccountConfig, AudioEndpoint, CallOptions, PasswordSource, PhoneConfig, Profile, Transport,
+    AccountConfig, AudioEndpoint, CallOptions, Profile, Transport,
 };
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Env var naming the profile file (overrides the default location).
 pub const ENV_PROFILE: &str = "HOOKFLASH_PROFILE";
@@ -34,68 +36,6 @@ pub fn profile_path(
 /// The OS configuration folder (`~/.config` on Linux).
 pub fn os_config_dir() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|dirs| dirs.config_dir().to_path_buf())
-}
-
-/// Reads a profile. `Ok(None)` when the file does not exist yet (first start: show the settings form).
-pub fn load_profile(path: &Path) -> Result<Option<Profile>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => {
-            return Err(format!(
-                "cannot read the profile {}: {error}",
-                path.display()
-            ))
-        }
-    };
-    parse_profile(&text)
-        .map(Some)
-        .map_err(|error| format!("the profile {} is not valid: {error}", path.display()))
-}
-
-/// Parses profile TOML text (the format documented on [`Profile`]).
-pub fn parse_profile(text: &str) -> Result<Profile, String> {
-    let profile: Profile = toml::from_str(text).map_err(|error| error.to_string().trim().to_string())?;
-    profile.routing.validate().map_err(|error| error.to_string())?;
-    profile
-        .dialling
-        .validate()
-        .map_err(|problems| format!("dialling: {}", problems.join("; ")))?;
-    if let Some(park) = &profile.account.shared_park {
-        park.validate()
-            .map_err(|problems| format!("account.shared_park: {}", problems.join("; ")))?;
-    }
-    Ok(profile)
-}
-
-/// Writes a profile, creating its folder.
-pub fn save_profile(path: &Path, profile: &Profile) -> Result<(), String> {
-    let text = toml::to_string_pretty(profile)
-        .map_err(|error| format!("cannot write the profile: {error}"))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|error| format!("cannot create the folder {}: {error}", dir.display()))?;
-    }
-    std::fs::write(path, text)
-        .map_err(|error| format!("cannot save the profile {}: {error}", path.display()))
-}
-
-/// The engine configuration for a profile; `default_history` is used when it names no history file.
-pub fn phone_config(profile: &Profile, default_history: PathBuf) -> PhoneConfig {
-    PhoneConfig {
-        account: profile.account.clone(),
-        history_db: profile.history_db.clone().unwrap_or(default_history),
-        user_agent: Some(format!("Hookflash/{}", env!("CARGO_PKG_VERSION"))),
-    }
-}
-
-/// Password from `$HOOKFLASH_PASSWORD` when set (empty: none), else the OS keyring.
-pub fn password_source(env_password: Option<String>) -> PasswordSource {
-    match env_password {
-        Some(password) if password.is_empty() => PasswordSource::None,
-        Some(password) => PasswordSource::Plain(password),
-        None => PasswordSource::Keyring,
-    }
 }
 
 /// One audio endpoint from its env override: unset means the OS default device.
@@ -199,57 +139,7 @@ register = false
     }
 
     #[test]
-    fn parses_the_documented_profile() {
-        let profile = parse_profile(SAMPLE).unwrap();
-        assert_eq!(profile.account.aor, "sip:alice@example.com");
-        assert!(!profile.account.register);
-        assert_eq!(profile.account.expires, 600);
-        assert_eq!(profile.codecs.len(), 1);
-        let config = phone_config(&profile, "/default.sqlite3".into());
-        assert_eq!(config.history_db, PathBuf::from("/tmp/h.sqlite3"));
-    }
-
-    #[test]
-    fn bad_profile_names_the_problem() {
-        let error = parse_profile("[account]\nregister = true\n").unwrap_err();
-        assert!(error.contains("aor"), "{error}");
-    }
-
-    #[test]
-    fn shared_park_orbits_are_validated() {
-        let head = "[account]\naor = \"sip:alice@example.com\"\n[account.shared_park]\n";
-        let p = parse_profile(&format!("{head}orbits = [\"701-702\"]\n")).unwrap();
-        assert_eq!(p.account.shared_park.unwrap().slots().unwrap(), vec!["701", "702"]);
-        let e = parse_profile(&format!("{head}orbits = [\"702-701\"]\n")).unwrap_err();
-        assert!(e.contains("account.shared_park") && e.contains("702-701"), "{e}");
-    }
-
-    #[test]
-        fn missing_profile_is_not_an_error() {
-        let dir = std::env::temp_dir().join(format!("hookflash-app-test-{}", std::process::id()));
-        assert_eq!(load_profile(&dir.join("none.toml")).unwrap(), None);
-    }
-
-    #[test]
-    fn saved_profile_reads_back() {
-        let dir = std::env::temp_dir().join(format!("hookflash-app-save-{}", std::process::id()));
-        let path = dir.join("sub").join("profile.toml");
-        let profile = parse_profile(SAMPLE).unwrap();
-        save_profile(&path, &profile).unwrap();
-        assert_eq!(load_profile(&path).unwrap(), Some(profile));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn password_and_audio_overrides() {
-        assert!(matches!(password_source(None), PasswordSource::Keyring));
-        assert!(matches!(
-            password_source(Some(String::new())),
-            PasswordSource::None
-        ));
-        assert!(
-            matches!(password_source(Some("pw".into())), PasswordSource::Plain(p) if p == "pw")
-        );
+    fn audio_overrides() {
         assert_eq!(audio_endpoint(None), AudioEndpoint::Default);
         assert_eq!(audio_endpoint(Some("NULL".into())), AudioEndpoint::Null);
         assert_eq!(
@@ -260,7 +150,7 @@ register = false
 
     #[test]
     fn form_keeps_hidden_fields_and_blanks_mean_unset() {
-        let existing = parse_profile(SAMPLE).unwrap();
+        let existing = hookflash_phone::parse_profile(SAMPLE).unwrap();
         let form = AccountForm {
             aor: " sip:bob@example.org ".into(),
             display_name: Some("Bob".into()),

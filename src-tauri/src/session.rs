@@ -8,6 +8,11 @@ use hookflash_phone::{Availability, VoiceProcessing};
 use hookflash_phone::{
     AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
 };
+
+/// Writes the profile with the phone crate's writer; the error is the sentence to show.
+fn save_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String> {
+    hookflash_phone::save_profile(path, profile).map_err(|e| e.to_string())
+}
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -133,7 +138,9 @@ impl Session {
     /// call already knows whether to show the phone or the settings form.
     pub fn from_disk() -> Session {
         let mut inner = Inner::default();
-        match profile_path().and_then(|path| config::load_profile(&path)) {
+        let loaded = profile_path()
+            .and_then(|path| hookflash_phone::load_profile_if_exists(&path).map_err(|e| e.to_string()));
+        match loaded {
             Ok(Some(profile)) => inner.profile = Some(profile),
             Ok(None) => tracing::info!("no profile yet; the window shows the account settings"),
             Err(error) => {
@@ -150,7 +157,7 @@ impl Session {
     pub async fn start_loaded(&self, app: &AppHandle) {
         let profile = self.inner.lock().await.profile.clone();
         if let Some(profile) = profile {
-            self.start(app, profile, config::password_source(env(ENV_PASSWORD)))
+            self.start(app, profile, PasswordSource::from_env_value(env(ENV_PASSWORD)))
                 .await;
         }
     }
@@ -165,10 +172,10 @@ impl Session {
         let path = profile_path()?;
         let existing = self.inner.lock().await.profile.clone();
         let profile = config::apply_form(existing.as_ref(), &form)?;
-        config::save_profile(&path, &profile)?;
+        save_profile(&path, &profile)?;
         let password = password.filter(|p| !p.is_empty());
         let source = match (&password, env(ENV_PASSWORD)) {
-            (_, Some(from_env)) => config::password_source(Some(from_env)),
+            (_, Some(from_env)) => PasswordSource::from_env_value(Some(from_env)),
             (Some(typed), None) => {
                 if let Err(error) = store_password(&profile.account.aor, typed).await {
                     events::warn(
@@ -213,7 +220,7 @@ impl Session {
         };
         let mut updated = profile.clone();
         updated.routing = settings.clone();
-        config::save_profile(&path, &updated).map_err(not_saved)?;
+        save_profile(&path, &updated).map_err(not_saved)?;
         *profile = updated;
         if let Some(phone) = &inner.phone {
             phone.set_routing(settings.clone())?;
@@ -235,7 +242,7 @@ impl Session {
         };
         let mut updated = profile.clone();
         updated.voice_processing = v;
-        config::save_profile(&path, &updated)?;
+        save_profile(&path, &updated)?;
         *profile = updated;
         if let Some(phone) = &inner.phone {
             phone.set_voice_processing(v);
@@ -260,7 +267,7 @@ impl Session {
         };
         let mut updated = profile.clone();
         updated.audio = devices.clone();
-        config::save_profile(&path, &updated)?;
+        save_profile(&path, &updated)?;
         *profile = updated;
         if let Some(phone) = inner.phone.clone() {
             inner.ringer = None; // stop the old one first
@@ -271,24 +278,20 @@ impl Session {
 
     /// Starts the engine for `profile`, forwards its events, and registers if the account says so.
     async fn start(&self, app: &AppHandle, profile: Profile, password: PasswordSource) {
-        let phone_config = config::phone_config(&profile, hookflash_store::default_history_path());
+        let phone_config = profile.phone_config();
         let register = profile.account.register;
-        let profile_routing = profile.routing.clone();
-        let profile_dialling = profile.dialling.clone();
-        let profile_voice_processing = profile.voice_processing;
         let mut inner = self.inner.lock().await;
         inner.profile = Some(profile);
         match Phone::start(phone_config, password).await {
             Ok(phone) => {
                 phone.set_park_recall(Some(PARK_RECALL));
-                phone.set_voice_processing(profile_voice_processing);
                 phone.set_availability(inner.availability);
-                if let Err(error) = phone.set_dialling(profile_dialling) {
-                    tracing::warn!("dialling plan not applied: {error}");
-                }
-                if let Err(error) = phone.set_routing(profile_routing.clone()) {
-                    // parse_profile validated it already; this only guards against drift.
-                    tracing::warn!("routing settings not applied: {error}");
+                // The same profile settings, applied the same way, as the CLI (the profile was
+                // validated when it was read; this only guards against drift).
+                if let Some(profile) = &inner.profile {
+                    if let Err(error) = phone.apply_profile(profile) {
+                        tracing::warn!("profile settings not applied: {error}");
+                    }
                 }
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
                 let devices = inner.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default();

@@ -6,7 +6,7 @@ use crate::output::Printer;
 use crate::session::{run_session, ScriptSource};
 use hookflash_phone::{
     load_profile, AccountConfig, AudioEndpoint, CallId, CallOptions, CallState, CodecName, EndReason,
-    PasswordSource, Phone, PhoneConfig, PhoneEvent, Profile,
+    PasswordSource, Phone, PhoneEvent, Profile,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -56,15 +56,6 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     Ok(profile)
 }
 
-fn password_for(aor: &str) -> PasswordSource {
-    if let Ok(p) = std::env::var("HOOKFLASH_PASSWORD") {
-        return PasswordSource::Plain(p);
-    }
-    match hookflash_store::get_password(aor) {
-        Ok(Some(p)) => PasswordSource::Plain(p),
-        _ => PasswordSource::None,
-    }
-}
 
 fn endpoint(value: &str) -> AudioEndpoint {
     match value {
@@ -133,19 +124,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Register { .. } | Command::Devices => {}
     }
-    let history_db = profile.history_db.clone().unwrap_or_else(hookflash_store::default_history_path);
-    let password = password_for(&profile.account.aor);
-    let phone = Phone::start(
-        PhoneConfig { account: profile.account.clone(), history_db, user_agent: None },
-        password,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    // Routing rules from the profile (load_profile validated them); auto-answered calls use the
-    // command's audio options.
-    phone.set_routing(profile.routing.clone()).map_err(|e| e.to_string())?;
-    phone.set_dialling(profile.dialling.clone()).map_err(|e| e.to_string())?;
-    phone.set_voice_processing(profile.voice_processing);
+    // The same meaning of HOOKFLASH_PASSWORD, the same start and the same profile settings as
+    // the app: set and empty is no password, unset is the keyring.
+    let password = PasswordSource::from_env_value(std::env::var("HOOKFLASH_PASSWORD").ok());
+    let phone = Phone::start(profile.phone_config(), password).await.map_err(|e| e.to_string())?;
+    phone.apply_profile(&profile).map_err(|e| e.to_string())?;
+    // Auto-answered calls use the command's audio options.
     if let Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } = &cli.command {
         phone.set_call_defaults(call_options(media, &profile.codecs, 1)?);
     }

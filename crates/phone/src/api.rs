@@ -238,14 +238,39 @@ pub struct PhoneConfig {
 }
 
 /// Where the account password comes from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum PasswordSource {
     /// Given directly (from `HOOKFLASH_PASSWORD`, or typed into the app and then stored in the keyring).
     Plain(String),
-    /// Read from the OS keyring under service "hookflash", user = the account AOR.
+    /// Read from the OS keyring under service "hookflash", user = the account AOR. A keyring that
+    /// cannot be reached leaves the account without a password and says so
+    /// (`Phone::start_warnings`): the phone still starts.
     Keyring,
     /// No password (open registrar / peer-to-peer).
     None,
+}
+
+impl PasswordSource {
+    /// The one meaning of `HOOKFLASH_PASSWORD` for every front end: set and non-empty, that
+    /// password; set but empty, no password; unset, the OS keyring.
+    pub fn from_env_value(value: Option<String>) -> PasswordSource {
+        match value {
+            Some(p) if p.is_empty() => PasswordSource::None,
+            Some(p) => PasswordSource::Plain(p),
+            None => PasswordSource::Keyring,
+        }
+    }
+}
+
+/// Never prints the password itself.
+impl std::fmt::Debug for PasswordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordSource::Plain(_) => f.write_str("Plain(\"***\")"),
+            PasswordSource::Keyring => f.write_str("Keyring"),
+            PasswordSource::None => f.write_str("None"),
+        }
+    }
 }
 
 pub type CallId = u64;
@@ -521,5 +546,15 @@ fn is_default_processing(v: &VoiceProcessing) -> bool {
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
         Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default() }
+    }
+
+    /// What `Phone::start` needs for this profile: its account, and its history file or the
+    /// default one for this computer.
+    pub fn phone_config(&self) -> PhoneConfig {
+        PhoneConfig {
+            account: self.account.clone(),
+            history_db: self.history_db.clone().unwrap_or_else(hookflash_store::default_history_path),
+            user_agent: None,
+        }
     }
 }

@@ -207,6 +207,7 @@ impl Engine {
     pub(crate) async fn start(
         config: PhoneConfig,
         password: Option<String>,
+        mut start_warnings: Vec<String>,
         events: broadcast::Sender<PhoneEvent>,
     ) -> Result<Arc<Engine>, PhoneError> {
         let acc = &config.account;
@@ -305,7 +306,10 @@ impl Engine {
             stack,
             events,
             history,
-            start_warnings: history_warning.into_iter().collect(),
+            start_warnings: {
+                start_warnings.extend(history_warning);
+                start_warnings
+            },
             state: Mutex::new(State {
                 calls: HashMap::new(),
                 next_id: 1,

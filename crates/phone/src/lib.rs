@@ -24,4 +24,4 @@ pub use phone::Phone;
 pub use ringer::{RingState, Ringer};
 /// Sound devices for the settings screen (re-exported so front ends need not depend on the media crate).
 pub use hookflash_media::{list_devices, DeviceInfo, DeviceList};
-pub use profile::load_profile;
+pub use profile::{load_profile, load_profile_if_exists, parse_profile, save_profile};

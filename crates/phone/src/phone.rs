@@ -15,20 +15,31 @@ pub struct Phone {
 impl Phone {
     /// Binds the SIP transport and starts the engine. Does not register yet.
     pub async fn start(config: PhoneConfig, password: PasswordSource) -> Result<Phone, PhoneError> {
+        let mut warnings = Vec::new();
         let password = match password {
             PasswordSource::Plain(p) => Some(p),
             PasswordSource::None => None,
             PasswordSource::Keyring => {
                 // The keyring may block (D-Bus, an unlock prompt): keep it off the async threads.
                 let aor = config.account.aor.clone();
-                tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
+                let found = tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
                     .await
-                    .map_err(|e| PhoneError::Other(e.to_string()))?
-                    .map_err(|e| PhoneError::Other(e.to_string()))?
+                    .map_err(|e| PhoneError::Other(e.to_string()))?;
+                match found {
+                    Ok(password) => password,
+                    // Calls that need no password still work; a registering account is told why
+                    // its registrar will refuse it.
+                    Err(e) => {
+                        if config.account.register {
+                            warnings.push(format!("no password for {}: {e}", config.account.aor));
+                        }
+                        None
+                    }
+                }
             }
         };
         let (events, _) = broadcast::channel(4096);
-        let engine = Engine::start(config, password, events.clone()).await?;
+        let engine = Engine::start(config, password, warnings, events.clone()).await?;
         Ok(Phone { engine, events })
     }
     /// Every event from now on, in order.
@@ -109,6 +120,18 @@ impl Phone {
     /// (ongoing ones from the next 10 ms). All on by default.
     pub fn set_voice_processing(&self, v: VoiceProcessing) {
         self.engine.set_voice_processing(v)
+    }
+    /// Applies what a profile says about the running phone — routing rules, dialling plan, voice
+    /// processing — the same way for every front end (the account itself is `Phone::start`'s).
+    /// Validated first: nothing changes if any part is wrong.
+    pub fn apply_profile(&self, profile: &Profile) -> Result<(), PhoneError> {
+        let invalid = |detail: String| PhoneError::InvalidInput { what: "profile".into(), detail };
+        profile.routing.validate().map_err(|e| invalid(e.to_string()))?;
+        profile.dialling.validate().map_err(|problems| invalid(format!("dialling: {}", problems.join("; "))))?;
+        self.set_routing(profile.routing.clone()).map_err(|e| invalid(e.to_string()))?;
+        self.set_dialling(profile.dialling.clone())?;
+        self.set_voice_processing(profile.voice_processing);
+        Ok(())
     }
     /// The presence and do-not-disturb switch that routing rules see from now on (the next
     /// incoming call); announced as `PhoneEvent::Availability`.

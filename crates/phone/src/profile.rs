@@ -1,32 +1,47 @@
-//! Reading a profile file (TOML) with errors that name the file and the problem.
+//! The profile file (TOML, the format documented on [`Profile`]): read, validated and written the
+//! same way for every front end (the CLI's `--profile`, the app's settings), with errors that name
+//! the file and the problem. Applying one to a running phone is `Phone::apply_profile`.
 
 use crate::api::{PhoneError, Profile};
 use std::path::Path;
 
+fn invalid(detail: String) -> PhoneError {
+    PhoneError::InvalidInput { what: "profile".into(), detail }
+}
+
+/// Reads and validates a profile that must exist.
 pub fn load_profile(path: &Path) -> Result<Profile, PhoneError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PhoneError::InvalidInput {
-        what: "profile".into(),
-        detail: format!("cannot read {}: {e}", path.display()),
-    })?;
-    let profile: Profile = toml::from_str(&text).map_err(|e| PhoneError::InvalidInput {
-        what: "profile".into(),
-        detail: format!("{}: {}", path.display(), e.message()),
-    })?;
-    profile.routing.validate().map_err(|e| PhoneError::InvalidInput {
-        what: "profile".into(),
-        detail: format!("{}: {e}", path.display()),
-    })?;
-    profile.dialling.validate().map_err(|problems| PhoneError::InvalidInput {
-        what: "profile".into(),
-        detail: format!("{}: dialling: {}", path.display(), problems.join("; ")),
-    })?;
+    load_profile_if_exists(path)?.ok_or_else(|| invalid(format!("cannot read {}: no such file", path.display())))
+}
+
+/// Reads and validates a profile; `Ok(None)` when there is no file yet (the app's first start).
+pub fn load_profile_if_exists(path: &Path) -> Result<Option<Profile>, PhoneError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(invalid(format!("cannot read {}: {e}", path.display()))),
+    };
+    parse_profile(&text).map(Some).map_err(|detail| invalid(format!("{}: {detail}", path.display())))
+}
+
+/// Parses and validates profile text; the error is the problem without the file name.
+pub fn parse_profile(text: &str) -> Result<Profile, String> {
+    let profile: Profile = toml::from_str(text).map_err(|e| e.message().trim().to_string())?;
+    profile.routing.validate().map_err(|e| e.to_string())?;
+    profile.dialling.validate().map_err(|problems| format!("dialling: {}", problems.join("; ")))?;
     if let Some(park) = &profile.account.shared_park {
-        park.validate().map_err(|problems| PhoneError::InvalidInput {
-            what: "profile".into(),
-            detail: format!("{}: account.shared_park: {}", path.display(), problems.join("; ")),
-        })?;
+        park.validate().map_err(|problems| format!("account.shared_park: {}", problems.join("; ")))?;
     }
     Ok(profile)
+}
+
+/// Writes a profile, creating its folder.
+pub fn save_profile(path: &Path, profile: &Profile) -> Result<(), PhoneError> {
+    let text = toml::to_string_pretty(profile).map_err(|e| invalid(format!("cannot write it: {e}")))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| invalid(format!("cannot create the folder {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, text).map_err(|e| invalid(format!("cannot save {}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -47,7 +62,29 @@ mod tests {
         let e = load_profile(&p).unwrap_err().to_string();
         assert!(e.contains("p.toml") && e.contains("invalid"), "{e}");
         let e = load_profile(&dir.join("missing.toml")).unwrap_err().to_string();
-        assert!(e.contains("cannot read"), "{e}");
+        assert!(e.contains("cannot read") && e.contains("missing.toml"), "{e}");
+        // The app's first start: no file is no error.
+        assert_eq!(load_profile_if_exists(&dir.join("missing.toml")).unwrap(), None);
+    }
+
+    #[test]
+    fn a_saved_profile_reads_back_the_same() {
+        let dir = std::env::temp_dir().join(format!("hf-profile-save-{}", std::process::id()));
+        let p = dir.join("sub").join("p.toml");
+        let profile = parse_profile("codecs = [\"opus\"]\n[account]\naor = \"sip:alice@example.com\"\nexpires = 120\n").unwrap();
+        save_profile(&p, &profile).unwrap();
+        assert_eq!(load_profile_if_exists(&p).unwrap(), Some(profile.clone()));
+        assert_eq!(profile.phone_config().account.expires, 120);
+    }
+
+    #[test]
+    fn an_empty_password_means_none_for_every_front_end() {
+        use crate::api::PasswordSource;
+        assert!(matches!(PasswordSource::from_env_value(None), PasswordSource::Keyring));
+        assert!(matches!(PasswordSource::from_env_value(Some(String::new())), PasswordSource::None));
+        assert!(matches!(PasswordSource::from_env_value(Some("pw".into())), PasswordSource::Plain(p) if p == "pw"));
+        // And it never shows in logs.
+        assert_eq!(format!("{:?}", PasswordSource::Plain("hunter2".into())), "Plain(\"***\")");
     }
 
     #[test]
