@@ -26,6 +26,7 @@ pub mod g722;
 pub mod hold_music;
 pub mod jitter_buffer;
 pub mod jitter_replay;
+pub mod latch;
 pub mod mos;
 pub mod opus_codec;
 pub mod pitch;

@@ -29,6 +29,7 @@ use crate::comfort_noise::{ComfortNoise, CN_PAYLOAD_TYPE};
 use crate::dtmf::{DtmfReceiver, DtmfSender};
 use crate::error::MediaError;
 use crate::jitter_buffer::{Adjust, JitterBuffer, PacketInfo, Pop};
+use crate::latch::{Latch, RtpSource};
 use crate::opus_codec::LossPlan;
 use crate::reception::ReceptionStats;
 use crate::rtcp::{self, RtcpPacket};
@@ -112,8 +113,6 @@ const RTCP_EARLY_INTERVAL: Duration = Duration::from_secs(1);
 const RTCP_EARLY_PHASE: Duration = Duration::from_secs(10);
 /// Playout runs in 20 ms frames whatever the remote packet time.
 const PLAYOUT_MS: u32 = 20;
-/// Consecutive packets a new source address must send before RTP re-latches to it.
-const RELATCH_PACKETS: u32 = 5;
 /// Concealment (ms) before a stream that stopped arriving is played as silence.
 const MAX_PLC_MS: f64 = 100.0;
 
@@ -122,9 +121,8 @@ struct Shared {
     stats: MediaStats,
     reception: ReceptionStats,
     remote_ssrc: Option<u32>,
-    /// Where the far end's RTP / RTCP actually come from.
-    latched_rtp: Option<SocketAddr>,
-    latched_rtcp: Option<SocketAddr>,
+    /// Where the far end's RTP / RTCP actually come from, and so where ours go (`latch.rs`).
+    latch: Latch,
     /// The loss our encoder plans for, from the far end's reports on our stream.
     loss_plan: LossPlan,
     rtp_clock: u32,
@@ -170,8 +168,7 @@ impl MediaSession {
             stats: MediaStats::default(),
             reception: ReceptionStats::new(params.codec.rtp_clock_rate()),
             remote_ssrc: None,
-            latched_rtp: None,
-            latched_rtcp: None,
+            latch: Latch::new(params.remote_rtp),
             loss_plan: LossPlan::new(),
             rtp_clock: params.codec.rtp_clock_rate(),
             codec: params.codec,
@@ -222,7 +219,6 @@ impl MediaSession {
             last_frame: 0,
             empty_in_a_row: 0,
             sink_error_reported: false,
-            candidate: None,
             ssrc_gate: SsrcGate::new(),
             comfort: None,
             last_event: None,
@@ -250,10 +246,8 @@ impl MediaSession {
         {
             let mut s = lock(&self.shared);
             let old = self.params_tx.borrow();
-            if old.remote_rtp != params.remote_rtp || old.remote_rtcp != params.remote_rtcp {
-                s.latched_rtp = None;
-                s.latched_rtcp = None;
-            }
+            let changed = old.remote_rtp != params.remote_rtp || old.remote_rtcp != params.remote_rtcp;
+            s.latch.renegotiated(params.remote_rtp, changed);
         }
         self.params_tx.send_replace(params);
     }
@@ -265,7 +259,7 @@ impl MediaSession {
 
     /// Where RTP is currently being sent (the latched address once the far end has spoken).
     pub fn remote_rtp(&self) -> SocketAddr {
-        lock(&self.shared).latched_rtp.unwrap_or(self.params_tx.borrow().remote_rtp)
+        lock(&self.shared).latch.rtp_destination()
     }
 
     /// Stops both tasks, finalises the output (WAV header) and returns the final counters.
@@ -447,11 +441,11 @@ impl SendTask {
     }
 
     fn rtp_dest(&self) -> SocketAddr {
-        lock(&self.shared).latched_rtp.unwrap_or(self.params.remote_rtp)
+        lock(&self.shared).latch.rtp_destination()
     }
 
     fn rtcp_dest(&self) -> SocketAddr {
-        lock(&self.shared).latched_rtcp.unwrap_or_else(|| self.params.default_rtcp())
+        lock(&self.shared).latch.rtcp_destination(self.params.default_rtcp())
     }
 
     /// RTCP leaves from the RTP socket when muxed, else from the RTCP socket.
@@ -600,8 +594,6 @@ struct RecvTask {
     last_frame: usize,
     empty_in_a_row: u32,
     sink_error_reported: bool,
-    /// A source other than the latched one, and how many packets in a row it has sent.
-    candidate: Option<(SocketAddr, u32)>,
     /// Which SSRC is the stream.
     ssrc_gate: SsrcGate,
     /// Set while the far end is in a comfort-noise (DTX) silence.
@@ -710,35 +702,17 @@ impl RecvTask {
         };
         {
             let mut s = lock(&self.shared);
-            match s.latched_rtp {
-                None => {
-                    if from != self.params.remote_rtp {
+            match s.latch.on_rtp(from) {
+                RtpSource::Latched => {}
+                RtpSource::First { differs_from_sdp } => {
+                    if differs_from_sdp {
                         tracing::info!("RTP comes from {from}, not {}; sending there (symmetric RTP)", self.params.remote_rtp);
                     }
-                    s.latched_rtp = Some(from);
                 }
-                Some(latched) if latched == from => self.candidate = None,
-                Some(_) if from == self.params.remote_rtp => {
-                    // The address SDP gave always wins back the latch at once.
-                    self.candidate = None;
-                    s.latched_rtp = Some(from);
-                }
-                Some(latched) => {
-                    // Another address: switch only once it has sent a run of packets (NAT
-                    // rebinding), so a stray or spoofed packet can neither steal nor disturb
-                    // the stream.
-                    let count = match self.candidate {
-                        Some((addr, n)) if addr == from => n + 1,
-                        _ => 1,
-                    };
-                    if count < RELATCH_PACKETS {
-                        self.candidate = Some((from, count));
-                        s.stats.ignored_other_source += 1;
-                        return;
-                    }
-                    tracing::info!("RTP moved from {latched} to {from}; sending there");
-                    self.candidate = None;
-                    s.latched_rtp = Some(from);
+                RtpSource::Moved { from: before } => tracing::info!("RTP moved from {before} to {from}; sending there"),
+                RtpSource::Ignored => {
+                    s.stats.ignored_other_source += 1;
+                    return;
                 }
             }
             match self.ssrc_gate.on_packet(pkt.ssrc, info.arrival_ms) {
@@ -808,11 +782,7 @@ impl RecvTask {
         let clock = self.params.codec.rtp_clock_rate() as f64;
         let mut s = lock(&self.shared);
         s.stats.rtcp_received += 1;
-        if on_rtcp_port {
-            s.latched_rtcp = Some(from);
-        } else if s.latched_rtcp.is_none() {
-            s.latched_rtcp = Some(from); // muxed: reports come back on the RTP flow
-        }
+        s.latch.on_rtcp(from, on_rtcp_port);
         for p in packets {
             let blocks = match p {
                 RtcpPacket::SenderReport { info, blocks, .. } => {
