@@ -4,7 +4,7 @@
 //! OS notification centre on macOS and Windows), off the event loop. No notification daemon
 //! (a bare X session, CI) only logs: the app carries on.
 
-use hookflash_phone::{parse_park_recall, CallId, CallInfo, CallState, PhoneEvent};
+use hookflash_phone::{CallId, CallInfo, CallState, PhoneEvent};
 use std::collections::HashMap;
 
 /// The application name notifications carry.
@@ -57,11 +57,10 @@ impl Notifier {
                 self.calls.remove(&call.id);
                 None
             }
-            PhoneEvent::Warning { message } => {
-                let (id, who, mins) = parse_park_recall(message)?;
-                let who = self.calls.get(&id).map(name_of).unwrap_or(who);
+            PhoneEvent::ParkRecall { call_id, who, parked_mins, .. } => {
+                let who = self.calls.get(call_id).map(name_of).unwrap_or_else(|| who.clone());
                 Some(Notice {
-                    summary: format!("{who} has been parked for {mins} min"),
+                    summary: format!("{who} has been parked for {parked_mins} min"),
                     body: "Switch to the call or hang up.".into(),
                 })
             }
@@ -91,6 +90,11 @@ mod tests {
     use super::*;
     use hookflash_phone::{park_recall_message, Direction, EndReason};
 
+    /// The engine's recall event for call `id` with `who` (display name or URI).
+    fn recall_event(id: CallId, who: &str, mins: i64) -> PhoneEvent {
+        PhoneEvent::ParkRecall { call_id: id, who: who.into(), parked_mins: mins, message: park_recall_message(id, who, mins) }
+    }
+
     fn call(id: CallId, name: Option<&str>, uri: &str, state: CallState) -> CallInfo {
         CallInfo {
             id,
@@ -115,18 +119,18 @@ mod tests {
         let mut n = Notifier::default();
         let bob = call(4, Some("Bob"), "sip:bob@example.com", CallState::Answered);
         assert_eq!(n.on_event(&PhoneEvent::CallUpdated { call: bob }, true), None);
-        // The engine's recall warning (it names the URI when it has no display name).
-        let recall = PhoneEvent::Warning { message: park_recall_message(4, "sip:bob@example.com", 2) };
+        // The engine's recall event (it names the URI when it has no display name).
+        let recall = recall_event(4, "sip:bob@example.com", 2);
         assert_eq!(
             n.on_event(&recall, true),
             Some(Notice { summary: "Bob has been parked for 2 min".into(), body: "Switch to the call or hang up.".into() })
         );
         // A call never seen: the name in the sentence, then its user part.
-        let unknown = PhoneEvent::Warning { message: park_recall_message(9, "Carol", 5) };
+        let unknown = recall_event(9, "Carol", 5);
         assert_eq!(n.on_event(&unknown, false).unwrap().summary, "Carol has been parked for 5 min");
         let no_name = call(5, None, "sip:2001@pbx.example.com", CallState::Answered);
         n.on_event(&PhoneEvent::CallUpdated { call: no_name }, true);
-        let recall = PhoneEvent::Warning { message: park_recall_message(5, "sip:2001@pbx.example.com", 3) };
+        let recall = recall_event(5, "sip:2001@pbx.example.com", 3);
         assert_eq!(n.on_event(&recall, true).unwrap().summary, "2001 has been parked for 3 min");
     }
 
@@ -163,7 +167,7 @@ mod tests {
             message: String::new(),
         };
         n.on_event(&ended, false);
-        let recall = PhoneEvent::Warning { message: park_recall_message(2, "sip:dana@example.com", 2) };
+        let recall = recall_event(2, "sip:dana@example.com", 2);
         assert_eq!(n.on_event(&recall, false).unwrap().summary, "sip:dana@example.com has been parked for 2 min");
     }
 }

@@ -113,6 +113,9 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             "jitter_buffer_ms": q.jitter_buffer_ms
         }),
         PhoneEvent::ParkSlots { slots } => json!({"event": "slots", "slots": slot_json(slots)}),
+        PhoneEvent::ParkRecall { call_id, who, parked_mins, message } => json!({
+            "event": "park_recall", "call_id": call_id, "who": who, "parked_mins": parked_mins, "message": message
+        }),
         PhoneEvent::Availability { availability: a } => {
             json!({"event": "availability", "presence": a.presence.as_str(), "dnd": a.dnd})
         }
@@ -139,7 +142,7 @@ pub fn event_text_of(v: &Value) -> Option<String> {
     Some(match e {
         "registering" => format!("registering {}", v["aor"].as_str().unwrap_or_default()),
         "registered" => format!("registered {} for {} s", v["aor"].as_str().unwrap_or_default(), v["expires"]),
-        "registration_failed" | "registration_retrying" | "warning" => {
+        "registration_failed" | "registration_retrying" | "warning" | "park_recall" => {
             v["message"].as_str().unwrap_or_default().to_string()
         }
         "unregistered" => "unregistered".into(),

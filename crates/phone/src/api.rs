@@ -374,39 +374,15 @@ pub enum PhoneEvent {
     ParkSlots { slots: Vec<ParkSlot> },
     /// The user's presence or do-not-disturb switch changed.
     Availability { availability: Availability },
+    /// A call has been parked longer than the recall time (`Phone::set_park_recall`): remind the
+    /// user (the call's `CallUpdated` follows). `who`: display name or URI; `message`: the sentence.
+    ParkRecall { call_id: CallId, who: String, parked_mins: i64, message: String },
 }
 
-/// The `Warning` sentence of a park recall: the call has been parked longer than the recall
-/// time. Front ends that remind the user another way (a desktop notification) recognise it
-/// with [`parse_park_recall`].
+/// The sentence of a park recall (`PhoneEvent::ParkRecall::message`): the call has been parked
+/// longer than the recall time.
 pub fn park_recall_message(id: CallId, who: &str, mins: i64) -> String {
     format!("call {id} with {who} has been parked for {mins} min")
-}
-
-/// The call id, who and minutes of a [`park_recall_message`]; None for any other warning.
-pub fn parse_park_recall(message: &str) -> Option<(CallId, String, i64)> {
-    let rest = message.strip_prefix("call ")?;
-    let (id, rest) = rest.split_once(" with ")?;
-    let (who, mins) = rest.rsplit_once(" has been parked for ")?;
-    let mins = mins.strip_suffix(" min")?;
-    Some((id.parse().ok()?, who.to_string(), mins.parse().ok()?))
-}
-
-#[cfg(test)]
-mod park_recall_tests {
-    use super::*;
-
-    #[test]
-    fn a_recall_sentence_reads_back_and_other_warnings_do_not() {
-        let m = park_recall_message(7, "Bob Smith", 2);
-        assert_eq!(m, "call 7 with Bob Smith has been parked for 2 min");
-        assert_eq!(parse_park_recall(&m), Some((7, "Bob Smith".to_string(), 2)));
-        let odd = park_recall_message(3, "sip:with has been parked for x@h", 15);
-        assert_eq!(parse_park_recall(&odd), Some((3, "sip:with has been parked for x@h".to_string(), 15)));
-        assert_eq!(parse_park_recall("hold refused (488) by sip:bob@h"), None);
-        assert_eq!(parse_park_recall("call x with Bob has been parked for 2 min"), None);
-        assert_eq!(parse_park_recall("call 1 with Bob has been parked for soon"), None);
-    }
 }
 
 /// One history row.

@@ -655,9 +655,8 @@ impl Engine {
                     if let Some(info) = self.info(id) {
                         let who = info.remote_display_name.clone().unwrap_or(info.remote_uri.clone());
                         let mins = (now_ms() - info.parked_since_ms.unwrap_or(0)) / 60_000;
-                        self.emit(PhoneEvent::Warning {
-                            message: crate::api::park_recall_message(id, &who, mins),
-                        });
+                        let message = crate::api::park_recall_message(id, &who, mins);
+                        self.emit(PhoneEvent::ParkRecall { call_id: id, who, parked_mins: mins, message });
                         self.emit(PhoneEvent::CallUpdated { call: info });
                     }
                 }

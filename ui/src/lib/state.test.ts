@@ -91,6 +91,13 @@ describe('reduce', () => {
     expect(s.warning).toBe('cannot open the microphone');
   });
 
+  it('shows a park recall in the banner', () => {
+    const s = run([
+      { event: 'park_recall', call_id: 3, who: 'Bob', parked_mins: 2, message: 'call 3 with Bob has been parked for 2 min' },
+    ]);
+    expect(s.warning).toBe('call 3 with Bob has been parked for 2 min');
+  });
+
   it('follows presence and do-not-disturb as the engine announces them', () => {
     expect(initialState.availability).toEqual({ presence: 'available', dnd: false });
     const s = run([

@@ -67,6 +67,8 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       return { ...state, warning: event.message };
     case 'availability':
       return { ...state, availability: event.availability };
+    case 'park_recall':
+      return { ...state, warning: event.message };
     default:
       return state;
   }

@@ -81,7 +81,9 @@ export type PhoneEvent =
   | { event: 'warning'; message: string }
   | { event: 'call_quality'; call_id: CallId; quality: CallQuality }
   | { event: 'park_slots'; slots: ParkSlot[] }
-  | { event: 'availability'; availability: Availability };
+  | { event: 'availability'; availability: Availability }
+  /** A call has been parked longer than the recall time; `message` is the sentence to show. */
+  | { event: 'park_recall'; call_id: CallId; who: string; parked_mins: number; message: string };
 
 /** The presence the user picks; routing rules read it as `presence`. */
 export type Presence = 'available' | 'away' | 'busy';

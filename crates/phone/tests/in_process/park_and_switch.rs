@@ -209,3 +209,39 @@ async fn twenty_calls_in_one_second_stay_consistent() {
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+/// A call parked longer than the recall time comes back as its own `ParkRecall` event (once),
+/// naming the call and who is on it — not a warning sentence front ends must parse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_parked_too_long_is_recalled_once() {
+    let dir = temp_dir("park-recall");
+    let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
+    let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
+    bob.set_park_recall(Some(Duration::from_millis(300)));
+    let mut b_ev = bob.subscribe();
+    alice.dial(&format!("sip:bob@{}", bob.local_sip_addr()), opts.clone()).await.unwrap();
+    let PhoneEvent::IncomingCall { call: incoming } =
+        next_matching(&mut b_ev, "alice's call", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
+        unreachable!()
+    };
+    bob.answer(incoming.id, opts).await.unwrap();
+    settle(&bob, "answered", |c| call(c, incoming.id).state == CallState::Answered).await;
+    bob.park(incoming.id).await.unwrap();
+    let recall = next_matching(&mut b_ev, "the recall", |e| matches!(e, PhoneEvent::ParkRecall { .. })).await;
+    let PhoneEvent::ParkRecall { call_id, who, message, .. } = recall else { unreachable!() };
+    assert_eq!(call_id, incoming.id);
+    assert!(who.contains("alice"), "{who}");
+    assert!(message.contains("has been parked"), "{message}");
+    // Once per park: no second recall while it stays parked.
+    let again = tokio::time::timeout(Duration::from_millis(800), async {
+        loop {
+            if let Ok(PhoneEvent::ParkRecall { .. }) = b_ev.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(again.is_err(), "a second recall for the same park");
+}
