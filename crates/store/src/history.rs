@@ -179,9 +179,18 @@ impl HistoryStore {
 
     /// Completes the row [`begin`](Self::begin) wrote with how the call ended.
     pub fn finish(&self, id: i64, call: &NewCallRecord) -> Result<(), StoreError> {
-        let conn = self.lock();
+        if self.write_end(id, call)? == 0 {
+            // The row is gone (the file was replaced meanwhile): keep the call all the same.
+            let again = self.begin(call)?;
+            self.write_end(again, call)?;
+        }
+        Ok(())
+    }
+
+    /// Writes how a call ended into row `id`; returns how many rows changed (0: no such row).
+    fn write_end(&self, id: i64, call: &NewCallRecord) -> Result<usize, StoreError> {
         let q = call.quality.clone().unwrap_or_default();
-        let changed = conn
+        self.lock()
             .execute(
                 "UPDATE calls SET answered_at_ms = ?2, ended_at_ms = ?3, outcome = ?4, sip_status = ?5,
                                   codec = ?6, end_reason = ?7, routing = ?8, has_quality = ?9, mos = ?10,
@@ -209,13 +218,7 @@ impl HistoryStore {
                     q.jitter_buffer_ms,
                 ],
             )
-            .map_err(|e| self.error(e))?;
-        drop(conn);
-        if changed == 0 {
-            // The row is gone (the file was replaced meanwhile): keep the call all the same.
-            self.record(call)?;
-        }
-        Ok(())
+            .map_err(|e| self.error(e))
     }
 
     /// Marks `interrupted` every row still in progress whose program is gone: its process is not
@@ -261,43 +264,11 @@ impl HistoryStore {
         &self.path
     }
 
-    /// Stores one finished call and returns its id.
+    /// Stores one finished call and returns its id (the row is begun and completed at once).
     pub fn record(&self, call: &NewCallRecord) -> Result<i64, StoreError> {
-        let conn = self.lock();
-        let q = call.quality.clone().unwrap_or_default();
-        conn.execute(
-            "INSERT INTO calls (direction, account, remote_uri, remote_display_name, started_at_ms,
-                                answered_at_ms, ended_at_ms, outcome, sip_status, codec, end_reason,
-                                routing, has_quality, mos, packets_received, packets_lost,
-                                late_packets, concealed_frames, jitter_ms, rtt_ms, jitter_buffer_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
-                     ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-            params![
-                call.direction.as_str(),
-                call.account,
-                call.remote_uri,
-                call.remote_display_name,
-                call.started_at_ms,
-                call.answered_at_ms,
-                call.ended_at_ms,
-                call.outcome.as_str(),
-                call.sip_status,
-                call.codec,
-                call.end_reason,
-                call.routing,
-                call.quality.is_some(),
-                q.mos,
-                q.packets_received,
-                q.packets_lost,
-                q.late_packets,
-                q.concealed_frames,
-                q.jitter_ms,
-                q.rtt_ms,
-                q.jitter_buffer_ms,
-            ],
-        )
-        .map_err(|e| self.error(e))?;
-        Ok(conn.last_insert_rowid())
+        let id = self.begin(call)?;
+        self.write_end(id, call)?;
+        Ok(id)
     }
 
     /// The `limit` most recent calls, newest (latest start) first; ties broken by newest row.
