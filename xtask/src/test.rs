@@ -189,10 +189,19 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
     } else {
         &["--workspace", "--exclude", "hookflash-app"]
     };
+    // In CI (a fresh clone, built once) incremental compilation only costs: it writes caches for
+    // our crates that no later build reads. Every cargo command of the run gets the same setting,
+    // so none of them rebuilds what another built.
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
     let cargo_cmd = |args: &[&str]| {
-        Cmd::new(cargo())
+        let cmd = Cmd::new(cargo())
             .args(args.iter().copied())
-            .cwd(&layout.root)
+            .cwd(&layout.root);
+        if ci {
+            cmd.env("CARGO_INCREMENTAL", "0")
+        } else {
+            cmd
+        }
     };
     let run = |cmd: Cmd| Action::Run {
         cmd,
