@@ -22,7 +22,7 @@ use crate::tauri_driver::ensure_tauri_driver;
 /// The steps, in the order they run: name, what it does, time limit for each of its commands.
 pub const STEPS: &[(&str, &str, u64)] = &[
     ("setup", "system packages, tauri-driver, Python venv", 25),
-    ("ui", "ui/: npm ci, npm test, npm run build", 10),
+    ("ui", "ui/: npm ci, npm test, npm run check (types), npm run build", 10),
     ("rust", "cargo test --workspace (engine, CLI, app, tests crate)", 40),
     ("build", "cargo build --workspace --all-targets (CLI and app binaries)", 15),
     (
@@ -220,6 +220,11 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
             // The build runs even when the unit tests fail: the app needs ui/dist to compile.
             Action::Run {
                 cmd: npm::script(&layout.ui(), "test", &[]),
+                keep_going: true,
+            },
+            // Types: the views against the engine's generated types (ui/src/lib/engine.ts).
+            Action::Run {
+                cmd: npm::script(&layout.ui(), "check", &[]),
                 keep_going: true,
             },
             run(npm::script(&layout.ui(), "build", &[])),

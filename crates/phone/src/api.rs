@@ -61,7 +61,7 @@ pub struct SharedParkConfig {
 }
 
 /// One park orbit slot as the server's dialog-event NOTIFYs describe it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ParkSlot {
     /// The slot, e.g. "701".
     pub slot: String,
@@ -109,7 +109,7 @@ fn default_true() -> bool {
 }
 
 /// Audio codecs the engine can negotiate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum CodecName {
     Pcmu,
@@ -167,14 +167,14 @@ pub struct VoiceProcessing {
 /// switch. Routing rules read both (`presence`, `dnd`; DND on rejects every call with the
 /// do-not-disturb preset's answer). Changed with [`Phone::set_availability`](crate::Phone::set_availability);
 /// every change comes back as `PhoneEvent::Availability`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 pub struct Availability {
     pub presence: Presence,
     pub dnd: bool,
 }
 
 /// The presence a user picks (routing rules see it as the `presence` string).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
     #[default]
@@ -275,14 +275,14 @@ impl std::fmt::Debug for PasswordSource {
 
 pub type CallId = u64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Incoming,
     Outgoing,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RegistrationState {
     Unregistered,
@@ -293,7 +293,7 @@ pub enum RegistrationState {
     Retrying { message: String, in_secs: u32 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     /// Outgoing: INVITE sent, no provisional yet.
@@ -305,7 +305,7 @@ pub enum CallState {
 }
 
 /// Snapshot of one call, as front ends show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CallInfo {
     pub id: CallId,
     pub direction: Direction,
@@ -335,7 +335,7 @@ pub struct CallInfo {
 }
 
 /// Why a call ended, with a sentence a user can read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EndReason {
     /// We hung up.
@@ -355,7 +355,7 @@ pub enum EndReason {
 }
 
 /// Everything the engine tells front ends; one stream, in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum PhoneEvent {
     Registration { aor: String, state: RegistrationState },

@@ -130,7 +130,7 @@ pub struct NewCallRecord {
 }
 
 /// Media quality of a finished call, as measured by the media session.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CallQuality {
     /// Estimated MOS (ITU-T G.107 E-model), 1.0-4.5.
     pub mos: Option<f64>,

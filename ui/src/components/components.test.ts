@@ -21,6 +21,11 @@ const call = (over: Partial<CallView> = {}): CallView => ({
   muted: false,
   started_at_ms: 0,
   answered_at_ms: 1_000,
+  active: false,
+  parked_since_ms: null,
+  held_by_remote: false,
+  account: 'sip:alice@127.0.0.1',
+  routing: null,
   ...over,
 });
 

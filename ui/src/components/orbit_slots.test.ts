@@ -58,6 +58,11 @@ describe('park orbit slots', () => {
       muted: false,
       started_at_ms: 0,
       answered_at_ms: 1_000,
+      active: true,
+      parked_since_ms: null,
+      held_by_remote: false,
+      account: 'sip:alice@pbx',
+      routing: null,
     };
     const base = { call, now: 5_000, onHangup: () => {}, onMute: () => {}, onDtmf: () => {}, onDismiss: () => {}, onPark: () => {} };
     const onParkOrbit = vi.fn();

@@ -29,6 +29,11 @@ const call = (over: Partial<CallInfo> = {}): CallInfo => ({
   muted: false,
   started_at_ms: 1_000,
   answered_at_ms: null,
+  active: false,
+  parked_since_ms: null,
+  held_by_remote: false,
+  account: 'sip:alice@127.0.0.1',
+  routing: null,
   ...over,
 });
 

@@ -1,98 +1,24 @@
-// The engine's data as JSON (mirrors crates/phone/src/api.rs serde output) and the shell's account view.
+// The engine's data as JSON and the shell's account view. The types of the engine's events and
+// everything in them are generated from the Rust ones (./engine.ts, checked by a test of
+// crates/phone); the others here are still written by hand and must mirror their Rust types.
 
-export type CallId = number;
-export type Direction = 'incoming' | 'outgoing';
-export type CallState = 'calling' | 'ringing' | 'answered' | 'ended';
-export type CodecName = 'pcmu' | 'pcma' | 'opus' | 'g722';
+import type { CallQuality, Direction, RegistrationState } from './engine';
+export type {
+  Availability,
+  CallId,
+  CallInfo,
+  CallQuality,
+  CallState,
+  CodecName,
+  Direction,
+  EndReason,
+  ParkSlot,
+  PhoneEvent,
+  Presence,
+  RegistrationState,
+} from './engine';
+
 export type Transport = 'udp' | 'tcp' | 'tls';
-
-export type RegistrationState =
-  | { state: 'unregistered' }
-  | { state: 'registering' }
-  | { state: 'registered'; expires_in: number }
-  | { state: 'failed'; message: string; status: number | null }
-  | { state: 'retrying'; message: string; in_secs: number };
-
-export interface CallInfo {
-  id: CallId;
-  direction: Direction;
-  state: CallState;
-  remote_uri: string;
-  remote_display_name: string | null;
-  codec: CodecName | null;
-  muted: boolean;
-  /** Unix milliseconds. */
-  started_at_ms: number;
-  answered_at_ms: number | null;
-  /** This call has the microphone and speaker (at most one call at a time). */
-  active?: boolean;
-  /** Unix ms when the call was parked; null/absent when it is not parked. */
-  parked_since_ms?: number | null;
-  /** The remote party has put us on hold. */
-  held_by_remote?: boolean;
-  /** AOR of the account the call belongs to. */
-  account?: string;
-  /** Incoming calls: the routing decision and the rule that made it. */
-  routing?: string | null;
-}
-
-/** Media quality figures (live `call_quality` events, and stored with history rows). */
-export interface CallQuality {
-  /** Estimated MOS (E-model), 1.0-4.5. */
-  mos: number | null;
-  packets_received: number;
-  packets_lost: number;
-  late_packets: number;
-  concealed_frames: number;
-  jitter_ms: number | null;
-  rtt_ms: number | null;
-  jitter_buffer_ms: number | null;
-}
-
-export type EndReason =
-  | { kind: 'local_hangup' }
-  | { kind: 'remote_hangup' }
-  | { kind: 'cancelled' }
-  | { kind: 'rejected'; status: number }
-  | { kind: 'failed'; status: number; reason: string }
-  | { kind: 'error'; message: string }
-  /** Parked on a server park orbit (the far end accepted the transfer to the slot). */
-  | { kind: 'parked_on_orbit'; slot: string };
-
-/** A park orbit slot on the server (`[account.shared_park]`), as its dialog-event NOTIFYs say. */
-export interface ParkSlot {
-  slot: string;
-  /** The slot's URI; calling it retrieves the parked call. */
-  uri: string;
-  occupied: boolean;
-  parked_uri: string | null;
-  parked_display: string | null;
-  /** "trying" | "proceeding" | "early" | "confirmed"; null when free. */
-  state: string | null;
-}
-
-export type PhoneEvent =
-  | { event: 'registration'; aor: string; state: RegistrationState }
-  | { event: 'incoming_call'; call: CallInfo }
-  | { event: 'call_updated'; call: CallInfo }
-  | { event: 'dtmf'; call_id: CallId; digit: string }
-  | { event: 'audio_input_ended'; call_id: CallId }
-  | { event: 'call_ended'; call: CallInfo; reason: EndReason; message: string }
-  | { event: 'warning'; message: string }
-  | { event: 'call_quality'; call_id: CallId; quality: CallQuality }
-  | { event: 'park_slots'; slots: ParkSlot[] }
-  | { event: 'availability'; availability: Availability }
-  /** A call has been parked longer than the recall time; `message` is the sentence to show. */
-  | { event: 'park_recall'; call_id: CallId; who: string; parked_mins: number; message: string };
-
-/** The presence the user picks; routing rules read it as `presence`. */
-export type Presence = 'available' | 'away' | 'busy';
-
-/** Presence and the do-not-disturb switch (DND on: every incoming call is refused). */
-export interface Availability {
-  presence: Presence;
-  dnd: boolean;
-}
 
 export interface HistoryEntry {
   id: number;
