@@ -40,11 +40,18 @@ fn next_block(cursor: &AtomicU32, n: u32) -> u32 {
 /// A block of `n` consecutive free ports (UDP and TCP); returns the first one.
 ///
 /// Use a block when a peer binds several ports (baresip: SIP on p, TLS on p+1; RTP ranges).
+/// "Free" means free when probed: another program may take a port afterwards (no allocator can
+/// reserve a port for a peer that binds it later); within this process no port is handed out twice.
 pub fn free_block(n: u16) -> u16 {
+    free_block_from(cursor(), n, is_free)
+}
+
+/// [`free_block`] with its cursor and probe given (the tests replace the probe).
+fn free_block_from(cursor: &AtomicU32, n: u16, probe: impl Fn(u16) -> bool) -> u16 {
     assert!(n > 0 && u32::from(n) < LAST - FIRST);
     for _ in 0..2000 {
-        let base = next_block(cursor(), u32::from(n)) as u16;
-        if (0..n).all(|i| is_free(base + i)) {
+        let base = next_block(cursor, u32::from(n)) as u16;
+        if (0..n).all(|i| probe(base + i)) {
             return base;
         }
     }
@@ -60,14 +67,32 @@ pub fn free_port() -> u16 {
 mod tests {
     use super::*;
 
+    /// Blocks handed out in this process never overlap and stay in the range. (This test used
+    /// to probe the ports again afterwards: racy by nature — any program on the machine may bind a
+    /// port between two probes — and it failed on fresh machines.)
     #[test]
-    fn blocks_do_not_overlap_and_are_bindable() {
+    fn blocks_do_not_overlap_and_stay_in_the_range() {
         let a = free_block(4);
         let b = free_block(4);
         assert!(a + 4 <= b || b + 4 <= a, "blocks overlap: {a} and {b}");
-        for p in a..a + 4 {
-            assert!(is_free(p));
+        for base in [a, b] {
+            assert!(u32::from(base) >= FIRST && u32::from(base) + 4 <= LAST, "{base} outside {FIRST}..{LAST}");
         }
+    }
+
+    /// A block is handed out only when every port of it was free when probed: a block with one
+    /// taken port is skipped for the next one.
+    #[test]
+    fn a_block_with_a_taken_port_is_skipped() {
+        let cursor = AtomicU32::new(FIRST);
+        let taken = FIRST as u16 + 2;
+        let probed = std::sync::Mutex::new(Vec::new());
+        let base = free_block_from(&cursor, 4, |p| {
+            probed.lock().unwrap().push(p);
+            p != taken
+        });
+        assert_eq!(base, FIRST as u16 + 4);
+        assert!(probed.lock().unwrap().contains(&taken));
     }
 
     /// Threads that reach the end of the range together each get their own block after the
