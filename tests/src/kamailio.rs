@@ -37,6 +37,16 @@ pub struct KamailioBuilder {
     name: String,
     /// Orbit user pattern (regex on the R-URI user) and where those INVITEs go.
     park_orbits: Option<(String, SocketAddr)>,
+    invite_auth: Option<InviteAuth>,
+}
+
+/// Whether Kamailio challenges new INVITEs (407) before relaying them, and with which realm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteAuth {
+    /// The From domain (the caller's own realm, as for REGISTER).
+    FromDomain,
+    /// Always this realm (a proxy asking for a password of another realm).
+    Realm(String),
 }
 
 pub struct Kamailio {
@@ -52,7 +62,7 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into(), park_orbits: None }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None }
     }
 }
 
@@ -84,6 +94,14 @@ impl KamailioBuilder {
     /// `orbit` with their dialog state published, and `SUBSCRIBE Event: dialog` is served.
     pub fn park_orbits(mut self, user_regex: &str, orbit: SocketAddr) -> Self {
         self.park_orbits = Some((user_regex.to_string(), orbit));
+        self
+    }
+
+    /// Challenge new INVITEs with `Proxy-Authenticate` (the configured digest algorithm) before
+    /// relaying them; each is logged as `HF-INVITE-CHALLENGE`, an accepted answer as
+    /// `HF-INVITE-AUTHED` with its `Proxy-Authorization` header.
+    pub fn challenge_invites(mut self, auth: InviteAuth) -> Self {
+        self.invite_auth = Some(auth);
         self
     }
 
@@ -131,6 +149,7 @@ impl KamailioBuilder {
             digest: self.digest,
             min_expires: self.min_expires,
             park_orbits: self.park_orbits.clone(),
+            invite_auth: self.invite_auth.clone(),
         });
         let cfg_path = kdir.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
@@ -239,6 +258,7 @@ struct ConfigParams {
     digest: Digest,
     min_expires: u32,
     park_orbits: Option<(String, SocketAddr)>,
+    invite_auth: Option<InviteAuth>,
 }
 
 /// db_text tables (name, schema version, header line) of presence and pua, as Kamailio 5.6 ships them.
@@ -315,11 +335,17 @@ fn config_text(p: &ConfigParams) -> String {
         ),
         None => (String::new(), String::new()),
     };
+    let invite_auth = match &p.invite_auth {
+        None => String::new(),
+        Some(InviteAuth::FromDomain) => INVITE_AUTH_ROUTE.replace("@REALM@", "$fd"),
+        Some(InviteAuth::Realm(r)) => INVITE_AUTH_ROUTE.replace("@REALM@", r),
+    };
     c.push_str(
         &ROUTES
             .replace("@LOCAL_AOR@", &format!("$rd == \"127.0.0.1\" && ({local_aor})"))
             .replace("    @PRESENCE@\n", &presence)
-            .replace("    @ORBIT_INVITE@\n", &orbit_invite),
+            .replace("    @ORBIT_INVITE@\n", &orbit_invite)
+            .replace("    @INVITE_AUTH@\n", &invite_auth),
     );
     c
 }
@@ -371,6 +397,7 @@ request_route {
         exit;
     }
     @ORBIT_INVITE@
+    @INVITE_AUTH@
     if (@LOCAL_AOR@) {
         if (!lookup("location")) {
             sl_send_reply("404", "Not Found");
@@ -410,6 +437,19 @@ const PRESENCE_ROUTE: &str = r#"    if (is_method("PUBLISH|SUBSCRIBE")) {
     }
 "#;
 
+/// New INVITEs must carry a `Proxy-Authorization` for `@REALM@` (checked against the subscriber
+/// table) before they are relayed.
+const INVITE_AUTH_ROUTE: &str = r#"    if (is_method("INVITE")) {
+        if (!proxy_authorize("@REALM@", "subscriber")) {
+            xlog("L_NOTICE", "HF-INVITE-CHALLENGE user=$fU realm=@REALM@\n");
+            proxy_challenge("@REALM@", "1");
+            exit;
+        }
+        xlog("L_NOTICE", "HF-INVITE-AUTHED user=$fU $hdr(Proxy-Authorization)\n");
+        consume_credentials();
+    }
+"#;
+
 /// Calls to an orbit slot: tracked by the dialog module; pua_dialoginfo (send_publish_flag -1:
 /// every tracked dialog) publishes their state for caller and callee.
 const ORBIT_ROUTE: &str = r#"    if (is_method("INVITE") && $rU =~ "@ORBIT_RE@") {
@@ -443,6 +483,7 @@ mod tests {
             digest: Digest::Md5,
             min_expires: 10,
             park_orbits: None,
+            invite_auth: None,
         };
         assert!(!config_text(&p).contains("SHA-256"));
         p.digest = Digest::Sha256;
@@ -454,6 +495,10 @@ mod tests {
         assert!(c.contains("if ($rd == \"127.0.0.1\" && ($rp == 5060 || $rp == 5060 || $rp == 5061))"), "{c}");
         assert!(!c.contains("alias="), "an alias for 127.0.0.1 makes every local contact `myself`");
         assert!(!c.contains("@PRESENCE@") && !c.contains("@ORBIT_INVITE@") && !c.contains("presence"), "{c}");
+        assert!(!c.contains("@INVITE_AUTH@") && !c.contains("proxy_challenge"), "{c}");
+        p.invite_auth = Some(InviteAuth::Realm("evil.example".into()));
+        let c = config_text(&p);
+        assert!(c.contains("proxy_challenge(\"evil.example\", \"1\")"), "{c}");
         p.park_orbits = Some(("^70[0-9]$".into(), ([127, 0, 0, 1], 7000).into()));
         let c = config_text(&p);
         assert!(c.contains("loadmodule \"pua_dialoginfo.so\"") && c.contains("handle_subscribe()"), "{c}");

@@ -23,7 +23,7 @@ pub mod wav;
 
 pub use baresip::Baresip;
 pub use cli::{Cli, CliRun};
-pub use kamailio::{Digest, Kamailio};
+pub use kamailio::{Digest, InviteAuth, Kamailio};
 pub use process::ProcessGuard;
 pub use test_dir::TestDir;
 

@@ -45,6 +45,11 @@ pub struct AccountConfig {
     /// Whether to REGISTER at all (false: calls only, e.g. peer-to-peer).
     #[serde(default = "default_true")]
     pub register: bool,
+    /// The digest realm the password is given to. Default: the account's domain, registrar and
+    /// outbound proxy hosts, and the realm its registrar challenges with; a challenge for any
+    /// other realm on a call's path is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
     /// Park orbits on the server this account can park calls on and watch (`[account.shared_park]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_park: Option<SharedParkConfig>,
@@ -96,6 +101,7 @@ impl AccountConfig {
             listen: None,
             tls_ca_file: None,
             register: true,
+            realm: None,
             shared_park: None,
         }
     }

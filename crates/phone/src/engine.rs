@@ -16,16 +16,15 @@ use hookflash_media::{
     StreamParams, WeakAudioSwitch,
 };
 use hookflash_sip::rsipstack;
+use hookflash_sip::auth::Credentials;
+use hookflash_sip::invite::{self as sip_invite, status_of, CallLeg, InviteOutcome, OutgoingInvite};
 use hookflash_sip::registration::{RegisterParams, Registration};
 use hookflash_sip::sdp::{self, AudioDescription, Direction as SdpDirection, Negotiated, SessionVersion};
 use hookflash_sip::stack::{SipStack, StackConfig};
 use hookflash_sip::target;
 use hookflash_sip::SipError;
 use hookflash_store::{CallDirection, CallOutcome, HistoryStore, NewCallRecord};
-use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
-use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
@@ -51,7 +50,7 @@ pub(crate) fn now_ms() -> i64 {
 struct CallRt {
     info: CallInfo,
     sip_call_id: String,
-    dialog: Option<InviteDialog>,
+    dialog: Option<CallLeg>,
     /// Incoming: the caller's offer. Outgoing: our offer.
     offer: Option<AudioDescription>,
     rtp: Option<RtpEndpoint>,
@@ -96,8 +95,8 @@ pub(crate) struct Engine {
     aor_text: String,
     domain: String,
     display_name: Option<String>,
-    password: Option<String>,
-    auth_user: String,
+    /// The account's password and the realms it is given to (every request's 401/407).
+    credentials: Credentials,
     registrar: Option<Uri>,
     /// Where out-of-dialog requests go when not straight to the target.
     outbound: Option<SipAddr>,
@@ -190,13 +189,6 @@ fn local_ip_towards(host: &str) -> Option<IpAddr> {
     Some(s.local_addr().ok()?.ip())
 }
 
-fn status_of(resp: &rsipstack::sip::Response) -> (u16, String) {
-    let code = u16::from(resp.status_code.clone());
-    let text = resp.status_code.to_string();
-    let phrase = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
-    (code, phrase)
-}
-
 fn display_name_of(h: Option<&rsipstack::sip::typed::From>) -> Option<String> {
     h.and_then(|f| f.display_name.clone())
         .map(|d| d.trim_matches('"').to_string())
@@ -280,11 +272,16 @@ impl Engine {
             tracing::warn!("{w}");
         }
         let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
+        // The realms the password is given to: the account's own hosts (and, learned at
+        // registration, its registrar's realm), or only the one the account names.
+        let mut home = vec![domain.clone()];
+        home.extend(registrar.as_ref().map(target::host_of));
+        home.extend(acc.outbound_proxy.clone());
+        let credentials = Credentials::new(&auth_user, password, acc.realm.clone(), &home);
         let reg = Registration::new(RegisterParams {
             aor: aor.clone(),
             registrar: registrar.clone().unwrap_or_else(|| aor.clone()),
-            auth_user: auth_user.clone(),
-            password: password.clone(),
+            credentials: credentials.clone(),
             display_name: acc.display_name.clone(),
         });
         let park_orbits = park_orbit::ParkOrbits::new(acc, &domain)?;
@@ -297,8 +294,7 @@ impl Engine {
             aor,
             domain,
             display_name: acc.display_name.clone(),
-            password,
-            auth_user,
+            credentials,
             registrar,
             outbound,
             register_enabled: acc.register,
@@ -712,69 +708,48 @@ impl Engine {
         let body = self.next_sdp(id, &offer);
         // Out-of-dialog requests go via the outbound proxy, or the registrar of a registering
         // account (as desk phones do); an account that does not register calls targets directly.
-        let destination = self.outbound.clone();
-        let option = InviteOption {
-            caller_display_name: self.display_name.clone(),
+        let invite = OutgoingInvite {
             caller: {
                 let mut a = self.aor.clone();
                 a.params.clear();
                 a
             },
+            caller_display_name: self.display_name.clone(),
             callee: callee.clone(),
-            destination,
-            content_type: Some("application/sdp".into()),
-            offer: Some(body.into_bytes()),
+            destination: self.outbound.clone(),
             contact: self.contact_uri(),
-            credential: self.password.clone().map(|password| Credential {
-                username: target::user_of(&self.aor).unwrap_or_default(),
-                password,
-                realm: None,
-                auth_username: Some(self.auth_user.clone()),
-            }),
-            call_id: Some(sip_call_id),
-            // Kept on the authenticated retry too (rsipstack re-sends the original request).
-            headers: (!caller_id_headers.is_empty()).then_some(caller_id_headers),
-            ..Default::default()
+            sdp: body.into_bytes(),
+            call_id: sip_call_id,
+            headers: caller_id_headers,
         };
-        let (dialog, handle) = match self.stack.dialogs.do_invite_async(option, self.dialog_tx.clone()) {
+        let (leg, outcome) = match sip_invite::invite(&self.stack, invite, self.credentials.clone(), self.dialog_tx.clone()) {
             Ok(x) => x,
             Err(e) => {
                 self.end_call(id, EndReason::Error { message: e.to_string() }).await;
                 return Err(PhoneError::Other(format!("cannot call {callee}: {e}")));
             }
         };
-        self.update(id, |c| c.dialog = Some(dialog));
+        self.update(id, |c| c.dialog = Some(leg));
         self.publish(id);
         let me = self.clone();
         tokio::spawn(async move {
-            let result = handle.await;
-            let outcome = match result {
-                Ok(Ok((_, Some(resp)))) => Ok(resp),
-                Ok(Ok((_, None))) => Err("no final response".to_string()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let outcome = outcome.await.unwrap_or_else(|e| InviteOutcome::Failed(e.to_string()));
+            let local = me.update(id, |c| c.local_end).unwrap_or(false);
+            let reason = match outcome {
+                InviteOutcome::Answered(resp) => {
+                    me.on_outgoing_answered(id, &resp).await;
+                    return;
+                }
+                InviteOutcome::Refused { status: 487, .. } if local => EndReason::LocalHangup,
+                InviteOutcome::Refused { status, reason } => EndReason::Failed { status, reason },
+                InviteOutcome::AuthRefused { status, reason, why } => {
+                    tracing::warn!("call {id} to {}: challenge not answered: {why}", me.aor_text);
+                    EndReason::Failed { status, reason: format!("{reason} — {why}") }
+                }
+                InviteOutcome::Failed(_) if local => EndReason::LocalHangup,
+                InviteOutcome::Failed(message) => EndReason::Error { message },
             };
-            match outcome {
-                Ok(resp) => {
-                    let (code, phrase) = status_of(&resp);
-                    if (200..300).contains(&code) {
-                        me.on_outgoing_answered(id, &resp).await;
-                    } else {
-                        let local = me.update(id, |c| c.local_end).unwrap_or(false);
-                        let reason = if local && code == 487 {
-                            EndReason::LocalHangup
-                        } else {
-                            EndReason::Failed { status: code, reason: phrase }
-                        };
-                        me.end_call(id, reason).await;
-                    }
-                }
-                Err(message) => {
-                    let local = me.update(id, |c| c.local_end).unwrap_or(false);
-                    let reason = if local { EndReason::LocalHangup } else { EndReason::Error { message } };
-                    me.end_call(id, reason).await;
-                }
-            }
+            me.end_call(id, reason).await;
         });
         Ok(id)
     }
@@ -993,7 +968,7 @@ impl Engine {
         let (redirect_tx, redirect_rx) = tokio::sync::oneshot::channel::<Uri>();
         let summary = decision.summary();
         let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
-            c.dialog = Some(dialog.clone());
+            c.dialog = Some(CallLeg::new(dialog.clone()));
             c.offer = Some(offer);
             c.info.routing = Some(summary);
             c.redirect = Some(redirect_tx);
@@ -1117,7 +1092,7 @@ impl Engine {
             return false;
         }
         if let Some(d) = self.update(id, |c| c.dialog.take()).flatten() {
-            self.stack.dialogs.remove_dialog(&d.id());
+            self.stack.dialogs.remove_dialog(&d.dialog().id());
         }
         self.end_call(id, EndReason::Rejected { status: 302 }).await;
         true
@@ -1149,12 +1124,9 @@ impl Engine {
 
     /// The headers presenting the call's chosen caller ID (none chosen: none), or the refusal
     /// when it is not in the account's allowed list.
-    fn caller_id_headers(&self, chosen: Option<&str>) -> Result<Vec<Header>, PhoneError> {
+    fn caller_id_headers(&self, chosen: Option<&str>) -> Result<Vec<(String, String)>, PhoneError> {
         let plan = self.dialling.lock().unwrap().clone();
-        let headers = plan
-            .headers_for_call(chosen, &self.domain)
-            .map_err(|e| PhoneError::Other(e.to_string()))?;
-        Ok(headers.into_iter().map(|(name, value)| Header::Other(name, value)).collect())
+        plan.headers_for_call(chosen, &self.domain).map_err(|e| PhoneError::Other(e.to_string()))
     }
 
     /// Replaces the dialling plan (validated first).
@@ -1230,7 +1202,7 @@ impl Engine {
         let (answer, negotiated) = match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
             Ok(x) => x,
             Err(e) => {
-                let _ = dialog.reject(Some(StatusCode::NotAcceptableHere), None);
+                let _ = dialog.reject(488);
                 self.end_call(id, EndReason::Rejected { status: 488 }).await;
                 return Err(PhoneError::Other(format!("cannot answer: {e}")));
             }
@@ -1249,10 +1221,7 @@ impl Engine {
             c.opts = opts;
         });
         let body = self.next_sdp(id, &answer);
-        let headers = vec![Header::ContentType("application/sdp".into())];
-        dialog
-            .accept(Some(headers), Some(body.into_bytes()))
-            .map_err(|e| PhoneError::Other(format!("cannot answer: {e}")))?;
+        dialog.accept(body.into_bytes()).map_err(|e| PhoneError::Other(format!("cannot answer: {e}")))?;
         if let Err(message) = self.start_media(id, negotiated).await {
             self.hangup_with(id, EndReason::Error { message: message.clone() }).await;
             return Err(PhoneError::Other(message));
@@ -1273,19 +1242,17 @@ impl Engine {
         if direction != Direction::Incoming || state != CallState::Ringing {
             return Err(PhoneError::Other(format!("call {id} is not ringing here")));
         }
-        let code = match status {
-            486 => StatusCode::BusyHere,
-            603 => StatusCode::Decline,
-            480 => StatusCode::TemporarilyUnavailable,
+        match status {
+            486 | 603 | 480 => {}
             other => {
                 return Err(PhoneError::InvalidInput {
                     what: "reject status".into(),
                     detail: format!("{other} (use 486 busy, 603 decline or 480 unavailable)"),
                 })
             }
-        };
+        }
         if let Some(d) = dialog {
-            let _ = d.reject(Some(code), None);
+            let _ = d.reject(status);
         }
         self.end_call(id, EndReason::Rejected { status }).await;
         Ok(())
@@ -1311,9 +1278,7 @@ impl Engine {
             match state {
                 CallState::Calling | CallState::Ringing => {
                     // CANCEL; the INVITE then ends with 487 and end_call runs from dial's task.
-                    if d.cancel().await.is_err() {
-                        let _ = d.hangup().await;
-                    }
+                    d.cancel().await;
                 }
                 CallState::Answered => {
                     let _ = d.bye().await;
@@ -1630,7 +1595,7 @@ impl Engine {
         // A call answered a moment ago may still wait for the caller's ACK: the dialog takes
         // no re-INVITE until then (a few ms normally; give up after the ACK time-out).
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(32);
-        while (dialog.state().waiting_ack() || dialog.state().can_cancel()) && tokio::time::Instant::now() < deadline {
+        while dialog.settling() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let mut formats = vec![neg.codec.clone()];
@@ -1644,9 +1609,8 @@ impl Engine {
             ptime: Some(neg.ptime),
         };
         let body = self.next_sdp(id, &offer);
-        let headers = vec![Header::ContentType("application/sdp".into())];
         tracing::debug!("{} reinvite {id} {direction:?} sending", self.aor_text);
-        let result = dialog.reinvite(Some(headers), Some(body.into_bytes())).await;
+        let result = dialog.reinvite(body.into_bytes()).await;
         tracing::debug!("{} reinvite {id} result {:?}", self.aor_text, result.as_ref().map(|r| r.as_ref().map(|r| r.status_code.clone())));
         let outcome = match result {
             Ok(Some(resp)) => {

@@ -246,9 +246,8 @@ impl Engine {
             .await
             .map_err(|e| (None, format!("watching orbit {slot}: {server} unreachable: {e}")))?;
         let local = conn.get_addr().clone();
-        let mut answered: Vec<String> = Vec::new();
-        let mut auth: Option<(String, String)> = None;
-        let mut nc = 0u32;
+        let mut attempt = hookflash_sip::auth::Attempt::new();
+        let mut auth: Vec<(String, String)> = Vec::new();
         loop {
             let Some(sub) = self.orbits().and_then(|mut o| {
                 let s = o.subs.get_mut(slot)?;
@@ -262,7 +261,7 @@ impl Engine {
                 return Err((None, format!("orbit {slot} is unknown")));
             };
             let request = self
-                .build_subscribe(&sub, &slot_uri, &local, expires, auth.as_ref())
+                .build_subscribe(&sub, &slot_uri, &local, expires, &auth)
                 .map_err(|e| (None, format!("watching orbit {slot}: {e}")))?;
             let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| (None, e.to_string()))?;
             let mut tx = Transaction::new_client(key, request, self.stack.endpoint.clone(), Some(conn.clone()));
@@ -298,30 +297,12 @@ impl Engine {
                     return Ok(granted);
                 }
                 401 | 407 => {
-                    let challenges: Vec<digest::Challenge> = resp
-                        .headers
-                        .iter()
-                        .filter_map(|h| match h {
-                            Header::WwwAuthenticate(v) => digest::parse_challenge(v.value(), false).ok(),
-                            Header::ProxyAuthenticate(v) => digest::parse_challenge(v.value(), true).ok(),
-                            _ => None,
-                        })
-                        .collect();
-                    let refused = |why: &str| (Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {why}"));
-                    let Some(ch) = digest::choose(&challenges).cloned() else {
-                        return Err(refused("no digest challenge this phone can answer"));
-                    };
-                    let Some(password) = self.password.clone() else {
-                        return Err(refused("the server asks for a password and none is set"));
-                    };
-                    if (answered.contains(&ch.nonce) && !ch.stale) || answered.len() >= 3 {
-                        return Err(refused("wrong user name or password"));
-                    }
-                    answered.push(ch.nonce.clone());
-                    nc += 1;
                     let uri = sub.remote_target.clone().filter(|_| sub.to_tag.is_some()).unwrap_or(slot_uri.clone()).to_string();
-                    let r = digest::respond(&ch, &self.auth_user, &password, "SUBSCRIBE", &uri, b"", nc, &digest::new_cnonce());
-                    auth = Some((r.header_name.to_string(), r.value));
+                    let challenges = hookflash_sip::auth::challenges_of(&resp);
+                    let answers = attempt
+                        .answer(&self.credentials, hookflash_sip::auth::Asker::Path, &challenges, "SUBSCRIBE", &uri, b"", &digest::new_cnonce())
+                        .map_err(|why| (Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {why}")))?;
+                    auth = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
                 }
                 _ => return Err((Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {phrase}"))),
             }
@@ -334,7 +315,7 @@ impl Engine {
         slot_uri: &Uri,
         local: &SipAddr,
         expires: u32,
-        auth: Option<&(String, String)>,
+        auth: &[(String, String)],
     ) -> Result<rsipstack::sip::Request, String> {
         let via = self.stack.endpoint.get_via(Some(local.clone()), None).map_err(|e| e.to_string())?;
         let mut me = self.aor.clone();
@@ -378,7 +359,7 @@ impl Engine {
         req.headers.push(Header::Event("dialog".into()));
         req.headers.push(Header::Accept("application/dialog-info+xml".into()));
         req.headers.push(Header::Expires(expires.into()));
-        if let Some((name, value)) = auth {
+        for (name, value) in auth {
             req.headers.push(Header::Other(name.clone(), value.clone()));
         }
         Ok(req)
@@ -477,7 +458,7 @@ impl Engine {
         let mut me = self.aor.clone();
         me.params.clear();
         let headers = vec![Header::Other("Referred-By".into(), format!("<{me}>"))];
-        let result = dialog.refer(uri, Some(headers), None).await;
+        let result = dialog.dialog().refer(uri, Some(headers), None).await;
         let who = target::host_of(&target::parse_uri("remote", &remote).unwrap_or_else(|_| self.aor.clone()));
         match result {
             Ok(Some(resp)) if (200..300).contains(&status_of(&resp).0) => {

@@ -5,9 +5,11 @@
 
 pub use rsipstack;
 
+pub mod auth;
 pub mod dialog_info;
 pub mod digest;
 pub mod error;
+pub mod invite;
 pub mod registration;
 pub mod sdp;
 pub mod stack;

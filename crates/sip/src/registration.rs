@@ -1,8 +1,9 @@
-//! REGISTER for one account: builds the request, answers digest challenges with our own
-//! `digest` module (MD5 and SHA-256, qop=auth, several challenges at once), and reads the
+//! REGISTER for one account: builds the request, answers digest challenges through `auth.rs`
+//! (MD5 and SHA-256, qop=auth, several challenges at once; the realm learned), and reads the
 //! granted expiry. Refresh timing and back-off are decided by the phone; this module does
 //! one registration exchange per call.
 
+use crate::auth::{challenges_of, Asker, Attempt, Credentials};
 use crate::digest;
 use crate::stack::SipStack;
 use crate::target::host_of;
@@ -21,8 +22,9 @@ pub struct RegisterParams {
     pub aor: Uri,
     /// Request-URI of the REGISTER (the registrar), carrying `;transport=` if any.
     pub registrar: Uri,
-    pub auth_user: String,
-    pub password: Option<String>,
+    /// The account's password and realms (shared with its other requests, which learn the
+    /// realm the registrar challenges with).
+    pub credentials: Credentials,
     pub display_name: Option<String>,
 }
 
@@ -40,7 +42,6 @@ pub struct Registration {
     call_id: String,
     from_tag: String,
     cseq: u32,
-    nc: u32,
     /// Contact we advertise (learned rport/received is applied after the first answer).
     contact: Option<Uri>,
 }
@@ -52,7 +53,6 @@ impl Registration {
             call_id: format!("{}@hookflash", random_token(20)),
             from_tag: make_tag().to_string(),
             cseq: 0,
-            nc: 0,
             contact: None,
         }
     }
@@ -101,11 +101,11 @@ impl Registration {
         });
         self.contact = Some(contact.clone());
 
-        let mut answered: Vec<String> = Vec::new(); // nonces we already answered
-        let mut auth_header: Option<(String, String)> = None;
+        let mut attempt = Attempt::new();
+        let mut auth_headers: Vec<(String, String)> = Vec::new();
         loop {
             self.cseq += 1;
-            let request = self.build(stack, &local, &contact, expires, auth_header.as_ref())?;
+            let request = self.build(stack, &local, &contact, expires, &auth_headers)?;
             let key = TransactionKey::from_request(&request, TransactionRole::Client)?;
             let mut tx = Transaction::new_client(key, request, stack.endpoint.clone(), Some(conn.clone()));
             tx.destination = Some(target.clone());
@@ -130,26 +130,12 @@ impl Registration {
                     return Ok(Registered { expires: granted });
                 }
                 401 | 407 => {
-                    let challenges = challenges_of(&resp);
-                    let Some(ch) = digest::choose(&challenges).cloned() else {
-                        return Err(refused(&resp, &server, "no digest challenge this phone can answer"));
-                    };
-                    let Some(password) = self.params.password.clone() else {
-                        return Err(refused(&resp, &server, "the server asks for a password and none is set"));
-                    };
-                    if answered.contains(&ch.nonce) && !ch.stale {
-                        // Same nonce rejected again: the credentials are wrong.
-                        return Err(refused(&resp, &server, "wrong user name or password"));
-                    }
-                    if answered.len() >= 3 {
-                        return Err(refused(&resp, &server, "too many authentication challenges"));
-                    }
-                    answered.push(ch.nonce.clone());
-                    self.nc += 1;
-                    let cnonce = random_token(16);
                     let uri = self.params.registrar.to_string();
-                    let r = digest::respond(&ch, &self.params.auth_user, &password, "REGISTER", &uri, b"", self.nc, &cnonce);
-                    auth_header = Some((r.header_name.to_string(), r.value));
+                    let cnonce = digest::new_cnonce();
+                    let answers = attempt
+                        .answer(&self.params.credentials, Asker::Registrar, &challenges_of(&resp), "REGISTER", &uri, b"", &cnonce)
+                        .map_err(|why| refused(&resp, &server, &why.to_string()))?;
+                    auth_headers = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
                 }
                 408 => {
                     // rsipstack reports its own transaction time-out (Timer F) as a 408.
@@ -172,7 +158,7 @@ impl Registration {
         local: &SipAddr,
         contact: &Uri,
         expires: u32,
-        auth: Option<&(String, String)>,
+        auth: &[(String, String)],
     ) -> Result<rsipstack::sip::Request, SipError> {
         let via = stack.endpoint.get_via(Some(local.clone()), None)?;
         let mut aor = self.params.aor.clone();
@@ -196,22 +182,11 @@ impl Registration {
         req.headers.push(c.into());
         req.headers.push(Header::Expires(expires.into()));
         req.headers.push(Header::Other("Allow".into(), "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into()));
-        if let Some((name, value)) = auth {
+        for (name, value) in auth {
             req.headers.push(Header::Other(name.clone(), value.clone()));
         }
         Ok(req)
     }
-}
-
-fn challenges_of(resp: &Response) -> Vec<digest::Challenge> {
-    resp.headers
-        .iter()
-        .filter_map(|h| match h {
-            Header::WwwAuthenticate(v) => digest::parse_challenge(v.value(), false).ok(),
-            Header::ProxyAuthenticate(v) => digest::parse_challenge(v.value(), true).ok(),
-            _ => None,
-        })
-        .collect()
 }
 
 fn refused(resp: &Response, server: &str, why: &str) -> SipError {

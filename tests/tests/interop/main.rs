@@ -4,6 +4,7 @@
 //! One file: `cargo test -p hookflash-tests --test interop -- --ignored registration::`.
 
 mod audio_device;
+mod call_auth;
 mod caller_id;
 mod calls_baresip;
 mod glare;
