@@ -40,6 +40,7 @@ pub mod rtp_endpoint;
 pub mod session;
 pub mod ssrc_gate;
 pub mod stats;
+pub mod stream;
 pub mod time_stretch;
 pub mod tone;
 pub mod tone_player;
