@@ -87,7 +87,8 @@ impl StreamParams {
         }
     }
 
-    fn default_rtcp(&self) -> SocketAddr {
+    /// The far end's RTCP address from SDP: `remote_rtcp`, else RTP port + 1.
+    pub(crate) fn default_rtcp(&self) -> SocketAddr {
         self.remote_rtcp.unwrap_or_else(|| {
             SocketAddr::new(self.remote_rtp.ip(), self.remote_rtp.port().wrapping_add(1))
         })
