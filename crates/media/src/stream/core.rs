@@ -506,7 +506,7 @@ impl StreamCore {
             Some(remote) => self.reception.report_block(remote, now.mono),
             None => None,
         };
-        let info = (self.stats.packets_sent > 0).then(|| rtcp::SenderInfo {
+        let info = (self.stats.packets_sent > 0).then_some(rtcp::SenderInfo {
             ntp: now.ntp,
             rtp_timestamp,
             packets: self.stats.packets_sent as u32,

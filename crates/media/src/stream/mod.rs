@@ -2,12 +2,13 @@
 //! that are fed datagrams and the time and say what to do; the socket tasks in `session.rs` are
 //! thin drivers around them.
 //!
-//! * [`core`]: the stream core — latching, SSRC and sequence checks, DTMF detection, the jitter
-//!   buffer and the 20 ms playout decision, RTCP reports (what they say, when they are due,
-//!   where they go) and where our RTP goes. No sockets, no clock.
-//! * [`rtcp_timer`]: when the next RTCP report is due (RFC 3550 randomised interval).
-//! * [`transport`]: the seam between the core and the UDP sockets, where SRTP and ICE will
-//!   plug in (plain UDP today).
+//! * [`core`](self::core): the stream core — latching, SSRC and sequence checks, DTMF
+//!   detection, the jitter buffer and the 20 ms playout decision, RTCP reports (what they say,
+//!   when they are due, where they go) and where our RTP goes. No sockets, no clock.
+//! * [`rtcp_timer`](self::rtcp_timer): when the next RTCP report is due (RFC 3550 randomised
+//!   interval).
+//! * [`transport`](self::transport): the seam between the core and the UDP sockets, where SRTP
+//!   and ICE will plug in (plain UDP today).
 
 pub mod core;
 pub mod rtcp_timer;
