@@ -4,10 +4,10 @@
 //! sequence checks, DTMF detection, the jitter buffer and playout, RTCP. The tasks here only
 //! read sockets, timers and the audio input, feed the core, and perform what it returns:
 //!
-//! * The **send task** wakes every `ptime` on an absolute schedule (no drift), reads a frame
-//!   from the [`AudioIn`], encodes it (or sends RFC 4733 events while a DTMF key is queued) and
-//!   sends it where the core says (the latched remote address). After each frame it asks the
-//!   core whether an RTCP report is due and sends it.
+//! * The **send task** wakes every `ptime` on an absolute schedule (no drift; [`Pacer`]), reads
+//!   a frame from the [`AudioIn`], encodes it (or sends RFC 4733 events while a DTMF key is
+//!   queued) and sends it where the core says (the latched remote address). After each frame it
+//!   asks the core whether an RTCP report is due and sends it.
 //! * The **receive task** hands every RTP and RTCP datagram to the core, forwards the
 //!   [`MediaEvent`]s it produces, and every 20 ms asks it for one frame (decoded, FEC-recovered
 //!   or concealed) to write to the [`AudioOut`].
@@ -36,7 +36,7 @@ use crate::rtp;
 use crate::rtp_endpoint::RtpEndpoint;
 use crate::stats::MediaStats;
 use crate::stream::core::PLAYOUT_MS;
-use crate::stream::{Now, SentFrame, Socket, StreamCore, Transport};
+use crate::stream::{Now, Pacer, SentFrame, Socket, StreamCore, Transport};
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
 #[derive(Clone, Debug, PartialEq)]
@@ -327,36 +327,23 @@ impl SendTask {
         let mut frame = vec![0i16; self.params.codec.samples_per_frame(self.params.ptime())];
         let mut payload = Vec::with_capacity(1500);
         let mut packet = Vec::with_capacity(1500);
-        let mut origin = tokio::time::Instant::now();
-        let mut n: u32 = 0;
+        let mut pacer = Pacer::new(Instant::now(), self.ptime());
         loop {
-            let ptime = Duration::from_millis(self.params.ptime() as u64);
-            let due = origin + ptime * n;
+            let due = tokio::time::Instant::from_std(pacer.next_due());
             tokio::select! {
                 _ = self.cancel.cancelled() => break,
                 changed = self.params_rx.changed() => {
                     if changed.is_err() { break; }
                     let p = self.params_rx.borrow_and_update().clone();
-                    let old_ptime = self.params.ptime();
                     self.apply(p);
                     frame.resize(self.params.codec.samples_per_frame(self.params.ptime()), 0);
-                    if self.params.ptime() != old_ptime {
-                        // Continue from the last frame sent, at the new packet time.
-                        origin += Duration::from_millis(old_ptime as u64) * n.saturating_sub(1);
-                        n = 1;
-                    }
+                    pacer.set_period(self.ptime());
                     continue;
                 }
                 _ = tokio::time::sleep_until(due) => {}
             }
-            n += 1;
-            // After a long stall (suspended laptop, overloaded machine) don't burst a backlog.
-            let tick = tokio::time::Instant::now();
-            if tick.duration_since(origin + ptime * n) > Duration::from_millis(500) {
-                origin = tick;
-                n = 1;
-            }
             let now = now();
+            pacer.tick(now.mono);
             self.send_frame(&mut frame, &mut payload, &mut packet).await;
             let report = lock(&self.core).poll_rtcp(now, &self.params, self.ts);
             if let Some(t) = report {
@@ -369,6 +356,10 @@ impl SendTask {
         if let Some(t) = bye {
             let _ = self.transport.transmit(&t).await;
         }
+    }
+
+    fn ptime(&self) -> Duration {
+        Duration::from_millis(self.params.ptime() as u64)
     }
 
     fn apply(&mut self, p: StreamParams) {
