@@ -7,7 +7,8 @@
 //! [`Ringback`] plays the ringing tone while an outgoing call rings.
 //!
 //! Protocol pieces (`rtp`, `rtcp`, `dtmf`, `jitter_buffer`, `reception`) are plain values with
-//! no I/O, tested on their own; `session` wires them to sockets and timers.
+//! no I/O, tested on their own; `stream::core` combines them into the decisions of one stream
+//! (still no sockets, no clock), and `session` drives it from sockets and timers.
 
 pub mod audio_io;
 pub mod audio_processing;
@@ -40,6 +41,7 @@ pub mod rtp_endpoint;
 pub mod session;
 pub mod ssrc_gate;
 pub mod stats;
+pub mod stream;
 pub mod time_stretch;
 pub mod tone;
 pub mod tone_player;

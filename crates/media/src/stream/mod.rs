@@ -1,0 +1,22 @@
+//! One audio stream, split the sans-I/O way (as str0m's `Rtc`): the decisions are plain values
+//! that are fed datagrams and the time and say what to do; the socket tasks in `session.rs` are
+//! thin drivers around them.
+//!
+//! * [`core`](self::core): the stream core — latching, SSRC and sequence checks, DTMF
+//!   detection, the jitter buffer and the 20 ms playout decision, RTCP reports (what they say,
+//!   when they are due, where they go) and where our RTP goes. No sockets, no clock.
+//! * [`pacer`](self::pacer): when the send side's next frame is due (absolute schedule).
+//! * [`rtcp_timer`](self::rtcp_timer): when the next RTCP report is due (RFC 3550 randomised
+//!   interval).
+//! * [`transport`](self::transport): the seam between the core and the UDP sockets, where SRTP
+//!   and ICE will plug in (plain UDP today).
+
+pub mod core;
+pub mod pacer;
+pub mod rtcp_timer;
+pub mod transport;
+
+pub use self::core::{Now, SentFrame, StreamCore};
+pub use self::pacer::Pacer;
+pub use self::rtcp_timer::RtcpTimer;
+pub use self::transport::{Socket, Transmit, Transport};
