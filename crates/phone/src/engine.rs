@@ -15,20 +15,16 @@ use hookflash_media::{
     AudioIn, AudioOut, AudioSwitch, HoldMusic, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint,
     StreamParams, WeakAudioSwitch,
 };
-use hookflash_sip::rsipstack;
 use hookflash_sip::auth::Credentials;
-use hookflash_sip::invite::{self as sip_invite, status_of, CallLeg, InviteOutcome, OutgoingInvite};
+use hookflash_sip::dialog_events::{DialogEvent, Ended, Reply};
+use hookflash_sip::incoming::{Incoming, Redirect, ServerInvite, ServerRequest};
+use hookflash_sip::invite::{self as sip_invite, CallLeg, InviteOutcome, OutgoingInvite};
 use hookflash_sip::registration::{RegisterParams, Registration};
 use hookflash_sip::sdp::{self, AudioDescription, Direction as SdpDirection, Negotiated, SessionVersion};
 use hookflash_sip::stack::{SipStack, StackConfig};
 use hookflash_sip::target;
-use hookflash_sip::SipError;
+use hookflash_sip::{Request, SipError, SipUri};
 use hookflash_store::{CallDirection, CallOutcome, HistoryStore, NewCallRecord};
-use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
-use rsipstack::sip::prelude::*;
-use rsipstack::sip::{Header, Method, StatusCode, Uri};
-use rsipstack::transaction::transaction::Transaction;
-use rsipstack::transport::SipAddr;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -65,9 +61,9 @@ struct CallRt {
     /// The phone's audio switch this call's media is plugged into (keeps it open).
     switch: Option<AudioSwitch>,
     /// Incoming, ringing with forward-on-no-answer: sends the 302 through the INVITE transaction.
-    redirect: Option<tokio::sync::oneshot::Sender<Uri>>,
+    redirect: Option<Redirect>,
     /// Where a forward-on-no-answer rule sends this call when its timer fires.
-    forward_to: Option<Uri>,
+    forward_to: Option<SipUri>,
     /// The call's history row, written when the call started (`HistoryStore::begin`).
     history_id: Option<i64>,
 }
@@ -91,15 +87,15 @@ struct State {
 }
 
 pub(crate) struct Engine {
-    aor: Uri,
+    aor: SipUri,
     aor_text: String,
     domain: String,
     display_name: Option<String>,
     /// The account's password and the realms it is given to (every request's 401/407).
     credentials: Credentials,
-    registrar: Option<Uri>,
+    registrar: Option<SipUri>,
     /// Where out-of-dialog requests go when not straight to the target.
-    outbound: Option<SipAddr>,
+    outbound: Option<SipUri>,
     register_enabled: bool,
     local_ip: IpAddr,
     stack: SipStack,
@@ -110,7 +106,6 @@ pub(crate) struct Engine {
     state: Mutex<State>,
     /// Requests to the registration task (`engine_registration.rs`).
     registration: mpsc::UnboundedSender<registration::Request>,
-    dialog_tx: DialogStateSender,
     media_tx: mpsc::UnboundedSender<(CallId, MediaEvent)>,
     /// Routing rules for incoming calls (presets, the user's rules, the defaults).
     router: Mutex<Arc<Router>>,
@@ -189,12 +184,6 @@ fn local_ip_towards(host: &str) -> Option<IpAddr> {
     Some(s.local_addr().ok()?.ip())
 }
 
-fn display_name_of(h: Option<&rsipstack::sip::typed::From>) -> Option<String> {
-    h.and_then(|f| f.display_name.clone())
-        .map(|d| d.trim_matches('"').to_string())
-        .filter(|d| !d.is_empty())
-}
-
 impl Engine {
     pub(crate) async fn start(
         config: PhoneConfig,
@@ -212,35 +201,23 @@ impl Engine {
         let registrar = match &acc.registrar {
             Some(r) => {
                 let r = if r.starts_with("sip:") || r.starts_with("sips:") { r.clone() } else { format!("sip:{r}") };
-                Some(target::parse_uri("registrar", &r).map_err(sip_err)?)
+                target::parse_uri("registrar", &r).map_err(sip_err)?
             }
-            None => {
-                let mut u = aor.clone();
-                u.auth = None;
-                u.params.clear();
-                Some(u)
-            }
+            None => aor.server(),
         };
-        let mut registrar = registrar;
-        if let (Some(r), Some(t)) = (registrar.as_mut(), acc.transport) {
-            if !r.params.iter().any(|p| matches!(p, rsipstack::sip::Param::Transport(_))) && t != Transport::Udp {
-                r.params.push(rsipstack::sip::Param::Transport(match t {
-                    Transport::Tcp => rsipstack::sip::Transport::Tcp,
-                    Transport::Tls => rsipstack::sip::Transport::Tls,
-                    Transport::Udp => rsipstack::sip::Transport::Udp,
-                }));
-            }
-        }
+        let registrar = Some(match acc.transport {
+            Some(Transport::Tcp) => registrar.with_transport(hookflash_sip::Transport::Tcp),
+            Some(Transport::Tls) => registrar.with_transport(hookflash_sip::Transport::Tls),
+            _ => registrar,
+        });
         let outbound = match &acc.outbound_proxy {
             Some(p) => {
                 let p = if p.starts_with("sip:") { p.clone() } else { format!("sip:{p}") };
                 let u = target::parse_uri("outbound proxy", &p).map_err(sip_err)?;
-                Some(SipAddr::try_from(&u).map_err(|e| PhoneError::InvalidInput {
-                    what: "outbound proxy".into(),
-                    detail: e.to_string(),
-                })?)
+                u.check_destination("outbound proxy").map_err(sip_err)?;
+                Some(u)
             }
-            None if acc.register => registrar.as_ref().and_then(|r| SipAddr::try_from(r).ok()),
+            None if acc.register => registrar.clone().filter(|r| r.check_destination("registrar").is_ok()),
             None => None,
         };
         let route_host = registrar.as_ref().map(target::host_of).unwrap_or_else(|| domain.clone());
@@ -259,7 +236,7 @@ impl Engine {
             })?),
             None => None,
         };
-        let (stack, mut incoming) = SipStack::start(StackConfig {
+        let (stack, mut incoming, mut dialog_events) = SipStack::start(StackConfig {
             listen,
             tls_ca_pem,
             user_agent: config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION"))),
@@ -285,7 +262,6 @@ impl Engine {
             display_name: acc.display_name.clone(),
         });
         let park_orbits = park_orbit::ParkOrbits::new(acc, &domain)?;
-        let (dialog_tx, mut dialog_rx) = stack.dialogs.new_dialog_state_channel();
         let (media_tx, mut media_rx) = mpsc::unbounded_channel();
         let (registration_tx, registration_rx) = mpsc::unbounded_channel();
         let expires = acc.expires.max(1);
@@ -318,7 +294,6 @@ impl Engine {
                 availability: Availability::default(),
             }),
             registration: registration_tx,
-            dialog_tx,
             media_tx,
             router: Mutex::new(Arc::new(
                 RoutingSettings::default().compile().map_err(|e| PhoneError::Other(e.to_string()))?,
@@ -332,16 +307,19 @@ impl Engine {
         tokio::spawn(Self::housekeeping(Arc::downgrade(&engine), engine.timers_changed.clone()));
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
-            while let Some(tx) = incoming.recv().await {
+            while let Some(request) = incoming.recv().await {
                 let Some(e) = weak.upgrade() else { break };
-                e.on_transaction(tx).await;
+                match request {
+                    Incoming::Invite(invite) => e.on_invite(invite).await,
+                    Incoming::Request(request) => e.on_request(request).await,
+                }
             }
         });
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
-            while let Some(st) = dialog_rx.recv().await {
+            while let Some(ev) = dialog_events.recv().await {
                 let Some(e) = weak.upgrade() else { break };
-                e.on_dialog_state(st).await;
+                e.on_dialog_event(ev).await;
             }
         });
         let weak = Arc::downgrade(&engine);
@@ -671,14 +649,8 @@ impl Engine {
         sdp::build(desc, "hookflash", &SessionVersion { id: id + 1_000_000, version })
     }
 
-    fn contact_uri(&self) -> Uri {
-        Uri {
-            scheme: Some(rsipstack::sip::Scheme::Sip),
-            auth: self.aor.auth.clone(),
-            host_with_port: self.stack.local_addr.into(),
-            params: vec![],
-            headers: vec![],
-        }
+    fn contact_uri(&self) -> SipUri {
+        self.stack.contact(self.aor.user().as_deref())
     }
 
     // ---------------------------------------------------------------- calls: outgoing
@@ -709,11 +681,7 @@ impl Engine {
         // Out-of-dialog requests go via the outbound proxy, or the registrar of a registering
         // account (as desk phones do); an account that does not register calls targets directly.
         let invite = OutgoingInvite {
-            caller: {
-                let mut a = self.aor.clone();
-                a.params.clear();
-                a
-            },
+            caller: self.aor.bare(),
             caller_display_name: self.display_name.clone(),
             callee: callee.clone(),
             destination: self.outbound.clone(),
@@ -722,7 +690,7 @@ impl Engine {
             call_id: sip_call_id,
             headers: caller_id_headers,
         };
-        let (leg, outcome) = match sip_invite::invite(&self.stack, invite, self.credentials.clone(), self.dialog_tx.clone()) {
+        let (leg, outcome) = match sip_invite::invite(&self.stack, invite, self.credentials.clone()).await {
             Ok(x) => x,
             Err(e) => {
                 self.end_call(id, EndReason::Error { message: e.to_string() }).await;
@@ -736,8 +704,8 @@ impl Engine {
             let outcome = outcome.await.unwrap_or_else(|e| InviteOutcome::Failed(e.to_string()));
             let local = me.update(id, |c| c.local_end).unwrap_or(false);
             let reason = match outcome {
-                InviteOutcome::Answered(resp) => {
-                    me.on_outgoing_answered(id, &resp).await;
+                InviteOutcome::Answered { sdp } => {
+                    me.on_outgoing_answered(id, &sdp).await;
                     return;
                 }
                 InviteOutcome::Refused { status: 487, .. } if local => EndReason::LocalHangup,
@@ -754,11 +722,10 @@ impl Engine {
         Ok(id)
     }
 
-    async fn on_outgoing_answered(self: &Arc<Self>, id: CallId, resp: &rsipstack::sip::Response) {
-        let body = String::from_utf8_lossy(resp.body()).to_string();
+    async fn on_outgoing_answered(self: &Arc<Self>, id: CallId, body: &str) {
         let offer = self.update(id, |c| c.offer.clone()).flatten();
         let Some(offer) = offer else { return };
-        let negotiated = sdp::parse(&body)
+        let negotiated = sdp::parse(body)
             .map_err(|e| e.to_string())
             .and_then(|answer| sdp::accept_answer(&offer, &answer).map_err(|e| e.to_string()));
         match negotiated {
@@ -843,82 +810,23 @@ impl Engine {
 
     // ---------------------------------------------------------------- calls: incoming
 
-    async fn on_transaction(self: &Arc<Self>, tx: Transaction) {
-        let Some(mut tx) = self.take_orbit_notify(tx).await else { return };
-        let method = tx.original.method;
-        let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
-        if has_tag && method != Method::Options {
-            match self.stack.dialogs.match_dialog(&tx) {
-                Some(mut d) => {
-                    tokio::spawn(async move {
-                        if method == Method::Invite && !Self::dialog_ready_for_reinvite(&d).await {
-                            // Still not confirmed: tell the peer to retry (RFC 3261 14.2).
-                            let _ = tx.reply(StatusCode::RequestPending).await;
-                            return;
-                        }
-                        let _ = d.handle(&mut tx).await;
-                    });
-                }
-                None => {
-                    if method != Method::Ack {
-                        let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
-                    }
-                }
-            }
-            return;
-        }
-        match method {
-            Method::Invite => self.on_invite(tx).await,
-            Method::Options => {
-                let headers = vec![
-                    Header::Other("Allow".into(), "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into()),
-                    Header::Other("Accept".into(), "application/sdp".into()),
-                ];
-                let _ = tx.reply_with(StatusCode::OK, headers, None).await;
-            }
-            Method::Ack => {}
-            Method::Bye | Method::Cancel => {
-                let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
-            }
-            _ => {
-                let headers = vec![Header::Other(
-                    "Allow".into(),
-                    "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into(),
-                )];
-                let _ = tx.reply_with(StatusCode::MethodNotAllowed, headers, None).await;
-            }
-        }
+    /// A request outside the calls' dialogs that is not an INVITE: a subscription's NOTIFY, or
+    /// one for a subscription we no longer have.
+    async fn on_request(self: &Arc<Self>, request: ServerRequest) {
+        let Some(request) = self.take_orbit_notify(request).await else { return };
+        request.reply(481).await;
     }
 
-    /// A peer's re-INVITE can arrive right after our 200, before our dialog has left `Early`
-    /// (rsipstack moves it on after sending the 200) or received the ACK (each request is
-    /// handled in its own task). rsipstack silently drops an INVITE on a dialog that is not
-    /// confirmed: the peer's re-INVITE then hangs until it times out (32 s), answering 491 to
-    /// every re-INVITE of ours meanwhile. So wait briefly for the dialog; false if it did not
-    /// get there.
-    async fn dialog_ready_for_reinvite(d: &rsipstack::dialog::dialog::Dialog) -> bool {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        while d.state().can_cancel() || d.state().waiting_ack() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        true
-    }
-
-    async fn on_invite(self: &Arc<Self>, mut tx: Transaction) {
-        let req = tx.original.clone();
-        let body = String::from_utf8_lossy(&req.body).to_string();
+    async fn on_invite(self: &Arc<Self>, invite: ServerInvite) {
+        let req = invite.request().clone();
+        let body = req.body_text();
         let offer = if body.trim().is_empty() {
             None
         } else {
             match sdp::parse(&body) {
                 Ok(o) => Some(o),
                 Err(e) => {
-                    let _ = tx
-                        .reply_with(StatusCode::BadRequest, vec![Header::Other("Warning".into(), format!("399 hookflash \"{e}\""))], None)
-                        .await;
+                    invite.reply(400, vec![("Warning".into(), format!("399 hookflash \"{e}\""))]).await;
                     self.emit(PhoneEvent::Warning { message: format!("rejected an INVITE with unreadable SDP: {e}") });
                     return;
                 }
@@ -926,70 +834,38 @@ impl Engine {
         };
         let Some(offer) = offer else {
             // Offer-less INVITE (offer in our 200, answer in ACK) is not supported yet.
-            let _ = tx.reply(StatusCode::NotAcceptableHere).await;
+            invite.reply(488, Vec::new()).await;
             self.emit(PhoneEvent::Warning { message: "rejected an INVITE without SDP offer (488)".into() });
             return;
         };
         if sdp::answer(&offer, &codecs::formats(&[]), self.local_ip, 9).is_err() {
-            let _ = tx
-                .reply_with(
-                    StatusCode::NotAcceptableHere,
-                    vec![Header::Other("Warning".into(), "305 hookflash \"no common codec\"".into())],
-                    None,
-                )
-                .await;
+            invite.reply(488, vec![("Warning".into(), "305 hookflash \"no common codec\"".into())]).await;
             self.emit(PhoneEvent::Warning { message: "rejected a call offering no codec we support (488)".into() });
             return;
         }
-        let from = req.from_header().ok().and_then(|f| f.typed().ok());
-        let remote_uri = from
-            .as_ref()
-            .map(|f| {
-                let mut u = f.uri.clone();
-                u.params.clear();
-                u.to_string()
-            })
-            .unwrap_or_else(|| "unknown".into());
-        let display = display_name_of(from.as_ref());
-        let sip_call_id = req.call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
+        let remote_uri = req.from.as_ref().map(|f| f.uri.clone()).unwrap_or_else(|| "unknown".into());
+        let display = req.from.as_ref().and_then(|f| f.display_name.clone());
+        let sip_call_id = req.call_id.clone();
         let decision = self.route(&req);
         if let Some((status, _)) = decision.sip_response() {
-            self.refuse_by_rule(tx, remote_uri, display, sip_call_id, offer, decision, status).await;
+            self.refuse_by_rule(invite, remote_uri, display, sip_call_id, offer, decision, status).await;
             return;
         }
-        let dialog = match self.stack.dialogs.get_or_create_server_invite(&tx, self.dialog_tx.clone(), None, Some(self.contact_uri())) {
-            Ok(d) => d,
+        let (leg, redirect) = match invite.into_call(self.aor.user().as_deref()) {
+            Ok(x) => x,
             Err(e) => {
-                let _ = tx.reply(StatusCode::ServerInternalError).await;
-                self.emit(PhoneEvent::Warning { message: format!("could not take an incoming call: {e}") });
+                self.emit(PhoneEvent::Warning { message: e.to_string() });
                 return;
             }
         };
-        let (redirect_tx, redirect_rx) = tokio::sync::oneshot::channel::<Uri>();
         let summary = decision.summary();
         let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
-            c.dialog = Some(CallLeg::new(dialog.clone()));
+            c.dialog = Some(leg.clone());
             c.offer = Some(offer);
             c.info.routing = Some(summary);
-            c.redirect = Some(redirect_tx);
+            c.redirect = Some(redirect);
         });
-        let mut d = dialog.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = d.handle(&mut tx) => {}
-                Ok(target) = redirect_rx => {
-                    // Forward on no answer: 302 from the INVITE transaction itself (the dialog
-                    // API has no redirect), then absorb the ACK so the 302 is not retransmitted.
-                    let contact = Header::Contact(format!("<{target}>").into());
-                    let _ = tx.reply_with(StatusCode::MovedTemporarily, vec![contact], None).await;
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(32), async {
-                        while tx.receive().await.is_some() {}
-                    })
-                    .await;
-                }
-            }
-        });
-        let _ = dialog.ringing(None, None);
+        let _ = leg.ringing();
         if let Some(info) = self.update(id, |c| c.info.clone()) {
             self.emit(PhoneEvent::IncomingCall { call: info });
         }
@@ -997,7 +873,7 @@ impl Engine {
     }
 
     /// Routes an incoming INVITE with the current rules and logs the decision.
-    fn route(&self, req: &rsipstack::sip::Request) -> Decision {
+    fn route(&self, req: &Request) -> Decision {
         let facts = incoming_routing::facts(req, &self.aor_text);
         let router = self.router.lock().unwrap().clone();
         let state = {
@@ -1023,7 +899,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn refuse_by_rule(
         self: &Arc<Self>,
-        mut tx: Transaction,
+        invite: ServerInvite,
         remote_uri: String,
         display: Option<String>,
         sip_call_id: String,
@@ -1034,31 +910,23 @@ impl Engine {
         let summary = decision.summary();
         let headers = match &decision.action {
             RouteAction::Forward { target } => match target::dial_target(target, &self.domain) {
-                Ok(uri) => vec![Header::Contact(format!("<{uri}>").into())],
+                Ok(uri) => vec![("Contact".to_string(), format!("<{uri}>"))],
                 Err(e) => {
                     // Settings validation should have caught this; decline rather than send a
                     // 302 without a usable Contact.
                     self.emit(PhoneEvent::Warning { message: format!("cannot forward to '{target}': {e}") });
-                    let _ = tx.reply(StatusCode::Decline).await;
+                    invite.reply(603, Vec::new()).await;
                     return;
                 }
             },
             _ => Vec::new(),
         };
-        let code = StatusCode::from(status);
-        let _ = tx.reply_with(code, headers, None).await;
+        invite.reply(status, headers).await;
         let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
             c.offer = Some(offer);
             c.info.routing = Some(summary);
         });
         self.end_call(id, EndReason::Rejected { status }).await;
-        // Absorb the ACK so the final response is not retransmitted.
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(32), async {
-                while tx.receive().await.is_some() {}
-            })
-            .await;
-        });
     }
 
     /// Auto-answer and forward-on-no-answer timers for a call that rings.
@@ -1085,15 +953,14 @@ impl Engine {
 
     /// Sends a ringing incoming call elsewhere with 302 (voicemail, a colleague). Returns false
     /// if it is no longer ringing.
-    async fn redirect_ringing(self: &Arc<Self>, id: CallId, uri: Uri) -> bool {
+    async fn redirect_ringing(self: &Arc<Self>, id: CallId, uri: SipUri) -> bool {
         let redirect = self.update(id, |c| (c.info.state == CallState::Ringing).then(|| c.redirect.take()).flatten()).flatten();
         let Some(redirect) = redirect else { return false };
-        if redirect.send(uri).is_err() {
+        if !redirect.send(uri) {
             return false;
         }
-        if let Some(d) = self.update(id, |c| c.dialog.take()).flatten() {
-            self.stack.dialogs.remove_dialog(&d.dialog().id());
-        }
+        // The INVITE transaction answers 302 and drops the dialog.
+        self.update(id, |c| c.dialog.take());
         self.end_call(id, EndReason::Rejected { status: 302 }).await;
         true
     }
@@ -1355,20 +1222,18 @@ impl Engine {
 
     // ---------------------------------------------------------------- dialog events
 
-    async fn on_dialog_state(self: &Arc<Self>, st: DialogState) {
-        match st {
-            DialogState::Early(did, resp) => {
-                let Some(id) = self.find_by_sip_call_id(&did.call_id) else { return };
+    async fn on_dialog_event(self: &Arc<Self>, ev: DialogEvent) {
+        match ev {
+            DialogEvent::Early { call_id, sdp: early_sdp } => {
+                let Some(id) = self.find_by_sip_call_id(&call_id) else { return };
                 let outgoing = self.update(id, |c| c.info.direction == Direction::Outgoing).unwrap_or(false);
                 if !outgoing {
                     return;
                 }
                 let changed = self.update(id, |c| call::advance(&mut c.info, CallState::Ringing, now_ms())).unwrap_or(false);
-                let has_sdp = !resp.body().is_empty();
-                if has_sdp {
+                if let Some(body) = early_sdp {
                     // 183 with SDP: early media from the far end replaces our ringback.
                     let offer = self.update(id, |c| c.offer.clone()).flatten();
-                    let body = String::from_utf8_lossy(resp.body()).to_string();
                     if let (Some(offer), Ok(ans)) = (offer, sdp::parse(&body)) {
                         if let Ok(n) = sdp::accept_answer(&offer, &ans) {
                             if let Err(message) = self.start_media(id, n).await {
@@ -1407,51 +1272,39 @@ impl Engine {
                     self.publish(id);
                 }
             }
-            DialogState::Updated(did, req, handle) => {
-                let Some(id) = self.find_by_sip_call_id(&did.call_id) else {
-                    let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+            DialogEvent::Reinvite { call_id, sdp, reply } => {
+                let Some(id) = self.find_by_sip_call_id(&call_id) else {
+                    reply.status(481).await;
                     return;
                 };
-                self.on_reinvite(id, req, handle).await;
+                self.on_reinvite(id, sdp, reply).await;
             }
-            DialogState::Info(_, req, handle) => {
+            DialogEvent::Info { call_id, request, reply } => {
                 // SIP INFO DTMF (application/dtmf-relay) from older gateways.
-                let body = String::from_utf8_lossy(&req.body).to_string();
+                let body = request.body_text();
                 let digit = body
                     .lines()
                     .find_map(|l| l.strip_prefix("Signal=").or_else(|| l.strip_prefix("Signal =")))
                     .and_then(|s| s.trim().chars().next());
-                let call_id = req.call_id_header().ok().map(|c| c.value().to_string());
-                let _ = handle.reply(StatusCode::OK).await;
-                if let (Some(d), Some(cid)) = (digit, call_id) {
-                    if let Some(id) = self.find_by_sip_call_id(&cid) {
-                        self.emit(PhoneEvent::Dtmf { call_id: id, digit: d });
-                    }
+                reply.status(200).await;
+                if let (Some(d), Some(id)) = (digit, self.find_by_sip_call_id(&call_id)) {
+                    self.emit(PhoneEvent::Dtmf { call_id: id, digit: d });
                 }
             }
-            DialogState::Options(_, _, handle) => {
-                let _ = handle.reply(StatusCode::OK).await;
+            DialogEvent::Notify { call_id, request, reply } if self.is_parking_on_orbit(&call_id) => {
+                self.on_orbit_refer_notify(&call_id, request, reply).await;
             }
-            DialogState::Notify(did, req, handle) if self.is_parking_on_orbit(&did.call_id) => {
-                self.on_orbit_refer_notify(&did.call_id, req, handle).await;
-            }
-            DialogState::Notify(_, _, handle) | DialogState::Message(_, _, handle) => {
-                let _ = handle.reply(StatusCode::OK).await;
-            }
-            DialogState::Refer(_, _, handle) | DialogState::Publish(_, _, handle) => {
-                let _ = handle.reply(StatusCode::NotImplemented).await;
-            }
-            DialogState::Terminated(did, reason) => {
-                self.stack.dialogs.remove_dialog(&did);
-                let Some(id) = self.find_by_sip_call_id(&did.call_id) else { return };
+            DialogEvent::Notify { reply, .. } => reply.status(200).await,
+            DialogEvent::Ended { call_id, why } => {
+                let Some(id) = self.find_by_sip_call_id(&call_id) else { return };
                 let (local, state) = self.update(id, |c| (c.local_end, c.info.state)).unwrap_or((true, CallState::Ended));
                 if local {
                     return; // our own hang-up path writes the end
                 }
-                let end = match reason {
-                    TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteHangup,
-                    TerminatedReason::UacCancel => EndReason::Cancelled,
-                    TerminatedReason::Timeout if state == CallState::Answered => {
+                let end = match why {
+                    Ended::Bye => EndReason::RemoteHangup,
+                    Ended::Cancelled => EndReason::Cancelled,
+                    Ended::TimedOut if state == CallState::Answered => {
                         EndReason::Error { message: "the other side stopped answering".into() }
                     }
                     // An outgoing INVITE's time-out and final failure responses are reported
@@ -1460,34 +1313,25 @@ impl Engine {
                 };
                 self.end_call(id, end).await;
             }
-            _ => {}
         }
     }
 
-    async fn on_reinvite(
-        self: &Arc<Self>,
-        id: CallId,
-        req: rsipstack::sip::Request,
-        handle: rsipstack::dialog::dialog::TransactionHandle,
-    ) {
-        let body = String::from_utf8_lossy(&req.body).to_string();
+    async fn on_reinvite(self: &Arc<Self>, id: CallId, body: String, reply: Reply) {
         let (opts, local) = self.update(id, |c| (c.opts.clone(), c.local_sdp.clone())).unwrap_or_default();
         if body.trim().is_empty() {
             // Offer-less re-INVITE: offer our current description again.
             if let Some(local) = local {
                 let sdp_body = self.next_sdp(id, &local);
-                let _ = handle
-                    .respond(StatusCode::OK, Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp_body.into_bytes()))
-                    .await;
+                reply.sdp(200, sdp_body.into_bytes()).await;
             } else {
-                let _ = handle.reply(StatusCode::OK).await;
+                reply.status(200).await;
             }
             return;
         }
         let offer = match sdp::parse(&body) {
             Ok(o) => o,
             Err(_) => {
-                let _ = handle.reply(StatusCode::BadRequest).await;
+                reply.status(400).await;
                 return;
             }
         };
@@ -1499,7 +1343,7 @@ impl Engine {
                     Err(()) => {
                         tracing::debug!("{} 491 to {id}", self.aor_text);
                         // Our own re-INVITE is in flight: glare (RFC 3261 14.2).
-                        let _ = handle.reply(StatusCode::RequestPending).await;
+                        reply.status(491).await;
                         return;
                     }
                 };
@@ -1507,17 +1351,13 @@ impl Engine {
                 answer.direction = ours;
                 negotiated.direction = ours;
                 let sdp_body = self.next_sdp(id, &answer);
-                let _ = handle
-                    .respond(StatusCode::OK, Some(vec![Header::ContentType("application/sdp".into())]), Some(sdp_body.into_bytes()))
-                    .await;
+                reply.sdp(200, sdp_body.into_bytes()).await;
                 if let Err(message) = self.start_media(id, negotiated).await {
                     self.emit(PhoneEvent::Warning { message });
                 }
                 self.apply(actions);
             }
-            Err(_) => {
-                let _ = handle.reply(StatusCode::NotAcceptableHere).await;
-            }
+            Err(_) => reply.status(488).await,
         }
     }
 
@@ -1611,12 +1451,11 @@ impl Engine {
         let body = self.next_sdp(id, &offer);
         tracing::debug!("{} reinvite {id} {direction:?} sending", self.aor_text);
         let result = dialog.reinvite(body.into_bytes()).await;
-        tracing::debug!("{} reinvite {id} result {:?}", self.aor_text, result.as_ref().map(|r| r.as_ref().map(|r| r.status_code.clone())));
+        tracing::debug!("{} reinvite {id} result {:?}", self.aor_text, result.as_ref().map(|r| r.as_ref().map(|r| r.status)));
         let outcome = match result {
             Ok(Some(resp)) => {
-                let (code, phrase) = status_of(&resp);
+                let (code, phrase, text) = (resp.status, resp.reason, resp.body);
                 if (200..300).contains(&code) {
-                    let text = String::from_utf8_lossy(resp.body()).to_string();
                     let mut remote_hold = None;
                     match sdp::parse(&text).map_err(|e| e.to_string()).and_then(|a| sdp::accept_answer(&offer, &a).map_err(|e| e.to_string())) {
                         Ok(n) => {

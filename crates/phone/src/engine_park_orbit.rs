@@ -8,10 +8,8 @@
 
 use super::*;
 use crate::shared_park::{self, Applied, OrbitSlots, RefreshTimer};
-use hookflash_sip::{dialog_info, digest};
-use rsipstack::sip::{Response, SipMessage};
-use rsipstack::transaction::key::{TransactionKey, TransactionRole};
-use rsipstack::transaction::make_tag;
+use hookflash_sip::dialog_info;
+use hookflash_sip::subscription::{self, Subscription};
 use std::time::{Duration, Instant};
 
 /// Lifetime asked for each slot subscription.
@@ -19,28 +17,19 @@ const SUBSCRIBE_EXPIRES: u32 = 600;
 /// A REFER whose outcome has not been reported by then counts as failed.
 const REFER_TIMEOUT: Duration = Duration::from_secs(32);
 
-/// One slot's subscription dialog (RFC 6665), kept by hand like the registration.
+/// One slot's subscription (RFC 6665 dialog in `hookflash_sip::subscription`) and its timer.
 #[derive(Debug, Clone)]
 struct Sub {
-    call_id: String,
-    from_tag: String,
-    /// The notifier's tag, from the 2xx or the first NOTIFY.
-    to_tag: Option<String>,
-    /// Where in-dialog refreshes go (the notifier's Contact).
-    remote_target: Option<Uri>,
-    cseq: u32,
+    /// A fresh dialog for each new subscription.
+    dialog: Subscription,
     timer: RefreshTimer,
     in_flight: bool,
 }
 
 impl Sub {
-    fn fresh() -> Sub {
+    fn fresh(slot_uri: &SipUri) -> Sub {
         Sub {
-            call_id: format!("{}@hookflash", random_token(20)),
-            from_tag: make_tag().to_string(),
-            to_tag: None,
-            remote_target: None,
-            cseq: 0,
+            dialog: Subscription::new(slot_uri.clone(), "dialog", "application/dialog-info+xml"),
             timer: RefreshTimer::default(),
             in_flight: false,
         }
@@ -81,15 +70,15 @@ impl ParkOrbits {
             detail: p.join("; "),
         })?;
         let domain = cfg.domain.clone().unwrap_or_else(|| account_domain.to_string());
-        let subs = slots.iter().map(|s| (s.clone(), Sub::fresh())).collect();
-        Ok(ParkOrbits {
-            inner: Some(Mutex::new(Inner { slots: OrbitSlots::new(&slots, &domain), subs, pending: HashMap::new(), malformed: 0, stopped: false })),
-        })
+        let orbit_slots = OrbitSlots::new(&slots, &domain);
+        let mut subs = HashMap::new();
+        for slot in &slots {
+            let uri = orbit_slots.uri_of(slot).unwrap_or_else(|| format!("sip:{slot}@{domain}"));
+            let uri = target::parse_uri("orbit", &uri).map_err(|e| PhoneError::InvalidInput { what: "shared park".into(), detail: e.to_string() })?;
+            subs.insert(slot.clone(), Sub::fresh(&uri));
+        }
+        Ok(ParkOrbits { inner: Some(Mutex::new(Inner { slots: orbit_slots, subs, pending: HashMap::new(), malformed: 0, stopped: false })) })
     }
-}
-
-fn header<'a>(headers: &'a rsipstack::sip::Headers, name: &str) -> Option<&'a str> {
-    headers.iter().find(|h| h.name().eq_ignore_ascii_case(name)).map(|h| h.value())
 }
 
 /// `expires=N` of a Subscription-State value.
@@ -149,7 +138,7 @@ impl Engine {
         let slots: Vec<String> = match self.orbits() {
             Some(mut o) => {
                 o.stopped = true;
-                o.subs.iter().filter(|(_, s)| s.to_tag.is_some()).map(|(k, _)| k.clone()).collect()
+                o.subs.iter().filter(|(_, s)| s.dialog.established()).map(|(k, _)| k.clone()).collect()
             }
             None => return,
         };
@@ -217,7 +206,10 @@ impl Engine {
             if failed_refresh || result.as_ref().is_ok_and(|g| *g == 0) {
                 // The notifier forgot us: next time a new subscription.
                 let timer = o.subs.get(slot).map(|s| s.timer.clone()).unwrap_or_default();
-                o.subs.insert(slot.to_string(), Sub { timer, ..Sub::fresh() });
+                let uri = o.subs.get(slot).map(|s| s.dialog.resource.clone());
+                if let Some(uri) = uri {
+                    o.subs.insert(slot.to_string(), Sub { timer, ..Sub::fresh(&uri) });
+                }
                 changed = o.slots.forget(slot);
             }
         }
@@ -229,155 +221,52 @@ impl Engine {
         }
     }
 
-    /// Sends SUBSCRIBE and follows challenges. Ok(granted expiry) or Err((status, sentence)).
+    /// One SUBSCRIBE exchange for the slot (challenges answered). Ok(granted expiry) or
+    /// Err((status, sentence)).
     async fn subscribe_exchange(self: &Arc<Self>, slot: &str, expires: u32) -> Result<u32, (Option<u16>, String)> {
-        let Ok(slot_uri_text) = self.slot_uri(slot) else { return Err((None, format!("orbit {slot} is unknown"))) };
-        let slot_uri = target::parse_uri("orbit", &slot_uri_text).map_err(|e| (None, e.to_string()))?;
-        let server = target::host_of(&slot_uri);
-        let destination = match &self.outbound {
-            Some(o) => o.clone(),
-            None => SipAddr::try_from(&slot_uri).map_err(|e| (None, format!("orbit {slot}: {e}")))?,
+        let Some(mut dialog) = self.orbits().and_then(|mut o| {
+            let dialog = o.subs.get(slot)?.dialog.clone();
+            if !dialog.established() && dialog.is_new() {
+                o.slots.new_subscription(slot);
+            }
+            Some(dialog)
+        }) else {
+            return Err((None, format!("orbit {slot} is unknown")));
         };
-        let (conn, _) = self
-            .stack
-            .endpoint
-            .transport_layer
-            .lookup(&destination, None)
-            .await
-            .map_err(|e| (None, format!("watching orbit {slot}: {server} unreachable: {e}")))?;
-        let local = conn.get_addr().clone();
-        let mut attempt = hookflash_sip::auth::Attempt::new();
-        let mut auth: Vec<(String, String)> = Vec::new();
-        loop {
-            let Some(sub) = self.orbits().and_then(|mut o| {
-                let s = o.subs.get_mut(slot)?;
-                s.cseq += 1;
-                let s = s.clone();
-                if s.cseq == 1 {
-                    o.slots.new_subscription(slot);
-                }
-                Some(s)
-            }) else {
-                return Err((None, format!("orbit {slot} is unknown")));
-            };
-            let request = self
-                .build_subscribe(&sub, &slot_uri, &local, expires, &auth)
-                .map_err(|e| (None, format!("watching orbit {slot}: {e}")))?;
-            let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| (None, e.to_string()))?;
-            let mut tx = Transaction::new_client(key, request, self.stack.endpoint.clone(), Some(conn.clone()));
-            tx.destination = Some(destination.clone());
-            tx.send().await.map_err(|e| (None, format!("watching orbit {slot}: {server} unreachable: {e}")))?;
-            let resp: Response = loop {
-                match tx.receive().await {
-                    Some(SipMessage::Response(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Provisional => continue,
-                    Some(SipMessage::Response(r)) => break r,
-                    Some(_) => continue,
-                    None => return Err((None, format!("watching orbit {slot}: no answer from {server}"))),
-                }
-            };
-            let (code, phrase) = status_of(&resp);
-            match code {
-                200..=299 => {
-                    let granted = resp
-                        .expires_header()
-                        .and_then(|h| h.value().trim().parse::<u32>().ok())
-                        .unwrap_or(expires);
-                    let to_tag = resp.to_header().ok().and_then(|t| t.tag().ok().flatten()).map(|t| t.to_string());
-                    let contact = resp.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone()));
-                    if let Some(mut o) = self.orbits() {
-                        if let Some(s) = o.subs.get_mut(slot).filter(|s| s.call_id == sub.call_id) {
-                            if s.to_tag.is_none() {
-                                s.to_tag = to_tag;
-                            }
-                            if contact.is_some() {
-                                s.remote_target = contact;
-                            }
-                        }
-                    }
-                    return Ok(granted);
-                }
-                401 | 407 => {
-                    let uri = sub.remote_target.clone().filter(|_| sub.to_tag.is_some()).unwrap_or(slot_uri.clone()).to_string();
-                    let challenges = hookflash_sip::auth::challenges_of(&resp);
-                    let answers = attempt
-                        .answer(&self.credentials, hookflash_sip::auth::Asker::Path, &challenges, "SUBSCRIBE", &uri, b"", &digest::new_cnonce())
-                        .map_err(|why| (Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {why}")))?;
-                    auth = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
-                }
-                _ => return Err((Some(code), format!("watching orbit {slot} refused ({code}) by {server}: {phrase}"))),
+        let result = subscription::subscribe(
+            &self.stack,
+            &mut dialog,
+            &self.aor,
+            self.display_name.as_deref(),
+            self.outbound.as_ref(),
+            &self.credentials,
+            expires,
+        )
+        .await;
+        if let Some(mut o) = self.orbits() {
+            if let Some(s) = o.subs.get_mut(slot) {
+                s.dialog.update_from(&dialog);
             }
         }
+        match result {
+            Ok(granted) => Ok(granted.expires),
+            Err(e @ subscription::SubscribeError::Refused { .. }) => Err((e.status(), format!("watching orbit {slot} {e}"))),
+            Err(e) => Err((None, format!("watching orbit {slot}: {e}"))),
+        }
     }
 
-    fn build_subscribe(
-        &self,
-        sub: &Sub,
-        slot_uri: &Uri,
-        local: &SipAddr,
-        expires: u32,
-        auth: &[(String, String)],
-    ) -> Result<rsipstack::sip::Request, String> {
-        let via = self.stack.endpoint.get_via(Some(local.clone()), None).map_err(|e| e.to_string())?;
-        let mut me = self.aor.clone();
-        me.params.clear();
-        let from = rsipstack::sip::typed::From {
-            display_name: self.display_name.clone(),
-            uri: me,
-            params: vec![rsipstack::sip::Param::Tag(sub.from_tag.clone().into())],
-        };
-        let in_dialog = sub.to_tag.is_some();
-        let to = rsipstack::sip::typed::To {
-            display_name: None,
-            uri: slot_uri.clone(),
-            params: sub.to_tag.iter().map(|t| rsipstack::sip::Param::Tag(t.clone().into())).collect(),
-        };
-        let ruri = if in_dialog { sub.remote_target.clone().unwrap_or_else(|| slot_uri.clone()) } else { slot_uri.clone() };
-        let mut req = self.stack.endpoint.make_request(
-            Method::Subscribe,
-            ruri,
-            via,
-            from,
-            to,
-            sub.cseq,
-            Some(sub.call_id.clone().into()),
-        );
-        let contact = rsipstack::sip::typed::Contact {
-            display_name: None,
-            uri: Uri {
-                scheme: Some(rsipstack::sip::Scheme::Sip),
-                auth: self.aor.auth.clone(),
-                host_with_port: local.addr.clone(),
-                params: match local.r#type {
-                    Some(t) if t != rsipstack::sip::Transport::Udp => vec![rsipstack::sip::Param::Transport(t)],
-                    _ => vec![],
-                },
-                headers: vec![],
-            },
-            params: vec![],
-        };
-        req.headers.push(contact.into());
-        req.headers.push(Header::Event("dialog".into()));
-        req.headers.push(Header::Accept("application/dialog-info+xml".into()));
-        req.headers.push(Header::Expires(expires.into()));
-        for (name, value) in auth {
-            req.headers.push(Header::Other(name.clone(), value.clone()));
+    /// A NOTIFY of one of the slot subscriptions: applied and answered (None), or handed back.
+    pub(crate) async fn take_orbit_notify(self: &Arc<Self>, notify: ServerRequest) -> Option<ServerRequest> {
+        if notify.request().method != hookflash_sip::Method::Notify || self.park_orbits.inner.is_none() {
+            return Some(notify);
         }
-        Ok(req)
-    }
-
-    /// A NOTIFY on one of our slot subscriptions (matched by Call-ID): applied and answered
-    /// here. Returns the transaction back when it is not ours.
-    pub(crate) async fn take_orbit_notify(self: &Arc<Self>, mut tx: Transaction) -> Option<Transaction> {
-        if tx.original.method != Method::Notify || self.park_orbits.inner.is_none() {
-            return Some(tx);
-        }
-        let call_id = tx.original.call_id_header().ok().map(|c| c.value().to_string()).unwrap_or_default();
-        let slot = self.orbits().and_then(|o| o.subs.iter().find(|(_, s)| s.call_id == call_id).map(|(k, _)| k.clone()));
-        let Some(slot) = slot else { return Some(tx) };
-        let req = tx.original.clone();
-        let _ = tx.reply(StatusCode::OK).await;
-        let sub_state = header(&req.headers, "Subscription-State").unwrap_or("active").to_ascii_lowercase();
-        let body = String::from_utf8_lossy(&req.body).to_string();
+        let call_id = notify.request().call_id.clone();
+        let slot = self.orbits().and_then(|o| o.subs.iter().find(|(_, s)| s.dialog.call_id() == call_id).map(|(k, _)| k.clone()));
+        let Some(slot) = slot else { return Some(notify) };
+        let req = notify.request().clone();
+        notify.reply(200).await;
+        let sub_state = req.header("Subscription-State").unwrap_or("active").to_ascii_lowercase();
+        let body = req.body_text();
         let now = Instant::now();
         let mut changed = false;
         let mut warning = None;
@@ -386,12 +275,7 @@ impl Engine {
             // RFC 6665 §4.1.2.4: the NOTIFY establishes the dialog (its tag and Contact win
             // over the 2xx's, which may race it).
             if let Some(s) = inner.subs.get_mut(&slot) {
-                if let Some(tag) = req.from_header().ok().and_then(|f| f.tag().ok().flatten()) {
-                    s.to_tag = Some(tag.to_string());
-                }
-                if let Some(c) = req.typed_contact_headers().ok().and_then(|c| c.first().map(|c| c.uri.clone())) {
-                    s.remote_target = Some(c);
-                }
+                s.dialog.notified(&req);
             }
             if !body.trim().is_empty() {
                 match dialog_info::parse(&body) {
@@ -412,10 +296,11 @@ impl Engine {
                 }
             }
             if sub_state.starts_with("terminated") {
-                let timer = inner.subs.get(&slot).map(|s| s.timer.clone()).unwrap_or_default();
-                let mut fresh = Sub { timer, ..Sub::fresh() };
-                fresh.timer.failed(now);
-                inner.subs.insert(slot.clone(), fresh);
+                if let Some(old) = inner.subs.get(&slot) {
+                    let mut fresh = Sub { timer: old.timer.clone(), ..Sub::fresh(&old.dialog.resource) };
+                    fresh.timer.failed(now);
+                    inner.subs.insert(slot.clone(), fresh);
+                }
                 changed |= inner.slots.forget(&slot);
             } else if let Some(exp) = sub_state_expires(&sub_state) {
                 if let Some(s) = inner.subs.get_mut(&slot) {
@@ -455,13 +340,10 @@ impl Engine {
             }
             o.pending.insert(sip_call_id.clone(), PendingPark { id, slot: slot.to_string(), accepted: false, succeeded: false });
         }
-        let mut me = self.aor.clone();
-        me.params.clear();
-        let headers = vec![Header::Other("Referred-By".into(), format!("<{me}>"))];
-        let result = dialog.dialog().refer(uri, Some(headers), None).await;
+        let result = dialog.refer(&uri, &self.aor.bare()).await;
         let who = target::host_of(&target::parse_uri("remote", &remote).unwrap_or_else(|_| self.aor.clone()));
         match result {
-            Ok(Some(resp)) if (200..300).contains(&status_of(&resp).0) => {
+            Ok(Some(resp)) if (200..300).contains(&resp.status) => {
                 if let Some(mut o) = self.orbits() {
                     if let Some(p) = o.pending.get_mut(&sip_call_id) {
                         p.accepted = true;
@@ -483,10 +365,7 @@ impl Engine {
                     o.pending.remove(&sip_call_id);
                 }
                 let why = match other {
-                    Ok(Some(resp)) => {
-                        let (code, phrase) = status_of(&resp);
-                        format!("park on orbit {slot} refused ({code}) by {who}: {phrase}")
-                    }
+                    Ok(Some(resp)) => format!("park on orbit {slot} refused ({}) by {who}: {}", resp.status, resp.reason),
                     Ok(None) => format!("park on orbit {slot} failed: the call is not confirmed"),
                     Err(e) => format!("park on orbit {slot} failed: {e}"),
                 };
@@ -516,11 +395,11 @@ impl Engine {
     pub(crate) async fn on_orbit_refer_notify(
         self: &Arc<Self>,
         sip_call_id: &str,
-        req: rsipstack::sip::Request,
-        handle: rsipstack::dialog::dialog::TransactionHandle,
+        req: Request,
+        reply: Reply,
     ) {
-        let _ = handle.reply(StatusCode::OK).await;
-        let body = String::from_utf8_lossy(&req.body).to_string();
+        reply.status(200).await;
+        let body = req.body_text();
         let Some((code, phrase)) = shared_park::sipfrag_status(&body) else {
             self.emit(PhoneEvent::Warning { message: format!("unreadable transfer progress (sipfrag): {:?}", body.trim()) });
             return;

@@ -8,17 +8,8 @@ use hookflash_media::MediaStats;
 use hookflash_store::CallQuality;
 
 /// The facts rules see about an incoming request: request URI and every header as received.
-pub(crate) fn facts(req: &hookflash_sip::rsipstack::sip::Request, account_aor: &str) -> CallFacts {
-    let headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .filter_map(|h| {
-            let line = h.to_string();
-            let (name, value) = line.split_once(':')?;
-            Some((name.trim().to_string(), value.trim().to_string()))
-        })
-        .collect();
-    CallFacts::from_headers(&req.uri.to_string(), &headers, account_aor)
+pub(crate) fn facts(req: &hookflash_sip::Request, account_aor: &str) -> CallFacts {
+    CallFacts::from_headers(&req.uri, &req.headers, account_aor)
 }
 
 /// The phone's state as rules see it, from the calls in progress (the new call not among them).
@@ -116,8 +107,7 @@ mod tests {
             Diversion: <sip:sales@pbx.example.com>;reason=unconditional\r\n\
             Alert-Info: <http://x/ring>;info=queue\r\n\
             Content-Length: 0\r\n\r\n";
-        let msg = hookflash_sip::rsipstack::sip::SipMessage::try_from(text).unwrap();
-        let hookflash_sip::rsipstack::sip::SipMessage::Request(req) = msg else { panic!("not a request") };
+        let req = hookflash_sip::Request::parse(text).unwrap();
         let f = facts(&req, "sip:alice@example.com");
         assert_eq!(f.request_uri, "sip:alice@10.0.0.5:5060");
         assert!(f.to.contains("sip:sales@pbx.example.com"), "{f:?}");

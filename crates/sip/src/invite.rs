@@ -8,11 +8,11 @@
 use crate::auth::{challenges_of, Asker, Attempt, AuthRefused, Credentials};
 use crate::digest;
 use crate::stack::SipStack;
+use crate::types::{SipUri, Transport};
 use crate::SipError;
-use rsipstack::dialog::dialog::{DialogState, DialogStateSender};
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, Response, StatusCode, Uri};
+use rsipstack::sip::{Header, Response, StatusCode};
 use rsipstack::transport::SipAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,12 +20,13 @@ use std::sync::{Arc, Mutex};
 /// An outgoing call's first INVITE.
 #[derive(Clone, Debug)]
 pub struct OutgoingInvite {
-    pub caller: Uri,
+    pub caller: SipUri,
     pub caller_display_name: Option<String>,
-    pub callee: Uri,
+    pub callee: SipUri,
     /// Where it goes first (outbound proxy / registrar); `None`: straight to the callee.
-    pub destination: Option<SipAddr>,
-    pub contact: Uri,
+    pub destination: Option<SipUri>,
+    /// Our Contact on UDP; over TCP/TLS the connection's own address is used instead.
+    pub contact: SipUri,
     /// The SDP offer.
     pub sdp: Vec<u8>,
     pub call_id: String,
@@ -36,8 +37,8 @@ pub struct OutgoingInvite {
 /// How an outgoing INVITE ended.
 #[derive(Debug)]
 pub enum InviteOutcome {
-    /// 2xx: the answer is in the response.
-    Answered(Box<Response>),
+    /// 2xx, with the SDP answer.
+    Answered { sdp: String },
     /// A final failure response (after any authentication).
     Refused { status: u16, reason: String },
     /// Challenged, and the challenge was not answered (why says).
@@ -65,10 +66,6 @@ impl CallLeg {
 
     fn replace(&self, d: InviteDialog) {
         *self.dialog.lock().unwrap() = d;
-    }
-
-    pub fn dialog(&self) -> InviteDialog {
-        self.current()
     }
 
     /// Still waiting for the ACK of our 2xx, or not yet answered: not ready for a re-INVITE.
@@ -110,25 +107,43 @@ impl CallLeg {
     }
 
     /// Sends a re-INVITE with this SDP offer; the final response, if the dialog had one.
-    pub async fn reinvite(&self, sdp: Vec<u8>) -> Result<Option<Response>, SipError> {
+    pub async fn reinvite(&self, sdp: Vec<u8>) -> Result<Option<Answer>, SipError> {
         let headers = vec![Header::ContentType("application/sdp".into())];
-        Ok(self.current().reinvite(Some(headers), Some(sdp)).await?)
+        let resp = self.current().reinvite(Some(headers), Some(sdp)).await?;
+        Ok(resp.map(|r| answer_of(&r)))
     }
 
-    pub fn state(&self) -> DialogState {
-        self.current().state()
+    /// REFER the far end to `target` (blind transfer), `Referred-By` us; the final response.
+    pub async fn refer(&self, target: &SipUri, referred_by: &SipUri) -> Result<Option<Answer>, SipError> {
+        let headers = vec![Header::Other("Referred-By".into(), format!("<{referred_by}>"))];
+        let resp = self.current().refer(target.0.clone(), Some(headers), None).await?;
+        Ok(resp.map(|r| answer_of(&r)))
     }
 }
 
+/// A final response to a request in a dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub reason: String,
+    /// The body (SDP for a re-INVITE's 2xx).
+    pub body: String,
+}
+
+fn answer_of(r: &Response) -> Answer {
+    let (status, reason) = status_of(r);
+    Answer { status, reason, body: String::from_utf8_lossy(&r.body).to_string() }
+}
+
 /// The status code and reason phrase of a response.
-pub fn status_of(resp: &Response) -> (u16, String) {
+pub(crate) fn status_of(resp: &Response) -> (u16, String) {
     let code = u16::from(resp.status_code.clone());
     let text = resp.status_code.to_string();
     let phrase = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
     (code, phrase)
 }
 
-fn option_for(inv: &OutgoingInvite, auth: &[(String, String)]) -> InviteOption {
+fn option_for(inv: &OutgoingInvite, destination: Option<SipAddr>, auth: &[(String, String)]) -> InviteOption {
     let headers: Vec<Header> = inv
         .headers
         .iter()
@@ -137,12 +152,12 @@ fn option_for(inv: &OutgoingInvite, auth: &[(String, String)]) -> InviteOption {
         .collect();
     InviteOption {
         caller_display_name: inv.caller_display_name.clone(),
-        caller: inv.caller.clone(),
-        callee: inv.callee.clone(),
-        destination: inv.destination.clone(),
+        caller: inv.caller.0.clone(),
+        callee: inv.callee.0.clone(),
+        destination,
         content_type: Some("application/sdp".into()),
         offer: Some(inv.sdp.clone()),
-        contact: inv.contact.clone(),
+        contact: inv.contact.0.clone(),
         credential: None,
         call_id: Some(inv.call_id.clone()),
         headers: (!headers.is_empty()).then_some(headers),
@@ -154,14 +169,44 @@ fn option_for(inv: &OutgoingInvite, auth: &[(String, String)]) -> InviteOption {
 /// events (early media, in-dialog requests, termination) go to `events` as for any dialog; a
 /// challenged INVITE's dialog ends there with `ProxyAuthRequired` and its retry carries the same
 /// Call-ID.
-pub fn invite(
+pub async fn invite(
     stack: &SipStack,
-    inv: OutgoingInvite,
+    mut inv: OutgoingInvite,
     creds: Credentials,
-    events: DialogStateSender,
 ) -> Result<(CallLeg, tokio::task::JoinHandle<InviteOutcome>), SipError> {
+    let events = stack.dialog_tx.clone();
     let dialogs = stack.dialogs.clone();
-    let (dialog, mut handle) = dialogs.do_invite_async(option_for(&inv, &[]), events.clone())?;
+    let first_hop = inv.destination.clone().unwrap_or_else(|| inv.callee.clone());
+    let server = first_hop.host_port();
+    let destination = match &inv.destination {
+        Some(d) => Some(SipAddr::try_from(&d.0).map_err(|e| SipError::Invalid {
+            what: "outbound proxy".into(),
+            value: d.to_string(),
+            detail: e.to_string(),
+        })?),
+        None => None,
+    };
+    if let Some(t @ (Transport::Tcp | Transport::Tls)) = first_hop.transport() {
+        // Over TCP/TLS the far end reaches us back on the connection we open: our Contact is
+        // its local address, with the transport named (RFC 3261 8.1.1.8).
+        let hop = SipAddr::try_from(&first_hop.0).map_err(|e| SipError::Invalid {
+            what: "address".into(),
+            value: first_hop.to_string(),
+            detail: e.to_string(),
+        })?;
+        let (conn, _) = stack.endpoint.transport_layer.lookup(&hop, None).await.map_err(|e| {
+            let detail = e.to_string();
+            if t == Transport::Tls {
+                SipError::Tls { server: server.clone(), detail }
+            } else {
+                SipError::Unreachable { server: server.clone(), detail }
+            }
+        })?;
+        if let Ok(local) = conn.get_addr().get_socketaddr() {
+            inv.contact = SipUri::contact(inv.contact.user().as_deref(), local, t);
+        }
+    }
+    let (dialog, mut handle) = dialogs.do_invite_async(option_for(&inv, destination.clone(), &[]), events.clone())?;
     let leg = CallLeg::new(dialog);
     let task_leg = leg.clone();
     let task = tokio::spawn(async move {
@@ -176,7 +221,7 @@ pub fn invite(
             };
             let (status, reason) = status_of(&resp);
             if (200..300).contains(&status) {
-                return InviteOutcome::Answered(Box::new(resp));
+                return InviteOutcome::Answered { sdp: String::from_utf8_lossy(&resp.body).to_string() };
             }
             if !(status == 401 || status == 407) || leg.was_cancelled() {
                 return InviteOutcome::Refused { status, reason };
@@ -188,7 +233,7 @@ pub fn invite(
                 Err(why) => return InviteOutcome::AuthRefused { status, reason, why },
             };
             let auth: Vec<(String, String)> = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
-            match dialogs.do_invite_async(option_for(&inv, &auth), events.clone()) {
+            match dialogs.do_invite_async(option_for(&inv, destination.clone(), &auth), events.clone()) {
                 Ok((dialog, next)) => {
                     leg.replace(dialog);
                     handle = next;

@@ -1,18 +1,24 @@
-//! SIP for Hookflash: the transport/transaction/dialog machinery is rsipstack's; this crate adds
-//! what we own: the endpoint set-up per account (`stack`), REGISTER with our own digest
-//! authentication (`registration`, `digest`), SDP offer/answer (`sdp`), dial-string
-//! normalisation (`target`), RFC 4235 dialog-info XML (`dialog_info`) and user-readable errors (`error`).
-
-pub use rsipstack;
+//! SIP for Hookflash. The transport/transaction/dialog machinery is rsipstack's, and its types
+//! stay inside this crate: the phone sees our own (`types`). What we own: the endpoint per account
+//! (`stack`), sorting what arrives (`incoming`) and what happens in calls (`dialog_events`), the
+//! INVITE dialogs of calls (`invite`), REGISTER (`registration`), RFC 6665 subscriptions
+//! (`subscription`), the one answer to 401/407 (`auth`, with the maths in `digest`), SDP
+//! offer/answer (`sdp`), dial strings (`target`), RFC 4235 dialog-info XML (`dialog_info`) and
+//! user-readable errors (`error`).
 
 pub mod auth;
+pub mod dialog_events;
 pub mod dialog_info;
 pub mod digest;
 pub mod error;
+pub mod incoming;
 pub mod invite;
 pub mod registration;
 pub mod sdp;
 pub mod stack;
+pub mod subscription;
 pub mod target;
+pub mod types;
 
 pub use error::SipError;
+pub use types::{Method, NameAddr, Request, SipUri, Transport};

@@ -7,6 +7,7 @@ use crate::auth::{challenges_of, Asker, Attempt, Credentials};
 use crate::digest;
 use crate::stack::SipStack;
 use crate::target::host_of;
+use crate::types::SipUri;
 use crate::SipError;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Response, SipMessage, Uri};
@@ -19,9 +20,9 @@ use rsipstack::transport::SipAddr;
 #[derive(Clone, Debug)]
 pub struct RegisterParams {
     /// Address of record, e.g. `sip:alice@example.com`.
-    pub aor: Uri,
+    pub aor: SipUri,
     /// Request-URI of the REGISTER (the registrar), carrying `;transport=` if any.
-    pub registrar: Uri,
+    pub registrar: SipUri,
     /// The account's password and realms (shared with its other requests, which learn the
     /// realm the registrar challenges with).
     pub credentials: Credentials,
@@ -62,14 +63,14 @@ impl Registration {
     }
 
     /// The Contact URI used in the last REGISTER.
-    pub fn contact(&self) -> Option<&Uri> {
-        self.contact.as_ref()
+    pub fn contact(&self) -> Option<SipUri> {
+        self.contact.clone().map(SipUri)
     }
 
     /// Sends REGISTER with `expires` (0 = un-register) and follows digest challenges.
     pub async fn register(&mut self, stack: &SipStack, expires: u32) -> Result<Registered, SipError> {
         let server = host_of(&self.params.registrar);
-        let target = SipAddr::try_from(&self.params.registrar).map_err(|e| SipError::Invalid {
+        let target = SipAddr::try_from(&self.params.registrar.0).map_err(|e| SipError::Invalid {
             what: "registrar".into(),
             value: self.params.registrar.to_string(),
             detail: e.to_string(),
@@ -93,7 +94,7 @@ impl Registration {
             }
             Uri {
                 scheme: Some(rsipstack::sip::Scheme::Sip),
-                auth: self.params.aor.auth.clone(),
+                auth: self.params.aor.0.auth.clone(),
                 host_with_port: local.addr.clone(),
                 params,
                 headers: vec![],
@@ -161,7 +162,7 @@ impl Registration {
         auth: &[(String, String)],
     ) -> Result<rsipstack::sip::Request, SipError> {
         let via = stack.endpoint.get_via(Some(local.clone()), None)?;
-        let mut aor = self.params.aor.clone();
+        let mut aor = self.params.aor.0.clone();
         aor.params.clear();
         let from = rsipstack::sip::typed::From {
             display_name: self.params.display_name.clone(),
@@ -171,7 +172,7 @@ impl Registration {
         let to = rsipstack::sip::typed::To { display_name: None, uri: aor, params: vec![] };
         let mut req = stack.endpoint.make_request(
             Method::Register,
-            self.params.registrar.clone(),
+            self.params.registrar.0.clone(),
             via,
             from,
             to,

@@ -1,16 +1,20 @@
 //! One SIP endpoint (rsipstack transport + transaction + dialog layers) bound to a local
 //! address, with TLS trust configured. The phone owns one per account.
 
+use crate::dialog_events::{self, DialogEvent};
+use crate::incoming::{self, Incoming};
+use crate::types::{SipUri, Transport};
 use crate::SipError;
+use rsipstack::dialog::dialog::DialogStateSender;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::transaction::endpoint::EndpointInnerRef;
-use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transport::tls::TlsConfig;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::TransportLayer;
 use rsipstack::EndpointBuilder;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub struct StackConfig {
@@ -22,8 +26,10 @@ pub struct StackConfig {
 }
 
 pub struct SipStack {
-    pub endpoint: EndpointInnerRef,
-    pub dialogs: Arc<DialogLayer>,
+    pub(crate) endpoint: EndpointInnerRef,
+    pub(crate) dialogs: Arc<DialogLayer>,
+    /// Where every dialog reports its states (turned into `DialogEvent`s).
+    pub(crate) dialog_tx: DialogStateSender,
     /// The bound UDP address (also the host:port advertised for TCP/TLS, which use
     /// outbound connections).
     pub local_addr: SocketAddr,
@@ -31,9 +37,11 @@ pub struct SipStack {
 }
 
 impl SipStack {
-    /// Binds UDP on `listen`, starts the endpoint task, and returns the stream of incoming
-    /// server transactions (requests that start no known dialog, and in-dialog requests).
-    pub async fn start(cfg: StackConfig) -> Result<(SipStack, TransactionReceiver), SipError> {
+    /// Binds UDP on `listen`, starts the endpoint task, and returns the requests the phone
+    /// decides about and the events of its calls' dialogs.
+    pub async fn start(
+        cfg: StackConfig,
+    ) -> Result<(SipStack, mpsc::UnboundedReceiver<Incoming>, mpsc::UnboundedReceiver<DialogEvent>), SipError> {
         let cancel = CancellationToken::new();
         let transport = TransportLayer::new(cancel.clone());
         let udp = UdpConnection::create_connection(cfg.listen, None, Some(cancel.child_token()))
@@ -61,7 +69,17 @@ impl SipStack {
             }
         });
         let dialogs = Arc::new(DialogLayer::new(inner.clone()));
-        Ok((SipStack { endpoint: inner, dialogs, local_addr, cancel }, incoming))
+        let (dialog_tx, dialog_rx) = dialogs.new_dialog_state_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        dialog_events::forward(dialogs.clone(), dialog_rx, events_tx);
+        let (requests_tx, requests_rx) = mpsc::unbounded_channel();
+        incoming::dispatch(incoming, dialogs.clone(), dialog_tx.clone(), local_addr, requests_tx);
+        Ok((SipStack { endpoint: inner, dialogs, dialog_tx, local_addr, cancel }, requests_rx, events_rx))
+    }
+
+    /// Our Contact on the UDP socket (`sip:<user>@<addr>`).
+    pub fn contact(&self, user: Option<&str>) -> SipUri {
+        SipUri::contact(user, self.local_addr, Transport::Udp)
     }
 
     pub fn shutdown(&self) {

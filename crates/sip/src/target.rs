@@ -2,33 +2,17 @@
 //! SIP URI, and reading the parts of an AOR.
 
 use crate::SipError;
-use rsipstack::sip::Uri;
+use crate::types::SipUri;
 
 /// Parses a SIP/SIPS URI, with a user-readable error.
-pub fn parse_uri(what: &str, value: &str) -> Result<Uri, SipError> {
-    let v = value.trim();
-    let invalid = |detail: &str| SipError::Invalid {
-        what: what.to_string(),
-        value: value.to_string(),
-        detail: detail.to_string(),
-    };
-    if v.is_empty() {
-        return Err(invalid("it is empty"));
-    }
-    if !(v.starts_with("sip:") || v.starts_with("sips:")) {
-        return Err(invalid("it must start with sip: or sips:"));
-    }
-    let uri = Uri::try_from(v).map_err(|e| invalid(&e.to_string()))?;
-    if uri.host_with_port.to_string().is_empty() {
-        return Err(invalid("it has no host"));
-    }
-    Ok(uri)
+pub fn parse_uri(what: &str, value: &str) -> Result<SipUri, SipError> {
+    SipUri::parse(what, value)
 }
 
 /// Completes a dial string: full URIs are kept, `user@host` gets `sip:`, and a bare
 /// number or extension gets the account's domain. Visual separators in numbers
 /// (spaces, dashes, dots, parentheses) are removed.
-pub fn dial_target(input: &str, account_domain: &str) -> Result<Uri, SipError> {
+pub fn dial_target(input: &str, account_domain: &str) -> Result<SipUri, SipError> {
     let s = input.trim();
     if s.is_empty() {
         return Err(SipError::Invalid {
@@ -64,13 +48,13 @@ pub fn dial_target(input: &str, account_domain: &str) -> Result<Uri, SipError> {
 }
 
 /// The user part of a URI, if any.
-pub fn user_of(uri: &Uri) -> Option<String> {
-    uri.auth.as_ref().map(|a| a.user.clone())
+pub fn user_of(uri: &SipUri) -> Option<String> {
+    uri.user()
 }
 
 /// `host[:port]` of a URI.
-pub fn host_of(uri: &Uri) -> String {
-    uri.host_with_port.to_string()
+pub fn host_of(uri: &SipUri) -> String {
+    uri.host_port()
 }
 
 #[cfg(test)]

@@ -67,3 +67,41 @@ fn invite_challenged_for_a_foreign_realm_is_not_answered() {
     assert_eq!(lines(&log, "HF-REQ INVITE from=alice").len(), 1, "the challenge was answered:\n{log}");
     assert!(lines(&log, "HF-INVITE-AUTHED").is_empty(), "{log}");
 }
+
+/// Over TCP the INVITE's Contact is our end of the TCP connection, with `;transport=tcp`, so the
+/// far end's in-dialog requests come back over it (the UDP address with no transport, as before,
+/// sent them to a UDP port the proxy could not match to the TCP flow). The call is authenticated,
+/// answered, and the BYE and its 200 pass Kamailio.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn a_call_over_tcp_advertises_a_tcp_contact() {
+    let dir = TestDir::new("a_call_over_tcp_advertises_a_tcp_contact");
+    let kam = Kamailio::builder().user("alice", PW).challenge_invites(InviteAuth::FromDomain).start(&dir);
+    let sipp = Sipp::uas("orbit_uas.xml");
+    let mut run = sipp.spawn(&dir);
+    let udp_port = ports::free_port();
+    let mut cli = Cli::new("cli", "call")
+        .arg(format!("sip:bob@{}", sipp.addr()))
+        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("tcp")])
+        .args(["--listen", &format!("127.0.0.1:{udp_port}")])
+        .args(["--audio-in", "null", "--audio-out", "null", "--duration", "2"])
+        .password(PW)
+        .spawn(&dir);
+    cli.wait_exit(Duration::from_secs(25));
+    run.assert_passed(Duration::from_secs(20));
+    cli.assert_success();
+    let ended = cli.expect_event("ended", Duration::from_secs(1));
+    assert_eq!(ended["reason"], "local_hangup", "{ended}");
+    let log = kam.log();
+    let invites = lines(&log, "HF-REQ INVITE from=alice");
+    assert!(!invites.is_empty() && invites.iter().all(|l| l.contains("proto=tcp")), "INVITEs not over TCP:\n{log}");
+    let msgs = run.messages();
+    let contact = msgs
+        .lines()
+        .skip_while(|l| !l.starts_with("INVITE "))
+        .find(|l| l.to_ascii_lowercase().starts_with("contact:"))
+        .unwrap_or_else(|| panic!("no Contact in the relayed INVITE:\n{msgs}"))
+        .to_ascii_lowercase();
+    assert!(contact.contains("transport=tcp"), "INVITE Contact without TCP transport: {contact}");
+    assert!(!contact.contains(&format!(":{udp_port}")), "INVITE Contact is the UDP address: {contact}");
+}

@@ -102,6 +102,9 @@ async fn orbit_subscription_auth_notifies_malformed_and_refresh() {
     let port = notifier.sock.local_addr().unwrap().port();
     let mut cfg = config("alice", &dir);
     cfg.account.shared_park = Some(SharedParkConfig { orbits: vec!["701".into()], domain: Some(format!("127.0.0.1:{port}")) });
+    // The notifier challenges for realm "test", which is not the account's domain: named in the
+    // account, it is answered (an unnamed foreign realm would be refused).
+    cfg.account.realm = Some("test".into());
     let phone = Phone::start(cfg, PasswordSource::Plain("secret".into())).await.unwrap();
     let mut rx = phone.subscribe();
     assert_eq!(phone.park_slots().len(), 1);

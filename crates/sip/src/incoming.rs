@@ -1,0 +1,226 @@
+//! Requests that reach the phone: requests inside a known dialog go to that dialog (its events
+//! come out of `dialog_events.rs`), OPTIONS is answered, strays get 481 or 405, and what the phone
+//! decides about comes out as [`Incoming`]: a new INVITE ([`ServerInvite`]: ring, refuse,
+//! redirect, answer) or another request ([`ServerRequest`], e.g. the NOTIFYs of a subscription).
+
+use crate::invite::CallLeg;
+use crate::types::{Method, Request, SipUri, Transport};
+use crate::SipError;
+use rsipstack::dialog::dialog::DialogStateSender;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transaction::TransactionReceiver;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The methods the phone takes, for `Allow`.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY";
+
+/// A request the phone decides about.
+pub enum Incoming {
+    Invite(ServerInvite),
+    Request(ServerRequest),
+}
+
+/// Headers as `(name, value)`; `Contact` becomes a real Contact header.
+fn headers(list: Vec<(String, String)>) -> Vec<Header> {
+    list.into_iter()
+        .map(|(name, value)| if name.eq_ignore_ascii_case("contact") { Header::Contact(value.into()) } else { Header::Other(name, value) })
+        .collect()
+}
+
+/// A new INVITE, not yet answered.
+pub struct ServerInvite {
+    tx: Transaction,
+    request: Request,
+    dialogs: Arc<DialogLayer>,
+    dialog_tx: DialogStateSender,
+    /// The stack's own address (UDP), for the Contact of calls that came over UDP.
+    local: SocketAddr,
+}
+
+/// Sends a ringing call elsewhere with 302 (forward on no answer).
+pub struct Redirect(tokio::sync::oneshot::Sender<SipUri>);
+
+impl Redirect {
+    /// False if the INVITE transaction is already over.
+    pub fn send(self, target: SipUri) -> bool {
+        self.0.send(target).is_ok()
+    }
+}
+
+/// Waits (in the background) for the ACK of a final non-2xx response, so it is not retransmitted.
+fn absorb(mut tx: Transaction) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(32), async { while tx.receive().await.is_some() {} }).await;
+    });
+}
+
+impl ServerInvite {
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// A final answer without a call (400, 486, 488, 603, 302 with a Contact...).
+    pub async fn reply(mut self, status: u16, extra: Vec<(String, String)>) {
+        let _ = self.tx.reply_with(StatusCode::from(status), headers(extra), None).await;
+        absorb(self.tx);
+    }
+
+    /// The Contact for this call: our address on the connection the INVITE came over.
+    fn contact(&self, user: Option<&str>) -> SipUri {
+        match self.tx.connection.as_ref().map(|c| c.get_addr().clone()) {
+            Some(a) if a.r#type.is_some_and(|t| t != rsipstack::sip::Transport::Udp) => {
+                let t = a.r#type.as_ref().map(crate::types::transport_of).unwrap_or(Transport::Udp);
+                match a.get_socketaddr() {
+                    Ok(addr) => SipUri::contact(user, addr, t),
+                    Err(_) => SipUri::contact(user, self.local, Transport::Udp),
+                }
+            }
+            _ => SipUri::contact(user, self.local, Transport::Udp),
+        }
+    }
+
+    /// Takes the call: its dialog (to ring, answer, reject or hang up) and the way to redirect it
+    /// while it rings. `user`: the user part of our Contact.
+    pub fn into_call(self, user: Option<&str>) -> Result<(CallLeg, Redirect), SipError> {
+        let contact = self.contact(user);
+        let ServerInvite { mut tx, dialogs, dialog_tx, .. } = self;
+        let dialog = match dialogs.get_or_create_server_invite(&tx, dialog_tx, None, Some(contact.0)) {
+            Ok(d) => d,
+            Err(e) => {
+                tokio::spawn(async move {
+                    let _ = tx.reply(StatusCode::ServerInternalError).await;
+                });
+                return Err(SipError::Other(format!("could not take an incoming call: {e}")));
+            }
+        };
+        let (redirect_tx, redirect_rx) = tokio::sync::oneshot::channel::<SipUri>();
+        let mut d = dialog.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = d.handle(&mut tx) => {}
+                Ok(target) = redirect_rx => {
+                    // Forward on no answer: 302 from the INVITE transaction itself (the dialog
+                    // API has no redirect), then absorb the ACK so the 302 is not retransmitted.
+                    dialogs.remove_dialog(&d.id());
+                    let contact = Header::Contact(format!("<{target}>").into());
+                    let _ = tx.reply_with(StatusCode::MovedTemporarily, vec![contact], None).await;
+                    absorb(tx);
+                }
+            }
+        });
+        Ok((CallLeg::new(dialog), Redirect(redirect_tx)))
+    }
+}
+
+/// Another out-of-dialog request (or one in a dialog the stack does not keep, like a
+/// subscription's NOTIFY).
+pub struct ServerRequest {
+    tx: Transaction,
+    request: Request,
+}
+
+impl ServerRequest {
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    pub async fn reply(mut self, status: u16) {
+        let _ = self.tx.reply(StatusCode::from(status)).await;
+    }
+}
+
+/// A peer's re-INVITE can arrive right after our 200, before our dialog has left `Early`
+/// (rsipstack moves it on after sending the 200) or received the ACK (each request is handled in
+/// its own task). rsipstack silently drops an INVITE on a dialog that is not confirmed: the peer's
+/// re-INVITE then hangs until it times out (32 s), answering 491 to every re-INVITE of ours
+/// meanwhile. So wait briefly for the dialog; false if it did not get there.
+async fn ready_for_reinvite(d: &rsipstack::dialog::dialog::Dialog) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while d.state().can_cancel() || d.state().waiting_ack() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
+}
+
+/// Sorts every request the endpoint receives; what the phone decides about goes to `out`.
+pub(crate) fn dispatch(
+    mut incoming: TransactionReceiver,
+    dialogs: Arc<DialogLayer>,
+    dialog_tx: DialogStateSender,
+    local: SocketAddr,
+    out: mpsc::UnboundedSender<Incoming>,
+) {
+    tokio::spawn(async move {
+        while let Some(mut tx) = incoming.recv().await {
+            let method = tx.original.method;
+            let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+            if has_tag && method != rsipstack::sip::Method::Options {
+                match dialogs.match_dialog(&tx) {
+                    Some(mut d) => {
+                        tokio::spawn(async move {
+                            if method == rsipstack::sip::Method::Invite && !ready_for_reinvite(&d).await {
+                                // Still not confirmed: tell the peer to retry (RFC 3261 14.2).
+                                let _ = tx.reply(StatusCode::RequestPending).await;
+                                return;
+                            }
+                            let _ = d.handle(&mut tx).await;
+                        });
+                    }
+                    None if method == rsipstack::sip::Method::Notify => {
+                        let request = Request::of(&tx.original);
+                        if out.send(Incoming::Request(ServerRequest { tx, request })).is_err() {
+                            break;
+                        }
+                    }
+                    None => {
+                        if method != rsipstack::sip::Method::Ack {
+                            let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                        }
+                    }
+                }
+                continue;
+            }
+            let request = Request::of(&tx.original);
+            let sent = match request.method {
+                Method::Invite => out.send(Incoming::Invite(ServerInvite {
+                    tx,
+                    request,
+                    dialogs: dialogs.clone(),
+                    dialog_tx: dialog_tx.clone(),
+                    local,
+                })),
+                Method::Notify => out.send(Incoming::Request(ServerRequest { tx, request })),
+                Method::Options => {
+                    let allow = vec![
+                        Header::Other("Allow".into(), ALLOW.into()),
+                        Header::Other("Accept".into(), "application/sdp".into()),
+                    ];
+                    let _ = tx.reply_with(StatusCode::OK, allow, None).await;
+                    Ok(())
+                }
+                Method::Ack => Ok(()),
+                Method::Bye | Method::Cancel => {
+                    let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    Ok(())
+                }
+                _ => {
+                    let allow = vec![Header::Other("Allow".into(), ALLOW.into())];
+                    let _ = tx.reply_with(StatusCode::MethodNotAllowed, allow, None).await;
+                    Ok(())
+                }
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+}
