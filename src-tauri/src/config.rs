@@ -60,6 +60,7 @@ pub fn call_options(
         audio_out: if env_out.is_some() { audio_endpoint(env_out) } else { devices.speaker_endpoint() },
         codecs: profile.map(|p| p.codecs.clone()).unwrap_or_default(),
         caller_id: None,
+        from: None,
     }
 }
 

@@ -86,11 +86,15 @@ pub enum Command {
         /// P-Preferred-Identity and/or the profile's caller-ID header.
         #[arg(long)]
         caller_id: Option<String>,
+        /// Call from this account (its AOR, one of the profile's [[account]] entries); default:
+        /// the first.
+        #[arg(long)]
+        from: Option<String>,
         #[command(flatten)]
         media: MediaArgs,
     },
     /// A scripted multi-call session: one command per line from stdin (or --script) —
-    /// dial <uri> [--caller-id X], answer [<id>], reject <id> [486|603|480], park <id>, switch <id> (resume),
+    /// dial <uri> [--caller-id X] [--from AOR], answer [<id>], reject <id> [486|603|480], park <id>, switch <id> (resume),
     /// hangup <id>|all, dtmf <id> <digits>, list, wait <s>, wait-calls <n> [<s>], wait-ringing <n> [<s>], quit;
     /// shared park: park-orbit <id> <slot>, slots, retrieve <slot>, wait-slot <slot> occupied|free [<s>].
     /// All calls share --audio-in/--audio-out: only the active call uses them, parked calls

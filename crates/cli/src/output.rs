@@ -13,7 +13,7 @@ pub fn call_update_json(before: Option<&CallInfo>, call: &CallInfo) -> Vec<Value
     if before.map(|b| b.state) != Some(call.state) {
         match (call.direction, call.state) {
             (Direction::Outgoing, CallState::Calling) => {
-                out.push(json!({"event": "calling", "call_id": call.id, "to": call.remote_uri}))
+                out.push(json!({"event": "calling", "call_id": call.id, "to": call.remote_uri, "account": call.account}))
             }
             (Direction::Outgoing, CallState::Ringing) => out.push(json!({"event": "ringing", "call_id": call.id})),
             (_, CallState::Answered) => out.push(json!({
@@ -81,7 +81,7 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
         },
         PhoneEvent::IncomingCall { call } => json!({
             "event": "incoming", "call_id": call.id, "from": call.remote_uri,
-            "display_name": call.remote_display_name, "routing": call.routing
+            "display_name": call.remote_display_name, "routing": call.routing, "account": call.account
         }),
         // Without history: the line for the call's state. `Printer` reports changes instead.
         PhoneEvent::CallUpdated { call } => return call_update_json(None, call).into_iter().next(),

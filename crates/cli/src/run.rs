@@ -104,7 +104,7 @@ fn call_options(m: &MediaArgs, profile_codecs: &[CodecName], n: u32) -> Result<C
             return Err(format!("invalid DTMF digit '{bad}' (use 0-9, *, #, A-D)"));
         }
     }
-    Ok(CallOptions { audio_in: endpoint(&m.audio_in), audio_out, codecs, caller_id: None })
+    Ok(CallOptions { audio_in: endpoint(&m.audio_in), audio_out, codecs, caller_id: None, from: None })
 }
 
 fn secs(s: f64) -> Duration {
@@ -210,9 +210,9 @@ async fn drive(
             }
             r.map_err(|e| e.to_string())
         }
-        Command::Call { target, caller_id, media } => {
+        Command::Call { target, caller_id, from, media } => {
             register_if_needed(phone, printer, events).await?;
-            let opts = CallOptions { caller_id: caller_id.clone(), ..call_options(media, &profile.codecs, 1)? };
+            let opts = CallOptions { caller_id: caller_id.clone(), from: from.clone(), ..call_options(media, &profile.codecs, 1)? };
             let id = phone.dial(target, opts).await.map_err(|e| e.to_string())?;
             let mut session = Session::new(phone, printer, media.clone(), None, None);
             session.outgoing = Some(id);

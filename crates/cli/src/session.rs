@@ -6,7 +6,8 @@
 //! Commands (blank lines and `# comments` are ignored):
 //!
 //! ```text
-//! dial <uri> [--caller-id X] call out (the active call is parked first), presenting caller ID X
+//! dial <uri> [--caller-id X] [--from AOR]  call out (the active call is parked first), presenting
+//!                         caller ID X, from the account AOR (default: the profile's first)
 //! answer [<id>]           answer a ringing call (default: the oldest ringing); parks the active one
 //! reject <id> [486|603|480]
 //! park <id>               hold with music on hold
@@ -38,8 +39,9 @@ use tokio::time::Instant;
 /// One line of a session script.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionCommand {
-    /// Target, and the caller ID to present (None: the account's own).
-    Dial(String, Option<String>),
+    /// Target, the caller ID to present (None: the account's own), and the account to call from
+    /// (None: the first).
+    Dial(String, Option<String>, Option<String>),
     Answer(Option<CallId>),
     Reject(CallId, u16),
     Park(CallId),
@@ -86,14 +88,23 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
     let c = match cmd_lc.as_str() {
         "dial" | "call" => {
             let target = arg.ok_or("`dial` needs a target, e.g. `dial sip:bob@example.com`")?.to_string();
-            let caller_id = match words.next() {
-                None => None,
-                Some("--caller-id") => Some(
-                    words.next().ok_or("`--caller-id` needs a number, e.g. `dial 2001 --caller-id +442079460958`")?.to_string(),
-                ),
-                Some(other) => return Err(format!("unexpected '{other}' after `{cmd} {target}` (only --caller-id X may follow)")),
-            };
-            SessionCommand::Dial(target, caller_id)
+            let (mut caller_id, mut from) = (None, None);
+            while let Some(option) = words.next() {
+                match option {
+                    "--caller-id" => {
+                        caller_id = Some(
+                            words.next().ok_or("`--caller-id` needs a number, e.g. `dial 2001 --caller-id +442079460958`")?.to_string(),
+                        )
+                    }
+                    "--from" => {
+                        from = Some(words.next().ok_or("`--from` needs an account, e.g. `dial 2001 --from sip:alice@example.com`")?.to_string())
+                    }
+                    other => {
+                        return Err(format!("unexpected '{other}' after `{cmd} {target}` (only --caller-id X and --from AOR may follow)"))
+                    }
+                }
+            }
+            SessionCommand::Dial(target, caller_id, from)
         }
         "answer" => SessionCommand::Answer(arg.map(|_| id_arg(arg, "answer")).transpose()?),
         "reject" => {
@@ -303,8 +314,8 @@ pub async fn run_session(
 async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: SessionCommand) -> Result<(), String> {
     let e = |e: hookflash_phone::PhoneError| e.to_string();
     match cmd {
-        SessionCommand::Dial(target, caller_id) => {
-            let opts = CallOptions { caller_id, ..opts.clone() };
+        SessionCommand::Dial(target, caller_id, from) => {
+            let opts = CallOptions { caller_id, from, ..opts.clone() };
             phone.dial(&target, opts).await.map(|_| ()).map_err(e)
         }
         SessionCommand::Answer(id) => {
@@ -367,8 +378,12 @@ mod tests {
     fn parses_each_command() {
         use SessionCommand::*;
         let p = |l: &str| parse_command(l).unwrap().unwrap();
-        assert_eq!(p("dial sip:bob@h"), Dial("sip:bob@h".into(), None));
-        assert_eq!(p("dial 2001 --caller-id +442079460958"), Dial("2001".into(), Some("+442079460958".into())));
+        assert_eq!(p("dial sip:bob@h"), Dial("sip:bob@h".into(), None, None));
+        assert_eq!(p("dial 2001 --caller-id +442079460958"), Dial("2001".into(), Some("+442079460958".into()), None));
+        assert_eq!(
+            p("dial 2001 --from sip:carol@b.example --caller-id 7"),
+            Dial("2001".into(), Some("7".into()), Some("sip:carol@b.example".into()))
+        );
         assert_eq!(p("answer"), Answer(None));
         assert_eq!(p("  answer 3 "), Answer(Some(3)));
         assert_eq!(p("reject 2"), Reject(2, 486));
@@ -408,8 +423,8 @@ mod tests {
         assert_eq!(err("switch 1 2"), "unexpected '2' after `switch`");
         assert!(err("dial").contains("needs a target"));
         assert!(err("dial 2001 --caller-id").contains("`--caller-id` needs a number"));
-        assert_eq!(err("dial 2001 +44"), "unexpected '+44' after `dial 2001` (only --caller-id X may follow)");
-        assert_eq!(err("dial 2001 --caller-id 1 2"), "unexpected '2' after `dial`");
+        assert_eq!(err("dial 2001 +44"), "unexpected '+44' after `dial 2001` (only --caller-id X and --from AOR may follow)");
+        assert_eq!(err("dial 2001 --caller-id 1 2"), "unexpected '2' after `dial 2001` (only --caller-id X and --from AOR may follow)");
         assert!(err("park-orbit 1").contains("needs a call id and a slot"));
         assert_eq!(err("wait-slot 701 busy"), "'busy' is neither occupied nor free");
         assert!(err("retrieve").contains("needs a slot"));

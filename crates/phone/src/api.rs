@@ -152,6 +152,9 @@ pub struct CallOptions {
     /// sent as P-Preferred-Identity and/or the configured header. None: the account's own identity.
     #[serde(default)]
     pub caller_id: Option<String>,
+    /// The account to call from (its AOR, as configured); None: the first account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// Which voice-processing parts run on a sound-card microphone (WAV files and silence pass
@@ -235,12 +238,48 @@ impl VoiceProcessing {
 /// Engine-wide configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhoneConfig {
+    /// The first account: calls go out from it unless a call names another.
     pub account: AccountConfig,
+    /// Further accounts, each registered and taking calls at the same time (profile: several
+    /// `[[account]]` entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_accounts: Vec<AccountConfig>,
     /// SQLite history database file.
     pub history_db: PathBuf,
     /// User-Agent header value.
     #[serde(default)]
     pub user_agent: Option<String>,
+}
+
+impl PhoneConfig {
+    /// Every account, the first first.
+    pub fn accounts(&self) -> Vec<&AccountConfig> {
+        std::iter::once(&self.account).chain(self.more_accounts.iter()).collect()
+    }
+
+    /// Checks what the accounts have to agree on: each AOR once.
+    pub fn validate(&self) -> Result<(), PhoneError> {
+        let accounts = self.accounts();
+        for (i, a) in accounts.iter().enumerate() {
+            if accounts[..i].iter().any(|b| b.aor.trim() == a.aor.trim()) {
+                return Err(PhoneError::InvalidInput {
+                    what: "accounts".into(),
+                    detail: format!("{} is configured twice (each [[account]] needs its own aor)", a.aor.trim()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An account as front ends list it (`Phone::accounts`): the "from" choices of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct AccountStatus {
+    pub aor: String,
+    pub display_name: Option<String>,
+    /// Whether it registers (false: calls only).
+    pub registers: bool,
+    pub registration: RegistrationState,
 }
 
 /// Where the account password comes from.
@@ -457,7 +496,11 @@ pub enum PhoneError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
+    /// The first account (`[account]`, or the first of several `[[account]]` entries).
     pub account: AccountConfig,
+    /// The other `[[account]]` entries (profile files write them all as `[[account]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_accounts: Vec<AccountConfig>,
     #[serde(default)]
     pub history_db: Option<PathBuf>,
     #[serde(default)]
@@ -527,7 +570,7 @@ fn is_default_processing(v: &VoiceProcessing) -> bool {
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default() }
+        Profile { account, more_accounts: Vec::new(), history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default() }
     }
 
     /// What `Phone::start` needs for this profile: its account, and its history file or the
@@ -535,6 +578,7 @@ impl Profile {
     pub fn phone_config(&self) -> PhoneConfig {
         PhoneConfig {
             account: self.account.clone(),
+            more_accounts: self.more_accounts.clone(),
             history_db: self.history_db.clone().unwrap_or_else(hookflash_store::default_history_path),
             user_agent: None,
         }

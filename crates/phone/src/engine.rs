@@ -45,6 +45,8 @@ pub(crate) fn now_ms() -> i64 {
 /// A call plus the live objects behind it.
 struct CallRt {
     info: CallInfo,
+    /// The account the call belongs to (index into `Engine::accounts`).
+    account: usize,
     sip_call_id: String,
     dialog: Option<CallLeg>,
     /// Incoming: the caller's offer. Outgoing: our offer.
@@ -71,7 +73,8 @@ struct CallRt {
 struct State {
     calls: HashMap<CallId, CallRt>,
     next_id: CallId,
-    registration: RegistrationState,
+    /// Each account's registration, as last reported.
+    registrations: Vec<RegistrationState>,
     /// Which call is active, parked, held by remote; which re-INVITEs are due.
     board: Switchboard,
     /// Open audio switches (one per microphone/speaker pair in use; normally one).
@@ -86,7 +89,9 @@ struct State {
     availability: Availability,
 }
 
-pub(crate) struct Engine {
+/// One SIP identity of the phone: its address, password, servers, SIP stack, registration task
+/// and park orbits.
+pub(crate) struct Account {
     aor: SipUri,
     aor_text: String,
     domain: String,
@@ -99,13 +104,38 @@ pub(crate) struct Engine {
     register_enabled: bool,
     local_ip: IpAddr,
     stack: SipStack,
+    /// Requests to the account's registration task (`engine_registration.rs`).
+    registration: mpsc::UnboundedSender<registration::Request>,
+    /// Server park orbit slots and their dialog subscriptions (`engine_park_orbit.rs`).
+    park_orbits: park_orbit::ParkOrbits,
+}
+
+impl Account {
+    fn contact_uri(&self) -> SipUri {
+        self.stack.contact(self.aor.user().as_deref())
+    }
+}
+
+/// An account as opened, with what its tasks need.
+struct Opened {
+    account: Account,
+    incoming: mpsc::UnboundedReceiver<Incoming>,
+    dialog_events: mpsc::UnboundedReceiver<DialogEvent>,
+    registration: Registration,
+    expires: u32,
+    registration_rx: mpsc::UnboundedReceiver<registration::Request>,
+}
+
+pub(crate) struct Engine {
+    /// Every account, each with its own SIP stack and registration; calls go out from the first
+    /// unless the call names another (`CallOptions::from`). Calls of all accounts share one
+    /// switchboard and one microphone/speaker.
+    accounts: Vec<Account>,
     events: broadcast::Sender<PhoneEvent>,
     history: HistoryStore,
     /// What went wrong while starting that did not stop the phone (`Phone::start_warnings`).
     start_warnings: Vec<String>,
     state: Mutex<State>,
-    /// Requests to the registration task (`engine_registration.rs`).
-    registration: mpsc::UnboundedSender<registration::Request>,
     media_tx: mpsc::UnboundedSender<(CallId, MediaEvent)>,
     /// Routing rules for incoming calls (presets, the user's rules, the defaults).
     router: Mutex<Arc<Router>>,
@@ -113,8 +143,6 @@ pub(crate) struct Engine {
     call_defaults: Mutex<CallOptions>,
     /// How typed numbers become request URIs.
     dialling: Mutex<DiallingSettings>,
-    /// Server park orbit slots and their dialog subscriptions (`engine_park_orbit.rs`).
-    park_orbits: park_orbit::ParkOrbits,
     /// Wakes the housekeeping task when a new deadline is set.
     timers_changed: Arc<tokio::sync::Notify>,
 }
@@ -185,13 +213,8 @@ fn local_ip_towards(host: &str) -> Option<IpAddr> {
 }
 
 impl Engine {
-    pub(crate) async fn start(
-        config: PhoneConfig,
-        password: Option<String>,
-        mut start_warnings: Vec<String>,
-        events: broadcast::Sender<PhoneEvent>,
-    ) -> Result<Arc<Engine>, PhoneError> {
-        let acc = &config.account;
+    /// Opens one account: parses its addresses, binds its SIP stack, prepares its registration.
+    async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent: &str) -> Result<Opened, PhoneError> {
         let aor = target::parse_uri("address of record", &acc.aor).map_err(sip_err)?;
         let aor_user = target::user_of(&aor).ok_or_else(|| PhoneError::InvalidInput {
             what: "address of record".into(),
@@ -236,18 +259,8 @@ impl Engine {
             })?),
             None => None,
         };
-        let (stack, mut incoming, mut dialog_events) = SipStack::start(StackConfig {
-            listen,
-            tls_ca_pem,
-            user_agent: config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION"))),
-        })
-        .await
-        .map_err(sip_err)?;
-        // A bad history file must not stop the phone: warn and carry on (history_file.rs).
-        let (history, history_warning) = crate::history_file::open(&config.history_db, now_ms() / 1000);
-        if let Some(w) = &history_warning {
-            tracing::warn!("{w}");
-        }
+        let (stack, incoming, dialog_events) =
+            SipStack::start(StackConfig { listen, tls_ca_pem, user_agent: user_agent.to_string() }).await.map_err(sip_err)?;
         let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
         // The realms the password is given to: the account's own hosts (and, learned at
         // registration, its registrar's realm), or only the one the account names.
@@ -262,20 +275,55 @@ impl Engine {
             display_name: acc.display_name.clone(),
         });
         let park_orbits = park_orbit::ParkOrbits::new(acc, &domain)?;
-        let (media_tx, mut media_rx) = mpsc::unbounded_channel();
         let (registration_tx, registration_rx) = mpsc::unbounded_channel();
-        let expires = acc.expires.max(1);
+        Ok(Opened {
+            account: Account {
+                aor_text: acc.aor.clone(),
+                aor,
+                domain,
+                display_name: acc.display_name.clone(),
+                credentials,
+                registrar,
+                outbound,
+                register_enabled: acc.register,
+                local_ip: listen.ip(),
+                stack,
+                registration: registration_tx,
+                park_orbits,
+            },
+            incoming,
+            dialog_events,
+            registration: reg,
+            expires: acc.expires.max(1),
+            registration_rx,
+        })
+    }
+
+    /// `passwords`: one per account of `config.accounts()`, in order.
+    pub(crate) async fn start(
+        config: PhoneConfig,
+        passwords: Vec<Option<String>>,
+        mut start_warnings: Vec<String>,
+        events: broadcast::Sender<PhoneEvent>,
+    ) -> Result<Arc<Engine>, PhoneError> {
+        let user_agent = config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION")));
+        let mut opened = Vec::new();
+        for (acc, password) in config.accounts().into_iter().zip(passwords.into_iter().chain(std::iter::repeat(None))) {
+            opened.push(Self::open_account(acc, password, &user_agent).await?);
+        }
+        // A bad history file must not stop the phone: warn and carry on (history_file.rs).
+        let (history, history_warning) = crate::history_file::open(&config.history_db, now_ms() / 1000);
+        if let Some(w) = &history_warning {
+            tracing::warn!("{w}");
+        }
+        let (media_tx, mut media_rx) = mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+        let mut accounts = Vec::new();
+        for o in opened {
+            accounts.push(o.account);
+            tasks.push((o.incoming, o.dialog_events, o.registration, o.expires, o.registration_rx));
+        }
         let engine = Arc::new(Engine {
-            aor_text: acc.aor.clone(),
-            aor,
-            domain,
-            display_name: acc.display_name.clone(),
-            credentials,
-            registrar,
-            outbound,
-            register_enabled: acc.register,
-            local_ip: listen.ip(),
-            stack,
             events,
             history,
             start_warnings: {
@@ -285,7 +333,7 @@ impl Engine {
             state: Mutex::new(State {
                 calls: HashMap::new(),
                 next_id: 1,
-                registration: RegistrationState::Unregistered,
+                registrations: vec![RegistrationState::Unregistered; accounts.len()],
                 board: Switchboard::new(None),
                 switches: Vec::new(),
                 hold_music: HoldMusic::Generated,
@@ -293,35 +341,36 @@ impl Engine {
                 timers: Timers::default(),
                 availability: Availability::default(),
             }),
-            registration: registration_tx,
+            accounts,
             media_tx,
             router: Mutex::new(Arc::new(
                 RoutingSettings::default().compile().map_err(|e| PhoneError::Other(e.to_string()))?,
             )),
             call_defaults: Mutex::new(CallOptions::default()),
             dialling: Mutex::new(DiallingSettings::default()),
-            park_orbits,
             timers_changed: Arc::new(tokio::sync::Notify::new()),
         });
-        registration::spawn(Arc::downgrade(&engine), reg, expires, registration_rx);
         tokio::spawn(Self::housekeeping(Arc::downgrade(&engine), engine.timers_changed.clone()));
-        let weak = Arc::downgrade(&engine);
-        tokio::spawn(async move {
-            while let Some(request) = incoming.recv().await {
-                let Some(e) = weak.upgrade() else { break };
-                match request {
-                    Incoming::Invite(invite) => e.on_invite(invite).await,
-                    Incoming::Request(request) => e.on_request(request).await,
+        for (index, (mut incoming, mut dialog_events, reg, expires, registration_rx)) in tasks.into_iter().enumerate() {
+            registration::spawn(Arc::downgrade(&engine), index, reg, expires, registration_rx);
+            let weak = Arc::downgrade(&engine);
+            tokio::spawn(async move {
+                while let Some(request) = incoming.recv().await {
+                    let Some(e) = weak.upgrade() else { break };
+                    match request {
+                        Incoming::Invite(invite) => e.on_invite(index, invite).await,
+                        Incoming::Request(request) => e.on_request(index, request).await,
+                    }
                 }
-            }
-        });
-        let weak = Arc::downgrade(&engine);
-        tokio::spawn(async move {
-            while let Some(ev) = dialog_events.recv().await {
-                let Some(e) = weak.upgrade() else { break };
-                e.on_dialog_event(ev).await;
-            }
-        });
+            });
+            let weak = Arc::downgrade(&engine);
+            tokio::spawn(async move {
+                while let Some(ev) = dialog_events.recv().await {
+                    let Some(e) = weak.upgrade() else { break };
+                    e.on_dialog_event(ev).await;
+                }
+            });
+        }
         let weak = Arc::downgrade(&engine);
         tokio::spawn(async move {
             while let Some((id, ev)) = media_rx.recv().await {
@@ -336,6 +385,27 @@ impl Engine {
         engine.start_park_orbits();
         crate::device_warnings::forward(engine.events.clone());
         Ok(engine)
+    }
+
+    /// The account of a call (the first account if the call is gone).
+    fn account_of(&self, id: CallId) -> &Account {
+        let index = self.update(id, |c| c.account).unwrap_or(0);
+        &self.accounts[index]
+    }
+
+    /// The account with this AOR (as configured, or its `sip:user@host` form).
+    fn account_named(&self, aor: &str) -> Result<usize, PhoneError> {
+        let wanted = aor.trim();
+        self.accounts
+            .iter()
+            .position(|a| a.aor_text == wanted || a.aor.bare().to_string() == wanted)
+            .ok_or_else(|| PhoneError::InvalidInput {
+                what: "account".into(),
+                detail: format!(
+                    "'{wanted}' is not one of this phone's accounts ({})",
+                    self.accounts.iter().map(|a| a.aor_text.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            })
     }
 
     fn emit(&self, ev: PhoneEvent) {
@@ -423,23 +493,43 @@ impl Engine {
         self.start_warnings.clone()
     }
 
+    /// The first account's SIP address.
     pub(crate) fn local_sip_addr(&self) -> SocketAddr {
-        self.stack.local_addr
+        self.accounts[0].stack.local_addr
     }
 
     // ---------------------------------------------------------------- registration
 
-    fn set_registration(&self, st: RegistrationState) {
-        self.state.lock().unwrap().registration = st.clone();
-        self.emit(PhoneEvent::Registration { aor: self.aor_text.clone(), state: st });
+    fn set_registration(&self, account: usize, st: RegistrationState) {
+        if let Some(r) = self.state.lock().unwrap().registrations.get_mut(account) {
+            *r = st.clone();
+        }
+        self.emit(PhoneEvent::Registration { aor: self.accounts[account].aor_text.clone(), state: st });
     }
 
+    /// The first account's registration.
     pub(crate) fn registration_state(&self) -> RegistrationState {
-        self.state.lock().unwrap().registration.clone()
+        self.state.lock().unwrap().registrations[0].clone()
     }
 
+    /// Whether any account registers.
     pub(crate) fn registers(&self) -> bool {
-        self.register_enabled
+        self.accounts.iter().any(|a| a.register_enabled)
+    }
+
+    /// Every account as front ends list it.
+    pub(crate) fn accounts(&self) -> Vec<AccountStatus> {
+        let st = self.state.lock().unwrap();
+        self.accounts
+            .iter()
+            .zip(st.registrations.iter())
+            .map(|(a, r)| AccountStatus {
+                aor: a.aor_text.clone(),
+                display_name: a.display_name.clone(),
+                registers: a.register_enabled,
+                registration: r.clone(),
+            })
+            .collect()
     }
 
     // ---------------------------------------------------------------- calls: queries
@@ -486,6 +576,7 @@ impl Engine {
     /// `fill` sets the live parts the caller already has.
     fn add_call(
         &self,
+        account: usize,
         direction: Direction,
         remote_uri: String,
         remote_display_name: Option<String>,
@@ -509,9 +600,10 @@ impl Engine {
                 active: false,
                 parked_since_ms: None,
                 held_by_remote: false,
-                account: self.aor_text.clone(),
+                account: self.accounts[account].aor_text.clone(),
                 routing: None,
             },
+            account,
             sip_call_id,
             dialog: None,
             offer: None,
@@ -553,7 +645,7 @@ impl Engine {
                 Direction::Incoming => CallDirection::Incoming,
                 Direction::Outgoing => CallDirection::Outgoing,
             },
-            account: self.aor_text.clone(),
+            account: info.account.clone(),
             remote_uri: info.remote_uri.clone(),
             remote_display_name: info.remote_display_name.clone(),
             started_at_ms: info.started_at_ms,
@@ -649,20 +741,26 @@ impl Engine {
         sdp::build(desc, "hookflash", &SessionVersion { id: id + 1_000_000, version })
     }
 
-    fn contact_uri(&self) -> SipUri {
-        self.stack.contact(self.aor.user().as_deref())
-    }
-
     // ---------------------------------------------------------------- calls: outgoing
 
     pub(crate) async fn dial(self: &Arc<Self>, input: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
+        let index = match &opts.from {
+            Some(aor) => self.account_named(aor)?,
+            None => 0,
+        };
+        self.dial_from(index, input, opts).await
+    }
+
+    /// Calls out from account `index`.
+    pub(crate) async fn dial_from(self: &Arc<Self>, index: usize, input: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
+        let account = &self.accounts[index];
         let dial_string = self.dial_string(input)?;
-        let callee = target::dial_target(&dial_string, &self.domain).map_err(sip_err)?;
-        let caller_id_headers = self.caller_id_headers(opts.caller_id.as_deref())?;
-        let rtp = RtpEndpoint::bind(self.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
+        let callee = target::dial_target(&dial_string, &account.domain).map_err(sip_err)?;
+        let caller_id_headers = self.caller_id_headers(&account.domain, opts.caller_id.as_deref())?;
+        let rtp = RtpEndpoint::bind(account.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
         let rtp_addr = rtp.local_addr();
         let offer = AudioDescription {
-            address: self.local_ip,
+            address: account.local_ip,
             port: rtp_addr.port(),
             rtcp_port: None,
             formats: codecs::formats(&opts.codecs),
@@ -670,7 +768,7 @@ impl Engine {
             ptime: Some(20),
         };
         let sip_call_id = format!("{}@hookflash", random_token(24));
-        let id = self.add_call(Direction::Outgoing, callee.to_string(), None, sip_call_id.clone(), |c| {
+        let id = self.add_call(index, Direction::Outgoing, callee.to_string(), None, sip_call_id.clone(), |c| {
             c.offer = Some(offer.clone());
             c.rtp = Some(rtp);
             c.opts = opts.clone();
@@ -681,16 +779,16 @@ impl Engine {
         // Out-of-dialog requests go via the outbound proxy, or the registrar of a registering
         // account (as desk phones do); an account that does not register calls targets directly.
         let invite = OutgoingInvite {
-            caller: self.aor.bare(),
-            caller_display_name: self.display_name.clone(),
+            caller: account.aor.bare(),
+            caller_display_name: account.display_name.clone(),
             callee: callee.clone(),
-            destination: self.outbound.clone(),
-            contact: self.contact_uri(),
+            destination: account.outbound.clone(),
+            contact: account.contact_uri(),
             sdp: body.into_bytes(),
             call_id: sip_call_id,
             headers: caller_id_headers,
         };
-        let (leg, outcome) = match sip_invite::invite(&self.stack, invite, self.credentials.clone()).await {
+        let (leg, outcome) = match sip_invite::invite(&account.stack, invite, account.credentials.clone()).await {
             Ok(x) => x,
             Err(e) => {
                 self.end_call(id, EndReason::Error { message: e.to_string() }).await;
@@ -711,7 +809,7 @@ impl Engine {
                 InviteOutcome::Refused { status: 487, .. } if local => EndReason::LocalHangup,
                 InviteOutcome::Refused { status, reason } => EndReason::Failed { status, reason },
                 InviteOutcome::AuthRefused { status, reason, why } => {
-                    tracing::warn!("call {id} to {}: challenge not answered: {why}", me.aor_text);
+                    tracing::warn!("call {id} from {}: challenge not answered: {why}", me.accounts[index].aor_text);
                     EndReason::Failed { status, reason: format!("{reason} — {why}") }
                 }
                 InviteOutcome::Failed(_) if local => EndReason::LocalHangup,
@@ -812,12 +910,13 @@ impl Engine {
 
     /// A request outside the calls' dialogs that is not an INVITE: a subscription's NOTIFY, or
     /// one for a subscription we no longer have.
-    async fn on_request(self: &Arc<Self>, request: ServerRequest) {
-        let Some(request) = self.take_orbit_notify(request).await else { return };
+    async fn on_request(self: &Arc<Self>, account: usize, request: ServerRequest) {
+        let Some(request) = self.take_orbit_notify(account, request).await else { return };
         request.reply(481).await;
     }
 
-    async fn on_invite(self: &Arc<Self>, invite: ServerInvite) {
+    async fn on_invite(self: &Arc<Self>, index: usize, invite: ServerInvite) {
+        let account = &self.accounts[index];
         let req = invite.request().clone();
         let body = req.body_text();
         let offer = if body.trim().is_empty() {
@@ -838,7 +937,7 @@ impl Engine {
             self.emit(PhoneEvent::Warning { message: "rejected an INVITE without SDP offer (488)".into() });
             return;
         };
-        if sdp::answer(&offer, &codecs::formats(&[]), self.local_ip, 9).is_err() {
+        if sdp::answer(&offer, &codecs::formats(&[]), account.local_ip, 9).is_err() {
             invite.reply(488, vec![("Warning".into(), "305 hookflash \"no common codec\"".into())]).await;
             self.emit(PhoneEvent::Warning { message: "rejected a call offering no codec we support (488)".into() });
             return;
@@ -846,12 +945,12 @@ impl Engine {
         let remote_uri = req.from.as_ref().map(|f| f.uri.clone()).unwrap_or_else(|| "unknown".into());
         let display = req.from.as_ref().and_then(|f| f.display_name.clone());
         let sip_call_id = req.call_id.clone();
-        let decision = self.route(&req);
+        let decision = self.route(index, &req);
         if let Some((status, _)) = decision.sip_response() {
-            self.refuse_by_rule(invite, remote_uri, display, sip_call_id, offer, decision, status).await;
+            self.refuse_by_rule(index, invite, remote_uri, display, sip_call_id, offer, decision, status).await;
             return;
         }
-        let (leg, redirect) = match invite.into_call(self.aor.user().as_deref()) {
+        let (leg, redirect) = match invite.into_call(account.aor.user().as_deref()) {
             Ok(x) => x,
             Err(e) => {
                 self.emit(PhoneEvent::Warning { message: e.to_string() });
@@ -859,7 +958,7 @@ impl Engine {
             }
         };
         let summary = decision.summary();
-        let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
+        let id = self.add_call(index, Direction::Incoming, remote_uri, display, sip_call_id, |c| {
             c.dialog = Some(leg.clone());
             c.offer = Some(offer);
             c.info.routing = Some(summary);
@@ -873,8 +972,8 @@ impl Engine {
     }
 
     /// Routes an incoming INVITE with the current rules and logs the decision.
-    fn route(&self, req: &Request) -> Decision {
-        let facts = incoming_routing::facts(req, &self.aor_text);
+    fn route(&self, account: usize, req: &Request) -> Decision {
+        let facts = incoming_routing::facts(req, &self.accounts[account].aor_text);
         let router = self.router.lock().unwrap().clone();
         let state = {
             // The calls as the switchboard places them: `CallRt::info` has no parked time of
@@ -899,6 +998,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn refuse_by_rule(
         self: &Arc<Self>,
+        account: usize,
         invite: ServerInvite,
         remote_uri: String,
         display: Option<String>,
@@ -909,7 +1009,7 @@ impl Engine {
     ) {
         let summary = decision.summary();
         let headers = match &decision.action {
-            RouteAction::Forward { target } => match target::dial_target(target, &self.domain) {
+            RouteAction::Forward { target } => match target::dial_target(target, &self.accounts[account].domain) {
                 Ok(uri) => vec![("Contact".to_string(), format!("<{uri}>"))],
                 Err(e) => {
                     // Settings validation should have caught this; decline rather than send a
@@ -922,7 +1022,7 @@ impl Engine {
             _ => Vec::new(),
         };
         invite.reply(status, headers).await;
-        let id = self.add_call(Direction::Incoming, remote_uri, display, sip_call_id, |c| {
+        let id = self.add_call(account, Direction::Incoming, remote_uri, display, sip_call_id, |c| {
             c.offer = Some(offer);
             c.info.routing = Some(summary);
         });
@@ -937,7 +1037,7 @@ impl Engine {
                 self.set_timer(at, Timer::AutoAnswer(id));
             }
             RouteAction::ForwardNoAnswer { target, after_secs } => {
-                let uri = match target::dial_target(target, &self.domain) {
+                let uri = match target::dial_target(target, &self.account_of(id).domain) {
                     Ok(uri) => uri,
                     Err(e) => {
                         self.emit(PhoneEvent::Warning { message: format!("cannot forward to '{target}': {e}") });
@@ -967,7 +1067,7 @@ impl Engine {
 
     /// Forwards a ringing incoming call to `target` (number, extension or SIP URI) with 302.
     pub(crate) async fn forward(self: &Arc<Self>, id: CallId, target: &str) -> Result<(), PhoneError> {
-        let uri = target::dial_target(target, &self.domain).map_err(sip_err)?;
+        let uri = target::dial_target(target, &self.account_of(id).domain).map_err(sip_err)?;
         let ringing = self.update(id, |c| c.info.direction == Direction::Incoming && c.info.state == CallState::Ringing);
         match ringing {
             None => Err(PhoneError::NoSuchCall(id)),
@@ -991,9 +1091,9 @@ impl Engine {
 
     /// The headers presenting the call's chosen caller ID (none chosen: none), or the refusal
     /// when it is not in the account's allowed list.
-    fn caller_id_headers(&self, chosen: Option<&str>) -> Result<Vec<(String, String)>, PhoneError> {
+    fn caller_id_headers(&self, domain: &str, chosen: Option<&str>) -> Result<Vec<(String, String)>, PhoneError> {
         let plan = self.dialling.lock().unwrap().clone();
-        plan.headers_for_call(chosen, &self.domain).map_err(|e| PhoneError::Other(e.to_string()))
+        plan.headers_for_call(chosen, domain).map_err(|e| PhoneError::Other(e.to_string()))
     }
 
     /// Replaces the dialling plan (validated first).
@@ -1064,9 +1164,10 @@ impl Engine {
             return Err(PhoneError::Other(format!("call {id} is not ringing here")));
         }
         let (Some(offer), Some(dialog)) = (offer, dialog) else { return Err(PhoneError::NoSuchCall(id)) };
-        let rtp = RtpEndpoint::bind(self.local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
+        let local_ip = self.account_of(id).local_ip;
+        let rtp = RtpEndpoint::bind(local_ip).await.map_err(|e| PhoneError::Other(e.to_string()))?;
         let port = rtp.local_addr().port();
-        let (answer, negotiated) = match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
+        let (answer, negotiated) = match sdp::answer(&offer, &codecs::formats(&opts.codecs), local_ip, port) {
             Ok(x) => x,
             Err(e) => {
                 let _ = dialog.reject(488);
@@ -1336,12 +1437,13 @@ impl Engine {
             }
         };
         let port = local.as_ref().map(|l| l.port).unwrap_or(9);
-        match sdp::answer(&offer, &codecs::formats(&opts.codecs), self.local_ip, port) {
+        let account = self.account_of(id);
+        match sdp::answer(&offer, &codecs::formats(&opts.codecs), account.local_ip, port) {
             Ok((mut answer, mut negotiated)) => {
                 let (hold, actions) = match self.board(|b| b.remote_offer(id, negotiated.direction)) {
                     Ok(x) => x,
                     Err(()) => {
-                        tracing::debug!("{} 491 to {id}", self.aor_text);
+                        tracing::debug!("{} 491 to {id}", account.aor_text);
                         // Our own re-INVITE is in flight: glare (RFC 3261 14.2).
                         reply.status(491).await;
                         return;
@@ -1441,7 +1543,7 @@ impl Engine {
         let mut formats = vec![neg.codec.clone()];
         formats.extend(neg.telephone_event.clone());
         let offer = AudioDescription {
-            address: self.local_ip,
+            address: self.account_of(id).local_ip,
             port: local.port,
             rtcp_port: None,
             formats,
@@ -1449,9 +1551,9 @@ impl Engine {
             ptime: Some(neg.ptime),
         };
         let body = self.next_sdp(id, &offer);
-        tracing::debug!("{} reinvite {id} {direction:?} sending", self.aor_text);
+        tracing::debug!("{} reinvite {id} {direction:?} sending", self.account_of(id).aor_text);
         let result = dialog.reinvite(body.into_bytes()).await;
-        tracing::debug!("{} reinvite {id} result {:?}", self.aor_text, result.as_ref().map(|r| r.as_ref().map(|r| r.status)));
+        tracing::debug!("reinvite {id} result {:?}", result.as_ref().map(|r| r.as_ref().map(|r| r.status)));
         let outcome = match result {
             Ok(Some(resp)) => {
                 let (code, phrase, text) = (resp.status, resp.reason, resp.body);
@@ -1501,10 +1603,12 @@ impl Engine {
             let _ = self.hangup(id).await;
         }
         self.stop_park_orbits().await;
-        if self.register_enabled {
+        if self.registers() {
             let _ = self.unregister().await;
         }
-        self.stack.shutdown();
+        for a in &self.accounts {
+            a.stack.shutdown();
+        }
     }
 }
 

@@ -87,22 +87,32 @@ fn sub_state_expires(v: &str) -> Option<u32> {
 }
 
 impl Engine {
-    fn orbits(&self) -> Option<std::sync::MutexGuard<'_, Inner>> {
-        self.park_orbits.inner.as_ref().map(|m| m.lock().unwrap())
+    /// Account `acc`'s orbits (None without `[account.shared_park]`).
+    fn orbits(&self, acc: usize) -> Option<std::sync::MutexGuard<'_, Inner>> {
+        self.accounts.get(acc)?.park_orbits.inner.as_ref().map(|m| m.lock().unwrap())
     }
 
-    /// Starts watching the slots (a no-op without orbits): a housekeeping loop sends each
-    /// slot's SUBSCRIBE when its timer is due (at once, then before expiry, or after back-off).
+    /// The account whose orbit park this SIP call is.
+    fn parking_account(&self, sip_call_id: &str) -> Option<usize> {
+        (0..self.accounts.len()).find(|&acc| self.orbits(acc).is_some_and(|o| o.pending.contains_key(sip_call_id)))
+    }
+
+    /// Starts watching every account's slots (a no-op without orbits): a housekeeping loop per
+    /// account sends each slot's SUBSCRIBE when its timer is due (at once, then before expiry,
+    /// or after back-off).
     pub(crate) fn start_park_orbits(self: &Arc<Self>) {
-        if self.park_orbits.inner.is_none() {
-            return;
+        for acc in 0..self.accounts.len() {
+            self.start_account_orbits(acc);
         }
+    }
+
+    fn start_account_orbits(self: &Arc<Self>, acc: usize) {
         let now = Instant::now();
-        if let Some(mut o) = self.orbits() {
-            for s in o.subs.values_mut() {
-                s.timer.now(now);
-            }
+        let Some(mut o) = self.orbits(acc) else { return };
+        for s in o.subs.values_mut() {
+            s.timer.now(now);
         }
+        drop(o);
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(500));
@@ -111,7 +121,7 @@ impl Engine {
                 let Some(e) = weak.upgrade() else { break };
                 let now = Instant::now();
                 let due: Vec<String> = {
-                    let Some(mut o) = e.orbits() else { break };
+                    let Some(mut o) = e.orbits(acc) else { break };
                     if o.stopped {
                         break;
                     }
@@ -126,7 +136,7 @@ impl Engine {
                 };
                 for slot in due {
                     let me = e.clone();
-                    tokio::spawn(async move { me.subscribe_slot(&slot).await });
+                    tokio::spawn(async move { me.subscribe_slot(acc, &slot).await });
                 }
             }
         });
@@ -135,25 +145,29 @@ impl Engine {
     /// Ends the slot subscriptions (SUBSCRIBE with Expires: 0, RFC 6665 §4.1.2.3) so the server
     /// stops notifying; at most a couple of seconds, whatever the server does.
     pub(crate) async fn stop_park_orbits(self: &Arc<Self>) {
-        let slots: Vec<String> = match self.orbits() {
-            Some(mut o) => {
-                o.stopped = true;
-                o.subs.iter().filter(|(_, s)| s.dialog.established()).map(|(k, _)| k.clone()).collect()
-            }
-            None => return,
-        };
-        let all = slots.iter().map(|slot| self.subscribe_exchange(slot, 0)).collect::<Vec<_>>();
+        let mut all = Vec::new();
+        for acc in 0..self.accounts.len() {
+            let slots: Vec<String> = match self.orbits(acc) {
+                Some(mut o) => {
+                    o.stopped = true;
+                    o.subs.iter().filter(|(_, s)| s.dialog.established()).map(|(k, _)| k.clone()).collect()
+                }
+                None => continue,
+            };
+            all.extend(slots.into_iter().map(|slot| (acc, slot)));
+        }
+        let ends = all.iter().map(|(acc, slot)| self.subscribe_exchange(*acc, slot, 0)).collect::<Vec<_>>();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            for f in all {
+            for f in ends {
                 let _ = f.await;
             }
         })
         .await;
     }
 
-    /// The slots as last reported (empty without orbits).
+    /// Every account's slots as last reported (empty without orbits).
     pub(crate) fn park_slots(&self) -> Vec<ParkSlot> {
-        self.orbits().map(|o| o.slots.view()).unwrap_or_default()
+        (0..self.accounts.len()).flat_map(|acc| self.orbits(acc).map(|o| o.slots.view()).unwrap_or_default()).collect()
     }
 
     fn emit_slots(&self) {
@@ -161,32 +175,48 @@ impl Engine {
         self.emit(PhoneEvent::ParkSlots { slots });
     }
 
-    fn slot_uri(&self, slot: &str) -> Result<String, PhoneError> {
-        let o = self.orbits().ok_or_else(|| PhoneError::InvalidInput {
+    /// The account that has orbit `slot` (`prefer` first: the account of the call being parked)
+    /// and the slot's URI.
+    fn slot_uri(&self, slot: &str, prefer: Option<usize>) -> Result<(usize, String), PhoneError> {
+        let order = prefer.into_iter().chain(0..self.accounts.len());
+        let mut names = Vec::new();
+        for acc in order {
+            if let Some(o) = self.orbits(acc) {
+                if let Some(uri) = o.slots.uri_of(slot) {
+                    return Ok((acc, uri));
+                }
+                names.extend(o.slots.names());
+            }
+        }
+        if names.is_empty() {
+            return Err(PhoneError::InvalidInput {
+                what: "orbit".into(),
+                detail: "this account has no park orbits ([account.shared_park] in the profile)".into(),
+            });
+        }
+        names.dedup();
+        Err(PhoneError::InvalidInput {
             what: "orbit".into(),
-            detail: "this account has no park orbits ([account.shared_park] in the profile)".into(),
-        })?;
-        o.slots.uri_of(slot).ok_or_else(|| PhoneError::InvalidInput {
-            what: "orbit".into(),
-            detail: format!("'{slot}' is not one of this account's orbits ({})", o.slots.names().join(", ")),
+            detail: format!("'{slot}' is not one of this account's orbits ({})", names.join(", ")),
         })
     }
 
-    /// Retrieves the call parked on `slot`: a normal call to the slot's URI.
+    /// Retrieves the call parked on `slot`: a normal call to the slot's URI, from the account
+    /// the slot belongs to.
     pub(crate) async fn retrieve_from_orbit(self: &Arc<Self>, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        let uri = self.slot_uri(slot)?;
-        self.dial(&uri, opts).await
+        let (acc, uri) = self.slot_uri(slot, None)?;
+        self.dial_from(acc, &uri, opts).await
     }
 
     // ------------------------------------------------------------ subscriptions
 
     /// One SUBSCRIBE for `slot` (initial or refresh), with digest auth; updates the timer.
-    async fn subscribe_slot(self: &Arc<Self>, slot: &str) {
-        let result = self.subscribe_exchange(slot, SUBSCRIBE_EXPIRES).await;
+    async fn subscribe_slot(self: &Arc<Self>, acc: usize, slot: &str) {
+        let result = self.subscribe_exchange(acc, slot, SUBSCRIBE_EXPIRES).await;
         let now = Instant::now();
         let mut changed = false;
         let mut warning = None;
-        if let Some(mut o) = self.orbits() {
+        if let Some(mut o) = self.orbits(acc) {
             let failed_refresh = matches!(&result, Err((Some(481), _)));
             if let Some(s) = o.subs.get_mut(slot) {
                 s.in_flight = false;
@@ -223,8 +253,9 @@ impl Engine {
 
     /// One SUBSCRIBE exchange for the slot (challenges answered). Ok(granted expiry) or
     /// Err((status, sentence)).
-    async fn subscribe_exchange(self: &Arc<Self>, slot: &str, expires: u32) -> Result<u32, (Option<u16>, String)> {
-        let Some(mut dialog) = self.orbits().and_then(|mut o| {
+    async fn subscribe_exchange(self: &Arc<Self>, acc: usize, slot: &str, expires: u32) -> Result<u32, (Option<u16>, String)> {
+        let account = &self.accounts[acc];
+        let Some(mut dialog) = self.orbits(acc).and_then(|mut o| {
             let dialog = o.subs.get(slot)?.dialog.clone();
             if !dialog.established() && dialog.is_new() {
                 o.slots.new_subscription(slot);
@@ -234,16 +265,16 @@ impl Engine {
             return Err((None, format!("orbit {slot} is unknown")));
         };
         let result = subscription::subscribe(
-            &self.stack,
+            &account.stack,
             &mut dialog,
-            &self.aor,
-            self.display_name.as_deref(),
-            self.outbound.as_ref(),
-            &self.credentials,
+            &account.aor,
+            account.display_name.as_deref(),
+            account.outbound.as_ref(),
+            &account.credentials,
             expires,
         )
         .await;
-        if let Some(mut o) = self.orbits() {
+        if let Some(mut o) = self.orbits(acc) {
             if let Some(s) = o.subs.get_mut(slot) {
                 s.dialog.update_from(&dialog);
             }
@@ -256,12 +287,12 @@ impl Engine {
     }
 
     /// A NOTIFY of one of the slot subscriptions: applied and answered (None), or handed back.
-    pub(crate) async fn take_orbit_notify(self: &Arc<Self>, notify: ServerRequest) -> Option<ServerRequest> {
-        if notify.request().method != hookflash_sip::Method::Notify || self.park_orbits.inner.is_none() {
+    pub(crate) async fn take_orbit_notify(self: &Arc<Self>, acc: usize, notify: ServerRequest) -> Option<ServerRequest> {
+        if notify.request().method != hookflash_sip::Method::Notify || self.accounts[acc].park_orbits.inner.is_none() {
             return Some(notify);
         }
         let call_id = notify.request().call_id.clone();
-        let slot = self.orbits().and_then(|o| o.subs.iter().find(|(_, s)| s.dialog.call_id() == call_id).map(|(k, _)| k.clone()));
+        let slot = self.orbits(acc).and_then(|o| o.subs.iter().find(|(_, s)| s.dialog.call_id() == call_id).map(|(k, _)| k.clone()));
         let Some(slot) = slot else { return Some(notify) };
         let req = notify.request().clone();
         notify.reply(200).await;
@@ -270,7 +301,7 @@ impl Engine {
         let now = Instant::now();
         let mut changed = false;
         let mut warning = None;
-        if let Some(mut o) = self.orbits() {
+        if let Some(mut o) = self.orbits(acc) {
             let inner = &mut *o;
             // RFC 6665 §4.1.2.4: the NOTIFY establishes the dialog (its tag and Contact win
             // over the 2xx's, which may race it).
@@ -326,7 +357,8 @@ impl Engine {
     /// Returns once the REFER is answered; the outcome comes as events (the call ends
     /// "parked on <slot>", or stays here parked locally with a warning).
     pub(crate) async fn park_on_orbit(self: &Arc<Self>, id: CallId, slot: &str) -> Result<(), PhoneError> {
-        let uri_text = self.slot_uri(slot)?;
+        let call_account = self.update(id, |c| c.account).ok_or(PhoneError::NoSuchCall(id))?;
+        let (acc, uri_text) = self.slot_uri(slot, Some(call_account))?;
         let uri = target::parse_uri("orbit", &uri_text).map_err(sip_err)?;
         let found = self.update(id, |c| (c.info.state, c.dialog.clone(), c.sip_call_id.clone(), c.info.remote_uri.clone()));
         let Some((state, dialog, sip_call_id, remote)) = found else { return Err(PhoneError::NoSuchCall(id)) };
@@ -334,17 +366,18 @@ impl Engine {
             return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not connected") });
         };
         {
-            let Some(mut o) = self.orbits() else { return Err(PhoneError::Other("no orbits".into())) };
+            let Some(mut o) = self.orbits(acc) else { return Err(PhoneError::Other("no orbits".into())) };
             if o.pending.values().any(|p| p.id == id) {
                 return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is already being parked on an orbit") });
             }
             o.pending.insert(sip_call_id.clone(), PendingPark { id, slot: slot.to_string(), accepted: false, succeeded: false });
         }
-        let result = dialog.refer(&uri, &self.aor.bare()).await;
-        let who = target::host_of(&target::parse_uri("remote", &remote).unwrap_or_else(|_| self.aor.clone()));
+        let ours = &self.accounts[call_account].aor;
+        let result = dialog.refer(&uri, &ours.bare()).await;
+        let who = target::host_of(&target::parse_uri("remote", &remote).unwrap_or_else(|_| ours.clone()));
         match result {
             Ok(Some(resp)) if (200..300).contains(&resp.status) => {
-                if let Some(mut o) = self.orbits() {
+                if let Some(mut o) = self.orbits(acc) {
                     if let Some(p) = o.pending.get_mut(&sip_call_id) {
                         p.accepted = true;
                     }
@@ -353,7 +386,7 @@ impl Engine {
                 let slot = slot.to_string();
                 tokio::spawn(async move {
                     tokio::time::sleep(REFER_TIMEOUT).await;
-                    let still = me.orbits().and_then(|mut o| o.pending.remove(&sip_call_id).filter(|p| !p.succeeded));
+                    let still = me.orbits(acc).and_then(|mut o| o.pending.remove(&sip_call_id).filter(|p| !p.succeeded));
                     if still.is_some() {
                         me.orbit_park_failed(id, &format!("park on orbit {slot} got no outcome from {remote} in {} s", REFER_TIMEOUT.as_secs()));
                     }
@@ -361,7 +394,7 @@ impl Engine {
                 Ok(())
             }
             other => {
-                if let Some(mut o) = self.orbits() {
+                if let Some(mut o) = self.orbits(acc) {
                     o.pending.remove(&sip_call_id);
                 }
                 let why = match other {
@@ -388,7 +421,7 @@ impl Engine {
 
     /// Whether a NOTIFY on this call's dialog is REFER progress for an orbit park.
     pub(crate) fn is_parking_on_orbit(&self, sip_call_id: &str) -> bool {
-        self.orbits().is_some_and(|o| o.pending.contains_key(sip_call_id))
+        self.parking_account(sip_call_id).is_some()
     }
 
     /// REFER progress (RFC 3515 NOTIFY with a message/sipfrag body) for an orbit park.
@@ -407,7 +440,8 @@ impl Engine {
         if code < 200 {
             return;
         }
-        let Some(p) = self.orbits().and_then(|mut o| {
+        let Some(acc) = self.parking_account(sip_call_id) else { return };
+        let Some(p) = self.orbits(acc).and_then(|mut o| {
             let p = o.pending.get_mut(sip_call_id)?;
             if code < 300 {
                 p.succeeded = true;
@@ -431,7 +465,8 @@ impl Engine {
     /// How a call that is being parked on an orbit ended: if the transfer went through (or
     /// the transferee hung up after accepting it), it was parked, whoever sent the BYE.
     pub(crate) fn orbit_end_reason(&self, sip_call_id: &str, reason: EndReason) -> EndReason {
-        let Some(p) = self.orbits().and_then(|mut o| o.pending.remove(sip_call_id)) else { return reason };
+        let Some(acc) = self.parking_account(sip_call_id) else { return reason };
+        let Some(p) = self.orbits(acc).and_then(|mut o| o.pending.remove(sip_call_id)) else { return reason };
         match reason {
             EndReason::ParkedOnOrbit { .. } => reason,
             EndReason::RemoteHangup | EndReason::LocalHangup if p.succeeded || (p.accepted && reason == EndReason::RemoteHangup) => {

@@ -32,12 +32,19 @@ fn failure(e: SipError) -> Failure {
 }
 
 /// Starts the account's registration task; it ends when `requests`' sender is dropped.
-pub(crate) fn spawn(engine: Weak<Engine>, registration: Registration, expires: u32, requests: mpsc::UnboundedReceiver<Request>) {
-    tokio::spawn(run(engine, registration, RegistrationCore::new(expires), requests));
+pub(crate) fn spawn(
+    engine: Weak<Engine>,
+    account: usize,
+    registration: Registration,
+    expires: u32,
+    requests: mpsc::UnboundedReceiver<Request>,
+) {
+    tokio::spawn(run(engine, account, registration, RegistrationCore::new(expires), requests));
 }
 
 async fn run(
     engine: Weak<Engine>,
+    account: usize,
     mut registration: Registration,
     mut core: RegistrationCore,
     mut requests: mpsc::UnboundedReceiver<Request>,
@@ -49,13 +56,13 @@ async fn run(
             match output {
                 Output::Send { expires } => {
                     let Some(e) = engine.upgrade() else { return };
-                    let result = registration.register(&e.stack, expires).await;
+                    let result = registration.register(&e.accounts[account].stack, expires).await;
                     drop(e);
                     core.handle(Input::Done(result.map(|r| r.expires).map_err(failure)), now_ms());
                 }
                 Output::State(state) => {
                     let Some(e) = engine.upgrade() else { return };
-                    e.set_registration(state);
+                    e.set_registration(account, state);
                 }
                 Output::Registered(result) => {
                     for waiting in register_waiting.drain(..) {
@@ -91,22 +98,48 @@ async fn run(
 }
 
 impl Engine {
-    /// Registers (or refreshes at once) and waits for the outcome; the task keeps refreshing,
-    /// and retries with back-off after failures worth retrying. Returns the granted expiry.
+    /// Registers every account that registers (or refreshes at once), all at the same time, and
+    /// waits for the outcomes; their tasks keep refreshing, and retry with back-off after
+    /// failures worth retrying. Returns the first registering account's granted expiry, or the
+    /// first failure.
     pub(crate) async fn register(self: &Arc<Self>) -> Result<u32, PhoneError> {
-        if self.registrar.is_none() {
-            return Err(PhoneError::InvalidInput { what: "account".into(), detail: "no registrar configured".into() });
+        let mut waiting = Vec::new();
+        for a in self.accounts.iter().filter(|a| a.register_enabled) {
+            if a.registrar.is_none() {
+                return Err(PhoneError::InvalidInput { what: "account".into(), detail: format!("{}: no registrar configured", a.aor_text) });
+            }
+            let (tx, rx) = oneshot::channel();
+            a.registration.send(Request::Register(tx)).map_err(|_| stopped())?;
+            waiting.push(rx);
         }
-        let (tx, rx) = oneshot::channel();
-        self.registration.send(Request::Register(tx)).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        if waiting.is_empty() {
+            return Err(PhoneError::InvalidInput { what: "account".into(), detail: "no account registers".into() });
+        }
+        let mut first = None;
+        for rx in waiting {
+            let granted = rx.await.map_err(|_| stopped())??;
+            first.get_or_insert(granted);
+        }
+        Ok(first.unwrap_or(0))
     }
 
-    /// Removes the binding (if there is a live one), stops refreshing, and waits for the answer.
+    /// Removes every account's binding (where there is a live one), stops refreshing, and waits
+    /// for the answers; the first failure is returned after all have answered.
     pub(crate) async fn unregister(&self) -> Result<(), PhoneError> {
-        let (tx, rx) = oneshot::channel();
-        self.registration.send(Request::Unregister(tx)).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        let mut waiting = Vec::new();
+        for a in self.accounts.iter().filter(|a| a.register_enabled) {
+            let (tx, rx) = oneshot::channel();
+            a.registration.send(Request::Unregister(tx)).map_err(|_| stopped())?;
+            waiting.push(rx);
+        }
+        let mut result = Ok(());
+        for rx in waiting {
+            let r = rx.await.map_err(|_| stopped()).and_then(|r| r);
+            if result.is_ok() {
+                result = r;
+            }
+        }
+        result
     }
 }
 

@@ -14,34 +14,41 @@ pub struct Phone {
 
 impl Phone {
     /// Binds the SIP transport and starts the engine. Does not register yet.
+    /// A typed or environment password (`Plain`) is every account's; the keyring holds one per
+    /// account AOR.
     pub async fn start(config: PhoneConfig, password: PasswordSource) -> Result<Phone, PhoneError> {
+        config.validate()?;
         let mut warnings = Vec::new();
-        let password = match password {
-            PasswordSource::Plain(p) => Some(p),
-            PasswordSource::None => None,
-            PasswordSource::Keyring => {
-                // The keyring may block (D-Bus, an unlock prompt): keep it off the async threads.
-                let aor = config.account.aor.clone();
-                let found = tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
-                    .await
-                    .map_err(|e| PhoneError::Other(e.to_string()))?;
-                match found {
-                    Ok(password) => password,
-                    // Calls that need no password still work; a registering account is told why
-                    // its registrar will refuse it.
-                    Err(e) => {
-                        if config.account.register {
-                            warnings.push(format!("no password for {}: {e}", config.account.aor));
+        let mut passwords = Vec::new();
+        for account in config.accounts() {
+            passwords.push(match &password {
+                PasswordSource::Plain(p) => Some(p.clone()),
+                PasswordSource::None => None,
+                PasswordSource::Keyring => {
+                    // The keyring may block (D-Bus, an unlock prompt): keep it off the async threads.
+                    let aor = account.aor.clone();
+                    let found = tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
+                        .await
+                        .map_err(|e| PhoneError::Other(e.to_string()))?;
+                    match found {
+                        Ok(password) => password,
+                        // Calls that need no password still work; a registering account is told
+                        // why its registrar will refuse it.
+                        Err(e) => {
+                            if account.register {
+                                warnings.push(format!("no password for {}: {e}", account.aor));
+                            }
+                            None
                         }
-                        None
                     }
                 }
-            }
-        };
+            });
+        }
         let (events, _) = broadcast::channel(4096);
-        let engine = Engine::start(config, password, warnings, events.clone()).await?;
+        let engine = Engine::start(config, passwords, warnings, events.clone()).await?;
         Ok(Phone { engine, events })
     }
+
     /// Every event from now on, in order.
     pub fn subscribe(&self) -> broadcast::Receiver<PhoneEvent> {
         self.events.subscribe()
@@ -60,6 +67,11 @@ impl Phone {
     pub fn registers(&self) -> bool {
         self.engine.registers()
     }
+    /// Every account with its registration; the first is where calls go out from by default.
+    pub fn accounts(&self) -> Vec<AccountStatus> {
+        self.engine.accounts()
+    }
+
     pub fn registration(&self) -> RegistrationState {
         self.engine.registration_state()
     }

@@ -24,24 +24,60 @@ pub fn load_profile_if_exists(path: &Path) -> Result<Option<Profile>, PhoneError
     parse_profile(&text).map(Some).map_err(|detail| invalid(format!("{}: {detail}", path.display())))
 }
 
-/// Parses and validates profile text; the error is the problem without the file name.
+/// Parses and validates profile text; the error is the problem without the file name. One
+/// account is `[account]`; several are `[[account]]` entries, the first being where calls go out
+/// from by default.
 pub fn parse_profile(text: &str) -> Result<Profile, String> {
-    let profile: Profile = toml::from_str(text).map_err(|e| e.message().trim().to_string())?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.message().trim().to_string())?;
+    let profile: Profile = match table.get("account") {
+        Some(toml::Value::Array(_)) => {
+            let mut table = table;
+            if table.contains_key("more_accounts") {
+                return Err("use several [[account]] entries, not more_accounts".into());
+            }
+            let Some(toml::Value::Array(mut all)) = table.remove("account") else { unreachable!() };
+            if all.is_empty() {
+                return Err("missing field `account`".into());
+            }
+            let first = all.remove(0);
+            table.insert("account".into(), first);
+            table.insert("more_accounts".into(), toml::Value::Array(all));
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| e.message().trim().to_string())?
+        }
+        _ => toml::from_str(text).map_err(|e| e.message().trim().to_string())?,
+    };
     profile.routing.validate().map_err(|e| e.to_string())?;
     profile.dialling.validate().map_err(|problems| format!("dialling: {}", problems.join("; ")))?;
-    if let Some(park) = &profile.account.shared_park {
-        park.validate().map_err(|problems| format!("account.shared_park: {}", problems.join("; ")))?;
+    for account in std::iter::once(&profile.account).chain(profile.more_accounts.iter()) {
+        if let Some(park) = &account.shared_park {
+            park.validate().map_err(|problems| format!("account.shared_park: {}", problems.join("; ")))?;
+        }
     }
+    profile.phone_config().validate().map_err(|e| match e {
+        PhoneError::InvalidInput { detail, .. } => detail,
+        other => other.to_string(),
+    })?;
     Ok(profile)
 }
 
-/// Writes a profile, creating its folder.
+/// Writes a profile, creating its folder. Several accounts are written as `[[account]]` entries.
 pub fn save_profile(path: &Path, profile: &Profile) -> Result<(), PhoneError> {
-    let text = toml::to_string_pretty(profile).map_err(|e| invalid(format!("cannot write it: {e}")))?;
+    let text = profile_text(profile).map_err(|e| invalid(format!("cannot write it: {e}")))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| invalid(format!("cannot create the folder {}: {e}", dir.display())))?;
     }
     std::fs::write(path, text).map_err(|e| invalid(format!("cannot save {}: {e}", path.display())))
+}
+
+fn profile_text(profile: &Profile) -> Result<String, toml::ser::Error> {
+    if profile.more_accounts.is_empty() {
+        return toml::to_string_pretty(profile);
+    }
+    let mut table = toml::Table::try_from(profile)?;
+    let first = table.remove("account");
+    let Some(toml::Value::Array(more)) = table.remove("more_accounts") else { return toml::to_string_pretty(profile) };
+    table.insert("account".into(), toml::Value::Array(first.into_iter().chain(more).collect()));
+    toml::to_string_pretty(&table)
 }
 
 #[cfg(test)]
@@ -65,6 +101,31 @@ mod tests {
         assert!(e.contains("cannot read") && e.contains("missing.toml"), "{e}");
         // The app's first start: no file is no error.
         assert_eq!(load_profile_if_exists(&dir.join("missing.toml")).unwrap(), None);
+    }
+
+    #[test]
+    fn several_accounts_are_account_entries_and_read_back_the_same() {
+        let text = "[[account]]\naor = \"sip:alice@a.example\"\n\n[[account]]\naor = \"sip:carol@b.example\"\nregistrar = \"sip:b.example;transport=tcp\"\n";
+        let profile = parse_profile(text).unwrap();
+        assert_eq!(profile.account.aor, "sip:alice@a.example");
+        assert_eq!(profile.more_accounts.len(), 1);
+        assert_eq!(profile.more_accounts[0].registrar.as_deref(), Some("sip:b.example;transport=tcp"));
+        assert_eq!(profile.phone_config().accounts().len(), 2);
+        let written = profile_text(&profile).unwrap();
+        assert_eq!(written.matches("[[account]]").count(), 2, "{written}");
+        assert!(!written.contains("more_accounts"), "{written}");
+        assert_eq!(parse_profile(&written).unwrap(), profile);
+        let single = parse_profile("[account]\naor = \"sip:alice@a.example\"\n").unwrap();
+        assert!(single.more_accounts.is_empty());
+        assert!(profile_text(&single).unwrap().contains("[account]"));
+    }
+
+    #[test]
+    fn an_account_configured_twice_is_refused_by_name() {
+        let text = "[[account]]\naor = \"sip:alice@a.example\"\n[[account]]\naor = \"sip:alice@a.example\"\n";
+        let e = parse_profile(text).unwrap_err();
+        assert!(e.contains("sip:alice@a.example is configured twice"), "{e}");
+        assert!(parse_profile("account = []\n").is_err());
     }
 
     #[test]

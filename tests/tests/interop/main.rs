@@ -3,6 +3,7 @@
 //! Peer tests are `#[ignore]`d; `cargo xtask test` runs them with `--ignored --test-threads=1`.
 //! One file: `cargo test -p hookflash-tests --test interop -- --ignored registration::`.
 
+mod accounts;
 mod audio_device;
 mod call_auth;
 mod caller_id;

@@ -132,7 +132,7 @@ fn history_of(db: &std::path::Path) -> Vec<hookflash_phone::HistoryEntry> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let account = AccountConfig { listen: Some("127.0.0.1:0".parse().unwrap()), register: false, ..AccountConfig::new("sip:reader@127.0.0.1") };
-        let phone = Phone::start(PhoneConfig { account, history_db: db.to_path_buf(), user_agent: None }, PasswordSource::None).await.unwrap();
+        let phone = Phone::start(PhoneConfig { account, more_accounts: Vec::new(), history_db: db.to_path_buf(), user_agent: None }, PasswordSource::None).await.unwrap();
         let rows = phone.history(20).unwrap();
         phone.shutdown().await;
         rows

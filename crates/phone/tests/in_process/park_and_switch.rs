@@ -46,7 +46,7 @@ async fn answer_while_busy_parks_then_switch_and_park() {
     }
     let mut b_ev = bob.subscribe();
     let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None };
 
     let a_call = alice.dial(&bob_uri, opts.clone()).await.unwrap();
     let PhoneEvent::IncomingCall { call: b1 } =
@@ -133,7 +133,7 @@ async fn twenty_calls_in_one_second_stay_consistent() {
     let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
     let mut b_ev = bob.subscribe();
     let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None };
     for _ in 0..20 {
         alice.dial(&bob_uri, opts.clone()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
@@ -217,7 +217,7 @@ async fn a_call_parked_too_long_is_recalled_once() {
     let dir = temp_dir("park-recall");
     let bob = Phone::start(config("bob", &dir), PasswordSource::None).await.unwrap();
     let alice = Phone::start(config("alice", &dir), PasswordSource::None).await.unwrap();
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None };
     bob.set_park_recall(Some(Duration::from_millis(300)));
     let mut b_ev = bob.subscribe();
     alice.dial(&format!("sip:bob@{}", bob.local_sip_addr()), opts.clone()).await.unwrap();

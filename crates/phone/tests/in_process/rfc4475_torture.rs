@@ -49,6 +49,7 @@ async fn torture_messages_never_stop_the_phone() {
                 register: false,
                 ..AccountConfig::new("sip:alice@127.0.0.1")
             },
+            more_accounts: Vec::new(),
             history_db: dir.join("h.sqlite3"),
             user_agent: None,
         },

@@ -11,7 +11,7 @@ use hookflash_phone::*;
 
 
 fn opts() -> CallOptions {
-    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None }
+    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None }
 }
 
 fn rules(lines: &[&str]) -> RoutingSettings {

@@ -19,7 +19,7 @@ async fn call_answer_dtmf_hangup_and_history() {
     let mut b_ev = bob.subscribe();
     let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
 
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None };
     let a_call = alice.dial(&bob_uri, opts.clone()).await.unwrap();
 
     let incoming = next_matching(&mut b_ev, "incoming call", |e| matches!(e, PhoneEvent::IncomingCall { .. })).await;
@@ -70,7 +70,7 @@ async fn busy_reject_and_caller_cancel_are_recorded_once_each() {
     let mut a_ev = alice.subscribe();
     let mut b_ev = bob.subscribe();
     let bob_uri = format!("sip:bob@{}", bob.local_sip_addr());
-    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![], caller_id: None };
+    let opts = CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![], caller_id: None, from: None };
 
     // Busy.
     alice.dial(&bob_uri, opts.clone()).await.unwrap();

@@ -64,6 +64,7 @@ fn config(user: &str, dir: &Path) -> PhoneConfig {
             register: false,
             ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
         },
+        more_accounts: Vec::new(),
         history_db: dir.join(format!("{user}.sqlite3")),
         user_agent: None,
     }
@@ -84,7 +85,7 @@ async fn one_call(dir: &Path, codec: CodecName, wav: &Path, talk: Duration) -> (
     let b = Phone::start(config("bob", dir), PasswordSource::None).await.unwrap();
     let mut a_ev = a.subscribe();
     let mut b_ev = b.subscribe();
-    let opts = CallOptions { audio_in: AudioEndpoint::Wav(wav.to_path_buf()), audio_out: AudioEndpoint::Null, codecs: vec![codec], caller_id: None };
+    let opts = CallOptions { audio_in: AudioEndpoint::Wav(wav.to_path_buf()), audio_out: AudioEndpoint::Null, codecs: vec![codec], caller_id: None, from: None };
     let start = Instant::now();
     let id = a.dial(&format!("sip:bob@{}", b.local_sip_addr()), opts.clone()).await.unwrap();
     let PhoneEvent::IncomingCall { call } = wait_for(&mut b_ev, |e| matches!(e, PhoneEvent::IncomingCall { .. })).await else {

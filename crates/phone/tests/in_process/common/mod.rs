@@ -15,6 +15,7 @@ pub fn config(user: &str, dir: &std::path::Path) -> PhoneConfig {
             register: false,
             ..AccountConfig::new(format!("sip:{user}@127.0.0.1"))
         },
+        more_accounts: Vec::new(),
         history_db: dir.join(format!("{user}.sqlite3")),
         user_agent: None,
     }
