@@ -5,6 +5,7 @@
 
 use crate::api::*;
 use crate::core::call::{self, Outcome};
+use crate::core::offer_answer::{self, ReinviteAnswer};
 use crate::codecs;
 use crate::dialling::DiallingSettings;
 use crate::incoming_routing;
@@ -823,10 +824,7 @@ impl Engine {
     async fn on_outgoing_answered(self: &Arc<Self>, id: CallId, body: &str) {
         let offer = self.update(id, |c| c.offer.clone()).flatten();
         let Some(offer) = offer else { return };
-        let negotiated = sdp::parse(body)
-            .map_err(|e| e.to_string())
-            .and_then(|answer| sdp::accept_answer(&offer, &answer).map_err(|e| e.to_string()));
-        match negotiated {
+        match offer_answer::accept_answer(&offer, body) {
             Ok(n) => {
                 if let Err(message) = self.start_media(id, n).await {
                     self.hangup_with(id, EndReason::Error { message }).await;
@@ -918,30 +916,14 @@ impl Engine {
     async fn on_invite(self: &Arc<Self>, index: usize, invite: ServerInvite) {
         let account = &self.accounts[index];
         let req = invite.request().clone();
-        let body = req.body_text();
-        let offer = if body.trim().is_empty() {
-            None
-        } else {
-            match sdp::parse(&body) {
-                Ok(o) => Some(o),
-                Err(e) => {
-                    invite.reply(400, vec![("Warning".into(), format!("399 hookflash \"{e}\""))]).await;
-                    self.emit(PhoneEvent::Warning { message: format!("rejected an INVITE with unreadable SDP: {e}") });
-                    return;
-                }
+        let offer = match offer_answer::incoming_offer(&req.body_text(), account.local_ip) {
+            Ok(offer) => offer,
+            Err(refusal) => {
+                invite.reply(refusal.status, refusal.warning.map(|w| ("Warning".to_string(), w)).into_iter().collect()).await;
+                self.emit(PhoneEvent::Warning { message: refusal.message });
+                return;
             }
         };
-        let Some(offer) = offer else {
-            // Offer-less INVITE (offer in our 200, answer in ACK) is not supported yet.
-            invite.reply(488, Vec::new()).await;
-            self.emit(PhoneEvent::Warning { message: "rejected an INVITE without SDP offer (488)".into() });
-            return;
-        };
-        if sdp::answer(&offer, &codecs::formats(&[]), account.local_ip, 9).is_err() {
-            invite.reply(488, vec![("Warning".into(), "305 hookflash \"no common codec\"".into())]).await;
-            self.emit(PhoneEvent::Warning { message: "rejected a call offering no codec we support (488)".into() });
-            return;
-        }
         let remote_uri = req.from.as_ref().map(|f| f.uri.clone()).unwrap_or_else(|| "unknown".into());
         let display = req.from.as_ref().and_then(|f| f.display_name.clone());
         let sip_call_id = req.call_id.clone();
@@ -1335,11 +1317,9 @@ impl Engine {
                 if let Some(body) = early_sdp {
                     // 183 with SDP: early media from the far end replaces our ringback.
                     let offer = self.update(id, |c| c.offer.clone()).flatten();
-                    if let (Some(offer), Ok(ans)) = (offer, sdp::parse(&body)) {
-                        if let Ok(n) = sdp::accept_answer(&offer, &ans) {
-                            if let Err(message) = self.start_media(id, n).await {
-                                self.emit(PhoneEvent::Warning { message });
-                            }
+                    if let Some(Ok(n)) = offer.map(|offer| offer_answer::accept_answer(&offer, &body)) {
+                        if let Err(message) = self.start_media(id, n).await {
+                            self.emit(PhoneEvent::Warning { message });
                         }
                     }
                 } else if changed {
@@ -1419,27 +1399,15 @@ impl Engine {
 
     async fn on_reinvite(self: &Arc<Self>, id: CallId, body: String, reply: Reply) {
         let (opts, local) = self.update(id, |c| (c.opts.clone(), c.local_sdp.clone())).unwrap_or_default();
-        if body.trim().is_empty() {
-            // Offer-less re-INVITE: offer our current description again.
-            if let Some(local) = local {
+        let account = self.account_of(id);
+        match offer_answer::answer_reinvite(&body, local.as_ref(), &opts.codecs, account.local_ip) {
+            ReinviteAnswer::Reoffer(local) => {
                 let sdp_body = self.next_sdp(id, &local);
                 reply.sdp(200, sdp_body.into_bytes()).await;
-            } else {
-                reply.status(200).await;
             }
-            return;
-        }
-        let offer = match sdp::parse(&body) {
-            Ok(o) => o,
-            Err(_) => {
-                reply.status(400).await;
-                return;
-            }
-        };
-        let port = local.as_ref().map(|l| l.port).unwrap_or(9);
-        let account = self.account_of(id);
-        match sdp::answer(&offer, &codecs::formats(&opts.codecs), account.local_ip, port) {
-            Ok((mut answer, mut negotiated)) => {
+            ReinviteAnswer::Empty => reply.status(200).await,
+            ReinviteAnswer::Status(status) => reply.status(status).await,
+            ReinviteAnswer::Answer { answer, negotiated } => {
                 let (hold, actions) = match self.board(|b| b.remote_offer(id, negotiated.direction)) {
                     Ok(x) => x,
                     Err(()) => {
@@ -1450,8 +1418,7 @@ impl Engine {
                     }
                 };
                 let ours = switchboard::answer_direction(negotiated.direction, hold);
-                answer.direction = ours;
-                negotiated.direction = ours;
+                let (answer, negotiated) = offer_answer::held(answer, negotiated, ours);
                 let sdp_body = self.next_sdp(id, &answer);
                 reply.sdp(200, sdp_body.into_bytes()).await;
                 if let Err(message) = self.start_media(id, negotiated).await {
@@ -1459,7 +1426,6 @@ impl Engine {
                 }
                 self.apply(actions);
             }
-            Err(_) => reply.status(488).await,
         }
     }
 
@@ -1540,16 +1506,7 @@ impl Engine {
         while dialog.settling() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let mut formats = vec![neg.codec.clone()];
-        formats.extend(neg.telephone_event.clone());
-        let offer = AudioDescription {
-            address: self.account_of(id).local_ip,
-            port: local.port,
-            rtcp_port: None,
-            formats,
-            direction,
-            ptime: Some(neg.ptime),
-        };
+        let offer = offer_answer::direction_offer(&neg, &local, direction, self.account_of(id).local_ip);
         let body = self.next_sdp(id, &offer);
         tracing::debug!("{} reinvite {id} {direction:?} sending", self.account_of(id).aor_text);
         let result = dialog.reinvite(body.into_bytes()).await;
@@ -1559,12 +1516,10 @@ impl Engine {
                 let (code, phrase, text) = (resp.status, resp.reason, resp.body);
                 if (200..300).contains(&code) {
                     let mut remote_hold = None;
-                    match sdp::parse(&text).map_err(|e| e.to_string()).and_then(|a| sdp::accept_answer(&offer, &a).map_err(|e| e.to_string())) {
+                    match offer_answer::accept_answer(&offer, &text) {
                         Ok(n) => {
                             // Offering to send lets the answer tell whether the peer wants our audio.
-                            if direction.sends() {
-                                remote_hold = Some(!n.direction.sends());
-                            }
+                            remote_hold = offer_answer::remote_holds(direction, &n);
                             if let Err(message) = self.start_media(id, n).await {
                                 self.emit(PhoneEvent::Warning { message });
                             }
