@@ -41,7 +41,7 @@ fn ringer_endpoint(devices: &AudioDevices, env_out: Option<String>) -> AudioEndp
 
 /// Starts ringing for `phone`'s incoming calls on the chosen ringer device.
 pub fn start_ringer(phone: &Phone, devices: &AudioDevices) -> Ringer {
-    Ringer::start(phone.subscribe(), ringer_endpoint(devices, std::env::var(ENV_AUDIO_OUT).ok()))
+    Ringer::start(phone, ringer_endpoint(devices, std::env::var(ENV_AUDIO_OUT).ok()))
 }
 
 /// The sound devices of this computer, defaults marked.

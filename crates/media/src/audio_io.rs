@@ -3,6 +3,7 @@
 //! and the silent `Null` ends. WAV files live in `wav.rs`, sound cards in `device.rs` (with
 //! the fall-back-when-unplugged wrappers in `device_watch.rs`).
 
+use crate::device_watch::DeviceNotices;
 use std::path::PathBuf;
 
 use crate::error::MediaError;
@@ -98,22 +99,34 @@ impl AudioSink for NullSink {
     }
 }
 
-/// Opens the source `input` describes, delivering PCM at `rate`.
+/// Opens the source `input` describes, delivering PCM at `rate` (a sound card's notices are
+/// only logged: see [`open_source_with`]).
 pub fn open_source(input: &AudioIn, rate: u32) -> Result<Box<dyn AudioSource>, MediaError> {
+    open_source_with(input, rate, &DeviceNotices::none())
+}
+
+/// Opens the source `input` describes; a sound card tells `notices` when it goes or comes back.
+pub fn open_source_with(input: &AudioIn, rate: u32, notices: &DeviceNotices) -> Result<Box<dyn AudioSource>, MediaError> {
     Ok(match input {
         AudioIn::Null => Box::new(NullSource::new(rate)),
         AudioIn::Wav(path) => Box::new(crate::wav::WavSource::open(path, rate)?),
-        AudioIn::Device(name) => Box::new(crate::device_watch::DeviceSource::open(name.as_deref(), rate)?),
+        AudioIn::Device(name) => Box::new(crate::device_watch::DeviceSource::open(name.as_deref(), rate, notices)?),
         AudioIn::Port(port) => crate::audio_switch::open_port_source(port, rate)?,
     })
 }
 
-/// Opens the sink `output` describes, accepting PCM at `rate`.
+/// Opens the sink `output` describes, accepting PCM at `rate` (a sound card's notices are only
+/// logged: see [`open_sink_with`]).
 pub fn open_sink(output: &AudioOut, rate: u32) -> Result<Box<dyn AudioSink>, MediaError> {
+    open_sink_with(output, rate, &DeviceNotices::none())
+}
+
+/// Opens the sink `output` describes; a sound card tells `notices` when it goes or comes back.
+pub fn open_sink_with(output: &AudioOut, rate: u32, notices: &DeviceNotices) -> Result<Box<dyn AudioSink>, MediaError> {
     Ok(match output {
         AudioOut::Null => Box::new(NullSink::new(rate)),
         AudioOut::Wav(path) => Box::new(crate::wav::WavSink::create(path, rate)?),
-        AudioOut::Device(name) => Box::new(crate::device_watch::DeviceSink::open(name.as_deref(), rate)?),
+        AudioOut::Device(name) => Box::new(crate::device_watch::DeviceSink::open(name.as_deref(), rate, notices)?),
         AudioOut::Port(port) => crate::audio_switch::open_port_sink(port, rate)?,
     })
 }

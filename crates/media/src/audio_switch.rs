@@ -23,7 +23,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::audio_processing::{AudioProcessor, ProcessingSettings};
-use crate::audio_io::{open_sink, open_source, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
+use crate::audio_io::{open_sink_with, open_source_with, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
+use crate::device_watch::DeviceNotices;
 use crate::call_waiting_tone::CallWaitingTone;
 use crate::error::MediaError;
 use crate::hold_music::{HoldMusic, HoldMusicSource};
@@ -61,6 +62,8 @@ impl Devices {
 struct Shared {
     devices: Mutex<Devices>,
     music: HoldMusic,
+    /// Where the microphone's and speaker's notices go.
+    notices: DeviceNotices,
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Devices> {
@@ -89,6 +92,12 @@ impl AudioSwitch {
     /// A switch over this microphone and speaker (opened when the first port needs them).
     /// `input`/`output` must not be ports themselves.
     pub fn new(input: AudioIn, output: AudioOut, music: HoldMusic) -> Result<Self, MediaError> {
+        Self::with_notices(input, output, music, DeviceNotices::none())
+    }
+
+    /// As [`AudioSwitch::new`]; the microphone and speaker tell `notices` when they go or come
+    /// back (the phone that owns the switch shows them).
+    pub fn with_notices(input: AudioIn, output: AudioOut, music: HoldMusic, notices: DeviceNotices) -> Result<Self, MediaError> {
         if matches!(input, AudioIn::Port(_)) || matches!(output, AudioOut::Port(_)) {
             return Err(MediaError::Device {
                 device: "audio switch".into(),
@@ -109,6 +118,7 @@ impl AudioSwitch {
                     processor: None,
                 }),
                 music,
+                notices,
             }),
         })
     }
@@ -195,7 +205,7 @@ pub(crate) fn open_port_source(port: &SwitchPort, rate: u32) -> Result<Box<dyn A
     let mic_rate = {
         let mut d = lock(&port.shared);
         if d.mic.is_none() {
-            d.mic = Some(open_source(&d.input, rate)?);
+            d.mic = Some(open_source_with(&d.input, rate, &port.shared.notices)?);
         }
         d.mic.as_ref().map(|m| m.rate()).unwrap_or(rate)
     };
@@ -212,7 +222,7 @@ pub(crate) fn open_port_sink(port: &SwitchPort, rate: u32) -> Result<Box<dyn Aud
     let speaker_rate = {
         let mut d = lock(&port.shared);
         if d.speaker.is_none() {
-            d.speaker = Some(open_sink(&d.output, rate)?);
+            d.speaker = Some(open_sink_with(&d.output, rate, &port.shared.notices)?);
         }
         d.speaker.as_ref().map(|s| s.rate()).unwrap_or(rate)
     };

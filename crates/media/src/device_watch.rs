@@ -14,8 +14,7 @@
 //! The decisions (when to fall back, when to retry, when to return) are [`Failover`], a plain
 //! state machine tested without sound cards.
 
-use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::audio_io::{AudioSink, AudioSource};
@@ -80,18 +79,34 @@ impl DeviceNotice {
     }
 }
 
-static SUBSCRIBERS: Mutex<Vec<mpsc::Sender<DeviceNotice>>> = Mutex::new(Vec::new());
+/// Where the notices of a device go: to whoever opened it (a phone turns them into warnings on
+/// its own event stream), never to every phone of the process. Cheap to clone; `none()` only logs.
+#[derive(Clone, Default)]
+pub struct DeviceNotices(Option<Arc<dyn Fn(DeviceNotice) + Send + Sync>>);
 
-/// Receives every device notice from now on (all calls, all devices of this process).
-pub fn subscribe_device_notices() -> mpsc::Receiver<DeviceNotice> {
-    let (tx, rx) = mpsc::channel();
-    SUBSCRIBERS.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
-    rx
+impl DeviceNotices {
+    /// Notices go to `deliver` (called on the audio thread: keep it short, e.g. a channel send).
+    pub fn to(deliver: impl Fn(DeviceNotice) + Send + Sync + 'static) -> DeviceNotices {
+        DeviceNotices(Some(Arc::new(deliver)))
+    }
+
+    /// Notices are only logged.
+    pub fn none() -> DeviceNotices {
+        DeviceNotices(None)
+    }
+
+    fn publish(&self, notice: DeviceNotice) {
+        tracing::warn!("{}", notice.message());
+        if let Some(deliver) = &self.0 {
+            deliver(notice);
+        }
+    }
 }
 
-fn publish(notice: DeviceNotice) {
-    tracing::warn!("{}", notice.message());
-    SUBSCRIBERS.lock().unwrap_or_else(|e| e.into_inner()).retain(|tx| tx.send(notice.clone()).is_ok());
+impl std::fmt::Debug for DeviceNotices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "DeviceNotices(delivered)" } else { "DeviceNotices(logged)" })
+    }
 }
 
 /// How often to look for the chosen device again while on the fallback, and to retry opening
@@ -222,13 +237,14 @@ struct Watched<C: Card> {
     failover: Failover,
     /// Watches the device list for the chosen device (none when following the default).
     probe: Option<PresenceProbe>,
+    notices: DeviceNotices,
 }
 
 impl<C: Card> Watched<C> {
     /// Opens the chosen device; when it cannot be opened (unplugged since it was chosen, or
     /// a name that is not there) the call starts on the default and the user is told. Only
     /// when the default fails too is the error returned.
-    fn open(role: DeviceRole, name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
+    fn open(role: DeviceRole, name: Option<&str>, rate: u32, notices: &DeviceNotices) -> Result<Self, MediaError> {
         let now = Instant::now();
         let mut failover = Failover::new(name.map(str::to_string), now);
         let (card, chosen_name) = match (C::open_card(name, rate), name) {
@@ -241,7 +257,7 @@ impl<C: Card> Watched<C> {
                     return Err(e);
                 };
                 failover.started_on_default(now);
-                publish(DeviceNotice::Missing { role, device: chosen.to_string(), reason: e.to_string() });
+                notices.publish(DeviceNotice::Missing { role, device: chosen.to_string(), reason: e.to_string() });
                 (card, chosen.to_string())
             }
             (Err(e), None) => return Err(e),
@@ -253,6 +269,7 @@ impl<C: Card> Watched<C> {
             card: Some(card),
             failover,
             probe: name.map(|n| PresenceProbe::start(n, role == DeviceRole::Microphone)),
+            notices: notices.clone(),
         })
     }
 
@@ -287,9 +304,9 @@ impl<C: Card> Watched<C> {
         self.failover.opened(&want, ok);
         let back = want == Want::OpenChosen && ok && self.failover.chosen().is_some();
         if lost && was_open {
-            publish(DeviceNotice::Lost { role: self.role, device: self.chosen_name.clone(), fallback: ok });
+            self.notices.publish(DeviceNotice::Lost { role: self.role, device: self.chosen_name.clone(), fallback: ok });
         } else if back && was_fallback {
-            publish(DeviceNotice::Back { role: self.role, device: self.chosen_name.clone() });
+            self.notices.publish(DeviceNotice::Back { role: self.role, device: self.chosen_name.clone() });
         }
     }
 }
@@ -298,8 +315,8 @@ impl<C: Card> Watched<C> {
 pub struct DeviceSink(Watched<CardSink>);
 
 impl DeviceSink {
-    pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
-        Ok(DeviceSink(Watched::open(DeviceRole::Speaker, name, rate)?))
+    pub fn open(name: Option<&str>, rate: u32, notices: &DeviceNotices) -> Result<Self, MediaError> {
+        Ok(DeviceSink(Watched::open(DeviceRole::Speaker, name, rate, notices)?))
     }
 
     /// True while playing on the default because the chosen device is gone.
@@ -326,8 +343,8 @@ impl AudioSink for DeviceSink {
 pub struct DeviceSource(Watched<CardSource>);
 
 impl DeviceSource {
-    pub fn open(name: Option<&str>, rate: u32) -> Result<Self, MediaError> {
-        Ok(DeviceSource(Watched::open(DeviceRole::Microphone, name, rate)?))
+    pub fn open(name: Option<&str>, rate: u32, notices: &DeviceNotices) -> Result<Self, MediaError> {
+        Ok(DeviceSource(Watched::open(DeviceRole::Microphone, name, rate, notices)?))
     }
 
     /// True while capturing from the default because the chosen device is gone.
@@ -470,12 +487,19 @@ mod tests {
     }
 
     #[test]
-    fn subscribers_receive_published_notices() {
-        let rx = subscribe_device_notices();
+    fn a_notice_goes_to_whoever_opened_the_device_and_to_no_one_else() {
+        let (tx_a, rx_a) = std::sync::mpsc::channel();
+        let (tx_b, rx_b) = std::sync::mpsc::channel::<DeviceNotice>();
+        let a = DeviceNotices::to(move |n| {
+            let _ = tx_a.send(n);
+        });
+        let _b = DeviceNotices::to(move |n| {
+            let _ = tx_b.send(n);
+        });
         let n = DeviceNotice::Back { role: DeviceRole::Microphone, device: "test-mic".into() };
-        publish(n.clone());
-        // Other tests may publish too; ours must be among what arrived.
-        let got: Vec<_> = rx.try_iter().collect();
-        assert!(got.contains(&n), "{got:?}");
+        a.clone().publish(n.clone());
+        DeviceNotices::none().publish(n.clone());
+        assert_eq!(rx_a.try_iter().collect::<Vec<_>>(), vec![n]);
+        assert!(rx_b.try_iter().next().is_none(), "another phone's notices must not arrive here");
     }
 }

@@ -54,7 +54,7 @@ pub use hold_music::HoldMusic;
 pub use conference_mixer::ConferenceMixer;
 pub use codec::{decoder, encoder, AudioDecoder, AudioEncoder, Codec};
 pub use device::{list_devices, DeviceInfo, DeviceList};
-pub use device_watch::{subscribe_device_notices, DeviceNotice, DeviceRole};
+pub use device_watch::{DeviceNotice, DeviceNotices, DeviceRole};
 pub use error::MediaError;
 pub use rtp_endpoint::RtpEndpoint;
 pub use session::{MediaDirection, MediaEvent, MediaSession, StreamParams};

@@ -4,6 +4,7 @@
 //! The sound: a two-tone trill (1000 + 1333 Hz, switched every 50 ms) in two 0.4 s bursts
 //! with 0.2 s between them, then 2 s of silence, repeating; about -12 dBFS.
 
+use crate::device_watch::DeviceNotices;
 use crate::audio_io::AudioOut;
 use crate::error::MediaError;
 use crate::tone_player::TonePlayer;
@@ -28,10 +29,11 @@ fn ring_sample(n: u64) -> i16 {
 pub struct Ringtone(TonePlayer);
 
 impl Ringtone {
-    /// Opens `output` and starts ringing. `AudioOut::Null` rings silently.
-    pub fn start(output: AudioOut) -> Result<Ringtone, MediaError> {
+    /// Opens `output` and starts ringing. `AudioOut::Null` rings silently. A sound card's
+    /// notices go to `notices`.
+    pub fn start(output: AudioOut, notices: &DeviceNotices) -> Result<Ringtone, MediaError> {
         let mut n: u64 = 0;
-        let player = TonePlayer::start("ringtone", output, RATE, move |frame| {
+        let player = TonePlayer::start("ringtone", output, RATE, notices, move |frame| {
             for s in frame.iter_mut() {
                 *s = ring_sample(n);
                 n += 1;
@@ -68,13 +70,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hf-ringtone-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("ring.wav");
-        let r = Ringtone::start(AudioOut::Wav(path.clone())).unwrap();
+        let r = Ringtone::start(AudioOut::Wav(path.clone()), &DeviceNotices::none()).unwrap();
         std::thread::sleep(Duration::from_millis(300));
         r.stop();
         let samples: Vec<i16> = hound::WavReader::open(&path).unwrap().samples::<i16>().map(|s| s.unwrap()).collect();
         assert!(samples.len() >= RATE as usize / 10, "{} samples", samples.len());
         assert!(samples.iter().any(|s| s.unsigned_abs() > 7000));
         let _ = std::fs::remove_dir_all(&dir);
-        Ringtone::start(AudioOut::Null).unwrap().stop();
+        Ringtone::start(AudioOut::Null, &DeviceNotices::none()).unwrap().stop();
     }
 }

@@ -1,6 +1,7 @@
 //! Call-progress tones: a dual-frequency generator with an on/off cadence, and [`Ringback`],
 //! which plays the ringing tone to an [`AudioOut`] on its own thread while an outgoing call rings.
 
+use crate::device_watch::DeviceNotices;
 use crate::audio_io::AudioOut;
 use crate::error::MediaError;
 use crate::tone_player::TonePlayer;
@@ -61,9 +62,10 @@ const RINGBACK_RATE: u32 = 8000;
 
 impl Ringback {
     /// Opens `output` and starts the tone. `AudioOut::Null` plays nothing.
-    pub fn start(output: AudioOut) -> Result<Ringback, MediaError> {
+    /// A sound card's notices go to `notices`.
+    pub fn start(output: AudioOut, notices: &DeviceNotices) -> Result<Ringback, MediaError> {
         let mut tone = ToneGenerator::ringback(RINGBACK_RATE);
-        let player = TonePlayer::start("ringback", output, RINGBACK_RATE, move |frame| tone.fill(frame))?;
+        let player = TonePlayer::start("ringback", output, RINGBACK_RATE, notices, move |frame| tone.fill(frame))?;
         Ok(Ringback(player))
     }
 
@@ -96,13 +98,13 @@ mod tests {
     #[test]
     fn ringback_to_wav_is_real_time_and_finalised() {
         let path = std::env::temp_dir().join(format!("hookflash-ringback-{}.wav", std::process::id()));
-        let r = Ringback::start(AudioOut::Wav(path.clone())).unwrap();
+        let r = Ringback::start(AudioOut::Wav(path.clone()), &DeviceNotices::none()).unwrap();
         std::thread::sleep(Duration::from_millis(500));
         r.stop();
         let reader = hound::WavReader::open(&path).unwrap();
         let secs = reader.len() as f32 / 8000.0;
         assert!((0.4..0.7).contains(&secs), "{secs} s written in 0.5 s");
         std::fs::remove_file(&path).ok();
-        Ringback::start(AudioOut::Null).unwrap().stop();
+        Ringback::start(AudioOut::Null, &DeviceNotices::none()).unwrap().stop();
     }
 }

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::audio_io::{open_sink, AudioOut};
+use crate::audio_io::{open_sink_with, AudioOut};
+use crate::device_watch::DeviceNotices;
 use crate::error::MediaError;
 
 /// A sound playing on its own thread until [`TonePlayer::stop`] (or drop).
@@ -17,17 +18,19 @@ pub struct TonePlayer {
 impl TonePlayer {
     /// Opens `output` at `rate` and plays what `fill` writes into each 20 ms frame.
     /// `name` names the thread and the sound in errors. `AudioOut::Null` plays nothing.
+    /// A sound card's notices go to `notices`.
     pub fn start(
         name: &str,
         output: AudioOut,
         rate: u32,
+        notices: &DeviceNotices,
         mut fill: impl FnMut(&mut [i16]) + Send + 'static,
     ) -> Result<TonePlayer, MediaError> {
         let stop = Arc::new(AtomicBool::new(false));
         if output == AudioOut::Null {
             return Ok(TonePlayer { stop, thread: None });
         }
-        let mut sink = open_sink(&output, rate)?;
+        let mut sink = open_sink_with(&output, rate, notices)?;
         let stop2 = stop.clone();
         let what = name.to_string();
         let thread = std::thread::Builder::new()

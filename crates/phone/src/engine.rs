@@ -13,7 +13,7 @@ use crate::routing::{Action as RouteAction, Decision, InvalidRouting, Router, Ro
 use crate::core::switchboard::{self, Action, ReinviteOutcome, Switchboard};
 use crate::core::timers::{Timer, Timers};
 use hookflash_media::{
-    AudioIn, AudioOut, AudioSwitch, HoldMusic, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint,
+    AudioIn, AudioOut, DeviceNotices, AudioSwitch, HoldMusic, MediaDirection, MediaEvent, MediaSession, Ringback, RtpEndpoint,
     StreamParams, WeakAudioSwitch,
 };
 use hookflash_sip::auth::Credentials;
@@ -146,6 +146,9 @@ pub(crate) struct Engine {
     dialling: Mutex<DiallingSettings>,
     /// Wakes the housekeeping task when a new deadline is set.
     timers_changed: Arc<tokio::sync::Notify>,
+    /// Where the sound cards this phone opens report going away or coming back: warnings on
+    /// this phone's event stream (not every phone's of the process).
+    device_notices: DeviceNotices,
 }
 
 /// How often live quality (`PhoneEvent::CallQuality`) is reported for connected calls.
@@ -324,6 +327,7 @@ impl Engine {
             accounts.push(o.account);
             tasks.push((o.incoming, o.dialog_events, o.registration, o.expires, o.registration_rx));
         }
+        let events_for_notices = events.clone();
         let engine = Arc::new(Engine {
             events,
             history,
@@ -350,6 +354,12 @@ impl Engine {
             call_defaults: Mutex::new(CallOptions::default()),
             dialling: Mutex::new(DiallingSettings::default()),
             timers_changed: Arc::new(tokio::sync::Notify::new()),
+            device_notices: {
+                let events = events_for_notices;
+                DeviceNotices::to(move |n| {
+                    let _ = events.send(PhoneEvent::Warning { message: n.message() });
+                })
+            },
         });
         tokio::spawn(Self::housekeeping(Arc::downgrade(&engine), engine.timers_changed.clone()));
         for (index, (mut incoming, mut dialog_events, reg, expires, registration_rx)) in tasks.into_iter().enumerate() {
@@ -384,7 +394,6 @@ impl Engine {
             }
         });
         engine.start_park_orbits();
-        crate::device_warnings::forward(engine.events.clone());
         Ok(engine)
     }
 
@@ -488,6 +497,11 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Where sound cards opened for this phone (its ringer too) report changes.
+    pub(crate) fn device_notices(&self) -> DeviceNotices {
+        self.device_notices.clone()
     }
 
     pub(crate) fn start_warnings(&self) -> Vec<String> {
@@ -1329,8 +1343,9 @@ impl Engine {
                         // loop, and keep the tone only if the call is still ringing by then
                         // (the 200 OK may have arrived meanwhile).
                         let me = self.clone();
+                        let notices = self.device_notices.clone();
                         tokio::spawn(async move {
-                            let started = tokio::task::spawn_blocking(move || Ringback::start(media_endpoint_out(&out))).await;
+                            let started = tokio::task::spawn_blocking(move || Ringback::start(media_endpoint_out(&out), &notices)).await;
                             match started {
                                 Ok(Ok(r)) => {
                                     let mut slot = Some(r);
@@ -1483,7 +1498,7 @@ impl Engine {
         if let Some(sw) = st.switches.iter().filter_map(|w| w.upgrade()).find(|sw| sw.endpoints() == (input.clone(), output.clone())) {
             return Ok(sw);
         }
-        let sw = AudioSwitch::new(input, output, st.hold_music.clone()).map_err(|e| e.to_string())?;
+        let sw = AudioSwitch::with_notices(input, output, st.hold_music.clone(), self.device_notices.clone()).map_err(|e| e.to_string())?;
         sw.set_processing(processing_settings(st.voice_processing));
         sw.set_active(st.board.active());
         st.switches.push(sw.downgrade());

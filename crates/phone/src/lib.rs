@@ -11,7 +11,6 @@ pub mod routing;
 
 mod codecs;
 mod core;
-mod device_warnings;
 mod engine;
 mod history_file;
 mod incoming_routing;

@@ -67,6 +67,12 @@ impl Phone {
     pub fn registers(&self) -> bool {
         self.engine.registers()
     }
+    /// Where sound cards opened for this phone report going away or coming back (as warnings
+    /// on this phone's events): give it to what opens devices for it (the ringer).
+    pub fn device_notices(&self) -> hookflash_media::DeviceNotices {
+        self.engine.device_notices()
+    }
+
     /// Every account with its registration; the first is where calls go out from by default.
     pub fn accounts(&self) -> Vec<AccountStatus> {
         self.engine.accounts()

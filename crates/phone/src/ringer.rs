@@ -66,8 +66,11 @@ fn ringer_output(device: &AudioEndpoint) -> AudioOut {
 }
 
 impl Ringer {
-    /// Starts following `events` (from `Phone::subscribe`), ringing on `device`.
-    pub fn start(mut events: broadcast::Receiver<PhoneEvent>, device: AudioEndpoint) -> Ringer {
+    /// Starts following `phone`'s events, ringing on `device`; a ringer device that goes away
+    /// is told on that phone's event stream.
+    pub fn start(phone: &crate::Phone, device: AudioEndpoint) -> Ringer {
+        let mut events = phone.subscribe();
+        let notices = phone.device_notices();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
         let output = ringer_output(&device);
@@ -89,7 +92,7 @@ impl Ringer {
                         Err(_timeout) => continue,
                     }
                     match (state.should_ring(), tone.is_some()) {
-                        (true, false) => match Ringtone::start(output.clone()) {
+                        (true, false) => match Ringtone::start(output.clone(), &notices) {
                             Ok(t) => tone = Some(t),
                             Err(e) => tracing::warn!("cannot ring: {e}"),
                         },

@@ -147,8 +147,11 @@ async fn plays_and_captures_through_pulseaudio() {
     // A monitor is offered as a microphone only when it is the default source (as here).
     assert!(devices.inputs.iter().all(|d| !d.id.ends_with(".monitor") || d.is_default), "{:?}", devices.inputs);
     // A chosen device that is not there: the default plays instead, and the user is told why.
-    let notices = hookflash_media::device_watch::subscribe_device_notices();
-    let sink = hookflash_media::audio_io::open_sink(&AudioOut::Device(Some("no-such-card".into())), 8000);
+    let (told, notices) = std::sync::mpsc::channel();
+    let to_us = hookflash_media::DeviceNotices::to(move |n| {
+        let _ = told.send(n);
+    });
+    let sink = hookflash_media::audio_io::open_sink_with(&AudioOut::Device(Some("no-such-card".into())), 8000, &to_us);
     assert!(sink.is_ok(), "a missing speaker falls back to the default instead of failing the call");
     drop(sink);
     let said: Vec<String> = notices.try_iter().map(|n| n.message()).collect();
