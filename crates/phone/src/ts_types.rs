@@ -45,17 +45,26 @@ impl TsFile {
     /// Exports the declaration of `T` (with its doc comment).
     pub fn add<T: TS + 'static>(&mut self) -> &mut TsFile {
         let name = T::ident(&self.cfg);
-        let mut decl = T::docs().map(|d| format!("{}\n", d.trim_end())).unwrap_or_default();
+        let mut decl = T::docs()
+            .map(|d| format!("{}\n", d.trim_end()))
+            .unwrap_or_default();
         decl.push_str("export ");
         decl.push_str(T::decl(&self.cfg).trim());
-        let deps = T::dependencies(&self.cfg).into_iter().map(|d| d.ts_name).collect();
+        let deps = T::dependencies(&self.cfg)
+            .into_iter()
+            .map(|d| d.ts_name)
+            .collect();
         self.decls.push((name, decl, deps));
         self
     }
 
     /// Exports a type written here rather than derived (e.g. a Rust type alias, which ts-rs cannot see).
     pub fn add_alias(&mut self, name: &str, ts: &str) -> &mut TsFile {
-        self.decls.push((name.to_string(), format!("export type {name} = {ts};"), Vec::new()));
+        self.decls.push((
+            name.to_string(),
+            format!("export type {name} = {ts};"),
+            Vec::new(),
+        ));
         self
     }
 
@@ -83,15 +92,25 @@ impl TsFile {
     }
 
     fn referenced(&self) -> Vec<String> {
-        self.decls.iter().flat_map(|(_, _, deps)| deps.iter().cloned()).collect()
+        self.decls
+            .iter()
+            .flat_map(|(_, _, deps)| deps.iter().cloned())
+            .collect()
     }
 
     /// Types the declarations refer to that are neither declared nor imported here (the file
     /// would not compile): empty when complete.
     pub fn missing(&self) -> Vec<String> {
-        let imported = |n: &str| self.imports.iter().any(|(_, names)| names.iter().any(|i| i == n));
-        let mut missing: Vec<String> =
-            self.referenced().into_iter().filter(|n| !self.declares(n) && !imported(n)).collect();
+        let imported = |n: &str| {
+            self.imports
+                .iter()
+                .any(|(_, names)| names.iter().any(|i| i == n))
+        };
+        let mut missing: Vec<String> = self
+            .referenced()
+            .into_iter()
+            .filter(|n| !self.declares(n) && !imported(n))
+            .collect();
         missing.sort();
         missing.dedup();
         missing
@@ -103,7 +122,10 @@ impl TsFile {
         out.push('\n');
         for (module, names) in &self.imports {
             if !names.is_empty() {
-                out.push_str(&format!("\nimport type {{ {} }} from '{module}';\n", names.join(", ")));
+                out.push_str(&format!(
+                    "\nimport type {{ {} }} from '{module}';\n",
+                    names.join(", ")
+                ));
             }
         }
         for (_, decl, _) in &self.decls {
@@ -119,10 +141,15 @@ impl TsFile {
     /// or when a declaration refers to a type the file neither declares nor imports.
     pub fn check_or_write(&self, path: &Path, regenerate: &str) {
         let missing = self.missing();
-        assert!(missing.is_empty(), "{}: add these types to the generator: {missing:?}", path.display());
+        assert!(
+            missing.is_empty(),
+            "{}: add these types to the generator: {missing:?}",
+            path.display()
+        );
         let fresh = self.render();
         if std::env::var_os(WRITE_ENV).is_some() {
-            std::fs::write(path, &fresh).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            std::fs::write(path, &fresh)
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
             return;
         }
         let checked_in = std::fs::read_to_string(path).unwrap_or_default();
@@ -203,10 +230,15 @@ mod tests {
         // CallInfo names Direction, CallState and CodecName, which this file does not declare.
         assert_eq!(file.missing(), ["CallState", "CodecName", "Direction"]);
         let mut complete = TsFile::new("// test");
-        complete.add::<Direction>().add::<CallState>().add::<CodecName>();
+        complete
+            .add::<Direction>()
+            .add::<CallState>()
+            .add::<CodecName>();
         file.import_from("./other", &complete);
         assert!(file.missing().is_empty());
-        assert!(file.render().contains("import type { CallState, CodecName, Direction } from './other';"));
+        assert!(file
+            .render()
+            .contains("import type { CallState, CodecName, Direction } from './other';"));
     }
 
     #[test]
@@ -215,6 +247,9 @@ mod tests {
         // Omitted from the JSON when unset (`skip_serializing_if`), so `?:` in TypeScript.
         assert!(engine.contains("microphone?: string | null"), "{engine}");
         // Always sent, possibly null.
-        assert!(engine.contains("remote_display_name: string | null"), "{engine}");
+        assert!(
+            engine.contains("remote_display_name: string | null"),
+            "{engine}"
+        );
     }
 }
