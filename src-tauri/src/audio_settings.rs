@@ -9,7 +9,7 @@ use serde::Serialize;
 use tauri::State;
 
 /// One device as the pickers show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DeviceView {
     pub id: String,
     pub name: String,
@@ -17,7 +17,7 @@ pub struct DeviceView {
 }
 
 /// Capture and playback devices.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct DevicesView {
     pub inputs: Vec<DeviceView>,
     pub outputs: Vec<DeviceView>,

@@ -145,7 +145,7 @@ pub async fn save_routing(
 }
 
 /// What `save_routing` rejects with.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, ts_rs::TS)]
 pub struct RoutingRejected {
     message: String,
     problems: Vec<SettingsProblem>,

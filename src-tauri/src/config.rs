@@ -65,7 +65,7 @@ pub fn call_options(
 }
 
 /// The account fields the settings form edits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AccountForm {
     pub aor: String,
     #[serde(default)]

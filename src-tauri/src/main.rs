@@ -10,6 +10,8 @@ mod config;
 mod events;
 mod notifications;
 mod session;
+#[cfg(test)]
+mod ts_types;
 
 use session::Session;
 use tauri::{Manager, RunEvent, WindowEvent};

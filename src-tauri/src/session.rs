@@ -27,7 +27,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 const PARK_RECALL: Duration = Duration::from_secs(120);
 
 /// What the window needs to know about the account (`account` command).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AccountView {
     /// Whether a profile exists (false: show the settings form).
     pub configured: bool,

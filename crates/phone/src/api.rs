@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// SIP transport of an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     #[default]
@@ -16,7 +16,7 @@ pub enum Transport {
 }
 
 /// One SIP account. The password is never part of this: it comes from a [`PasswordSource`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AccountConfig {
     /// Address of record, e.g. `sip:alice@example.com`.
     pub aor: String,
@@ -57,7 +57,7 @@ pub struct AccountConfig {
 
 /// Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.
 /// `orbits = ["701-703"]` or `["701", "702"]`, dialled as `sip:<slot>@<domain>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SharedParkConfig {
     pub orbits: Vec<String>,
     /// Domain of the slot URIs; default: the account's domain.
@@ -161,7 +161,7 @@ pub struct CallOptions {
 /// untouched); profile `[voice_processing]`, e.g. `echo_cancellation = false`. Every part is on
 /// unless switched off; [`Phone::set_voice_processing`](crate::Phone::set_voice_processing)
 /// changes it for every call at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct VoiceProcessing {
     /// Remove the far end's voice that the microphone picks up from the speaker.
@@ -431,7 +431,7 @@ pub fn park_recall_message(id: CallId, who: &str, mins: i64) -> String {
 }
 
 /// One history row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct HistoryEntry {
     pub id: i64,
     pub direction: Direction,
@@ -525,7 +525,7 @@ pub struct Profile {
 
 /// Sound devices chosen by the user: device ids as `hookflash_media::list_devices` gives them.
 /// `None` follows the system default (and keeps following it when the default changes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, Default)]
 pub struct AudioDevices {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microphone: Option<String>,

@@ -32,7 +32,7 @@ fn default_header_value() -> String {
 }
 
 /// One caller ID the user may present.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct CallerId {
     /// A phone number (normalised like a dialled number) or a SIP user.

@@ -17,7 +17,7 @@ mod incoming_routing;
 mod phone;
 mod profile;
 mod ringer;
-mod ts_types;
+pub mod ts_types;
 pub mod shared_park;
 
 pub use phone::Phone;

@@ -73,6 +73,9 @@ describe('remote names are text, never HTML', () => {
       outcome: 'answered',
       sip_status: 200,
       codec: 'pcmu',
+      routing: null,
+      quality: null,
+      end_message: null,
     };
     const { getAllByTestId, container } = render(HistoryList, { entries: [entry], now: 0, onCall: noop });
     expect(container.querySelector('img')).toBeNull();

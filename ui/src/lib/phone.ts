@@ -1,8 +1,10 @@
 // The one typed client for the Tauri shell: every command the window may invoke and the
-// "phone-event" channel. Views import this module and never call `invoke` themselves.
+// "phone-event" channel. Views import this module and never call `invoke` themselves. The argument
+// and result types are generated from the Rust ones (./engine.ts, ./shell.ts, via ./types.ts).
 
-import { invoke } from '@tauri-apps/api/core';
+import { invoke as tauriInvoke, type InvokeArgs } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { Command } from './shell';
 import type {
   AccountForm,
   AudioDeviceList,
@@ -18,8 +20,17 @@ import type {
   VoiceProcessing,
 } from './types';
 
-/** Name of the event channel the shell forwards every engine event on. */
+/** Name of the event channel the shell forwards every engine event on (src-tauri/src/events.rs `CHANNEL`). */
 export const EVENT_CHANNEL = 'phone-event';
+
+/**
+ * Invokes a shell command. `Command` is generated from the commands src-tauri registers, so a
+ * misspelt or unregistered name does not type-check; src-tauri's tests also check that this file
+ * invokes every registered command, by literal name.
+ */
+function invoke<T>(command: Command, args?: InvokeArgs): Promise<T> {
+  return tauriInvoke<T>(command, args);
+}
 
 export const phone = {
   register: (): Promise<void> => invoke('register'),

@@ -93,7 +93,7 @@ impl CallKind {
 }
 
 /// A header whose presence (and optionally value) marks a queue call, e.g. `X-Queue: sales`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderMatch {
     /// Header name, matched case-insensitively.
@@ -105,7 +105,7 @@ pub struct HeaderMatch {
 }
 
 /// How to tell queue calls from direct calls.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClassifyConfig {
     /// Queue or group identities: a user part (`sales`, `6001`) or a full URI

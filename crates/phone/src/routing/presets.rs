@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How do-not-disturb rejects calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectWith {
     /// 486 Busy Here.
@@ -26,7 +26,7 @@ pub enum RejectWith {
 }
 
 /// Do-not-disturb: while on (here, or the phone's DND toggle), every call is rejected.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct DndPreset {
     pub enabled: bool,
@@ -34,7 +34,7 @@ pub struct DndPreset {
 }
 
 /// Forward every call (302) to `target`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForwardAlwaysPreset {
     pub enabled: bool,
@@ -42,7 +42,7 @@ pub struct ForwardAlwaysPreset {
 }
 
 /// Ring, and forward (302) to `target` if not answered within `after_secs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForwardNoAnswerPreset {
     pub enabled: bool,
@@ -61,7 +61,7 @@ impl Default for ForwardNoAnswerPreset {
 }
 
 /// Opening hours; outside them calls get the `outside` action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct BusinessHoursPreset {
     pub enabled: bool,
@@ -83,7 +83,7 @@ impl Default for BusinessHoursPreset {
 }
 
 /// The preset switches, as stored in settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct Presets {
     pub do_not_disturb: DndPreset,

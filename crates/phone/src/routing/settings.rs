@@ -22,7 +22,7 @@ use std::fmt;
 /// hours = ["Mon-Fri 09:00-17:30"]
 /// outside = "forward(\"sip:voicemail@pbx.example.com\")"
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingSettings {
     /// How queue/group calls are recognised.
@@ -37,7 +37,7 @@ pub struct RoutingSettings {
 }
 
 /// One thing wrong with routing settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SettingsProblem {
     /// The user's rule number (1-based) if the problem is in a rule.
     pub rule: Option<usize>,
