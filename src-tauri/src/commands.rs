@@ -24,10 +24,11 @@ pub async fn register(session: State<'_, Session>) -> Reply<()> {
 }
 
 #[tauri::command]
-pub async fn dial(session: State<'_, Session>, target: String, caller_id: Option<String>) -> Reply<CallId> {
+pub async fn dial(session: State<'_, Session>, target: String, caller_id: Option<String>, from: Option<String>) -> Reply<CallId> {
     let phone = session.phone().await?;
-    // The caller ID, if picked, is checked against the account's allowed list by the engine.
-    let options = hookflash_phone::CallOptions { caller_id, ..session.call_options().await };
+    // The caller ID, if picked, is checked against the account's allowed list by the engine;
+    // `from` (an account's AOR) picks the account, else the first.
+    let options = hookflash_phone::CallOptions { caller_id, from, ..session.call_options().await };
     phone
         .dial(&target, options)
         .await

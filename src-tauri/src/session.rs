@@ -43,6 +43,9 @@ pub struct AccountView {
     pub voicemail: Option<String>,
     /// Outbound caller IDs the dial pad offers (`dialling.caller_ids`).
     pub caller_ids: Vec<hookflash_phone::dialling::CallerId>,
+    /// Every account of the profile with its registration (the first is `account`); more than
+    /// one: the window lists them and the dial pad offers a "from" choice.
+    pub accounts: Vec<hookflash_phone::AccountStatus>,
 }
 
 #[derive(Default)]
@@ -110,6 +113,21 @@ impl Session {
             warning: inner.start_warning.clone(),
             voicemail: inner.profile.as_ref().and_then(|p| p.voicemail.clone()),
             caller_ids: inner.profile.as_ref().map(|p| p.dialling.caller_ids.clone()).unwrap_or_default(),
+            accounts: match (&inner.phone, &inner.profile) {
+                (Some(phone), _) => phone.accounts(),
+                (None, Some(p)) => p
+                    .phone_config()
+                    .accounts()
+                    .into_iter()
+                    .map(|a| hookflash_phone::AccountStatus {
+                        aor: a.aor.clone(),
+                        display_name: a.display_name.clone(),
+                        registers: a.register,
+                        registration: RegistrationState::Unregistered,
+                    })
+                    .collect(),
+                (None, None) => Vec::new(),
+            },
         }
     }
 

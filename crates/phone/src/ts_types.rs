@@ -186,6 +186,7 @@ pub fn engine_types() -> TsFile {
         .add::<HistoryEntry>()
         // The account and dialling.
         .add::<AccountConfig>()
+        .add::<AccountStatus>()
         .add::<Transport>()
         .add::<SharedParkConfig>()
         .add::<CallerId>()

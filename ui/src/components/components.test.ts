@@ -151,6 +151,30 @@ describe('dial pad', () => {
     expect(onDial).toHaveBeenLastCalledWith('02079460000', '+442079460958');
   });
 
+  it('with several accounts a "from" picker chooses the account the call goes out from', async () => {
+    const onDial = vi.fn();
+    const accounts = [
+      { aor: 'sip:alice@pbx.example.com', display_name: 'Alice', registers: true, registration: { state: 'registered' as const, expires_in: 600 } },
+      { aor: 'sip:sales@trunk.example.net', display_name: HOSTILE, registers: true, registration: { state: 'unregistered' as const } },
+    ];
+    const { getByTestId, container } = render(Dialpad, { onDial, accounts });
+    const select = getByTestId('from-account-select') as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent)).toEqual([
+      'Alice (sip:alice@pbx.example.com)',
+      `${HOSTILE} (sip:sales@trunk.example.net)`,
+    ]);
+    expect(container.querySelector('img')).toBeNull();
+    await fireEvent.input(getByTestId('dial-input') as HTMLInputElement, { target: { value: '2001' } });
+    await fireEvent.click(getByTestId('dial-button'));
+    expect(onDial).toHaveBeenLastCalledWith('2001');
+    await fireEvent.change(select, { target: { value: 'sip:sales@trunk.example.net' } });
+    await fireEvent.click(getByTestId('dial-button'));
+    expect(onDial).toHaveBeenLastCalledWith('2001', undefined, 'sip:sales@trunk.example.net');
+    cleanup();
+    const one = render(Dialpad, { onDial: noop, accounts: accounts.slice(0, 1) });
+    expect(one.queryByTestId('from-account-select')).toBeNull();
+  });
+
   it('no picker with one allowed caller ID or none', () => {
     const one = render(Dialpad, { onDial: noop, callerIds: [{ number: '2001', name: '' }] });
     expect(one.queryByTestId('caller-id-select')).toBeNull();

@@ -195,6 +195,15 @@ realm?: string | null,
 shared_park?: SharedParkConfig | null, };
 
 /**
+ * An account as front ends list it (`Phone::accounts`): the "from" choices of a call.
+ */
+export type AccountStatus = { aor: string, display_name: string | null, 
+/**
+ * Whether it registers (false: calls only).
+ */
+registers: boolean, registration: RegistrationState, };
+
+/**
  * SIP transport of an account.
  */
 export type Transport = "udp" | "tcp" | "tls";

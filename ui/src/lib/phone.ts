@@ -34,9 +34,12 @@ function invoke<T>(command: Command, args?: InvokeArgs): Promise<T> {
 
 export const phone = {
   register: (): Promise<void> => invoke('register'),
-  /** `callerId`: one of the account's allowed caller IDs; omitted: the account's own identity. */
-  dial: (target: string, callerId?: string): Promise<CallId> =>
-    invoke('dial', { target, callerId: callerId ?? null }),
+  /**
+   * `callerId`: one of the account's allowed caller IDs; omitted: the account's own identity.
+   * `from`: the AOR of the account to call from; omitted: the first account.
+   */
+  dial: (target: string, callerId?: string, from?: string): Promise<CallId> =>
+    invoke('dial', { target, callerId: callerId ?? null, from: from ?? null }),
   answer: (id: CallId): Promise<void> => invoke('answer', { id }),
   /** Rejects a ringing call with 603 Decline. */
   decline: (id: CallId): Promise<void> => invoke('decline', { id }),

@@ -3,7 +3,7 @@
 // come from ./engine. Do not edit: change the Rust side, then run
 // `HOOKFLASH_WRITE_TS=1 cargo test -p hookflash-app ts_types` and commit this file.
 
-import type { AccountConfig, CallerId, RegistrationState, SettingsProblem, Transport } from './engine';
+import type { AccountConfig, AccountStatus, CallerId, RegistrationState, SettingsProblem, Transport } from './engine';
 
 export type Command = "register" | "dial" | "answer" | "decline" | "hangup" | "park_call" | "park_on_orbit" | "retrieve_from_orbit" | "park_slots" | "send_to_voicemail" | "switch_call" | "send_dtmf" | "set_mute" | "calls" | "history" | "account" | "routing" | "save_routing" | "voice_processing" | "save_voice_processing" | "availability" | "set_availability" | "audio_devices" | "audio_settings" | "save_audio_settings" | "save_account";
 
@@ -31,7 +31,12 @@ voicemail: string | null,
 /**
  * Outbound caller IDs the dial pad offers (`dialling.caller_ids`).
  */
-caller_ids: Array<CallerId>, };
+caller_ids: Array<CallerId>, 
+/**
+ * Every account of the profile with its registration (the first is `account`); more than
+ * one: the window lists them and the dial pad offers a "from" choice.
+ */
+accounts: Array<AccountStatus>, };
 
 /**
  * The account fields the settings form edits.

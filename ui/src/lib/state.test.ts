@@ -84,6 +84,16 @@ describe('reduce', () => {
     expect(activeCalls(answered).map((c) => c.id).sort()).toEqual([3, 7]);
   });
 
+  it('the first account drives the status and the others are kept by address', () => {
+    let s: ViewState = { ...initialState, aor: 'sip:alice@example.com' };
+    s = reduce(s, { event: 'registration', aor: 'sip:alice@example.com', state: { state: 'registered', expires_in: 600 } }, 1);
+    s = reduce(s, { event: 'registration', aor: 'sip:sales@trunk.example.net', state: { state: 'failed', message: '403 Forbidden', status: 403 } }, 2);
+    expect(s.registration).toEqual({ state: 'registered', expires_in: 600 });
+    expect(s.registrationAt).toBe(1);
+    expect(s.aor).toBe('sip:alice@example.com');
+    expect(s.others['sip:sales@trunk.example.net']).toEqual({ state: 'failed', message: '403 Forbidden', status: 403 });
+  });
+
   it('tracks registration and warnings', () => {
     const s = run([
       { event: 'registration', aor: 'sip:alice@example.com', state: { state: 'registering' } },

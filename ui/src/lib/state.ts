@@ -16,6 +16,8 @@ export interface ViewState {
   registration: RegistrationState;
   /** When `registration` arrived (unix ms), for the "Retrying in N s" countdown. */
   registrationAt: number;
+  /** The registrations of the other accounts (several `[[account]]` entries), by AOR. */
+  others: Record<string, RegistrationState>;
   calls: Record<CallId, CallView>;
   /** The last problem to show in the error banner. */
   warning: string | null;
@@ -31,6 +33,7 @@ export const initialState: ViewState = {
   aor: null,
   registration: { state: 'unregistered' },
   registrationAt: 0,
+  others: {},
   calls: {},
   warning: null,
   receivedDtmf: {},
@@ -46,6 +49,10 @@ function putCall(state: ViewState, call: CallView): ViewState {
 export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewState {
   switch (event.event) {
     case 'registration':
+      // The status bar follows the first account; the others are listed beside it.
+      if (state.aor !== null && event.aor !== state.aor) {
+        return { ...state, others: { ...state.others, [event.aor]: event.state } };
+      }
       return { ...state, aor: event.aor, registration: event.state, registrationAt: now };
     case 'incoming_call':
     case 'call_updated': {

@@ -7,6 +7,7 @@
 
 export type {
   AccountConfig,
+  AccountStatus,
   AudioDevices,
   Availability,
   CallId,
