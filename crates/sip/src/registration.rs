@@ -5,15 +5,13 @@
 
 use crate::auth::{challenges_of, Asker, Attempt, Credentials};
 use crate::digest;
-use crate::stack::SipStack;
+use crate::stack::{Exchange, SipStack};
 use crate::target::host_of;
 use crate::types::SipUri;
 use crate::SipError;
 use rsipstack::sip::prelude::*;
-use rsipstack::sip::{Header, Method, Response, SipMessage, Uri};
-use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::sip::{Header, Method, Response, Uri};
 use rsipstack::transaction::make_tag;
-use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 
 /// Everything needed to register one account.
@@ -107,23 +105,13 @@ impl Registration {
         loop {
             self.cseq += 1;
             let request = self.build(stack, &local, &contact, expires, &auth_headers)?;
-            let key = TransactionKey::from_request(&request, TransactionRole::Client)?;
-            let mut tx = Transaction::new_client(key, request, stack.endpoint.clone(), Some(conn.clone()));
-            tx.destination = Some(target.clone());
-            tx.send().await.map_err(|e| SipError::Unreachable { server: server.clone(), detail: e.to_string() })?;
-            let resp = loop {
-                match tx.receive().await {
-                    Some(SipMessage::Response(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Provisional => continue,
-                    Some(SipMessage::Response(r)) => break r,
-                    Some(_) => continue,
-                    None => {
-                        return Err(SipError::Unreachable {
-                            server: server.clone(),
-                            detail: "request timed out".into(),
-                        })
-                    }
-                }
-            };
+            let resp = stack.exchange(request, &conn, &target).await.map_err(|e| SipError::Unreachable {
+                server: server.clone(),
+                detail: match e {
+                    Exchange::NotSent(detail) => detail,
+                    Exchange::NoAnswer => "request timed out".into(),
+                },
+            })?;
             let code = u16::from(resp.status_code.clone());
             match code {
                 200..=299 => {

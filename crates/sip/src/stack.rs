@@ -25,6 +25,15 @@ pub struct StackConfig {
     pub user_agent: String,
 }
 
+/// Why a request got no final response.
+#[derive(Debug)]
+pub(crate) enum Exchange {
+    /// It could not be sent (the detail says why).
+    NotSent(String),
+    /// No final response before the transaction timed out.
+    NoAnswer,
+}
+
 pub struct SipStack {
     pub(crate) endpoint: EndpointInnerRef,
     pub(crate) dialogs: Arc<DialogLayer>,
@@ -75,6 +84,31 @@ impl SipStack {
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
         incoming::dispatch(incoming, dialogs.clone(), dialog_tx.clone(), local_addr, requests_tx);
         Ok((SipStack { endpoint: inner, dialogs, dialog_tx, local_addr, cancel }, requests_rx, events_rx))
+    }
+
+    /// Sends an out-of-dialog request on `conn` to `destination` as a client transaction and
+    /// waits for its final response (provisional ones are skipped).
+    pub(crate) async fn exchange(
+        &self,
+        request: rsipstack::sip::Request,
+        conn: &rsipstack::transport::SipConnection,
+        destination: &rsipstack::transport::SipAddr,
+    ) -> Result<rsipstack::sip::Response, Exchange> {
+        use rsipstack::sip::SipMessage;
+        use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+        use rsipstack::transaction::transaction::Transaction;
+        let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| Exchange::NotSent(e.to_string()))?;
+        let mut tx = Transaction::new_client(key, request, self.endpoint.clone(), Some(conn.clone()));
+        tx.destination = Some(destination.clone());
+        tx.send().await.map_err(|e| Exchange::NotSent(e.to_string()))?;
+        loop {
+            match tx.receive().await {
+                Some(SipMessage::Response(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Provisional => continue,
+                Some(SipMessage::Response(r)) => return Ok(r),
+                Some(_) => continue,
+                None => return Err(Exchange::NoAnswer),
+            }
+        }
     }
 
     /// Our Contact on the UDP socket (`sip:<user>@<addr>`).

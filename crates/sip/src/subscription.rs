@@ -7,13 +7,11 @@
 use crate::auth::{challenges_of, Asker, Attempt, Credentials};
 use crate::digest;
 use crate::invite::status_of;
-use crate::stack::SipStack;
+use crate::stack::{Exchange, SipStack};
 use crate::types::{Request, SipUri, Transport};
 use rsipstack::sip::prelude::*;
-use rsipstack::sip::{Header, Method, SipMessage};
-use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::sip::{Header, Method};
 use rsipstack::transaction::make_tag;
-use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 
 /// One subscription dialog.
@@ -195,17 +193,10 @@ pub async fn subscribe(
     loop {
         sub.cseq += 1;
         let request = sub.build(stack, me, display_name, &local, expires, &auth)?;
-        let key = TransactionKey::from_request(&request, TransactionRole::Client).map_err(|e| SubscribeError::Other(e.to_string()))?;
-        let mut tx = Transaction::new_client(key, request, stack.endpoint.clone(), Some(conn.clone()));
-        tx.destination = Some(destination.clone());
-        tx.send().await.map_err(|e| SubscribeError::Unreachable { server: server.clone(), detail: e.to_string() })?;
-        let resp = loop {
-            match tx.receive().await {
-                Some(SipMessage::Response(r)) if r.status_code.kind() == rsipstack::sip::StatusCodeKind::Provisional => continue,
-                Some(SipMessage::Response(r)) => break r,
-                Some(_) => continue,
-                None => return Err(SubscribeError::NoAnswer { server }),
-            }
+        let resp = match stack.exchange(request, &conn, &destination).await {
+            Ok(resp) => resp,
+            Err(Exchange::NotSent(detail)) => return Err(SubscribeError::Unreachable { server, detail }),
+            Err(Exchange::NoAnswer) => return Err(SubscribeError::NoAnswer { server }),
         };
         let (status, reason) = status_of(&resp);
         match status {
