@@ -88,6 +88,8 @@ struct State {
     timers: Timers,
     /// The user's presence and do-not-disturb switch, as routing rules see them.
     availability: Availability,
+    /// Blind transfers under way (parking on a server orbit).
+    transfers: crate::core::transfer::Transfers,
 }
 
 /// One SIP identity of the phone: its address, password, servers, SIP stack, registration task
@@ -345,6 +347,7 @@ impl Engine {
                 voice_processing: Default::default(),
                 timers: Timers::default(),
                 availability: Availability::default(),
+                transfers: Default::default(),
             }),
             accounts,
             media_tx,
@@ -486,6 +489,12 @@ impl Engine {
                             me.emit(PhoneEvent::Warning { message: format!("auto-answer of call {id} failed: {e}") });
                         }
                     });
+                }
+            }
+            Timer::Transfers => {
+                let late = self.state.lock().unwrap().transfers.tick(now_ms());
+                for progress in late {
+                    self.transfer_progress(progress);
                 }
             }
             Timer::ForwardNoAnswer(id) => {

@@ -7,6 +7,7 @@
 //! `shared_park.rs`.
 
 use super::*;
+use crate::core::transfer::{Failure, Progress, ReferAnswer};
 use crate::shared_park::{self, Applied, OrbitSlots, RefreshTimer};
 use hookflash_sip::dialog_info;
 use hookflash_sip::subscription::{self, Subscription};
@@ -14,8 +15,6 @@ use std::time::{Duration, Instant};
 
 /// Lifetime asked for each slot subscription.
 const SUBSCRIBE_EXPIRES: u32 = 600;
-/// A REFER whose outcome has not been reported by then counts as failed.
-const REFER_TIMEOUT: Duration = Duration::from_secs(32);
 
 /// One slot's subscription (RFC 6665 dialog in `hookflash_sip::subscription`) and its timer.
 #[derive(Debug, Clone)]
@@ -36,22 +35,9 @@ impl Sub {
     }
 }
 
-/// A REFER to an orbit under way.
-#[derive(Debug, Clone)]
-struct PendingPark {
-    id: CallId,
-    slot: String,
-    /// The transferee answered the REFER with 2xx.
-    accepted: bool,
-    /// Its NOTIFY reported a 2xx for the call to the orbit.
-    succeeded: bool,
-}
-
 struct Inner {
     slots: OrbitSlots,
     subs: HashMap<String, Sub>,
-    /// By the SIP Call-ID of the call being parked.
-    pending: HashMap<String, PendingPark>,
     malformed: u64,
     /// Shutting down: no more SUBSCRIBEs.
     stopped: bool,
@@ -77,7 +63,7 @@ impl ParkOrbits {
             let uri = target::parse_uri("orbit", &uri).map_err(|e| PhoneError::InvalidInput { what: "shared park".into(), detail: e.to_string() })?;
             subs.insert(slot.clone(), Sub::fresh(&uri));
         }
-        Ok(ParkOrbits { inner: Some(Mutex::new(Inner { slots: orbit_slots, subs, pending: HashMap::new(), malformed: 0, stopped: false })) })
+        Ok(ParkOrbits { inner: Some(Mutex::new(Inner { slots: orbit_slots, subs, malformed: 0, stopped: false })) })
     }
 }
 
@@ -90,11 +76,6 @@ impl Engine {
     /// Account `acc`'s orbits (None without `[account.shared_park]`).
     fn orbits(&self, acc: usize) -> Option<std::sync::MutexGuard<'_, Inner>> {
         self.accounts.get(acc)?.park_orbits.inner.as_ref().map(|m| m.lock().unwrap())
-    }
-
-    /// The account whose orbit park this SIP call is.
-    fn parking_account(&self, sip_call_id: &str) -> Option<usize> {
-        (0..self.accounts.len()).find(|&acc| self.orbits(acc).is_some_and(|o| o.pending.contains_key(sip_call_id)))
     }
 
     /// Starts watching every account's slots (a no-op without orbits): a housekeeping loop per
@@ -353,57 +334,70 @@ impl Engine {
 
     // ------------------------------------------------------------ parking by REFER
 
-    /// Parks a connected call on `slot`: REFER of the remote party to the slot's URI.
-    /// Returns once the REFER is answered; the outcome comes as events (the call ends
-    /// "parked on <slot>", or stays here parked locally with a warning).
+    /// Parks a connected call on `slot`: REFER of the remote party to the slot's URI (a blind
+    /// transfer, followed by `core/transfer.rs`). Returns once the REFER is answered; the outcome
+    /// comes as events (the call ends "parked on <slot>", or stays here parked locally with a
+    /// warning).
     pub(crate) async fn park_on_orbit(self: &Arc<Self>, id: CallId, slot: &str) -> Result<(), PhoneError> {
         let call_account = self.update(id, |c| c.account).ok_or(PhoneError::NoSuchCall(id))?;
-        let (acc, uri_text) = self.slot_uri(slot, Some(call_account))?;
+        let (_, uri_text) = self.slot_uri(slot, Some(call_account))?;
         let uri = target::parse_uri("orbit", &uri_text).map_err(sip_err)?;
-        let found = self.update(id, |c| (c.info.state, c.dialog.clone(), c.sip_call_id.clone(), c.info.remote_uri.clone()));
-        let Some((state, dialog, sip_call_id, remote)) = found else { return Err(PhoneError::NoSuchCall(id)) };
+        let found = self.update(id, |c| (c.info.state, c.dialog.clone(), c.sip_call_id.clone()));
+        let Some((state, dialog, sip_call_id)) = found else { return Err(PhoneError::NoSuchCall(id)) };
         let (CallState::Answered, Some(dialog)) = (state, dialog) else {
             return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not connected") });
         };
-        {
-            let Some(mut o) = self.orbits(acc) else { return Err(PhoneError::Other("no orbits".into())) };
-            if o.pending.values().any(|p| p.id == id) {
-                return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is already being parked on an orbit") });
-            }
-            o.pending.insert(sip_call_id.clone(), PendingPark { id, slot: slot.to_string(), accepted: false, succeeded: false });
+        if self.state.lock().unwrap().transfers.start(&sip_call_id, id, slot).is_err() {
+            return Err(PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is already being parked on an orbit") });
         }
         let ours = &self.accounts[call_account].aor;
-        let result = dialog.refer(&uri, &ours.bare()).await;
-        let who = target::host_of(&target::parse_uri("remote", &remote).unwrap_or_else(|_| ours.clone()));
-        match result {
-            Ok(Some(resp)) if (200..300).contains(&resp.status) => {
-                if let Some(mut o) = self.orbits(acc) {
-                    if let Some(p) = o.pending.get_mut(&sip_call_id) {
-                        p.accepted = true;
-                    }
-                }
-                let me = self.clone();
-                let slot = slot.to_string();
-                tokio::spawn(async move {
-                    tokio::time::sleep(REFER_TIMEOUT).await;
-                    let still = me.orbits(acc).and_then(|mut o| o.pending.remove(&sip_call_id).filter(|p| !p.succeeded));
-                    if still.is_some() {
-                        me.orbit_park_failed(id, &format!("park on orbit {slot} got no outcome from {remote} in {} s", REFER_TIMEOUT.as_secs()));
-                    }
-                });
-                Ok(())
-            }
-            other => {
-                if let Some(mut o) = self.orbits(acc) {
-                    o.pending.remove(&sip_call_id);
-                }
-                let why = match other {
-                    Ok(Some(resp)) => format!("park on orbit {slot} refused ({}) by {who}: {}", resp.status, resp.reason),
-                    Ok(None) => format!("park on orbit {slot} failed: the call is not confirmed"),
-                    Err(e) => format!("park on orbit {slot} failed: {e}"),
-                };
+        let answer = match dialog.refer(&uri, &ours.bare()).await {
+            Ok(Some(resp)) if (200..300).contains(&resp.status) => ReferAnswer::Accepted,
+            Ok(Some(resp)) => ReferAnswer::Refused { status: resp.status, reason: resp.reason },
+            Ok(None) => ReferAnswer::NotConfirmed,
+            Err(e) => ReferAnswer::Error(e.to_string()),
+        };
+        let (progress, deadline) = {
+            let mut st = self.state.lock().unwrap();
+            (st.transfers.answered(&sip_call_id, answer, now_ms()), st.transfers.next_deadline())
+        };
+        if let Some(at) = deadline {
+            self.set_timer(at, Timer::Transfers);
+        }
+        match &progress {
+            Progress::Failed { call, target, why } => {
+                let why = self.transfer_failure(*call, target, why);
                 self.orbit_park_failed(id, &why);
                 Err(PhoneError::Other(why))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The user's sentence for a transfer (orbit park) that did not happen.
+    fn transfer_failure(&self, call: CallId, slot: &str, why: &Failure) -> String {
+        let remote = self.info(call).map(|c| c.remote_uri).unwrap_or_default();
+        let who = target::parse_uri("remote", &remote).map(|u| target::host_of(&u)).unwrap_or(remote.clone());
+        match why {
+            Failure::Refused { status, reason } => format!("park on orbit {slot} refused ({status}) by {who}: {reason}"),
+            Failure::NotConfirmed => format!("park on orbit {slot} failed: the call is not confirmed"),
+            Failure::Error(e) => format!("park on orbit {slot} failed: {e}"),
+            Failure::NoOutcome { secs } => format!("park on orbit {slot} got no outcome from {remote} in {secs} s"),
+        }
+    }
+
+    /// Carries out what a transfer input decided.
+    pub(crate) fn transfer_progress(self: &Arc<Self>, progress: Progress) {
+        match progress {
+            Progress::Pending => {}
+            Progress::Succeeded { call, target } => {
+                // Our leg ends; end_call asks the transfers and records "parked on <slot>".
+                let me = self.clone();
+                tokio::spawn(async move { me.hangup_with(call, EndReason::ParkedOnOrbit { slot: target }).await });
+            }
+            Progress::Failed { call, target, why } => {
+                let why = self.transfer_failure(call, &target, &why);
+                self.orbit_park_failed(call, &why);
             }
         }
     }
@@ -421,58 +415,30 @@ impl Engine {
 
     /// Whether a NOTIFY on this call's dialog is REFER progress for an orbit park.
     pub(crate) fn is_parking_on_orbit(&self, sip_call_id: &str) -> bool {
-        self.parking_account(sip_call_id).is_some()
+        self.state.lock().unwrap().transfers.is_under_way(sip_call_id)
     }
 
     /// REFER progress (RFC 3515 NOTIFY with a message/sipfrag body) for an orbit park.
-    pub(crate) async fn on_orbit_refer_notify(
-        self: &Arc<Self>,
-        sip_call_id: &str,
-        req: Request,
-        reply: Reply,
-    ) {
+    pub(crate) async fn on_orbit_refer_notify(self: &Arc<Self>, sip_call_id: &str, req: Request, reply: Reply) {
         reply.status(200).await;
         let body = req.body_text();
         let Some((code, phrase)) = shared_park::sipfrag_status(&body) else {
             self.emit(PhoneEvent::Warning { message: format!("unreadable transfer progress (sipfrag): {:?}", body.trim()) });
             return;
         };
-        if code < 200 {
-            return;
-        }
-        let Some(acc) = self.parking_account(sip_call_id) else { return };
-        let Some(p) = self.orbits(acc).and_then(|mut o| {
-            let p = o.pending.get_mut(sip_call_id)?;
-            if code < 300 {
-                p.succeeded = true;
-                Some(p.clone())
-            } else {
-                o.pending.remove(sip_call_id)
-            }
-        }) else {
-            return;
-        };
-        if code < 300 {
-            // Our leg ends; end_call reads the pending entry and records "parked on <slot>".
-            self.hangup_with(p.id, EndReason::ParkedOnOrbit { slot: p.slot.clone() }).await;
-        } else {
-            let remote = self.info(p.id).map(|c| c.remote_uri).unwrap_or_default();
-            let who = target::parse_uri("remote", &remote).map(|u| target::host_of(&u)).unwrap_or(remote);
-            self.orbit_park_failed(p.id, &format!("park on orbit {} refused ({code}) by {who}: {phrase}", p.slot));
-        }
+        let progress = self.state.lock().unwrap().transfers.notified(sip_call_id, code, &phrase);
+        self.transfer_progress(progress);
     }
 
     /// How a call that is being parked on an orbit ended: if the transfer went through (or
     /// the transferee hung up after accepting it), it was parked, whoever sent the BYE.
     pub(crate) fn orbit_end_reason(&self, sip_call_id: &str, reason: EndReason) -> EndReason {
-        let Some(acc) = self.parking_account(sip_call_id) else { return reason };
-        let Some(p) = self.orbits(acc).and_then(|mut o| o.pending.remove(sip_call_id)) else { return reason };
-        match reason {
-            EndReason::ParkedOnOrbit { .. } => reason,
-            EndReason::RemoteHangup | EndReason::LocalHangup if p.succeeded || (p.accepted && reason == EndReason::RemoteHangup) => {
-                EndReason::ParkedOnOrbit { slot: p.slot }
-            }
-            other => other,
+        let remote = reason == EndReason::RemoteHangup;
+        let transferred = self.state.lock().unwrap().transfers.ended(sip_call_id, remote);
+        match (reason, transferred) {
+            (EndReason::ParkedOnOrbit { slot }, _) => EndReason::ParkedOnOrbit { slot },
+            (EndReason::RemoteHangup | EndReason::LocalHangup, Some(slot)) => EndReason::ParkedOnOrbit { slot },
+            (other, _) => other,
         }
     }
 }

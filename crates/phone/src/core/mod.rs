@@ -9,11 +9,13 @@
 //! - `call`: a call's state transitions, outcome and end message.
 //! - `timers`: every deadline of the phone (switchboard wake-ups, auto-answer, forward on no
 //!   answer), so one task sleeps until the earliest.
+//! - `transfer`: blind transfers under way (REFER answered, NOTIFY progress, time-out, what the
+//!   end of the call means); parking on a server orbit uses it.
 //! - `offer_answer`: whether a new INVITE's offer is taken (or refused how), the answer to a
 //!   re-INVITE, what an answer to our offer gives, our hold/resume offers.
 //!
 //! Still decided inside the engine, to move here: the life of an incoming call between the
-//! INVITE and the answer, REFER progress of shared park; and the engine is still several tasks
+//! INVITE and the answer; and the engine is still several tasks
 //! over shared state, not one driver over one core value.
 
 pub mod call;
@@ -21,3 +23,4 @@ pub mod offer_answer;
 pub mod registration;
 pub mod switchboard;
 pub mod timers;
+pub mod transfer;

@@ -13,12 +13,14 @@ pub enum Timer {
     AutoAnswer(CallId),
     /// Send this call to the forwarding target if it still rings (forward on no answer).
     ForwardNoAnswer(CallId),
+    /// Call `Transfers::tick` (a transfer waits for its outcome).
+    Transfers,
 }
 
 impl Timer {
     fn call(&self) -> Option<CallId> {
         match self {
-            Timer::Switchboard => None,
+            Timer::Switchboard | Timer::Transfers => None,
             Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) => Some(*id),
         }
     }
@@ -35,7 +37,7 @@ impl Timers {
     /// for); a call's timer replaces the same kind of timer of that call.
     pub fn set(&mut self, at: i64, timer: Timer) {
         match timer {
-            Timer::Switchboard => {
+            Timer::Switchboard | Timer::Transfers => {
                 if self.entries.contains(&(at, timer)) {
                     return;
                 }
