@@ -165,10 +165,10 @@ fn option_for(inv: &OutgoingInvite, destination: Option<SipAddr>, auth: &[(Strin
     }
 }
 
-/// Sends the INVITE; the returned task resolves when the exchange has a final outcome. Dialog
-/// events (early media, in-dialog requests, termination) go to `events` as for any dialog; a
-/// challenged INVITE's dialog ends there with `ProxyAuthRequired` and its retry carries the same
-/// Call-ID.
+/// Sends the INVITE; the returned task resolves when the exchange has a final outcome. Its dialog
+/// events (early media, in-dialog requests, termination) come out of the stack's `DialogEvent`s
+/// as for any dialog; a challenged INVITE's dialog ends there (`Ended::Other`) and its
+/// authenticated retry carries the same Call-ID.
 pub async fn invite(
     stack: &SipStack,
     mut inv: OutgoingInvite,

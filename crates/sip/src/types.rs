@@ -66,12 +66,14 @@ impl SipUri {
         SipUri(u)
     }
 
-    /// The `;transport=` parameter, if any.
+    /// The transport the URI asks for: its `;transport=` parameter, else TLS for a `sips:` URI
+    /// (RFC 3261 19.1.2), else none named.
     pub fn transport(&self) -> Option<Transport> {
-        self.0.params.iter().find_map(|p| match p {
+        let named = self.0.params.iter().find_map(|p| match p {
             rsipstack::sip::Param::Transport(t) => Some(transport_of(t)),
             _ => None,
-        })
+        });
+        named.or_else(|| (self.0.scheme == Some(rsipstack::sip::Scheme::Sips)).then_some(Transport::Tls))
     }
 
     /// Adds `;transport=` for TCP/TLS unless the URI already names one.
@@ -307,6 +309,9 @@ mod tests {
         let t = u.with_transport(Transport::Tcp);
         assert_eq!(t.transport(), Some(Transport::Tcp));
         assert_eq!(t.clone().with_transport(Transport::Tls).transport(), Some(Transport::Tcp));
+        let sips = SipUri::parse("registrar", "sips:pbx.example.com").unwrap();
+        assert_eq!(sips.transport(), Some(Transport::Tls), "sips: means TLS without a parameter");
+        assert_eq!(sips.clone().with_transport(Transport::Tls).to_string(), "sips:pbx.example.com");
         let c = SipUri::contact(Some("alice"), "10.0.0.1:5062".parse().unwrap(), Transport::Tls);
         assert_eq!(c.user().as_deref(), Some("alice"));
         assert_eq!(c.transport(), Some(Transport::Tls));
