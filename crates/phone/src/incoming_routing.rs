@@ -1,4 +1,4 @@
-//! The engine's side of call routing: turn an incoming INVITE into [`CallFacts`], the phone's
+//! The phone's side of call routing: turn an incoming INVITE into [`CallFacts`], the phone's
 //! calls into a [`PhoneState`], and a finished call's media counters into the history row's
 //! [`CallQuality`]. The decisions themselves are made by [`crate::routing::Router`] (pure).
 
@@ -13,10 +13,11 @@ pub(crate) fn facts(req: &hookflash_sip::Request, account_aor: &str) -> CallFact
 }
 
 /// The phone's state as rules see it, from the calls in progress (the new call not among them).
-pub(crate) fn phone_state<'a>(calls: impl Iterator<Item = &'a CallInfo>, now_ms: i64) -> PhoneState {
+/// `utc_offset_secs`: the computer's offset from UTC now (routing settings may override it).
+pub(crate) fn phone_state<'a>(calls: impl Iterator<Item = &'a CallInfo>, now_ms: i64, utc_offset_secs: i32) -> PhoneState {
     let mut state = PhoneState {
         now_unix_secs: now_ms.div_euclid(1000),
-        local_utc_offset_secs: local_utc_offset_secs(),
+        local_utc_offset_secs: utc_offset_secs,
         ..PhoneState::default()
     };
     for call in calls {
@@ -32,11 +33,6 @@ pub(crate) fn phone_state<'a>(calls: impl Iterator<Item = &'a CallInfo>, now_ms:
         }
     }
     state
-}
-
-/// The computer's current offset from UTC (routing settings may override it with `utc_offset`).
-fn local_utc_offset_secs() -> i32 {
-    chrono::Local::now().offset().local_minus_utc()
 }
 
 /// The quality summary stored with the history row; `None` when no RTP was received.
@@ -90,9 +86,9 @@ mod tests {
             call(4, Direction::Incoming, CallState::Ringing, false),
             call(5, Direction::Incoming, CallState::Ended, false),
         ];
-        let s = phone_state(calls.iter(), 1_700_000_000_123);
+        let s = phone_state(calls.iter(), 1_700_000_000_123, 3600);
         assert_eq!((s.active_calls, s.parked_count, s.ringing_calls), (3, 1, 1));
-        assert_eq!(s.now_unix_secs, 1_700_000_000);
+        assert_eq!((s.now_unix_secs, s.local_utc_offset_secs), (1_700_000_000, 3600));
         assert!(!s.dnd);
     }
 

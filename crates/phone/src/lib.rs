@@ -11,7 +11,7 @@ pub mod routing;
 
 mod codecs;
 mod core;
-mod engine;
+mod driver;
 mod history_file;
 mod incoming_routing;
 mod phone;

@@ -1,19 +1,28 @@
 //! The `Phone` handle: commands in, `PhoneEvent`s out. Cheap to clone; every clone drives
-//! the same engine.
+//! the same phone: commands go to the driver task (`driver/`), which runs them through the
+//! core and replies; what can be read at any moment comes from the snapshot it publishes.
 
 use crate::api::*;
-use crate::engine::Engine;
+use crate::core::io::{Command, Done};
+use crate::driver::Handle;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
 #[derive(Clone)]
 pub struct Phone {
-    engine: Arc<Engine>,
+    driver: Arc<Handle>,
     events: broadcast::Sender<PhoneEvent>,
 }
 
+fn call_id(done: Done) -> Result<CallId, PhoneError> {
+    match done {
+        Done::Call(id) => Ok(id),
+        other => Err(PhoneError::Other(format!("unexpected reply {other:?}"))),
+    }
+}
+
 impl Phone {
-    /// Binds the SIP transport and starts the engine. Does not register yet.
+    /// Binds the SIP transport and starts the driver. Does not register yet.
     /// A typed or environment password (`Plain`) is every account's; the keyring holds one per
     /// account AOR.
     pub async fn start(config: PhoneConfig, password: PasswordSource) -> Result<Phone, PhoneError> {
@@ -45,8 +54,8 @@ impl Phone {
             });
         }
         let (events, _) = broadcast::channel(4096);
-        let engine = Engine::start(config, passwords, warnings, events.clone()).await?;
-        Ok(Phone { engine, events })
+        let driver = crate::driver::start(config, passwords, warnings, events.clone()).await?;
+        Ok(Phone { driver: Arc::new(driver), events })
     }
 
     /// Every event from now on, in order.
@@ -57,87 +66,100 @@ impl Phone {
     /// (and retries with back-off after failures that are worth retrying).
     /// Returns the granted expiry in seconds.
     pub async fn register(&self) -> Result<u32, PhoneError> {
-        self.engine.register().await
+        match self.driver.ask(Command::Register).await? {
+            Done::Expires(e) => Ok(e),
+            _ => Ok(0),
+        }
     }
     /// Un-registers (expires=0) and waits for the answer.
     pub async fn unregister(&self) -> Result<(), PhoneError> {
-        self.engine.unregister().await
+        self.driver.ask(Command::Unregister).await.map(|_| ())
     }
     /// Whether the account is configured to register.
     pub fn registers(&self) -> bool {
-        self.engine.registers()
+        self.driver.snapshot().accounts.iter().any(|a| a.registers)
     }
     /// Where sound cards opened for this phone report going away or coming back (as warnings
     /// on this phone's events): give it to what opens devices for it (the ringer).
     pub fn device_notices(&self) -> hookflash_media::DeviceNotices {
-        self.engine.device_notices()
+        self.driver.device_notices.clone()
     }
 
     /// Every account with its registration; the first is where calls go out from by default.
     pub fn accounts(&self) -> Vec<AccountStatus> {
-        self.engine.accounts()
+        self.driver.snapshot().accounts
     }
 
     pub fn registration(&self) -> RegistrationState {
-        self.engine.registration_state()
+        self.driver.snapshot().accounts.first().map(|a| a.registration.clone()).unwrap_or(RegistrationState::Unregistered)
     }
     /// Problems met while starting that did not stop the phone (e.g. an unreadable history
     /// file, kept aside while a new one started), as sentences for the user. Front ends show
     /// them once: they happened before anyone could `subscribe`.
     pub fn start_warnings(&self) -> Vec<String> {
-        self.engine.start_warnings()
+        self.driver.start_warnings.clone()
     }
     /// The local SIP address (UDP) this phone listens on.
     pub fn local_sip_addr(&self) -> std::net::SocketAddr {
-        self.engine.local_sip_addr()
+        self.driver.local_sip_addr
     }
     /// Starts an outgoing call to a SIP URI, `user@host`, or a bare number/extension
     /// (completed with the account's domain). Returns once the INVITE is sent.
     pub async fn dial(&self, target: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        self.engine.dial(target, opts).await
+        call_id(self.driver.ask(Command::Dial { target: target.to_string(), opts }).await?)
     }
     pub async fn answer(&self, id: CallId, opts: CallOptions) -> Result<(), PhoneError> {
-        self.engine.answer(id, opts).await
+        self.driver.ask(Command::Answer { id, opts }).await.map(|_| ())
     }
     /// Rejects a ringing incoming call: 486 (busy), 603 (decline) or 480 (unavailable).
     pub async fn reject(&self, id: CallId, status: u16) -> Result<(), PhoneError> {
-        self.engine.reject(id, status).await
+        self.driver.ask(Command::Reject { id, status }).await.map(|_| ())
     }
     /// CANCEL before answer, BYE after; declines (603) a call still ringing here.
     pub async fn hangup(&self, id: CallId) -> Result<(), PhoneError> {
-        self.engine.hangup(id).await
+        self.driver.ask(Command::Hangup { id }).await.map(|_| ())
     }
     /// RFC 4733 telephone-events, one per digit (0-9 * # A-D).
     pub async fn send_dtmf(&self, id: CallId, digits: &str) -> Result<(), PhoneError> {
-        self.engine.send_dtmf(id, digits).await
+        self.driver.ask(Command::SendDtmf { id, digits: digits.to_string() }).await.map(|_| ())
     }
     pub async fn set_mute(&self, id: CallId, muted: bool) -> Result<(), PhoneError> {
-        self.engine.set_mute(id, muted)
+        self.driver.ask(Command::SetMute { id, muted }).await.map(|_| ())
     }
     /// Parks a connected call: holds it (re-INVITE a=sendonly, or a=inactive if the peer holds
     /// us) and streams music on hold to it. If it was the active call, none is active after.
     pub async fn park(&self, id: CallId) -> Result<(), PhoneError> {
-        self.engine.park(id)
+        self.driver.ask(Command::Park { id }).await.map(|_| ())
     }
     /// Makes this connected (parked or held) call the active one, parking the active call
     /// first, in one step: the microphone never reaches two calls. Resuming = switch_to.
     pub async fn switch_to(&self, id: CallId) -> Result<(), PhoneError> {
-        self.engine.switch_to(id)
+        self.driver.ask(Command::SwitchTo { id }).await.map(|_| ())
     }
     /// Music on hold for calls parked from now on: `None` = the generated loop, or a WAV file
     /// (any rate, mono or stereo; looped). An unreadable file is refused with the reason.
     pub fn set_hold_music(&self, wav: Option<std::path::PathBuf>) -> Result<(), PhoneError> {
-        self.engine.set_hold_music(wav)
+        let music = match wav {
+            None => hookflash_media::HoldMusic::Generated,
+            Some(p) => {
+                let m = hookflash_media::HoldMusic::Wav(p);
+                hookflash_media::hold_music::HoldMusicSource::open(&m, 8000)
+                    .map_err(|e| PhoneError::InvalidInput { what: "hold music".into(), detail: e.to_string() })?;
+                m
+            }
+        };
+        self.driver.tell(Command::SetHoldMusic(music));
+        Ok(())
     }
     /// After a call has been parked this long, remind the user once (a `Warning` and a
     /// `CallUpdated`). `None` (the default) = never.
     pub fn set_park_recall(&self, after: Option<std::time::Duration>) {
-        self.engine.set_park_recall(after)
+        self.driver.tell(Command::SetParkRecallMs(after.map(|d| d.as_millis() as i64)))
     }
     /// Echo cancellation, noise suppression and gain control on the microphone, for every call
     /// (ongoing ones from the next 10 ms). All on by default.
     pub fn set_voice_processing(&self, v: VoiceProcessing) {
-        self.engine.set_voice_processing(v)
+        self.driver.tell(Command::SetVoiceProcessing(v))
     }
     /// Applies what a profile says about the running phone — routing rules, dialling plan, voice
     /// processing — the same way for every front end (the account itself is `Phone::start`'s).
@@ -154,53 +176,81 @@ impl Phone {
     /// The presence and do-not-disturb switch that routing rules see from now on (the next
     /// incoming call); announced as `PhoneEvent::Availability`.
     pub fn set_availability(&self, availability: Availability) {
-        self.engine.set_availability(availability)
+        self.driver.set_availability(availability)
     }
     pub fn availability(&self) -> Availability {
-        self.engine.availability()
+        self.driver.snapshot().availability
     }
     /// Replaces the routing rules for incoming calls. Validated first: if any rule or preset
     /// is wrong nothing changes and the error names each problem (by rule number).
     pub fn set_routing(&self, settings: crate::routing::RoutingSettings) -> Result<(), crate::routing::InvalidRouting> {
-        self.engine.set_routing(&settings)
+        settings.compile()?;
+        self.driver.tell(Command::SetRouting(Box::new(settings)));
+        Ok(())
     }
     /// Sends a ringing incoming call to `target` (voicemail, a colleague: number, extension or
     /// SIP URI) with 302 Moved Temporarily; the history row says so.
     pub async fn forward(&self, id: CallId, target: &str) -> Result<(), PhoneError> {
-        self.engine.forward(id, target).await
+        self.driver.ask(Command::Forward { id, target: target.to_string() }).await.map(|_| ())
     }
     /// The dialling plan for `dial` (default country, outside-line prefix, extensions).
     pub fn set_dialling(&self, settings: crate::dialling::DiallingSettings) -> Result<(), PhoneError> {
-        self.engine.set_dialling(settings)
+        settings
+            .validate()
+            .map_err(|problems| PhoneError::InvalidInput { what: "dialling settings".into(), detail: problems.join("; ") })?;
+        self.driver.tell(Command::SetDialling(settings));
+        Ok(())
     }
-    /// Audio (and codecs) for calls the engine answers by itself (auto-answer rules).
+    /// Audio (and codecs) for calls the phone answers by itself (auto-answer rules).
     pub fn set_call_defaults(&self, opts: CallOptions) {
-        self.engine.set_call_defaults(opts)
+        self.driver.tell(Command::SetCallDefaults(opts))
     }
     /// Parks a connected call on a server park orbit slot (`[account.shared_park]`): blind
     /// transfer (REFER) of the remote party to the slot. Returns when the REFER is answered;
     /// the call then ends "parked on <slot>", or, if the transfer fails, stays here parked
     /// locally and a `Warning` says why.
     pub async fn park_on_orbit(&self, id: CallId, slot: &str) -> Result<(), PhoneError> {
-        self.engine.park_on_orbit(id, slot).await
+        self.driver.ask(Command::ParkOnOrbit { id, slot: slot.to_string() }).await.map(|_| ())
     }
     /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
     pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        self.engine.retrieve_from_orbit(slot, opts).await
+        call_id(self.driver.ask(Command::Retrieve { slot: slot.to_string(), opts }).await?)
     }
     /// The account's orbit slots as the server last described them (empty without orbits);
     /// changes come as `PhoneEvent::ParkSlots`.
     pub fn park_slots(&self) -> Vec<ParkSlot> {
-        self.engine.park_slots()
+        self.driver.snapshot().park_slots
     }
     pub fn calls(&self) -> Vec<CallInfo> {
-        self.engine.calls()
+        self.driver.snapshot().calls
     }
     pub fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, PhoneError> {
-        self.engine.history(limit)
+        let rows = self.driver.history.recent(limit).map_err(|e| PhoneError::Other(e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryEntry {
+                id: r.id,
+                direction: match r.direction {
+                    hookflash_store::CallDirection::Incoming => Direction::Incoming,
+                    hookflash_store::CallDirection::Outgoing => Direction::Outgoing,
+                },
+                account: r.account,
+                remote_uri: r.remote_uri,
+                remote_display_name: r.remote_display_name,
+                started_at_ms: r.started_at_ms,
+                answered_at_ms: r.answered_at_ms,
+                ended_at_ms: r.ended_at_ms,
+                outcome: r.outcome.as_str().to_string(),
+                sip_status: r.sip_status,
+                codec: r.codec,
+                routing: r.routing,
+                quality: r.quality,
+                end_message: r.end_reason,
+            })
+            .collect())
     }
     /// Hangs up every call and un-registers.
     pub async fn shutdown(&self) {
-        self.engine.shutdown().await
+        let _ = self.driver.ask(Command::Shutdown).await;
     }
 }

@@ -7,7 +7,7 @@
 use crate::api::{ParkSlot, SharedParkConfig};
 use hookflash_sip::dialog_info::{DialogEntry, DialogInfo, DialogState, DocState};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// At most this many slots per account (each one is a subscription).
 pub const MAX_SLOTS: usize = 50;
@@ -248,32 +248,37 @@ pub fn retry_after(failures: u32) -> Duration {
     Duration::from_secs(5u64.saturating_mul(1 << failures.saturating_sub(1).min(6)).min(300))
 }
 
-/// One slot's subscription timer: when the next SUBSCRIBE (refresh or retry) is due.
+/// One slot's subscription timer: when the next SUBSCRIBE (refresh or retry) is due, in ms (the
+/// clock of the `now` passed in).
 #[derive(Debug, Clone, Default)]
 pub struct RefreshTimer {
-    due: Option<Instant>,
+    due: Option<i64>,
     failures: u32,
 }
 
 impl RefreshTimer {
     /// The server granted `expires` seconds at `now`.
-    pub fn granted(&mut self, expires: u32, now: Instant) {
+    pub fn granted(&mut self, expires: u32, now: i64) {
         self.failures = 0;
-        self.due = Some(now + refresh_after(expires));
+        self.due = Some(now + refresh_after(expires).as_millis() as i64);
     }
     /// The SUBSCRIBE failed (or the server terminated the subscription) at `now`; returns the wait.
-    pub fn failed(&mut self, now: Instant) -> Duration {
+    pub fn failed(&mut self, now: i64) -> Duration {
         self.failures += 1;
         let wait = retry_after(self.failures);
-        self.due = Some(now + wait);
+        self.due = Some(now + wait.as_millis() as i64);
         wait
     }
     /// Resubscribe at once (e.g. a version gap: a new subscription brings full state).
-    pub fn now(&mut self, now: Instant) {
+    pub fn now(&mut self, now: i64) {
         self.due = Some(now);
     }
-    pub fn is_due(&self, now: Instant) -> bool {
+    pub fn is_due(&self, now: i64) -> bool {
         self.due.is_some_and(|d| d <= now)
+    }
+    /// When it is due.
+    pub fn due(&self) -> Option<i64> {
+        self.due
     }
     pub fn failures(&self) -> u32 {
         self.failures
@@ -391,19 +396,19 @@ mod tests {
         assert_eq!(refresh_after(3600), Duration::from_secs(2880));
         assert_eq!(refresh_after(60), Duration::from_secs(45));
         assert_eq!(refresh_after(10), Duration::from_secs(5));
-        let t0 = Instant::now();
+        let t0: i64 = 1_000_000;
         let mut t = RefreshTimer::default();
         assert!(!t.is_due(t0));
         t.granted(60, t0);
-        assert!(!t.is_due(t0 + Duration::from_secs(44)));
-        assert!(t.is_due(t0 + Duration::from_secs(45)));
+        assert!(!t.is_due(t0 + 44_000));
+        assert!(t.is_due(t0 + 45_000));
         assert_eq!(t.failed(t0), Duration::from_secs(5));
         assert_eq!(t.failed(t0), Duration::from_secs(10));
         assert_eq!(t.failures(), 2);
         for _ in 0..10 {
             t.failed(t0);
         }
-        assert!(t.is_due(t0 + Duration::from_secs(300)) && !t.is_due(t0 + Duration::from_secs(299)));
+        assert!(t.is_due(t0 + 300_000) && !t.is_due(t0 + 299_000));
         t.now(t0);
         assert!(t.is_due(t0));
     }

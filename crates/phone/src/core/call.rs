@@ -2,7 +2,100 @@
 //! history (outcome). The async engine applies SIP and media events to it; everything here
 //! is deterministic and tested without sockets.
 
-use crate::api::{CallInfo, CallState, Direction, EndReason};
+use crate::api::{CallId, CallInfo, CallOptions, CallState, Direction, EndReason};
+use crate::core::io::Ticket;
+use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection, Negotiated};
+use hookflash_sip::SipUri;
+
+/// A call as the core keeps it: what front ends see (`info`) and what its SIP and media are
+/// at. The live objects (dialog, socket, media session) are the driver's, named by `info.id`.
+#[derive(Debug)]
+pub struct Call {
+    pub info: CallInfo,
+    /// The account the call belongs to (index into the core's accounts).
+    pub account: usize,
+    pub sip_call_id: String,
+    /// Incoming: the caller's offer. Outgoing: our offer.
+    pub offer: Option<AudioDescription>,
+    pub opts: CallOptions,
+    /// Set when we started the hang-up, so the dialog's termination reads as ours.
+    pub local_end: bool,
+    pub sdp_version: u64,
+    /// Our last SDP (offer or answer).
+    pub local_sdp: Option<AudioDescription>,
+    pub negotiated: Option<Negotiated>,
+    /// Where a forward-on-no-answer rule sends this call when its timer fires.
+    pub forward_to: Option<SipUri>,
+    pub media: MediaState,
+    /// What to do once the media runs (see `AfterStart`).
+    pub after_start: AfterStart,
+    /// A command waiting for this call's next step.
+    pub waiting: Option<Waiting>,
+    /// Our re-INVITE in flight: the direction offered, the offer, our SDP before it.
+    pub reinvite: Option<(SdpDirection, AudioDescription, AudioDescription)>,
+}
+
+/// Whether the call's media runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaState {
+    Off,
+    Starting,
+    Running,
+}
+
+/// What the start of a call's media completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterStart {
+    Nothing,
+    /// Our INVITE was answered: the call is connected once audio runs.
+    Connected,
+    /// We answered: connected once audio runs.
+    Answered,
+}
+
+/// Who waits for a call's next step, and for what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// `dial`: replied with the call id once the INVITE is out.
+    Dial(Ticket),
+    /// `answer` (None: an auto-answer rule).
+    Answer(Option<Ticket>),
+    /// `park_on_orbit`: replied once the REFER is answered.
+    Refer(Ticket),
+    /// `forward` (None: forward on no answer): replied once the 302 is sent or not.
+    Forward(Option<Ticket>),
+}
+
+impl Call {
+    pub fn new(info: CallInfo, account: usize, sip_call_id: String) -> Call {
+        Call {
+            info,
+            account,
+            sip_call_id,
+            offer: None,
+            opts: CallOptions::default(),
+            local_end: false,
+            sdp_version: 0,
+            local_sdp: None,
+            negotiated: None,
+            forward_to: None,
+            media: MediaState::Off,
+            after_start: AfterStart::Nothing,
+            waiting: None,
+            reinvite: None,
+        }
+    }
+
+    /// Incoming and still ringing here.
+    pub fn rings_here(&self) -> bool {
+        self.info.direction == Direction::Incoming && self.info.state == CallState::Ringing
+    }
+
+    /// The id front ends know it by.
+    pub fn id(&self) -> CallId {
+        self.info.id
+    }
+}
 
 /// How a call ends up in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,26 +1,41 @@
-//! The phone's decisions, without I/O: no tokio, no rsipstack, no clock reads, no locks. Each
-//! file is one concept as a plain state machine or pure functions: inputs with the time passed
-//! in, outputs (what to send, what the front ends see, when to wake up) returned. The engine
-//! (`engine*.rs`) is the adapter that performs the outputs and feeds the results back.
+//! The phone's decisions, without I/O: no tokio, no rsipstack, no clock reads, no locks.
+//! [`PhoneCore`] is the whole phone as one value (`phone.rs`): `handle(input, now)` with a
+//! command, a SIP or media report, or a time-out; `poll()` for what to do; `next_timeout()`
+//! for when to call again. The driver (`driver/`) performs the outputs and feeds back what
+//! happened. Each other file is one concept:
 //!
+//! - `io`: the inputs and outputs (the whole contract with the driver).
+//! - `account`: one SIP identity (addresses, registration, park orbits).
 //! - `registration`: register, refresh, retry with back-off, un-register (one account).
+//! - `outgoing`: dial → RTP port → INVITE → ringing / early media → answered or failed.
+//! - `incoming`: INVITE → offer check → routing rules → ringing → answer, reject, forward,
+//!   auto-answer and forward-on-no-answer timers.
+//! - `in_call`: media starting and changing, re-INVITEs both ways, DTMF, mute, the dialog ending.
+//! - `call`: a call's record, state transitions, outcome and end message.
 //! - `switchboard`: which call is active, parked, held by remote; hold/resume re-INVITEs, glare,
 //!   park recall.
-//! - `call`: a call's state transitions, outcome and end message.
-//! - `timers`: every deadline of the phone (switchboard wake-ups, auto-answer, forward on no
-//!   answer), so one task sleeps until the earliest.
-//! - `transfer`: blind transfers under way (REFER answered, NOTIFY progress, time-out, what the
-//!   end of the call means); parking on a server orbit uses it.
 //! - `offer_answer`: whether a new INVITE's offer is taken (or refused how), the answer to a
 //!   re-INVITE, what an answer to our offer gives, our hold/resume offers.
-//!
-//! Still decided inside the engine, to move here: the life of an incoming call between the
-//! INVITE and the answer; and the engine is still several tasks
-//! over shared state, not one driver over one core value.
+//! - `orbits`: server park orbits (slot subscriptions, parking by REFER).
+//! - `transfer`: blind transfers under way (REFER answered, NOTIFY progress, time-out, what the
+//!   end of the call means).
+//! - `timers`: the calls' deadlines (switchboard wake-ups, auto-answer, forward on no answer).
 
+pub mod account;
 pub mod call;
+mod in_call;
+mod incoming;
+pub mod io;
 pub mod offer_answer;
+pub mod orbits;
+mod outgoing;
+pub mod phone;
 pub mod registration;
 pub mod switchboard;
 pub mod timers;
 pub mod transfer;
+
+pub use phone::{PhoneCore, Snapshot};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,64 @@
+//! One SIP identity of the phone as the core sees it: its addresses, its registration state
+//! machine, its park orbits. The password and the SIP stack stay with the driver.
+
+use crate::api::{AccountConfig, PhoneError};
+use crate::core::orbits::Orbits;
+use crate::core::registration::RegistrationCore;
+use crate::api::RegistrationState;
+use hookflash_sip::SipUri;
+use std::net::IpAddr;
+
+#[derive(Debug)]
+pub struct Account {
+    pub aor: SipUri,
+    /// As configured (events and history name the account so).
+    pub aor_text: String,
+    pub domain: String,
+    pub display_name: Option<String>,
+    /// Where out-of-dialog requests go when not straight to the target.
+    pub outbound: Option<SipUri>,
+    pub register_enabled: bool,
+    /// The address calls' media is offered on.
+    pub local_ip: IpAddr,
+    /// Our Contact on UDP (over TCP/TLS the connection's own address is used instead).
+    pub contact: SipUri,
+    pub registration: RegistrationCore,
+    pub registration_state: RegistrationState,
+    /// Server park orbit slots and their subscriptions (None without `[account.shared_park]`).
+    pub orbits: Option<Orbits>,
+}
+
+/// What the driver learned opening an account (parsed addresses, the local address).
+#[derive(Debug, Clone)]
+pub struct AccountSetup {
+    pub aor: SipUri,
+    pub domain: String,
+    pub outbound: Option<SipUri>,
+    pub local_ip: IpAddr,
+    pub contact: SipUri,
+}
+
+impl Account {
+    pub fn new(config: &AccountConfig, setup: AccountSetup) -> Result<Account, PhoneError> {
+        let orbits = Orbits::new(config, &setup.domain)?;
+        Ok(Account {
+            aor: setup.aor,
+            aor_text: config.aor.clone(),
+            domain: setup.domain,
+            display_name: config.display_name.clone(),
+            outbound: setup.outbound,
+            register_enabled: config.register,
+            local_ip: setup.local_ip,
+            contact: setup.contact,
+            registration: RegistrationCore::new(config.expires.max(1)),
+            registration_state: RegistrationState::Unregistered,
+            orbits,
+        })
+    }
+
+    /// Whether `aor` names this account (as configured, or its `sip:user@host` form).
+    pub fn is_named(&self, aor: &str) -> bool {
+        let wanted = aor.trim();
+        self.aor_text == wanted || self.aor.bare().to_string() == wanted
+    }
+}

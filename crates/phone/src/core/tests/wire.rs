@@ -1,0 +1,364 @@
+//! Several `PhoneCore`s joined by an in-memory wire, under virtual time: what one core sends
+//! (an INVITE, a 200 OK, a re-INVITE, a BYE) arrives at the other as the SIP input its driver
+//! would feed, `LATENCY_MS` later; media and history requests are answered at once. No sockets,
+//! no threads, no sleeps: a test reads like a call flow and runs in milliseconds.
+//!
+//! The wire speaks at the level of dialogs, not SIP messages: the SIP stack is tested against
+//! real peers elsewhere (`tests/interop`); what is tested here is what the phones decide.
+
+use crate::api::*;
+use crate::core::account::{Account, AccountSetup};
+use crate::core::io::*;
+use crate::core::PhoneCore;
+use hookflash_sip::invite::{Answer, InviteOutcome};
+use hookflash_sip::dialog_events::Ended;
+use hookflash_sip::{Method, NameAddr, Request, SipUri};
+use std::collections::{BTreeMap, HashMap};
+
+/// One way across the wire.
+pub const LATENCY_MS: i64 = 10;
+
+/// One phone on the wire, and what came out of it.
+pub struct Phone {
+    pub name: String,
+    pub core: PhoneCore,
+    pub events: Vec<PhoneEvent>,
+    replies: HashMap<Ticket, Result<Done, PhoneError>>,
+    /// History rows as written: the ids of calls begun and finished.
+    pub begun: Vec<CallId>,
+    pub finished: Vec<(CallId, hookflash_store::NewCallRecord)>,
+    /// Calls whose media runs.
+    pub media: BTreeMap<CallId, bool>,
+    /// The call that has the microphone and speaker, as last routed.
+    pub routed: Option<CallId>,
+}
+
+struct Dialog {
+    sip_call_id: String,
+    caller: (usize, CallId),
+    callee: Option<(usize, CallId)>,
+    invite_key: (usize, SipKey),
+}
+
+enum Key {
+    Invite(usize),
+    /// A re-INVITE from this phone's call.
+    Reinvite(usize, CallId),
+}
+
+pub struct Wire {
+    pub now: i64,
+    pub phones: Vec<Phone>,
+    /// (deliver at, sequence) → (to phone, input)
+    queue: BTreeMap<(i64, u64), (usize, Input)>,
+    seq: u64,
+    dialogs: Vec<Dialog>,
+    keys: HashMap<(usize, SipKey), Key>,
+    next_key: SipKey,
+    next_port: u16,
+    next_ticket: Ticket,
+}
+
+pub fn opts() -> CallOptions {
+    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None }
+}
+
+fn account(name: &str, n: u8) -> Account {
+    let aor = format!("sip:{name}@{name}.test");
+    let config = AccountConfig {
+        aor: aor.clone(),
+        display_name: None,
+        auth_user: None,
+        registrar: None,
+        outbound_proxy: None,
+        transport: None,
+        expires: 300,
+        listen: None,
+        tls_ca_file: None,
+        register: false,
+        realm: None,
+        shared_park: None,
+    };
+    let uri = SipUri::parse("aor", &aor).unwrap();
+    let setup = AccountSetup {
+        aor: uri.clone(),
+        domain: format!("{name}.test"),
+        outbound: None,
+        local_ip: std::net::IpAddr::from([10, 0, 0, n]),
+        contact: SipUri::parse("contact", &format!("sip:{name}@10.0.0.{n}:5060")).unwrap(),
+    };
+    Account::new(&config, setup).unwrap()
+}
+
+impl Wire {
+    /// Phones named so (`sip:<name>@<name>.test`), at virtual time 1 000 000 ms.
+    pub fn new(names: &[&str]) -> Wire {
+        let now = 1_000_000;
+        let phones = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Phone {
+                name: name.to_string(),
+                core: PhoneCore::new(vec![account(name, i as u8 + 1)], now, 7 + i as u64),
+                events: Vec::new(),
+                replies: HashMap::new(),
+                begun: Vec::new(),
+                finished: Vec::new(),
+                media: BTreeMap::new(),
+                routed: None,
+            })
+            .collect();
+        Wire {
+            now,
+            phones,
+            queue: BTreeMap::new(),
+            seq: 0,
+            dialogs: Vec::new(),
+            keys: HashMap::new(),
+            next_key: 0,
+            next_port: 20_000,
+            next_ticket: 0,
+        }
+    }
+
+    pub fn index(&self, name: &str) -> usize {
+        self.phones.iter().position(|p| p.name == name).unwrap_or_else(|| panic!("no phone {name}"))
+    }
+
+    pub fn phone(&self, name: &str) -> &Phone {
+        &self.phones[self.index(name)]
+    }
+
+    pub fn calls(&self, name: &str) -> Vec<CallInfo> {
+        self.phone(name).core.snapshot().calls
+    }
+
+    pub fn call(&self, name: &str, id: CallId) -> CallInfo {
+        let calls = self.calls(name);
+        calls.iter().find(|c| c.id == id).cloned().unwrap_or_else(|| panic!("{name} has no call {id}: {calls:#?}"))
+    }
+
+    /// Gives `name` a command; returns its ticket (see `reply`).
+    pub fn command(&mut self, name: &str, command: Command) -> Ticket {
+        self.next_ticket += 1;
+        let ticket = self.next_ticket;
+        let p = self.index(name);
+        self.deliver(p, Input::Command { ticket, command });
+        ticket
+    }
+
+    /// The reply to a command, once it came (run the wire first).
+    pub fn reply(&mut self, name: &str, ticket: Ticket) -> Result<Done, PhoneError> {
+        let p = self.index(name);
+        self.phones[p].replies.remove(&ticket).unwrap_or_else(|| panic!("{name} has not replied to command {ticket} yet"))
+    }
+
+    /// Gives a command, lets the wire run `ms`, and returns the reply.
+    pub fn ask(&mut self, name: &str, command: Command, ms: i64) -> Result<Done, PhoneError> {
+        let t = self.command(name, command);
+        self.run_for(ms);
+        self.reply(name, t)
+    }
+
+    /// The events of `name` since the last call, taken.
+    pub fn take_events(&mut self, name: &str) -> Vec<PhoneEvent> {
+        let p = self.index(name);
+        std::mem::take(&mut self.phones[p].events)
+    }
+
+    /// Runs everything due within the next `ms` (messages and the cores' time-outs), in time
+    /// order; the clock ends `ms` later.
+    pub fn run_for(&mut self, ms: i64) {
+        let until = self.now + ms;
+        loop {
+            let next_msg = self.queue.keys().next().map(|(at, _)| *at);
+            let next_timer = self.phones.iter().enumerate().filter_map(|(i, p)| p.core.next_timeout().map(|t| (t, i))).min();
+            let msg_first = match (next_msg, next_timer) {
+                (Some(m), Some((t, _))) => m <= t,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if msg_first {
+                let (at, _) = *self.queue.keys().next().unwrap();
+                if at > until {
+                    break;
+                }
+                let ((at, _), (to, input)) = self.queue.pop_first().unwrap();
+                self.now = self.now.max(at);
+                self.deliver(to, input);
+            } else {
+                let (at, p) = next_timer.unwrap();
+                if at > until {
+                    break;
+                }
+                self.now = self.now.max(at);
+                self.deliver(p, Input::Timeout);
+            }
+        }
+        self.now = until;
+    }
+
+    fn send(&mut self, to: usize, input: Input, delay: i64) {
+        self.seq += 1;
+        self.queue.insert((self.now + delay, self.seq), (to, input));
+    }
+
+    fn key(&mut self, at: usize, what: Key) -> SipKey {
+        self.next_key += 1;
+        self.keys.insert((at, self.next_key), what);
+        self.next_key
+    }
+
+    fn peer_of(&self, p: usize, id: CallId) -> Option<(usize, &Dialog, (usize, CallId))> {
+        self.dialogs.iter().enumerate().find_map(|(i, d)| {
+            if d.caller == (p, id) {
+                d.callee.map(|c| (i, d, c))
+            } else if d.callee == Some((p, id)) {
+                Some((i, d, d.caller))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Feeds one input to phone `p` and carries out what comes out.
+    fn deliver(&mut self, p: usize, input: Input) {
+        let now = self.now;
+        self.phones[p].core.handle(input, now);
+        while let Some(output) = self.phones[p].core.poll() {
+            self.output(p, output);
+        }
+    }
+
+    fn output(&mut self, p: usize, output: Output) {
+        let phone = &mut self.phones[p];
+        match output {
+            Output::Event(e) => phone.events.push(e),
+            Output::Reply { ticket, result } => {
+                phone.replies.insert(ticket, result);
+            }
+            Output::History(HistoryOp::Begin { id, .. }) => phone.begun.push(id),
+            Output::History(HistoryOp::Finish { id, record }) => phone.finished.push((id, record)),
+            Output::History(HistoryOp::Progress { .. }) => {}
+            Output::Media(m) => self.media(p, m),
+            Output::Sip(s) => self.sip(p, s),
+        }
+    }
+
+    fn media(&mut self, p: usize, m: MediaOutput) {
+        match m {
+            MediaOutput::Bind { id, .. } => {
+                self.next_port += 2;
+                let port = self.next_port;
+                self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(port) }), 0);
+            }
+            MediaOutput::Start { id, .. } => {
+                self.phones[p].media.insert(id, true);
+                self.send(p, Input::Media(MediaInput::Started { id, result: Ok(()) }), 0);
+            }
+            MediaOutput::Route { active } => self.phones[p].routed = active,
+            MediaOutput::Close { id } => {
+                self.phones[p].media.remove(&id);
+                self.send(p, Input::Media(MediaInput::Closed { id, stats: None }), 0);
+            }
+            _ => {}
+        }
+    }
+
+    fn sip(&mut self, p: usize, s: SipOutput) {
+        match s {
+            SipOutput::Invite { id, invite, .. } => {
+                self.send(p, Input::Sip(SipInput::InviteSent { id, result: Ok(()) }), 0);
+                let user = invite.callee.user().unwrap_or_default();
+                let Some(q) = self.phones.iter().position(|x| x.name == user) else {
+                    let outcome = InviteOutcome::Refused { status: 404, reason: "Not Found".into() };
+                    return self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
+                };
+                let key = self.key(q, Key::Invite(self.dialogs.len()));
+                self.dialogs.push(Dialog { sip_call_id: invite.call_id.clone(), caller: (p, id), callee: None, invite_key: (q, key) });
+                let request = Request {
+                    method: Method::Invite,
+                    uri: invite.callee.to_string(),
+                    call_id: invite.call_id,
+                    from: Some(NameAddr { display_name: None, uri: invite.caller.to_string(), tag: Some("a".into()) }),
+                    to: Some(NameAddr { display_name: None, uri: invite.callee.to_string(), tag: None }),
+                    contact: Some(invite.contact),
+                    headers: Vec::new(),
+                    body: invite.sdp,
+                };
+                self.send(q, Input::Sip(SipInput::NewInvite { account: 0, key, request, utc_offset_secs: 0 }), LATENCY_MS);
+            }
+            SipOutput::RefuseInvite { key, status, .. } => {
+                if let Some(Key::Invite(d)) = self.keys.remove(&(p, key)) {
+                    let (cp, cid) = self.dialogs[d].caller;
+                    let outcome = InviteOutcome::Refused { status, reason: "Refused".into() };
+                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                }
+            }
+            SipOutput::Take { key, id, .. } => {
+                let Some(d) = self.dialogs.iter().position(|d| d.invite_key == (p, key)) else { return };
+                self.dialogs[d].callee = Some((p, id));
+                self.send(p, Input::Sip(SipInput::Taken { id, result: Ok(()) }), 0);
+                let (cp, sip_call_id) = (self.dialogs[d].caller.0, self.dialogs[d].sip_call_id.clone());
+                self.send(cp, Input::Sip(SipInput::Early { sip_call_id, sdp: None }), LATENCY_MS);
+            }
+            SipOutput::Accept { id, sdp } => {
+                if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
+                    let outcome = InviteOutcome::Answered { sdp: String::from_utf8(sdp).unwrap() };
+                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                }
+            }
+            SipOutput::Reject { id, status } => {
+                if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
+                    let outcome = InviteOutcome::Refused { status, reason: "Rejected".into() };
+                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                }
+            }
+            SipOutput::Cancel { id } => {
+                if let Some((_, d, (q, _))) = self.peer_of(p, id) {
+                    let sip_call_id = d.sip_call_id.clone();
+                    self.send(q, Input::Sip(SipInput::DialogEnded { sip_call_id, why: Ended::Cancelled }), LATENCY_MS);
+                }
+                let outcome = InviteOutcome::Refused { status: 487, reason: "Request Terminated".into() };
+                self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
+            }
+            SipOutput::Bye { id } => {
+                if let Some((_, d, (q, _))) = self.peer_of(p, id) {
+                    let sip_call_id = d.sip_call_id.clone();
+                    self.send(q, Input::Sip(SipInput::DialogEnded { sip_call_id, why: Ended::Bye }), LATENCY_MS);
+                }
+            }
+            SipOutput::Reinvite { id, sdp } => match self.peer_of(p, id) {
+                Some((_, d, (q, _))) => {
+                    let sip_call_id = d.sip_call_id.clone();
+                    let key = self.key(q, Key::Reinvite(p, id));
+                    let sdp = String::from_utf8(sdp).unwrap();
+                    self.send(q, Input::Sip(SipInput::Reinvite { sip_call_id, sdp, key }), LATENCY_MS);
+                }
+                None => self.send(p, Input::Sip(SipInput::ReinviteDone { id, result: Ok(None) }), 0),
+            },
+            SipOutput::Respond { key, status, sdp } => {
+                if let Some(Key::Reinvite(from, id)) = self.keys.remove(&(p, key)) {
+                    let body = sdp.map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
+                    let answer = Answer { status, reason: String::new(), body };
+                    self.send(from, Input::Sip(SipInput::ReinviteDone { id, result: Ok(Some(answer)) }), LATENCY_MS);
+                }
+            }
+            SipOutput::Redirect { id, .. } => {
+                self.send(p, Input::Sip(SipInput::Redirected { id, sent: true }), 0);
+                if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
+                    let outcome = InviteOutcome::Refused { status: 302, reason: "Moved Temporarily".into() };
+                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                }
+            }
+            SipOutput::Refer { id, .. } => {
+                self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: crate::core::transfer::ReferAnswer::NotConfirmed }), 0)
+            }
+            SipOutput::Register { account, expires } => {
+                self.send(p, Input::Sip(SipInput::Registered { account, result: Ok(expires) }), 2 * LATENCY_MS)
+            }
+            SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Close => {}
+        }
+    }
+}

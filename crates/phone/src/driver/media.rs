@@ -1,0 +1,266 @@
+//! The driver's media side: performs the core's `MediaOutput`s with `hookflash-media` — RTP
+//! sockets, media sessions, the audio switches they plug into (one per microphone/speaker
+//! pair), ringback tones — and feeds back what they report.
+
+use super::{now_ms, Completion as DriverCompletion, MediaEventOf, Pending};
+use crate::api::*;
+use crate::core::io::{Input, MediaInput, MediaOutput};
+use crate::core::PhoneCore;
+use hookflash_media::{
+    AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession, ProcessingSettings, Ringback,
+    RtpEndpoint, StreamParams, WeakAudioSwitch,
+};
+use std::collections::{HashMap, HashSet};
+use std::task::Poll;
+use tokio::sync::mpsc;
+
+pub(super) enum Completion {
+    Bound { id: CallId, result: Result<RtpEndpoint, MediaError> },
+    Ringback { id: CallId, result: Result<Ringback, String> },
+}
+
+/// A call's running media and the switch it is plugged into (kept open while the call lives).
+struct Running {
+    session: MediaSession,
+    switch: AudioSwitch,
+}
+
+pub(super) struct MediaIo {
+    sockets: HashMap<CallId, RtpEndpoint>,
+    running: HashMap<CallId, Running>,
+    ringbacks: HashMap<CallId, Ringback>,
+    /// Calls whose ringback tone is opening and still wanted.
+    ringback_wanted: HashSet<CallId>,
+    /// Sockets being bound for these calls (a Close meanwhile drops the socket when it comes).
+    binding: HashSet<CallId>,
+    events: Vec<(CallId, mpsc::UnboundedReceiver<MediaEvent>)>,
+    switches: Vec<WeakAudioSwitch>,
+    hold_music: HoldMusic,
+    processing: VoiceProcessing,
+    active: Option<CallId>,
+    call_waiting: bool,
+    notices: DeviceNotices,
+}
+
+fn processing_settings(v: VoiceProcessing) -> ProcessingSettings {
+    ProcessingSettings { echo_cancellation: v.echo_cancellation, noise_suppression: v.noise_suppression, gain_control: v.gain_control }
+}
+
+fn endpoint_in(e: &AudioEndpoint) -> AudioIn {
+    match e {
+        AudioEndpoint::Null => AudioIn::Null,
+        AudioEndpoint::Wav(p) => AudioIn::Wav(p.clone()),
+        AudioEndpoint::Device(n) => AudioIn::Device(n.clone()),
+        AudioEndpoint::Default => AudioIn::Device(None),
+    }
+}
+
+fn endpoint_out(e: &AudioEndpoint) -> AudioOut {
+    match e {
+        AudioEndpoint::Null => AudioOut::Null,
+        AudioEndpoint::Wav(p) => AudioOut::Wav(p.clone()),
+        AudioEndpoint::Device(n) => AudioOut::Device(n.clone()),
+        AudioEndpoint::Default => AudioOut::Device(None),
+    }
+}
+
+impl MediaIo {
+    pub(super) fn new(notices: DeviceNotices) -> MediaIo {
+        MediaIo {
+            sockets: HashMap::new(),
+            running: HashMap::new(),
+            ringbacks: HashMap::new(),
+            ringback_wanted: HashSet::new(),
+            binding: HashSet::new(),
+            events: Vec::new(),
+            switches: Vec::new(),
+            hold_music: HoldMusic::Generated,
+            processing: VoiceProcessing::default(),
+            active: None,
+            call_waiting: false,
+            notices,
+        }
+    }
+
+    /// The next event of any call's media (pending while there is none).
+    pub(super) async fn next_event(&mut self) -> MediaEventOf {
+        std::future::poll_fn(|cx| {
+            let mut i = 0;
+            while i < self.events.len() {
+                match self.events[i].1.poll_recv(cx) {
+                    Poll::Ready(Some(ev)) => return Poll::Ready((self.events[i].0, ev)),
+                    Poll::Ready(None) => {
+                        self.events.swap_remove(i);
+                    }
+                    Poll::Pending => i += 1,
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    fn switches(&mut self) -> Vec<AudioSwitch> {
+        self.switches.retain(|w| w.upgrade().is_some());
+        self.switches.iter().filter_map(|w| w.upgrade()).collect()
+    }
+
+    /// The audio switch for this microphone/speaker: the open one, or a new one (opening a
+    /// sound card can take a moment).
+    fn switch_for(&mut self, audio_in: &AudioEndpoint, audio_out: &AudioEndpoint) -> Result<AudioSwitch, String> {
+        let (input, output) = (endpoint_in(audio_in), endpoint_out(audio_out));
+        if let Some(sw) = self.switches().into_iter().find(|sw| sw.endpoints() == (input.clone(), output.clone())) {
+            return Ok(sw);
+        }
+        let sw = AudioSwitch::with_notices(input, output, self.hold_music.clone(), self.notices.clone()).map_err(|e| e.to_string())?;
+        sw.set_processing(processing_settings(self.processing));
+        sw.set_active(self.active);
+        sw.set_call_waiting(self.call_waiting);
+        self.switches.push(sw.downgrade());
+        Ok(sw)
+    }
+
+    fn stop_ringback(&mut self, id: CallId) {
+        self.ringback_wanted.remove(&id);
+        if let Some(r) = self.ringbacks.remove(&id) {
+            r.stop();
+        }
+    }
+
+    pub(super) fn perform(&mut self, core: &mut PhoneCore, pending: &mut Pending, output: MediaOutput, events: &mut Vec<PhoneEvent>) {
+        let feed = |core: &mut PhoneCore, input: MediaInput| core.handle(Input::Media(input), now_ms());
+        match output {
+            MediaOutput::Bind { id, ip } => {
+                self.binding.insert(id);
+                pending.push(Box::pin(async move {
+                    let result = RtpEndpoint::bind(ip).await;
+                    DriverCompletion::Media(Completion::Bound { id, result })
+                }));
+            }
+            MediaOutput::Start { id, params, audio_in, audio_out, muted } => {
+                self.stop_ringback(id);
+                let result = self.start(id, params, &audio_in, &audio_out, muted);
+                feed(core, MediaInput::Started { id, result });
+            }
+            MediaOutput::Update { id, params } => {
+                if let Some(r) = self.running.get(&id) {
+                    r.session.update(params);
+                }
+            }
+            MediaOutput::Mute { id, muted } => {
+                if let Some(r) = self.running.get(&id) {
+                    r.session.set_mute(muted);
+                }
+            }
+            MediaOutput::SendDtmf { id, digits } => {
+                if let Some(r) = self.running.get(&id) {
+                    for d in digits.chars() {
+                        if let Err(e) = r.session.send_dtmf(d) {
+                            events.push(PhoneEvent::Warning { message: format!("DTMF on call {id}: {e}") });
+                            break;
+                        }
+                    }
+                }
+            }
+            MediaOutput::Ringback { id, out } => {
+                self.ringback_wanted.insert(id);
+                let notices = self.notices.clone();
+                // Opening a sound card can take a second or two: off the driver's task.
+                pending.push(Box::pin(async move {
+                    let result = tokio::task::spawn_blocking(move || Ringback::start(endpoint_out(&out), &notices))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    DriverCompletion::Media(Completion::Ringback { id, result })
+                }));
+            }
+            MediaOutput::Close { id } => {
+                self.stop_ringback(id);
+                self.binding.remove(&id);
+                self.sockets.remove(&id);
+                let stats = self.running.remove(&id).map(|r| {
+                    let stats = r.session.stats();
+                    pending.push(Box::pin(async move {
+                        r.session.stop().await;
+                        drop(r.switch);
+                        DriverCompletion::Nothing
+                    }));
+                    stats
+                });
+                feed(core, MediaInput::Closed { id, stats });
+            }
+            MediaOutput::Measure { id } => {
+                if let Some(r) = self.running.get(&id) {
+                    let stats = r.session.stats();
+                    feed(core, MediaInput::Measured { id, stats });
+                }
+            }
+            MediaOutput::Route { active } => {
+                self.active = active;
+                for sw in self.switches() {
+                    sw.set_active(active);
+                }
+            }
+            MediaOutput::CallWaiting(on) => {
+                self.call_waiting = on;
+                for sw in self.switches() {
+                    sw.set_call_waiting(on);
+                }
+            }
+            MediaOutput::HoldMusic(music) => self.hold_music = music,
+            MediaOutput::VoiceProcessing(v) => {
+                self.processing = v;
+                for sw in self.switches() {
+                    sw.set_processing(processing_settings(v));
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, id: CallId, params: StreamParams, audio_in: &AudioEndpoint, audio_out: &AudioEndpoint, muted: bool) -> Result<(), String> {
+        if let Some(r) = self.running.get(&id) {
+            r.session.update(params);
+            return Ok(());
+        }
+        let Some(rtp) = self.sockets.remove(&id) else { return Err("no RTP socket for this call".into()) };
+        let switch = self.switch_for(audio_in, audio_out)?;
+        let (port_in, port_out) = switch.port(id);
+        let (session, events) = MediaSession::start(rtp, params, port_in, port_out).map_err(|e| e.to_string())?;
+        session.set_mute(muted);
+        self.events.push((id, events));
+        self.running.insert(id, Running { session, switch });
+        Ok(())
+    }
+
+    pub(super) fn complete(&mut self, core: &mut PhoneCore, done: Completion) {
+        match done {
+            Completion::Bound { id, result } => {
+                if !self.binding.remove(&id) {
+                    return; // closed meanwhile
+                }
+                let result = match result {
+                    Ok(rtp) => {
+                        let port = rtp.local_addr().port();
+                        self.sockets.insert(id, rtp);
+                        Ok(port)
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                core.handle(Input::Media(MediaInput::Bound { id, result }), now_ms());
+            }
+            Completion::Ringback { id, result } => match result {
+                // Kept only if the call still rings without media by now (the 200 OK may have
+                // arrived meanwhile).
+                Ok(r) if self.ringback_wanted.remove(&id) && !self.running.contains_key(&id) => {
+                    self.ringbacks.insert(id, r);
+                }
+                Ok(r) => r.stop(),
+                Err(e) => {
+                    if self.ringback_wanted.remove(&id) {
+                        core.handle(Input::Media(MediaInput::Event { id, event: MediaEvent::Warning(format!("no ringback tone: {e}")) }), now_ms());
+                    }
+                }
+            },
+        }
+    }
+}

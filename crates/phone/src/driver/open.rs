@@ -1,0 +1,134 @@
+//! Opening the accounts: their addresses parsed, the local address that routes to the
+//! registrar found, one SIP stack bound each, their credentials and registration exchanges.
+
+use super::sip::AccountIo;
+use crate::api::*;
+use crate::core::account::{Account, AccountSetup};
+use crate::core::phone::sip_err;
+use hookflash_sip::auth::Credentials;
+use hookflash_sip::dialog_events::DialogEvent;
+use hookflash_sip::incoming::Incoming;
+use hookflash_sip::registration::{RegisterParams, Registration};
+use hookflash_sip::stack::{SipStack, StackConfig};
+use hookflash_sip::target;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub(super) struct Opened {
+    pub accounts: Vec<Account>,
+    pub io: Vec<AccountIo>,
+    pub incoming: Vec<mpsc::UnboundedReceiver<Incoming>>,
+    pub dialog_events: Vec<mpsc::UnboundedReceiver<DialogEvent>>,
+}
+
+/// `passwords`: one per account of `config.accounts()`, in order.
+pub(super) async fn accounts(config: &PhoneConfig, passwords: Vec<Option<String>>) -> Result<Opened, PhoneError> {
+    let user_agent = config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION")));
+    let mut opened = Opened { accounts: Vec::new(), io: Vec::new(), incoming: Vec::new(), dialog_events: Vec::new() };
+    for (acc, password) in config.accounts().into_iter().zip(passwords.into_iter().chain(std::iter::repeat(None))) {
+        let (account, io, incoming, dialog_events) = open_account(acc, password, &user_agent).await?;
+        opened.accounts.push(account);
+        opened.io.push(io);
+        opened.incoming.push(incoming);
+        opened.dialog_events.push(dialog_events);
+    }
+    Ok(opened)
+}
+
+/// The local address that routes towards `host` (no packet is sent).
+fn local_ip_towards(host: &str) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
+    let target = if host.parse::<SocketAddr>().is_ok() {
+        host.to_string()
+    } else if let Ok(ip) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+        SocketAddr::new(ip, 5060).to_string()
+    } else if host.contains(':') {
+        host.to_string() // name:port
+    } else {
+        format!("{host}:5060")
+    };
+    let addr = target.to_socket_addrs().ok()?.next()?;
+    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().ok()? } else { "[::]:0".parse().ok()? };
+    let s = std::net::UdpSocket::bind(bind).ok()?;
+    s.connect(addr).ok()?;
+    Some(s.local_addr().ok()?.ip())
+}
+
+/// Opens one account: parses its addresses, binds its SIP stack, prepares its registration.
+async fn open_account(
+    acc: &AccountConfig,
+    password: Option<String>,
+    user_agent: &str,
+) -> Result<(Account, AccountIo, mpsc::UnboundedReceiver<Incoming>, mpsc::UnboundedReceiver<DialogEvent>), PhoneError> {
+    let aor = target::parse_uri("address of record", &acc.aor).map_err(sip_err)?;
+    let aor_user = target::user_of(&aor).ok_or_else(|| PhoneError::InvalidInput {
+        what: "address of record".into(),
+        detail: format!("'{}' has no user part (expected sip:user@host)", acc.aor),
+    })?;
+    let domain = target::host_of(&aor);
+    let registrar = match &acc.registrar {
+        Some(r) => {
+            let r = if r.starts_with("sip:") || r.starts_with("sips:") { r.clone() } else { format!("sip:{r}") };
+            target::parse_uri("registrar", &r).map_err(sip_err)?
+        }
+        None => aor.server(),
+    };
+    let registrar = match acc.transport {
+        Some(Transport::Tcp) => registrar.with_transport(hookflash_sip::Transport::Tcp),
+        Some(Transport::Tls) => registrar.with_transport(hookflash_sip::Transport::Tls),
+        _ => registrar,
+    };
+    let outbound = match &acc.outbound_proxy {
+        Some(p) => {
+            let p = if p.starts_with("sip:") { p.clone() } else { format!("sip:{p}") };
+            let u = target::parse_uri("outbound proxy", &p).map_err(sip_err)?;
+            u.check_destination("outbound proxy").map_err(sip_err)?;
+            Some(u)
+        }
+        None if acc.register => Some(registrar.clone()).filter(|r| r.check_destination("registrar").is_ok()),
+        None => None,
+    };
+    let route_host = target::host_of(&registrar);
+    let listen = match acc.listen {
+        Some(l) if !l.ip().is_unspecified() => l,
+        other => {
+            let port = other.map(|l| l.port()).unwrap_or(0);
+            let ip = local_ip_towards(&route_host).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+            SocketAddr::new(ip, port)
+        }
+    };
+    let tls_ca_pem = match &acc.tls_ca_file {
+        Some(p) => Some(std::fs::read(p).map_err(|e| PhoneError::InvalidInput {
+            what: "TLS CA file".into(),
+            detail: format!("cannot read {}: {e}", p.display()),
+        })?),
+        None => None,
+    };
+    let (stack, incoming, dialog_events) =
+        SipStack::start(StackConfig { listen, tls_ca_pem, user_agent: user_agent.to_string() }).await.map_err(sip_err)?;
+    let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
+    // The realms the password is given to: the account's own hosts (and, learned at
+    // registration, its registrar's realm), or only the one the account names.
+    let mut home = vec![domain.clone(), target::host_of(&registrar)];
+    home.extend(acc.outbound_proxy.clone());
+    let credentials = Credentials::new(&auth_user, password, acc.realm.clone(), &home);
+    let registration = Registration::new(RegisterParams {
+        aor: aor.clone(),
+        registrar: registrar.clone(),
+        credentials: credentials.clone(),
+        display_name: acc.display_name.clone(),
+    });
+    let contact = stack.contact(aor.user().as_deref());
+    let setup = AccountSetup { aor: aor.clone(), domain, outbound: outbound.clone(), local_ip: listen.ip(), contact };
+    let account = Account::new(acc, setup)?;
+    let io = AccountIo {
+        stack: Arc::new(stack),
+        aor,
+        display_name: acc.display_name.clone(),
+        outbound,
+        credentials,
+        registration: Some(registration),
+    };
+    Ok((account, io, incoming, dialog_events))
+}
