@@ -53,6 +53,14 @@ pub struct AccountConfig {
     /// Park orbits on the server this account can park calls on and watch (`[account.shared_park]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_park: Option<SharedParkConfig>,
+    /// Routing rules for this account's incoming calls (`[account.routing]`, same format as
+    /// `[routing]`); none: the profile's `[routing]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<crate::routing::RoutingSettings>,
+    /// Caller IDs calls from this account may present (`[[account.caller_ids]]`, like
+    /// `dialling.caller_ids`); none: the profile's `dialling.caller_ids`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_ids: Option<Vec<crate::dialling::CallerId>>,
 }
 
 /// Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.
@@ -103,6 +111,8 @@ impl AccountConfig {
             register: true,
             realm: None,
             shared_park: None,
+            routing: None,
+            caller_ids: None,
         }
     }
 }
@@ -266,6 +276,14 @@ impl PhoneConfig {
                     what: "accounts".into(),
                     detail: format!("{} is configured twice (each [[account]] needs its own aor)", a.aor.trim()),
                 });
+            }
+            let invalid = |detail: String| PhoneError::InvalidInput { what: "account".into(), detail: format!("{}: {detail}", a.aor.trim()) };
+            if let Some(routing) = &a.routing {
+                routing.validate().map_err(|e| invalid(format!("routing: {e}")))?;
+            }
+            if let Some(ids) = &a.caller_ids {
+                let plan = crate::dialling::DiallingSettings { caller_ids: ids.clone(), ..Default::default() };
+                plan.validate().map_err(|problems| invalid(problems.join("; ").replace("dialling.caller_ids", "caller_ids")))?;
             }
         }
         Ok(())

@@ -121,6 +121,26 @@ mod tests {
     }
 
     #[test]
+    fn an_account_has_its_own_routing_and_caller_ids_and_a_bad_one_is_named() {
+        let text = "[[account]]\naor = \"sip:alice@a.example\"\n\n\
+            [[account]]\naor = \"sip:sales@b.example\"\n\
+            [account.routing]\nrules = [\"when true then reject_busy\"]\n\
+            [[account.caller_ids]]\nnumber = \"+442079460000\"\nname = \"Sales\"\n";
+        let profile = parse_profile(text).unwrap();
+        assert!(profile.account.routing.is_none() && profile.account.caller_ids.is_none());
+        let sales = &profile.more_accounts[0];
+        assert_eq!(sales.routing.as_ref().unwrap().rules, vec!["when true then reject_busy".to_string()]);
+        assert_eq!(sales.caller_ids.as_ref().unwrap()[0].number, "+442079460000");
+        assert_eq!(parse_profile(&profile_text(&profile).unwrap()).unwrap(), profile, "written back the same");
+        let bad = text.replace("when true then reject_busy", "when true then explode");
+        let e = parse_profile(&bad).unwrap_err();
+        assert!(e.starts_with("sip:sales@b.example: routing: "), "{e}");
+        let bad = text.replace("+442079460000", "+44 not a number");
+        let e = parse_profile(&bad).unwrap_err();
+        assert!(e.starts_with("sip:sales@b.example: caller_ids[1]: "), "{e}");
+    }
+
+    #[test]
     fn an_account_configured_twice_is_refused_by_name() {
         let text = "[[account]]\naor = \"sip:alice@a.example\"\n[[account]]\naor = \"sip:alice@a.example\"\n";
         let e = parse_profile(text).unwrap_err();

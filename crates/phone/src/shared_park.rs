@@ -2,7 +2,7 @@
 //! which orbit slots an account has (`[account.shared_park]`, validated), what each slot holds
 //! according to the RFC 4235 dialog-info NOTIFYs of its `dialog` subscription (full/partial
 //! documents, version ordering), and when each subscription is refreshed (clock passed in).
-//! The engine side (SUBSCRIBE/NOTIFY, REFER) is `engine_park_orbit.rs`.
+//! The core side (SUBSCRIBE/NOTIFY, REFER) is `core/orbits.rs`.
 
 use crate::api::{ParkSlot, SharedParkConfig};
 use hookflash_sip::dialog_info::{DialogEntry, DialogInfo, DialogState, DocState};

@@ -192,7 +192,17 @@ realm?: string | null,
 /**
  * Park orbits on the server this account can park calls on and watch (`[account.shared_park]`).
  */
-shared_park?: SharedParkConfig | null, };
+shared_park?: SharedParkConfig | null, 
+/**
+ * Routing rules for this account's incoming calls (`[account.routing]`, same format as
+ * `[routing]`); none: the profile's `[routing]`.
+ */
+routing?: RoutingSettings | null, 
+/**
+ * Caller IDs calls from this account may present (`[[account.caller_ids]]`, like
+ * `dialling.caller_ids`); none: the profile's `dialling.caller_ids`.
+ */
+caller_ids?: Array<CallerId> | null, };
 
 /**
  * An account as front ends list it (`Phone::accounts`): the "from" choices of a call.

@@ -5,6 +5,8 @@ use crate::api::{AccountConfig, PhoneError};
 use crate::core::orbits::Orbits;
 use crate::core::registration::RegistrationCore;
 use crate::api::RegistrationState;
+use crate::dialling::CallerId;
+use crate::routing::Router;
 use hookflash_sip::SipUri;
 use std::net::IpAddr;
 
@@ -26,6 +28,10 @@ pub struct Account {
     pub registration_state: RegistrationState,
     /// Server park orbit slots and their subscriptions (None without `[account.shared_park]`).
     pub orbits: Option<Orbits>,
+    /// The account's own routing rules (None: the phone's).
+    pub router: Option<Router>,
+    /// The caller IDs its calls may present (None: the dialling plan's).
+    pub caller_ids: Option<Vec<CallerId>>,
 }
 
 /// What the driver learned opening an account (parsed addresses, the local address).
@@ -41,6 +47,13 @@ pub struct AccountSetup {
 impl Account {
     pub fn new(config: &AccountConfig, setup: AccountSetup) -> Result<Account, PhoneError> {
         let orbits = Orbits::new(config, &setup.domain)?;
+        let router = match &config.routing {
+            Some(r) => Some(r.compile().map_err(|e| PhoneError::InvalidInput {
+                what: "account".into(),
+                detail: format!("{}: routing: {e}", config.aor.trim()),
+            })?),
+            None => None,
+        };
         Ok(Account {
             aor: setup.aor,
             aor_text: config.aor.clone(),
@@ -53,6 +66,8 @@ impl Account {
             registration: RegistrationCore::new(config.expires.max(1)),
             registration_state: RegistrationState::Unregistered,
             orbits,
+            router,
+            caller_ids: config.caller_ids.clone(),
         })
     }
 

@@ -1,5 +1,5 @@
 //! One call's bookkeeping as plain data: its state transitions and how it ends up in the
-//! history (outcome). The async engine applies SIP and media events to it; everything here
+//! history (outcome). `PhoneCore` applies SIP and media events to it; everything here
 //! is deterministic and tested without sockets.
 
 use crate::api::{CallId, CallInfo, CallOptions, CallState, Direction, EndReason};

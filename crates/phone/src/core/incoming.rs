@@ -74,7 +74,9 @@ impl PhoneCore {
         let mut state = incoming_routing::phone_state(calls.iter(), now, utc_offset_secs);
         state.presence = self.availability.presence.as_str().to_string();
         state.dnd = self.availability.dnd;
-        let decision = self.router.route(&facts, &state);
+        // The account's own rules, else the phone's.
+        let router = self.accounts[account].router.as_ref().unwrap_or(&self.router);
+        let decision = router.route(&facts, &state);
         for warning in &decision.warnings {
             tracing::warn!("routing: {warning}");
         }

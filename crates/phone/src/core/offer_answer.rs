@@ -1,7 +1,7 @@
 //! Offer/answer for a call's one audio stream (RFC 3264), as the phone decides it: whether a new
 //! INVITE's offer can be taken (and how to refuse it), what to answer a re-INVITE, what an answer
 //! to our offer gives, and what we offer to hold or resume. Pure: the SDP text comes in, decisions
-//! go out; the engine sends them. The SDP maths (parse, build, codec matching) is `hookflash_sip::sdp`.
+//! go out; `PhoneCore` has the driver send them. The SDP maths (parse, build, codec matching) is `hookflash_sip::sdp`.
 
 use crate::codecs;
 use crate::api::CodecName;

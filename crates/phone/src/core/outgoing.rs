@@ -36,7 +36,13 @@ impl PhoneCore {
             let domain = self.accounts[account].domain.clone();
             let dial_string = self.dial_string(input)?;
             let callee = target::dial_target(&dial_string, &domain).map_err(sip_err)?;
-            let headers = self.dialling.headers_for_call(opts.caller_id.as_deref(), &domain).map_err(|e| PhoneError::Other(e.to_string()))?;
+            // The account's own caller IDs, else the dialling plan's.
+            let headers = match &self.accounts[account].caller_ids {
+                Some(ids) => crate::dialling::DiallingSettings { caller_ids: ids.clone(), ..self.dialling.clone() }
+                    .headers_for_call(opts.caller_id.as_deref(), &domain),
+                None => self.dialling.headers_for_call(opts.caller_id.as_deref(), &domain),
+            }
+            .map_err(|e| PhoneError::Other(e.to_string()))?;
             Ok::<_, PhoneError>((account, callee, headers))
         })();
         let (account, callee, headers) = match prepared {

@@ -2,7 +2,7 @@
 //! microphone and speaker; at most one), which are parked (held by us, hearing hold music),
 //! which the peer holds (held by remote), and which re-INVITE each call still needs.
 //!
-//! The engine feeds it inputs (answer, dial, park, switch, re-INVITE results, remote offers,
+//! `PhoneCore` feeds it inputs (answer, dial, park, switch, re-INVITE results, remote offers,
 //! call ended, clock ticks) and carries out the [`Action`]s it returns: send a re-INVITE with a
 //! direction, route audio (the active call gets the microphone and speaker, every other call
 //! gets hold music and its audio is discarded), emit `CallUpdated`, warn, wake up later.
@@ -17,7 +17,7 @@ use crate::api::{CallId, PhoneError};
 use hookflash_sip::sdp::Direction;
 use std::collections::BTreeMap;
 
-/// What the engine must do after an input, in order.
+/// What `PhoneCore` must do after an input, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Send a re-INVITE offering this direction (sendonly/inactive to hold, sendrecv/recvonly
@@ -248,9 +248,9 @@ impl Switchboard {
     }
 
     /// The peer sent a re-INVITE offer; `mirrored` is its direction seen from our side
-    /// (its sendonly is our recvonly). Returns whether our answer holds (so the engine
+    /// (its sendonly is our recvonly). Returns whether our answer holds (so the core
     /// answers with [`answer_direction`]), or `Err(())` when our own re-INVITE is in flight
-    /// and the engine must answer 491.
+    /// and the core must answer 491.
     #[allow(clippy::result_unit_err)]
     pub fn remote_offer(&mut self, id: CallId, mirrored: Direction) -> Result<(bool, Vec<Action>), ()> {
         // The peer holds us when its offer does not want our audio (sendonly/inactive).

@@ -1,7 +1,7 @@
-//! The phone's deadlines in one place, so one task can sleep until the earliest instead of a
+//! The phone's deadlines in one place, so the driver can sleep until the earliest instead of a
 //! sleeping task per deadline: the switchboard's wake-ups (glare retries, park recall) and the
-//! timers of a ringing call that routing rules set (auto-answer, forward on no answer). Pure: the
-//! engine's housekeeping task asks for `next()` and takes what is `due(now)`.
+//! timers of a ringing call that routing rules set (auto-answer, forward on no answer). Pure:
+//! `PhoneCore::next_timeout` asks for `next()` and takes what is `due(now)`.
 
 use crate::api::CallId;
 

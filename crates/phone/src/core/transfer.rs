@@ -1,7 +1,7 @@
 //! Blind transfers under way (RFC 3515 REFER and its NOTIFY progress): the far end of a call is
 //! asked to call a target (a park orbit slot today; a colleague for the transfer feature next),
 //! and this decides what each answer, progress report, time-out and end of the call means. Pure:
-//! the engine sends the REFER and passes in what comes back with the time.
+//! `PhoneCore` has the REFER sent and passes in what comes back with the time.
 
 use crate::api::CallId;
 use std::collections::HashMap;
@@ -49,7 +49,7 @@ pub enum Progress {
     Pending,
     /// The far end reached the target: end our leg.
     Succeeded { call: CallId, target: String },
-    /// It did not happen: the call stays (the engine parks it locally and says why).
+    /// It did not happen: the call stays (the core parks it locally and says why).
     Failed { call: CallId, target: String, why: Failure },
 }
 

@@ -21,6 +21,10 @@ pub const LATENCY_MS: i64 = 10;
 /// One phone on the wire, and what came out of it.
 pub struct Phone {
     pub name: String,
+    /// Its accounts' users, in order.
+    users: Vec<String>,
+    /// Every INVITE it sent.
+    pub invites: Vec<hookflash_sip::invite::OutgoingInvite>,
     pub core: PhoneCore,
     pub events: Vec<PhoneEvent>,
     replies: HashMap<Ticket, Result<Done, PhoneError>>,
@@ -63,10 +67,10 @@ pub fn opts() -> CallOptions {
     CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None }
 }
 
-fn account(name: &str, n: u8) -> Account {
-    let aor = format!("sip:{name}@{name}.test");
-    let config = AccountConfig {
-        aor: aor.clone(),
+/// `sip:<user>@<user>.test`, not registering.
+pub fn account_config(user: &str) -> AccountConfig {
+    AccountConfig {
+        aor: format!("sip:{user}@{user}.test"),
         display_name: None,
         auth_user: None,
         registrar: None,
@@ -78,28 +82,42 @@ fn account(name: &str, n: u8) -> Account {
         register: false,
         realm: None,
         shared_park: None,
-    };
-    let uri = SipUri::parse("aor", &aor).unwrap();
+        routing: None,
+        caller_ids: None,
+    }
+}
+
+fn account(config: &AccountConfig, n: usize) -> Account {
+    let uri = SipUri::parse("aor", &config.aor).unwrap();
+    let (user, host) = (uri.user().unwrap(), uri.host());
     let setup = AccountSetup {
         aor: uri.clone(),
-        domain: format!("{name}.test"),
+        domain: host,
         outbound: None,
-        local_ip: std::net::IpAddr::from([10, 0, 0, n]),
-        contact: SipUri::parse("contact", &format!("sip:{name}@10.0.0.{n}:5060")).unwrap(),
+        local_ip: std::net::IpAddr::from([10, 0, 0, n as u8]),
+        contact: SipUri::parse("contact", &format!("sip:{user}@10.0.0.{n}:5060")).unwrap(),
     };
-    Account::new(&config, setup).unwrap()
+    Account::new(config, setup).unwrap()
 }
 
 impl Wire {
-    /// Phones named so (`sip:<name>@<name>.test`), at virtual time 1 000 000 ms.
+    /// Phones named so, each with one account (`sip:<name>@<name>.test`), at virtual time
+    /// 1 000 000 ms.
     pub fn new(names: &[&str]) -> Wire {
+        Wire::with_accounts(names.iter().map(|n| (*n, vec![account_config(n)])).collect())
+    }
+
+    /// Phones with these accounts; an INVITE reaches the account whose user it names.
+    pub fn with_accounts(phones: Vec<(&str, Vec<AccountConfig>)>) -> Wire {
         let now = 1_000_000;
-        let phones = names
-            .iter()
+        let phones = phones
+            .into_iter()
             .enumerate()
-            .map(|(i, name)| Phone {
+            .map(|(i, (name, configs))| Phone {
                 name: name.to_string(),
-                core: PhoneCore::new(vec![account(name, i as u8 + 1)], now, 7 + i as u64),
+                users: configs.iter().map(|c| SipUri::parse("aor", &c.aor).unwrap().user().unwrap()).collect(),
+                invites: Vec::new(),
+                core: PhoneCore::new(configs.iter().map(|c| account(c, i + 1)).collect(), now, 7 + i as u64),
                 events: Vec::new(),
                 replies: HashMap::new(),
                 begun: Vec::new(),
@@ -270,8 +288,10 @@ impl Wire {
         match s {
             SipOutput::Invite { id, invite, .. } => {
                 self.send(p, Input::Sip(SipInput::InviteSent { id, result: Ok(()) }), 0);
+                self.phones[p].invites.push((*invite).clone());
                 let user = invite.callee.user().unwrap_or_default();
-                let Some(q) = self.phones.iter().position(|x| x.name == user) else {
+                let found = self.phones.iter().enumerate().find_map(|(q, x)| x.users.iter().position(|u| *u == user).map(|a| (q, a)));
+                let Some((q, account)) = found else {
                     let outcome = InviteOutcome::Refused { status: 404, reason: "Not Found".into() };
                     return self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
                 };
@@ -287,7 +307,7 @@ impl Wire {
                     headers: Vec::new(),
                     body: invite.sdp,
                 };
-                self.send(q, Input::Sip(SipInput::NewInvite { account: 0, key, request, utc_offset_secs: 0 }), LATENCY_MS);
+                self.send(q, Input::Sip(SipInput::NewInvite { account, key, request, utc_offset_secs: 0 }), LATENCY_MS);
             }
             SipOutput::RefuseInvite { key, status, .. } => {
                 if let Some(Key::Invite(d)) = self.keys.remove(&(p, key)) {
