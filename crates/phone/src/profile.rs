@@ -141,6 +141,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_several_accounts_example_reads() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n[[account]]").expect("the README shows several accounts");
+        let block = &readme[start + 8..];
+        let block = &block[..block.find("```").unwrap()];
+        let profile = parse_profile(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        assert!(profile.more_accounts[0].routing.is_some() && profile.more_accounts[0].caller_ids.is_some());
+    }
+
+    #[test]
     fn an_account_configured_twice_is_refused_by_name() {
         let text = "[[account]]\naor = \"sip:alice@a.example\"\n[[account]]\naor = \"sip:alice@a.example\"\n";
         let e = parse_profile(text).unwrap_err();
