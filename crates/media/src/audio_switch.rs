@@ -28,6 +28,7 @@ use crate::device_watch::DeviceNotices;
 use crate::call_waiting_tone::CallWaitingTone;
 use crate::error::MediaError;
 use crate::hold_music::{HoldMusic, HoldMusicSource};
+use crate::stream::media_clock::MediaClock;
 
 struct Devices {
     input: AudioIn,
@@ -61,6 +62,8 @@ impl Devices {
 
 struct Shared {
     devices: Mutex<Devices>,
+    /// The grid every port's stream sends and plays on.
+    clock: MediaClock,
     music: HoldMusic,
     /// Where the microphone's and speaker's notices go.
     notices: DeviceNotices,
@@ -119,6 +122,7 @@ impl AudioSwitch {
                 }),
                 music,
                 notices,
+                clock: MediaClock::new(std::time::Instant::now()),
             }),
         })
     }
@@ -169,6 +173,11 @@ impl AudioSwitch {
         (d.input.clone(), d.output.clone())
     }
 
+    /// The media clock its ports' streams tick on.
+    pub fn clock(&self) -> MediaClock {
+        self.shared.clock
+    }
+
     /// A handle that does not keep the devices open.
     pub fn downgrade(&self) -> WeakAudioSwitch {
         WeakAudioSwitch { shared: Arc::downgrade(&self.shared) }
@@ -185,6 +194,10 @@ pub struct SwitchPort {
 impl SwitchPort {
     pub fn id(&self) -> u64 {
         self.id
+    }
+    /// The switch's media clock (its stream sends and plays on the grid every port shares).
+    pub fn clock(&self) -> MediaClock {
+        self.shared.clock
     }
 }
 

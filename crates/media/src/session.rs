@@ -36,6 +36,7 @@ use crate::rtp;
 use crate::rtp_endpoint::RtpEndpoint;
 use crate::stats::MediaStats;
 use crate::stream::core::PLAYOUT_MS;
+use crate::stream::media_clock::MediaClock;
 use crate::stream::{Now, Pacer, SentFrame, Socket, StreamCore, Transport};
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
@@ -138,6 +139,11 @@ impl MediaSession {
         output: AudioOut,
     ) -> Result<(MediaSession, mpsc::UnboundedReceiver<MediaEvent>), MediaError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
+        // The switch's clock for a call on a switch (every port ticks together); else its own.
+        let clock = match &input {
+            AudioIn::Port(port) => port.clock(),
+            _ => MediaClock::new(Instant::now()),
+        };
         let rate = params.codec.sample_rate();
         let source = open_source(&input, rate)?;
         let sink = open_sink(&output, rate)?;
@@ -169,6 +175,7 @@ impl MediaSession {
             muted: muted.clone(),
             cancel: cancel.clone(),
             source: Src::Direct(source),
+            clock,
             encoder: enc,
             dtmf: DtmfSender::new(),
             ssrc,
@@ -185,6 +192,7 @@ impl MediaSession {
             events: events_tx,
             cancel: cancel.clone(),
             sink: Snk::Direct(sink),
+            clock,
             frame: Vec::new(),
             sink_error_reported: false,
         };
@@ -312,6 +320,7 @@ struct SendTask {
     muted: Arc<AtomicBool>,
     cancel: CancellationToken,
     source: Src,
+    clock: MediaClock,
     encoder: Box<dyn AudioEncoder>,
     dtmf: DtmfSender,
     ssrc: u32,
@@ -327,7 +336,7 @@ impl SendTask {
         let mut frame = vec![0i16; self.params.codec.samples_per_frame(self.params.ptime())];
         let mut payload = Vec::with_capacity(1500);
         let mut packet = Vec::with_capacity(1500);
-        let mut pacer = Pacer::new(Instant::now(), self.ptime());
+        let mut pacer = Pacer::on_clock(self.clock, Instant::now(), self.ptime());
         loop {
             let due = tokio::time::Instant::from_std(pacer.next_due());
             tokio::select! {
@@ -459,6 +468,7 @@ struct RecvTask {
     events: mpsc::UnboundedSender<MediaEvent>,
     cancel: CancellationToken,
     sink: Snk,
+    clock: MediaClock,
     /// The frame being written (copied out of the core so the output is written unlocked).
     frame: Vec<i16>,
     sink_error_reported: bool,
@@ -468,7 +478,8 @@ impl RecvTask {
     async fn run(mut self) {
         let mut buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 2048];
-        let origin = tokio::time::Instant::now();
+        // Played on the media clock's grid, with every other port of the switch.
+        let origin = tokio::time::Instant::from_std(self.clock.align(Instant::now()));
         let mut n: u32 = 0;
         let transport = self.transport.clone();
         loop {

@@ -5,13 +5,17 @@
 //! * [`core`](self::core): the stream core — latching, SSRC and sequence checks, DTMF
 //!   detection, the jitter buffer and the 20 ms playout decision, RTCP reports (what they say,
 //!   when they are due, where they go) and where our RTP goes. No sockets, no clock.
-//! * [`pacer`](self::pacer): when the send side's next frame is due (absolute schedule).
+//! * [`pacer`](self::pacer): when the send side's next frame is due (absolute schedule, on the
+//!   media clock's grid).
+//! * [`media_clock`](self::media_clock): the one 10 ms grid every stream of an audio switch sends
+//!   and plays on.
 //! * [`rtcp_timer`](self::rtcp_timer): when the next RTCP report is due (RFC 3550 randomised
 //!   interval).
 //! * [`transport`](self::transport): the seam between the core and the UDP sockets, where SRTP
 //!   and ICE will plug in (plain UDP today).
 
 pub mod core;
+pub mod media_clock;
 pub mod pacer;
 pub mod rtcp_timer;
 pub mod transport;

@@ -5,6 +5,7 @@
 //!
 //! Plain value: the time is passed in; the send task sleeps until [`Pacer::next_due`].
 
+use super::media_clock::MediaClock;
 use std::time::{Duration, Instant};
 
 /// A stall longer than this restarts the schedule.
@@ -16,12 +17,20 @@ pub struct Pacer {
     /// Frames due so far (the next is due at `origin + n × period`).
     n: u32,
     period: Duration,
+    /// The grid a restarted schedule goes back onto.
+    clock: Option<MediaClock>,
 }
 
 impl Pacer {
     /// The first frame is due at `start`, then one every `period`.
     pub fn new(start: Instant, period: Duration) -> Pacer {
-        Pacer { origin: start, n: 0, period }
+        Pacer { origin: start, n: 0, period, clock: None }
+    }
+
+    /// Frames on `clock`'s grid: the first at its first tick from `now`; a restarted schedule
+    /// stays on the grid.
+    pub fn on_clock(clock: MediaClock, now: Instant, period: Duration) -> Pacer {
+        Pacer { origin: clock.align(now), n: 0, period, clock: Some(clock) }
     }
 
     /// When the next frame is due.
@@ -33,7 +42,7 @@ impl Pacer {
     pub fn tick(&mut self, now: Instant) {
         self.n += 1;
         if now.saturating_duration_since(self.next_due()) > MAX_STALL {
-            self.origin = now;
+            self.origin = self.clock.map(|c| c.align(now)).unwrap_or(now);
             self.n = 1;
         }
     }
@@ -82,6 +91,28 @@ mod tests {
         q.tick(t0);
         q.tick(t0 + ms(400));
         assert_eq!(q.next_due(), t0 + ms(40));
+    }
+
+    #[test]
+    fn streams_on_one_clock_send_on_its_grid_even_after_a_stall_or_a_new_packet_time() {
+        let t0 = Instant::now();
+        let clock = MediaClock::new(t0);
+        // Two calls' streams started 3 ms and 27 ms after the switch was made.
+        let mut a = Pacer::on_clock(clock, t0 + ms(3), ms(20));
+        let mut b = Pacer::on_clock(clock, t0 + ms(27), ms(30));
+        assert_eq!((a.next_due(), b.next_due()), (t0 + ms(10), t0 + ms(30)));
+        let on_grid = |t: Instant| (t - t0).as_millis() % 10 == 0;
+        for _ in 0..20 {
+            a.tick(a.next_due() + ms(4));
+            b.tick(b.next_due() + ms(9));
+            assert!(on_grid(a.next_due()) && on_grid(b.next_due()));
+        }
+        // A stall restarts the schedule on the grid, not at the odd moment it woke.
+        let late = a.next_due() + ms(1234);
+        a.tick(late);
+        assert!(on_grid(a.next_due()) && a.next_due() > late, "{:?}", a.next_due() - t0);
+        b.set_period(ms(20));
+        assert!(on_grid(b.next_due()));
     }
 
     #[test]
