@@ -96,7 +96,8 @@ pub enum Command {
     /// A scripted multi-call session: one command per line from stdin (or --script) —
     /// dial <uri> [--caller-id X] [--from AOR], answer [<id>], reject <id> [486|603|480], park <id>, switch <id> (resume),
     /// hangup <id>|all, dtmf <id> <digits>, list, wait <s>, wait-calls <n> [<s>], wait-ringing <n> [<s>], quit;
-    /// shared park: park-orbit <id> <slot>, slots, retrieve <slot>, wait-slot <slot> occupied|free [<s>].
+    /// shared park: park-orbit <id> <slot>, slots, retrieve <slot>, wait-slot <slot> occupied|free [<s>];
+    /// blind transfer: transfer <id> <target> [resume].
     /// All calls share --audio-in/--audio-out: only the active call uses them, parked calls
     /// hear music on hold. Ends (hanging up every call) at `quit` or the end of the input.
     Session {

@@ -1,6 +1,6 @@
 //! What the CLI prints: one JSON object per line with `--json`, short human lines without.
 
-use hookflash_phone::{CallId, CallInfo, CallState, Direction, EndReason, PhoneEvent, RegistrationState};
+use hookflash_phone::{CallId, CallInfo, CallState, Direction, EndReason, PhoneEvent, RegistrationState, TransferProgress};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -98,6 +98,7 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
                 EndReason::Failed { status, .. } => ("failed", Some(*status)),
                 EndReason::Error { .. } => ("error", None),
                 EndReason::ParkedOnOrbit { .. } => ("parked_on_orbit", None),
+                EndReason::Transferred { .. } => ("transferred", None),
             };
             let mut line = json!({"event": "ended", "call_id": call.id, "reason": kind, "status": status, "message": message});
             if let Some(routing) = &call.routing {
@@ -116,6 +117,20 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
         PhoneEvent::ParkRecall { call_id, who, parked_mins, message } => json!({
             "event": "park_recall", "call_id": call_id, "who": who, "parked_mins": parked_mins, "message": message
         }),
+        PhoneEvent::Transfer { call_id, target, progress, message } => {
+            let mut line = json!({"event": "transfer", "call_id": call_id, "target": target, "message": message});
+            match progress {
+                TransferProgress::Trying => line["progress"] = json!("trying"),
+                TransferProgress::Ringing => line["progress"] = json!("ringing"),
+                TransferProgress::Connected => line["progress"] = json!("connected"),
+                TransferProgress::Failed { status, reason } => {
+                    line["progress"] = json!("failed");
+                    line["status"] = json!(status);
+                    line["reason"] = json!(reason);
+                }
+            }
+            line
+        }
         PhoneEvent::Availability { availability: a } => {
             json!({"event": "availability", "presence": a.presence.as_str(), "dnd": a.dnd})
         }

@@ -19,6 +19,8 @@
 //! wait-calls <n> [<secs>] pause until n calls are connected (default limit 30 s)
 //! wait-ringing <n> [<secs>] pause until n calls ring here
 //! park-orbit <id> <slot>  park on the server's orbit slot (REFER; needs [account.shared_park])
+//! transfer <id> <target> [resume]  blind transfer (held, then REFER); if it fails the call
+//!                         stays parked, or is resumed with `resume`
 //! slots                   print the orbit slots: {"event":"slots","slots":[...]}
 //! retrieve <slot>         call the orbit slot to take the parked call back
 //! wait-slot <slot> occupied|free [<secs>] pause until the server reports that state
@@ -53,6 +55,8 @@ pub enum SessionCommand {
     WaitCalls(usize, Duration),
     WaitRinging(usize, Duration),
     ParkOrbit(CallId, String),
+    /// Blind transfer: call, target, resume the call if it fails (else it stays parked).
+    Transfer(CallId, String, bool),
     Slots,
     Retrieve(String),
     /// Slot, wanted occupied (true) or free, time limit.
@@ -146,6 +150,16 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
             let slot = words.next().ok_or("`park-orbit` needs a call id and a slot, e.g. `park-orbit 1 701`")?;
             SessionCommand::ParkOrbit(id, slot.to_string())
         }
+        "transfer" => {
+            let id = id_arg(arg, "transfer")?;
+            let target = words.next().ok_or("`transfer` needs a call id and a target, e.g. `transfer 1 2001`")?;
+            let resume = match words.next() {
+                None => false,
+                Some("resume") => true,
+                Some(w) => return Err(format!("'{w}' after the target: only `resume` may follow (resume the call if the transfer fails)")),
+            };
+            SessionCommand::Transfer(id, target.to_string(), resume)
+        }
         "slots" => SessionCommand::Slots,
         "retrieve" => SessionCommand::Retrieve(arg.ok_or("`retrieve` needs a slot, e.g. `retrieve 701`")?.to_string()),
         "wait-slot" => {
@@ -175,7 +189,7 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
         "quit" | "exit" => SessionCommand::Quit,
         other => {
             return Err(format!(
-                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, quit)"
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, quit)"
             ))
         }
     };
@@ -347,6 +361,7 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             Ok(())
         }
         SessionCommand::ParkOrbit(id, slot) => phone.park_on_orbit(id, &slot).await.map_err(e),
+        SessionCommand::Transfer(id, target, resume) => phone.transfer(id, &target, resume).await.map_err(e),
         SessionCommand::Retrieve(slot) => phone.retrieve(&slot, opts.clone()).await.map(|_| ()).map_err(e),
         SessionCommand::Slots => {
             printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
@@ -401,6 +416,8 @@ mod tests {
         assert_eq!(p("wait-ringing 2"), WaitRinging(2, Duration::from_secs(30)));
         assert_eq!(p("QUIT"), Quit);
         assert_eq!(p("park-orbit 2 701"), ParkOrbit(2, "701".into()));
+        assert_eq!(p("transfer 2 2001"), Transfer(2, "2001".into(), false));
+        assert_eq!(p("transfer 2 sip:carol@pbx.example.com resume"), Transfer(2, "sip:carol@pbx.example.com".into(), true));
         assert_eq!(p("slots"), Slots);
         assert_eq!(p("retrieve 701"), Retrieve("701".into()));
         assert_eq!(p("wait-slot 701 occupied"), WaitSlot("701".into(), true, Duration::from_secs(30)));
@@ -415,6 +432,8 @@ mod tests {
     #[test]
     fn bad_lines_say_what_is_wrong() {
         let err = |l: &str| parse_command(l).unwrap_err();
+        assert!(err("transfer 2").contains("needs a call id and a target"));
+        assert!(err("transfer 2 2001 later").contains("only `resume` may follow"));
         assert_eq!(err("park"), "`park` needs a call id, e.g. `park 2`");
         assert_eq!(err("park two"), "'two' is not a call id (a number, as in the `incoming` line)");
         assert!(err("fly 1").starts_with("unknown command 'fly'"));

@@ -139,10 +139,11 @@ impl MediaSession {
         output: AudioOut,
     ) -> Result<(MediaSession, mpsc::UnboundedReceiver<MediaEvent>), MediaError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
-        // The switch's clock for a call on a switch (every port ticks together); else its own.
+        // A call on a switch ticks on the switch's clock, with every other port; a stream on
+        // its own keeps its own timing.
         let clock = match &input {
-            AudioIn::Port(port) => port.clock(),
-            _ => MediaClock::new(Instant::now()),
+            AudioIn::Port(port) => Some(port.clock()),
+            _ => None,
         };
         let rate = params.codec.sample_rate();
         let source = open_source(&input, rate)?;
@@ -320,7 +321,7 @@ struct SendTask {
     muted: Arc<AtomicBool>,
     cancel: CancellationToken,
     source: Src,
-    clock: MediaClock,
+    clock: Option<MediaClock>,
     encoder: Box<dyn AudioEncoder>,
     dtmf: DtmfSender,
     ssrc: u32,
@@ -336,7 +337,10 @@ impl SendTask {
         let mut frame = vec![0i16; self.params.codec.samples_per_frame(self.params.ptime())];
         let mut payload = Vec::with_capacity(1500);
         let mut packet = Vec::with_capacity(1500);
-        let mut pacer = Pacer::on_clock(self.clock, Instant::now(), self.ptime());
+        let mut pacer = match self.clock {
+            Some(clock) => Pacer::on_clock(clock, Instant::now(), self.ptime()),
+            None => Pacer::new(Instant::now(), self.ptime()),
+        };
         loop {
             let due = tokio::time::Instant::from_std(pacer.next_due());
             tokio::select! {
@@ -468,7 +472,7 @@ struct RecvTask {
     events: mpsc::UnboundedSender<MediaEvent>,
     cancel: CancellationToken,
     sink: Snk,
-    clock: MediaClock,
+    clock: Option<MediaClock>,
     /// The frame being written (copied out of the core so the output is written unlocked).
     frame: Vec<i16>,
     sink_error_reported: bool,
@@ -479,7 +483,8 @@ impl RecvTask {
         let mut buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 2048];
         // Played on the media clock's grid, with every other port of the switch.
-        let origin = tokio::time::Instant::from_std(self.clock.align(Instant::now()));
+        let now = Instant::now();
+        let origin = tokio::time::Instant::from_std(self.clock.map_or(now, |c| c.align(now)));
         let mut n: u32 = 0;
         let transport = self.transport.clone();
         loop {

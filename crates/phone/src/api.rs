@@ -415,6 +415,22 @@ pub enum EndReason {
     Error { message: String },
     /// We parked the call on a server park orbit (blind transfer accepted by the far end).
     ParkedOnOrbit { slot: String },
+    /// We transferred the call (blind): the far end reached the target.
+    Transferred { target: String },
+}
+
+/// How a blind transfer goes (`PhoneEvent::Transfer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TransferProgress {
+    /// The far end took the REFER and is calling the target.
+    Trying,
+    /// The target rings.
+    Ringing,
+    /// The far end is connected to the target; our leg ends.
+    Connected,
+    /// It did not happen (the SIP status if there was one); the call is back with the user.
+    Failed { status: Option<u16>, reason: String },
 }
 
 /// Everything the engine tells front ends; one stream, in order.
@@ -440,6 +456,8 @@ pub enum PhoneEvent {
     /// A call has been parked longer than the recall time (`Phone::set_park_recall`): remind the
     /// user (the call's `CallUpdated` follows). `who`: display name or URI; `message`: the sentence.
     ParkRecall { call_id: CallId, who: String, parked_mins: i64, message: String },
+    /// A blind transfer of the call progressed (`Phone::transfer`); `message`: the sentence.
+    Transfer { call_id: CallId, target: String, progress: TransferProgress, message: String },
 }
 
 /// The sentence of a park recall (`PhoneEvent::ParkRecall::message`): the call has been parked

@@ -212,6 +212,14 @@ impl Phone {
     pub async fn park_on_orbit(&self, id: CallId, slot: &str) -> Result<(), PhoneError> {
         self.driver.ask(Command::ParkOnOrbit { id, slot: slot.to_string() }).await.map(|_| ())
     }
+    /// Blind transfer of a connected call to `target` (number, extension or SIP URI): the call
+    /// is held, then its far end is asked (REFER) to call the target. Returns when the REFER is
+    /// answered; progress comes as `PhoneEvent::Transfer`, and the call ends "transferred to
+    /// <target>" once the far end reaches it. If it fails the call stays here, parked — or
+    /// resumed with `resume_on_failure` — and the reason is given.
+    pub async fn transfer(&self, id: CallId, target: &str, resume_on_failure: bool) -> Result<(), PhoneError> {
+        self.driver.ask(Command::Transfer { id, target: target.to_string(), resume_on_failure }).await.map(|_| ())
+    }
     /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
     pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
         call_id(self.driver.ask(Command::Retrieve { slot: slot.to_string(), opts }).await?)

@@ -178,6 +178,7 @@ pub fn engine_types() -> TsFile {
         .add::<Direction>()
         .add::<CodecName>()
         .add::<EndReason>()
+        .add::<TransferProgress>()
         .add::<CallQuality>()
         .add::<ParkSlot>()
         .add::<Availability>()

@@ -16,3 +16,4 @@ mod registration;
 mod routing;
 mod shared_park;
 mod sipp;
+mod transfer;

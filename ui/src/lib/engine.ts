@@ -8,7 +8,7 @@ export type CallId = number;
 /**
  * Everything the engine tells front ends; one stream, in order.
  */
-export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, };
+export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, };
 
 export type RegistrationState = { "state": "unregistered" } | { "state": "registering" } | { "state": "registered", expires_in: number, } | { "state": "failed", message: string, status: number | null, } | { "state": "retrying", message: string, in_secs: number, };
 
@@ -53,7 +53,12 @@ export type CodecName = "pcmu" | "pcma" | "opus" | "g722";
 /**
  * Why a call ended, with a sentence a user can read.
  */
-export type EndReason = { "kind": "local_hangup" } | { "kind": "remote_hangup" } | { "kind": "cancelled" } | { "kind": "rejected", status: number, } | { "kind": "failed", status: number, reason: string, } | { "kind": "error", message: string, } | { "kind": "parked_on_orbit", slot: string, };
+export type EndReason = { "kind": "local_hangup" } | { "kind": "remote_hangup" } | { "kind": "cancelled" } | { "kind": "rejected", status: number, } | { "kind": "failed", status: number, reason: string, } | { "kind": "error", message: string, } | { "kind": "parked_on_orbit", slot: string, } | { "kind": "transferred", target: string, };
+
+/**
+ * How a blind transfer goes (`PhoneEvent::Transfer`).
+ */
+export type TransferProgress = { "state": "trying" } | { "state": "ringing" } | { "state": "connected" } | { "state": "failed", status: number | null, reason: string, };
 
 /**
  * Media quality of a finished call, as measured by the media session.

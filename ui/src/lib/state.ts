@@ -76,6 +76,9 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       return { ...state, availability: event.availability };
     case 'park_recall':
       return { ...state, warning: event.message };
+    case 'transfer':
+      // Progress is shown as it comes; a failure stays on screen (the call is back here).
+      return { ...state, warning: event.message };
     default:
       return state;
   }

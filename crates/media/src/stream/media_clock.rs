@@ -4,7 +4,8 @@
 //! microphone and writes the speaker at the same instants. Moving the active port from one
 //! call to another then neither reads a microphone frame twice nor skips one, and a mixer
 //! (the conference bridge) can take every port's frame on the same tick. Every packet time is
-//! a multiple of 10 ms, so a stream's 20, 30 or 60 ms frames all fall on the grid.
+//! a multiple of 10 ms, so a stream's 20, 30 or 60 ms frames all fall on the grid. A stream
+//! without a switch (a test loopback) keeps its own timing.
 //!
 //! Plain value: the time is passed in.
 

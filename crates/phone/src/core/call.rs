@@ -144,6 +144,7 @@ pub fn end_message(info: &CallInfo, reason: &EndReason) -> String {
         EndReason::Failed { status, reason } => format!("call rejected ({status} {reason}) by {}", info.remote_uri),
         EndReason::Error { message } => format!("call with {who} failed: {message}"),
         EndReason::ParkedOnOrbit { slot } => format!("{who} parked on {slot}"),
+        EndReason::Transferred { target } => format!("{who} transferred to {target}"),
     }
 }
 

@@ -214,6 +214,10 @@ impl PhoneCore {
         };
         let actions = self.board.reinvite_done(id, outcome, now);
         self.apply(actions, now);
+        if self.is_blind_transfer(id) {
+            // The hold before a transfer is answered: its REFER may go now.
+            self.refer_when_held(id);
+        }
     }
 
     /// The dialog is over (BYE, CANCEL, time-out) and we did not end it.

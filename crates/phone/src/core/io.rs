@@ -49,6 +49,9 @@ pub enum Command {
     Park { id: CallId },
     SwitchTo { id: CallId },
     ParkOnOrbit { id: CallId, slot: String },
+    /// Blind transfer to a number, extension or URI; the call is resumed if it fails and
+    /// `resume_on_failure`, else left parked.
+    Transfer { id: CallId, target: String, resume_on_failure: bool },
     Register,
     Unregister,
     SetRouting(Box<RoutingSettings>),

@@ -16,12 +16,15 @@
 //!   park recall.
 //! - `offer_answer`: whether a new INVITE's offer is taken (or refused how), the answer to a
 //!   re-INVITE, what an answer to our offer gives, our hold/resume offers.
+//! - `blind_transfer`: hold, REFER once the hold is answered, live progress, back to the user
+//!   on failure.
 //! - `orbits`: server park orbits (slot subscriptions, parking by REFER).
 //! - `transfer`: blind transfers under way (REFER answered, NOTIFY progress, time-out, what the
 //!   end of the call means).
 //! - `timers`: the calls' deadlines (switchboard wake-ups, auto-answer, forward on no answer).
 
 pub mod account;
+mod blind_transfer;
 pub mod call;
 mod in_call;
 mod incoming;

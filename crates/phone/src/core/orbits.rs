@@ -295,6 +295,7 @@ impl PhoneCore {
     /// The far end answered our REFER.
     pub(super) fn on_refer_answered(&mut self, id: CallId, answer: ReferAnswer, now: i64) {
         let Some(call) = self.calls.get_mut(&id) else { return };
+        let accepted = matches!(answer, ReferAnswer::Accepted);
         let ticket = match call.waiting {
             Some(super::call::Waiting::Refer(t)) => {
                 call.waiting = None;
@@ -308,9 +309,13 @@ impl PhoneCore {
             self.timers.set(at, super::timers::Timer::Transfers);
         }
         let result = match &progress {
+            Progress::Failed { call, why, .. } if self.is_blind_transfer(*call) => Err(PhoneError::Other(self.blind_failure(*call, why))),
             Progress::Failed { call, target, why } => Err(PhoneError::Other(self.transfer_failure(*call, target, why))),
             _ => Ok(Done::Ok),
         };
+        if accepted && self.is_blind_transfer(id) {
+            self.blind_accepted(id);
+        }
         self.transfer_progress(progress, now);
         if let Some(t) = ticket {
             self.reply(t, result);
@@ -331,6 +336,13 @@ impl PhoneCore {
 
     /// Carries out what a transfer input decided.
     pub(super) fn transfer_progress(&mut self, progress: Progress, now: i64) {
+        let call = match &progress {
+            Progress::Succeeded { call, .. } | Progress::Failed { call, .. } => Some(*call),
+            Progress::Pending => None,
+        };
+        if call.is_some_and(|c| self.is_blind_transfer(c)) {
+            return self.blind_progress(progress, now);
+        }
         match progress {
             Progress::Pending => {}
             Progress::Succeeded { call, target } => {
@@ -362,15 +374,22 @@ impl PhoneCore {
             self.emit(PhoneEvent::Warning { message: format!("unreadable transfer progress (sipfrag): {:?}", body.trim()) });
             return;
         };
+        if let Some(id) = self.by_sip_call_id(sip_call_id).filter(|id| self.is_blind_transfer(*id)) {
+            self.blind_notified(id, code);
+        }
         let progress = self.transfers.notified(sip_call_id, code, &phrase);
         self.transfer_progress(progress, now);
     }
 
-    /// How a call that is being parked on an orbit ended: if the transfer went through (or the
-    /// transferee hung up after accepting it), it was parked, whoever sent the BYE.
-    pub(super) fn orbit_end_reason(&mut self, sip_call_id: &str, reason: EndReason) -> EndReason {
+    /// How a call that is being transferred (or parked on an orbit) ended: if the transfer went
+    /// through (or the transferee hung up after accepting it), it was transferred (parked),
+    /// whoever sent the BYE.
+    pub(super) fn transfer_end_reason(&mut self, id: CallId, sip_call_id: &str, reason: EndReason) -> EndReason {
         let remote = reason == EndReason::RemoteHangup;
         let transferred = self.transfers.ended(sip_call_id, remote);
+        if let Some(reason) = self.blind_end_reason(id, transferred.clone(), reason.clone()) {
+            return reason;
+        }
         match (reason, transferred) {
             (EndReason::ParkedOnOrbit { slot }, _) => EndReason::ParkedOnOrbit { slot },
             (EndReason::RemoteHangup | EndReason::LocalHangup, Some(slot)) => EndReason::ParkedOnOrbit { slot },

@@ -58,7 +58,7 @@ impl PhoneCore {
     /// What to put in the request URI for what the user typed: the dialling plan's E.164 number,
     /// extension or URI. Without a default country, numbers the plan cannot place are dialled as
     /// typed (the server's dial plan decides); with one, they are refused with the reason.
-    fn dial_string(&self, input: &str) -> Result<String, PhoneError> {
+    pub(super) fn dial_string(&self, input: &str) -> Result<String, PhoneError> {
         match self.dialling.normalise(input) {
             Ok(d) => Ok(d.dial_string().to_string()),
             Err(_) if self.dialling.default_country.trim().is_empty() => Ok(input.trim().to_string()),

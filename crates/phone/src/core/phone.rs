@@ -84,8 +84,10 @@ pub struct PhoneCore {
     pub(super) board: Switchboard,
     /// Every call deadline (switchboard wake-ups, auto-answer, forward on no answer, transfers).
     pub(super) timers: Timers,
-    /// Blind transfers under way (parking on a server orbit).
+    /// REFERs under way (blind transfers, parking on a server orbit).
     pub(super) transfers: Transfers,
+    /// Blind transfers of calls (their target, what to do if they fail).
+    pub(super) blind: BTreeMap<CallId, super::blind_transfer::BlindTransfer>,
     /// The user's presence and do-not-disturb switch, as routing rules see them.
     pub(super) availability: Availability,
     /// Routing rules for incoming calls (presets, the user's rules, the defaults).
@@ -131,6 +133,7 @@ impl PhoneCore {
             board: Switchboard::new(None),
             timers: Timers::default(),
             transfers: Transfers::default(),
+            blind: BTreeMap::new(),
             availability: Availability::default(),
             router: RoutingSettings::default().compile().expect("the default routing compiles"),
             call_defaults: CallOptions::default(),
@@ -220,6 +223,7 @@ impl PhoneCore {
                 self.reply(ticket, r.map(|_| Done::Ok));
             }
             Command::ParkOnOrbit { id, slot } => self.park_on_orbit(ticket, id, &slot, now),
+            Command::Transfer { id, target, resume_on_failure } => self.transfer(ticket, id, &target, resume_on_failure, now),
             Command::Register => self.register(Some(ticket), now),
             Command::Unregister => self.unregister(Some(ticket), now),
             Command::SetRouting(settings) => {
@@ -587,7 +591,7 @@ impl PhoneCore {
     pub(super) fn end_call(&mut self, id: CallId, reason: EndReason, now: i64) {
         let Some(mut c) = self.calls.remove(&id) else { return };
         self.timers.cancel_call(id);
-        let reason = self.orbit_end_reason(&c.sip_call_id.clone(), reason);
+        let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), reason);
         let actions = self.board.ended(id);
         self.apply(actions, now);
         if let Some(waiting) = c.waiting.take() {

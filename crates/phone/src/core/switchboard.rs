@@ -150,6 +150,12 @@ impl Switchboard {
         }
     }
 
+    /// Whether no re-INVITE of ours is in flight or waiting to be retried for this call (its
+    /// hold or resume is answered, one way or the other).
+    pub fn reinvite_settled(&self, id: CallId) -> bool {
+        self.calls.get(&id).is_none_or(|s| s.in_flight.is_none() && s.retry_at_ms.is_none())
+    }
+
     /// Whether a re-INVITE of ours is in flight for this call (an incoming one gets 491).
     #[cfg(test)]
     pub fn reinvite_pending(&self, id: CallId) -> bool {

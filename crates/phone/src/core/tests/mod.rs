@@ -2,4 +2,5 @@
 
 mod accounts;
 mod park_and_switch;
+mod transfer;
 mod wire;

@@ -35,6 +35,8 @@ pub struct Phone {
     pub media: BTreeMap<CallId, bool>,
     /// The call that has the microphone and speaker, as last routed.
     pub routed: Option<CallId>,
+    /// What it sent and was answered, in order: "reinvite", "reinvite_done", "refer".
+    pub sip_log: Vec<&'static str>,
 }
 
 struct Dialog {
@@ -61,6 +63,9 @@ pub struct Wire {
     next_key: SipKey,
     next_port: u16,
     next_ticket: Ticket,
+    /// How a transferee answers a REFER: the REFER's status, then the sipfrag statuses of its
+    /// NOTIFYs (None: the REFER cannot be sent, the dialog is not confirmed).
+    pub transferee: Option<(u16, Vec<u16>)>,
 }
 
 pub fn opts() -> CallOptions {
@@ -124,6 +129,7 @@ impl Wire {
                 finished: Vec::new(),
                 media: BTreeMap::new(),
                 routed: None,
+                sip_log: Vec::new(),
             })
             .collect();
         Wire {
@@ -136,6 +142,7 @@ impl Wire {
             next_key: 0,
             next_port: 20_000,
             next_ticket: 0,
+            transferee: None,
         }
     }
 
@@ -243,6 +250,9 @@ impl Wire {
     /// Feeds one input to phone `p` and carries out what comes out.
     fn deliver(&mut self, p: usize, input: Input) {
         let now = self.now;
+        if matches!(input, Input::Sip(SipInput::ReinviteDone { .. })) {
+            self.phones[p].sip_log.push("reinvite_done");
+        }
         self.phones[p].core.handle(input, now);
         while let Some(output) = self.phones[p].core.poll() {
             self.output(p, output);
@@ -285,6 +295,9 @@ impl Wire {
     }
 
     fn sip(&mut self, p: usize, s: SipOutput) {
+        if matches!(s, SipOutput::Reinvite { .. }) {
+            self.phones[p].sip_log.push("reinvite");
+        }
         match s {
             SipOutput::Invite { id, invite, .. } => {
                 self.send(p, Input::Sip(SipInput::InviteSent { id, result: Ok(()) }), 0);
@@ -373,7 +386,34 @@ impl Wire {
                 }
             }
             SipOutput::Refer { id, .. } => {
-                self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: crate::core::transfer::ReferAnswer::NotConfirmed }), 0)
+                use crate::core::transfer::ReferAnswer;
+                self.phones[p].sip_log.push("refer");
+                let Some((status, notifies)) = self.transferee.clone() else {
+                    return self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }), 0);
+                };
+                if !(200..300).contains(&status) {
+                    let answer = ReferAnswer::Refused { status, reason: "Forbidden".into() };
+                    return self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer }), 2 * LATENCY_MS);
+                }
+                self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: ReferAnswer::Accepted }), 2 * LATENCY_MS);
+                let Some((_, d, _)) = self.peer_of(p, id) else { return };
+                let sip_call_id = d.sip_call_id.clone();
+                for (i, code) in notifies.into_iter().enumerate() {
+                    let request = Request {
+                        method: Method::Notify,
+                        uri: String::new(),
+                        call_id: sip_call_id.clone(),
+                        from: None,
+                        to: None,
+                        contact: None,
+                        headers: vec![("Event".into(), "refer".into()), ("Content-Type".into(), "message/sipfrag".into())],
+                        body: format!("SIP/2.0 {code} Whatever\r\n").into_bytes(),
+                    };
+                    self.next_key += 1;
+                    let key = self.next_key;
+                    let input = SipInput::Notify { sip_call_id: sip_call_id.clone(), request, key };
+                    self.send(p, Input::Sip(input), (3 + i as i64) * LATENCY_MS);
+                }
             }
             SipOutput::Register { account, expires } => {
                 self.send(p, Input::Sip(SipInput::Registered { account, result: Ok(expires) }), 2 * LATENCY_MS)

@@ -1,0 +1,96 @@
+//! Blind transfer as the transferor decides it: the call is held first and the REFER waits for
+//! the hold's answer; progress reaches the front ends; success ends our leg "transferred";
+//! failure gives the call back (parked, or resumed if asked) with the reason.
+
+use super::wire::{opts, Wire};
+use crate::api::*;
+use crate::core::io::{Command, Done};
+
+/// alice calls bob, bob answers: (alice's call id, bob's).
+fn connected(w: &mut Wire) -> (CallId, CallId) {
+    let Ok(Done::Call(a)) = w.ask("alice", Command::Dial { target: "sip:bob@bob.test".into(), opts: opts() }, 50) else { panic!() };
+    let b = w.calls("bob")[0].id;
+    w.ask("bob", Command::Answer { id: b, opts: opts() }, 100).unwrap();
+    (a, b)
+}
+
+fn progress(w: &mut Wire, name: &str) -> Vec<TransferProgress> {
+    w.take_events(name)
+        .into_iter()
+        .filter_map(|e| match e {
+            PhoneEvent::Transfer { progress, .. } => Some(progress),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_blind_transfer_holds_first_refers_once_held_and_ends_our_leg_transferred() {
+    let mut w = Wire::new(&["alice", "bob"]);
+    let (a, b) = connected(&mut w);
+    w.take_events("bob");
+    w.transferee = Some((202, vec![100, 180, 200]));
+    let t = w.command("bob", Command::Transfer { id: b, target: "sip:carol@carol.test".into(), resume_on_failure: false });
+    w.run_for(15);
+    assert!(w.call("alice", a).held_by_remote, "alice is on hold while the transfer runs");
+    w.run_for(200);
+    assert_eq!(w.reply("bob", t), Ok(Done::Ok));
+    let log = &w.phone("bob").sip_log;
+    let (held, referred) = (log.iter().rposition(|s| *s == "reinvite_done").unwrap(), log.iter().position(|s| *s == "refer").unwrap());
+    assert!(held < referred, "the REFER went out after the hold was answered: {log:?}");
+    let events = w.take_events("bob");
+    let seen: Vec<&TransferProgress> = events
+        .iter()
+        .filter_map(|e| match e {
+            PhoneEvent::Transfer { progress, .. } => Some(progress),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen, vec![&TransferProgress::Trying, &TransferProgress::Ringing, &TransferProgress::Connected], "each step once");
+    let ended = events.iter().find_map(|e| match e {
+        PhoneEvent::CallEnded { call, reason, message } if call.id == b => Some((reason.clone(), message.clone())),
+        _ => None,
+    });
+    let (reason, message) = ended.expect("bob's leg ended");
+    assert_eq!(reason, EndReason::Transferred { target: "sip:carol@carol.test".into() });
+    assert_eq!(message, "sip:alice@alice.test transferred to sip:carol@carol.test");
+    let (_, row) = w.phone("bob").finished.last().unwrap();
+    assert_eq!(row.outcome, hookflash_store::CallOutcome::Answered);
+    assert!(w.calls("bob").is_empty() && w.calls("alice").is_empty(), "our BYE ended both sides");
+}
+
+#[test]
+fn a_busy_target_gives_the_call_back_parked_or_resumed_as_asked() {
+    let mut w = Wire::new(&["alice", "bob"]);
+    let (a, b) = connected(&mut w);
+    w.transferee = Some((202, vec![100, 486]));
+    w.ask("bob", Command::Transfer { id: b, target: "sip:carol@carol.test".into(), resume_on_failure: false }, 300).unwrap();
+    let last = progress(&mut w, "bob").pop();
+    assert_eq!(last, Some(TransferProgress::Failed { status: Some(486), reason: "Whatever".into() }));
+    let call = w.call("bob", b);
+    assert!(call.parked_since_ms.is_some() && !call.active, "left parked: {call:#?}");
+    assert!(w.call("alice", a).held_by_remote);
+
+    // Again, asking to resume on failure: the call is back on the line.
+    w.ask("bob", Command::Transfer { id: b, target: "sip:carol@carol.test".into(), resume_on_failure: true }, 300).unwrap();
+    assert!(matches!(progress(&mut w, "bob").pop(), Some(TransferProgress::Failed { .. })));
+    w.run_for(200);
+    assert!(w.call("bob", b).active, "resumed");
+    assert!(!w.call("alice", a).held_by_remote, "alice hears bob again");
+}
+
+#[test]
+fn a_refused_refer_or_an_unconnected_call_is_a_clear_error_and_nothing_is_dropped() {
+    let mut w = Wire::new(&["alice", "bob"]);
+    let (_, b) = connected(&mut w);
+    w.transferee = Some((403, vec![]));
+    let e = w.ask("bob", Command::Transfer { id: b, target: "2001".into(), resume_on_failure: false }, 300).unwrap_err();
+    assert_eq!(e.to_string(), format!("transfer of call {b} to sip:2001@bob.test failed (403 Forbidden); the call is parked here"));
+    assert_eq!(w.calls("bob").len(), 1);
+
+    let Ok(Done::Call(ringing)) = w.ask("alice", Command::Dial { target: "sip:bob@bob.test".into(), opts: opts() }, 50) else { panic!() };
+    let e = w.ask("alice", Command::Transfer { id: ringing, target: "2001".into(), resume_on_failure: false }, 10).unwrap_err();
+    assert!(e.to_string().contains("is not connected, so it cannot be transferred"), "{e}");
+    let e = w.ask("bob", Command::Transfer { id: 99, target: "2001".into(), resume_on_failure: false }, 10).unwrap_err();
+    assert!(matches!(e, PhoneError::NoSuchCall(99)), "{e}");
+}

@@ -1,0 +1,105 @@
+//! Blind transfer against real baresip peers, driven by `hookflash-cli session`:
+//!
+//! * `baresip_caller_is_blind_transferred_to_another_baresip`: baresip A calls us, we answer and
+//!   `transfer` it to baresip B. A is put on hold first, then gets our REFER, calls B (who
+//!   answers by itself) and reports progress by NOTIFY; our leg ends "transferred", and B's
+//!   recording holds A's tone: A and B talk.
+//! * `a_refused_transfer_gives_the_call_back`: the same, but B declines the call A makes: the
+//!   failure reaches us through A's NOTIFY, and with `resume` the call with A is ours again.
+
+use hookflash_tests::baresip::Codec;
+use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const A_HZ: f32 = 1400.0;
+const B_HZ: f32 = 700.0;
+const MIC_HZ: f32 = 1000.0;
+
+fn tone(dir: &TestDir, name: &str, hz: f32) -> PathBuf {
+    let p = dir.join(name);
+    speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "synth", "40", "sine", &hz.to_string(), "vol", "0.3"]);
+    p
+}
+
+fn session(dir: &TestDir, script: &str, port: u16, mic: &Path) -> CliRun {
+    let script = dir.write("script.txt", script);
+    Cli::new("session", "session")
+        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}"), "--codec", "pcmu"])
+        .arg("--script")
+        .arg(&script)
+        .arg("--audio-in")
+        .arg(mic)
+        .args(["--audio-out", "null"])
+        .spawn(dir)
+}
+
+/// Power of `hz` in a WAV (whole file, normalised by its length).
+fn power(wav: &Path, hz: f32) -> f64 {
+    let (samples, rate) = hookflash_tests::wav::read_mono(wav);
+    hookflash_tests::wav::goertzel_power(&samples, rate, hz) / (samples.len() as f64).powi(2)
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn baresip_caller_is_blind_transferred_to_another_baresip() {
+    let dir = TestDir::new("blind-transfer");
+    let port = ports::free_port();
+    let mut b = Baresip::builder("b", "unused").codec(Codec::Pcmu).source(&tone(&dir, "b.wav", B_HZ), 1.0).start(&dir);
+    let script = format!(
+        "wait-ringing 1 20\nanswer\nwait-calls 1 10\nwait 1\ntransfer 1 sip:b@127.0.0.1:{}\nwait 6\nlist\nquit\n",
+        b.sip_port
+    );
+    let mut cli = session(&dir, &script, port, &tone(&dir, "mic.wav", MIC_HZ));
+    let a = Baresip::builder("a", "unused")
+        .codec(Codec::Pcmu)
+        .source(&tone(&dir, "a.wav", A_HZ), 1.0)
+        .dial(&format!("sip:me@127.0.0.1:{port}"))
+        .start(&dir);
+    cli.wait_exit(Duration::from_secs(60));
+    let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
+    assert!(progress.first().is_some_and(|p| p == "trying"), "{progress:?}\n{}", cli.stdout());
+    assert_eq!(progress.last().map(String::as_str), Some("connected"), "{progress:?}\n{}", cli.stdout());
+    let ended = cli.events_named("ended");
+    assert_eq!(ended.len(), 1, "{}", cli.stdout());
+    assert_eq!(ended[0]["reason"], "transferred", "{}", cli.stdout());
+    let target = format!("sip:b@127.0.0.1:{}", b.sip_port);
+    assert!(ended[0]["message"].as_str().unwrap_or_default().ends_with(&format!("transferred to {target}")), "{}", ended[0]);
+    assert!(a.log().contains("transferring call"), "A followed our REFER:\n{}", a.log());
+    assert!(b.wait_established(Duration::from_secs(5)), "B answered A:\n{}", b.log());
+    // A and B talk: what B received is A's tone, not our microphone.
+    std::thread::sleep(Duration::from_secs(2));
+    b.stop();
+    let got = b.received_wav().unwrap_or_else(|| panic!("B recorded nothing:\n{}", b.log()));
+    let (from_a, from_us) = (power(&got, A_HZ), power(&got, MIC_HZ));
+    assert!(from_a > 20.0 * from_us.max(1e-12), "B hears A (A {from_a:e}, our microphone {from_us:e})");
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn a_refused_transfer_gives_the_call_back() {
+    let dir = TestDir::new("blind-transfer-refused");
+    let port = ports::free_port();
+    let b = Baresip::builder("b", "unused").codec(Codec::Pcmu).auto_answer(false).start(&dir);
+    let script = format!(
+        "wait-ringing 1 20\nanswer\nwait-calls 1 10\nwait 1\ntransfer 1 sip:b@127.0.0.1:{} resume\nwait 8\nlist\nhangup all\nwait 1\nquit\n",
+        b.sip_port
+    );
+    let mut cli = session(&dir, &script, port, &tone(&dir, "mic.wav", MIC_HZ));
+    let a = Baresip::builder("a", "unused").codec(Codec::Pcmu).dial(&format!("sip:me@127.0.0.1:{port}")).start(&dir);
+    // B declines the call A makes to it.
+    assert!(b.process_output_wait("Incoming call from", Duration::from_secs(20)), "A never called B:\n{}\n{}", a.log(), cli.stdout());
+    b.hangup();
+    cli.wait_exit(Duration::from_secs(60));
+    let transfers = cli.events_named("transfer");
+    let failed = transfers.iter().find(|e| e["progress"] == "failed").unwrap_or_else(|| panic!("no failure reported:\n{}", cli.stdout()));
+    assert!(failed["message"].as_str().unwrap_or_default().contains("the call is back on the line"), "{failed}");
+    // The call with A is still ours, active again, until we hang up at the end.
+    let lists = cli.events_named("calls");
+    let calls = lists.last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "{}", cli.stdout());
+    assert_eq!(calls[0]["active"], true, "{}", cli.stdout());
+    let ended = cli.events_named("ended");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0]["reason"], "local_hangup", "{}", cli.stdout());
+}
