@@ -456,7 +456,9 @@ pub enum PhoneEvent {
     /// A call has been parked longer than the recall time (`Phone::set_park_recall`): remind the
     /// user (the call's `CallUpdated` follows). `who`: display name or URI; `message`: the sentence.
     ParkRecall { call_id: CallId, who: String, parked_mins: i64, message: String },
-    /// A blind transfer of the call progressed (`Phone::transfer`); `message`: the sentence.
+    /// A transfer of the call progressed: ours (`Phone::transfer`), or one the far end asked of
+    /// us with REFER (we call the target; the call ends when that one connects). `message`: the
+    /// sentence.
     Transfer { call_id: CallId, target: String, progress: TransferProgress, message: String },
 }
 

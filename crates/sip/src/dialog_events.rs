@@ -1,7 +1,7 @@
 //! What happens inside the phone's INVITE dialogs, as our own events: early responses to our
 //! INVITEs, requests the far end sends in a call (re-INVITE, INFO, NOTIFY), and the end of a
-//! dialog. Requests the phone has no say in are answered here (OPTIONS and MESSAGE 200, REFER and
-//! PUBLISH 501), and an ended dialog is dropped from the dialog layer here.
+//! dialog. Requests the phone has no say in are answered here (OPTIONS and MESSAGE 200, PUBLISH
+//! 501), and an ended dialog is dropped from the dialog layer here.
 
 use crate::types::Request;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TransactionHandle, TerminatedReason};
@@ -22,6 +22,8 @@ pub enum DialogEvent {
     Info { call_id: String, request: Request, reply: Reply },
     /// NOTIFY in a call (progress of a REFER we sent).
     Notify { call_id: String, request: Request, reply: Reply },
+    /// REFER in a call: the far end asks us to call someone (we are being transferred).
+    Refer { call_id: String, request: Request, reply: Reply },
     /// The dialog is over.
     Ended { call_id: String, why: Ended },
 }
@@ -88,7 +90,10 @@ pub(crate) fn forward(dialogs: Arc<DialogLayer>, mut states: DialogStateReceiver
                     let _ = handle.reply(StatusCode::OK).await;
                     continue;
                 }
-                DialogState::Refer(_, _, handle) | DialogState::Publish(_, _, handle) => {
+                DialogState::Refer(did, req, handle) => {
+                    DialogEvent::Refer { call_id: did.call_id.clone(), request: Request::of(&req), reply: Reply(handle) }
+                }
+                DialogState::Publish(_, _, handle) => {
                     let _ = handle.reply(StatusCode::NotImplemented).await;
                     continue;
                 }

@@ -121,6 +121,22 @@ impl CallLeg {
     }
 }
 
+impl CallLeg {
+    /// Reports the progress of a REFER the far end sent us (RFC 3515 NOTIFY, `message/sipfrag`):
+    /// our call to the target is at `status`; `last` ends the implicit subscription.
+    pub async fn notify_refer(&self, status: u16, reason: &str, last: bool) -> Result<Option<Answer>, SipError> {
+        let state = if last { "terminated;reason=noresource".to_string() } else { "active;expires=60".to_string() };
+        let headers = vec![
+            Header::Event("refer".into()),
+            Header::SubscriptionState(state.into()),
+            Header::ContentType("message/sipfrag".into()),
+        ];
+        let body = format!("SIP/2.0 {status} {reason}\r\n").into_bytes();
+        let resp = self.current().notify(Some(headers), Some(body)).await?;
+        Ok(resp.map(|r| answer_of(&r)))
+    }
+}
+
 /// A final response to a request in a dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {

@@ -6,6 +6,9 @@
 //!   recording holds A's tone: A and B talk.
 //! * `a_refused_transfer_gives_the_call_back`: the same, but B declines the call A makes: the
 //!   failure reaches us through A's NOTIFY, and with `resume` the call with A is ours again.
+//! * `baresip_transfers_us_to_another_baresip`: we call baresip A, which transfers us (its
+//!   `transfer` command sends REFER) to baresip B: we call B, tell A how it goes (NOTIFY), and
+//!   our call with A ends "transferred" once B answers; B hears our microphone.
 
 use hookflash_tests::baresip::Codec;
 use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
@@ -102,4 +105,40 @@ fn a_refused_transfer_gives_the_call_back() {
     let ended = cli.events_named("ended");
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0]["reason"], "local_hangup", "{}", cli.stdout());
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn baresip_transfers_us_to_another_baresip() {
+    let dir = TestDir::new("being-transferred");
+    let port = ports::free_port();
+    let mut b = Baresip::builder("b", "unused").codec(Codec::Pcmu).start(&dir);
+    let a = Baresip::builder("a", "unused").codec(Codec::Pcmu).source(&tone(&dir, "a.wav", A_HZ), 1.0).start(&dir);
+    let script = format!("dial sip:a@127.0.0.1:{}\nwait-calls 1 10\nwait 8\nlist\nhangup all\nwait 1\nquit\n", a.sip_port);
+    let mut cli = session(&dir, &script, port, &tone(&dir, "mic.wav", MIC_HZ));
+    assert!(a.wait_established(Duration::from_secs(10)), "A answered us:\n{}", a.log());
+    std::thread::sleep(Duration::from_secs(1));
+    let target = format!("sip:b@127.0.0.1:{}", b.sip_port);
+    let r = a.command("transfer", &target);
+    assert!(r.contains("\"ok\":true"), "baresip refused to transfer: {r}");
+    cli.wait_exit(Duration::from_secs(60));
+    let out = cli.stdout();
+    let ended = cli.events_named("ended");
+    let old = ended.iter().find(|e| e["call_id"] == 1).unwrap_or_else(|| panic!("our call with A did not end:\n{out}"));
+    assert_eq!(old["reason"], "transferred", "{out}");
+    assert!(old["message"].as_str().unwrap_or_default().ends_with(&format!("transferred to {target}")), "{old}");
+    let progress: Vec<&str> = cli.events_named("transfer").iter().filter_map(|e| e["progress"].as_str().map(|p| p.to_string())).map(|p| if p == "trying" { "trying" } else if p == "connected" { "connected" } else { "other" }).collect();
+    assert_eq!(progress.first(), Some(&"trying"), "{out}");
+    assert_eq!(progress.last(), Some(&"connected"), "{out}");
+    // Before we hung up at the end, our one call was with B, active.
+    let lists = cli.events_named("calls");
+    let calls = lists.last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "{out}");
+    assert!(calls[0]["remote_uri"].as_str().unwrap_or_default().starts_with("sip:b@127.0.0.1"), "{out}");
+    assert_eq!(calls[0]["active"], true, "{out}");
+    assert!(a.log().contains("Call transfered") || a.log().contains("terminated"), "A saw the transfer through:\n{}", a.log());
+    b.stop();
+    let got = b.received_wav().unwrap_or_else(|| panic!("B recorded nothing:\n{}", b.log()));
+    let (from_us, from_a) = (power(&got, MIC_HZ), power(&got, A_HZ));
+    assert!(from_us > 20.0 * from_a.max(1e-12), "B hears our microphone (ours {from_us:e}, A {from_a:e})");
 }

@@ -103,6 +103,7 @@ impl PhoneCore {
                     self.publish(id);
                     self.apply(actions, now);
                     self.history_progress(id, now);
+                    self.referred_connected(id, now);
                 }
             }
             AfterStart::Answered => {

@@ -94,6 +94,8 @@ pub enum SipInput {
     Reinvite { sip_call_id: String, sdp: String, key: SipKey },
     Info { sip_call_id: String, request: Request, key: SipKey },
     Notify { sip_call_id: String, request: Request, key: SipKey },
+    /// The far end's REFER in a call (we are being transferred).
+    Refer { sip_call_id: String, request: Request, key: SipKey },
     DialogEnded { sip_call_id: String, why: Ended },
     /// The answer to our re-INVITE (None: the dialog was not established).
     ReinviteDone { id: CallId, result: Result<Option<Answer>, String> },
@@ -146,6 +148,9 @@ pub enum SipOutput {
     /// A re-INVITE with this offer, once the dialog is confirmed; answer with `ReinviteDone`.
     Reinvite { id: CallId, sdp: Vec<u8> },
     Refer { id: CallId, target: SipUri, referred_by: SipUri },
+    /// Tell the far end of call `id`, which referred us, how our call to its target goes
+    /// (NOTIFY with a sipfrag; `last` ends the subscription).
+    NotifyRefer { id: CallId, status: u16, reason: String, last: bool },
     /// 302 to a ringing call's INVITE; answer with `Redirected`.
     Redirect { id: CallId, target: SipUri },
     /// The call is over: let go of its leg.

@@ -18,12 +18,15 @@
 //!   re-INVITE, what an answer to our offer gives, our hold/resume offers.
 //! - `blind_transfer`: hold, REFER once the hold is answered, live progress, back to the user
 //!   on failure.
+//! - `being_transferred`: the far end's REFER: we call the target, NOTIFY progress, the old
+//!   call ends when the new one connects.
 //! - `orbits`: server park orbits (slot subscriptions, parking by REFER).
 //! - `transfer`: blind transfers under way (REFER answered, NOTIFY progress, time-out, what the
 //!   end of the call means).
 //! - `timers`: the calls' deadlines (switchboard wake-ups, auto-answer, forward on no answer).
 
 pub mod account;
+mod being_transferred;
 mod blind_transfer;
 pub mod call;
 mod in_call;

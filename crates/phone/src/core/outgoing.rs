@@ -16,7 +16,8 @@ use hookflash_sip::{target, SipUri};
 /// A dial waiting for its RTP port.
 #[derive(Debug)]
 pub struct Dialling {
-    ticket: Ticket,
+    /// Who waits for the call id (None: the phone itself, for a transfer it was asked to make).
+    ticket: Option<Ticket>,
     account: usize,
     callee: SipUri,
     headers: Vec<(String, String)>,
@@ -26,7 +27,25 @@ pub struct Dialling {
 impl PhoneCore {
     /// `account`: the account to call from, if the caller already knows (an orbit's);
     /// else `opts.from`, else the first.
-    pub(super) fn dial(&mut self, ticket: Ticket, input: &str, opts: CallOptions, account: Option<usize>, _now: i64) {
+    pub(super) fn dial(&mut self, ticket: Ticket, input: &str, opts: CallOptions, account: Option<usize>, now: i64) {
+        if let Err(e) = self.prepare_dial(Some(ticket), input, opts, account, now) {
+            self.reply(ticket, Err(e));
+        }
+    }
+
+    /// A call the phone makes by itself (the far end of a call referred us) from `account`;
+    /// the new call's id, or None if the target cannot be called.
+    pub(super) fn dial_internal(&mut self, target: &str, opts: CallOptions, account: usize, now: i64) -> Option<CallId> {
+        match self.prepare_dial(None, target, opts, Some(account), now) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.emit(PhoneEvent::Warning { message: format!("cannot call {target}: {e}") });
+                None
+            }
+        }
+    }
+
+    fn prepare_dial(&mut self, ticket: Option<Ticket>, input: &str, opts: CallOptions, account: Option<usize>, _now: i64) -> Result<CallId, PhoneError> {
         let prepared = (|| {
             let account = match (account, &opts.from) {
                 (Some(a), _) => a,
@@ -45,14 +64,12 @@ impl PhoneCore {
             .map_err(|e| PhoneError::Other(e.to_string()))?;
             Ok::<_, PhoneError>((account, callee, headers))
         })();
-        let (account, callee, headers) = match prepared {
-            Ok(x) => x,
-            Err(e) => return self.reply(ticket, Err(e)),
-        };
+        let (account, callee, headers) = prepared?;
         let id = self.new_id();
         let ip = self.accounts[account].local_ip;
         self.dials.insert(id, Dialling { ticket, account, callee, headers, opts });
         self.media(MediaOutput::Bind { id, ip });
+        Ok(id)
     }
 
     /// What to put in the request URI for what the user typed: the dialling plan's E.164 number,
@@ -71,7 +88,10 @@ impl PhoneCore {
         if let Some(d) = self.dials.remove(&id) {
             return match result {
                 Ok(port) => self.send_invite(id, d, port, now),
-                Err(e) => self.reply(d.ticket, Err(PhoneError::Other(e))),
+                Err(e) => match d.ticket {
+                    Some(t) => self.reply(t, Err(PhoneError::Other(e))),
+                    None => self.referred_failed(id, &EndReason::Error { message: e }),
+                },
             };
         }
         self.answer_bound(id, result, now);
@@ -94,7 +114,7 @@ impl PhoneCore {
         self.add_call(id, d.account, Direction::Outgoing, (d.callee.to_string(), None), sip_call_id.clone(), now, |c| {
             c.offer = Some(offer.clone());
             c.opts = d.opts.clone();
-            c.waiting = Some(Waiting::Dial(d.ticket));
+            c.waiting = d.ticket.map(Waiting::Dial);
         });
         let actions = self.board.dial(id, &d.callee.to_string(), now);
         self.apply(actions, now);
@@ -190,6 +210,7 @@ impl PhoneCore {
         }
         if changed {
             self.publish(id);
+            self.referred_ringing(id);
         }
     }
 }

@@ -86,6 +86,8 @@ pub struct PhoneCore {
     pub(super) timers: Timers,
     /// REFERs under way (blind transfers, parking on a server orbit).
     pub(super) transfers: Transfers,
+    /// Calls we make because the far end of another call referred us (by the new call).
+    pub(super) referred: BTreeMap<CallId, super::being_transferred::Referred>,
     /// Blind transfers of calls (their target, what to do if they fail).
     pub(super) blind: BTreeMap<CallId, super::blind_transfer::BlindTransfer>,
     /// The user's presence and do-not-disturb switch, as routing rules see them.
@@ -134,6 +136,7 @@ impl PhoneCore {
             timers: Timers::default(),
             transfers: Transfers::default(),
             blind: BTreeMap::new(),
+            referred: BTreeMap::new(),
             availability: Availability::default(),
             router: RoutingSettings::default().compile().expect("the default routing compiles"),
             call_defaults: CallOptions::default(),
@@ -288,6 +291,7 @@ impl PhoneCore {
                 }
             }
             SipInput::Notify { sip_call_id, request, key } => self.on_call_notify(&sip_call_id, &request, key, now),
+            SipInput::Refer { sip_call_id, request, key } => self.on_refer(&sip_call_id, &request, key, now),
             SipInput::DialogEnded { sip_call_id, why } => self.on_dialog_ended(&sip_call_id, why, now),
             SipInput::ReinviteDone { id, result } => self.on_reinvite_done(id, result, now),
             SipInput::ReferAnswered { id, answer } => self.on_refer_answered(id, answer, now),
@@ -591,6 +595,8 @@ impl PhoneCore {
     pub(super) fn end_call(&mut self, id: CallId, reason: EndReason, now: i64) {
         let Some(mut c) = self.calls.remove(&id) else { return };
         self.timers.cancel_call(id);
+        // A call we made for the far end of another one (it referred us): it hears how it ended.
+        self.referred_failed(id, &reason);
         let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), reason);
         let actions = self.board.ended(id);
         self.apply(actions, now);

@@ -123,6 +123,11 @@ impl SipIo {
                 self.responders.insert(key, Responder::Dialog(reply));
                 SipInput::Notify { sip_call_id: call_id, request, key }
             }
+            DialogEvent::Refer { call_id, request, reply } => {
+                let key = self.key();
+                self.responders.insert(key, Responder::Dialog(reply));
+                SipInput::Refer { sip_call_id: call_id, request, key }
+            }
             DialogEvent::Ended { call_id, why } => SipInput::DialogEnded { sip_call_id: call_id, why },
         };
         core.handle(Input::Sip(input), now_ms());
@@ -238,6 +243,16 @@ impl SipIo {
                 })),
                 None => feed(core, SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }),
             },
+            SipOutput::NotifyRefer { id, status, reason, last } => {
+                if let Some(leg) = self.legs.get(&id).cloned() {
+                    pending.push(Box::pin(async move {
+                        if let Err(e) = leg.notify_refer(status, &reason, last).await {
+                            tracing::debug!("NOTIFY of transfer progress on call {id}: {e}");
+                        }
+                        DriverCompletion::Nothing
+                    }));
+                }
+            }
             SipOutput::Redirect { id, target } => {
                 let sent = self.redirects.remove(&id).is_some_and(|r| r.send(target));
                 if sent {

@@ -94,3 +94,62 @@ fn a_refused_refer_or_an_unconnected_call_is_a_clear_error_and_nothing_is_droppe
     let e = w.ask("bob", Command::Transfer { id: 99, target: "2001".into(), resume_on_failure: false }, 10).unwrap_err();
     assert!(matches!(e, PhoneError::NoSuchCall(99)), "{e}");
 }
+
+/// Being transferred: bob (the transferor) REFERs alice to carol. Alice accepts, calls carol,
+/// tells bob how it goes (100, 180, 200), and her call with bob ends once carol answers.
+#[test]
+fn being_transferred_calls_the_target_reports_progress_and_ends_the_old_call_when_connected() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let (a, b) = connected(&mut w);
+    w.refer("bob", b, Some("<sip:carol@carol.test>"));
+    w.run_for(50);
+    assert_eq!(w.phone("bob").refer_answers, vec![202]);
+    let calls = w.calls("alice");
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    let new = calls.iter().find(|c| c.id != a).unwrap().id;
+    assert_eq!(w.call("alice", new).remote_uri, "sip:carol@carol.test");
+    assert!(w.call("alice", a).parked_since_ms.is_some(), "the old call waits parked");
+    assert_eq!(w.phone("alice").notified, vec![(100, false), (180, false)]);
+    let c = w.calls("carol")[0].id;
+    w.take_events("alice");
+    w.ask("carol", Command::Answer { id: c, opts: opts() }, 100).unwrap();
+    assert_eq!(w.phone("alice").notified.last(), Some(&(200, true)));
+    let events = w.take_events("alice");
+    assert!(
+        events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { call, reason: EndReason::Transferred { target }, .. } if call.id == a && target == "sip:carol@carol.test")),
+        "{events:#?}"
+    );
+    assert!(events.iter().any(|e| matches!(e, PhoneEvent::Transfer { progress: TransferProgress::Connected, .. })));
+    let calls = w.calls("alice");
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].id == new && calls[0].active && calls[0].state == CallState::Answered, "{calls:#?}");
+    assert!(w.calls("bob").is_empty(), "bob's leg ended too");
+}
+
+/// A target that refuses: the transferor hears the status, the old call stays. A REFER without
+/// Refer-To, or asking to replace a call, is refused with a reason.
+#[test]
+fn a_failed_or_unusable_transfer_request_leaves_the_call_as_it_was() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let (a, b) = connected(&mut w);
+    w.refer("bob", b, Some("<sip:carol@carol.test>"));
+    w.run_for(50);
+    let c = w.calls("carol")[0].id;
+    w.ask("carol", Command::Reject { id: c, status: 486 }, 100).unwrap();
+    assert_eq!(w.phone("alice").notified.last(), Some(&(486, true)));
+    assert_eq!(w.calls("alice").len(), 1);
+    assert_eq!(w.call("alice", a).state, CallState::Answered);
+
+    w.refer("bob", b, None);
+    w.refer("bob", b, Some("<sip:carol@carol.test?Replaces=x%40y%3Bto-tag%3D1%3Bfrom-tag%3D2>"));
+    w.take_events("alice");
+    w.run_for(50);
+    assert_eq!(w.phone("bob").refer_answers, vec![202, 400, 501]);
+    let warnings: Vec<String> = w.take_events("alice").into_iter().filter_map(|e| match e {
+        PhoneEvent::Warning { message } => Some(message),
+        _ => None,
+    }).collect();
+    assert!(warnings[0].contains("without saying where (no Refer-To)"), "{warnings:?}");
+    assert!(warnings[1].contains("attended transfer"), "{warnings:?}");
+    assert_eq!(w.calls("alice").len(), 1);
+}

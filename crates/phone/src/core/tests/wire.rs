@@ -37,6 +37,10 @@ pub struct Phone {
     pub routed: Option<CallId>,
     /// What it sent and was answered, in order: "reinvite", "reinvite_done", "refer".
     pub sip_log: Vec<&'static str>,
+    /// Transfer progress it reported to a phone that referred it: (status, last).
+    pub notified: Vec<(u16, bool)>,
+    /// How its REFERs sent with `Wire::refer` were answered.
+    pub refer_answers: Vec<u16>,
 }
 
 struct Dialog {
@@ -50,6 +54,8 @@ enum Key {
     Invite(usize),
     /// A re-INVITE from this phone's call.
     Reinvite(usize, CallId),
+    /// A REFER from this phone.
+    Refer(usize),
 }
 
 pub struct Wire {
@@ -130,6 +136,8 @@ impl Wire {
                 media: BTreeMap::new(),
                 routed: None,
                 sip_log: Vec::new(),
+                notified: Vec::new(),
+                refer_answers: Vec::new(),
             })
             .collect();
         Wire {
@@ -222,6 +230,28 @@ impl Wire {
             }
         }
         self.now = until;
+    }
+
+    /// `from`'s call `id` sends its far end a REFER with this `Refer-To` value (the far end is
+    /// being transferred); its answer lands in `refer_answers`.
+    pub fn refer(&mut self, from: &str, id: CallId, refer_to: Option<&str>) {
+        let p = self.index(from);
+        let (q, sip_call_id) = {
+            let (_, d, (q, _)) = self.peer_of(p, id).unwrap_or_else(|| panic!("{from} has no call {id} with a peer"));
+            (q, d.sip_call_id.clone())
+        };
+        let key = self.key(q, Key::Refer(p));
+        let request = Request {
+            method: Method::Refer,
+            uri: String::new(),
+            call_id: sip_call_id.clone(),
+            from: None,
+            to: None,
+            contact: None,
+            headers: refer_to.map(|t| ("Refer-To".to_string(), t.to_string())).into_iter().collect(),
+            body: Vec::new(),
+        };
+        self.send(q, Input::Sip(SipInput::Refer { sip_call_id, request, key }), LATENCY_MS);
     }
 
     fn send(&mut self, to: usize, input: Input, delay: i64) {
@@ -372,6 +402,11 @@ impl Wire {
                 None => self.send(p, Input::Sip(SipInput::ReinviteDone { id, result: Ok(None) }), 0),
             },
             SipOutput::Respond { key, status, sdp } => {
+                if let Some(Key::Refer(from)) = self.keys.get(&(p, key)) {
+                    let from = *from;
+                    self.keys.remove(&(p, key));
+                    return self.phones[from].refer_answers.push(status);
+                }
                 if let Some(Key::Reinvite(from, id)) = self.keys.remove(&(p, key)) {
                     let body = sdp.map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
                     let answer = Answer { status, reason: String::new(), body };
@@ -418,6 +453,7 @@ impl Wire {
             SipOutput::Register { account, expires } => {
                 self.send(p, Input::Sip(SipInput::Registered { account, result: Ok(expires) }), 2 * LATENCY_MS)
             }
+            SipOutput::NotifyRefer { status, last, .. } => self.phones[p].notified.push((status, last)),
             SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Close => {}
         }
     }

@@ -1,0 +1,119 @@
+//! Being transferred (RFC 3515, as the transferee): the far end of a connected call sends a REFER
+//! in that call's dialog. We accept it (202), call the target from the same account, and report
+//! that call's progress back with NOTIFYs (100 at once, 180 when it rings, its final status);
+//! when it connects, the old call ends "transferred to <target>". If the new call fails, the old
+//! one stays as it is and the transferor is told the status. A REFER with no usable `Refer-To`
+//! is refused (400), one outside a connected call too (403), and one asking us to replace a
+//! call (`Replaces`, an attended transfer) with 501 until consult transfer is built.
+
+use super::io::*;
+use super::phone::PhoneCore;
+use crate::api::*;
+use hookflash_sip::{target, Request};
+
+/// A call we make because the far end of `old` referred us.
+#[derive(Debug)]
+pub struct Referred {
+    old: CallId,
+    target: String,
+    /// The transferor was told the new call rings.
+    ringing_told: bool,
+}
+
+/// The URI inside a `Refer-To` value (`<sip:bob@host>`, `"Bob" <sip:bob@host?Replaces=...>`).
+fn refer_to_uri(value: &str) -> &str {
+    let v = value.trim();
+    match (v.find('<'), v.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v.split(';').next().unwrap_or(v).trim(),
+    }
+}
+
+impl PhoneCore {
+    /// The far end's REFER in call `sip_call_id`.
+    pub(super) fn on_refer(&mut self, sip_call_id: &str, req: &Request, key: SipKey, now: i64) {
+        let refuse = |core: &mut PhoneCore, status: u16, message: String| {
+            core.sip(SipOutput::Respond { key, status, sdp: None });
+            core.emit(PhoneEvent::Warning { message });
+        };
+        let Some(old) = self.by_sip_call_id(sip_call_id) else {
+            return self.sip(SipOutput::Respond { key, status: 481, sdp: None });
+        };
+        let Some(c) = self.calls.get(&old) else { return };
+        let who = c.info.remote_display_name.clone().unwrap_or_else(|| c.info.remote_uri.clone());
+        if c.info.state != CallState::Answered {
+            return refuse(self, 403, format!("{who} asked to transfer call {old}, which is not connected: refused"));
+        }
+        let Some(value) = req.header("Refer-To") else {
+            return refuse(self, 400, format!("{who} asked to transfer call {old} without saying where (no Refer-To): refused"));
+        };
+        let uri_text = refer_to_uri(value);
+        if uri_text.to_ascii_lowercase().contains("replaces=") {
+            return refuse(self, 501, format!("{who} asked for an attended transfer of call {old} (Replaces), which this phone cannot do yet"));
+        }
+        let uri = match target::parse_uri("transfer target", uri_text) {
+            Ok(u) => u,
+            Err(e) => return refuse(self, 400, format!("{who} asked to transfer call {old} to an unusable address: {e}")),
+        };
+        let (account, opts) = (c.account, CallOptions { from: None, caller_id: None, ..c.opts.clone() });
+        self.sip(SipOutput::Respond { key, status: 202, sdp: None });
+        self.sip(SipOutput::NotifyRefer { id: old, status: 100, reason: "Trying".into(), last: false });
+        let target = uri.to_string();
+        match self.dial_internal(&target, opts, account, now) {
+            Some(new) => {
+                self.referred.insert(new, Referred { old, target: target.clone(), ringing_told: false });
+                let message = format!("{who} transfers call {old} here: calling {target} (call {new})");
+                self.emit(PhoneEvent::Transfer { call_id: old, target, progress: TransferProgress::Trying, message });
+            }
+            None => {
+                self.sip(SipOutput::NotifyRefer { id: old, status: 500, reason: "Cannot Call".into(), last: true });
+            }
+        }
+    }
+
+    /// The new call of a transfer rings: the transferor hears so.
+    pub(super) fn referred_ringing(&mut self, new: CallId) {
+        let Some(r) = self.referred.get_mut(&new).filter(|r| !r.ringing_told) else { return };
+        r.ringing_told = true;
+        let old = r.old;
+        self.sip(SipOutput::NotifyRefer { id: old, status: 180, reason: "Ringing".into(), last: false });
+    }
+
+    /// The new call of a transfer is connected: the transferor hears 200 and the old call ends.
+    pub(super) fn referred_connected(&mut self, new: CallId, now: i64) {
+        let Some(r) = self.referred.remove(&new) else { return };
+        self.sip(SipOutput::NotifyRefer { id: r.old, status: 200, reason: "OK".into(), last: true });
+        let message = format!("call {} transferred to {} (now call {new})", r.old, r.target);
+        self.emit(PhoneEvent::Transfer { call_id: r.old, target: r.target.clone(), progress: TransferProgress::Connected, message });
+        self.hangup_with(r.old, EndReason::Transferred { target: r.target }, now);
+    }
+
+    /// The new call of a transfer ended before it connected: the transferor hears why, the
+    /// old call stays.
+    pub(super) fn referred_failed(&mut self, new: CallId, reason: &EndReason) {
+        let Some(r) = self.referred.remove(&new) else { return };
+        let (status, text) = match reason {
+            EndReason::Failed { status, reason } => (*status, reason.clone()),
+            EndReason::Rejected { status } => (*status, "Rejected".to_string()),
+            EndReason::LocalHangup | EndReason::Cancelled => (487, "Request Terminated".to_string()),
+            _ => (500, "Call Failed".to_string()),
+        };
+        self.sip(SipOutput::NotifyRefer { id: r.old, status, reason: text.clone(), last: true });
+        let message = format!("transfer of call {} to {} failed ({status} {text}); the call is still here", r.old, r.target);
+        let progress = TransferProgress::Failed { status: Some(status), reason: text };
+        self.emit(PhoneEvent::Transfer { call_id: r.old, target: r.target, progress, message });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refer_to_uri;
+
+    #[test]
+    fn refer_to_values_give_their_uri() {
+        assert_eq!(refer_to_uri("<sip:bob@pbx.example.com>"), "sip:bob@pbx.example.com");
+        assert_eq!(refer_to_uri("\"Bob\" <sip:bob@pbx.example.com;transport=tcp>;x=1"), "sip:bob@pbx.example.com;transport=tcp");
+        assert_eq!(refer_to_uri(" sip:2001@pbx.example.com "), "sip:2001@pbx.example.com");
+        assert_eq!(refer_to_uri("<sip:bob@h?Replaces=abc%40h%3Bto-tag%3D1>"), "sip:bob@h?Replaces=abc%40h%3Bto-tag%3D1");
+    }
+}
