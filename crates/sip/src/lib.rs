@@ -18,6 +18,7 @@ pub mod sdp;
 pub mod stack;
 pub mod subscription;
 pub mod target;
+pub mod trust;
 pub mod types;
 
 pub use error::SipError;

@@ -61,9 +61,9 @@ impl SipStack {
             .get_socketaddr()
             .map_err(|e| SipError::Bind { addr: cfg.listen.to_string(), detail: e.to_string() })?;
         transport.add_transport(udp.into());
-        if let Some(pem) = cfg.tls_ca_pem {
-            transport.set_tls_config(TlsConfig { ca_certs: Some(pem), ..Default::default() });
-        }
+        // The system's roots and the account's own CA (`trust.rs`).
+        let ca_certs = crate::trust::trusted_pem(cfg.tls_ca_pem.as_deref());
+        transport.set_tls_config(TlsConfig { ca_certs: Some(ca_certs), ..Default::default() });
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)

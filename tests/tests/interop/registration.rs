@@ -194,6 +194,24 @@ fn tls_registration_with_test_ca() {
     assert!(saved.iter().any(|l| !is_unregister_line(l) && l.contains("proto=tls")), "no TLS registration saved: {saved:#?}");
 }
 
+/// No `--tls-ca`: the registrar's certificate is trusted because its CA is one of the system's
+/// roots (here the system store is `SSL_CERT_FILE`, as `rustls-native-certs` reads it on Linux).
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn tls_registration_trusts_the_system_roots() {
+    let dir = TestDir::new("tls_registration_system_roots");
+    let kam = Kamailio::builder().user("alice", PW).tls(true).start(&dir);
+    let ca = kam.ca_pem.clone().expect("TLS CA");
+    let mut cli = register(&kam.registrar_uri("tls"))
+        .args(["--duration", "0"])
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .password(PW)
+        .run(&dir, Duration::from_secs(20));
+    cli.assert_success();
+    let saved = kam.saved_registrations("alice");
+    assert!(saved.iter().any(|l| !is_unregister_line(l) && l.contains("proto=tls")), "no TLS registration saved: {saved:#?}");
+}
+
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn tls_registration_without_ca_fails_verification() {
