@@ -18,9 +18,12 @@ use tauri::{Manager, RunEvent, WindowEvent};
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        // RUST_LOG or info; whole SIP messages (with their Authorization headers) only when
+        // a directive names rsipstack.
+        .with_env_filter(tracing_subscriber::EnvFilter::new(hookflash_phone::log_directives(
+            std::env::var("RUST_LOG").ok().as_deref(),
+            "info",
+        )))
         .with_writer(std::io::stderr)
         .init();
 

@@ -10,9 +10,11 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
-    if std::env::var_os("HOOKFLASH_LOG").is_some() {
+    if let Ok(user) = std::env::var("HOOKFLASH_LOG") {
+        // Whole SIP messages (with their Authorization headers) only when asked for by name.
+        let directives = hookflash_phone::log_directives(Some(&user), "info");
         tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_env("HOOKFLASH_LOG"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(directives))
             .with_writer(std::io::stderr)
             .init();
     }

@@ -14,12 +14,14 @@ mod core;
 mod driver;
 mod history_file;
 mod incoming_routing;
+mod logging;
 mod phone;
 mod profile;
 mod ringer;
 pub mod ts_types;
 pub mod shared_park;
 
+pub use logging::log_directives;
 pub use phone::Phone;
 pub use ringer::{RingState, Ringer};
 /// Sound devices for the settings screen (re-exported so front ends need not depend on the media crate).

@@ -194,6 +194,28 @@ fn tls_registration_with_test_ca() {
     assert!(saved.iter().any(|l| !is_unregister_line(l) && l.contains("proto=tls")), "no TLS registration saved: {saved:#?}");
 }
 
+/// With logging on (`HOOKFLASH_LOG=info`), a digest registration leaves no SIP message in the
+/// log: no Authorization header, no password hash, nothing of rsipstack's raw messages — unless
+/// a directive asks for rsipstack by name.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn the_log_keeps_sip_messages_and_credentials_out() {
+    let dir = TestDir::new("log_without_credentials");
+    let kam = Kamailio::builder().user("alice", PW).start(&dir);
+    let mut cli = register(&kam.registrar_uri("udp")).args(["--duration", "0"]).env("HOOKFLASH_LOG", "info").password(PW).run(&dir, Duration::from_secs(20));
+    cli.assert_success();
+    let log = cli.stderr();
+    assert!(!log.contains("Authorization") && !log.contains("raw_message") && !log.contains("REGISTER sip:"), "{log}");
+    // Asked for by name, the SIP trace is there (so the test above can fail).
+    let mut traced = register(&kam.registrar_uri("udp"))
+        .args(["--duration", "0"])
+        .env("HOOKFLASH_LOG", "info,rsipstack=info")
+        .password(PW)
+        .run(&dir, Duration::from_secs(20));
+    traced.assert_success();
+    assert!(traced.stderr().contains("raw_message"), "{}", traced.stderr());
+}
+
 /// No `--tls-ca`: the registrar's certificate is trusted because its CA is one of the system's
 /// roots (here the system store is `SSL_CERT_FILE`, as `rustls-native-certs` reads it on Linux).
 #[test]
