@@ -57,12 +57,7 @@ pub struct Ringer {
 
 /// The ringer device for an endpoint setting (`Default`: the system's default output).
 fn ringer_output(device: &AudioEndpoint) -> AudioOut {
-    match device {
-        AudioEndpoint::Null => AudioOut::Null,
-        AudioEndpoint::Wav(p) => AudioOut::Wav(p.clone()),
-        AudioEndpoint::Device(n) => AudioOut::Device(n.clone()),
-        AudioEndpoint::Default => AudioOut::Device(None),
-    }
+    crate::driver::endpoint_out(device)
 }
 
 impl Ringer {

@@ -3,6 +3,9 @@
 //! Peer tests are `#[ignore]`d; `cargo xtask test` runs them with `--ignored --test-threads=1`.
 //! One file: `cargo test -p hookflash-tests --test interop -- --ignored registration::`.
 
+use hookflash_tests::{Cli, CliRun, TestDir};
+use std::path::Path;
+
 mod accounts;
 mod audio_device;
 mod call_auth;
@@ -17,3 +20,18 @@ mod routing;
 mod shared_park;
 mod sipp;
 mod transfer;
+
+/// A `hookflash-cli session` as `sip:me@127.0.0.1` on `port` (PCMU, not registering) running
+/// `script`, with this microphone and speaker (a WAV path, or `null`).
+pub(crate) fn session(dir: &TestDir, script: &str, port: u16, mic: &Path, speaker: &Path) -> CliRun {
+    let script = dir.write("script.txt", script);
+    Cli::new("session", "session")
+        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}"), "--codec", "pcmu"])
+        .arg("--script")
+        .arg(&script)
+        .arg("--audio-in")
+        .arg(mic)
+        .arg("--audio-out")
+        .arg(speaker)
+        .spawn(dir)
+}

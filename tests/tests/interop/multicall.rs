@@ -14,6 +14,7 @@
 //!   baresip's own `/hold` and `/resume` show up as `held_by_remote` / `remote_resumed`.
 
 use hookflash_tests::baresip::Codec;
+use crate::session;
 use hookflash_tests::{ports, speech, wav, Baresip, Cli, CliRun, TestDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -38,19 +39,6 @@ fn tone(dir: &TestDir, name: &str, hz: f64, secs: u32) -> PathBuf {
 /// Power of `f` in `x`, normalised by the window length (Goertzel, shared with the harness).
 fn power(x: &[f32], rate: u32, f: f64) -> f64 {
     hookflash_tests::wav::goertzel_power(x, rate, f as f32) / (x.len() as f64).powi(2)
-}
-
-fn session(dir: &TestDir, script: &str, port: u16, mic: &Path, speaker: &Path) -> CliRun {
-    let script = dir.write("script.txt", script);
-    Cli::new("session", "session")
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}"), "--codec", "pcmu"])
-        .arg("--script")
-        .arg(&script)
-        .arg("--audio-in")
-        .arg(mic)
-        .arg("--audio-out")
-        .arg(speaker)
-        .spawn(dir)
 }
 
 fn caller(dir: &TestDir, user: &str, source: &Path, port: u16) -> Baresip {

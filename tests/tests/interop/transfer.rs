@@ -11,7 +11,7 @@
 //!   our call with A ends "transferred" once B answers; B hears our microphone.
 
 use hookflash_tests::baresip::Codec;
-use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
+use hookflash_tests::{ports, speech, Baresip, CliRun, TestDir};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,16 +25,9 @@ fn tone(dir: &TestDir, name: &str, hz: f32) -> PathBuf {
     p
 }
 
+/// Our session with this microphone and no speaker.
 fn session(dir: &TestDir, script: &str, port: u16, mic: &Path) -> CliRun {
-    let script = dir.write("script.txt", script);
-    Cli::new("session", "session")
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}"), "--codec", "pcmu"])
-        .arg("--script")
-        .arg(&script)
-        .arg("--audio-in")
-        .arg(mic)
-        .args(["--audio-out", "null"])
-        .spawn(dir)
+    crate::session(dir, script, port, mic, Path::new("null"))
 }
 
 /// Power of `hz` in a WAV (whole file, normalised by its length).

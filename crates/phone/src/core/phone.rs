@@ -48,6 +48,16 @@ struct Wait<T> {
     results: BTreeMap<usize, Option<Result<T, PhoneError>>>,
 }
 
+/// Gives every wait `account`'s result; returns the waits now complete (the others stay).
+fn answer_waits<T: Clone>(waits: &mut Vec<Wait<T>>, account: usize, result: &Result<T, PhoneError>) -> Vec<Wait<T>> {
+    for w in waits.iter_mut() {
+        w.answer(account, result);
+    }
+    let (done, waiting) = std::mem::take(waits).into_iter().partition(|w| w.complete());
+    *waits = waiting;
+    done
+}
+
 impl<T: Clone> Wait<T> {
     fn answer(&mut self, account: usize, result: &Result<T, PhoneError>) {
         if let Some(slot @ None) = self.results.get_mut(&account) {
@@ -643,12 +653,7 @@ impl PhoneCore {
                 }
                 registration::Output::Registered(result) => {
                     let result = result.map_err(|f| f.error);
-                    for w in &mut self.register_waits {
-                        w.answer(account, &result);
-                    }
-                    let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.register_waits).into_iter().partition(|w| w.complete());
-                    self.register_waits = waiting;
-                    for w in done {
+                    for w in answer_waits(&mut self.register_waits, account, &result) {
                         if let Some(t) = w.ticket {
                             let r = w.result().map(|granted| Done::Expires(granted.first().copied().unwrap_or(0)));
                             self.reply(t, r);
@@ -657,12 +662,7 @@ impl PhoneCore {
                 }
                 registration::Output::Unregistered(result) => {
                     let result = result.map_err(|f| f.error);
-                    for w in &mut self.unregister_waits {
-                        w.answer(account, &result);
-                    }
-                    let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unregister_waits).into_iter().partition(|w| w.complete());
-                    self.unregister_waits = waiting;
-                    for w in done {
+                    for w in answer_waits(&mut self.unregister_waits, account, &result) {
                         match w.ticket {
                             Some(t) => {
                                 let r = w.result().map(|_| Done::Ok);

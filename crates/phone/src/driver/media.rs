@@ -46,7 +46,7 @@ fn processing_settings(v: VoiceProcessing) -> ProcessingSettings {
     ProcessingSettings { echo_cancellation: v.echo_cancellation, noise_suppression: v.noise_suppression, gain_control: v.gain_control }
 }
 
-fn endpoint_in(e: &AudioEndpoint) -> AudioIn {
+pub(crate) fn endpoint_in(e: &AudioEndpoint) -> AudioIn {
     match e {
         AudioEndpoint::Null => AudioIn::Null,
         AudioEndpoint::Wav(p) => AudioIn::Wav(p.clone()),
@@ -55,7 +55,8 @@ fn endpoint_in(e: &AudioEndpoint) -> AudioIn {
     }
 }
 
-fn endpoint_out(e: &AudioEndpoint) -> AudioOut {
+/// The media crate's output for a front end's endpoint setting (`Default`: the system's).
+pub(crate) fn endpoint_out(e: &AudioEndpoint) -> AudioOut {
     match e {
         AudioEndpoint::Null => AudioOut::Null,
         AudioEndpoint::Wav(p) => AudioOut::Wav(p.clone()),

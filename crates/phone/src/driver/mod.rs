@@ -9,6 +9,8 @@ mod media;
 mod open;
 mod sip;
 
+pub(crate) use media::endpoint_out;
+
 use crate::api::*;
 use crate::core::io::{Command, Done, HistoryOp, Input, Output, Ticket};
 use crate::core::{PhoneCore, Snapshot};
