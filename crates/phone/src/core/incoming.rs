@@ -216,13 +216,14 @@ impl PhoneCore {
 
     pub(super) fn reject(&mut self, id: CallId, status: u16, now: i64) -> Result<(), PhoneError> {
         let Some(c) = self.calls.get_mut(&id) else { return Err(PhoneError::NoSuchCall(id)) };
-        c.local_end = true;
         if !c.rings_here() {
             return Err(PhoneError::Other(format!("call {id} is not ringing here")));
         }
         if !matches!(status, 486 | 603 | 480) {
             return Err(PhoneError::InvalidInput { what: "reject status".into(), detail: format!("{status} (use 486 busy, 603 decline or 480 unavailable)") });
         }
+        // Only now: a refused reject leaves the call's end to whoever ends it.
+        c.local_end = true;
         self.sip(SipOutput::Reject { id, status });
         self.end_call(id, EndReason::Rejected { status }, now);
         Ok(())

@@ -198,3 +198,19 @@ fn caller_cancel_and_busy_reject_are_recorded_once() {
     assert!(message.is_some_and(|m| m.starts_with("call rejected (486")), "{ended:#?}");
     assert_eq!(w.phone("bob").finished[1].1.outcome, hookflash_store::CallOutcome::Rejected);
 }
+
+/// A reject that is refused (the call is already answered) changes nothing: when the far end
+/// hangs up later, the call ends as the far end's hang-up.
+#[test]
+fn a_refused_reject_leaves_the_call_to_end_normally() {
+    let mut w = Wire::new(&["alice", "bob"]);
+    let a = dial(&mut w, "alice", "bob");
+    let b = rang(&mut w, "bob");
+    w.ask("bob", Command::Answer { id: b, opts: opts() }, 100).unwrap();
+    let e = w.ask("bob", Command::Reject { id: b, status: 486 }, 10).unwrap_err();
+    assert_eq!(e.to_string(), format!("call {b} is not ringing here"));
+    w.take_events("bob");
+    w.ask("alice", Command::Hangup { id: a }, 100).unwrap();
+    assert!(w.calls("bob").is_empty(), "bob's call ended when alice hung up");
+    assert!(w.take_events("bob").iter().any(|e| matches!(e, PhoneEvent::CallEnded { reason: EndReason::RemoteHangup, .. })));
+}
