@@ -38,6 +38,8 @@ pub struct KamailioBuilder {
     /// Orbit user pattern (regex on the R-URI user) and where those INVITEs go.
     park_orbits: Option<(String, SocketAddr)>,
     invite_auth: Option<InviteAuth>,
+    /// Whose requests inside a dialog (re-INVITE, REFER, NOTIFY, INFO, MESSAGE) are challenged.
+    in_dialog_auth: Option<String>,
 }
 
 /// Whether Kamailio challenges new INVITEs (407) before relaying them, and with which realm.
@@ -62,7 +64,7 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None }
     }
 }
 
@@ -94,6 +96,15 @@ impl KamailioBuilder {
     /// `orbit` with their dialog state published, and `SUBSCRIBE Event: dialog` is served.
     pub fn park_orbits(mut self, user_regex: &str, orbit: SocketAddr) -> Self {
         self.park_orbits = Some((user_regex.to_string(), orbit));
+        self
+    }
+
+    /// Challenge `user`'s requests inside dialogs (re-INVITE, REFER, NOTIFY, INFO, MESSAGE) with
+    /// `Proxy-Authenticate` for the From domain before relaying them; logged as
+    /// `HF-IN-DIALOG-CHALLENGE <method>` and, answered, `HF-IN-DIALOG-AUTHED <method>` with the
+    /// `Proxy-Authorization` header.
+    pub fn challenge_in_dialog(mut self, user: &str) -> Self {
+        self.in_dialog_auth = Some(user.to_string());
         self
     }
 
@@ -150,6 +161,7 @@ impl KamailioBuilder {
             min_expires: self.min_expires,
             park_orbits: self.park_orbits.clone(),
             invite_auth: self.invite_auth.clone(),
+            in_dialog_auth: self.in_dialog_auth.clone(),
         });
         let cfg_path = kdir.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
@@ -259,6 +271,7 @@ struct ConfigParams {
     min_expires: u32,
     park_orbits: Option<(String, SocketAddr)>,
     invite_auth: Option<InviteAuth>,
+    in_dialog_auth: Option<String>,
 }
 
 /// db_text tables (name, schema version, header line) of presence and pua, as Kamailio 5.6 ships them.
@@ -340,12 +353,17 @@ fn config_text(p: &ConfigParams) -> String {
         Some(InviteAuth::FromDomain) => INVITE_AUTH_ROUTE.replace("@REALM@", "$fd"),
         Some(InviteAuth::Realm(r)) => INVITE_AUTH_ROUTE.replace("@REALM@", r),
     };
+    let in_dialog_auth = match &p.in_dialog_auth {
+        None => String::new(),
+        Some(user) => IN_DIALOG_AUTH_ROUTE.replace("@USER@", user),
+    };
     c.push_str(
         &ROUTES
             .replace("@LOCAL_AOR@", &format!("$rd == \"127.0.0.1\" && ({local_aor})"))
             .replace("    @PRESENCE@\n", &presence)
             .replace("    @ORBIT_INVITE@\n", &orbit_invite)
-            .replace("    @INVITE_AUTH@\n", &invite_auth),
+            .replace("    @INVITE_AUTH@\n", &invite_auth)
+            .replace("        @IN_DIALOG_AUTH@\n", &in_dialog_auth),
     );
     c
 }
@@ -363,6 +381,7 @@ request_route {
     }
     @PRESENCE@
     if (has_totag()) {
+        @IN_DIALOG_AUTH@
         if (loose_route()) {
             t_relay();
             exit;
@@ -450,6 +469,25 @@ const INVITE_AUTH_ROUTE: &str = r#"    if (is_method("INVITE")) {
     }
 "#;
 
+/// `@USER@`'s requests inside a dialog must carry a `Proxy-Authorization` for their From domain
+/// (a transaction first, so the ACK of a challenged re-INVITE ends here instead of being routed on).
+const IN_DIALOG_AUTH_ROUTE: &str = r#"        if (is_method("INVITE|REFER|NOTIFY|INFO|MESSAGE|UPDATE") && $fU == "@USER@") {
+            if (!proxy_authorize("$fd", "subscriber")) {
+                xlog("L_NOTICE", "HF-IN-DIALOG-CHALLENGE $rm user=$fU\n");
+                t_newtran();
+                proxy_challenge("$fd", "1");
+                exit;
+            }
+            xlog("L_NOTICE", "HF-IN-DIALOG-AUTHED $rm user=$fU $hdr(Proxy-Authorization)\n");
+            consume_credentials();
+        }
+        if (is_method("ACK")) {
+            # The ACK of a challenged re-INVITE ends here (t_check_trans stops the script); an
+            # ACK of a 2xx goes on.
+            t_check_trans();
+        }
+"#;
+
 /// Calls to an orbit slot: tracked by the dialog module; pua_dialoginfo (send_publish_flag -1:
 /// every tracked dialog) publishes their state for caller and callee.
 const ORBIT_ROUTE: &str = r#"    if (is_method("INVITE") && $rU =~ "@ORBIT_RE@") {
@@ -484,6 +522,7 @@ mod tests {
             min_expires: 10,
             park_orbits: None,
             invite_auth: None,
+            in_dialog_auth: None,
         };
         assert!(!config_text(&p).contains("SHA-256"));
         p.digest = Digest::Sha256;

@@ -12,6 +12,9 @@ pub enum SipError {
     Invalid { what: String, value: String, detail: String },
     #[error("cannot listen on {addr}: {detail}")]
     Bind { addr: String, detail: String },
+    /// A request inside a call was challenged and the challenge not answered.
+    #[error("{method} refused ({status} {reason}): {why}")]
+    AuthRefused { method: String, status: u16, reason: String, why: String },
     #[error("{0}")]
     Other(String),
 }

@@ -12,7 +12,7 @@ use crate::types::{SipUri, Transport};
 use crate::SipError;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
-use rsipstack::sip::{Header, Response, StatusCode};
+use rsipstack::sip::{Header, Method, Response, StatusCode};
 use rsipstack::transport::SipAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,11 +53,19 @@ pub enum InviteOutcome {
 pub struct CallLeg {
     dialog: Arc<Mutex<InviteDialog>>,
     cancelled: Arc<AtomicBool>,
+    /// The account's password, for challenges to requests inside the dialog.
+    creds: Option<Credentials>,
 }
 
 impl CallLeg {
     pub fn new(dialog: InviteDialog) -> CallLeg {
-        CallLeg { dialog: Arc::new(Mutex::new(dialog)), cancelled: Arc::new(AtomicBool::new(false)) }
+        CallLeg { dialog: Arc::new(Mutex::new(dialog)), cancelled: Arc::new(AtomicBool::new(false)), creds: None }
+    }
+
+    /// The leg answers 401/407 to its in-dialog requests with this account's password.
+    pub fn with_credentials(mut self, creds: Credentials) -> CallLeg {
+        self.creds = Some(creds);
+        self
     }
 
     fn current(&self) -> InviteDialog {
@@ -109,15 +117,49 @@ impl CallLeg {
     /// Sends a re-INVITE with this SDP offer; the final response, if the dialog had one.
     pub async fn reinvite(&self, sdp: Vec<u8>) -> Result<Option<Answer>, SipError> {
         let headers = vec![Header::ContentType("application/sdp".into())];
-        let resp = self.current().reinvite(Some(headers), Some(sdp)).await?;
-        Ok(resp.map(|r| answer_of(&r)))
+        self.in_dialog(Method::Invite, headers, Some(sdp)).await
     }
 
     /// REFER the far end to `target` (blind transfer), `Referred-By` us; the final response.
     pub async fn refer(&self, target: &SipUri, referred_by: &SipUri) -> Result<Option<Answer>, SipError> {
-        let headers = vec![Header::Other("Referred-By".into(), format!("<{referred_by}>"))];
-        let resp = self.current().refer(target.0.clone(), Some(headers), None).await?;
-        Ok(resp.map(|r| answer_of(&r)))
+        let headers = vec![
+            Header::Other("Referred-By".into(), format!("<{referred_by}>")),
+            Header::ReferTo(target.0.clone().into()),
+        ];
+        self.in_dialog(Method::Refer, headers, None).await
+    }
+
+    /// Sends a request inside the dialog; a 401/407 is answered through `auth.rs` (only for the
+    /// account's realms, SHA-256 or MD5) by sending it again, with a new CSeq, credentials
+    /// added. `None`: the dialog is not confirmed (or ended) and nothing was sent.
+    async fn in_dialog(&self, method: Method, headers: Vec<Header>, body: Option<Vec<u8>>) -> Result<Option<Answer>, SipError> {
+        let mut attempt = Attempt::new();
+        let mut auth: Vec<Header> = Vec::new();
+        loop {
+            let dialog = self.current();
+            let all: Vec<Header> = headers.iter().cloned().chain(auth.drain(..)).collect();
+            let resp = match method {
+                Method::Invite => dialog.reinvite(Some(all), body.clone()).await?,
+                _ => dialog.request(method.clone(), Some(all), body.clone()).await?,
+            };
+            let Some(resp) = resp else { return Ok(None) };
+            let (status, reason) = status_of(&resp);
+            if !(status == 401 || status == 407) {
+                return Ok(Some(answer_of(&resp)));
+            }
+            let Some(creds) = &self.creds else { return Ok(Some(answer_of(&resp))) };
+            // The digest covers the Request-URI of the retried request: the remote target.
+            let uri = dialog.snapshot().remote_uri.to_string();
+            let body_bytes = body.as_deref().unwrap_or_default();
+            match attempt.answer(creds, Asker::Path, &challenges_of(&resp), &method.to_string(), &uri, body_bytes, &digest::new_cnonce()) {
+                Ok(answers) => {
+                    auth = answers.into_iter().map(|r| Header::Other(r.header_name.to_string(), r.value)).collect();
+                }
+                Err(why) => {
+                    return Err(SipError::AuthRefused { method: method.to_string(), status, reason, why: why.to_string() });
+                }
+            }
+        }
     }
 }
 
@@ -132,8 +174,7 @@ impl CallLeg {
             Header::ContentType("message/sipfrag".into()),
         ];
         let body = format!("SIP/2.0 {status} {reason}\r\n").into_bytes();
-        let resp = self.current().notify(Some(headers), Some(body)).await?;
-        Ok(resp.map(|r| answer_of(&r)))
+        self.in_dialog(Method::Notify, headers, Some(body)).await
     }
 }
 
@@ -223,7 +264,7 @@ pub async fn invite(
         }
     }
     let (dialog, mut handle) = dialogs.do_invite_async(option_for(&inv, destination.clone(), &[]), events.clone())?;
-    let leg = CallLeg::new(dialog);
+    let leg = CallLeg::new(dialog).with_credentials(creds.clone());
     let task_leg = leg.clone();
     let task = tokio::spawn(async move {
         let leg = task_leg;

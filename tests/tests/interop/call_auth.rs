@@ -1,10 +1,12 @@
 //! Calls out through a Kamailio that challenges INVITEs (407 Proxy-Authenticate), the way
 //! providers and PBXs protect their trunks: answered with SHA-256 through the phone's own digest
 //! path (the same one REGISTER uses), and not answered at all when the proxy asks for the password
-//! of a realm that is not the account's.
+//! of a realm that is not the account's. Requests inside the call (re-INVITE for hold and resume,
+//! REFER for a transfer) challenged by the proxy are answered the same way, and the call goes on.
 
+use hookflash_tests::baresip::Codec;
 use hookflash_tests::sipp::Sipp;
-use hookflash_tests::{ports, Cli, CliRun, Digest, InviteAuth, Kamailio, TestDir};
+use hookflash_tests::{ports, Baresip, Cli, CliRun, Digest, InviteAuth, Kamailio, TestDir};
 use std::time::Duration;
 
 const PW: &str = "alice-secret";
@@ -104,4 +106,60 @@ fn a_call_over_tcp_advertises_a_tcp_contact() {
         .to_ascii_lowercase();
     assert!(contact.contains("transport=tcp"), "INVITE Contact without TCP transport: {contact}");
     assert!(!contact.contains(&format!(":{udp_port}")), "INVITE Contact is the UDP address: {contact}");
+}
+
+/// alice (a `session` registered at a SHA-256 Kamailio that challenges her new INVITEs and her
+/// requests inside dialogs) calls baresip A, holds and resumes it (two re-INVITEs, each
+/// challenged), then transfers A to baresip B (a third re-INVITE holds A, then a challenged REFER). Every challenge is answered
+/// with SHA-256 through the account's credentials, the call survives each one, and A reaches B.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn requests_inside_a_call_challenged_by_the_proxy_are_answered() {
+    let dir = TestDir::new("in_dialog_challenges");
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .digest(Digest::Sha256)
+        .challenge_invites(InviteAuth::FromDomain)
+        .challenge_in_dialog("alice")
+        .start(&dir);
+    let b = Baresip::builder("b", "unused").codec(Codec::Pcmu).start(&dir);
+    let a = Baresip::builder("a", "unused").codec(Codec::Pcmu).start(&dir);
+    let target = format!("sip:b@127.0.0.1:{}", b.sip_port);
+    let script = format!(
+        "dial sip:a@127.0.0.1:{}\nwait-calls 1 10\nwait 1\nhold 1\nwait 2\nresume 1\nwait 2\nlist\ntransfer 1 {target}\nwait 6\nquit\n",
+        a.sip_port
+    );
+    let script = dir.write("script.txt", &script);
+    let mut cli = Cli::new("session", "session")
+        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
+        .args(["--listen", &format!("127.0.0.1:{}", ports::free_port()), "--codec", "pcmu"])
+        .arg("--script")
+        .arg(&script)
+        .args(["--audio-in", "null", "--audio-out", "null"])
+        .password(PW)
+        .spawn(&dir);
+    cli.wait_exit(Duration::from_secs(60));
+    let out = cli.stdout();
+    let log = kam.log();
+    // Hold, resume, and the hold before the transfer: three re-INVITEs, each challenged and
+    // answered with SHA-256; the call still up and active after the first two.
+    let challenged = lines(&log, "HF-IN-DIALOG-CHALLENGE INVITE user=alice");
+    let authed = lines(&log, "HF-IN-DIALOG-AUTHED INVITE user=alice");
+    assert_eq!(challenged.len(), 3, "hold, resume and the transfer's hold were not all challenged:\n{log}");
+    assert_eq!(authed.len(), 3, "the re-INVITEs were not all authenticated:\n{log}");
+    assert!(authed.iter().all(|l| l.contains("algorithm=SHA-256") && l.contains("qop=auth")), "{authed:?}");
+    let lists = cli.events_named("calls");
+    let calls = lists.first().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "the call did not survive hold and resume:\n{out}");
+    assert_eq!(calls[0]["active"], true, "{out}");
+    // The REFER: challenged, answered, accepted; A calls B and our leg ends transferred.
+    assert_eq!(lines(&log, "HF-IN-DIALOG-CHALLENGE REFER user=alice").len(), 1, "{log}");
+    assert_eq!(lines(&log, "HF-IN-DIALOG-AUTHED REFER user=alice").len(), 1, "{log}");
+    let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(progress.last().map(String::as_str), Some("connected"), "{progress:?}\n{out}");
+    let ended = cli.events_named("ended");
+    assert_eq!(ended.len(), 1, "{out}");
+    assert_eq!(ended[0]["reason"], "transferred", "{out}");
+    assert!(b.wait_established(Duration::from_secs(5)), "A never reached B:\n{}", b.log());
+    assert!(a.log().contains("transferring call"), "A did not follow the REFER:\n{}", a.log());
 }

@@ -165,6 +165,7 @@ impl SipIo {
                 let result = match invite.into_call(user.as_deref()) {
                     Ok((leg, redirect)) => {
                         let _ = leg.ringing();
+                        let leg = leg.with_credentials(self.accounts[account].credentials.clone());
                         self.legs.insert(id, leg);
                         self.redirects.insert(id, redirect);
                         Ok(())
