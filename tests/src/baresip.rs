@@ -71,6 +71,7 @@ pub struct BaresipBuilder {
     auto_answer: bool,
     dial: Option<String>,
     quit_after: Option<u32>,
+    mediaenc: Option<String>,
 }
 
 pub struct Baresip {
@@ -97,6 +98,7 @@ impl Baresip {
             auto_answer: true,
             dial: None,
             quit_after: None,
+            mediaenc: None,
         }
     }
 }
@@ -137,6 +139,13 @@ impl BaresipBuilder {
         self
     }
 
+    /// Media encryption of its account (`mediaenc=`): `srtp` (SDES key offered on RTP/AVP),
+    /// `srtp-mand` (RTP/SAVP only), `srtp-mandf`; loads the `srtp` module.
+    pub fn mediaenc(mut self, mode: &str) -> Self {
+        self.mediaenc = Some(mode.into());
+        self
+    }
+
     /// Log/config name (default `baresip-<user>`).
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.into();
@@ -172,6 +181,7 @@ impl BaresipBuilder {
              module g722.so\n\
              module aufile.so\n\
              module sndfile.so\n\
+             {srtp}\
              module account.so\n\
              module menu.so\n\
              module ctrl_tcp.so\n\
@@ -180,6 +190,8 @@ impl BaresipBuilder {
             src = source.display(),
             rtp_end = rtp + 9,
             snd = bdir.display(),
+            // Before `account`, which looks the account's `mediaenc` up as it loads.
+            srtp = if self.mediaenc.is_some() { "module srtp.so\n" } else { "" },
         );
         std::fs::write(bdir.join("config"), config).expect("write baresip config");
         let mut account = format!("<sip:{}@127.0.0.1;transport=udp>;auth_pass={}", self.user, self.password);
@@ -189,6 +201,9 @@ impl BaresipBuilder {
         match self.registrar_port {
             Some(p) => account.push_str(&format!(";outbound=\"sip:127.0.0.1:{p};transport=udp\"")),
             None => account.push_str(";regint=0"),
+        }
+        if let Some(mode) = &self.mediaenc {
+            account.push_str(&format!(";mediaenc={mode}"));
         }
         account.push_str(&format!(";audio_codecs={}\n", self.codec.baresip_name()));
         std::fs::write(bdir.join("accounts"), account).expect("write baresip accounts");

@@ -48,9 +48,22 @@ pub struct AccountArgs {
     /// Do not REGISTER; calls go straight to their target.
     #[arg(long, global = true)]
     pub no_register: bool,
+    /// Media encryption (SRTP keyed by SDES): `off` offers clear RTP, `optional` offers a key
+    /// on RTP/AVP and encrypts when the far end takes it, `mandatory` offers RTP/SAVP only and
+    /// refuses clear media. Overrides the profile's media_encryption / require_encryption.
+    #[arg(long, global = true, value_enum)]
+    pub srtp: Option<SrtpArg>,
     /// Call history database (default: ~/.local/share/hookflash/history.sqlite3).
     #[arg(long, global = true)]
     pub history_db: Option<PathBuf>,
+}
+
+/// `--srtp`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrtpArg {
+    Off,
+    Optional,
+    Mandatory,
 }
 
 #[derive(Args, Debug, Clone, Default)]

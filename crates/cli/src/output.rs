@@ -18,7 +18,8 @@ pub fn call_update_json(before: Option<&CallInfo>, call: &CallInfo) -> Vec<Value
             (Direction::Outgoing, CallState::Ringing) => out.push(json!({"event": "ringing", "call_id": call.id})),
             (_, CallState::Answered) => out.push(json!({
                 "event": "answered", "call_id": call.id,
-                "codec": call.codec.map(|c| format!("{c:?}").to_lowercase()), "muted": call.muted
+                "codec": call.codec.map(|c| format!("{c:?}").to_lowercase()), "muted": call.muted,
+                "encrypted": call.encrypted
             })),
             _ => {}
         }
@@ -60,6 +61,7 @@ pub fn call_json(c: &CallInfo) -> Value {
         "parked_since_ms": c.parked_since_ms,
         "held_by_remote": c.held_by_remote,
         "account": c.account,
+        "encrypted": c.encrypted,
     })
 }
 
@@ -164,7 +166,11 @@ pub fn event_text_of(v: &Value) -> Option<String> {
         "incoming" => format!("incoming call {} from {}", v["call_id"], v["from"].as_str().unwrap_or_default()),
         "calling" => format!("calling {}", v["to"].as_str().unwrap_or_default()),
         "ringing" => "ringing".into(),
-        "answered" => format!("answered ({})", v["codec"].as_str().unwrap_or("?")),
+        "answered" => format!(
+            "answered ({}, {})",
+            v["codec"].as_str().unwrap_or("?"),
+            if v["encrypted"].as_bool() == Some(true) { "encrypted" } else { "not encrypted" }
+        ),
         "dtmf" => format!("DTMF {}", v["digit"].as_str().unwrap_or_default()),
         "ended" => v["message"].as_str().unwrap_or_default().to_string(),
         "availability" => format!(
@@ -225,6 +231,9 @@ pub fn line_text(v: &Value) -> Option<String> {
                     }
                     if c["held_by_remote"].as_bool() == Some(true) {
                         flags.push("held by remote".into());
+                    }
+                    if c["encrypted"].as_bool() == Some(true) {
+                        flags.push("encrypted".into());
                     }
                     format!(
                         "{} {} {} {}",
@@ -317,6 +326,7 @@ mod tests {
             held_by_remote: false,
             account: String::new(),
             routing: None,
+            encrypted: false,
         };
         let ev = PhoneEvent::CallEnded {
             call,
@@ -347,6 +357,7 @@ mod tests {
             held_by_remote: false,
             account: "sip:me@h".into(),
             routing: None,
+            encrypted: false,
         };
         let ringing = CallInfo { state: CallState::Ringing, active: false, ..c.clone() };
         let events = |b: Option<&CallInfo>, c: &CallInfo| -> Vec<String> {

@@ -1,11 +1,11 @@
 //! The CLI's behaviour: build the account from the profile and flags, start the phone, and
 //! drive it for `register`, `call` or `listen`, reacting to its events.
 
-use crate::args::{AccountArgs, Cli, Command, MediaArgs};
+use crate::args::{AccountArgs, Cli, Command, MediaArgs, SrtpArg};
 use crate::output::Printer;
 use crate::session::{run_session, ScriptSource};
 use hookflash_phone::{
-    load_profile, AccountConfig, AudioEndpoint, CallId, CallOptions, CallState, CodecName, EndReason,
+    load_profile, AccountConfig, AudioEndpoint, CallId, MediaEncryption, CallOptions, CallState, CodecName, EndReason,
     PasswordSource, Phone, PhoneEvent, Profile,
 };
 use std::collections::HashMap;
@@ -49,6 +49,13 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     }
     if args.no_register {
         a.register = false;
+    }
+    if let Some(srtp) = args.srtp {
+        (a.media_encryption, a.require_encryption) = match srtp {
+            SrtpArg::Off => (MediaEncryption::None, false),
+            SrtpArg::Optional => (MediaEncryption::Sdes, false),
+            SrtpArg::Mandatory => (MediaEncryption::Sdes, true),
+        };
     }
     if let Some(v) = &args.history_db {
         profile.history_db = Some(v.clone());

@@ -33,6 +33,8 @@ pub enum MediaError {
     Stopped,
     #[error("media needs a running tokio runtime")]
     NoRuntime,
+    #[error("cannot encrypt the call's media: {0}")]
+    Srtp(String),
     #[error("cannot resample audio from {from} Hz to {to} Hz: {reason}")]
     Resample { from: u32, to: u32, reason: String },
 }

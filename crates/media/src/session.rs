@@ -37,7 +37,7 @@ use crate::rtp_endpoint::RtpEndpoint;
 use crate::stats::MediaStats;
 use crate::stream::core::PLAYOUT_MS;
 use crate::stream::media_clock::MediaClock;
-use crate::stream::{Now, Pacer, SentFrame, Socket, StreamCore, Transport};
+use crate::stream::{Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport};
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +72,8 @@ pub struct StreamParams {
     /// Packet time in ms (20 is usual; 10-60 accepted).
     pub ptime_ms: u32,
     pub direction: MediaDirection,
+    /// SRTP keys (SDES) when the media is encrypted; `None`: clear RTP.
+    pub srtp: Option<SrtpKeys>,
 }
 
 impl StreamParams {
@@ -122,6 +124,7 @@ fn now() -> Now {
 /// A running audio stream. Dropping it stops the tasks too (without waiting for them).
 pub struct MediaSession {
     core: CoreRef,
+    transport: Arc<Transport>,
     params_tx: watch::Sender<StreamParams>,
     dtmf_tx: mpsc::UnboundedSender<char>,
     muted: Arc<AtomicBool>,
@@ -152,6 +155,7 @@ impl MediaSession {
         let dec = decoder(params.codec)?;
 
         let transport = Arc::new(Transport::new(endpoint));
+        transport.set_keys(params.srtp.as_ref()).map_err(MediaError::Srtp)?;
         let ssrc: u32 = rand::random();
         let core = Arc::new(Mutex::new(StreamCore::new(
             params.clone(),
@@ -187,7 +191,7 @@ impl MediaSession {
             source_error_reported: false,
         };
         let receiver = RecvTask {
-            transport,
+            transport: transport.clone(),
             core: core.clone(),
             params_rx,
             events: events_tx,
@@ -198,7 +202,7 @@ impl MediaSession {
             sink_error_reported: false,
         };
         let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run())];
-        Ok((MediaSession { core, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
+        Ok((MediaSession { core, transport, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
     }
 
     /// Queues a DTMF key (0-9, *, #, A-D) as RFC 4733 events: ~100 ms tone, then a gap.
@@ -217,6 +221,9 @@ impl MediaSession {
 
     /// Applies renegotiated parameters (re-INVITE): remote address, codec, direction.
     pub fn update(&self, params: StreamParams) {
+        if let Err(e) = self.transport.set_keys(params.srtp.as_ref()) {
+            tracing::warn!("new SRTP keys not usable, keeping the old ones: {e}");
+        }
         {
             let mut core = lock(&self.core);
             let old = self.params_tx.borrow();
@@ -227,7 +234,15 @@ impl MediaSession {
 
     /// Current counters.
     pub fn stats(&self) -> MediaStats {
-        lock(&self.core).stats()
+        self.with_transport(lock(&self.core).stats())
+    }
+
+    fn with_transport(&self, mut stats: MediaStats) -> MediaStats {
+        let dropped = self.transport.srtp_counters();
+        stats.encrypted = self.transport.encrypted();
+        stats.srtp_auth_failures = dropped.auth_failures;
+        stats.srtp_replays = dropped.replays;
+        stats
     }
 
     /// Where RTP is currently being sent (the latched address once the far end has spoken).
@@ -241,7 +256,8 @@ impl MediaSession {
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
-        lock(&self.core).stats()
+        let stats = lock(&self.core).stats();
+        self.with_transport(stats)
     }
 }
 
@@ -577,6 +593,7 @@ mod tests {
             telephone_event_pt: None,
             ptime_ms: 30,
             direction: MediaDirection::SendRecv,
+            srtp: None,
         };
         assert_eq!(p.ptime(), 20);
         p.ptime_ms = 40;

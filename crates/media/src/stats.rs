@@ -70,6 +70,13 @@ pub struct MediaStats {
     pub r_factor: Option<f64>,
     /// Estimated mean opinion score (1-4.5) from `r_factor`.
     pub mos: Option<f64>,
+    /// The media is SRTP-encrypted.
+    pub encrypted: bool,
+    /// SRTP packets dropped because their authentication tag did not match (forged, corrupted,
+    /// or sent in the clear).
+    pub srtp_auth_failures: u64,
+    /// SRTP packets dropped as replays of ones already received.
+    pub srtp_replays: u64,
 }
 
 impl MediaStats {

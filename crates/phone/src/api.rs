@@ -61,6 +61,24 @@ pub struct AccountConfig {
     /// `dialling.caller_ids`); none: the profile's `dialling.caller_ids`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_ids: Option<Vec<crate::dialling::CallerId>>,
+    /// How calls' media is encrypted: `none` (clear RTP offered; an `RTP/SAVP` offer is still
+    /// answered encrypted) or `sdes` (SRTP keyed in the SDP, RFC 4568).
+    #[serde(default)]
+    pub media_encryption: MediaEncryption,
+    /// Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"`): we
+    /// offer `RTP/SAVP` only and refuse clear offers and answers.
+    #[serde(default)]
+    pub require_encryption: bool,
+}
+
+/// How an account encrypts its calls' media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaEncryption {
+    #[default]
+    None,
+    /// SRTP (`AES_CM_128_HMAC_SHA1_80` / `_32`) with keys exchanged in the SDP (RFC 4568).
+    Sdes,
 }
 
 /// Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.
@@ -113,6 +131,8 @@ impl AccountConfig {
             shared_park: None,
             routing: None,
             caller_ids: None,
+            media_encryption: MediaEncryption::None,
+            require_encryption: false,
         }
     }
 }
@@ -285,6 +305,11 @@ impl PhoneConfig {
                 let plan = crate::dialling::DiallingSettings { caller_ids: ids.clone(), ..Default::default() };
                 plan.validate().map_err(|problems| invalid(problems.join("; ").replace("dialling.caller_ids", "caller_ids")))?;
             }
+            if a.require_encryption && a.media_encryption == MediaEncryption::None {
+                return Err(invalid(
+                    "require_encryption = true needs media_encryption = \"sdes\" (there is no key to encrypt with)".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -395,6 +420,9 @@ pub struct CallInfo {
     /// Incoming calls: how the routing rules decided this call, and which rule matched.
     #[serde(default)]
     pub routing: Option<String>,
+    /// The call's media is SRTP-encrypted (false: clear RTP, or no media yet).
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// Why a call ended, with a sentence a user can read.

@@ -74,6 +74,7 @@ mod tests {
             held_by_remote: false,
             account: "sip:alice@example.com".into(),
             routing: None,
+            encrypted: false,
         }
     }
 

@@ -189,6 +189,7 @@ pub fn engine_types() -> TsFile {
         .add::<AccountConfig>()
         .add::<AccountStatus>()
         .add::<Transport>()
+        .add::<MediaEncryption>()
         .add::<SharedParkConfig>()
         .add::<CallerId>()
         // Routing settings and what saving them can reject.

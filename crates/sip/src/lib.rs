@@ -14,6 +14,7 @@ pub mod error;
 pub mod incoming;
 pub mod invite;
 pub mod registration;
+pub mod sdes;
 pub mod sdp;
 pub mod stack;
 pub mod subscription;

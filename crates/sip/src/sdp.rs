@@ -1,6 +1,8 @@
 //! SDP for one audio stream: writing offers/answers, reading the other side's,
 //! and the offer/answer rules that pick the codec (RFC 4566, RFC 3264,
-//! RFC 3551 static payload types, RFC 4733 telephone-event, RFC 3605 a=rtcp).
+//! RFC 3551 static payload types, RFC 4733 telephone-event, RFC 3605 a=rtcp), with SDES keys
+//! (RFC 4568 `a=crypto`, `RTP/SAVP`) read and written through `sdes.rs`, which also decides
+//! whether the call is encrypted.
 //!
 //! The phone only ever negotiates a single audio stream, so [`parse`] reads the
 //! session-level `c=` and direction, the first `m=audio` section and the
@@ -17,6 +19,7 @@
 //!
 //! Everything here is pure: no sockets, no clocks.
 
+use crate::sdes::{self, Crypto, EncryptionError, Key, Keys, Policy};
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
@@ -143,6 +146,10 @@ pub struct AudioDescription {
     pub direction: Direction,
     /// `a=ptime` in milliseconds.
     pub ptime: Option<u32>,
+    /// The `m=` line says `RTP/SAVP` (or `RTP/SAVPF`): encrypted media only.
+    pub secure: bool,
+    /// The `a=crypto` lines we can use (RFC 4568), in order.
+    pub crypto: Vec<Crypto>,
 }
 
 /// The `o=` line's session id and version (RFC 4566 5.2). Bump `version`
@@ -169,6 +176,8 @@ pub struct Negotiated {
     pub direction: Direction,
     /// Packetization to send with, in ms (the peer's `a=ptime`, else 20).
     pub ptime: u32,
+    /// SRTP keys (SDES) when the media is encrypted.
+    pub srtp: Option<Keys>,
 }
 
 /// Why a session description could not be read or negotiated.
@@ -184,8 +193,10 @@ pub enum SdpError {
     NoAudio,
     #[error("the m=audio line is malformed: \"{0}\"")]
     BadMedia(String),
-    #[error("the audio stream uses the transport \"{0}\", but only RTP/AVP (unencrypted RTP) is supported")]
+    #[error("the audio stream uses the transport \"{0}\", but only RTP/AVP and RTP/SAVP (SRTP keyed by SDES) are supported")]
     UnsupportedTransport(String),
+    #[error("{0}")]
+    Encryption(#[from] EncryptionError),
     #[error("the audio stream has no connection address (no c= line)")]
     MissingConnection,
     #[error("the connection line \"c={0}\" does not hold an IPv4 or IPv6 address")]
@@ -204,6 +215,7 @@ impl SdpError {
         match self {
             SdpError::NoAudio
             | SdpError::UnsupportedTransport(_)
+            | SdpError::Encryption(_)
             | SdpError::StreamRejected
             | SdpError::NoCommonCodec { .. } => 488,
             _ => 400,
@@ -260,7 +272,8 @@ pub fn build(desc: &AudioDescription, origin_user: &str, session: &SessionVersio
         // m= needs at least one format even for a declined stream (RFC 3264 6).
         pts.push("0".to_string());
     }
-    let _ = write!(s, "m=audio {} RTP/AVP {}\r\n", desc.port, pts.join(" "));
+    let proto = if desc.secure { "RTP/SAVP" } else { "RTP/AVP" };
+    let _ = write!(s, "m=audio {} {proto} {}\r\n", desc.port, pts.join(" "));
     for f in &desc.formats {
         if f.channels > 1 {
             let _ = write!(
@@ -284,6 +297,9 @@ pub fn build(desc: &AudioDescription, origin_user: &str, session: &SessionVersio
     }
     if let Some(ptime) = desc.ptime {
         let _ = write!(s, "a=ptime:{ptime}\r\n");
+    }
+    for c in &desc.crypto {
+        let _ = write!(s, "a=crypto:{}\r\n", c.to_attribute());
     }
     let _ = write!(s, "a={}\r\n", desc.direction.as_str());
     s
@@ -387,6 +403,7 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
                                 }
                             }
                             "ptime" => a.ptime = parse_ptime(arg),
+                            "crypto" => a.crypto.extend(Crypto::parse(arg)),
                             "rtcp" => {
                                 a.rtcp = arg.split_whitespace().next().and_then(|p| p.parse().ok());
                             }
@@ -432,6 +449,8 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
         formats,
         direction: a.dir.or(session_dir).unwrap_or(Direction::SendRecv),
         ptime: a.ptime.or(session_ptime),
+        secure: a.secure,
+        crypto: a.crypto,
     })
 }
 
@@ -445,17 +464,22 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
 /// the offer's (offer sendonly -> answer recvonly, ...); an offer with
 /// address 0.0.0.0 (old-style hold) is treated as not wanting media.
 ///
-/// `Err(SdpError::NoCommonCodec)` maps to `488 Not Acceptable Here`, as does
-/// `StreamRejected` (the offer disabled audio).
+/// Encryption follows [`sdes::answer`]: `policy` is ours, `key` what we would send with.
+///
+/// `Err(SdpError::NoCommonCodec)` maps to `488 Not Acceptable Here`, as do
+/// `StreamRejected` (the offer disabled audio) and `Encryption`.
 pub fn answer(
     offer: &AudioDescription,
     supported: &[RtpFormat],
     local_addr: IpAddr,
     local_port: u16,
+    policy: Policy,
+    key: &Key,
 ) -> Result<(AudioDescription, Negotiated), SdpError> {
     if offer.port == 0 {
         return Err(SdpError::StreamRejected);
     }
+    let (secure, crypto, srtp) = sdes::answer(policy, offer.secure, &offer.crypto, key)?;
     let chosen = offer
         .formats
         .iter()
@@ -493,6 +517,8 @@ pub fn answer(
         formats,
         direction: ours_dir,
         ptime: Some(ptime),
+        secure,
+        crypto,
     };
     let negotiated = Negotiated {
         remote: SocketAddr::new(offer.address, offer.port),
@@ -501,20 +527,25 @@ pub fn answer(
         telephone_event,
         direction: ours_dir,
         ptime,
+        srtp,
     };
     Ok((desc, negotiated))
 }
 
 /// Reads the answer to our offer: the codec is the answer's first format
 /// that we offered (same name and clock rate), sent with the answer's
-/// payload type number; our direction mirrors the answer's.
+/// payload type number; our direction mirrors the answer's. Encryption follows
+/// [`sdes::accept`] (an offer of `RTP/SAVP` requires it).
 pub fn accept_answer(
     offer: &AudioDescription,
     answer: &AudioDescription,
+    policy: Policy,
 ) -> Result<Negotiated, SdpError> {
     if answer.port == 0 {
         return Err(SdpError::StreamRejected);
     }
+    let policy = if offer.secure { Policy::Mandatory } else { policy };
+    let srtp = sdes::accept(policy, &offer.crypto, &answer.crypto)?;
     let codec = answer
         .formats
         .iter()
@@ -535,6 +566,7 @@ pub fn accept_answer(
         telephone_event,
         direction,
         ptime: answer.ptime.unwrap_or(DEFAULT_PTIME_MS),
+        srtp,
     })
 }
 
@@ -606,9 +638,11 @@ fn parse_media_line<'a>(value: &str) -> Result<SectionState<'a>, SdpError> {
         .parse()
         .map_err(|_| bad())?;
     let proto = it.next().ok_or_else(bad)?;
-    if !(proto.eq_ignore_ascii_case("RTP/AVP") || proto.eq_ignore_ascii_case("RTP/AVPF")) {
-        return Err(SdpError::UnsupportedTransport(proto.to_string()));
-    }
+    let secure = match proto.to_ascii_uppercase().as_str() {
+        "RTP/AVP" | "RTP/AVPF" => false,
+        "RTP/SAVP" | "RTP/SAVPF" => true,
+        _ => return Err(SdpError::UnsupportedTransport(proto.to_string())),
+    };
     let mut pts = Vec::new();
     for fmt in it {
         let pt: u8 = fmt.parse().map_err(|_| bad())?;
@@ -623,6 +657,7 @@ fn parse_media_line<'a>(value: &str) -> Result<SectionState<'a>, SdpError> {
     Ok(SectionState {
         port,
         pts,
+        secure,
         ..Default::default()
     })
 }
@@ -638,6 +673,8 @@ struct SectionState<'a> {
     rtcp: Option<u16>,
     rtpmaps: Vec<(u8, &'a str)>,
     fmtps: Vec<(u8, &'a str)>,
+    secure: bool,
+    crypto: Vec<Crypto>,
 }
 
 /// `c=IN IP4 192.0.2.1[/ttl[/count]]`
@@ -696,7 +733,10 @@ fn static_format(pt: u8) -> Option<RtpFormat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdes::Suite;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const KEY: Key = Key([7; sdes::KEY_LEN]);
 
     /// A baresip 1.x offer (opus, G.711, DTMF at 8000, session-level c=).
     const BARESIP_OFFER: &str = "v=0\r\n\
@@ -850,7 +890,7 @@ mod tests {
                     fmt(12, "QCELP", 8000, 1, None)
                 ]
             );
-            let (ans, neg) = answer(&d, &ours(), v4(127, 0, 0, 1), 4000).unwrap();
+            let (ans, neg) = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY).unwrap();
             assert_eq!(neg.codec.name, "PCMU");
             assert_eq!(ans.formats.len(), 1, "no telephone-event was offered");
         }
@@ -898,7 +938,7 @@ mod tests {
         let d = parse("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 2001:db8::17\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n").unwrap();
         let addr = IpAddr::V6("2001:db8::17".parse::<Ipv6Addr>().unwrap());
         assert_eq!(d.address, addr);
-        let (ans, neg) = answer(&d, &ours(), IpAddr::V6(Ipv6Addr::LOCALHOST), 40000).unwrap();
+        let (ans, neg) = answer(&d, &ours(), IpAddr::V6(Ipv6Addr::LOCALHOST), 40000, Policy::Off, &KEY).unwrap();
         assert_eq!(neg.remote, SocketAddr::new(addr, 30000));
         assert_eq!(neg.remote_rtcp, Some(SocketAddr::new(addr, 30001)));
         let text = build(&ans, "hookflash", &SessionVersion { id: 7, version: 8 });
@@ -920,6 +960,8 @@ mod tests {
             ],
             direction: Direction::SendOnly,
             ptime: Some(20),
+            secure: false,
+            crypto: vec![],
         };
         let text = build(&desc, "alice smith", &SessionVersion { id: 42, version: 2 });
         assert_eq!(
@@ -950,7 +992,7 @@ mod tests {
         let mut supported = ours();
         supported.rotate_left(1); // PCMU, PCMA, te, opus
         let offer = parse(BARESIP_OFFER).unwrap();
-        let (ans, neg) = answer(&offer, &supported, v4(192, 168, 1, 9), 20000).unwrap();
+        let (ans, neg) = answer(&offer, &supported, v4(192, 168, 1, 9), 20000, Policy::Off, &KEY).unwrap();
         // Offer's PT number (96), our fmtp.
         assert_eq!(neg.codec, fmt(96, "opus", 48000, 2, Some("useinbandfec=1")));
         // Only te/8000 was offered; kept even with opus.
@@ -970,7 +1012,7 @@ mod tests {
 
         // linphone: opus + te/48000 chosen over te/16000 and te/8000; a=rtcp honoured.
         let offer = parse(LINPHONE_OFFER).unwrap();
-        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 20000).unwrap();
+        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 20000, Policy::Off, &KEY).unwrap();
         assert_eq!(neg.codec.payload_type, 96);
         assert_eq!(
             neg.telephone_event
@@ -982,7 +1024,7 @@ mod tests {
 
         // Without opus on our side: PCMU (offer order: 0 before 8), te at 8000.
         let g711 = &ours()[1..];
-        let (_, neg) = answer(&offer, g711, v4(127, 0, 0, 1), 20000).unwrap();
+        let (_, neg) = answer(&offer, g711, v4(127, 0, 0, 1), 20000, Policy::Off, &KEY).unwrap();
         assert_eq!(neg.codec, fmt(0, "PCMU", 8000, 1, None));
         assert_eq!(
             neg.telephone_event
@@ -993,7 +1035,7 @@ mod tests {
 
         // Case-insensitive names; clock rate must match (speex/16000 != speex/8000).
         let speex = [fmt(120, "SPEEX", 8000, 1, None)];
-        let (_, neg) = answer(&offer, &speex, v4(127, 0, 0, 1), 20000).unwrap();
+        let (_, neg) = answer(&offer, &speex, v4(127, 0, 0, 1), 20000, Policy::Off, &KEY).unwrap();
         assert_eq!(
             (neg.codec.payload_type, neg.codec.name.as_str()),
             (98, "speex")
@@ -1004,7 +1046,7 @@ mod tests {
     #[test]
     fn no_common_codec_is_an_error_with_a_readable_message() {
         let offer = parse("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 18 3 101\r\na=rtpmap:101 telephone-event/8000\r\n").unwrap();
-        let err = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000).unwrap_err();
+        let err = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY).unwrap_err();
         assert_eq!(
             err,
             SdpError::NoCommonCodec {
@@ -1019,7 +1061,7 @@ mod tests {
         // telephone-event alone is not a codec.
         let offer = parse("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n").unwrap();
         assert!(matches!(
-            answer(&offer, &ours(), v4(127, 0, 0, 1), 4000),
+            answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY),
             Err(SdpError::NoCommonCodec { .. })
         ));
     }
@@ -1034,7 +1076,7 @@ mod tests {
             ("a=inactive", Direction::Inactive),
         ] {
             let offer = parse(&format!("{base}{attr}\r\n")).unwrap();
-            let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000).unwrap();
+            let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &KEY).unwrap();
             assert_eq!(ans.direction, want, "{attr}");
             assert_eq!(neg.direction, want, "{attr}");
             assert!(build(&ans, "u", &SessionVersion { id: 1, version: 1 })
@@ -1042,7 +1084,7 @@ mod tests {
         }
         // RFC 2543 hold: c=0.0.0.0 means "don't send to me".
         let offer = parse("v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
-        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000).unwrap();
+        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &KEY).unwrap();
         assert_eq!(neg.direction, Direction::RecvOnly);
         assert!(!neg.direction.sends());
     }
@@ -1056,6 +1098,8 @@ mod tests {
             formats: ours(),
             direction: Direction::SendRecv,
             ptime: Some(20),
+            secure: false,
+            crypto: vec![],
         };
         // The peer renumbers opus to 96 and answers recvonly (it put us on hold
         // the other way round), with ptime 40 and a=rtcp.
@@ -1065,7 +1109,7 @@ mod tests {
              a=rtcp:6009\r\na=ptime:40\r\na=recvonly\r\n",
         )
         .unwrap();
-        let neg = accept_answer(&offer, &ans).unwrap();
+        let neg = accept_answer(&offer, &ans, Policy::Off).unwrap();
         assert_eq!(neg.codec, fmt(96, "OPUS", 48000, 2, None));
         assert_eq!(
             neg.telephone_event,
@@ -1079,18 +1123,18 @@ mod tests {
         // Answer with a codec we did not offer only.
         let bad = parse("v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 6000 RTP/AVP 18\r\n").unwrap();
         assert!(matches!(
-            accept_answer(&offer, &bad),
+            accept_answer(&offer, &bad, Policy::Off),
             Err(SdpError::NoCommonCodec { .. })
         ));
         // Declined stream.
         let declined = parse("v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 0 RTP/AVP 0\r\n").unwrap();
         assert_eq!(declined.port, 0);
         assert_eq!(
-            accept_answer(&offer, &declined),
+            accept_answer(&offer, &declined, Policy::Off),
             Err(SdpError::StreamRejected)
         );
         assert_eq!(
-            answer(&declined, &ours(), v4(127, 0, 0, 1), 1).unwrap_err(),
+            answer(&declined, &ours(), v4(127, 0, 0, 1), 1, Policy::Off, &KEY).unwrap_err(),
             SdpError::StreamRejected
         );
     }
@@ -1099,14 +1143,14 @@ mod tests {
     fn answer_then_accept_round_trip() {
         // Our answer, read back by the offerer, gives the mirror image.
         let offer = parse(BARESIP_OFFER).unwrap();
-        let (ans, neg_answerer) = answer(&offer, &ours(), v4(10, 1, 1, 1), 7000).unwrap();
+        let (ans, neg_answerer) = answer(&offer, &ours(), v4(10, 1, 1, 1), 7000, Policy::Off, &KEY).unwrap();
         let reparsed = parse(&build(
             &ans,
             "hookflash",
             &SessionVersion { id: 1, version: 1 },
         ))
         .unwrap();
-        let neg_offerer = accept_answer(&offer, &reparsed).unwrap();
+        let neg_offerer = accept_answer(&offer, &reparsed, Policy::Off).unwrap();
         assert_eq!(neg_offerer.remote, "10.1.1.1:7000".parse().unwrap());
         assert_eq!(
             neg_offerer.codec.payload_type,
@@ -1133,8 +1177,8 @@ mod tests {
             Err(SdpError::BadConnection("IN IP4 pbx.example.com".into()))
         );
         assert_eq!(
-            parse("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/SAVP 0\r\n"),
-            Err(SdpError::UnsupportedTransport("RTP/SAVP".into()))
+            parse("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n"),
+            Err(SdpError::UnsupportedTransport("UDP/TLS/RTP/SAVPF".into()))
         );
         assert_eq!(
             parse("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 99999 RTP/AVP 0\r\n"),
@@ -1241,12 +1285,72 @@ mod tests {
                     } else {
                         assert_eq!(back, d, "round trip of {text:?}");
                     }
-                    let _ = answer(&d, &ours(), v4(127, 0, 0, 1), 4000);
-                    let _ = accept_answer(&d, &d);
+                    let _ = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY);
+                    let _ = accept_answer(&d, &d, Policy::Off);
                 }
             }
         }
         // The mutations must leave enough valid inputs to exercise the rest.
         assert!(parsed_ok > 1000, "only {parsed_ok} mutated inputs parsed");
+    }
+
+    /// A baresip 1.0 offer with `mediaenc=srtp-mand`: RTP/SAVP with two keys.
+    const SRTP_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n\
+        m=audio 10000 RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n\
+        a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n\
+        a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^31\r\n\
+        a=crypto:3 AES_256_CM_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBRPS1uQCVeeCFCanVmcjkpPywj\r\n\
+        a=sendrecv\r\n";
+
+    #[test]
+    fn an_srtp_offer_is_read_and_answered_encrypted_with_our_key() {
+        let offer = parse(SRTP_OFFER).unwrap();
+        assert!(offer.secure);
+        assert_eq!(offer.crypto.iter().map(|c| (c.tag, c.suite)).collect::<Vec<_>>(), vec![(1, Suite::AesCm128HmacSha1_32), (2, Suite::AesCm128HmacSha1_80)]);
+        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY).unwrap();
+        let keys = neg.srtp.expect("encrypted");
+        assert_eq!((keys.suite, &keys.local, &keys.remote), (Suite::AesCm128HmacSha1_32, &KEY, &offer.crypto[0].key));
+        let text = build(&ans, "me", &SessionVersion { id: 1, version: 1 });
+        assert!(text.contains("m=audio 4000 RTP/SAVP 0 101\r\n"), "{text}");
+        assert!(text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH\r\n"), "{text}");
+        // Read back by the offerer: the same keys, seen from the other side.
+        let back = accept_answer(&offer, &parse(&text).unwrap(), Policy::Off).unwrap();
+        let theirs = back.srtp.expect("encrypted");
+        assert_eq!((theirs.local, theirs.remote), (offer.crypto[0].key.clone(), KEY));
+    }
+
+    #[test]
+    fn encryption_refusals_are_488_with_a_sentence() {
+        let no_usable = SRTP_OFFER.replace("a=crypto:1", "a=x:1").replace("a=crypto:2", "a=x:2");
+        let err = answer(&parse(&no_usable).unwrap(), &ours(), v4(127, 0, 0, 1), 4000, Policy::Optional, &KEY).unwrap_err();
+        assert_eq!(err.sip_status(), 488);
+        assert!(err.to_string().contains("no key this phone can use"), "{err}");
+        let clear = parse(BARESIP_OFFER).unwrap();
+        let err = answer(&clear, &ours(), v4(127, 0, 0, 1), 4000, Policy::Mandatory, &KEY).unwrap_err();
+        assert_eq!((err.sip_status(), err.to_string().contains("requires encryption")), (488, true));
+        let dtls = SRTP_OFFER.replace("RTP/SAVP", "UDP/TLS/RTP/SAVP");
+        assert_eq!(parse(&dtls).unwrap_err(), SdpError::UnsupportedTransport("UDP/TLS/RTP/SAVP".into()));
+    }
+
+    #[test]
+    fn an_offer_of_ours_with_a_key_on_rtp_avp_is_encrypted_only_if_the_answer_keys_it() {
+        let (secure, crypto) = sdes::offer(Policy::Optional, &KEY);
+        let offer = AudioDescription {
+            address: v4(10, 0, 0, 1),
+            port: 4000,
+            rtcp_port: None,
+            formats: ours(),
+            direction: Direction::SendRecv,
+            ptime: Some(20),
+            secure,
+            crypto,
+        };
+        let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
+        assert!(text.contains("RTP/AVP") && text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{text}");
+        let clear = parse(BARESIP_OFFER).unwrap();
+        assert_eq!(accept_answer(&offer, &clear, Policy::Optional).unwrap().srtp, None);
+        let secure_offer = AudioDescription { secure: true, ..offer };
+        let err = accept_answer(&secure_offer, &clear, Policy::Off).unwrap_err();
+        assert!(err.to_string().contains("answered with unencrypted media"), "{err}");
     }
 }

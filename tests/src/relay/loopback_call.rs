@@ -78,6 +78,7 @@ pub async fn run_async(call: &LoopbackCall) -> Result<LoopbackRun, String> {
         telephone_event_pt: None,
         ptime_ms: 20,
         direction: MediaDirection::SendRecv,
+        srtp: None,
     };
     let b_params = params(relay.rtp.right_addr(), relay.rtcp.right_addr());
     let a_params = params(relay.rtp.left_addr(), relay.rtcp.left_addr());

@@ -19,6 +19,7 @@ mod registration;
 mod routing;
 mod shared_park;
 mod sipp;
+mod srtp;
 mod transfer;
 
 /// A `hookflash-cli session` as `sip:me@127.0.0.1` on `port` (PCMU, not registering) running

@@ -26,6 +26,7 @@ const call = (over: Partial<CallView> = {}): CallView => ({
   held_by_remote: false,
   account: 'sip:alice@127.0.0.1',
   routing: null,
+  encrypted: false,
   ...over,
 });
 
@@ -99,6 +100,17 @@ describe('call card controls', () => {
     expect(onDtmf.mock.calls).toEqual([['*'], ['1']]);
     expect(onMute).toHaveBeenCalledWith(true);
     expect(onHangup).toHaveBeenCalledOnce();
+  });
+
+  it('an encrypted call shows a lock, a clear one a warning', () => {
+    const props = { now: 2_000, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop };
+    const secure = render(CallCard, { call: call({ encrypted: true }), ...props });
+    expect(secure.getByTestId('call-encrypted').textContent).toContain('Encrypted');
+    expect(secure.queryByTestId('call-unencrypted')).toBeNull();
+    cleanup();
+    const clear = render(CallCard, { call: call({ encrypted: false }), ...props });
+    expect(clear.getByTestId('call-unencrypted').textContent).toContain('Not encrypted');
+    expect(clear.queryByTestId('call-encrypted')).toBeNull();
   });
 
   it('DTMF keys are disabled until the call is connected', () => {

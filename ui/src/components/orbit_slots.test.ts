@@ -63,6 +63,7 @@ describe('park orbit slots', () => {
       held_by_remote: false,
       account: 'sip:alice@pbx',
       routing: null,
+      encrypted: false,
     };
     const base = { call, now: 5_000, onHangup: () => {}, onMute: () => {}, onDtmf: () => {}, onDismiss: () => {}, onPark: () => {} };
     const onParkOrbit = vi.fn();

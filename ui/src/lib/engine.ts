@@ -39,7 +39,11 @@ account: string,
 /**
  * Incoming calls: how the routing rules decided this call, and which rule matched.
  */
-routing: string | null, };
+routing: string | null, 
+/**
+ * The call's media is SRTP-encrypted (false: clear RTP, or no media yet).
+ */
+encrypted: boolean, };
 
 export type CallState = "calling" | "ringing" | "answered" | "ended";
 
@@ -207,7 +211,17 @@ routing?: RoutingSettings | null,
  * Caller IDs calls from this account may present (`[[account.caller_ids]]`, like
  * `dialling.caller_ids`); none: the profile's `dialling.caller_ids`.
  */
-caller_ids?: Array<CallerId> | null, };
+caller_ids?: Array<CallerId> | null, 
+/**
+ * How calls' media is encrypted: `none` (clear RTP offered; an `RTP/SAVP` offer is still
+ * answered encrypted) or `sdes` (SRTP keyed in the SDP, RFC 4568).
+ */
+media_encryption: MediaEncryption, 
+/**
+ * Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"`): we
+ * offer `RTP/SAVP` only and refuse clear offers and answers.
+ */
+require_encryption: boolean, };
 
 /**
  * An account as front ends list it (`Phone::accounts`): the "from" choices of a call.
@@ -222,6 +236,11 @@ registers: boolean, registration: RegistrationState, };
  * SIP transport of an account.
  */
 export type Transport = "udp" | "tcp" | "tls";
+
+/**
+ * How an account encrypts its calls' media.
+ */
+export type MediaEncryption = "none" | "sdes";
 
 /**
  * Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.

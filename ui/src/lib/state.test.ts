@@ -34,6 +34,7 @@ const call = (over: Partial<CallInfo> = {}): CallInfo => ({
   held_by_remote: false,
   account: 'sip:alice@127.0.0.1',
   routing: null,
+  encrypted: false,
   ...over,
 });
 

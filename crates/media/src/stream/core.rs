@@ -574,6 +574,7 @@ mod tests {
             telephone_event_pt: Some(TE_PT),
             ptime_ms: 20,
             direction: MediaDirection::SendRecv,
+            srtp: None,
         }
     }
 

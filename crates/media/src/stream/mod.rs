@@ -12,15 +12,19 @@
 //! * [`rtcp_timer`](self::rtcp_timer): when the next RTCP report is due (RFC 3550 randomised
 //!   interval).
 //! * [`transport`](self::transport): the seam between the core and the UDP sockets, where SRTP
-//!   and ICE will plug in (plain UDP today).
+//!   plugs in (and ICE will).
+//! * [`srtp`](self::srtp): SRTP/SRTCP protection of one stream (webrtc-rs `rtc-srtp`), dropping
+//!   and counting forged and replayed packets.
 
 pub mod core;
 pub mod media_clock;
 pub mod pacer;
 pub mod rtcp_timer;
+pub mod srtp;
 pub mod transport;
 
 pub use self::core::{Now, SentFrame, StreamCore};
 pub use self::pacer::Pacer;
 pub use self::rtcp_timer::RtcpTimer;
+pub use self::srtp::{SrtpKeys, SrtpSuite};
 pub use self::transport::{Socket, Transmit, Transport};

@@ -34,6 +34,7 @@ fn params(remote: SocketAddr, codec: Codec) -> StreamParams {
         telephone_event_pt: Some(101),
         ptime_ms: 20,
         direction: MediaDirection::SendRecv,
+        srtp: None,
     }
 }
 

@@ -94,6 +94,7 @@ fn params(remote: std::net::SocketAddr) -> StreamParams {
         telephone_event_pt: Some(101),
         ptime_ms: 20,
         direction: MediaDirection::SendRecv,
+        srtp: None,
     }
 }
 

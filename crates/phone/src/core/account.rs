@@ -1,12 +1,13 @@
 //! One SIP identity of the phone as the core sees it: its addresses, its registration state
 //! machine, its park orbits. The password and the SIP stack stay with the driver.
 
-use crate::api::{AccountConfig, PhoneError};
+use crate::api::{AccountConfig, MediaEncryption, PhoneError};
 use crate::core::orbits::Orbits;
 use crate::core::registration::RegistrationCore;
 use crate::api::RegistrationState;
 use crate::dialling::CallerId;
 use crate::routing::Router;
+use hookflash_sip::sdes::Policy;
 use hookflash_sip::SipUri;
 use std::net::IpAddr;
 
@@ -32,6 +33,8 @@ pub struct Account {
     pub router: Option<Router>,
     /// The caller IDs its calls may present (None: the dialling plan's).
     pub caller_ids: Option<Vec<CallerId>>,
+    /// When its calls' media is encrypted (`sdes.rs`).
+    pub srtp: Policy,
 }
 
 /// What the driver learned opening an account (parsed addresses, the local address).
@@ -68,6 +71,11 @@ impl Account {
             orbits,
             router,
             caller_ids: config.caller_ids.clone(),
+            srtp: match (config.media_encryption, config.require_encryption) {
+                (MediaEncryption::None, _) => Policy::Off,
+                (MediaEncryption::Sdes, false) => Policy::Optional,
+                (MediaEncryption::Sdes, true) => Policy::Mandatory,
+            },
         })
     }
 

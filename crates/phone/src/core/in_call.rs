@@ -9,9 +9,11 @@ use super::phone::PhoneCore;
 use super::switchboard::{self, ReinviteOutcome};
 use crate::api::*;
 use crate::codecs;
+use hookflash_media::stream::{SrtpKeys, SrtpSuite};
 use hookflash_media::{MediaDirection, StreamParams};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::invite::Answer;
+use hookflash_sip::sdes::{Key, Keys, Suite, KEY_LEN};
 use hookflash_sip::sdp::{Direction as SdpDirection, Negotiated};
 
 fn media_direction(d: SdpDirection) -> MediaDirection {
@@ -39,7 +41,9 @@ impl PhoneCore {
             telephone_event_pt: n.telephone_event.as_ref().map(|t| t.payload_type),
             ptime_ms: n.ptime,
             direction: media_direction(n.direction),
+            srtp: n.srtp.as_ref().map(media_keys),
         };
+        c.info.encrypted = n.srtp.is_some();
         c.negotiated = Some(n);
         c.info.codec = Some(codecs::codec_name(codec));
         match c.media {
@@ -131,8 +135,10 @@ impl PhoneCore {
             return self.sip(SipOutput::Respond { key, status: 481, sdp: None });
         };
         let Some(c) = self.calls.get(&id) else { return };
-        let local_ip = self.accounts[c.account].local_ip;
-        match offer_answer::answer_reinvite(body, c.local_sdp.as_ref(), &c.opts.codecs, local_ip) {
+        let (local_ip, policy) = (self.accounts[c.account].local_ip, self.accounts[c.account].srtp);
+        // A call gets its key with its socket; one without a socket has no media to encrypt yet.
+        let srtp_key = c.srtp_key.clone().unwrap_or(Key([0; KEY_LEN]));
+        match offer_answer::answer_reinvite(body, c.local_sdp.as_ref(), &c.opts.codecs, local_ip, policy, &srtp_key) {
             ReinviteAnswer::Reoffer(local) => {
                 let sdp = self.next_sdp(id, &local);
                 self.sip(SipOutput::Respond { key, status: 200, sdp: Some(sdp) });
@@ -185,7 +191,8 @@ impl PhoneCore {
         let outcome = match result {
             Ok(Some(answer)) if (200..300).contains(&answer.status) => {
                 let mut remote_hold = None;
-                match offer_answer::accept_answer(&offer, &answer.body) {
+                let policy = self.calls.get(&id).map(|c| self.accounts[c.account].srtp).unwrap_or_default();
+                match offer_answer::accept_answer(&offer, &answer.body, policy) {
                     Ok(n) => {
                         // Offering to send lets the answer tell whether the peer wants our audio.
                         remote_hold = offer_answer::remote_holds(direction, &n);
@@ -258,4 +265,13 @@ impl PhoneCore {
         self.publish(id);
         Ok(())
     }
+}
+
+/// The SDES keys of a call as the media transport takes them.
+fn media_keys(k: &Keys) -> SrtpKeys {
+    let suite = match k.suite {
+        Suite::AesCm128HmacSha1_80 => SrtpSuite::AesCm128HmacSha1_80,
+        Suite::AesCm128HmacSha1_32 => SrtpSuite::AesCm128HmacSha1_32,
+    };
+    SrtpKeys { suite, local: k.local.0, remote: k.remote.0 }
 }

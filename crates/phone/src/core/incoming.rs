@@ -28,7 +28,7 @@ pub struct Arriving {
 impl PhoneCore {
     pub(super) fn on_new_invite(&mut self, account: usize, key: SipKey, req: Request, utc_offset_secs: i32, now: i64) {
         let Some(acc) = self.accounts.get(account) else { return };
-        let offer = match offer_answer::incoming_offer(&req.body_text(), acc.local_ip) {
+        let offer = match offer_answer::incoming_offer(&req.body_text(), acc.local_ip, acc.srtp) {
             Ok(offer) => offer,
             Err(refusal) => {
                 let headers = refusal.warning.map(|w| ("Warning".to_string(), w)).into_iter().collect();
@@ -161,23 +161,25 @@ impl PhoneCore {
     }
 
     /// The answer's RTP port: our SDP answer, the switchboard makes room, 200 OK, audio.
-    pub(super) fn answer_bound(&mut self, id: CallId, result: Result<u16, String>, now: i64) {
+    pub(super) fn answer_bound(&mut self, id: CallId, result: Result<RtpSocket, String>, now: i64) {
         let Some(c) = self.calls.get_mut(&id) else { return };
         let Some(Waiting::Answer(ticket)) = c.waiting else { return };
         let fail = |core: &mut PhoneCore, e: PhoneError| match ticket {
             Some(t) => core.reply(t, Err(e)),
             None => core.emit(PhoneEvent::Warning { message: format!("auto-answer of call {id} failed: {e}") }),
         };
-        let port = match result {
-            Ok(p) => p,
+        let socket = match result {
+            Ok(s) => s,
             Err(e) => {
                 c.waiting = None;
                 return fail(self, PhoneError::Other(e));
             }
         };
-        let local_ip = self.accounts[c.account].local_ip;
+        c.srtp_key = Some(socket.srtp_key.clone());
+        let (local_ip, policy) = (self.accounts[c.account].local_ip, self.accounts[c.account].srtp);
         let Some(offer) = c.offer.clone() else { return };
-        let (answer, negotiated) = match sdp::answer(&offer, &codecs::formats(&c.opts.codecs), local_ip, port) {
+        let answered = sdp::answer(&offer, &codecs::formats(&c.opts.codecs), local_ip, socket.port, policy, &socket.srtp_key);
+        let (answer, negotiated) = match answered {
             Ok(x) => x,
             Err(e) => {
                 c.waiting = None;

@@ -13,6 +13,7 @@ use crate::routing::RoutingSettings;
 use hookflash_media::{HoldMusic, MediaEvent, MediaStats, StreamParams};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::invite::{Answer, InviteOutcome, OutgoingInvite};
+use hookflash_sip::sdes::Key;
 use hookflash_sip::subscription::Subscription;
 use hookflash_sip::{Request, SipUri};
 use hookflash_store::NewCallRecord;
@@ -107,10 +108,19 @@ pub enum SipInput {
     Subscribed { account: usize, slot: String, dialog: Subscription, result: Result<u32, (Option<u16>, String)> },
 }
 
+/// An RTP socket bound for a call, and the SRTP master key its media would be sent with. The
+/// key is drawn by the driver from the operating system's random source: the core's own
+/// (seeded, reproducible) randomness is not fit for keys.
+#[derive(Debug, Clone)]
+pub struct RtpSocket {
+    pub port: u16,
+    pub srtp_key: Key,
+}
+
 #[derive(Debug)]
 pub enum MediaInput {
-    /// The RTP socket of `MediaOutput::Bind`: its port, or why not.
-    Bound { id: CallId, result: Result<u16, String> },
+    /// The RTP socket of `MediaOutput::Bind`, or why not.
+    Bound { id: CallId, result: Result<RtpSocket, String> },
     /// The media of `MediaOutput::Start` runs (Ok) or could not start (Err).
     Started { id: CallId, result: Result<(), String> },
     Event { id: CallId, event: MediaEvent },

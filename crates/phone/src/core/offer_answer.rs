@@ -5,7 +5,8 @@
 
 use crate::codecs;
 use crate::api::CodecName;
-use hookflash_sip::sdp::{self, AudioDescription, Direction, Negotiated};
+use hookflash_sip::sdes::{Key, Policy, KEY_LEN};
+use hookflash_sip::sdp::{self, AudioDescription, Direction, Negotiated, SdpError};
 use std::net::IpAddr;
 
 /// A refusal of an INVITE's offer: the status, an optional `Warning` header value, and the
@@ -17,8 +18,9 @@ pub struct Refusal {
     pub message: String,
 }
 
-/// Whether a new INVITE's body is an offer we can take (ringing comes next), or why not.
-pub fn incoming_offer(body: &str, local_ip: IpAddr) -> Result<AudioDescription, Refusal> {
+/// Whether a new INVITE's body is an offer we can take (ringing comes next), or why not
+/// (`policy`: the account's media encryption).
+pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<AudioDescription, Refusal> {
     if body.trim().is_empty() {
         // Offer-less INVITE (offer in our 200, answer in the ACK) is not supported yet.
         return Err(Refusal { status: 488, warning: None, message: "rejected an INVITE without SDP offer (488)".into() });
@@ -28,14 +30,20 @@ pub fn incoming_offer(body: &str, local_ip: IpAddr) -> Result<AudioDescription, 
         warning: Some(format!("399 hookflash \"{e}\"")),
         message: format!("rejected an INVITE with unreadable SDP: {e}"),
     })?;
-    if sdp::answer(&offer, &codecs::formats(&[]), local_ip, 9).is_err() {
-        return Err(Refusal {
+    // The key is only a stand-in: the answer itself is made once the call is answered.
+    match sdp::answer(&offer, &codecs::formats(&[]), local_ip, 9, policy, &Key([0; KEY_LEN])) {
+        Ok(_) => Ok(offer),
+        Err(SdpError::Encryption(e)) => Err(Refusal {
+            status: 488,
+            warning: Some(format!("305 hookflash \"{e}\"")),
+            message: format!("rejected a call (488): {e}"),
+        }),
+        Err(_) => Err(Refusal {
             status: 488,
             warning: Some("305 hookflash \"no common codec\"".into()),
             message: "rejected a call offering no codec we support (488)".into(),
-        });
+        }),
     }
-    Ok(offer)
 }
 
 /// What to answer the far end's re-INVITE.
@@ -53,8 +61,15 @@ pub enum ReinviteAnswer {
 }
 
 /// Decides the answer to a re-INVITE with `body`, given our last description `local` (its port
-/// stays ours) and the codecs the call allows.
-pub fn answer_reinvite(body: &str, local: Option<&AudioDescription>, codecs_allowed: &[CodecName], local_ip: IpAddr) -> ReinviteAnswer {
+/// stays ours), the codecs the call allows, and the account's encryption with the call's key.
+pub fn answer_reinvite(
+    body: &str,
+    local: Option<&AudioDescription>,
+    codecs_allowed: &[CodecName],
+    local_ip: IpAddr,
+    policy: Policy,
+    key: &Key,
+) -> ReinviteAnswer {
     if body.trim().is_empty() {
         return match local {
             Some(l) => ReinviteAnswer::Reoffer(l.clone()),
@@ -63,7 +78,7 @@ pub fn answer_reinvite(body: &str, local: Option<&AudioDescription>, codecs_allo
     }
     let Ok(offer) = sdp::parse(body) else { return ReinviteAnswer::Status(400) };
     let port = local.map(|l| l.port).unwrap_or(9);
-    match sdp::answer(&offer, &codecs::formats(codecs_allowed), local_ip, port) {
+    match sdp::answer(&offer, &codecs::formats(codecs_allowed), local_ip, port, policy, key) {
         Ok((answer, negotiated)) => ReinviteAnswer::Answer { answer, negotiated },
         Err(_) => ReinviteAnswer::Status(488),
     }
@@ -78,17 +93,26 @@ pub fn held(mut answer: AudioDescription, mut negotiated: Negotiated, direction:
 }
 
 /// What the answer `body` to our `offer` negotiates, or why it cannot be used.
-pub fn accept_answer(offer: &AudioDescription, body: &str) -> Result<Negotiated, String> {
+pub fn accept_answer(offer: &AudioDescription, body: &str, policy: Policy) -> Result<Negotiated, String> {
     let answer = sdp::parse(body).map_err(|e| e.to_string())?;
-    sdp::accept_answer(offer, &answer).map_err(|e| e.to_string())
+    sdp::accept_answer(offer, &answer, policy).map_err(|e| e.to_string())
 }
 
 /// Our offer to change the stream's direction (hold, resume): the negotiated codec (and DTMF)
-/// only, on our port, from `local_ip`.
+/// only, on our port, from `local_ip`, encrypted as before with the same key.
 pub fn direction_offer(negotiated: &Negotiated, local: &AudioDescription, direction: Direction, local_ip: IpAddr) -> AudioDescription {
     let mut formats = vec![negotiated.codec.clone()];
     formats.extend(negotiated.telephone_event.clone());
-    AudioDescription { address: local_ip, port: local.port, rtcp_port: None, formats, direction, ptime: Some(negotiated.ptime) }
+    AudioDescription {
+        address: local_ip,
+        port: local.port,
+        rtcp_port: None,
+        formats,
+        direction,
+        ptime: Some(negotiated.ptime),
+        secure: local.secure,
+        crypto: local.crypto.clone(),
+    }
 }
 
 /// Whether the answer to our direction offer says the far end holds us: only readable when we
@@ -102,6 +126,7 @@ mod tests {
     use super::*;
 
     const LOCAL: [u8; 4] = [10, 0, 0, 1];
+    const KEY: Key = Key([3; KEY_LEN]);
 
     fn offer_sdp(direction: &str, formats: &str) -> String {
         let pts: Vec<&str> = formats.split(' ').collect();
@@ -124,13 +149,13 @@ mod tests {
     #[test]
     fn a_new_invite_is_taken_or_refused_with_the_status_and_warning_a_peer_can_read() {
         let ip = IpAddr::from(LOCAL);
-        assert!(incoming_offer(&offer_sdp("sendrecv", "0 101"), ip).is_ok());
-        let none = incoming_offer("", ip).unwrap_err();
+        assert!(incoming_offer(&offer_sdp("sendrecv", "0 101"), ip, Policy::Off).is_ok());
+        let none = incoming_offer("", ip, Policy::Off).unwrap_err();
         assert_eq!((none.status, none.warning.as_deref()), (488, None));
-        let garbage = incoming_offer("v=0\r\nm=audio\r\n", ip).unwrap_err();
+        let garbage = incoming_offer("v=0\r\nm=audio\r\n", ip, Policy::Off).unwrap_err();
         assert_eq!(garbage.status, 400);
         assert!(garbage.warning.unwrap().starts_with("399 hookflash \""), "a Warning names the problem");
-        let g729 = incoming_offer(&offer_sdp("sendrecv", "18"), ip).unwrap_err();
+        let g729 = incoming_offer(&offer_sdp("sendrecv", "18"), ip, Policy::Off).unwrap_err();
         assert_eq!((g729.status, g729.warning.as_deref()), (488, Some("305 hookflash \"no common codec\"")));
         assert!(g729.message.contains("no codec we support"), "{}", g729.message);
     }
@@ -138,9 +163,9 @@ mod tests {
     #[test]
     fn a_reinvite_is_answered_on_our_port_or_refused_and_an_empty_one_gets_our_offer_again() {
         let ip = IpAddr::from(LOCAL);
-        let ReinviteAnswer::Answer { answer: ours, .. } = answer_reinvite(&offer_sdp("sendrecv", "0"), None, &[], ip) else { panic!() };
+        let ReinviteAnswer::Answer { answer: ours, .. } = answer_reinvite(&offer_sdp("sendrecv", "0"), None, &[], ip, Policy::Off, &KEY) else { panic!() };
         let local = AudioDescription { port: 30000, ..ours };
-        match answer_reinvite(&offer_sdp("sendonly", "0 101"), Some(&local), &[], ip) {
+        match answer_reinvite(&offer_sdp("sendonly", "0 101"), Some(&local), &[], ip, Policy::Off, &KEY) {
             ReinviteAnswer::Answer { answer, negotiated } => {
                 assert_eq!(answer.port, 30000, "the port stays ours");
                 assert_eq!(answer.direction, Direction::RecvOnly, "the far end holds: we only receive");
@@ -149,26 +174,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(answer_reinvite("", Some(&local), &[], ip), ReinviteAnswer::Reoffer(local.clone()));
-        assert_eq!(answer_reinvite("", None, &[], ip), ReinviteAnswer::Empty);
-        assert_eq!(answer_reinvite("not sdp", Some(&local), &[], ip), ReinviteAnswer::Status(400));
-        assert_eq!(answer_reinvite(&offer_sdp("sendrecv", "8"), Some(&local), &[CodecName::Pcmu], ip), ReinviteAnswer::Status(488));
+        assert_eq!(answer_reinvite("", Some(&local), &[], ip, Policy::Off, &KEY), ReinviteAnswer::Reoffer(local.clone()));
+        assert_eq!(answer_reinvite("", None, &[], ip, Policy::Off, &KEY), ReinviteAnswer::Empty);
+        assert_eq!(answer_reinvite("not sdp", Some(&local), &[], ip, Policy::Off, &KEY), ReinviteAnswer::Status(400));
+        assert_eq!(answer_reinvite(&offer_sdp("sendrecv", "8"), Some(&local), &[CodecName::Pcmu], ip, Policy::Off, &KEY), ReinviteAnswer::Status(488));
     }
 
     #[test]
     fn holding_turns_our_direction_down_and_the_answer_to_a_sending_offer_tells_a_remote_hold() {
         let ip = IpAddr::from(LOCAL);
-        let ReinviteAnswer::Answer { answer, negotiated } = answer_reinvite(&offer_sdp("sendrecv", "0 101"), None, &[], ip) else { panic!() };
+        let ReinviteAnswer::Answer { answer, negotiated } = answer_reinvite(&offer_sdp("sendrecv", "0 101"), None, &[], ip, Policy::Off, &KEY) else { panic!() };
         let (a, n) = held(answer.clone(), negotiated.clone(), Direction::SendOnly);
         assert_eq!((a.direction, n.direction), (Direction::SendOnly, Direction::SendOnly));
         let resume = direction_offer(&negotiated, &answer, Direction::SendRecv, ip);
         assert_eq!(resume.formats.len(), 2, "the negotiated codec and DTMF only");
         assert_eq!(resume.port, answer.port);
-        let answered = accept_answer(&resume, &offer_sdp("recvonly", "0 101")).unwrap();
+        let answered = accept_answer(&resume, &offer_sdp("recvonly", "0 101"), Policy::Off).unwrap();
         assert_eq!(remote_holds(Direction::SendRecv, &answered), Some(false));
-        let answered = accept_answer(&resume, &offer_sdp("inactive", "0 101")).unwrap();
+        let answered = accept_answer(&resume, &offer_sdp("inactive", "0 101"), Policy::Off).unwrap();
         assert_eq!(remote_holds(Direction::SendRecv, &answered), Some(true));
         assert_eq!(remote_holds(Direction::Inactive, &answered), None);
-        assert!(accept_answer(&resume, "garbage").is_err());
+        assert!(accept_answer(&resume, "garbage", Policy::Off).is_err());
     }
 }

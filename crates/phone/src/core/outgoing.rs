@@ -10,6 +10,7 @@ use super::phone::{sip_err, PhoneCore};
 use crate::api::*;
 use crate::codecs;
 use hookflash_sip::invite::{InviteOutcome, OutgoingInvite};
+use hookflash_sip::sdes;
 use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection};
 use hookflash_sip::{target, SipUri};
 
@@ -84,10 +85,10 @@ impl PhoneCore {
     }
 
     /// An RTP port for a dial or an answer.
-    pub(super) fn on_bound(&mut self, id: CallId, result: Result<u16, String>, now: i64) {
+    pub(super) fn on_bound(&mut self, id: CallId, result: Result<RtpSocket, String>, now: i64) {
         if let Some(d) = self.dials.remove(&id) {
             return match result {
-                Ok(port) => self.send_invite(id, d, port, now),
+                Ok(socket) => self.send_invite(id, d, socket, now),
                 Err(e) => match d.ticket {
                     Some(t) => self.reply(t, Err(PhoneError::Other(e))),
                     None => self.referred_failed(id, &EndReason::Error { message: e }),
@@ -98,21 +99,25 @@ impl PhoneCore {
     }
 
     /// The call exists from here: our offer goes out.
-    fn send_invite(&mut self, id: CallId, d: Dialling, port: u16, now: i64) {
+    fn send_invite(&mut self, id: CallId, d: Dialling, socket: RtpSocket, now: i64) {
         let sip_call_id = format!("{}@hookflash", self.random_token(24));
         let account = &self.accounts[d.account];
+        let (secure, crypto) = sdes::offer(account.srtp, &socket.srtp_key);
         let offer = AudioDescription {
             address: account.local_ip,
-            port,
+            port: socket.port,
             rtcp_port: None,
             formats: codecs::formats(&d.opts.codecs),
             direction: SdpDirection::SendRecv,
             ptime: Some(20),
+            secure,
+            crypto,
         };
         let (caller, caller_display_name, destination, contact) =
             (account.aor.bare(), account.display_name.clone(), account.outbound.clone(), account.contact.clone());
         self.add_call(id, d.account, Direction::Outgoing, (d.callee.to_string(), None), sip_call_id.clone(), now, |c| {
             c.offer = Some(offer.clone());
+            c.srtp_key = Some(socket.srtp_key.clone());
             c.opts = d.opts.clone();
             c.waiting = d.ticket.map(Waiting::Dial);
         });
@@ -178,8 +183,8 @@ impl PhoneCore {
     }
 
     fn on_outgoing_answered(&mut self, id: CallId, body: &str, now: i64) {
-        let Some(offer) = self.calls.get(&id).and_then(|c| c.offer.clone()) else { return };
-        match offer_answer::accept_answer(&offer, body) {
+        let Some((offer, account)) = self.calls.get(&id).and_then(|c| Some((c.offer.clone()?, c.account))) else { return };
+        match offer_answer::accept_answer(&offer, body, self.accounts[account].srtp) {
             Ok(n) => {
                 if let Err(message) = self.start_media(id, n, AfterStart::Connected, now) {
                     self.hangup_with(id, EndReason::Error { message }, now);
@@ -199,7 +204,8 @@ impl PhoneCore {
         }
         let changed = super::call::advance(&mut c.info, CallState::Ringing, now);
         if let Some(body) = sdp {
-            if let Some(Ok(n)) = c.offer.clone().map(|offer| offer_answer::accept_answer(&offer, &body)) {
+            let policy = self.accounts[c.account].srtp;
+            if let Some(Ok(n)) = c.offer.clone().map(|offer| offer_answer::accept_answer(&offer, &body, policy)) {
                 if let Err(message) = self.start_media(id, n, AfterStart::Nothing, now) {
                     self.emit(PhoneEvent::Warning { message });
                 }

@@ -518,6 +518,7 @@ impl PhoneCore {
             held_by_remote: false,
             account: self.accounts[account].aor_text.clone(),
             routing: None,
+            encrypted: false,
         };
         let mut call = Call::new(info, account, sip_call_id);
         fill(&mut call);

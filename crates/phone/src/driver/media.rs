@@ -4,7 +4,8 @@
 
 use super::{now_ms, Completion as DriverCompletion, MediaEventOf, Pending};
 use crate::api::*;
-use crate::core::io::{Input, MediaInput, MediaOutput};
+use crate::core::io::{Input, MediaInput, MediaOutput, RtpSocket};
+use hookflash_sip::sdes::Key;
 use crate::core::PhoneCore;
 use hookflash_media::{
     AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession, ProcessingSettings, Ringback,
@@ -243,7 +244,7 @@ impl MediaIo {
                     Ok(rtp) => {
                         let port = rtp.local_addr().port();
                         self.sockets.insert(id, rtp);
-                        Ok(port)
+                        Ok(RtpSocket { port, srtp_key: fresh_srtp_key() })
                     }
                     Err(e) => Err(e.to_string()),
                 };
@@ -264,4 +265,11 @@ impl MediaIo {
             },
         }
     }
+}
+
+/// A new SRTP master key and salt from the operating system's random source (`rand`'s thread
+/// generator, seeded by the OS and reseeded: fit for keys).
+fn fresh_srtp_key() -> Key {
+    use rand::RngExt;
+    Key(rand::rng().random())
 }

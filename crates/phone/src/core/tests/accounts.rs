@@ -13,6 +13,8 @@ fn sales_line() -> AccountConfig {
         // Out of hours on the sales line: every call is turned away busy.
         routing: Some(RoutingSettings { rules: vec!["when true then reject_busy".into()], ..Default::default() }),
         caller_ids: Some(vec![CallerId { number: "+442079460000".into(), name: "Sales".into() }]),
+        media_encryption: Default::default(),
+        require_encryption: false,
         ..account_config("sales")
     }
 }

@@ -12,6 +12,7 @@ use crate::core::io::*;
 use crate::core::PhoneCore;
 use hookflash_sip::invite::{Answer, InviteOutcome};
 use hookflash_sip::dialog_events::Ended;
+use hookflash_sip::sdes::{Key as SrtpKey, KEY_LEN};
 use hookflash_sip::{Method, NameAddr, Request, SipUri};
 use std::collections::{BTreeMap, HashMap};
 
@@ -95,6 +96,8 @@ pub fn account_config(user: &str) -> AccountConfig {
         shared_park: None,
         routing: None,
         caller_ids: None,
+        media_encryption: Default::default(),
+        require_encryption: false,
     }
 }
 
@@ -309,7 +312,9 @@ impl Wire {
             MediaOutput::Bind { id, .. } => {
                 self.next_port += 2;
                 let port = self.next_port;
-                self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(port) }), 0);
+                // A key as distinct as the port (no cryptography happens on the wire here).
+                let srtp_key = SrtpKey([port as u8; KEY_LEN]);
+                self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(RtpSocket { port, srtp_key }) }), 0);
             }
             MediaOutput::Start { id, .. } => {
                 self.phones[p].media.insert(id, true);

@@ -1,0 +1,122 @@
+//! SRTP keyed by SDES (RFC 4568) against baresip's `srtp` module:
+//!
+//! * `we_call_baresip_with_mandatory_srtp_and_both_hear_each_other`: we offer `RTP/SAVP` (`--srtp
+//!   mandatory`) to a baresip that takes only encrypted media (`mediaenc=srtp-mand`); each side
+//!   records the other's tone, which it can only do if the other's packets authenticate and decrypt
+//!   with the keys the SDP carried. The call says it is encrypted.
+//! * `baresip_offering_a_key_on_rtp_avp_gets_encrypted_media`: baresip calls us with a key on
+//!   `RTP/AVP` (`mediaenc=srtp`, "best effort"); with `--srtp optional` we answer with our key and
+//!   both directions are SRTP (baresip, once it has our key, reads our packets as SRTP: clear ones
+//!   would fail its authentication and it would record silence).
+//! * `mandatory_encryption_refuses_a_clear_caller`: a plain baresip calls a phone with `--srtp
+//!   mandatory`: refused with 488 and a warning that says why.
+
+use hookflash_tests::baresip::Codec;
+use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const THEIR_HZ: f32 = 700.0;
+const OUR_HZ: f32 = 1100.0;
+
+fn tone(dir: &TestDir, name: &str, hz: f32) -> PathBuf {
+    let p = dir.join(name);
+    speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "synth", "30", "sine", &hz.to_string(), "vol", "0.3"]);
+    p
+}
+
+/// Power of `hz` in a WAV, normalised by its length.
+fn power(wav: &Path, hz: f32) -> f64 {
+    let (samples, rate) = hookflash_tests::wav::read_mono(wav);
+    hookflash_tests::wav::goertzel_power(&samples, rate, hz) / (samples.len() as f64).powi(2).max(1.0)
+}
+
+fn hears(wav: &Path, wanted: f32, other: f32) -> bool {
+    let (w, o) = (power(wav, wanted), power(wav, other));
+    w > 1e-6 && w > 20.0 * o
+}
+
+fn session(dir: &TestDir, script: &str, port: u16, srtp: &str, mic: &Path, speaker: &Path) -> CliRun {
+    let script = dir.write("script.txt", script);
+    Cli::new("session", "session")
+        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--codec", "pcmu", "--srtp", srtp, "--script"])
+        .arg(&script)
+        .arg("--audio-in")
+        .arg(mic)
+        .arg("--audio-out")
+        .arg(speaker)
+        .spawn(dir)
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn we_call_baresip_with_mandatory_srtp_and_both_hear_each_other() {
+    let dir = TestDir::new("srtp-mandatory-out");
+    let mut b = Baresip::builder("b", "unused").codec(Codec::Pcmu).mediaenc("srtp-mand").source(&tone(&dir, "b.wav", THEIR_HZ), 1.0).start(&dir);
+    let heard = dir.join("heard.wav");
+    let mut cli = Cli::new("cli", "call")
+        .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
+        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args(["--codec", "pcmu", "--srtp", "mandatory", "--duration", "4"])
+        .arg("--audio-in")
+        .arg(tone(&dir, "mic.wav", OUR_HZ))
+        .arg("--audio-out")
+        .arg(&heard)
+        .spawn(&dir);
+    cli.wait_exit(Duration::from_secs(30));
+    cli.assert_success();
+    let answered = cli.expect_event("answered", Duration::from_secs(1));
+    assert_eq!(answered["encrypted"], true, "{answered}");
+    assert!(b.log().contains("RTP/SAVP") || b.log().to_lowercase().contains("srtp"), "baresip saw no SRTP:\n{}", b.log());
+    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through SRTP");
+    b.stop();
+    let got = b.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+    assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone: our SRTP did not authenticate or decrypt");
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn baresip_offering_a_key_on_rtp_avp_gets_encrypted_media() {
+    let dir = TestDir::new("srtp-optional-in");
+    let heard = dir.join("heard.wav");
+    let port = ports::free_port();
+    let script = "wait-ringing 1 20\nanswer\nwait 4\nlist\nhangup all\nwait 1\nquit\n";
+    let mut cli = session(&dir, script, port, "optional", &tone(&dir, "mic.wav", OUR_HZ), &heard);
+    let mut a = Baresip::builder("a", "unused")
+        .codec(Codec::Pcmu)
+        .mediaenc("srtp")
+        .source(&tone(&dir, "a.wav", THEIR_HZ), 1.0)
+        .dial(&format!("sip:me@127.0.0.1:{port}"))
+        .start(&dir);
+    cli.wait_exit(Duration::from_secs(40));
+    let out = cli.stdout();
+    let lists = cli.events_named("calls");
+    let calls = lists.last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "{out}");
+    assert_eq!(calls[0]["encrypted"], true, "{out}");
+    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through SRTP");
+    a.stop();
+    let got = a.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", a.log()));
+    assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone: our SRTP did not authenticate or decrypt");
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn mandatory_encryption_refuses_a_clear_caller() {
+    let dir = TestDir::new("srtp-refuses-clear");
+    let port = ports::free_port();
+    let mut cli = session(&dir, "wait 6\nlist\nquit\n", port, "mandatory", Path::new("null"), Path::new("null"));
+    let a = Baresip::builder("a", "unused").codec(Codec::Pcmu).dial(&format!("sip:me@127.0.0.1:{port}")).start(&dir);
+    cli.wait_exit(Duration::from_secs(30));
+    let out = cli.stdout();
+    let warnings = cli.events_named("warning");
+    let refused = warnings
+        .iter()
+        .find(|w| w["message"].as_str().unwrap_or_default().contains("488"))
+        .unwrap_or_else(|| panic!("no refusal reported:\n{out}"));
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unencrypted media") && message.contains("requires encryption"), "{message}");
+    assert!(cli.events_named("incoming").is_empty(), "the clear call rang: {out}");
+    assert!(a.log().contains("488"), "baresip was not refused with 488:\n{}", a.log());
+}
