@@ -239,7 +239,7 @@ impl StreamCore {
             arrival_ms: elapsed * 1000.0,
             timed: true,
         };
-        match self.latch.on_rtp(from) {
+        match self.latch.on_rtp(from, pkt.ssrc, pkt.sequence, info.arrival_ms) {
             RtpSource::Latched => {}
             RtpSource::First { differs_from_sdp } => {
                 if differs_from_sdp {

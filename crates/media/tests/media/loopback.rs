@@ -505,7 +505,7 @@ async fn mute_codec_change_and_direction() {
 }
 
 /// NAT rebinding: the far end's packets move to a new address; after a run of packets from
-/// there, B follows. A single packet from elsewhere does not move it.
+/// there, paced as audio, B follows. A single packet, or a burst, from elsewhere does not move it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relatches_after_a_run_of_packets_from_a_new_address() {
     let eb = RtpEndpoint::bind(localhost()).await.unwrap();
@@ -526,14 +526,24 @@ async fn relatches_after_a_run_of_packets_from_a_new_address() {
     new.send_to(&pkt(2), b_addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(b.remote_rtp(), old.local_addr().unwrap(), "one packet is not enough to move it");
+    // A burst (five at once, even with the stream's SSRC and sequence) does not either.
+    let third = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     for seq in 3..8 {
-        new.send_to(&pkt(seq), b_addr).await.unwrap();
+        third.send_to(&pkt(seq), b_addr).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(b.remote_rtp(), new.local_addr().unwrap(), "five in a row move it");
+    assert_eq!(b.remote_rtp(), old.local_addr().unwrap(), "a burst from a third address moves nothing");
+    // The stream itself, paced as audio is, from the new address: followed.
+    for seq in 3..8 {
+        new.send_to(&pkt(seq), b_addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(b.remote_rtp(), new.local_addr().unwrap(), "five in a row, over 80 ms, move it");
     let s = b.stop().await;
-    // Packets 2-5 were held back; the fifth from the new address (seq 6) moved the latch.
-    assert_eq!(s.ignored_other_source, 4);
+    // Held back: packet 2 from the new address, the burst (5), then packets 3-6 from the new
+    // address (the burst had broken its run); the fifth of the run (seq 7) moved the latch.
+    assert_eq!(s.ignored_other_source, 10);
 }
 
 /// Bad input in the middle of a call, all from the far end's own address: a packet with a
