@@ -151,6 +151,21 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_twilio_continuity_profile_reads() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n# twilio-continuity.toml").expect("the README shows the continuity profile");
+        let block = &readme[start + 8..];
+        let block = &block[..block.find("```").unwrap()];
+        let profile = parse_profile(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let a = &profile.account;
+        assert!(a.registrar.as_deref().is_some_and(|r| r.contains(":5061;transport=tls")), "{a:?}");
+        assert_eq!((a.media_encryption, a.require_encryption), (crate::api::MediaEncryption::Sdes, true));
+        // Encryption required without a way to encrypt is refused, by name.
+        let e = parse_profile(&block.replace("media_encryption = \"sdes\"", "media_encryption = \"none\"")).unwrap_err();
+        assert!(e.contains("require_encryption = true needs media_encryption = \"sdes\""), "{e}");
+    }
+
+    #[test]
     fn an_account_configured_twice_is_refused_by_name() {
         let text = "[[account]]\naor = \"sip:alice@a.example\"\n[[account]]\naor = \"sip:alice@a.example\"\n";
         let e = parse_profile(text).unwrap_err();

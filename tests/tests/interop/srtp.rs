@@ -3,7 +3,8 @@
 //! * `we_call_baresip_with_mandatory_srtp_and_both_hear_each_other`: we offer `RTP/SAVP` (`--srtp
 //!   mandatory`) to a baresip that takes only encrypted media (`mediaenc=srtp-mand`); each side
 //!   records the other's tone, which it can only do if the other's packets authenticate and decrypt
-//!   with the keys the SDP carried. The call says it is encrypted.
+//!   with the keys the SDP carried. The call says it is encrypted, and its log at debug holds
+//!   neither SDP nor keys.
 //! * `baresip_offering_a_key_on_rtp_avp_gets_encrypted_media`: baresip calls us with a key on
 //!   `RTP/AVP` (`mediaenc=srtp`, "best effort"); with `--srtp optional` we answer with our key and
 //!   both directions are SRTP (baresip, once it has our key, reads our packets as SRTP: clear ones
@@ -59,6 +60,7 @@ fn we_call_baresip_with_mandatory_srtp_and_both_hear_each_other() {
         .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
         .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
         .args(["--codec", "pcmu", "--srtp", "mandatory", "--duration", "4"])
+        .env("HOOKFLASH_LOG", "debug")
         .arg("--audio-in")
         .arg(tone(&dir, "mic.wav", OUR_HZ))
         .arg("--audio-out")
@@ -70,6 +72,10 @@ fn we_call_baresip_with_mandatory_srtp_and_both_hear_each_other() {
     assert_eq!(answered["encrypted"], true, "{answered}");
     assert!(b.log().contains("RTP/SAVP") || b.log().to_lowercase().contains("srtp"), "baresip saw no SRTP:\n{}", b.log());
     assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through SRTP");
+    // Logging at debug: neither the SDP nor its keys reach the log.
+    let log = cli.stderr();
+    assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
+    assert!(!log.contains("inline:") && !log.contains("a=crypto") && !log.contains("m=audio"), "SDP or SRTP keys logged:\n{log}");
     b.stop();
     let got = b.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
     assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone: our SRTP did not authenticate or decrypt");
