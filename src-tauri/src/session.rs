@@ -124,6 +124,7 @@ impl Session {
                         display_name: a.display_name.clone(),
                         registers: a.register,
                         registration: RegistrationState::Unregistered,
+                        public_address: None,
                     })
                     .collect(),
                 (None, None) => Vec::new(),

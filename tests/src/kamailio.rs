@@ -17,7 +17,7 @@
 
 use crate::{ports, sip_probe, tls, ProcessGuard, TestDir};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub struct KamailioBuilder {
     users: Vec<(String, String)>,
     digest: Digest,
     tls: bool,
+    /// The TLS server certificate (a faulty one for the tests of refusals).
+    tls_cert: tls::ServerCert,
     min_expires: u32,
     name: String,
     /// Orbit user pattern (regex on the R-URI user) and where those INVITEs go.
@@ -60,11 +62,17 @@ pub struct Kamailio {
     pub ca_pem: Option<PathBuf>,
     pub digest: Digest,
     process: ProcessGuard,
+    name: String,
+    cfg_path: PathBuf,
+    kdir: PathBuf,
+    log_dir: PathBuf,
+    /// How many times it was started (`restart`).
+    starts: u32,
 }
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None }
     }
 }
 
@@ -87,6 +95,13 @@ impl KamailioBuilder {
     }
 
     /// Registrar `min_expires` (default 10 s).
+    /// Serve TLS with this server certificate (a wrong name, expired, self-signed).
+    pub fn tls_cert(mut self, cert: tls::ServerCert) -> Self {
+        self.tls = true;
+        self.tls_cert = cert;
+        self
+    }
+
     pub fn min_expires(mut self, secs: u32) -> Self {
         self.min_expires = secs;
         self
@@ -139,7 +154,7 @@ impl KamailioBuilder {
 
         let port = ports::free_port();
         let (tls_port, ca) = if self.tls {
-            let ca = tls::generate(&kdir.join("tls"));
+            let ca = tls::generate_with(&kdir.join("tls"), &self.tls_cert);
             let tls_cfg = format!(
                 "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
                  private_key = {}\ncertificate = {}\n\n[client:default]\nmethod = TLSv1.2+\n\
@@ -166,25 +181,38 @@ impl KamailioBuilder {
         let cfg_path = kdir.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
 
-        let mut cmd = Command::new("kamailio");
-        cmd.arg("-f").arg(&cfg_path).args(["-DD", "-E", "-m", "48", "-M", "8", "-Y"]).arg(&kdir);
-        let mut process = ProcessGuard::spawn(&self.name, &mut cmd, dir.path());
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let up = crate::wait_until(Duration::from_secs(10), || {
-            if process.try_status().is_some() {
-                return Some(false);
-            }
-            sip_probe::options(addr, &format!("sip:127.0.0.1:{port}"), Duration::from_millis(300))
-                .map(|r| r.status == 200)
-        });
-        if up != Some(true) {
-            panic!(
-                "Kamailio did not come up on 127.0.0.1:{port} (is the `kamailio` package installed?)\n{}",
-                process.log_tail()
-            );
+        let process = launch(&self.name, &cfg_path, &kdir, port, dir.path());
+        Kamailio {
+            port,
+            tls_port,
+            ca_pem: ca.map(|c| c.ca_pem),
+            digest: self.digest,
+            process,
+            name: self.name,
+            cfg_path,
+            kdir,
+            log_dir: dir.path().to_path_buf(),
+            starts: 1,
         }
-        Kamailio { port, tls_port, ca_pem: ca.map(|c| c.ca_pem), digest: self.digest, process }
     }
+}
+
+/// Starts Kamailio with `cfg` and waits until it answers OPTIONS on `port`.
+fn launch(name: &str, cfg: &Path, kdir: &Path, port: u16, log_dir: &Path) -> ProcessGuard {
+    let mut cmd = Command::new("kamailio");
+    cmd.arg("-f").arg(cfg).args(["-DD", "-E", "-m", "48", "-M", "8", "-Y"]).arg(kdir);
+    let mut process = ProcessGuard::spawn(name, &mut cmd, log_dir);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let up = crate::wait_until(Duration::from_secs(10), || {
+        if process.try_status().is_some() {
+            return Some(false);
+        }
+        sip_probe::options(addr, &format!("sip:127.0.0.1:{port}"), Duration::from_millis(300)).map(|r| r.status == 200)
+    });
+    if up != Some(true) {
+        panic!("Kamailio did not come up on 127.0.0.1:{port} (is the `kamailio` package installed?)\n{}", process.log_tail());
+    }
+    process
 }
 
 impl Kamailio {
@@ -242,6 +270,20 @@ impl Kamailio {
 
     pub fn process(&mut self) -> &mut ProcessGuard {
         &mut self.process
+    }
+
+    /// Stops Kamailio (its registrations are in memory: they go with it).
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+
+    /// Starts it again on the same ports with the same configuration, once it answers OPTIONS;
+    /// from then on `log()` and what reads it see the new process only.
+    pub fn start_again(&mut self) {
+        self.process.stop();
+        self.starts += 1;
+        let name = format!("{}-{}", self.name, self.starts);
+        self.process = launch(&name, &self.cfg_path, &self.kdir, self.port, &self.log_dir);
     }
 }
 

@@ -9,6 +9,13 @@ pub const CLIPS: [&str; 4] = ["Front_Center.wav", "Front_Left.wav", "Rear_Right.
 
 const CLIP_DIR: &str = "/usr/share/sounds/alsa";
 
+/// A sine tone of `hz` for `secs` s at 8 kHz (16-bit mono, -10 dBFS) in `dir/name`.
+pub fn tone(dir: &Path, name: &str, hz: f64, secs: u32) -> PathBuf {
+    let p = dir.join(name);
+    sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "synth", &secs.to_string(), "sine", &hz.to_string(), "vol", "0.3"]);
+    p
+}
+
 /// Runs sox with `args`; panics with sox's message on failure.
 pub fn sox(args: &[&str]) {
     let out = Command::new("sox")

@@ -70,6 +70,18 @@ pub fn dual_tone_secs(samples: &[f32], rate: u32, f1: f32, f2: f32) -> f32 {
     windows as f32 * 0.1
 }
 
+/// Power of `hz` in a WAV file (whole file, normalised by its length).
+pub fn tone_power(wav: &Path, hz: f32) -> f64 {
+    let (samples, rate) = read_mono(wav);
+    goertzel_power(&samples, rate, hz) / (samples.len() as f64).powi(2).max(1.0)
+}
+
+/// Whether a recording holds the tone `wanted` and (20 times) less of the tone `other`.
+pub fn hears(wav: &Path, wanted: f32, other: f32) -> bool {
+    let (w, o) = (tone_power(wav, wanted), tone_power(wav, other));
+    w > 1e-6 && w > 20.0 * o
+}
+
 /// Goertzel power of `freq` in `x` (not normalised by length).
 pub fn goertzel_power(x: &[f32], rate: u32, freq: f32) -> f64 {
     let w = 2.0 * std::f64::consts::PI * f64::from(freq) / f64::from(rate);

@@ -323,6 +323,21 @@ pub struct AccountStatus {
     /// Whether it registers (false: calls only).
     pub registers: bool,
     pub registration: RegistrationState,
+    /// The address the registrar sees us at when it is not our own (behind NAT; `ip:port`).
+    pub public_address: Option<String>,
+}
+
+/// What probing the registrar with OPTIONS found (`Phone::probe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeResult {
+    /// The server probed (the registrar URI).
+    pub target: String,
+    /// Its answer: 200, or e.g. 401/405 (it is there, just not open to OPTIONS).
+    pub status: u16,
+    pub reason: String,
+    pub round_trip_ms: u64,
+    /// Where it saw the probe come from (`ip:port`), if it said.
+    pub seen_as: Option<String>,
 }
 
 /// Where the account password comes from.
@@ -532,6 +547,9 @@ pub enum PhoneError {
     RegistrationRefused { status: u16, reason: String, server: String },
     #[error("registrar {server} unreachable: {detail}")]
     Unreachable { server: String, detail: String },
+    /// TLS could not be set up; `detail` names the certificate problem (`hookflash_sip::trust`).
+    #[error("secure connection to {server} refused: {detail}")]
+    Tls { server: String, detail: String },
     #[error("call rejected ({status} {reason}) by {remote}")]
     CallRejected { status: u16, reason: String, remote: String },
     #[error("invalid {what}: {detail}")]

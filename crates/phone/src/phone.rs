@@ -71,6 +71,14 @@ impl Phone {
             _ => Ok(0),
         }
     }
+    /// Sends OPTIONS to the (first registering) account's registrar and waits for its answer:
+    /// whether it is there, how far away, where it sees us (`hookflash-cli check`).
+    pub async fn probe(&self) -> Result<crate::api::ProbeResult, PhoneError> {
+        match self.driver.ask(Command::Probe).await? {
+            Done::Probed(p) => Ok(p),
+            other => Err(PhoneError::Other(format!("unexpected answer to a probe: {other:?}"))),
+        }
+    }
     /// Un-registers (expires=0) and waits for the answer.
     pub async fn unregister(&self) -> Result<(), PhoneError> {
         self.driver.ask(Command::Unregister).await.map(|_| ())

@@ -8,6 +8,10 @@ pub enum SipError {
     Unreachable { server: String, detail: String },
     #[error("TLS connection to {server} failed: {detail}")]
     Tls { server: String, detail: String },
+    /// The server's certificate was refused; `detail` names why (`trust.rs`). Trying again
+    /// cannot help until someone fixes the certificate or the trust settings.
+    #[error("TLS connection to {server} refused: {detail}")]
+    Certificate { server: String, detail: String },
     #[error("invalid {what} '{value}': {detail}")]
     Invalid { what: String, value: String, detail: String },
     #[error("cannot listen on {addr}: {detail}")]

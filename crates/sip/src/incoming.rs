@@ -41,6 +41,8 @@ pub struct ServerInvite {
     dialog_tx: DialogStateSender,
     /// The stack's own address (UDP), for the Contact of calls that came over UDP.
     local: SocketAddr,
+    /// Our addresses as the registrar saw them (NAT), for the Contact.
+    public: crate::stack::PublicAddresses,
 }
 
 /// Sends a ringing call elsewhere with 302 (forward on no answer).
@@ -71,8 +73,13 @@ impl ServerInvite {
         absorb(self.tx);
     }
 
-    /// The Contact for this call: our address on the connection the INVITE came over.
+    /// The Contact for this call: our address on the connection the INVITE came over (as our
+    /// registrar saw it, behind NAT).
     fn contact(&self, user: Option<&str>) -> SipUri {
+        crate::stack::advertised(&self.public, &self.own_contact(user))
+    }
+
+    fn own_contact(&self, user: Option<&str>) -> SipUri {
         match self.tx.connection.as_ref().map(|c| c.get_addr().clone()) {
             Some(a) if a.r#type.is_some_and(|t| t != rsipstack::sip::Transport::Udp) => {
                 let t = a.r#type.as_ref().map(crate::types::transport_of).unwrap_or(Transport::Udp);
@@ -157,6 +164,7 @@ pub(crate) fn dispatch(
     dialogs: Arc<DialogLayer>,
     dialog_tx: DialogStateSender,
     local: SocketAddr,
+    public: crate::stack::PublicAddresses,
     out: mpsc::UnboundedSender<Incoming>,
 ) {
     tokio::spawn(async move {
@@ -197,6 +205,7 @@ pub(crate) fn dispatch(
                     dialogs: dialogs.clone(),
                     dialog_tx: dialog_tx.clone(),
                     local,
+                    public: public.clone(),
                 })),
                 Method::Notify => out.send(Incoming::Request(ServerRequest { tx, request })),
                 Method::Options => {

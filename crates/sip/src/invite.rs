@@ -251,18 +251,17 @@ pub async fn invite(
             value: first_hop.to_string(),
             detail: e.to_string(),
         })?;
-        let (conn, _) = stack.endpoint.transport_layer.lookup(&hop, None).await.map_err(|e| {
-            let detail = e.to_string();
-            if t == Transport::Tls {
-                SipError::Tls { server: server.clone(), detail }
-            } else {
-                SipError::Unreachable { server: server.clone(), detail }
-            }
-        })?;
+        let (conn, _) = match stack.endpoint.transport_layer.lookup(&hop, None).await {
+            Ok(found) => found,
+            Err(e) if t == Transport::Tls => return Err(crate::trust::tls_error(&hop, &first_hop.host(), &e.to_string()).await),
+            Err(e) => return Err(SipError::Unreachable { server: server.clone(), detail: e.to_string() }),
+        };
         if let Ok(local) = conn.get_addr().get_socketaddr() {
             inv.contact = SipUri::contact(inv.contact.user().as_deref(), local, t);
         }
     }
+    // Behind NAT: the address our registrar saw us at (`registration.rs`).
+    inv.contact = stack.advertised(&inv.contact);
     let (dialog, mut handle) = dialogs.do_invite_async(option_for(&inv, destination.clone(), &[]), events.clone())?;
     let leg = CallLeg::new(dialog).with_credentials(creds.clone());
     let task_leg = leg.clone();

@@ -13,6 +13,7 @@ pub mod digest;
 pub mod error;
 pub mod incoming;
 pub mod invite;
+pub mod probe;
 pub mod registration;
 pub mod sdes;
 pub mod sdp;

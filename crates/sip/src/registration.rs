@@ -1,7 +1,13 @@
 //! REGISTER for one account: builds the request, answers digest challenges through `auth.rs`
 //! (MD5 and SHA-256, qop=auth, several challenges at once; the realm learned), and reads the
 //! granted expiry. Refresh timing and back-off are decided by the phone; this module does
-//! one registration exchange per call.
+//! one registration exchange per call, and one keep-alive check.
+//!
+//! Behind NAT: the registrar's answer says where our REGISTER came from (the top Via's
+//! `received` and `rport`, RFC 3581). When that differs from the Contact we registered, the
+//! REGISTER is sent again at once with the address the registrar saw, removing the old binding
+//! in the same request, and the stack remembers it so calls advertise it too. Over TCP/TLS the
+//! Contact follows the connection: a new connection (the old one closed) gets a new binding.
 
 use crate::auth::{challenges_of, Asker, Attempt, Credentials};
 use crate::digest;
@@ -12,7 +18,9 @@ use crate::SipError;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, Response, Uri};
 use rsipstack::transaction::make_tag;
-use rsipstack::transport::SipAddr;
+use rsipstack::transport::stream::StreamConnection;
+use rsipstack::transport::{SipAddr, SipConnection};
+use std::net::{IpAddr, SocketAddr};
 
 /// Everything needed to register one account.
 #[derive(Clone, Debug)]
@@ -32,6 +40,8 @@ pub struct RegisterParams {
 pub struct Registered {
     /// Seconds the registrar granted (0 after an un-REGISTER).
     pub expires: u32,
+    /// The address registered when it is not our own (the registrar saw us behind NAT).
+    pub public: Option<SocketAddr>,
 }
 
 /// One account's registration dialog-let: same Call-ID and From tag across refreshes,
@@ -41,8 +51,10 @@ pub struct Registration {
     call_id: String,
     from_tag: String,
     cseq: u32,
-    /// Contact we advertise (learned rport/received is applied after the first answer).
+    /// The Contact of the live binding (the address the registrar saw, once learned).
     contact: Option<Uri>,
+    /// Our end of the connection the live binding was made over.
+    local: Option<SipAddr>,
 }
 
 impl Registration {
@@ -53,6 +65,7 @@ impl Registration {
             from_tag: make_tag().to_string(),
             cseq: 0,
             contact: None,
+            local: None,
         }
     }
 
@@ -65,6 +78,11 @@ impl Registration {
         self.contact.clone().map(SipUri)
     }
 
+    /// The registrar URI.
+    pub fn registrar(&self) -> &SipUri {
+        &self.params.registrar
+    }
+
     /// Sends REGISTER with `expires` (0 = un-register) and follows digest challenges.
     pub async fn register(&mut self, stack: &SipStack, expires: u32) -> Result<Registered, SipError> {
         let server = host_of(&self.params.registrar);
@@ -74,37 +92,32 @@ impl Registration {
             detail: e.to_string(),
         })?;
         // The connection this goes out on decides the Via (TCP/TLS connect happens here).
-        let (conn, _) = stack.endpoint.transport_layer.lookup(&target, None).await.map_err(|e| {
-            let detail = e.to_string();
-            if detail.to_ascii_lowercase().contains("certificate") || detail.contains("tls") || detail.contains("TLS") {
-                SipError::Tls { server: server.clone(), detail }
-            } else {
-                SipError::Unreachable { server: server.clone(), detail }
+        let (conn, _) = match stack.endpoint.transport_layer.lookup(&target, None).await {
+            Ok(found) => found,
+            Err(e) => {
+                let detail = e.to_string();
+                return Err(if detail.to_ascii_lowercase().contains("certificate") || detail.contains("tls") || detail.contains("TLS") {
+                    crate::trust::tls_error(&target, &server, &detail).await
+                } else {
+                    SipError::Unreachable { server: server.clone(), detail }
+                });
             }
-        })?;
+        };
         let local = conn.get_addr().clone();
-        let contact = self.contact.clone().unwrap_or_else(|| {
-            let mut params = vec![];
-            if let Some(t) = local.r#type {
-                if t != rsipstack::sip::Transport::Udp {
-                    params.push(rsipstack::sip::Param::Transport(t));
-                }
-            }
-            Uri {
-                scheme: Some(rsipstack::sip::Scheme::Sip),
-                auth: self.params.aor.0.auth.clone(),
-                host_with_port: local.addr.clone(),
-                params,
-                headers: vec![],
-            }
-        });
-        self.contact = Some(contact.clone());
-
+        // Un-REGISTER removes the binding we made; otherwise the Contact is this connection's
+        // address, or the address the registrar saw it as.
+        let mut contact = match (&self.contact, expires) {
+            (Some(c), 0) => c.clone(),
+            _ => contact_on(&self.params.aor.0, &local, stack),
+        };
+        // A binding made on another connection or address is removed in the same request.
+        let mut stale = self.contact.clone().filter(|old| expires > 0 && old.host_with_port != contact.host_with_port);
+        let mut learned = false;
         let mut attempt = Attempt::new();
         let mut auth_headers: Vec<(String, String)> = Vec::new();
         loop {
             self.cseq += 1;
-            let request = self.build(stack, &local, &contact, expires, &auth_headers)?;
+            let request = self.build(stack, &local, &contact, stale.as_ref(), expires, &auth_headers)?;
             let resp = stack.exchange(request, &conn, &target).await.map_err(|e| SipError::Unreachable {
                 server: server.clone(),
                 detail: match e {
@@ -115,8 +128,27 @@ impl Registration {
             let code = u16::from(resp.status_code.clone());
             match code {
                 200..=299 => {
+                    if expires > 0 && !learned {
+                        if let Some(seen) = seen_as(&resp).filter(|seen| Some(*seen) != socket_of(&contact)) {
+                            // Behind NAT: register the address the registrar saw, once.
+                            learned = true;
+                            if let Ok(ours) = local.get_socketaddr() {
+                                stack.learn_public(ours, seen);
+                            }
+                            tracing::info!("the registrar sees us at {seen}: registering that address");
+                            stale = Some(contact.clone());
+                            contact = contact_on(&self.params.aor.0, &local, stack);
+                            // A new request: challenged afresh rather than replaying the last answer.
+                            attempt = Attempt::new();
+                            auth_headers.clear();
+                            continue;
+                        }
+                    }
+                    self.contact = (expires > 0).then(|| contact.clone());
+                    self.local = (expires > 0).then(|| local.clone());
                     let granted = if expires == 0 { 0 } else { granted_expires(&resp, &contact, expires) };
-                    return Ok(Registered { expires: granted });
+                    let public = socket_of(&contact).filter(|c| local.get_socketaddr().ok() != Some(*c));
+                    return Ok(Registered { expires: granted, public });
                 }
                 401 | 407 => {
                     let uri = self.params.registrar.to_string();
@@ -141,11 +173,41 @@ impl Registration {
         }
     }
 
+    /// Checks that the connection the binding was made over is still the one the registrar is
+    /// reached by (over UDP it always is), and with `ping` sends a CRLF keep-alive on it (RFC 5626
+    /// 4.4.1; registrars ignore it, NAT bindings and idle-connection timers are refreshed).
+    /// Err when the connection is gone: the binding must be made again.
+    pub async fn keep_alive(&self, stack: &SipStack, ping: bool) -> Result<(), SipError> {
+        let server = host_of(&self.params.registrar);
+        let lost = |detail: String| SipError::Unreachable { server: server.clone(), detail };
+        let target = SipAddr::try_from(&self.params.registrar.0).map_err(|e| lost(e.to_string()))?;
+        let (conn, destination) =
+            stack.endpoint.transport_layer.lookup(&target, None).await.map_err(|e| lost(format!("connection lost: {e}")))?;
+        if self.local.as_ref().is_some_and(|l| l != conn.get_addr()) {
+            return Err(lost("the connection to the registrar closed".into()));
+        }
+        if ping {
+            const PING: &[u8] = b"\r\n\r\n";
+            let sent = match &conn {
+                SipConnection::Udp(udp) => udp.send_raw(PING, &destination).await,
+                SipConnection::Tcp(tcp) => tcp.send_raw(PING).await,
+                SipConnection::Tls(tls) => tls.send_raw(PING).await,
+                _ => Ok(()),
+            };
+            // A stream that cannot be written to is gone; a UDP send error is passing.
+            if let (Err(e), false) = (sent, matches!(conn, SipConnection::Udp(_))) {
+                return Err(lost(format!("keep-alive failed: {e}")));
+            }
+        }
+        Ok(())
+    }
+
     fn build(
         &self,
         stack: &SipStack,
         local: &SipAddr,
         contact: &Uri,
+        stale: Option<&Uri>,
         expires: u32,
         auth: &[(String, String)],
     ) -> Result<rsipstack::sip::Request, SipError> {
@@ -169,6 +231,9 @@ impl Registration {
         );
         let c = rsipstack::sip::typed::Contact { display_name: None, uri: contact.clone(), params: vec![] };
         req.headers.push(c.into());
+        if let Some(old) = stale {
+            req.headers.push(Header::Contact(format!("<{old}>;expires=0").into()));
+        }
         req.headers.push(Header::Expires(expires.into()));
         req.headers.push(Header::Other("Allow".into(), "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into()));
         for (name, value) in auth {
@@ -206,9 +271,78 @@ fn granted_expires(resp: &Response, ours: &Uri, requested: u32) -> u32 {
         .unwrap_or(requested)
 }
 
+/// Our Contact on the connection whose local end is `local`: `sip:<aor user>@<address>`, the
+/// address being the one the registrar saw us at when that was learned (`SipStack::learn_public`).
+fn contact_on(aor: &Uri, local: &SipAddr, stack: &SipStack) -> Uri {
+    let mut params = vec![];
+    if let Some(t) = local.r#type {
+        if t != rsipstack::sip::Transport::Udp {
+            params.push(rsipstack::sip::Param::Transport(t));
+        }
+    }
+    let host_with_port = match local.get_socketaddr() {
+        Ok(ours) => stack.public_of(ours).into(),
+        Err(_) => local.addr.clone(),
+    };
+    Uri { scheme: Some(rsipstack::sip::Scheme::Sip), auth: aor.auth.clone(), host_with_port, params, headers: vec![] }
+}
+
+fn socket_of(uri: &Uri) -> Option<SocketAddr> {
+    SipUri(uri.clone()).socket_addr()
+}
+
+/// Where the registrar saw the request come from: the top Via's `received` (else its sent-by
+/// host) and `rport` (else its sent-by port). None when the registrar said neither.
+pub(crate) fn seen_as(resp: &Response) -> Option<SocketAddr> {
+    let via = resp.via_header().ok()?.value().to_string();
+    seen_in_via(&via)
+}
+
+fn seen_in_via(via: &str) -> Option<SocketAddr> {
+    let first = via.split(',').next()?;
+    let mut parts = first.split(';');
+    let sent_by = parts.next()?.split_whitespace().last()?;
+    let (mut received, mut rport) = (None, None);
+    for p in parts {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        match k.trim().to_ascii_lowercase().as_str() {
+            "received" => received = v.trim().trim_matches(['[', ']']).parse::<IpAddr>().ok().or(received),
+            "rport" => rport = v.trim().parse::<u16>().ok().or(rport),
+            _ => {}
+        }
+    }
+    if received.is_none() && rport.is_none() {
+        return None;
+    }
+    let sent: Option<SocketAddr> = sent_by.parse().ok().or_else(|| sent_by.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 5060)));
+    let ip = received.or(sent.map(|s| s.ip()))?;
+    let port = rport.or(sent.map(|s| s.port()))?;
+    Some(SocketAddr::new(ip, port))
+}
+
 fn random_token(n: usize) -> String {
     use rand::RngExt;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seen_in_via;
+
+    #[test]
+    fn the_address_the_registrar_saw_comes_from_received_and_rport() {
+        let at = |s: &str| Some(s.parse().unwrap());
+        assert_eq!(seen_in_via("SIP/2.0/UDP 192.168.1.20:5070;branch=z9hG4bK1;received=203.0.113.9;rport=40123"), at("203.0.113.9:40123"));
+        // rport alone (same IP), received alone (same port), case and spaces.
+        assert_eq!(seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;rport=6000;branch=z9hG4bKx"), at("10.0.0.2:6000"));
+        assert_eq!(seen_in_via("SIP/2.0/TCP 10.0.0.2:5061 ;Received=198.51.100.1;branch=z9hG4bKx"), at("198.51.100.1:5061"));
+        assert_eq!(seen_in_via("SIP/2.0/UDP [2001:db8::5]:5060;received=2001:db8::9;rport=7000"), at("[2001:db8::9]:7000"));
+        // Only the top Via counts; a registrar that says nothing tells us nothing.
+        assert_eq!(seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKx, SIP/2.0/UDP 1.2.3.4;received=5.6.7.8"), None);
+        assert_eq!(seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bKx"), None);
+        // Garbage is ignored, not trusted.
+        assert_eq!(seen_in_via("SIP/2.0/UDP host.example:5060;received=not-an-ip;rport=99999"), None);
+    }
 }

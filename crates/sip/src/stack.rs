@@ -42,6 +42,8 @@ pub struct SipStack {
     /// The bound UDP address (also the host:port advertised for TCP/TLS, which use
     /// outbound connections).
     pub local_addr: SocketAddr,
+    /// Our addresses as a registrar saw them (behind NAT).
+    public: PublicAddresses,
     cancel: CancellationToken,
 }
 
@@ -82,8 +84,9 @@ impl SipStack {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         dialog_events::forward(dialogs.clone(), dialog_rx, events_tx);
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
-        incoming::dispatch(incoming, dialogs.clone(), dialog_tx.clone(), local_addr, requests_tx);
-        Ok((SipStack { endpoint: inner, dialogs, dialog_tx, local_addr, cancel }, requests_rx, events_rx))
+        let public = PublicAddresses::default();
+        incoming::dispatch(incoming, dialogs.clone(), dialog_tx.clone(), local_addr, public.clone(), requests_tx);
+        Ok((SipStack { endpoint: inner, dialogs, dialog_tx, local_addr, public, cancel }, requests_rx, events_rx))
     }
 
     /// Sends an out-of-dialog request on `conn` to `destination` as a client transaction and
@@ -116,13 +119,64 @@ impl SipStack {
         SipUri::contact(user, self.local_addr, Transport::Udp)
     }
 
+    /// Remembers that a registrar saw our socket `local` as `public` (NAT).
+    pub(crate) fn learn_public(&self, local: SocketAddr, public: SocketAddr) {
+        self.public.lock().unwrap_or_else(|p| p.into_inner()).insert(local, public);
+    }
+
+    /// The address to advertise for our socket `local`: the one a registrar saw, else itself.
+    pub fn public_of(&self, local: SocketAddr) -> SocketAddr {
+        public_of(&self.public, local)
+    }
+
+    /// A Contact of ours with the address a registrar saw for it, when one was learned.
+    pub fn advertised(&self, contact: &SipUri) -> SipUri {
+        advertised(&self.public, contact)
+    }
+
     pub fn shutdown(&self) {
         self.cancel.cancel();
+    }
+}
+
+/// Our socket addresses as a registrar saw them (behind NAT): local -> public.
+pub(crate) type PublicAddresses = Arc<std::sync::Mutex<std::collections::HashMap<SocketAddr, SocketAddr>>>;
+
+fn public_of(public: &PublicAddresses, local: SocketAddr) -> SocketAddr {
+    public.lock().unwrap_or_else(|p| p.into_inner()).get(&local).copied().unwrap_or(local)
+}
+
+/// `contact` with the address a registrar saw for it, when one was learned.
+pub(crate) fn advertised(public: &PublicAddresses, contact: &SipUri) -> SipUri {
+    match contact.socket_addr() {
+        Some(local) if public_of(public, local) != local => {
+            let t = contact.transport().unwrap_or(Transport::Udp);
+            SipUri::contact(contact.user().as_deref(), public_of(public, local), t)
+        }
+        _ => contact.clone(),
     }
 }
 
 impl Drop for SipStack {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_advertise_the_address_the_registrar_saw() {
+        let public = PublicAddresses::default();
+        let udp = SipUri::contact(Some("alice"), "10.0.0.5:5060".parse().unwrap(), Transport::Udp);
+        assert_eq!(advertised(&public, &udp), udp, "nothing learned: our own address");
+        public.lock().unwrap().insert("10.0.0.5:5060".parse().unwrap(), "203.0.113.9:40000".parse().unwrap());
+        assert_eq!(advertised(&public, &udp).to_string(), "sip:alice@203.0.113.9:40000");
+        let tcp = SipUri::contact(Some("alice"), "10.0.0.5:41000".parse().unwrap(), Transport::Tcp);
+        assert_eq!(advertised(&public, &tcp), tcp, "another socket: unchanged");
+        public.lock().unwrap().insert("10.0.0.5:41000".parse().unwrap(), "203.0.113.9:40001".parse().unwrap());
+        assert_eq!(advertised(&public, &tcp).to_string(), "sip:alice@203.0.113.9:40001;transport=TCP");
     }
 }

@@ -46,6 +46,12 @@ impl SipUri {
         self.0.host_with_port.to_string()
     }
 
+    /// The host and port as a socket address, when the host is an IP address (port 5060 if none).
+    pub fn socket_addr(&self) -> Option<std::net::SocketAddr> {
+        let ip: std::net::IpAddr = self.host().trim_matches(['[', ']']).parse().ok()?;
+        Some(std::net::SocketAddr::new(ip, self.0.host_with_port.port.as_ref().map(|p| p.value()).unwrap_or(5060)))
+    }
+
     /// The user part, if any.
     pub fn user(&self) -> Option<String> {
         self.0.auth.as_ref().map(|a| a.user.clone()).filter(|u| !u.is_empty())

@@ -15,6 +15,7 @@ mod glare;
 mod history;
 mod multicall;
 mod quality;
+mod recovery;
 mod registration;
 mod routing;
 mod shared_park;

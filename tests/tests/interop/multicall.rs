@@ -28,12 +28,7 @@ const SWITCHES: usize = 20;
 const SLOT_SECS: f64 = 0.7;
 
 fn tone(dir: &TestDir, name: &str, hz: f64, secs: u32) -> PathBuf {
-    let p = dir.join(name);
-    speech::sox(&[
-        "-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "synth", &secs.to_string(), "sine", &hz.to_string(),
-        "vol", "0.3",
-    ]);
-    p
+    speech::tone(dir.path(), name, hz, secs)
 }
 
 /// Power of `f` in `x`, normalised by the window length (Goertzel, shared with the harness).

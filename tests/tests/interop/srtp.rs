@@ -13,6 +13,7 @@
 //!   mandatory`: refused with 488 and a warning that says why.
 
 use hookflash_tests::baresip::Codec;
+use hookflash_tests::wav::hears;
 use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,20 +22,7 @@ const THEIR_HZ: f32 = 700.0;
 const OUR_HZ: f32 = 1100.0;
 
 fn tone(dir: &TestDir, name: &str, hz: f32) -> PathBuf {
-    let p = dir.join(name);
-    speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "synth", "30", "sine", &hz.to_string(), "vol", "0.3"]);
-    p
-}
-
-/// Power of `hz` in a WAV, normalised by its length.
-fn power(wav: &Path, hz: f32) -> f64 {
-    let (samples, rate) = hookflash_tests::wav::read_mono(wav);
-    hookflash_tests::wav::goertzel_power(&samples, rate, hz) / (samples.len() as f64).powi(2).max(1.0)
-}
-
-fn hears(wav: &Path, wanted: f32, other: f32) -> bool {
-    let (w, o) = (power(wav, wanted), power(wav, other));
-    w > 1e-6 && w > 20.0 * o
+    speech::tone(dir.path(), name, hz.into(), 30)
 }
 
 fn session(dir: &TestDir, script: &str, port: u16, srtp: &str, mic: &Path, speaker: &Path) -> CliRun {

@@ -12,6 +12,7 @@
 
 use hookflash_tests::baresip::Codec;
 use hookflash_tests::{ports, speech, Baresip, CliRun, TestDir};
+use hookflash_tests::wav::tone_power as power;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,20 +21,12 @@ const B_HZ: f32 = 700.0;
 const MIC_HZ: f32 = 1000.0;
 
 fn tone(dir: &TestDir, name: &str, hz: f32) -> PathBuf {
-    let p = dir.join(name);
-    speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "synth", "40", "sine", &hz.to_string(), "vol", "0.3"]);
-    p
+    speech::tone(dir.path(), name, hz.into(), 40)
 }
 
 /// Our session with this microphone and no speaker.
 fn session(dir: &TestDir, script: &str, port: u16, mic: &Path) -> CliRun {
     crate::session(dir, script, port, mic, Path::new("null"))
-}
-
-/// Power of `hz` in a WAV (whole file, normalised by its length).
-fn power(wav: &Path, hz: f32) -> f64 {
-    let (samples, rate) = hookflash_tests::wav::read_mono(wav);
-    hookflash_tests::wav::goertzel_power(&samples, rate, hz) / (samples.len() as f64).powi(2)
 }
 
 #[test]

@@ -166,8 +166,8 @@ describe('dial pad', () => {
   it('with several accounts a "from" picker chooses the account the call goes out from', async () => {
     const onDial = vi.fn();
     const accounts = [
-      { aor: 'sip:alice@pbx.example.com', display_name: 'Alice', registers: true, registration: { state: 'registered' as const, expires_in: 600 } },
-      { aor: 'sip:sales@trunk.example.net', display_name: HOSTILE, registers: true, registration: { state: 'unregistered' as const } },
+      { aor: 'sip:alice@pbx.example.com', display_name: 'Alice', registers: true, registration: { state: 'registered' as const, expires_in: 600 }, public_address: null },
+      { aor: 'sip:sales@trunk.example.net', display_name: HOSTILE, registers: true, registration: { state: 'unregistered' as const }, public_address: null },
     ];
     const { getByTestId, container } = render(Dialpad, { onDial, accounts });
     const select = getByTestId('from-account-select') as HTMLSelectElement;

@@ -230,7 +230,11 @@ export type AccountStatus = { aor: string, display_name: string | null,
 /**
  * Whether it registers (false: calls only).
  */
-registers: boolean, registration: RegistrationState, };
+registers: boolean, registration: RegistrationState, 
+/**
+ * The address the registrar sees us at when it is not our own (behind NAT; `ip:port`).
+ */
+public_address: string | null, };
 
 /**
  * SIP transport of an account.

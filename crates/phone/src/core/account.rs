@@ -3,7 +3,7 @@
 
 use crate::api::{AccountConfig, MediaEncryption, PhoneError};
 use crate::core::orbits::Orbits;
-use crate::core::registration::RegistrationCore;
+use crate::core::registration::{KeepAlive, RegistrationCore};
 use crate::api::RegistrationState;
 use crate::dialling::CallerId;
 use crate::routing::Router;
@@ -27,6 +27,8 @@ pub struct Account {
     pub contact: SipUri,
     pub registration: RegistrationCore,
     pub registration_state: RegistrationState,
+    /// The address registered when it is not our own (the registrar saw us behind NAT).
+    pub public_address: Option<std::net::SocketAddr>,
     /// Server park orbit slots and their subscriptions (None without `[account.shared_park]`).
     pub orbits: Option<Orbits>,
     /// The account's own routing rules (None: the phone's).
@@ -45,6 +47,8 @@ pub struct AccountSetup {
     pub outbound: Option<SipUri>,
     pub local_ip: IpAddr,
     pub contact: SipUri,
+    /// The registrar is reached over TCP/TLS (a connection to watch) rather than UDP.
+    pub registrar_on_stream: bool,
 }
 
 impl Account {
@@ -66,8 +70,10 @@ impl Account {
             register_enabled: config.register,
             local_ip: setup.local_ip,
             contact: setup.contact,
-            registration: RegistrationCore::new(config.expires.max(1)),
+            registration: RegistrationCore::new(config.expires.max(1))
+                .with_keepalive(if setup.registrar_on_stream { KeepAlive::STREAM } else { KeepAlive::DATAGRAM }),
             registration_state: RegistrationState::Unregistered,
+            public_address: None,
             orbits,
             router,
             caller_ids: config.caller_ids.clone(),

@@ -33,6 +33,9 @@ pub enum Input {
     Media(MediaInput),
     /// The time passed to `handle` has reached `next_timeout()` (or passed it).
     Timeout,
+    /// The computer resumed from sleep or its network changed: every registered account
+    /// registers again at once (its binding may be gone or point at an old address).
+    NetworkChanged,
 }
 
 /// What a front end asks (`Phone`'s methods).
@@ -64,6 +67,8 @@ pub enum Command {
     SetHoldMusic(HoldMusic),
     SetVoiceProcessing(VoiceProcessing),
     /// Hang up every call, end the orbit subscriptions, un-register; the reply comes when done.
+    /// OPTIONS to the first registering account's registrar (`hookflash-cli check`).
+    Probe,
     Shutdown,
 }
 
@@ -74,6 +79,7 @@ pub enum Done {
     Call(CallId),
     /// Registration granted this many seconds.
     Expires(u32),
+    Probed(crate::api::ProbeResult),
 }
 
 #[derive(Debug)]
@@ -103,7 +109,12 @@ pub enum SipInput {
     ReferAnswered { id: CallId, answer: ReferAnswer },
     /// Whether the 302 of `SipOutput::Redirect` could still be sent.
     Redirected { id: CallId, sent: bool },
-    Registered { account: usize, result: Result<u32, Failure> },
+    /// `public`: the address registered when it is not our own (NAT).
+    Registered { account: usize, result: Result<u32, Failure>, public: Option<std::net::SocketAddr> },
+    /// The OPTIONS of `SipOutput::Probe`: its answer, or why there was none.
+    Probed { ticket: Ticket, result: Result<crate::api::ProbeResult, PhoneError> },
+    /// The keep-alive of `SipOutput::KeepAlive` is over: Err when the binding's connection is gone.
+    KeptAlive { account: usize, result: Result<(), Failure> },
     /// A SUBSCRIBE exchange for an orbit slot ended; `dialog` is the subscription as it stands.
     Subscribed { account: usize, slot: String, dialog: Subscription, result: Result<u32, (Option<u16>, String)> },
 }
@@ -166,6 +177,11 @@ pub enum SipOutput {
     /// The call is over: let go of its leg.
     Release { id: CallId },
     Register { account: usize, expires: u32 },
+    /// OPTIONS to the account's registrar; answer with `SipInput::Probed`.
+    Probe { ticket: Ticket, account: usize },
+    /// Check the connection the account's binding lives on; with `ping`, send a CRLF keep-alive
+    /// on it. Answer with `SipInput::KeptAlive`.
+    KeepAlive { account: usize, ping: bool },
     Subscribe { account: usize, slot: String, dialog: Subscription, expires: u32 },
     /// Close every transport (after `Command::Shutdown`).
     Close,

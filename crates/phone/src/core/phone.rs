@@ -128,7 +128,7 @@ pub(crate) fn sip_err(e: SipError) -> PhoneError {
     match e {
         SipError::Refused { status, reason, server } => PhoneError::RegistrationRefused { status, reason, server },
         SipError::Unreachable { server, detail } => PhoneError::Unreachable { server, detail },
-        SipError::Tls { server, detail } => PhoneError::Unreachable { server, detail: format!("TLS failed: {detail}") },
+        SipError::Tls { server, detail } | SipError::Certificate { server, detail } => PhoneError::Tls { server, detail },
         SipError::Invalid { what, value, detail } => PhoneError::InvalidInput { what, detail: format!("'{value}': {detail}") },
         other => PhoneError::Other(other.to_string()),
     }
@@ -195,6 +195,12 @@ impl PhoneCore {
             Input::Sip(sip) => self.sip_input(sip, now),
             Input::Media(media) => self.media_input(media, now),
             Input::Timeout => self.timeout(now),
+            Input::NetworkChanged => {
+                for i in 0..self.accounts.len() {
+                    self.accounts[i].registration.handle(registration::Input::Refresh, now);
+                    self.registration_outputs(i);
+                }
+            }
         }
         self.after_step(now);
     }
@@ -272,6 +278,10 @@ impl PhoneCore {
                 self.reply(ticket, Ok(Done::Ok));
             }
             Command::Shutdown => self.shut_down(ticket, now),
+            Command::Probe => {
+                let account = self.accounts.iter().position(|a| a.register_enabled).unwrap_or(0);
+                self.sip(SipOutput::Probe { ticket, account });
+            }
         }
     }
 
@@ -306,9 +316,19 @@ impl PhoneCore {
             SipInput::ReinviteDone { id, result } => self.on_reinvite_done(id, result, now),
             SipInput::ReferAnswered { id, answer } => self.on_refer_answered(id, answer, now),
             SipInput::Redirected { id, sent } => self.on_redirected(id, sent, now),
-            SipInput::Registered { account, result } => {
+            SipInput::Registered { account, result, public } => {
                 if let Some(a) = self.accounts.get_mut(account) {
+                    if result.is_ok() {
+                        a.public_address = public;
+                    }
                     a.registration.handle(registration::Input::Done(result), now);
+                }
+                self.registration_outputs(account);
+            }
+            SipInput::Probed { ticket, result } => self.reply(ticket, result.map(Done::Probed)),
+            SipInput::KeptAlive { account, result } => {
+                if let Some(a) = self.accounts.get_mut(account) {
+                    a.registration.handle(registration::Input::KeptAlive(result), now);
                 }
                 self.registration_outputs(account);
             }
@@ -459,6 +479,7 @@ impl PhoneCore {
                     display_name: a.display_name.clone(),
                     registers: a.register_enabled,
                     registration: a.registration_state.clone(),
+                    public_address: a.public_address.map(|p| p.to_string()),
                 })
                 .collect(),
             availability: self.availability,
@@ -647,6 +668,7 @@ impl PhoneCore {
         while let Some(output) = self.accounts[account].registration.poll_output() {
             match output {
                 registration::Output::Send { expires } => self.sip(SipOutput::Register { account, expires }),
+                registration::Output::KeepAlive { ping } => self.sip(SipOutput::KeepAlive { account, ping }),
                 registration::Output::State(state) => {
                     self.accounts[account].registration_state = state.clone();
                     let aor = self.accounts[account].aor_text.clone();

@@ -11,6 +11,19 @@
 //! account: retrying would only lock it), and `Unregistered` when the binding is removed. A
 //! refresh stays `Registered` and a retry stays `Retrying` while it runs, so the reason of the
 //! last failure stays on screen until the outcome is known.
+//!
+//! Recovery: a registrar that does not answer or cannot be reached is tried again every
+//! `RECONNECT_SECS` for as long as it is away (on UDP each try retransmits for 32 s by itself;
+//! on TCP/TLS a try is one refused connection), so the phone is registered again within seconds
+//! of the registrar coming back. A refusal of credentials that had been accepted (401/403/404/
+//! 407 on a refresh) is taken for a passing fault of the provider and retried with back-off
+//! `AUTH_RETRIES` times before the account is shown as failed. `Input::Refresh` (the computer
+//! resumed from sleep, the network changed) registers again at once.
+//!
+//! Keep-alive: while registered, `Output::KeepAlive` comes every `keepalive.check_ms` (a check
+//! that the connection the binding lives on is still up: free, no traffic) with `ping` set
+//! every `keepalive.ping_ms` (a CRLF keep-alive that holds NAT bindings open, RFC 5626 4.4.1).
+//! A lost connection (`Input::KeptAlive(Err)`) registers again at once.
 
 use crate::api::{PhoneError, RegistrationState};
 use std::collections::VecDeque;
@@ -25,6 +38,8 @@ pub struct Failure {
     pub message: String,
     /// The same failure as the error a `register()`/`unregister()` caller gets.
     pub error: PhoneError,
+    /// Trying again cannot help (the registrar's certificate is refused): shown as failed.
+    pub lasting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +52,12 @@ pub enum Input {
     Done(Result<u32, Failure>),
     /// The time from `next_timeout` has come.
     Timeout,
+    /// The keep-alive asked for with `Output::KeepAlive` is over: Err when the connection the
+    /// binding lives on is gone (closed, or replaced by a new one).
+    KeptAlive(Result<(), Failure>),
+    /// Register again now if registered or retrying: the computer resumed from sleep or the
+    /// network changed, so the binding may be gone or point at a stale address.
+    Refresh,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,13 +70,40 @@ pub enum Output {
     Registered(Result<u32, Failure>),
     /// The answer for everyone waiting on `Input::Unregister`.
     Unregistered(Result<(), Failure>),
+    /// Check the binding's connection (and send a CRLF keep-alive when `ping`); then feed
+    /// `Input::KeptAlive`.
+    KeepAlive { ping: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Exchange {
     Register,
     Remove,
+    KeepAlive,
 }
+
+/// How often a live binding is checked and pinged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeepAlive {
+    /// Between checks of the connection (ms).
+    pub check_ms: i64,
+    /// Between CRLF pings (ms); a multiple of `check_ms` in practice.
+    pub ping_ms: i64,
+}
+
+impl KeepAlive {
+    /// TCP/TLS: the connection is checked every 2 s (a closed one is noticed at once, without
+    /// traffic) and pinged every 30 s, well inside the 300 s after which an idle stream is
+    /// closed and the shortest NAT TCP timeouts.
+    pub const STREAM: KeepAlive = KeepAlive { check_ms: 2_000, ping_ms: 30_000 };
+    /// UDP: a ping every 25 s keeps NAT bindings open (many routers drop UDP mappings after 30 s).
+    pub const DATAGRAM: KeepAlive = KeepAlive { check_ms: 25_000, ping_ms: 25_000 };
+}
+
+/// Seconds between tries while the registrar cannot be reached or does not answer.
+pub const RECONNECT_SECS: u64 = 3;
+/// How many times a refresh refused for its credentials is tried again before giving up.
+pub const AUTH_RETRIES: u32 = 3;
 
 /// One account's registration.
 #[derive(Debug)]
@@ -71,6 +119,16 @@ pub struct RegistrationCore {
     wake_at: Option<i64>,
     /// Consecutive retryable failures (the back-off step).
     failures: u32,
+    /// The registrar accepted this account since the user last asked to register: a refusal
+    /// of its credentials now is more likely a passing fault than a wrong password.
+    accepted_before: bool,
+    /// Refusals of credentials retried since the last success.
+    auth_retries: u32,
+    keepalive: Option<KeepAlive>,
+    /// The next keep-alive check, while registered.
+    check_at: Option<i64>,
+    /// When the next check should also ping.
+    ping_at: i64,
     register_waiting: bool,
     unregister_waiting: bool,
     out: VecDeque<Output>,
@@ -86,15 +144,29 @@ impl RegistrationCore {
             queued: None,
             wake_at: None,
             failures: 0,
+            accepted_before: false,
+            auth_retries: 0,
+            keepalive: None,
+            check_at: None,
+            ping_at: 0,
             register_waiting: false,
             unregister_waiting: false,
             out: VecDeque::new(),
         }
     }
 
+    /// Checks and pings a live binding (see `KeepAlive`); without this, none are sent.
+    pub fn with_keepalive(mut self, keepalive: KeepAlive) -> Self {
+        self.keepalive = Some(keepalive);
+        self
+    }
+
     /// When the driver must feed `Input::Timeout` (ms, the clock of `handle`'s `now`).
     pub fn next_timeout(&self) -> Option<i64> {
-        self.wake_at
+        match (self.wake_at, self.check_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next thing to do, in order; `None` when there is nothing left.
@@ -106,26 +178,45 @@ impl RegistrationCore {
         match input {
             Input::Register => {
                 self.register_waiting = true;
-                match self.in_flight {
-                    Some(Exchange::Register) => {} // its outcome answers this one too
-                    Some(Exchange::Remove) => self.queued = Some(Exchange::Register),
-                    None => self.start(Exchange::Register),
+                self.accepted_before = false;
+                self.auth_retries = 0;
+                self.register_now(now, true);
+            }
+            Input::Refresh => {
+                if matches!(self.state, RegistrationState::Registered { .. } | RegistrationState::Retrying { .. }) {
+                    self.register_now(now, false);
                 }
             }
             Input::Unregister => {
                 self.unregister_waiting = true;
                 self.wake_at = None;
+                self.check_at = None;
                 if self.in_flight.is_some() {
                     self.queued = Some(Exchange::Remove);
                 } else {
-                    self.start(Exchange::Remove);
+                    self.start(Exchange::Remove, now);
                 }
             }
-            Input::Timeout => {
-                if self.wake_at.is_some_and(|at| at <= now) && self.in_flight.is_none() {
-                    self.wake_at = None;
-                    self.start(Exchange::Register);
+            Input::Timeout => self.run_due(now),
+            Input::KeptAlive(result) => {
+                if self.in_flight != Some(Exchange::KeepAlive) {
+                    return;
                 }
+                self.in_flight = None;
+                match result {
+                    Ok(()) => {
+                        if let Some(next) = self.queued.take() {
+                            self.start(next, now);
+                        }
+                    }
+                    // The binding's connection is gone: register again on a new one, unless
+                    // the user's own request is waiting (it does just that, or removes it).
+                    Err(_) => {
+                        let next = self.queued.take().unwrap_or(Exchange::Register);
+                        self.start(next, now);
+                    }
+                }
+                self.run_due(now);
             }
             Input::Done(result) => {
                 let Some(exchange) = self.in_flight.take() else { return };
@@ -138,17 +229,55 @@ impl RegistrationCore {
                             self.out.push_back(Output::Unregistered(result.map(|_| ())));
                         }
                     }
+                    Exchange::KeepAlive => {} // not an answer to this input
                 }
                 if let Some(next) = self.queued.take() {
-                    self.start(next);
+                    self.start(next, now);
                 }
+                self.run_due(now);
             }
         }
     }
 
-    fn start(&mut self, exchange: Exchange) {
-        self.wake_at = None;
+    /// A REGISTER now, or as soon as the exchange in flight is over. Only the user's own
+    /// request (`by_user`) replaces a removal they asked for.
+    fn register_now(&mut self, now: i64, by_user: bool) {
+        match self.in_flight {
+            Some(Exchange::Register) => {} // its outcome answers this one too
+            Some(_) if !by_user && self.queued == Some(Exchange::Remove) => {}
+            Some(_) => self.queued = Some(Exchange::Register),
+            None => self.start(Exchange::Register, now),
+        }
+    }
+
+    /// Starts whatever timer has come, if nothing is in flight.
+    fn run_due(&mut self, now: i64) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        if self.wake_at.is_some_and(|at| at <= now) {
+            self.start(Exchange::Register, now);
+        } else if self.check_at.is_some_and(|at| at <= now) {
+            self.start(Exchange::KeepAlive, now);
+        }
+    }
+
+    fn start(&mut self, exchange: Exchange, now: i64) {
+        if exchange != Exchange::KeepAlive {
+            self.wake_at = None;
+            self.check_at = None;
+        }
         match exchange {
+            Exchange::KeepAlive => {
+                let ka = self.keepalive.unwrap_or(KeepAlive::DATAGRAM);
+                let ping = now >= self.ping_at;
+                if ping {
+                    self.ping_at = now + ka.ping_ms;
+                }
+                self.check_at = Some(now + ka.check_ms);
+                self.in_flight = Some(Exchange::KeepAlive);
+                self.out.push_back(Output::KeepAlive { ping });
+            }
             Exchange::Register => {
                 if matches!(self.state, RegistrationState::Unregistered | RegistrationState::Failed { .. }) {
                     self.set_state(RegistrationState::Registering);
@@ -176,10 +305,32 @@ impl RegistrationCore {
         match &result {
             Ok(granted) => {
                 self.failures = 0;
+                self.auth_retries = 0;
+                self.accepted_before = true;
                 self.set_state(RegistrationState::Registered { expires_in: *granted });
                 self.wake_at = Some(now + ms(refresh_after(*granted)));
+                if let Some(ka) = self.keepalive {
+                    self.check_at = Some(now + ka.check_ms);
+                    self.ping_at = now + ka.ping_ms;
+                }
             }
-            Err(f) if retryable(f.status) => {
+            Err(f) if f.lasting => {
+                // Trying again cannot help (a refused certificate): show why, and stop.
+                self.failures = 0;
+                self.set_state(RegistrationState::Failed { message: f.message.clone(), status: f.status });
+                self.wake_at = None;
+            }
+            Err(f) if f.status.is_none() => {
+                // Away or silent: try again soon, for as long as it takes.
+                self.failures += 1;
+                let wait = Duration::from_secs(RECONNECT_SECS);
+                self.set_state(RegistrationState::Retrying { message: f.message.clone(), in_secs: wait.as_secs() as u32 });
+                self.wake_at = Some(now + ms(wait));
+            }
+            Err(f) if retryable(f.status) || (self.accepted_before && self.auth_retries < AUTH_RETRIES) => {
+                if !retryable(f.status) {
+                    self.auth_retries += 1;
+                }
                 self.failures += 1;
                 let wait = retry_after(self.failures);
                 self.set_state(RegistrationState::Retrying { message: f.message.clone(), in_secs: wait.as_secs() as u32 });
@@ -243,7 +394,7 @@ mod tests {
             Some(s) => format!("registration refused ({s}) by pbx.example.com: Nope"),
             None => "registrar pbx.example.com unreachable: timed out".to_string(),
         };
-        Failure { status, message: message.clone(), error: PhoneError::Other(message) }
+        Failure { status, message: message.clone(), error: PhoneError::Other(message), lasting: false }
     }
 
     fn drain(core: &mut RegistrationCore) -> Vec<Output> {
@@ -311,20 +462,171 @@ mod tests {
         assert_eq!(first_states, vec![retrying(Some(503), 5)]);
         assert_eq!(refresh_states, first_states);
 
-        // And a failure not worth retrying reads "Failed" both ways, with no timer left.
+        // A refusal of credentials on the first registration reads "Failed", with no timer left.
         let mut first = RegistrationCore::new(600);
         first.handle(Input::Register, 0);
         first.handle(Input::Done(Err(failure(Some(403)))), 10);
-        let mut refresh = RegistrationCore::new(600);
-        refresh.handle(Input::Register, 0);
-        refresh.handle(Input::Done(Ok(600)), 10);
-        drain(&mut refresh);
-        refresh.handle(Input::Timeout, 10 + 480 * SEC);
-        refresh.handle(Input::Done(Err(failure(Some(403)))), 20 + 480 * SEC);
         let failed = RegistrationState::Failed { message: failure(Some(403)).message, status: Some(403) };
         assert_eq!(states(&drain(&mut first)).last(), Some(&failed));
-        assert_eq!(states(&drain(&mut refresh)), vec![failed]);
-        assert_eq!((first.next_timeout(), refresh.next_timeout()), (None, None));
+        assert_eq!(first.next_timeout(), None);
+    }
+
+    /// Credentials the registrar accepted and then refuses on a refresh: a provider's passing
+    /// fault far more often than a changed password. Retried with back-off a few times, then
+    /// shown as failed — never hammered, never given up on the first refusal.
+    #[test]
+    fn credentials_refused_on_a_refresh_are_retried_before_the_account_fails() {
+        let mut core = RegistrationCore::new(600);
+        core.handle(Input::Register, 0);
+        core.handle(Input::Done(Ok(600)), 10);
+        drain(&mut core);
+        let mut now = core.next_timeout().unwrap();
+        for expected in [5, 10, 20] {
+            core.handle(Input::Timeout, now);
+            assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
+            core.handle(Input::Done(Err(failure(Some(403)))), now + 10);
+            assert_eq!(states(&drain(&mut core)), vec![retrying(Some(403), expected)]);
+            now = core.next_timeout().unwrap();
+        }
+        core.handle(Input::Timeout, now);
+        drain(&mut core);
+        core.handle(Input::Done(Err(failure(Some(403)))), now + 10);
+        let failed = RegistrationState::Failed { message: failure(Some(403)).message, status: Some(403) };
+        assert_eq!(states(&drain(&mut core)), vec![failed]);
+        assert_eq!(core.next_timeout(), None);
+        // Asked again by the user, a refusal fails at once (the password may really be wrong).
+        core.handle(Input::Register, now + 20);
+        drain(&mut core);
+        core.handle(Input::Done(Err(failure(Some(401)))), now + 30);
+        assert!(matches!(states(&drain(&mut core)).last(), Some(RegistrationState::Failed { status: Some(401), .. })));
+        // A success in between starts the count again.
+        let mut core = RegistrationCore::new(600);
+        core.handle(Input::Register, 0);
+        core.handle(Input::Done(Ok(600)), 0);
+        for _ in 0..10 {
+            let now = core.next_timeout().unwrap();
+            core.handle(Input::Timeout, now);
+            core.handle(Input::Done(Err(failure(Some(403)))), now);
+            let now = core.next_timeout().unwrap();
+            core.handle(Input::Timeout, now);
+            core.handle(Input::Done(Ok(600)), now);
+        }
+        assert!(matches!(states(&drain(&mut core)).last(), Some(RegistrationState::Registered { .. })));
+    }
+
+    /// The registrar goes away (restart, outage) and comes back: the phone keeps trying every
+    /// few seconds however long it takes, so it is registered again within seconds of the return.
+    #[test]
+    fn an_absent_registrar_is_tried_every_few_seconds_until_it_answers() {
+        let mut core = RegistrationCore::new(600);
+        core.handle(Input::Register, 0);
+        core.handle(Input::Done(Ok(600)), 0);
+        drain(&mut core);
+        let mut now = core.next_timeout().unwrap();
+        core.handle(Input::Timeout, now);
+        drain(&mut core);
+        // An hour of silence: each try (32 s of UDP retransmissions) is followed by another 3 s later.
+        for i in 0..100 {
+            now += 32 * SEC;
+            core.handle(Input::Done(Err(failure(None))), now);
+            // "Retrying" once; the same reason after that changes nothing on screen.
+            let expected = if i == 0 { vec![retrying(None, RECONNECT_SECS as u32)] } else { vec![] };
+            assert_eq!(states(&drain(&mut core)), expected);
+            assert_eq!(core.next_timeout(), Some(now + RECONNECT_SECS as i64 * SEC));
+            now += RECONNECT_SECS as i64 * SEC;
+            core.handle(Input::Timeout, now);
+            assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
+        }
+        core.handle(Input::Done(Ok(600)), now + 100);
+        assert_eq!(states(&drain(&mut core)), vec![RegistrationState::Registered { expires_in: 600 }]);
+    }
+
+    #[test]
+    fn a_live_binding_is_checked_often_and_pinged_now_and_then() {
+        let ka = KeepAlive { check_ms: 2 * SEC, ping_ms: 30 * SEC };
+        let mut core = RegistrationCore::new(600).with_keepalive(ka);
+        core.handle(Input::Register, 0);
+        core.handle(Input::Done(Ok(600)), 0);
+        drain(&mut core);
+        let mut pings = vec![];
+        let mut now = 0;
+        while now < 480 * SEC {
+            now = core.next_timeout().unwrap();
+            core.handle(Input::Timeout, now);
+            match drain(&mut core).as_slice() {
+                [Output::KeepAlive { ping }] => {
+                    if *ping {
+                        pings.push(now / SEC);
+                    }
+                    core.handle(Input::KeptAlive(Ok(())), now + 1);
+                }
+                [Output::Send { expires: 600 }] => break,
+                other => panic!("at {now}: {other:?}"),
+            }
+        }
+        assert_eq!(now, 480 * SEC, "the refresh still comes on time");
+        assert_eq!(pings, (1..=15).map(|i| i * 30).collect::<Vec<_>>(), "a ping every 30 s");
+        core.handle(Input::Done(Ok(600)), now);
+        drain(&mut core);
+        // The connection is gone (the registrar restarted): register again at once, still
+        // showing "Registered" while it runs.
+        let at = core.next_timeout().unwrap();
+        core.handle(Input::Timeout, at);
+        assert_eq!(drain(&mut core), vec![Output::KeepAlive { ping: false }]);
+        core.handle(Input::KeptAlive(Err(failure(None))), at + 5);
+        assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
+        core.handle(Input::Done(Ok(600)), at + 50);
+        assert_eq!(drain(&mut core), vec![], "no state change: it was registered all along");
+    }
+
+    #[test]
+    fn a_refused_certificate_is_not_tried_again() {
+        let mut core = RegistrationCore::new(600);
+        core.handle(Input::Register, 0);
+        drain(&mut core);
+        let bad = Failure { lasting: true, ..failure(None) };
+        core.handle(Input::Done(Err(bad.clone())), 10);
+        assert_eq!(states(&drain(&mut core)), vec![RegistrationState::Failed { message: bad.message, status: None }]);
+        assert_eq!(core.next_timeout(), None);
+    }
+
+    #[test]
+    fn refresh_registers_again_at_once_when_there_is_a_binding_to_keep() {
+        let mut core = RegistrationCore::new(600).with_keepalive(KeepAlive::STREAM);
+        // Nothing to refresh before the first registration.
+        core.handle(Input::Refresh, 0);
+        assert_eq!(drain(&mut core), vec![]);
+        core.handle(Input::Register, 0);
+        core.handle(Input::Done(Ok(600)), 0);
+        drain(&mut core);
+        core.handle(Input::Refresh, 60 * SEC);
+        assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
+        core.handle(Input::Done(Ok(600)), 60 * SEC);
+        drain(&mut core);
+        // During a keep-alive check: right after it.
+        let at = core.next_timeout().unwrap();
+        core.handle(Input::Timeout, at);
+        drain(&mut core);
+        core.handle(Input::Refresh, at);
+        assert_eq!(drain(&mut core), vec![]);
+        core.handle(Input::KeptAlive(Ok(())), at + 1);
+        assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
+        // A removal the user asked for is not undone by a refresh.
+        core.handle(Input::Done(Ok(600)), at + 2);
+        let at = core.next_timeout().unwrap();
+        core.handle(Input::Timeout, at);
+        drain(&mut core);
+        core.handle(Input::Unregister, at);
+        core.handle(Input::Refresh, at);
+        core.handle(Input::KeptAlive(Ok(())), at + 1);
+        assert_eq!(drain(&mut core), vec![Output::Send { expires: 0 }]);
+        // A failed account stays failed until the user acts.
+        let mut failed = RegistrationCore::new(600);
+        failed.handle(Input::Register, 0);
+        failed.handle(Input::Done(Err(failure(Some(403)))), 0);
+        drain(&mut failed);
+        failed.handle(Input::Refresh, SEC);
+        assert_eq!(drain(&mut failed), vec![]);
     }
 
     #[test]
@@ -334,7 +636,7 @@ mod tests {
         drain(&mut core);
         core.handle(Input::Done(Err(failure(None))), 0);
         let out = drain(&mut core);
-        assert_eq!(out[0], Output::State(retrying(None, 5)));
+        assert_eq!(out[0], Output::State(retrying(None, 3)));
         assert!(matches!(&out[1], Output::Registered(Err(f)) if f.status.is_none()), "{out:?}");
         for expected in [10, 20, 40] {
             let now = core.next_timeout().unwrap();
@@ -354,8 +656,8 @@ mod tests {
         let refresh_at = core.next_timeout().unwrap();
         core.handle(Input::Timeout, refresh_at);
         drain(&mut core);
-        core.handle(Input::Done(Err(failure(None))), refresh_at);
-        assert_eq!(states(&drain(&mut core)), vec![retrying(None, 5)]);
+        core.handle(Input::Done(Err(failure(Some(500)))), refresh_at);
+        assert_eq!(states(&drain(&mut core)), vec![retrying(Some(500), 5)]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod media;
 mod open;
 mod sip;
+mod sleep_watch;
 
 pub(crate) use media::endpoint_out;
 
@@ -182,10 +183,16 @@ impl Driver {
     ) {
         let mut sip_open = true;
         let mut dialogs_open = true;
+        let mut sleep_watch = sleep_watch::SleepWatch::new(std::time::Instant::now(), now_ms());
         loop {
             self.step();
             if self.closing {
                 break;
+            }
+            if let Some(slept) = sleep_watch.look(std::time::Instant::now(), now_ms()) {
+                tracing::info!("the computer slept {} s: registering again", slept / 1000);
+                self.core.handle(Input::NetworkChanged, now_ms());
+                self.step();
             }
             let sleep = match self.core.next_timeout() {
                 Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64).min(LOOK_AGAIN),

@@ -120,7 +120,8 @@ async fn open_account(
         display_name: acc.display_name.clone(),
     });
     let contact = stack.contact(aor.user().as_deref());
-    let setup = AccountSetup { aor: aor.clone(), domain, outbound: outbound.clone(), local_ip: listen.ip(), contact };
+    let registrar_on_stream = matches!(registrar.transport(), Some(hookflash_sip::Transport::Tcp | hookflash_sip::Transport::Tls));
+    let setup = AccountSetup { aor: aor.clone(), domain, outbound: outbound.clone(), local_ip: listen.ip(), contact, registrar_on_stream };
     let account = Account::new(acc, setup)?;
     let io = AccountIo {
         stack: Arc::new(stack),
@@ -128,6 +129,7 @@ async fn open_account(
         display_name: acc.display_name.clone(),
         outbound,
         credentials,
+        registrar: registrar.clone(),
         registration: Some(registration),
     };
     Ok((account, io, incoming, dialog_events))

@@ -28,6 +28,8 @@ pub(crate) struct AccountIo {
     pub display_name: Option<String>,
     pub outbound: Option<SipUri>,
     pub credentials: Credentials,
+    /// Where it registers (or would): what `check` probes.
+    pub registrar: SipUri,
     /// None while its exchange is in flight.
     pub registration: Option<Registration>,
 }
@@ -41,7 +43,8 @@ enum Responder {
 /// SIP work that ends in more than an input.
 pub(super) enum Completion {
     InviteSent { id: CallId, result: Box<Result<(CallLeg, tokio::task::JoinHandle<InviteOutcome>), SipError>> },
-    Registered { account: usize, registration: Box<Registration>, result: Result<u32, Failure> },
+    Registered { account: usize, registration: Box<Registration>, result: Result<hookflash_sip::registration::Registered, Failure> },
+    KeptAlive { account: usize, registration: Box<Registration>, result: Result<(), Failure> },
 }
 
 pub(super) struct SipIo {
@@ -62,7 +65,8 @@ fn failure(e: SipError) -> Failure {
         SipError::Refused { status, .. } => Some(*status),
         _ => None,
     };
-    Failure { status, message: e.to_string(), error: sip_err(e) }
+    let lasting = matches!(e, SipError::Certificate { .. });
+    Failure { status, message: e.to_string(), error: sip_err(e), lasting }
 }
 
 impl SipIo {
@@ -274,11 +278,41 @@ impl SipIo {
                     Some(mut registration) => {
                         let stack = a.stack.clone();
                         pending.push(Box::pin(async move {
-                            let result = registration.register(&stack, expires).await.map(|r| r.expires).map_err(failure);
+                            let result = registration.register(&stack, expires).await.map_err(failure);
                             DriverCompletion::Sip(Completion::Registered { account, registration: Box::new(registration), result })
                         }));
                     }
                     None => tracing::warn!("account {account}: a REGISTER is already in flight"),
+                }
+            }
+            SipOutput::Probe { ticket, account } => {
+                let a = &self.accounts[account];
+                let (stack, target, me) = (a.stack.clone(), a.registrar.clone(), a.aor.clone());
+                pending.push(Box::pin(async move {
+                    let result = hookflash_sip::probe::options(&stack, &target, &me)
+                        .await
+                        .map(|p| crate::api::ProbeResult {
+                            target: target.to_string(),
+                            status: p.status,
+                            reason: p.reason,
+                            round_trip_ms: p.round_trip.as_millis() as u64,
+                            seen_as: p.seen_as.map(|s| s.to_string()),
+                        })
+                        .map_err(sip_err);
+                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::Probed { ticket, result })))
+                }));
+            }
+            SipOutput::KeepAlive { account, ping } => {
+                let a = &mut self.accounts[account];
+                match a.registration.take() {
+                    Some(registration) => {
+                        let stack = a.stack.clone();
+                        pending.push(Box::pin(async move {
+                            let result = registration.keep_alive(&stack, ping).await.map_err(failure);
+                            DriverCompletion::Sip(Completion::KeptAlive { account, registration: Box::new(registration), result })
+                        }));
+                    }
+                    None => tracing::warn!("account {account}: a registration exchange is already in flight"),
                 }
             }
             SipOutput::Subscribe { account, slot, mut dialog, expires } => {
@@ -330,7 +364,16 @@ impl SipIo {
             }
             Completion::Registered { account, registration, result } => {
                 self.accounts[account].registration = Some(*registration);
-                core.handle(Input::Sip(SipInput::Registered { account, result }), now_ms());
+                let public = result.as_ref().ok().and_then(|r| r.public);
+                let result = result.map(|r| r.expires);
+                core.handle(Input::Sip(SipInput::Registered { account, result, public }), now_ms());
+            }
+            Completion::KeptAlive { account, registration, result } => {
+                if let Err(f) = &result {
+                    tracing::info!("account {account}: {}; registering again", f.message);
+                }
+                self.accounts[account].registration = Some(*registration);
+                core.handle(Input::Sip(SipInput::KeptAlive { account, result }), now_ms());
             }
         }
     }

@@ -110,6 +110,7 @@ fn account(config: &AccountConfig, n: usize) -> Account {
         outbound: None,
         local_ip: std::net::IpAddr::from([10, 0, 0, n as u8]),
         contact: SipUri::parse("contact", &format!("sip:{user}@10.0.0.{n}:5060")).unwrap(),
+        registrar_on_stream: false,
     };
     Account::new(config, setup).unwrap()
 }
@@ -456,10 +457,13 @@ impl Wire {
                 }
             }
             SipOutput::Register { account, expires } => {
-                self.send(p, Input::Sip(SipInput::Registered { account, result: Ok(expires) }), 2 * LATENCY_MS)
+                self.send(p, Input::Sip(SipInput::Registered { account, result: Ok(expires), public: None }), 2 * LATENCY_MS)
+            }
+            SipOutput::KeepAlive { account, .. } => {
+                self.send(p, Input::Sip(SipInput::KeptAlive { account, result: Ok(()) }), LATENCY_MS)
             }
             SipOutput::NotifyRefer { status, last, .. } => self.phones[p].notified.push((status, last)),
-            SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Close => {}
+            SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Probe { .. } | SipOutput::Close => {}
         }
     }
 }
