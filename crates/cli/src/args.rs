@@ -92,6 +92,10 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         duration: f64,
     },
+    /// Check the account's setup and print one report: the registrar reached (TLS verified),
+    /// registered, NAT, an OPTIONS probe of the registrar, media encryption; exits 0 only when
+    /// calls can reach this phone. Un-registers at the end.
+    Check,
     /// Call a SIP URI, user@host or number.
     Call {
         target: String,

@@ -2,6 +2,7 @@
 //! Options and output are documented in README.md ("hookflash-cli").
 
 mod args;
+mod check;
 mod output;
 mod run;
 mod session;
@@ -14,9 +15,10 @@ fn main() -> std::process::ExitCode {
         // Whole SIP messages (with their Authorization headers) only when asked for by name.
         let directives = hookflash_phone::log_directives(Some(&user), "info");
         tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(directives))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(&directives))
             .with_writer(std::io::stderr)
             .init();
+        tracing::debug!("logging with the filter {directives}");
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

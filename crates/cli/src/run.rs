@@ -129,7 +129,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } => {
             call_options(media, &profile.codecs, 1)?;
         }
-        Command::Register { .. } | Command::Devices => {}
+        Command::Register { .. } | Command::Check | Command::Devices => {}
     }
     // The same meaning of HOOKFLASH_PASSWORD, the same start and the same profile settings as
     // the app: set and empty is no password, unset is the keyring.
@@ -216,6 +216,43 @@ async fn drive(
                 printer.event(&ev);
             }
             r.map_err(|e| e.to_string())
+        }
+        Command::Check => {
+            if !phone.registers() {
+                return Err("--no-register and `check` contradict each other: check registers".into());
+            }
+            let registered = phone.register().await.map_err(|e| e.to_string());
+            while let Ok(ev) = events.try_recv() {
+                if printer.json {
+                    printer.event(&ev);
+                }
+            }
+            let probe = match &registered {
+                Ok(_) => Some(phone.probe().await.map_err(|e| e.to_string())),
+                Err(_) => None,
+            };
+            let accounts = phone.accounts();
+            let findings = crate::check::Findings {
+                account: &profile.account,
+                status: accounts.first(),
+                registered,
+                probe,
+                local: phone.local_sip_addr(),
+                codecs: profile.codecs.iter().map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).collect(),
+            };
+            let report = crate::check::report(&findings);
+            if printer.json {
+                println!("{report}");
+            } else {
+                println!("{}", crate::check::text(&report));
+            }
+            if findings.registered.is_ok() {
+                let _ = phone.unregister().await;
+            }
+            match report["problem"].as_str() {
+                Some(problem) => Err(format!("check failed: {problem}")),
+                None => Ok(()),
+            }
         }
         Command::Call { target, caller_id, from, media } => {
             register_if_needed(phone, printer, events).await?;

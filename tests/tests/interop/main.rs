@@ -10,6 +10,7 @@ mod accounts;
 mod audio_device;
 mod call_auth;
 mod caller_id;
+mod continuity;
 mod calls_baresip;
 mod glare;
 mod history;

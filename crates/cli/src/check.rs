@@ -1,0 +1,159 @@
+//! `hookflash-cli check`: one screen that tells an administrator whether an agent's setup works —
+//! the registrar reached over the account's transport (TLS verified, and against what), the
+//! registration, NAT (the address the registrar sees against ours, the keep-alive), an OPTIONS
+//! probe of the registrar, and how calls' media will be protected. The report is one JSON
+//! event (`--json`) or its lines; the exit status says whether the phone is ready for calls.
+
+use hookflash_phone::{AccountConfig, AccountStatus, MediaEncryption, ProbeResult, Transport};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+/// What `check` found, before it is worded.
+pub struct Findings<'a> {
+    pub account: &'a AccountConfig,
+    pub status: Option<&'a AccountStatus>,
+    /// The registration's outcome: the granted expiry, or the error a user reads.
+    pub registered: Result<u32, String>,
+    pub probe: Option<Result<ProbeResult, String>>,
+    pub local: SocketAddr,
+    pub codecs: Vec<String>,
+}
+
+/// The transport the account uses to reach its registrar.
+fn transport(a: &AccountConfig) -> &'static str {
+    let named = |t: &str| a.registrar.as_deref().is_some_and(|r| r.to_ascii_lowercase().contains(&format!("transport={t}")));
+    match a.transport {
+        Some(Transport::Tls) => "tls",
+        Some(Transport::Tcp) => "tcp",
+        _ if named("tls") || a.registrar.as_deref().is_some_and(|r| r.starts_with("sips:")) || a.aor.starts_with("sips:") => "tls",
+        _ if named("tcp") => "tcp",
+        _ => "udp",
+    }
+}
+
+/// The report as one JSON event; `ready` says whether calls can reach this phone.
+pub fn report(f: &Findings) -> Value {
+    let a = f.account;
+    let transport = transport(a);
+    let registrar = a.registrar.clone().unwrap_or_else(|| a.aor.clone());
+    let tls = (transport == "tls").then(|| match &f.registered {
+        Ok(_) => match &a.tls_ca_file {
+            Some(ca) => format!("verified against the system's roots and {}", ca.display()),
+            None => "verified against the system's roots".to_string(),
+        },
+        Err(e) if e.contains("secure connection") || e.contains("certificate") || e.contains("TLS") => format!("FAILED: {e}"),
+        Err(_) => "not reached".to_string(),
+    });
+    let registration = match &f.registered {
+        Ok(expires) => format!("registered for {expires} s"),
+        Err(e) => format!("FAILED: {e}"),
+    };
+    let public = f.status.and_then(|s| s.public_address.clone());
+    let keepalive = if transport == "udp" { "every 25 s (UDP)" } else { "every 30 s (TCP/TLS), the connection checked every 2 s" };
+    let nat = match (&f.registered, &public) {
+        (Err(_), _) => "unknown (not registered)".to_string(),
+        (Ok(_), Some(p)) => format!("behind NAT: the registrar sees us at {p}, we are {}; that address is registered, keep-alive {keepalive}", f.local),
+        (Ok(_), None) => format!("none seen: the registrar sees our own address {}; keep-alive {keepalive}", f.local),
+    };
+    let probe = match &f.probe {
+        None => "not sent".to_string(),
+        Some(Ok(p)) => format!("OPTIONS to {} answered {} {} in {} ms", p.target, p.status, p.reason, p.round_trip_ms),
+        Some(Err(e)) => format!("FAILED: {e}"),
+    };
+    let media = match (a.media_encryption, a.require_encryption) {
+        (MediaEncryption::Sdes, true) => "SRTP required (SDES keys, AES_CM_128_HMAC_SHA1_80 or _32): a call that cannot be encrypted is refused",
+        (MediaEncryption::Sdes, false) => "SRTP offered (SDES keys); clear audio when the far end does not take it",
+        (MediaEncryption::None, _) => "NOT encrypted (media_encryption = \"none\")",
+    };
+    let problem = match (&f.registered, &f.probe) {
+        (Err(e), _) => Some(format!("not registered: {e}")),
+        (_, Some(Err(e))) => Some(format!("the registrar does not answer OPTIONS: {e}")),
+        _ => None,
+    };
+    json!({
+        "event": "check",
+        "account": a.aor,
+        "registrar": registrar,
+        "transport": transport,
+        "tls": tls,
+        "registration": registration,
+        "nat": nat,
+        "public_address": public,
+        "probe": probe,
+        "media": media,
+        "codecs": f.codecs,
+        "ready": problem.is_none(),
+        "problem": problem,
+    })
+}
+
+/// The report's lines, for a person.
+pub fn text(v: &Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let mut lines = vec![
+        format!("account       {}", s("account")),
+        format!("registrar     {} over {}", s("registrar"), s("transport").to_uppercase()),
+    ];
+    if let Some(tls) = v["tls"].as_str() {
+        lines.push(format!("certificate   {tls}"));
+    }
+    lines.push(format!("registration  {}", s("registration")));
+    lines.push(format!("NAT           {}", s("nat")));
+    lines.push(format!("probe         {}", s("probe")));
+    lines.push(format!("media         {}", s("media")));
+    let codecs: Vec<&str> = v["codecs"].as_array().map(|c| c.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+    lines.push(format!("codecs        {}", codecs.join(", ")));
+    lines.push(match v["ready"].as_bool() {
+        Some(true) => "result        ready: calls can reach this phone".to_string(),
+        _ => format!("result        NOT ready — {}", s("problem")),
+    });
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookflash_phone::RegistrationState;
+
+    fn account(registrar: &str) -> AccountConfig {
+        let mut a = AccountConfig::new("sip:agent@continuity.example");
+        a.registrar = Some(registrar.into());
+        a.media_encryption = MediaEncryption::Sdes;
+        a.require_encryption = true;
+        a
+    }
+
+    fn status(public: Option<&str>) -> AccountStatus {
+        AccountStatus {
+            aor: "sip:agent@continuity.example".into(),
+            display_name: None,
+            registers: true,
+            registration: RegistrationState::Registered { expires_in: 600 },
+            public_address: public.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_working_tls_setup_behind_nat_reads_ready() {
+        let a = account("sip:continuity.example:5061;transport=tls");
+        let st = status(Some("203.0.113.9:40000"));
+        let probe = ProbeResult { target: "sip:continuity.example:5061;transport=tls".into(), status: 200, reason: "OK".into(), round_trip_ms: 42, seen_as: None };
+        let f = Findings { account: &a, status: Some(&st), registered: Ok(600), probe: Some(Ok(probe)), local: "192.168.1.20:5070".parse().unwrap(), codecs: vec!["pcmu".into()] };
+        let v = report(&f);
+        assert_eq!((v["transport"].as_str(), v["ready"].as_bool()), (Some("tls"), Some(true)), "{v}");
+        let t = text(&v);
+        for says in ["over TLS", "verified against the system's roots", "registered for 600 s", "behind NAT: the registrar sees us at 203.0.113.9:40000, we are 192.168.1.20:5070", "answered 200 OK in 42 ms", "SRTP required", "ready: calls can reach this phone"] {
+            assert!(t.contains(says), "missing '{says}' in:\n{t}");
+        }
+    }
+
+    #[test]
+    fn a_refused_certificate_reads_not_ready_with_the_reason() {
+        let a = account("sip:continuity.example:5061;transport=tls");
+        let e = "secure connection to continuity.example refused: the certificate of continuity.example has expired".to_string();
+        let f = Findings { account: &a, status: None, registered: Err(e.clone()), probe: None, local: "10.0.0.2:5060".parse().unwrap(), codecs: vec![] };
+        let t = text(&report(&f));
+        assert!(t.contains(&format!("certificate   FAILED: {e}")) && t.contains("NOT ready — not registered: secure connection"), "{t}");
+        assert!(t.contains("NAT           unknown"), "{t}");
+    }
+}
