@@ -44,9 +44,10 @@ pub fn report(f: &Findings) -> Value {
         Err(e) if e.contains("secure connection") || e.contains("certificate") || e.contains("TLS") => format!("FAILED: {e}"),
         Err(_) => "not reached".to_string(),
     });
-    let registration = match &f.registered {
-        Ok(expires) => format!("registered for {expires} s"),
-        Err(e) => format!("FAILED: {e}"),
+    let registration = match (&f.registered, &tls) {
+        (Ok(expires), _) => format!("registered for {expires} s"),
+        (Err(_), Some(t)) if t.starts_with("FAILED") => "FAILED: the certificate above".to_string(),
+        (Err(e), _) => format!("FAILED: {e}"),
     };
     let public = f.status.and_then(|s| s.public_address.clone());
     let keepalive = if transport == "udp" { "every 25 s (UDP)" } else { "every 30 s (TCP/TLS), the connection checked every 2 s" };
@@ -155,5 +156,6 @@ mod tests {
         let t = text(&report(&f));
         assert!(t.contains(&format!("certificate   FAILED: {e}")) && t.contains("NOT ready — not registered: secure connection"), "{t}");
         assert!(t.contains("NAT           unknown"), "{t}");
+        assert!(t.contains("registration  FAILED: the certificate above"), "the reason once, not twice:\n{t}");
     }
 }
