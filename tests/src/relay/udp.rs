@@ -64,6 +64,12 @@ pub struct RelayStats {
 
 type Peer = Arc<Mutex<Option<SocketAddr>>>;
 
+/// How many datagrams of each direction a relay keeps for a test to read (`UdpRelay::captured`).
+pub const CAPTURED: usize = 1000;
+
+/// The first `CAPTURED` datagrams relayed each way: [to the right, to the left].
+type Captured = Arc<Mutex<[Vec<Vec<u8>>; 2]>>;
+
 /// A running relay; stops when dropped.
 pub struct UdpRelay {
     left_addr: SocketAddr,
@@ -71,6 +77,7 @@ pub struct UdpRelay {
     left_peer: Peer,
     right_peer: Peer,
     stats: Arc<Mutex<RelayStats>>,
+    captured: Captured,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -90,6 +97,7 @@ impl UdpRelay {
         let left_peer: Peer = Arc::new(Mutex::new(cfg.left_peer));
         let right_peer: Peer = Arc::new(Mutex::new(cfg.right_peer));
         let stats = Arc::new(Mutex::new(RelayStats::default()));
+        let captured: Captured = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let clock = Instant::now();
         let mut threads = Vec::new();
@@ -106,6 +114,7 @@ impl UdpRelay {
                 to_peer,
                 impairer: Impairer::new(imp, seed),
                 stats: stats.clone(),
+                captured: captured.clone(),
                 to_right,
                 stop: stop.clone(),
                 clock,
@@ -113,7 +122,13 @@ impl UdpRelay {
             let name = if to_right { "relay-to-right" } else { "relay-to-left" };
             threads.push(std::thread::Builder::new().name(name.into()).spawn(move || dir.run())?);
         }
-        Ok(UdpRelay { left_addr, right_addr, left_peer, right_peer, stats, stop, threads })
+        Ok(UdpRelay { left_addr, right_addr, left_peer, right_peer, stats, captured, stop, threads })
+    }
+
+    /// The first datagrams (up to `CAPTURED`) relayed toward the right peer (`to_right`) or the
+    /// left one, as they came in: what a capture on the wire would show.
+    pub fn captured(&self, to_right: bool) -> Vec<Vec<u8>> {
+        self.captured.lock().unwrap()[usize::from(!to_right)].clone()
     }
 
     /// Where the left peer sends.
@@ -165,6 +180,7 @@ struct Direction {
     to_peer: Peer,
     impairer: Impairer,
     stats: Arc<Mutex<RelayStats>>,
+    captured: Captured,
     to_right: bool,
     stop: Arc<AtomicBool>,
     clock: Instant,
@@ -222,6 +238,13 @@ impl Direction {
                 d.foreign += 1;
                 d.last_foreign = Some(from);
                 continue;
+            }
+            {
+                let mut captured = self.captured.lock().unwrap();
+                let kept = &mut captured[usize::from(!self.to_right)];
+                if kept.len() < CAPTURED {
+                    kept.push(buf[..len].to_vec());
+                }
             }
             let fate = self.impairer.next(self.clock.elapsed());
             let d = self.stats(&mut s);

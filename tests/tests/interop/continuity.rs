@@ -6,7 +6,9 @@
 //! * `the_readme_profile_checks_ready_and_calls_encrypted`: `hookflash-cli --profile … check`
 //!   prints one report — TLS verified against the system's roots, registered, NAT, the OPTIONS
 //!   probe answered, SRTP required — and exits 0; then a call with the same profile to a baresip
-//!   that takes only SRTP is answered encrypted and both sides hear each other.
+//!   that takes only SRTP is answered encrypted and both sides hear each other; that call's log
+//!   at `HOOKFLASH_LOG=debug` (digest REGISTER, SRTP INVITE) holds no password, digest value,
+//!   SRTP key or SDP.
 //! * `check_names_what_is_wrong`: the same profile against a registrar whose certificate is not
 //!   trusted exits non-zero, and the report says the certificate is the problem.
 
@@ -84,9 +86,16 @@ fn the_readme_profile_checks_ready_and_calls_encrypted() {
         .arg("--audio-out")
         .arg(&heard)
         .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .env("HOOKFLASH_LOG", "debug")
         .password(ALICE_PW)
         .run(&dir, Duration::from_secs(30));
     call.assert_success();
+    // At debug, through a digest REGISTER and an SRTP INVITE, the log holds none of the secrets.
+    let log = call.stderr();
+    assert!(log.contains("logging with the filter"), "the log was not at debug:\n{log}");
+    for secret in [ALICE_PW, "Authorization", "nonce=", "response=", "inline:", "a=crypto", "m=audio"] {
+        assert!(!log.contains(secret), "'{secret}' in the log at debug:\n{log}");
+    }
     let answered = call.expect_event("answered", Duration::from_secs(1));
     assert_eq!(answered["encrypted"], true, "{answered}");
     assert!(hears(&heard, 700.0, 1100.0), "we did not hear bob's tone through SRTP");
