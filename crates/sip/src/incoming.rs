@@ -158,6 +158,44 @@ async fn ready_for_reinvite(d: &rsipstack::dialog::dialog::Dialog) -> bool {
     true
 }
 
+/// A request within one of our dialogs, handed to it (a re-INVITE once the dialog can take one).
+async fn in_dialog(mut d: rsipstack::dialog::dialog::Dialog, mut tx: Transaction) {
+    if tx.original.method == rsipstack::sip::Method::Invite && !ready_for_reinvite(&d).await {
+        // Still not confirmed: tell the peer to retry (RFC 3261 14.2).
+        let _ = tx.reply(StatusCode::RequestPending).await;
+        return;
+    }
+    let _ = d.handle(&mut tx).await;
+}
+
+/// Whether `tx`'s dialog is one our INVITE is still establishing: rsipstack files an outgoing
+/// INVITE's dialog under an id without the far end's tag until the INVITE's final response has
+/// been handled (after the ACK went out), and only then under its whole id.
+fn establishing(dialogs: &DialogLayer, tx: &Transaction) -> bool {
+    let Ok(mut id) = rsipstack::dialog::DialogId::try_from(tx) else {
+        return false;
+    };
+    id.remote_tag.clear();
+    dialogs.get_dialog(&id).is_some()
+}
+
+/// `tx`'s dialog once our INVITE's 2xx has filed it under its whole id; None when no INVITE of
+/// ours is establishing it (looked for 50 ms: rsipstack removes the first id before it adds the
+/// whole one) or it took longer than 2 s (a 2xx is handled in microseconds).
+async fn confirmed(dialogs: &DialogLayer, tx: &Transaction) -> Option<rsipstack::dialog::dialog::Dialog> {
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(d) = dialogs.match_dialog(tx) {
+            return Some(d);
+        }
+        let waited = start.elapsed();
+        if waited >= Duration::from_secs(2) || (waited >= Duration::from_millis(50) && !establishing(dialogs, tx)) {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Sorts every request the endpoint receives; what the phone decides about goes to `out`.
 pub(crate) fn dispatch(
     mut incoming: TransactionReceiver,
@@ -172,16 +210,27 @@ pub(crate) fn dispatch(
             let method = tx.original.method;
             let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
             if has_tag && method != rsipstack::sip::Method::Options {
-                match dialogs.match_dialog(&tx) {
-                    Some(mut d) => {
+                let matched = match dialogs.match_dialog(&tx) {
+                    None if method != rsipstack::sip::Method::Ack && method != rsipstack::sip::Method::Notify => {
+                        // Perhaps our INVITE's 200 has just been ACKed and the peer's first
+                        // request in the new dialog overtook rsipstack filing the dialog under
+                        // its confirmed id: wait for it there rather than answer 481.
+                        let dialogs = dialogs.clone();
                         tokio::spawn(async move {
-                            if method == rsipstack::sip::Method::Invite && !ready_for_reinvite(&d).await {
-                                // Still not confirmed: tell the peer to retry (RFC 3261 14.2).
-                                let _ = tx.reply(StatusCode::RequestPending).await;
-                                return;
+                            match confirmed(&dialogs, &tx).await {
+                                Some(d) => in_dialog(d, tx).await,
+                                None => {
+                                    let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                                }
                             }
-                            let _ = d.handle(&mut tx).await;
                         });
+                        continue;
+                    }
+                    matched => matched,
+                };
+                match matched {
+                    Some(d) => {
+                        tokio::spawn(in_dialog(d, tx));
                     }
                     None if method == rsipstack::sip::Method::Notify => {
                         let request = Request::of(&tx.original);
@@ -189,11 +238,8 @@ pub(crate) fn dispatch(
                             break;
                         }
                     }
-                    None => {
-                        if method != rsipstack::sip::Method::Ack {
-                            let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
-                        }
-                    }
+                    // A stray ACK: nothing answers an ACK.
+                    None => {}
                 }
                 continue;
             }

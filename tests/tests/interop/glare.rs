@@ -5,7 +5,10 @@
 //!   call ends up parked; the peer's later re-INVITE is answered 200 still holding
 //!   (`tests/sipp/glare_hold.xml` checks every step on the wire);
 //! - the peer refuses the hold with 488 or 500: the call stays up, not parked, active again,
-//!   and a warning says so (`tests/sipp/glare_hold_refused.xml` fails on a second attempt).
+//!   and a warning says so (`tests/sipp/glare_hold_refused.xml` fails on a second attempt);
+//! - the peer answers our INVITE and puts us on hold in the same instant: its re-INVITE reaches
+//!   us while we are still handling the 200, and is answered 200 after our ACK, not 481
+//!   (`tests/sipp/reinvite_after_200.xml`).
 
 use hookflash_tests::sipp::Sipp;
 use hookflash_tests::{ports, Cli, CliRun, TestDir};
@@ -22,10 +25,15 @@ fn wait_bound(port: u16) -> bool {
 /// A session that calls sipp, parks the call once it is up, waits `settle` seconds, lists
 /// the calls and quits (hanging up).
 fn session(dir: &TestDir, sipp: &Sipp, settle: u32) -> CliRun {
+    session_with(dir, sipp, &format!("park 1\nwait {settle}"))
+}
+
+/// A session that calls sipp, runs `then` once the call is up, lists the calls and quits.
+fn session_with(dir: &TestDir, sipp: &Sipp, then: &str) -> CliRun {
     assert!(wait_bound(sipp.port), "sipp did not bind 127.0.0.1:{}", sipp.port);
     let script = dir.write(
         "glare.script",
-        format!("dial sip:bob@{}\nwait-calls 1 10\npark 1\nwait {settle}\nlist\nquit\n", sipp.addr()),
+        format!("dial sip:bob@{}\nwait-calls 1 10\n{then}\nlist\nquit\n", sipp.addr()),
     );
     Cli::new("session", "session")
         .args(["--no-register", "--aor", "sip:alice@127.0.0.1", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
@@ -106,4 +114,24 @@ fn hold_refused_with_488_keeps_the_call_up_and_warns() {
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn hold_refused_with_500_keeps_the_call_up_and_warns() {
     hold_refused_with("500");
+}
+
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn a_reinvite_right_behind_the_200_is_answered_not_481() {
+    let dir = TestDir::new("reinvite_after_200");
+    let sipp = Sipp::uas("reinvite_after_200.xml").timeout(30);
+    let mut run = sipp.spawn(&dir);
+    let mut cli = session_with(&dir, &sipp, "wait 2");
+    cli.wait_exit(Duration::from_secs(30));
+    run.assert_passed(Duration::from_secs(20));
+    cli.assert_success();
+    let call = listed_call(&cli);
+    assert_eq!(call["state"], "answered", "{call}");
+    assert_eq!(call["held_by_remote"], true, "the peer's re-INVITE held us: {call}");
+    let msgs = run.messages();
+    assert!(!msgs.contains("SIP/2.0 481"), "{msgs}");
+    assert!(cli.events_named("error").is_empty(), "{}", cli.stdout());
+    let ended = cli.expect_event("ended", Duration::from_secs(1));
+    assert_eq!(ended["reason"], "local_hangup", "{ended}");
 }
