@@ -45,6 +45,10 @@ pub struct AccountArgs {
     /// Extra CA certificate (PEM) to trust for TLS; verification stays on.
     #[arg(long, global = true)]
     pub tls_ca: Option<PathBuf>,
+    /// Seconds between keep-alives of the registration (NAT bindings); overrides the profile's
+    /// keep_alive_secs (default 25 over UDP, 30 over TCP/TLS).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub keep_alive: Option<u32>,
     /// Do not REGISTER; calls go straight to their target.
     #[arg(long, global = true)]
     pub no_register: bool,

@@ -47,6 +47,9 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     if let Some(v) = &args.tls_ca {
         a.tls_ca_file = Some(v.clone());
     }
+    if let Some(v) = args.keep_alive {
+        a.keep_alive_secs = Some(v);
+    }
     if args.no_register {
         a.register = false;
     }

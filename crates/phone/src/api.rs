@@ -69,6 +69,12 @@ pub struct AccountConfig {
     /// offer `RTP/SAVP` only and refuse clear offers and answers.
     #[serde(default)]
     pub require_encryption: bool,
+    /// Seconds between the keep-alives that hold the registration's path open through NAT
+    /// routers and firewalls (a CRLF; RFC 5626 3.5.1). Default: 25 over UDP (most routers forget
+    /// a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets
+    /// sooner; 1 to 3600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive_secs: Option<u32>,
 }
 
 /// How an account encrypts its calls' media.
@@ -133,6 +139,7 @@ impl AccountConfig {
             caller_ids: None,
             media_encryption: MediaEncryption::None,
             require_encryption: false,
+            keep_alive_secs: None,
         }
     }
 }
@@ -304,6 +311,11 @@ impl PhoneConfig {
             if let Some(ids) = &a.caller_ids {
                 let plan = crate::dialling::DiallingSettings { caller_ids: ids.clone(), ..Default::default() };
                 plan.validate().map_err(|problems| invalid(problems.join("; ").replace("dialling.caller_ids", "caller_ids")))?;
+            }
+            if let Some(secs) = a.keep_alive_secs {
+                if !(1..=3600).contains(&secs) {
+                    return Err(invalid(format!("keep_alive_secs = {secs} is out of range (1 to 3600 seconds)")));
+                }
             }
             if a.require_encryption && a.media_encryption == MediaEncryption::None {
                 return Err(invalid(

@@ -166,6 +166,14 @@ mod tests {
     }
 
     #[test]
+    fn a_keep_alive_interval_is_read_and_an_absurd_one_refused_by_account() {
+        let profile = parse_profile("[account]\naor = \"sip:alice@a.example\"\nkeep_alive_secs = 10\n").unwrap();
+        assert_eq!(profile.account.keep_alive_secs, Some(10));
+        let e = parse_profile("[account]\naor = \"sip:alice@a.example\"\nkeep_alive_secs = 0\n").unwrap_err();
+        assert!(e.contains("sip:alice@a.example: keep_alive_secs = 0 is out of range (1 to 3600 seconds)"), "{e}");
+    }
+
+    #[test]
     fn an_account_configured_twice_is_refused_by_name() {
         let text = "[[account]]\naor = \"sip:alice@a.example\"\n[[account]]\naor = \"sip:alice@a.example\"\n";
         let e = parse_profile(text).unwrap_err();

@@ -221,7 +221,14 @@ media_encryption: MediaEncryption,
  * Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"`): we
  * offer `RTP/SAVP` only and refuse clear offers and answers.
  */
-require_encryption: boolean, };
+require_encryption: boolean, 
+/**
+ * Seconds between the keep-alives that hold the registration's path open through NAT
+ * routers and firewalls (a CRLF; RFC 5626 3.5.1). Default: 25 over UDP (most routers forget
+ * a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets
+ * sooner; 1 to 3600.
+ */
+keep_alive_secs?: number | null, };
 
 /**
  * An account as front ends list it (`Phone::accounts`): the "from" choices of a call.

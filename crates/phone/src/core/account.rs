@@ -71,7 +71,7 @@ impl Account {
             local_ip: setup.local_ip,
             contact: setup.contact,
             registration: RegistrationCore::new(config.expires.max(1))
-                .with_keepalive(if setup.registrar_on_stream { KeepAlive::STREAM } else { KeepAlive::DATAGRAM }),
+                .with_keepalive(KeepAlive::every(setup.registrar_on_stream, config.keep_alive_secs)),
             registration_state: RegistrationState::Unregistered,
             public_address: None,
             orbits,

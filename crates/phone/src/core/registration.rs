@@ -98,6 +98,20 @@ impl KeepAlive {
     pub const STREAM: KeepAlive = KeepAlive { check_ms: 2_000, ping_ms: 30_000 };
     /// UDP: a ping every 25 s keeps NAT bindings open (many routers drop UDP mappings after 30 s).
     pub const DATAGRAM: KeepAlive = KeepAlive { check_ms: 25_000, ping_ms: 25_000 };
+
+    /// The keep-alive of a binding over a stream (TCP/TLS) or UDP, pinged every `ping_secs`
+    /// when the account sets it. A stream is still checked every 2 s (or at each ping, if more
+    /// often).
+    pub fn every(on_stream: bool, ping_secs: Option<u32>) -> KeepAlive {
+        let base = if on_stream { KeepAlive::STREAM } else { KeepAlive::DATAGRAM };
+        match ping_secs {
+            None => base,
+            Some(secs) => {
+                let ping_ms = i64::from(secs.max(1)) * 1000;
+                KeepAlive { check_ms: base.check_ms.min(ping_ms), ping_ms }
+            }
+        }
+    }
 }
 
 /// Seconds between tries while the registrar cannot be reached or does not answer.
@@ -386,6 +400,15 @@ pub fn retryable(status: Option<u16>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_can_ping_more_often_than_the_defaults() {
+        assert_eq!(KeepAlive::every(false, None), KeepAlive::DATAGRAM);
+        assert_eq!(KeepAlive::every(true, None), KeepAlive::STREAM);
+        assert_eq!(KeepAlive::every(false, Some(4)), KeepAlive { check_ms: 4_000, ping_ms: 4_000 });
+        assert_eq!(KeepAlive::every(true, Some(60)), KeepAlive { check_ms: 2_000, ping_ms: 60_000 });
+        assert_eq!(KeepAlive::every(true, Some(1)), KeepAlive { check_ms: 1_000, ping_ms: 1_000 });
+    }
 
     const SEC: i64 = 1000;
 

@@ -98,6 +98,7 @@ pub fn account_config(user: &str) -> AccountConfig {
         caller_ids: None,
         media_encryption: Default::default(),
         require_encryption: false,
+        keep_alive_secs: None,
     }
 }
 
