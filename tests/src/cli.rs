@@ -36,12 +36,14 @@ pub struct Cli {
     envs: Vec<(String, String)>,
     json: bool,
     program: Option<PathBuf>,
+    /// The network namespace to run in (`ip netns exec`), e.g. a [`crate::netns::HomeNat`]'s home.
+    netns: Option<String>,
 }
 
 impl Cli {
     /// `hookflash-cli <subcommand>`; `name` labels the log files.
     pub fn new(name: &str, subcommand: &str) -> Cli {
-        Cli { name: name.into(), args: vec![subcommand.into()], password: None, envs: Vec::new(), json: true, program: None }
+        Cli { name: name.into(), args: vec![subcommand.into()], password: None, envs: Vec::new(), json: true, program: None, netns: None }
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
@@ -75,6 +77,12 @@ impl Cli {
         self
     }
 
+    /// Runs in network namespace `name` (see [`crate::netns::HomeNat`]).
+    pub fn in_netns(mut self, name: &str) -> Self {
+        self.netns = Some(name.into());
+        self
+    }
+
     /// Human output instead of `--json`.
     pub fn human(mut self) -> Self {
         self.json = false;
@@ -84,7 +92,15 @@ impl Cli {
     /// Starts the CLI in the background.
     pub fn spawn(self, dir: &TestDir) -> CliRun {
         let home = dir.subdir(&format!("{}-home", self.name));
-        let mut cmd = Command::new(self.program.clone().unwrap_or_else(cli_bin));
+        let program = self.program.clone().unwrap_or_else(cli_bin);
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
         if self.json {
             cmd.arg("--json");
         }

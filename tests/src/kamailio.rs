@@ -42,6 +42,8 @@ pub struct KamailioBuilder {
     invite_auth: Option<InviteAuth>,
     /// Whose requests inside a dialog (re-INVITE, REFER, NOTIFY, INFO, MESSAGE) are challenged.
     in_dialog_auth: Option<String>,
+    /// Another address it listens on (UDP/TCP, same port), e.g. outside a test's NAT.
+    also_listen: Option<std::net::Ipv4Addr>,
 }
 
 /// Whether Kamailio challenges new INVITEs (407) before relaying them, and with which realm.
@@ -72,7 +74,7 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None, also_listen: None }
     }
 }
 
@@ -132,6 +134,12 @@ impl KamailioBuilder {
     }
 
     /// Name used for the log files (default "kamailio"); set it when a test runs two instances.
+    /// Also listens on `ip` (same ports) and takes requests for local AORs addressed to it.
+    pub fn also_listen(mut self, ip: std::net::Ipv4Addr) -> Self {
+        self.also_listen = Some(ip);
+        self
+    }
+
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
@@ -177,6 +185,7 @@ impl KamailioBuilder {
             park_orbits: self.park_orbits.clone(),
             invite_auth: self.invite_auth.clone(),
             in_dialog_auth: self.in_dialog_auth.clone(),
+            also_listen: self.also_listen,
         });
         let cfg_path = kdir.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
@@ -314,6 +323,7 @@ struct ConfigParams {
     park_orbits: Option<(String, SocketAddr)>,
     invite_auth: Option<InviteAuth>,
     in_dialog_auth: Option<String>,
+    also_listen: Option<std::net::Ipv4Addr>,
 }
 
 /// db_text tables (name, schema version, header line) of presence and pua, as Kamailio 5.6 ships them.
@@ -332,6 +342,10 @@ fn config_text(p: &ConfigParams) -> String {
          listen=udp:127.0.0.1:{port}\nlisten=tcp:127.0.0.1:{port}\n",
         port = p.port
     ));
+    if let Some(ip) = p.also_listen {
+        // mhomed: send from the address that routes to the destination.
+        c.push_str(&format!("listen=udp:{ip}:{port}\nlisten=tcp:{ip}:{port}\nmhomed=1\n", port = p.port));
+    }
     if let Some(tp) = p.tls_port {
         c.push_str(&format!("enable_tls=yes\nlisten=tls:127.0.0.1:{tp}\n"));
     }
@@ -382,6 +396,10 @@ fn config_text(p: &ConfigParams) -> String {
     // UAs on 127.0.0.1, and loose_route() would then loop in-dialog requests back to Kamailio.
     let mut ports = vec![5060, p.port];
     ports.extend(p.tls_port);
+    let local_domain = match p.also_listen {
+        Some(ip) => format!("($rd == \"127.0.0.1\" || $rd == \"{ip}\")"),
+        None => "$rd == \"127.0.0.1\"".to_string(),
+    };
     let local_aor = ports.iter().map(|port| format!("$rp == {port}")).collect::<Vec<_>>().join(" || ");
     let (presence, orbit_invite) = match &p.park_orbits {
         Some((user_regex, orbit)) => (
@@ -401,7 +419,7 @@ fn config_text(p: &ConfigParams) -> String {
     };
     c.push_str(
         &ROUTES
-            .replace("@LOCAL_AOR@", &format!("$rd == \"127.0.0.1\" && ({local_aor})"))
+            .replace("@LOCAL_AOR@", &format!("{local_domain} && ({local_aor})"))
             .replace("    @PRESENCE@\n", &presence)
             .replace("    @ORBIT_INVITE@\n", &orbit_invite)
             .replace("    @INVITE_AUTH@\n", &invite_auth)
@@ -565,6 +583,7 @@ mod tests {
             park_orbits: None,
             invite_auth: None,
             in_dialog_auth: None,
+            also_listen: None,
         };
         assert!(!config_text(&p).contains("SHA-256"));
         p.digest = Digest::Sha256;

@@ -9,6 +9,7 @@
 pub mod baresip;
 pub mod cli;
 pub mod kamailio;
+pub mod netns;
 pub mod pesq;
 pub mod ports;
 pub mod process;

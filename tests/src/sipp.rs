@@ -28,17 +28,19 @@ pub struct Sipp {
     calls: u32,
     /// Local SIP port sipp listens on.
     pub port: u16,
+    /// The address it listens on and sends from (127.0.0.1 unless `.ip(...)`).
+    ip: std::net::Ipv4Addr,
 }
 
 impl Sipp {
     /// A UAC scenario sending to `target`.
     pub fn uac(scenario: &str, target: SocketAddr) -> Sipp {
-        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port() }
+        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST }
     }
 
-    /// A UAS scenario waiting on `127.0.0.1:<self.port>`.
+    /// A UAS scenario waiting on `127.0.0.1:<self.port>` (see `.ip`).
     pub fn uas(scenario: &str) -> Sipp {
-        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port() }
+        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST }
     }
 
     /// User part of the Request-URI (`-s`).
@@ -59,6 +61,12 @@ impl Sipp {
         self
     }
 
+    /// Listen on and send from `ip` (e.g. the outside address of a [`crate::netns::HomeNat`]).
+    pub fn ip(mut self, ip: std::net::Ipv4Addr) -> Self {
+        self.ip = ip;
+        self
+    }
+
     pub fn timeout(mut self, secs: u32) -> Self {
         self.timeout_secs = secs;
         self
@@ -66,7 +74,7 @@ impl Sipp {
 
     /// This sipp's address (what the CLI should call for a UAS scenario).
     pub fn addr(&self) -> SocketAddr {
-        ([127, 0, 0, 1], self.port).into()
+        (self.ip, self.port).into()
     }
 
     /// Starts sipp in the background.
@@ -74,7 +82,7 @@ impl Sipp {
         let stem = self.scenario.trim_end_matches(".xml").to_string();
         let mut cmd = Command::new("sipp");
         cmd.arg("-sf").arg(scenario(&self.scenario));
-        cmd.args(["-i", "127.0.0.1", "-p", &self.port.to_string(), "-m", &self.calls.to_string(), "-nostdin"]);
+        cmd.args(["-i", &self.ip.to_string(), "-p", &self.port.to_string(), "-m", &self.calls.to_string(), "-nostdin"]);
         cmd.args(["-timeout", &format!("{}s", self.timeout_secs), "-timeout_error"]);
         cmd.args(["-trace_msg", "-trace_err", "-trace_logs"]);
         cmd.arg("-message_file").arg(dir.join(format!("sipp-{stem}.messages.log")));

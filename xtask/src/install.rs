@@ -28,8 +28,9 @@ pub const BUILD_PACKAGES: &[&str] = &[
 
 /// Needed on top of [`BUILD_PACKAGES`] by `cargo xtask test`: the real SIP peers (Kamailio,
 /// baresip, SIPp), a sound server without a sound card, a virtual display with a window manager
-/// (openbox, wmctrl) and the WebDriver for the app window, the keyring, audio tools, and Python
-/// to build the `pesq` speech-quality module.
+/// (openbox, wmctrl) and the WebDriver for the app window, the keyring, audio tools, Python
+/// to build the `pesq` speech-quality module, and iproute2 + nftables for the tests that put the
+/// phone behind a NAT made of network namespaces.
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
@@ -55,6 +56,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "python3",
     "python3-venv",
     "python3-dev",
+    "iproute2",
+    "nftables",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.

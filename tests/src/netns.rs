@@ -1,0 +1,118 @@
+//! A home network behind a NAT router, built from network namespaces for one test and removed
+//! when it is dropped:
+//!
+//! ```text
+//!  namespace "home"            namespace "router"                  this namespace
+//!  10.201.N.2 ── veth ── 10.201.N.1 | 10.200.N.1 ── veth ── 10.200.N.2  (registrar, peers)
+//!                           nftables masquerade (random ports) out of 10.200.N.1,
+//!                           UDP mappings forgotten after `udp_timeout` seconds
+//! ```
+//!
+//! A program run in "home" (`Cli::in_netns(&nat.home)`) reaches 10.200.N.2 only through the router, which rewrites
+//! its source to 10.200.N.1 and a port of its own choosing, and lets answers back in only while
+//! the mapping lives: like a home router. Traffic stays between this namespace and the test's
+//! own namespaces. Needs root (CAP_NET_ADMIN) and nftables (`cargo xtask test` installs it).
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub struct HomeNat {
+    /// Namespace of the machine at home (run programs there with [`HomeNat::exec`]).
+    pub home: String,
+    /// Namespace of the router.
+    pub router: String,
+    /// The home machine's own address.
+    pub home_ip: Ipv4Addr,
+    /// The router's outside address: what servers outside see as the home's address.
+    pub public_ip: Ipv4Addr,
+    /// This namespace's address on the outside link: where servers for the home listen.
+    pub outside_ip: Ipv4Addr,
+    outside_link: String,
+}
+
+fn run(args: &[&str]) -> Result<(), String> {
+    let out = Command::new(args[0]).args(&args[1..]).output().map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+fn must(args: &[&str]) {
+    if let Err(e) = run(args) {
+        panic!("building the test's NAT: {e} (network namespaces need root and the `nftables` package)");
+    }
+}
+
+impl HomeNat {
+    /// Builds the three links and the router, whose UDP mappings last `udp_timeout_secs`.
+    pub fn new(udp_timeout_secs: u32) -> HomeNat {
+        let n = (std::process::id() * 7 + NEXT.fetch_add(1, Ordering::SeqCst)) % 250 + 1;
+        let home = format!("hf-home-{n}");
+        let router = format!("hf-router-{n}");
+        let outside_link = format!("hfo{n}");
+        let inside_link = format!("hfi{n}");
+        // Left over by a run that was killed: start clean.
+        let _ = run(&["ip", "netns", "del", &home]);
+        let _ = run(&["ip", "netns", "del", &router]);
+        let _ = run(&["ip", "link", "del", &outside_link]);
+        let nat = HomeNat {
+            home_ip: Ipv4Addr::new(10, 201, n as u8, 2),
+            public_ip: Ipv4Addr::new(10, 200, n as u8, 1),
+            outside_ip: Ipv4Addr::new(10, 200, n as u8, 2),
+            home,
+            router,
+            outside_link,
+        };
+        let (h, r) = (nat.home.as_str(), nat.router.as_str());
+        must(&["ip", "netns", "add", h]);
+        must(&["ip", "netns", "add", r]);
+        // Outside link: this namespace <-> router.
+        must(&["ip", "link", "add", &nat.outside_link, "type", "veth", "peer", "name", "wan0", "netns", r]);
+        must(&["ip", "addr", "add", &format!("{}/24", nat.outside_ip), "dev", &nat.outside_link]);
+        must(&["ip", "link", "set", &nat.outside_link, "up"]);
+        must(&["ip", "-n", r, "addr", "add", &format!("{}/24", nat.public_ip), "dev", "wan0"]);
+        must(&["ip", "-n", r, "link", "set", "wan0", "up"]);
+        // Inside link: router <-> home.
+        must(&["ip", "-n", r, "link", "add", &inside_link, "type", "veth", "peer", "name", "eth0", "netns", h]);
+        must(&["ip", "-n", r, "addr", "add", &format!("10.201.{n}.1/24"), "dev", &inside_link]);
+        must(&["ip", "-n", r, "link", "set", &inside_link, "up"]);
+        must(&["ip", "-n", r, "link", "set", "lo", "up"]);
+        must(&["ip", "-n", h, "addr", "add", &format!("{}/24", nat.home_ip), "dev", "eth0"]);
+        must(&["ip", "-n", h, "link", "set", "eth0", "up"]);
+        must(&["ip", "-n", h, "link", "set", "lo", "up"]);
+        must(&["ip", "-n", h, "route", "add", "default", "via", &format!("10.201.{n}.1")]);
+        // The router: forwards, masquerades what leaves on the outside link (ports chosen at
+        // random, so the public port is not the home's own), forgets idle UDP mappings.
+        must(&["ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        must(&["ip", "netns", "exec", r, "nft", "add", "table", "ip", "hfnat"]);
+        must(&["ip", "netns", "exec", r, "nft", "add", "chain", "ip", "hfnat", "post", "{ type nat hook postrouting priority 100 ; }"]);
+        must(&["ip", "netns", "exec", r, "nft", "add", "rule", "ip", "hfnat", "post", "oifname", "wan0", "masquerade", "random"]);
+        for key in ["net.netfilter.nf_conntrack_udp_timeout", "net.netfilter.nf_conntrack_udp_timeout_stream"] {
+            must(&["ip", "netns", "exec", r, "sysctl", "-qw", &format!("{key}={udp_timeout_secs}")]);
+        }
+        nat
+    }
+
+    /// The router's live UDP mappings (`/proc/net/nf_conntrack` lines), for failure messages.
+    pub fn mappings(&self) -> String {
+        Command::new("ip")
+            .args(["netns", "exec", &self.router, "cat", "/proc/net/nf_conntrack"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for HomeNat {
+    fn drop(&mut self) {
+        // Removing a namespace removes its ends of the links, and with them the peers here.
+        let _ = run(&["ip", "netns", "del", &self.home]);
+        let _ = run(&["ip", "netns", "del", &self.router]);
+        let _ = run(&["ip", "link", "del", &self.outside_link]);
+    }
+}

@@ -1,0 +1,80 @@
+//! Behind a home router: `hookflash-cli` runs in a network namespace behind another one that
+//! masquerades with random ports and forgets idle UDP mappings after a few seconds (nftables,
+//! `tests/src/netns.rs`); Kamailio and the caller (sipp) are outside. The phone must register
+//! the address the router gave it (not its own) and keep the router's mapping open, so calls
+//! still reach it long after the router would have forgotten it.
+//!
+//! Not here: the call's media. The caller is sent our private address in the SDP (we have no
+//! STUN/ICE yet); a provider's border controller latches on to where our RTP comes from instead.
+
+use hookflash_tests::netns::HomeNat;
+use hookflash_tests::sipp::Sipp;
+use hookflash_tests::{Cli, CliRun, Kamailio, TestDir};
+use std::time::Duration;
+
+const PW: &str = "home-secret";
+/// How long the router keeps an idle UDP mapping.
+const NAT_TIMEOUT_SECS: u32 = 5;
+
+fn phone(dir: &TestDir, nat: &HomeNat, kam: &Kamailio, user: &str, extra: &[&str]) -> CliRun {
+    Cli::new(user, "listen")
+        .in_netns(&nat.home)
+        .args(["--aor", &format!("sip:{user}@127.0.0.1"), "--registrar", &format!("sip:{}:{}", nat.outside_ip, kam.port)])
+        .args(["--audio-in", "null", "--audio-out", "null"])
+        .args(extra)
+        .password(PW)
+        .spawn(dir)
+}
+
+/// The Contact of `user`'s last accepted REGISTER, as Kamailio logged it.
+fn registered_contact(kam: &Kamailio, user: &str) -> String {
+    let saved = kam.saved_registrations(user);
+    let last = saved.last().unwrap_or_else(|| panic!("{user} never registered\n{}", kam.log()));
+    last.split(" contact=").nth(1).unwrap_or_default().split(" proto=").next().unwrap_or_default().to_string()
+}
+
+#[test]
+#[ignore = "needs real peers and network namespaces: run by cargo xtask test"]
+fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arrive() {
+    let dir = TestDir::new("nat_home");
+    let nat = HomeNat::new(NAT_TIMEOUT_SECS);
+    let kam = Kamailio::builder().user("alice", PW).user("bob", PW).also_listen(nat.outside_ip).start(&dir);
+
+    // alice keeps the mapping open (a keep-alive every 2 s); bob, the control, has the UDP
+    // default (25 s), longer than this router remembers.
+    let mut alice = phone(&dir, &nat, &kam, "alice", &["--keep-alive", "2", "--max-calls", "1"]);
+    let mut bob = phone(&dir, &nat, &kam, "bob", &[]);
+    alice.expect_event("registered", Duration::from_secs(10));
+    bob.expect_event("registered", Duration::from_secs(10));
+
+    // Both registered the router's address, with the port the router chose, not their own.
+    for user in ["alice", "bob"] {
+        let registered = hookflash_tests::wait_until(Duration::from_secs(5), || {
+            let c = registered_contact(&kam, user);
+            c.contains(&format!("@{}:", nat.public_ip)).then_some(c)
+        });
+        let contact = registered.unwrap_or_else(|| {
+            panic!("{user}'s Contact is not the router's address {}: {}\n{}", nat.public_ip, registered_contact(&kam, user), kam.log())
+        });
+        assert!(!contact.contains(&nat.home_ip.to_string()), "{user}: {contact}");
+    }
+
+    // Three times as long as the router remembers an idle mapping.
+    std::thread::sleep(Duration::from_secs(u64::from(3 * NAT_TIMEOUT_SECS) + 1));
+
+    // The control: bob's mapping is gone, nothing reaches him (so this router does forget).
+    let to_bob = kam.options_to_aor("bob");
+    assert_ne!(to_bob, Some(200), "bob answered through a mapping the router should have forgotten:\n{}", nat.mappings());
+
+    // alice's keep-alives held hers open: a call through Kamailio reaches her and is answered.
+    assert_eq!(kam.options_to_aor("alice"), Some(200), "alice unreachable behind the NAT:\n{}", nat.mappings());
+    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into()).ip(nat.outside_ip).service("alice").timeout(20);
+    let mut call = sipp.spawn(&dir);
+    call.assert_passed(Duration::from_secs(25));
+    let incoming = alice.expect_event("incoming", Duration::from_secs(1));
+    assert!(incoming["from"].as_str().is_some_and(|f| f.contains("sipp@")), "{incoming}");
+    alice.expect_event("answered", Duration::from_secs(1));
+    alice.wait_exit(Duration::from_secs(15));
+    alice.assert_success();
+    bob.stop();
+}
