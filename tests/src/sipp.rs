@@ -30,17 +30,19 @@ pub struct Sipp {
     pub port: u16,
     /// The address it listens on and sends from (127.0.0.1 unless `.ip(...)`).
     ip: std::net::Ipv4Addr,
+    /// Names its log files (default: the scenario's), for two sipps with one scenario.
+    name: Option<String>,
 }
 
 impl Sipp {
     /// A UAC scenario sending to `target`.
     pub fn uac(scenario: &str, target: SocketAddr) -> Sipp {
-        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST }
+        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST, name: None }
     }
 
     /// A UAS scenario waiting on `127.0.0.1:<self.port>` (see `.ip`).
     pub fn uas(scenario: &str) -> Sipp {
-        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST }
+        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST, name: None }
     }
 
     /// User part of the Request-URI (`-s`).
@@ -58,6 +60,12 @@ impl Sipp {
     /// Run `n` calls (`-m n`; e.g. a UAS answering two INVITEs) before exiting.
     pub fn calls(mut self, n: u32) -> Self {
         self.calls = n;
+        self
+    }
+
+    /// Its log files are `sipp-<name>.*` (default: the scenario's name).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -79,7 +87,7 @@ impl Sipp {
 
     /// Starts sipp in the background.
     pub fn spawn(&self, dir: &TestDir) -> SippRun {
-        let stem = self.scenario.trim_end_matches(".xml").to_string();
+        let stem = self.name.clone().unwrap_or_else(|| self.scenario.trim_end_matches(".xml").to_string());
         let mut cmd = Command::new("sipp");
         cmd.arg("-sf").arg(scenario(&self.scenario));
         cmd.args(["-i", &self.ip.to_string(), "-p", &self.port.to_string(), "-m", &self.calls.to_string(), "-nostdin"]);

@@ -101,6 +101,7 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
                 EndReason::Error { .. } => ("error", None),
                 EndReason::ParkedOnOrbit { .. } => ("parked_on_orbit", None),
                 EndReason::Transferred { .. } => ("transferred", None),
+                EndReason::Replaced { .. } => ("replaced", None),
             };
             let mut line = json!({"event": "ended", "call_id": call.id, "reason": kind, "status": status, "message": message});
             if let Some(routing) = &call.routing {

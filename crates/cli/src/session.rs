@@ -21,6 +21,10 @@
 //! park-orbit <id> <slot>  park on the server's orbit slot (REFER; needs [account.shared_park])
 //! transfer <id> <target> [resume]  blind transfer (held, then REFER); if it fails the call
 //!                         stays parked, or is resumed with `resume`
+//! consult <id> <target>   park <id> and call target to consult first; prints
+//!                         {"event":"consulting","call_id":<id>,"consult_id":<new>}
+//! complete <id> <other> [resume]  attended transfer: connect <id>'s far end with <other>'s
+//!                         (REFER with Replaces: no second ringing) and leave both calls
 //! slots                   print the orbit slots: {"event":"slots","slots":[...]}
 //! retrieve <slot>         call the orbit slot to take the parked call back
 //! wait-slot <slot> occupied|free [<secs>] pause until the server reports that state
@@ -57,6 +61,10 @@ pub enum SessionCommand {
     ParkOrbit(CallId, String),
     /// Blind transfer: call, target, resume the call if it fails (else it stays parked).
     Transfer(CallId, String, bool),
+    /// Park the call and dial the target to consult.
+    Consult(CallId, String),
+    /// Attended transfer: call, the other call, resume the call if it fails.
+    Complete(CallId, CallId, bool),
     Slots,
     Retrieve(String),
     /// Slot, wanted occupied (true) or free, time limit.
@@ -160,6 +168,22 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
             };
             SessionCommand::Transfer(id, target.to_string(), resume)
         }
+        "consult" => {
+            let id = id_arg(arg, "consult")?;
+            let target = words.next().ok_or("`consult` needs a call id and a target, e.g. `consult 1 2001`")?;
+            SessionCommand::Consult(id, target.to_string())
+        }
+        "complete" => {
+            let id = id_arg(arg, "complete")?;
+            let other = words.next().ok_or("`complete` needs two call ids, e.g. `complete 1 2` (1's caller is connected to 2's)")?;
+            let other = id_arg(Some(other), "complete")?;
+            let resume = match words.next() {
+                None => false,
+                Some("resume") => true,
+                Some(w) => return Err(format!("'{w}' after the call ids: only `resume` may follow (resume the call if the transfer fails)")),
+            };
+            SessionCommand::Complete(id, other, resume)
+        }
         "slots" => SessionCommand::Slots,
         "retrieve" => SessionCommand::Retrieve(arg.ok_or("`retrieve` needs a slot, e.g. `retrieve 701`")?.to_string()),
         "wait-slot" => {
@@ -189,7 +213,7 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
         "quit" | "exit" => SessionCommand::Quit,
         other => {
             return Err(format!(
-                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, quit)"
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, consult, complete, quit)"
             ))
         }
     };
@@ -362,6 +386,12 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
         }
         SessionCommand::ParkOrbit(id, slot) => phone.park_on_orbit(id, &slot).await.map_err(e),
         SessionCommand::Transfer(id, target, resume) => phone.transfer(id, &target, resume).await.map_err(e),
+        SessionCommand::Consult(id, target) => {
+            let new = phone.consult(id, &target, opts.clone()).await.map_err(e)?;
+            printer.line(&json!({"event": "consulting", "call_id": id, "consult_id": new}));
+            Ok(())
+        }
+        SessionCommand::Complete(id, other, resume) => phone.complete_transfer(id, other, resume).await.map_err(e),
         SessionCommand::Retrieve(slot) => phone.retrieve(&slot, opts.clone()).await.map(|_| ()).map_err(e),
         SessionCommand::Slots => {
             printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
@@ -418,6 +448,9 @@ mod tests {
         assert_eq!(p("park-orbit 2 701"), ParkOrbit(2, "701".into()));
         assert_eq!(p("transfer 2 2001"), Transfer(2, "2001".into(), false));
         assert_eq!(p("transfer 2 sip:carol@pbx.example.com resume"), Transfer(2, "sip:carol@pbx.example.com".into(), true));
+        assert_eq!(p("consult 1 2001"), Consult(1, "2001".into()));
+        assert_eq!(p("complete 1 2"), Complete(1, 2, false));
+        assert_eq!(p("complete 1 2 resume"), Complete(1, 2, true));
         assert_eq!(p("slots"), Slots);
         assert_eq!(p("retrieve 701"), Retrieve("701".into()));
         assert_eq!(p("wait-slot 701 occupied"), WaitSlot("701".into(), true, Duration::from_secs(30)));
@@ -434,6 +467,9 @@ mod tests {
         let err = |l: &str| parse_command(l).unwrap_err();
         assert!(err("transfer 2").contains("needs a call id and a target"));
         assert!(err("transfer 2 2001 later").contains("only `resume` may follow"));
+        assert!(err("consult 1").contains("needs a call id and a target"));
+        assert!(err("complete 1").contains("needs two call ids"));
+        assert!(err("complete 1 x").contains("'x' is not a call id"));
         assert_eq!(err("park"), "`park` needs a call id, e.g. `park 2`");
         assert_eq!(err("park two"), "'two' is not a call id (a number, as in the `incoming` line)");
         assert!(err("fly 1").starts_with("unknown command 'fly'"));

@@ -472,6 +472,9 @@ pub enum EndReason {
     ParkedOnOrbit { slot: String },
     /// We transferred the call (blind): the far end reached the target.
     Transferred { target: String },
+    /// Another call took its place (an INVITE with `Replaces`, RFC 3891: the far end of an
+    /// attended transfer, or a pick-up): `by` is that call's caller.
+    Replaced { by: String },
 }
 
 /// How a blind transfer goes (`PhoneEvent::Transfer`).

@@ -228,6 +228,21 @@ impl Phone {
     pub async fn transfer(&self, id: CallId, target: &str, resume_on_failure: bool) -> Result<(), PhoneError> {
         self.driver.ask(Command::Transfer { id, target: target.to_string(), resume_on_failure }).await.map(|_| ())
     }
+    /// Consults before transferring: parks call `id` (if it is the active one) and calls
+    /// `target` from its account. Returns the new call's id; `complete_transfer(id, new)` then
+    /// connects the two.
+    pub async fn consult(&self, id: CallId, target: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
+        call_id(self.driver.ask(Command::Consult { id, target: target.to_string(), opts }).await?)
+    }
+    /// Attended transfer: connects the far ends of connected calls `id` and `other` (the one
+    /// consulted, or any other call) and leaves both. `id` is held, then its far end is asked
+    /// (REFER with `Replaces`) to call `other`'s far end in the place of our call with it: no
+    /// second ringing. Returns when the REFER is answered; progress comes as
+    /// `PhoneEvent::Transfer`. If it fails both calls stay, `id` parked (or resumed with
+    /// `resume_on_failure`).
+    pub async fn complete_transfer(&self, id: CallId, other: CallId, resume_on_failure: bool) -> Result<(), PhoneError> {
+        self.driver.ask(Command::CompleteTransfer { id, other, resume_on_failure }).await.map(|_| ())
+    }
     /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
     pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
         call_id(self.driver.ask(Command::Retrieve { slot: slot.to_string(), opts }).await?)

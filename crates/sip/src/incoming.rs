@@ -4,6 +4,7 @@
 //! redirect, answer) or another request ([`ServerRequest`], e.g. the NOTIFYs of a subscription).
 
 use crate::invite::CallLeg;
+use crate::replaces::Replaces;
 use crate::types::{Method, Request, SipUri, Transport};
 use crate::SipError;
 use rsipstack::dialog::dialog::DialogStateSender;
@@ -43,6 +44,8 @@ pub struct ServerInvite {
     local: SocketAddr,
     /// Our addresses as the registrar saw them (NAT), for the Contact.
     public: crate::stack::PublicAddresses,
+    /// The call of ours it asks to take the place of (RFC 3891), checked to exist.
+    replaces: Option<Replaces>,
 }
 
 /// Sends a ringing call elsewhere with 302 (forward on no answer).
@@ -65,6 +68,12 @@ fn absorb(mut tx: Transaction) {
 impl ServerInvite {
     pub fn request(&self) -> &Request {
         &self.request
+    }
+
+    /// The dialog of ours this INVITE takes the place of (its `Replaces` header), when it has
+    /// one; an INVITE whose `Replaces` matches none of our dialogs never gets here (481).
+    pub fn replaces(&self) -> Option<&Replaces> {
+        self.replaces.as_ref()
     }
 
     /// A final answer without a call (400, 486, 488, 603, 302 with a Contact...).
@@ -196,6 +205,25 @@ async fn confirmed(dialogs: &DialogLayer, tx: &Transaction) -> Option<rsipstack:
     }
 }
 
+/// The dialog a new INVITE's `Replaces` names (RFC 3891 3): Ok(None) without one; 400 when it
+/// cannot be read or there are several, 481 when it names no dialog of ours. Whether that call
+/// may be replaced (answered already, ringing here) is the phone's to say.
+fn replaced(dialogs: &DialogLayer, request: &Request) -> Result<Option<Replaces>, (StatusCode, String)> {
+    let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("replaces"));
+    let Some((_, value)) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err((StatusCode::BadRequest, "more than one Replaces header".into()));
+    }
+    let r = Replaces::parse(value).map_err(|e| (StatusCode::BadRequest, e))?;
+    let id = rsipstack::dialog::DialogId { call_id: r.call_id.clone(), local_tag: r.to_tag.clone(), remote_tag: r.from_tag.clone() };
+    // A call of ours not answered yet is filed without the far end's tag.
+    let unanswered = rsipstack::dialog::DialogId { remote_tag: String::new(), ..id.clone() };
+    if dialogs.get_dialog(&id).or_else(|| dialogs.get_dialog(&unanswered)).is_none() {
+        return Err((StatusCode::CallTransactionDoesNotExist, format!("no call here matches its Replaces ({value})")));
+    }
+    Ok(Some(r))
+}
+
 /// Sorts every request the endpoint receives; what the phone decides about goes to `out`.
 pub(crate) fn dispatch(
     mut incoming: TransactionReceiver,
@@ -245,14 +273,24 @@ pub(crate) fn dispatch(
             }
             let request = Request::of(&tx.original);
             let sent = match request.method {
-                Method::Invite => out.send(Incoming::Invite(ServerInvite {
-                    tx,
-                    request,
-                    dialogs: dialogs.clone(),
-                    dialog_tx: dialog_tx.clone(),
-                    local,
-                    public: public.clone(),
-                })),
+                Method::Invite => match replaced(&dialogs, &request) {
+                    Ok(replaces) => out.send(Incoming::Invite(ServerInvite {
+                        tx,
+                        request,
+                        dialogs: dialogs.clone(),
+                        dialog_tx: dialog_tx.clone(),
+                        local,
+                        public: public.clone(),
+                        replaces,
+                    })),
+                    Err((status, why)) => {
+                        tracing::info!("INVITE from {} refused ({status}): {why}", request.from.as_ref().map_or("?", |f| f.uri.as_str()));
+                        let warning = Header::Other("Warning".into(), format!("399 hookflash \"{}\"", why.replace('"', "'")));
+                        let _ = tx.reply_with(status, vec![warning], None).await;
+                        absorb(tx);
+                        Ok(())
+                    }
+                },
                 Method::Notify => out.send(Incoming::Request(ServerRequest { tx, request })),
                 Method::Options => {
                     let allow = vec![

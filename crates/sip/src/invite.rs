@@ -7,6 +7,7 @@
 
 use crate::auth::{challenges_of, Asker, Attempt, AuthRefused, Credentials};
 use crate::digest;
+use crate::replaces::Replaces;
 use crate::stack::SipStack;
 use crate::types::{SipUri, Transport};
 use crate::SipError;
@@ -76,6 +77,12 @@ impl CallLeg {
         *self.dialog.lock().unwrap() = d;
     }
 
+    /// How the far end names this dialog in a `Replaces` (RFC 3891): its own tag is the to-tag.
+    pub fn replaces(&self) -> Replaces {
+        let id = self.current().id();
+        Replaces { call_id: id.call_id, to_tag: id.remote_tag, from_tag: id.local_tag, early_only: false }
+    }
+
     /// Still waiting for the ACK of our 2xx, or not yet answered: not ready for a re-INVITE.
     pub fn settling(&self) -> bool {
         let st = self.current().state();
@@ -121,11 +128,14 @@ impl CallLeg {
     }
 
     /// REFER the far end to `target` (blind transfer), `Referred-By` us; the final response.
-    pub async fn refer(&self, target: &SipUri, referred_by: &SipUri) -> Result<Option<Answer>, SipError> {
-        let headers = vec![
-            Header::Other("Referred-By".into(), format!("<{referred_by}>")),
-            Header::ReferTo(target.0.clone().into()),
-        ];
+    /// With `replaces` (an attended transfer, RFC 3891 / 5589 7), the Refer-To carries it as a
+    /// URI header, so the far end's INVITE to the target takes the place of that dialog.
+    pub async fn refer(&self, target: &SipUri, referred_by: &SipUri, replaces: Option<&Replaces>) -> Result<Option<Answer>, SipError> {
+        let refer_to = match replaces {
+            Some(r) => format!("<{target}?Replaces={}>", r.uri_escaped()),
+            None => format!("<{target}>"),
+        };
+        let headers = vec![Header::Other("Referred-By".into(), format!("<{referred_by}>")), Header::Other("Refer-To".into(), refer_to)];
         self.in_dialog(Method::Refer, headers, None).await
     }
 

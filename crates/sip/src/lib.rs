@@ -15,6 +15,7 @@ pub mod incoming;
 pub mod invite;
 pub mod probe;
 pub mod registration;
+pub mod replaces;
 pub mod sdes;
 pub mod sdp;
 pub mod stack;

@@ -7,6 +7,7 @@ use hookflash_tests::{Cli, CliRun, TestDir};
 use std::path::Path;
 
 mod accounts;
+mod attended_transfer;
 mod audio_device;
 mod call_auth;
 mod caller_id;
@@ -20,6 +21,7 @@ mod nat;
 mod quality;
 mod recovery;
 mod registration;
+mod replaces;
 mod routing;
 mod shared_park;
 mod sipp;

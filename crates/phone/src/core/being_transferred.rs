@@ -3,12 +3,14 @@
 //! that call's progress back with NOTIFYs (100 at once, 180 when it rings, its final status);
 //! when it connects, the old call ends "transferred to <target>". If the new call fails, the old
 //! one stays as it is and the transferor is told the status. A REFER with no usable `Refer-To`
-//! is refused (400), one outside a connected call too (403), and one asking us to replace a
-//! call (`Replaces`, an attended transfer) with 501 until consult transfer is built.
+//! is refused (400), one outside a connected call too (403). An attended transfer's Refer-To
+//! carries a `Replaces` (RFC 3891): our INVITE to the target carries it, so the target's phone
+//! puts our call in the place of its consultation call with the transferor instead of ringing.
 
 use super::io::*;
 use super::phone::PhoneCore;
 use crate::api::*;
+use hookflash_sip::replaces::split_refer_to;
 use hookflash_sip::{target, Request};
 
 /// A call we make because the far end of `old` referred us.
@@ -47,11 +49,11 @@ impl PhoneCore {
         let Some(value) = req.header("Refer-To") else {
             return refuse(self, 400, format!("{who} asked to transfer call {old} without saying where (no Refer-To): refused"));
         };
-        let uri_text = refer_to_uri(value);
-        if uri_text.to_ascii_lowercase().contains("replaces=") {
-            return refuse(self, 501, format!("{who} asked for an attended transfer of call {old} (Replaces), which this phone cannot do yet"));
-        }
-        let uri = match target::parse_uri("transfer target", uri_text) {
+        let (uri_text, replaces) = match split_refer_to(refer_to_uri(value)) {
+            Ok(x) => x,
+            Err(e) => return refuse(self, 400, format!("{who} asked to transfer call {old}: {e}; refused")),
+        };
+        let uri = match target::parse_uri("transfer target", &uri_text) {
             Ok(u) => u,
             Err(e) => return refuse(self, 400, format!("{who} asked to transfer call {old} to an unusable address: {e}")),
         };
@@ -59,7 +61,8 @@ impl PhoneCore {
         self.sip(SipOutput::Respond { key, status: 202, sdp: None });
         self.sip(SipOutput::NotifyRefer { id: old, status: 100, reason: "Trying".into(), last: false });
         let target = uri.to_string();
-        match self.dial_internal(&target, opts, account, now) {
+        let extra: Vec<(String, String)> = replaces.iter().map(|r| ("Replaces".to_string(), r.to_string())).collect();
+        match self.dial_internal(&target, opts, account, extra, now) {
             Some(new) => {
                 self.referred.insert(new, Referred { old, target: target.clone(), ringing_told: false });
                 let message = format!("{who} transfers call {old} here: calling {target} (call {new})");

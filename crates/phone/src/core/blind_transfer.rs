@@ -24,6 +24,19 @@ pub struct BlindTransfer {
     referred: bool,
     /// The progress last reported (a repeated 100 Trying is not news).
     last: Option<TransferProgress>,
+    /// Attended: our call with the target, which the REFER's `Replaces` names
+    /// (`attended_transfer.rs`).
+    replaces: Option<CallId>,
+}
+
+impl BlindTransfer {
+    pub fn replaces(&self) -> Option<CallId> {
+        self.replaces
+    }
+
+    pub fn was_referred(&self) -> bool {
+        self.referred
+    }
 }
 
 /// What a sipfrag status line says about the far end's call to the target (None: final).
@@ -45,10 +58,18 @@ impl PhoneCore {
             return self.reply(ticket, Err(e));
         }
         let domain = self.accounts[c.account].domain.clone();
-        let sip_call_id = c.sip_call_id.clone();
         let uri = match self.dial_string(input).and_then(|d| target::dial_target(&d, &domain).map_err(sip_err)) {
             Ok(u) => u,
             Err(e) => return self.reply(ticket, Err(e)),
+        };
+        self.start_transfer(ticket, id, uri, resume_on_failure, None, now);
+    }
+
+    /// Holds connected call `id` and refers its far end to `uri` once held (with `Replaces`
+    /// naming call `replaces`: attended).
+    pub(super) fn start_transfer(&mut self, ticket: Ticket, id: CallId, uri: SipUri, resume_on_failure: bool, replaces: Option<CallId>, now: i64) {
+        let Some(sip_call_id) = self.calls.get(&id).map(|c| c.sip_call_id.clone()) else {
+            return self.reply(ticket, Err(PhoneError::NoSuchCall(id)));
         };
         if self.transfers.start(&sip_call_id, id, &uri.to_string()).is_err() {
             let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is already being transferred") };
@@ -57,7 +78,7 @@ impl PhoneCore {
         if let Some(c) = self.calls.get_mut(&id) {
             c.waiting = Some(Waiting::Refer(ticket));
         }
-        self.blind.insert(id, BlindTransfer { target: uri, resume_on_failure, referred: false, last: None });
+        self.blind.insert(id, BlindTransfer { target: uri, resume_on_failure, referred: false, last: None, replaces });
         // On hold first: the transferee hears music, not us, while its call to the target goes.
         if self.board.view(id).parked_since_ms.is_none() {
             match self.board.park(id, now) {
@@ -80,9 +101,9 @@ impl PhoneCore {
         let Some(acc) = self.calls.get(&id).map(|c| c.account) else { return };
         let Some(b) = self.blind.get_mut(&id).filter(|b| !b.referred) else { return };
         b.referred = true;
-        let target = b.target.clone();
+        let (target, replaces) = (b.target.clone(), b.replaces);
         let referred_by = self.accounts[acc].aor.bare();
-        self.sip(SipOutput::Refer { id, target, referred_by });
+        self.sip(SipOutput::Refer { id, target, referred_by, replaces });
     }
 
     /// The far end took the REFER: it is trying.
@@ -133,8 +154,11 @@ impl PhoneCore {
             Progress::Pending => {}
             Progress::Succeeded { call, target } => {
                 self.transfer_event(call, TransferProgress::Connected, None);
+                let consultation = self.blind.get(&call).and_then(|b| b.replaces);
+                let caller = self.calls.get(&call).map(|c| c.info.remote_uri.clone()).unwrap_or_default();
                 // Our leg ends; `end_call` reads it as transferred.
                 self.hangup_with(call, EndReason::Transferred { target }, now);
+                self.attended_done(consultation, &caller, now);
             }
             Progress::Failed { call, why, .. } => {
                 let message = self.blind_failure(call, &why);

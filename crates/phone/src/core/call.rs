@@ -37,6 +37,9 @@ pub struct Call {
     /// The SRTP key our media is sent with, once its socket is bound (the same for the whole
     /// call: re-offers keep it).
     pub srtp_key: Option<Key>,
+    /// The call this one takes the place of (an INVITE with `Replaces`): hung up when this one
+    /// is answered.
+    pub replaces: Option<CallId>,
 }
 
 /// Whether the call's media runs.
@@ -88,6 +91,7 @@ impl Call {
             waiting: None,
             reinvite: None,
             srtp_key: None,
+            replaces: None,
         }
     }
 
@@ -150,6 +154,7 @@ pub fn end_message(info: &CallInfo, reason: &EndReason) -> String {
         EndReason::Error { message } => format!("call with {who} failed: {message}"),
         EndReason::ParkedOnOrbit { slot } => format!("{who} parked on {slot}"),
         EndReason::Transferred { target } => format!("{who} transferred to {target}"),
+        EndReason::Replaced { by } => format!("call with {who} replaced by a call from {by}"),
     }
 }
 

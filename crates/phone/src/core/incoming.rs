@@ -22,7 +22,22 @@ pub struct Arriving {
     remote: (String, Option<String>),
     sip_call_id: String,
     offer: AudioDescription,
-    decision: Decision,
+    then: Then,
+}
+
+impl Arriving {
+    pub fn then(&self) -> &Then {
+        &self.then
+    }
+}
+
+/// What becomes of an arriving call once it is our leg.
+#[derive(Debug)]
+pub enum Then {
+    /// Ring (and what routing decided: auto-answer, forward on no answer).
+    Ring(Decision),
+    /// Answer at once in the place of this call (`replacing.rs`).
+    Replace(CallId),
 }
 
 impl PhoneCore {
@@ -44,8 +59,18 @@ impl PhoneCore {
         if let Some((status, _)) = decision.sip_response() {
             return self.refuse_by_rule(id, account, key, (remote_uri, display), req.call_id.clone(), offer, decision, status, now);
         }
-        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, decision });
+        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, then: Then::Ring(decision) });
         self.sip(SipOutput::Take { key, id, account });
+    }
+
+    /// A new INVITE that asks to take the place of `old` (checked by `replacing.rs`).
+    pub(super) fn take_replacing(&mut self, account: usize, key: SipKey, req: &Request, offer: AudioDescription, old: CallId) -> CallId {
+        let remote_uri = req.from.as_ref().map(|f| f.uri.clone()).unwrap_or_else(|| "unknown".into());
+        let display = req.from.as_ref().and_then(|f| f.display_name.clone());
+        let id = self.new_id();
+        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, then: Then::Replace(old) });
+        self.sip(SipOutput::Take { key, id, account });
+        id
     }
 
     /// The INVITE is the call's leg now (and 180 went out): it rings.
@@ -54,7 +79,11 @@ impl PhoneCore {
         if let Err(message) = result {
             return self.emit(PhoneEvent::Warning { message });
         }
-        let summary = a.decision.summary();
+        let decision = match a.then {
+            Then::Ring(decision) => decision,
+            Then::Replace(old) => return self.replacing_taken(id, a.account, a.remote, a.sip_call_id, a.offer, old, now),
+        };
+        let summary = decision.summary();
         self.add_call(id, a.account, Direction::Incoming, a.remote, a.sip_call_id, now, |c| {
             c.offer = Some(a.offer);
             c.info.routing = Some(summary);
@@ -63,7 +92,7 @@ impl PhoneCore {
             let call = c.info.clone();
             self.emit(PhoneEvent::IncomingCall { call });
         }
-        self.follow_decision(id, &a.decision, now);
+        self.follow_decision(id, &decision, now);
     }
 
     /// Routes an incoming INVITE with the current rules and logs the decision.
@@ -188,9 +217,26 @@ impl PhoneCore {
                 return fail(self, PhoneError::Other(format!("cannot answer: {e}")));
             }
         };
-        // Answering while busy parks the active call first (and takes the audio from it).
-        match self.board.answer(id, now) {
-            Ok(actions) => self.apply(actions, now),
+        let replaces = c.replaces;
+        // Answering while busy parks the active call first (and takes the audio from it); a
+        // call taking another's place gets that place, parked or active.
+        let placed = match replaces {
+            Some(old) => self.board.replace(id, old, now),
+            None => self.board.answer(id, now).map(|actions| (false, actions)),
+        };
+        let mirrored = negotiated.direction;
+        let (answer, negotiated) = match placed {
+            // In a parked call's place: answered on hold.
+            Ok((true, _)) => offer_answer::held(answer, negotiated, super::switchboard::answer_direction(mirrored, true)),
+            _ => (answer, negotiated),
+        };
+        match placed.map(|(_, actions)| actions) {
+            Ok(actions) => {
+                if let Some(old) = replaces {
+                    self.replaced(old, id, now);
+                }
+                self.apply(actions, now)
+            }
             Err(e) => {
                 if let Some(c) = self.calls.get_mut(&id) {
                     c.waiting = None;
@@ -199,9 +245,9 @@ impl PhoneCore {
                 return fail(self, e);
             }
         }
-        if !negotiated.direction.sends() {
+        if !mirrored.sends() {
             // The caller starts the call on hold.
-            if let Ok((_, actions)) = self.board.remote_offer(id, negotiated.direction) {
+            if let Ok((_, actions)) = self.board.remote_offer(id, mirrored) {
                 self.apply(actions, now);
             }
         }

@@ -13,6 +13,7 @@ use crate::routing::RoutingSettings;
 use hookflash_media::{HoldMusic, MediaEvent, MediaStats, StreamParams};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::invite::{Answer, InviteOutcome, OutgoingInvite};
+use hookflash_sip::replaces::Replaces;
 use hookflash_sip::sdes::Key;
 use hookflash_sip::subscription::Subscription;
 use hookflash_sip::{Request, SipUri};
@@ -56,6 +57,13 @@ pub enum Command {
     /// Blind transfer to a number, extension or URI; the call is resumed if it fails and
     /// `resume_on_failure`, else left parked.
     Transfer { id: CallId, target: String, resume_on_failure: bool },
+    /// Consult before transferring: park call `id` (if active) and dial `target` from its
+    /// account; replied with the new call's id.
+    Consult { id: CallId, target: String, opts: CallOptions },
+    /// Attended transfer: connect the far ends of calls `id` and `other` (REFER to `id`'s far
+    /// end with `Replaces` naming `other`) and leave both; `id` is held first. On failure both
+    /// calls stay, `id` parked (or resumed if `resume_on_failure`).
+    CompleteTransfer { id: CallId, other: CallId, resume_on_failure: bool },
     Register,
     Unregister,
     SetRouting(Box<RoutingSettings>),
@@ -90,7 +98,9 @@ pub enum SipInput {
     InviteOutcome { id: CallId, outcome: InviteOutcome },
     /// A new INVITE to `account`; `request` is a copy, the transaction stays with the driver.
     /// `utc_offset_secs`: the computer's offset from UTC now (business hours rules).
-    NewInvite { account: usize, key: SipKey, request: Request, utc_offset_secs: i32 },
+    /// `replaces`: the call of ours it asks to take the place of (its `Replaces` header names a
+    /// dialog the SIP layer has; one naming none was answered 481 there).
+    NewInvite { account: usize, key: SipKey, request: Request, utc_offset_secs: i32, replaces: Option<Replaces> },
     /// The INVITE of `SipOutput::Take` became a call leg (Ok), or could not (Err).
     Taken { id: CallId, result: Result<(), String> },
     /// A request outside the calls' dialogs that is not an INVITE (a subscription's NOTIFY).
@@ -168,7 +178,9 @@ pub enum SipOutput {
     Bye { id: CallId },
     /// A re-INVITE with this offer, once the dialog is confirmed; answer with `ReinviteDone`.
     Reinvite { id: CallId, sdp: Vec<u8> },
-    Refer { id: CallId, target: SipUri, referred_by: SipUri },
+    /// REFER the far end of call `id` to `target`; with `replaces`, the Refer-To carries that
+    /// call's dialog (attended transfer: the target's phone swaps it for the transferee's INVITE).
+    Refer { id: CallId, target: SipUri, referred_by: SipUri, replaces: Option<CallId> },
     /// Tell the far end of call `id`, which referred us, how our call to its target goes
     /// (NOTIFY with a sipfrag; `last` ends the subscription).
     NotifyRefer { id: CallId, status: u16, reason: String, last: bool },

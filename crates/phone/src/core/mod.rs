@@ -18,6 +18,9 @@
 //!   re-INVITE, what an answer to our offer gives, our hold/resume offers.
 //! - `blind_transfer`: hold, REFER once the hold is answered, live progress, back to the user
 //!   on failure.
+//! - `replacing`: an INVITE with `Replaces` takes one of our calls' place, answered at once.
+//! - `attended_transfer`: consult (park, dial the colleague), then complete: REFER with
+//!   `Replaces` naming the consultation call, both legs end when the caller is connected.
 //! - `being_transferred`: the far end's REFER: we call the target, NOTIFY progress, the old
 //!   call ends when the new one connects.
 //! - `orbits`: server park orbits (slot subscriptions, parking by REFER).
@@ -26,6 +29,7 @@
 //! - `timers`: the calls' deadlines (switchboard wake-ups, auto-answer, forward on no answer).
 
 pub mod account;
+mod attended_transfer;
 mod being_transferred;
 mod blind_transfer;
 pub mod call;
@@ -37,6 +41,7 @@ pub mod orbits;
 mod outgoing;
 pub mod phone;
 pub mod registration;
+mod replacing;
 pub mod switchboard;
 pub mod timers;
 pub mod transfer;

@@ -289,7 +289,7 @@ impl PhoneCore {
             c.waiting = Some(super::call::Waiting::Refer(ticket));
         }
         let referred_by = self.accounts[acc].aor.bare();
-        self.sip(SipOutput::Refer { id, target: uri, referred_by });
+        self.sip(SipOutput::Refer { id, target: uri, referred_by, replaces: None });
     }
 
     /// The far end answered our REFER.
@@ -385,6 +385,9 @@ impl PhoneCore {
     /// through (or the transferee hung up after accepting it), it was transferred (parked),
     /// whoever sent the BYE.
     pub(super) fn transfer_end_reason(&mut self, id: CallId, sip_call_id: &str, reason: EndReason) -> EndReason {
+        if let Some(reason) = self.consultation_end_reason(id, &reason) {
+            return reason;
+        }
         let remote = reason == EndReason::RemoteHangup;
         let transferred = self.transfers.ended(sip_call_id, remote);
         if let Some(reason) = self.blind_end_reason(id, transferred.clone(), reason.clone()) {

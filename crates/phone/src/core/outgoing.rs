@@ -29,15 +29,16 @@ impl PhoneCore {
     /// `account`: the account to call from, if the caller already knows (an orbit's);
     /// else `opts.from`, else the first.
     pub(super) fn dial(&mut self, ticket: Ticket, input: &str, opts: CallOptions, account: Option<usize>, now: i64) {
-        if let Err(e) = self.prepare_dial(Some(ticket), input, opts, account, now) {
+        if let Err(e) = self.prepare_dial(Some(ticket), input, opts, account, Vec::new(), now) {
             self.reply(ticket, Err(e));
         }
     }
 
-    /// A call the phone makes by itself (the far end of a call referred us) from `account`;
-    /// the new call's id, or None if the target cannot be called.
-    pub(super) fn dial_internal(&mut self, target: &str, opts: CallOptions, account: usize, now: i64) -> Option<CallId> {
-        match self.prepare_dial(None, target, opts, Some(account), now) {
+    /// A call the phone makes by itself (the far end of a call referred us) from `account`,
+    /// with `extra` headers (a `Replaces`); the new call's id, or None if the target cannot be
+    /// called.
+    pub(super) fn dial_internal(&mut self, target: &str, opts: CallOptions, account: usize, extra: Vec<(String, String)>, now: i64) -> Option<CallId> {
+        match self.prepare_dial(None, target, opts, Some(account), extra, now) {
             Ok(id) => Some(id),
             Err(e) => {
                 self.emit(PhoneEvent::Warning { message: format!("cannot call {target}: {e}") });
@@ -46,7 +47,15 @@ impl PhoneCore {
         }
     }
 
-    fn prepare_dial(&mut self, ticket: Option<Ticket>, input: &str, opts: CallOptions, account: Option<usize>, _now: i64) -> Result<CallId, PhoneError> {
+    fn prepare_dial(
+        &mut self,
+        ticket: Option<Ticket>,
+        input: &str,
+        opts: CallOptions,
+        account: Option<usize>,
+        extra: Vec<(String, String)>,
+        _now: i64,
+    ) -> Result<CallId, PhoneError> {
         let prepared = (|| {
             let account = match (account, &opts.from) {
                 (Some(a), _) => a,
@@ -65,7 +74,8 @@ impl PhoneCore {
             .map_err(|e| PhoneError::Other(e.to_string()))?;
             Ok::<_, PhoneError>((account, callee, headers))
         })();
-        let (account, callee, headers) = prepared?;
+        let (account, callee, mut headers) = prepared?;
+        headers.extend(extra);
         let id = self.new_id();
         let ip = self.accounts[account].local_ip;
         self.dials.insert(id, Dialling { ticket, account, callee, headers, opts });
@@ -186,6 +196,13 @@ impl PhoneCore {
         let Some((offer, account)) = self.calls.get(&id).and_then(|c| Some((c.offer.clone()?, c.account))) else { return };
         match offer_answer::accept_answer(&offer, body, self.accounts[account].srtp) {
             Ok(n) => {
+                if !n.direction.sends() {
+                    // Answered on hold (the callee's phone took our call into a parked place,
+                    // RFC 3891): held by remote from the start, like a re-INVITE saying so.
+                    if let Ok((_, actions)) = self.board.remote_offer(id, n.direction) {
+                        self.apply(actions, now);
+                    }
+                }
                 if let Err(message) = self.start_media(id, n, AfterStart::Connected, now) {
                     self.hangup_with(id, EndReason::Error { message }, now);
                 }

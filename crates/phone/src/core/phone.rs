@@ -243,6 +243,8 @@ impl PhoneCore {
             }
             Command::ParkOnOrbit { id, slot } => self.park_on_orbit(ticket, id, &slot, now),
             Command::Transfer { id, target, resume_on_failure } => self.transfer(ticket, id, &target, resume_on_failure, now),
+            Command::Consult { id, target, opts } => self.consult(ticket, id, &target, opts, now),
+            Command::CompleteTransfer { id, other, resume_on_failure } => self.complete_transfer(ticket, id, other, resume_on_failure, now),
             Command::Register => self.register(Some(ticket), now),
             Command::Unregister => self.unregister(Some(ticket), now),
             Command::SetRouting(settings) => {
@@ -289,7 +291,12 @@ impl PhoneCore {
         match input {
             SipInput::InviteSent { id, result } => self.on_invite_sent(id, result, now),
             SipInput::InviteOutcome { id, outcome } => self.on_invite_outcome(id, outcome, now),
-            SipInput::NewInvite { account, key, request, utc_offset_secs } => self.on_new_invite(account, key, request, utc_offset_secs, now),
+            SipInput::NewInvite { account, key, request, utc_offset_secs, replaces: None } => {
+                self.on_new_invite(account, key, request, utc_offset_secs, now)
+            }
+            SipInput::NewInvite { account, key, request, replaces: Some(replaces), .. } => {
+                self.on_replacing_invite(account, key, request, replaces, now)
+            }
             SipInput::Taken { id, result } => self.on_taken(id, result, now),
             SipInput::Request { account, key, request } => {
                 if !self.orbit_notify(account, key, &request, now) {

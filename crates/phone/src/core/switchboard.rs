@@ -200,6 +200,37 @@ impl Switchboard {
         Ok(out)
     }
 
+    /// We answer a ringing call in the place of `old` (an INVITE with `Replaces`): it gets
+    /// `old`'s place, active if `old` was or nothing else is, else parked. Returns true when it
+    /// is answered parked (our answer holds it). `old` leaves the board quietly: it is being
+    /// hung up, so no re-INVITE goes to it and the speaker moves straight to the new call.
+    pub fn replace(&mut self, id: CallId, old: CallId, now_ms: i64) -> Result<(bool, Vec<Action>), PhoneError> {
+        let slot = self.calls.get(&id).ok_or(PhoneError::NoSuchCall(id))?;
+        if slot.phase != Phase::Setup || slot.owns_call_id || id == old {
+            return Err(PhoneError::Other(format!("call {id} is not ringing here")));
+        }
+        let old_parked = self.calls.remove(&old).is_some_and(|s| s.want_hold);
+        if self.active == Some(old) {
+            self.active = None;
+        }
+        let parked = old_parked || self.active.is_some();
+        let mut out = Vec::new();
+        let slot = self.calls.get_mut(&id).expect("checked above");
+        slot.phase = Phase::Connected;
+        if parked {
+            slot.want_hold = true;
+            slot.held = true;
+            slot.parked_since_ms = Some(now_ms);
+            out.push(Action::Updated(id));
+            self.recall_wake(id, &mut out);
+        } else {
+            self.active = Some(id);
+            out.push(Action::Route { active: Some(id) });
+            out.push(Action::Updated(id));
+        }
+        Ok((parked, out))
+    }
+
     /// Our outgoing call was answered. If the user moved on to another call meanwhile, this
     /// one is parked straight away.
     pub fn connected(&mut self, id: CallId, now_ms: i64) -> Vec<Action> {
@@ -480,6 +511,32 @@ mod tests {
         assert_eq!(sb.view(1).parked_since_ms, Some(1000));
         assert!(!sb.view(1).active);
         assert!(sb.view(2).active);
+    }
+
+    #[test]
+    fn a_call_taking_anothers_place_gets_that_place_without_a_reinvite() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        answered(&mut sb, 2, 10); // 1 parked, 2 active
+        // In the active call's place: active at once, no hold for anyone.
+        sb.incoming(3, "sip:c@h");
+        let (parked, a) = sb.replace(3, 2, 20).unwrap();
+        assert!(!parked);
+        assert!(reinvites(&a).is_empty(), "{a:?}");
+        assert_eq!(routes(&a), vec![Some(3)]);
+        assert_eq!(sb.active(), Some(3));
+        assert_eq!(sb.len(), 2, "2 left the board");
+        // In the parked call's place while 3 talks: answered parked, 3 keeps the speaker.
+        sb.incoming(4, "sip:d@h");
+        let (parked, a) = sb.replace(4, 1, 30).unwrap();
+        assert!(parked);
+        assert!(reinvites(&a).is_empty() && routes(&a).is_empty(), "{a:?}");
+        assert_eq!(sb.active(), Some(3));
+        assert_eq!(sb.view(4).parked_since_ms, Some(30));
+        // Switching to it later resumes it like any parked call.
+        assert_eq!(reinvites(&sb.switch_to(4, 40).unwrap()), vec![(3, Direction::SendOnly), (4, Direction::SendRecv)]);
+        // Only a call ringing here can take a place.
+        assert!(sb.replace(4, 3, 50).is_err());
     }
 
     #[test]

@@ -94,10 +94,11 @@ impl SipIo {
         let input = match request {
             Incoming::Invite(invite) => {
                 let request = invite.request().clone();
+                let replaces = invite.replaces().cloned();
                 self.invites.insert(key, invite);
                 // The offset now, so business-hours rules follow daylight saving time.
                 let utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
-                SipInput::NewInvite { account, key, request, utc_offset_secs }
+                SipInput::NewInvite { account, key, request, utc_offset_secs, replaces }
             }
             Incoming::Request(r) => {
                 let request = r.request().clone();
@@ -236,16 +237,28 @@ impl SipIo {
                 })),
                 None => feed(core, SipInput::ReinviteDone { id, result: Err("the call has no dialog".into()) }),
             },
-            SipOutput::Refer { id, target, referred_by } => match self.legs.get(&id).cloned() {
-                Some(leg) => pending.push(Box::pin(async move {
-                    let answer = match leg.refer(&target, &referred_by).await {
+            SipOutput::Refer { id, target, referred_by, replaces } => match self.legs.get(&id).cloned() {
+                Some(leg) => {
+                    // The dialog an attended transfer replaces, as the target names it.
+                    let replaces = match replaces.map(|other| self.legs.get(&other).map(|l| l.replaces())) {
+                        Some(None) => {
+                            let answer = ReferAnswer::Error("the call to connect to has ended".into());
+                            feed(core, SipInput::ReferAnswered { id, answer });
+                            return false;
+                        }
+                        Some(Some(r)) => Some(r),
+                        None => None,
+                    };
+                    pending.push(Box::pin(async move {
+                    let answer = match leg.refer(&target, &referred_by, replaces.as_ref()).await {
                         Ok(Some(resp)) if (200..300).contains(&resp.status) => ReferAnswer::Accepted,
                         Ok(Some(resp)) => ReferAnswer::Refused { status: resp.status, reason: resp.reason },
                         Ok(None) => ReferAnswer::NotConfirmed,
                         Err(e) => ReferAnswer::Error(e.to_string()),
                     };
                     DriverCompletion::Input(Box::new(Input::Sip(SipInput::ReferAnswered { id, answer })))
-                })),
+                }))
+                }
                 None => feed(core, SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }),
             },
             SipOutput::NotifyRefer { id, status, reason, last } => {

@@ -12,6 +12,7 @@ use crate::core::io::*;
 use crate::core::PhoneCore;
 use hookflash_sip::invite::{Answer, InviteOutcome};
 use hookflash_sip::dialog_events::Ended;
+use hookflash_sip::replaces::Replaces;
 use hookflash_sip::sdes::{Key as SrtpKey, KEY_LEN};
 use hookflash_sip::{Method, NameAddr, Request, SipUri};
 use std::collections::{BTreeMap, HashMap};
@@ -57,6 +58,8 @@ enum Key {
     Reinvite(usize, CallId),
     /// A REFER from this phone.
     Refer(usize),
+    /// A REFER from this phone's call (`refer_to_peer`).
+    ReferFrom(usize, CallId),
 }
 
 pub struct Wire {
@@ -73,6 +76,9 @@ pub struct Wire {
     /// How a transferee answers a REFER: the REFER's status, then the sipfrag statuses of its
     /// NOTIFYs (None: the REFER cannot be sent, the dialog is not confirmed).
     pub transferee: Option<(u16, Vec<u16>)>,
+    /// REFERs go to the far end's core instead (it is transferred for real), and its NOTIFYs
+    /// come back as the referrer's `SipInput::Notify`.
+    pub refer_to_peer: bool,
 }
 
 pub fn opts() -> CallOptions {
@@ -156,6 +162,7 @@ impl Wire {
             next_port: 20_000,
             next_ticket: 0,
             transferee: None,
+            refer_to_peer: false,
         }
     }
 
@@ -259,6 +266,12 @@ impl Wire {
         self.send(q, Input::Sip(SipInput::Refer { sip_call_id, request, key }), LATENCY_MS);
     }
 
+    /// The SIP Call-ID of `name`'s call `id`.
+    pub fn sip_call_id(&self, name: &str, id: CallId) -> String {
+        let p = self.index(name);
+        self.dialogs.iter().find(|d| d.caller == (p, id) || d.callee == Some((p, id))).map(|d| d.sip_call_id.clone()).unwrap_or_else(|| panic!("{name} has no call {id}"))
+    }
+
     fn send(&mut self, to: usize, input: Input, delay: i64) {
         self.seq += 1;
         self.queue.insert((self.now + delay, self.seq), (to, input));
@@ -345,6 +358,15 @@ impl Wire {
                     let outcome = InviteOutcome::Refused { status: 404, reason: "Not Found".into() };
                     return self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
                 };
+                // An INVITE with Replaces: the SIP layer answers 481 itself when it names no
+                // dialog of the callee's.
+                let replaces = invite.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("replaces")).map(|(_, v)| Replaces::parse(v).unwrap());
+                if let Some(r) = &replaces {
+                    if !self.dialogs.iter().any(|d| d.sip_call_id == r.call_id && (d.caller.0 == q || d.callee.is_some_and(|c| c.0 == q))) {
+                        let outcome = InviteOutcome::Refused { status: 481, reason: "Call/Transaction Does Not Exist".into() };
+                        return self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
+                    }
+                }
                 let key = self.key(q, Key::Invite(self.dialogs.len()));
                 self.dialogs.push(Dialog { sip_call_id: invite.call_id.clone(), caller: (p, id), callee: None, invite_key: (q, key) });
                 let request = Request {
@@ -354,10 +376,10 @@ impl Wire {
                     from: Some(NameAddr { display_name: None, uri: invite.caller.to_string(), tag: Some("a".into()) }),
                     to: Some(NameAddr { display_name: None, uri: invite.callee.to_string(), tag: None }),
                     contact: Some(invite.contact),
-                    headers: Vec::new(),
+                    headers: invite.headers,
                     body: invite.sdp,
                 };
-                self.send(q, Input::Sip(SipInput::NewInvite { account, key, request, utc_offset_secs: 0 }), LATENCY_MS);
+                self.send(q, Input::Sip(SipInput::NewInvite { account, key, request, utc_offset_secs: 0, replaces }), LATENCY_MS);
             }
             SipOutput::RefuseInvite { key, status, .. } => {
                 if let Some(Key::Invite(d)) = self.keys.remove(&(p, key)) {
@@ -409,6 +431,17 @@ impl Wire {
                 None => self.send(p, Input::Sip(SipInput::ReinviteDone { id, result: Ok(None) }), 0),
             },
             SipOutput::Respond { key, status, sdp } => {
+                if let Some(Key::ReferFrom(from, id)) = self.keys.get(&(p, key)) {
+                    use crate::core::transfer::ReferAnswer;
+                    let (from, id) = (*from, *id);
+                    self.keys.remove(&(p, key));
+                    let answer = if (200..300).contains(&status) {
+                        ReferAnswer::Accepted
+                    } else {
+                        ReferAnswer::Refused { status, reason: "Refused".into() }
+                    };
+                    return self.send(from, Input::Sip(SipInput::ReferAnswered { id, answer }), LATENCY_MS);
+                }
                 if let Some(Key::Refer(from)) = self.keys.get(&(p, key)) {
                     let from = *from;
                     self.keys.remove(&(p, key));
@@ -426,6 +459,34 @@ impl Wire {
                     let outcome = InviteOutcome::Refused { status: 302, reason: "Moved Temporarily".into() };
                     self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
                 }
+            }
+            SipOutput::Refer { id, target, replaces, .. } if self.refer_to_peer => {
+                use crate::core::transfer::ReferAnswer;
+                self.phones[p].sip_log.push("refer");
+                let Some((_, d, (q, _))) = self.peer_of(p, id) else {
+                    return self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }), 0);
+                };
+                let sip_call_id = d.sip_call_id.clone();
+                let refer_to = match replaces {
+                    Some(other) => {
+                        let call_id = self.sip_call_id(&self.phones[p].name.clone(), other);
+                        let r = Replaces { call_id, to_tag: "t".into(), from_tag: "f".into(), early_only: false };
+                        format!("<{target}?Replaces={}>", r.uri_escaped())
+                    }
+                    None => format!("<{target}>"),
+                };
+                let key = self.key(q, Key::ReferFrom(p, id));
+                let request = Request {
+                    method: Method::Refer,
+                    uri: String::new(),
+                    call_id: sip_call_id.clone(),
+                    from: None,
+                    to: None,
+                    contact: None,
+                    headers: vec![("Refer-To".to_string(), refer_to)],
+                    body: Vec::new(),
+                };
+                self.send(q, Input::Sip(SipInput::Refer { sip_call_id, request, key }), LATENCY_MS);
             }
             SipOutput::Refer { id, .. } => {
                 use crate::core::transfer::ReferAnswer;
@@ -463,7 +524,27 @@ impl Wire {
             SipOutput::KeepAlive { account, .. } => {
                 self.send(p, Input::Sip(SipInput::KeptAlive { account, result: Ok(()) }), LATENCY_MS)
             }
-            SipOutput::NotifyRefer { status, last, .. } => self.phones[p].notified.push((status, last)),
+            SipOutput::NotifyRefer { id, status, last, .. } => {
+                self.phones[p].notified.push((status, last));
+                if !self.refer_to_peer {
+                    return;
+                }
+                let Some((_, d, (q, _))) = self.peer_of(p, id) else { return };
+                let sip_call_id = d.sip_call_id.clone();
+                let request = Request {
+                    method: Method::Notify,
+                    uri: String::new(),
+                    call_id: sip_call_id.clone(),
+                    from: None,
+                    to: None,
+                    contact: None,
+                    headers: vec![("Event".into(), "refer".into()), ("Content-Type".into(), "message/sipfrag".into())],
+                    body: format!("SIP/2.0 {status} Whatever\r\n").into_bytes(),
+                };
+                self.next_key += 1;
+                let key = self.next_key;
+                self.send(q, Input::Sip(SipInput::Notify { sip_call_id, request, key }), LATENCY_MS);
+            }
             SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Probe { .. } | SipOutput::Close => {}
         }
     }
