@@ -14,12 +14,16 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout of the checkout this xtask binary was built from.
+    /// The layout of the checkout `cargo xtask` runs in: `cargo run` says where xtask's
+    /// manifest is (`CARGO_MANIFEST_DIR` at run time), else the checkout it was built from. Not
+    /// only the build-time path: with a target directory shared between checkouts, cargo reuses
+    /// an xtask binary built in another checkout, which would then test that other tree.
     pub fn current() -> Layout {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("xtask lives one level below the repository root")
-            .to_path_buf();
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .filter(|d| d.join("Cargo.toml").is_file())
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = manifest_dir.parent().expect("xtask lives one level below the repository root").to_path_buf();
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => {
                 let dir = PathBuf::from(dir);
