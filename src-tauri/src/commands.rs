@@ -204,6 +204,28 @@ pub async fn park_on_orbit(session: State<'_, Session>, id: CallId, slot: String
     session.phone().await?.park_on_orbit(id, &slot).await.map_err(|e| e.to_string())
 }
 
+/// Blind transfer: the call is held, then its far end is referred to `target` (number,
+/// extension or URI). Progress arrives as `transfer` events; if it fails the call stays parked,
+/// or is resumed with `resume`.
+#[tauri::command]
+pub async fn transfer_call(session: State<'_, Session>, id: CallId, target: String, resume: bool) -> Reply<()> {
+    session.phone().await?.transfer(id, &target, resume).await.map_err(|e| e.to_string())
+}
+
+/// Consult before transferring: parks the call and dials `target`; the new call's id.
+#[tauri::command]
+pub async fn consult_call(session: State<'_, Session>, id: CallId, target: String) -> Reply<CallId> {
+    let phone = session.phone().await?;
+    phone.consult(id, &target, session.call_options().await).await.map_err(|e| e.to_string())
+}
+
+/// Attended transfer: connects the far ends of calls `id` and `other` and leaves both; if it
+/// fails both stay, `id` back on the line.
+#[tauri::command]
+pub async fn complete_transfer(session: State<'_, Session>, id: CallId, other: CallId) -> Reply<()> {
+    session.phone().await?.complete_transfer(id, other, true).await.map_err(|e| e.to_string())
+}
+
 /// Takes back the call parked on an orbit slot (a call to the slot).
 #[tauri::command]
 pub async fn retrieve_from_orbit(session: State<'_, Session>, slot: String) -> Reply<CallId> {

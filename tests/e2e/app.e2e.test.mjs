@@ -5,7 +5,9 @@
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
 // 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
 //     one, the other remains.
-// 3c. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
+// 3c. Consult transfer: Transfer → "Consult first" parks the caller and calls a colleague; the
+//     consult bar's "Complete transfer" connects them and both our calls end "transferred".
+// 3d. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
 //
@@ -537,6 +539,71 @@ test('two calls at once: answering parks the first, double-click switches, hangi
       return history.some((r) => r.outcome === 'answered' && r.text.includes('carol@')) && history.some((r) => r.outcome === 'answered' && r.text.includes('bob@'));
     });
     step('hung up both; two answered history rows');
+    await closeApp();
+  } finally {
+    await carol.close();
+  }
+});
+
+test('consult transfer: the caller is parked while the user consults a colleague, then the two are connected', { timeout: 240_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const carol = await startBaresip({
+    dir: path.join(work, 'baresip-carol-consult'),
+    user: 'carol',
+    sipPort: await freeSipPort(),
+    ctrlPort: await freeTcpPort(),
+    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
+    logFile: path.join(work, 'logs', 'baresip-carol-consult.log'),
+  });
+  try {
+    const appPort = await freeSipPort();
+    const profile = writeProfile('consult', [`listen = "127.0.0.1:${appPort}"`]);
+    await launchApp('consult', profile);
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+    const appUri = `sip:alice@127.0.0.1:${appPort}`;
+    const until = (what, fn, timeout = 10_000) => browser.waitUntil(fn, { timeout, interval: 250, timeoutMsg: what });
+
+    // 1. carol calls; answered.
+    const bobMark = bob.events.length;
+    carol.command('dial', appUri);
+    const incoming = await byTestId('incoming-card');
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for carol' });
+    await (await byTestId('answer-button')).click();
+    await until('carol never showed Connected', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')));
+
+    // 2. Transfer → type bob → "Consult first": carol is parked, bob is called (he answers).
+    await (await byTestId('transfer-button')).click();
+    await (await byTestId('transfer-target')).setValue(bob.uri);
+    await screenshot(path.join(artifacts, 'app-transfer-form.png'));
+    await (await byTestId('transfer-consult')).click();
+    const bar = await byTestId('consult-bar');
+    await bar.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no consult bar after "Consult first"' });
+    await until('carol is not parked while consulting', async () => (await parkedRows()).some((r) => r.text.includes('carol@')));
+    const complete = await byTestId('consult-complete');
+    await until('"Complete transfer" never became available (bob did not answer?)', () => complete.isEnabled());
+    assert.match(await bar.getText(), /Consulting bob@127\.0\.0\.1:\d+ · carol@127\.0\.0\.1:\d+ is parked/);
+    await screenshot(path.join(artifacts, 'app-consulting.png'));
+    step('consulting bob with carol parked');
+
+    // 3. Complete: carol is referred to bob (with Replaces); bob takes carol's call; both our
+    //    calls end "transferred" and the consult bar goes away.
+    await complete.click();
+    await waitFor(
+      "bob to be connected with carol",
+      () => bob.eventsSince(bobMark, 'CALL_ESTABLISHED').some((e) => String(e.peeruri ?? e.param).includes('carol@')),
+      15_000,
+    );
+    await until(
+      'our two calls did not both end "transferred to" (ended cards stay 4 s)',
+      async () => (await parkedRows()).length === 0 && (await callCards()).filter((t) => t.includes('transferred to')).length === 2,
+    );
+    assert.equal(await bar.isExisting(), false, 'the consult bar stayed after the transfer');
+    const banner = await byTestId('error-banner');
+    assert.equal(await banner.isExisting(), false, `a successful transfer shown as a problem: ${(await banner.isExisting()) ? await banner.getText() : ''}`);
+    assert.match(await (await byTestId('notice-banner')).getText(), /transferred to/);
+    await screenshot(path.join(artifacts, 'app-transferred.png'));
+    step('transferred: carol and bob connected, our two calls ended');
     await closeApp();
   } finally {
     await carol.close();

@@ -128,3 +128,46 @@ fn baresip_transfers_us_to_another_baresip() {
     let (from_us, from_a) = (power(&got, MIC_HZ), power(&got, A_HZ));
     assert!(from_us > 20.0 * from_a.max(1e-12), "B hears our microphone (ours {from_us:e}, A {from_a:e})");
 }
+
+/// Consult, then complete, with baresip phones: A calls us, we `consult` B (A parked; B answers
+/// by itself), then `complete`: A is held, gets our REFER (to B, with a `Replaces` naming our
+/// call with B), calls B and reports it connected; both our calls end "transferred" and A and
+/// B talk (B's recording holds A's tone). baresip 1.0 ignores the `Replaces` (B answers A's
+/// INVITE as a new call), so our call with B is ended by us once A is connected; the exact
+/// `Replaces` on the wire is checked against sipp in `attended_transfer.rs`, and a phone
+/// honouring it in `replaces.rs`.
+#[test]
+#[ignore = "needs baresip"]
+fn baresip_caller_is_consult_transferred_to_another_baresip() {
+    let dir = TestDir::new("consult-transfer");
+    let port = ports::free_port();
+    let mut b = Baresip::builder("b", "unused").codec(Codec::Pcmu).source(&tone(&dir, "b.wav", B_HZ), 1.0).start(&dir);
+    let script = format!(
+        "wait-ringing 1 20\nanswer\nwait-calls 1 10\nconsult 1 sip:b@127.0.0.1:{}\nwait-calls 2 10\nwait 1\ncomplete 1 2\nwait 6\nlist\nquit\n",
+        b.sip_port
+    );
+    let mut cli = session(&dir, &script, port, &tone(&dir, "mic.wav", MIC_HZ));
+    let a = Baresip::builder("a", "unused")
+        .codec(Codec::Pcmu)
+        .source(&tone(&dir, "a.wav", A_HZ), 1.0)
+        .dial(&format!("sip:me@127.0.0.1:{port}"))
+        .start(&dir);
+    cli.wait_exit(Duration::from_secs(60));
+    let out = cli.stdout();
+    let consulting = cli.expect_event("consulting", Duration::from_secs(1));
+    assert_eq!(consulting["consult_id"], 2, "{consulting}");
+    let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(progress.last().map(String::as_str), Some("connected"), "{progress:?}\n{out}\n{}", a.log());
+    let ended = cli.events_named("ended");
+    assert_eq!(ended.len(), 2, "{out}");
+    assert!(ended.iter().all(|e| e["reason"] == "transferred"), "{out}");
+    let lists = cli.events_named("calls");
+    assert!(lists.last().and_then(|l| l["calls"].as_array()).is_some_and(|c| c.is_empty()), "no calls left here: {out}");
+    assert!(a.log().contains("transferring call"), "A followed our REFER:\n{}", a.log());
+    // A and B talk: B's newest call (A's) holds A's tone, not our microphone.
+    std::thread::sleep(Duration::from_secs(2));
+    b.stop();
+    let got = b.received_wav().unwrap_or_else(|| panic!("B recorded nothing:\n{}", b.log()));
+    let (from_a, from_us) = (power(&got, A_HZ), power(&got, MIC_HZ));
+    assert!(from_a > 20.0 * from_us.max(1e-12), "B hears A (A {from_a:e}, our microphone {from_us:e})");
+}

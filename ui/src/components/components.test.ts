@@ -6,6 +6,7 @@ import HistoryList from './HistoryList.svelte';
 import Dialpad from './Dialpad.svelte';
 import ParkedList from './ParkedList.svelte';
 import RoutingForm from './RoutingForm.svelte';
+import ConsultBar from './ConsultBar.svelte';
 import type { CallView } from '../lib/state';
 import type { HistoryEntry, RoutingSettings } from '../lib/types';
 
@@ -313,5 +314,45 @@ describe('call quality on the card', () => {
     });
     expect(getByTestId('call-quality').getAttribute('data-level')).toBe('poor');
     expect(getByTestId('quality-warning').textContent).toBe('Poor line: 10.0 % lost');
+  });
+});
+
+describe('transfer', () => {
+  it('transfers at once or consults first, with the target typed', async () => {
+    const onTransfer = vi.fn();
+    const { getByTestId, queryByTestId } = render(CallCard, { call: call(), now: 2_000, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onTransfer });
+    expect(queryByTestId('transfer-form')).toBeNull();
+    await fireEvent.click(getByTestId('transfer-button'));
+    expect((getByTestId('transfer-blind') as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.input(getByTestId('transfer-target'), { target: { value: ' 2001 ' } });
+    await fireEvent.click(getByTestId('transfer-consult'));
+    expect(onTransfer).toHaveBeenLastCalledWith('2001', true);
+    expect(queryByTestId('transfer-form')).toBeNull();
+    await fireEvent.click(getByTestId('transfer-button'));
+    await fireEvent.input(getByTestId('transfer-target'), { target: { value: 'sip:carol@pbx.example.com' } });
+    await fireEvent.click(getByTestId('transfer-blind'));
+    expect(onTransfer).toHaveBeenLastCalledWith('sip:carol@pbx.example.com', false);
+  });
+
+  it('has no Transfer button before the call is connected', () => {
+    const { getByTestId } = render(CallCard, { call: call({ state: 'calling' }), now: 0, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onTransfer: noop });
+    expect((getByTestId('transfer-button') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('the consult bar completes once the colleague answers, or goes back to the caller', async () => {
+    const onComplete = vi.fn();
+    const onCancel = vi.fn();
+    const caller = call({ id: 1, remote_display_name: 'Caller', parked_since_ms: 3_000 });
+    const ringing = render(ConsultBar, { caller, colleague: call({ id: 2, state: 'ringing', remote_display_name: 'Carol' }), onComplete, onCancel });
+    expect((ringing.getByTestId('consult-complete') as HTMLButtonElement).disabled).toBe(true);
+    expect(ringing.getByTestId('consult-bar').textContent).toContain('Consulting Carol');
+    cleanup();
+    const { getByTestId } = render(ConsultBar, { caller, colleague: call({ id: 2, remote_display_name: HOSTILE }), onComplete, onCancel });
+    expect(getByTestId('consult-bar').innerHTML).not.toContain('<img');
+    await fireEvent.click(getByTestId('consult-complete'));
+    expect(onComplete).toHaveBeenCalledOnce();
+    expect(getByTestId('consult-cancel').textContent).toContain('back to Caller');
+    await fireEvent.click(getByTestId('consult-cancel'));
+    expect(onCancel).toHaveBeenCalledOnce();
   });
 });

@@ -57,7 +57,7 @@ export type CodecName = "pcmu" | "pcma" | "opus" | "g722";
 /**
  * Why a call ended, with a sentence a user can read.
  */
-export type EndReason = { "kind": "local_hangup" } | { "kind": "remote_hangup" } | { "kind": "cancelled" } | { "kind": "rejected", status: number, } | { "kind": "failed", status: number, reason: string, } | { "kind": "error", message: string, } | { "kind": "parked_on_orbit", slot: string, } | { "kind": "transferred", target: string, };
+export type EndReason = { "kind": "local_hangup" } | { "kind": "remote_hangup" } | { "kind": "cancelled" } | { "kind": "rejected", status: number, } | { "kind": "failed", status: number, reason: string, } | { "kind": "error", message: string, } | { "kind": "parked_on_orbit", slot: string, } | { "kind": "transferred", target: string, } | { "kind": "replaced", by: string, };
 
 /**
  * How a blind transfer goes (`PhoneEvent::Transfer`).

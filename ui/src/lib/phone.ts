@@ -56,6 +56,16 @@ export const phone = {
   history: (limit: number): Promise<HistoryEntry[]> => invoke('history', { limit }),
   /** Parks the call on a server park orbit slot (transfer); it leaves this phone when accepted. */
   parkOnOrbit: (id: CallId, slot: string): Promise<void> => invoke('park_on_orbit', { id, slot }),
+  /**
+   * Blind transfer to a number, extension or URI: held, then referred; progress comes as
+   * `transfer` events. If it fails the call stays parked, or is resumed with `resume`.
+   */
+  transfer: (id: CallId, target: string, resume: boolean): Promise<void> =>
+    invoke('transfer_call', { id, target, resume }),
+  /** Parks the call and dials `target` to consult first; the new call's id. */
+  consult: (id: CallId, target: string): Promise<CallId> => invoke('consult_call', { id, target }),
+  /** Connects the far ends of `id` and `other` (attended transfer) and leaves both calls. */
+  completeTransfer: (id: CallId, other: CallId): Promise<void> => invoke('complete_transfer', { id, other }),
   /** Calls the orbit slot to take back the call parked there. */
   retrieve: (slot: string): Promise<CallId> => invoke('retrieve_from_orbit', { slot }),
   /** The account's orbit slots (empty: no shared park configured). */

@@ -3,7 +3,10 @@ import {
   activeCalls,
   answerParksLabel,
   callStateLabel,
+  consultPair,
   currentCall,
+  endConsult,
+  startConsult,
   needsRecall,
   parkedCalls,
   qualityLevel,
@@ -266,5 +269,49 @@ describe('quality and routing', () => {
     expect(routingKind('queue call (To names queue `sales`) from 100: ring by default #9: when true then ring')).toBe('Queue call');
     expect(routingKind('direct call (addressed to this account) from bob: ring')).toBe('Direct call');
     expect(routingKind(null)).toBeNull();
+  });
+});
+
+describe('consult transfer', () => {
+  const answered = (id: number, over: Partial<CallInfo> = {}) =>
+    call({ id, state: 'answered', answered_at_ms: 2_000, remote_uri: `sip:p${id}@h`, ...over });
+
+  it('pairs the parked caller with the colleague until either call ends', () => {
+    let s = run([
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 3_000 }) },
+      { event: 'call_updated', call: call({ id: 2, state: 'calling', active: true }) },
+    ]);
+    s = startConsult(s, 1, 2);
+    const pair = consultPair(s);
+    expect(pair?.caller.id).toBe(1);
+    expect(pair?.colleague.state).toBe('calling');
+    // The caller's call ends (transferred): the consultation is over.
+    s = reduce(s, { event: 'call_ended', call: answered(1), reason: { kind: 'transferred', target: 'sip:p2@h' }, message: 'transferred' }, 5_000);
+    expect(s.consult).toBeNull();
+    expect(consultPair(s)).toBeNull();
+  });
+
+  it('is forgotten when cancelled, and an unrelated call ending keeps it', () => {
+    let s = run([
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 3_000 }) },
+      { event: 'call_updated', call: answered(2, { active: true }) },
+      { event: 'call_updated', call: answered(3, { parked_since_ms: 4_000 }) },
+    ]);
+    s = startConsult(s, 1, 2);
+    s = reduce(s, { event: 'call_ended', call: answered(3), reason: { kind: 'remote_hangup' }, message: 'p3 hung up' }, 6_000);
+    expect(consultPair(s)?.colleague.id).toBe(2);
+    expect(consultPair(endConsult(s))).toBeNull();
+  });
+});
+
+describe('transfer progress', () => {
+  it('is news while it goes and a problem only when it fails', () => {
+    const progress = (state: 'trying' | 'connected'): PhoneEvent => ({ event: 'transfer', call_id: 1, target: 'sip:c@h', progress: { state }, message: `call 1: ${state}` });
+    let s = run([progress('trying'), progress('connected')]);
+    expect(s.notice).toBe('call 1: connected');
+    expect(s.warning).toBeNull();
+    s = reduce(s, { event: 'transfer', call_id: 1, target: 'sip:c@h', progress: { state: 'failed', status: 486, reason: 'Busy Here' }, message: 'transfer failed (486 Busy Here)' }, 0);
+    expect(s.warning).toBe('transfer failed (486 Busy Here)');
+    expect(s.notice).toBeNull();
   });
 });

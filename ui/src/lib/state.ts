@@ -21,12 +21,16 @@ export interface ViewState {
   calls: Record<CallId, CallView>;
   /** The last problem to show in the error banner. */
   warning: string | null;
+  /** The last piece of news that is not a problem (a transfer going through), shown neutrally. */
+  notice: string | null;
   /** The last DTMF digit received per call. */
   receivedDtmf: Record<CallId, string>;
   /** The latest live quality report per call. */
   quality: Record<CallId, CallQuality>;
   /** Presence and do-not-disturb as the engine last announced them. */
   availability: Availability;
+  /** A consultation under way: the caller (parked) and the colleague called to consult. */
+  consult: { caller: CallId; colleague: CallId } | null;
 }
 
 export const initialState: ViewState = {
@@ -36,9 +40,11 @@ export const initialState: ViewState = {
   others: {},
   calls: {},
   warning: null,
+  notice: null,
   receivedDtmf: {},
   quality: {},
   availability: { presence: 'available', dnd: false },
+  consult: null,
 };
 
 function putCall(state: ViewState, call: CallView): ViewState {
@@ -61,11 +67,15 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       if (previous?.endedAt !== undefined) return state;
       return putCall(state, { ...event.call });
     }
-    case 'call_ended':
+    case 'call_ended': {
       // A call the window never saw ring (rejected or forwarded by a routing rule) only goes
       // to history: no card pops up (do-not-disturb means it).
       if (!state.calls[event.call.id] && event.call.direction === 'incoming' && event.call.answered_at_ms == null) return state;
-      return putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now });
+      // A consultation is over when either of its calls ends (transferred, or hung up).
+      const id = event.call.id;
+      const consult = state.consult && (state.consult.caller === id || state.consult.colleague === id) ? null : state.consult;
+      return { ...putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now }), consult };
+    }
     case 'call_quality':
       return { ...state, quality: { ...state.quality, [event.call_id]: event.quality } };
     case 'dtmf':
@@ -77,8 +87,8 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
     case 'park_recall':
       return { ...state, warning: event.message };
     case 'transfer':
-      // Progress is shown as it comes; a failure stays on screen (the call is back here).
-      return { ...state, warning: event.message };
+      // Progress is news, shown as it comes; a failure is a problem (the call is back here).
+      return event.progress.state === 'failed' ? { ...state, warning: event.message, notice: null } : { ...state, notice: event.message };
     default:
       return state;
   }
@@ -89,6 +99,25 @@ export function withCalls(state: ViewState, calls: CallInfo[]): ViewState {
   const map: Record<CallId, CallView> = {};
   for (const call of calls) map[call.id] = { ...call };
   return { ...state, calls: map };
+}
+
+/** The user consults `colleague` (just dialled) about `caller` (parked by the dial). */
+export function startConsult(state: ViewState, caller: CallId, colleague: CallId): ViewState {
+  return { ...state, consult: { caller, colleague } };
+}
+
+/** Forgets the consultation (cancelled by the user). */
+export function endConsult(state: ViewState): ViewState {
+  return { ...state, consult: null };
+}
+
+/** The consultation's two calls while both are still up. */
+export function consultPair(state: ViewState): { caller: CallView; colleague: CallView } | null {
+  if (!state.consult) return null;
+  const caller = state.calls[state.consult.caller];
+  const colleague = state.calls[state.consult.colleague];
+  if (!caller || !colleague || caller.state === 'ended' || colleague.state === 'ended') return null;
+  return { caller, colleague };
 }
 
 /** Removes a finished call's card. */
