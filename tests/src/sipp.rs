@@ -154,3 +154,18 @@ impl SippRun {
         &mut self.process
     }
 }
+
+/// The value of header `name` in the first SIP message of a sipp trace (`SippRun::messages`)
+/// that starts with `start` (e.g. "SIP/2.0 200 OK", "REFER sip:").
+pub fn header_in(messages: &str, start: &str, name: &str) -> Option<String> {
+    let at = messages.find(start)?;
+    messages[at..].lines().take_while(|l| !l.trim().is_empty()).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+/// The `tag` parameter of a From/To value ("" without one).
+pub fn tag_of(value: &str) -> String {
+    value.split(";tag=").nth(1).unwrap_or_default().split(';').next().unwrap_or_default().trim().to_string()
+}

@@ -18,8 +18,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The methods the phone takes, for `Allow`.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY";
+/// The methods the phone takes, for `Allow` (REFER: inside a call, being transferred).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY, REFER";
+
+/// The extensions the phone takes, for `Supported`: an INVITE may replace one of our calls
+/// (RFC 3891), so a transferor can complete an attended transfer towards us.
+pub const SUPPORTED: &str = "replaces";
+
+/// `Allow` and `Supported` for our INVITEs, their 200s and REGISTERs, so a peer knows it may
+/// transfer us (REFER) and transfer to us with `Replaces`.
+pub(crate) fn capabilities() -> Vec<Header> {
+    vec![Header::Other("Allow".into(), ALLOW.into()), Header::Other("Supported".into(), SUPPORTED.into())]
+}
 
 /// A request the phone decides about.
 pub enum Incoming {

@@ -113,7 +113,8 @@ impl CallLeg {
 
     /// Answers an incoming INVITE with 200 and this SDP.
     pub fn accept(&self, sdp: Vec<u8>) -> Result<(), SipError> {
-        let headers = vec![Header::ContentType("application/sdp".into())];
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(crate::incoming::capabilities());
         Ok(self.current().accept(Some(headers), Some(sdp))?)
     }
 
@@ -216,6 +217,7 @@ fn option_for(inv: &OutgoingInvite, destination: Option<SipAddr>, auth: &[(Strin
         .iter()
         .chain(auth.iter())
         .map(|(name, value)| Header::Other(name.clone(), value.clone()))
+        .chain(crate::incoming::capabilities())
         .collect();
     InviteOption {
         caller_display_name: inv.caller_display_name.clone(),

@@ -235,7 +235,7 @@ impl Registration {
             req.headers.push(Header::Contact(format!("<{old}>;expires=0").into()));
         }
         req.headers.push(Header::Expires(expires.into()));
-        req.headers.push(Header::Other("Allow".into(), "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY".into()));
+        req.headers.extend(crate::incoming::capabilities());
         for (name, value) in auth {
             req.headers.push(Header::Other(name.clone(), value.clone()));
         }

@@ -7,25 +7,14 @@
 //! connected; both our calls end "transferred" (the colleague's by our BYE, as a sipp does not
 //! act on Replaces).
 
-use hookflash_tests::sipp::Sipp;
+use hookflash_tests::sipp::{header_in, tag_of as tag, Sipp};
 use hookflash_tests::{ports, TestDir};
 use std::path::Path;
 use std::time::Duration;
 
-/// The value of header `name` in the first message of `msgs` starting with `start`.
-fn header_in(msgs: &str, start: &str, name: &str) -> Option<String> {
-    let at = msgs.find(start)?;
-    msgs[at..].lines().take_while(|l| !l.trim().is_empty()).find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-    })
-}
-
 /// `%3B` → `;` and so on (the test's own, to check the CLI's escaping independently).
 fn percent_decoded(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
+    let (b, mut out, mut i) = (s.as_bytes(), Vec::new(), 0);
     while i < b.len() {
         if b[i] == b'%' && i + 3 <= b.len() {
             out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).expect("hex after %"));
@@ -36,10 +25,6 @@ fn percent_decoded(s: &str) -> String {
         }
     }
     String::from_utf8(out).expect("UTF-8")
-}
-
-fn tag(value: &str) -> String {
-    value.split(";tag=").nth(1).unwrap_or_default().split(';').next().unwrap_or_default().trim().to_string()
 }
 
 #[test]

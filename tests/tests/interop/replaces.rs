@@ -6,22 +6,10 @@
 //! on hold (bob was parked) and hangs up bob; carol keeps the speaker. Before that, the same
 //! Call-ID with a wrong tag is refused 481 and changes nothing.
 
-use hookflash_tests::sipp::Sipp;
+use hookflash_tests::sipp::{header_in, tag_of as tag, Sipp};
 use hookflash_tests::{ports, Cli, TestDir};
 use std::time::Duration;
 
-/// The first value of header `name` in the first SIP message of `msgs` that starts with `start`.
-fn header_in(msgs: &str, start: &str, name: &str) -> Option<String> {
-    let at = msgs.find(start)?;
-    msgs[at..].lines().take_while(|l| !l.trim().is_empty()).find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-    })
-}
-
-fn tag(value: &str) -> String {
-    value.split(";tag=").nth(1).unwrap_or_default().split(';').next().unwrap_or_default().trim().to_string()
-}
 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]

@@ -29,6 +29,11 @@ fn session(dir: &TestDir, script: &str, port: u16, mic: &Path) -> CliRun {
     crate::session(dir, script, port, mic, Path::new("null"))
 }
 
+/// baresip A, sending its tone, calling our session on `port`.
+fn caller_a(dir: &TestDir, port: u16) -> Baresip {
+    Baresip::builder("a", "unused").codec(Codec::Pcmu).source(&tone(dir, "a.wav", A_HZ), 1.0).dial(&format!("sip:me@127.0.0.1:{port}")).start(dir)
+}
+
 #[test]
 #[ignore = "needs baresip"]
 fn baresip_caller_is_blind_transferred_to_another_baresip() {
@@ -40,11 +45,7 @@ fn baresip_caller_is_blind_transferred_to_another_baresip() {
         b.sip_port
     );
     let mut cli = session(&dir, &script, port, &tone(&dir, "mic.wav", MIC_HZ));
-    let a = Baresip::builder("a", "unused")
-        .codec(Codec::Pcmu)
-        .source(&tone(&dir, "a.wav", A_HZ), 1.0)
-        .dial(&format!("sip:me@127.0.0.1:{port}"))
-        .start(&dir);
+    let a = caller_a(&dir, port);
     cli.wait_exit(Duration::from_secs(60));
     let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
     assert!(progress.first().is_some_and(|p| p == "trying"), "{progress:?}\n{}", cli.stdout());
@@ -147,11 +148,7 @@ fn baresip_caller_is_consult_transferred_to_another_baresip() {
         b.sip_port
     );
     let mut cli = session(&dir, &script, port, &tone(&dir, "mic.wav", MIC_HZ));
-    let a = Baresip::builder("a", "unused")
-        .codec(Codec::Pcmu)
-        .source(&tone(&dir, "a.wav", A_HZ), 1.0)
-        .dial(&format!("sip:me@127.0.0.1:{port}"))
-        .start(&dir);
+    let a = caller_a(&dir, port);
     cli.wait_exit(Duration::from_secs(60));
     let out = cli.stdout();
     let consulting = cli.expect_event("consulting", Duration::from_secs(1));

@@ -502,16 +502,7 @@ impl Wire {
                 let Some((_, d, _)) = self.peer_of(p, id) else { return };
                 let sip_call_id = d.sip_call_id.clone();
                 for (i, code) in notifies.into_iter().enumerate() {
-                    let request = Request {
-                        method: Method::Notify,
-                        uri: String::new(),
-                        call_id: sip_call_id.clone(),
-                        from: None,
-                        to: None,
-                        contact: None,
-                        headers: vec![("Event".into(), "refer".into()), ("Content-Type".into(), "message/sipfrag".into())],
-                        body: format!("SIP/2.0 {code} Whatever\r\n").into_bytes(),
-                    };
+                    let request = refer_notify(&sip_call_id, code);
                     self.next_key += 1;
                     let key = self.next_key;
                     let input = SipInput::Notify { sip_call_id: sip_call_id.clone(), request, key };
@@ -531,21 +522,26 @@ impl Wire {
                 }
                 let Some((_, d, (q, _))) = self.peer_of(p, id) else { return };
                 let sip_call_id = d.sip_call_id.clone();
-                let request = Request {
-                    method: Method::Notify,
-                    uri: String::new(),
-                    call_id: sip_call_id.clone(),
-                    from: None,
-                    to: None,
-                    contact: None,
-                    headers: vec![("Event".into(), "refer".into()), ("Content-Type".into(), "message/sipfrag".into())],
-                    body: format!("SIP/2.0 {status} Whatever\r\n").into_bytes(),
-                };
+                let request = refer_notify(&sip_call_id, status);
                 self.next_key += 1;
                 let key = self.next_key;
                 self.send(q, Input::Sip(SipInput::Notify { sip_call_id, request, key }), LATENCY_MS);
             }
             SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Probe { .. } | SipOutput::Close => {}
         }
+    }
+}
+
+/// A transferee's NOTIFY in call `sip_call_id` reporting `status` of its call to the target.
+fn refer_notify(sip_call_id: &str, status: u16) -> Request {
+    Request {
+        method: Method::Notify,
+        uri: String::new(),
+        call_id: sip_call_id.to_string(),
+        from: None,
+        to: None,
+        contact: None,
+        headers: vec![("Event".into(), "refer".into()), ("Content-Type".into(), "message/sipfrag".into())],
+        body: format!("SIP/2.0 {status} Whatever\r\n").into_bytes(),
     }
 }
