@@ -122,6 +122,18 @@ fn reference_8k() -> Vec<f32> {
     resample_all(&src, rate, 8000).unwrap()
 }
 
+/// How many of the reference's voiced eighths of a second are found in `got` (peak normalised
+/// correlation > 0.8 at some lag), out of how many voiced ones. Unlike one correlation over the
+/// whole clip, it does not fall apart when the sound server inserts a gap mid-clip (an
+/// underrun of the null sink on a loaded machine shifts everything after it).
+fn pieces_found(reference: &[f32], got: &[f32]) -> (usize, usize) {
+    let piece = 1000;
+    let voiced: Vec<&[f32]> =
+        reference.chunks_exact(piece).filter(|c| c.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / piece as f64 > 1e-4).collect();
+    let found = voiced.iter().filter(|c| best_correlation(c, got, got.len()).1 > 0.8).count();
+    (found, voiced.len())
+}
+
 async fn wait_input_end(rx: &mut tokio::sync::mpsc::UnboundedReceiver<MediaEvent>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -197,8 +209,16 @@ async fn plays_and_captures_through_pulseaudio() {
         println!("  {:.1} s: peak {:.3}", i as f64 / 2.0, c.iter().fold(0f32, |m, x| m.max(x.abs())));
     }
     let (lag, corr) = best_correlation(&reference, &got, got.len());
-    println!("playback: {:.2} s captured from the monitor, lag {lag}, correlation {corr:.3}", got.len() as f64 / 8000.0);
-    assert!(corr > 0.8, "speech played on the device: correlation {corr}");
+    let (found, voiced) = pieces_found(&reference, &got);
+    println!(
+        "playback: {:.2} s captured from the monitor, lag {lag}, correlation {corr:.3}, {found} of {voiced} voiced eighths of a second found",
+        got.len() as f64 / 8000.0
+    );
+    assert!(voiced >= 4, "the reference has speech in it ({voiced} voiced eighths of a second)");
+    assert!(
+        corr > 0.8 || found * 5 >= voiced * 4,
+        "speech played on the device: correlation {corr}, {found} of {voiced} voiced eighths of a second found"
+    );
 
     // --- Capture: speech played into the sink, captured from its monitor by the session.
     let out = std::env::temp_dir().join(format!("hookflash-media-pulse-{}.wav", std::process::id()));
@@ -220,7 +240,14 @@ async fn plays_and_captures_through_pulseaudio() {
     std::fs::remove_file(&out).ok();
     let rec8 = resample_all(&rec, rate, 8000).unwrap();
     let (lag, corr) = best_correlation(&reference, &rec8, rec8.len());
-    println!("capture: {:.2} s recorded, lag {lag}, correlation {corr:.3}", rec8.len() as f64 / 8000.0);
-    assert!(corr > 0.8, "speech captured from the device: correlation {corr}");
+    let (found, voiced) = pieces_found(&reference, &rec8);
+    println!(
+        "capture: {:.2} s recorded, lag {lag}, correlation {corr:.3}, {found} of {voiced} voiced eighths of a second found",
+        rec8.len() as f64 / 8000.0
+    );
+    assert!(
+        corr > 0.8 || found * 5 >= voiced * 4,
+        "speech captured from the device: correlation {corr}, {found} of {voiced} voiced eighths of a second found"
+    );
 }
 
