@@ -62,6 +62,8 @@ pub fn call_json(c: &CallInfo) -> Value {
         "held_by_remote": c.held_by_remote,
         "account": c.account,
         "encrypted": c.encrypted,
+        "conference": c.conference,
+        "conference_muted": c.conference_muted,
     })
 }
 
@@ -134,6 +136,9 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             }
             line
         }
+        PhoneEvent::Conference { parties, joined, muted, message } => json!({
+            "event": "conference", "parties": parties, "joined": joined, "muted": muted, "message": message
+        }),
         PhoneEvent::Availability { availability: a } => {
             json!({"event": "availability", "presence": a.presence.as_str(), "dnd": a.dnd})
         }
@@ -328,6 +333,8 @@ mod tests {
             account: String::new(),
             routing: None,
             encrypted: false,
+            conference: false,
+            conference_muted: false,
         };
         let ev = PhoneEvent::CallEnded {
             call,
@@ -359,6 +366,8 @@ mod tests {
             account: "sip:me@h".into(),
             routing: None,
             encrypted: false,
+            conference: false,
+            conference_muted: false,
         };
         let ringing = CallInfo { state: CallState::Ringing, active: false, ..c.clone() };
         let events = |b: Option<&CallInfo>, c: &CallInfo| -> Vec<String> {

@@ -25,6 +25,13 @@
 //!                         {"event":"consulting","call_id":<id>,"consult_id":<new>}
 //! complete <id> <other> [resume]  attended transfer: connect <id>'s far end with <other>'s
 //!                         (REFER with Replaces: no second ringing) and leave both calls
+//! conference <id> [<id>...]  merge the active call and these (parked) calls into one local
+//!                         conference (up to 8 others): everyone hears everyone but themselves;
+//!                         `conference` alone brings a parked conference back
+//! conference-mute <id>|me on|off  keep a party's voice (or your microphone) out of the mix
+//! leave [end]             leave the conference: two parties are connected to each other
+//!                         (attended transfer) and our calls end; with more, `leave end` hangs
+//!                         up everyone (plain `leave` refuses: the mix is here)
 //! slots                   print the orbit slots: {"event":"slots","slots":[...]}
 //! retrieve <slot>         call the orbit slot to take the parked call back
 //! wait-slot <slot> occupied|free [<secs>] pause until the server reports that state
@@ -65,6 +72,12 @@ pub enum SessionCommand {
     Consult(CallId, String),
     /// Attended transfer: call, the other call, resume the call if it fails.
     Complete(CallId, CallId, bool),
+    /// Merge these calls (and the active one) into the conference.
+    Conference(Vec<CallId>),
+    /// A party (None: the user) kept out of the conference's mix, or let back.
+    ConferenceMute(Option<CallId>, bool),
+    /// Leave the conference; `end`: hang up every party when more than two.
+    Leave(bool),
     Slots,
     Retrieve(String),
     /// Slot, wanted occupied (true) or free, time limit.
@@ -184,6 +197,29 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
             };
             SessionCommand::Complete(id, other, resume)
         }
+        "conference" | "merge" => {
+            let mut ids = Vec::new();
+            for w in arg.into_iter().chain(words.by_ref()) {
+                ids.push(id_arg(Some(w), "conference")?);
+            }
+            SessionCommand::Conference(ids)
+        }
+        "conference-mute" => {
+            let who = arg.ok_or("`conference-mute` needs a call id (or `me`) and on|off, e.g. `conference-mute 2 on`")?;
+            let id = if who == "me" { None } else { Some(id_arg(Some(who), "conference-mute")?) };
+            let muted = match words.next() {
+                Some("on") => true,
+                Some("off") => false,
+                Some(w) => return Err(format!("'{w}' is neither on nor off")),
+                None => return Err("`conference-mute` needs on or off after the party".into()),
+            };
+            SessionCommand::ConferenceMute(id, muted)
+        }
+        "leave" => match arg {
+            None => SessionCommand::Leave(false),
+            Some("end") => SessionCommand::Leave(true),
+            Some(w) => return Err(format!("'{w}' after `leave`: only `end` may follow (hang up every party)")),
+        },
         "slots" => SessionCommand::Slots,
         "retrieve" => SessionCommand::Retrieve(arg.ok_or("`retrieve` needs a slot, e.g. `retrieve 701`")?.to_string()),
         "wait-slot" => {
@@ -213,7 +249,7 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
         "quit" | "exit" => SessionCommand::Quit,
         other => {
             return Err(format!(
-                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, consult, complete, quit)"
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, consult, complete, conference, conference-mute, leave, quit)"
             ))
         }
     };
@@ -392,6 +428,9 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             Ok(())
         }
         SessionCommand::Complete(id, other, resume) => phone.complete_transfer(id, other, resume).await.map_err(e),
+        SessionCommand::Conference(ids) => phone.conference(&ids).await.map_err(e),
+        SessionCommand::ConferenceMute(id, muted) => phone.conference_mute(id, muted).await.map_err(e),
+        SessionCommand::Leave(end) => phone.leave_conference(end).await.map_err(e),
         SessionCommand::Retrieve(slot) => phone.retrieve(&slot, opts.clone()).await.map(|_| ()).map_err(e),
         SessionCommand::Slots => {
             printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
@@ -449,6 +488,14 @@ mod tests {
         assert_eq!(p("transfer 2 2001"), Transfer(2, "2001".into(), false));
         assert_eq!(p("transfer 2 sip:carol@pbx.example.com resume"), Transfer(2, "sip:carol@pbx.example.com".into(), true));
         assert_eq!(p("consult 1 2001"), Consult(1, "2001".into()));
+        assert_eq!(p("conference 2 3"), Conference(vec![2, 3]));
+        assert_eq!(p("conference"), Conference(vec![]));
+        assert_eq!(p("conference-mute me on"), ConferenceMute(None, true));
+        assert_eq!(p("conference-mute 3 off"), ConferenceMute(Some(3), false));
+        assert_eq!(p("leave"), Leave(false));
+        assert_eq!(p("leave end"), Leave(true));
+        assert!(err("conference 2 x").contains("'x' is not a call id"));
+        assert!(err("leave now").contains("only `end` may follow"));
         assert_eq!(p("complete 1 2"), Complete(1, 2, false));
         assert_eq!(p("complete 1 2 resume"), Complete(1, 2, true));
         assert_eq!(p("slots"), Slots);

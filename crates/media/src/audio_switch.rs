@@ -12,6 +12,11 @@
 //! ports at other rates are resampled) and close when the last port is gone, so a phone with
 //! no calls holds no sound card and a WAV recording is finalised when its calls end.
 //!
+//! A local conference replaces the one active port with a set: the ports in the
+//! [`ConferenceBridge`] and the user hear each other through its mix-minus, on the switch's
+//! media clock (the first of them to wake at a tick mixes for all; see
+//! [`conference_bridge`](crate::conference_bridge)); [`AudioSwitch::set_conference`].
+//!
 //! Voice processing (echo cancellation, noise suppression, gain control; see
 //! [`audio_processing`](crate::audio_processing)) sits here, where the microphone and the
 //! speaker meet: what the active port writes to the speaker is the echo reference, and what
@@ -26,6 +31,7 @@ use crate::audio_processing::{AudioProcessor, ProcessingSettings};
 use crate::audio_io::{open_sink_with, open_source_with, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
 use crate::device_watch::DeviceNotices;
 use crate::call_waiting_tone::CallWaitingTone;
+use crate::conference_bridge::{ConferenceBridge, Room, ME};
 use crate::error::MediaError;
 use crate::hold_music::{HoldMusic, HoldMusicSource};
 use crate::stream::media_clock::MediaClock;
@@ -44,6 +50,55 @@ struct Devices {
     processing_applies: bool,
     /// Made when both the microphone and the speaker are open (it needs both rates).
     processor: Option<AudioProcessor>,
+    /// The local conference the user is in, if any (then no port is active).
+    bridge: Option<ConferenceBridge>,
+}
+
+/// The microphone and speaker as the conference bridge's user party.
+struct DevicesRoom<'a>(&'a mut Devices);
+
+impl Room for DevicesRoom<'_> {
+    fn rates(&self) -> Option<(u32, u32)> {
+        Some((self.0.mic.as_ref()?.rate(), self.0.speaker.as_ref()?.rate()))
+    }
+    fn capture(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
+        let d = &mut *self.0;
+        match d.mic.as_mut() {
+            Some(mic) => mic.read(out)?,
+            None => out.fill(0),
+        }
+        if let Some(p) = d.processor() {
+            p.capture(out);
+        }
+        Ok(())
+    }
+    fn play(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
+        let d = &mut *self.0;
+        let rate = d.speaker.as_ref().map_or(0, |s| s.rate());
+        let mut played = pcm.to_vec();
+        if let Some(tone) = d.call_waiting.as_mut() {
+            tone.mix(&mut played, rate);
+        }
+        if let Some(p) = d.processor() {
+            p.render(&played);
+        }
+        match d.speaker.as_mut() {
+            Some(s) => s.write(&played),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Devices {
+    /// Mixes the conference up to this instant, if there is one. Returns whether port `id` is
+    /// in it.
+    fn conference_catch_up(&mut self, id: u64, clock: &MediaClock) -> Result<bool, MediaError> {
+        let Some(mut bridge) = self.bridge.take() else { return Ok(false) };
+        let member = bridge.has(id);
+        let res = if member { bridge.catch_up(clock.ticks_by(std::time::Instant::now()), &mut DevicesRoom(self)) } else { Ok(()) };
+        self.bridge = Some(bridge);
+        res.map(|_| member)
+    }
 }
 
 impl Devices {
@@ -119,6 +174,7 @@ impl AudioSwitch {
                     call_waiting: None,
                     processing: ProcessingSettings::default(),
                     processor: None,
+                    bridge: None,
                 }),
                 music,
                 notices,
@@ -141,6 +197,38 @@ impl AudioSwitch {
 
     pub fn active(&self) -> Option<u64> {
         lock(&self.shared).active
+    }
+
+    /// Puts the user in a local conference with these ports (each hears all the others and
+    /// the user; the microphone goes to all), or ends it (empty). Ports outside it hear hold
+    /// music as usual; the active port should be none while a conference is on.
+    pub fn set_conference(&self, members: &[u64]) {
+        let mut d = lock(&self.shared);
+        match (members.is_empty(), d.bridge.as_mut()) {
+            (true, _) => d.bridge = None,
+            (false, Some(b)) => b.set_members(members),
+            (false, None) => d.bridge = Some(ConferenceBridge::new(members)),
+        }
+    }
+
+    /// The ports in the conference (empty: none).
+    pub fn conference(&self) -> Vec<u64> {
+        lock(&self.shared).bridge.as_ref().map_or_else(Vec::new, ConferenceBridge::members)
+    }
+
+    /// Keeps port `id`'s voice (None: the user's microphone) out of the conference, or lets
+    /// it back in; the party still hears everyone.
+    pub fn set_conference_muted(&self, id: Option<u64>, muted: bool) {
+        if let Some(b) = lock(&self.shared).bridge.as_mut() {
+            b.set_muted(id.unwrap_or(ME), muted);
+        }
+    }
+
+    /// How loud each conference party (None: the user) has been lately, in dBFS.
+    pub fn conference_levels(&self) -> Vec<(Option<u64>, f32)> {
+        let d = lock(&self.shared);
+        let levels = d.bridge.as_ref().map_or_else(Vec::new, ConferenceBridge::levels);
+        levels.into_iter().map(|(id, l)| ((id != ME).then_some(id), l)).collect()
     }
 
     /// Plays the call-waiting tone over the active call (another call rings) or stops it.
@@ -260,6 +348,12 @@ impl AudioSource for PortSource {
     fn read(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
         {
             let mut d = lock(&self.port.shared);
+            if d.conference_catch_up(self.port.id, &self.port.shared.clock)? {
+                if let Some(b) = d.bridge.as_mut() {
+                    b.pull(self.port.id, out);
+                }
+                return Ok(());
+            }
             if d.active == Some(self.port.id) {
                 if let Some(mic) = d.mic.as_mut() {
                     mic.read(out)?;
@@ -289,6 +383,12 @@ impl AudioSink for PortSink {
     }
     fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
         let mut d = lock(&self.port.shared);
+        if d.conference_catch_up(self.port.id, &self.port.shared.clock)? {
+            if let Some(b) = d.bridge.as_mut() {
+                b.push(self.port.id, pcm)?;
+            }
+            return Ok(());
+        }
         if d.active == Some(self.port.id) && d.speaker.is_some() {
             let mut mixed;
             let mut played = pcm;

@@ -9,7 +9,8 @@
 //!
 //! It fits the [`AudioSwitch`](crate::AudioSwitch) model: a port's session writes what it
 //! received ([`ConferenceMixer::push`]) and reads what it sends ([`ConferenceMixer::pull`]);
-//! the local microphone/speaker is one more party. Not yet wired into the engine.
+//! the local microphone/speaker is one more party. The audio switch drives it through a
+//! [`ConferenceBridge`](crate::conference_bridge::ConferenceBridge) on the media clock.
 
 use std::collections::VecDeque;
 
@@ -48,7 +49,12 @@ pub fn mix_minus(frames: &[Vec<f32>], out: &mut [Vec<f32>]) {
 
 struct Party {
     id: u64,
-    rate: u32,
+    /// The rate the party's audio arrives at.
+    in_rate: u32,
+    /// The rate the party hears at.
+    out_rate: u32,
+    /// Smoothed level of what the party says (RMS, full scale 1).
+    level: f32,
     into_mix: StreamResampler,
     out_of_mix: StreamResampler,
     /// The party's audio at the mixer rate, not yet mixed.
@@ -89,12 +95,19 @@ impl ConferenceMixer {
 
     /// Adds party `id` whose audio is at `rate` Hz (replaces an earlier party with that id).
     pub fn add_party(&mut self, id: u64, rate: u32) -> Result<(), MediaError> {
+        self.add_party_rates(id, rate, rate)
+    }
+
+    /// Adds party `id` that speaks at `in_rate` Hz and hears at `out_rate` Hz.
+    pub fn add_party_rates(&mut self, id: u64, in_rate: u32, out_rate: u32) -> Result<(), MediaError> {
         self.remove_party(id);
         self.parties.push(Party {
             id,
-            rate,
-            into_mix: StreamResampler::new(rate, self.rate)?,
-            out_of_mix: StreamResampler::new(self.rate, rate)?,
+            in_rate,
+            out_rate,
+            level: 0.0,
+            into_mix: StreamResampler::new(in_rate, self.rate)?,
+            out_of_mix: StreamResampler::new(self.rate, out_rate)?,
             inbox: VecDeque::new(),
             outbox: VecDeque::new(),
         });
@@ -109,16 +122,31 @@ impl ConferenceMixer {
         self.parties.iter().map(|p| p.id).collect()
     }
 
+    /// The rate party `id` speaks at.
+    pub fn party_in_rate(&self, id: u64) -> Option<u32> {
+        self.parties.iter().find(|p| p.id == id).map(|p| p.in_rate)
+    }
+
+    pub fn has_party(&self, id: u64) -> bool {
+        self.parties.iter().any(|p| p.id == id)
+    }
+
+    /// How loud each party has been speaking lately: RMS in dBFS (-96 for silence), smoothed
+    /// over about a quarter of a second.
+    pub fn levels(&self) -> Vec<(u64, f32)> {
+        self.parties.iter().map(|p| (p.id, (20.0 * p.level.max(1.6e-5).log10()).max(-96.0))).collect()
+    }
+
     /// Party `id` said `pcm` (at its own rate). Unknown ids are ignored.
     pub fn push(&mut self, id: u64, pcm: &[i16]) -> Result<(), MediaError> {
         let Some(p) = self.parties.iter_mut().find(|p| p.id == id) else { return Ok(()) };
         let input: Vec<f32> = pcm.iter().map(|&s| f32::from(s) / 32768.0).collect();
-        let mut out = Vec::with_capacity(input.len() * self.rate as usize / p.rate as usize + 16);
+        let mut out = Vec::with_capacity(input.len() * self.rate as usize / p.in_rate as usize + 16);
         p.into_mix.process(&input, &mut out)?;
         p.inbox.extend(out);
         // A party far ahead of the ticks (its clock runs fast) loses its oldest audio
-        // rather than growing a delay: keep at most 3 frames waiting.
-        let cap = 3 * self.frame;
+        // rather than growing a delay: keep at most 60 ms (and 3 frames) waiting.
+        let cap = (3 * self.frame).max(self.rate as usize * 60 / 1000);
         if p.inbox.len() > cap {
             let extra = p.inbox.len() - cap;
             p.inbox.drain(..extra);
@@ -137,12 +165,22 @@ impl ConferenceMixer {
             let take = p.inbox.len().min(n);
             buf.extend(p.inbox.drain(..take));
             buf.resize(n, 0.0);
+            let rms = (buf.iter().map(|s| s * s).sum::<f32>() / n as f32).sqrt();
+            // About 250 ms to follow a change at 10 ms frames.
+            p.level += (rms - p.level) * (n as f32 / (self.rate as f32 * 0.25)).min(1.0);
         }
         mix_minus(&self.scratch_in[..count], &mut self.scratch_out[..count]);
         for (p, mixed) in self.parties.iter_mut().zip(&self.scratch_out) {
-            let mut out = Vec::with_capacity(n * p.rate as usize / self.rate as usize + 16);
+            let mut out = Vec::with_capacity(n * p.out_rate as usize / self.rate as usize + 16);
             p.out_of_mix.process(mixed, &mut out)?;
             p.outbox.extend(out);
+            // A party that stopped listening (its stream reads nothing) does not pile up
+            // audio: keep at most 120 ms to be heard.
+            let cap = p.out_rate as usize * 120 / 1000;
+            if p.outbox.len() > cap {
+                let extra = p.outbox.len() - cap;
+                p.outbox.drain(..extra);
+            }
         }
         Ok(())
     }

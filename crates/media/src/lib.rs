@@ -16,6 +16,7 @@ pub mod audio_switch;
 pub mod call_waiting_tone;
 pub mod codec;
 pub mod comfort_noise;
+pub mod conference_bridge;
 pub mod conference_mixer;
 pub mod device;
 pub mod device_watch;

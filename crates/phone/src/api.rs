@@ -450,6 +450,13 @@ pub struct CallInfo {
     /// The call's media is SRTP-encrypted (false: clear RTP, or no media yet).
     #[serde(default)]
     pub encrypted: bool,
+    /// The call is a party of the local conference (mixed with the others while the user is in
+    /// it; parked with them otherwise).
+    #[serde(default)]
+    pub conference: bool,
+    /// The party's voice is kept out of the conference (it still hears everyone).
+    #[serde(default)]
+    pub conference_muted: bool,
 }
 
 /// Why a call ended, with a sentence a user can read.
@@ -518,6 +525,10 @@ pub enum PhoneEvent {
     /// us with REFER (we call the target; the call ends when that one connects). `message`: the
     /// sentence.
     Transfer { call_id: CallId, target: String, progress: TransferProgress, message: String },
+    /// The local conference changed: its parties (empty: it is over), whether the user is in it
+    /// (else it is parked), whether the user's microphone is kept out of it; `message`: the
+    /// sentence.
+    Conference { parties: Vec<CallId>, joined: bool, muted: bool, message: String },
 }
 
 /// The sentence of a park recall (`PhoneEvent::ParkRecall::message`): the call has been parked

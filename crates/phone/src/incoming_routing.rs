@@ -75,6 +75,8 @@ mod tests {
             account: "sip:alice@example.com".into(),
             routing: None,
             encrypted: false,
+            conference: false,
+            conference_muted: false,
         }
     }
 

@@ -243,6 +243,26 @@ impl Phone {
     pub async fn complete_transfer(&self, id: CallId, other: CallId, resume_on_failure: bool) -> Result<(), PhoneError> {
         self.driver.ask(Command::CompleteTransfer { id, other, resume_on_failure }).await.map(|_| ())
     }
+    /// Merges the active call, the conference (if there is one) and calls `ids` into one local
+    /// conference the user is in (at most 8 other parties, every one connected): each is
+    /// resumed and hears all the others and the user. Changes come as `PhoneEvent::Conference`.
+    /// Parking a party takes it aside; switching to another call parks the whole conference, and
+    /// `switch_to` any of its calls (or `conference(&[])`) brings it back.
+    pub async fn conference(&self, ids: &[CallId]) -> Result<(), PhoneError> {
+        self.driver.ask(Command::Conference { ids: ids.to_vec() }).await.map(|_| ())
+    }
+    /// Keeps conference party `id` (None: the user's microphone) out of the mix — nobody hears
+    /// it, it still hears everyone — or lets it back in.
+    pub async fn conference_mute(&self, id: Option<CallId>, muted: bool) -> Result<(), PhoneError> {
+        self.driver.ask(Command::ConferenceMute { id, muted }).await.map(|_| ())
+    }
+    /// Leaves the conference. With two other parties they are connected to each other (an
+    /// attended transfer; progress as `PhoneEvent::Transfer`) and our calls end. With more the
+    /// conference is mixed here, so leaving would end it: refused with that explanation, unless
+    /// `end`, which hangs up every party.
+    pub async fn leave_conference(&self, end: bool) -> Result<(), PhoneError> {
+        self.driver.ask(Command::LeaveConference { end }).await.map(|_| ())
+    }
     /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
     pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
         call_id(self.driver.ask(Command::Retrieve { slot: slot.to_string(), opts }).await?)

@@ -32,6 +32,15 @@ impl MediaClock {
         let ticks = since.as_nanos().div_ceil(step);
         self.origin + Duration::from_nanos((ticks * step) as u64)
     }
+
+    /// How many ticks of the grid have come by `t` (the origin's included): the conference
+    /// bridge mixes one 10 ms frame per tick.
+    pub fn ticks_by(&self, t: Instant) -> u64 {
+        match t.checked_duration_since(self.origin) {
+            Some(since) => (since.as_nanos() / GRID.as_nanos()) as u64 + 1,
+            None => 0,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -52,5 +61,9 @@ mod tests {
         assert_eq!(clock.align(t0 + ms(37) + Duration::from_micros(1)), t0 + ms(40));
         // Before the origin (a stream started the instant the switch was made): the origin.
         assert_eq!(clock.align(t0 - ms(3)), t0);
+        assert_eq!(clock.ticks_by(t0), 1);
+        assert_eq!(clock.ticks_by(t0 + ms(9)), 1);
+        assert_eq!(clock.ticks_by(t0 + ms(10)), 2);
+        assert_eq!(clock.ticks_by(t0 + ms(35)), 4);
     }
 }

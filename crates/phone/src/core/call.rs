@@ -196,6 +196,8 @@ mod tests {
             account: String::new(),
             routing: None,
             encrypted: false,
+            conference: false,
+            conference_muted: false,
         }
     }
 

@@ -64,6 +64,14 @@ pub enum Command {
     /// end with `Replaces` naming `other`) and leave both; `id` is held first. On failure both
     /// calls stay, `id` parked (or resumed if `resume_on_failure`).
     CompleteTransfer { id: CallId, other: CallId, resume_on_failure: bool },
+    /// Merge the active call, the conference (if any) and these calls into one local
+    /// conference the user is in.
+    Conference { ids: Vec<CallId> },
+    /// Keep a party (None: the user's microphone) out of the conference's mix, or let it back.
+    ConferenceMute { id: Option<CallId>, muted: bool },
+    /// Leave the conference: two parties are connected to each other; with more it is refused
+    /// unless `end` (every party hung up).
+    LeaveConference { end: bool },
     Register,
     Unregister,
     SetRouting(Box<RoutingSettings>),
@@ -219,6 +227,10 @@ pub enum MediaOutput {
     Measure { id: CallId },
     /// Which call has the microphone and speaker (None: none).
     Route { active: Option<CallId> },
+    /// The calls mixed with each other and the user in a local conference (empty: none).
+    Conference { members: Vec<CallId> },
+    /// Keep a conference party (None: the user's microphone) out of the mix, or let it back.
+    ConferenceMute { id: Option<CallId>, muted: bool },
     /// The call-waiting tone over the active call.
     CallWaiting(bool),
     HoldMusic(HoldMusic),

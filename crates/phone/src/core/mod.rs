@@ -32,6 +32,7 @@ pub mod account;
 mod attended_transfer;
 mod being_transferred;
 mod blind_transfer;
+pub mod conference;
 pub mod call;
 mod in_call;
 mod incoming;

@@ -100,6 +100,8 @@ pub struct PhoneCore {
     pub(super) referred: BTreeMap<CallId, super::being_transferred::Referred>,
     /// Blind transfers of calls (their target, what to do if they fail).
     pub(super) blind: BTreeMap<CallId, super::blind_transfer::BlindTransfer>,
+    /// The local conference's mutes and what was last announced of it.
+    pub(super) conf: super::conference::Conference,
     /// The user's presence and do-not-disturb switch, as routing rules see them.
     pub(super) availability: Availability,
     /// Routing rules for incoming calls (presets, the user's rules, the defaults).
@@ -146,6 +148,7 @@ impl PhoneCore {
             timers: Timers::default(),
             transfers: Transfers::default(),
             blind: BTreeMap::new(),
+            conf: Default::default(),
             referred: BTreeMap::new(),
             availability: Availability::default(),
             router: RoutingSettings::default().compile().expect("the default routing compiles"),
@@ -245,6 +248,9 @@ impl PhoneCore {
             Command::Transfer { id, target, resume_on_failure } => self.transfer(ticket, id, &target, resume_on_failure, now),
             Command::Consult { id, target, opts } => self.consult(ticket, id, &target, opts, now),
             Command::CompleteTransfer { id, other, resume_on_failure } => self.complete_transfer(ticket, id, other, resume_on_failure, now),
+            Command::Conference { ids } => self.conference(ticket, &ids, now),
+            Command::ConferenceMute { id, muted } => self.conference_mute(ticket, id, muted),
+            Command::LeaveConference { end } => self.leave_conference(ticket, end, now),
             Command::Register => self.register(Some(ticket), now),
             Command::Unregister => self.unregister(Some(ticket), now),
             Command::SetRouting(settings) => {
@@ -497,7 +503,14 @@ impl PhoneCore {
     /// `info` with its current place on the switchboard (active, parked, held by remote).
     pub(super) fn view_of(&self, info: &CallInfo) -> CallInfo {
         let v = self.board.view(info.id);
-        CallInfo { active: v.active, parked_since_ms: v.parked_since_ms, held_by_remote: v.held_by_remote, ..info.clone() }
+        CallInfo {
+            active: v.active,
+            parked_since_ms: v.parked_since_ms,
+            held_by_remote: v.held_by_remote,
+            conference: v.conference,
+            conference_muted: v.conference && self.conf.muted.contains(&info.id),
+            ..info.clone()
+        }
     }
 
     pub(super) fn by_sip_call_id(&self, sip_call_id: &str) -> Option<CallId> {
@@ -547,6 +560,8 @@ impl PhoneCore {
             account: self.accounts[account].aor_text.clone(),
             routing: None,
             encrypted: false,
+            conference: false,
+            conference_muted: false,
         };
         let mut call = Call::new(info, account, sip_call_id);
         fill(&mut call);
@@ -598,6 +613,7 @@ impl PhoneCore {
         for a in actions {
             match a {
                 Action::Route { active } => self.media(MediaOutput::Route { active }),
+                Action::Mix { members } => self.media(MediaOutput::Conference { members }),
                 Action::Updated(id) => self.publish(id),
                 Action::Warning(message) => self.emit(PhoneEvent::Warning { message }),
                 Action::Reinvite { id, direction } => self.send_reinvite(id, direction, now),
@@ -614,6 +630,8 @@ impl PhoneCore {
                 }
             }
         }
+        // Parties joining or leaving (a hang-up, a park) are news of the conference too.
+        self.announce_conference();
     }
 
     /// We end the call: CANCEL before an answer, BYE after; then it ends.

@@ -7,6 +7,13 @@
 //! direction, route audio (the active call gets the microphone and speaker, every other call
 //! gets hold music and its audio is discarded), emit `CallUpdated`, warn, wake up later.
 //!
+//! A local conference generalises "the active call" to a set: while the user is in it, its
+//! calls (up to [`MAX_CONFERENCE`]) are all unheld and mixed with the microphone and each other
+//! ([`Action::Mix`]) and no single call is active. Switching to another call parks the whole
+//! conference (every party hears music) and switching to any of its calls brings it all back;
+//! taking a party aside (park) or losing one leaves the others, and a conference down to one
+//! call is that call, active.
+//!
 //! Hold is reconciled, not fire-and-forget: each call has what the user wants (`want_hold`)
 //! and what SIP last negotiated (`held`); at most one re-INVITE per call is in flight (RFC 3261
 //! 14.1), and when it completes the next one goes out if the wish changed meanwhile. A 491
@@ -26,6 +33,9 @@ pub enum Action {
     /// Route audio: this call (if any) gets the microphone and speaker, every other call gets
     /// hold music and its received audio is discarded.
     Route { active: Option<CallId> },
+    /// The user's conference is now these calls, mixed with each other and the microphone
+    /// (empty: no conference in the user's ear). Comes with `Route { active: None }` when on.
+    Mix { members: Vec<CallId> },
     /// The call's `active` / `parked_since_ms` / `held_by_remote` changed: emit `CallUpdated`.
     Updated(CallId),
     /// Tell the user (hold refused...); the calls stay consistent.
@@ -55,7 +65,12 @@ pub struct View {
     pub active: bool,
     pub parked_since_ms: Option<i64>,
     pub held_by_remote: bool,
+    /// The call is one of the local conference's (mixed with the others while `in_conference`).
+    pub conference: bool,
 }
+
+/// The most calls one local conference mixes (the user not counted).
+pub const MAX_CONFERENCE: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -91,6 +106,10 @@ pub struct Switchboard {
     active: Option<CallId>,
     /// Remind the user after a call has been parked this long (ms); None = never.
     recall_after_ms: Option<i64>,
+    /// The local conference's calls, in the order they joined (empty: none).
+    conference: Vec<CallId>,
+    /// The user is in the conference (its calls unheld and mixed); else it is parked.
+    in_conference: bool,
 }
 
 /// Back-off after a 491, RFC 3261 14.1: the Call-ID owner waits 2.1-4 s, the other side 0-2 s,
@@ -145,9 +164,52 @@ impl Switchboard {
                 active: self.active == Some(id),
                 parked_since_ms: s.parked_since_ms,
                 held_by_remote: s.remote_hold,
+                conference: self.conference.contains(&id),
             },
             None => View::default(),
         }
+    }
+
+    /// The local conference's calls (empty: none) and whether the user is in it.
+    pub fn conference(&self) -> (&[CallId], bool) {
+        (&self.conference, self.in_conference)
+    }
+
+    /// Merges the active call (if connected), the conference (if any) and `ids` into one
+    /// conference the user is in: each of them is resumed and mixed with the others. At least
+    /// two calls and at most [`MAX_CONFERENCE`]; every one connected.
+    pub fn merge(&mut self, ids: &[CallId], now_ms: i64) -> Result<Vec<Action>, PhoneError> {
+        let mut members: Vec<CallId> = self.conference.clone();
+        let active = self.active.filter(|a| self.calls.get(a).is_some_and(|s| s.phase == Phase::Connected));
+        for id in active.iter().chain(ids) {
+            if !members.contains(id) {
+                members.push(*id);
+            }
+        }
+        for id in &members {
+            self.check_connected(*id, "put in a conference")?;
+        }
+        if members.len() < 2 {
+            let only = members.first().map_or_else(|| "no call".to_string(), |m| format!("only call {m}"));
+            return Err(PhoneError::Other(format!("a conference needs two calls to merge, and there is {only}")));
+        }
+        if members.len() > MAX_CONFERENCE {
+            return Err(PhoneError::Other(format!(
+                "a conference holds at most {MAX_CONFERENCE} other parties; merging would make it {}",
+                members.len()
+            )));
+        }
+        let mut out = Vec::new();
+        if let Some(old) = self.active.take() {
+            if !members.contains(&old) {
+                // A call still ringing out loses the speaker (parked when it connects).
+                self.park_active_call(old, now_ms, &mut out);
+            }
+            out.push(Action::Route { active: None });
+        }
+        self.conference = members;
+        self.focus_conference(&mut out);
+        Ok(out)
     }
 
     /// Whether no re-INVITE of ours is in flight or waiting to be retried for this call (its
@@ -209,11 +271,30 @@ impl Switchboard {
         if slot.phase != Phase::Setup || slot.owns_call_id || id == old {
             return Err(PhoneError::Other(format!("call {id} is not ringing here")));
         }
+        if let Some(at) = self.conference.iter().position(|c| *c == old) {
+            // It takes the old call's seat in the conference.
+            self.calls.remove(&old);
+            self.conference[at] = id;
+            let slot = self.calls.get_mut(&id).expect("checked above");
+            slot.phase = Phase::Connected;
+            let mut out = Vec::new();
+            if self.in_conference {
+                out.push(Action::Mix { members: self.conference.clone() });
+                out.push(Action::Updated(id));
+                return Ok((false, out));
+            }
+            slot.want_hold = true;
+            slot.held = true;
+            slot.parked_since_ms = Some(now_ms);
+            out.push(Action::Updated(id));
+            self.recall_wake(id, &mut out);
+            return Ok((true, out));
+        }
         let old_parked = self.calls.remove(&old).is_some_and(|s| s.want_hold);
         if self.active == Some(old) {
             self.active = None;
         }
-        let parked = old_parked || self.active.is_some();
+        let parked = old_parked || self.active.is_some() || self.in_conference;
         let mut out = Vec::new();
         let slot = self.calls.get_mut(&id).expect("checked above");
         slot.phase = Phase::Connected;
@@ -254,6 +335,7 @@ impl Switchboard {
     pub fn park(&mut self, id: CallId, now_ms: i64) -> Result<Vec<Action>, PhoneError> {
         self.check_connected(id, "parked")?;
         let mut out = Vec::new();
+        self.leave_conference(id, &mut out);
         if self.active == Some(id) {
             self.active = None;
             out.push(Action::Route { active: None });
@@ -266,10 +348,20 @@ impl Switchboard {
     /// moves in one step, so the microphone never reaches two calls.
     pub fn switch_to(&mut self, id: CallId, now_ms: i64) -> Result<Vec<Action>, PhoneError> {
         self.check_connected(id, "made active")?;
-        if self.active == Some(id) {
+        if self.active == Some(id) || (self.in_conference && self.conference.contains(&id)) {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
+        if self.conference.contains(&id) {
+            // Back to the parked conference: all of it.
+            if let Some(old) = self.active.take() {
+                self.park_one(old, now_ms, &mut out);
+                out.push(Action::Route { active: None });
+            }
+            self.focus_conference(&mut out);
+            return Ok(out);
+        }
+        self.park_conference(now_ms, &mut out);
         if let Some(old) = self.active.take() {
             self.park_one(old, now_ms, &mut out);
         }
@@ -345,7 +437,8 @@ impl Switchboard {
                     out.push(Action::Updated(id));
                     // Not held after all: with no other call active it gets the audio back
                     // (else it would hear hold music while SIP says it is not held).
-                    if self.active.is_none() {
+                    if self.active.is_none() && !self.in_conference {
+                        self.leave_conference(id, &mut out);
                         self.active = Some(id);
                         out.push(Action::Route { active: Some(id) });
                     }
@@ -380,6 +473,7 @@ impl Switchboard {
     /// The call is over (BYE, CANCEL, failure, our hang-up). Nothing else is resumed.
     pub fn ended(&mut self, id: CallId) -> Vec<Action> {
         let mut out = Vec::new();
+        self.leave_conference(id, &mut out);
         if self.calls.remove(&id).is_some() && self.active == Some(id) {
             self.active = None;
             out.push(Action::Route { active: None });
@@ -400,14 +494,72 @@ impl Switchboard {
     }
 
     /// Parks whatever is active (if it is connected; a call still ringing out just loses the
-    /// speaker and is parked when it connects).
+    /// speaker and is parked when it connects), or the conference the user is in.
     fn park_active(&mut self, now_ms: i64, out: &mut Vec<Action>) {
+        self.park_conference(now_ms, out);
         if let Some(old) = self.active.take() {
-            if self.calls.get(&old).is_some_and(|s| s.phase == Phase::Connected) {
-                self.park_one(old, now_ms, out);
-            } else {
-                out.push(Action::Updated(old));
+            self.park_active_call(old, now_ms, out);
+        }
+    }
+
+    fn park_active_call(&mut self, old: CallId, now_ms: i64, out: &mut Vec<Action>) {
+        if self.calls.get(&old).is_some_and(|s| s.phase == Phase::Connected) {
+            self.park_one(old, now_ms, out);
+        } else {
+            out.push(Action::Updated(old));
+        }
+    }
+
+    /// The user leaves the conference for another call: every party is parked (music), and
+    /// the conference stays together to come back to.
+    fn park_conference(&mut self, now_ms: i64, out: &mut Vec<Action>) {
+        if !self.in_conference {
+            return;
+        }
+        self.in_conference = false;
+        out.push(Action::Mix { members: Vec::new() });
+        for id in self.conference.clone() {
+            self.park_one(id, now_ms, out);
+        }
+    }
+
+    /// The user is in the conference: each party unheld, all mixed.
+    fn focus_conference(&mut self, out: &mut Vec<Action>) {
+        self.in_conference = true;
+        for id in self.conference.clone() {
+            let slot = self.calls.get_mut(&id).expect("conference calls are on the board");
+            slot.want_hold = false;
+            slot.parked_since_ms = None;
+            slot.recalled = false;
+            out.push(Action::Updated(id));
+            self.reconcile(id, out);
+        }
+        out.push(Action::Mix { members: self.conference.clone() });
+    }
+
+    /// Call `id` leaves the conference (taken aside, or gone). The others stay; one left alone
+    /// is a plain call again, active if the user was in the conference.
+    fn leave_conference(&mut self, id: CallId, out: &mut Vec<Action>) {
+        let Some(at) = self.conference.iter().position(|c| *c == id) else { return };
+        self.conference.remove(at);
+        out.push(Action::Updated(id));
+        if self.conference.len() > 1 {
+            if self.in_conference {
+                out.push(Action::Mix { members: self.conference.clone() });
             }
+            return;
+        }
+        let last = self.conference.pop();
+        let was_in = std::mem::take(&mut self.in_conference);
+        if was_in {
+            out.push(Action::Mix { members: Vec::new() });
+        }
+        if let Some(last) = last {
+            if was_in {
+                self.active = Some(last);
+                out.push(Action::Route { active: Some(last) });
+            }
+            out.push(Action::Updated(last));
         }
     }
 
@@ -821,5 +973,116 @@ mod tests {
         assert!(sb.tick(60_999).is_empty());
         assert_eq!(sb.tick(61_000), vec![Action::Recall(1)]);
         assert!(sb.tick(70_000).is_empty());
+    }
+
+    fn mixes(actions: &[Action]) -> Vec<Vec<CallId>> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Mix { members } => Some(members.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn accept_all(sb: &mut Switchboard, actions: &[Action], now: i64) {
+        for (rid, _) in reinvites(actions) {
+            sb.reinvite_done(rid, ReinviteOutcome::Accepted { remote_hold: None }, now);
+        }
+    }
+
+    /// Calls 1 and 2 answered (1 parked), then merged; every re-INVITE accepted.
+    fn three_way(sb: &mut Switchboard) -> Vec<Action> {
+        answered(sb, 1, 0);
+        answered(sb, 2, 10);
+        let a = sb.merge(&[1], 20).unwrap();
+        accept_all(sb, &a, 20);
+        a
+    }
+
+    #[test]
+    fn merging_resumes_the_parked_call_and_mixes_it_with_the_active_one() {
+        let mut sb = Switchboard::new(Some(60_000));
+        let a = three_way(&mut sb);
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendRecv)], "only the parked call needs a resume");
+        assert_eq!(routes(&a), vec![None], "no single call has the microphone");
+        assert_eq!(mixes(&a), vec![vec![2, 1]], "the active call first, then the merged ones");
+        assert_eq!(sb.conference(), (&[2, 1][..], true));
+        assert_eq!(sb.active(), None);
+        for id in [1, 2] {
+            let v = sb.view(id);
+            assert!(v.conference && !v.active && v.parked_since_ms.is_none(), "{id}: {v:?}");
+        }
+        // No park recall for a call that is in the conference.
+        assert!(sb.tick(120_000).is_empty());
+    }
+
+    #[test]
+    fn a_conference_needs_two_connected_calls_and_holds_at_most_eight() {
+        let mut sb = Switchboard::new(None);
+        answered(&mut sb, 1, 0);
+        assert!(matches!(sb.merge(&[], 1), Err(PhoneError::Other(m)) if m.contains("only call 1")));
+        sb.incoming(2, "sip:b@h");
+        assert!(matches!(sb.merge(&[2], 1), Err(PhoneError::Other(m)) if m.contains("not connected")));
+        assert!(matches!(sb.merge(&[9], 1), Err(PhoneError::NoSuchCall(9))));
+        assert_eq!(sb.active(), Some(1), "a refused merge changes nothing");
+        for id in 3..=10 {
+            answered(&mut sb, id, id as i64);
+        }
+        // 10 is active; 1 and 3..=9 parked: 9 calls in all.
+        let err = sb.merge(&[1, 3, 4, 5, 6, 7, 8, 9], 20).unwrap_err();
+        assert!(matches!(&err, PhoneError::Other(m) if m.contains("at most 8")), "{err:?}");
+        assert!(sb.conference().0.is_empty());
+        let a = sb.merge(&[1, 3, 4, 5, 6, 7, 8], 20).unwrap();
+        assert_eq!(mixes(&a), vec![vec![10, 1, 3, 4, 5, 6, 7, 8]]);
+    }
+
+    #[test]
+    fn switching_away_parks_the_whole_conference_and_switching_back_brings_it_all() {
+        let mut sb = Switchboard::new(None);
+        three_way(&mut sb);
+        answered(&mut sb, 3, 30); // answering parks the conference
+        assert_eq!(sb.conference(), (&[2, 1][..], false));
+        assert!(sb.view(1).parked_since_ms.is_some() && sb.view(2).parked_since_ms.is_some());
+        assert_eq!(sb.active(), Some(3));
+        let a = sb.switch_to(1, 40).unwrap();
+        let mut held = reinvites(&a);
+        held.sort_by_key(|(id, _)| *id);
+        assert_eq!(held, vec![(1, Direction::SendRecv), (2, Direction::SendRecv), (3, Direction::SendOnly)]);
+        assert_eq!(mixes(&a), vec![vec![2, 1]]);
+        assert_eq!(sb.conference(), (&[2, 1][..], true));
+        assert!(sb.view(3).parked_since_ms.is_some());
+        assert!(sb.switch_to(2, 50).unwrap().is_empty(), "already in it");
+    }
+
+    #[test]
+    fn taking_a_party_aside_or_losing_one_leaves_the_rest_and_one_left_is_a_plain_call() {
+        let mut sb = Switchboard::new(None);
+        three_way(&mut sb);
+        answered(&mut sb, 3, 30);
+        let a = sb.merge(&[1, 2], 40).unwrap(); // back in, with 3 too
+        accept_all(&mut sb, &a, 40);
+        assert_eq!(sb.conference(), (&[2, 1, 3][..], true));
+        let a = sb.park(1, 50).unwrap();
+        assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
+        assert_eq!(mixes(&a), vec![vec![2, 3]]);
+        assert!(!sb.view(1).conference && sb.view(1).parked_since_ms.is_some());
+        let a = sb.ended(3);
+        assert_eq!(mixes(&a), vec![Vec::<CallId>::new()], "the conference is over");
+        assert_eq!(routes(&a), vec![Some(2)], "the one left has the microphone");
+        assert_eq!(sb.active(), Some(2));
+        assert!(!sb.view(2).conference);
+        assert_eq!(sb.conference(), (&[][..], false));
+    }
+
+    #[test]
+    fn a_call_replacing_a_party_takes_its_seat() {
+        let mut sb = Switchboard::new(None);
+        three_way(&mut sb);
+        sb.incoming(5, "sip:e@h");
+        let (parked, a) = sb.replace(5, 1, 30).unwrap();
+        assert!(!parked);
+        assert_eq!(mixes(&a), vec![vec![2, 5]]);
+        assert!(reinvites(&a).is_empty());
     }
 }

@@ -39,6 +39,10 @@ pub(super) struct MediaIo {
     hold_music: HoldMusic,
     processing: VoiceProcessing,
     active: Option<CallId>,
+    /// The local conference's calls (empty: none) and the parties kept out of its mix (None:
+    /// the user's microphone), for switches opened meanwhile.
+    conference: Vec<CallId>,
+    conference_muted: HashSet<Option<CallId>>,
     call_waiting: bool,
     notices: DeviceNotices,
 }
@@ -79,6 +83,8 @@ impl MediaIo {
             hold_music: HoldMusic::Generated,
             processing: VoiceProcessing::default(),
             active: None,
+            conference: Vec::new(),
+            conference_muted: HashSet::new(),
             call_waiting: false,
             notices,
         }
@@ -117,6 +123,10 @@ impl MediaIo {
         let sw = AudioSwitch::with_notices(input, output, self.hold_music.clone(), self.notices.clone()).map_err(|e| e.to_string())?;
         sw.set_processing(processing_settings(self.processing));
         sw.set_active(self.active);
+        sw.set_conference(&self.conference);
+        for m in &self.conference_muted {
+            sw.set_conference_muted(*m, true);
+        }
         sw.set_call_waiting(self.call_waiting);
         self.switches.push(sw.downgrade());
         Ok(sw)
@@ -201,6 +211,25 @@ impl MediaIo {
                 self.active = active;
                 for sw in self.switches() {
                     sw.set_active(active);
+                }
+            }
+            MediaOutput::Conference { members } => {
+                self.conference = members;
+                for sw in self.switches() {
+                    sw.set_conference(&self.conference);
+                    for m in &self.conference_muted {
+                        sw.set_conference_muted(*m, true);
+                    }
+                }
+            }
+            MediaOutput::ConferenceMute { id, muted } => {
+                if muted {
+                    self.conference_muted.insert(id);
+                } else {
+                    self.conference_muted.remove(&id);
+                }
+                for sw in self.switches() {
+                    sw.set_conference_muted(id, muted);
                 }
             }
             MediaOutput::CallWaiting(on) => {

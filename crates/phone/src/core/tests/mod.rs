@@ -2,6 +2,7 @@
 
 mod accounts;
 mod attended_transfer;
+mod conference;
 mod park_and_switch;
 mod replacing;
 mod transfer;

@@ -37,6 +37,10 @@ pub struct Phone {
     pub media: BTreeMap<CallId, bool>,
     /// The call that has the microphone and speaker, as last routed.
     pub routed: Option<CallId>,
+    /// The calls mixed with the user in a conference, as last ordered.
+    pub mixed: Vec<CallId>,
+    /// Conference parties (None: the user) kept out of the mix, as last ordered.
+    pub mix_muted: std::collections::BTreeSet<Option<CallId>>,
     /// What it sent and was answered, in order: "reinvite", "reinvite_done", "refer".
     pub sip_log: Vec<&'static str>,
     /// Transfer progress it reported to a phone that referred it: (status, last).
@@ -146,6 +150,8 @@ impl Wire {
                 finished: Vec::new(),
                 media: BTreeMap::new(),
                 routed: None,
+                mixed: Vec::new(),
+                mix_muted: Default::default(),
                 sip_log: Vec::new(),
                 notified: Vec::new(),
                 refer_answers: Vec::new(),
@@ -336,6 +342,14 @@ impl Wire {
                 self.send(p, Input::Media(MediaInput::Started { id, result: Ok(()) }), 0);
             }
             MediaOutput::Route { active } => self.phones[p].routed = active,
+            MediaOutput::Conference { members } => self.phones[p].mixed = members,
+            MediaOutput::ConferenceMute { id, muted } => {
+                if muted {
+                    self.phones[p].mix_muted.insert(id);
+                } else {
+                    self.phones[p].mix_muted.remove(&id);
+                }
+            }
             MediaOutput::Close { id } => {
                 self.phones[p].media.remove(&id);
                 self.send(p, Input::Media(MediaInput::Closed { id, stats: None }), 0);

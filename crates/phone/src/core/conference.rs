@@ -1,0 +1,161 @@
+//! Local conference (3-way and up to eight other parties), hosted on this phone: the user's
+//! calls are mixed here — each party hears all the others and the user, never itself — by the
+//! audio switch's conference bridge (`hookflash-media`'s `conference_bridge.rs`).
+//!
+//! The switchboard keeps who is in it and the holds (`Switchboard::merge`: every party resumed;
+//! switching to another call parks the whole conference, switching to any of its calls brings it
+//! back; a party taken aside or gone leaves the others, and a conference down to one call is
+//! that call). This file adds what the user asks of it:
+//! * `conference`: merge the active call with the given calls (parked ones, or the whole
+//!   conference again);
+//! * `mute` a party toward the conference (nobody hears it, it still hears all) or the user's
+//!   own microphone toward everyone;
+//! * `leave`: with two other parties they are connected to each other by attended transfer
+//!   (REFER with `Replaces`, `attended_transfer.rs`) and our legs end; with more the conference
+//!   is mixed here, so leaving would end it: refused with that warning unless the user says
+//!   `end`, which hangs up every party.
+//!
+//! Every change reaches front ends as `PhoneEvent::Conference` (parties, whether the user is
+//! in it, the user's mute) and each party's `CallUpdated` (`conference`, `conference_muted`).
+
+use super::io::*;
+use super::phone::PhoneCore;
+use crate::api::*;
+use std::collections::BTreeSet;
+
+/// What the core remembers of the conference besides the switchboard's list.
+#[derive(Debug, Default)]
+pub struct Conference {
+    /// Parties kept out of the mix.
+    pub muted: BTreeSet<CallId>,
+    /// The user's microphone kept out of the mix.
+    pub me_muted: bool,
+    /// The parties as last announced (so an unchanged conference is not news).
+    announced: (Vec<CallId>, bool, bool),
+}
+
+impl PhoneCore {
+    /// Merges the active call with `ids` (and the conference, if there is one) and puts the
+    /// user in it.
+    pub(super) fn conference(&mut self, ticket: Ticket, ids: &[CallId], now: i64) {
+        for id in ids {
+            let Some(c) = self.calls.get(id) else { return self.reply(ticket, Err(PhoneError::NoSuchCall(*id))) };
+            if c.info.state != CallState::Answered {
+                let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not connected, so it cannot join a conference") };
+                return self.reply(ticket, Err(e));
+            }
+            if self.is_blind_transfer(*id) {
+                let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is being transferred, so it cannot join a conference") };
+                return self.reply(ticket, Err(e));
+            }
+        }
+        match self.board.merge(ids, now) {
+            Ok(actions) => {
+                self.apply(actions, now);
+                self.reply(ticket, Ok(Done::Ok));
+            }
+            Err(e) => {
+                let e = match e {
+                    PhoneError::Other(detail) => PhoneError::InvalidInput { what: "conference".into(), detail },
+                    e => e,
+                };
+                self.reply(ticket, Err(e));
+            }
+        }
+    }
+
+    /// Keeps party `id` (None: the user's microphone) out of the conference's mix, or lets it
+    /// back in.
+    pub(super) fn conference_mute(&mut self, ticket: Ticket, id: Option<CallId>, muted: bool) {
+        let members = self.board.conference().0.to_vec();
+        if members.is_empty() {
+            return self.reply(ticket, Err(not_in_conference()));
+        }
+        match id {
+            Some(id) if !members.contains(&id) => {
+                let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not in the conference") };
+                return self.reply(ticket, Err(e));
+            }
+            Some(id) => {
+                if muted {
+                    self.conf.muted.insert(id);
+                } else {
+                    self.conf.muted.remove(&id);
+                }
+                self.publish(id);
+            }
+            None => self.conf.me_muted = muted,
+        }
+        self.media(MediaOutput::ConferenceMute { id, muted });
+        self.announce_conference();
+        self.reply(ticket, Ok(Done::Ok));
+    }
+
+    /// The user leaves the conference; see the module's comment.
+    pub(super) fn leave_conference(&mut self, ticket: Ticket, end: bool, now: i64) {
+        let (members, joined) = self.board.conference();
+        let members = members.to_vec();
+        if members.is_empty() || !joined {
+            return self.reply(ticket, Err(not_in_conference()));
+        }
+        if end {
+            tracing::info!("conference ended by the user: hanging up {members:?}");
+            for id in members {
+                self.hangup_with(id, EndReason::LocalHangup, now);
+            }
+            return self.reply(ticket, Ok(Done::Ok));
+        }
+        if members.len() > 2 {
+            let e = PhoneError::InvalidInput {
+                what: "conference".into(),
+                detail: format!(
+                    "the conference with {} other parties is mixed on this phone, so leaving would end it for everyone; \
+                     take parties aside until two are left (they are then connected to each other), or end it",
+                    members.len()
+                ),
+            };
+            return self.reply(ticket, Err(e));
+        }
+        // Two parties: the first is referred to the second, in the place of our call with it.
+        let (a, b) = (members[0], members[1]);
+        tracing::info!("leaving the conference: connecting call {a} to call {b}");
+        self.complete_transfer(ticket, a, b, false, now);
+    }
+
+    /// Tells front ends about the conference if it changed, and forgets mutes once it is over.
+    pub(super) fn announce_conference(&mut self) {
+        let (members, joined) = self.board.conference();
+        let members = members.to_vec();
+        // Mutes end with the party's place in the conference (the user's with the conference).
+        let gone: Vec<CallId> = self.conf.muted.iter().copied().filter(|m| !members.contains(m)).collect();
+        for id in gone {
+            self.conf.muted.remove(&id);
+            self.media(MediaOutput::ConferenceMute { id: Some(id), muted: false });
+        }
+        if members.is_empty() && self.conf.me_muted {
+            self.conf.me_muted = false;
+            self.media(MediaOutput::ConferenceMute { id: None, muted: false });
+        }
+        let now = (members.clone(), joined, self.conf.me_muted);
+        if now == self.conf.announced {
+            return;
+        }
+        self.conf.announced = now;
+        let message = conference_message(&members, joined);
+        self.emit(PhoneEvent::Conference { parties: members, joined, muted: self.conf.me_muted, message });
+    }
+}
+
+fn not_in_conference() -> PhoneError {
+    PhoneError::InvalidInput { what: "conference".into(), detail: "you are not in a conference".into() }
+}
+
+/// The sentence of a `PhoneEvent::Conference`.
+pub fn conference_message(parties: &[CallId], joined: bool) -> String {
+    let list = parties.iter().map(|p| format!("call {p}")).collect::<Vec<_>>().join(", ");
+    match (parties.len(), joined) {
+        (0, _) => "the conference is over".to_string(),
+        (_, true) => format!("in conference with {list}"),
+        (_, false) => format!("conference with {list} on hold"),
+    }
+}

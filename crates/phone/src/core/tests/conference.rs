@@ -1,0 +1,165 @@
+//! Local conference with real cores on the wire: bob calls alice, alice calls carol (bob
+//! parked), then merges: both are resumed and mixed with alice; "leave" connects bob and carol
+//! to each other and alice is out; with three parties leaving is refused (the mix is here)
+//! unless she ends it.
+
+use super::wire::{opts, Wire};
+use crate::api::*;
+use crate::core::io::{Command, Done};
+
+fn conference_events(events: &[PhoneEvent]) -> Vec<(Vec<CallId>, bool, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            PhoneEvent::Conference { parties, joined, muted, .. } => Some((parties.clone(), *joined, *muted)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ended(events: &[PhoneEvent], id: CallId) -> Option<EndReason> {
+    events.iter().find_map(|e| match e {
+        PhoneEvent::CallEnded { call, reason, .. } if call.id == id => Some(reason.clone()),
+        _ => None,
+    })
+}
+
+/// bob calls alice (answered), alice dials `others` in turn (each answers): alice's call ids,
+/// bob's first.
+fn calls_at_alice(w: &mut Wire, others: &[&str]) -> Vec<CallId> {
+    w.refer_to_peer = true;
+    w.ask("bob", Command::Dial { target: "sip:alice@alice.test".into(), opts: opts() }, 50).unwrap();
+    let ab = w.calls("alice")[0].id;
+    w.ask("alice", Command::Answer { id: ab, opts: opts() }, 100).unwrap();
+    let mut ids = vec![ab];
+    for other in others {
+        let Ok(Done::Call(id)) = w.ask("alice", Command::Dial { target: format!("sip:{other}@{other}.test"), opts: opts() }, 50) else {
+            panic!("no call to {other}")
+        };
+        let theirs = w.calls(other)[0].id;
+        w.ask(other, Command::Answer { id: theirs, opts: opts() }, 100).unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+#[test]
+fn merging_resumes_everyone_and_mixes_them_with_the_user() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let ids = calls_at_alice(&mut w, &["carol"]);
+    let (ab, ac) = (ids[0], ids[1]);
+    assert!(w.calls("bob")[0].held_by_remote, "bob was parked for the call to carol");
+    w.take_events("alice");
+
+    assert_eq!(w.ask("alice", Command::Conference { ids: vec![ab] }, 200), Ok(Done::Ok));
+
+    assert_eq!(w.phone("alice").mixed, vec![ac, ab], "carol (active) and bob are mixed");
+    assert_eq!(w.phone("alice").routed, None, "no single call has the microphone");
+    for id in [ab, ac] {
+        let c = w.call("alice", id);
+        assert!(c.conference && !c.active && c.parked_since_ms.is_none(), "{c:#?}");
+    }
+    assert!(!w.calls("bob")[0].held_by_remote, "bob was resumed");
+    assert!(!w.calls("carol")[0].held_by_remote);
+    assert_eq!(conference_events(&w.take_events("alice")), vec![(vec![ac, ab], true, false)]);
+
+    // Muting bob toward the conference and the user's own microphone.
+    w.ask("alice", Command::ConferenceMute { id: Some(ab), muted: true }, 10).unwrap();
+    w.ask("alice", Command::ConferenceMute { id: None, muted: true }, 10).unwrap();
+    assert!(w.call("alice", ab).conference_muted && !w.call("alice", ac).conference_muted);
+    assert_eq!(w.phone("alice").mix_muted, [Some(ab), None].into_iter().collect());
+    let e = w.ask("alice", Command::ConferenceMute { id: Some(99), muted: true }, 10).unwrap_err();
+    assert!(e.to_string().contains("call 99 is not in the conference"), "{e}");
+
+    // carol hangs up: bob alone is a plain active call again, his mute gone with the conference.
+    let ca = w.calls("carol")[0].id;
+    w.ask("carol", Command::Hangup { id: ca }, 100).unwrap();
+    assert_eq!(w.phone("alice").mixed, Vec::<CallId>::new());
+    assert_eq!(w.phone("alice").routed, Some(ab));
+    assert!(w.phone("alice").mix_muted.is_empty(), "{:?}", w.phone("alice").mix_muted);
+    let c = w.call("alice", ab);
+    assert!(c.active && !c.conference && !c.conference_muted, "{c:#?}");
+    assert_eq!(conference_events(&w.take_events("alice")).last(), Some(&(vec![], false, false)));
+}
+
+#[test]
+fn leaving_a_three_way_connects_the_other_two_and_ends_our_calls() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let ids = calls_at_alice(&mut w, &["carol"]);
+    let (ab, ac) = (ids[0], ids[1]);
+    w.ask("alice", Command::Conference { ids: vec![ab] }, 200).unwrap();
+    w.take_events("alice");
+    w.take_events("carol");
+
+    let t = w.command("alice", Command::LeaveConference { end: false });
+    w.run_for(400);
+
+    assert_eq!(w.reply("alice", t), Ok(Done::Ok));
+    assert!(w.calls("alice").is_empty(), "{:#?}", w.calls("alice"));
+    let alice = w.take_events("alice");
+    assert!(matches!(ended(&alice, ac), Some(EndReason::Transferred { .. })), "{alice:#?}");
+    assert!(matches!(ended(&alice, ab), Some(EndReason::Transferred { .. })), "{alice:#?}");
+    let (bob, carol) = (w.calls("bob"), w.calls("carol"));
+    assert!(bob.len() == 1 && bob[0].state == CallState::Answered && bob[0].remote_uri.contains("carol"), "{bob:#?}");
+    assert!(carol.len() == 1 && carol[0].remote_uri.contains("bob"), "{carol:#?}");
+    assert!(!w.take_events("carol").iter().any(|e| matches!(e, PhoneEvent::IncomingCall { .. })), "carol's phone did not ring again");
+    let rows: Vec<CallId> = w.phone("alice").finished.iter().map(|(id, _)| *id).collect();
+    assert_eq!((rows.iter().filter(|i| **i == ab).count(), rows.iter().filter(|i| **i == ac).count()), (1, 1), "one history row per leg");
+}
+
+#[test]
+fn with_three_parties_leaving_is_refused_unless_the_user_ends_it() {
+    let mut w = Wire::new(&["alice", "bob", "carol", "dave"]);
+    let ids = calls_at_alice(&mut w, &["carol", "dave"]);
+    let e = w.ask("alice", Command::LeaveConference { end: false }, 10).unwrap_err();
+    assert!(e.to_string().contains("not in a conference"), "{e}");
+    w.ask("alice", Command::Conference { ids: vec![ids[0], ids[1]] }, 200).unwrap();
+    assert_eq!(w.phone("alice").mixed.len(), 3);
+
+    let e = w.ask("alice", Command::LeaveConference { end: false }, 10).unwrap_err();
+    assert!(e.to_string().contains("leaving would end it for everyone"), "{e}");
+    assert_eq!(w.calls("alice").len(), 3, "nothing dropped");
+
+    w.ask("alice", Command::LeaveConference { end: true }, 200).unwrap();
+    assert!(w.calls("alice").is_empty());
+    for other in ["bob", "carol", "dave"] {
+        assert!(w.calls(other).is_empty(), "{other} was hung up");
+    }
+    let rows: Vec<CallId> = w.phone("alice").finished.iter().map(|(id, _)| *id).collect();
+    let mut sorted = rows.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), rows.len(), "every leg recorded once: {rows:?}");
+    assert_eq!(rows.len(), 3);
+}
+
+#[test]
+fn merging_while_a_hold_is_still_in_flight_ends_with_everyone_resumed() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let ids = calls_at_alice(&mut w, &["carol"]);
+    let (ab, ac) = (ids[0], ids[1]);
+    // carol is parked and at once merged back, before her phone answered the hold.
+    let t1 = w.command("alice", Command::Park { id: ac });
+    let t2 = w.command("alice", Command::Conference { ids: vec![ab, ac] });
+    w.run_for(500);
+    assert_eq!(w.reply("alice", t1), Ok(Done::Ok));
+    assert_eq!(w.reply("alice", t2), Ok(Done::Ok));
+    let mut mixed = w.phone("alice").mixed.clone();
+    mixed.sort();
+    assert_eq!(mixed, vec![ab, ac]);
+    assert!(!w.calls("bob")[0].held_by_remote && !w.calls("carol")[0].held_by_remote, "both resumed in the end");
+    assert!(w.call("alice", ac).parked_since_ms.is_none());
+}
+
+#[test]
+fn a_call_still_ringing_cannot_join_and_the_message_says_why() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let ids = calls_at_alice(&mut w, &[]);
+    w.ask("carol", Command::Dial { target: "sip:alice@alice.test".into(), opts: opts() }, 50).unwrap();
+    let ringing = w.calls("alice").iter().find(|c| c.state == CallState::Ringing).unwrap().id;
+    let e = w.ask("alice", Command::Conference { ids: vec![ringing] }, 10).unwrap_err();
+    assert!(e.to_string().contains(&format!("call {ringing} is not connected")), "{e}");
+    let e = w.ask("alice", Command::Conference { ids: vec![] }, 10).unwrap_err();
+    assert!(e.to_string().contains(&format!("only call {}", ids[0])), "{e}");
+    assert!(w.call("alice", ids[0]).active, "nothing changed");
+}
