@@ -494,8 +494,6 @@ mod tests {
         assert_eq!(p("conference-mute 3 off"), ConferenceMute(Some(3), false));
         assert_eq!(p("leave"), Leave(false));
         assert_eq!(p("leave end"), Leave(true));
-        assert!(err("conference 2 x").contains("'x' is not a call id"));
-        assert!(err("leave now").contains("only `end` may follow"));
         assert_eq!(p("complete 1 2"), Complete(1, 2, false));
         assert_eq!(p("complete 1 2 resume"), Complete(1, 2, true));
         assert_eq!(p("slots"), Slots);
@@ -515,6 +513,8 @@ mod tests {
         assert!(err("transfer 2").contains("needs a call id and a target"));
         assert!(err("transfer 2 2001 later").contains("only `resume` may follow"));
         assert!(err("consult 1").contains("needs a call id and a target"));
+        assert!(err("conference 2 x").contains("'x' is not a call id"));
+        assert!(err("leave now").contains("only `end` may follow"));
         assert!(err("complete 1").contains("needs two call ids"));
         assert!(err("complete 1 x").contains("'x' is not a call id"));
         assert_eq!(err("park"), "`park` needs a call id, e.g. `park 2`");

@@ -8,7 +8,7 @@ export type CallId = number;
 /**
  * Everything the engine tells front ends; one stream, in order.
  */
-export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, };
+export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, } | { "event": "conference", parties: Array<number>, joined: boolean, muted: boolean, message: string, };
 
 export type RegistrationState = { "state": "unregistered" } | { "state": "registering" } | { "state": "registered", expires_in: number, } | { "state": "failed", message: string, status: number | null, } | { "state": "retrying", message: string, in_secs: number, };
 
@@ -43,7 +43,16 @@ routing: string | null,
 /**
  * The call's media is SRTP-encrypted (false: clear RTP, or no media yet).
  */
-encrypted: boolean, };
+encrypted: boolean, 
+/**
+ * The call is a party of the local conference (mixed with the others while the user is in
+ * it; parked with them otherwise).
+ */
+conference: boolean, 
+/**
+ * The party's voice is kept out of the conference (it still hears everyone).
+ */
+conference_muted: boolean, };
 
 export type CallState = "calling" | "ringing" | "answered" | "ended";
 
