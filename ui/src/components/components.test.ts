@@ -28,6 +28,8 @@ const call = (over: Partial<CallView> = {}): CallView => ({
   account: 'sip:alice@127.0.0.1',
   routing: null,
   encrypted: false,
+  conference: false,
+  conference_muted: false,
   ...over,
 });
 

@@ -64,6 +64,8 @@ describe('park orbit slots', () => {
       account: 'sip:alice@pbx',
       routing: null,
       encrypted: false,
+      conference: false,
+      conference_muted: false,
     };
     const base = { call, now: 5_000, onHangup: () => {}, onMute: () => {}, onDtmf: () => {}, onDismiss: () => {}, onPark: () => {} };
     const onParkOrbit = vi.fn();

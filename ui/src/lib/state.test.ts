@@ -38,6 +38,8 @@ const call = (over: Partial<CallInfo> = {}): CallInfo => ({
   account: 'sip:alice@127.0.0.1',
   routing: null,
   encrypted: false,
+  conference: false,
+  conference_muted: false,
   ...over,
 });
 
