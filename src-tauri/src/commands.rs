@@ -239,3 +239,26 @@ pub async fn retrieve_from_orbit(session: State<'_, Session>, slot: String) -> R
 pub async fn park_slots(session: State<'_, Session>) -> Reply<Vec<hookflash_phone::ParkSlot>> {
     Ok(session.phone().await.map(|p| p.park_slots()).unwrap_or_default())
 }
+
+/// Merges the active call, the conference (if any) and `ids` into one local conference the user
+/// is in (2 to 8 other parties, all connected); `ids` empty brings a parked conference back.
+/// Changes arrive as `conference` events.
+#[tauri::command]
+pub async fn conference_calls(session: State<'_, Session>, ids: Vec<CallId>) -> Reply<()> {
+    session.phone().await?.conference(&ids).await.map_err(|e| e.to_string())
+}
+
+/// Keeps conference party `id` (absent: the user's own microphone) out of the mix, or lets it
+/// back in; the party still hears everyone.
+#[tauri::command]
+pub async fn conference_mute(session: State<'_, Session>, id: Option<CallId>, muted: bool) -> Reply<()> {
+    session.phone().await?.conference_mute(id, muted).await.map_err(|e| e.to_string())
+}
+
+/// Leaves the conference: two other parties are connected to each other (attended transfer)
+/// and our calls end; with more it is refused with the engine's explanation unless `end`,
+/// which hangs up every party.
+#[tauri::command]
+pub async fn leave_conference(session: State<'_, Session>, end: bool) -> Reply<()> {
+    session.phone().await?.leave_conference(end).await.map_err(|e| e.to_string())
+}

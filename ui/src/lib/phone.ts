@@ -66,6 +66,18 @@ export const phone = {
   consult: (id: CallId, target: string): Promise<CallId> => invoke('consult_call', { id, target }),
   /** Connects the far ends of `id` and `other` (attended transfer) and leaves both calls. */
   completeTransfer: (id: CallId, other: CallId): Promise<void> => invoke('complete_transfer', { id, other }),
+  /**
+   * Merges the active call, the conference (if any) and `ids` into one local conference the user
+   * is in; `[]` brings a parked conference back. Changes arrive as `conference` events.
+   */
+  conference: (ids: CallId[]): Promise<void> => invoke('conference_calls', { ids }),
+  /** Keeps party `id` (null: the user's own microphone) out of the conference's mix, or lets it back in. */
+  conferenceMute: (id: CallId | null, muted: boolean): Promise<void> => invoke('conference_mute', { id, muted }),
+  /**
+   * Leaves the conference: two other parties are connected to each other and our calls end;
+   * with more it is refused (the mix is on this phone) unless `end`, which hangs up everyone.
+   */
+  leaveConference: (end: boolean): Promise<void> => invoke('leave_conference', { end }),
   /** Calls the orbit slot to take back the call parked there. */
   retrieve: (slot: string): Promise<CallId> => invoke('retrieve_from_orbit', { slot }),
   /** The account's orbit slots (empty: no shared park configured). */
