@@ -7,6 +7,8 @@ import Dialpad from './Dialpad.svelte';
 import ParkedList from './ParkedList.svelte';
 import RoutingForm from './RoutingForm.svelte';
 import ConsultBar from './ConsultBar.svelte';
+import ConferenceCard from './ConferenceCard.svelte';
+import { CALL_DRAG_TYPE } from '../lib/drag';
 import type { CallView } from '../lib/state';
 import type { HistoryEntry, RoutingSettings } from '../lib/types';
 
@@ -356,5 +358,163 @@ describe('transfer', () => {
     expect(getByTestId('consult-cancel').textContent).toContain('back to Caller');
     await fireEvent.click(getByTestId('consult-cancel'));
     expect(onCancel).toHaveBeenCalledOnce();
+  });
+});
+
+/** A stand-in for the drag data of a drag and drop (jsdom has no DataTransfer). */
+function dragData(carried: Record<string, string> = {}) {
+  const data = { ...carried };
+  return {
+    get types() {
+      return Object.keys(data);
+    },
+    getData: (type: string) => data[type] ?? '',
+    setData: (type: string, value: string) => {
+      data[type] = value;
+    },
+    dropEffect: 'none',
+    effectAllowed: 'all',
+  };
+}
+
+describe('conference', () => {
+  const party = (id: number, name: string, over: Partial<CallView> = {}) =>
+    call({ id, remote_display_name: name, remote_uri: `sip:${name.toLowerCase()}@pbx`, conference: true, ...over });
+  const handlers = () => ({
+    onMuteParty: vi.fn(),
+    onAside: vi.fn(),
+    onHangup: vi.fn(),
+    onMuteMe: vi.fn(),
+    onLeave: vi.fn(),
+    onEnd: vi.fn(),
+    onReturn: vi.fn(),
+    onMergeDrop: vi.fn(),
+  });
+
+  it('lists every party with its own controls, in a labelled region', async () => {
+    const h = handlers();
+    const { getByTestId, getByRole, queryByTestId, container } = render(ConferenceCard, {
+      parties: [party(2, 'Bob'), party(1, HOSTILE, { conference_muted: true })],
+      joined: true,
+      muted: false,
+      now: 62_000,
+      ...h,
+    });
+    expect(container.querySelector('img')).toBeNull();
+    expect(getByRole('region', { name: 'Conference (2)' })).toBe(getByTestId('conference-card'));
+    expect(getByTestId('conference-party-2').textContent).toContain('Bob');
+    expect(getByTestId('conference-party-2').textContent).toContain('1:01');
+    expect(getByTestId('conference-party-1').textContent).toContain(HOSTILE);
+    expect(getByTestId('conference-party-1').textContent).toContain('Muted toward the conference');
+    expect(getByTestId('conference-mute-2').getAttribute('aria-pressed')).toBe('false');
+    expect(getByTestId('conference-mute-1').getAttribute('aria-pressed')).toBe('true');
+    expect(getByRole('button', { name: 'Mute Bob toward the conference' })).toBe(getByTestId('conference-mute-2'));
+    await fireEvent.click(getByTestId('conference-mute-2'));
+    await fireEvent.click(getByTestId('conference-mute-1'));
+    expect(h.onMuteParty.mock.calls).toEqual([[2, true], [1, false]]);
+    await fireEvent.click(getByRole('button', { name: 'Take Bob aside (park)' }));
+    expect(h.onAside).toHaveBeenCalledWith(2);
+    await fireEvent.click(getByTestId('conference-hangup-1'));
+    expect(h.onHangup).toHaveBeenCalledWith(1);
+    expect(getByTestId('conference-mute-me').getAttribute('aria-pressed')).toBe('false');
+    await fireEvent.click(getByTestId('conference-mute-me'));
+    expect(h.onMuteMe).toHaveBeenCalledWith(true);
+    await fireEvent.click(getByTestId('conference-leave'));
+    expect(h.onLeave).toHaveBeenCalledOnce();
+    // "End conference for everyone" only once leaving was refused; no Return while in it.
+    expect(queryByTestId('conference-end')).toBeNull();
+    expect(queryByTestId('conference-return')).toBeNull();
+  });
+
+  it('offers to end it for everyone once leaving was refused', async () => {
+    const h = handlers();
+    const { getByTestId } = render(ConferenceCard, {
+      parties: [party(1, 'Bob'), party(2, 'Carol'), party(3, 'Dave')],
+      joined: true,
+      muted: true,
+      now: 0,
+      endOffered: true,
+      ...h,
+    });
+    expect(getByTestId('conference-card').textContent).toContain('Conference (3)');
+    expect(getByTestId('conference-state').textContent).toContain('you are muted');
+    expect(getByTestId('conference-mute-me').getAttribute('aria-pressed')).toBe('true');
+    await fireEvent.click(getByTestId('conference-end'));
+    expect(h.onEnd).toHaveBeenCalledOnce();
+  });
+
+  it('parked: everyone hears music, "Return to conference" brings the user back', async () => {
+    const h = handlers();
+    const { getByTestId, queryByTestId } = render(ConferenceCard, { parties: [party(1, 'Bob'), party(2, 'Carol')], joined: false, muted: false, now: 0, ...h });
+    expect(getByTestId('conference-state').textContent).toContain('On hold');
+    expect(queryByTestId('conference-leave')).toBeNull();
+    expect(queryByTestId('conference-mute-me')).toBeNull();
+    await fireEvent.click(getByTestId('conference-return'));
+    expect(h.onReturn).toHaveBeenCalledOnce();
+  });
+
+  it('a parked call dropped on the card joins it; other drags are not taken', async () => {
+    const h = handlers();
+    const { getByTestId } = render(ConferenceCard, { parties: [party(1, 'Bob'), party(2, 'Carol')], joined: true, muted: false, now: 0, ...h });
+    const card = getByTestId('conference-card');
+    const text = dragData({ 'text/plain': 'hello' });
+    expect(await fireEvent.dragOver(card, { dataTransfer: text })).toBe(true); // not cancelled: no drop here
+    const carried = dragData({ [CALL_DRAG_TYPE]: '7' });
+    expect(await fireEvent.dragOver(card, { dataTransfer: carried })).toBe(false);
+    expect(card.classList.contains('dropping')).toBe(true);
+    await fireEvent.drop(card, { dataTransfer: carried });
+    expect(card.classList.contains('dropping')).toBe(false);
+    expect(h.onMergeDrop).toHaveBeenCalledWith(7);
+    // One of its own parties dropped back is nothing to merge.
+    await fireEvent.drop(card, { dataTransfer: dragData({ [CALL_DRAG_TYPE]: '2' }) });
+    expect(h.onMergeDrop).toHaveBeenCalledOnce();
+  });
+
+  it('the consult bar merges all three once the colleague answers', async () => {
+    const onConference = vi.fn();
+    const caller = call({ id: 1, remote_display_name: 'Caller', parked_since_ms: 3_000 });
+    const ringing = render(ConsultBar, { caller, colleague: call({ id: 2, state: 'ringing' }), onComplete: noop, onCancel: noop, onConference });
+    expect((ringing.getByTestId('consult-conference') as HTMLButtonElement).disabled).toBe(true);
+    cleanup();
+    const { getByTestId } = render(ConsultBar, { caller, colleague: call({ id: 2 }), onComplete: noop, onCancel: noop, onConference });
+    expect(getByTestId('consult-conference').textContent).toBe('Conference all');
+    await fireEvent.click(getByTestId('consult-conference'));
+    expect(onConference).toHaveBeenCalledOnce();
+  });
+
+  it('a parked call merges by its button, or dragged onto the active call card', async () => {
+    const onMerge = vi.fn();
+    const parked = call({ id: 3, remote_display_name: 'Carol', parked_since_ms: 1_000 });
+    const list = render(ParkedList, { calls: [parked], now: 2_000, recallMs: 60_000, onSwitch: noop, onHangup: noop, onMerge });
+    await fireEvent.click(list.getByRole('button', { name: 'Merge Carol into a conference' }));
+    expect(onMerge).toHaveBeenCalledWith(3);
+    const row = list.getByTestId('parked-call');
+    expect(row.getAttribute('draggable')).toBe('true');
+    const drag = dragData();
+    await fireEvent.dragStart(row, { dataTransfer: drag });
+    expect(drag.getData(CALL_DRAG_TYPE)).toBe('3');
+    cleanup();
+    // Nothing to merge with: no button, not draggable.
+    const alone = render(ParkedList, { calls: [parked], now: 2_000, recallMs: 60_000, onSwitch: noop, onHangup: noop });
+    expect(alone.queryByTestId('merge-button')).toBeNull();
+    expect(alone.getByTestId('parked-call').getAttribute('draggable')).toBeNull();
+    cleanup();
+
+    const onMergeDrop = vi.fn();
+    const card = render(CallCard, { call: call({ id: 1, active: true }), now: 0, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onMergeDrop });
+    await fireEvent.drop(card.getByTestId('call-card'), { dataTransfer: drag });
+    expect(onMergeDrop).toHaveBeenCalledWith(3);
+    cleanup();
+    // A call still ringing out is no drop target.
+    const ringing = render(CallCard, { call: call({ id: 1, state: 'ringing' }), now: 0, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onMergeDrop });
+    await fireEvent.drop(ringing.getByTestId('call-card'), { dataTransfer: drag });
+    expect(onMergeDrop).toHaveBeenCalledOnce();
+  });
+
+  it('the active call joins a parked conference with "Add to conference"', async () => {
+    const onJoinConference = vi.fn();
+    const { getByTestId } = render(CallCard, { call: call({ active: true }), now: 0, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onJoinConference });
+    await fireEvent.click(getByTestId('join-conference'));
+    expect(onJoinConference).toHaveBeenCalledOnce();
   });
 });

@@ -3,6 +3,9 @@ import {
   activeCalls,
   answerParksLabel,
   callStateLabel,
+  canMerge,
+  conferenceParties,
+  inConference,
   consultPair,
   currentCall,
   endConsult,
@@ -303,6 +306,97 @@ describe('consult transfer', () => {
     s = reduce(s, { event: 'call_ended', call: answered(3), reason: { kind: 'remote_hangup' }, message: 'p3 hung up' }, 6_000);
     expect(consultPair(s)?.colleague.id).toBe(2);
     expect(consultPair(endConsult(s))).toBeNull();
+  });
+});
+
+describe('conference', () => {
+  const answered = (id: number, over: Partial<CallInfo> = {}) =>
+    call({ id, state: 'answered', answered_at_ms: 2_000, remote_uri: `sip:p${id}@h`, ...over });
+  const conference = (parties: number[], joined = true, muted = false): PhoneEvent => ({
+    event: 'conference',
+    parties,
+    joined,
+    muted,
+    message: parties.length ? `in conference with ${parties.map((p) => `call ${p}`).join(', ')}` : 'the conference is over',
+  });
+  const member = (id: number, over: Partial<CallInfo> = {}) => answered(id, { conference: true, ...over });
+
+  it('keeps the parties, whether the user is in it and muted; its calls leave the cards and the parked list', () => {
+    let s = run([
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 3_000 }) },
+      { event: 'call_updated', call: answered(2, { active: true }) },
+      { event: 'call_updated', call: answered(3, { parked_since_ms: 4_000 }) },
+    ]);
+    expect(canMerge(s)).toBe(true);
+    s = run([{ event: 'call_updated', call: member(2) }, { event: 'call_updated', call: member(1) }, conference([2, 1])], s);
+    expect(s.conference).toEqual({ parties: [2, 1], joined: true, muted: false });
+    expect(conferenceParties(s).map((c) => c.id)).toEqual([2, 1]);
+    expect(inConference(s, s.calls[1])).toBe(true);
+    expect(inConference(s, s.calls[3])).toBe(false);
+    expect(activeCalls(s)).toEqual([]);
+    expect(parkedCalls(s).map((c) => c.id)).toEqual([3]);
+    // The microphone goes to the whole conference, not one call; a parked call can join it.
+    expect(currentCall(s)).toBeNull();
+    expect(canMerge(s)).toBe(true);
+    expect(answerParksLabel(s)).toBe('Answering parks the conference');
+
+    s = reduce(s, conference([2, 1], true, true), 0);
+    expect(s.conference?.muted).toBe(true);
+  });
+
+  it('a parked conference keeps its calls on its card; over, they are plain calls again', () => {
+    let s = run([
+      { event: 'call_updated', call: member(1, { parked_since_ms: 5_000 }) },
+      { event: 'call_updated', call: member(2, { parked_since_ms: 5_000 }) },
+      conference([1, 2], false),
+      { event: 'call_updated', call: answered(3, { active: true }) },
+    ]);
+    expect(s.conference?.joined).toBe(false);
+    expect(parkedCalls(s)).toEqual([]);
+    expect(activeCalls(s).map((c) => c.id)).toEqual([3]);
+    expect(currentCall(s)?.id).toBe(3);
+    expect(answerParksLabel(s)).toBe('Answering parks p3@h');
+
+    // Party 1 taken aside: down to one call, the conference is over.
+    s = run([{ event: 'call_updated', call: answered(1, { parked_since_ms: 9_000 }) }, { event: 'call_updated', call: answered(2, { parked_since_ms: 5_000 }) }, conference([])], s);
+    expect(s.conference).toBeNull();
+    expect(conferenceParties(s)).toEqual([]);
+    expect(parkedCalls(s).map((c) => c.id)).toEqual([2, 1]);
+  });
+
+  it('a party that ended shows its ended card, not a place on the conference card', () => {
+    let s = run([
+      { event: 'call_updated', call: member(1) },
+      { event: 'call_updated', call: member(2) },
+      { event: 'call_updated', call: member(3) },
+      conference([1, 2, 3]),
+    ]);
+    s = reduce(s, { event: 'call_ended', call: member(2), reason: { kind: 'remote_hangup' }, message: 'p2 hung up' }, 7_000);
+    expect(conferenceParties(s).map((c) => c.id)).toEqual([1, 3]);
+    expect(activeCalls(s).map((c) => c.id)).toEqual([2]);
+    expect(activeCalls(s)[0].endedMessage).toBe('p2 hung up');
+  });
+
+  it('a consultation merged into the conference is over; an unrelated conference keeps it', () => {
+    let s = run([
+      { event: 'call_updated', call: answered(1, { parked_since_ms: 3_000 }) },
+      { event: 'call_updated', call: answered(2, { active: true }) },
+      { event: 'call_updated', call: answered(3, { parked_since_ms: 1_000 }) },
+      { event: 'call_updated', call: answered(4, { parked_since_ms: 1_000 }) },
+    ]);
+    s = startConsult(s, 1, 2);
+    expect(reduce(s, conference([3, 4], false), 0).consult).toEqual({ caller: 1, colleague: 2 });
+    s = reduce(s, conference([2, 1]), 0);
+    expect(s.consult).toBeNull();
+    expect(consultPair(s)).toBeNull();
+  });
+
+  it('is read back from the calls when the window (re)loads', () => {
+    const s = withCalls(initialState, [member(1), member(2), answered(3, { parked_since_ms: 1_000 })]);
+    expect(s.conference).toEqual({ parties: [1, 2], joined: true, muted: false });
+    const parked = withCalls(initialState, [member(1, { parked_since_ms: 1_000 }), member(2, { parked_since_ms: 1_000 })]);
+    expect(parked.conference?.joined).toBe(false);
+    expect(withCalls(initialState, [answered(1)]).conference).toBeNull();
   });
 });
 

@@ -10,6 +10,16 @@ export interface CallView extends CallInfo {
   endedAt?: number;
 }
 
+/** The local conference as the engine last announced it. */
+export interface ConferenceView {
+  /** Its calls, in the engine's order (at least two while it exists). */
+  parties: CallId[];
+  /** Whether the user is in it (false: parked, every party hears music). */
+  joined: boolean;
+  /** Whether the user's own microphone is kept out of the mix. */
+  muted: boolean;
+}
+
 export interface ViewState {
   /** Address of record the registration state belongs to. */
   aor: string | null;
@@ -31,6 +41,8 @@ export interface ViewState {
   availability: Availability;
   /** A consultation under way: the caller (parked) and the colleague called to consult. */
   consult: { caller: CallId; colleague: CallId } | null;
+  /** The local conference, while there is one. */
+  conference: ConferenceView | null;
 }
 
 export const initialState: ViewState = {
@@ -45,6 +57,7 @@ export const initialState: ViewState = {
   quality: {},
   availability: { presence: 'available', dnd: false },
   consult: null,
+  conference: null,
 };
 
 function putCall(state: ViewState, call: CallView): ViewState {
@@ -89,16 +102,36 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
     case 'transfer':
       // Progress is news, shown as it comes; a failure is a problem (the call is back here).
       return event.progress.state === 'failed' ? { ...state, warning: event.message, notice: null } : { ...state, notice: event.message };
+    case 'conference': {
+      if (event.parties.length === 0) return { ...state, conference: null };
+      // A consultation whose calls were merged into the conference is over (no transfer to
+      // complete any more).
+      const merged = state.consult && (event.parties.includes(state.consult.caller) || event.parties.includes(state.consult.colleague));
+      return {
+        ...state,
+        conference: { parties: [...event.parties], joined: event.joined, muted: event.muted },
+        consult: merged ? null : state.consult,
+      };
+    }
     default:
       return state;
   }
 }
 
-/** Replaces the calls with the engine's snapshot (window (re)loaded while calls exist). */
+/**
+ * Replaces the calls with the engine's snapshot (window (re)loaded while calls exist). A
+ * conference is read back from its calls' `conference` flags (the user is in it unless they are
+ * parked); the user's own mute is not in the snapshot, so it is kept from the last event.
+ */
 export function withCalls(state: ViewState, calls: CallInfo[]): ViewState {
   const map: Record<CallId, CallView> = {};
   for (const call of calls) map[call.id] = { ...call };
-  return { ...state, calls: map };
+  const members = calls.filter((c) => c.conference && c.state === 'answered');
+  const conference =
+    members.length >= 2
+      ? { parties: members.map((c) => c.id), joined: members.some((c) => c.parked_since_ms == null), muted: state.conference?.muted ?? false }
+      : null;
+  return { ...state, calls: map, conference };
 }
 
 /** The user consults `colleague` (just dialled) about `caller` (parked by the dial). */
@@ -131,6 +164,25 @@ export function dismissCall(state: ViewState, id: CallId): ViewState {
   return { ...state, calls, receivedDtmf, quality };
 }
 
+/** Whether a call is one of the conference's parties (and has not ended). */
+export function inConference(state: ViewState, call: CallView): boolean {
+  return call.state !== 'ended' && (state.conference?.parties.includes(call.id) ?? false);
+}
+
+/** The conference's calls still up, in the engine's order (empty: no conference). */
+export function conferenceParties(state: ViewState): CallView[] {
+  if (!state.conference) return [];
+  return state.conference.parties.map((id) => state.calls[id]).filter((c): c is CallView => !!c && c.state !== 'ended');
+}
+
+/**
+ * Whether a parked call can be merged now: with the call that has the microphone, or with the
+ * conference (joined or parked; `conference([id])` merges both).
+ */
+export function canMerge(state: ViewState): boolean {
+  return conferenceParties(state).length > 0 || currentCall(state) !== null;
+}
+
 /** Ringing incoming calls waiting for answer/decline, oldest first. */
 export function incomingCalls(state: ViewState): CallView[] {
   return Object.values(state.calls)
@@ -143,28 +195,35 @@ export function isParked(call: CallView): boolean {
   return call.state === 'answered' && call.parked_since_ms != null;
 }
 
-/** Calls shown as cards: being set up, connected and not parked, or just ended; oldest first. */
+/**
+ * Calls shown as cards: being set up, connected and not parked, or just ended; oldest first.
+ * The conference's calls are on the conference card instead.
+ */
 export function activeCalls(state: ViewState): CallView[] {
   return Object.values(state.calls)
-    .filter((c) => !(c.direction === 'incoming' && c.state === 'ringing') && !isParked(c))
+    .filter((c) => !(c.direction === 'incoming' && c.state === 'ringing') && !isParked(c) && !inConference(state, c))
     .sort((a, b) => a.started_at_ms - b.started_at_ms);
 }
 
-/** Parked calls, longest parked first. */
+/** Parked calls, longest parked first (a parked conference's calls stay on its card). */
 export function parkedCalls(state: ViewState): CallView[] {
   return Object.values(state.calls)
-    .filter(isParked)
+    .filter((c) => isParked(c) && !inConference(state, c))
     .sort((a, b) => (a.parked_since_ms ?? 0) - (b.parked_since_ms ?? 0));
 }
 
-/** The call that has the microphone: the engine's `active` one, else the only connected one. */
+/**
+ * The call that has the microphone: the engine's `active` one, else the only connected one;
+ * none while the user is in the conference (the microphone goes to all its calls).
+ */
 export function currentCall(state: ViewState): CallView | null {
-  const live = Object.values(state.calls).filter((c) => c.state === 'answered' && !isParked(c));
+  const live = Object.values(state.calls).filter((c) => c.state === 'answered' && !isParked(c) && !inConference(state, c));
   return live.find((c) => c.active) ?? (live.length === 1 ? live[0] : null);
 }
 
 /** Sentence for the incoming card when answering will park the current call. */
 export function answerParksLabel(state: ViewState): string | null {
+  if (state.conference?.joined && conferenceParties(state).length > 0) return 'Answering parks the conference';
   const current = currentCall(state);
   if (!current) return null;
   return `Answering parks ${remoteLabel(current.remote_display_name, current.remote_uri)}`;
