@@ -7,7 +7,10 @@
 //     one, the other remains.
 // 3c. Consult transfer: Transfer → "Consult first" parks the caller and calls a colleague; the
 //     consult bar's "Complete transfer" connects them and both our calls end "transferred".
-// 3d. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
+// 3d. 3-way then leave: while consulting, "Conference all" merges the caller and the colleague into
+//     one conference card (both parties, per-party mute); Leave connects the two to each other and
+//     our calls end.
+// 3e. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
 //
@@ -604,6 +607,120 @@ test('consult transfer: the caller is parked while the user consults a colleague
     assert.match(await (await byTestId('notice-banner')).getText(), /transferred to/);
     await screenshot(path.join(artifacts, 'app-transferred.png'));
     step('transferred: carol and bob connected, our two calls ended');
+    await closeApp();
+  } finally {
+    await carol.close();
+  }
+});
+
+/** The conference card's party rows as the page shows them. */
+function conferenceParties() {
+  return browser.execute(() =>
+    [...document.querySelectorAll('[data-testid^="conference-party-"]')].map((row) => ({ id: row.getAttribute('data-call-id'), text: row.innerText })),
+  );
+}
+
+test('3-way then leave: "Conference all" merges the caller and the colleague; Leave connects them to each other', { timeout: 240_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const carol = await startBaresip({
+    dir: path.join(work, 'baresip-carol-3way'),
+    user: 'carol',
+    sipPort: await freeSipPort(),
+    ctrlPort: await freeTcpPort(),
+    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
+    logFile: path.join(work, 'logs', 'baresip-carol-3way.log'),
+  });
+  try {
+    const appPort = await freeSipPort();
+    const profile = writeProfile('three-way', [`listen = "127.0.0.1:${appPort}"`]);
+    await launchApp('three-way', profile);
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+    const appUri = `sip:alice@127.0.0.1:${appPort}`;
+    const banner = await byTestId('error-banner');
+    const noBanner = async () => {
+      if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+    };
+    const until = (what, fn, timeout = 10_000) =>
+      browser.waitUntil(
+        async () => {
+          await noBanner();
+          return fn();
+        },
+        { timeout, interval: 250, timeoutMsg: what },
+      );
+
+    // 1. carol calls; answered.
+    const bobMark = bob.events.length;
+    const carolMark = carol.events.length;
+    carol.command('dial', appUri);
+    const incoming = await byTestId('incoming-card');
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for carol' });
+    await (await byTestId('answer-button')).click();
+    await until('carol never showed Connected', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')));
+
+    // 2. Consult bob (carol parked), then "Conference all" once he answers.
+    await (await byTestId('transfer-button')).click();
+    await (await byTestId('transfer-target')).setValue(bob.uri);
+    await (await byTestId('transfer-consult')).click();
+    const bar = await byTestId('consult-bar');
+    await bar.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no consult bar after "Consult first"' });
+    const conferenceAll = await byTestId('consult-conference');
+    await until('"Conference all" never became available (bob did not answer?)', () => conferenceAll.isEnabled());
+    await conferenceAll.click();
+
+    // 3. One conference card with both parties; no separate call cards, nothing parked, the
+    //    consult bar gone.
+    const card = await byTestId('conference-card');
+    await card.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no conference card after "Conference all"' });
+    await until('the conference card does not list carol and bob', async () => {
+      const parties = await conferenceParties();
+      return parties.length === 2 && parties.some((p) => p.text.includes('carol@')) && parties.some((p) => p.text.includes('bob@'));
+    });
+    assert.match(await (await card.$('h2')).getText(), /Conference \(2\)/i);
+    assert.match(await (await byTestId('conference-state')).getText(), /In conference/);
+    assert.equal(await bar.isExisting(), false, 'the consult bar stayed after merging the consultation into a conference');
+    assert.deepEqual(await callCards(), [], 'the conference\'s calls still have their own call cards');
+    assert.deepEqual(await parkedRows(), [], 'a conference party is still listed as parked');
+    const parties = await conferenceParties();
+    assert.equal(carol.eventsSince(carolMark, 'CALL_CLOSED').length + bob.eventsSince(bobMark, 'CALL_CLOSED').length, 0, 'a party was dropped by the merge');
+
+    // Per-party mute toward the conference, and the user's own mute, toggle in the engine and back.
+    const carolId = parties.find((p) => p.text.includes('carol@')).id;
+    const muteCarol = await byTestId(`conference-mute-${carolId}`);
+    await muteCarol.click();
+    await until('muting carol toward the conference did not take', async () => (await muteCarol.getAttribute('aria-pressed')) === 'true');
+    assert.match(await (await byTestId(`conference-party-${carolId}`)).getText(), /Muted toward the conference/);
+    const muteMe = await byTestId('conference-mute-me');
+    await muteMe.click();
+    await until('"Mute me" did not turn on', async () => (await muteMe.getAttribute('aria-pressed')) === 'true');
+    const conferencePng = path.join(artifacts, 'app-conference.png');
+    if ((await screenshot(conferencePng)) || xScreenshot(conferencePng)) step(`screenshot: ${conferencePng}`);
+    await muteCarol.click();
+    await until('carol stayed muted toward the conference', async () => (await muteCarol.getAttribute('aria-pressed')) === 'false');
+    await muteMe.click();
+    await until('"Mute me" did not turn off', async () => (await muteMe.getAttribute('aria-pressed')) === 'false');
+    step(`conference of ${parties.map((p) => p.text.split('\n')[0]).join(' and ')}`);
+
+    // 4. Leave: with two parties they are connected to each other (REFER with Replaces) and our
+    //    calls end "transferred"; then the window has no call left.
+    await (await byTestId('conference-leave')).click();
+    const connected = () =>
+      bob.eventsSince(bobMark, 'CALL_ESTABLISHED').some((e) => String(e.peeruri ?? e.param).includes('carol@')) ||
+      carol.eventsSince(carolMark, 'CALL_ESTABLISHED').some((e) => String(e.peeruri ?? e.param).includes('bob@'));
+    await waitFor('bob and carol to be connected to each other', connected, 15_000);
+    await until('the conference card stayed after leaving', async () => !(await card.isExisting()));
+    await until(
+      'our two calls did not both end "transferred to"',
+      async () => (await parkedRows()).length === 0 && (await callCards()).filter((t) => t.includes('transferred to')).length === 2,
+    );
+    await screenshot(path.join(artifacts, 'app-conference-left.png'));
+    await until('ended call cards stayed (no calls should be left)', async () => (await callCards()).length === 0, 10_000);
+    assert.equal(await (await byTestId('incoming-card')).isExisting(), false);
+    assert.equal(await banner.isExisting(), false, `leaving shown as a problem: ${(await banner.isExisting()) ? await banner.getText() : ''}`);
+    step('left the conference: bob and carol connected, no calls left here');
+    // The two peers' call is theirs; end it so bob is free for the next test.
+    bob.command('hangup');
     await closeApp();
   } finally {
     await carol.close();
