@@ -10,7 +10,10 @@
 // 3d. 3-way then leave: while consulting, "Conference all" merges the caller and the colleague into
 //     one conference card (both parties, per-party mute); Leave connects the two to each other and
 //     our calls end.
-// 3e. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
+// 3e. Four-way: a third caller answered parks the conference; "Return to conference", the parked
+//     call's Merge makes it three parties; Leave is refused with the engine's reason and "End
+//     conference for everyone" hangs up all three.
+// 3f. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
 //
@@ -513,7 +516,8 @@ test('two calls at once: answering parks the first, double-click switches, hangi
     step('answered carol; bob parked');
 
     // 3. Double-click bob: bob active, carol parked.
-    const bobRow = await browser.$('[data-testid="parked-call"]');
+    // On the name: the row's buttons (Switch, Merge, hang up) are not what is double-clicked.
+    const bobRow = await browser.$('[data-testid="parked-call"] [data-testid="parked-remote"]');
     await doubleClick(bobRow);
     await until('double-click did not make bob active', async () => (await callCards()).some((t) => t.includes('bob@') && t.includes('Connected')));
     await until('carol is not parked after switching to bob', async () => (await parkedRows()).some((r) => r.text.includes('carol@')));
@@ -724,6 +728,110 @@ test('3-way then leave: "Conference all" merges the caller and the colleague; Le
     await closeApp();
   } finally {
     await carol.close();
+  }
+});
+
+test('a conference of three: answering parks it, Merge adds the caller, Leave is refused and "End conference for everyone" ends it', { timeout: 240_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const peerOf = async (user) =>
+    startBaresip({
+      dir: path.join(work, `baresip-${user}-4way`),
+      user,
+      sipPort: await freeSipPort(),
+      ctrlPort: await freeTcpPort(),
+      rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
+      logFile: path.join(work, 'logs', `baresip-${user}-4way.log`),
+    });
+  const carol = await peerOf('carol');
+  const dave = await peerOf('dave');
+  try {
+    const appPort = await freeSipPort();
+    const profile = writeProfile('four-way', [`listen = "127.0.0.1:${appPort}"`]);
+    await launchApp('four-way', profile);
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+    const appUri = `sip:alice@127.0.0.1:${appPort}`;
+    const banner = await byTestId('error-banner');
+    const noBanner = async () => {
+      if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+    };
+    const until = (what, fn, timeout = 10_000) =>
+      browser.waitUntil(
+        async () => {
+          await noBanner();
+          return fn();
+        },
+        { timeout, interval: 250, timeoutMsg: what },
+      );
+    const marks = { bob: bob.events.length, carol: carol.events.length, dave: dave.events.length };
+    const incoming = await byTestId('incoming-card');
+    const card = await byTestId('conference-card');
+    const state = await byTestId('conference-state');
+
+    // 1. carol calls, answered; consult bob; "Conference all".
+    carol.command('dial', appUri);
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for carol' });
+    await (await byTestId('answer-button')).click();
+    await until('carol never showed Connected', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')));
+    await (await byTestId('transfer-button')).click();
+    await (await byTestId('transfer-target')).setValue(bob.uri);
+    await (await byTestId('transfer-consult')).click();
+    const conferenceAll = await byTestId('consult-conference');
+    await until('"Conference all" never became available', async () => (await conferenceAll.isExisting()) && (await conferenceAll.isEnabled()));
+    await conferenceAll.click();
+    await until('no conference of two', async () => (await conferenceParties()).length === 2);
+
+    // 2. dave calls: answering parks the conference (everyone hears music).
+    dave.command('dial', appUri);
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for dave during the conference' });
+    assert.match(await (await byTestId('answer-parks')).getText(), /Answering parks the conference/);
+    await (await byTestId('answer-button')).click();
+    await until('dave never showed Connected', async () => (await callCards()).some((t) => t.includes('dave@') && t.includes('Connected')));
+    await until('the conference is not shown on hold', async () => /On hold/.test(await state.getText()));
+    assert.equal((await conferenceParties()).length, 2);
+    await screenshot(path.join(artifacts, 'app-conference-parked.png'));
+
+    // 3. Back to the conference (dave parked), then dave's Merge: three parties.
+    await (await byTestId('conference-return')).click();
+    await until('"Return to conference" did not bring the user back', async () => /In conference/.test(await state.getText()));
+    await until('dave is not parked after returning to the conference', async () => (await parkedRows()).some((r) => r.text.includes('dave@')));
+    await (await byTestId('merge-button')).click();
+    await until('Merge did not add dave to the conference', async () => {
+      const parties = await conferenceParties();
+      return parties.length === 3 && ['carol@', 'bob@', 'dave@'].every((who) => parties.some((p) => p.text.includes(who)));
+    });
+    assert.match(await (await card.$('h2')).getText(), /Conference \(3\)/i);
+    assert.deepEqual(await parkedRows(), [], 'dave is still listed as parked after the merge');
+    assert.deepEqual(await callCards(), [], 'a conference call still has its own card');
+    assert.equal(bob.eventsSince(marks.bob, 'CALL_CLOSED').length + carol.eventsSince(marks.carol, 'CALL_CLOSED').length + dave.eventsSince(marks.dave, 'CALL_CLOSED').length, 0, 'a party was dropped');
+    step('conference of three');
+
+    // 4. Leave is refused: the mix is on this phone. The reason is shown, and ending it offered.
+    assert.equal(await (await byTestId('conference-end')).isExisting(), false, '"End conference for everyone" offered before leaving was refused');
+    await (await byTestId('conference-leave')).click();
+    await banner.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'leaving a conference of three was not refused with a reason' });
+    assert.match(await banner.getText(), /leaving would end it for everyone/);
+    const end = await byTestId('conference-end');
+    await end.waitForDisplayed({ timeout: 5_000, timeoutMsg: 'no "End conference for everyone" after leaving was refused' });
+    assert.equal((await conferenceParties()).length, 3, 'the refused leave changed the conference');
+    const refusedPng = path.join(artifacts, 'app-conference-leave-refused.png');
+    if ((await screenshot(refusedPng)) || xScreenshot(refusedPng)) step(`screenshot: ${refusedPng}`);
+
+    // 5. End it for everyone: all three hang up, nothing is left here.
+    await end.click();
+    for (const [name, peer] of [['bob', bob], ['carol', carol], ['dave', dave]]) {
+      await waitFor(`${name} to see the call closed`, () => peer.eventsSince(marks[name], 'CALL_CLOSED').length > 0, 10_000);
+    }
+    await browser.waitUntil(async () => !(await card.isExisting()), { timeout: 10_000, timeoutMsg: 'the conference card stayed after ending it' });
+    await browser.waitUntil(async () => (await callCards()).length === 0 && (await parkedRows()).length === 0, {
+      timeout: 10_000,
+      timeoutMsg: 'calls stayed after ending the conference',
+    });
+    step('conference ended for everyone');
+    await closeApp();
+  } finally {
+    await carol.close();
+    await dave.close();
   }
 });
 
