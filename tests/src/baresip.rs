@@ -25,6 +25,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     Pcmu,
+    Pcma,
     Opus,
     /// G.722 (needs baresip's `g722.so`, built against spandsp).
     G722,
@@ -35,6 +36,7 @@ impl Codec {
     pub fn baresip_name(self) -> &'static str {
         match self {
             Codec::Pcmu => "PCMU/8000",
+            Codec::Pcma => "PCMA/8000",
             Codec::Opus => "opus/48000/2",
             Codec::G722 => "G722/16000/1",
         }
@@ -44,6 +46,7 @@ impl Codec {
     pub fn cli_name(self) -> &'static str {
         match self {
             Codec::Pcmu => "pcmu",
+            Codec::Pcma => "pcma",
             Codec::Opus => "opus",
             Codec::G722 => "g722",
         }
@@ -52,7 +55,7 @@ impl Codec {
     /// Sample rate and channels of the codec's audio (what `aufile` needs).
     pub fn format(self) -> (u32, u16) {
         match self {
-            Codec::Pcmu => (8000, 1),
+            Codec::Pcmu | Codec::Pcma => (8000, 1),
             Codec::Opus => (48000, 2),
             Codec::G722 => (16000, 1),
         }
@@ -317,6 +320,21 @@ impl Baresip {
             .collect();
         dumps.sort();
         dumps.pop()
+    }
+
+    /// Every `dump-*-dec.wav` (one per call), in the order they were last written: after
+    /// [`Baresip::stop`], the order the calls ended.
+    pub fn recordings(&self) -> Vec<PathBuf> {
+        let mut dumps: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav")))
+                    .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        dumps.sort();
+        dumps.into_iter().map(|(_, p)| p).collect()
     }
 
     /// Stops baresip (SIGTERM) so that `sndfile` closes its WAV files.

@@ -12,10 +12,10 @@ use std::time::Duration;
 const ALICE_PW: &str = "alice-secret";
 const BOB_PW: &str = "bob-secret";
 
-/// PESQ floors: narrowband for PCMU, wideband for Opus and G.722.
+/// PESQ floors: narrowband for G.711, wideband for Opus and G.722.
 fn floor(codec: Codec) -> (Band, f64) {
     match codec {
-        Codec::Pcmu => (Band::Narrow, 3.5),
+        Codec::Pcmu | Codec::Pcma => (Band::Narrow, 3.5),
         Codec::Opus => (Band::Wide, 4.0),
         Codec::G722 => (Band::Wide, 3.8),
     }

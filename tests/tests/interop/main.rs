@@ -11,6 +11,7 @@ mod attended_transfer;
 mod audio_device;
 mod call_auth;
 mod caller_id;
+mod conference;
 mod continuity;
 mod calls_baresip;
 mod glare;

@@ -183,7 +183,17 @@ impl PhoneCore {
     }
 
     /// How a call being blind-transferred ended (None: it is not).
-    pub(super) fn blind_end_reason(&mut self, id: CallId, transferred_to: Option<String>, reason: EndReason) -> Option<EndReason> {
+    /// A transferee that hangs up after taking the REFER, before its final NOTIFY reached us
+    /// (RFC 5589: it ends the old call once the new one is up), is transferred: front ends hear
+    /// it connected, and an attended transfer's consultation call ends too once this one has.
+    pub(super) fn blind_end_reason(&mut self, id: CallId, remote: &str, transferred_to: Option<String>, reason: EndReason) -> Option<EndReason> {
+        if reason == EndReason::RemoteHangup && transferred_to.is_some() {
+            self.transfer_event(id, TransferProgress::Connected, None);
+            let b = self.blind.get(&id).filter(|b| b.referred);
+            if let Some(other) = b.and_then(|b| b.replaces) {
+                self.attended_after_end = Some((other, remote.to_string()));
+            }
+        }
         self.blind.remove(&id)?;
         Some(match (reason, transferred_to) {
             (EndReason::Transferred { target }, _) => EndReason::Transferred { target },

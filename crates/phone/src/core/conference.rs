@@ -116,8 +116,16 @@ impl PhoneCore {
             };
             return self.reply(ticket, Err(e));
         }
-        // Two parties: the first is referred to the second, in the place of our call with it.
-        let (a, b) = (members[0], members[1]);
+        // Two parties: one is referred to the other, in the place of our call with it. The
+        // older call (usually the caller the colleague was brought in for) is referred to the
+        // newer one, unless only the older is a call we made: the target's address must reach
+        // its phone, and a call we made has the address we dialled while a caller's is its
+        // From, which may lead nowhere.
+        let (mut a, mut b) = (members[0].min(members[1]), members[0].max(members[1]));
+        let outgoing = |id: CallId| self.calls.get(&id).is_some_and(|c| c.info.direction == Direction::Outgoing);
+        if outgoing(a) && !outgoing(b) {
+            std::mem::swap(&mut a, &mut b);
+        }
         tracing::info!("leaving the conference: connecting call {a} to call {b}");
         self.complete_transfer(ticket, a, b, false, now);
     }

@@ -384,13 +384,13 @@ impl PhoneCore {
     /// How a call that is being transferred (or parked on an orbit) ended: if the transfer went
     /// through (or the transferee hung up after accepting it), it was transferred (parked),
     /// whoever sent the BYE.
-    pub(super) fn transfer_end_reason(&mut self, id: CallId, sip_call_id: &str, reason: EndReason) -> EndReason {
+    pub(super) fn transfer_end_reason(&mut self, id: CallId, sip_call_id: &str, remote_uri: &str, reason: EndReason) -> EndReason {
         if let Some(reason) = self.consultation_end_reason(id, &reason) {
             return reason;
         }
         let remote = reason == EndReason::RemoteHangup;
         let transferred = self.transfers.ended(sip_call_id, remote);
-        if let Some(reason) = self.blind_end_reason(id, transferred.clone(), reason.clone()) {
+        if let Some(reason) = self.blind_end_reason(id, remote_uri, transferred.clone(), reason.clone()) {
             return reason;
         }
         match (reason, transferred) {

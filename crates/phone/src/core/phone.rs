@@ -100,6 +100,9 @@ pub struct PhoneCore {
     pub(super) referred: BTreeMap<CallId, super::being_transferred::Referred>,
     /// Blind transfers of calls (their target, what to do if they fail).
     pub(super) blind: BTreeMap<CallId, super::blind_transfer::BlindTransfer>,
+    /// An attended transfer whose caller hung up (transferred) before its final NOTIFY: the
+    /// consultation call to end once the caller's call has, and the caller's address.
+    pub(super) attended_after_end: Option<(CallId, String)>,
     /// The local conference's mutes and what was last announced of it.
     pub(super) conf: super::conference::Conference,
     /// The user's presence and do-not-disturb switch, as routing rules see them.
@@ -149,6 +152,7 @@ impl PhoneCore {
             transfers: Transfers::default(),
             blind: BTreeMap::new(),
             conf: Default::default(),
+            attended_after_end: None,
             referred: BTreeMap::new(),
             availability: Availability::default(),
             router: RoutingSettings::default().compile().expect("the default routing compiles"),
@@ -654,7 +658,7 @@ impl PhoneCore {
         self.timers.cancel_call(id);
         // A call we made for the far end of another one (it referred us): it hears how it ended.
         self.referred_failed(id, &reason);
-        let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), reason);
+        let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), &c.info.remote_uri.clone(), reason);
         let actions = self.board.ended(id);
         self.apply(actions, now);
         if let Some(waiting) = c.waiting.take() {
@@ -670,7 +674,11 @@ impl PhoneCore {
         }
         self.ending.insert(id, (c, reason));
         self.media(MediaOutput::Close { id });
+        if let Some((other, caller)) = self.attended_after_end.take() {
+            self.attended_done(Some(other), &caller, now);
+        }
     }
+
 
     /// The call's media is closed: its history row is final and front ends hear it ended.
     fn finish_call(&mut self, id: CallId, stats: Option<hookflash_media::MediaStats>, now: i64) {

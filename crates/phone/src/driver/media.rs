@@ -175,6 +175,14 @@ impl MediaIo {
                 }
             }
             MediaOutput::Ringback { id, out } => {
+                // A WAV "speaker" that an open switch is recording into would be truncated by a
+                // second writer: the ringback is left out of the recording instead.
+                if let AudioEndpoint::Wav(path) = &out {
+                    if self.switches().iter().any(|sw| matches!(sw.endpoints().1, AudioOut::Wav(ref p) if p == path)) {
+                        tracing::debug!("call {id}: no ringback into {}, which a call is recording into", path.display());
+                        return;
+                    }
+                }
                 self.ringback_wanted.insert(id);
                 let notices = self.notices.clone();
                 // Opening a sound card can take a second or two: off the driver's task.
