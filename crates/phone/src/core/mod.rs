@@ -18,6 +18,8 @@
 //!   re-INVITE, what an answer to our offer gives, our hold/resume offers.
 //! - `blind_transfer`: hold, REFER once the hold is answered, live progress, back to the user
 //!   on failure.
+//! - `conference`: local conference — merge, per-party mute, leave (two parties connected by
+//!   attended transfer); the switchboard keeps who is in it.
 //! - `replacing`: an INVITE with `Replaces` takes one of our calls' place, answered at once.
 //! - `attended_transfer`: consult (park, dial the colleague), then complete: REFER with
 //!   `Replaces` naming the consultation call, both legs end when the caller is connected.
