@@ -49,6 +49,11 @@ pub struct AccountArgs {
     /// keep_alive_secs (default 25 over UDP, 30 over TCP/TLS).
     #[arg(long, global = true, value_name = "SECS")]
     pub keep_alive: Option<u32>,
+    /// What the far end's REFER (transferring us) does: accept (default), refuse (603), or ask
+    /// (a `transfer_request` event; answer with the session's `transfer-request <id>
+    /// accept|decline` within 30 s); overrides the profile's transfer_requests.
+    #[arg(long, global = true, value_name = "POLICY")]
+    pub transfer_requests: Option<hookflash_phone::TransferRequests>,
     /// Do not REGISTER; calls go straight to their target.
     #[arg(long, global = true)]
     pub no_register: bool,

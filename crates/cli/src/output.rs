@@ -136,6 +136,10 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             }
             line
         }
+        PhoneEvent::TransferRequest { call_id, target, who, expires_in_secs, message } => json!({
+            "event": "transfer_request", "call_id": call_id, "target": target, "who": who,
+            "expires_in_secs": expires_in_secs, "message": message
+        }),
         PhoneEvent::Conference { parties, joined, muted, message } => json!({
             "event": "conference", "parties": parties, "joined": joined, "muted": muted, "message": message
         }),
@@ -165,7 +169,7 @@ pub fn event_text_of(v: &Value) -> Option<String> {
     Some(match e {
         "registering" => format!("registering {}", v["aor"].as_str().unwrap_or_default()),
         "registered" => format!("registered {} for {} s", v["aor"].as_str().unwrap_or_default(), v["expires"]),
-        "registration_failed" | "registration_retrying" | "warning" | "park_recall" => {
+        "registration_failed" | "registration_retrying" | "warning" | "park_recall" | "transfer_request" | "conference" => {
             v["message"].as_str().unwrap_or_default().to_string()
         }
         "unregistered" => "unregistered".into(),

@@ -50,6 +50,9 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     if let Some(v) = args.keep_alive {
         a.keep_alive_secs = Some(v);
     }
+    if let Some(v) = args.transfer_requests {
+        a.transfer_requests = v;
+    }
     if args.no_register {
         a.register = false;
     }

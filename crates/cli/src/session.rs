@@ -25,6 +25,8 @@
 //!                         {"event":"consulting","call_id":<id>,"consult_id":<new>}
 //! complete <id> <other> [resume]  attended transfer: connect <id>'s far end with <other>'s
 //!                         (REFER with Replaces: no second ringing) and leave both calls
+//! transfer-request <id> accept|decline  answer the far end's request to transfer call <id>
+//!                         (with --transfer-requests ask; a `transfer_request` event announces it)
 //! conference <id> [<id>...]  merge the active call and these (parked) calls into one local
 //!                         conference (up to 8 others): everyone hears everyone but themselves;
 //!                         `conference` alone brings a parked conference back
@@ -72,6 +74,8 @@ pub enum SessionCommand {
     Consult(CallId, String),
     /// Attended transfer: call, the other call, resume the call if it fails.
     Complete(CallId, CallId, bool),
+    /// Accept (true) or decline the far end's request to transfer the call.
+    TransferRequest(CallId, bool),
     /// Merge these calls (and the active one) into the conference.
     Conference(Vec<CallId>),
     /// A party (None: the user) kept out of the conference's mix, or let back.
@@ -197,6 +201,16 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
             };
             SessionCommand::Complete(id, other, resume)
         }
+        "transfer-request" => {
+            let id = id_arg(arg, "transfer-request")?;
+            let accept = match words.next() {
+                Some("accept") => true,
+                Some("decline") => false,
+                Some(w) => return Err(format!("'{w}' is neither accept nor decline")),
+                None => return Err("`transfer-request` needs a call id and accept|decline, e.g. `transfer-request 1 accept`".into()),
+            };
+            SessionCommand::TransferRequest(id, accept)
+        }
         "conference" | "merge" => {
             let mut ids = Vec::new();
             for w in arg.into_iter().chain(words.by_ref()) {
@@ -249,7 +263,7 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
         "quit" | "exit" => SessionCommand::Quit,
         other => {
             return Err(format!(
-                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, consult, complete, conference, conference-mute, leave, quit)"
+                "unknown command '{other}' (use dial, answer, reject, park, switch, hangup, dtmf, list, wait, wait-calls, park-orbit, slots, retrieve, wait-slot, dnd, presence, transfer, consult, complete, transfer-request, conference, conference-mute, leave, quit)"
             ))
         }
     };
@@ -428,6 +442,7 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             Ok(())
         }
         SessionCommand::Complete(id, other, resume) => phone.complete_transfer(id, other, resume).await.map_err(e),
+        SessionCommand::TransferRequest(id, accept) => phone.answer_transfer_request(id, accept).await.map_err(e),
         SessionCommand::Conference(ids) => phone.conference(&ids).await.map_err(e),
         SessionCommand::ConferenceMute(id, muted) => phone.conference_mute(id, muted).await.map_err(e),
         SessionCommand::Leave(end) => phone.leave_conference(end).await.map_err(e),
@@ -494,6 +509,7 @@ mod tests {
         assert_eq!(p("conference-mute 3 off"), ConferenceMute(Some(3), false));
         assert_eq!(p("leave"), Leave(false));
         assert_eq!(p("leave end"), Leave(true));
+        assert_eq!(p("transfer-request 2 decline"), TransferRequest(2, false));
         assert_eq!(p("complete 1 2"), Complete(1, 2, false));
         assert_eq!(p("complete 1 2 resume"), Complete(1, 2, true));
         assert_eq!(p("slots"), Slots);

@@ -75,6 +75,33 @@ pub struct AccountConfig {
     /// sooner; 1 to 3600.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_alive_secs: Option<u32>,
+    /// What a REFER from the far end of a connected call (it transfers us) does: `accept`
+    /// (call the target at once), `refuse` (603) or `ask` (the user accepts or declines within
+    /// 30 s; `PhoneEvent::TransferRequest`, `Phone::answer_transfer_request`).
+    #[serde(default)]
+    pub transfer_requests: TransferRequests,
+}
+
+/// What a transfer request (the far end's REFER) does; see `AccountConfig::transfer_requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferRequests {
+    #[default]
+    Accept,
+    Refuse,
+    Ask,
+}
+
+impl std::str::FromStr for TransferRequests {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "accept" => Ok(TransferRequests::Accept),
+            "refuse" => Ok(TransferRequests::Refuse),
+            "ask" => Ok(TransferRequests::Ask),
+            other => Err(format!("'{other}' is not a transfer request policy (accept, refuse or ask)")),
+        }
+    }
 }
 
 /// How an account encrypts its calls' media.
@@ -140,6 +167,7 @@ impl AccountConfig {
             media_encryption: MediaEncryption::None,
             require_encryption: false,
             keep_alive_secs: None,
+            transfer_requests: TransferRequests::Accept,
         }
     }
 }
@@ -529,6 +557,10 @@ pub enum PhoneEvent {
     /// (else it is parked), whether the user's microphone is kept out of it; `message`: the
     /// sentence.
     Conference { parties: Vec<CallId>, joined: bool, muted: bool, message: String },
+    /// The far end of call `call_id` asks to transfer us to `target` and the account asks the
+    /// user (`transfer_requests = "ask"`): accept or decline with `Phone::answer_transfer_request`
+    /// within `expires_in_secs`, else it is declined. `who`: display name or URI.
+    TransferRequest { call_id: CallId, target: String, who: String, expires_in_secs: u32, message: String },
 }
 
 /// The sentence of a park recall (`PhoneEvent::ParkRecall::message`): the call has been parked

@@ -243,6 +243,12 @@ impl Phone {
     pub async fn complete_transfer(&self, id: CallId, other: CallId, resume_on_failure: bool) -> Result<(), PhoneError> {
         self.driver.ask(Command::CompleteTransfer { id, other, resume_on_failure }).await.map(|_| ())
     }
+    /// Accepts (we call the target; the call ends "transferred" once that call connects) or
+    /// declines (the far end hears 603) the far end's request to transfer call `id`, announced
+    /// by `PhoneEvent::TransferRequest` on accounts with `transfer_requests = "ask"`.
+    pub async fn answer_transfer_request(&self, id: CallId, accept: bool) -> Result<(), PhoneError> {
+        self.driver.ask(Command::AnswerTransferRequest { id, accept }).await.map(|_| ())
+    }
     /// Merges the active call, the conference (if there is one) and calls `ids` into one local
     /// conference the user is in (at most 8 other parties, every one connected): each is
     /// resumed and hears all the others and the user. Changes come as `PhoneEvent::Conference`.

@@ -190,6 +190,7 @@ pub fn engine_types() -> TsFile {
         .add::<AccountStatus>()
         .add::<Transport>()
         .add::<MediaEncryption>()
+        .add::<TransferRequests>()
         .add::<SharedParkConfig>()
         .add::<CallerId>()
         // Routing settings and what saving them can reject.

@@ -130,6 +130,45 @@ fn baresip_transfers_us_to_another_baresip() {
     assert!(from_us > 20.0 * from_a.max(1e-12), "B hears our microphone (ours {from_us:e}, A {from_a:e})");
 }
 
+/// With `--transfer-requests ask`, baresip A's REFER waits for the user: the session sees a
+/// `transfer_request`, declines it, and A hears 603 — we keep the call (A's own phone then
+/// hangs up) and B is never called.
+#[test]
+#[ignore = "needs baresip"]
+fn a_transfer_request_we_are_asked_about_and_decline_keeps_the_call() {
+    let dir = TestDir::new("transfer-request-declined");
+    let port = ports::free_port();
+    let b = Baresip::builder("b", "unused").codec(Codec::Pcmu).start(&dir);
+    let a = Baresip::builder("a", "unused").codec(Codec::Pcmu).source(&tone(&dir, "a.wav", A_HZ), 1.0).start(&dir);
+    let script = format!("dial sip:a@127.0.0.1:{}\nwait-calls 1 10\nwait 4\ntransfer-request 1 decline\nwait 2\nlist\nhangup all\nwait 1\nquit\n", a.sip_port);
+    let script = dir.write("script.txt", &script);
+    let mic = tone(&dir, "mic.wav", MIC_HZ);
+    let mut cli = hookflash_tests::Cli::new("session", "session")
+        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}"), "--codec", "pcmu"])
+        .args(["--transfer-requests", "ask"])
+        .arg("--script")
+        .arg(&script)
+        .arg("--audio-in")
+        .arg(&mic)
+        .args(["--audio-out", "null"])
+        .spawn(&dir);
+    assert!(a.wait_established(Duration::from_secs(10)), "A answered us:\n{}", a.log());
+    std::thread::sleep(Duration::from_secs(1));
+    let r = a.command("transfer", &format!("sip:b@127.0.0.1:{}", b.sip_port));
+    assert!(r.contains("\"ok\":true"), "baresip refused to transfer: {r}");
+    cli.wait_exit(Duration::from_secs(60));
+    let out = cli.stdout();
+    let asked = cli.events_named("transfer_request");
+    assert!(asked.len() == 1 && asked[0]["call_id"] == 1 && asked[0]["expires_in_secs"] == 30, "{out}");
+    let failed = cli.events_named("transfer");
+    assert!(failed.iter().any(|e| e["progress"] == "failed" && e["status"] == 603), "{out}");
+    // We kept the call: it was never ended "transferred" here (baresip 1.0 itself hangs up when
+    // its transfer fails, so the call then ends by A's BYE).
+    assert!(cli.events_named("ended").iter().all(|e| e["reason"] != "transferred"), "{out}");
+    assert!(!b.log().contains("Call established"), "B was never called:\n{}", b.log());
+    assert!(a.log().contains("transfer failed: 603 Declined"), "A heard the decline:\n{}", a.log());
+}
+
 /// Consult, then complete, with baresip phones: A calls us, we `consult` B (A parked; B answers
 /// by itself), then `complete`: A is held, gets our REFER (to B, with a `Replaces` naming our
 /// call with B), calls B and reports it connected; both our calls end "transferred" and A and

@@ -8,7 +8,7 @@ export type CallId = number;
 /**
  * Everything the engine tells front ends; one stream, in order.
  */
-export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, } | { "event": "conference", parties: Array<number>, joined: boolean, muted: boolean, message: string, };
+export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, } | { "event": "conference", parties: Array<number>, joined: boolean, muted: boolean, message: string, } | { "event": "transfer_request", call_id: number, target: string, who: string, expires_in_secs: number, message: string, };
 
 export type RegistrationState = { "state": "unregistered" } | { "state": "registering" } | { "state": "registered", expires_in: number, } | { "state": "failed", message: string, status: number | null, } | { "state": "retrying", message: string, in_secs: number, };
 
@@ -237,7 +237,13 @@ require_encryption: boolean,
  * a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets
  * sooner; 1 to 3600.
  */
-keep_alive_secs?: number | null, };
+keep_alive_secs?: number | null, 
+/**
+ * What a REFER from the far end of a connected call (it transfers us) does: `accept`
+ * (call the target at once), `refuse` (603) or `ask` (the user accepts or declines within
+ * 30 s; `PhoneEvent::TransferRequest`, `Phone::answer_transfer_request`).
+ */
+transfer_requests: TransferRequests, };
 
 /**
  * An account as front ends list it (`Phone::accounts`): the "from" choices of a call.
@@ -261,6 +267,11 @@ export type Transport = "udp" | "tcp" | "tls";
  * How an account encrypts its calls' media.
  */
 export type MediaEncryption = "none" | "sdes";
+
+/**
+ * What a transfer request (the far end's REFER) does; see `AccountConfig::transfer_requests`.
+ */
+export type TransferRequests = "accept" | "refuse" | "ask";
 
 /**
  * Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.

@@ -1,7 +1,7 @@
 //! One SIP identity of the phone as the core sees it: its addresses, its registration state
 //! machine, its park orbits. The password and the SIP stack stay with the driver.
 
-use crate::api::{AccountConfig, MediaEncryption, PhoneError};
+use crate::api::{AccountConfig, MediaEncryption, PhoneError, TransferRequests};
 use crate::core::orbits::Orbits;
 use crate::core::registration::{KeepAlive, RegistrationCore};
 use crate::api::RegistrationState;
@@ -37,6 +37,8 @@ pub struct Account {
     pub caller_ids: Option<Vec<CallerId>>,
     /// When its calls' media is encrypted (`sdes.rs`).
     pub srtp: Policy,
+    /// What the far end's REFER does (`being_transferred.rs`).
+    pub transfer_requests: TransferRequests,
 }
 
 /// What the driver learned opening an account (parsed addresses, the local address).
@@ -82,6 +84,7 @@ impl Account {
                 (MediaEncryption::Sdes, false) => Policy::Optional,
                 (MediaEncryption::Sdes, true) => Policy::Mandatory,
             },
+            transfer_requests: config.transfer_requests,
         })
     }
 

@@ -6,9 +6,15 @@
 //! is refused (400), one outside a connected call too (403). An attended transfer's Refer-To
 //! carries a `Replaces` (RFC 3891): our INVITE to the target carries it, so the target's phone
 //! puts our call in the place of its consultation call with the transferor instead of ringing.
+//!
+//! Each account says what a REFER does (`transfer_requests`): `accept` as above; `refuse`: 603;
+//! `ask`: 202 and 100 Trying at once (the transferor waits on our NOTIFYs, not on a long
+//! REFER transaction), then the user accepts — we go on as above — or declines, or lets
+//! [`ASK_SECS`] pass: the transferor hears 603 Declined and the call stays as it is.
 
 use super::io::*;
 use super::phone::PhoneCore;
+use super::timers::Timer;
 use crate::api::*;
 use hookflash_sip::replaces::split_refer_to;
 use hookflash_sip::{target, Request};
@@ -20,6 +26,19 @@ pub struct Referred {
     target: String,
     /// The transferor was told the new call rings.
     ringing_told: bool,
+}
+
+/// How long a transfer request waits for the user's answer.
+pub const ASK_SECS: u32 = 30;
+
+/// A transfer request waiting for the user (`transfer_requests = "ask"`).
+#[derive(Debug)]
+pub struct Asked {
+    who: String,
+    target: String,
+    extra: Vec<(String, String)>,
+    account: usize,
+    opts: CallOptions,
 }
 
 /// The URI inside a `Refer-To` value (`<sip:bob@host>`, `"Bob" <sip:bob@host?Replaces=...>`).
@@ -58,10 +77,32 @@ impl PhoneCore {
             Err(e) => return refuse(self, 400, format!("{who} asked to transfer call {old} to an unusable address: {e}")),
         };
         let (account, opts) = (c.account, CallOptions { from: None, caller_id: None, ..c.opts.clone() });
-        self.sip(SipOutput::Respond { key, status: 202, sdp: None });
-        self.sip(SipOutput::NotifyRefer { id: old, status: 100, reason: "Trying".into(), last: false });
         let target = uri.to_string();
         let extra: Vec<(String, String)> = replaces.iter().map(|r| ("Replaces".to_string(), r.to_string())).collect();
+        match self.accounts[account].transfer_requests {
+            TransferRequests::Refuse => {
+                let message = format!("{who} asked to transfer call {old} to {target}: refused (this account refuses transfer requests)");
+                refuse(self, 603, message)
+            }
+            TransferRequests::Ask => {
+                self.sip(SipOutput::Respond { key, status: 202, sdp: None });
+                self.sip(SipOutput::NotifyRefer { id: old, status: 100, reason: "Trying".into(), last: false });
+                self.timers.set(now + i64::from(ASK_SECS) * 1000, Timer::TransferRequest(old));
+                let message = format!("{who} asks to transfer call {old} to {target}: accept or decline within {ASK_SECS} s");
+                self.emit(PhoneEvent::TransferRequest { call_id: old, target: target.clone(), who: who.clone(), expires_in_secs: ASK_SECS, message });
+                self.asked.insert(old, Asked { who, target, extra, account, opts });
+            }
+            TransferRequests::Accept => {
+                self.sip(SipOutput::Respond { key, status: 202, sdp: None });
+                self.sip(SipOutput::NotifyRefer { id: old, status: 100, reason: "Trying".into(), last: false });
+                self.follow_refer(old, Asked { who, target, extra, account, opts }, now);
+            }
+        }
+    }
+
+    /// Calls the target of the far end of `old`'s REFER, telling the transferor how it goes.
+    fn follow_refer(&mut self, old: CallId, a: Asked, now: i64) {
+        let Asked { who, target, extra, account, opts } = a;
         match self.dial_internal(&target, opts, account, extra, now) {
             Some(new) => {
                 self.referred.insert(new, Referred { old, target: target.clone(), ringing_told: false });
@@ -72,6 +113,35 @@ impl PhoneCore {
                 self.sip(SipOutput::NotifyRefer { id: old, status: 500, reason: "Cannot Call".into(), last: true });
             }
         }
+    }
+
+    /// The user's answer to the transfer request of call `id`.
+    pub(super) fn answer_transfer_request(&mut self, ticket: Ticket, id: CallId, accept: bool, now: i64) {
+        let Some(a) = self.asked.remove(&id) else {
+            let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} has no transfer request waiting for an answer") };
+            return self.reply(ticket, Err(e));
+        };
+        self.timers.cancel(Timer::TransferRequest(id));
+        if accept {
+            self.follow_refer(id, a, now);
+        } else {
+            self.decline_transfer(id, a, format!("you declined the transfer of call {id}"));
+        }
+        self.reply(ticket, Ok(Done::Ok));
+    }
+
+    /// Nobody answered the transfer request of call `id` in time.
+    pub(super) fn transfer_request_expired(&mut self, id: CallId, _now: i64) {
+        if let Some(a) = self.asked.remove(&id) {
+            self.decline_transfer(id, a, format!("the transfer of call {id} was not answered in {ASK_SECS} s"));
+        }
+    }
+
+    fn decline_transfer(&mut self, id: CallId, a: Asked, why: String) {
+        self.sip(SipOutput::NotifyRefer { id, status: 603, reason: "Declined".into(), last: true });
+        let message = format!("{why}: {} was told no, and the call stays here", a.who);
+        let progress = TransferProgress::Failed { status: Some(603), reason: "Declined".into() };
+        self.emit(PhoneEvent::Transfer { call_id: id, target: a.target, progress, message });
     }
 
     /// The new call of a transfer rings: the transferor hears so.

@@ -64,6 +64,9 @@ pub enum Command {
     /// end with `Replaces` naming `other`) and leave both; `id` is held first. On failure both
     /// calls stay, `id` parked (or resumed if `resume_on_failure`).
     CompleteTransfer { id: CallId, other: CallId, resume_on_failure: bool },
+    /// Accept or decline the far end's request (REFER) to transfer call `id` (accounts with
+    /// `transfer_requests = "ask"`).
+    AnswerTransferRequest { id: CallId, accept: bool },
     /// Merge the active call, the conference (if any) and these calls into one local
     /// conference the user is in.
     Conference { ids: Vec<CallId> },

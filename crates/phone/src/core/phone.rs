@@ -96,6 +96,8 @@ pub struct PhoneCore {
     pub(super) timers: Timers,
     /// REFERs under way (blind transfers, parking on a server orbit).
     pub(super) transfers: Transfers,
+    /// Transfer requests waiting for the user's answer (by the call the REFER came in).
+    pub(super) asked: BTreeMap<CallId, super::being_transferred::Asked>,
     /// Calls we make because the far end of another call referred us (by the new call).
     pub(super) referred: BTreeMap<CallId, super::being_transferred::Referred>,
     /// Blind transfers of calls (their target, what to do if they fail).
@@ -152,6 +154,7 @@ impl PhoneCore {
             transfers: Transfers::default(),
             blind: BTreeMap::new(),
             conf: Default::default(),
+            asked: BTreeMap::new(),
             attended_after_end: None,
             referred: BTreeMap::new(),
             availability: Availability::default(),
@@ -252,6 +255,7 @@ impl PhoneCore {
             Command::Transfer { id, target, resume_on_failure } => self.transfer(ticket, id, &target, resume_on_failure, now),
             Command::Consult { id, target, opts } => self.consult(ticket, id, &target, opts, now),
             Command::CompleteTransfer { id, other, resume_on_failure } => self.complete_transfer(ticket, id, other, resume_on_failure, now),
+            Command::AnswerTransferRequest { id, accept } => self.answer_transfer_request(ticket, id, accept, now),
             Command::Conference { ids } => self.conference(ticket, &ids, now),
             Command::ConferenceMute { id, muted } => self.conference_mute(ticket, id, muted),
             Command::LeaveConference { end } => self.leave_conference(ticket, end, now),
@@ -415,6 +419,7 @@ impl PhoneCore {
                 let actions = self.board.tick(now);
                 self.apply(actions, now);
             }
+            Timer::TransferRequest(id) => self.transfer_request_expired(id, now),
             Timer::AutoAnswer(id) => {
                 if self.calls.get(&id).is_some_and(|c| c.rings_here()) {
                     let opts = self.call_defaults.clone();
@@ -656,6 +661,7 @@ impl PhoneCore {
     pub(super) fn end_call(&mut self, id: CallId, reason: EndReason, now: i64) {
         let Some(mut c) = self.calls.remove(&id) else { return };
         self.timers.cancel_call(id);
+        self.asked.remove(&id);
         // A call we made for the far end of another one (it referred us): it hears how it ended.
         self.referred_failed(id, &reason);
         let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), &c.info.remote_uri.clone(), reason);

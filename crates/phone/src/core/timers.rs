@@ -15,13 +15,15 @@ pub enum Timer {
     ForwardNoAnswer(CallId),
     /// Call `Transfers::tick` (a transfer waits for its outcome).
     Transfers,
+    /// The user has not answered this call's transfer request: decline it.
+    TransferRequest(CallId),
 }
 
 impl Timer {
     fn call(&self) -> Option<CallId> {
         match self {
             Timer::Switchboard | Timer::Transfers => None,
-            Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) => Some(*id),
+            Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) | Timer::TransferRequest(id) => Some(*id),
         }
     }
 }
@@ -45,6 +47,11 @@ impl Timers {
             _ => self.entries.retain(|(_, t)| *t != timer),
         }
         self.entries.push((at, timer));
+    }
+
+    /// Drops this timer (all its deadlines).
+    pub fn cancel(&mut self, timer: Timer) {
+        self.entries.retain(|(_, t)| *t != timer);
     }
 
     /// A call that ended or stopped ringing needs none of its timers.

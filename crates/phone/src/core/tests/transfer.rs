@@ -153,3 +153,81 @@ fn a_failed_or_unusable_transfer_request_leaves_the_call_as_it_was() {
     assert!(warnings[1].contains("Replaces header without a to-tag"), "{warnings:?}");
     assert_eq!(w.calls("alice").len(), 1);
 }
+
+/// alice, bob and carol; alice's account treats transfer requests as `policy`.
+fn wire_with_policy(policy: TransferRequests) -> Wire {
+    let mut alice = super::wire::account_config("alice");
+    alice.transfer_requests = policy;
+    Wire::with_accounts(vec![
+        ("alice", vec![alice]),
+        ("bob", vec![super::wire::account_config("bob")]),
+        ("carol", vec![super::wire::account_config("carol")]),
+    ])
+}
+
+/// "ask": bob's REFER is taken (202, 100 Trying) and alice is asked; she accepts and the
+/// transfer goes on as usual; a second request she declines: bob hears 603, the call stays.
+#[test]
+fn a_transfer_request_can_wait_for_the_user_who_accepts_or_declines() {
+    let mut w = wire_with_policy(TransferRequests::Ask);
+    let (a, b) = connected(&mut w);
+    w.take_events("alice");
+    w.refer("bob", b, Some("<sip:carol@carol.test>"));
+    w.run_for(50);
+    assert_eq!(w.phone("bob").refer_answers, vec![202]);
+    assert_eq!(w.phone("alice").notified, vec![(100, false)]);
+    assert_eq!(w.calls("alice").len(), 1, "nothing is called before the user says so");
+    let asked: Vec<(CallId, String, u32)> = w.take_events("alice").into_iter().filter_map(|e| match e {
+        PhoneEvent::TransferRequest { call_id, target, expires_in_secs, .. } => Some((call_id, target, expires_in_secs)),
+        _ => None,
+    }).collect();
+    assert_eq!(asked, vec![(a, "sip:carol@carol.test".to_string(), 30)]);
+    let e = w.ask("alice", Command::AnswerTransferRequest { id: 99, accept: true }, 10).unwrap_err();
+    assert!(e.to_string().contains("call 99 has no transfer request"), "{e}");
+
+    // She declines: bob hears 603, the call with bob goes on.
+    w.ask("alice", Command::AnswerTransferRequest { id: a, accept: false }, 50).unwrap();
+    assert_eq!(w.phone("alice").notified.last(), Some(&(603, true)));
+    assert_eq!(progress(&mut w, "alice"), vec![TransferProgress::Failed { status: Some(603), reason: "Declined".into() }]);
+    assert_eq!(w.calls("alice").len(), 1);
+    assert_eq!(w.call("alice", a).state, CallState::Answered);
+
+    // Asked again, she accepts: carol is called and the transfer completes.
+    w.refer("bob", b, Some("<sip:carol@carol.test>"));
+    w.run_for(50);
+    w.ask("alice", Command::AnswerTransferRequest { id: a, accept: true }, 50).unwrap();
+    assert_eq!(w.calls("alice").len(), 2, "carol is being called");
+    let c = w.calls("carol")[0].id;
+    w.ask("carol", Command::Answer { id: c, opts: opts() }, 100).unwrap();
+    assert_eq!(w.phone("alice").notified.last(), Some(&(200, true)));
+    assert!(w.calls("bob").is_empty(), "bob's leg ended: transferred");
+}
+
+/// "ask" with nobody answering: after 30 s the request is declined (603) and the call stays;
+/// "refuse": the REFER itself is answered 603.
+#[test]
+fn an_unanswered_request_is_declined_in_30_s_and_refuse_says_603_at_once() {
+    let mut w = wire_with_policy(TransferRequests::Ask);
+    let (a, b) = connected(&mut w);
+    w.refer("bob", b, Some("<sip:carol@carol.test>"));
+    w.run_for(29_000);
+    assert_eq!(w.phone("alice").notified, vec![(100, false)], "still waiting for the user");
+    w.run_for(2_000);
+    assert_eq!(w.phone("alice").notified.last(), Some(&(603, true)));
+    assert_eq!(w.call("alice", a).state, CallState::Answered);
+    assert!(w.calls("carol").is_empty());
+
+    let mut w = wire_with_policy(TransferRequests::Refuse);
+    let (a, b) = connected(&mut w);
+    w.take_events("alice");
+    w.refer("bob", b, Some("<sip:carol@carol.test>"));
+    w.run_for(50);
+    assert_eq!(w.phone("bob").refer_answers, vec![603]);
+    let warning = w.take_events("alice").into_iter().find_map(|e| match e {
+        PhoneEvent::Warning { message } => Some(message),
+        _ => None,
+    });
+    assert!(warning.is_some_and(|m| m.contains("refused (this account refuses transfer requests)")));
+    assert_eq!(w.calls("alice").len(), 1);
+    assert_eq!(w.call("alice", a).state, CallState::Answered);
+}

@@ -109,6 +109,7 @@ pub fn account_config(user: &str) -> AccountConfig {
         media_encryption: Default::default(),
         require_encryption: false,
         keep_alive_secs: None,
+        transfer_requests: Default::default(),
     }
 }
 
