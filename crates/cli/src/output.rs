@@ -136,6 +136,8 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             }
             line
         }
+        // Four times a second for level meters: not a line for scripts.
+        PhoneEvent::ConferenceLevels { .. } => return None,
         PhoneEvent::TransferRequest { call_id, target, who, expires_in_secs, message } => json!({
             "event": "transfer_request", "call_id": call_id, "target": target, "who": who,
             "expires_in_secs": expires_in_secs, "message": message

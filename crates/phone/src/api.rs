@@ -82,6 +82,15 @@ pub struct AccountConfig {
     pub transfer_requests: TransferRequests,
 }
 
+/// One conference party's level (`PhoneEvent::ConferenceLevels`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct PartyLevel {
+    /// The party's call (None: the user's microphone).
+    pub call_id: Option<CallId>,
+    /// RMS over the last quarter of a second or so, dBFS (-96 for silence).
+    pub dbfs: f32,
+}
+
 /// What a transfer request (the far end's REFER) does; see `AccountConfig::transfer_requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS, Default)]
 #[serde(rename_all = "lowercase")]
@@ -557,6 +566,9 @@ pub enum PhoneEvent {
     /// (else it is parked), whether the user's microphone is kept out of it; `message`: the
     /// sentence.
     Conference { parties: Vec<CallId>, joined: bool, muted: bool, message: String },
+    /// How loud each party of the conference the user is in has been lately (four times a
+    /// second while in it; for level meters). `call_id` None is the user's microphone.
+    ConferenceLevels { levels: Vec<PartyLevel> },
     /// The far end of call `call_id` asks to transfer us to `target` and the account asks the
     /// user (`transfer_requests = "ask"`): accept or decline with `Phone::answer_transfer_request`
     /// within `expires_in_secs`, else it is declined. `who`: display name or URI.

@@ -191,6 +191,7 @@ pub fn engine_types() -> TsFile {
         .add::<Transport>()
         .add::<MediaEncryption>()
         .add::<TransferRequests>()
+        .add::<PartyLevel>()
         .add::<SharedParkConfig>()
         .add::<CallerId>()
         // Routing settings and what saving them can reject.

@@ -8,7 +8,7 @@ export type CallId = number;
 /**
  * Everything the engine tells front ends; one stream, in order.
  */
-export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, } | { "event": "conference", parties: Array<number>, joined: boolean, muted: boolean, message: string, } | { "event": "transfer_request", call_id: number, target: string, who: string, expires_in_secs: number, message: string, };
+export type PhoneEvent = { "event": "registration", aor: string, state: RegistrationState, } | { "event": "incoming_call", call: CallInfo, } | { "event": "call_updated", call: CallInfo, } | { "event": "dtmf", call_id: number, digit: string, } | { "event": "audio_input_ended", call_id: number, } | { "event": "call_ended", call: CallInfo, reason: EndReason, message: string, } | { "event": "warning", message: string, } | { "event": "call_quality", call_id: number, quality: CallQuality, } | { "event": "park_slots", slots: Array<ParkSlot>, } | { "event": "availability", availability: Availability, } | { "event": "park_recall", call_id: number, who: string, parked_mins: number, message: string, } | { "event": "transfer", call_id: number, target: string, progress: TransferProgress, message: string, } | { "event": "conference", parties: Array<number>, joined: boolean, muted: boolean, message: string, } | { "event": "conference_levels", levels: Array<PartyLevel>, } | { "event": "transfer_request", call_id: number, target: string, who: string, expires_in_secs: number, message: string, };
 
 export type RegistrationState = { "state": "unregistered" } | { "state": "registering" } | { "state": "registered", expires_in: number, } | { "state": "failed", message: string, status: number | null, } | { "state": "retrying", message: string, in_secs: number, };
 
@@ -272,6 +272,19 @@ export type MediaEncryption = "none" | "sdes";
  * What a transfer request (the far end's REFER) does; see `AccountConfig::transfer_requests`.
  */
 export type TransferRequests = "accept" | "refuse" | "ask";
+
+/**
+ * One conference party's level (`PhoneEvent::ConferenceLevels`).
+ */
+export type PartyLevel = { 
+/**
+ * The party's call (None: the user's microphone).
+ */
+call_id: number | null, 
+/**
+ * RMS over the last quarter of a second or so, dBFS (-96 for silence).
+ */
+dbfs: number, };
 
 /**
  * Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.

@@ -17,9 +17,12 @@
 //!
 //! Every change reaches front ends as `PhoneEvent::Conference` (parties, whether the user is
 //! in it, the user's mute) and each party's `CallUpdated` (`conference`, `conference_muted`).
+//! While the user is in it, the bridge's levels are read every 250 ms and passed on as
+//! `PhoneEvent::ConferenceLevels` (level meters; the CLI does not print them).
 
 use super::io::*;
 use super::phone::PhoneCore;
+use super::timers::Timer;
 use crate::api::*;
 use std::collections::BTreeSet;
 
@@ -32,7 +35,12 @@ pub struct Conference {
     pub me_muted: bool,
     /// The parties as last announced (so an unchanged conference is not news).
     announced: (Vec<CallId>, bool, bool),
+    /// Levels are being read (a `Timer::ConferenceLevels` is set).
+    metering: bool,
 }
+
+/// How often the conference's levels are read while the user is in it.
+pub const LEVELS_EVERY_MS: i64 = 250;
 
 impl PhoneCore {
     /// Merges the active call with `ids` (and the conference, if there is one) and puts the
@@ -128,6 +136,36 @@ impl PhoneCore {
         }
         tracing::info!("leaving the conference: connecting call {a} to call {b}");
         self.complete_transfer(ticket, a, b, false, now);
+    }
+
+    /// Reads the levels every [`LEVELS_EVERY_MS`] while the user is in a conference.
+    pub(super) fn meter_conference(&mut self, now: i64) {
+        let joined = self.board.conference().1;
+        if joined && !self.conf.metering {
+            self.conf.metering = true;
+            self.timers.set(now + LEVELS_EVERY_MS, Timer::ConferenceLevels);
+        }
+    }
+
+    /// `Timer::ConferenceLevels`: read them (and again later) while the user is in it.
+    pub(super) fn conference_levels_due(&mut self, now: i64) {
+        self.conf.metering = false;
+        if self.board.conference().1 {
+            self.media(MediaOutput::MeasureConference);
+            self.meter_conference(now);
+        }
+    }
+
+    /// The levels read: to front ends (only the conference's parties and the user).
+    pub(super) fn on_conference_levels(&mut self, levels: Vec<PartyLevel>) {
+        let (members, joined) = self.board.conference();
+        if !joined {
+            return;
+        }
+        let levels: Vec<PartyLevel> = levels.into_iter().filter(|l| l.call_id.is_none_or(|id| members.contains(&id))).collect();
+        if !levels.is_empty() {
+            self.emit(PhoneEvent::ConferenceLevels { levels });
+        }
     }
 
     /// Tells front ends about the conference if it changed, and forgets mutes once it is over.

@@ -159,6 +159,8 @@ pub enum MediaInput {
     Measured { id: CallId, stats: MediaStats },
     /// The call's media is closed (`MediaOutput::Close`), with its last statistics.
     Closed { id: CallId, stats: Option<MediaStats> },
+    /// The conference parties' levels (`MediaOutput::MeasureConference`).
+    ConferenceLevels { levels: Vec<crate::api::PartyLevel> },
 }
 
 #[derive(Debug)]
@@ -234,6 +236,8 @@ pub enum MediaOutput {
     Conference { members: Vec<CallId> },
     /// Keep a conference party (None: the user's microphone) out of the mix, or let it back.
     ConferenceMute { id: Option<CallId>, muted: bool },
+    /// Read the conference parties' levels; answer with `ConferenceLevels`.
+    MeasureConference,
     /// The call-waiting tone over the active call.
     CallWaiting(bool),
     HoldMusic(HoldMusic),

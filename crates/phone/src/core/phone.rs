@@ -374,6 +374,7 @@ impl PhoneCore {
                 }
             }
             MediaInput::Closed { id, stats } => self.finish_call(id, stats, now),
+            MediaInput::ConferenceLevels { levels } => self.on_conference_levels(levels),
         }
     }
 
@@ -420,6 +421,7 @@ impl PhoneCore {
                 self.apply(actions, now);
             }
             Timer::TransferRequest(id) => self.transfer_request_expired(id, now),
+            Timer::ConferenceLevels => self.conference_levels_due(now),
             Timer::AutoAnswer(id) => {
                 if self.calls.get(&id).is_some_and(|c| c.rings_here()) {
                     let opts = self.call_defaults.clone();
@@ -641,6 +643,7 @@ impl PhoneCore {
         }
         // Parties joining or leaving (a hang-up, a park) are news of the conference too.
         self.announce_conference();
+        self.meter_conference(now);
     }
 
     /// We end the call: CANCEL before an answer, BYE after; then it ends.

@@ -17,12 +17,14 @@ pub enum Timer {
     Transfers,
     /// The user has not answered this call's transfer request: decline it.
     TransferRequest(CallId),
+    /// Time to read the conference's levels again.
+    ConferenceLevels,
 }
 
 impl Timer {
     fn call(&self) -> Option<CallId> {
         match self {
-            Timer::Switchboard | Timer::Transfers => None,
+            Timer::Switchboard | Timer::Transfers | Timer::ConferenceLevels => None,
             Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) | Timer::TransferRequest(id) => Some(*id),
         }
     }

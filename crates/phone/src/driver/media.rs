@@ -240,6 +240,18 @@ impl MediaIo {
                     sw.set_conference_muted(id, muted);
                 }
             }
+            MediaOutput::MeasureConference => {
+                let levels = self
+                    .switches()
+                    .iter()
+                    .map(|sw| sw.conference_levels())
+                    .find(|l| !l.is_empty())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(call_id, dbfs)| PartyLevel { call_id, dbfs })
+                    .collect();
+                feed(core, MediaInput::ConferenceLevels { levels });
+            }
             MediaOutput::CallWaiting(on) => {
                 self.call_waiting = on;
                 for sw in self.switches() {

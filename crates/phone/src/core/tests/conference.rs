@@ -163,3 +163,26 @@ fn a_call_still_ringing_cannot_join_and_the_message_says_why() {
     assert!(e.to_string().contains(&format!("only call {}", ids[0])), "{e}");
     assert!(w.call("alice", ids[0]).active, "nothing changed");
 }
+
+#[test]
+fn levels_come_four_times_a_second_while_the_user_is_in_the_conference() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let ids = calls_at_alice(&mut w, &["carol"]);
+    w.ask("alice", Command::Conference { ids: vec![ids[0]] }, 100).unwrap();
+    w.take_events("alice");
+    w.run_for(1000);
+    let levels: Vec<Vec<PartyLevel>> = w.take_events("alice").into_iter().filter_map(|e| match e {
+        PhoneEvent::ConferenceLevels { levels } => Some(levels),
+        _ => None,
+    }).collect();
+    assert!((3..=5).contains(&levels.len()), "{} readings in a second", levels.len());
+    let last = levels.last().unwrap();
+    let mut who: Vec<Option<CallId>> = last.iter().map(|l| l.call_id).collect();
+    who.sort();
+    assert_eq!(who, vec![None, Some(ids[0]), Some(ids[1])], "the parties and the user, nothing else");
+    // Parked (another call is dialled): no more readings.
+    w.ask("alice", Command::Dial { target: "sip:dave@dave.test".into(), opts: opts() }, 100).ok();
+    w.take_events("alice");
+    w.run_for(1000);
+    assert!(!w.take_events("alice").iter().any(|e| matches!(e, PhoneEvent::ConferenceLevels { .. })));
+}

@@ -344,6 +344,13 @@ impl Wire {
             }
             MediaOutput::Route { active } => self.phones[p].routed = active,
             MediaOutput::Conference { members } => self.phones[p].mixed = members,
+            MediaOutput::MeasureConference => {
+                // A meter that says -20 dBFS for each party mixed (and a stray call it must drop).
+                let mut levels: Vec<PartyLevel> = self.phones[p].mixed.iter().map(|id| PartyLevel { call_id: Some(*id), dbfs: -20.0 }).collect();
+                levels.push(PartyLevel { call_id: None, dbfs: -30.0 });
+                levels.push(PartyLevel { call_id: Some(999), dbfs: -10.0 });
+                self.send(p, Input::Media(MediaInput::ConferenceLevels { levels }), 0);
+            }
             MediaOutput::ConferenceMute { id, muted } => {
                 if muted {
                     self.phones[p].mix_muted.insert(id);
