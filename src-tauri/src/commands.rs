@@ -226,6 +226,14 @@ pub async fn complete_transfer(session: State<'_, Session>, id: CallId, other: C
     session.phone().await?.complete_transfer(id, other, true).await.map_err(|e| e.to_string())
 }
 
+/// The user's answer to the far end's transfer request on call `id` (`transfer_request` event,
+/// accounts with `transfer_requests = "ask"`): accept calls the target (the call ends once that
+/// one connects), decline keeps the call. Unanswered in time, the engine declines by itself.
+#[tauri::command]
+pub async fn answer_transfer_request(session: State<'_, Session>, id: CallId, accept: bool) -> Reply<()> {
+    session.phone().await?.answer_transfer_request(id, accept).await.map_err(|e| e.to_string())
+}
+
 /// Takes back the call parked on an orbit slot (a call to the slot).
 #[tauri::command]
 pub async fn retrieve_from_orbit(session: State<'_, Session>, slot: String) -> Reply<CallId> {

@@ -47,6 +47,7 @@ fn main() {
             commands::transfer_call,
             commands::consult_call,
             commands::complete_transfer,
+            commands::answer_transfer_request,
             commands::conference_calls,
             commands::conference_mute,
             commands::leave_conference,

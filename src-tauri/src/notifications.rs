@@ -1,5 +1,6 @@
 //! Desktop notifications: a parked call's recall ("Bob has been parked for 2 min") and, while
-//! the window is not focused, an incoming call. Which events notify, and with what text, is
+//! the window is not focused, an incoming call and a transfer request (the far end asks to
+//! transfer us; it is declined if nobody answers in time). Which events notify, and with what text, is
 //! the plain [`Notifier`] (unit-tested); showing one is `notify-rust` over D-Bus on Linux (the
 //! OS notification centre on macOS and Windows), off the event loop. No notification daemon
 //! (a bare X session, CI) only logs: the app carries on.
@@ -62,6 +63,13 @@ impl Notifier {
                 Some(Notice {
                     summary: format!("{who} has been parked for {parked_mins} min"),
                     body: "Switch to the call or hang up.".into(),
+                })
+            }
+            PhoneEvent::TransferRequest { call_id, target, who, expires_in_secs, .. } => {
+                let who = self.calls.get(call_id).map(name_of).unwrap_or_else(|| who.clone());
+                (!window_focused).then(|| Notice {
+                    summary: format!("{who} wants to transfer you to {target}"),
+                    body: format!("Accept or decline in Hookflash within {expires_in_secs} s."),
                 })
             }
             _ => None,
@@ -149,6 +157,31 @@ mod tests {
         };
         assert_eq!(n.on_event(&ended, false), None);
         assert_eq!(n.on_event(&PhoneEvent::Dtmf { call_id: 1, digit: '5' }, false), None);
+    }
+
+    #[test]
+    fn a_transfer_request_notifies_only_when_the_window_is_not_focused() {
+        let mut n = Notifier::default();
+        let bob = call(6, Some("Bob"), "sip:bob@example.com", CallState::Answered);
+        n.on_event(&PhoneEvent::CallUpdated { call: bob }, true);
+        let request = |id: CallId, who: &str| PhoneEvent::TransferRequest {
+            call_id: id,
+            target: "sip:carol@example.com".into(),
+            who: who.into(),
+            expires_in_secs: 30,
+            message: format!("{who} asks to transfer call {id} to sip:carol@example.com: accept or decline within 30 s"),
+        };
+        // The window shows its own prompt when the user is looking at it.
+        assert_eq!(n.on_event(&request(6, "sip:bob@example.com"), true), None);
+        assert_eq!(
+            n.on_event(&request(6, "sip:bob@example.com"), false),
+            Some(Notice {
+                summary: "Bob wants to transfer you to sip:carol@example.com".into(),
+                body: "Accept or decline in Hookflash within 30 s.".into(),
+            })
+        );
+        // A call never seen: the event's own name.
+        assert_eq!(n.on_event(&request(8, "Dana"), false).unwrap().summary, "Dana wants to transfer you to sip:carol@example.com");
     }
 
     #[test]

@@ -67,6 +67,12 @@ export const phone = {
   /** Connects the far ends of `id` and `other` (attended transfer) and leaves both calls. */
   completeTransfer: (id: CallId, other: CallId): Promise<void> => invoke('complete_transfer', { id, other }),
   /**
+   * Answers the far end's request to transfer call `id` (a `transfer_request` event): accept calls
+   * the target (the call ends once that one connects), decline keeps the call. The outcome
+   * arrives as a `transfer` event; a request no longer waiting rejects with the engine's sentence.
+   */
+  answerTransferRequest: (id: CallId, accept: boolean): Promise<void> => invoke('answer_transfer_request', { id, accept }),
+  /**
    * Merges the active call, the conference (if any) and `ids` into one local conference the user
    * is in; `[]` brings a parked conference back. Changes arrive as `conference` events.
    */
