@@ -8,6 +8,7 @@ import ParkedList from './ParkedList.svelte';
 import RoutingForm from './RoutingForm.svelte';
 import ConsultBar from './ConsultBar.svelte';
 import ConferenceCard from './ConferenceCard.svelte';
+import TransferRequestBar from './TransferRequestBar.svelte';
 import { CALL_DRAG_TYPE } from '../lib/drag';
 import type { CallView } from '../lib/state';
 import type { HistoryEntry, RoutingSettings } from '../lib/types';
@@ -516,5 +517,33 @@ describe('conference', () => {
     const { getByTestId } = render(CallCard, { call: call({ active: true }), now: 0, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onJoinConference });
     await fireEvent.click(getByTestId('join-conference'));
     expect(onJoinConference).toHaveBeenCalledOnce();
+  });
+});
+
+describe('transfer request', () => {
+  const request = { call_id: 1, target: 'sip:carol@example.com', who: 'sip:bob@127.0.0.1:5070', expiresAt: 40_000, answered: false };
+
+  it('names who asks and where to, counts down, and accepts or declines', async () => {
+    const onAccept = vi.fn();
+    const onDecline = vi.fn();
+    const { getByTestId, getByRole } = render(TransferRequestBar, { request, call: call(), now: 12_500, onAccept, onDecline });
+    const dialog = getByRole('alertdialog', { name: 'Bob wants to transfer you to sip:carol@example.com' });
+    expect(dialog).toBe(getByTestId('transfer-request'));
+    expect(getByTestId('transfer-request-countdown').textContent?.trim()).toBe('Declined automatically in 28 s');
+    await fireEvent.click(getByRole('button', { name: 'Accept transfer' }));
+    expect(onAccept).toHaveBeenCalledTimes(1);
+    await fireEvent.click(getByTestId('transfer-request-decline'));
+    expect(onDecline).toHaveBeenCalledTimes(1);
+  });
+
+  it('names are text; without the call it uses the name the engine gave', () => {
+    const { getByTestId, container } = render(TransferRequestBar, {
+      request: { ...request, who: HOSTILE, target: `sip:${HOSTILE}@evil` },
+      now: 0,
+      onAccept: noop,
+      onDecline: noop,
+    });
+    expect(container.querySelector('img')).toBeNull();
+    expect(getByTestId('transfer-request').textContent).toContain(`${HOSTILE} wants to transfer you to sip:${HOSTILE}@evil`);
   });
 });

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   activeCalls,
   answerParksLabel,
+  answerTransferRequest,
+  forgetTransferRequest,
+  pendingTransferRequests,
+  transferRequestSecondsLeft,
   callStateLabel,
   canMerge,
   conferenceParties,
@@ -409,5 +413,74 @@ describe('transfer progress', () => {
     s = reduce(s, { event: 'transfer', call_id: 1, target: 'sip:c@h', progress: { state: 'failed', status: 486, reason: 'Busy Here' }, message: 'transfer failed (486 Busy Here)' }, 0);
     expect(s.warning).toBe('transfer failed (486 Busy Here)');
     expect(s.notice).toBeNull();
+  });
+});
+
+describe('transfer requests', () => {
+  const answered = (id: number, over: Partial<CallInfo> = {}) =>
+    call({ id, state: 'answered', answered_at_ms: 2_000, remote_uri: `sip:p${id}@h`, ...over });
+  const request = (id: number): PhoneEvent => ({
+    event: 'transfer_request',
+    call_id: id,
+    target: 'sip:carol@h',
+    who: `sip:p${id}@h`,
+    expires_in_secs: 30,
+    message: `sip:p${id}@h asks to transfer call ${id} to sip:carol@h: accept or decline within 30 s`,
+  });
+  const declined = (id: number, message: string): PhoneEvent => ({
+    event: 'transfer',
+    call_id: id,
+    target: 'sip:carol@h',
+    progress: { state: 'failed', status: 603, reason: 'Declined' },
+    message,
+  });
+
+  it('waits for an answer until it expires, counting the seconds down', () => {
+    let s = reduce(initialState, { event: 'call_updated', call: answered(1) }, 0);
+    s = reduce(s, request(1), 100_000);
+    expect(s.transferRequests[1]).toEqual({ call_id: 1, target: 'sip:carol@h', who: 'sip:p1@h', expiresAt: 130_000, answered: false });
+    expect(pendingTransferRequests(s, 100_000).map((r) => r.call_id)).toEqual([1]);
+    expect(transferRequestSecondsLeft(s.transferRequests[1], 100_000)).toBe(30);
+    expect(transferRequestSecondsLeft(s.transferRequests[1], 100_400)).toBe(30);
+    expect(transferRequestSecondsLeft(s.transferRequests[1], 129_001)).toBe(1);
+    // Expired: no prompt any more, even before the engine's decline arrives.
+    expect(pendingTransferRequests(s, 130_000)).toEqual([]);
+    expect(transferRequestSecondsLeft(s.transferRequests[1], 131_000)).toBe(0);
+    // The engine's decline on the time-out: news (the call stays), not a problem.
+    s = reduce(s, declined(1, 'the transfer of call 1 was not answered in 30 s: sip:p1@h was told no, and the call stays here'), 130_050);
+    expect(s.transferRequests).toEqual({});
+    expect(s.warning).toBeNull();
+    expect(s.notice).toContain('not answered in 30 s');
+  });
+
+  it('answered: the prompt goes at once, the request when the engine reports the outcome', () => {
+    let s = run([{ event: 'call_updated', call: answered(1) }, { event: 'call_updated', call: answered(2, { parked_since_ms: 5_000 }) }, request(1), request(2)]);
+    expect(pendingTransferRequests(s, 12_000).map((r) => r.call_id)).toEqual([1, 2]);
+    s = answerTransferRequest(s, 1);
+    expect(s.transferRequests[1].answered).toBe(true);
+    expect(pendingTransferRequests(s, 12_000).map((r) => r.call_id)).toEqual([2]);
+    // Accepted: the engine calls the target (trying).
+    s = reduce(s, { event: 'transfer', call_id: 1, target: 'sip:carol@h', progress: { state: 'trying' }, message: 'sip:p1@h transfers call 1 here: calling sip:carol@h (call 3)' }, 13_000);
+    expect(s.transferRequests[1]).toBeUndefined();
+    expect(s.notice).toBe('sip:p1@h transfers call 1 here: calling sip:carol@h (call 3)');
+    // Declined by the user.
+    s = reduce(answerTransferRequest(s, 2), declined(2, 'you declined the transfer of call 2: sip:p2@h was told no, and the call stays here'), 14_000);
+    expect(s.transferRequests).toEqual({});
+    expect(s.warning).toBeNull();
+    expect(s.notice).toContain('you declined the transfer of call 2');
+    // Answering a request the state does not have changes nothing.
+    expect(answerTransferRequest(s, 9)).toBe(s);
+  });
+
+  it('is forgotten when its call ends or the answer is refused; other transfers keep their tone', () => {
+    let s = run([{ event: 'call_updated', call: answered(1) }, { event: 'call_updated', call: answered(2) }, request(1), request(2)]);
+    s = reduce(s, { event: 'call_ended', call: answered(1), reason: { kind: 'remote_hangup' }, message: 'p1 hung up' }, 20_000);
+    expect(Object.keys(s.transferRequests)).toEqual(['2']);
+    expect(pendingTransferRequests(s, 20_000).map((r) => r.call_id)).toEqual([2]);
+    expect(forgetTransferRequest(s, 2).transferRequests).toEqual({});
+    // Our own transfer of a call with no request waiting: a failure is still a problem.
+    s = reduce(s, declined(5, 'transfer of call 5 to sip:carol@h failed (603 Declined); the call is still here'), 21_000);
+    expect(s.warning).toBe('transfer of call 5 to sip:carol@h failed (603 Declined); the call is still here');
+    expect(s.transferRequests[2]).toBeDefined();
   });
 });

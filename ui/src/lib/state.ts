@@ -20,6 +20,19 @@ export interface ConferenceView {
   muted: boolean;
 }
 
+/** The far end of a call asks to transfer us (`transfer_request` event), waiting for the user. */
+export interface TransferRequestView {
+  call_id: CallId;
+  /** Where we would be transferred. */
+  target: string;
+  /** Who asks: display name or URI. */
+  who: string;
+  /** When the engine declines by itself (unix ms). */
+  expiresAt: number;
+  /** The user has answered; the engine's `transfer` event will close it. */
+  answered: boolean;
+}
+
 export interface ViewState {
   /** Address of record the registration state belongs to. */
   aor: string | null;
@@ -43,6 +56,8 @@ export interface ViewState {
   consult: { caller: CallId; colleague: CallId } | null;
   /** The local conference, while there is one. */
   conference: ConferenceView | null;
+  /** Transfer requests from the far end waiting for the user's answer, by call. */
+  transferRequests: Record<CallId, TransferRequestView>;
 }
 
 export const initialState: ViewState = {
@@ -58,6 +73,7 @@ export const initialState: ViewState = {
   availability: { presence: 'available', dnd: false },
   consult: null,
   conference: null,
+  transferRequests: {},
 };
 
 function putCall(state: ViewState, call: CallView): ViewState {
@@ -87,7 +103,11 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       // A consultation is over when either of its calls ends (transferred, or hung up).
       const id = event.call.id;
       const consult = state.consult && (state.consult.caller === id || state.consult.colleague === id) ? null : state.consult;
-      return { ...putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now }), consult };
+      return {
+        ...putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now }),
+        consult,
+        transferRequests: withoutRequest(state.transferRequests, id),
+      };
     }
     case 'call_quality':
       return { ...state, quality: { ...state.quality, [event.call_id]: event.quality } };
@@ -99,9 +119,28 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       return { ...state, availability: event.availability };
     case 'park_recall':
       return { ...state, warning: event.message };
-    case 'transfer':
+    case 'transfer': {
+      // The engine's answer to a transfer request: accepted (trying: the target is being called)
+      // or declined by the user or the time-out (failed 603: the call stays, as asked, so it is
+      // news, not a problem).
+      const asked = state.transferRequests[event.call_id];
+      if (asked && event.progress.state !== 'ringing') {
+        const transferRequests = withoutRequest(state.transferRequests, event.call_id);
+        return { ...state, transferRequests, notice: event.message };
+      }
       // Progress is news, shown as it comes; a failure is a problem (the call is back here).
       return event.progress.state === 'failed' ? { ...state, warning: event.message, notice: null } : { ...state, notice: event.message };
+    }
+    case 'transfer_request': {
+      const request: TransferRequestView = {
+        call_id: event.call_id,
+        target: event.target,
+        who: event.who,
+        expiresAt: now + event.expires_in_secs * 1000,
+        answered: false,
+      };
+      return { ...state, transferRequests: { ...state.transferRequests, [event.call_id]: request } };
+    }
     case 'conference': {
       if (event.parties.length === 0) return { ...state, conference: null };
       // A consultation whose calls were merged into the conference is over (no transfer to
@@ -116,6 +155,43 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
     default:
       return state;
   }
+}
+
+function withoutRequest(requests: Record<CallId, TransferRequestView>, id: CallId): Record<CallId, TransferRequestView> {
+  if (!(id in requests)) return requests;
+  const rest = { ...requests };
+  delete rest[id];
+  return rest;
+}
+
+/**
+ * The user answered the transfer request of call `id`: its prompt goes away at once; the request
+ * is forgotten when the engine's `transfer` event for the call arrives (or the call ends).
+ */
+export function answerTransferRequest(state: ViewState, id: CallId): ViewState {
+  const request = state.transferRequests[id];
+  if (!request) return state;
+  return { ...state, transferRequests: { ...state.transferRequests, [id]: { ...request, answered: true } } };
+}
+
+/** Forgets the transfer request of call `id` (the answer could not be given: it is gone). */
+export function forgetTransferRequest(state: ViewState, id: CallId): ViewState {
+  return { ...state, transferRequests: withoutRequest(state.transferRequests, id) };
+}
+
+/**
+ * Transfer requests to prompt for at `now`: not answered yet, not expired, on a call still up;
+ * oldest deadline first.
+ */
+export function pendingTransferRequests(state: ViewState, now: number): TransferRequestView[] {
+  return Object.values(state.transferRequests)
+    .filter((r) => !r.answered && r.expiresAt > now && state.calls[r.call_id]?.state !== 'ended')
+    .sort((a, b) => a.expiresAt - b.expiresAt);
+}
+
+/** Whole seconds left to answer a transfer request at `now` (0 once expired). */
+export function transferRequestSecondsLeft(request: TransferRequestView, now: number): number {
+  return Math.max(0, Math.ceil((request.expiresAt - now) / 1000));
 }
 
 /**
