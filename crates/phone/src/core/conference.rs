@@ -64,7 +64,7 @@ impl PhoneCore {
             }
             Err(e) => {
                 let e = match e {
-                    PhoneError::Other(detail) => PhoneError::InvalidInput { what: "conference".into(), detail },
+                    PhoneError::Other(detail) => PhoneError::Other(format!("cannot merge: {detail}")),
                     e => e,
                 };
                 self.reply(ticket, Err(e));
@@ -114,14 +114,11 @@ impl PhoneCore {
             return self.reply(ticket, Ok(Done::Ok));
         }
         if members.len() > 2 {
-            let e = PhoneError::InvalidInput {
-                what: "conference".into(),
-                detail: format!(
-                    "the conference with {} other parties is mixed on this phone, so leaving would end it for everyone; \
-                     take parties aside until two are left (they are then connected to each other), or end it",
-                    members.len()
-                ),
-            };
+            let e = PhoneError::Other(format!(
+                "the conference with {} other parties is mixed on this phone, so leaving would end it for everyone; \
+                 take parties aside until two are left (they are then connected to each other), or end it",
+                members.len()
+            ));
             return self.reply(ticket, Err(e));
         }
         // Two parties: one is referred to the other, in the place of our call with it. The
@@ -193,7 +190,7 @@ impl PhoneCore {
 }
 
 fn not_in_conference() -> PhoneError {
-    PhoneError::InvalidInput { what: "conference".into(), detail: "you are not in a conference".into() }
+    PhoneError::Other("you are not in a conference".into())
 }
 
 /// The sentence of a `PhoneEvent::Conference`.
