@@ -57,6 +57,21 @@ impl PhoneCore {
                 return self.reply(ticket, Err(e));
             }
         }
+        // One bridge mixes the calls of one microphone/speaker pair: a call on other audio
+        // devices cannot be heard by the rest.
+        let (members, _) = self.board.conference();
+        let mut all: Vec<CallId> = members.to_vec();
+        all.extend(self.board.active());
+        all.extend(ids.iter().copied());
+        let audio = |id: &CallId| self.calls.get(id).map(|c| (c.opts.audio_in.clone(), c.opts.audio_out.clone()));
+        if let Some(first) = all.iter().find_map(audio) {
+            if let Some(odd) = all.iter().find(|id| audio(id).is_some_and(|a| a != first)) {
+                let e = PhoneError::Other(format!(
+                    "cannot merge: call {odd} uses another microphone or speaker than the others, so it cannot be mixed with them"
+                ));
+                return self.reply(ticket, Err(e));
+            }
+        }
         match self.board.merge(ids, now) {
             Ok(actions) => {
                 self.apply(actions, now);

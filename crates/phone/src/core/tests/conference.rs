@@ -186,3 +186,16 @@ fn levels_come_four_times_a_second_while_the_user_is_in_the_conference() {
     w.run_for(1000);
     assert!(!w.take_events("alice").iter().any(|e| matches!(e, PhoneEvent::ConferenceLevels { .. })));
 }
+
+#[test]
+fn calls_on_another_microphone_or_speaker_cannot_be_mixed_with_the_rest() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    let ids = calls_at_alice(&mut w, &[]);
+    let other = CallOptions { audio_out: AudioEndpoint::Wav("headset.wav".into()), ..opts() };
+    let Ok(Done::Call(ac)) = w.ask("alice", Command::Dial { target: "sip:carol@carol.test".into(), opts: other }, 50) else { panic!() };
+    let ca = w.calls("carol")[0].id;
+    w.ask("carol", Command::Answer { id: ca, opts: opts() }, 100).unwrap();
+    let e = w.ask("alice", Command::Conference { ids: vec![ids[0]] }, 10).unwrap_err();
+    assert!(e.to_string().contains("uses another microphone or speaker"), "{e}");
+    assert!(w.call("alice", ac).active && w.phone("alice").mixed.is_empty(), "nothing changed");
+}
