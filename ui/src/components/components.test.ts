@@ -521,7 +521,7 @@ describe('conference', () => {
 });
 
 describe('transfer request', () => {
-  const request = { call_id: 1, target: 'sip:carol@example.com', who: 'sip:bob@127.0.0.1:5070', expiresAt: 40_000, answered: false };
+  const request = { call_id: 1, target: 'sip:carol@example.com', who: 'sip:bob@127.0.0.1:5070', expiresAt: 40_000, expiresInSecs: 30, answered: false };
 
   it('names who asks and where to, counts down, and accepts or declines', async () => {
     const onAccept = vi.fn();
@@ -532,7 +532,7 @@ describe('transfer request', () => {
     expect(getByTestId('transfer-request-countdown').textContent?.trim()).toBe('Declined automatically in 28 s');
     await fireEvent.click(getByRole('button', { name: 'Accept transfer' }));
     expect(onAccept).toHaveBeenCalledTimes(1);
-    await fireEvent.click(getByTestId('transfer-request-decline'));
+    await fireEvent.click(getByRole('button', { name: 'Decline transfer' }));
     expect(onDecline).toHaveBeenCalledTimes(1);
   });
 

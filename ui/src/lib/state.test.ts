@@ -438,9 +438,11 @@ describe('transfer requests', () => {
   it('waits for an answer until it expires, counting the seconds down', () => {
     let s = reduce(initialState, { event: 'call_updated', call: answered(1) }, 0);
     s = reduce(s, request(1), 100_000);
-    expect(s.transferRequests[1]).toEqual({ call_id: 1, target: 'sip:carol@h', who: 'sip:p1@h', expiresAt: 130_000, answered: false });
+    expect(s.transferRequests[1]).toEqual({ call_id: 1, target: 'sip:carol@h', who: 'sip:p1@h', expiresAt: 130_000, expiresInSecs: 30, answered: false });
     expect(pendingTransferRequests(s, 100_000).map((r) => r.call_id)).toEqual([1]);
     expect(transferRequestSecondsLeft(s.transferRequests[1], 100_000)).toBe(30);
+    // The window's clock ticks every half second: read just before the event arrived, still 30.
+    expect(transferRequestSecondsLeft(s.transferRequests[1], 99_600)).toBe(30);
     expect(transferRequestSecondsLeft(s.transferRequests[1], 100_400)).toBe(30);
     expect(transferRequestSecondsLeft(s.transferRequests[1], 129_001)).toBe(1);
     // Expired: no prompt any more, even before the engine's decline arrives.

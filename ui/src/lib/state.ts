@@ -29,6 +29,8 @@ export interface TransferRequestView {
   who: string;
   /** When the engine declines by itself (unix ms). */
   expiresAt: number;
+  /** How long the engine gave the user to answer (s). */
+  expiresInSecs: number;
   /** The user has answered; the engine's `transfer` event will close it. */
   answered: boolean;
 }
@@ -137,6 +139,7 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
         target: event.target,
         who: event.who,
         expiresAt: now + event.expires_in_secs * 1000,
+        expiresInSecs: event.expires_in_secs,
         answered: false,
       };
       return { ...state, transferRequests: { ...state.transferRequests, [event.call_id]: request } };
@@ -189,9 +192,12 @@ export function pendingTransferRequests(state: ViewState, now: number): Transfer
     .sort((a, b) => a.expiresAt - b.expiresAt);
 }
 
-/** Whole seconds left to answer a transfer request at `now` (0 once expired). */
+/**
+ * Whole seconds left to answer a transfer request at `now` (0 once expired); never more than the
+ * engine gave (the window's clock ticks behind the event's arrival).
+ */
 export function transferRequestSecondsLeft(request: TransferRequestView, now: number): number {
-  return Math.max(0, Math.ceil((request.expiresAt - now) / 1000));
+  return Math.min(request.expiresInSecs, Math.max(0, Math.ceil((request.expiresAt - now) / 1000)));
 }
 
 /**
