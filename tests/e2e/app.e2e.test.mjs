@@ -13,7 +13,10 @@
 // 3e. Four-way: a third caller answered parks the conference; "Return to conference", the parked
 //     call's Merge makes it three parties; Leave is refused with the engine's reason and "End
 //     conference for everyone" hangs up all three.
-// 3f. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
+// 3f. A transfer request: with `transfer_requests = "ask"`, bob (called by us) asks to transfer us
+//     to carol; the prompt counts down; Decline keeps the call (carol is never called), Accept
+//     calls carol and the call with bob ends "transferred".
+// 3g. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
 //
@@ -832,6 +835,98 @@ test('a conference of three: answering parks it, Merge adds the caller, Leave is
   } finally {
     await carol.close();
     await dave.close();
+  }
+});
+
+test('a transfer request: the far end asks to transfer us; Decline keeps the call here, Accept calls the target', { timeout: 240_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const carol = await startBaresip({
+    dir: path.join(work, 'baresip-carol-asked'),
+    user: 'carol',
+    sipPort: await freeSipPort(),
+    ctrlPort: await freeTcpPort(),
+    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
+    logFile: path.join(work, 'logs', 'baresip-carol-asked.log'),
+  });
+  try {
+    const appPort = await freeSipPort();
+    const profile = writeProfile('transfer-request', [`listen = "127.0.0.1:${appPort}"`, 'transfer_requests = "ask"']);
+    await launchApp('transfer-request', profile);
+    const dialInput = await byTestId('dial-input');
+    await dialInput.waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+    const banner = await byTestId('error-banner');
+    const noBanner = async () => {
+      if (await banner.isExisting()) throw new Error(`the app reported: ${await banner.getText()}`);
+    };
+    const until = (what, fn, timeout = 10_000) =>
+      browser.waitUntil(
+        async () => {
+          await noBanner();
+          return fn();
+        },
+        { timeout, interval: 250, timeoutMsg: what },
+      );
+    /** We call bob; once connected, bob asks (REFER) to transfer us to carol; the prompt shows. */
+    const askedByBob = async (label) => {
+      const mark = bob.events.length;
+      await dialInput.setValue(bob.uri);
+      await dialInput.addValue('\uE007');
+      await until(`${label}: bob never showed Connected`, async () => (await callCards()).some((t) => t.includes('bob@') && t.includes('Connected')));
+      await waitFor(`${label}: baresip bob to see the call established`, () => bob.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 10_000);
+      await sleep(1000);
+      bob.command('transfer', carol.uri);
+      const prompt = await byTestId('transfer-request');
+      await prompt.waitForDisplayed({ timeout: 10_000, timeoutMsg: `${label}: no transfer prompt after bob's REFER` });
+      const text = await prompt.getText();
+      assert.match(text, /bob@127\.0\.0\.1:\d+ wants to transfer you to sip:carol@127\.0\.0\.1:\d+/, text);
+      const left = Number(/Declined automatically in (\d+) s/.exec(text)?.[1]);
+      assert.ok(left >= 20 && left <= 30, `${label}: the countdown shows ${left} s: ${text}`);
+      return prompt;
+    };
+
+    // 1. Declined: the prompt goes, the decline is news (not a problem), carol is never called.
+    let prompt = await askedByBob('decline');
+    await screenshot(path.join(artifacts, 'app-transfer-request.png'));
+    const before = Number(/in (\d+) s/.exec(await prompt.getText())?.[1]);
+    await sleep(2200);
+    const after = Number(/in (\d+) s/.exec(await prompt.getText())?.[1]);
+    assert.ok(after < before, `the countdown did not count down (${before} s, then ${after} s)`);
+    step(`transfer prompt shown, counting down (${before} s → ${after} s)`);
+    await (await byTestId('transfer-request-decline')).click();
+    await prompt.waitForExist({ reverse: true, timeout: 5_000, timeoutMsg: 'the transfer prompt stayed after Decline' });
+    await until('no notice that the transfer was declined', async () => {
+      const notice = await byTestId('notice-banner');
+      return (await notice.isExisting()) && /you declined the transfer/.test(await notice.getText());
+    });
+    await screenshot(path.join(artifacts, 'app-transfer-declined.png'));
+    assert.equal(carol.hasEvent('CALL_INCOMING') || carol.hasEvent('CALL_ESTABLISHED'), false, 'carol was called although the transfer was declined');
+    // Our call was not transferred; baresip 1.0 hangs up itself when its transfer fails, else we do.
+    assert.equal((await callCards()).some((t) => t.includes('transferred to')), false, 'the call ended "transferred" after Decline');
+    await sleep(1000);
+    if ((await callCards()).some((t) => t.includes('bob@') && t.includes('Connected'))) await (await byTestId('hangup-button')).click();
+    await until('the call with bob did not end', async () => !(await callCards()).some((t) => !t.includes('Ended')));
+    await until('the ended card stayed', async () => (await callCards()).length === 0);
+    step('declined: the prompt went, carol was never called');
+
+    // 2. Accepted: we call carol (she answers) and the call with bob ends "transferred".
+    const carolMark = carol.events.length;
+    prompt = await askedByBob('accept');
+    await (await byTestId('transfer-request-accept')).click();
+    await prompt.waitForExist({ reverse: true, timeout: 5_000, timeoutMsg: 'the transfer prompt stayed after Accept' });
+    await until('the call with carol never showed Connected', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')), 15_000);
+    await waitFor('baresip carol to see our call established', () => carol.eventsSince(carolMark, 'CALL_ESTABLISHED').length > 0, 10_000);
+    await until('the call with bob did not end "transferred to" carol', async () =>
+      (await callCards()).some((t) => t.includes('bob@') && t.includes('transferred to')),
+    );
+    await screenshot(path.join(artifacts, 'app-transfer-accepted.png'));
+    step('accepted: connected with carol, the call with bob ended transferred');
+    await until('the call with bob stayed', async () => !(await callCards()).some((t) => t.includes('bob@')));
+    await (await byTestId('hangup-button')).click();
+    await until('the call with carol did not end', async () => !(await callCards()).some((t) => !t.includes('Ended')));
+    await closeApp();
+  } finally {
+    await carol.close();
   }
 });
 
