@@ -38,8 +38,8 @@ pub struct OutgoingInvite {
 /// How an outgoing INVITE ended.
 #[derive(Debug)]
 pub enum InviteOutcome {
-    /// 2xx, with the SDP answer.
-    Answered { sdp: String },
+    /// 2xx, with the SDP answer and what the callee's phone says it can do.
+    Answered { sdp: String, capabilities: crate::capabilities::Capabilities },
     /// A final failure response (after any authentication).
     Refused { status: u16, reason: String },
     /// Challenged, and the challenge was not answered (why says).
@@ -289,7 +289,8 @@ pub async fn invite(
             };
             let (status, reason) = status_of(&resp);
             if (200..300).contains(&status) {
-                return InviteOutcome::Answered { sdp: String::from_utf8_lossy(&resp.body).to_string() };
+                let capabilities = crate::capabilities::Capabilities::of_rsip(&resp.headers);
+                return InviteOutcome::Answered { sdp: String::from_utf8_lossy(&resp.body).to_string(), capabilities };
             }
             if !(status == 401 || status == 407) || leg.was_cancelled() {
                 return InviteOutcome::Refused { status, reason };

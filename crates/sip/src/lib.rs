@@ -7,6 +7,7 @@
 //! user-readable errors (`error`).
 
 pub mod auth;
+pub mod capabilities;
 pub mod dialog_events;
 pub mod dialog_info;
 pub mod digest;

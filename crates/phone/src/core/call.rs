@@ -40,6 +40,8 @@ pub struct Call {
     /// The call this one takes the place of (an INVITE with `Replaces`): hung up when this one
     /// is answered.
     pub replaces: Option<CallId>,
+    /// What the far end's phone says it can do (REFER, Replaces), from its INVITE or its 2xx.
+    pub peer: hookflash_sip::capabilities::Capabilities,
 }
 
 /// Whether the call's media runs.
@@ -92,6 +94,7 @@ impl Call {
             reinvite: None,
             srtp_key: None,
             replaces: None,
+            peer: Default::default(),
         }
     }
 

@@ -136,16 +136,8 @@ impl PhoneCore {
             ));
             return self.reply(ticket, Err(e));
         }
-        // Two parties: one is referred to the other, in the place of our call with it. The
-        // older call (usually the caller the colleague was brought in for) is referred to the
-        // newer one, unless only the older is a call we made: the target's address must reach
-        // its phone, and a call we made has the address we dialled while a caller's is its
-        // From, which may lead nowhere.
-        let (mut a, mut b) = (members[0].min(members[1]), members[0].max(members[1]));
-        let outgoing = |id: CallId| self.calls.get(&id).is_some_and(|c| c.info.direction == Direction::Outgoing);
-        if outgoing(a) && !outgoing(b) {
-            std::mem::swap(&mut a, &mut b);
-        }
+        // Two parties: one is referred to the other, in the place of our call with it.
+        let (a, b) = self.leave_order(members[0], members[1]);
         tracing::info!("leaving the conference: connecting call {a} to call {b}");
         self.complete_transfer(ticket, a, b, false, now);
     }
@@ -177,6 +169,39 @@ impl PhoneCore {
         let levels: Vec<PartyLevel> = levels.into_iter().filter(|l| l.call_id.is_none_or(|id| members.contains(&id))).collect();
         if !levels.is_empty() {
             self.emit(PhoneEvent::ConferenceLevels { levels });
+        }
+    }
+
+    /// Which of two calls is referred (first) to which (second) when the user leaves: by what
+    /// their phones said they can do — the one referred must take REFER, the target should take
+    /// `Replaces` (else it rings as a new call) — and whether the target's address reaches its
+    /// phone (a call we made has the address we dialled; a caller's is its From, which may lead
+    /// nowhere). At equal merit the older call (usually the caller the colleague was brought in
+    /// for) is referred to the newer.
+    fn leave_order(&self, x: CallId, y: CallId) -> (CallId, CallId) {
+        let merit = |referee: CallId, target: CallId| {
+            let (Some(r), Some(t)) = (self.calls.get(&referee), self.calls.get(&target)) else { return i32::MIN };
+            let mut m = 0;
+            m += match r.peer.refer {
+                Some(true) => 1,
+                Some(false) => -10,
+                None => 0,
+            };
+            m += match t.peer.replaces {
+                Some(true) => 1,
+                Some(false) => -3,
+                None => 0,
+            };
+            if t.info.direction != Direction::Outgoing {
+                m -= 2;
+            }
+            m
+        };
+        let (older, newer) = (x.min(y), x.max(y));
+        if merit(newer, older) > merit(older, newer) {
+            (newer, older)
+        } else {
+            (older, newer)
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Arriving {
     sip_call_id: String,
     offer: AudioDescription,
     then: Then,
+    /// What the caller's phone says it can do (its INVITE's `Allow`, `Supported`).
+    peer: hookflash_sip::capabilities::Capabilities,
 }
 
 impl Arriving {
@@ -38,6 +40,11 @@ pub enum Then {
     Ring(Decision),
     /// Answer at once in the place of this call (`replacing.rs`).
     Replace(CallId),
+}
+
+/// What the caller's phone says it can do.
+fn peer_of(req: &Request) -> hookflash_sip::capabilities::Capabilities {
+    hookflash_sip::capabilities::Capabilities::of(req.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
 
 impl PhoneCore {
@@ -56,10 +63,11 @@ impl PhoneCore {
         let display = req.from.as_ref().and_then(|f| f.display_name.clone());
         let decision = self.route(account, &req, utc_offset_secs, now);
         let id = self.new_id();
+        let peer = peer_of(&req);
         if let Some((status, _)) = decision.sip_response() {
             return self.refuse_by_rule(id, account, key, (remote_uri, display), req.call_id.clone(), offer, decision, status, now);
         }
-        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, then: Then::Ring(decision) });
+        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, then: Then::Ring(decision), peer });
         self.sip(SipOutput::Take { key, id, account });
     }
 
@@ -68,7 +76,8 @@ impl PhoneCore {
         let remote_uri = req.from.as_ref().map(|f| f.uri.clone()).unwrap_or_else(|| "unknown".into());
         let display = req.from.as_ref().and_then(|f| f.display_name.clone());
         let id = self.new_id();
-        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, then: Then::Replace(old) });
+        let peer = peer_of(req);
+        self.arriving.insert(id, Arriving { account, remote: (remote_uri, display), sip_call_id: req.call_id.clone(), offer, then: Then::Replace(old), peer });
         self.sip(SipOutput::Take { key, id, account });
         id
     }
@@ -79,14 +88,22 @@ impl PhoneCore {
         if let Err(message) = result {
             return self.emit(PhoneEvent::Warning { message });
         }
+        let peer = a.peer;
         let decision = match a.then {
             Then::Ring(decision) => decision,
-            Then::Replace(old) => return self.replacing_taken(id, a.account, a.remote, a.sip_call_id, a.offer, old, now),
+            Then::Replace(old) => {
+                self.replacing_taken(id, a.account, a.remote, a.sip_call_id, a.offer, old, now);
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.peer = peer;
+                }
+                return;
+            }
         };
         let summary = decision.summary();
         self.add_call(id, a.account, Direction::Incoming, a.remote, a.sip_call_id, now, |c| {
             c.offer = Some(a.offer);
             c.info.routing = Some(summary);
+            c.peer = peer;
         });
         if let Some(c) = self.calls.get(&id) {
             let call = c.info.clone();

@@ -179,7 +179,12 @@ impl PhoneCore {
         let Some(c) = self.calls.get(&id) else { return };
         let local = c.local_end;
         let reason = match outcome {
-            InviteOutcome::Answered { sdp } => return self.on_outgoing_answered(id, &sdp, now),
+            InviteOutcome::Answered { sdp, capabilities } => {
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.peer = capabilities;
+                }
+                return self.on_outgoing_answered(id, &sdp, now);
+            }
             InviteOutcome::Refused { status: 487, .. } if local => EndReason::LocalHangup,
             InviteOutcome::Refused { status, reason } => EndReason::Failed { status, reason },
             InviteOutcome::AuthRefused { status, reason, why } => {

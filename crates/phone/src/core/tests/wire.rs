@@ -419,7 +419,8 @@ impl Wire {
             }
             SipOutput::Accept { id, sdp } => {
                 if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
-                    let outcome = InviteOutcome::Answered { sdp: String::from_utf8(sdp).unwrap() };
+                    let capabilities = hookflash_sip::capabilities::Capabilities { refer: Some(true), replaces: Some(true) };
+                    let outcome = InviteOutcome::Answered { sdp: String::from_utf8(sdp).unwrap(), capabilities };
                     self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
                 }
             }
