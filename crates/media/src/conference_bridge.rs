@@ -170,6 +170,7 @@ fn mixer_rates(mixer: &ConferenceMixer) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conference_mixer::tests::level;
 
     /// A microphone that plays a tone and a speaker that records, at given rates.
     struct FakeRoom {
@@ -201,16 +202,6 @@ mod tests {
 
     fn tone(freq: f64, rate: u32, from: usize, n: usize) -> Vec<i16> {
         (from..from + n).map(|i| (4000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as i16).collect()
-    }
-
-    fn level(x: &[i16], freq: f64, rate: u32) -> f64 {
-        let (mut re, mut im) = (0.0, 0.0);
-        for (i, &s) in x.iter().enumerate() {
-            let w = 2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate);
-            re += f64::from(s) * w.cos();
-            im += f64::from(s) * w.sin();
-        }
-        2.0 * (re * re + im * im).sqrt() / x.len() as f64
     }
 
     /// Two calls with 20 ms packets and the user, all on one 10 ms grid; the first port to wake

@@ -200,7 +200,7 @@ impl ConferenceMixer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn tone(freq: f64, rate: u32, n: usize, amp: f64) -> Vec<i16> {
@@ -208,7 +208,7 @@ mod tests {
     }
 
     /// Amplitude of `freq` in `x` (single-bin DFT, normalised to a sine's amplitude).
-    fn level(x: &[i16], freq: f64, rate: u32) -> f64 {
+    pub(crate) fn level(x: &[i16], freq: f64, rate: u32) -> f64 {
         let (mut re, mut im) = (0.0, 0.0);
         for (i, &s) in x.iter().enumerate() {
             let w = 2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate);
