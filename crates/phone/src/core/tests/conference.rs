@@ -199,3 +199,24 @@ fn calls_on_another_microphone_or_speaker_cannot_be_mixed_with_the_rest() {
     assert!(e.to_string().contains("uses another microphone or speaker"), "{e}");
     assert!(w.call("alice", ac).active && w.phone("alice").mixed.is_empty(), "nothing changed");
 }
+
+/// Who is referred to whom on leave follows what the phones said they can do: bob called in
+/// (his INVITE says nothing), carol was called; carol's phone says it takes REFER but not
+/// Replaces, so carol is referred to bob rather than bob to carol.
+#[test]
+fn leave_refers_the_phone_that_can_to_the_one_that_takes_replaces() {
+    let mut w = Wire::new(&["alice", "bob", "carol"]);
+    w.answer_capabilities = hookflash_sip::capabilities::Capabilities { refer: Some(true), replaces: Some(false) };
+    let ids = calls_at_alice(&mut w, &["carol"]);
+    w.ask("alice", Command::Conference { ids: vec![ids[0]] }, 200).unwrap();
+    let t = w.command("alice", Command::LeaveConference { end: false });
+    w.run_for(400);
+    assert_eq!(w.reply("alice", t), Ok(Done::Ok));
+    let transfers: Vec<CallId> = w.take_events("alice").iter().filter_map(|e| match e {
+        PhoneEvent::Transfer { call_id, .. } => Some(*call_id),
+        _ => None,
+    }).collect();
+    assert!(!transfers.is_empty() && transfers.iter().all(|c| *c == ids[1]), "carol's call (the one we made) was referred: {transfers:?}");
+    let carol = w.calls("carol");
+    assert!(carol.iter().any(|c| c.remote_uri.contains("bob")), "carol's phone called bob: {carol:#?}");
+}

@@ -83,6 +83,8 @@ pub struct Wire {
     /// REFERs go to the far end's core instead (it is transferred for real), and its NOTIFYs
     /// come back as the referrer's `SipInput::Notify`.
     pub refer_to_peer: bool,
+    /// What a callee's 2xx says its phone can do (`Allow`, `Supported`).
+    pub answer_capabilities: hookflash_sip::capabilities::Capabilities,
 }
 
 pub fn opts() -> CallOptions {
@@ -170,6 +172,7 @@ impl Wire {
             next_ticket: 0,
             transferee: None,
             refer_to_peer: false,
+            answer_capabilities: hookflash_sip::capabilities::Capabilities { refer: Some(true), replaces: Some(true) },
         }
     }
 
@@ -419,7 +422,7 @@ impl Wire {
             }
             SipOutput::Accept { id, sdp } => {
                 if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
-                    let capabilities = hookflash_sip::capabilities::Capabilities { refer: Some(true), replaces: Some(true) };
+                    let capabilities = self.answer_capabilities;
                     let outcome = InviteOutcome::Answered { sdp: String::from_utf8(sdp).unwrap(), capabilities };
                     self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
                 }
