@@ -19,7 +19,6 @@ export type {
   EndReason,
   HistoryEntry,
   ParkSlot,
-  PartyLevel,
   PhoneEvent,
   Presence,
   RegistrationState,
