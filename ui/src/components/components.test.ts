@@ -444,6 +444,58 @@ describe('conference', () => {
     expect(h.onEnd).toHaveBeenCalledOnce();
   });
 
+  it('shows a level meter per party and for the user; a muted one is dimmed', async () => {
+    const h = handlers();
+    const { getByTestId, getByRole, rerender } = render(ConferenceCard, {
+      parties: [party(2, 'Bob'), party(1, 'Carol', { conference_muted: true })],
+      joined: true,
+      muted: true,
+      now: 0,
+      levels: { me: -15, parties: { 2: -30, 1: -96 } },
+      ...h,
+    });
+    const bob = getByRole('meter', { name: 'Bob level' });
+    expect(bob).toBe(getByTestId('conference-level-2'));
+    expect(bob.getAttribute('aria-valuemin')).toBe('-60');
+    expect(bob.getAttribute('aria-valuemax')).toBe('0');
+    expect(bob.getAttribute('aria-valuenow')).toBe('-30');
+    expect(bob.getAttribute('aria-valuetext')).toBe('-30 dBFS');
+    expect((bob.firstElementChild as HTMLElement).style.width).toBe('50%');
+    expect(bob.classList.contains('dimmed')).toBe(false);
+    // Silence is clamped to the bottom; a party muted toward the conference is dimmed.
+    const carol = getByRole('meter', { name: 'Carol level' });
+    expect(carol.getAttribute('aria-valuenow')).toBe('-60');
+    expect((carol.firstElementChild as HTMLElement).style.width).toBe('0%');
+    expect(carol.classList.contains('dimmed')).toBe(true);
+    // The user's meter, beside "Mute me", dimmed while muted.
+    const me = getByRole('meter', { name: 'Your microphone level' });
+    expect(me).toBe(getByTestId('conference-level-me'));
+    expect(me.parentElement).toBe(getByTestId('conference-mute-me').parentElement);
+    expect(me.getAttribute('aria-valuenow')).toBe('-15');
+    expect((me.firstElementChild as HTMLElement).style.width).toBe('75%');
+    expect(me.classList.contains('dimmed')).toBe(true);
+    // The next report moves the bars; over full scale is clamped to full.
+    await rerender({ levels: { me: 2, parties: { 2: -45 } } });
+    expect(getByTestId('conference-level-me').getAttribute('aria-valuenow')).toBe('0');
+    expect((getByTestId('conference-level-me').firstElementChild as HTMLElement).style.width).toBe('100%');
+    expect((getByTestId('conference-level-2').firstElementChild as HTMLElement).style.width).toBe('25%');
+    // A party not in the report shows empty.
+    expect(getByTestId('conference-level-1').getAttribute('aria-valuetext')).toBe('no level yet');
+  });
+
+  it('parked: no level meters', () => {
+    const { queryByTestId } = render(ConferenceCard, {
+      parties: [party(1, 'Bob'), party(2, 'Carol')],
+      joined: false,
+      muted: false,
+      now: 0,
+      levels: null,
+      ...handlers(),
+    });
+    expect(queryByTestId('conference-level-me')).toBeNull();
+    expect(queryByTestId('conference-level-1')).toBeNull();
+  });
+
   it('parked: everyone hears music, "Return to conference" brings the user back', async () => {
     const h = handlers();
     const { getByTestId, queryByTestId } = render(ConferenceCard, { parties: [party(1, 'Bob'), party(2, 'Carol')], joined: false, muted: false, now: 0, ...h });

@@ -10,6 +10,7 @@ import {
   canMerge,
   conferenceParties,
   inConference,
+  levelPercent,
   consultPair,
   currentCall,
   endConsult,
@@ -393,6 +394,42 @@ describe('conference', () => {
     s = reduce(s, conference([2, 1]), 0);
     expect(s.consult).toBeNull();
     expect(consultPair(s)).toBeNull();
+  });
+
+  it('keeps the latest levels while the user is in it; parked or over, they are cleared', () => {
+    const levels = (...l: [number | null, number][]): PhoneEvent => ({
+      event: 'conference_levels',
+      levels: l.map(([call_id, dbfs]) => ({ call_id, dbfs })),
+    });
+    let s = run([{ event: 'call_updated', call: member(1) }, { event: 'call_updated', call: member(2) }]);
+    // No conference yet: a stray report is ignored.
+    expect(reduce(s, levels([null, -20]), 0).conferenceLevels).toBeNull();
+    s = run([conference([1, 2]), levels([null, -20], [1, -30.5], [2, -96])], s);
+    expect(s.conferenceLevels).toEqual({ me: -20, parties: { 1: -30.5, 2: -96 } });
+    // The next report replaces the last one whole (a party that left is not kept).
+    s = reduce(s, levels([null, -40], [2, -10]), 0);
+    expect(s.conferenceLevels).toEqual({ me: -40, parties: { 2: -10 } });
+    // Muting someone keeps the meters.
+    s = reduce(s, conference([1, 2], true, true), 0);
+    expect(s.conferenceLevels?.me).toBe(-40);
+    // Parked: cleared, and late reports are dropped until the user is back.
+    const parked = reduce(s, conference([1, 2], false), 0);
+    expect(parked.conferenceLevels).toBeNull();
+    expect(reduce(parked, levels([null, -5]), 0).conferenceLevels).toBeNull();
+    // Over: cleared.
+    expect(reduce(s, conference([]), 0).conferenceLevels).toBeNull();
+    // The input is not mutated (pure).
+    expect(s.conferenceLevels).toEqual({ me: -40, parties: { 2: -10 } });
+  });
+
+  it('maps dBFS to a meter width: -60 and below empty, 0 full', () => {
+    expect(levelPercent(-96)).toBe(0);
+    expect(levelPercent(-60)).toBe(0);
+    expect(levelPercent(-30)).toBe(50);
+    expect(levelPercent(0)).toBe(100);
+    expect(levelPercent(3)).toBe(100);
+    expect(levelPercent(null)).toBe(0);
+    expect(levelPercent(Number.NaN)).toBe(0);
   });
 
   it('is read back from the calls when the window (re)loads', () => {

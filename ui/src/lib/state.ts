@@ -20,6 +20,14 @@ export interface ConferenceView {
   muted: boolean;
 }
 
+/** The conference's latest sound levels (`conference_levels` event), dBFS. */
+export interface ConferenceLevels {
+  /** Each party's level, by call. */
+  parties: Record<CallId, number>;
+  /** The user's own microphone (null: not reported). */
+  me: number | null;
+}
+
 /** The far end of a call asks to transfer us (`transfer_request` event), waiting for the user. */
 export interface TransferRequestView {
   call_id: CallId;
@@ -58,6 +66,8 @@ export interface ViewState {
   consult: { caller: CallId; colleague: CallId } | null;
   /** The local conference, while there is one. */
   conference: ConferenceView | null;
+  /** The conference's latest levels while the user is in it (null: none reported, or parked/over). */
+  conferenceLevels: ConferenceLevels | null;
   /** Transfer requests from the far end waiting for the user's answer, by call. */
   transferRequests: Record<CallId, TransferRequestView>;
 }
@@ -75,6 +85,7 @@ export const initialState: ViewState = {
   availability: { presence: 'available', dnd: false },
   consult: null,
   conference: null,
+  conferenceLevels: null,
   transferRequests: {},
 };
 
@@ -144,14 +155,28 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       };
       return { ...state, transferRequests: { ...state.transferRequests, [event.call_id]: request } };
     }
+    case 'conference_levels': {
+      // Only meaningful while the user is in a conference; a late report after it ended or was
+      // parked is dropped.
+      if (!state.conference?.joined) return state.conferenceLevels ? { ...state, conferenceLevels: null } : state;
+      const parties: Record<CallId, number> = {};
+      let me: number | null = null;
+      for (const level of event.levels) {
+        if (level.call_id === null) me = level.dbfs;
+        else parties[level.call_id] = level.dbfs;
+      }
+      return { ...state, conferenceLevels: { parties, me } };
+    }
     case 'conference': {
-      if (event.parties.length === 0) return { ...state, conference: null };
+      if (event.parties.length === 0) return { ...state, conference: null, conferenceLevels: null };
       // A consultation whose calls were merged into the conference is over (no transfer to
       // complete any more).
       const merged = state.consult && (event.parties.includes(state.consult.caller) || event.parties.includes(state.consult.colleague));
       return {
         ...state,
         conference: { parties: [...event.parties], joined: event.joined, muted: event.muted },
+        // Parked: nobody's microphone is mixed, the meters go (they come back with the next report).
+        conferenceLevels: event.joined ? state.conferenceLevels : null,
         consult: merged ? null : state.consult,
       };
     }
@@ -213,7 +238,7 @@ export function withCalls(state: ViewState, calls: CallInfo[]): ViewState {
     members.length >= 2
       ? { parties: members.map((c) => c.id), joined: members.some((c) => c.parked_since_ms == null), muted: state.conference?.muted ?? false }
       : null;
-  return { ...state, calls: map, conference };
+  return { ...state, calls: map, conference, conferenceLevels: conference?.joined ? state.conferenceLevels : null };
 }
 
 /** The user consults `colleague` (just dialled) about `caller` (parked by the dial). */
@@ -233,6 +258,12 @@ export function consultPair(state: ViewState): { caller: CallView; colleague: Ca
   const colleague = state.calls[state.consult.colleague];
   if (!caller || !colleague || caller.state === 'ended' || colleague.state === 'ended') return null;
   return { caller, colleague };
+}
+
+/** Width of a level meter, in % (0..100): -60 dBFS and below is empty, 0 dBFS full. */
+export function levelPercent(dbfs: number | null | undefined): number {
+  if (dbfs == null || !Number.isFinite(dbfs)) return 0;
+  return Math.round(Math.min(100, Math.max(0, ((dbfs + 60) / 60) * 100)));
 }
 
 /** Removes a finished call's card. */

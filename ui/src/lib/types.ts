@@ -19,6 +19,7 @@ export type {
   EndReason,
   HistoryEntry,
   ParkSlot,
+  PartyLevel,
   PhoneEvent,
   Presence,
   RegistrationState,
