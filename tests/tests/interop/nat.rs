@@ -26,11 +26,12 @@ fn phone(dir: &TestDir, nat: &HomeNat, kam: &Kamailio, user: &str, extra: &[&str
         .spawn(dir)
 }
 
-/// The Contact of `user`'s last accepted REGISTER, as Kamailio logged it.
-fn registered_contact(kam: &Kamailio, user: &str) -> String {
-    let saved = kam.saved_registrations(user);
-    let last = saved.last().unwrap_or_else(|| panic!("{user} never registered\n{}", kam.log()));
-    last.split(" contact=").nth(1).unwrap_or_default().split(" proto=").next().unwrap_or_default().to_string()
+/// The Contacts of `user`'s accepted REGISTERs, as Kamailio logged them: in the order logged,
+/// which is not always the order saved. Two Kamailio workers can take the private and the public
+/// REGISTER, and the first may log after the second was answered (seen in CI).
+fn registered_contacts(kam: &Kamailio, user: &str) -> Vec<String> {
+    let contact = |l: &String| l.split(" contact=").nth(1).unwrap_or_default().split(" proto=").next().unwrap_or_default().to_string();
+    kam.saved_registrations(user).iter().map(contact).collect()
 }
 
 #[test]
@@ -48,15 +49,13 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
     bob.expect_event("registered", Duration::from_secs(10));
 
     // Both registered the router's address, with the port the router chose, not their own.
+    // (That the private binding goes in the same request is checked against sipp's registrar in
+    // recovery.rs.)
     for user in ["alice", "bob"] {
-        let registered = hookflash_tests::wait_until(Duration::from_secs(5), || {
-            let c = registered_contact(&kam, user);
-            c.contains(&format!("@{}:", nat.public_ip)).then_some(c)
+        let public = hookflash_tests::wait_until(Duration::from_secs(5), || {
+            registered_contacts(&kam, user).into_iter().find(|c| c.contains(&format!("@{}:", nat.public_ip)))
         });
-        let contact = registered.unwrap_or_else(|| {
-            panic!("{user}'s Contact is not the router's address {}: {}\n{}", nat.public_ip, registered_contact(&kam, user), kam.log())
-        });
-        assert!(!contact.contains(&nat.home_ip.to_string()), "{user}: {contact}");
+        assert!(public.is_some(), "{user}'s Contact is not the router's address {}: {:?}\n{}", nat.public_ip, registered_contacts(&kam, user), kam.log());
     }
 
     // Three times as long as the router remembers an idle mapping.
