@@ -37,7 +37,7 @@ use crate::rtp_endpoint::RtpEndpoint;
 use crate::stats::MediaStats;
 use crate::stream::core::PLAYOUT_MS;
 use crate::stream::media_clock::MediaClock;
-use crate::stream::{Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport};
+use crate::stream::{DtlsParams, Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport};
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +74,9 @@ pub struct StreamParams {
     pub direction: MediaDirection,
     /// SRTP keys (SDES) when the media is encrypted; `None`: clear RTP.
     pub srtp: Option<SrtpKeys>,
+    /// DTLS-SRTP (RFC 5763): our role and the far end's fingerprints; the keys come from the
+    /// handshake. Takes precedence over `srtp`.
+    pub dtls: Option<DtlsParams>,
 }
 
 impl StreamParams {
@@ -155,7 +158,7 @@ impl MediaSession {
         let dec = decoder(params.codec)?;
 
         let transport = Arc::new(Transport::new(endpoint));
-        transport.set_keys(params.srtp.as_ref()).map_err(MediaError::Srtp)?;
+        transport.configure(&params, Instant::now()).map_err(MediaError::Srtp)?;
         let ssrc: u32 = rand::random();
         let core = Arc::new(Mutex::new(StreamCore::new(
             params.clone(),
@@ -190,6 +193,7 @@ impl MediaSession {
             input_ended_reported: false,
             source_error_reported: false,
         };
+        let events_tx_dtls = events_tx.clone();
         let receiver = RecvTask {
             transport: transport.clone(),
             core: core.clone(),
@@ -201,7 +205,8 @@ impl MediaSession {
             frame: Vec::new(),
             sink_error_reported: false,
         };
-        let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run())];
+        let dtls = DtlsTask { transport: transport.clone(), events: events_tx_dtls, cancel: cancel.clone() };
+        let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run()), runtime.spawn(dtls.run())];
         Ok((MediaSession { core, transport, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
     }
 
@@ -221,7 +226,7 @@ impl MediaSession {
 
     /// Applies renegotiated parameters (re-INVITE): remote address, codec, direction.
     pub fn update(&self, params: StreamParams) {
-        if let Err(e) = self.transport.set_keys(params.srtp.as_ref()) {
+        if let Err(e) = self.transport.configure(&params, Instant::now()) {
             tracing::warn!("new SRTP keys not usable, keeping the old ones: {e}");
         }
         {
@@ -264,6 +269,31 @@ impl MediaSession {
 impl Drop for MediaSession {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+/// Drives DTLS handshakes (retransmissions, the client's first flight) and reports a failed one
+/// to the engine once. Idle when the stream has no DTLS.
+struct DtlsTask {
+    transport: Arc<Transport>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    cancel: CancellationToken,
+}
+
+impl DtlsTask {
+    async fn run(self) {
+        loop {
+            let (next, failure) = self.transport.drive_dtls(Instant::now()).await;
+            if let Some(why) = failure {
+                let _ = self.events.send(MediaEvent::Warning(format!("the call's media encryption failed: {why}")));
+            }
+            // Handshake timers are a second or more; 50 ms keeps a new flight prompt.
+            let wait = next.map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(Duration::from_millis(50)).min(Duration::from_millis(50));
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
     }
 }
 
@@ -594,6 +624,7 @@ mod tests {
             ptime_ms: 30,
             direction: MediaDirection::SendRecv,
             srtp: None,
+            dtls: None,
         };
         assert_eq!(p.ptime(), 20);
         p.ptime_ms = 40;
@@ -605,8 +636,8 @@ mod tests {
         assert_eq!(p.ptime(), 30);
         p.ptime_ms = 250;
         assert_eq!(p.ptime(), 60);
-        assert_eq!(p.default_rtcp(), "127.0.0.1:4001".parse().unwrap());
-        p.remote_rtcp = Some("127.0.0.1:4000".parse().unwrap());
-        assert_eq!(p.default_rtcp(), "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(p.default_rtcp(), "127.0.0.1:4001".parse::<SocketAddr>().unwrap());
+        p.remote_rtcp = Some("127.0.0.1:4000".parse::<SocketAddr>().unwrap());
+        assert_eq!(p.default_rtcp(), "127.0.0.1:4000".parse::<SocketAddr>().unwrap());
     }
 }

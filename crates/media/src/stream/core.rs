@@ -575,6 +575,7 @@ mod tests {
             ptime_ms: 20,
             direction: MediaDirection::SendRecv,
             srtp: None,
+            dtls: None,
         }
     }
 

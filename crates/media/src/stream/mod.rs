@@ -15,8 +15,11 @@
 //!   plugs in (and ICE will).
 //! * [`srtp`](self::srtp): SRTP/SRTCP protection of one stream (webrtc-rs `rtc-srtp`), dropping
 //!   and counting forged and replayed packets.
+//! * [`dtls`](self::dtls): DTLS-SRTP of one component (webrtc-rs `rtc-dtls`): the handshake that
+//!   checks the far end's certificate against its SDP fingerprint and exports the SRTP keys.
 
 pub mod core;
+pub mod dtls;
 pub mod media_clock;
 pub mod pacer;
 pub mod rtcp_timer;
@@ -26,5 +29,6 @@ pub mod transport;
 pub use self::core::{Now, SentFrame, StreamCore};
 pub use self::pacer::Pacer;
 pub use self::rtcp_timer::RtcpTimer;
+pub use self::dtls::{identity as dtls_identity, DtlsParams, DtlsRole, Fingerprint};
 pub use self::srtp::{SrtpKeys, SrtpSuite};
 pub use self::transport::{Socket, Transmit, Transport};

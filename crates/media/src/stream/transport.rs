@@ -5,14 +5,19 @@
 //! datagram received and returns [`Transmit`]s for what should be sent. The drivers in
 //! `session.rs` move bytes between those and [`Transport`]. SRTP plugs in here (`srtp.rs`):
 //! with keys set, every packet is protected on its way out and checked and opened on its way
-//! in, and one that fails is dropped before the core sees it. ICE (candidate pairs instead of
-//! one fixed socket pair) will plug in here too.
+//! in, and one that fails is dropped before the core sees it. DTLS-SRTP (`dtls.rs`) too: its
+//! handshake records are taken here (RFC 7983 demultiplexing on the first byte) and answered,
+//! and the keys it exports protect the media from then on. ICE (candidate pairs instead of one
+//! fixed socket pair) will plug in here too.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use crate::rtp_endpoint::RtpEndpoint;
+use crate::session::StreamParams;
+use crate::stream::dtls::{self, DtlsHandshake, DtlsParams, DtlsRole, DtlsState};
 use crate::stream::srtp::{self, Srtp, SrtpCounters, SrtpKeys};
 
 /// One of the stream's two sockets: RTP on port P, RTCP on P+1 (muxed RTCP uses the RTP one).
@@ -30,51 +35,148 @@ pub struct Transmit {
     pub data: Vec<u8>,
 }
 
-/// UDP over the stream's socket pair, SRTP-protected when keys are set.
+/// How the stream's packets are protected.
+#[derive(Debug)]
+enum Protection {
+    Clear,
+    /// SDES keys: one SRTP context pair for both sockets.
+    Sdes(Srtp),
+    /// DTLS-SRTP: a handshake (and then keys) per component.
+    Dtls(Box<DtlsLink>),
+}
+
+/// One component's DTLS association and the SRTP it keyed.
+#[derive(Debug)]
+struct Component {
+    handshake: DtlsHandshake,
+    srtp: Option<Srtp>,
+}
+
+/// DTLS-SRTP on the stream: the RTP component, and the RTCP one unless RTCP is muxed.
+#[derive(Debug)]
+struct DtlsLink {
+    params: DtlsParams,
+    rtp: Component,
+    rtcp: Option<Component>,
+    /// A failure not yet reported to the session.
+    failure: Option<String>,
+    reported: bool,
+}
+
+impl DtlsLink {
+    fn component(&mut self, via: Socket) -> &mut Component {
+        match (via, self.rtcp.as_mut()) {
+            (Socket::Rtcp, Some(c)) => c,
+            _ => &mut self.rtp,
+        }
+    }
+}
+
+/// UDP over the stream's socket pair, SRTP-protected when keys are set (by SDES) or once a
+/// DTLS handshake has made them.
 #[derive(Debug)]
 pub struct Transport {
     endpoint: RtpEndpoint,
-    srtp: Mutex<Option<Srtp>>,
+    protection: Mutex<Protection>,
     /// What earlier keys dropped (kept over a re-key).
     dropped_before: Mutex<SrtpCounters>,
 }
 
+/// What a received datagram turned out to be.
+enum Verdict {
+    /// Media for the core: the opened packet's length.
+    Media(usize),
+    /// Taken by SRTP or DTLS (dropped, or a handshake record): wait for the next one.
+    Consumed,
+}
+
 impl Transport {
     pub fn new(endpoint: RtpEndpoint) -> Transport {
-        Transport { endpoint, srtp: Mutex::new(None), dropped_before: Mutex::new(SrtpCounters::default()) }
+        Transport { endpoint, protection: Mutex::new(Protection::Clear), dropped_before: Mutex::new(SrtpCounters::default()) }
     }
 
-    fn srtp(&self) -> std::sync::MutexGuard<'_, Option<Srtp>> {
-        self.srtp.lock().unwrap_or_else(|p| p.into_inner())
+    fn protection(&self) -> std::sync::MutexGuard<'_, Protection> {
+        self.protection.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn keep_counters(&self, old: &Protection) {
+        let mut before = self.dropped_before.lock().unwrap_or_else(|p| p.into_inner());
+        for c in counters_of(old) {
+            before.auth_failures += c.auth_failures;
+            before.replays += c.replays;
+        }
     }
 
     /// Encrypts from now on with `keys` (None: clear RTP). The same keys again change nothing
     /// (the SRTP state, rollover counters and replay windows, stays).
     pub fn set_keys(&self, keys: Option<&SrtpKeys>) -> Result<(), String> {
-        let mut current = self.srtp();
-        if current.as_ref().map(Srtp::keys) == keys {
+        let mut current = self.protection();
+        let same = match (&*current, keys) {
+            (Protection::Sdes(s), Some(k)) => s.keys() == k,
+            (Protection::Clear, None) => true,
+            _ => false,
+        };
+        if same {
             return Ok(());
         }
-        let next = keys.map(|k| Srtp::new(k.clone())).transpose()?;
-        if let Some(old) = current.take() {
-            let mut before = self.dropped_before.lock().unwrap_or_else(|p| p.into_inner());
-            before.auth_failures += old.counters().auth_failures;
-            before.replays += old.counters().replays;
-        }
-        *current = next;
+        let next = match keys {
+            Some(k) => Protection::Sdes(Srtp::new(k.clone())?),
+            None => Protection::Clear,
+        };
+        let old = std::mem::replace(&mut *current, next);
+        self.keep_counters(&old);
         Ok(())
     }
 
-    /// Whether packets are SRTP-protected.
+    /// Protects the stream as `params` negotiated: DTLS-SRTP (a handshake per component, the
+    /// client starting toward the far end's SDP addresses), SDES keys, or clear. The same
+    /// DTLS parameters again keep the association and its keys (a re-INVITE for hold).
+    pub fn configure(&self, params: &StreamParams, now: Instant) -> Result<(), String> {
+        let Some(dtls) = &params.dtls else { return self.set_keys(params.srtp.as_ref()) };
+        let mut current = self.protection();
+        if let Protection::Dtls(link) = &*current {
+            if link.params == *dtls {
+                return Ok(());
+            }
+        }
+        let muxed = params.remote_rtcp == Some(params.remote_rtp);
+        let local = |s: &tokio::net::UdpSocket| s.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let mut rtp = DtlsHandshake::new(dtls, local(&self.endpoint.rtp))?;
+        let mut rtcp = if muxed { None } else { Some(DtlsHandshake::new(dtls, local(&self.endpoint.rtcp))?) };
+        if dtls.role == DtlsRole::Client {
+            rtp.start(now, params.remote_rtp);
+            if let Some(h) = rtcp.as_mut() {
+                h.start(now, params.default_rtcp());
+            }
+        }
+        let link = DtlsLink {
+            params: dtls.clone(),
+            rtp: Component { handshake: rtp, srtp: None },
+            rtcp: rtcp.map(|handshake| Component { handshake, srtp: None }),
+            failure: None,
+            reported: false,
+        };
+        let old = std::mem::replace(&mut *current, Protection::Dtls(Box::new(link)));
+        self.keep_counters(&old);
+        Ok(())
+    }
+
+    /// Whether packets are SRTP-protected (with DTLS: once the RTP handshake made keys).
     pub fn encrypted(&self) -> bool {
-        self.srtp().is_some()
+        match &*self.protection() {
+            Protection::Clear => false,
+            Protection::Sdes(_) => true,
+            Protection::Dtls(link) => link.rtp.srtp.is_some(),
+        }
     }
 
     /// Packets SRTP dropped so far (forged, corrupted, clear, replayed).
     pub fn srtp_counters(&self) -> SrtpCounters {
         let before = *self.dropped_before.lock().unwrap_or_else(|p| p.into_inner());
-        let now = self.srtp().as_ref().map(Srtp::counters).unwrap_or_default();
-        SrtpCounters { auth_failures: before.auth_failures + now.auth_failures, replays: before.replays + now.replays }
+        counters_of(&self.protection()).into_iter().fold(before, |a, c| SrtpCounters {
+            auth_failures: a.auth_failures + c.auth_failures,
+            replays: a.replays + c.replays,
+        })
     }
 
     fn socket(&self, via: Socket) -> &tokio::net::UdpSocket {
@@ -84,27 +186,117 @@ impl Transport {
         }
     }
 
-    /// Waits for the next datagram on `via`: its length in `buf` and where it came from. With
-    /// SRTP, the opened packet; one that fails authentication or is a replay is dropped (and
-    /// counted) and the next one awaited.
-    pub async fn recv(&self, via: Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        loop {
-            let (n, from) = self.socket(via).recv_from(buf).await?;
-            let mut guard = self.srtp();
-            let Some(srtp) = guard.as_mut() else { return Ok((n, from)) };
-            let rtcp = via == Socket::Rtcp || srtp::is_rtcp(&buf[..n]);
-            if let Ok(clear) = srtp.unprotect(&buf[..n], rtcp) {
-                buf[..clear.len()].copy_from_slice(&clear);
-                return Ok((clear.len(), from));
+    /// DTLS housekeeping at `now`: handshake retransmissions due, and every DTLS datagram
+    /// waiting to go out (sent here). Returns when it is next needed, and a handshake failure
+    /// to report (once).
+    pub async fn drive_dtls(&self, now: Instant) -> (Option<Instant>, Option<String>) {
+        let mut out = Vec::new();
+        let (next, failure) = {
+            let mut guard = self.protection();
+            let Protection::Dtls(link) = &mut *guard else { return (None, None) };
+            let mut next: Option<Instant> = None;
+            for (via, c) in [(Socket::Rtp, Some(&mut link.rtp)), (Socket::Rtcp, link.rtcp.as_mut())] {
+                let Some(c) = c else { continue };
+                c.handshake.handle_timeout(now);
+                while let Some((to, data)) = c.handshake.poll_transmit() {
+                    out.push((via, to, data));
+                }
+                if let DtlsState::Failed(why) = c.handshake.state() {
+                    link.failure.get_or_insert_with(|| why.clone());
+                }
+                next = [next, c.handshake.poll_timeout()].into_iter().flatten().min();
+            }
+            let failure = if link.reported { None } else { link.failure.clone() };
+            link.reported |= failure.is_some();
+            (next, failure)
+        };
+        for (via, to, data) in out {
+            let _ = self.socket(via).send_to(&data, to).await;
+        }
+        (next, failure)
+    }
+
+    /// What a datagram of `n` bytes in `buf`, from `from` on `via`, is for.
+    fn inspect(&self, via: Socket, buf: &mut [u8], n: usize, from: SocketAddr, out: &mut Vec<(SocketAddr, Vec<u8>)>) -> Verdict {
+        let mut guard = self.protection();
+        match &mut *guard {
+            Protection::Clear => Verdict::Media(n),
+            Protection::Sdes(srtp) => {
+                let rtcp = via == Socket::Rtcp || srtp::is_rtcp(&buf[..n]);
+                match srtp.unprotect(&buf[..n], rtcp) {
+                    Ok(clear) => {
+                        buf[..clear.len()].copy_from_slice(&clear);
+                        Verdict::Media(clear.len())
+                    }
+                    Err(_) => Verdict::Consumed,
+                }
+            }
+            Protection::Dtls(link) => {
+                let c = link.component(via);
+                if dtls::is_dtls(&buf[..n]) {
+                    if c.handshake.handle(Instant::now(), from, &buf[..n]) {
+                        if let Some(keys) = c.handshake.keys() {
+                            match Srtp::new(keys.clone()) {
+                                Ok(s) => c.srtp = Some(s),
+                                Err(e) => link.failure = Some(e),
+                            }
+                        }
+                    }
+                    let c = link.component(via);
+                    while let Some(t) = c.handshake.poll_transmit() {
+                        out.push(t);
+                    }
+                    if let DtlsState::Failed(why) = c.handshake.state() {
+                        let why = why.clone();
+                        link.failure.get_or_insert(why);
+                    }
+                    return Verdict::Consumed;
+                }
+                let Some(srtp) = c.srtp.as_mut() else { return Verdict::Consumed };
+                let rtcp = via == Socket::Rtcp || srtp::is_rtcp(&buf[..n]);
+                match srtp.unprotect(&buf[..n], rtcp) {
+                    Ok(clear) => {
+                        buf[..clear.len()].copy_from_slice(&clear);
+                        Verdict::Media(clear.len())
+                    }
+                    Err(_) => Verdict::Consumed,
+                }
             }
         }
     }
 
-    /// Sends `data` out of `via` to `to` (SRTP-protected when keys are set).
+    /// Waits for the next datagram on `via`: its length in `buf` and where it came from. With
+    /// SRTP, the opened packet; one that fails authentication or is a replay is dropped (and
+    /// counted) and the next one awaited. DTLS records go to the handshake (and its answers
+    /// out), never to the core; media that arrives before the handshake made keys is dropped.
+    pub async fn recv(&self, via: Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        loop {
+            let (n, from) = self.socket(via).recv_from(buf).await?;
+            let mut out = Vec::new();
+            let verdict = self.inspect(via, buf, n, from, &mut out);
+            for (to, data) in out {
+                let _ = self.socket(via).send_to(&data, to).await;
+            }
+            if let Verdict::Media(len) = verdict {
+                return Ok((len, from));
+            }
+        }
+    }
+
+    /// Sends `data` out of `via` to `to` (SRTP-protected when keys are set). With DTLS and no
+    /// keys yet, nothing leaves: media is never sent in the clear on an encrypted call.
     pub async fn send(&self, via: Socket, data: &[u8], to: SocketAddr) -> io::Result<usize> {
         let protected = {
-            let mut guard = self.srtp();
-            match guard.as_mut() {
+            let mut guard = self.protection();
+            let srtp = match &mut *guard {
+                Protection::Clear => None,
+                Protection::Sdes(srtp) => Some(srtp),
+                Protection::Dtls(link) => match link.component(via).srtp.as_mut() {
+                    Some(s) => Some(s),
+                    None => return Ok(0),
+                },
+            };
+            match srtp {
                 None => None,
                 Some(srtp) => {
                     let rtcp = via == Socket::Rtcp || srtp::is_rtcp(data);
@@ -121,5 +313,15 @@ impl Transport {
     /// Sends what the core asked for.
     pub async fn transmit(&self, t: &Transmit) -> io::Result<usize> {
         self.send(t.via, &t.data, t.to).await
+    }
+}
+
+fn counters_of(p: &Protection) -> Vec<SrtpCounters> {
+    match p {
+        Protection::Clear => vec![],
+        Protection::Sdes(s) => vec![s.counters()],
+        Protection::Dtls(link) => {
+            [Some(&link.rtp), link.rtcp.as_ref()].into_iter().flatten().filter_map(|c| c.srtp.as_ref().map(Srtp::counters)).collect()
+        }
     }
 }

@@ -35,6 +35,7 @@ fn params(remote: SocketAddr, codec: Codec) -> StreamParams {
         ptime_ms: 20,
         direction: MediaDirection::SendRecv,
         srtp: None,
+        dtls: None,
     }
 }
 
@@ -789,4 +790,70 @@ async fn jitter_raises_the_buffer_delay_and_little_arrives_late() {
 async fn g722_loopback_matches_source() {
     let r = call(Codec::G722, "g722").await;
     check_call(&r, Codec::G722, 20.0, 20.0, 0.99);
+}
+
+/// DTLS-SRTP between two sessions (RTCP on its own port, so both components shake hands): A,
+/// the client, plays the clip; B records it. With the right fingerprints the clip arrives
+/// encrypted; with a wrong one nothing is heard and the failure is reported.
+async fn dtls_call(fingerprint_ok: bool) -> (Vec<f32>, MediaStats, MediaStats, Vec<MediaEvent>) {
+    use hookflash_media::stream::{dtls_identity, DtlsParams, DtlsRole, Fingerprint};
+    let ours = dtls_identity().unwrap().fingerprint().clone();
+    let theirs = if fingerprint_ok { ours.clone() } else { Fingerprint { hash: "sha-256".into(), value: vec![9; 32] } };
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let out_path = tmp(&format!("dtls-{fingerprint_ok}.wav"));
+    let mut pb = params(a_addr, Codec::Pcmu);
+    pb.dtls = Some(DtlsParams { role: DtlsRole::Server, remote_fingerprints: vec![ours.clone()] });
+    let (b, mut b_events) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
+    let mut pa = params(b_addr, Codec::Pcmu);
+    pa.dtls = Some(DtlsParams { role: DtlsRole::Client, remote_fingerprints: vec![theirs] });
+    let (a, mut a_events) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, a_events.recv()).await {
+        if e == MediaEvent::InputEnded {
+            break;
+        }
+        events.push(e);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (sa, sb) = (a.stop().await, b.stop().await);
+    while let Ok(e) = a_events.try_recv() {
+        events.push(e);
+    }
+    while let Ok(e) = b_events.try_recv() {
+        events.push(e);
+    }
+    let (out, _) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    (out, sa, sb, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dtls_srtp_keys_the_call_and_the_clip_arrives() {
+    let (out, a, b, events) = dtls_call(true).await;
+    println!("A {a:?}\nB {b:?}\n{events:?}");
+    assert!(a.encrypted && b.encrypted, "both ends keyed by DTLS");
+    assert!(b.packets_received > 70, "B heard {} packets", b.packets_received);
+    assert_eq!(b.srtp_auth_failures, 0);
+    assert!(a.rtcp_received >= 1 && b.rtcp_received >= 1, "SRTCP over the RTCP component's own handshake");
+    let (src, rate) = read_mono(Path::new(SPEECH)).unwrap();
+    let reference = resample_all(&src, rate, 8000).unwrap();
+    // The first packets go before the handshake has made keys: they are not sent (never in the
+    // clear), so the recording may start a little into the clip.
+    let (lag, corr) = best_lag(&reference, &out, -4000..8000);
+    println!("lag {lag}, correlation {corr:.4}");
+    assert!(corr > 0.9, "correlation {corr}");
+    assert!(!events.iter().any(|e| matches!(e, MediaEvent::Warning(_))), "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dtls_with_a_certificate_not_in_the_sdp_hears_nothing_and_says_why() {
+    let (out, a, b, events) = dtls_call(false).await;
+    assert!(!a.encrypted && !b.encrypted);
+    assert_eq!(b.packets_received, 0, "no media without keys (none sent in the clear)");
+    assert!(out.iter().all(|s| s.abs() < 1e-3), "B heard something");
+    let warned = events.iter().any(|e| matches!(e, MediaEvent::Warning(w) if w.contains("encryption failed") && w.contains("fingerprint")));
+    assert!(warned, "{events:?}");
 }

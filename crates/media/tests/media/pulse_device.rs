@@ -95,6 +95,7 @@ fn params(remote: std::net::SocketAddr) -> StreamParams {
         ptime_ms: 20,
         direction: MediaDirection::SendRecv,
         srtp: None,
+        dtls: None,
     }
 }
 
