@@ -241,16 +241,25 @@ impl G722Encoder {
         G722Encoder { qmf: [0; 24], low: Band::new(32), high: Band::new(8), pending: None }
     }
 
-    /// Encodes one pair of samples into one byte.
-    pub fn encode_pair(&mut self, first: i16, second: i16) -> u8 {
-        // Transmit QMF: shift in two samples, sum the even and odd taps.
+    /// Transmit QMF: shifts in two samples and returns the lower and higher band signals.
+    ///
+    /// Scaling: the coefficients add up to 8192 (DC gain 1 in Q13), and the shift by 14 takes
+    /// 16-bit PCM to bands at half its amplitude, the Recommendation's 15-bit band signals for
+    /// 14-bit PCM carried left-justified in 16-bit words. The ITU-T reference software
+    /// (coefficients doubled, the sum doubled, then the top 16 bits), spandsp and FFmpeg scale
+    /// the same way; the decoder's shift by 11 undoes it, so 16-bit PCM comes back at its level.
+    fn analysis(&mut self, first: i16, second: i16) -> (i32, i32) {
         self.qmf.copy_within(2.., 0);
         self.qmf[22] = first as i32;
         self.qmf[23] = second as i32;
         // Odd positions hold even delays (x(j), x(j-2), ...), even positions odd delays.
         let (even_delays, odd_delays) = qmf_sums(&self.qmf);
-        let x_low = (even_delays + odd_delays) >> 14;
-        let x_high = (even_delays - odd_delays) >> 14;
+        ((even_delays + odd_delays) >> 14, (even_delays - odd_delays) >> 14)
+    }
+
+    /// Encodes one pair of samples into one byte.
+    pub fn encode_pair(&mut self, first: i16, second: i16) -> u8 {
+        let (x_low, x_high) = self.analysis(first, second);
 
         // Lower band: 6-bit quantiser on the prediction error.
         let el = sat16(x_low - self.low.predicted);
@@ -450,6 +459,86 @@ mod tests {
             count += 1;
         }
         total / count.max(1) as f64
+    }
+
+    /// Raw little-endian 16-bit samples from `crates/media/tests/fixtures/g722/`.
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/g722").join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn fixture_pcm(name: &str) -> Vec<i16> {
+        fixture(name).chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+    }
+
+    /// FFmpeg's `adpcm_g722`, an independent implementation, encodes the fixture input (tones
+    /// at -20 and -6 dBFS, both bands at once, a chirp near full scale) to the same bytes.
+    #[test]
+    fn encodes_bit_exactly_like_an_independent_encoder() {
+        let input = fixture_pcm("input.s16");
+        let theirs = fixture("ffmpeg.g722");
+        let mut ours = Vec::new();
+        G722Encoder::new().encode_into(&input, &mut ours);
+        assert_eq!(ours.len(), theirs.len());
+        let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+        assert_eq!(first, None, "our G.722 differs from FFmpeg's from byte {first:?} on");
+    }
+
+    /// And our decoder makes the same samples of FFmpeg's stream as FFmpeg's decoder.
+    #[test]
+    fn decodes_bit_exactly_like_an_independent_decoder() {
+        let theirs = fixture_pcm("ffmpeg-decoded.s16");
+        let mut ours = Vec::new();
+        G722Decoder::new().decode_into(&fixture("ffmpeg.g722"), &mut ours);
+        assert_eq!(ours.len(), theirs.len());
+        let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+        assert_eq!(first, None, "our decoding of FFmpeg's G.722 differs from FFmpeg's from sample {first:?} on");
+    }
+
+    /// What an independent decoder plays of the stream (the one we send: the test above shows
+    /// the bytes are ours) has the source's level in every segment, within 1 dB, and the tones
+    /// no peak above the source's: a stream coded 6 dB hot would play at twice the level. (The
+    /// loud chirp does overshoot, in any G.722: the ADPCM lags a sweep through the band split.)
+    #[test]
+    fn an_independent_decoder_plays_the_stream_at_the_source_level() {
+        let input = fixture_pcm("input.s16");
+        let decoded = fixture_pcm("ffmpeg-decoded.s16");
+        let rms = |x: &[i16]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+        let peak = |x: &[i16]| x.iter().map(|v| (*v as i32).abs()).max().unwrap_or(0);
+        // The two QMFs delay by 22 samples; skip the first 25 ms of each segment (adaptation).
+        for (k, name) in ["1 kHz at -20 dBFS", "1 kHz at -6 dBFS", "300 + 6500 Hz", "chirp 100-6000 Hz at -2.7 dBFS"].iter().enumerate() {
+            let (from, to) = (k * 2000 + 400, (k + 1) * 2000);
+            let src = &input[from..to];
+            let out = &decoded[from + 22..(to + 22).min(decoded.len())];
+            let gain_db = 20.0 * (rms(out) / rms(src)).log10();
+            eprintln!("{name}: {gain_db:+.2} dB, peak {} for {}", peak(out), peak(src));
+            assert!(gain_db.abs() < 1.0, "{name}: the independent decoder plays it {gain_db:+.2} dB off");
+            if k < 3 {
+                assert!(peak(out) as f64 <= 1.1 * peak(src) as f64, "{name}: peak {} against {}", peak(out), peak(src));
+            }
+        }
+    }
+
+    /// The transmit QMF maps 16-bit PCM to bands at half its amplitude (see `analysis`): the
+    /// scaling every decoder expects. One bit more or less and the far end plays us at twice or
+    /// half the level while our own pair still agrees with itself.
+    #[test]
+    fn the_transmit_qmf_maps_16_bit_pcm_to_half_amplitude_bands() {
+        let band_peak = |hz: f64, high: bool| {
+            let mut enc = G722Encoder::new();
+            let x: Vec<i16> = (0..3200)
+                .map(|i| (16000.0 * (i as f64 * hz / 16000.0 * std::f64::consts::TAU).sin()).round() as i16)
+                .collect();
+            let bands: Vec<(i32, i32)> = x.chunks_exact(2).map(|p| enc.analysis(p[0], p[1])).collect();
+            bands[400..].iter().map(|(l, h)| if high { h.abs() } else { l.abs() }).max().unwrap()
+        };
+        let low = band_peak(500.0, false);
+        let high = band_peak(5000.0, true);
+        assert!((7700..=8300).contains(&low), "500 Hz at 16000 gives a lower band of {low}, not 8000");
+        assert!((7700..=8300).contains(&high), "5 kHz at 16000 gives a higher band of {high}, not 8000");
+        let mut enc = G722Encoder::new();
+        let dc = (0..64).map(|_| enc.analysis(1000, 1000)).last().unwrap();
+        assert_eq!(dc, (500, 0), "DC 1000 gives bands {dc:?}");
     }
 
     #[test]
