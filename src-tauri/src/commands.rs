@@ -2,6 +2,7 @@
 //! Errors are the engine's user-facing sentence (`PhoneError`'s Display).
 
 use crate::config::AccountForm;
+use crate::links::{LinkInbox, LinkRequest};
 use crate::session::{AccountView, Session};
 use hookflash_phone::routing::{RoutingSettings, SettingsProblem};
 use hookflash_phone::{CallId, CallInfo, HistoryEntry};
@@ -165,6 +166,28 @@ pub async fn save_voice_processing(
     settings: hookflash_phone::VoiceProcessing,
 ) -> Reply<hookflash_phone::VoiceProcessing> {
     session.save_voice_processing(settings).await
+}
+
+/// The links (`tel:`, `sip:`, `hookflash-app dial`) that arrived since the last call, oldest
+/// first; the window takes them when it starts and on every `links::CHANNEL` nudge.
+#[tauri::command]
+pub async fn take_links(inbox: State<'_, LinkInbox>) -> Reply<Vec<LinkRequest>> {
+    Ok(inbox.take())
+}
+
+/// Whether a link is confirmed before it is dialled.
+#[tauri::command]
+pub async fn link_settings(session: State<'_, Session>) -> Reply<hookflash_phone::LinkSettings> {
+    Ok(session.link_settings().await)
+}
+
+/// Saves it in the profile.
+#[tauri::command]
+pub async fn save_link_settings(
+    session: State<'_, Session>,
+    settings: hookflash_phone::LinkSettings,
+) -> Reply<hookflash_phone::LinkSettings> {
+    session.save_link_settings(settings).await
 }
 
 /// Presence and do-not-disturb as routing rules see them.

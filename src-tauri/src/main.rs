@@ -8,13 +8,57 @@ mod audio_settings;
 mod commands;
 mod config;
 mod events;
+mod links;
 mod notifications;
 mod session;
 #[cfg(test)]
 mod ts_types;
 
+use links::{LinkInbox, LinkRequest};
 use session::Session;
-use tauri::{Manager, RunEvent, WindowEvent};
+use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
+
+/// Shows and focuses the window (a second start, a link).
+fn bring_forward(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+/// Hands a link to the window (which asks before dialling) and brings the window forward.
+fn deliver_link(app: &AppHandle, request: LinkRequest) {
+    tracing::info!("link: {request:?}");
+    app.state::<LinkInbox>().push(request);
+    if let Err(error) = app.emit(links::CHANNEL, ()) {
+        tracing::warn!("cannot tell the window about a link: {error}");
+    }
+    bring_forward(app);
+}
+
+/// Links opened while the app runs: on macOS they come as events, not as a second start.
+/// Installed builds (not debug ones, which would take the developer's tel: links) also register
+/// the schemes at run time where the desktop allows it (Linux, Windows): an unpacked or AppImage
+/// copy has no installer to do it.
+fn register_link_schemes(app: &AppHandle) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    #[cfg(target_os = "macos")]
+    {
+        let handle = app.clone();
+        app.deep_link().on_open_url(move |event| {
+            for url in event.urls() {
+                deliver_link(&handle, links::parse_link(url.as_str()).into());
+            }
+        });
+    }
+    #[cfg(any(target_os = "linux", windows))]
+    if !cfg!(debug_assertions) {
+        if let Err(error) = app.deep_link().register_all() {
+            tracing::warn!("cannot register Hookflash for tel: and sip: links: {error}");
+        }
+    }
+}
 
 fn main() {
     tracing_subscriber::fmt()
@@ -28,14 +72,21 @@ fn main() {
         .init();
 
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            // A second launch focuses the running window instead of starting a second phone.
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.set_focus();
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            // A second launch focuses the running window instead of starting a second phone;
+            // its command line may carry a link (`hookflash-app tel:…`, `hookflash-app dial …`).
+            // Read here rather than through the single-instance `deep-link` feature so that a
+            // link of an unknown scheme or `dial` gets its sentence too.
+            match links::from_args(&args) {
+                Some(request) => deliver_link(app, request),
+                None => bring_forward(app),
             }
         }))
+        // Registers tel:, sip:, sips:, callto: (tauri.conf.json `plugins.deep-link`); on macOS the
+        // links arrive through it, elsewhere as a command line (above, and at first start below).
+        .plugin(tauri_plugin_deep_link::init())
         .manage(Session::from_disk())
+        .manage(LinkInbox::default())
         .invoke_handler(tauri::generate_handler![
             commands::register,
             commands::dial,
@@ -70,8 +121,16 @@ fn main() {
             audio_settings::audio_settings,
             audio_settings::save_audio_settings,
             commands::save_account,
+            commands::take_links,
+            commands::link_settings,
+            commands::save_link_settings,
         ])
         .setup(|app| {
+            if let Some(request) = links::from_args(std::env::args()) {
+                // The window takes it once it is up (`take_links`).
+                app.state::<LinkInbox>().push(request);
+            }
+            register_link_schemes(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<Session>().start_loaded(&handle).await;

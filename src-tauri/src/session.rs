@@ -4,7 +4,7 @@
 use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
 use crate::events;
 use hookflash_phone::routing::{InvalidRouting, RoutingSettings, SettingsProblem};
-use hookflash_phone::{Availability, VoiceProcessing};
+use hookflash_phone::{Availability, LinkSettings, VoiceProcessing};
 use hookflash_phone::{
     AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
 };
@@ -267,6 +267,25 @@ impl Session {
             phone.set_voice_processing(v);
         }
         Ok(v)
+    }
+
+    /// What the app does with links (ask first unless switched off; asks when there is no profile).
+    pub async fn link_settings(&self) -> LinkSettings {
+        self.inner.lock().await.profile.as_ref().map(|p| p.links).unwrap_or_default()
+    }
+
+    /// Keeps the link settings in the profile.
+    pub async fn save_link_settings(&self, links: LinkSettings) -> Result<LinkSettings, String> {
+        let path = profile_path()?;
+        let mut inner = self.inner.lock().await;
+        let Some(profile) = inner.profile.as_mut() else {
+            return Err("set up the account first: this setting is saved in its profile".into());
+        };
+        let mut updated = profile.clone();
+        updated.links = links;
+        save_profile(&path, &updated)?;
+        *profile = updated;
+        Ok(links)
     }
 
     /// The sound devices chosen in the profile.

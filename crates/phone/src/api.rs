@@ -675,6 +675,30 @@ pub struct Profile {
     /// system default.
     #[serde(default, skip_serializing_if = "AudioDevices::is_default")]
     pub audio: AudioDevices,
+    /// What the desktop app does with `tel:`/`sip:` links (`[links]`).
+    #[serde(default, skip_serializing_if = "LinkSettings::is_default")]
+    pub links: LinkSettings,
+}
+
+/// What the desktop app does with the `tel:`, `sip:`, `sips:` and `callto:` links it is opened
+/// with (profile `[links]`, e.g. `ask_before_calling = false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    /// Show "Call …?" with Call and Cancel before a link is dialled (on unless switched off).
+    pub ask_before_calling: bool,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        LinkSettings { ask_before_calling: true }
+    }
+}
+
+impl LinkSettings {
+    pub fn is_default(&self) -> bool {
+        *self == LinkSettings::default()
+    }
 }
 
 /// Sound devices chosen by the user: device ids as `hookflash_media::list_devices` gives them.
@@ -724,7 +748,7 @@ fn is_default_processing(v: &VoiceProcessing) -> bool {
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, more_accounts: Vec::new(), history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default() }
+        Profile { account, more_accounts: Vec::new(), history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default(), links: Default::default() }
     }
 
     /// What `Phone::start` needs for this profile: its account, and its history file or the

@@ -207,7 +207,9 @@ pub fn engine_types() -> TsFile {
         .add::<SettingsProblem>()
         // Audio settings.
         .add::<VoiceProcessing>()
-        .add::<AudioDevices>();
+        .add::<AudioDevices>()
+        // The desktop app's links.
+        .add::<LinkSettings>();
     file
 }
 

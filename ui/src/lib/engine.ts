@@ -472,3 +472,13 @@ export type AudioDevices = { microphone?: string | null, speaker?: string | null
  * Where incoming calls ring (e.g. the loudspeaker while calls use a headset).
  */
 ringer?: string | null, };
+
+/**
+ * What the desktop app does with the `tel:`, `sip:`, `sips:` and `callto:` links it is opened
+ * with (profile `[links]`, e.g. `ask_before_calling = false`).
+ */
+export type LinkSettings = { 
+/**
+ * Show "Call …?" with Call and Cancel before a link is dialled (on unless switched off).
+ */
+ask_before_calling: boolean, };

@@ -14,6 +14,8 @@ import type {
   CallId,
   CallInfo,
   HistoryEntry,
+  LinkRequest,
+  LinkSettings,
   ParkSlot,
   PhoneEvent,
   RoutingSettings,
@@ -22,6 +24,8 @@ import type {
 
 /** Name of the event channel the shell forwards every engine event on (src-tauri/src/events.rs `CHANNEL`). */
 export const EVENT_CHANNEL = 'phone-event';
+/** The shell's nudge that links are waiting for `takeLinks` (src-tauri/src/links.rs `CHANNEL`). */
+export const LINK_CHANNEL = 'links';
 
 /**
  * Invokes a shell command. `Command` is generated from the commands src-tauri registers, so a
@@ -111,6 +115,14 @@ export const phone = {
   audioSettings: (): Promise<AudioDevices> => invoke('audio_settings'),
   /** Saves the chosen devices: the next call uses them, the ringer moves at once. */
   saveAudioSettings: (devices: AudioDevices): Promise<AudioDevices> => invoke('save_audio_settings', { devices }),
+  /** The links (tel:, sip:, `hookflash-app dial`) that arrived since the last call, oldest first. */
+  takeLinks: (): Promise<LinkRequest[]> => invoke('take_links'),
+  /** Whether a link is confirmed before it is dialled ("Ask before calling a link"). */
+  linkSettings: (): Promise<LinkSettings> => invoke('link_settings'),
+  /** Saves it in the profile. */
+  saveLinkSettings: (settings: LinkSettings): Promise<LinkSettings> => invoke('save_link_settings', { settings }),
+  /** Calls `handler` whenever links are waiting (take them with `takeLinks`). */
+  onLinks: (handler: () => void): Promise<UnlistenFn> => listen(LINK_CHANNEL, () => handler()),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */
   onEvent: (handler: (event: PhoneEvent) => void): Promise<UnlistenFn> =>
     listen<PhoneEvent>(EVENT_CHANNEL, (message) => handler(message.payload)),

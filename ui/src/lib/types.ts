@@ -18,6 +18,7 @@ export type {
   Direction,
   EndReason,
   HistoryEntry,
+  LinkSettings,
   ParkSlot,
   PartyLevel,
   PhoneEvent,
@@ -36,6 +37,8 @@ export type {
   AccountForm,
   AccountView,
   Command,
+  LinkCall,
+  LinkRequest,
   RoutingRejected,
   /** One sound device as the settings pickers show it. */
   DeviceView as AudioDevice,
