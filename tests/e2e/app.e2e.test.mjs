@@ -2,6 +2,8 @@
 // (tauri-driver + WebKitWebDriver) on a private Xvfb display.
 // 1. First start without a profile: the account form, saved, opens the phone.
 // 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
+// 2b. Links: a second `hookflash-app sip:…` (single-instance over a private D-Bus) shows the
+//     confirm bar; Call reaches the peer. A bad `tel:` link shows its sentence, dials nothing.
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
 // 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
 //     one, the other remains.
@@ -389,6 +391,61 @@ test('the app calls a SIP peer, sends DTMF, hangs up and lists the call in histo
   const appPng = path.join(artifacts, 'app.png');
   if ((await screenshot(appPng)) || xScreenshot(appPng)) step(`screenshot: ${appPng}`);
   await closeApp();
+});
+
+test('links: a second start with a sip: link asks, then calls the peer; a bad tel: link is refused', { timeout: 240_000 }, async () => {
+  await setUp();
+  await ensurePeer();
+  // Single-instance hands a second start's command line over D-Bus: a private session bus.
+  const busAddress = `unix:path=${path.join(work, 'links-bus')}`;
+  const dbus = start('dbus-daemon', 'dbus-daemon', ['--session', '--nofork', `--address=${busAddress}`], {
+    logFile: path.join(work, 'logs', 'links-dbus.log'),
+  });
+  await waitFor('the private D-Bus session bus', () => existsSync(path.join(work, 'links-bus')), 10_000);
+  const profile = writeProfile('links', ['listen = "127.0.0.1:0"']);
+  const bus = { DBUS_SESSION_BUS_ADDRESS: busAddress };
+  await launchApp('links', profile, bus);
+  await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+  // The app is the one that opens a link: `hookflash-app <link>` as the desktop starts it.
+  const secondStart = async (name, link) => {
+    const second = start(name, appBin, [link], { env: appEnv(profile, bus), logFile: path.join(work, 'logs', `${name}.log`) });
+    await waitFor(`the second start (${link}) to hand over and exit`, () => second.exited, 30_000);
+    assert.equal(second.exitCode, 0, `the second start exited with ${second.exitCode} (logs/${name}.log)`);
+  };
+
+  // A good link: the confirm bar names it; nothing is dialled before Call.
+  let mark = peer.events.length;
+  await secondStart('links-second-start', peer.uri);
+  const confirm = await byTestId('link-confirm');
+  await confirm.waitForDisplayed({ timeout: 10_000, timeoutMsg: `no confirm bar after a second start with ${peer.uri}` });
+  assert.equal(await (await byTestId('link-confirm-target')).getText(), peer.uri);
+  await screenshot(path.join(artifacts, 'app-link-confirm.png'));
+  assert.deepEqual(peer.events.slice(mark), [], 'the link was dialled before Call was pressed');
+  await (await byTestId('link-confirm-call')).click();
+  const callState = await byTestId('call-state');
+  await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
+    timeout: 20_000,
+    timeoutMsg: 'the link’s call never showed Connected',
+  });
+  await waitFor('baresip to see the link’s call established', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 10_000);
+  assert.equal(await confirm.isExisting(), false, 'the confirm bar stayed after Call');
+  step('link confirmed and connected');
+  await (await byTestId('hangup-button')).click();
+  await waitFor('baresip to see the link’s call closed', () => peer.eventsSince(mark, 'CALL_CLOSED').length > 0, 10_000);
+
+  // A bad link: its sentence in the banner, no confirm bar, nothing dialled.
+  mark = peer.events.length;
+  await secondStart('links-bad-link', 'tel:+49-30-12ab');
+  const banner = await byTestId('error-banner');
+  await banner.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'a bad link showed no message' });
+  assert.match(await banner.getText(), /Link not called: .*\+49-30-12ab.* has letters in it/);
+  await sleep(1000);
+  assert.equal(await (await byTestId('link-confirm')).isExisting(), false, 'a bad link showed the confirm bar');
+  assert.deepEqual(peer.events.slice(mark), [], 'a bad link dialled the peer');
+  await screenshot(path.join(artifacts, 'app-link-refused.png'));
+  step('bad link refused');
+  await closeApp();
+  await stop(dbus);
 });
 
 test('incoming calls ring; one is answered, one declined with 603', { timeout: 240_000 }, async () => {
