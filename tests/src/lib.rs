@@ -8,6 +8,7 @@
 
 pub mod baresip;
 pub mod cli;
+pub mod ffmpeg;
 pub mod kamailio;
 pub mod netns;
 pub mod pesq;

@@ -29,8 +29,10 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// Needed on top of [`BUILD_PACKAGES`] by `cargo xtask test`: the real SIP peers (Kamailio,
 /// baresip, SIPp), a sound server without a sound card, a virtual display with a window manager
 /// (openbox, wmctrl) and the WebDriver for the app window, the keyring, audio tools, Python
-/// to build the `pesq` speech-quality module, and iproute2 + nftables for the tests that put the
-/// phone behind a NAT made of network namespaces.
+/// to build the `pesq` speech-quality module, iproute2 + nftables for the tests that put the
+/// phone behind a NAT made of network namespaces, and ffmpeg, whose `adpcm_g722` is the second,
+/// independent decoder of the G.722 we send (its libraries already come with baresip's
+/// recommended `baresip-ffmpeg`: the command adds 1.8 MB, about 10 s of `apt-get install`).
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
@@ -58,6 +60,7 @@ pub const TEST_PACKAGES: &[&str] = &[
     "python3-dev",
     "iproute2",
     "nftables",
+    "ffmpeg",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.

@@ -14,6 +14,7 @@ mod caller_id;
 mod conference;
 mod continuity;
 mod calls_baresip;
+mod g722_wire;
 mod glare;
 mod history;
 mod latching;
