@@ -5,7 +5,7 @@
 //! explicit inputs (paths, env values), so the rules are unit-tested without the real environment.
 
 use hookflash_phone::{
-    AccountConfig, AudioEndpoint, CallOptions, Profile, Transport,
+    AccountConfig, AudioEndpoint, CallOptions, Profile, TransferRequests, Transport,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -84,6 +84,10 @@ pub struct AccountForm {
     /// Where "Voicemail" on the incoming card sends a call; blank: no such button.
     #[serde(default)]
     pub voicemail: Option<String>,
+    /// What the far end's request to transfer a call does: accept, refuse or ask the user.
+    /// Absent: unchanged.
+    #[serde(default)]
+    pub transfer_requests: Option<TransferRequests>,
 }
 
 /// Applies the form to the existing profile (or a new one), keeping the fields the form does not show
@@ -112,6 +116,9 @@ pub fn apply_form(existing: Option<&Profile>, form: &AccountForm) -> Result<Prof
         account.expires = expires;
     }
     account.register = form.register;
+    if let Some(policy) = form.transfer_requests {
+        account.transfer_requests = policy;
+    }
     profile.voicemail = blank_to_none(&form.voicemail);
     Ok(profile)
 }
@@ -162,6 +169,7 @@ register = false
             expires: None,
             register: true,
             voicemail: Some(" sip:vm@example.org ".into()),
+            transfer_requests: None,
         };
         let profile = apply_form(Some(&existing), &form).unwrap();
         assert_eq!(profile.voicemail.as_deref(), Some("sip:vm@example.org"));
@@ -171,6 +179,17 @@ register = false
         assert_eq!(profile.account.listen, existing.account.listen);
         assert_eq!(profile.history_db, existing.history_db);
         assert!(profile.account.register);
+        // Not given: the profile's policy stays; given: it is the account's.
+        assert_eq!(profile.account.transfer_requests, TransferRequests::Accept);
+        let asking = AccountForm { transfer_requests: Some(TransferRequests::Ask), ..form.clone() };
+        let profile = apply_form(Some(&profile), &asking).unwrap();
+        assert_eq!(profile.account.transfer_requests, TransferRequests::Ask);
+        assert_eq!(
+            apply_form(Some(&profile), &form).unwrap().account.transfer_requests,
+            TransferRequests::Ask
+        );
+        let written = toml::to_string(&apply_form(Some(&profile), &asking).unwrap()).unwrap();
+        assert!(written.contains("transfer_requests = \"ask\""), "{written}");
         let empty = AccountForm {
             aor: " ".into(),
             ..form

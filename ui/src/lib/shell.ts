@@ -3,7 +3,7 @@
 // come from ./engine. Do not edit: change the Rust side, then run
 // `HOOKFLASH_WRITE_TS=1 cargo test -p hookflash-app ts_types` and commit this file.
 
-import type { AccountConfig, AccountStatus, CallerId, RegistrationState, SettingsProblem, Transport } from './engine';
+import type { AccountConfig, AccountStatus, CallerId, RegistrationState, SettingsProblem, TransferRequests, Transport } from './engine';
 
 export type Command = "register" | "dial" | "answer" | "decline" | "hangup" | "park_call" | "park_on_orbit" | "transfer_call" | "consult_call" | "complete_transfer" | "answer_transfer_request" | "conference_calls" | "conference_mute" | "leave_conference" | "retrieve_from_orbit" | "park_slots" | "send_to_voicemail" | "switch_call" | "send_dtmf" | "set_mute" | "calls" | "history" | "account" | "routing" | "save_routing" | "voice_processing" | "save_voice_processing" | "availability" | "set_availability" | "audio_devices" | "audio_settings" | "save_audio_settings" | "save_account" | "take_links" | "link_settings" | "save_link_settings";
 
@@ -45,7 +45,12 @@ export type AccountForm = { aor: string, display_name: string | null, auth_user:
 /**
  * Where "Voicemail" on the incoming card sends a call; blank: no such button.
  */
-voicemail: string | null, };
+voicemail: string | null, 
+/**
+ * What the far end's request to transfer a call does: accept, refuse or ask the user.
+ * Absent: unchanged.
+ */
+transfer_requests: TransferRequests | null, };
 
 /**
  * What `save_routing` rejects with.

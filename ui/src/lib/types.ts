@@ -25,6 +25,7 @@ export type {
   Presence,
   RegistrationState,
   RoutingSettings,
+  TransferRequests,
   Transport,
   VoiceProcessing,
   /** One allowed outbound caller ID (`dialling.caller_ids`). */
