@@ -3,7 +3,8 @@
 // 1. First start without a profile: the account form, saved, opens the phone.
 // 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
 // 2b. Links: a second `hookflash-app sip:…` (single-instance over a private D-Bus) shows the
-//     confirm bar; Call reaches the peer. A bad `tel:` link shows its sentence, dials nothing.
+//     confirm bar; Call reaches the peer. A bad `tel:` link shows its sentence, dials nothing;
+//     `hookflash-app dial <address>` asks too, and Cancel dials nothing.
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
 // 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
 //     one, the other remains.
@@ -407,9 +408,9 @@ test('links: a second start with a sip: link asks, then calls the peer; a bad te
   await launchApp('links', profile, bus);
   await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
   // The app is the one that opens a link: `hookflash-app <link>` as the desktop starts it.
-  const secondStart = async (name, link) => {
-    const second = start(name, appBin, [link], { env: appEnv(profile, bus), logFile: path.join(work, 'logs', `${name}.log`) });
-    await waitFor(`the second start (${link}) to hand over and exit`, () => second.exited, 30_000);
+  const secondStart = async (name, ...args) => {
+    const second = start(name, appBin, args, { env: appEnv(profile, bus), logFile: path.join(work, 'logs', `${name}.log`) });
+    await waitFor(`the second start (${args.join(' ')}) to hand over and exit`, () => second.exited, 30_000);
     assert.equal(second.exitCode, 0, `the second start exited with ${second.exitCode} (logs/${name}.log)`);
   };
 
@@ -444,6 +445,17 @@ test('links: a second start with a sip: link asks, then calls the peer; a bad te
   assert.deepEqual(peer.events.slice(mark), [], 'a bad link dialled the peer');
   await screenshot(path.join(artifacts, 'app-link-refused.png'));
   step('bad link refused');
+
+  // `hookflash-app dial <address>` asks the same way; Cancel dials nothing.
+  mark = peer.events.length;
+  await secondStart('links-dial', 'dial', peer.uri);
+  await confirm.waitForDisplayed({ timeout: 10_000, timeoutMsg: `no confirm bar after \`hookflash-app dial ${peer.uri}\`` });
+  assert.equal(await (await byTestId('link-confirm-target')).getText(), peer.uri);
+  await (await byTestId('link-confirm-cancel')).click();
+  await confirm.waitForDisplayed({ reverse: true, timeout: 5_000, timeoutMsg: 'Cancel left the confirm bar' });
+  await sleep(1000);
+  assert.deepEqual(peer.events.slice(mark), [], 'a cancelled link dialled the peer');
+  step('dial from the command line asked; Cancel dialled nothing');
   await closeApp();
   await stop(dbus);
 });
