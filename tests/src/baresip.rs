@@ -143,7 +143,8 @@ impl BaresipBuilder {
     }
 
     /// Media encryption of its account (`mediaenc=`): `srtp` (SDES key offered on RTP/AVP),
-    /// `srtp-mand` (RTP/SAVP only), `srtp-mandf`; loads the `srtp` module.
+    /// `srtp-mand` (RTP/SAVP only), `srtp-mandf`: loads the `srtp` module; `dtls_srtp`
+    /// (DTLS-SRTP, UDP/TLS/RTP/SAVP): loads the `dtls_srtp` module.
     pub fn mediaenc(mut self, mode: &str) -> Self {
         self.mediaenc = Some(mode.into());
         self
@@ -194,7 +195,11 @@ impl BaresipBuilder {
             rtp_end = rtp + 9,
             snd = bdir.display(),
             // Before `account`, which looks the account's `mediaenc` up as it loads.
-            srtp = if self.mediaenc.is_some() { "module srtp.so\n" } else { "" },
+            srtp = match self.mediaenc.as_deref() {
+                None => "",
+                Some(m) if m.starts_with("dtls") => "module dtls_srtp.so\n",
+                Some(_) => "module srtp.so\n",
+            },
         );
         std::fs::write(bdir.join("config"), config).expect("write baresip config");
         let mut account = format!("<sip:{}@127.0.0.1;transport=udp>;auth_pass={}", self.user, self.password);

@@ -57,9 +57,11 @@ pub struct AccountArgs {
     /// Do not REGISTER; calls go straight to their target.
     #[arg(long, global = true)]
     pub no_register: bool,
-    /// Media encryption (SRTP keyed by SDES): `off` offers clear RTP, `optional` offers a key
+    /// Media encryption: `off` offers clear RTP (SDES keys for the rest but dtls), `optional` offers a key
     /// on RTP/AVP and encrypts when the far end takes it, `mandatory` offers RTP/SAVP only and
-    /// refuses clear media. Overrides the profile's media_encryption / require_encryption.
+    /// refuses clear media, `dtls` offers DTLS-SRTP (UDP/TLS/RTP/SAVP, keys from a DTLS handshake
+    /// checked against the SDP's certificate fingerprint) and refuses clear media. Overrides the
+    /// profile's media_encryption / require_encryption.
     #[arg(long, global = true, value_enum)]
     pub srtp: Option<SrtpArg>,
     /// Call history database (default: ~/.local/share/hookflash/history.sqlite3).
@@ -73,6 +75,7 @@ pub enum SrtpArg {
     Off,
     Optional,
     Mandatory,
+    Dtls,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -64,6 +64,8 @@ pub fn report(f: &Findings) -> Value {
     let media = match (a.media_encryption, a.require_encryption) {
         (MediaEncryption::Sdes, true) => "SRTP required (SDES keys, AES_CM_128_HMAC_SHA1_80 or _32): a call that cannot be encrypted is refused",
         (MediaEncryption::Sdes, false) => "SRTP offered (SDES keys); clear audio when the far end does not take it",
+        (MediaEncryption::Dtls, true) => "SRTP required (DTLS-SRTP: keys from a DTLS handshake checked against the SDP fingerprint): a call that cannot be encrypted is refused",
+        (MediaEncryption::Dtls, false) => "SRTP offered (DTLS-SRTP); SDES keys or clear audio accepted when the far end offers them",
         (MediaEncryption::None, _) => "NOT encrypted (media_encryption = \"none\")",
     };
     let problem = match (&f.registered, &f.probe) {

@@ -61,6 +61,7 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
             SrtpArg::Off => (MediaEncryption::None, false),
             SrtpArg::Optional => (MediaEncryption::Sdes, false),
             SrtpArg::Mandatory => (MediaEncryption::Sdes, true),
+            SrtpArg::Dtls => (MediaEncryption::Dtls, true),
         };
     }
     if let Some(v) = &args.history_db {

@@ -61,12 +61,14 @@ pub struct AccountConfig {
     /// `dialling.caller_ids`); none: the profile's `dialling.caller_ids`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_ids: Option<Vec<crate::dialling::CallerId>>,
-    /// How calls' media is encrypted: `none` (clear RTP offered; an `RTP/SAVP` offer is still
-    /// answered encrypted) or `sdes` (SRTP keyed in the SDP, RFC 4568).
+    /// How calls' media is encrypted: `none` (clear RTP offered; an encrypted offer is still
+    /// answered encrypted), `sdes` (SRTP keyed in the SDP, RFC 4568) or `dtls` (DTLS-SRTP, RFC
+    /// 5763: `UDP/TLS/RTP/SAVP` offered, keys from a DTLS handshake checked against the SDP's
+    /// certificate fingerprint). Whatever is chosen, an offer of either kind is answered in kind.
     #[serde(default)]
     pub media_encryption: MediaEncryption,
-    /// Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"`): we
-    /// offer `RTP/SAVP` only and refuse clear offers and answers.
+    /// Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"` or
+    /// `"dtls"`): we offer encrypted media only and refuse clear offers and answers.
     #[serde(default)]
     pub require_encryption: bool,
     /// Seconds between the keep-alives that hold the registration's path open through NAT
@@ -121,6 +123,8 @@ pub enum MediaEncryption {
     None,
     /// SRTP (`AES_CM_128_HMAC_SHA1_80` / `_32`) with keys exchanged in the SDP (RFC 4568).
     Sdes,
+    /// SRTP with keys from a DTLS handshake on the media path (RFC 5763/5764).
+    Dtls,
 }
 
 /// Shared park on the server (`[account.shared_park]`): the orbit slots, e.g.
@@ -356,7 +360,7 @@ impl PhoneConfig {
             }
             if a.require_encryption && a.media_encryption == MediaEncryption::None {
                 return Err(invalid(
-                    "require_encryption = true needs media_encryption = \"sdes\" (there is no key to encrypt with)".into(),
+                    "require_encryption = true needs media_encryption = \"sdes\" or \"dtls\" (there is no key to encrypt with)".into(),
                 ));
             }
         }

@@ -11,6 +11,7 @@ pub mod capabilities;
 pub mod dialog_events;
 pub mod dialog_info;
 pub mod digest;
+pub mod dtls_srtp;
 pub mod error;
 pub mod incoming;
 pub mod invite;

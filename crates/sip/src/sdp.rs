@@ -19,6 +19,7 @@
 //!
 //! Everything here is pure: no sockets, no clocks.
 
+use crate::dtls_srtp::{self, DtlsDescription, DtlsError, Fingerprint, Setup};
 use crate::sdes::{self, Crypto, EncryptionError, Key, Keys, Policy};
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -150,6 +151,19 @@ pub struct AudioDescription {
     pub secure: bool,
     /// The `a=crypto` lines we can use (RFC 4568), in order.
     pub crypto: Vec<Crypto>,
+    /// DTLS-SRTP (the `m=` line says `UDP/TLS/RTP/SAVP`): the fingerprints and `a=setup`,
+    /// media level over session level.
+    pub dtls: Option<DtlsDescription>,
+    /// `a=rtcp-mux` (RFC 5761): RTCP on the RTP port.
+    pub rtcp_mux: bool,
+}
+
+/// What this side could encrypt a call with: its SDES master key (for a call) and its DTLS
+/// certificate's fingerprint (for the phone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalKeys {
+    pub sdes: Key,
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// The `o=` line's session id and version (RFC 4566 5.2). Bump `version`
@@ -178,6 +192,8 @@ pub struct Negotiated {
     pub ptime: u32,
     /// SRTP keys (SDES) when the media is encrypted.
     pub srtp: Option<Keys>,
+    /// DTLS-SRTP: our role and the far end's fingerprints (the keys come from the handshake).
+    pub dtls: Option<dtls_srtp::Agreed>,
 }
 
 /// Why a session description could not be read or negotiated.
@@ -193,10 +209,12 @@ pub enum SdpError {
     NoAudio,
     #[error("the m=audio line is malformed: \"{0}\"")]
     BadMedia(String),
-    #[error("the audio stream uses the transport \"{0}\", but only RTP/AVP and RTP/SAVP (SRTP keyed by SDES) are supported")]
+    #[error("the audio stream uses the transport \"{0}\", but only RTP/AVP, RTP/SAVP (SRTP keyed by SDES) and UDP/TLS/RTP/SAVP (DTLS-SRTP) are supported")]
     UnsupportedTransport(String),
     #[error("{0}")]
     Encryption(#[from] EncryptionError),
+    #[error("{0}")]
+    Dtls(#[from] DtlsError),
     #[error("the audio stream has no connection address (no c= line)")]
     MissingConnection,
     #[error("the connection line \"c={0}\" does not hold an IPv4 or IPv6 address")]
@@ -216,6 +234,7 @@ impl SdpError {
             SdpError::NoAudio
             | SdpError::UnsupportedTransport(_)
             | SdpError::Encryption(_)
+            | SdpError::Dtls(_)
             | SdpError::StreamRejected
             | SdpError::NoCommonCodec { .. } => 488,
             _ => 400,
@@ -272,7 +291,13 @@ pub fn build(desc: &AudioDescription, origin_user: &str, session: &SessionVersio
         // m= needs at least one format even for a declined stream (RFC 3264 6).
         pts.push("0".to_string());
     }
-    let proto = if desc.secure { "RTP/SAVP" } else { "RTP/AVP" };
+    let proto = if desc.dtls.is_some() {
+        "UDP/TLS/RTP/SAVP"
+    } else if desc.secure {
+        "RTP/SAVP"
+    } else {
+        "RTP/AVP"
+    };
     let _ = write!(s, "m=audio {} {proto} {}\r\n", desc.port, pts.join(" "));
     for f in &desc.formats {
         if f.channels > 1 {
@@ -301,6 +326,17 @@ pub fn build(desc: &AudioDescription, origin_user: &str, session: &SessionVersio
     for c in &desc.crypto {
         let _ = write!(s, "a=crypto:{}\r\n", c.to_attribute());
     }
+    if let Some(d) = &desc.dtls {
+        for f in &d.fingerprints {
+            let _ = write!(s, "a=fingerprint:{}\r\n", f.to_attribute());
+        }
+        if let Some(setup) = d.setup {
+            let _ = write!(s, "a=setup:{}\r\n", setup.as_str());
+        }
+    }
+    if desc.rtcp_mux {
+        let _ = write!(s, "a=rtcp-mux\r\n");
+    }
     let _ = write!(s, "a={}\r\n", desc.direction.as_str());
     s
 }
@@ -328,6 +364,8 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
     let mut session_conn: Option<IpAddr> = None;
     let mut session_dir: Option<Direction> = None;
     let mut session_ptime: Option<u32> = None;
+    let mut session_fingerprints: Vec<Fingerprint> = Vec::new();
+    let mut session_setup: Option<Setup> = None;
 
     // State of the first m=audio section, once found.
     let mut audio: Option<SectionState> = None;
@@ -380,6 +418,10 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
                             session_dir = Some(d);
                         } else if name == "ptime" {
                             session_ptime = arg.and_then(parse_ptime);
+                        } else if name == "fingerprint" {
+                            session_fingerprints.extend(arg.and_then(Fingerprint::parse));
+                        } else if name == "setup" {
+                            session_setup = arg.and_then(Setup::parse);
                         }
                     }
                     Where::Audio => {
@@ -404,6 +446,9 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
                             }
                             "ptime" => a.ptime = parse_ptime(arg),
                             "crypto" => a.crypto.extend(Crypto::parse(arg)),
+                            "fingerprint" => a.fingerprints.extend(Fingerprint::parse(arg)),
+                            "setup" => a.setup = Setup::parse(arg),
+                            "rtcp-mux" => a.rtcp_mux = true,
                             "rtcp" => {
                                 a.rtcp = arg.split_whitespace().next().and_then(|p| p.parse().ok());
                             }
@@ -451,6 +496,11 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
         ptime: a.ptime.or(session_ptime),
         secure: a.secure,
         crypto: a.crypto,
+        dtls: a.tls.then(|| DtlsDescription {
+            fingerprints: if a.fingerprints.is_empty() { session_fingerprints } else { a.fingerprints },
+            setup: a.setup.or(session_setup),
+        }),
+        rtcp_mux: a.rtcp_mux,
     })
 }
 
@@ -464,7 +514,9 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
 /// the offer's (offer sendonly -> answer recvonly, ...); an offer with
 /// address 0.0.0.0 (old-style hold) is treated as not wanting media.
 ///
-/// Encryption follows [`sdes::answer`]: `policy` is ours, `key` what we would send with.
+/// Encryption: an offer of `UDP/TLS/RTP/SAVP` is answered with DTLS-SRTP ([`dtls_srtp::answer`],
+/// our certificate's fingerprint from `keys`); otherwise it follows [`sdes::answer`] (`policy`
+/// is ours, `keys.sdes` what we would send with). `a=rtcp-mux` offered is accepted.
 ///
 /// `Err(SdpError::NoCommonCodec)` maps to `488 Not Acceptable Here`, as do
 /// `StreamRejected` (the offer disabled audio) and `Encryption`.
@@ -474,12 +526,21 @@ pub fn answer(
     local_addr: IpAddr,
     local_port: u16,
     policy: Policy,
-    key: &Key,
+    keys: &LocalKeys,
 ) -> Result<(AudioDescription, Negotiated), SdpError> {
     if offer.port == 0 {
         return Err(SdpError::StreamRejected);
     }
-    let (secure, crypto, srtp) = sdes::answer(policy, offer.secure, &offer.crypto, key)?;
+    let (secure, crypto, srtp, dtls, agreed) = match &offer.dtls {
+        Some(theirs) => {
+            let (ours, agreed) = dtls_srtp::answer(theirs, keys.fingerprint.as_ref())?;
+            (true, Vec::new(), None, Some(ours), Some(agreed))
+        }
+        None => {
+            let (secure, crypto, srtp) = sdes::answer(policy, offer.secure, &offer.crypto, &keys.sdes)?;
+            (secure, crypto, srtp, None, None)
+        }
+    };
     let chosen = offer
         .formats
         .iter()
@@ -519,15 +580,19 @@ pub fn answer(
         ptime: Some(ptime),
         secure,
         crypto,
+        dtls,
+        rtcp_mux: offer.rtcp_mux,
     };
+    let remote = SocketAddr::new(offer.address, offer.port);
     let negotiated = Negotiated {
-        remote: SocketAddr::new(offer.address, offer.port),
-        remote_rtcp: rtcp_addr(offer),
+        remote,
+        remote_rtcp: if offer.rtcp_mux { Some(remote) } else { rtcp_addr(offer) },
         codec,
         telephone_event,
         direction: ours_dir,
         ptime,
         srtp,
+        dtls: agreed,
     };
     Ok((desc, negotiated))
 }
@@ -535,7 +600,8 @@ pub fn answer(
 /// Reads the answer to our offer: the codec is the answer's first format
 /// that we offered (same name and clock rate), sent with the answer's
 /// payload type number; our direction mirrors the answer's. Encryption follows
-/// [`sdes::accept`] (an offer of `RTP/SAVP` requires it).
+/// [`sdes::accept`] (an offer of `RTP/SAVP` requires it), or [`dtls_srtp::accept`] when we
+/// offered DTLS-SRTP. RTCP is muxed when both said `a=rtcp-mux`.
 pub fn accept_answer(
     offer: &AudioDescription,
     answer: &AudioDescription,
@@ -544,8 +610,12 @@ pub fn accept_answer(
     if answer.port == 0 {
         return Err(SdpError::StreamRejected);
     }
-    let policy = if offer.secure { Policy::Mandatory } else { policy };
-    let srtp = sdes::accept(policy, &offer.crypto, &answer.crypto)?;
+    let (srtp, dtls) = if offer.dtls.is_some() {
+        (None, Some(dtls_srtp::accept(answer.dtls.as_ref())?))
+    } else {
+        let policy = if offer.secure { Policy::Mandatory } else { policy };
+        (sdes::accept(policy, &offer.crypto, &answer.crypto)?, None)
+    };
     let codec = answer
         .formats
         .iter()
@@ -559,14 +629,16 @@ pub fn accept_answer(
         None
     };
     let direction = effective_direction(answer).reversed();
+    let remote = SocketAddr::new(answer.address, answer.port);
     Ok(Negotiated {
-        remote: SocketAddr::new(answer.address, answer.port),
-        remote_rtcp: rtcp_addr(answer),
+        remote,
+        remote_rtcp: if offer.rtcp_mux && answer.rtcp_mux { Some(remote) } else { rtcp_addr(answer) },
         codec,
         telephone_event,
         direction,
         ptime: answer.ptime.unwrap_or(DEFAULT_PTIME_MS),
         srtp,
+        dtls,
     })
 }
 
@@ -638,9 +710,10 @@ fn parse_media_line<'a>(value: &str) -> Result<SectionState<'a>, SdpError> {
         .parse()
         .map_err(|_| bad())?;
     let proto = it.next().ok_or_else(bad)?;
-    let secure = match proto.to_ascii_uppercase().as_str() {
-        "RTP/AVP" | "RTP/AVPF" => false,
-        "RTP/SAVP" | "RTP/SAVPF" => true,
+    let (secure, tls) = match proto.to_ascii_uppercase().as_str() {
+        "RTP/AVP" | "RTP/AVPF" => (false, false),
+        "RTP/SAVP" | "RTP/SAVPF" => (true, false),
+        "UDP/TLS/RTP/SAVP" | "UDP/TLS/RTP/SAVPF" => (true, true),
         _ => return Err(SdpError::UnsupportedTransport(proto.to_string())),
     };
     let mut pts = Vec::new();
@@ -658,6 +731,7 @@ fn parse_media_line<'a>(value: &str) -> Result<SectionState<'a>, SdpError> {
         port,
         pts,
         secure,
+        tls,
         ..Default::default()
     })
 }
@@ -675,6 +749,10 @@ struct SectionState<'a> {
     fmtps: Vec<(u8, &'a str)>,
     secure: bool,
     crypto: Vec<Crypto>,
+    tls: bool,
+    fingerprints: Vec<Fingerprint>,
+    setup: Option<Setup>,
+    rtcp_mux: bool,
 }
 
 /// `c=IN IP4 192.0.2.1[/ttl[/count]]`
@@ -737,6 +815,10 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     const KEY: Key = Key([7; sdes::KEY_LEN]);
+
+    fn keys() -> LocalKeys {
+        LocalKeys { sdes: KEY, fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0xAB; 32] }) }
+    }
 
     /// A baresip 1.x offer (opus, G.711, DTMF at 8000, session-level c=).
     const BARESIP_OFFER: &str = "v=0\r\n\
@@ -890,7 +972,7 @@ mod tests {
                     fmt(12, "QCELP", 8000, 1, None)
                 ]
             );
-            let (ans, neg) = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY).unwrap();
+            let (ans, neg) = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
             assert_eq!(neg.codec.name, "PCMU");
             assert_eq!(ans.formats.len(), 1, "no telephone-event was offered");
         }
@@ -938,7 +1020,7 @@ mod tests {
         let d = parse("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 2001:db8::17\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n").unwrap();
         let addr = IpAddr::V6("2001:db8::17".parse::<Ipv6Addr>().unwrap());
         assert_eq!(d.address, addr);
-        let (ans, neg) = answer(&d, &ours(), IpAddr::V6(Ipv6Addr::LOCALHOST), 40000, Policy::Off, &KEY).unwrap();
+        let (ans, neg) = answer(&d, &ours(), IpAddr::V6(Ipv6Addr::LOCALHOST), 40000, Policy::Off, &keys()).unwrap();
         assert_eq!(neg.remote, SocketAddr::new(addr, 30000));
         assert_eq!(neg.remote_rtcp, Some(SocketAddr::new(addr, 30001)));
         let text = build(&ans, "hookflash", &SessionVersion { id: 7, version: 8 });
@@ -962,6 +1044,8 @@ mod tests {
             ptime: Some(20),
             secure: false,
             crypto: vec![],
+            dtls: None,
+            rtcp_mux: false,
         };
         let text = build(&desc, "alice smith", &SessionVersion { id: 42, version: 2 });
         assert_eq!(
@@ -992,7 +1076,7 @@ mod tests {
         let mut supported = ours();
         supported.rotate_left(1); // PCMU, PCMA, te, opus
         let offer = parse(BARESIP_OFFER).unwrap();
-        let (ans, neg) = answer(&offer, &supported, v4(192, 168, 1, 9), 20000, Policy::Off, &KEY).unwrap();
+        let (ans, neg) = answer(&offer, &supported, v4(192, 168, 1, 9), 20000, Policy::Off, &keys()).unwrap();
         // Offer's PT number (96), our fmtp.
         assert_eq!(neg.codec, fmt(96, "opus", 48000, 2, Some("useinbandfec=1")));
         // Only te/8000 was offered; kept even with opus.
@@ -1012,7 +1096,7 @@ mod tests {
 
         // linphone: opus + te/48000 chosen over te/16000 and te/8000; a=rtcp honoured.
         let offer = parse(LINPHONE_OFFER).unwrap();
-        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 20000, Policy::Off, &KEY).unwrap();
+        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 20000, Policy::Off, &keys()).unwrap();
         assert_eq!(neg.codec.payload_type, 96);
         assert_eq!(
             neg.telephone_event
@@ -1024,7 +1108,7 @@ mod tests {
 
         // Without opus on our side: PCMU (offer order: 0 before 8), te at 8000.
         let g711 = &ours()[1..];
-        let (_, neg) = answer(&offer, g711, v4(127, 0, 0, 1), 20000, Policy::Off, &KEY).unwrap();
+        let (_, neg) = answer(&offer, g711, v4(127, 0, 0, 1), 20000, Policy::Off, &keys()).unwrap();
         assert_eq!(neg.codec, fmt(0, "PCMU", 8000, 1, None));
         assert_eq!(
             neg.telephone_event
@@ -1035,7 +1119,7 @@ mod tests {
 
         // Case-insensitive names; clock rate must match (speex/16000 != speex/8000).
         let speex = [fmt(120, "SPEEX", 8000, 1, None)];
-        let (_, neg) = answer(&offer, &speex, v4(127, 0, 0, 1), 20000, Policy::Off, &KEY).unwrap();
+        let (_, neg) = answer(&offer, &speex, v4(127, 0, 0, 1), 20000, Policy::Off, &keys()).unwrap();
         assert_eq!(
             (neg.codec.payload_type, neg.codec.name.as_str()),
             (98, "speex")
@@ -1046,7 +1130,7 @@ mod tests {
     #[test]
     fn no_common_codec_is_an_error_with_a_readable_message() {
         let offer = parse("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 18 3 101\r\na=rtpmap:101 telephone-event/8000\r\n").unwrap();
-        let err = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY).unwrap_err();
+        let err = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap_err();
         assert_eq!(
             err,
             SdpError::NoCommonCodec {
@@ -1061,7 +1145,7 @@ mod tests {
         // telephone-event alone is not a codec.
         let offer = parse("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n").unwrap();
         assert!(matches!(
-            answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY),
+            answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()),
             Err(SdpError::NoCommonCodec { .. })
         ));
     }
@@ -1076,7 +1160,7 @@ mod tests {
             ("a=inactive", Direction::Inactive),
         ] {
             let offer = parse(&format!("{base}{attr}\r\n")).unwrap();
-            let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &KEY).unwrap();
+            let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &keys()).unwrap();
             assert_eq!(ans.direction, want, "{attr}");
             assert_eq!(neg.direction, want, "{attr}");
             assert!(build(&ans, "u", &SessionVersion { id: 1, version: 1 })
@@ -1084,7 +1168,7 @@ mod tests {
         }
         // RFC 2543 hold: c=0.0.0.0 means "don't send to me".
         let offer = parse("v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
-        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &KEY).unwrap();
+        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &keys()).unwrap();
         assert_eq!(neg.direction, Direction::RecvOnly);
         assert!(!neg.direction.sends());
     }
@@ -1100,6 +1184,8 @@ mod tests {
             ptime: Some(20),
             secure: false,
             crypto: vec![],
+            dtls: None,
+            rtcp_mux: false,
         };
         // The peer renumbers opus to 96 and answers recvonly (it put us on hold
         // the other way round), with ptime 40 and a=rtcp.
@@ -1134,7 +1220,7 @@ mod tests {
             Err(SdpError::StreamRejected)
         );
         assert_eq!(
-            answer(&declined, &ours(), v4(127, 0, 0, 1), 1, Policy::Off, &KEY).unwrap_err(),
+            answer(&declined, &ours(), v4(127, 0, 0, 1), 1, Policy::Off, &keys()).unwrap_err(),
             SdpError::StreamRejected
         );
     }
@@ -1143,7 +1229,7 @@ mod tests {
     fn answer_then_accept_round_trip() {
         // Our answer, read back by the offerer, gives the mirror image.
         let offer = parse(BARESIP_OFFER).unwrap();
-        let (ans, neg_answerer) = answer(&offer, &ours(), v4(10, 1, 1, 1), 7000, Policy::Off, &KEY).unwrap();
+        let (ans, neg_answerer) = answer(&offer, &ours(), v4(10, 1, 1, 1), 7000, Policy::Off, &keys()).unwrap();
         let reparsed = parse(&build(
             &ans,
             "hookflash",
@@ -1177,8 +1263,8 @@ mod tests {
             Err(SdpError::BadConnection("IN IP4 pbx.example.com".into()))
         );
         assert_eq!(
-            parse("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n"),
-            Err(SdpError::UnsupportedTransport("UDP/TLS/RTP/SAVPF".into()))
+            parse("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 TCP/TLS/RTP/SAVPF 0\r\n"),
+            Err(SdpError::UnsupportedTransport("TCP/TLS/RTP/SAVPF".into()))
         );
         assert_eq!(
             parse("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 99999 RTP/AVP 0\r\n"),
@@ -1285,7 +1371,7 @@ mod tests {
                     } else {
                         assert_eq!(back, d, "round trip of {text:?}");
                     }
-                    let _ = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY);
+                    let _ = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys());
                     let _ = accept_answer(&d, &d, Policy::Off);
                 }
             }
@@ -1307,7 +1393,7 @@ mod tests {
         let offer = parse(SRTP_OFFER).unwrap();
         assert!(offer.secure);
         assert_eq!(offer.crypto.iter().map(|c| (c.tag, c.suite)).collect::<Vec<_>>(), vec![(1, Suite::AesCm128HmacSha1_32), (2, Suite::AesCm128HmacSha1_80)]);
-        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &KEY).unwrap();
+        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
         let keys = neg.srtp.expect("encrypted");
         assert_eq!((keys.suite, &keys.local, &keys.remote), (Suite::AesCm128HmacSha1_32, &KEY, &offer.crypto[0].key));
         let text = build(&ans, "me", &SessionVersion { id: 1, version: 1 });
@@ -1322,14 +1408,16 @@ mod tests {
     #[test]
     fn encryption_refusals_are_488_with_a_sentence() {
         let no_usable = SRTP_OFFER.replace("a=crypto:1", "a=x:1").replace("a=crypto:2", "a=x:2");
-        let err = answer(&parse(&no_usable).unwrap(), &ours(), v4(127, 0, 0, 1), 4000, Policy::Optional, &KEY).unwrap_err();
+        let err = answer(&parse(&no_usable).unwrap(), &ours(), v4(127, 0, 0, 1), 4000, Policy::Optional, &keys()).unwrap_err();
         assert_eq!(err.sip_status(), 488);
         assert!(err.to_string().contains("no key this phone can use"), "{err}");
         let clear = parse(BARESIP_OFFER).unwrap();
-        let err = answer(&clear, &ours(), v4(127, 0, 0, 1), 4000, Policy::Mandatory, &KEY).unwrap_err();
+        let err = answer(&clear, &ours(), v4(127, 0, 0, 1), 4000, Policy::Mandatory, &keys()).unwrap_err();
         assert_eq!((err.sip_status(), err.to_string().contains("requires encryption")), (488, true));
-        let dtls = SRTP_OFFER.replace("RTP/SAVP", "UDP/TLS/RTP/SAVP");
-        assert_eq!(parse(&dtls).unwrap_err(), SdpError::UnsupportedTransport("UDP/TLS/RTP/SAVP".into()));
+        // DTLS-SRTP offered with SDES keys but no fingerprint: the keys do not count.
+        let dtls = parse(&SRTP_OFFER.replace("RTP/SAVP", "UDP/TLS/RTP/SAVP")).unwrap();
+        let err = answer(&dtls, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap_err();
+        assert_eq!((err.sip_status(), err.to_string().contains("fingerprint")), (488, true), "{err}");
     }
 
     #[test]
@@ -1344,6 +1432,8 @@ mod tests {
             ptime: Some(20),
             secure,
             crypto,
+            dtls: None,
+            rtcp_mux: false,
         };
         let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
         assert!(text.contains("RTP/AVP") && text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{text}");
@@ -1352,5 +1442,69 @@ mod tests {
         let secure_offer = AudioDescription { secure: true, ..offer };
         let err = accept_answer(&secure_offer, &clear, Policy::Off).unwrap_err();
         assert!(err.to_string().contains("answered with unencrypted media"), "{err}");
+    }
+
+    /// A DTLS-SRTP offer as baresip 1.0 writes one (`mediaenc=dtls_srtp`): the fingerprint at
+    /// session level, `actpass`, RTCP on its own port.
+    const DTLS_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n\
+        a=fingerprint:sha-256 2E:29:0C:1B:CD:55:43:1E:9A:A2:7C:7B:AE:8B:DB:33:3D:20:E9:A2:1C:F0:6A:90:42:A5:0E:66:7F:77:E5:3D\r\n\
+        m=audio 10000 UDP/TLS/RTP/SAVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=setup:actpass\r\na=sendrecv\r\n";
+
+    #[test]
+    fn a_dtls_srtp_offer_is_answered_active_with_our_fingerprint() {
+        let offer = parse(DTLS_OFFER).unwrap();
+        let theirs = offer.dtls.clone().expect("a DTLS offer");
+        assert_eq!((theirs.fingerprints.len(), theirs.setup), (1, Some(Setup::ActPass)), "session-level fingerprint applies");
+        assert!(offer.secure && !offer.rtcp_mux);
+        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
+        let agreed = neg.dtls.clone().unwrap();
+        assert_eq!((agreed.role, agreed.remote_fingerprints), (dtls_srtp::Role::Client, theirs.fingerprints));
+        assert_eq!(neg.srtp, None, "keys come from the handshake, not the SDP");
+        assert_eq!(neg.remote_rtcp, Some("10.0.0.9:10001".parse().unwrap()));
+        let text = build(&ans, "me", &SessionVersion { id: 1, version: 1 });
+        assert!(text.contains("m=audio 4000 UDP/TLS/RTP/SAVP 0 101\r\n"), "{text}");
+        assert!(text.contains(&format!("a=fingerprint:sha-256 {}\r\n", vec!["AB"; 32].join(":"))), "{text}");
+        assert!(text.contains("a=setup:active\r\n") && !text.contains("a=crypto") && !text.contains("rtcp-mux"), "{text}");
+        // What we wrote reads back the same.
+        assert_eq!(parse(&text).unwrap().dtls, ans.dtls);
+        // Offered without a fingerprint, or with no certificate of ours: refused (488) with the reason.
+        let bare = parse(&DTLS_OFFER.replace("a=fingerprint", "a=x")).unwrap();
+        let e = answer(&bare, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap_err();
+        assert_eq!((e.sip_status(), e.to_string().contains("fingerprint")), (488, true), "{e}");
+        let none = LocalKeys { fingerprint: None, ..keys() };
+        assert_eq!(answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &none).unwrap_err().sip_status(), 488);
+    }
+
+    #[test]
+    fn rtcp_mux_offered_is_accepted_and_points_rtcp_at_the_rtp_port() {
+        let offer = parse(&DTLS_OFFER.replace("a=setup:actpass", "a=setup:actpass\r\na=rtcp-mux")).unwrap();
+        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
+        assert!(ans.rtcp_mux);
+        assert_eq!(neg.remote_rtcp, Some(neg.remote));
+    }
+
+    #[test]
+    fn our_dtls_offer_needs_a_dtls_answer() {
+        let offer = AudioDescription {
+            address: v4(10, 0, 0, 1),
+            port: 4000,
+            rtcp_port: None,
+            formats: ours(),
+            direction: Direction::SendRecv,
+            ptime: Some(20),
+            secure: true,
+            crypto: vec![],
+            dtls: Some(dtls_srtp::offer(keys().fingerprint.as_ref().unwrap())),
+            rtcp_mux: true,
+        };
+        let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
+        assert!(text.contains("UDP/TLS/RTP/SAVP") && text.contains("a=setup:actpass") && text.contains("a=rtcp-mux"), "{text}");
+        let their_answer = DTLS_OFFER.replace("actpass", "passive").replace("a=sendrecv", "a=sendrecv\r\na=rtcp-mux");
+        let neg = accept_answer(&offer, &parse(&their_answer).unwrap(), Policy::Off).unwrap();
+        assert_eq!(neg.dtls.unwrap().role, dtls_srtp::Role::Client);
+        assert_eq!(neg.remote_rtcp, Some(neg.remote), "both said rtcp-mux");
+        let clear = parse(BARESIP_OFFER).unwrap();
+        let e = accept_answer(&offer, &clear, Policy::Off).unwrap_err();
+        assert!(e.to_string().contains("DTLS-SRTP was offered"), "{e}");
     }
 }

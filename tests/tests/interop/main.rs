@@ -13,6 +13,7 @@ mod call_auth;
 mod caller_id;
 mod conference;
 mod continuity;
+mod dtls_srtp;
 mod calls_baresip;
 mod g722_wire;
 mod glare;

@@ -222,13 +222,15 @@ routing?: RoutingSettings | null,
  */
 caller_ids?: Array<CallerId> | null, 
 /**
- * How calls' media is encrypted: `none` (clear RTP offered; an `RTP/SAVP` offer is still
- * answered encrypted) or `sdes` (SRTP keyed in the SDP, RFC 4568).
+ * How calls' media is encrypted: `none` (clear RTP offered; an encrypted offer is still
+ * answered encrypted), `sdes` (SRTP keyed in the SDP, RFC 4568) or `dtls` (DTLS-SRTP, RFC
+ * 5763: `UDP/TLS/RTP/SAVP` offered, keys from a DTLS handshake checked against the SDP's
+ * certificate fingerprint). Whatever is chosen, an offer of either kind is answered in kind.
  */
 media_encryption: MediaEncryption, 
 /**
- * Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"`): we
- * offer `RTP/SAVP` only and refuse clear offers and answers.
+ * Refuse calls whose media would not be encrypted (needs `media_encryption = "sdes"` or
+ * `"dtls"`): we offer encrypted media only and refuse clear offers and answers.
  */
 require_encryption: boolean, 
 /**
@@ -266,7 +268,7 @@ export type Transport = "udp" | "tcp" | "tls";
 /**
  * How an account encrypts its calls' media.
  */
-export type MediaEncryption = "none" | "sdes";
+export type MediaEncryption = "none" | "sdes" | "dtls";
 
 /**
  * What a transfer request (the far end's REFER) does; see `AccountConfig::transfer_requests`.

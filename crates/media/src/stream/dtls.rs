@@ -232,10 +232,15 @@ impl DtlsHandshake {
         if matches!(self.state, DtlsState::Failed(_)) {
             return false;
         }
-        // A client only talks to the server it started with.
-        if self.role == DtlsRole::Client && self.peer != Some(from) {
-            return false;
-        }
+        // A client has one association, with the address the SDP named; the server's flights
+        // may come from another of its addresses (a host that advertises its LAN address
+        // answers from loopback): they go to that association all the same. Who may complete
+        // it is decided by the certificate, not by the address.
+        let from = match (self.role, self.peer) {
+            (DtlsRole::Client, Some(peer)) => peer,
+            (DtlsRole::Client, None) => return false,
+            (DtlsRole::Server, _) => from,
+        };
         match self.endpoint.read(now, from, None, BytesMut::from(data)) {
             Ok(events) => {
                 if self.keys.is_none() && events.iter().any(|e| matches!(e, EndpointEvent::HandshakeComplete)) {
@@ -392,6 +397,26 @@ mod tests {
         client.handle_timeout(due + Duration::from_millis(1));
         let again = client.poll_transmit().expect("the ClientHello again");
         assert_eq!(again.0, addr(4000));
+    }
+
+    #[test]
+    fn the_servers_flights_count_from_another_of_its_addresses() {
+        let now = Instant::now();
+        let mut client = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Client, remote_fingerprints: ours() }, addr(5000)).unwrap();
+        let mut server = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Server, remote_fingerprints: ours() }, addr(4000)).unwrap();
+        // The SDP named 192.0.2.2:4000; the server answers from 127.0.0.1:4000.
+        let named = SocketAddr::from(([192, 0, 2, 2], 4000));
+        client.start(now, named);
+        for _ in 0..20 {
+            while let Some((to, data)) = client.poll_transmit() {
+                assert_eq!(to, named);
+                server.handle(now, addr(5000), &data);
+            }
+            while let Some((_, data)) = server.poll_transmit() {
+                client.handle(now, addr(4000), &data);
+            }
+        }
+        assert_eq!((client.state(), server.state()), (&DtlsState::Connected, &DtlsState::Connected));
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct Account {
     pub caller_ids: Option<Vec<CallerId>>,
     /// When its calls' media is encrypted (`sdes.rs`).
     pub srtp: Policy,
+    /// Its offers ask for DTLS-SRTP (`dtls_srtp.rs`) rather than SDES keys.
+    pub dtls: bool,
     /// What the far end's REFER does (`being_transferred.rs`).
     pub transfer_requests: TransferRequests,
 }
@@ -81,9 +83,10 @@ impl Account {
             caller_ids: config.caller_ids.clone(),
             srtp: match (config.media_encryption, config.require_encryption) {
                 (MediaEncryption::None, _) => Policy::Off,
-                (MediaEncryption::Sdes, false) => Policy::Optional,
-                (MediaEncryption::Sdes, true) => Policy::Mandatory,
+                (MediaEncryption::Sdes | MediaEncryption::Dtls, false) => Policy::Optional,
+                (MediaEncryption::Sdes | MediaEncryption::Dtls, true) => Policy::Mandatory,
             },
+            dtls: config.media_encryption == MediaEncryption::Dtls,
             transfer_requests: config.transfer_requests,
         })
     }

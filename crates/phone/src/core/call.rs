@@ -5,7 +5,7 @@
 use crate::api::{CallId, CallInfo, CallOptions, CallState, Direction, EndReason};
 use crate::core::io::Ticket;
 use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection, Negotiated};
-use hookflash_sip::sdes::Key;
+use hookflash_sip::sdp::LocalKeys;
 use hookflash_sip::SipUri;
 
 /// A call as the core keeps it: what front ends see (`info`) and what its SIP and media are
@@ -34,9 +34,9 @@ pub struct Call {
     pub waiting: Option<Waiting>,
     /// Our re-INVITE in flight: the direction offered, the offer, our SDP before it.
     pub reinvite: Option<(SdpDirection, AudioDescription, AudioDescription)>,
-    /// The SRTP key our media is sent with, once its socket is bound (the same for the whole
-    /// call: re-offers keep it).
-    pub srtp_key: Option<Key>,
+    /// The SRTP key our media is sent with (SDES) and our DTLS fingerprint, once its socket is
+    /// bound (the same for the whole call: re-offers keep them).
+    pub keys: Option<LocalKeys>,
     /// The call this one takes the place of (an INVITE with `Replaces`): hung up when this one
     /// is answered.
     pub replaces: Option<CallId>,
@@ -92,7 +92,7 @@ impl Call {
             after_start: AfterStart::Nothing,
             waiting: None,
             reinvite: None,
-            srtp_key: None,
+            keys: None,
             replaces: None,
             peer: Default::default(),
         }

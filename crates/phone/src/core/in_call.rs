@@ -9,11 +9,12 @@ use super::phone::PhoneCore;
 use super::switchboard::{self, ReinviteOutcome};
 use crate::api::*;
 use crate::codecs;
-use hookflash_media::stream::{SrtpKeys, SrtpSuite};
+use hookflash_media::stream::{DtlsParams, DtlsRole, Fingerprint as MediaFingerprint, SrtpKeys, SrtpSuite};
+use hookflash_sip::dtls_srtp;
 use hookflash_media::{MediaDirection, StreamParams};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::invite::Answer;
-use hookflash_sip::sdes::{Key, Keys, Suite, KEY_LEN};
+use hookflash_sip::sdes::{Keys, Suite};
 use hookflash_sip::sdp::{Direction as SdpDirection, Negotiated};
 
 fn media_direction(d: SdpDirection) -> MediaDirection {
@@ -42,8 +43,9 @@ impl PhoneCore {
             ptime_ms: n.ptime,
             direction: media_direction(n.direction),
             srtp: n.srtp.as_ref().map(media_keys),
+            dtls: n.dtls.as_ref().map(media_dtls),
         };
-        c.info.encrypted = n.srtp.is_some();
+        c.info.encrypted = n.srtp.is_some() || n.dtls.is_some();
         c.negotiated = Some(n);
         c.info.codec = Some(codecs::codec_name(codec));
         match c.media {
@@ -137,8 +139,8 @@ impl PhoneCore {
         let Some(c) = self.calls.get(&id) else { return };
         let (local_ip, policy) = (self.accounts[c.account].local_ip, self.accounts[c.account].srtp);
         // A call gets its key with its socket; one without a socket has no media to encrypt yet.
-        let srtp_key = c.srtp_key.clone().unwrap_or(Key([0; KEY_LEN]));
-        match offer_answer::answer_reinvite(body, c.local_sdp.as_ref(), &c.opts.codecs, local_ip, policy, &srtp_key) {
+        let keys = c.keys.clone().unwrap_or_else(offer_answer::stand_in_keys);
+        match offer_answer::answer_reinvite(body, c.local_sdp.as_ref(), &c.opts.codecs, local_ip, policy, &keys) {
             ReinviteAnswer::Reoffer(local) => {
                 let sdp = self.next_sdp(id, &local);
                 self.sip(SipOutput::Respond { key, status: 200, sdp: Some(sdp) });
@@ -274,4 +276,15 @@ fn media_keys(k: &Keys) -> SrtpKeys {
         Suite::AesCm128HmacSha1_32 => SrtpSuite::AesCm128HmacSha1_32,
     };
     SrtpKeys { suite, local: k.local.0, remote: k.remote.0 }
+}
+
+/// The media crate's view of what DTLS-SRTP offer/answer agreed.
+fn media_dtls(a: &dtls_srtp::Agreed) -> DtlsParams {
+    DtlsParams {
+        role: match a.role {
+            dtls_srtp::Role::Client => DtlsRole::Client,
+            dtls_srtp::Role::Server => DtlsRole::Server,
+        },
+        remote_fingerprints: a.remote_fingerprints.iter().map(|f| MediaFingerprint { hash: f.hash.clone(), value: f.value.clone() }).collect(),
+    }
 }

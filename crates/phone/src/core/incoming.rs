@@ -221,10 +221,10 @@ impl PhoneCore {
                 return fail(self, PhoneError::Other(e));
             }
         };
-        c.srtp_key = Some(socket.srtp_key.clone());
+        c.keys = Some(socket.keys.clone());
         let (local_ip, policy) = (self.accounts[c.account].local_ip, self.accounts[c.account].srtp);
         let Some(offer) = c.offer.clone() else { return };
-        let answered = sdp::answer(&offer, &codecs::formats(&c.opts.codecs), local_ip, socket.port, policy, &socket.srtp_key);
+        let answered = sdp::answer(&offer, &codecs::formats(&c.opts.codecs), local_ip, socket.port, policy, &socket.keys);
         let (answer, negotiated) = match answered {
             Ok(x) => x,
             Err(e) => {

@@ -14,7 +14,7 @@ use hookflash_media::{HoldMusic, MediaEvent, MediaStats, StreamParams};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::invite::{Answer, InviteOutcome, OutgoingInvite};
 use hookflash_sip::replaces::Replaces;
-use hookflash_sip::sdes::Key;
+use hookflash_sip::sdp::LocalKeys;
 use hookflash_sip::subscription::Subscription;
 use hookflash_sip::{Request, SipUri};
 use hookflash_store::NewCallRecord;
@@ -146,7 +146,8 @@ pub enum SipInput {
 #[derive(Debug, Clone)]
 pub struct RtpSocket {
     pub port: u16,
-    pub srtp_key: Key,
+    /// The call's SDES key and the phone's DTLS certificate fingerprint.
+    pub keys: LocalKeys,
 }
 
 #[derive(Debug)]

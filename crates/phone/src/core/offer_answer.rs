@@ -5,8 +5,9 @@
 
 use crate::codecs;
 use crate::api::CodecName;
+use hookflash_sip::dtls_srtp::Fingerprint;
 use hookflash_sip::sdes::{Key, Policy, KEY_LEN};
-use hookflash_sip::sdp::{self, AudioDescription, Direction, Negotiated, SdpError};
+use hookflash_sip::sdp::{self, AudioDescription, Direction, LocalKeys, Negotiated, SdpError};
 use std::net::IpAddr;
 
 /// A refusal of an INVITE's offer: the status, an optional `Warning` header value, and the
@@ -30,9 +31,14 @@ pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<Au
         warning: Some(format!("399 hookflash \"{e}\"")),
         message: format!("rejected an INVITE with unreadable SDP: {e}"),
     })?;
-    // The key is only a stand-in: the answer itself is made once the call is answered.
-    match sdp::answer(&offer, &codecs::formats(&[]), local_ip, 9, policy, &Key([0; KEY_LEN])) {
+    // The keys are only stand-ins: the answer itself is made once the call is answered.
+    match sdp::answer(&offer, &codecs::formats(&[]), local_ip, 9, policy, &stand_in_keys()) {
         Ok(_) => Ok(offer),
+        Err(SdpError::Dtls(e)) => Err(Refusal {
+            status: 488,
+            warning: Some(format!("305 hookflash \"{e}\"")),
+            message: format!("rejected a call (488): {e}"),
+        }),
         Err(SdpError::Encryption(e)) => Err(Refusal {
             status: 488,
             warning: Some(format!("305 hookflash \"{e}\"")),
@@ -44,6 +50,12 @@ pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<Au
             message: "rejected a call offering no codec we support (488)".into(),
         }),
     }
+}
+
+/// Keys to decide an offer with before a call has its own (no media flows with them): an SDES
+/// key of zeros and a fingerprint of zeros.
+pub fn stand_in_keys() -> LocalKeys {
+    LocalKeys { sdes: Key([0; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0; 32] }) }
 }
 
 /// What to answer the far end's re-INVITE.
@@ -68,7 +80,7 @@ pub fn answer_reinvite(
     codecs_allowed: &[CodecName],
     local_ip: IpAddr,
     policy: Policy,
-    key: &Key,
+    keys: &LocalKeys,
 ) -> ReinviteAnswer {
     if body.trim().is_empty() {
         return match local {
@@ -78,7 +90,7 @@ pub fn answer_reinvite(
     }
     let Ok(offer) = sdp::parse(body) else { return ReinviteAnswer::Status(400) };
     let port = local.map(|l| l.port).unwrap_or(9);
-    match sdp::answer(&offer, &codecs::formats(codecs_allowed), local_ip, port, policy, key) {
+    match sdp::answer(&offer, &codecs::formats(codecs_allowed), local_ip, port, policy, keys) {
         Ok((answer, negotiated)) => ReinviteAnswer::Answer { answer, negotiated },
         Err(_) => ReinviteAnswer::Status(488),
     }
@@ -112,6 +124,8 @@ pub fn direction_offer(negotiated: &Negotiated, local: &AudioDescription, direct
         ptime: Some(negotiated.ptime),
         secure: local.secure,
         crypto: local.crypto.clone(),
+        dtls: local.dtls.clone(),
+        rtcp_mux: local.rtcp_mux,
     }
 }
 
@@ -126,7 +140,6 @@ mod tests {
     use super::*;
 
     const LOCAL: [u8; 4] = [10, 0, 0, 1];
-    const KEY: Key = Key([3; KEY_LEN]);
 
     fn offer_sdp(direction: &str, formats: &str) -> String {
         let pts: Vec<&str> = formats.split(' ').collect();
@@ -163,9 +176,9 @@ mod tests {
     #[test]
     fn a_reinvite_is_answered_on_our_port_or_refused_and_an_empty_one_gets_our_offer_again() {
         let ip = IpAddr::from(LOCAL);
-        let ReinviteAnswer::Answer { answer: ours, .. } = answer_reinvite(&offer_sdp("sendrecv", "0"), None, &[], ip, Policy::Off, &KEY) else { panic!() };
+        let ReinviteAnswer::Answer { answer: ours, .. } = answer_reinvite(&offer_sdp("sendrecv", "0"), None, &[], ip, Policy::Off, &stand_in_keys()) else { panic!() };
         let local = AudioDescription { port: 30000, ..ours };
-        match answer_reinvite(&offer_sdp("sendonly", "0 101"), Some(&local), &[], ip, Policy::Off, &KEY) {
+        match answer_reinvite(&offer_sdp("sendonly", "0 101"), Some(&local), &[], ip, Policy::Off, &stand_in_keys()) {
             ReinviteAnswer::Answer { answer, negotiated } => {
                 assert_eq!(answer.port, 30000, "the port stays ours");
                 assert_eq!(answer.direction, Direction::RecvOnly, "the far end holds: we only receive");
@@ -174,16 +187,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(answer_reinvite("", Some(&local), &[], ip, Policy::Off, &KEY), ReinviteAnswer::Reoffer(local.clone()));
-        assert_eq!(answer_reinvite("", None, &[], ip, Policy::Off, &KEY), ReinviteAnswer::Empty);
-        assert_eq!(answer_reinvite("not sdp", Some(&local), &[], ip, Policy::Off, &KEY), ReinviteAnswer::Status(400));
-        assert_eq!(answer_reinvite(&offer_sdp("sendrecv", "8"), Some(&local), &[CodecName::Pcmu], ip, Policy::Off, &KEY), ReinviteAnswer::Status(488));
+        assert_eq!(answer_reinvite("", Some(&local), &[], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Reoffer(local.clone()));
+        assert_eq!(answer_reinvite("", None, &[], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Empty);
+        assert_eq!(answer_reinvite("not sdp", Some(&local), &[], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Status(400));
+        assert_eq!(answer_reinvite(&offer_sdp("sendrecv", "8"), Some(&local), &[CodecName::Pcmu], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Status(488));
     }
 
     #[test]
     fn holding_turns_our_direction_down_and_the_answer_to_a_sending_offer_tells_a_remote_hold() {
         let ip = IpAddr::from(LOCAL);
-        let ReinviteAnswer::Answer { answer, negotiated } = answer_reinvite(&offer_sdp("sendrecv", "0 101"), None, &[], ip, Policy::Off, &KEY) else { panic!() };
+        let ReinviteAnswer::Answer { answer, negotiated } = answer_reinvite(&offer_sdp("sendrecv", "0 101"), None, &[], ip, Policy::Off, &stand_in_keys()) else { panic!() };
         let (a, n) = held(answer.clone(), negotiated.clone(), Direction::SendOnly);
         assert_eq!((a.direction, n.direction), (Direction::SendOnly, Direction::SendOnly));
         let resume = direction_offer(&negotiated, &answer, Direction::SendRecv, ip);

@@ -10,7 +10,7 @@ use super::phone::{sip_err, PhoneCore};
 use crate::api::*;
 use crate::codecs;
 use hookflash_sip::invite::{InviteOutcome, OutgoingInvite};
-use hookflash_sip::sdes;
+use hookflash_sip::{dtls_srtp, sdes};
 use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection};
 use hookflash_sip::{target, SipUri};
 
@@ -112,7 +112,17 @@ impl PhoneCore {
     fn send_invite(&mut self, id: CallId, d: Dialling, socket: RtpSocket, now: i64) {
         let sip_call_id = format!("{}@hookflash", self.random_token(24));
         let account = &self.accounts[d.account];
-        let (secure, crypto) = sdes::offer(account.srtp, &socket.srtp_key);
+        // DTLS-SRTP is offered with rtcp-mux (one handshake instead of two); without a
+        // certificate (none could be made) the account falls back to SDES, said in the log.
+        let dtls = socket.keys.fingerprint.as_ref().filter(|_| account.dtls).map(dtls_srtp::offer);
+        if account.dtls && dtls.is_none() {
+            tracing::warn!("no DTLS certificate: offering SDES keys instead");
+        }
+        let (secure, crypto) = match dtls {
+            Some(_) => (true, Vec::new()),
+            None => sdes::offer(account.srtp, &socket.keys.sdes),
+        };
+        let rtcp_mux = dtls.is_some();
         let offer = AudioDescription {
             address: account.local_ip,
             port: socket.port,
@@ -122,12 +132,14 @@ impl PhoneCore {
             ptime: Some(20),
             secure,
             crypto,
+            dtls,
+            rtcp_mux,
         };
         let (caller, caller_display_name, destination, contact) =
             (account.aor.bare(), account.display_name.clone(), account.outbound.clone(), account.contact.clone());
         self.add_call(id, d.account, Direction::Outgoing, (d.callee.to_string(), None), sip_call_id.clone(), now, |c| {
             c.offer = Some(offer.clone());
-            c.srtp_key = Some(socket.srtp_key.clone());
+            c.keys = Some(socket.keys.clone());
             c.opts = d.opts.clone();
             c.waiting = d.ticket.map(Waiting::Dial);
         });

@@ -5,7 +5,9 @@
 use super::{now_ms, Completion as DriverCompletion, MediaEventOf, Pending};
 use crate::api::*;
 use crate::core::io::{Input, MediaInput, MediaOutput, RtpSocket};
+use hookflash_sip::dtls_srtp::Fingerprint;
 use hookflash_sip::sdes::Key;
+use hookflash_sip::sdp::LocalKeys;
 use crate::core::PhoneCore;
 use hookflash_media::{
     AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession, ProcessingSettings, Ringback,
@@ -293,7 +295,7 @@ impl MediaIo {
                     Ok(rtp) => {
                         let port = rtp.local_addr().port();
                         self.sockets.insert(id, rtp);
-                        Ok(RtpSocket { port, srtp_key: fresh_srtp_key() })
+                        Ok(RtpSocket { port, keys: LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint() } })
                     }
                     Err(e) => Err(e.to_string()),
                 };
@@ -312,6 +314,19 @@ impl MediaIo {
                     }
                 }
             },
+        }
+    }
+}
+
+/// The phone's DTLS certificate fingerprint (made at first use); `None`, said once in the log,
+/// when no certificate can be made (DTLS-SRTP offers are then refused with that reason).
+fn dtls_fingerprint() -> Option<Fingerprint> {
+    match hookflash_media::stream::dtls_identity() {
+        Ok(id) => Some(Fingerprint { hash: id.fingerprint().hash.clone(), value: id.fingerprint().value.clone() }),
+        Err(e) => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::warn!("{e}"));
+            None
         }
     }
 }

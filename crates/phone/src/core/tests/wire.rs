@@ -13,7 +13,9 @@ use crate::core::PhoneCore;
 use hookflash_sip::invite::{Answer, InviteOutcome};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::replaces::Replaces;
+use hookflash_sip::dtls_srtp::Fingerprint;
 use hookflash_sip::sdes::{Key as SrtpKey, KEY_LEN};
+use hookflash_sip::sdp::LocalKeys;
 use hookflash_sip::{Method, NameAddr, Request, SipUri};
 use std::collections::{BTreeMap, HashMap};
 
@@ -338,8 +340,8 @@ impl Wire {
                 self.next_port += 2;
                 let port = self.next_port;
                 // A key as distinct as the port (no cryptography happens on the wire here).
-                let srtp_key = SrtpKey([port as u8; KEY_LEN]);
-                self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(RtpSocket { port, srtp_key }) }), 0);
+                let keys = LocalKeys { sdes: SrtpKey([port as u8; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![p as u8; 32] }) };
+                self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(RtpSocket { port, keys }) }), 0);
             }
             MediaOutput::Start { id, .. } => {
                 self.phones[p].media.insert(id, true);
