@@ -65,13 +65,19 @@ impl LinkInbox {
 
 /// The link or number named on the command line, if any: `hookflash-app <link>` (how the OS
 /// opens a link) or `hookflash-app dial <number or address>`. `args` includes the program name.
-/// Other command lines (none, or options the app does not know) are no link: `None`.
+/// Options (`-x`, `--automation`, as launchers and test drivers add them) are passed over; other
+/// command lines (none, or several words that are not `dial …`) are no link: `None`.
 pub fn from_args<I, S>(args: I) -> Option<LinkRequest>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let args: Vec<String> = args.into_iter().skip(1).map(|a| a.as_ref().to_string()).collect();
+    let args: Vec<String> = args
+        .into_iter()
+        .skip(1)
+        .map(|a| a.as_ref().to_string())
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     match args.as_slice() {
         [] => None,
         [dial, rest @ ..] if dial == "dial" => Some(match rest {
@@ -380,6 +386,8 @@ mod tests {
         let app = "hookflash-app";
         assert_eq!(from_args([app]), None);
         assert_eq!(from_args([app, "--verbose"]), None);
+        assert_eq!(from_args([app, "--automation", "tel:+4930123"]), from_args([app, "tel:+4930123"]));
+        assert_eq!(from_args([app, "tel:+4930123", "--automation"]), from_args([app, "tel:+4930123"]));
         assert_eq!(from_args([app, "tel:+4930123"]), Some(LinkRequest::Call { call: call("+4930123", "+4930123") }));
         assert_eq!(from_args([app, "dial", "+49", "30", "123"]), Some(LinkRequest::Call { call: call("+4930123", "+49 30 123") }));
         assert_eq!(from_args([app, "dial", "bob@example.com"]), Some(LinkRequest::Call { call: call("sip:bob@example.com", "sip:bob@example.com") }));

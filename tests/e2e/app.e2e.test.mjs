@@ -4,7 +4,8 @@
 // 2. A call to a baresip peer on 127.0.0.1 (no registrar): Connected, DTMF, hang up, history.
 // 2b. Links: a second `hookflash-app sip:…` (single-instance over a private D-Bus) shows the
 //     confirm bar; Call reaches the peer. A bad `tel:` link shows its sentence, dials nothing;
-//     `hookflash-app dial <address>` asks too, and Cancel dials nothing.
+//     `hookflash-app dial <address>` asks too, and Cancel dials nothing; a first start with a
+//     link asks once the window is up.
 // 3. Calls from the peer: one answered (the peer hangs up), one declined (603).
 // 3b. Two calls at once: answer both (answering parks the first), switch by double-click, hang up
 //     one, the other remains.
@@ -186,7 +187,7 @@ function appEnv(profile, overrides = {}) {
 }
 
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) and opens a session. */
-async function launchApp(name, profile, envOverrides = {}) {
+async function launchApp(name, profile, envOverrides = {}, appArgs = []) {
   const driverPort = await freeTcpPort();
   const nativePort = await freeTcpPort();
   driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
@@ -220,7 +221,7 @@ async function launchApp(name, profile, envOverrides = {}) {
     connectionRetryTimeout: 120_000,
     connectionRetryCount: 0,
     capabilities: {
-      'tauri:options': { application: appBin },
+      'tauri:options': { application: appBin, args: appArgs },
       'wdio:enforceWebDriverClassic': true,
     },
   });
@@ -456,6 +457,15 @@ test('links: a second start with a sip: link asks, then calls the peer; a bad te
   await sleep(1000);
   assert.deepEqual(peer.events.slice(mark), [], 'a cancelled link dialled the peer');
   step('dial from the command line asked; Cancel dialled nothing');
+  await closeApp();
+
+  // The first start's own link (the desktop starts Hookflash with it): asked once the window is up.
+  await launchApp('links-first-start', profile, bus, ['tel:+49%2030%20123']);
+  await (await byTestId('link-confirm')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'no confirm bar for the first start’s own link' });
+  assert.equal(await (await byTestId('link-confirm-target')).getText(), '+49 30 123');
+  await screenshot(path.join(artifacts, 'app-link-first-start.png'));
+  await (await byTestId('link-confirm-cancel')).click();
+  step('first start with a tel: link asked');
   await closeApp();
   await stop(dbus);
 });
