@@ -9,6 +9,7 @@
 pub mod baresip;
 pub mod cli;
 pub mod ffmpeg;
+pub mod g722_tap;
 pub mod kamailio;
 pub mod netns;
 pub mod pesq;

@@ -8,7 +8,8 @@
 //! - `cpu`: codec cost, call set-up, CPU share of one call ([`cpu`]);
 //! - `mix`: CPU share of a 5-party Opus mix-minus ([`mix`]);
 //! - `echo`: echo cancellation (ERLE) and near-end PESQ in double talk, sonora vs WebRTC's
-//!   C++ module ([`echo`]).
+//!   C++ module ([`echo`]);
+//! - `g722`: the G.722 we send in a call, decoded by FFmpeg, vs the codec alone ([`g722_sent`]).
 //!
 //! Result lines are printed as `bench-line<TAB>…` ([`lines`]) and legacy `name time: […]`
 //! lines; xtask writes both into target/bench/report.{json,md}. Arguments pick sections
@@ -19,6 +20,7 @@ mod baresip_call;
 mod baresip_echo;
 mod cpu;
 mod echo;
+mod g722_sent;
 mod jitter_trace;
 mod latency;
 mod lines;
@@ -94,6 +96,11 @@ fn main() {
             l.emit();
             lines.push(l);
         }
+    }
+    if want("g722") {
+        let l = g722_sent::line(&dir, with_baresip);
+        l.emit();
+        lines.push(l);
     }
     let fails = lines.iter().filter(|l| l.verdict == Verdict::Fail).count();
     let passes = lines.iter().filter(|l| l.verdict == Verdict::Pass).count();
