@@ -7,13 +7,14 @@
 //!   sent in the SDP. The call says it is encrypted; at debug the log shows no SDP.
 //! * `baresip_calling_with_dtls_srtp_is_answered_in_kind`: baresip offers DTLS-SRTP to a phone
 //!   set to clear media: it is answered with DTLS-SRTP (an encrypted offer is answered in kind),
-//!   and both hear each other.
+//!   and both hear each other, also after we hold and resume the call (the re-INVITEs keep the
+//!   DTLS association and its keys).
 //! * `dtls_offered_to_a_phone_without_it_fails_with_a_reason`: `--srtp dtls` toward a plain
 //!   baresip: the call does not go ahead in the clear, and the user is told why.
 
 use hookflash_tests::baresip::Codec;
 use hookflash_tests::pesq::{self, Band};
-use hookflash_tests::wav::hears;
+use hookflash_tests::wav::{goertzel_power, hears, read_mono, rms};
 use hookflash_tests::{ports, speech, Baresip, Cli, TestDir};
 use std::time::Duration;
 
@@ -63,7 +64,7 @@ fn baresip_calling_with_dtls_srtp_is_answered_in_kind() {
     let heard = dir.join("heard.wav");
     let port = ports::free_port();
     let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
-    let script = dir.write("script.txt", "wait-ringing 1 20\nanswer\nwait 4\nlist\nhangup all\nwait 1\nquit\n");
+    let script = dir.write("script.txt", "wait-ringing 1 20\nanswer\nwait 3\nhold 1\nwait 1\nresume 1\nwait 3\nlist\nhangup all\nwait 1\nquit\n");
     let mut cli = Cli::new("session", "session")
         .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--codec", "pcmu", "--srtp", "off", "--script"])
@@ -86,6 +87,12 @@ fn baresip_calling_with_dtls_srtp_is_answered_in_kind() {
     assert_eq!(calls.len(), 1, "{out}");
     assert_eq!(calls[0]["encrypted"], true, "{out}");
     assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through DTLS-SRTP:\n{}", a.log());
+    // After the hold and the resume: the last 1.5 s of what we heard is still baresip's tone.
+    let (samples, rate) = read_mono(&heard);
+    let tail = &samples[samples.len().saturating_sub(rate as usize * 3 / 2)..];
+    let (theirs, ours) = (goertzel_power(tail, rate, THEIR_HZ), goertzel_power(tail, rate, OUR_HZ));
+    assert!(rms(tail) > 0.01 && theirs > 20.0 * ours, "after resume we hear nothing of baresip (rms {}, tone {theirs:.3e} vs {ours:.3e})", rms(tail));
+    assert!(cli.events_named("warning").is_empty(), "{out}");
     a.stop();
     let got = a.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", a.log()));
     assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone: our SRTP did not authenticate or decrypt");
