@@ -128,6 +128,7 @@ pub fn round_trip(dir: &TestDir, codec: Codec, n: usize) -> Result<f64, String> 
             ptime_ms: 20,
             direction: MediaDirection::SendRecv,
             srtp: None,
+            dtls: None,
         };
         let started = Instant::now();
         let (s, _events) = MediaSession::start(ep, params, AudioIn::Wav(input.clone()), AudioOut::Wav(output.clone()))
