@@ -80,6 +80,8 @@ pub struct Transport {
     protection: Mutex<Protection>,
     /// What earlier keys dropped (kept over a re-key).
     dropped_before: Mutex<SrtpCounters>,
+    /// DTLS answers that could not go out at once (socket not writable), sent by `drive_dtls`.
+    pending: Mutex<Vec<(Socket, SocketAddr, Vec<u8>)>>,
 }
 
 /// What a received datagram turned out to be.
@@ -92,7 +94,12 @@ enum Verdict {
 
 impl Transport {
     pub fn new(endpoint: RtpEndpoint) -> Transport {
-        Transport { endpoint, protection: Mutex::new(Protection::Clear), dropped_before: Mutex::new(SrtpCounters::default()) }
+        Transport {
+            endpoint,
+            protection: Mutex::new(Protection::Clear),
+            dropped_before: Mutex::new(SrtpCounters::default()),
+            pending: Mutex::new(Vec::new()),
+        }
     }
 
     fn protection(&self) -> std::sync::MutexGuard<'_, Protection> {
@@ -190,7 +197,7 @@ impl Transport {
     /// waiting to go out (sent here). Returns when it is next needed, and a handshake failure
     /// to report (once).
     pub async fn drive_dtls(&self, now: Instant) -> (Option<Instant>, Option<String>) {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let (next, failure) = {
             let mut guard = self.protection();
             let Protection::Dtls(link) = &mut *guard else { return (None, None) };
@@ -274,8 +281,15 @@ impl Transport {
             let (n, from) = self.socket(via).recv_from(buf).await?;
             let mut out = Vec::new();
             let verdict = self.inspect(via, buf, n, from, &mut out);
+            // Sent without awaiting: the driver's `select!` may drop this future at any await,
+            // and a handshake flight lost that way costs the far end's retransmission timer
+            // (seconds of a call without media). What cannot go at once `drive_dtls` sends.
             for (to, data) in out {
-                let _ = self.socket(via).send_to(&data, to).await;
+                if let Err(e) = self.socket(via).try_send_to(&data, to) {
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        self.pending.lock().unwrap_or_else(|p| p.into_inner()).push((via, to, data));
+                    }
+                }
             }
             if let Verdict::Media(len) = verdict {
                 return Ok((len, from));
