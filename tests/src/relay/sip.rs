@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn sdp_is_pointed_at_the_relay_and_length_fixed() {
         let r = rewrite_sdp(INVITE, "127.0.0.2".parse().unwrap(), 31000).unwrap();
-        assert_eq!(r.media, "127.0.0.1:20010".parse().unwrap());
+        assert_eq!(r.media, "127.0.0.1:20010".parse::<std::net::SocketAddr>().unwrap());
         assert!(r.message.contains("\r\nc=IN IP4 127.0.0.2\r\n"));
         assert!(r.message.contains("\r\nm=audio 31000 RTP/AVP 0 101\r\n"));
         assert!(r.message.contains("o=- 1 2 IN IP4 127.0.0.1"), "origin line is left alone");

@@ -228,16 +228,7 @@ impl Transport {
         let mut guard = self.protection();
         match &mut *guard {
             Protection::Clear => Verdict::Media(n),
-            Protection::Sdes(srtp) => {
-                let rtcp = via == Socket::Rtcp || srtp::is_rtcp(&buf[..n]);
-                match srtp.unprotect(&buf[..n], rtcp) {
-                    Ok(clear) => {
-                        buf[..clear.len()].copy_from_slice(&clear);
-                        Verdict::Media(clear.len())
-                    }
-                    Err(_) => Verdict::Consumed,
-                }
-            }
+            Protection::Sdes(srtp) => open(srtp, via, buf, n),
             Protection::Dtls(link) => {
                 let c = link.component(via);
                 if dtls::is_dtls(&buf[..n]) {
@@ -259,14 +250,9 @@ impl Transport {
                     }
                     return Verdict::Consumed;
                 }
-                let Some(srtp) = c.srtp.as_mut() else { return Verdict::Consumed };
-                let rtcp = via == Socket::Rtcp || srtp::is_rtcp(&buf[..n]);
-                match srtp.unprotect(&buf[..n], rtcp) {
-                    Ok(clear) => {
-                        buf[..clear.len()].copy_from_slice(&clear);
-                        Verdict::Media(clear.len())
-                    }
-                    Err(_) => Verdict::Consumed,
+                match c.srtp.as_mut() {
+                    Some(srtp) => open(srtp, via, buf, n),
+                    None => Verdict::Consumed,
                 }
             }
         }
@@ -327,6 +313,18 @@ impl Transport {
     /// Sends what the core asked for.
     pub async fn transmit(&self, t: &Transmit) -> io::Result<usize> {
         self.send(t.via, &t.data, t.to).await
+    }
+}
+
+/// Checks and opens an SRTP packet in place (`buf[..n]`); one that fails is dropped (counted by `srtp`).
+fn open(srtp: &mut Srtp, via: Socket, buf: &mut [u8], n: usize) -> Verdict {
+    let rtcp = via == Socket::Rtcp || srtp::is_rtcp(&buf[..n]);
+    match srtp.unprotect(&buf[..n], rtcp) {
+        Ok(clear) => {
+            buf[..clear.len()].copy_from_slice(&clear);
+            Verdict::Media(clear.len())
+        }
+        Err(_) => Verdict::Consumed,
     }
 }
 
