@@ -10,6 +10,8 @@
 
 import type { CallView } from './state';
 import type { CallId, LinkCall, LinkRequest, RegistrationState } from './types';
+import { m } from './i18n.svelte';
+import { registrationProblem } from './engine_text';
 
 export interface LinkState {
   /** A link waiting for the first registration to finish. */
@@ -30,7 +32,7 @@ export type Readiness = { state: 'ready' } | { state: 'wait' } | { state: 'refus
  * always ready); `registration`: the first account's state.
  */
 export function linkReadiness(configured: boolean, registers: boolean, registration: RegistrationState): Readiness {
-  if (!configured) return { state: 'refuse', reason: 'No account is set up yet' };
+  if (!configured) return { state: 'refuse', reason: m.link_no_account() };
   if (!registers) return { state: 'ready' };
   switch (registration.state) {
     case 'registered':
@@ -38,11 +40,10 @@ export function linkReadiness(configured: boolean, registers: boolean, registrat
     case 'registering':
       return { state: 'wait' };
     case 'failed':
-      return { state: 'refuse', reason: `Not registered (${registration.message})` };
     case 'retrying':
-      return { state: 'refuse', reason: `Not registered (${registration.message})` };
+      return { state: 'refuse', reason: m.link_not_registered_because({ problem: registrationProblem(registration) }) };
     case 'unregistered':
-      return { state: 'refuse', reason: 'Not registered' };
+      return { state: 'refuse', reason: m.link_not_registered() };
   }
 }
 
@@ -65,12 +66,13 @@ const keep = (state: LinkState, warning: string | null = null): LinkOutcome => (
 
 /** A link arrived (from the shell's `take_links`). */
 export function receiveLink(state: LinkState, request: LinkRequest, context: LinkContext): LinkOutcome {
-  if (request.kind === 'refused') return keep(state, `Link not called: ${request.message}`);
+  if (request.kind === 'refused') return keep(state, m.link_refused({ problem: request.message }));
   const call = request.call;
   const busy = state.pending ?? state.held ?? state.dialling?.call;
   if (busy) {
-    const what = state.pending ? 'is waiting for your answer' : state.held ? 'waits for the registration' : 'is being dialled';
-    return keep(state, `${call.label} was not called: the link to ${busy.label} ${what}. Finish with that one, then open the link again.`);
+    const args = { label: call.label, other: busy.label };
+    const text = state.pending ? m.link_busy_pending(args) : state.held ? m.link_busy_held(args) : m.link_busy_dialling(args);
+    return keep(state, text);
   }
   return decide(state, call, context);
 }
@@ -79,7 +81,7 @@ function decide(state: LinkState, call: LinkCall, context: LinkContext): LinkOut
   const readiness = context.readiness;
   if (readiness.state === 'wait') return keep({ ...state, held: call });
   if (readiness.state === 'refuse') {
-    return keep(state, `${readiness.reason}: ${call.label} was not called. Open the link again once Hookflash can call.`);
+    return keep(state, m.link_not_ready({ reason: readiness.reason, label: call.label }));
   }
   if (context.ask || context.inCall) return keep({ ...state, pending: call });
   return { state: { ...state, dialling: { call, id: null } }, dial: call, warning: null };
@@ -96,8 +98,8 @@ export function confirmLink(state: LinkState, readiness: Readiness): LinkOutcome
   const call = state.pending;
   if (!call) return keep(state);
   if (readiness.state !== 'ready') {
-    const reason = readiness.state === 'refuse' ? readiness.reason : 'Still registering';
-    return keep({ ...state, pending: null }, `${reason}: ${call.label} was not called. Open the link again once Hookflash can call.`);
+    const reason = readiness.state === 'refuse' ? readiness.reason : m.link_still_registering();
+    return keep({ ...state, pending: null }, m.link_not_ready({ reason, label: call.label }));
   }
   return { state: { ...state, pending: null, dialling: { call, id: null } }, dial: call, warning: null };
 }

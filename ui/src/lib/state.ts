@@ -2,7 +2,9 @@
 // whole event stream -> view mapping is unit-tested without a window or an engine.
 
 import type { Availability, CallId, CallInfo, CallQuality, PhoneEvent, RegistrationState } from './types';
-import { remoteLabel } from './format';
+import { formatNumber, remoteLabel } from './format';
+import { endedText, parkRecallText, registrationProblem, transferText } from './engine_text';
+import { m } from './i18n.svelte';
 
 /** A call as the window shows it; `ended*` are set once the engine reports the end. */
 export interface CallView extends CallInfo {
@@ -117,7 +119,7 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
       const id = event.call.id;
       const consult = state.consult && (state.consult.caller === id || state.consult.colleague === id) ? null : state.consult;
       return {
-        ...putCall(state, { ...event.call, state: 'ended', endedMessage: event.message, endedAt: now }),
+        ...putCall(state, { ...event.call, state: 'ended', endedMessage: endedText(event.call, event.reason, event.message), endedAt: now }),
         consult,
         transferRequests: withoutRequest(state.transferRequests, id),
       };
@@ -131,18 +133,19 @@ export function reduce(state: ViewState, event: PhoneEvent, now: number): ViewSt
     case 'availability':
       return { ...state, availability: event.availability };
     case 'park_recall':
-      return { ...state, warning: event.message };
+      return { ...state, warning: parkRecallText(event) };
     case 'transfer': {
       // The engine's answer to a transfer request: accepted (trying: the target is being called)
       // or declined by the user or the time-out (failed 603: the call stays, as asked, so it is
       // news, not a problem).
       const asked = state.transferRequests[event.call_id];
+      const message = transferText(event);
       if (asked && event.progress.state !== 'ringing') {
         const transferRequests = withoutRequest(state.transferRequests, event.call_id);
-        return { ...state, transferRequests, notice: event.message };
+        return { ...state, transferRequests, notice: message };
       }
       // Progress is news, shown as it comes; a failure is a problem (the call is back here).
-      return event.progress.state === 'failed' ? { ...state, warning: event.message, notice: null } : { ...state, notice: event.message };
+      return event.progress.state === 'failed' ? { ...state, warning: message, notice: null } : { ...state, notice: message };
     }
     case 'transfer_request': {
       const request: TransferRequestView = {
@@ -336,10 +339,10 @@ export function currentCall(state: ViewState): CallView | null {
 
 /** Sentence for the incoming card when answering will park the current call. */
 export function answerParksLabel(state: ViewState): string | null {
-  if (state.conference?.joined && conferenceParties(state).length > 0) return 'Answering parks the conference';
+  if (state.conference?.joined && conferenceParties(state).length > 0) return m.answer_parks_conference();
   const current = currentCall(state);
   if (!current) return null;
-  return `Answering parks ${remoteLabel(current.remote_display_name, current.remote_uri)}`;
+  return m.answer_parks({ name: remoteLabel(current.remote_display_name, current.remote_uri) });
 }
 
 /** A parked call due for a reminder: parked for `recallMs` or longer at `now`. */
@@ -351,15 +354,15 @@ export function needsRecall(call: CallView, now: number, recallMs: number): bool
 export function callStateLabel(call: CallView): string {
   switch (call.state) {
     case 'calling':
-      return 'Calling…';
+      return m.call_state_calling();
     case 'ringing':
-      return call.direction === 'incoming' ? 'Ringing (incoming)' : 'Ringing…';
+      return call.direction === 'incoming' ? m.call_state_ringing_incoming() : m.call_state_ringing();
     case 'answered':
-      if (isParked(call)) return 'Parked';
-      if (call.held_by_remote) return 'Held by remote';
-      return 'Connected';
+      if (isParked(call)) return m.call_state_parked();
+      if (call.held_by_remote) return m.call_state_held_by_remote();
+      return m.call_state_connected();
     case 'ended':
-      return 'Ended';
+      return m.call_state_ended();
   }
 }
 
@@ -367,16 +370,17 @@ export function callStateLabel(call: CallView): string {
 export function registrationLabel(reg: RegistrationState, receivedAt: number, now: number): string {
   switch (reg.state) {
     case 'unregistered':
-      return 'Not registered';
+      return m.registration_unregistered();
     case 'registering':
-      return 'Registering…';
+      return m.registration_registering();
     case 'registered':
-      return 'Registered';
+      return m.registration_registered();
     case 'failed':
-      return `Failed: ${reg.message}`;
+      return m.registration_failed({ problem: registrationProblem(reg) });
     case 'retrying': {
       const left = Math.max(0, reg.in_secs - Math.floor((now - receivedAt) / 1000));
-      return left > 0 ? `Retrying in ${left} s: ${reg.message}` : `Retrying now: ${reg.message}`;
+      const problem = registrationProblem(reg);
+      return left > 0 ? m.registration_retrying_in({ seconds: formatNumber(left), problem }) : m.registration_retrying_now({ problem });
     }
   }
 }
@@ -409,14 +413,16 @@ export function qualityWarning(q: CallQuality | undefined | null): string | null
   if (qualityLevel(q) !== 'poor' || !q) return null;
   const expected = q.packets_received + q.packets_lost;
   const parts: string[] = [];
-  if (expected > 0 && q.packets_lost > 0) parts.push(`${((100 * q.packets_lost) / expected).toFixed(1)} % lost`);
-  if (q.jitter_ms != null && q.jitter_ms >= 20) parts.push(`${Math.round(q.jitter_ms)} ms jitter`);
-  if (q.rtt_ms != null && q.rtt_ms >= 300) parts.push(`${Math.round(q.rtt_ms)} ms round trip`);
-  return `Poor line${parts.length ? `: ${parts.join(', ')}` : ''}`;
+  if (expected > 0 && q.packets_lost > 0) parts.push(m.quality_lost({ percent: formatNumber((100 * q.packets_lost) / expected, 1) }));
+  if (q.jitter_ms != null && q.jitter_ms >= 20) parts.push(m.quality_jitter({ ms: formatNumber(q.jitter_ms) }));
+  if (q.rtt_ms != null && q.rtt_ms >= 300) parts.push(m.quality_round_trip({ ms: formatNumber(q.rtt_ms) }));
+  return parts.length ? m.quality_poor_because({ details: parts.join(', ') }) : m.quality_poor();
 }
 
 /** "Queue call" / "Direct call" from a routing summary ("queue call (…) from …: …"). */
 export function routingKind(routing: string | null | undefined): string | null {
   const kind = routing?.match(/^(\w+) call\b/)?.[1];
+  if (kind === 'queue') return m.routing_queue_call();
+  if (kind === 'direct') return m.routing_direct_call();
   return kind ? `${kind[0].toUpperCase()}${kind.slice(1)} call` : null;
 }
