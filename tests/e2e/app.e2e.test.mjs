@@ -179,6 +179,9 @@ function appEnv(profile, overrides = {}) {
     XDG_CACHE_HOME: path.join(work, 'cache'),
     DBUS_SESSION_BUS_ADDRESS: 'disabled:',
     NO_AT_BRIDGE: '1',
+    // The window picks its language from the system's (WebKitGTK reads LANGUAGE, then LC_ALL,
+    // LC_MESSAGES, LANG): English, whatever the machine's, since these tests read English words.
+    LANGUAGE: 'en_US',
     ...overrides,
   };
   // An override of `undefined` removes the variable.
