@@ -37,7 +37,7 @@ use crate::rtp_endpoint::RtpEndpoint;
 use crate::stats::MediaStats;
 use crate::stream::core::PLAYOUT_MS;
 use crate::stream::media_clock::MediaClock;
-use crate::stream::{DtlsParams, Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport};
+use crate::stream::{DtlsParams, IceParams, IceState, Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport};
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
 #[derive(Clone, Debug, PartialEq)]
@@ -77,6 +77,10 @@ pub struct StreamParams {
     /// DTLS-SRTP (RFC 5763): our role and the far end's fingerprints; the keys come from the
     /// handshake. Takes precedence over `srtp`.
     pub dtls: Option<DtlsParams>,
+    /// ICE (RFC 8445): both sides' credentials and candidates. Media then goes over the pair the
+    /// checks select (RTCP muxed on it), and media from a pair they validated counts as the far
+    /// end's.
+    pub ice: Option<IceParams>,
 }
 
 impl StreamParams {
@@ -193,7 +197,7 @@ impl MediaSession {
             input_ended_reported: false,
             source_error_reported: false,
         };
-        let events_tx_dtls = events_tx.clone();
+        let events_tx_transport = events_tx.clone();
         let receiver = RecvTask {
             transport: transport.clone(),
             core: core.clone(),
@@ -205,8 +209,8 @@ impl MediaSession {
             frame: Vec::new(),
             sink_error_reported: false,
         };
-        let dtls = DtlsTask { transport: transport.clone(), events: events_tx_dtls, cancel: cancel.clone() };
-        let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run()), runtime.spawn(dtls.run())];
+        let housekeeping = TransportTask { transport: transport.clone(), events: events_tx_transport, cancel: cancel.clone() };
+        let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run()), runtime.spawn(housekeeping.run())];
         Ok((MediaSession { core, transport, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
     }
 
@@ -247,6 +251,10 @@ impl MediaSession {
         stats.encrypted = self.transport.encrypted();
         stats.srtp_auth_failures = dropped.auth_failures;
         stats.srtp_replays = dropped.replays;
+        stats.ice_pair = match self.transport.ice_state() {
+            Some(IceState::Connected { local_kind, remote_kind, .. }) => Some((local_kind, remote_kind)),
+            _ => None,
+        };
         stats
     }
 
@@ -272,23 +280,25 @@ impl Drop for MediaSession {
     }
 }
 
-/// Drives DTLS handshakes (retransmissions, the client's first flight) and reports a failed one
-/// to the engine once. Idle when the stream has no DTLS.
-struct DtlsTask {
+/// Drives DTLS handshakes (retransmissions, the client's first flight) and ICE checks (pacing,
+/// retransmissions, consent), and reports a failed one to the engine once. Idle when the stream
+/// has neither.
+struct TransportTask {
     transport: Arc<Transport>,
     events: mpsc::UnboundedSender<MediaEvent>,
     cancel: CancellationToken,
 }
 
-impl DtlsTask {
+impl TransportTask {
     async fn run(self) {
         loop {
-            let (next, failure) = self.transport.drive_dtls(Instant::now()).await;
-            if let Some(why) = failure {
-                let _ = self.events.send(MediaEvent::Warning(format!("the call's media encryption failed: {why}")));
+            let (next, failures) = self.transport.drive(Instant::now()).await;
+            for why in failures {
+                let _ = self.events.send(MediaEvent::Warning(why));
             }
-            // Handshake timers are a second or more; 50 ms keeps a new flight prompt.
-            let wait = next.map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(Duration::from_millis(50)).min(Duration::from_millis(50));
+            // Handshake timers are a second or more and ICE paces checks at 50 ms; 20 ms keeps
+            // a new flight prompt.
+            let wait = next.map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(Duration::from_millis(20)).min(Duration::from_millis(20));
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
@@ -625,6 +635,7 @@ mod tests {
             direction: MediaDirection::SendRecv,
             srtp: None,
             dtls: None,
+            ice: None,
         };
         assert_eq!(p.ptime(), 20);
         p.ptime_ms = 40;

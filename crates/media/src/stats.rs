@@ -77,6 +77,10 @@ pub struct MediaStats {
     pub srtp_auth_failures: u64,
     /// SRTP packets dropped as replays of ones already received.
     pub srtp_replays: u64,
+    /// With ICE, the candidate pair carrying the media: our candidate's type and the far end's
+    /// (`host`, `srflx`, `prflx`, `relay`), e.g. `("relay", "host")`; `None` without ICE or
+    /// before a pair is selected.
+    pub ice_pair: Option<(&'static str, &'static str)>,
 }
 
 impl MediaStats {

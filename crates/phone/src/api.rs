@@ -71,6 +71,11 @@ pub struct AccountConfig {
     /// `"dtls"`): we offer encrypted media only and refuse clear offers and answers.
     #[serde(default)]
     pub require_encryption: bool,
+    /// Offer ICE (RFC 8445) in our calls: credentials and candidates in the SDP, connectivity
+    /// checks before media, media over the pair that answered (with `rtcp-mux`). A far end that
+    /// offers ICE is answered with ICE whatever this says.
+    #[serde(default)]
+    pub ice: bool,
     /// Seconds between the keep-alives that hold the registration's path open through NAT
     /// routers and firewalls (a CRLF; RFC 5626 3.5.1). Default: 25 over UDP (most routers forget
     /// a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets
@@ -179,6 +184,7 @@ impl AccountConfig {
             caller_ids: None,
             media_encryption: MediaEncryption::None,
             require_encryption: false,
+            ice: false,
             keep_alive_secs: None,
             transfer_requests: TransferRequests::Accept,
         }

@@ -13,6 +13,7 @@ pub mod dialog_info;
 pub mod digest;
 pub mod dtls_srtp;
 pub mod error;
+pub mod ice;
 pub mod incoming;
 pub mod invite;
 pub mod probe;

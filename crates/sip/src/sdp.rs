@@ -6,8 +6,8 @@
 //!
 //! The phone only ever negotiates a single audio stream, so [`parse`] reads the
 //! session-level `c=` and direction, the first `m=audio` section and the
-//! attributes we act on (`rtpmap`, `fmtp`, `ptime`, `rtcp`, direction); all
-//! other lines (video sections, ICE, rtcp-fb, ...) are skipped. Codec identity
+//! attributes we act on (`rtpmap`, `fmtp`, `ptime`, `rtcp`, direction, ICE through `ice.rs`);
+//! all other lines (video sections, rtcp-fb, ...) are skipped. Codec identity
 //! is plain data ([`RtpFormat`]) so this module does not depend on the media
 //! crate.
 //!
@@ -20,6 +20,7 @@
 //! Everything here is pure: no sockets, no clocks.
 
 use crate::dtls_srtp::{self, DtlsDescription, DtlsError, Fingerprint, Setup};
+use crate::ice::{self, IceDescription};
 use crate::sdes::{self, Crypto, EncryptionError, Key, Keys, Policy};
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -156,14 +157,18 @@ pub struct AudioDescription {
     pub dtls: Option<DtlsDescription>,
     /// `a=rtcp-mux` (RFC 5761): RTCP on the RTP port.
     pub rtcp_mux: bool,
+    /// ICE (RFC 8839): credentials and candidates, media level over session level.
+    pub ice: Option<IceDescription>,
 }
 
-/// What this side could encrypt a call with: its SDES master key (for a call) and its DTLS
-/// certificate's fingerprint (for the phone).
+/// What this side brings to a call's media: its SDES master key (for a call), its DTLS
+/// certificate's fingerprint (for the phone), and its ICE credentials and candidates (for the
+/// call's socket; `None`: no ICE).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalKeys {
     pub sdes: Key,
     pub fingerprint: Option<Fingerprint>,
+    pub ice: Option<IceDescription>,
 }
 
 /// The `o=` line's session id and version (RFC 4566 5.2). Bump `version`
@@ -194,6 +199,8 @@ pub struct Negotiated {
     pub srtp: Option<Keys>,
     /// DTLS-SRTP: our role and the far end's fingerprints (the keys come from the handshake).
     pub dtls: Option<dtls_srtp::Agreed>,
+    /// ICE: both sides' credentials, the far end's candidates, who nominates.
+    pub ice: Option<ice::Agreed>,
 }
 
 /// Why a session description could not be read or negotiated.
@@ -337,6 +344,11 @@ pub fn build(desc: &AudioDescription, origin_user: &str, session: &SessionVersio
     if desc.rtcp_mux {
         let _ = write!(s, "a=rtcp-mux\r\n");
     }
+    if let Some(ice) = &desc.ice {
+        for line in ice.attributes() {
+            let _ = write!(s, "a={line}\r\n");
+        }
+    }
     let _ = write!(s, "a={}\r\n", desc.direction.as_str());
     s
 }
@@ -366,6 +378,7 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
     let mut session_ptime: Option<u32> = None;
     let mut session_fingerprints: Vec<Fingerprint> = Vec::new();
     let mut session_setup: Option<Setup> = None;
+    let mut session_ice = IceLines::default();
 
     // State of the first m=audio section, once found.
     let mut audio: Option<SectionState> = None;
@@ -422,6 +435,8 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
                             session_fingerprints.extend(arg.and_then(Fingerprint::parse));
                         } else if name == "setup" {
                             session_setup = arg.and_then(Setup::parse);
+                        } else {
+                            session_ice.read(name, arg);
                         }
                     }
                     Where::Audio => {
@@ -452,7 +467,7 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
                             "rtcp" => {
                                 a.rtcp = arg.split_whitespace().next().and_then(|p| p.parse().ok());
                             }
-                            _ => {}
+                            _ => a.ice.read(name, Some(arg)),
                         }
                     }
                     Where::Other => {}
@@ -501,6 +516,7 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
             setup: a.setup.or(session_setup),
         }),
         rtcp_mux: a.rtcp_mux,
+        ice: a.ice.finish(session_ice),
     })
 }
 
@@ -571,6 +587,7 @@ pub fn answer(
 
     let mut formats = vec![codec.clone()];
     formats.extend(telephone_event.clone());
+    let (ice_desc, ice_agreed) = ice::answer(offer.ice.as_ref(), keys.ice.as_ref()).unzip();
     let desc = AudioDescription {
         address: local_addr,
         port: local_port,
@@ -582,6 +599,7 @@ pub fn answer(
         crypto,
         dtls,
         rtcp_mux: offer.rtcp_mux,
+        ice: ice_desc,
     };
     let remote = SocketAddr::new(offer.address, offer.port);
     let negotiated = Negotiated {
@@ -593,6 +611,7 @@ pub fn answer(
         ptime,
         srtp,
         dtls: agreed,
+        ice: ice_agreed,
     };
     Ok((desc, negotiated))
 }
@@ -639,6 +658,7 @@ pub fn accept_answer(
         ptime: answer.ptime.unwrap_or(DEFAULT_PTIME_MS),
         srtp,
         dtls,
+        ice: ice::accept(offer.ice.as_ref(), answer.ice.as_ref()),
     })
 }
 
@@ -753,7 +773,47 @@ struct SectionState<'a> {
     fingerprints: Vec<Fingerprint>,
     setup: Option<Setup>,
     rtcp_mux: bool,
+    ice: IceLines,
 }
+
+/// The ICE attributes of one level (session or media) as they are read.
+#[derive(Default)]
+struct IceLines {
+    ufrag: Option<String>,
+    pwd: Option<String>,
+    lite: bool,
+    candidates: Vec<ice::Candidate>,
+}
+
+impl IceLines {
+    /// Takes `a=<name>[:<arg>]` if it is an ICE attribute. A candidate that cannot be read is
+    /// left out, as RFC 8839 5.1 asks (the others, and the `c=` address, still serve the call).
+    fn read(&mut self, name: &str, arg: Option<&str>) {
+        match name {
+            "ice-ufrag" => self.ufrag = arg.map(str::to_string),
+            "ice-pwd" => self.pwd = arg.map(str::to_string),
+            "ice-lite" => self.lite = true,
+            "candidate" => {
+                if let Ok(Some(c)) = ice::Candidate::parse(arg.unwrap_or("")) {
+                    if self.candidates.len() < MAX_CANDIDATES {
+                        self.candidates.push(c);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The media level's ICE, with what it leaves out taken from the session level.
+    fn finish(self, session: IceLines) -> Option<IceDescription> {
+        let ufrag = self.ufrag.or(session.ufrag)?;
+        let pwd = self.pwd.or(session.pwd)?;
+        Some(IceDescription { credentials: ice::Credentials { ufrag, pwd }, candidates: self.candidates, lite: self.lite || session.lite })
+    }
+}
+
+/// More candidates than any real agent offers are not checked (each costs checks every 20 ms).
+const MAX_CANDIDATES: usize = 32;
 
 /// `c=IN IP4 192.0.2.1[/ttl[/count]]`
 fn parse_connection(value: &str) -> Result<IpAddr, SdpError> {
@@ -817,7 +877,7 @@ mod tests {
     const KEY: Key = Key([7; sdes::KEY_LEN]);
 
     fn keys() -> LocalKeys {
-        LocalKeys { sdes: KEY, fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0xAB; 32] }) }
+        LocalKeys { sdes: KEY, fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0xAB; 32] }), ice: None }
     }
 
     /// A baresip 1.x offer (opus, G.711, DTMF at 8000, session-level c=).
@@ -1046,6 +1106,7 @@ mod tests {
             crypto: vec![],
             dtls: None,
             rtcp_mux: false,
+            ice: None,
         };
         let text = build(&desc, "alice smith", &SessionVersion { id: 42, version: 2 });
         assert_eq!(
@@ -1186,6 +1247,7 @@ mod tests {
             crypto: vec![],
             dtls: None,
             rtcp_mux: false,
+            ice: None,
         };
         // The peer renumbers opus to 96 and answers recvonly (it put us on hold
         // the other way round), with ptime 40 and a=rtcp.
@@ -1434,6 +1496,7 @@ mod tests {
             crypto,
             dtls: None,
             rtcp_mux: false,
+            ice: None,
         };
         let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
         assert!(text.contains("RTP/AVP") && text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{text}");
@@ -1496,6 +1559,7 @@ mod tests {
             crypto: vec![],
             dtls: Some(dtls_srtp::offer(keys().fingerprint.as_ref().unwrap())),
             rtcp_mux: true,
+            ice: None,
         };
         let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
         assert!(text.contains("UDP/TLS/RTP/SAVP") && text.contains("a=setup:actpass") && text.contains("a=rtcp-mux"), "{text}");
@@ -1506,5 +1570,43 @@ mod tests {
         let clear = parse(BARESIP_OFFER).unwrap();
         let e = accept_answer(&offer, &clear, Policy::Off).unwrap_err();
         assert!(e.to_string().contains("DTLS-SRTP was offered"), "{e}");
+    }
+
+    #[test]
+    fn an_ice_offer_is_answered_with_our_ice_and_its_candidates_kept() {
+        // Session-level credentials (as Chrome and libre write them), media-level candidates,
+        // one TCP and one mDNS candidate that are no use to us, one broken line.
+        let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n\
+            a=ice-ufrag:Fx3q\r\na=ice-pwd:4bcd8f0e1a2b3c4d5e6f7a8b\r\n\
+            m=audio 40000 RTP/AVP 0\r\na=rtcp-mux\r\n\
+            a=candidate:1 1 UDP 2130706431 192.0.2.10 40000 typ host\r\n\
+            a=candidate:2 1 UDP 1694498815 203.0.113.9 50000 typ srflx raddr 192.0.2.10 rport 40000\r\n\
+            a=candidate:3 1 TCP 1518280447 192.0.2.10 9 typ host tcptype active\r\n\
+            a=candidate:4 1 UDP 2122260223 abc.local 40000 typ host\r\n\
+            a=candidate:broken\r\n";
+        let parsed = parse(offer).unwrap();
+        let theirs = parsed.ice.clone().unwrap();
+        assert_eq!(theirs.credentials.ufrag, "Fx3q");
+        assert_eq!(theirs.candidates.len(), 2);
+        let ours = ice::IceDescription {
+            credentials: ice::Credentials { ufrag: "Ours".into(), pwd: "0123456789abcdefghijklmn".into() },
+            candidates: vec![ice::Candidate::ours(ice::CandidateKind::Host, "192.0.2.20:30000".parse().unwrap(), None)],
+            lite: false,
+        };
+        let with_ice = LocalKeys { ice: Some(ours.clone()), ..keys() };
+        let (desc, negotiated) = answer(&parsed, &[RtpFormat::new(0, "PCMU", 8000, 1)], "192.0.2.20".parse().unwrap(), 30000, Policy::Off, &with_ice).unwrap();
+        let agreed = negotiated.ice.unwrap();
+        assert!(!agreed.controlling);
+        assert_eq!(agreed.remote_candidates.len(), 2);
+        let written = build(&desc, "hf", &SessionVersion { id: 1, version: 1 });
+        assert!(written.contains("a=ice-ufrag:Ours\r\n") && written.contains("a=candidate:") && written.contains("a=rtcp-mux\r\n"), "{written}");
+        // Our answer read back by the offerer gives it the controlling role.
+        let back = parse(&written).unwrap();
+        assert_eq!(back.ice.as_ref(), Some(&ours));
+        let offered = AudioDescription { ice: Some(theirs), ..parsed };
+        assert!(accept_answer(&offered, &back, Policy::Off).unwrap().ice.unwrap().controlling);
+        // Without ICE of ours the same offer is answered the classic way.
+        let (desc, negotiated) = answer(&offered, &[RtpFormat::new(0, "PCMU", 8000, 1)], "192.0.2.20".parse().unwrap(), 30000, Policy::Off, &keys()).unwrap();
+        assert!(desc.ice.is_none() && negotiated.ice.is_none());
     }
 }

@@ -80,6 +80,7 @@ pub async fn run_async(call: &LoopbackCall) -> Result<LoopbackRun, String> {
         direction: MediaDirection::SendRecv,
         srtp: None,
         dtls: None,
+        ice: None,
     };
     let b_params = params(relay.rtp.right_addr(), relay.rtcp.right_addr());
     let a_params = params(relay.rtp.left_addr(), relay.rtcp.left_addr());

@@ -18,6 +18,7 @@ const account = (transfer_requests: AccountConfig['transfer_requests']): Account
   register: false,
   media_encryption: 'none',
   require_encryption: false,
+  ice: false,
   transfer_requests,
 });
 

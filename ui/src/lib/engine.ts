@@ -234,6 +234,12 @@ media_encryption: MediaEncryption,
  */
 require_encryption: boolean, 
 /**
+ * Offer ICE (RFC 8445) in our calls: credentials and candidates in the SDP, connectivity
+ * checks before media, media over the pair that answered (with `rtcp-mux`). A far end that
+ * offers ICE is answered with ICE whatever this says.
+ */
+ice: boolean, 
+/**
  * Seconds between the keep-alives that hold the registration's path open through NAT
  * routers and firewalls (a CRLF; RFC 5626 3.5.1). Default: 25 over UDP (most routers forget
  * a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets

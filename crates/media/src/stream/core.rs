@@ -576,6 +576,7 @@ mod tests {
             direction: MediaDirection::SendRecv,
             srtp: None,
             dtls: None,
+            ice: None,
         }
     }
 

@@ -11,15 +11,18 @@
 //!   and plays on.
 //! * [`rtcp_timer`](self::rtcp_timer): when the next RTCP report is due (RFC 3550 randomised
 //!   interval).
-//! * [`transport`](self::transport): the seam between the core and the UDP sockets, where SRTP
-//!   plugs in (and ICE will).
+//! * [`transport`](self::transport): the seam between the core and the UDP sockets, where SRTP,
+//!   DTLS and ICE plug in.
 //! * [`srtp`](self::srtp): SRTP/SRTCP protection of one stream (webrtc-rs `rtc-srtp`), dropping
 //!   and counting forged and replayed packets.
 //! * [`dtls`](self::dtls): DTLS-SRTP of one component (webrtc-rs `rtc-dtls`): the handshake that
 //!   checks the far end's certificate against its SDP fingerprint and exports the SRTP keys.
+//! * [`ice`](self::ice): ICE connectivity checks of one stream (webrtc-rs `rtc-ice`): the pair
+//!   media uses and which sources have proven themselves.
 
 pub mod core;
 pub mod dtls;
+pub mod ice;
 pub mod media_clock;
 pub mod pacer;
 pub mod rtcp_timer;
@@ -30,5 +33,6 @@ pub use self::core::{Now, SentFrame, StreamCore};
 pub use self::pacer::Pacer;
 pub use self::rtcp_timer::RtcpTimer;
 pub use self::dtls::{identity as dtls_identity, DtlsParams, DtlsRole, Fingerprint};
+pub use self::ice::{IceParams, IceState};
 pub use self::srtp::{SrtpKeys, SrtpSuite};
 pub use self::transport::{Socket, Transmit, Transport};

@@ -7,8 +7,10 @@
 //! with keys set, every packet is protected on its way out and checked and opened on its way
 //! in, and one that fails is dropped before the core sees it. DTLS-SRTP (`dtls.rs`) too: its
 //! handshake records are taken here (RFC 7983 demultiplexing on the first byte) and answered,
-//! and the keys it exports protect the media from then on. ICE (candidate pairs instead of one
-//! fixed socket pair) will plug in here too.
+//! and the keys it exports protect the media from then on. ICE (`ice.rs`) too: STUN checks
+//! (first byte 0-3) go to its agent, media goes to the pair it selected, and media from a pair
+//! it validated is handed to the core as coming from the far end's SDP address (the core's
+//! latching then has nothing to prove: ICE did).
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,6 +20,7 @@ use std::time::Instant;
 use crate::rtp_endpoint::RtpEndpoint;
 use crate::session::StreamParams;
 use crate::stream::dtls::{self, DtlsHandshake, DtlsParams, DtlsRole, DtlsState};
+use crate::stream::ice::{self, IceLink, IceState};
 use crate::stream::srtp::{self, Srtp, SrtpCounters, SrtpKeys};
 
 /// One of the stream's two sockets: RTP on port P, RTCP on P+1 (muxed RTCP uses the RTP one).
@@ -80,8 +83,20 @@ pub struct Transport {
     protection: Mutex<Protection>,
     /// What earlier keys dropped (kept over a re-key).
     dropped_before: Mutex<SrtpCounters>,
-    /// DTLS answers that could not go out at once (socket not writable), sent by `drive_dtls`.
+    /// DTLS answers that could not go out at once (socket not writable), sent by `drive`.
     pending: Mutex<Vec<(Socket, SocketAddr, Vec<u8>)>>,
+    /// ICE, when both sides' SDP had it.
+    ice: Mutex<Option<IceSide>>,
+}
+
+/// The stream's ICE agent and what it needs from the SDP.
+#[derive(Debug)]
+struct IceSide {
+    link: IceLink,
+    /// The far end's SDP address, which proven media is handed to the core as.
+    sdp_remote: SocketAddr,
+    /// A failure already reported.
+    reported: bool,
 }
 
 /// What a received datagram turned out to be.
@@ -99,7 +114,40 @@ impl Transport {
             protection: Mutex::new(Protection::Clear),
             dropped_before: Mutex::new(SrtpCounters::default()),
             pending: Mutex::new(Vec::new()),
+            ice: Mutex::new(None),
         }
+    }
+
+    fn ice(&self) -> std::sync::MutexGuard<'_, Option<IceSide>> {
+        self.ice.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How far ICE is (`None`: the stream has no ICE).
+    pub fn ice_state(&self) -> Option<IceState> {
+        self.ice().as_ref().map(|s| s.link.state().clone())
+    }
+
+    /// Where a datagram for `to` really goes: over ICE's selected pair once there is one
+    /// (everything rides the RTP socket's pair: ICE is used with rtcp-mux).
+    fn route(&self, via: Socket, to: SocketAddr) -> SocketAddr {
+        match (via, self.ice().as_ref().and_then(|s| s.link.remote())) {
+            (Socket::Rtp, Some(remote)) => remote,
+            _ => to,
+        }
+    }
+
+    /// Starts, keeps or stops ICE as `params` say: the same parameters again (a re-INVITE for
+    /// hold) keep the agent and its selected pair.
+    fn configure_ice(&self, params: &StreamParams, now: Instant) -> Result<(), String> {
+        let mut current = self.ice();
+        match &params.ice {
+            None => *current = None,
+            Some(p) => match current.as_mut() {
+                Some(side) if side.link.params() == p => side.sdp_remote = params.remote_rtp,
+                _ => *current = Some(IceSide { link: IceLink::new(p, now)?, sdp_remote: params.remote_rtp, reported: false }),
+            },
+        }
+        Ok(())
     }
 
     fn protection(&self) -> std::sync::MutexGuard<'_, Protection> {
@@ -139,6 +187,7 @@ impl Transport {
     /// client starting toward the far end's SDP addresses), SDES keys, or clear. The same
     /// DTLS parameters again keep the association and its keys (a re-INVITE for hold).
     pub fn configure(&self, params: &StreamParams, now: Instant) -> Result<(), String> {
+        self.configure_ice(params, now)?;
         let Some(dtls) = &params.dtls else { return self.set_keys(params.srtp.as_ref()) };
         let mut current = self.protection();
         if let Protection::Dtls(link) = &*current {
@@ -193,14 +242,38 @@ impl Transport {
         }
     }
 
-    /// DTLS housekeeping at `now`: handshake retransmissions due, and every DTLS datagram
-    /// waiting to go out (sent here). Returns when it is next needed, and a handshake failure
-    /// to report (once).
-    pub async fn drive_dtls(&self, now: Instant) -> (Option<Instant>, Option<String>) {
+    /// Housekeeping at `now`: ICE checks and DTLS retransmissions due, and every datagram
+    /// waiting to go out (sent here). Returns when it is next needed, and the failures to report
+    /// (each once), as sentences.
+    pub async fn drive(&self, now: Instant) -> (Option<Instant>, Vec<String>) {
         let mut out = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        let (next, failure) = {
+        let mut failures = Vec::new();
+        let mut next_ice = None;
+        if let Some(side) = self.ice().as_mut() {
+            side.link.handle_timeout(now);
+            while let Some((to, data)) = side.link.poll_transmit() {
+                out.push((Socket::Rtp, to, data));
+            }
+            if let (IceState::Failed(why), false) = (side.link.state(), side.reported) {
+                failures.push(format!("the call's media path failed: {why}"));
+                side.reported = true;
+            }
+            next_ice = side.link.poll_timeout();
+        }
+        let next = self.drive_dtls(now, &mut out, &mut failures);
+        for (via, to, data) in out {
+            let to = if ice::is_stun(&data) { to } else { self.route(via, to) };
+            let _ = self.socket(via).send_to(&data, to).await;
+        }
+        ([next, next_ice].into_iter().flatten().min(), failures)
+    }
+
+    /// DTLS retransmissions due at `now` (into `out`), a handshake failure (into `failures`,
+    /// once); when DTLS is next needed.
+    fn drive_dtls(&self, now: Instant, out: &mut Vec<(Socket, SocketAddr, Vec<u8>)>, failures: &mut Vec<String>) -> Option<Instant> {
+        {
             let mut guard = self.protection();
-            let Protection::Dtls(link) = &mut *guard else { return (None, None) };
+            let Protection::Dtls(link) = &mut *guard else { return None };
             let mut next: Option<Instant> = None;
             for (via, c) in [(Socket::Rtp, Some(&mut link.rtp)), (Socket::Rtcp, link.rtcp.as_mut())] {
                 let Some(c) = c else { continue };
@@ -213,14 +286,12 @@ impl Transport {
                 }
                 next = [next, c.handshake.poll_timeout()].into_iter().flatten().min();
             }
-            let failure = if link.reported { None } else { link.failure.clone() };
-            link.reported |= failure.is_some();
-            (next, failure)
-        };
-        for (via, to, data) in out {
-            let _ = self.socket(via).send_to(&data, to).await;
+            if let (Some(why), false) = (&link.failure, link.reported) {
+                failures.push(format!("the call's media encryption failed: {why}"));
+                link.reported = true;
+            }
+            next
         }
-        (next, failure)
     }
 
     /// What a datagram of `n` bytes in `buf`, from `from` on `via`, is for.
@@ -266,20 +337,51 @@ impl Transport {
         loop {
             let (n, from) = self.socket(via).recv_from(buf).await?;
             let mut out = Vec::new();
-            let verdict = self.inspect(via, buf, n, from, &mut out);
-            // Sent without awaiting: the driver's `select!` may drop this future at any await,
-            // and a handshake flight lost that way costs the far end's retransmission timer
-            // (seconds of a call without media). What cannot go at once `drive_dtls` sends.
-            for (to, data) in out {
-                if let Err(e) = self.socket(via).try_send_to(&data, to) {
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        self.pending.lock().unwrap_or_else(|p| p.into_inner()).push((via, to, data));
+            if via == Socket::Rtp && ice::is_stun(&buf[..n]) {
+                if let Some(side) = self.ice().as_mut() {
+                    side.link.handle_stun(Instant::now(), from, &buf[..n]);
+                    while let Some((to, data)) = side.link.poll_transmit() {
+                        out.push((to, data));
                     }
                 }
+                self.send_now(via, out);
+                continue;
             }
+            let verdict = self.inspect(via, buf, n, from, &mut out);
+            self.send_now(via, out);
             if let Verdict::Media(len) = verdict {
-                return Ok((len, from));
+                return Ok((len, self.source(via, from)));
             }
+        }
+    }
+
+    /// Sends handshake and check answers without awaiting: the driver's `select!` may drop the
+    /// receiving future at any await, and a handshake flight lost that way costs the far end's
+    /// retransmission timer (seconds of a call without media). What cannot go at once `drive`
+    /// sends.
+    fn send_now(&self, via: Socket, out: Vec<(SocketAddr, Vec<u8>)>) {
+        for (to, data) in out {
+            if let Err(e) = self.socket(via).try_send_to(&data, to) {
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    self.pending.lock().unwrap_or_else(|p| p.into_inner()).push((via, to, data));
+                }
+            }
+        }
+    }
+
+    /// Who media from `from` counts as for the core: the far end's SDP address when it came
+    /// over a pair ICE validated, else `from` itself.
+    fn source(&self, via: Socket, from: SocketAddr) -> SocketAddr {
+        let mut guard = self.ice();
+        match guard.as_mut() {
+            Some(side) if via == Socket::Rtp => {
+                if side.link.proven(Instant::now(), from) {
+                    side.sdp_remote
+                } else {
+                    from
+                }
+            }
+            _ => from,
         }
     }
 
@@ -307,6 +409,7 @@ impl Transport {
                 }
             }
         };
+        let to = self.route(via, to);
         self.socket(via).send_to(protected.as_deref().unwrap_or(data), to).await
     }
 

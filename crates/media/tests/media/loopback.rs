@@ -36,6 +36,7 @@ fn params(remote: SocketAddr, codec: Codec) -> StreamParams {
         direction: MediaDirection::SendRecv,
         srtp: None,
         dtls: None,
+        ice: None,
     }
 }
 
@@ -856,4 +857,65 @@ async fn dtls_with_a_certificate_not_in_the_sdp_hears_nothing_and_says_why() {
     assert!(out.iter().all(|s| s.abs() < 1e-3), "B heard something");
     let warned = events.iter().any(|e| matches!(e, MediaEvent::Warning(w) if w.contains("encryption failed") && w.contains("fingerprint")));
     assert!(warned, "{events:?}");
+}
+
+/// ICE between two sessions whose SDP addresses lead nowhere (a socket nobody reads): only
+/// the candidates name the real ones. The checks find the pair, the clip arrives over it, RTCP
+/// rides on it (rtcp-mux), and the stats name the pair's candidate types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_finds_the_path_the_sdp_address_does_not() {
+    use hookflash_media::stream::IceParams;
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let nowhere = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (a_addr, b_addr, dead) = (ea.local_addr(), eb.local_addr(), nowhere.local_addr().unwrap());
+    let host = |a: SocketAddr| format!("1 1 UDP 2130706431 {} {} typ host", a.ip(), a.port());
+    let ice = |me: SocketAddr, them: SocketAddr, controlling: bool, (lu, ru): (&str, &str)| IceParams {
+        local_ufrag: lu.into(),
+        local_pwd: format!("{lu}0123456789abcdefghij"),
+        remote_ufrag: ru.into(),
+        remote_pwd: format!("{ru}0123456789abcdefghij"),
+        local_candidates: vec![host(me)],
+        remote_candidates: vec![host(them)],
+        controlling,
+    };
+    let out_path = tmp("ice.wav");
+    let mut pb = params(dead, Codec::Pcmu);
+    pb.remote_rtcp = Some(dead);
+    pb.ice = Some(ice(b_addr, a_addr, false, ("bbbb", "aaaa")));
+    let (b, mut b_events) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
+    let mut pa = params(dead, Codec::Pcmu);
+    pa.remote_rtcp = Some(dead);
+    pa.ice = Some(ice(a_addr, b_addr, true, ("aaaa", "bbbb")));
+    let (a, mut a_events) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, a_events.recv()).await {
+        if e == MediaEvent::InputEnded {
+            break;
+        }
+        events.push(e);
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (sa, sb) = (a.stop().await, b.stop().await);
+    while let Ok(e) = b_events.try_recv() {
+        events.push(e);
+    }
+    println!("A {sa:?}\nB {sb:?}\n{events:?}");
+    let (out, _) = read_mono(&out_path).unwrap();
+    std::fs::remove_file(&out_path).ok();
+    assert_eq!(sa.ice_pair, Some(("host", "host")));
+    assert_eq!(sb.ice_pair, Some(("host", "host")));
+    assert!(sb.packets_received > 70, "B heard {} packets", sb.packets_received);
+    assert_eq!(sb.ignored_other_source, 0, "media over the checked pair counts as the far end's");
+    assert!(sa.rtcp_received >= 1 && sb.rtcp_received >= 1, "RTCP over the pair");
+    let (src, rate) = read_mono(Path::new(SPEECH)).unwrap();
+    let reference = resample_all(&src, rate, 8000).unwrap();
+    // Packets sent before the checks selected the pair went to the SDP address: the recording
+    // may start a little into the clip.
+    let (lag, corr) = best_lag(&reference, &out, -4000..8000);
+    println!("lag {lag}, correlation {corr:.4}");
+    assert!(corr > 0.9, "correlation {corr}");
+    assert!(!events.iter().any(|e| matches!(e, MediaEvent::Warning(_))), "{events:?}");
+    drop(nowhere);
 }

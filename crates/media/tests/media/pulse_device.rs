@@ -96,6 +96,7 @@ fn params(remote: std::net::SocketAddr) -> StreamParams {
         direction: MediaDirection::SendRecv,
         srtp: None,
         dtls: None,
+        ice: None,
     }
 }
 

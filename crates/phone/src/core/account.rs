@@ -39,6 +39,8 @@ pub struct Account {
     pub srtp: Policy,
     /// Its offers ask for DTLS-SRTP (`dtls_srtp.rs`) rather than SDES keys.
     pub dtls: bool,
+    /// Its offers carry ICE (`crates/sip/src/ice.rs`).
+    pub ice: bool,
     /// What the far end's REFER does (`being_transferred.rs`).
     pub transfer_requests: TransferRequests,
 }
@@ -87,6 +89,7 @@ impl Account {
                 (MediaEncryption::Sdes | MediaEncryption::Dtls, true) => Policy::Mandatory,
             },
             dtls: config.media_encryption == MediaEncryption::Dtls,
+            ice: config.ice,
             transfer_requests: config.transfer_requests,
         })
     }

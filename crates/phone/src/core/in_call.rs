@@ -9,8 +9,8 @@ use super::phone::PhoneCore;
 use super::switchboard::{self, ReinviteOutcome};
 use crate::api::*;
 use crate::codecs;
-use hookflash_media::stream::{DtlsParams, DtlsRole, Fingerprint as MediaFingerprint, SrtpKeys, SrtpSuite};
-use hookflash_sip::dtls_srtp;
+use hookflash_media::stream::{DtlsParams, DtlsRole, Fingerprint as MediaFingerprint, IceParams, SrtpKeys, SrtpSuite};
+use hookflash_sip::{dtls_srtp, ice};
 use hookflash_media::{MediaDirection, StreamParams};
 use hookflash_sip::dialog_events::Ended;
 use hookflash_sip::invite::Answer;
@@ -44,6 +44,7 @@ impl PhoneCore {
             direction: media_direction(n.direction),
             srtp: n.srtp.as_ref().map(media_keys),
             dtls: n.dtls.as_ref().map(media_dtls),
+            ice: n.ice.as_ref().map(media_ice),
         };
         c.info.encrypted = n.srtp.is_some() || n.dtls.is_some();
         c.negotiated = Some(n);
@@ -286,5 +287,17 @@ fn media_dtls(a: &dtls_srtp::Agreed) -> DtlsParams {
             dtls_srtp::Role::Server => DtlsRole::Server,
         },
         remote_fingerprints: a.remote_fingerprints.iter().map(|f| MediaFingerprint { hash: f.hash.clone(), value: f.value.clone() }).collect(),
+    }
+}
+
+fn media_ice(a: &ice::Agreed) -> IceParams {
+    IceParams {
+        local_ufrag: a.local.ufrag.clone(),
+        local_pwd: a.local.pwd.clone(),
+        remote_ufrag: a.remote.ufrag.clone(),
+        remote_pwd: a.remote.pwd.clone(),
+        local_candidates: a.local_candidates.iter().map(ice::Candidate::to_attribute).collect(),
+        remote_candidates: a.remote_candidates.iter().map(ice::Candidate::to_attribute).collect(),
+        controlling: a.controlling,
     }
 }

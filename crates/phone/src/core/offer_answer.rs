@@ -55,7 +55,7 @@ pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<Au
 /// Keys to decide an offer with before a call has its own (no media flows with them): an SDES
 /// key of zeros and a fingerprint of zeros.
 pub fn stand_in_keys() -> LocalKeys {
-    LocalKeys { sdes: Key([0; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0; 32] }) }
+    LocalKeys { sdes: Key([0; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0; 32] }), ice: None }
 }
 
 /// What to answer the far end's re-INVITE.
@@ -126,6 +126,8 @@ pub fn direction_offer(negotiated: &Negotiated, local: &AudioDescription, direct
         crypto: local.crypto.clone(),
         dtls: local.dtls.clone(),
         rtcp_mux: local.rtcp_mux,
+        // The same credentials: no ICE restart, the selected pair stays.
+        ice: local.ice.clone(),
     }
 }
 

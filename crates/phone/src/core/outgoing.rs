@@ -122,7 +122,9 @@ impl PhoneCore {
             Some(_) => (true, Vec::new()),
             None => sdes::offer(account.srtp, &socket.keys.sdes),
         };
-        let rtcp_mux = dtls.is_some();
+        // ICE rides on one component: offered with rtcp-mux too.
+        let ice = socket.keys.ice.clone().filter(|_| account.ice);
+        let rtcp_mux = dtls.is_some() || ice.is_some();
         let offer = AudioDescription {
             address: account.local_ip,
             port: socket.port,
@@ -134,6 +136,7 @@ impl PhoneCore {
             crypto,
             dtls,
             rtcp_mux,
+            ice,
         };
         let (caller, caller_display_name, destination, contact) =
             (account.aor.bare(), account.display_name.clone(), account.outbound.clone(), account.contact.clone());

@@ -7,6 +7,7 @@ use crate::api::*;
 use crate::core::io::{Input, MediaInput, MediaOutput, RtpSocket};
 use hookflash_sip::dtls_srtp::Fingerprint;
 use hookflash_sip::sdes::Key;
+use hookflash_sip::ice::{self, IceDescription};
 use hookflash_sip::sdp::LocalKeys;
 use crate::core::PhoneCore;
 use hookflash_media::{
@@ -293,9 +294,10 @@ impl MediaIo {
                 }
                 let result = match result {
                     Ok(rtp) => {
-                        let port = rtp.local_addr().port();
+                        let local = rtp.local_addr();
                         self.sockets.insert(id, rtp);
-                        Ok(RtpSocket { port, keys: LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint() } })
+                        let keys = LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint(), ice: local_ice(local) };
+                        Ok(RtpSocket { port: local.port(), keys })
                     }
                     Err(e) => Err(e.to_string()),
                 };
@@ -329,6 +331,18 @@ fn dtls_fingerprint() -> Option<Fingerprint> {
             None
         }
     }
+}
+
+/// The call socket's ICE: fresh credentials and its host candidate (none on a socket bound
+/// to the unspecified address, which names no interface).
+fn local_ice(local: std::net::SocketAddr) -> Option<IceDescription> {
+    use rand::distr::{Alphanumeric, SampleString};
+    if local.ip().is_unspecified() {
+        return None;
+    }
+    let mut rng = rand::rng();
+    let credentials = ice::Credentials { ufrag: Alphanumeric.sample_string(&mut rng, 8), pwd: Alphanumeric.sample_string(&mut rng, 24) };
+    Some(IceDescription { credentials, candidates: vec![ice::Candidate::ours(ice::CandidateKind::Host, local, None)], lite: false })
 }
 
 /// A new SRTP master key and salt from the operating system's random source (`rand`'s thread

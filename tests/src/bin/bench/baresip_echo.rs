@@ -129,6 +129,7 @@ pub fn round_trip(dir: &TestDir, codec: Codec, n: usize) -> Result<f64, String> 
             direction: MediaDirection::SendRecv,
             srtp: None,
             dtls: None,
+            ice: None,
         };
         let started = Instant::now();
         let (s, _events) = MediaSession::start(ep, params, AudioIn::Wav(input.clone()), AudioOut::Wav(output.clone()))

@@ -15,6 +15,7 @@ fn sales_line() -> AccountConfig {
         caller_ids: Some(vec![CallerId { number: "+442079460000".into(), name: "Sales".into() }]),
         media_encryption: Default::default(),
         require_encryption: false,
+        ice: false,
         ..account_config("sales")
     }
 }

@@ -112,6 +112,7 @@ pub fn account_config(user: &str) -> AccountConfig {
         caller_ids: None,
         media_encryption: Default::default(),
         require_encryption: false,
+        ice: false,
         keep_alive_secs: None,
         transfer_requests: Default::default(),
     }
@@ -340,7 +341,7 @@ impl Wire {
                 self.next_port += 2;
                 let port = self.next_port;
                 // A key as distinct as the port (no cryptography happens on the wire here).
-                let keys = LocalKeys { sdes: SrtpKey([port as u8; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![p as u8; 32] }) };
+                let keys = LocalKeys { sdes: SrtpKey([port as u8; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![p as u8; 32] }), ice: None };
                 self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(RtpSocket { port, keys }) }), 0);
             }
             MediaOutput::Start { id, .. } => {
