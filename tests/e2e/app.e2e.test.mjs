@@ -21,6 +21,11 @@
 //     to carol; the prompt counts down; Decline keeps the call (carol is never called), Accept
 //     calls carol and the call with bob ends "transferred".
 // 3g. Shared park: orbit slots from a scripted dialog-event notifier; the call card offers the orbits.
+// 3h. Accessibility: axe-core (lib/axe.mjs) run in the window idle, with a call ringing and with a
+//     call connected finds no serious or critical violations; the live regions announce the
+//     incoming call (assertive), the connected and the ended call (polite).
+// 3i. Keyboard only (lib/keyboard.mjs: Tab, Enter, Space; nothing clicked): answer, park, answer a
+//     second call, switch back, hang up the parked one, blind-transfer the first to the second.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
 //
@@ -43,6 +48,8 @@ import { startXvfb } from './lib/xvfb.mjs';
 import { startBaresip } from './lib/baresip.mjs';
 import { startKamailio } from './lib/kamailio.mjs';
 import { startOrbitNotifier } from './lib/orbit_notifier.mjs';
+import { checkAccessibility, describeViolations } from './lib/axe.mjs';
+import { Key, press, tabTo, typeText } from './lib/keyboard.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -131,6 +138,21 @@ async function ensurePeer() {
   peer.sipPort = sipPort;
   step(`baresip auto-answers at ${peer.uri}`);
   return peer;
+}
+
+/**
+ * A further baresip peer (auto-answering, loopback) for one test: `name` names its folder and
+ * its log (logs/<name>.log). The caller closes it.
+ */
+async function startExtraPeer(user, name = `baresip-${user}`) {
+  return startBaresip({
+    dir: path.join(work, name),
+    user,
+    sipPort: await freeSipPort(),
+    ctrlPort: await freeTcpPort(),
+    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
+    logFile: path.join(work, 'logs', `${name}.log`),
+  });
 }
 
 /** Writes a direct-call profile (no registrar) with its own history file. */
@@ -550,15 +572,7 @@ function callCards() {
 test('two calls at once: answering parks the first, double-click switches, hanging up one keeps the other', { timeout: 240_000 }, async () => {
   await setUp();
   const bob = await ensurePeer();
-  const carolSip = await freeSipPort();
-  const carol = await startBaresip({
-    dir: path.join(work, 'baresip-carol'),
-    user: 'carol',
-    sipPort: carolSip,
-    ctrlPort: await freeTcpPort(),
-    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
-    logFile: path.join(work, 'logs', 'baresip-carol.log'),
-  });
+  const carol = await startExtraPeer('carol');
   try {
     const appPort = await freeSipPort();
     const profile = writeProfile('multicall', [`listen = "127.0.0.1:${appPort}"`]);
@@ -640,14 +654,7 @@ test('two calls at once: answering parks the first, double-click switches, hangi
 test('consult transfer: the caller is parked while the user consults a colleague, then the two are connected', { timeout: 240_000 }, async () => {
   await setUp();
   const bob = await ensurePeer();
-  const carol = await startBaresip({
-    dir: path.join(work, 'baresip-carol-consult'),
-    user: 'carol',
-    sipPort: await freeSipPort(),
-    ctrlPort: await freeTcpPort(),
-    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
-    logFile: path.join(work, 'logs', 'baresip-carol-consult.log'),
-  });
+  const carol = await startExtraPeer('carol', 'baresip-carol-consult');
   try {
     const appPort = await freeSipPort();
     const profile = writeProfile('consult', [`listen = "127.0.0.1:${appPort}"`]);
@@ -712,14 +719,7 @@ function conferenceParties() {
 test('3-way then leave: "Conference all" merges the caller and the colleague; Leave connects them to each other', { timeout: 240_000 }, async () => {
   await setUp();
   const bob = await ensurePeer();
-  const carol = await startBaresip({
-    dir: path.join(work, 'baresip-carol-3way'),
-    user: 'carol',
-    sipPort: await freeSipPort(),
-    ctrlPort: await freeTcpPort(),
-    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
-    logFile: path.join(work, 'logs', 'baresip-carol-3way.log'),
-  });
+  const carol = await startExtraPeer('carol', 'baresip-carol-3way');
   try {
     const appPort = await freeSipPort();
     const profile = writeProfile('three-way', [`listen = "127.0.0.1:${appPort}"`]);
@@ -819,15 +819,7 @@ test('3-way then leave: "Conference all" merges the caller and the colleague; Le
 test('a conference of three: answering parks it, Merge adds the caller, Leave is refused and "End conference for everyone" ends it', { timeout: 240_000 }, async () => {
   await setUp();
   const bob = await ensurePeer();
-  const peerOf = async (user) =>
-    startBaresip({
-      dir: path.join(work, `baresip-${user}-4way`),
-      user,
-      sipPort: await freeSipPort(),
-      ctrlPort: await freeTcpPort(),
-      rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
-      logFile: path.join(work, 'logs', `baresip-${user}-4way.log`),
-    });
+  const peerOf = (user) => startExtraPeer(user, `baresip-${user}-4way`);
   const carol = await peerOf('carol');
   const dave = await peerOf('dave');
   try {
@@ -923,14 +915,7 @@ test('a conference of three: answering parks it, Merge adds the caller, Leave is
 test('a transfer request: the far end asks to transfer us; Decline keeps the call here, Accept calls the target', { timeout: 240_000 }, async () => {
   await setUp();
   const bob = await ensurePeer();
-  const carol = await startBaresip({
-    dir: path.join(work, 'baresip-carol-asked'),
-    user: 'carol',
-    sipPort: await freeSipPort(),
-    ctrlPort: await freeTcpPort(),
-    rtpBase: 20000 + Math.floor(Math.random() * 20000) * 2,
-    logFile: path.join(work, 'logs', 'baresip-carol-asked.log'),
-  });
+  const carol = await startExtraPeer('carol', 'baresip-carol-asked');
   try {
     const appPort = await freeSipPort();
     const profile = writeProfile('transfer-request', [`listen = "127.0.0.1:${appPort}"`, 'transfer_requests = "ask"']);
@@ -1090,6 +1075,133 @@ test('shared park: the orbit slots show who is parked there; a call offers "Park
     await closeApp();
   } finally {
     await notifier.close();
+  }
+});
+
+/**
+ * A direct-call phone (no registrar) listening on its own port, launched and up: returns the
+ * address peers dial.
+ */
+async function openPhone(name) {
+  const appPort = await freeSipPort();
+  const profile = writeProfile(name, [`listen = "127.0.0.1:${appPort}"`]);
+  await launchApp(name, profile);
+  await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: `${name}: the app window never came up` });
+  return `sip:alice@127.0.0.1:${appPort}`;
+}
+
+/** Text of the live region (`live-polite` or `live-assertive`). */
+async function liveText(which) {
+  return browser.execute((id) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '', which);
+}
+
+/** axe-core in the window now: prints what it finds, fails on serious or critical violations. */
+async function assertAccessible(label) {
+  const failing = await checkAccessibility(browser, label, step);
+  assert.equal(failing.length, 0, `axe found serious/critical violations (${label}):\n${describeViolations(failing)}`);
+}
+
+test('accessibility: axe-core finds no serious or critical violations idle, with a call ringing, with a call connected and in the settings', { timeout: 180_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const appUri = await openPhone('axe');
+  await assertAccessible('idle');
+
+  const mark = bob.events.length;
+  bob.command('dial', appUri);
+  await (await byTestId('incoming-card')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for bob' });
+  await browser.waitUntil(async () => /Incoming call from bob@/.test(await liveText('live-assertive')), {
+    timeout: 5_000,
+    timeoutMsg: 'the incoming call was not announced in the assertive live region',
+  });
+  await assertAccessible('incoming call ringing');
+
+  await press(browser, '[data-testid="answer-button"]', Key.Enter);
+  await browser.waitUntil(async () => (await callCards()).some((t) => t.includes('bob@') && t.includes('Connected')), {
+    timeout: 10_000,
+    timeoutMsg: 'Enter on Answer did not connect bob',
+  });
+  await browser.waitUntil(async () => /Connected to bob@/.test(await liveText('live-polite')), {
+    timeout: 5_000,
+    timeoutMsg: 'the connected call was not announced in the polite live region',
+  });
+  await assertAccessible('call connected');
+
+  await press(browser, '[data-testid="hangup-button"]', Key.Enter);
+  await waitFor('bob to see the call closed', () => bob.eventsSince(mark, 'CALL_CLOSED').length > 0, 10_000);
+  await browser.waitUntil(async () => /ended/i.test(await liveText('live-polite')), {
+    timeout: 5_000,
+    timeoutMsg: 'the end of the call was not announced',
+  });
+  // The settings, opened from the keyboard too.
+  await press(browser, 'button[data-testid="account-settings-button"]', Key.Enter);
+  await (await byTestId('settings-form')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'Enter on "Account settings" did not open the settings' });
+  await assertAccessible('settings');
+  step('axe: idle, ringing, connected and settings views pass; ringing, connected and ended announced');
+  await closeApp();
+});
+
+test('keyboard only: answer, park, a second call, switch, hang up the parked one and transfer, with Tab, Enter and Space', { timeout: 240_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  const carol = await startExtraPeer('carol', 'baresip-carol-keyboard');
+  try {
+    const appUri = await openPhone('keyboard');
+    const until = (what, fn, timeout = 10_000) => browser.waitUntil(fn, { timeout, interval: 250, timeoutMsg: what });
+    const connectedTo = (who) => async () => (await callCards()).some((t) => t.includes(who) && t.includes('Connected'));
+    const parkedHas = (who) => async () => (await parkedRows()).some((r) => r.text.includes(who));
+
+    // 1. bob calls: Tab to Answer, Enter.
+    const bobMark = bob.events.length;
+    bob.command('dial', appUri);
+    await (await byTestId('incoming-card')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for bob' });
+    let tabs = await press(browser, '[data-testid="answer-button"]', Key.Enter);
+    await until('Enter on Answer did not connect bob', connectedTo('bob@'));
+    step(`keyboard: answered bob (${tabs} Tab)`);
+
+    // 2. Park him: Tab to Park, Space.
+    tabs = await press(browser, '[data-testid="park-button"]', Key.Space);
+    await until('Space on Park did not park bob', parkedHas('bob@'));
+    await until('parking was not announced', async () => /bob@\S+ is parked/.test(await liveText('live-polite')), 5_000);
+    step(`keyboard: parked bob (${tabs} Tab)`);
+
+    // 3. carol calls: answered the same way (bob stays parked).
+    const carolMark = carol.events.length;
+    carol.command('dial', appUri);
+    await (await byTestId('incoming-card')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for carol' });
+    await press(browser, '[data-testid="answer-button"]', Key.Enter);
+    await until('Enter on Answer did not connect carol', connectedTo('carol@'));
+    assert.ok(await parkedHas('bob@')(), 'bob left the parked list when carol was answered');
+
+    // 4. Switch to bob: Tab to the Switch button of his parked row, Enter; carol is parked.
+    tabs = await press(browser, '[data-testid="switch-button"]', Key.Enter, { text: 'bob@' });
+    await until('Switch did not make bob active', connectedTo('bob@'));
+    await until('carol is not parked after switching to bob', parkedHas('carol@'));
+    step(`keyboard: switched to bob, carol parked (${tabs} Tab)`);
+
+    // 5. Hang up carol from her parked row (Enter on its hang-up button, not a switch).
+    await press(browser, '[data-testid="parked-call"] button[aria-label="Hang up parked call"]', Key.Enter, { text: 'carol@' });
+    await waitFor('carol to see her call closed', () => carol.eventsSince(carolMark, 'CALL_CLOSED').length > 0, 10_000);
+    assert.ok(await connectedTo('bob@')(), 'bob is not the connected call after hanging up carol');
+    step('keyboard: hung up parked carol; bob still connected');
+
+    // 6. Transfer bob to carol: Transfer (Enter), Tab to the address, type it, Enter = "Transfer now".
+    await press(browser, '[data-testid="transfer-button"]', Key.Enter);
+    await tabTo(browser, '[data-testid="transfer-target"]');
+    await typeText(browser, carol.uri);
+    await browser.keys([Key.Enter]);
+    await waitFor(
+      'carol to be connected with bob',
+      () => carol.eventsSince(carolMark, 'CALL_ESTABLISHED').some((e) => String(e.peeruri ?? e.param).includes('bob@')),
+      15_000,
+    );
+    await until('our call with bob did not end "transferred to"', async () => (await callCards()).some((t) => t.includes('transferred to')), 15_000);
+    await waitFor("bob's call with us to close", () => bob.eventsSince(bobMark, 'CALL_CLOSED').length > 0, 10_000);
+    await screenshot(path.join(artifacts, 'app-keyboard-transferred.png'));
+    step('keyboard: bob transferred to carol');
+    await closeApp();
+  } finally {
+    await carol.close();
   }
 });
 
