@@ -44,6 +44,8 @@ pub struct KamailioBuilder {
     in_dialog_auth: Option<String>,
     /// Another address it listens on (UDP/TCP, same port), e.g. outside a test's NAT.
     also_listen: Option<std::net::Ipv4Addr>,
+    /// SIP over WebSocket: a WS port (and a WSS port when TLS is on).
+    websocket: bool,
 }
 
 /// Whether Kamailio challenges new INVITEs (407) before relaying them, and with which realm.
@@ -60,6 +62,10 @@ pub struct Kamailio {
     pub port: u16,
     /// TLS port, when built with `.tls(true)`.
     pub tls_port: Option<u16>,
+    /// SIP over WebSocket port (`.websocket(true)`); its `/` takes the upgrade, other ports refuse it (403).
+    pub ws_port: Option<u16>,
+    /// SIP over secure WebSocket port (`.websocket(true)` with TLS).
+    pub wss_port: Option<u16>,
     /// The test CA that signed the TLS server certificate (give it to the CLI as `--tls-ca`).
     pub ca_pem: Option<PathBuf>,
     pub digest: Digest,
@@ -74,7 +80,7 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None, also_listen: None }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None, also_listen: None, websocket: false }
     }
 }
 
@@ -140,6 +146,14 @@ impl KamailioBuilder {
         self
     }
 
+    /// Also take SIP over WebSocket (RFC 7118, the `xhttp` and `websocket` modules) on a port of
+    /// its own, and over secure WebSocket on another when TLS is on. An upgrade on any other TCP
+    /// port is refused with 403; each is logged as `HF-WS-UPGRADE port=<port> url=<path>`.
+    pub fn websocket(mut self, on: bool) -> Self {
+        self.websocket = on;
+        self
+    }
+
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
@@ -175,9 +189,13 @@ impl KamailioBuilder {
         } else {
             (None, None)
         };
+        let ws_port = self.websocket.then(ports::free_port);
+        let wss_port = (self.websocket && self.tls).then(ports::free_port);
         let cfg = config_text(&ConfigParams {
             port,
             tls_port,
+            ws_port,
+            wss_port,
             db_dir: db.display().to_string(),
             tls_cfg: kdir.join("tls.cfg").display().to_string(),
             digest: self.digest,
@@ -194,6 +212,8 @@ impl KamailioBuilder {
         Kamailio {
             port,
             tls_port,
+            ws_port,
+            wss_port,
             ca_pem: ca.map(|c| c.ca_pem),
             digest: self.digest,
             process,
@@ -230,12 +250,13 @@ impl Kamailio {
         ([127, 0, 0, 1], self.port).into()
     }
 
-    /// `sip:127.0.0.1:<port>;transport=<transport>` (TLS uses the TLS port).
+    /// `sip:127.0.0.1:<port>;transport=<transport>` (TLS, WS and WSS use their own ports).
     pub fn registrar_uri(&self, transport: &str) -> String {
-        let port = if transport == "tls" {
-            self.tls_port.expect("Kamailio was built without .tls(true)")
-        } else {
-            self.port
+        let port = match transport {
+            "tls" => self.tls_port.expect("Kamailio was built without .tls(true)"),
+            "ws" => self.ws_port.expect("Kamailio was built without .websocket(true)"),
+            "wss" => self.wss_port.expect("Kamailio was built without .websocket(true) and .tls(true)"),
+            _ => self.port,
         };
         format!("sip:127.0.0.1:{port};transport={transport}")
     }
@@ -316,6 +337,8 @@ fn subscriber_table(users: &[(String, String)]) -> String {
 struct ConfigParams {
     port: u16,
     tls_port: Option<u16>,
+    ws_port: Option<u16>,
+    wss_port: Option<u16>,
     db_dir: String,
     tls_cfg: String,
     digest: Digest,
@@ -349,12 +372,22 @@ fn config_text(p: &ConfigParams) -> String {
     if let Some(tp) = p.tls_port {
         c.push_str(&format!("enable_tls=yes\nlisten=tls:127.0.0.1:{tp}\n"));
     }
+    if let Some(wp) = p.ws_port {
+        // HTTP requests (the upgrade) carry no Content-Length.
+        c.push_str(&format!("listen=tcp:127.0.0.1:{wp}\ntcp_accept_no_cl=yes\n"));
+    }
+    if let Some(wsp) = p.wss_port {
+        c.push_str(&format!("listen=tls:127.0.0.1:{wsp}\n"));
+    }
     c.push_str("mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"\n");
     for m in [
         "tm", "sl", "rr", "pv", "maxfwd", "usrloc", "registrar", "textops", "siputils", "xlog", "sanity", "db_text",
         "auth", "auth_db",
     ] {
         c.push_str(&format!("loadmodule \"{m}.so\"\n"));
+    }
+    if p.ws_port.is_some() {
+        c.push_str("loadmodule \"xhttp.so\"\nloadmodule \"websocket.so\"\n");
     }
     if p.tls_port.is_some() {
         c.push_str("loadmodule \"tls.so\"\n");
@@ -396,6 +429,8 @@ fn config_text(p: &ConfigParams) -> String {
     // UAs on 127.0.0.1, and loose_route() would then loop in-dialog requests back to Kamailio.
     let mut ports = vec![5060, p.port];
     ports.extend(p.tls_port);
+    ports.extend(p.ws_port);
+    ports.extend(p.wss_port);
     let local_domain = match p.also_listen {
         Some(ip) => format!("($rd == \"127.0.0.1\" || $rd == \"{ip}\")"),
         None => "$rd == \"127.0.0.1\"".to_string(),
@@ -425,8 +460,34 @@ fn config_text(p: &ConfigParams) -> String {
             .replace("    @INVITE_AUTH@\n", &invite_auth)
             .replace("        @IN_DIALOG_AUTH@\n", &in_dialog_auth),
     );
+    if let Some(wp) = p.ws_port {
+        let wss = p.wss_port.map(|w| format!(" && $Rp != {w}")).unwrap_or_default();
+        c.push_str(&WS_ROUTE.replace("@NOT_WS_PORT@", &format!("$Rp != {wp}{wss}")));
+    }
     c
 }
+
+/// The WebSocket upgrade (RFC 6455 with the `sip` subprotocol) on the WS/WSS ports; refused
+/// (403) on any other. SIP then arrives on the connection as on any other transport; replies and
+/// requests to a WebSocket client go back on its connection (its Contact is the connection's
+/// address, and Kamailio reuses a WebSocket connection to that address).
+const WS_ROUTE: &str = r#"
+event_route[xhttp:request] {
+    set_reply_close();
+    set_reply_no_connect();
+    xlog("L_NOTICE", "HF-WS-UPGRADE port=$Rp url=$hu\n");
+    if (@NOT_WS_PORT@) {
+        xhttp_reply("403", "Forbidden", "", "");
+        exit;
+    }
+    if ($hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade" && $rm =~ "GET") {
+        if (ws_handle_handshake()) {
+            exit;
+        }
+    }
+    xhttp_reply("404", "Not Found", "", "");
+}
+"#;
 
 const ROUTES: &str = r#"
 request_route {
@@ -576,6 +637,8 @@ mod tests {
         let mut p = ConfigParams {
             port: 5060,
             tls_port: None,
+            ws_port: None,
+            wss_port: None,
             db_dir: "/x".into(),
             tls_cfg: "/t".into(),
             digest: Digest::Md5,
@@ -603,6 +666,31 @@ mod tests {
         let c = config_text(&p);
         assert!(c.contains("loadmodule \"pua_dialoginfo.so\"") && c.contains("handle_subscribe()"), "{c}");
         assert!(c.contains("$rU =~ \"^70[0-9]$\"") && c.contains("$du = \"sip:127.0.0.1:7000\""), "{c}");
+    }
+
+    #[test]
+    fn websocket_config_takes_the_upgrade_on_its_ports_only() {
+        let mut p = ConfigParams {
+            port: 5070,
+            tls_port: Some(5071),
+            ws_port: None,
+            wss_port: None,
+            db_dir: "/x".into(),
+            tls_cfg: "/t".into(),
+            digest: Digest::Md5,
+            min_expires: 10,
+            park_orbits: None,
+            invite_auth: None,
+            in_dialog_auth: None,
+            also_listen: None,
+        };
+        assert!(!config_text(&p).contains("websocket"));
+        (p.ws_port, p.wss_port) = (Some(8080), Some(8443));
+        let c = config_text(&p);
+        assert!(c.contains("listen=tcp:127.0.0.1:8080\n") && c.contains("listen=tls:127.0.0.1:8443\n"), "{c}");
+        assert!(c.contains("loadmodule \"xhttp.so\"") && c.contains("loadmodule \"websocket.so\""), "{c}");
+        assert!(c.contains("if ($Rp != 8080 && $Rp != 8443) {") && c.contains("ws_handle_handshake()"), "{c}");
+        assert!(c.contains("$rp == 8080 || $rp == 8443"), "WS and WSS AORs are local: {c}");
     }
 
     #[test]

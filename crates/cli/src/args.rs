@@ -24,9 +24,13 @@ pub struct AccountArgs {
     /// Address of record, e.g. sip:alice@example.com.
     #[arg(long, global = true)]
     pub aor: Option<String>,
-    /// Registrar URI (default: the AOR's host); `;transport=tcp|tls` selects the transport.
+    /// Registrar URI (default: the AOR's host); `;transport=tcp|tls|ws|wss` selects the transport.
     #[arg(long, global = true)]
     pub registrar: Option<String>,
+    /// Transport to the registrar: udp, tcp, tls, ws or wss (SIP over WebSocket, RFC 7118; port
+    /// 80 and 443 unless the registrar names one); overrides the profile's transport.
+    #[arg(long, global = true, value_enum)]
+    pub transport: Option<TransportArg>,
     /// Outbound proxy URI.
     #[arg(long, global = true)]
     pub outbound_proxy: Option<String>,
@@ -67,6 +71,16 @@ pub struct AccountArgs {
     /// Call history database (default: ~/.local/share/hookflash/history.sqlite3).
     #[arg(long, global = true)]
     pub history_db: Option<PathBuf>,
+}
+
+/// `--transport`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportArg {
+    Udp,
+    Tcp,
+    Tls,
+    Ws,
+    Wss,
 }
 
 /// `--srtp`.

@@ -25,6 +25,10 @@ fn transport(a: &AccountConfig) -> &'static str {
     match a.transport {
         Some(Transport::Tls) => "tls",
         Some(Transport::Tcp) => "tcp",
+        Some(Transport::Ws) => "ws",
+        Some(Transport::Wss) => "wss",
+        _ if named("wss") => "wss",
+        _ if named("ws") => "ws",
         _ if named("tls") || a.registrar.as_deref().is_some_and(|r| r.starts_with("sips:")) || a.aor.starts_with("sips:") => "tls",
         _ if named("tcp") => "tcp",
         _ => "udp",
@@ -36,7 +40,7 @@ pub fn report(f: &Findings) -> Value {
     let a = f.account;
     let transport = transport(a);
     let registrar = a.registrar.clone().unwrap_or_else(|| a.aor.clone());
-    let tls = (transport == "tls").then(|| match &f.registered {
+    let tls = (transport == "tls" || transport == "wss").then(|| match &f.registered {
         Ok(_) => match &a.tls_ca_file {
             Some(ca) => format!("verified against the system's roots and {}", ca.display()),
             None => "verified against the system's roots".to_string(),
@@ -50,7 +54,11 @@ pub fn report(f: &Findings) -> Value {
         (Err(e), _) => format!("FAILED: {e}"),
     };
     let public = f.status.and_then(|s| s.public_address.clone());
-    let keepalive = if transport == "udp" { "every 25 s (UDP)" } else { "every 30 s (TCP/TLS), the connection checked every 2 s" };
+    let keepalive = match transport {
+        "udp" => "every 25 s (UDP)",
+        "ws" | "wss" => "a WebSocket ping every 30 s, the connection checked every 2 s",
+        _ => "every 30 s (TCP/TLS), the connection checked every 2 s",
+    };
     let nat = match (&f.registered, &public) {
         (Err(_), _) => "unknown (not registered)".to_string(),
         (Ok(_), Some(p)) => format!("behind NAT: the registrar sees us at {p}, we are {}; that address is registered, keep-alive {keepalive}", f.local),

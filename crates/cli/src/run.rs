@@ -1,12 +1,12 @@
 //! The CLI's behaviour: build the account from the profile and flags, start the phone, and
 //! drive it for `register`, `call` or `listen`, reacting to its events.
 
-use crate::args::{AccountArgs, Cli, Command, MediaArgs, SrtpArg};
+use crate::args::{AccountArgs, Cli, Command, MediaArgs, SrtpArg, TransportArg};
 use crate::output::Printer;
 use crate::session::{run_session, ScriptSource};
 use hookflash_phone::{
     load_profile, AccountConfig, AudioEndpoint, CallId, MediaEncryption, CallOptions, CallState, CodecName, EndReason,
-    PasswordSource, Phone, PhoneEvent, Profile,
+    PasswordSource, Phone, PhoneEvent, Profile, Transport,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,15 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     }
     if let Some(v) = &args.registrar {
         a.registrar = Some(v.clone());
+    }
+    if let Some(t) = args.transport {
+        a.transport = Some(match t {
+            TransportArg::Udp => Transport::Udp,
+            TransportArg::Tcp => Transport::Tcp,
+            TransportArg::Tls => Transport::Tls,
+            TransportArg::Ws => Transport::Ws,
+            TransportArg::Wss => Transport::Wss,
+        });
     }
     if let Some(v) = &args.outbound_proxy {
         a.outbound_proxy = Some(v.clone());

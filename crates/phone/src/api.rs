@@ -13,6 +13,10 @@ pub enum Transport {
     Udp,
     Tcp,
     Tls,
+    /// SIP over WebSocket (RFC 7118), for WebRTC-style gateways; port 80 unless given.
+    Ws,
+    /// SIP over secure WebSocket (TLS, the certificate checked as for `tls`); port 443 unless given.
+    Wss,
 }
 
 /// One SIP account. The password is never part of this: it comes from a [`PasswordSource`].
@@ -25,7 +29,7 @@ pub struct AccountConfig {
     /// Digest user name; defaults to the AOR's user part.
     #[serde(default)]
     pub auth_user: Option<String>,
-    /// Registrar URI; defaults to the AOR's host. `;transport=tcp|tls` selects the transport.
+    /// Registrar URI; defaults to the AOR's host. `;transport=tcp|tls|ws|wss` selects the transport.
     #[serde(default)]
     pub registrar: Option<String>,
     /// Outbound proxy URI every request is sent through, if any.

@@ -12,6 +12,9 @@ pub enum SipError {
     /// cannot help until someone fixes the certificate or the trust settings.
     #[error("TLS connection to {server} refused: {detail}")]
     Certificate { server: String, detail: String },
+    /// A WebSocket server answered the upgrade to SIP over WebSocket with an HTTP status.
+    #[error("the WebSocket upgrade was refused ({status}{}) by {server}", if reason.is_empty() { String::new() } else { format!(" {reason}") })]
+    WebSocketRefused { status: u16, reason: String, server: String },
     #[error("invalid {what} '{value}': {detail}")]
     Invalid { what: String, value: String, detail: String },
     #[error("cannot listen on {addr}: {detail}")]

@@ -9,7 +9,7 @@ use crate::auth::{challenges_of, Asker, Attempt, AuthRefused, Credentials};
 use crate::digest;
 use crate::replaces::Replaces;
 use crate::stack::SipStack;
-use crate::types::{SipUri, Transport};
+use crate::types::SipUri;
 use crate::SipError;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
@@ -255,9 +255,9 @@ pub async fn invite(
         })?),
         None => None,
     };
-    if let Some(t @ (Transport::Tcp | Transport::Tls)) = first_hop.transport() {
-        // Over TCP/TLS the far end reaches us back on the connection we open: our Contact is
-        // its local address, with the transport named (RFC 3261 8.1.1.8).
+    if let Some(t) = first_hop.transport().filter(|t| t.is_stream()) {
+        // Over TCP/TLS/WS/WSS the far end reaches us back on the connection we open: our
+        // Contact is its local address, with the transport named (RFC 3261 8.1.1.8).
         let hop = SipAddr::try_from(&first_hop.0).map_err(|e| SipError::Invalid {
             what: "address".into(),
             value: first_hop.to_string(),
@@ -265,8 +265,8 @@ pub async fn invite(
         })?;
         let (conn, _) = match stack.endpoint.transport_layer.lookup(&hop, None).await {
             Ok(found) => found,
-            Err(e) if t == Transport::Tls => return Err(crate::trust::tls_error(&hop, &first_hop.host(), &e.to_string()).await),
-            Err(e) => return Err(SipError::Unreachable { server: server.clone(), detail: e.to_string() }),
+            Err(e) if t.is_secure() => return Err(crate::stack::connect_error(&hop, &first_hop.host(), &e.to_string(), true).await),
+            Err(e) => return Err(crate::stack::connect_error(&hop, &server, &e.to_string(), false).await),
         };
         if let Ok(local) = conn.get_addr().get_socketaddr() {
             inv.contact = SipUri::contact(inv.contact.user().as_deref(), local, t);

@@ -34,10 +34,10 @@ pub async fn options(stack: &SipStack, target: &SipUri, me: &SipUri) -> Result<P
     })?;
     let (conn, _) = match stack.endpoint.transport_layer.lookup(&destination, None).await {
         Ok(found) => found,
-        Err(e) if target.transport() == Some(crate::types::Transport::Tls) => {
-            return Err(crate::trust::tls_error(&destination, &server, &e.to_string()).await)
+        Err(e) => {
+            let secure = target.transport().is_some_and(|t| t.is_secure());
+            return Err(crate::stack::connect_error(&destination, &server, &e.to_string(), secure).await);
         }
-        Err(e) => return Err(SipError::Unreachable { server, detail: e.to_string() }),
     };
     let local = conn.get_addr().clone();
     let via = stack.endpoint.get_via(Some(local), None)?;

@@ -94,14 +94,7 @@ impl Registration {
         // The connection this goes out on decides the Via (TCP/TLS connect happens here).
         let (conn, _) = match stack.endpoint.transport_layer.lookup(&target, None).await {
             Ok(found) => found,
-            Err(e) => {
-                let detail = e.to_string();
-                return Err(if detail.to_ascii_lowercase().contains("certificate") || detail.contains("tls") || detail.contains("TLS") {
-                    crate::trust::tls_error(&target, &server, &detail).await
-                } else {
-                    SipError::Unreachable { server: server.clone(), detail }
-                });
-            }
+            Err(e) => return Err(crate::stack::connect_error(&target, &server, &e.to_string(), false).await),
         };
         let local = conn.get_addr().clone();
         // Un-REGISTER removes the binding we made; otherwise the Contact is this connection's
@@ -192,6 +185,9 @@ impl Registration {
                 SipConnection::Udp(udp) => udp.send_raw(PING, &destination).await,
                 SipConnection::Tcp(tcp) => tcp.send_raw(PING).await,
                 SipConnection::Tls(tls) => tls.send_raw(PING).await,
+                // Over WebSocket the keep-alive is a Ping frame (RFC 7118 6, RFC 6455 5.5.2):
+                // a CRLF would be a SIP message of its own there.
+                SipConnection::WebSocket(ws) => ws.send_ping().await,
                 _ => Ok(()),
             };
             // A stream that cannot be written to is gone; a UDP send error is passing.
@@ -277,6 +273,8 @@ fn contact_on(aor: &Uri, local: &SipAddr, stack: &SipStack) -> Uri {
     let mut params = vec![];
     if let Some(t) = local.r#type {
         if t != rsipstack::sip::Transport::Udp {
+            // RFC 7118 5.2: `transport=ws` over WSS too (`SipUri::contact`).
+            let t = if t == rsipstack::sip::Transport::Wss { rsipstack::sip::Transport::Ws } else { t };
             params.push(rsipstack::sip::Param::Transport(t));
         }
     }

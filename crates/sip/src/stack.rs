@@ -139,6 +139,32 @@ impl SipStack {
     }
 }
 
+/// The error for a connection to `target` (`server` as the user named it) that could not be
+/// opened with `detail`: a refused WebSocket upgrade with its status; a TLS or WSS certificate
+/// problem named (`trust.rs`) — any failure of a TLS/WSS connection with `secure_is_tls`, else
+/// only one that speaks of TLS or a certificate —; else the server unreachable.
+pub(crate) async fn connect_error(target: &rsipstack::transport::SipAddr, server: &str, detail: &str, secure_is_tls: bool) -> SipError {
+    if let Some((status, reason)) = upgrade_refusal(detail) {
+        return SipError::WebSocketRefused { status, reason, server: server.to_string() };
+    }
+    let secure = matches!(target.r#type, Some(rsipstack::sip::Transport::Tls | rsipstack::sip::Transport::Wss));
+    let tls_words = detail.to_ascii_lowercase().contains("certificate") || detail.contains("TLS") || detail.contains("tls");
+    if (secure && secure_is_tls) || tls_words {
+        crate::trust::tls_error(target, server, detail).await
+    } else {
+        SipError::Unreachable { server: server.to_string(), detail: detail.to_string() }
+    }
+}
+
+/// The status and reason of a refused WebSocket upgrade, from rsipstack's error
+/// (`... the WebSocket upgrade was refused (404 Not Found) by host`).
+fn upgrade_refusal(detail: &str) -> Option<(u16, String)> {
+    let rest = &detail[detail.find(rsipstack::transport::websocket::WS_UPGRADE_REFUSED)?..];
+    let inside = rest.split_once('(')?.1.split_once(')')?.0;
+    let (code, reason) = inside.split_once(' ').unwrap_or((inside, ""));
+    Some((code.parse().ok()?, reason.trim().to_string()))
+}
+
 /// Our socket addresses as a registrar saw them (behind NAT): local -> public.
 pub(crate) type PublicAddresses = Arc<std::sync::Mutex<std::collections::HashMap<SocketAddr, SocketAddr>>>;
 
@@ -166,6 +192,18 @@ impl Drop for SipStack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_websocket_upgrade_is_read_with_its_status() {
+        let detail = "Error: the WebSocket upgrade was refused (404 Not Found) by sip.example.com";
+        assert_eq!(upgrade_refusal(detail), Some((404, "Not Found".into())));
+        assert_eq!(upgrade_refusal("Error: the WebSocket upgrade was refused (599 ) by x"), Some((599, String::new())));
+        assert_eq!(upgrade_refusal("I/O error: Connection refused (os error 111)"), None);
+        let e = SipError::WebSocketRefused { status: 404, reason: "Not Found".into(), server: "sip.example.com".into() };
+        assert_eq!(e.to_string(), "the WebSocket upgrade was refused (404 Not Found) by sip.example.com");
+        let e = SipError::WebSocketRefused { status: 599, reason: String::new(), server: "x".into() };
+        assert_eq!(e.to_string(), "the WebSocket upgrade was refused (599) by x");
+    }
 
     #[test]
     fn contacts_advertise_the_address_the_registrar_saw() {

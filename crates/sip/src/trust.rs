@@ -185,7 +185,9 @@ mod peek {
     }
 
     async fn address(target: &rsipstack::transport::SipAddr) -> Option<SocketAddr> {
-        let port = target.addr.port.as_ref().map(|p| p.value()).unwrap_or(5061);
+        // The transport's default port: 5061 for TLS, 443 for WSS.
+        let default = target.r#type.map(|t| t.default_port().value()).unwrap_or(5061);
+        let port = target.addr.port.as_ref().map(|p| p.value()).unwrap_or(default);
         match &target.addr.host {
             rsipstack::sip::Host::IpAddr(ip) => Some(SocketAddr::new(*ip, port)),
             rsipstack::sip::Host::Domain(d) => tokio::net::lookup_host((d.to_string(), port)).await.ok()?.next(),

@@ -16,6 +16,22 @@ pub enum Transport {
     Udp,
     Tcp,
     Tls,
+    /// SIP over WebSocket (RFC 7118), `;transport=ws`.
+    Ws,
+    /// SIP over secure WebSocket (WebSocket over TLS), `;transport=wss`.
+    Wss,
+}
+
+impl Transport {
+    /// TCP, TLS, WS and WSS: the far end reaches us back on the connection we open.
+    pub fn is_stream(self) -> bool {
+        self != Transport::Udp
+    }
+
+    /// TLS and WSS: the server's certificate is checked.
+    pub fn is_secure(self) -> bool {
+        matches!(self, Transport::Tls | Transport::Wss)
+    }
 }
 
 impl SipUri {
@@ -82,7 +98,7 @@ impl SipUri {
         named.or_else(|| (self.0.scheme == Some(rsipstack::sip::Scheme::Sips)).then_some(Transport::Tls))
     }
 
-    /// Adds `;transport=` for TCP/TLS unless the URI already names one.
+    /// Adds `;transport=` for TCP/TLS/WS/WSS unless the URI already names one.
     pub fn with_transport(mut self, t: Transport) -> SipUri {
         if t != Transport::Udp && self.transport().is_none() {
             self.0.params.push(rsipstack::sip::Param::Transport(to_rsip_transport(t)));
@@ -97,8 +113,11 @@ impl SipUri {
             .map_err(|e| SipError::Invalid { what: what.into(), value: self.to_string(), detail: e.to_string() })
     }
 
-    /// `sip:<user>@<addr>` with `;transport=` for TCP/TLS: a Contact.
+    /// `sip:<user>@<addr>` with `;transport=` for TCP/TLS/WS/WSS: a Contact. Over WSS the
+    /// parameter is `ws`: RFC 7118 5.2 defines `ws` as the URI transport of WebSocket, secure or
+    /// not (`WSS` is a Via transport only; Kamailio reads `transport=wss` as UDP).
     pub fn contact(user: Option<&str>, addr: std::net::SocketAddr, transport: Transport) -> SipUri {
+        let transport = if transport == Transport::Wss { Transport::Ws } else { transport };
         let text = match user {
             Some(u) => format!("sip:{u}@{addr}"),
             None => format!("sip:{addr}"),
@@ -124,6 +143,8 @@ pub(crate) fn transport_of(t: &rsipstack::sip::Transport) -> Transport {
     match t {
         rsipstack::sip::Transport::Tcp => Transport::Tcp,
         rsipstack::sip::Transport::Tls | rsipstack::sip::Transport::TlsSctp => Transport::Tls,
+        rsipstack::sip::Transport::Ws => Transport::Ws,
+        rsipstack::sip::Transport::Wss => Transport::Wss,
         _ => Transport::Udp,
     }
 }
@@ -133,6 +154,8 @@ pub(crate) fn to_rsip_transport(t: Transport) -> rsipstack::sip::Transport {
         Transport::Udp => rsipstack::sip::Transport::Udp,
         Transport::Tcp => rsipstack::sip::Transport::Tcp,
         Transport::Tls => rsipstack::sip::Transport::Tls,
+        Transport::Ws => rsipstack::sip::Transport::Ws,
+        Transport::Wss => rsipstack::sip::Transport::Wss,
     }
 }
 
@@ -318,6 +341,8 @@ mod tests {
         let sips = SipUri::parse("registrar", "sips:pbx.example.com").unwrap();
         assert_eq!(sips.transport(), Some(Transport::Tls), "sips: means TLS without a parameter");
         assert_eq!(sips.clone().with_transport(Transport::Tls).to_string(), "sips:pbx.example.com");
+        let ws = SipUri::contact(Some("alice"), "10.0.0.1:40000".parse().unwrap(), Transport::Wss);
+        assert_eq!(ws.to_string().to_ascii_lowercase(), "sip:alice@10.0.0.1:40000;transport=ws", "RFC 7118: ws for WSS too");
         let c = SipUri::contact(Some("alice"), "10.0.0.1:5062".parse().unwrap(), Transport::Tls);
         assert_eq!(c.user().as_deref(), Some("alice"));
         assert_eq!(c.transport(), Some(Transport::Tls));

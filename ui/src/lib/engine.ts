@@ -178,7 +178,7 @@ aor: string, display_name: string | null,
  */
 auth_user: string | null, 
 /**
- * Registrar URI; defaults to the AOR's host. `;transport=tcp|tls` selects the transport.
+ * Registrar URI; defaults to the AOR's host. `;transport=tcp|tls|ws|wss` selects the transport.
  */
 registrar: string | null, 
 /**
@@ -269,7 +269,7 @@ public_address: string | null, };
 /**
  * SIP transport of an account.
  */
-export type Transport = "udp" | "tcp" | "tls";
+export type Transport = "udp" | "tcp" | "tls" | "ws" | "wss";
 
 /**
  * How an account encrypts its calls' media.

@@ -77,6 +77,8 @@ async fn open_account(
     let registrar = match acc.transport {
         Some(Transport::Tcp) => registrar.with_transport(hookflash_sip::Transport::Tcp),
         Some(Transport::Tls) => registrar.with_transport(hookflash_sip::Transport::Tls),
+        Some(Transport::Ws) => registrar.with_transport(hookflash_sip::Transport::Ws),
+        Some(Transport::Wss) => registrar.with_transport(hookflash_sip::Transport::Wss),
         _ => registrar,
     };
     let outbound = match &acc.outbound_proxy {
@@ -120,7 +122,7 @@ async fn open_account(
         display_name: acc.display_name.clone(),
     });
     let contact = stack.contact(aor.user().as_deref());
-    let registrar_on_stream = matches!(registrar.transport(), Some(hookflash_sip::Transport::Tcp | hookflash_sip::Transport::Tls));
+    let registrar_on_stream = registrar.transport().is_some_and(|t| t.is_stream());
     let setup = AccountSetup { aor: aor.clone(), domain, outbound: outbound.clone(), local_ip: listen.ip(), contact, registrar_on_stream };
     let account = Account::new(acc, setup)?;
     let io = AccountIo {

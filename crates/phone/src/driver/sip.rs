@@ -62,7 +62,9 @@ pub(super) struct SipIo {
 
 fn failure(e: SipError) -> Failure {
     let status = match &e {
-        SipError::Refused { status, .. } => Some(*status),
+        // A refused WebSocket upgrade is a refusal too: 403/404 (wrong port or path) fail a
+        // first registration, a 5xx is retried with back-off.
+        SipError::Refused { status, .. } | SipError::WebSocketRefused { status, .. } => Some(*status),
         _ => None,
     };
     let lasting = matches!(e, SipError::Certificate { .. });

@@ -196,7 +196,8 @@ impl SipConnection {
             SipConnection::Tls(_) | SipConnection::TlsListener(_) => Transport::Tls,
             #[cfg(feature = "websocket")]
             #[cfg(all(feature = "platform-tokio", feature = "websocket"))]
-            SipConnection::WebSocket(_) => Transport::Ws,
+            // hookflash patch: a WSS connection is WSS (its local address says which).
+            SipConnection::WebSocket(ws) => ws.get_addr().r#type.unwrap_or(Transport::Ws),
             #[cfg(feature = "websocket")]
             #[cfg(all(feature = "platform-tokio", feature = "websocket"))]
             SipConnection::WebSocketListener(_) => Transport::Wss,

@@ -250,6 +250,57 @@ pub struct TlsConfig {
     pub sni_hostname: Option<String>,
 }
 
+/// The rustls client configuration of `tls_config`: its CA certificates as the only trust
+/// anchors, and its client certificate when given (hookflash patch: shared with WSS).
+pub(crate) fn client_config(tls_config: Option<&TlsConfig>) -> Result<ClientConfig> {
+    let mut root_store = RootCertStore::empty();
+
+    // Load CA certificates if provided
+    if let Some(ca_data) = tls_config.and_then(|c| c.ca_certs.as_ref()) {
+        let certs = pki_types::CertificateDer::pem_slice_iter(ca_data.as_slice())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Error(format!("Failed to parse CA certificates: {}", e)))?;
+        for cert in certs {
+            root_store
+                .add(cert)
+                .map_err(|e| Error::Error(format!("Failed to add CA certificate: {}", e)))?;
+        }
+    } else {
+        // Library policy: no implicit trust anchors. Callers own the
+        // trust store (system roots / pinning / provisioned anchors) and
+        // pass it via `TlsConfig::ca_certs`; an empty store rejects
+        // public-CA peers as UnknownIssuer.
+        tracing::warn!(
+            "TLS: no CA certificates configured — a public-CA peer will \
+             fail verification; pass TlsConfig::ca_certs"
+        );
+    }
+
+    // Build client config with optional mutual TLS
+    let client_config = match (
+        tls_config.and_then(|c| c.client_cert.as_ref()),
+        tls_config.and_then(|c| c.client_key.as_ref()),
+    ) {
+        (Some(cert_data), Some(key_data)) => {
+            let certs = pki_types::CertificateDer::pem_slice_iter(cert_data.as_slice())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    Error::Error(format!("Failed to parse client certificate: {}", e))
+                })?;
+            let key = parse_private_key(key_data)?;
+            ClientConfig::builder()
+                .with_root_certificates(root_store)
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| Error::Error(format!("Client auth configuration error: {}", e)))?
+        }
+        _ => ClientConfig::builder()
+            .with_root_certificates(root_store)
+            .with_no_client_auth(),
+    };
+
+    Ok(client_config)
+}
+
 fn parse_private_key(key_data: &[u8]) -> Result<pki_types::PrivateKeyDer<'static>> {
     // Try PKCS8 format first
     let keys: Vec<_> = pki_types::PrivatePkcs8KeyDer::pem_slice_iter(key_data)
@@ -616,50 +667,7 @@ impl TlsConnection {
                 .await;
         }
 
-        let mut root_store = RootCertStore::empty();
-
-        // Load CA certificates if provided
-        if let Some(ca_data) = tls_config.and_then(|c| c.ca_certs.as_ref()) {
-            let certs = pki_types::CertificateDer::pem_slice_iter(ca_data.as_slice())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::Error(format!("Failed to parse CA certificates: {}", e)))?;
-            for cert in certs {
-                root_store
-                    .add(cert)
-                    .map_err(|e| Error::Error(format!("Failed to add CA certificate: {}", e)))?;
-            }
-        } else {
-            // Library policy: no implicit trust anchors. Callers own the
-            // trust store (system roots / pinning / provisioned anchors) and
-            // pass it via `TlsConfig::ca_certs`; an empty store rejects
-            // public-CA peers as UnknownIssuer.
-            tracing::warn!(
-                "TLS: no CA certificates configured — a public-CA peer will \
-                 fail verification; pass TlsConfig::ca_certs"
-            );
-        }
-
-        // Build client config with optional mutual TLS
-        let mut client_config = match (
-            tls_config.and_then(|c| c.client_cert.as_ref()),
-            tls_config.and_then(|c| c.client_key.as_ref()),
-        ) {
-            (Some(cert_data), Some(key_data)) => {
-                let certs = pki_types::CertificateDer::pem_slice_iter(cert_data.as_slice())
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| {
-                        Error::Error(format!("Failed to parse client certificate: {}", e))
-                    })?;
-                let key = parse_private_key(key_data)?;
-                ClientConfig::builder()
-                    .with_root_certificates(root_store)
-                    .with_client_auth_cert(certs, key)
-                    .map_err(|e| Error::Error(format!("Client auth configuration error: {}", e)))?
-            }
-            _ => ClientConfig::builder()
-                .with_root_certificates(root_store)
-                .with_no_client_auth(),
-        };
+        let mut client_config = client_config(tls_config)?;
 
         if let Some(verifier) = custom_verifier {
             client_config.dangerous().set_certificate_verifier(verifier);

@@ -571,10 +571,15 @@ impl TransportLayerInner {
                 }
                 #[cfg(all(feature = "platform-tokio", feature = "websocket"))]
                 Some(Transport::Ws | Transport::Wss) => {
+                    // hookflash patch: the host name before resolution is the WSS
+                    // certificate identity and the URL's host; the TLS trust is SIP/TLS's.
                     let ws_path = self.ws_path();
-                    let connection = WebSocketConnection::connect_with_path(
+                    let tls_config = self.tls_config();
+                    let connection = WebSocketConnection::connect_to(
                         target,
+                        original_domain.as_deref(),
                         ws_path.as_deref(),
+                        tls_config.as_ref(),
                         Some(self.cancel_token.child_token()),
                     )
                     .await?;

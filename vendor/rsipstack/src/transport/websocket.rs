@@ -16,8 +16,10 @@ use futures_util::{SinkExt, StreamExt};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::{fmt, net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::Mutex};
+/// hookflash patch: how the error of a refused upgrade begins (followed by the status and host).
+pub const WS_UPGRADE_REFUSED: &str = "the WebSocket upgrade was refused";
+
 use tokio_tungstenite::{
-    connect_async,
     tungstenite::{
         client::IntoClientRequest,
         handshake::server::{Request, Response},
@@ -238,32 +240,100 @@ impl WebSocketConnection {
         path: Option<&str>,
         cancel_token: Option<CancellationToken>,
     ) -> Result<Self> {
-        let scheme = match remote.r#type {
-            Some(crate::sip::transport::Transport::Wss) => "wss",
-            _ => "ws",
-        };
+        Self::connect_to(remote, None, path, None, cancel_token).await
+    }
 
-        let host = match &remote.addr.host {
-            crate::sip::Host::Domain(domain) => domain.to_string(),
-            crate::sip::Host::IpAddr(ip) => ip.to_string(),
+    /// hookflash patch: connects to `remote` (an IP address once resolved) and asks for the
+    /// `sip` subprotocol on `path`, with `host_name` (the name before DNS resolution) in the
+    /// URL, and so in the `Host` header and, for WSS, as the TLS server name the certificate is
+    /// checked against. WSS runs over rustls with `tls_config`'s trust anchors (the same as
+    /// SIP over TLS). The port defaults to 80 (ws) or 443 (wss). A refused upgrade is an error
+    /// that starts with [`WS_UPGRADE_REFUSED`] and names the status and the host.
+    pub async fn connect_to(
+        remote: &SipAddr,
+        host_name: Option<&str>,
+        path: Option<&str>,
+        tls_config: Option<&crate::transport::tls::TlsConfig>,
+        cancel_token: Option<CancellationToken>,
+    ) -> Result<Self> {
+        use crate::sip::transport::Transport;
+        let transport = remote.r#type.unwrap_or(Transport::Ws);
+        let secure = transport == Transport::Wss;
+        let port = remote
+            .addr
+            .port
+            .as_ref()
+            .map_or(transport.default_port().value(), |p| p.value());
+        let (socket_addr, name) = match &remote.addr.host {
+            crate::sip::Host::IpAddr(ip) => (SocketAddr::new(*ip, port), ip.to_string()),
+            crate::sip::Host::Domain(domain) => {
+                let domain = domain.to_string();
+                let addr = tokio::net::lookup_host((domain.as_str(), port))
+                    .await?
+                    .next()
+                    .ok_or_else(|| crate::Error::DnsResolutionError(domain.clone()))?;
+                (addr, domain)
+            }
         };
-
-        let port = remote.addr.port.as_ref().map_or(5060, |p| p.value());
-        let ws_path = path.unwrap_or("/");
-        let url = format!("{}://{}:{}{}", scheme, host, port, ws_path);
+        let name = host_name.map(str::to_string).unwrap_or(name);
+        let url_host = if name.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("[{}]", name)
+        } else {
+            name.clone()
+        };
+        let url = format!(
+            "{}://{}:{}{}",
+            if secure { "wss" } else { "ws" },
+            url_host,
+            port,
+            path.unwrap_or("/")
+        );
         let mut request = url.into_client_request()?;
         request
             .headers_mut()
             .insert("sec-websocket-protocol", "sip".parse().unwrap());
 
-        let (ws_stream, _) = connect_async(request).await?;
+        let tcp = tokio::net::TcpStream::connect(socket_addr).await?;
+        let local = tcp.local_addr()?;
+        let stream = if secure {
+            let config = crate::transport::tls::client_config(tls_config)?;
+            let server_name = rustls::pki_types::ServerName::try_from(name.as_str())
+                .map_err(|_| crate::Error::Error(format!("Invalid DNS name: {}", name)))?
+                .to_owned();
+            let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(server_name, tcp)
+                .await
+                .map_err(|e| {
+                    crate::Error::Error(format!("TLS handshake with {} failed: {}", name, e))
+                })?;
+            MaybeTlsStream::Rustls(tls)
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        let ws_stream = match tokio_tungstenite::client_async_with_config(request, stream, None)
+            .await
+        {
+            Ok((ws_stream, _)) => ws_stream,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status();
+                return Err(crate::Error::Error(format!(
+                    "{} ({} {}) by {}",
+                    WS_UPGRADE_REFUSED,
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or(""),
+                    name
+                )));
+            }
+            Err(e) => {
+                return Err(crate::Error::Error(format!(
+                    "the WebSocket upgrade with {} failed: {}",
+                    name, e
+                )))
+            }
+        };
         let local_addr = SipAddr {
-            r#type: Some(
-                remote
-                    .r#type
-                    .unwrap_or(crate::sip::transport::Transport::Ws),
-            ),
-            addr: ws_stream.get_ref().get_ref().local_addr()?.into(),
+            r#type: Some(transport),
+            addr: local.into(),
         };
         let (ws_sink, ws_stream) = ws_stream.split();
 
@@ -285,6 +355,15 @@ impl WebSocketConnection {
 
         Ok(connection)
     }
+
+    /// hookflash patch: a WebSocket Ping frame (RFC 6455 5.5.2), the keep-alive of SIP over
+    /// WebSocket (RFC 7118 6); the peer's Pong counts as traffic for the idle timeout.
+    pub async fn send_ping(&self) -> Result<()> {
+        let mut sink = self.inner.ws_sink.lock().await;
+        sink.send(Message::Ping(Vec::new().into())).await?;
+        Ok(())
+    }
+
     pub fn cancel_token(&self) -> Option<CancellationToken> {
         self.cancel_token.clone()
     }
