@@ -62,6 +62,7 @@ pub fn call_json(c: &CallInfo) -> Value {
         "held_by_remote": c.held_by_remote,
         "account": c.account,
         "encrypted": c.encrypted,
+        "media_path": c.media_path,
         "conference": c.conference,
         "conference_muted": c.conference_muted,
     })
@@ -339,6 +340,7 @@ mod tests {
             account: String::new(),
             routing: None,
             encrypted: false,
+            media_path: None,
             conference: false,
             conference_muted: false,
         };
@@ -372,6 +374,7 @@ mod tests {
             account: "sip:me@h".into(),
             routing: None,
             encrypted: false,
+            media_path: None,
             conference: false,
             conference_muted: false,
         };

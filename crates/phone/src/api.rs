@@ -501,6 +501,12 @@ pub struct CallInfo {
     /// The call's media is SRTP-encrypted (false: clear RTP, or no media yet).
     #[serde(default)]
     pub encrypted: bool,
+    /// With ICE, the candidate pair carrying the media, ours → theirs (`host`, `srflx`, `prflx`,
+    /// `relay`; e.g. "relay → host": through our TURN server). None without ICE or before the
+    /// checks picked a pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub media_path: Option<String>,
     /// The call is a party of the local conference (mixed with the others while the user is in
     /// it; parked with them otherwise).
     #[serde(default)]

@@ -75,6 +75,7 @@ mod tests {
             account: "sip:alice@example.com".into(),
             routing: None,
             encrypted: false,
+            media_path: None,
             conference: false,
             conference_muted: false,
         }

@@ -8,9 +8,8 @@
 //! answered with ICE → we control; an offer with ICE answered by us → we are controlled, unless
 //! the offer says `a=ice-lite`.
 //!
-//! Only UDP candidates of component 1 (RTP) and 2 (RTCP) are kept; ICE is used with `rtcp-mux`,
-//! so component 2 only matters to a peer that does not mux (its RTCP then goes, as without ICE,
-//! to the address its SDP names).
+//! Only UDP candidates of component 1 (RTP) and 2 (RTCP) are kept. We offer both components
+//! with `rtcp-mux`; with a peer that does not mux, RTCP runs its own checks on its own socket.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -72,7 +71,11 @@ impl Candidate {
     /// A candidate of ours for component 1 with RFC 8445 5.1.2's priority (local preference
     /// 65535: one interface) and a foundation per type and base.
     pub fn ours(kind: CandidateKind, address: SocketAddr, related: Option<SocketAddr>) -> Candidate {
-        let component = 1;
+        Candidate::ours_for(1, kind, address, related)
+    }
+
+    /// The same for `component` (2: RTCP on its own socket).
+    pub fn ours_for(component: u16, kind: CandidateKind, address: SocketAddr, related: Option<SocketAddr>) -> Candidate {
         let priority = (kind.type_preference() << 24) + (65535 << 8) + (256 - component as u32);
         // The foundation only has to be equal for candidates of one type from one base and
         // server, and differ otherwise (RFC 8445 5.1.1.3).
@@ -205,7 +208,7 @@ pub struct Agreed {
     /// Ours, as our SDP carried them.
     pub local_candidates: Vec<Candidate>,
     pub remote: Credentials,
-    /// The far end's candidates for component 1.
+    /// The far end's candidates (components 1 and 2).
     pub remote_candidates: Vec<Candidate>,
     /// We nominate (RFC 8445 6.1.1).
     pub controlling: bool,
@@ -213,14 +216,21 @@ pub struct Agreed {
 
 /// The ICE of our answer to `offer`: ours when the offer has ICE and we have credentials,
 /// else none (a peer without ICE gets media the classic way).
-pub fn answer(offer: Option<&IceDescription>, ours: Option<&IceDescription>) -> Option<(IceDescription, Agreed)> {
+///
+/// With `rtcp_mux` accepted, our RTCP (component 2) candidates are left out: RTCP rides on the
+/// RTP pair, and a peer shown them would check a component that no longer exists.
+pub fn answer(offer: Option<&IceDescription>, ours: Option<&IceDescription>, rtcp_mux: bool) -> Option<(IceDescription, Agreed)> {
     let theirs = offer.filter(|t| t.credentials.valid())?;
-    let ours = ours?;
+    let mut ours = ours?.clone();
+    if rtcp_mux {
+        ours.candidates.retain(|c| c.component == 1);
+    }
+    let ours = &ours;
     let agreed = Agreed {
         local: ours.credentials.clone(),
         local_candidates: ours.candidates.clone(),
         remote: theirs.credentials.clone(),
-        remote_candidates: theirs.candidates.iter().filter(|c| c.component == 1).cloned().collect(),
+        remote_candidates: theirs.candidates.iter().filter(|c| c.component <= 2).cloned().collect(),
         // A lite offerer leaves control to the full answerer.
         controlling: theirs.lite,
     };
@@ -235,7 +245,7 @@ pub fn accept(ours: Option<&IceDescription>, answer: Option<&IceDescription>) ->
         local: ours.credentials.clone(),
         local_candidates: ours.candidates.clone(),
         remote: theirs.credentials.clone(),
-        remote_candidates: theirs.candidates.iter().filter(|c| c.component == 1).cloned().collect(),
+        remote_candidates: theirs.candidates.iter().filter(|c| c.component <= 2).cloned().collect(),
         controlling: true,
     })
 }
@@ -291,12 +301,12 @@ mod tests {
         let ours = IceDescription { credentials: creds("ours"), candidates: vec![], lite: false };
         let full = IceDescription { credentials: creds("them"), candidates: vec![], lite: false };
         let lite = IceDescription { lite: true, ..full.clone() };
-        assert!(!answer(Some(&full), Some(&ours)).unwrap().1.controlling);
-        assert!(answer(Some(&lite), Some(&ours)).unwrap().1.controlling);
+        assert!(!answer(Some(&full), Some(&ours), true).unwrap().1.controlling);
+        assert!(answer(Some(&lite), Some(&ours), true).unwrap().1.controlling);
         assert!(accept(Some(&ours), Some(&full)).unwrap().controlling);
         // No ICE on either side: the classic way.
-        assert!(answer(None, Some(&ours)).is_none());
-        assert!(answer(Some(&full), None).is_none());
+        assert!(answer(None, Some(&ours), true).is_none());
+        assert!(answer(Some(&full), None, true).is_none());
         assert!(accept(Some(&ours), None).is_none());
         // Credentials RFC 8839 does not allow are no ICE.
         let short = IceDescription { credentials: Credentials { ufrag: "ab".into(), pwd: "short".into() }, ..full };

@@ -587,7 +587,7 @@ pub fn answer(
 
     let mut formats = vec![codec.clone()];
     formats.extend(telephone_event.clone());
-    let (ice_desc, ice_agreed) = ice::answer(offer.ice.as_ref(), keys.ice.as_ref()).unzip();
+    let (ice_desc, ice_agreed) = ice::answer(offer.ice.as_ref(), keys.ice.as_ref(), offer.rtcp_mux).unzip();
     let desc = AudioDescription {
         address: local_addr,
         port: local_port,

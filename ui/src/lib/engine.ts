@@ -45,6 +45,12 @@ routing: string | null,
  */
 encrypted: boolean, 
 /**
+ * With ICE, the candidate pair carrying the media, ours → theirs (`host`, `srflx`, `prflx`,
+ * `relay`; e.g. "relay → host": through our TURN server). None without ICE or before the
+ * checks picked a pair.
+ */
+media_path?: string, 
+/**
  * The call is a party of the local conference (mixed with the others while the user is in
  * it; parked with them otherwise).
  */

@@ -4,9 +4,10 @@
 //! this file feeds it the STUN datagrams and the time, hands back what to send and answers the
 //! transport's two questions: where does media go, and may media from this address be played.
 //!
-//! One component: ICE is used with `rtcp-mux` (RTCP rides on the RTP pair). Our candidates are
-//! the ones our SDP carried (`a=candidate` values); those on the RTP socket share its address
-//! as their base, so a check answered from any of them is sent from the socket.
+//! One link per component: RTP (1), and RTCP (2) when it is not muxed, each with its own agent
+//! on its own socket (the same credentials). Our candidates are the ones our SDP carried
+//! (`a=candidate` values); those of a component share its socket's address as their base, so a
+//! check answered from any of them is sent from that socket.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -91,9 +92,9 @@ pub fn is_stun(data: &[u8]) -> bool {
 }
 
 impl IceLink {
-    /// Starts the checks at `now`. Fails (with a sentence) when no candidate of ours can be read
-    /// or the agent cannot be made.
-    pub fn new(params: &IceParams, now: Instant) -> Result<IceLink, String> {
+    /// Starts the checks of `component` at `now`. Fails (with a sentence) when no candidate of
+    /// ours can be read or the agent cannot be made.
+    pub fn new(params: &IceParams, component: u16, now: Instant) -> Result<IceLink, String> {
         let config = AgentConfig {
             local_ufrag: params.local_ufrag.clone(),
             local_pwd: params.local_pwd.clone(),
@@ -112,6 +113,9 @@ impl IceLink {
         let mut base = None;
         for raw in &params.local_candidates {
             let c = unmarshal_candidate(raw).map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
+            if c.component() != component {
+                continue;
+            }
             if c.candidate_type() == CandidateType::Host {
                 base.get_or_insert(c.addr());
             }
@@ -120,8 +124,11 @@ impl IceLink {
         let base = base.ok_or("ICE needs a host candidate of ours, and none was given")?;
         for raw in &params.remote_candidates {
             // One the agent cannot take (a family we have no candidate for...) leaves the others.
-            if let Ok(c) = unmarshal_candidate(raw) {
-                let _ = agent.add_remote_candidate(c);
+            match unmarshal_candidate(raw) {
+                Ok(c) if c.component() == component => {
+                    let _ = agent.add_remote_candidate(c);
+                }
+                _ => {}
             }
         }
         agent
@@ -223,8 +230,8 @@ mod tests {
         let a_addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
         let b_addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let mut now = Instant::now();
-        let mut a = IceLink::new(&params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")), now).unwrap();
-        let mut b = IceLink::new(&params("127.0.0.1:5000", "127.0.0.1:4000", false, ("bbbb", "aaaa")), now).unwrap();
+        let mut a = IceLink::new(&params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")), 1, now).unwrap();
+        let mut b = IceLink::new(&params("127.0.0.1:5000", "127.0.0.1:4000", false, ("bbbb", "aaaa")), 1, now).unwrap();
         for _ in 0..200 {
             a.handle_timeout(now);
             b.handle_timeout(now);
@@ -255,7 +262,7 @@ mod tests {
     #[test]
     fn silence_fails_with_a_reason() {
         let mut now = Instant::now();
-        let mut a = IceLink::new(&params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")), now).unwrap();
+        let mut a = IceLink::new(&params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")), 1, now).unwrap();
         for _ in 0..400 {
             a.handle_timeout(now);
             while a.poll_transmit().is_some() {}

@@ -89,10 +89,11 @@ pub struct Transport {
     ice: Mutex<Option<IceSide>>,
 }
 
-/// The stream's ICE agent and what it needs from the SDP.
+/// The stream's ICE agents (RTP, and RTCP unless muxed) and what they need from the SDP.
 #[derive(Debug)]
 struct IceSide {
     link: IceLink,
+    rtcp: Option<IceLink>,
     /// The far end's SDP address, which proven media is handed to the core as.
     sdp_remote: SocketAddr,
     /// A failure already reported.
@@ -130,10 +131,13 @@ impl Transport {
     /// Where a datagram for `to` really goes: over ICE's selected pair once there is one
     /// (everything rides the RTP socket's pair: ICE is used with rtcp-mux).
     fn route(&self, via: Socket, to: SocketAddr) -> SocketAddr {
-        match (via, self.ice().as_ref().and_then(|s| s.link.remote())) {
-            (Socket::Rtp, Some(remote)) => remote,
-            _ => to,
-        }
+        let guard = self.ice();
+        let Some(side) = guard.as_ref() else { return to };
+        let link = match via {
+            Socket::Rtp => Some(&side.link),
+            Socket::Rtcp => side.rtcp.as_ref(),
+        };
+        link.and_then(IceLink::remote).unwrap_or(to)
     }
 
     /// Starts, keeps or stops ICE as `params` say: the same parameters again (a re-INVITE for
@@ -144,7 +148,11 @@ impl Transport {
             None => *current = None,
             Some(p) => match current.as_mut() {
                 Some(side) if side.link.params() == p => side.sdp_remote = params.remote_rtp,
-                _ => *current = Some(IceSide { link: IceLink::new(p, now)?, sdp_remote: params.remote_rtp, reported: false }),
+                _ => {
+                    let muxed = params.remote_rtcp == Some(params.remote_rtp);
+                    let rtcp = if muxed { None } else { Some(IceLink::new(p, 2, now)?) };
+                    *current = Some(IceSide { link: IceLink::new(p, 1, now)?, rtcp, sdp_remote: params.remote_rtp, reported: false });
+                }
             },
         }
         Ok(())
@@ -254,11 +262,18 @@ impl Transport {
             while let Some((to, data)) = side.link.poll_transmit() {
                 out.push((Socket::Rtp, to, data));
             }
+            if let Some(rtcp) = side.rtcp.as_mut() {
+                rtcp.handle_timeout(now);
+                while let Some((to, data)) = rtcp.poll_transmit() {
+                    out.push((Socket::Rtcp, to, data));
+                }
+                next_ice = rtcp.poll_timeout();
+            }
             if let (IceState::Failed(why), false) = (side.link.state(), side.reported) {
                 failures.push(format!("the call's media path failed: {why}"));
                 side.reported = true;
             }
-            next_ice = side.link.poll_timeout();
+            next_ice = [next_ice, side.link.poll_timeout()].into_iter().flatten().min();
         }
         let next = self.drive_dtls(now, &mut out, &mut failures);
         for (via, to, data) in out {
@@ -337,11 +352,17 @@ impl Transport {
         loop {
             let (n, from) = self.socket(via).recv_from(buf).await?;
             let mut out = Vec::new();
-            if via == Socket::Rtp && ice::is_stun(&buf[..n]) {
+            if ice::is_stun(&buf[..n]) {
                 if let Some(side) = self.ice().as_mut() {
-                    side.link.handle_stun(Instant::now(), from, &buf[..n]);
-                    while let Some((to, data)) = side.link.poll_transmit() {
-                        out.push((to, data));
+                    let link = match via {
+                        Socket::Rtp => Some(&mut side.link),
+                        Socket::Rtcp => side.rtcp.as_mut(),
+                    };
+                    if let Some(link) = link {
+                        link.handle_stun(Instant::now(), from, &buf[..n]);
+                        while let Some((to, data)) = link.poll_transmit() {
+                            out.push((to, data));
+                        }
                     }
                 }
                 self.send_now(via, out);

@@ -199,6 +199,7 @@ mod tests {
             account: String::new(),
             routing: None,
             encrypted: false,
+            media_path: None,
             conference: false,
             conference_muted: false,
         }

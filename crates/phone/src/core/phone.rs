@@ -367,6 +367,13 @@ impl PhoneCore {
                 hookflash_media::MediaEvent::Warning(message) => self.emit(PhoneEvent::Warning { message }),
             },
             MediaInput::Measured { id, stats } => {
+                let path = stats.ice_pair.map(|(ours, theirs)| format!("{ours} → {theirs}"));
+                if let Some(c) = self.calls.get_mut(&id) {
+                    if c.info.media_path != path {
+                        c.info.media_path = path;
+                        self.publish(id);
+                    }
+                }
                 if let Some(quality) = incoming_routing::quality(&stats) {
                     if self.calls.contains_key(&id) {
                         self.emit(PhoneEvent::CallQuality { call_id: id, quality });
@@ -571,6 +578,7 @@ impl PhoneCore {
             account: self.accounts[account].aor_text.clone(),
             routing: None,
             encrypted: false,
+            media_path: None,
             conference: false,
             conference_muted: false,
         };

@@ -294,9 +294,9 @@ impl MediaIo {
                 }
                 let result = match result {
                     Ok(rtp) => {
-                        let local = rtp.local_addr();
+                        let (local, rtcp) = (rtp.local_addr(), rtp.rtcp_local_addr());
                         self.sockets.insert(id, rtp);
-                        let keys = LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint(), ice: local_ice(local) };
+                        let keys = LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint(), ice: local_ice(local, rtcp) };
                         Ok(RtpSocket { port: local.port(), keys })
                     }
                     Err(e) => Err(e.to_string()),
@@ -333,16 +333,18 @@ fn dtls_fingerprint() -> Option<Fingerprint> {
     }
 }
 
-/// The call socket's ICE: fresh credentials and its host candidate (none on a socket bound
-/// to the unspecified address, which names no interface).
-fn local_ice(local: std::net::SocketAddr) -> Option<IceDescription> {
+/// The call sockets' ICE: fresh credentials and their host candidates, RTP (component 1) and
+/// RTCP (2, used when the far end does not mux); none on sockets bound to the unspecified
+/// address, which names no interface.
+fn local_ice(local: std::net::SocketAddr, rtcp: std::net::SocketAddr) -> Option<IceDescription> {
     use rand::distr::{Alphanumeric, SampleString};
     if local.ip().is_unspecified() {
         return None;
     }
     let mut rng = rand::rng();
     let credentials = ice::Credentials { ufrag: Alphanumeric.sample_string(&mut rng, 8), pwd: Alphanumeric.sample_string(&mut rng, 24) };
-    Some(IceDescription { credentials, candidates: vec![ice::Candidate::ours(ice::CandidateKind::Host, local, None)], lite: false })
+    let candidates = vec![ice::Candidate::ours(ice::CandidateKind::Host, local, None), ice::Candidate::ours_for(2, ice::CandidateKind::Host, rtcp, None)];
+    Some(IceDescription { credentials, candidates, lite: false })
 }
 
 /// A new SRTP master key and salt from the operating system's random source (`rand`'s thread
