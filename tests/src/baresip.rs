@@ -75,6 +75,7 @@ pub struct BaresipBuilder {
     dial: Option<String>,
     quit_after: Option<u32>,
     mediaenc: Option<String>,
+    ice: bool,
 }
 
 pub struct Baresip {
@@ -102,6 +103,7 @@ impl Baresip {
             dial: None,
             quit_after: None,
             mediaenc: None,
+            ice: false,
         }
     }
 }
@@ -145,6 +147,13 @@ impl BaresipBuilder {
     /// Media encryption of its account (`mediaenc=`): `srtp` (SDES key offered on RTP/AVP),
     /// `srtp-mand` (RTP/SAVP only), `srtp-mandf`: loads the `srtp` module; `dtls_srtp`
     /// (DTLS-SRTP, UDP/TLS/RTP/SAVP): loads the `dtls_srtp` module.
+    /// ICE (baresip's `ice` module, `medianat=ice`): its offers and answers carry candidates and
+    /// it runs connectivity checks.
+    pub fn ice(mut self) -> Self {
+        self.ice = true;
+        self
+    }
+
     pub fn mediaenc(mut self, mode: &str) -> Self {
         self.mediaenc = Some(mode.into());
         self
@@ -186,6 +195,7 @@ impl BaresipBuilder {
              module aufile.so\n\
              module sndfile.so\n\
              {srtp}\
+             {ice}\
              module account.so\n\
              module menu.so\n\
              module ctrl_tcp.so\n\
@@ -200,6 +210,7 @@ impl BaresipBuilder {
                 Some(m) if m.starts_with("dtls") => "module dtls_srtp.so\n",
                 Some(_) => "module srtp.so\n",
             },
+            ice = if self.ice { "module ice.so\n" } else { "" },
         );
         std::fs::write(bdir.join("config"), config).expect("write baresip config");
         let mut account = format!("<sip:{}@127.0.0.1;transport=udp>;auth_pass={}", self.user, self.password);
@@ -212,6 +223,9 @@ impl BaresipBuilder {
         }
         if let Some(mode) = &self.mediaenc {
             account.push_str(&format!(";mediaenc={mode}"));
+        }
+        if self.ice {
+            account.push_str(";medianat=ice");
         }
         account.push_str(&format!(";audio_codecs={}\n", self.codec.baresip_name()));
         std::fs::write(bdir.join("accounts"), account).expect("write baresip accounts");

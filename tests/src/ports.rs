@@ -120,3 +120,15 @@ mod tests {
         assert_eq!(bases, expected);
     }
 }
+
+/// This machine's address on the interface toward its default route (found by connecting a UDP
+/// socket, which sends nothing). For peers that leave loopback out of what they offer, e.g.
+/// baresip's ICE, which gathers no loopback candidate and ignores loopback ones it is offered.
+/// Panics with the reason when the machine has no such interface.
+pub fn interface_ip() -> std::net::IpAddr {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind a UDP socket");
+    s.connect("192.0.2.123:9").or_else(|_| s.connect("203.0.113.1:9")).expect("this test needs a network interface besides loopback (no route found)");
+    let ip = s.local_addr().expect("local address").ip();
+    assert!(!ip.is_loopback() && !ip.is_unspecified(), "this test needs a network interface besides loopback (found {ip})");
+    ip
+}

@@ -76,7 +76,8 @@ pub struct AccountConfig {
     #[serde(default)]
     pub require_encryption: bool,
     /// Offer ICE (RFC 8445) in our calls: credentials and candidates in the SDP, connectivity
-    /// checks before media, media over the pair that answered (with `rtcp-mux`). A far end that
+    /// checks before media, media over the pair that answered (RTP and RTCP each checked, or
+    /// RTCP on the RTP pair when `rtcp-mux` is agreed). A far end that
     /// offers ICE is answered with ICE whatever this says.
     #[serde(default)]
     pub ice: bool,

@@ -17,6 +17,7 @@ mod dtls_srtp;
 mod calls_baresip;
 mod g722_wire;
 mod glare;
+mod ice;
 mod history;
 mod latching;
 mod multicall;

@@ -241,7 +241,8 @@ media_encryption: MediaEncryption,
 require_encryption: boolean, 
 /**
  * Offer ICE (RFC 8445) in our calls: credentials and candidates in the SDP, connectivity
- * checks before media, media over the pair that answered (with `rtcp-mux`). A far end that
+ * checks before media, media over the pair that answered (RTP and RTCP each checked, or
+ * RTCP on the RTP pair when `rtcp-mux` is agreed). A far end that
  * offers ICE is answered with ICE whatever this says.
  */
 ice: boolean, 

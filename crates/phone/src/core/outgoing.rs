@@ -122,9 +122,11 @@ impl PhoneCore {
             Some(_) => (true, Vec::new()),
             None => sdes::offer(account.srtp, &socket.keys.sdes),
         };
-        // ICE rides on one component: offered with rtcp-mux too.
+        // rtcp-mux is offered with DTLS-SRTP (one handshake), not for ICE alone: libre (baresip
+        // 1.x) reads an offered rtcp-mux as "RTCP on the RTP port" even when it answers without
+        // it, sends its RTCP checks there, and fails ICE. Both components have candidates.
         let ice = socket.keys.ice.clone().filter(|_| account.ice);
-        let rtcp_mux = dtls.is_some() || ice.is_some();
+        let rtcp_mux = dtls.is_some();
         let offer = AudioDescription {
             address: account.local_ip,
             port: socket.port,
