@@ -12,27 +12,9 @@ import TransferRequestBar from './TransferRequestBar.svelte';
 import { getLocale, setLanguage } from '../lib/i18n.svelte';
 import { initialState, reduce, type CallView } from '../lib/state';
 import type { CallInfo, HistoryEntry } from '../lib/types';
+import { callView } from '../lib/test_calls';
 
-const call = (over: Partial<CallView> = {}): CallView => ({
-  id: 1,
-  direction: 'outgoing',
-  state: 'answered',
-  remote_uri: 'sip:bob@127.0.0.1:5070',
-  remote_display_name: 'Bob',
-  codec: 'pcmu',
-  muted: false,
-  started_at_ms: 0,
-  answered_at_ms: 1_000,
-  active: false,
-  parked_since_ms: null,
-  held_by_remote: false,
-  account: 'sip:alice@127.0.0.1',
-  routing: null,
-  encrypted: false,
-  conference: false,
-  conference_muted: false,
-  ...over,
-});
+const call = callView;
 const noop = () => {};
 const cardProps = { now: 66_000, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop, onPark: noop, onTransfer: noop };
 

@@ -2,27 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { callAnnouncements, callPhase, phaseAnnouncement, regionTexts } from './announce';
 import { setLanguage } from './i18n.svelte';
 import type { CallView } from './state';
+import { callView } from './test_calls';
 
-const call = (over: Partial<CallView> = {}): CallView => ({
-  id: 1,
-  direction: 'incoming',
-  state: 'ringing',
-  remote_uri: 'sip:bob@127.0.0.1:5070',
-  remote_display_name: 'Bob',
-  codec: 'pcmu',
-  muted: false,
-  started_at_ms: 0,
-  answered_at_ms: null,
-  active: false,
-  parked_since_ms: null,
-  held_by_remote: false,
-  account: 'sip:alice@127.0.0.1',
-  routing: null,
-  encrypted: false,
-  conference: false,
-  conference_muted: false,
-  ...over,
-});
+const call = (over: Partial<CallView> = {}): CallView =>
+  callView({ direction: 'incoming', state: 'ringing', answered_at_ms: null, ...over });
 
 afterEach(() => setLanguage('system'));
 

@@ -29,27 +29,10 @@ import {
   type ViewState,
 } from './state';
 import type { CallInfo, PhoneEvent } from './types';
+import { callView } from './test_calls';
 
-const call = (over: Partial<CallInfo> = {}): CallInfo => ({
-  id: 1,
-  direction: 'outgoing',
-  state: 'calling',
-  remote_uri: 'sip:bob@127.0.0.1:5070',
-  remote_display_name: null,
-  codec: null,
-  muted: false,
-  started_at_ms: 1_000,
-  answered_at_ms: null,
-  active: false,
-  parked_since_ms: null,
-  held_by_remote: false,
-  account: 'sip:alice@127.0.0.1',
-  routing: null,
-  encrypted: false,
-  conference: false,
-  conference_muted: false,
-  ...over,
-});
+const call = (over: Partial<CallInfo> = {}): CallInfo =>
+  callView({ state: 'calling', remote_display_name: null, codec: null, started_at_ms: 1_000, answered_at_ms: null, ...over });
 
 const run = (events: PhoneEvent[], start: ViewState = initialState): ViewState =>
   events.reduce((state, event, i) => reduce(state, event, 10_000 + i * 1000), start);
