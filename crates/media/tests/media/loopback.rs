@@ -793,23 +793,13 @@ async fn g722_loopback_matches_source() {
     check_call(&r, Codec::G722, 20.0, 20.0, 0.99);
 }
 
-/// DTLS-SRTP between two sessions (RTCP on its own port, so both components shake hands): A,
-/// the client, plays the clip; B records it. With the right fingerprints the clip arrives
-/// encrypted; with a wrong one nothing is heard and the failure is reported.
-async fn dtls_call(fingerprint_ok: bool) -> (Vec<f32>, MediaStats, MediaStats, Vec<MediaEvent>) {
-    use hookflash_media::stream::{dtls_identity, DtlsParams, DtlsRole, Fingerprint};
-    let ours = dtls_identity().unwrap().fingerprint().clone();
-    let theirs = if fingerprint_ok { ours.clone() } else { Fingerprint { hash: "sha-256".into(), value: vec![9; 32] } };
-    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
-    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
-    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
-    let out_path = tmp(&format!("dtls-{fingerprint_ok}.wav"));
-    let mut pb = params(a_addr, Codec::Pcmu);
-    pb.dtls = Some(DtlsParams { role: DtlsRole::Server, remote_fingerprints: vec![ours.clone()] });
-    let (b, mut b_events) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
-    let mut pa = params(b_addr, Codec::Pcmu);
-    pa.dtls = Some(DtlsParams { role: DtlsRole::Client, remote_fingerprints: vec![theirs] });
-    let (a, mut a_events) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+/// Waits (up to 10 s) for A's clip to end, lets the last packets land, stops both sessions and
+/// returns what B recorded into `out_path` (removed), both sessions' stats and every event.
+async fn play_to_the_end(
+    (a, mut a_events): (MediaSession, UnboundedReceiver<MediaEvent>),
+    (b, mut b_events): (MediaSession, UnboundedReceiver<MediaEvent>),
+    out_path: &Path,
+) -> (Vec<f32>, MediaStats, MediaStats, Vec<MediaEvent>) {
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while let Ok(Some(e)) = tokio::time::timeout_at(deadline, a_events.recv()).await {
@@ -826,9 +816,29 @@ async fn dtls_call(fingerprint_ok: bool) -> (Vec<f32>, MediaStats, MediaStats, V
     while let Ok(e) = b_events.try_recv() {
         events.push(e);
     }
-    let (out, _) = read_mono(&out_path).unwrap();
-    std::fs::remove_file(&out_path).ok();
+    let (out, _) = read_mono(out_path).unwrap();
+    std::fs::remove_file(out_path).ok();
     (out, sa, sb, events)
+}
+
+/// DTLS-SRTP between two sessions (RTCP on its own port, so both components shake hands): A,
+/// the client, plays the clip; B records it. With the right fingerprints the clip arrives
+/// encrypted; with a wrong one nothing is heard and the failure is reported.
+async fn dtls_call(fingerprint_ok: bool) -> (Vec<f32>, MediaStats, MediaStats, Vec<MediaEvent>) {
+    use hookflash_media::stream::{dtls_identity, DtlsParams, DtlsRole, Fingerprint};
+    let ours = dtls_identity().unwrap().fingerprint().clone();
+    let theirs = if fingerprint_ok { ours.clone() } else { Fingerprint { hash: "sha-256".into(), value: vec![9; 32] } };
+    let ea = RtpEndpoint::bind(localhost()).await.unwrap();
+    let eb = RtpEndpoint::bind(localhost()).await.unwrap();
+    let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
+    let out_path = tmp(&format!("dtls-{fingerprint_ok}.wav"));
+    let mut pb = params(a_addr, Codec::Pcmu);
+    pb.dtls = Some(DtlsParams { role: DtlsRole::Server, remote_fingerprints: vec![ours.clone()] });
+    let (b, b_events) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
+    let mut pa = params(b_addr, Codec::Pcmu);
+    pa.dtls = Some(DtlsParams { role: DtlsRole::Client, remote_fingerprints: vec![theirs] });
+    let (a, a_events) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    play_to_the_end((a, a_events), (b, b_events), &out_path).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -883,27 +893,13 @@ async fn ice_finds_the_path_the_sdp_address_does_not() {
     let mut pb = params(dead, Codec::Pcmu);
     pb.remote_rtcp = Some(dead);
     pb.ice = Some(ice(b_addr, a_addr, false, ("bbbb", "aaaa")));
-    let (b, mut b_events) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
+    let (b, b_events) = MediaSession::start(eb, pb, AudioIn::Null, AudioOut::Wav(out_path.clone())).unwrap();
     let mut pa = params(dead, Codec::Pcmu);
     pa.remote_rtcp = Some(dead);
     pa.ice = Some(ice(a_addr, b_addr, true, ("aaaa", "bbbb")));
-    let (a, mut a_events) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, a_events.recv()).await {
-        if e == MediaEvent::InputEnded {
-            break;
-        }
-        events.push(e);
-    }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let (sa, sb) = (a.stop().await, b.stop().await);
-    while let Ok(e) = b_events.try_recv() {
-        events.push(e);
-    }
+    let (a, a_events) = MediaSession::start(ea, pa, AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    let (out, sa, sb, events) = play_to_the_end((a, a_events), (b, b_events), &out_path).await;
     println!("A {sa:?}\nB {sb:?}\n{events:?}");
-    let (out, _) = read_mono(&out_path).unwrap();
-    std::fs::remove_file(&out_path).ok();
     assert_eq!(sa.ice_pair, Some(("host", "host")));
     assert_eq!(sb.ice_pair, Some(("host", "host")));
     assert!(sb.packets_received > 70, "B heard {} packets", sb.packets_received);
