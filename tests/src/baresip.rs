@@ -76,6 +76,7 @@ pub struct BaresipBuilder {
     quit_after: Option<u32>,
     mediaenc: Option<String>,
     ice: bool,
+    listen_ip: std::net::IpAddr,
 }
 
 pub struct Baresip {
@@ -104,6 +105,7 @@ impl Baresip {
             quit_after: None,
             mediaenc: None,
             ice: false,
+            listen_ip: [127, 0, 0, 1].into(),
         }
     }
 }
@@ -154,6 +156,12 @@ impl BaresipBuilder {
         self
     }
 
+    /// Where it listens for SIP (default 127.0.0.1), e.g. an address a test's namespace reaches.
+    pub fn listen_ip(mut self, ip: std::net::IpAddr) -> Self {
+        self.listen_ip = ip;
+        self
+    }
+
     pub fn mediaenc(mut self, mode: &str) -> Self {
         self.mediaenc = Some(mode.into());
         self
@@ -184,7 +192,7 @@ impl BaresipBuilder {
         let rtp = ports::free_block(10);
         let config = format!(
             "poll_method epoll\n\
-             sip_listen 127.0.0.1:{sip_port}\n\
+             sip_listen {listen}:{sip_port}\n\
              audio_source aufile,{src}\n\
              audio_alert aufile,{src}\n\
              rtp_ports {rtp}-{rtp_end}\n\
@@ -202,6 +210,7 @@ impl BaresipBuilder {
              ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n\
              snd_path {snd}\n",
             src = source.display(),
+            listen = self.listen_ip,
             rtp_end = rtp + 9,
             snd = bdir.display(),
             // Before `account`, which looks the account's `mediaenc` up as it loads.

@@ -8,6 +8,7 @@
 
 pub mod baresip;
 pub mod cli;
+pub mod coturn;
 pub mod ffmpeg;
 pub mod g722_tap;
 pub mod kamailio;

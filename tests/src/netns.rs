@@ -98,6 +98,24 @@ impl HomeNat {
         nat
     }
 
+    /// Makes the router drop UDP from home to `ip` except to `open_ports`: a firewall that
+    /// lets signalling and the TURN server through and nothing else (a direct media path fails).
+    pub fn only_open_udp_to(&self, ip: Ipv4Addr, open_ports: &[u16]) {
+        let r = self.router.as_str();
+        let ports = open_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+        must(&["ip", "netns", "exec", r, "nft", "add", "chain", "ip", "hfnat", "filter", "{ type filter hook forward priority 0 ; }"]);
+        must(&["ip", "netns", "exec", r, "nft", "add", "rule", "ip", "hfnat", "filter", "ip", "daddr", &ip.to_string(), "udp", "dport", "!=", &format!("{{ {ports} }}"), "counter", "drop"]);
+    }
+
+    /// The router's firewall rules with their counters (what `only_open_udp_to` dropped).
+    pub fn firewall(&self) -> String {
+        Command::new("ip")
+            .args(["netns", "exec", &self.router, "nft", "list", "chain", "ip", "hfnat", "filter"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     /// The router's live UDP mappings (`/proc/net/nf_conntrack` lines), for failure messages.
     pub fn mappings(&self) -> String {
         Command::new("ip")

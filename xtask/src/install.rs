@@ -32,7 +32,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// to build the `pesq` speech-quality module, iproute2 + nftables for the tests that put the
 /// phone behind a NAT made of network namespaces, and ffmpeg, whose `adpcm_g722` is the second,
 /// independent decoder of the G.722 we send (its libraries already come with baresip's
-/// recommended `baresip-ffmpeg`: the command adds 1.8 MB, about 10 s of `apt-get install`).
+/// recommended `baresip-ffmpeg`: the command adds 1.8 MB, about 10 s of `apt-get install`),
+/// and coturn, the TURN server the phone relays its media through when no direct path works.
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
@@ -61,6 +62,7 @@ pub const TEST_PACKAGES: &[&str] = &[
     "iproute2",
     "nftables",
     "ffmpeg",
+    "coturn",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.

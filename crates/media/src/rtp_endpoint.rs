@@ -7,16 +7,38 @@
 //! (symmetric RTP), so NATs see one flow.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 
 use crate::error::MediaError;
+use crate::stream::turn::{IceServers, Inbound, TurnClient};
 
 /// A bound RTP/RTCP socket pair.
 #[derive(Debug)]
 pub struct RtpEndpoint {
     pub(crate) rtp: UdpSocket,
     pub(crate) rtcp: UdpSocket,
+    /// The sockets' TURN allocations (RTP, RTCP), which the call's transport then relays through.
+    pub(crate) turn: [Option<TurnClient>; 2],
+}
+
+/// What one socket learned from the STUN/TURN servers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The address a NAT gave the socket (as the STUN server saw it).
+    pub reflexive: Option<SocketAddr>,
+    /// Our address on the TURN server.
+    pub relayed: Option<SocketAddr>,
+}
+
+/// What [`RtpEndpoint::gather`] learned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gathered {
+    pub rtp: Found,
+    pub rtcp: Found,
+    /// What went wrong, as sentences (a server that did not answer, refused credentials).
+    pub problems: Vec<String>,
 }
 
 impl RtpEndpoint {
@@ -35,12 +57,12 @@ impl RtpEndpoint {
                     UdpSocket::bind(SocketAddr::new(ip, even)).await,
                     UdpSocket::bind(SocketAddr::new(ip, port)).await,
                 ) {
-                    return Ok(RtpEndpoint { rtp: a, rtcp: b });
+                    return Ok(RtpEndpoint { rtp: a, rtcp: b, turn: [None, None] });
                 }
                 continue;
             }
             match UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
-                Ok(rtcp) => return Ok(RtpEndpoint { rtp, rtcp }),
+                Ok(rtcp) => return Ok(RtpEndpoint { rtp, rtcp, turn: [None, None] }),
                 Err(e) => last = e.to_string(),
             }
         }
@@ -55,6 +77,85 @@ impl RtpEndpoint {
     /// Where RTCP is received: always `local_addr()` port + 1.
     pub fn rtcp_local_addr(&self) -> SocketAddr {
         self.rtcp.local_addr().expect("bound socket has an address")
+    }
+
+    /// Asks `servers`, from both sockets, for the address a NAT gives each (STUN Binding) and
+    /// for a relayed address (TURN Allocate), waiting at most `within` for the answers: a call
+    /// does not wait long for a candidate. Allocations made are kept for the call's transport.
+    pub async fn gather(&mut self, servers: &IceServers, within: Duration) -> Gathered {
+        let mut gathered = Gathered::default();
+        let start = Instant::now();
+        let deadline = start + within;
+        let mut clients: [Option<TurnClient>; 2] = [None, None];
+        for (i, socket) in [&self.rtp, &self.rtcp].into_iter().enumerate() {
+            let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+            match TurnClient::start(local, servers, start) {
+                Ok(c) => clients[i] = Some(c),
+                Err(e) => {
+                    gathered.problems.push(e);
+                    break;
+                }
+            }
+        }
+        let (mut buf_rtp, mut buf_rtcp) = (vec![0u8; 2048], vec![0u8; 2048]);
+        loop {
+            for (i, socket) in [&self.rtp, &self.rtcp].into_iter().enumerate() {
+                if let Some(c) = clients[i].as_mut() {
+                    while let Some((to, data)) = c.poll_transmit() {
+                        let _ = socket.send_to(&data, to).await;
+                    }
+                }
+            }
+            if clients.iter().flatten().all(TurnClient::gathered) {
+                break;
+            }
+            let wake = clients.iter_mut().flatten().filter_map(TurnClient::poll_timeout).min().map_or(deadline, |t| t.min(deadline));
+            tokio::select! {
+                r = self.rtp.recv_from(&mut buf_rtp) => if let (Ok((n, from)), Some(c)) = (r, clients[0].as_mut()) {
+                    // Nothing but the servers knows these sockets yet: anything else is dropped.
+                    let _: Inbound = c.handle(Instant::now(), from, &buf_rtp[..n]);
+                },
+                r = self.rtcp.recv_from(&mut buf_rtcp) => if let (Ok((n, from)), Some(c)) = (r, clients[1].as_mut()) {
+                    let _: Inbound = c.handle(Instant::now(), from, &buf_rtcp[..n]);
+                },
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    for c in clients.iter_mut().flatten() {
+                        c.handle_timeout(Instant::now());
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        let waited = format!("within {:.1} s", within.as_secs_f32());
+        for c in clients.iter().flatten() {
+            let (binding, allocating) = c.unanswered();
+            if let (true, Some(addr)) = (binding, servers.stun.or(servers.turn.as_ref().map(|t| t.addr))) {
+                gathered.problems.push(format!("the STUN server {addr} did not answer {waited}"));
+            }
+            if let (true, Some(t)) = (allocating, &servers.turn) {
+                gathered.problems.push(format!("the TURN server {} did not answer {waited}", t.addr));
+            }
+        }
+        for (i, slot) in clients.into_iter().enumerate() {
+            let Some(c) = slot else { continue };
+            gathered.problems.extend(c.problems().iter().cloned());
+            let found = Found { reflexive: c.reflexive(), relayed: c.relayed() };
+            if i == 0 {
+                gathered.rtp = found;
+            } else {
+                gathered.rtcp = found;
+            }
+            // Kept only for an allocation: a reflexive address needs nothing more from the server.
+            if c.relayed().is_some() {
+                self.turn[i] = Some(c);
+            }
+        }
+        // Both sockets usually meet the same fate: said once.
+        let mut seen = std::collections::HashSet::new();
+        gathered.problems.retain(|p| seen.insert(p.clone()));
+        gathered
     }
 }
 

@@ -269,8 +269,9 @@ impl MediaSession {
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
-        let stats = lock(&self.core).stats();
-        self.with_transport(stats)
+        let stats = self.with_transport(lock(&self.core).stats());
+        self.transport.close();
+        stats
     }
 }
 

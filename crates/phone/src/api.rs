@@ -81,6 +81,15 @@ pub struct AccountConfig {
     /// offers ICE is answered with ICE whatever this says.
     #[serde(default)]
     pub ice: bool,
+    /// STUN server (`host` or `host:port`, port 3478) that tells each call's sockets the address
+    /// a NAT gives them: offered as a server-reflexive ICE candidate. Without one, the TURN
+    /// server is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stun_server: Option<String>,
+    /// TURN server (`[account.turn]`) that relays a call's media when no direct path works
+    /// (RFC 8656): each ICE call gets a relayed candidate on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<TurnConfig>,
     /// Seconds between the keep-alives that hold the registration's path open through NAT
     /// routers and firewalls (a CRLF; RFC 5626 3.5.1). Default: 25 over UDP (most routers forget
     /// a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets
@@ -92,6 +101,21 @@ pub struct AccountConfig {
     /// 30 s; `PhoneEvent::TransferRequest`, `Phone::answer_transfer_request`).
     #[serde(default)]
     pub transfer_requests: TransferRequests,
+}
+
+/// A TURN server and its long-term credential (`[account.turn]`: `server = "turn.example.com"`
+/// or `"host:port"` (3478), `username`, `password`).
+#[derive(Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct TurnConfig {
+    pub server: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for TurnConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnConfig").field("server", &self.server).field("username", &self.username).field("password", &"***").finish()
+    }
 }
 
 /// One conference party's level (`PhoneEvent::ConferenceLevels`).
@@ -190,6 +214,8 @@ impl AccountConfig {
             media_encryption: MediaEncryption::None,
             require_encryption: false,
             ice: false,
+            stun_server: None,
+            turn: None,
             keep_alive_secs: None,
             transfer_requests: TransferRequests::Accept,
         }

@@ -193,6 +193,7 @@ pub fn engine_types() -> TsFile {
         .add::<TransferRequests>()
         .add::<PartyLevel>()
         .add::<SharedParkConfig>()
+        .add::<TurnConfig>()
         .add::<CallerId>()
         // Routing settings and what saving them can reject.
         .add::<RoutingSettings>()

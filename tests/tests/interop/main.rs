@@ -31,6 +31,7 @@ mod shared_park;
 mod sipp;
 mod srtp;
 mod transfer;
+mod turn;
 mod websocket;
 
 /// A `hookflash-cli session` as `sip:me@127.0.0.1` on `port` (PCMU, not registering) running

@@ -247,6 +247,17 @@ require_encryption: boolean,
  */
 ice: boolean, 
 /**
+ * STUN server (`host` or `host:port`, port 3478) that tells each call's sockets the address
+ * a NAT gives them: offered as a server-reflexive ICE candidate. Without one, the TURN
+ * server is asked.
+ */
+stun_server?: string | null, 
+/**
+ * TURN server (`[account.turn]`) that relays a call's media when no direct path works
+ * (RFC 8656): each ICE call gets a relayed candidate on it.
+ */
+turn?: TurnConfig | null, 
+/**
  * Seconds between the keep-alives that hold the registration's path open through NAT
  * routers and firewalls (a CRLF; RFC 5626 3.5.1). Default: 25 over UDP (most routers forget
  * a UDP mapping after 30 s or more), 30 over TCP/TLS. Lower it for a router that forgets
@@ -310,6 +321,12 @@ export type SharedParkConfig = { orbits: Array<string>,
  * Domain of the slot URIs; default: the account's domain.
  */
 domain?: string | null, };
+
+/**
+ * A TURN server and its long-term credential (`[account.turn]`: `server = "turn.example.com"`
+ * or `"host:port"` (3478), `username`, `password`).
+ */
+export type TurnConfig = { server: string, username: string, password: string, };
 
 /**
  * One caller ID the user may present.

@@ -55,8 +55,9 @@ impl fmt::Debug for IceParams {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IceState {
     Checking,
-    /// A pair is selected: media goes to `remote`, via a `kind` local candidate.
-    Connected { remote: SocketAddr, local_kind: &'static str, remote_kind: &'static str },
+    /// A pair is selected: media goes to `remote`, from our candidate `local` (a relayed one
+    /// means through the TURN server).
+    Connected { local: SocketAddr, remote: SocketAddr, local_kind: &'static str, remote_kind: &'static str },
     /// No pair worked (or consent was lost): the reason, for the user.
     Failed(String),
 }
@@ -65,8 +66,11 @@ pub enum IceState {
 pub struct IceLink {
     agent: Agent,
     params: IceParams,
-    /// The RTP socket's address as our candidates name it (the host candidate's).
+    /// The socket's address as our candidates name it (the host candidate's).
     base: SocketAddr,
+    /// Our relayed candidate's address on the TURN server, if we have one.
+    relayed: Option<SocketAddr>,
+    component: u16,
     state: IceState,
 }
 
@@ -110,14 +114,16 @@ impl IceLink {
         };
         let provider = rtc_ice::crypto::default_provider().map_err(|e| format!("ICE cannot start: {e}"))?;
         let mut agent = Agent::new(now, Arc::new(config), provider).map_err(|e| format!("ICE cannot start: {e}"))?;
-        let mut base = None;
+        let (mut base, mut relayed) = (None, None);
         for raw in &params.local_candidates {
             let c = unmarshal_candidate(raw).map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
             if c.component() != component {
                 continue;
             }
-            if c.candidate_type() == CandidateType::Host {
-                base.get_or_insert(c.addr());
+            match c.candidate_type() {
+                CandidateType::Host => _ = base.get_or_insert(c.addr()),
+                CandidateType::Relay => _ = relayed.get_or_insert(c.addr()),
+                _ => {}
             }
             agent.add_local_candidate(c).map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
         }
@@ -134,7 +140,7 @@ impl IceLink {
         agent
             .start_connectivity_checks(now, params.controlling, params.remote_ufrag.clone(), params.remote_pwd.clone())
             .map_err(|e| format!("ICE cannot start: {e}"))?;
-        Ok(IceLink { agent, params: params.clone(), base, state: IceState::Checking })
+        Ok(IceLink { agent, params: params.clone(), base, relayed, component, state: IceState::Checking })
     }
 
     pub fn params(&self) -> &IceParams {
@@ -149,9 +155,31 @@ impl IceLink {
         TransportContext { local_addr: local, peer_addr: peer, ecn: None, transport_protocol: TransportProtocol::UDP }
     }
 
-    /// A STUN datagram from `from` that arrived on the RTP socket.
+    /// Our relayed candidate's address (on the TURN server), if we offered one.
+    pub fn relayed(&self) -> Option<SocketAddr> {
+        self.relayed
+    }
+
+    /// The far end's candidate addresses (the TURN server needs a permission for each).
+    pub fn remote_addresses(&self) -> Vec<SocketAddr> {
+        self.params
+            .remote_candidates
+            .iter()
+            .filter_map(|raw| unmarshal_candidate(raw).ok())
+            .filter(|c| c.component() == self.component)
+            .map(|c| c.addr())
+            .collect()
+    }
+
+    /// A STUN datagram from `from` that arrived on the socket itself.
     pub fn handle_stun(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let msg = TransportMessage { now, transport: self.context(self.base, from), message: BytesMut::from(data) };
+        self.handle_stun_at(now, self.base, from, data)
+    }
+
+    /// A STUN datagram from `from` that arrived at our candidate `local` (the socket's address,
+    /// or our relayed address when the TURN server relayed it).
+    pub fn handle_stun_at(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        let msg = TransportMessage { now, transport: self.context(local, from), message: BytesMut::from(data) };
         // A check the agent will not take (unknown username, bad integrity) is dropped.
         let _ = self.agent.handle_read(msg);
         self.take_events();
@@ -167,17 +195,18 @@ impl IceLink {
         self.agent.poll_timeout()
     }
 
-    /// The next STUN datagram to send: where to.
-    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+    /// The next STUN datagram to send: from which of our candidates (the socket's address or
+    /// our relayed one), and where to.
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
         let t = self.agent.poll_write()?;
-        Some((t.transport.peer_addr, t.message.to_vec()))
+        Some((t.transport.local_addr, t.transport.peer_addr, t.message.to_vec()))
     }
 
     fn take_events(&mut self) {
         while let Some(e) = self.agent.poll_event() {
             match e.event {
                 Event::SelectedCandidatePairChange(local, remote) => {
-                    self.state = IceState::Connected { remote: remote.addr(), local_kind: kind(local.candidate_type()), remote_kind: kind(remote.candidate_type()) };
+                    self.state = IceState::Connected { local: local.addr(), remote: remote.addr(), local_kind: kind(local.candidate_type()), remote_kind: kind(remote.candidate_type()) };
                 }
                 Event::ConnectionStateChange(ConnectionState::Failed) => {
                     let why = if matches!(self.state, IceState::Connected { .. }) {
@@ -200,9 +229,22 @@ impl IceLink {
         }
     }
 
-    /// Whether media from `from` comes over a pair ICE has validated (a proven source).
+    /// Whether media goes through the TURN server (the selected pair's local candidate is our
+    /// relayed one).
+    pub fn relaying(&self) -> bool {
+        matches!(self.state, IceState::Connected { local, .. } if Some(local) == self.relayed)
+    }
+
+    /// Whether media from `from` that arrived on the socket itself comes over a pair ICE has
+    /// validated (a proven source).
     pub fn proven(&mut self, now: Instant, from: SocketAddr) -> bool {
-        let ctx = self.context(self.base, from);
+        self.proven_at(now, self.base, from)
+    }
+
+    /// The same for media that arrived at our candidate `local` (our relayed address: through
+    /// the TURN server).
+    pub fn proven_at(&mut self, now: Instant, local: SocketAddr, from: SocketAddr) -> bool {
+        let ctx = self.context(local, from);
         self.agent.is_valid_non_stun_traffic(now, ctx)
     }
 }
@@ -235,13 +277,13 @@ mod tests {
         for _ in 0..200 {
             a.handle_timeout(now);
             b.handle_timeout(now);
-            while let Some((to, data)) = a.poll_transmit() {
+            while let Some((_, to, data)) = a.poll_transmit() {
                 assert!(is_stun(&data));
                 if to == b_addr {
                     b.handle_stun(now, a_addr, &data);
                 }
             }
-            while let Some((to, data)) = b.poll_transmit() {
+            while let Some((_, to, data)) = b.poll_transmit() {
                 if to == a_addr {
                     a.handle_stun(now, b_addr, &data);
                 }

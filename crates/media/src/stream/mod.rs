@@ -19,6 +19,8 @@
 //!   checks the far end's certificate against its SDP fingerprint and exports the SRTP keys.
 //! * [`ice`](self::ice): ICE connectivity checks of one stream (webrtc-rs `rtc-ice`): the pair
 //!   media uses and which sources have proven themselves.
+//! * [`turn`](self::turn): STUN and TURN of one socket (webrtc-rs `rtc-turn`): its public and
+//!   relayed addresses for ICE, then the relay itself.
 
 pub mod core;
 pub mod dtls;
@@ -28,6 +30,7 @@ pub mod pacer;
 pub mod rtcp_timer;
 pub mod srtp;
 pub mod transport;
+pub mod turn;
 
 pub use self::core::{Now, SentFrame, StreamCore};
 pub use self::pacer::Pacer;
@@ -36,3 +39,4 @@ pub use self::dtls::{identity as dtls_identity, DtlsParams, DtlsRole, Fingerprin
 pub use self::ice::{IceParams, IceState};
 pub use self::srtp::{SrtpKeys, SrtpSuite};
 pub use self::transport::{Socket, Transmit, Transport};
+pub use self::turn::{IceServers, TurnClient, TurnServer};

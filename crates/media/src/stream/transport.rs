@@ -10,7 +10,10 @@
 //! and the keys it exports protect the media from then on. ICE (`ice.rs`) too: STUN checks
 //! (first byte 0-3) go to its agent, media goes to the pair it selected, and media from a pair
 //! it validated is handed to the core as coming from the far end's SDP address (the core's
-//! latching then has nothing to prove: ICE did).
+//! latching then has nothing to prove: ICE did). TURN (`turn.rs`) too: datagrams from the
+//! TURN server are unwrapped into what the far end sent to our relayed address, and when ICE's
+//! pair starts at our relayed candidate, everything to the far end goes out wrapped, through the
+//! server.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,6 +25,7 @@ use crate::session::StreamParams;
 use crate::stream::dtls::{self, DtlsHandshake, DtlsParams, DtlsRole, DtlsState};
 use crate::stream::ice::{self, IceLink, IceState};
 use crate::stream::srtp::{self, Srtp, SrtpCounters, SrtpKeys};
+use crate::stream::turn::{Inbound, TurnClient};
 
 /// One of the stream's two sockets: RTP on port P, RTCP on P+1 (muxed RTCP uses the RTP one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +91,15 @@ pub struct Transport {
     pending: Mutex<Vec<(Socket, SocketAddr, Vec<u8>)>>,
     /// ICE, when both sides' SDP had it.
     ice: Mutex<Option<IceSide>>,
+    /// The sockets' TURN allocations (RTP, RTCP), made while gathering ICE candidates.
+    turn: Mutex<[Option<TurnClient>; 2]>,
+}
+
+fn index(via: Socket) -> usize {
+    match via {
+        Socket::Rtp => 0,
+        Socket::Rtcp => 1,
+    }
 }
 
 /// The stream's ICE agents (RTP, and RTCP unless muxed) and what they need from the SDP.
@@ -109,8 +122,10 @@ enum Verdict {
 }
 
 impl Transport {
-    pub fn new(endpoint: RtpEndpoint) -> Transport {
+    pub fn new(mut endpoint: RtpEndpoint) -> Transport {
+        let turn = std::mem::take(&mut endpoint.turn);
         Transport {
+            turn: Mutex::new(turn),
             endpoint,
             protection: Mutex::new(Protection::Clear),
             dropped_before: Mutex::new(SrtpCounters::default()),
@@ -128,16 +143,41 @@ impl Transport {
         self.ice().as_ref().map(|s| s.link.state().clone())
     }
 
-    /// Where a datagram for `to` really goes: over ICE's selected pair once there is one
-    /// (everything rides the RTP socket's pair: ICE is used with rtcp-mux).
-    fn route(&self, via: Socket, to: SocketAddr) -> SocketAddr {
+    fn turn(&self) -> std::sync::MutexGuard<'_, [Option<TurnClient>; 2]> {
+        self.turn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the call's media goes through the TURN server.
+    pub fn relayed(&self) -> bool {
+        self.ice().as_ref().is_some_and(|s| s.link.relaying())
+    }
+
+    /// Where a datagram for `to` really goes: over ICE's selected pair once there is one (the
+    /// RTP socket's link, or the RTCP socket's when RTCP is not muxed), and whether through the
+    /// TURN server (the pair starts at our relayed candidate).
+    fn route(&self, via: Socket, to: SocketAddr) -> (SocketAddr, bool) {
         let guard = self.ice();
-        let Some(side) = guard.as_ref() else { return to };
+        let Some(side) = guard.as_ref() else { return (to, false) };
         let link = match via {
             Socket::Rtp => Some(&side.link),
             Socket::Rtcp => side.rtcp.as_ref(),
         };
-        link.and_then(IceLink::remote).unwrap_or(to)
+        match link {
+            Some(l) => (l.remote().unwrap_or(to), l.relaying()),
+            None => (to, false),
+        }
+    }
+
+    /// The datagrams that really leave `via` for `data` to `to`: itself, or, `relayed`, the
+    /// TURN server's Send indication or ChannelData carrying it (nothing without an allocation).
+    fn wrap(&self, via: Socket, relayed: bool, to: SocketAddr, data: Vec<u8>) -> Vec<(SocketAddr, Vec<u8>)> {
+        if !relayed {
+            return vec![(to, data)];
+        }
+        let mut turn = self.turn();
+        let Some(client) = turn[index(via)].as_mut() else { return Vec::new() };
+        client.send(Instant::now(), to, &data);
+        std::iter::from_fn(|| client.poll_transmit()).collect()
     }
 
     /// Starts, keeps or stops ICE as `params` say: the same parameters again (a re-INVITE for
@@ -151,7 +191,18 @@ impl Transport {
                 _ => {
                     let muxed = params.remote_rtcp == Some(params.remote_rtp);
                     let rtcp = if muxed { None } else { Some(IceLink::new(p, 2, now)?) };
-                    *current = Some(IceSide { link: IceLink::new(p, 1, now)?, rtcp, sdp_remote: params.remote_rtp, reported: false });
+                    let side = IceSide { link: IceLink::new(p, 1, now)?, rtcp, sdp_remote: params.remote_rtp, reported: false };
+                    // The TURN server forwards only from (and to) addresses we permitted: the
+                    // far end's candidates, before any check goes through it.
+                    let mut turn = self.turn();
+                    for (i, link) in [Some(&side.link), side.rtcp.as_ref()].into_iter().enumerate() {
+                        if let (Some(link), Some(client)) = (link, turn[i].as_mut()) {
+                            for addr in link.remote_addresses() {
+                                client.permit(now, addr);
+                            }
+                        }
+                    }
+                    *current = Some(side);
                 }
             },
         }
@@ -257,30 +308,44 @@ impl Transport {
         let mut out = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let mut failures = Vec::new();
         let mut next_ice = None;
+        // ICE checks: (socket, through the relay, to, data).
+        let mut checks = Vec::new();
         if let Some(side) = self.ice().as_mut() {
-            side.link.handle_timeout(now);
-            while let Some((to, data)) = side.link.poll_transmit() {
-                out.push((Socket::Rtp, to, data));
-            }
-            if let Some(rtcp) = side.rtcp.as_mut() {
-                rtcp.handle_timeout(now);
-                while let Some((to, data)) = rtcp.poll_transmit() {
-                    out.push((Socket::Rtcp, to, data));
+            for (via, link) in [(Socket::Rtp, Some(&mut side.link)), (Socket::Rtcp, side.rtcp.as_mut())] {
+                let Some(link) = link else { continue };
+                link.handle_timeout(now);
+                while let Some((local, to, data)) = link.poll_transmit() {
+                    checks.push((via, Some(local) == link.relayed(), to, data));
                 }
-                next_ice = rtcp.poll_timeout();
+                next_ice = [next_ice, link.poll_timeout()].into_iter().flatten().min();
             }
             if let (IceState::Failed(why), false) = (side.link.state(), side.reported) {
                 failures.push(format!("the call's media path failed: {why}"));
                 side.reported = true;
             }
-            next_ice = [next_ice, side.link.poll_timeout()].into_iter().flatten().min();
         }
-        let next = self.drive_dtls(now, &mut out, &mut failures);
+        for (via, relayed, to, data) in checks {
+            out.extend(self.wrap(via, relayed, to, data).into_iter().map(|(to, data)| (via, to, data)));
+        }
+        let mut next_turn = None;
+        for (i, client) in self.turn().iter_mut().enumerate() {
+            let Some(client) = client else { continue };
+            client.handle_timeout(now);
+            let via = if i == 0 { Socket::Rtp } else { Socket::Rtcp };
+            out.extend(std::iter::from_fn(|| client.poll_transmit()).map(|(to, data)| (via, to, data)));
+            next_turn = [next_turn, client.poll_timeout()].into_iter().flatten().min();
+        }
+        // DTLS goes where media goes: over ICE's pair, through the relay when it starts there.
+        let mut records = Vec::new();
+        let next = self.drive_dtls(now, &mut records, &mut failures);
+        for (via, to, data) in records {
+            let (to, relayed) = self.route(via, to);
+            out.extend(self.wrap(via, relayed, to, data).into_iter().map(|(to, data)| (via, to, data)));
+        }
         for (via, to, data) in out {
-            let to = if ice::is_stun(&data) { to } else { self.route(via, to) };
             let _ = self.socket(via).send_to(&data, to).await;
         }
-        ([next, next_ice].into_iter().flatten().min(), failures)
+        ([next, next_ice, next_turn].into_iter().flatten().min(), failures)
     }
 
     /// DTLS retransmissions due at `now` (into `out`), a handshake failure (into `failures`,
@@ -350,28 +415,61 @@ impl Transport {
     /// out), never to the core; media that arrives before the handshake made keys is dropped.
     pub async fn recv(&self, via: Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         loop {
-            let (n, from) = self.socket(via).recv_from(buf).await?;
-            let mut out = Vec::new();
+            let (mut n, mut from) = self.socket(via).recv_from(buf).await?;
+            let now = Instant::now();
+            // The TURN server's: its own business, or what the far end sent to our relayed
+            // address (then handled as if it had come straight from there).
+            let mut relayed = false;
+            {
+                let mut turn = self.turn();
+                if let Some(client) = turn[index(via)].as_mut() {
+                    match client.handle(now, from, &buf[..n]) {
+                        Inbound::NotOurs => {}
+                        Inbound::Consumed => {
+                            let out: Vec<_> = std::iter::from_fn(|| client.poll_transmit()).collect();
+                            drop(turn);
+                            self.send_now(via, out);
+                            continue;
+                        }
+                        Inbound::Relayed { peer, data } => {
+                            if data.len() > buf.len() {
+                                continue;
+                            }
+                            buf[..data.len()].copy_from_slice(&data);
+                            (n, from, relayed) = (data.len(), peer, true);
+                        }
+                    }
+                }
+            }
             if ice::is_stun(&buf[..n]) {
+                let mut answers = Vec::new();
                 if let Some(side) = self.ice().as_mut() {
                     let link = match via {
                         Socket::Rtp => Some(&mut side.link),
                         Socket::Rtcp => side.rtcp.as_mut(),
                     };
                     if let Some(link) = link {
-                        link.handle_stun(Instant::now(), from, &buf[..n]);
-                        while let Some((to, data)) = link.poll_transmit() {
-                            out.push((to, data));
+                        match (relayed, link.relayed()) {
+                            (true, Some(ours)) => link.handle_stun_at(now, ours, from, &buf[..n]),
+                            (true, None) => {}
+                            (false, _) => link.handle_stun(now, from, &buf[..n]),
+                        }
+                        while let Some((local, to, data)) = link.poll_transmit() {
+                            answers.push((Some(local) == link.relayed(), to, data));
                         }
                     }
                 }
+                let out = answers.into_iter().flat_map(|(relayed, to, data)| self.wrap(via, relayed, to, data)).collect();
                 self.send_now(via, out);
                 continue;
             }
+            let mut out = Vec::new();
             let verdict = self.inspect(via, buf, n, from, &mut out);
+            // Handshake answers go back the way the record came.
+            let out = out.into_iter().flat_map(|(to, data)| self.wrap(via, relayed, to, data)).collect();
             self.send_now(via, out);
             if let Verdict::Media(len) = verdict {
-                return Ok((len, self.source(via, from)));
+                return Ok((len, self.source(via, from, relayed)));
             }
         }
     }
@@ -391,12 +489,18 @@ impl Transport {
     }
 
     /// Who media from `from` counts as for the core: the far end's SDP address when it came
-    /// over a pair ICE validated, else `from` itself.
-    fn source(&self, via: Socket, from: SocketAddr) -> SocketAddr {
+    /// over a pair ICE validated (to the socket, or `relayed` to our relayed address), else
+    /// `from` itself.
+    fn source(&self, via: Socket, from: SocketAddr, relayed: bool) -> SocketAddr {
         let mut guard = self.ice();
         match guard.as_mut() {
             Some(side) if via == Socket::Rtp => {
-                if side.link.proven(Instant::now(), from) {
+                let proven = match (relayed, side.link.relayed()) {
+                    (false, _) => side.link.proven(Instant::now(), from),
+                    (true, Some(ours)) => side.link.proven_at(Instant::now(), ours, from),
+                    (true, None) => false,
+                };
+                if proven {
                     side.sdp_remote
                 } else {
                     from
@@ -430,8 +534,29 @@ impl Transport {
                 }
             }
         };
-        let to = self.route(via, to);
-        self.socket(via).send_to(protected.as_deref().unwrap_or(data), to).await
+        let (to, relayed) = self.route(via, to);
+        let packet = protected.as_deref().unwrap_or(data);
+        if !relayed {
+            return self.socket(via).send_to(packet, to).await;
+        }
+        let len = packet.len();
+        for (server, wrapped) in self.wrap(via, true, to, packet.to_vec()) {
+            self.socket(via).send_to(&wrapped, server).await?;
+        }
+        Ok(len)
+    }
+
+    /// Gives the TURN allocations back (the call is over): sent at once, without waiting.
+    pub fn close(&self) {
+        let mut turn = self.turn();
+        for (i, client) in turn.iter_mut().enumerate() {
+            let Some(client) = client else { continue };
+            client.close(Instant::now());
+            let via = if i == 0 { Socket::Rtp } else { Socket::Rtcp };
+            while let Some((to, data)) = client.poll_transmit() {
+                let _ = self.socket(via).try_send_to(&data, to);
+            }
+        }
     }
 
     /// Sends what the core asked for.

@@ -4,6 +4,7 @@
 use crate::api::{AccountConfig, MediaEncryption, PhoneError, TransferRequests};
 use crate::core::orbits::Orbits;
 use crate::core::registration::{KeepAlive, RegistrationCore};
+use crate::core::io::IceServerNames;
 use crate::api::RegistrationState;
 use crate::dialling::CallerId;
 use crate::routing::Router;
@@ -41,6 +42,8 @@ pub struct Account {
     pub dtls: bool,
     /// Its offers carry ICE (`crates/sip/src/ice.rs`).
     pub ice: bool,
+    /// The STUN/TURN servers its ICE calls gather candidates from (None: host candidates only).
+    pub ice_servers: Option<IceServerNames>,
     /// What the far end's REFER does (`being_transferred.rs`).
     pub transfer_requests: TransferRequests,
 }
@@ -90,6 +93,8 @@ impl Account {
             },
             dtls: config.media_encryption == MediaEncryption::Dtls,
             ice: config.ice,
+            ice_servers: (config.stun_server.is_some() || config.turn.is_some())
+                .then(|| IceServerNames { stun: config.stun_server.clone(), turn: config.turn.clone() }),
             transfer_requests: config.transfer_requests,
         })
     }

@@ -202,8 +202,11 @@ impl PhoneCore {
         }
         c.opts = opts;
         c.waiting = Some(Waiting::Answer(ticket));
-        let ip = self.accounts[c.account].local_ip;
-        self.media(MediaOutput::Bind { id, ip });
+        let account = &self.accounts[c.account];
+        // Candidates from the servers only when the offer has ICE to use them in.
+        let servers = account.ice_servers.clone().filter(|_| c.offer.as_ref().is_some_and(|o| o.ice.is_some()));
+        let ip = account.local_ip;
+        self.media(MediaOutput::Bind { id, ip, servers });
     }
 
     /// The answer's RTP port: our SDP answer, the switchboard makes room, 200 OK, audio.

@@ -213,10 +213,19 @@ pub enum SipOutput {
     Close,
 }
 
+/// The STUN and TURN servers a call's sockets ask, as the account names them (resolved by the
+/// driver).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IceServerNames {
+    pub stun: Option<String>,
+    pub turn: Option<crate::api::TurnConfig>,
+}
+
 #[derive(Debug)]
 pub enum MediaOutput {
-    /// Bind an RTP socket on `ip` for the call; answer with `Bound`.
-    Bind { id: CallId, ip: IpAddr },
+    /// Bind an RTP socket on `ip` for the call and, with `servers`, learn its public and
+    /// relayed addresses for ICE; answer with `Bound`.
+    Bind { id: CallId, ip: IpAddr, servers: Option<IceServerNames> },
     /// Start the call's media on its socket through the audio switch of these endpoints;
     /// answer with `Started`.
     Start { id: CallId, params: StreamParams, audio_in: AudioEndpoint, audio_out: AudioEndpoint, muted: bool },

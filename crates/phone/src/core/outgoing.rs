@@ -78,8 +78,10 @@ impl PhoneCore {
         headers.extend(extra);
         let id = self.new_id();
         let ip = self.accounts[account].local_ip;
+        // Candidates from the servers only when the offer will carry ICE.
+        let servers = self.accounts[account].ice_servers.clone().filter(|_| self.accounts[account].ice);
         self.dials.insert(id, Dialling { ticket, account, callee, headers, opts });
-        self.media(MediaOutput::Bind { id, ip });
+        self.media(MediaOutput::Bind { id, ip, servers });
         Ok(id)
     }
 

@@ -4,7 +4,7 @@
 
 use super::{now_ms, Completion as DriverCompletion, MediaEventOf, Pending};
 use crate::api::*;
-use crate::core::io::{Input, MediaInput, MediaOutput, RtpSocket};
+use crate::core::io::{IceServerNames, Input, MediaInput, MediaOutput, RtpSocket};
 use hookflash_sip::dtls_srtp::Fingerprint;
 use hookflash_sip::sdes::Key;
 use hookflash_sip::ice::{self, IceDescription};
@@ -14,12 +14,14 @@ use hookflash_media::{
     AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession, ProcessingSettings, Ringback,
     RtpEndpoint, StreamParams, WeakAudioSwitch,
 };
+use hookflash_media::rtp_endpoint::Gathered;
+use hookflash_media::stream::{IceServers, TurnServer};
 use std::collections::{HashMap, HashSet};
 use std::task::Poll;
 use tokio::sync::mpsc;
 
 pub(super) enum Completion {
-    Bound { id: CallId, result: Result<RtpEndpoint, MediaError> },
+    Bound { id: CallId, result: Result<(RtpEndpoint, Gathered), MediaError> },
     Ringback { id: CallId, result: Result<Ringback, String> },
 }
 
@@ -145,10 +147,19 @@ impl MediaIo {
     pub(super) fn perform(&mut self, core: &mut PhoneCore, pending: &mut Pending, output: MediaOutput, events: &mut Vec<PhoneEvent>) {
         let feed = |core: &mut PhoneCore, input: MediaInput| core.handle(Input::Media(input), now_ms());
         match output {
-            MediaOutput::Bind { id, ip } => {
+            MediaOutput::Bind { id, ip, servers } => {
                 self.binding.insert(id);
                 pending.push(Box::pin(async move {
-                    let result = RtpEndpoint::bind(ip).await;
+                    let result = match RtpEndpoint::bind(ip).await {
+                        Ok(mut rtp) => {
+                            let gathered = match servers {
+                                Some(names) => gather(&mut rtp, &names).await,
+                                None => Gathered::default(),
+                            };
+                            Ok((rtp, gathered))
+                        }
+                        Err(e) => Err(e),
+                    };
                     DriverCompletion::Media(Completion::Bound { id, result })
                 }));
             }
@@ -292,16 +303,23 @@ impl MediaIo {
                 if !self.binding.remove(&id) {
                     return; // closed meanwhile
                 }
+                let mut problems = Vec::new();
                 let result = match result {
-                    Ok(rtp) => {
+                    Ok((rtp, gathered)) => {
                         let (local, rtcp) = (rtp.local_addr(), rtp.rtcp_local_addr());
                         self.sockets.insert(id, rtp);
-                        let keys = LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint(), ice: local_ice(local, rtcp) };
+                        let keys = LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint(), ice: local_ice(local, rtcp, &gathered) };
+                        problems = gathered.problems;
                         Ok(RtpSocket { port: local.port(), keys })
                     }
                     Err(e) => Err(e.to_string()),
                 };
                 core.handle(Input::Media(MediaInput::Bound { id, result }), now_ms());
+                // The call goes on with the candidates it has; the user learns why one is missing.
+                for why in problems {
+                    let event = MediaEvent::Warning(format!("the call goes on without a public or relayed ICE candidate: {why}"));
+                    core.handle(Input::Media(MediaInput::Event { id, event }), now_ms());
+                }
             }
             Completion::Ringback { id, result } => match result {
                 // Kept only if the call still rings without media by now (the 200 OK may have
@@ -333,17 +351,68 @@ fn dtls_fingerprint() -> Option<Fingerprint> {
     }
 }
 
-/// The call sockets' ICE: fresh credentials and their host candidates, RTP (component 1) and
-/// RTCP (2, used when the far end does not mux); none on sockets bound to the unspecified
-/// address, which names no interface.
-fn local_ice(local: std::net::SocketAddr, rtcp: std::net::SocketAddr) -> Option<IceDescription> {
+/// How long a call waits for the STUN/TURN servers' answers before it goes on without them.
+const GATHERING_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Asks the account's STUN/TURN servers (names resolved here) for the sockets' public and
+/// relayed addresses.
+async fn gather(rtp: &mut RtpEndpoint, names: &IceServerNames) -> Gathered {
+    let mut problems = Vec::new();
+    let mut servers = IceServers::default();
+    if let Some(name) = &names.stun {
+        match resolve(name, "STUN").await {
+            Ok(addr) => servers.stun = Some(addr),
+            Err(e) => problems.push(e),
+        }
+    }
+    if let Some(t) = &names.turn {
+        match resolve(&t.server, "TURN").await {
+            Ok(addr) => servers.turn = Some(TurnServer { addr, username: t.username.clone(), password: t.password.clone() }),
+            Err(e) => problems.push(e),
+        }
+    }
+    let mut gathered = if servers.is_empty() { Gathered::default() } else { rtp.gather(&servers, GATHERING_BUDGET).await };
+    gathered.problems.splice(0..0, problems);
+    gathered
+}
+
+/// `host`, `host:port` or `[v6]:port` (port 3478, RFC 8489's), with an optional `stun:`/`turn:`
+/// scheme, to the IPv4 address it names first (our sockets are IPv4).
+async fn resolve(name: &str, what: &str) -> Result<std::net::SocketAddr, String> {
+    let bare = name.trim().trim_start_matches("stun:").trim_start_matches("turn:").trim_start_matches("//");
+    let with_port = if bare.parse::<std::net::SocketAddr>().is_ok() || bare.rsplit_once(':').is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok()) {
+        bare.to_string()
+    } else {
+        format!("{bare}:3478")
+    };
+    let addrs = tokio::net::lookup_host(&with_port).await.map_err(|e| format!("{what} server \"{name}\": its name cannot be resolved ({e})"))?;
+    let all: Vec<_> = addrs.collect();
+    all.iter().find(|a| a.is_ipv4()).copied().ok_or_else(|| format!("{what} server \"{name}\": no IPv4 address"))
+}
+
+/// The call sockets' ICE: fresh credentials and their candidates, RTP (component 1) and RTCP
+/// (2, used when the far end does not mux): host, and what the servers told us (the address a
+/// NAT gives the socket, a relayed address on the TURN server); none on sockets bound to the
+/// unspecified address, which names no interface.
+fn local_ice(local: std::net::SocketAddr, rtcp: std::net::SocketAddr, gathered: &Gathered) -> Option<IceDescription> {
+    use ice::CandidateKind::{Host, Relayed, ServerReflexive};
     use rand::distr::{Alphanumeric, SampleString};
     if local.ip().is_unspecified() {
         return None;
     }
     let mut rng = rand::rng();
     let credentials = ice::Credentials { ufrag: Alphanumeric.sample_string(&mut rng, 8), pwd: Alphanumeric.sample_string(&mut rng, 24) };
-    let candidates = vec![ice::Candidate::ours(ice::CandidateKind::Host, local, None), ice::Candidate::ours_for(2, ice::CandidateKind::Host, rtcp, None)];
+    let mut candidates = Vec::new();
+    for (component, base, found) in [(1, local, gathered.rtp), (2, rtcp, gathered.rtcp)] {
+        candidates.push(ice::Candidate::ours_for(component, Host, base, None));
+        // A reflexive address equal to our own: no NAT, nothing new to offer.
+        if let Some(public) = found.reflexive.filter(|a| *a != base) {
+            candidates.push(ice::Candidate::ours_for(component, ServerReflexive, public, Some(base)));
+        }
+        if let Some(relayed) = found.relayed {
+            candidates.push(ice::Candidate::ours_for(component, Relayed, relayed, Some(found.reflexive.unwrap_or(base))));
+        }
+    }
     Some(IceDescription { credentials, candidates, lite: false })
 }
 
@@ -352,4 +421,53 @@ fn local_ice(local: std::net::SocketAddr, rtcp: std::net::SocketAddr) -> Option<
 fn fresh_srtp_key() -> Key {
     use rand::RngExt;
     Key(rand::rng().random())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookflash_media::rtp_endpoint::Found;
+    use std::net::SocketAddr;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    /// Behind a NAT with a TURN server: each component offers its host address, the address the
+    /// NAT gave it (related to the host one) and its relayed address (related to the public one).
+    #[test]
+    fn candidates_of_each_kind_from_what_the_servers_said() {
+        let gathered = Gathered {
+            rtp: Found { reflexive: Some(addr("203.0.113.7:40000")), relayed: Some(addr("198.51.100.1:50000")) },
+            rtcp: Found { reflexive: Some(addr("203.0.113.7:40001")), relayed: None },
+            problems: vec![],
+        };
+        let ice = local_ice(addr("10.0.0.2:4000"), addr("10.0.0.2:4001"), &gathered).unwrap();
+        let lines: Vec<String> = ice.candidates.iter().map(|c| c.to_attribute()).collect();
+        let has = |component: u16, what: &str| lines.iter().any(|l| l.split(' ').nth(1) == Some(&component.to_string()) && l.contains(what));
+        assert!(has(1, "10.0.0.2 4000 typ host"), "{lines:?}");
+        assert!(has(1, "203.0.113.7 40000 typ srflx raddr 10.0.0.2 rport 4000"), "{lines:?}");
+        assert!(has(1, "198.51.100.1 50000 typ relay raddr 203.0.113.7 rport 40000"), "{lines:?}");
+        assert!(has(2, "203.0.113.7 40001 typ srflx"), "{lines:?}");
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        // Host first: the highest priority.
+        assert!(ice.candidates[0].priority > ice.candidates[1].priority && ice.candidates[1].priority > ice.candidates[2].priority);
+    }
+
+    /// No NAT: the STUN server sees our own address, which is not offered twice.
+    #[test]
+    fn a_reflexive_address_equal_to_ours_is_not_offered() {
+        let gathered = Gathered { rtp: Found { reflexive: Some(addr("10.0.0.2:4000")), relayed: None }, ..Default::default() };
+        let ice = local_ice(addr("10.0.0.2:4000"), addr("10.0.0.2:4001"), &gathered).unwrap();
+        assert!(ice.candidates.iter().all(|c| c.kind == ice::CandidateKind::Host), "{:?}", ice.candidates);
+    }
+
+    #[tokio::test]
+    async fn server_names_take_the_stun_port_by_default_and_bad_ones_are_named() {
+        assert_eq!(resolve("127.0.0.1", "STUN").await, Ok(addr("127.0.0.1:3478")));
+        assert_eq!(resolve("turn:127.0.0.1:5349", "TURN").await, Ok(addr("127.0.0.1:5349")));
+        assert_eq!(resolve("stun:localhost", "STUN").await, Ok(addr("127.0.0.1:3478")));
+        let e = resolve("no-such-host.invalid", "TURN").await.unwrap_err();
+        assert!(e.starts_with("TURN server \"no-such-host.invalid\": its name cannot be resolved"), "{e}");
+    }
 }

@@ -113,6 +113,8 @@ pub fn account_config(user: &str) -> AccountConfig {
         media_encryption: Default::default(),
         require_encryption: false,
         ice: false,
+        stun_server: None,
+        turn: None,
         keep_alive_secs: None,
         transfer_requests: Default::default(),
     }

@@ -1,0 +1,116 @@
+//! STUN and TURN (RFC 8489/8656) for ICE, against coturn: the phone at home behind a NAT router
+//! (network namespaces, nftables masquerade with random ports, `tests/src/netns.rs`) whose
+//! firewall lets through only SIP and the TURN server, so no direct media path exists; coturn
+//! and a baresip with ICE outside.
+//!
+//! * `with_the_direct_path_blocked_media_goes_through_coturn`: the account names coturn as its
+//!   TURN server; our offer carries host, server-reflexive (the router's address, learned from
+//!   coturn's Binding answer) and relayed candidates; ICE picks the pair from our relayed
+//!   candidate (coturn made the allocation), the call's media path says "relay → host", each side hears the other's tone,
+//!   and the router's firewall counted the direct checks it dropped.
+//! * `a_refused_turn_password_is_named_and_the_call_goes_on`: a wrong TURN password costs the
+//!   relayed candidate, the user is told why (the server's 401), and the call still connects over
+//!   a direct pair.
+
+use hookflash_tests::baresip::Codec;
+use hookflash_tests::coturn::Coturn;
+use hookflash_tests::netns::HomeNat;
+use hookflash_tests::wav::hears;
+use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+const THEIR_HZ: f32 = 700.0;
+const OUR_HZ: f32 = 1100.0;
+
+/// The last `calls` listing's only call.
+fn listed_call(cli: &CliRun) -> serde_json::Value {
+    let out = cli.stdout();
+    let calls = cli.events_named("calls").last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "{out}");
+    calls[0].clone()
+}
+
+/// A baresip with ICE answering on `ip`, playing its tone.
+fn baresip(dir: &TestDir, ip: IpAddr) -> Baresip {
+    Baresip::builder("b", "unused")
+        .codec(Codec::Pcmu)
+        .ice()
+        .listen_ip(ip)
+        .auto_answer(true)
+        .source(&speech::tone(dir.path(), "b.wav", THEIR_HZ.into(), 30), 1.0)
+        .start(dir)
+}
+
+/// `hookflash-cli session` with an ICE account (`extra` profile lines) dialling baresip at
+/// `to`, listing the call after 15 s and hanging up. (baresip 1.0 sends no audio until every
+/// one of its checks has ended: those toward our unreachable candidates time out after about
+/// 8 s.)
+fn call(dir: &TestDir, profile_extra: &str, local_ip: IpAddr, to: (IpAddr, u16), heard: &Path) -> Cli {
+    let profile = dir.write(
+        "turn.toml",
+        &format!("[[account]]\naor = \"sip:me@{local_ip}\"\nregister = false\nlisten = \"{local_ip}:{}\"\nice = true\n{profile_extra}", ports::free_port()),
+    );
+    let script = dir.write("script.txt", &format!("dial sip:b@{}:{}\nwait-calls 1 20\nwait 15\nlist\nhangup all\nwait 1\nquit\n", to.0, to.1));
+    let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
+    Cli::new("session", "session")
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--codec", "pcmu", "--script"])
+        .arg(&script)
+        .arg("--audio-in")
+        .arg(&mic)
+        .arg("--audio-out")
+        .arg(heard)
+}
+
+#[test]
+#[ignore = "needs coturn, baresip and network namespaces: run by cargo xtask test"]
+fn with_the_direct_path_blocked_media_goes_through_coturn() {
+    let dir = TestDir::new("turn-relay");
+    let nat = HomeNat::new(30);
+    let outside = IpAddr::V4(nat.outside_ip);
+    let turn = Coturn::start(&dir, outside);
+    let mut b = baresip(&dir, outside);
+    // Only SIP and the TURN server get through the router; baresip's media ports do not.
+    nat.only_open_udp_to(nat.outside_ip, &[b.sip_port, turn.addr.port()]);
+    let heard = dir.join("heard.wav");
+    let mut cli = call(&dir, &turn.profile_section(), IpAddr::V4(nat.home_ip), (outside, b.sip_port), &heard).in_netns(&nat.home).spawn(&dir);
+    cli.wait_exit(Duration::from_secs(40));
+    let out = cli.stdout();
+    let call = listed_call(&cli);
+    assert_eq!(call["media_path"], "relay → host", "the call's media did not go through the TURN server:\n{out}\n{}\n{}", b.log(), nat.firewall());
+    assert!(cli.events_named("warning").is_empty(), "{out}");
+    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through the relay:\n{}", b.log());
+    b.stop();
+    let got = b.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+    assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone through the relay");
+    assert!(turn.log().contains("ALLOCATE processed, success"), "coturn made no allocation:\n{}", turn.log());
+    // The direct checks were tried and the firewall dropped them (so the relay was needed).
+    let dropped = nat.firewall();
+    assert!(!dropped.contains("packets 0 "), "the firewall dropped nothing: was a direct path ever tried?\n{dropped}");
+}
+
+#[test]
+#[ignore = "needs coturn and baresip: run by cargo xtask test"]
+fn a_refused_turn_password_is_named_and_the_call_goes_on() {
+    let dir = TestDir::new("turn-refused");
+    let ip = ports::interface_ip();
+    let turn = Coturn::start(&dir, ip);
+    let mut b = baresip(&dir, ip);
+    let wrong = turn.profile_section().replace(&turn.password, "not-the-password");
+    let heard = dir.join("heard.wav");
+    let mut cli = call(&dir, &wrong, ip, (ip, b.sip_port), &heard).spawn(&dir);
+    cli.wait_exit(Duration::from_secs(40));
+    let out = cli.stdout();
+    let warnings: Vec<String> = cli.events_named("warning").iter().map(|w| w["message"].as_str().unwrap_or_default().to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains(&format!("the TURN server {} refused our user name and password (401)", turn.addr))),
+        "no warning naming the refused TURN credential: {warnings:?}\n{out}"
+    );
+    assert!(!out.contains("not-the-password"), "the TURN password was printed:\n{out}");
+    assert_eq!(listed_call(&cli)["media_path"], "host → host", "{out}");
+    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "no audio from baresip:\n{}", b.log());
+    b.stop();
+}
