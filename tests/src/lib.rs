@@ -1,4 +1,4 @@
-//! Test harness for real peers (Kamailio, baresip, sipp, PulseAudio) and the `hookflash-cli` binary.
+//! Test harness for real peers (Kamailio, baresip, twinkle, linphonec, sipp, PulseAudio) and the `hookflash-cli` binary.
 //!
 //! Each concept lives in its own module: [`ports`] hands out free loopback ports, [`test_dir`]
 //! makes a per-test log directory, [`process`] runs peers under a guard that kills them on drop
@@ -12,6 +12,7 @@ pub mod coturn;
 pub mod ffmpeg;
 pub mod g722_tap;
 pub mod kamailio;
+pub mod linphone;
 pub mod netns;
 pub mod pesq;
 pub mod ports;
@@ -23,6 +24,7 @@ pub mod sipp;
 pub mod speech;
 pub mod test_dir;
 pub mod tls;
+pub mod twinkle;
 pub mod wav;
 
 pub use baresip::Baresip;

@@ -23,6 +23,17 @@ pub struct ProcessGuard {
 impl ProcessGuard {
     /// Spawns `cmd` in its own process group, logging to `<log_dir>/<name>.stdout|stderr`.
     pub fn spawn(name: &str, cmd: &mut Command, log_dir: &Path) -> ProcessGuard {
+        Self::spawn_with(name, cmd, log_dir, Stdio::null())
+    }
+
+    /// Like [`spawn`](Self::spawn), with standard input a pipe that stays open for
+    /// [`send_line`](Self::send_line): for phones driven by commands typed at their prompt
+    /// (twinkle-console, linphonec; linphonec spins on a closed input).
+    pub fn spawn_with_stdin(name: &str, cmd: &mut Command, log_dir: &Path) -> ProcessGuard {
+        Self::spawn_with(name, cmd, log_dir, Stdio::piped())
+    }
+
+    fn spawn_with(name: &str, cmd: &mut Command, log_dir: &Path, stdin: Stdio) -> ProcessGuard {
         let stdout_path = log_dir.join(format!("{name}.stdout"));
         let stderr_path = log_dir.join(format!("{name}.stderr"));
         let out = File::create(&stdout_path)
@@ -40,7 +51,7 @@ impl ProcessGuard {
             });
         }
         let child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(out)
             .stderr(err)
             .process_group(0)
@@ -51,6 +62,20 @@ impl ProcessGuard {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Types `line` at the process's prompt (it must have been started with
+    /// [`spawn_with_stdin`](Self::spawn_with_stdin)); the line is also appended to
+    /// `<name>.stdin` in the log directory. Panics when the process no longer reads its input.
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap_or_else(|| panic!("{} was started without a stdin pipe", self.name));
+        if let Err(e) = stdin.write_all(format!("{line}\n").as_bytes()).and_then(|_| stdin.flush()) {
+            panic!("cannot type {line:?} into {}: {e}\n{}", self.name, self.log_tail());
+        }
+        let log = self.stdout_path.with_extension("stdin");
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open the stdin log");
+        writeln!(f, "{line}").ok();
     }
 
     pub fn pid(&self) -> u32 {
@@ -180,6 +205,15 @@ mod tests {
     fn tail_keeps_last_lines() {
         assert_eq!(tail("a\nb\nc\n", 2), "b\nc\n");
         assert_eq!(tail("a", 5), "a\n");
+    }
+
+    #[test]
+    fn lines_typed_reach_the_process_and_are_logged() {
+        let dir = crate::TestDir::new("process-guard-stdin-selftest");
+        let mut g = ProcessGuard::spawn_with_stdin("sh", Command::new("sh").args(["-c", "read l; echo \"got $l\"; exec sleep 30"]), dir.path());
+        g.send_line("answer");
+        assert!(g.wait_for_output("got answer", Duration::from_secs(5)), "{}", g.log_tail());
+        assert_eq!(std::fs::read_to_string(dir.join("sh.stdin")).unwrap(), "answer\n");
     }
 
     #[test]

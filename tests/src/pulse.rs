@@ -14,13 +14,20 @@ use std::time::Duration;
 
 pub struct Pulse {
     runtime: PathBuf,
+    label: String,
     process: ProcessGuard,
 }
 
 impl Pulse {
     /// Starts `pulseaudio` in the foreground (under a guard) and waits for its socket.
     pub fn start(dir: &TestDir) -> Pulse {
-        let runtime = dir.short_subdir("pulse");
+        Self::start_named(dir, "pulse")
+    }
+
+    /// Like [`start`](Self::start), with its runtime directory and logs named `name`: one
+    /// daemon per phone when several phones of a test need their own sound card.
+    pub fn start_named(dir: &TestDir, name: &str) -> Pulse {
+        let runtime = dir.short_subdir(name);
         // A cookie for clients: the Rust client under cpal sends an empty one when it finds
         // none, which the server refuses (libpulse sends zeros), and cpal then falls back to ALSA.
         let cookie: Vec<u8> = (0..256u32).map(|i| (i * 7 + std::process::id()) as u8).collect();
@@ -39,8 +46,10 @@ impl Pulse {
             "--load=module-always-sink",
         ]);
         cmd.env("PULSE_RUNTIME_PATH", &runtime).env("PULSE_STATE_PATH", &runtime).env("HOME", &runtime);
-        let process = ProcessGuard::spawn("pulseaudio", &mut cmd, dir.path());
-        let mut pulse = Pulse { runtime, process };
+        // Log names: `pulseaudio`, `parecord`... for the default daemon, `pulseaudio-<name>`... else.
+        let label = if name == "pulse" { String::new() } else { format!("-{name}") };
+        let process = ProcessGuard::spawn(&format!("pulseaudio{label}"), &mut cmd, dir.path());
+        let mut pulse = Pulse { runtime, label, process };
         let ok = crate::wait_until(Duration::from_secs(10), || {
             if pulse.process.try_status().is_some() {
                 return Some(false);
@@ -85,7 +94,7 @@ impl Pulse {
         c.args(["--device=spk.monitor", "--file-format=wav", "--format=s16le", "--channels=1"])
             .arg(format!("--rate={rate}"))
             .arg(wav);
-        ProcessGuard::spawn("parecord", &mut c, dir.path())
+        ProcessGuard::spawn(&format!("parecord{}", self.label), &mut c, dir.path())
     }
 
     /// Plays `wav` into the null sink with `paplay` and waits for it to finish.
@@ -98,7 +107,7 @@ impl Pulse {
     pub fn play_into(&self, dir: &TestDir, sink: &str, wav: &Path) -> ProcessGuard {
         let mut c = self.command("paplay");
         c.arg(format!("--device={sink}")).arg(wav);
-        ProcessGuard::spawn(&format!("paplay-{sink}"), &mut c, dir.path())
+        ProcessGuard::spawn(&format!("paplay{}-{sink}", self.label), &mut c, dir.path())
     }
 
     /// Loads another null sink named `name`, described as `description` (what the device
@@ -123,6 +132,6 @@ impl Pulse {
             .arg(format!("--device={sink}.monitor"))
             .arg(format!("--rate={rate}"))
             .arg(wav);
-        ProcessGuard::spawn(&format!("parecord-{sink}"), &mut c, dir.path())
+        ProcessGuard::spawn(&format!("parecord{}-{sink}", self.label), &mut c, dir.path())
     }
 }

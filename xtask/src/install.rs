@@ -34,12 +34,17 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// independent decoder of the G.722 we send (its libraries already come with baresip's
 /// recommended `baresip-ffmpeg`: the command adds 1.8 MB, about 10 s of `apt-get install`),
 /// and coturn, the TURN server the phone relays its media through when no direct path works.
+/// twinkle-console and linphone-cli are the other phones of the consult-transfer tests: a
+/// transferee that acts on our REFER with `Replaces`, and a phone that takes the call over
+/// (baresip 1.0 ignores `Replaces`).
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
     "kamailio-tls-modules",
     "kamailio-websocket-modules",
     "baresip",
+    "twinkle-console",
+    "linphone-cli",
     "sip-tester",
     "pulseaudio",
     "pulseaudio-utils",

@@ -12,6 +12,7 @@ mod audio_device;
 mod call_auth;
 mod caller_id;
 mod conference;
+mod consult_other_phones;
 mod continuity;
 mod dtls_srtp;
 mod calls_baresip;
