@@ -98,6 +98,23 @@ impl HomeNat {
         nat
     }
 
+    /// Moves the home machine to another address on its network (as a laptop that joins
+    /// another Wi-Fi gets one): the new address is added, the old one removed, the default
+    /// route kept. Returns the new address.
+    pub fn change_home_address(&mut self, last_octet: u8) -> Ipv4Addr {
+        let h = self.home.as_str();
+        let o = self.home_ip.octets();
+        let new = Ipv4Addr::new(o[0], o[1], o[2], last_octet);
+        // The new address is a secondary one on the same network: promoted, not removed with the
+        // old primary.
+        must(&["ip", "netns", "exec", h, "sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1"]);
+        must(&["ip", "-n", h, "addr", "add", &format!("{new}/24"), "dev", "eth0"]);
+        must(&["ip", "-n", h, "addr", "del", &format!("{}/24", self.home_ip), "dev", "eth0"]);
+        let _ = run(&["ip", "-n", h, "route", "replace", "default", "via", &format!("{}.{}.{}.1", o[0], o[1], o[2])]);
+        self.home_ip = new;
+        new
+    }
+
     /// Makes the router drop UDP from home to `ip` except to `open_ports`: a firewall that
     /// lets signalling and the TURN server through and nothing else (a direct media path fails).
     pub fn only_open_udp_to(&self, ip: Ipv4Addr, open_ports: &[u16]) {

@@ -77,3 +77,35 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
     alice.assert_success();
     bob.stop();
 }
+
+/// A laptop that joins another network gets another address: the phone notices within seconds
+/// (its route toward the registrar leaves from the new address), listens there and registers
+/// again from it, and calls reach it there. The old address is gone from the machine, so
+/// nothing sent to it arrives any more.
+#[test]
+#[ignore = "needs real peers and network namespaces: run by cargo xtask test"]
+fn a_new_local_address_is_bound_and_registered_and_calls_arrive_there() {
+    let dir = TestDir::new("nat_new_address");
+    let mut nat = HomeNat::new(30);
+    let kam = Kamailio::builder().user("alice", PW).also_listen(nat.outside_ip).start(&dir);
+    let mut alice = phone(&dir, &nat, &kam, "alice", &["--max-calls", "1"]);
+    alice.expect_event("registered", Duration::from_secs(10));
+    let old = nat.home_ip;
+    let new = nat.change_home_address(77);
+    let changed = std::time::Instant::now();
+    // A registration whose Contact is the new private address (the first REGISTER from there,
+    // before the router's address is learned again).
+    let seen = hookflash_tests::wait_until(Duration::from_secs(15), || {
+        registered_contacts(&kam, "alice").into_iter().find(|c| c.contains(&format!("@{new}:")))
+    });
+    assert!(seen.is_some(), "no REGISTER from the new address {new} (old {old}): {:?}\n{}", registered_contacts(&kam, "alice"), alice.stderr());
+    eprintln!("registered from the new address {:?} after the change", changed.elapsed());
+    // And a call through Kamailio reaches it there.
+    assert_eq!(kam.options_to_aor("alice"), Some(200), "alice unreachable after the change:\n{}", nat.mappings());
+    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into()).ip(nat.outside_ip).service("alice").timeout(20);
+    let mut call = sipp.spawn(&dir);
+    call.assert_passed(Duration::from_secs(25));
+    alice.expect_event("answered", Duration::from_secs(5));
+    alice.wait_exit(Duration::from_secs(15));
+    alice.assert_success();
+}

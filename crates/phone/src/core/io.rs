@@ -37,6 +37,9 @@ pub enum Input {
     /// The computer resumed from sleep or its network changed: every registered account
     /// registers again at once (its binding may be gone or point at an old address).
     NetworkChanged,
+    /// The address `account`'s registrar is reached from is `local_ip` now and its SIP stack
+    /// listens there (`contact`): calls are offered from there, and it registers again.
+    AddressChanged { account: usize, local_ip: IpAddr, contact: hookflash_sip::SipUri },
 }
 
 /// What a front end asks (`Phone`'s methods).

@@ -211,6 +211,16 @@ impl PhoneCore {
                     self.registration_outputs(i);
                 }
             }
+            Input::AddressChanged { account, local_ip, contact } => {
+                if let Some(a) = self.accounts.get_mut(account) {
+                    a.local_ip = local_ip;
+                    a.contact = contact;
+                    // What a registrar saw of the old address says nothing of the new one.
+                    a.public_address = None;
+                    a.registration.handle(registration::Input::Refresh, now);
+                    self.registration_outputs(account);
+                }
+            }
         }
         self.after_step(now);
     }

@@ -5,6 +5,7 @@
 //! history below) and what comes of it goes back in as an input. Front ends read a snapshot the
 //! driver publishes after every step, and get replies and events in that order.
 
+mod address_watch;
 mod media;
 mod open;
 mod sip;
@@ -118,6 +119,8 @@ pub(crate) async fn start(
         use rand::RngExt;
         rand::rng().random::<u64>()
     };
+    let watch = address_watch::AddressWatch::new(opened.watched, now_ms());
+    let rebind = opened.rebind;
     let core = PhoneCore::new(opened.accounts, now_ms(), seed);
     let snapshot = Arc::new(Mutex::new(core.snapshot()));
     let (commands, commands_rx) = mpsc::unbounded_channel();
@@ -133,6 +136,8 @@ pub(crate) async fn start(
         pending: FuturesUnordered::new(),
         snapshot: snapshot.clone(),
         closing: false,
+        watch,
+        rebind,
     };
     tokio::spawn(driver.run(commands_rx, opened.incoming, opened.dialog_events));
     Ok(Handle { commands, snapshot, history, start_warnings, local_sip_addr, device_notices: notices })
@@ -152,6 +157,10 @@ struct Driver {
     snapshot: Arc<Mutex<Snapshot>>,
     /// The core closed the transports: finish what is in flight, then stop.
     closing: bool,
+    /// Follows the local address each account's registrar is reached from.
+    watch: address_watch::AddressWatch,
+    /// How each account's SIP stack is bound again when that address changes.
+    rebind: Vec<open::Rebind>,
 }
 
 /// The next item of any of `receivers` (None when all are closed).
@@ -194,7 +203,12 @@ impl Driver {
                 self.core.handle(Input::NetworkChanged, now_ms());
                 self.step();
             }
-            let sleep = match self.core.next_timeout() {
+            for (account, ip) in self.watch.look(now_ms(), address_watch::route_towards) {
+                self.rebind(account, ip, &mut incoming, &mut dialog_events).await;
+                self.step();
+            }
+            let next = [self.core.next_timeout(), self.watch.next_look()].into_iter().flatten().min();
+            let sleep = match next {
                 Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64).min(LOOK_AGAIN),
                 None => LOOK_AGAIN,
             };
@@ -239,6 +253,30 @@ impl Driver {
         })
         .await;
         self.sip.close();
+    }
+
+    /// The address toward `account`'s registrar is `ip` now: its SIP stack is bound there (the
+    /// old one lives on while calls still use it) and the core registers it again.
+    async fn rebind(
+        &mut self,
+        account: usize,
+        ip: std::net::IpAddr,
+        incoming: &mut [mpsc::UnboundedReceiver<Incoming>],
+        dialog_events: &mut [mpsc::UnboundedReceiver<DialogEvent>],
+    ) {
+        match open::rebind(&self.rebind[account], ip).await {
+            Ok((stack, inc, dialogs)) => {
+                tracing::info!("account {account}: our address toward the registrar is {ip} now: registering from there");
+                let contact = stack.contact(self.sip.aor_user(account).as_deref());
+                self.sip.replace_stack(account, stack);
+                incoming[account] = inc;
+                dialog_events[account] = dialogs;
+                self.watch.rebound(account, ip);
+                self.core.handle(Input::AddressChanged { account, local_ip: ip, contact }, now_ms());
+            }
+            // Tried again at the next look.
+            Err(e) => tracing::warn!("account {account}: cannot listen on the new address {ip}: {e}"),
+        }
     }
 
     fn complete(&mut self, done: Completion) {

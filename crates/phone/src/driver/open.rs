@@ -1,6 +1,7 @@
 //! Opening the accounts: their addresses parsed, the local address that routes to the
 //! registrar found, one SIP stack bound each, their credentials and registration exchanges.
 
+use super::address_watch::{route_towards, Watched};
 use super::sip::AccountIo;
 use crate::api::*;
 use crate::core::account::{Account, AccountSetup};
@@ -20,24 +21,49 @@ pub(super) struct Opened {
     pub io: Vec<AccountIo>,
     pub incoming: Vec<mpsc::UnboundedReceiver<Incoming>>,
     pub dialog_events: Vec<mpsc::UnboundedReceiver<DialogEvent>>,
+    /// Per account: where its registrar is and the address bound, when that address was chosen
+    /// automatically (`address_watch.rs` follows it).
+    pub watched: Vec<Option<Watched>>,
+    /// Per account: how its SIP stack is bound again on another address.
+    pub rebind: Vec<Rebind>,
+}
+
+/// How an account's SIP stack was started, to start it again on a new address.
+pub(super) struct Rebind {
+    port: u16,
+    tls_ca_pem: Option<Vec<u8>>,
+    user_agent: String,
+}
+
+/// A fresh SIP stack for an account on `ip` (same port choice, trust and user agent).
+pub(super) async fn rebind(
+    how: &Rebind,
+    ip: IpAddr,
+) -> Result<(SipStack, mpsc::UnboundedReceiver<Incoming>, mpsc::UnboundedReceiver<DialogEvent>), PhoneError> {
+    SipStack::start(StackConfig { listen: SocketAddr::new(ip, how.port), tls_ca_pem: how.tls_ca_pem.clone(), user_agent: how.user_agent.clone() })
+        .await
+        .map_err(sip_err)
 }
 
 /// `passwords`: one per account of `config.accounts()`, in order.
 pub(super) async fn accounts(config: &PhoneConfig, passwords: Vec<Option<String>>) -> Result<Opened, PhoneError> {
     let user_agent = config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION")));
-    let mut opened = Opened { accounts: Vec::new(), io: Vec::new(), incoming: Vec::new(), dialog_events: Vec::new() };
+    let mut opened =
+        Opened { accounts: Vec::new(), io: Vec::new(), incoming: Vec::new(), dialog_events: Vec::new(), watched: Vec::new(), rebind: Vec::new() };
     for (acc, password) in config.accounts().into_iter().zip(passwords.into_iter().chain(std::iter::repeat(None))) {
-        let (account, io, incoming, dialog_events) = open_account(acc, password, &user_agent).await?;
-        opened.accounts.push(account);
-        opened.io.push(io);
-        opened.incoming.push(incoming);
-        opened.dialog_events.push(dialog_events);
+        let o = open_account(acc, password, &user_agent).await?;
+        opened.accounts.push(o.account);
+        opened.io.push(o.io);
+        opened.incoming.push(o.incoming);
+        opened.dialog_events.push(o.dialog_events);
+        opened.watched.push(o.watched);
+        opened.rebind.push(o.rebind);
     }
     Ok(opened)
 }
 
-/// The local address that routes towards `host` (no packet is sent).
-fn local_ip_towards(host: &str) -> Option<IpAddr> {
+/// `host` (a name or address, with or without a port; 5060 by default) resolved.
+fn resolve_route_host(host: &str) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs;
     let target = if host.parse::<SocketAddr>().is_ok() {
         host.to_string()
@@ -48,19 +74,21 @@ fn local_ip_towards(host: &str) -> Option<IpAddr> {
     } else {
         format!("{host}:5060")
     };
-    let addr = target.to_socket_addrs().ok()?.next()?;
-    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0".parse().ok()? } else { "[::]:0".parse().ok()? };
-    let s = std::net::UdpSocket::bind(bind).ok()?;
-    s.connect(addr).ok()?;
-    Some(s.local_addr().ok()?.ip())
+    target.to_socket_addrs().ok()?.next()
+}
+
+/// One opened account and what the driver keeps of its opening.
+struct OpenAccount {
+    account: Account,
+    io: AccountIo,
+    incoming: mpsc::UnboundedReceiver<Incoming>,
+    dialog_events: mpsc::UnboundedReceiver<DialogEvent>,
+    watched: Option<Watched>,
+    rebind: Rebind,
 }
 
 /// Opens one account: parses its addresses, binds its SIP stack, prepares its registration.
-async fn open_account(
-    acc: &AccountConfig,
-    password: Option<String>,
-    user_agent: &str,
-) -> Result<(Account, AccountIo, mpsc::UnboundedReceiver<Incoming>, mpsc::UnboundedReceiver<DialogEvent>), PhoneError> {
+async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent: &str) -> Result<OpenAccount, PhoneError> {
     let aor = target::parse_uri("address of record", &acc.aor).map_err(sip_err)?;
     let aor_user = target::user_of(&aor).ok_or_else(|| PhoneError::InvalidInput {
         what: "address of record".into(),
@@ -92,11 +120,16 @@ async fn open_account(
         None => None,
     };
     let route_host = target::host_of(&registrar);
+    let mut watched = None;
     let listen = match acc.listen {
         Some(l) if !l.ip().is_unspecified() => l,
         other => {
             let port = other.map(|l| l.port()).unwrap_or(0);
-            let ip = local_ip_towards(&route_host).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+            let towards = resolve_route_host(&route_host);
+            let ip = towards.and_then(route_towards).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+            // Followed when it changes, for accounts that register (calls-only accounts have
+            // no registrar to route toward).
+            watched = towards.filter(|_| acc.register).map(|towards| Watched { towards, bound: ip });
             SocketAddr::new(ip, port)
         }
     };
@@ -107,6 +140,7 @@ async fn open_account(
         })?),
         None => None,
     };
+    let rebind = Rebind { port: listen.port(), tls_ca_pem: tls_ca_pem.clone(), user_agent: user_agent.to_string() };
     let (stack, incoming, dialog_events) =
         SipStack::start(StackConfig { listen, tls_ca_pem, user_agent: user_agent.to_string() }).await.map_err(sip_err)?;
     let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
@@ -134,5 +168,5 @@ async fn open_account(
         registrar: registrar.clone(),
         registration: Some(registration),
     };
-    Ok((account, io, incoming, dialog_events))
+    Ok(OpenAccount { account, io, incoming, dialog_events, watched, rebind })
 }

@@ -393,6 +393,17 @@ impl SipIo {
         }
     }
 
+    /// The account's user part (for its Contact).
+    pub(super) fn aor_user(&self, account: usize) -> Option<String> {
+        self.accounts[account].aor.user()
+    }
+
+    /// The account's SIP goes through `stack` from now on; what is in flight on the old one
+    /// (a call's dialog) keeps it until done.
+    pub(super) fn replace_stack(&mut self, account: usize, stack: SipStack) {
+        self.accounts[account].stack = Arc::new(stack);
+    }
+
     /// Closes every account's transports.
     pub(super) fn close(&mut self) {
         for a in &self.accounts {
