@@ -1,4 +1,4 @@
-//! Consult (attended) transfer, as the transferor, with other phones than baresip (issue 10): A
+//! Consult (attended) transfer, as the transferor, with twinkle and linphonec (issue 10): A
 //! calls `hookflash-cli session`, which answers, `consult`s B (A is parked) and `complete`s: A is
 //! held, gets our REFER to B with a `Replaces` naming our call with B, and calls B with it; B's
 //! phone swaps our call for A's without ringing again and hangs up ours.
@@ -7,13 +7,16 @@
 //!   (transferee), linphonec B (takes the call over).
 //! * `linphonec_caller_is_consult_transferred_to_another_linphonec_without_it_ringing_again`:
 //!   linphonec as both.
+//! * `twinkle_caller_is_consult_transferred_to_baresip_which_ignores_replaces`: twinkle A,
+//!   baresip B, which answers A's INVITE as a second call: we end our call with B ourselves
+//!   once A is connected.
 //!
-//! Each checks what really happened, on the phones and here:
+//! The first two check what really happened, on the phones and here:
 //! - A acted on our REFER and its INVITE to B carried a `Replaces` with our consultation call's
 //!   Call-ID (A's SIP log / prompt, B's SIP log);
-//! - B rang once — for our consultation call, which the test answers at B's prompt; A's INVITE
-//!   was connected by B's phone without an `answer` (B answers nothing by itself, so a phone
-//!   ignoring `Replaces` would leave A ringing and the transfer would fail) and B ended ours;
+//! - B was offered two calls and answered one at the test's `answer` — ours; A's INVITE was
+//!   connected by B's phone by itself (B answers nothing by itself otherwise, so a phone ignoring
+//!   `Replaces` would leave A ringing and the transfer would fail) and B ended ours;
 //! - here: our consultation call was ended by B (its BYE, before A reported the transfer
 //!   connected; when B ignores `Replaces` it is our BYE after it, as with baresip in
 //!   `transfer.rs`), both our calls ended "transferred", none left;
@@ -24,8 +27,8 @@
 //!   deadlocks — no BYE to us, no answer to A's INVITE or to anything after (twinkle bug
 //!   LubosD/twinkle#165, a write lock on its lines taken while ending the replaced call; fixed
 //!   upstream in 2020, after 1.10.2). So twinkle is tested as A only.
-//! - baresip 1.0 as B: it answers an INVITE with `Replaces` as a new call (it rings again);
-//!   that fallback is `transfer.rs`'s baresip consult test.
+//! - baresip 1.0 as B: it answers an INVITE with `Replaces` as a new call (seen: "answering
+//!   call on line 2"), so with it B rings again; the third test checks our side of that.
 //! - twinkle's microphone: it has no file device, so it runs on a private PulseAudio; its ALSA
 //!   capture through PulseAudio's ALSA plugin delivers about 1.5 s after each audio session
 //!   starts and then stalls (seen: 142 RTP packets, then none, also in a plain call to a
@@ -33,10 +36,11 @@
 //!   B's side is asserted — B hears A's tone in the A–B call (that first second and a half)
 //!   after our microphone — and what twinkle heard is printed, not asserted.
 
+use hookflash_tests::baresip::Codec;
 use hookflash_tests::linphone::Linphone;
 use hookflash_tests::twinkle::Twinkle;
-use hookflash_tests::wav::{goertzel_power, read_mono};
-use hookflash_tests::{ports, speech, CliRun, TestDir};
+use hookflash_tests::wav::{goertzel_power, read_mono, tone_power as power};
+use hookflash_tests::{ports, speech, Baresip, CliRun, TestDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -116,8 +120,8 @@ fn assert_transferred_with_replaces_taken(cli: &CliRun) {
     assert!(cli.events_named("error").is_empty(), "{out}");
 }
 
-/// The Call-ID of our call with B, as the consultation's `ended`... is not in the events: it is
-/// read from the REFER's Refer-To in A's SIP log (`Replaces=<call-id>%3B...`).
+/// The Call-ID our REFER's `Replaces` named (our call with B), from a Refer-To or a line
+/// holding one (`...?Replaces=<call-id>%3Bto-tag%3D...`).
 fn replaces_call_id(refer_to: &str) -> String {
     let q = refer_to.split_once("Replaces=").map(|(_, q)| q).unwrap_or_else(|| panic!("no Replaces in {refer_to}"));
     let id = q.replace("%3b", "%3B");
@@ -202,4 +206,46 @@ fn linphonec_caller_is_consult_transferred_to_another_linphonec_without_it_ringi
     eprintln!("A heard, one letter a second: {a_track}\nB heard: {b_track}");
     assert_heard_last(&a_track, 'B', 8);
     assert_heard_last(&b_track, 'A', 8);
+}
+
+/// twinkle A, baresip B (answering by itself): baresip 1.0 does not honour the `Replaces` in
+/// A's INVITE — it rings again and answers it as a second call — so our consultation call is
+/// still up when A reports the transfer connected, and we end it then: both our calls still end
+/// "transferred", none left, and B talks with A (its recording of A's call holds A's tone).
+#[test]
+#[ignore = "needs twinkle-console and baresip"]
+fn twinkle_caller_is_consult_transferred_to_baresip_which_ignores_replaces() {
+    let dir = TestDir::new("consult-twinkle-to-baresip");
+    let port = ports::free_port();
+    let mut b = Baresip::builder("b", "unused").codec(Codec::Pcmu).source(&tone(&dir, "b.wav", B_HZ), 1.0).start(&dir);
+    let b_uri = format!("sip:b@127.0.0.1:{}", b.sip_port);
+    let mut cli = session(&dir, port, &b_uri);
+    let mut a = Twinkle::builder("a").source(&tone(&dir, "a.wav", A_HZ)).start(&dir);
+    a.call(&format!("sip:me@127.0.0.1:{port}"));
+    cli.wait_exit(Duration::from_secs(90));
+    cli.assert_success();
+    let out = cli.stdout();
+
+    let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(progress.last().map(String::as_str), Some("connected"), "{progress:?}\n{out}");
+    let ended = cli.events_named("ended");
+    assert!(ended.len() == 2 && ended.iter().all(|e| e["reason"] == "transferred"), "{out}");
+    let events = cli.events();
+    let b_gone = position(&events, |e| e["event"] == "ended" && e["call_id"] == 2).expect("call 2 ended");
+    let connected = position(&events, |e| e["event"] == "transfer" && e["progress"] == "connected").expect("connected");
+    assert!(b_gone > connected, "baresip ended our call with it by itself:\n{out}");
+    let a_sip = a.sip_log();
+    let refer_to = header_after(&a_sip, "REFER sip:a@", "Refer-To").unwrap_or_else(|| panic!("A got no REFER:\n{a_sip}"));
+    let replaces = header_after(&a_sip, "INVITE sip:b@", "Replaces").unwrap_or_else(|| panic!("A's INVITE to B has no Replaces:\n{a_sip}"));
+    assert!(replaces.starts_with(&replaces_call_id(&refer_to)), "{replaces} / {refer_to}");
+    // Rang again: A's call was answered as a second one (line 2), beside ours.
+    assert!(b.log().contains("answering call on line 2 from sip:a@127.0.0.1"), "B did not answer A's call as a new one:\n{}", b.log());
+
+    std::thread::sleep(Duration::from_secs(3));
+    let a_heard = a.stop();
+    b.stop();
+    eprintln!("A (twinkle) heard, one letter a second: {}", tone_track(&a_heard));
+    let got = b.recordings().pop().unwrap_or_else(|| panic!("B recorded nothing:\n{}", b.log()));
+    let (from_a, from_us) = (power(&got, A_HZ), power(&got, MIC_HZ));
+    assert!(from_a > 20.0 * from_us.max(1e-12), "B hears A in A's call (A {from_a:e}, our microphone {from_us:e})");
 }
