@@ -4,7 +4,7 @@
 //! probe of the registrar, and how calls' media will be protected. The report is one JSON
 //! event (`--json`) or its lines; the exit status says whether the phone is ready for calls.
 
-use hookflash_phone::{AccountConfig, AccountStatus, MediaEncryption, ProbeResult, Transport};
+use hookflash_phone::{AccountConfig, AccountStatus, MediaEncryption, MediaServersProbe, ProbeResult, Transport};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 
@@ -17,6 +17,36 @@ pub struct Findings<'a> {
     pub probe: Option<Result<ProbeResult, String>>,
     pub local: SocketAddr,
     pub codecs: Vec<String>,
+    /// What the account's STUN/TURN servers said (None: it names none).
+    pub media_servers: Option<MediaServersProbe>,
+}
+
+/// The media path behind NAT: ICE, and what the STUN/TURN servers gave a media socket; and the
+/// problem when a configured TURN server gave no relay.
+fn media_nat(a: &AccountConfig, probe: Option<&MediaServersProbe>) -> (String, Option<String>) {
+    let ice = if a.ice { "ICE offered" } else { "ICE only when the far end offers it (ice = false)" };
+    let Some(p) = probe else {
+        return (format!("{ice}; no STUN or TURN server: host candidates only"), None);
+    };
+    let mut parts = vec![ice.to_string()];
+    if let Some(public) = &p.public {
+        parts.push(format!("public media address {public}"));
+    }
+    if let Some(relay) = &p.relayed {
+        parts.push(format!("relay {relay} on the TURN server"));
+    }
+    let problem = match (&a.turn, &p.relayed) {
+        (Some(t), None) => Some(format!(
+            "no media relay from the TURN server {}: {}",
+            t.server,
+            p.problems.iter().find(|x| x.contains("TURN")).cloned().unwrap_or_else(|| "no answer".into())
+        )),
+        _ => None,
+    };
+    for why in &p.problems {
+        parts.push(format!("FAILED: {why}"));
+    }
+    (parts.join("; "), problem)
 }
 
 /// The transport the account uses to reach its registrar.
@@ -76,10 +106,11 @@ pub fn report(f: &Findings) -> Value {
         (MediaEncryption::Dtls, false) => "SRTP offered (DTLS-SRTP); SDES keys or clear audio accepted when the far end offers them",
         (MediaEncryption::None, _) => "NOT encrypted (media_encryption = \"none\")",
     };
+    let (media_path, relay_problem) = media_nat(a, f.media_servers.as_ref());
     let problem = match (&f.registered, &f.probe) {
         (Err(e), _) => Some(format!("not registered: {e}")),
         (_, Some(Err(e))) => Some(format!("the registrar does not answer OPTIONS: {e}")),
-        _ => None,
+        _ => relay_problem,
     };
     json!({
         "event": "check",
@@ -92,6 +123,7 @@ pub fn report(f: &Findings) -> Value {
         "public_address": public,
         "probe": probe,
         "media": media,
+        "media_path": media_path,
         "codecs": f.codecs,
         "ready": problem.is_none(),
         "problem": problem,
@@ -112,6 +144,7 @@ pub fn text(v: &Value) -> String {
     lines.push(format!("NAT           {}", s("nat")));
     lines.push(format!("probe         {}", s("probe")));
     lines.push(format!("media         {}", s("media")));
+    lines.push(format!("media path    {}", s("media_path")));
     let codecs: Vec<&str> = v["codecs"].as_array().map(|c| c.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
     lines.push(format!("codecs        {}", codecs.join(", ")));
     lines.push(match v["ready"].as_bool() {
@@ -149,7 +182,7 @@ mod tests {
         let a = account("sip:continuity.example:5061;transport=tls");
         let st = status(Some("203.0.113.9:40000"));
         let probe = ProbeResult { target: "sip:continuity.example:5061;transport=tls".into(), status: 200, reason: "OK".into(), round_trip_ms: 42, seen_as: None };
-        let f = Findings { account: &a, status: Some(&st), registered: Ok(600), probe: Some(Ok(probe)), local: "192.168.1.20:5070".parse().unwrap(), codecs: vec!["pcmu".into()] };
+        let f = Findings { account: &a, status: Some(&st), registered: Ok(600), probe: Some(Ok(probe)), local: "192.168.1.20:5070".parse().unwrap(), codecs: vec!["pcmu".into()], media_servers: None };
         let v = report(&f);
         assert_eq!((v["transport"].as_str(), v["ready"].as_bool()), (Some("tls"), Some(true)), "{v}");
         let t = text(&v);
@@ -162,10 +195,36 @@ mod tests {
     fn a_refused_certificate_reads_not_ready_with_the_reason() {
         let a = account("sip:continuity.example:5061;transport=tls");
         let e = "secure connection to continuity.example refused: the certificate of continuity.example has expired".to_string();
-        let f = Findings { account: &a, status: None, registered: Err(e.clone()), probe: None, local: "10.0.0.2:5060".parse().unwrap(), codecs: vec![] };
+        let f = Findings { account: &a, status: None, registered: Err(e.clone()), probe: None, local: "10.0.0.2:5060".parse().unwrap(), codecs: vec![], media_servers: None };
         let t = text(&report(&f));
         assert!(t.contains(&format!("certificate   FAILED: {e}")) && t.contains("NOT ready — not registered: secure connection"), "{t}");
         assert!(t.contains("NAT           unknown"), "{t}");
         assert!(t.contains("registration  FAILED: the certificate above"), "the reason once, not twice:\n{t}");
+    }
+
+    /// An agent behind a strict NAT with a TURN server: the relay is named; a TURN server that
+    /// refuses the credential makes the setup not ready, with the reason.
+    #[test]
+    fn the_media_relay_is_checked_when_a_turn_server_is_named() {
+        let mut a = account("sip:continuity.example:5061;transport=tls");
+        a.ice = true;
+        a.turn = Some(hookflash_phone::TurnConfig { server: "turn.example:3478".into(), username: "agent".into(), password: "pw".into() });
+        let st = status(None);
+        let probe = ProbeResult { target: "sip:continuity.example".into(), status: 200, reason: "OK".into(), round_trip_ms: 9, seen_as: None };
+        let works = MediaServersProbe { public: Some("203.0.113.9:40000".into()), relayed: Some("198.51.100.1:50000".into()), problems: vec![] };
+        let f = Findings { account: &a, status: Some(&st), registered: Ok(600), probe: Some(Ok(probe.clone())), local: "10.0.0.2:5060".parse().unwrap(), codecs: vec![], media_servers: Some(works) };
+        let v = report(&f);
+        let t = text(&v);
+        assert!(t.contains("media path    ICE offered; public media address 203.0.113.9:40000; relay 198.51.100.1:50000 on the TURN server"), "{t}");
+        assert_eq!(v["ready"].as_bool(), Some(true), "{t}");
+        let refused = MediaServersProbe { public: Some("203.0.113.9:40000".into()), relayed: None, problems: vec!["the TURN server 198.51.100.1:3478 refused our user name and password (401)".into()] };
+        let f = Findings { media_servers: Some(refused), probe: Some(Ok(probe)), ..f };
+        let t = text(&report(&f));
+        assert!(t.contains("FAILED: the TURN server 198.51.100.1:3478 refused our user name and password (401)"), "{t}");
+        assert!(t.contains("NOT ready — no media relay from the TURN server turn.example:3478: the TURN server 198.51.100.1:3478 refused"), "{t}");
+        // No servers named: said, not a problem.
+        let f = Findings { media_servers: None, ..f };
+        let t = text(&report(&f));
+        assert!(t.contains("media path    ICE offered; no STUN or TURN server: host candidates only") && t.contains("result        ready"), "{t}");
     }
 }

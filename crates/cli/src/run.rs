@@ -247,6 +247,7 @@ async fn drive(
                 Ok(_) => Some(phone.probe().await.map_err(|e| e.to_string())),
                 Err(_) => None,
             };
+            let media_servers = phone.probe_media_servers(&profile.account).await;
             let accounts = phone.accounts();
             let findings = crate::check::Findings {
                 account: &profile.account,
@@ -255,6 +256,7 @@ async fn drive(
                 probe,
                 local: phone.local_sip_addr(),
                 codecs: profile.codecs.iter().map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).collect(),
+                media_servers,
             };
             let report = crate::check::report(&findings);
             if printer.json {

@@ -79,6 +79,19 @@ impl RtpEndpoint {
         self.rtcp.local_addr().expect("bound socket has an address")
     }
 
+    /// Gives back TURN allocations made by [`RtpEndpoint::gather`] that no call will use (sent
+    /// at once, not waited for).
+    pub fn release(&mut self) {
+        for (i, slot) in self.turn.iter_mut().enumerate() {
+            let Some(mut client) = slot.take() else { continue };
+            client.close(Instant::now());
+            let socket = if i == 0 { &self.rtp } else { &self.rtcp };
+            while let Some((to, data)) = client.poll_transmit() {
+                let _ = socket.try_send_to(&data, to);
+            }
+        }
+    }
+
     /// Asks `servers`, from both sockets, for the address a NAT gives each (STUN Binding) and
     /// for a relayed address (TURN Allocate), waiting at most `within` for the answers: a call
     /// does not wait long for a candidate. Allocations made are kept for the call's transport.

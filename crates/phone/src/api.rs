@@ -430,6 +430,17 @@ pub struct ProbeResult {
     pub seen_as: Option<String>,
 }
 
+/// What an account's STUN/TURN servers said of a media socket (`Phone::probe_media_servers`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MediaServersProbe {
+    /// The socket's address as the STUN server saw it.
+    pub public: Option<String>,
+    /// Its relayed address on the TURN server.
+    pub relayed: Option<String>,
+    /// What failed, as sentences.
+    pub problems: Vec<String>,
+}
+
 /// Where the account password comes from.
 #[derive(Clone)]
 pub enum PasswordSource {

@@ -79,6 +79,23 @@ impl Phone {
             other => Err(PhoneError::Other(format!("unexpected answer to a probe: {other:?}"))),
         }
     }
+    /// Asks the (first) account's STUN and TURN servers for a media socket's public and relayed
+    /// addresses, as a call would, and gives the allocation back (`hookflash-cli check`). None
+    /// when the account names neither.
+    pub async fn probe_media_servers(&self, account: &AccountConfig) -> Option<MediaServersProbe> {
+        let names = crate::core::io::IceServerNames { stun: account.stun_server.clone(), turn: account.turn.clone() };
+        if names.stun.is_none() && names.turn.is_none() {
+            return None;
+        }
+        Some(match crate::driver::probe_servers(&names, self.local_sip_addr().ip()).await {
+            Ok(g) => MediaServersProbe {
+                public: g.rtp.reflexive.map(|a| a.to_string()),
+                relayed: g.rtp.relayed.map(|a| a.to_string()),
+                problems: g.problems,
+            },
+            Err(e) => MediaServersProbe { problems: vec![format!("no media socket: {e}")], ..Default::default() },
+        })
+    }
     /// Un-registers (expires=0) and waits for the answer.
     pub async fn unregister(&self) -> Result<(), PhoneError> {
         self.driver.ask(Command::Unregister).await.map(|_| ())

@@ -8,6 +8,9 @@
 //!   coturn's Binding answer) and relayed candidates; ICE picks the pair from our relayed
 //!   candidate (coturn made the allocation), the call's media path says "relay → host", each side hears the other's tone,
 //!   and the router's firewall counted the direct checks it dropped.
+//! * `check_reports_the_relay_and_a_refused_turn_password`: `hookflash-cli check` with a TURN
+//!   server in the profile allocates as a call would and names the relayed address (ready), and
+//!   with a wrong TURN password says why and is not ready.
 //! * `a_refused_turn_password_is_named_and_the_call_goes_on`: a wrong TURN password costs the
 //!   relayed candidate, the user is told why (the server's 401), and the call still connects over
 //!   a direct pair.
@@ -16,7 +19,7 @@ use hookflash_tests::baresip::Codec;
 use hookflash_tests::coturn::Coturn;
 use hookflash_tests::netns::HomeNat;
 use hookflash_tests::wav::hears;
-use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
+use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, Kamailio, TestDir};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -113,4 +116,31 @@ fn a_refused_turn_password_is_named_and_the_call_goes_on() {
     assert_eq!(listed_call(&cli)["media_path"], "host → host", "{out}");
     assert!(hears(&heard, THEIR_HZ, OUR_HZ), "no audio from baresip:\n{}", b.log());
     b.stop();
+}
+
+#[test]
+#[ignore = "needs coturn and Kamailio: run by cargo xtask test"]
+fn check_reports_the_relay_and_a_refused_turn_password() {
+    let dir = TestDir::new("turn-check");
+    let kam = Kamailio::builder().user("alice", "alice-pw").start(&dir);
+    let turn = Coturn::start(&dir, [127, 0, 0, 1].into());
+    let profile = |name: &str, turn_section: &str| {
+        dir.write(name, &format!("[[account]]\naor = \"sip:alice@127.0.0.1\"\nregistrar = \"{}\"\nice = true\n{turn_section}", kam.registrar_uri("udp")))
+    };
+    let good = profile("good.toml", &turn.profile_section());
+    let mut check = Cli::new("check", "check").arg("--profile").arg(&good).human().password("alice-pw").run(&dir, Duration::from_secs(30));
+    let report = check.stdout();
+    check.assert_success();
+    let relay = format!("relay {}:", turn.addr.ip());
+    assert!(report.contains("media path    ICE offered;") && report.contains(&relay) && report.contains("on the TURN server"), "{report}\n{}", turn.log());
+    assert!(report.contains("result        ready"), "{report}");
+    // The allocation was given back.
+    assert!(hookflash_tests::wait_until(Duration::from_secs(5), || turn.log().contains("lifetime=0").then_some(())).is_some(), "no deallocation:\n{}", turn.log());
+
+    let wrong = profile("wrong.toml", &turn.profile_section().replace(&turn.password, "not-the-password"));
+    let mut check = Cli::new("check", "check").arg("--profile").arg(&wrong).human().password("alice-pw").run(&dir, Duration::from_secs(30));
+    let report = check.stdout();
+    let line = check.assert_failed_with("check failed");
+    assert!(line.contains(&format!("no media relay from the TURN server {}", turn.addr)) && line.contains("(401)"), "{line}\n{report}");
+    assert!(report.contains("NOT ready") && !report.contains("not-the-password"), "{report}");
 }

@@ -376,6 +376,15 @@ async fn gather(rtp: &mut RtpEndpoint, names: &IceServerNames) -> Gathered {
     gathered
 }
 
+/// What the account's STUN/TURN servers say of a media socket on `ip` (for `hookflash-cli
+/// check`): its public address, its relayed one, what failed. The allocation is given back.
+pub(crate) async fn probe_servers(names: &IceServerNames, ip: std::net::IpAddr) -> Result<Gathered, String> {
+    let mut rtp = RtpEndpoint::bind(ip).await.map_err(|e| e.to_string())?;
+    let gathered = gather(&mut rtp, names).await;
+    rtp.release();
+    Ok(gathered)
+}
+
 /// `host`, `host:port` or `[v6]:port` (port 3478, RFC 8489's), with an optional `stun:`/`turn:`
 /// scheme, to the IPv4 address it names first (our sockets are IPv4).
 async fn resolve(name: &str, what: &str) -> Result<std::net::SocketAddr, String> {

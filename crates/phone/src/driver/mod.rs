@@ -7,6 +7,7 @@
 
 mod address_watch;
 mod media;
+pub(crate) use media::probe_servers;
 mod open;
 mod sip;
 mod sleep_watch;
