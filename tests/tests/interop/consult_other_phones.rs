@@ -32,7 +32,8 @@
 //! - twinkle's microphone: it has no file device, so it runs on a private PulseAudio; its ALSA
 //!   capture through PulseAudio's ALSA plugin delivers about 1.5 s after each audio session
 //!   starts and then stalls (seen: 142 RTP packets, then none, also in a plain call to a
-//!   linphonec), and what it plays is not always recorded under load. So with twinkle as A only
+//!   linphonec), and in about half the runs it writes nothing to its speaker for the whole test
+//!   (seen with ALSA's `file` plugin in front of it: 0 bytes). So with twinkle as A only
 //!   B's side is asserted — B hears A's tone in the A–B call (that first second and a half)
 //!   after our microphone — and what twinkle heard is printed, not asserted.
 
