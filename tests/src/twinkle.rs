@@ -10,7 +10,7 @@
 //! - it has no file or null sound device: without a sound card the call fails ("Failed to open
 //!   sound card") and twinkle stops answering, so it gets a PulseAudio daemon (ALSA `default`
 //!   reaches it through libasound2-plugins once `PULSE_SERVER` is set). Through that plugin its
-//!   capture stalls about 1.5 s into each call's audio (it paces reads by `snd_pcm_delay`), and
+//!   capture stalls about 1.5 s into each call's audio (likely: it sizes reads by `snd_pcm_delay`), and
 //!   in about half the runs it plays nothing at all, so its audio is only a hint;
 //! - it acts on a REFER by itself with `allow_refer=yes` and `ask_user_to_refer=no` (it holds
 //!   the call, calls the target, NOTIFYs), putting a `Replaces` from the Refer-To into its
