@@ -28,8 +28,9 @@ fn window_focused(app: &AppHandle) -> bool {
     app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false)
 }
 
-/// Forwards the engine's events to the window until the engine stops; some also become
-/// desktop notifications (`notifications.rs`).
+/// Forwards the engine's events to the window until the engine stops; the tray follows them
+/// (`tray.rs`), a ringing call opens its ringing window (`ringing.rs`), and some become desktop
+/// notifications (`notifications.rs`).
 pub fn forward(
     app: AppHandle,
     mut events: Receiver<PhoneEvent>,
@@ -40,6 +41,8 @@ pub fn forward(
             match events.recv().await {
                 Ok(event) => {
                     emit(&app, &event);
+                    crate::tray::adapter::on_event(&app, &event);
+                    crate::ringing::adapter::on_event(&app, &event);
                     if let Some(notice) = notifier.on_event(&event, window_focused(&app)) {
                         crate::notifications::show(notice);
                     }

@@ -10,20 +10,50 @@ mod config;
 mod events;
 mod links;
 mod notifications;
+mod ringing;
 mod session;
+mod tray;
 #[cfg(test)]
 mod ts_types;
+mod window_settings;
 
 use links::{LinkInbox, LinkRequest};
 use session::Session;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
+use tray::{CloseAction, StartWindow};
+use window_settings::WindowSettingsState;
 
-/// Shows and focuses the window (a second start, a link).
+/// Shows and focuses the window (a second start, a link, the tray).
 fn bring_forward(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
+    tray::adapter::show_window(app);
+}
+
+/// Un-REGISTERs and hangs up, then quits (the window's close, the tray's Quit).
+pub fn quit(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        ringing::adapter::close_all(&app);
+        app.state::<Session>().stop().await;
+        app.exit(0);
+    });
+}
+
+/// The main window at start: shown, or with `--minimized` hidden in the tray (minimised when
+/// there is no tray to come back from). It is created hidden (tauri.conf.json) so it never
+/// flashes up first.
+fn show_at_start(app: &AppHandle) {
+    let minimized = tray::minimized_flag(std::env::args());
+    let start = tray::at_start(minimized, minimized && tray::adapter::tray_shown());
+    tracing::info!("window at start: {start:?}");
+    match start {
+        StartWindow::Show => tray::adapter::show_window(app),
+        StartWindow::Hidden => tray::adapter::hide_window(app),
+        StartWindow::Minimized => {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.show();
+                let _ = window.minimize();
+            }
+        }
     }
 }
 
@@ -87,6 +117,12 @@ fn main() {
         .plugin(tauri_plugin_deep_link::init())
         .manage(Session::from_disk())
         .manage(LinkInbox::default())
+        .manage(tray::adapter::TrayState::new(false))
+        .manage(ringing::adapter::RingingState::default())
+        .manage(WindowSettingsState::from_disk(config::profile_path(
+            std::env::var(config::ENV_PROFILE).ok(),
+            config::os_config_dir(),
+        )))
         .invoke_handler(tauri::generate_handler![
             commands::register,
             commands::dial,
@@ -124,6 +160,8 @@ fn main() {
             commands::take_links,
             commands::link_settings,
             commands::save_link_settings,
+            window_settings::window_settings,
+            window_settings::save_window_settings,
         ])
         .setup(|app| {
             if let Some(request) = links::from_args(std::env::args()) {
@@ -131,6 +169,8 @@ fn main() {
                 app.state::<LinkInbox>().push(request);
             }
             register_link_schemes(app.handle());
+            tray::adapter::install(app.handle());
+            show_at_start(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<Session>().start_loaded(&handle).await;
@@ -138,14 +178,25 @@ fn main() {
             Ok(())
         })
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                // Un-REGISTER and hang up before the window goes away.
-                api.prevent_close();
-                let app = window.app_handle().clone();
-                tauri::async_runtime::spawn(async move {
-                    app.state::<Session>().stop().await;
-                    app.exit(0);
-                });
+            let app = window.app_handle();
+            match event {
+                WindowEvent::CloseRequested { api, .. } if window.label() == "main" => {
+                    // Into the tray, or un-REGISTER and hang up before the window goes away.
+                    api.prevent_close();
+                    let close_to_tray = app.state::<WindowSettingsState>().get().close_to_tray;
+                    let tray_shown = close_to_tray && tray::adapter::tray_shown();
+                    match tray::on_close(close_to_tray, tray_shown) {
+                        CloseAction::HideToTray => tray::adapter::hide_window(app),
+                        CloseAction::Quit => quit(app),
+                    }
+                }
+                WindowEvent::Focused(focused) if window.label() == "main" => {
+                    tray::adapter::window_focused(app, *focused);
+                }
+                WindowEvent::Destroyed if window.label().starts_with(ringing::LABEL_PREFIX) => {
+                    ringing::adapter::closed(app, window.label());
+                }
+                _ => {}
             }
         })
         .build(tauri::generate_context!("../tauri.conf.json"))

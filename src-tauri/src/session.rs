@@ -332,6 +332,8 @@ impl Session {
                     }
                 }
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
+                let registers = phone.accounts().iter().any(|a| a.registers);
+                crate::tray::adapter::engine_started(app, registers, inner.availability.dnd);
                 let devices = inner.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default();
                 inner.ringer = Some(crate::audio_settings::start_ringer(&phone, &devices));
                 inner.phone = Some(phone.clone());
@@ -356,6 +358,7 @@ impl Session {
                 let message = format!("the phone could not start: {error}");
                 inner.error = Some(message.clone());
                 drop(inner);
+                crate::tray::adapter::engine_stopped(app);
                 events::warn(app, message);
             }
         }

@@ -20,6 +20,7 @@ import type {
   PhoneEvent,
   RoutingSettings,
   VoiceProcessing,
+  WindowSettings,
 } from './types';
 
 /** Name of the event channel the shell forwards every engine event on (src-tauri/src/events.rs `CHANNEL`). */
@@ -121,6 +122,10 @@ export const phone = {
   linkSettings: (): Promise<LinkSettings> => invoke('link_settings'),
   /** Saves it in the profile. */
   saveLinkSettings: (settings: LinkSettings): Promise<LinkSettings> => invoke('save_link_settings', { settings }),
+  /** Whether closing the window keeps the phone running in the tray. */
+  windowSettings: (): Promise<WindowSettings> => invoke('window_settings'),
+  /** Saves it (beside the profile); in effect at once. */
+  saveWindowSettings: (settings: WindowSettings): Promise<WindowSettings> => invoke('save_window_settings', { settings }),
   /** Calls `handler` whenever links are waiting (take them with `takeLinks`). */
   onLinks: (handler: () => void): Promise<UnlistenFn> => listen(LINK_CHANNEL, () => handler()),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */

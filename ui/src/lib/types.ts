@@ -41,6 +41,7 @@ export type {
   LinkCall,
   LinkRequest,
   RoutingRejected,
+  WindowSettings,
   /** One sound device as the settings pickers show it. */
   DeviceView as AudioDevice,
   /** This computer's capture and playback devices. */
