@@ -46,6 +46,7 @@ pub struct KamailioBuilder {
     also_listen: Option<std::net::Ipv4Addr>,
     /// SIP over WebSocket: a WS port (and a WSS port when TLS is on).
     websocket: bool,
+    ws_path: Option<String>,
 }
 
 /// Whether Kamailio challenges new INVITEs (407) before relaying them, and with which realm.
@@ -80,7 +81,7 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None, also_listen: None, websocket: false }
+        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None, also_listen: None, websocket: false, ws_path: None }
     }
 }
 
@@ -154,6 +155,13 @@ impl KamailioBuilder {
         self
     }
 
+    /// Takes the WebSocket upgrade on `path` only (as a gateway at `wss://host/ws`); any other
+    /// path is answered 404.
+    pub fn ws_path(mut self, path: &str) -> Self {
+        self.ws_path = Some(path.to_string());
+        self
+    }
+
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
@@ -191,7 +199,7 @@ impl KamailioBuilder {
         };
         let ws_port = self.websocket.then(ports::free_port);
         let wss_port = (self.websocket && self.tls).then(ports::free_port);
-        let cfg = config_text(&ConfigParams {
+        let mut cfg = config_text(&ConfigParams {
             port,
             tls_port,
             ws_port,
@@ -205,6 +213,11 @@ impl KamailioBuilder {
             in_dialog_auth: self.in_dialog_auth.clone(),
             also_listen: self.also_listen,
         });
+        if let Some(path) = &self.ws_path {
+            let upgrade = "    if ($hdr(Upgrade) =~ \"websocket\"";
+            assert!(cfg.contains(upgrade), "ws_path needs .websocket(true)");
+            cfg = cfg.replace(upgrade, &format!("    if ($hu != \"{path}\") {{\n        xhttp_reply(\"404\", \"Not Found\", \"\", \"\");\n        exit;\n    }}\n{upgrade}"));
+        }
         let cfg_path = kdir.join("kamailio.cfg");
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
 

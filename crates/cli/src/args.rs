@@ -49,6 +49,10 @@ pub struct AccountArgs {
     /// Extra CA certificate (PEM) to trust for TLS; verification stays on.
     #[arg(long, global = true)]
     pub tls_ca: Option<PathBuf>,
+    /// The HTTP path of the WebSocket upgrade for `--transport ws|wss` (e.g. /ws); overrides the
+    /// profile's ws_path (default /).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ws_path: Option<String>,
     /// Seconds between keep-alives of the registration (NAT bindings); overrides the profile's
     /// keep_alive_secs (default 25 over UDP, 30 over TCP/TLS).
     #[arg(long, global = true, value_name = "SECS")]

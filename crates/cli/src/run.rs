@@ -56,6 +56,9 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     if let Some(v) = &args.tls_ca {
         a.tls_ca_file = Some(v.clone());
     }
+    if let Some(p) = &args.ws_path {
+        a.ws_path = Some(p.clone());
+    }
     if let Some(v) = args.keep_alive {
         a.keep_alive_secs = Some(v);
     }

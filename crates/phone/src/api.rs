@@ -37,6 +37,10 @@ pub struct AccountConfig {
     pub outbound_proxy: Option<String>,
     #[serde(default)]
     pub transport: Option<Transport>,
+    /// The HTTP path of the WebSocket upgrade for `ws`/`wss` (e.g. `/ws`, as the gateway's
+    /// address `wss://host/ws` says); default `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ws_path: Option<String>,
     /// Requested registration lifetime in seconds.
     #[serde(default = "default_expires")]
     pub expires: u32,
@@ -203,6 +207,7 @@ impl AccountConfig {
             registrar: None,
             outbound_proxy: None,
             transport: None,
+            ws_path: None,
             expires: default_expires(),
             listen: None,
             tls_ca_file: None,

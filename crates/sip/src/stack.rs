@@ -23,6 +23,8 @@ pub struct StackConfig {
     /// Extra trusted CA certificates (PEM) for TLS. Verification is always on.
     pub tls_ca_pem: Option<Vec<u8>>,
     pub user_agent: String,
+    /// The HTTP path of the WebSocket upgrade (SIP over WS/WSS), e.g. `/ws`; None: `/`.
+    pub ws_path: Option<String>,
 }
 
 /// Why a request got no final response.
@@ -66,6 +68,9 @@ impl SipStack {
         // The system's roots and the account's own CA (`trust.rs`).
         let ca_certs = crate::trust::trusted_pem(cfg.tls_ca_pem.as_deref());
         transport.set_tls_config(TlsConfig { ca_certs: Some(ca_certs), ..Default::default() });
+        if let Some(path) = &cfg.ws_path {
+            transport.set_ws_path(path.clone());
+        }
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)

@@ -114,6 +114,37 @@ fn a_refused_upgrade_is_named() {
     assert!(kam.saved_registrations("alice").is_empty());
 }
 
+/// A gateway that takes the upgrade on `/sip-ws` only: the account's `ws_path` (here
+/// `--ws-path`) reaches it; without it the upgrade on `/` is refused with the gateway's 404.
+#[test]
+#[ignore = "needs real peers: run by cargo xtask test"]
+fn the_websocket_path_is_the_one_the_gateway_names() {
+    let dir = TestDir::new("ws_path");
+    let kam = Kamailio::builder().user("alice", ALICE_PW).websocket(true).ws_path("/sip-ws").start(&dir);
+    let ws = kam.ws_port.expect("WS port");
+    let line = alice("register", &format!("sip:127.0.0.1:{ws}"), "ws")
+        .args(["--duration", "0"])
+        .password(ALICE_PW)
+        .run(&dir, Duration::from_secs(20))
+        .assert_failed_with("");
+    assert!(line.contains("the WebSocket upgrade was refused (404 Not Found) by 127.0.0.1"), "{line}");
+    let mut cli = alice("register", &format!("sip:127.0.0.1:{ws}"), "ws")
+        .args(["--duration", "0", "--ws-path", "/sip-ws"])
+        .password(ALICE_PW)
+        .run(&dir, Duration::from_secs(20));
+    cli.assert_success();
+    cli.expect_event("registered", Duration::from_secs(1));
+    assert!(kam.log().contains(&format!("HF-WS-UPGRADE port={ws} url=/sip-ws")), "{}", kam.log());
+    assert_eq!(bindings(&kam).len(), 1, "{}", kam.log());
+    // A path that is not one is refused before anything is sent.
+    let line = alice("register", &format!("sip:127.0.0.1:{ws}"), "ws")
+        .args(["--duration", "0", "--ws-path", "sip-ws"])
+        .password(ALICE_PW)
+        .run(&dir, Duration::from_secs(20))
+        .assert_failed_with("");
+    assert!(line.contains("'sip-ws' is not a path"), "{line}");
+}
+
 /// Kamailio with WS, WSS (certificate for 127.0.0.1 and localhost) and UDP; bob on baresip over
 /// UDP, registered, auto-answering with a 700 Hz tone.
 fn kamailio_and_bob(dir: &TestDir) -> (Kamailio, Baresip) {

@@ -192,6 +192,11 @@ registrar: string | null,
  */
 outbound_proxy: string | null, transport: Transport | null, 
 /**
+ * The HTTP path of the WebSocket upgrade for `ws`/`wss` (e.g. `/ws`, as the gateway's
+ * address `wss://host/ws` says); default `/`.
+ */
+ws_path?: string | null, 
+/**
  * Requested registration lifetime in seconds.
  */
 expires: number, 

@@ -31,6 +31,7 @@ pub(super) struct Opened {
 /// How an account's SIP stack was started, to start it again on a new address.
 pub(super) struct Rebind {
     port: u16,
+    ws_path: Option<String>,
     tls_ca_pem: Option<Vec<u8>>,
     user_agent: String,
 }
@@ -40,9 +41,14 @@ pub(super) async fn rebind(
     how: &Rebind,
     ip: IpAddr,
 ) -> Result<(SipStack, mpsc::UnboundedReceiver<Incoming>, mpsc::UnboundedReceiver<DialogEvent>), PhoneError> {
-    SipStack::start(StackConfig { listen: SocketAddr::new(ip, how.port), tls_ca_pem: how.tls_ca_pem.clone(), user_agent: how.user_agent.clone() })
-        .await
-        .map_err(sip_err)
+    SipStack::start(StackConfig {
+        listen: SocketAddr::new(ip, how.port),
+        tls_ca_pem: how.tls_ca_pem.clone(),
+        user_agent: how.user_agent.clone(),
+        ws_path: how.ws_path.clone(),
+    })
+    .await
+    .map_err(sip_err)
 }
 
 /// `passwords`: one per account of `config.accounts()`, in order.
@@ -140,9 +146,19 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
         })?),
         None => None,
     };
-    let rebind = Rebind { port: listen.port(), tls_ca_pem: tls_ca_pem.clone(), user_agent: user_agent.to_string() };
+    let ws_path = match acc.ws_path.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(p) if p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control()) => Some(p.to_string()),
+        Some(p) => {
+            return Err(PhoneError::InvalidInput {
+                what: "WebSocket path".into(),
+                detail: format!("'{p}' is not a path (it starts with '/', e.g. /ws)"),
+            })
+        }
+    };
+    let rebind = Rebind { port: listen.port(), ws_path: ws_path.clone(), tls_ca_pem: tls_ca_pem.clone(), user_agent: user_agent.to_string() };
     let (stack, incoming, dialog_events) =
-        SipStack::start(StackConfig { listen, tls_ca_pem, user_agent: user_agent.to_string() }).await.map_err(sip_err)?;
+        SipStack::start(StackConfig { listen, tls_ca_pem, user_agent: user_agent.to_string(), ws_path }).await.map_err(sip_err)?;
     let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
     // The realms the password is given to: the account's own hosts (and, learned at
     // registration, its registrar's realm), or only the one the account names.

@@ -102,6 +102,7 @@ pub fn account_config(user: &str) -> AccountConfig {
         registrar: None,
         outbound_proxy: None,
         transport: None,
+        ws_path: None,
         expires: 300,
         listen: None,
         tls_ca_file: None,
