@@ -28,6 +28,10 @@
 //     second call, switch back, hang up the parked one, blind-transfer the first to the second.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
+// 5. The ringing window: started with --minimized (no tray host here: minimised), a call from
+//    the peer opens a second window (WebDriver switches to it) that names the caller and takes no
+//    keyboard focus (openbox's _NET_ACTIVE_WINDOW unchanged); Answer there connects the call and
+//    closes it, the caller giving up closes it, Decline there sends 603 and closes it.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
 //      HOOKFLASH_PEER_BIN (tests/src/bin/peer.rs, starts Kamailio; default beside the app),
@@ -267,6 +271,42 @@ async function closeApp() {
 }
 
 const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+
+/** openbox on the test display (once): minimising, focus and closing need a window manager. */
+let windowManager = null;
+function ensureWindowManager() {
+  for (const tool of ['openbox', 'wmctrl']) {
+    assert.ok(
+      (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, tool))),
+      `${tool} is needed to handle windows like a desktop does: apt-get install openbox wmctrl`,
+    );
+  }
+  if (!windowManager) {
+    windowManager = start('openbox', 'openbox', [], { env: { ...process.env, DISPLAY: display }, logFile: path.join(work, 'logs', 'openbox.log') });
+  }
+}
+
+/** The X windows the window manager lists: id and title. */
+function xWindows() {
+  const out = execFileSync('wmctrl', ['-l'], { env: { ...process.env, DISPLAY: display } }).toString();
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, , , ...title] = line.split(/\s+/);
+      return { id: Number(id), title: title.join(' ') };
+    });
+}
+
+/** Whether `xprop` (x11-utils) is there to read which window has the focus. */
+const hasXprop = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, 'xprop')));
+
+/** The X window that has the keyboard focus (the window manager's _NET_ACTIVE_WINDOW), or null. */
+function activeXWindow() {
+  const out = execFileSync('xprop', ['-root', '_NET_ACTIVE_WINDOW'], { env: { ...process.env, DISPLAY: display } }).toString();
+  const id = out.match(/window id # (0x[0-9a-f]+)/i)?.[1];
+  return id ? Number(id) : null;
+}
 
 after(async () => {
   // Evidence first (a window still open here means a test failed in it), then tear everything down.
@@ -1261,7 +1301,7 @@ test('signs in at Kamailio with digest from the window; a wrong password is name
   // No HOOKFLASH_PASSWORD: the password typed in the window is the one used.
   await launchApp('sign-in', profile, { HOOKFLASH_PASSWORD: undefined });
   // A window manager turns "close" into the WM_DELETE_WINDOW a desktop sends.
-  start('openbox', 'openbox', [], { env: { ...process.env, DISPLAY: display }, logFile: path.join(work, 'logs', 'openbox.log') });
+  ensureWindowManager();
 
   const fillAccount = async (password) => {
     const form = await byTestId('settings-form');
@@ -1311,5 +1351,96 @@ test('signs in at Kamailio with digest from the window; a wrong password is name
   await waitFor('an un-REGISTER (expires 0) at Kamailio after closing the window', () => savedLines().some((l) => /expires_hdr=0 /.test(l)), 10_000);
   await waitFor('the app to quit after closing its window', () => appPid() === null, 10_000);
   step('window closed: un-REGISTER saved by Kamailio, app quit');
+  await closeApp();
+});
+
+test('ringing window: with the main window minimised a call rings in a small window that takes no focus; Answer, a caller giving up and Decline close it', { timeout: 240_000 }, async () => {
+  await setUp();
+  ensureWindowManager();
+  await ensurePeer();
+  const appPort = await freeSipPort();
+  const profile = writeProfile('ringing', [`listen = "127.0.0.1:${appPort}"`]);
+  // No tray here (no StatusNotifier host on the test's bus): --minimized starts minimised.
+  await launchApp('ringing', profile, {}, ['--minimized']);
+  const main = await browser.getWindowHandle();
+  await (await byTestId('dial-input')).waitForExist({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+  await waitFor('the main window to be mapped', () => xWindows().some((w) => w.title === 'Hookflash'), 20_000);
+  const mainX = xWindows().find((w) => w.title === 'Hookflash').id;
+  const appUri = `sip:alice@127.0.0.1:${appPort}`;
+  const others = async () => (await browser.getWindowHandles()).filter((h) => h !== main);
+
+  /** baresip calls; the ringing window appears (WebDriver and X both see it); switches to it. */
+  const ringingWindowFor = async (what) => {
+    const focusedBefore = hasXprop ? activeXWindow() : null;
+    peer.command('dial', appUri);
+    await browser.waitUntil(async () => (await others()).length === 1, {
+      timeout: 10_000,
+      timeoutMsg: `no ringing window for ${what} (windows: ${JSON.stringify(xWindows())})`,
+    });
+    const [handle] = await others();
+    await browser.switchToWindow(handle);
+    await (await byTestId('ringing-name')).waitForExist({ timeout: 10_000, timeoutMsg: 'the ringing window shows no caller' });
+    const x = xWindows().find((w) => w.title.startsWith('Incoming call:'));
+    assert.ok(x, `no "Incoming call:" X window: ${JSON.stringify(xWindows())}`);
+    // It never takes the keyboard: the focus stays where it was (openbox moves none to it).
+    if (hasXprop) {
+      assert.notEqual(activeXWindow(), x.id, 'the ringing window took the keyboard focus');
+      assert.equal(activeXWindow(), focusedBefore, 'the focus moved when the ringing window appeared');
+    } else {
+      step('xprop (x11-utils) missing: the keyboard focus is not checked');
+    }
+    return { handle, x };
+  };
+  const ringingGone = async (what) => {
+    await browser.waitUntil(async () => (await others()).length === 0, { timeout: 10_000, timeoutMsg: `the ringing window stayed after ${what}` });
+    assert.ok(!xWindows().some((w) => w.title.startsWith('Incoming call:')), `an "Incoming call:" X window stayed after ${what}`);
+  };
+
+  // 1. Answered in the ringing window: the call connects, the window goes.
+  let mark = peer.events.length;
+  const { x } = await ringingWindowFor('the first call');
+  // Read in the page: WebKitWebDriver's element-text heuristics drop ellipsised text.
+  const shown = await browser.execute(() => ({
+    name: document.querySelector('[data-testid="ringing-name"]')?.textContent?.trim(),
+    reason: document.querySelector('[data-testid="ringing-reason"]')?.textContent?.trim(),
+  }));
+  assert.match(shown.name, /bob@127\.0\.0\.1/, JSON.stringify(shown));
+  assert.equal(shown.reason, 'Direct call', JSON.stringify(shown));
+  assert.equal(await (await byTestId('ringing-voicemail')).isExisting(), false, 'a Voicemail button without a voicemail target');
+  assert.ok(x.id !== mainX);
+  await sleep(1500); // WebKit paints an unfocused window late
+  await screenshot(path.join(artifacts, 'app-ringing-window.png'));
+  xScreenshot(path.join(artifacts, 'screen-ringing-window.png'));
+  step('ringing window up, focus unchanged; screenshot screen-ringing-window.png');
+  await (await byTestId('ringing-answer')).click();
+  await waitFor('baresip to see the call established', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 10_000);
+  await browser.switchToWindow(main);
+  await ringingGone('Answer');
+  const callState = await byTestId('call-state');
+  await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
+    timeout: 10_000,
+    timeoutMsg: 'the call answered in the ringing window is not Connected in the main window',
+  });
+  step('answered from the ringing window');
+  peer.command('hangup');
+  await browser.waitUntil(async () => !(await callState.isExisting()), { timeout: 15_000, timeoutMsg: 'the ended call card stayed' });
+
+  // 2. The caller gives up while it rings: the window goes by itself.
+  mark = peer.events.length;
+  await ringingWindowFor('the second call');
+  await browser.switchToWindow(main);
+  peer.command('hangup');
+  await ringingGone('the caller hung up');
+  step('caller gave up: ringing window closed');
+
+  // 3. Declined in the ringing window: baresip hears 603, the window goes.
+  mark = peer.events.length;
+  await ringingWindowFor('the third call');
+  await (await byTestId('ringing-decline')).click();
+  const closed = await waitFor('baresip to see the call closed', () => peer.eventsSince(mark, 'CALL_CLOSED')[0], 10_000);
+  assert.match(String(closed.param), /603/, `baresip saw the call closed with: ${closed.param}`);
+  await browser.switchToWindow(main);
+  await ringingGone('Decline');
+  step(`declined from the ringing window; baresip saw "${closed.param}"`);
   await closeApp();
 });
