@@ -28,6 +28,10 @@
 //     second call, switch back, hang up the parked one, blind-transfer the first to the second.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
 //    its status, the right one registers; closing the window un-REGISTERs and quits.
+// 6. The tray, against a StatusNotifier host on a private session bus (lib/tray_host.py; skipped
+//    without python3-dbus/python3-gi): --minimized starts hidden in it; its menu's status line,
+//    missed-call label, recent calls (a click dials back), Do not disturb (the window follows),
+//    Show/Hide window, closing the window into the tray, and Quit.
 // 5. The ringing window: started with --minimized (no tray host here: minimised), a call from
 //    the peer opens a second window (WebDriver switches to it) that names the caller and takes no
 //    keyboard focus (openbox's _NET_ACTIVE_WINDOW unchanged); Answer there connects the call and
@@ -54,6 +58,7 @@ import { startKamailio } from './lib/kamailio.mjs';
 import { startOrbitNotifier } from './lib/orbit_notifier.mjs';
 import { checkAccessibility, describeViolations } from './lib/axe.mjs';
 import { Key, press, tabTo, typeText } from './lib/keyboard.mjs';
+import { menuLabels, startTrayHost, trayHostMissing } from './lib/tray_host.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -1443,4 +1448,100 @@ test('ringing window: with the main window minimised a call rings in a small win
   await ringingGone('Decline');
   step(`declined from the ringing window; baresip saw "${closed.param}"`);
   await closeApp();
+});
+
+test('tray: started hidden in a StatusNotifier host; missed calls, calling back, do not disturb, show, close to tray and quit from its menu', { timeout: 240_000 }, async (t) => {
+  const missing = trayHostMissing();
+  if (missing) {
+    t.skip(missing);
+    return;
+  }
+  await setUp();
+  ensureWindowManager();
+  await ensurePeer();
+  const host = await startTrayHost({ logDir: path.join(work, 'logs') });
+  try {
+    const appPort = await freeSipPort();
+    const profile = writeProfile('tray', [`listen = "127.0.0.1:${appPort}"`]);
+    await launchApp('tray', profile, { DBUS_SESSION_BUS_ADDRESS: host.address }, ['--minimized']);
+    await (await byTestId('dial-input')).waitForExist({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+    await waitFor('the tray icon to register with the host', () => host.registered(), 20_000);
+    const menu = async () => menuLabels((await host.dump()).menu);
+    const mapped = () => xWindows().some((w) => w.title === 'Hookflash');
+    const waitMenu = (what, check) => waitFor(what, async () => check(await host.dump()), 10_000);
+
+    // 1. Started in the tray: no window on screen; the menu says what the phone is.
+    await waitMenu('the tray menu', (d) => menuLabels(d.menu)[0] === 'Direct calls only');
+    assert.equal(mapped(), false, 'the window is on screen although --minimized started it in the tray');
+    assert.deepEqual(await menu(), ['Direct calls only', 'Show window', '[ ] Do not disturb', ['Recent calls', ['No calls yet']], 'Quit Hookflash']);
+    step('started hidden in the tray');
+
+    // 2. A call the caller gives up: the label counts it, the menu lists it.
+    const appUri = `sip:alice@127.0.0.1:${appPort}`;
+    let mark = peer.events.length;
+    peer.command('dial', appUri);
+    await waitMenu('the tray to say a call rings', (d) => /bob@127\.0\.0\.1:\d+ calling/.test(menuLabels(d.menu)[0]));
+    peer.command('hangup');
+    const missed = await waitMenu('the missed call in the tray', (d) => d.label === '1' && d);
+    const labels = menuLabels(missed.menu);
+    assert.equal(labels[0], 'Direct calls only · 1 missed call');
+    assert.match(labels[3][1][0], /^↙ bob@127\.0\.0\.1:\d+ \(missed\)$/);
+    step(`missed call: label "${missed.label}", recent "${labels[3][1][0]}"`);
+
+    // 3. Its recent-call item calls back: the window comes up with the call connected.
+    mark = peer.events.length;
+    await host.click(labels[3][1][0]);
+    await waitFor('baresip to answer the call back', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 15_000);
+    await waitFor('the window to come up for the call', mapped, 10_000);
+    const callState = await byTestId('call-state');
+    await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
+      timeout: 10_000,
+      timeoutMsg: 'the call back from the tray is not Connected in the window',
+    });
+    // Looking at the window: the missed call is no longer news; the menu hides the window now.
+    await waitMenu('the missed-call label to go once the window was shown', (d) => d.label === '' && menuLabels(d.menu)[1] === 'Hide window');
+    await screenshot(path.join(artifacts, 'app-tray-call-back.png'));
+    step('called back from the tray; window shown, missed count cleared');
+    peer.command('hangup');
+    await browser.waitUntil(async () => !(await callState.isExisting()), { timeout: 15_000, timeoutMsg: 'the ended call card stayed' });
+
+    // 4. Do not disturb from the tray: checked there, and the window says so; and off again.
+    await host.click('Do not disturb');
+    await waitMenu('Do not disturb checked', (d) => menuLabels(d.menu)[2] === '[x] Do not disturb');
+    await browser.waitUntil(async () => (await browser.execute(() => document.body.innerText)).includes('Do not disturb: on'), {
+      timeout: 10_000,
+      timeoutMsg: 'the window does not show Do not disturb on after the tray switched it on',
+    });
+    assert.match(menuLabels((await host.dump()).menu)[0], /Do not disturb/);
+    await host.click('Do not disturb');
+    await waitMenu('Do not disturb unchecked', (d) => menuLabels(d.menu)[2] === '[ ] Do not disturb');
+    step('do not disturb on and off from the tray');
+
+    // 5. Closing the window keeps the phone in the tray; Show window brings it back.
+    execFileSync('wmctrl', ['-c', 'Hookflash'], { env: { ...process.env, DISPLAY: display } });
+    await waitFor('the window to go into the tray', () => !mapped(), 10_000);
+    await waitMenu('the menu to offer Show window', (d) => menuLabels(d.menu)[1] === 'Show window');
+    assert.equal(await (await byTestId('dial-input')).isExisting(), true, 'the app is gone after closing its window with a tray');
+    await host.click('Show window');
+    await waitFor('the window to come back from the tray', mapped, 10_000);
+    await host.click('Hide window');
+    await waitFor('the window to hide from the tray menu', () => !mapped(), 10_000);
+    step('closed into the tray, shown and hidden from its menu');
+
+    // 6. Quit from the tray ends the app.
+    const appPid = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `^${appBin}`]).toString().trim().split('\n')[0];
+      } catch {
+        return null;
+      }
+    };
+    assert.ok(appPid(), 'cannot find the app process');
+    await host.click('Quit Hookflash');
+    await waitFor('the app to quit from the tray', () => appPid() === null, 10_000);
+    step('quit from the tray');
+  } finally {
+    await closeApp();
+    await host.close();
+  }
 });
