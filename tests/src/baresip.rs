@@ -249,15 +249,7 @@ impl BaresipBuilder {
             cmd.args(["-t", &t.to_string()]);
         }
         let mut process = ProcessGuard::spawn(&self.name, &mut cmd, dir.path());
-        let ready = crate::wait_until(Duration::from_secs(10), || {
-            if process.try_status().is_some() {
-                return Some(false);
-            }
-            process.output().contains("baresip is ready").then_some(true)
-        });
-        if ready != Some(true) {
-            panic!("baresip did not start (apt-get install baresip)\n{}", process.log_tail());
-        }
+        process.await_ready("baresip is ready", Duration::from_secs(10), "apt-get install baresip");
         Baresip { sip_port, ctrl_port, dir: bdir, user: self.user, process }
     }
 }

@@ -38,15 +38,7 @@ impl Coturn {
             .arg(format!("--pidfile={}", cdir.join("turnserver.pid").display()))
             .arg(format!("--userdb={}", cdir.join("turndb").display()));
         let mut process = ProcessGuard::spawn("coturn", &mut cmd, dir.path());
-        let ready = crate::wait_until(Duration::from_secs(10), || {
-            if process.try_status().is_some() {
-                return Some(false);
-            }
-            process.output().contains("Total General servers").then_some(true)
-        });
-        if ready != Some(true) {
-            panic!("coturn did not start (apt-get install coturn)\n{}", process.log_tail());
-        }
+        process.await_ready("Total General servers", Duration::from_secs(10), "apt-get install coturn");
         Coturn { addr: SocketAddr::new(ip, port), username, password, relay_ports: (relay, relay + 39), process }
     }
 

@@ -112,15 +112,7 @@ impl LinphoneBuilder {
         process.send_line("soundcard use files");
         process.send_line(&format!("play {}", source.display()));
         process.send_line(&format!("record {}", recording.display()));
-        let ready = crate::wait_until(Duration::from_secs(10), || {
-            if process.try_status().is_some() {
-                return Some(false);
-            }
-            process.output().contains("Using wav files instead of soundcard").then_some(true)
-        });
-        if ready != Some(true) {
-            panic!("linphonec did not start (apt-get install linphone-cli)\n{}", process.log_tail());
-        }
+        process.await_ready("Using wav files instead of soundcard", Duration::from_secs(10), "apt-get install linphone-cli");
         Linphone { sip_port, user: self.user, dir: home, recording, process }
     }
 }

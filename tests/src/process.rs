@@ -78,6 +78,20 @@ impl ProcessGuard {
         writeln!(f, "{line}").ok();
     }
 
+    /// Waits up to `timeout` for `needle` in its output (it says it is ready); panics, with
+    /// `hint` and the end of its log, when it exits first or does not say so in time.
+    pub fn await_ready(&mut self, needle: &str, timeout: Duration, hint: &str) {
+        let ready = crate::wait_until(timeout, || {
+            if self.try_status().is_some() {
+                return Some(false);
+            }
+            self.output().contains(needle).then_some(true)
+        });
+        if ready != Some(true) {
+            panic!("{} did not start ({hint})\n{}", self.name(), self.log_tail());
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

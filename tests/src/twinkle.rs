@@ -107,15 +107,7 @@ impl TwinkleBuilder {
             cmd.env(k, v);
         }
         let mut process = ProcessGuard::spawn_with_stdin(&self.name, &mut cmd, dir.path());
-        let ready = crate::wait_until(Duration::from_secs(10), || {
-            if process.try_status().is_some() {
-                return Some(false);
-            }
-            process.output().contains("Twinkle>").then_some(true)
-        });
-        if ready != Some(true) {
-            panic!("twinkle-console did not start (apt-get install twinkle-console)\n{}", process.log_tail());
-        }
+        process.await_ready("Twinkle>", Duration::from_secs(10), "apt-get install twinkle-console");
         Twinkle { sip_port, user: self.user, dir: home, recording, process, player, recorder, _pulse: pulse }
     }
 }

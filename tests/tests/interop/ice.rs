@@ -13,20 +13,12 @@
 
 use hookflash_tests::baresip::Codec;
 use hookflash_tests::wav::{goertzel_power, hears, read_mono, rms};
-use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, TestDir};
+use crate::listed_call;
+use hookflash_tests::{ports, speech, Baresip, TestDir};
 use std::time::Duration;
 
 const THEIR_HZ: f32 = 700.0;
 const OUR_HZ: f32 = 1100.0;
-
-/// The last `calls` listing's only call.
-fn listed_call(cli: &CliRun) -> serde_json::Value {
-    let out = cli.stdout();
-    let lists = cli.events_named("calls");
-    let calls = lists.last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
-    assert_eq!(calls.len(), 1, "{out}");
-    calls[0].clone()
-}
 
 #[test]
 #[ignore = "needs baresip"]
@@ -36,14 +28,7 @@ fn baresip_offering_ice_is_answered_with_ice_over_the_checked_pair() {
     let (ip, port) = (ports::interface_ip(), ports::free_port());
     let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
     let script = dir.write("script.txt", "wait-ringing 1 20\nanswer\nwait 4\nlist\nhangup all\nwait 1\nquit\n");
-    let mut cli = Cli::new("session", "session")
-        .args(["--aor", &format!("sip:me@{ip}"), "--no-register", "--listen", &format!("{ip}:{port}"), "--codec", "pcmu", "--script"])
-        .arg(&script)
-        .arg("--audio-in")
-        .arg(&mic)
-        .arg("--audio-out")
-        .arg(&heard)
-        .spawn(&dir);
+    let mut cli = crate::session_with(&["--aor", &format!("sip:me@{ip}"), "--no-register", "--listen", &format!("{ip}:{port}")], &script, &mic, &heard).spawn(&dir);
     let mut b = Baresip::builder("b", "unused")
         .codec(Codec::Pcmu)
         .ice()
@@ -81,16 +66,7 @@ fn we_offer_ice_with_the_account_setting() {
         &format!("dial sip:b@127.0.0.1:{}\nwait-calls 1 20\nwait 3\nhold 1\nwait 1\nresume 1\nwait 3\nlist\nhangup all\nwait 1\nquit\n", b.sip_port),
     );
     let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
-    let mut cli = Cli::new("session", "session")
-        .arg("--profile")
-        .arg(&profile)
-        .args(["--codec", "pcmu", "--script"])
-        .arg(&script)
-        .arg("--audio-in")
-        .arg(&mic)
-        .arg("--audio-out")
-        .arg(&heard)
-        .spawn(&dir);
+    let mut cli = crate::session_with(&["--profile", &profile.to_string_lossy()], &script, &mic, &heard).spawn(&dir);
     cli.wait_exit(Duration::from_secs(40));
     let call = listed_call(&cli);
     assert_eq!(call["media_path"], "host → host", "no ICE pair for the call:\n{}\n{}", cli.stdout(), b.log());

@@ -39,13 +39,27 @@ mod websocket;
 /// `script`, with this microphone and speaker (a WAV path, or `null`).
 pub(crate) fn session(dir: &TestDir, script: &str, port: u16, mic: &Path, speaker: &Path) -> CliRun {
     let script = dir.write("script.txt", script);
+    session_with(&["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}")], &script, mic, speaker).spawn(dir)
+}
+
+/// A `hookflash-cli session` with these identity arguments (`--profile p.toml`, or `--aor …
+/// --no-register --listen …`), PCMU, running the script file `script`, with this microphone
+/// and speaker; to be spawned.
+pub(crate) fn session_with(identity: &[&str], script: &Path, mic: &Path, speaker: &Path) -> Cli {
     Cli::new("session", "session")
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}"), "--codec", "pcmu"])
-        .arg("--script")
-        .arg(&script)
+        .args(identity)
+        .args(["--codec", "pcmu", "--script"])
+        .arg(script)
         .arg("--audio-in")
         .arg(mic)
         .arg("--audio-out")
         .arg(speaker)
-        .spawn(dir)
+}
+
+/// The last `calls` listing's only call.
+pub(crate) fn listed_call(cli: &CliRun) -> serde_json::Value {
+    let out = cli.stdout();
+    let calls = cli.events_named("calls").last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    assert_eq!(calls.len(), 1, "{out}");
+    calls[0].clone()
 }

@@ -19,21 +19,14 @@ use hookflash_tests::baresip::Codec;
 use hookflash_tests::coturn::Coturn;
 use hookflash_tests::netns::HomeNat;
 use hookflash_tests::wav::hears;
-use hookflash_tests::{ports, speech, Baresip, Cli, CliRun, Kamailio, TestDir};
+use crate::listed_call;
+use hookflash_tests::{ports, speech, Baresip, Cli, Kamailio, TestDir};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
 const THEIR_HZ: f32 = 700.0;
 const OUR_HZ: f32 = 1100.0;
-
-/// The last `calls` listing's only call.
-fn listed_call(cli: &CliRun) -> serde_json::Value {
-    let out = cli.stdout();
-    let calls = cli.events_named("calls").last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
-    assert_eq!(calls.len(), 1, "{out}");
-    calls[0].clone()
-}
 
 /// A baresip with ICE answering on `ip`, playing its tone.
 fn baresip(dir: &TestDir, ip: IpAddr) -> Baresip {
@@ -57,15 +50,7 @@ fn call(dir: &TestDir, profile_extra: &str, local_ip: IpAddr, to: (IpAddr, u16),
     );
     let script = dir.write("script.txt", &format!("dial sip:b@{}:{}\nwait-calls 1 20\nwait 15\nlist\nhangup all\nwait 1\nquit\n", to.0, to.1));
     let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
-    Cli::new("session", "session")
-        .arg("--profile")
-        .arg(&profile)
-        .args(["--codec", "pcmu", "--script"])
-        .arg(&script)
-        .arg("--audio-in")
-        .arg(&mic)
-        .arg("--audio-out")
-        .arg(heard)
+    crate::session_with(&["--profile", &profile.to_string_lossy()], &script, &mic, heard)
 }
 
 #[test]
