@@ -64,6 +64,8 @@ describe('ringing window', () => {
     const reason = getByTestId('ringing-reason');
     expect(reason.textContent?.trim()).toBe('Queue call');
     expect(reason.getAttribute('title')).toContain('rule 2 "support"');
+    // The rules' whole sentence too (the engine's words).
+    expect(getByTestId('ringing-routing').textContent).toBe('queue call (rule 2 "support") from sip:dana@pbx.example.com: ring');
     // No voicemail configured: no such button.
     expect(queryByTestId('ringing-voicemail')).toBeNull();
     const answer = getByTestId('ringing-answer') as HTMLButtonElement;
@@ -92,6 +94,7 @@ describe('ringing window', () => {
     expect((await findByTestId('ringing-name')).textContent).toBe('2001@pbx.example.com');
     expect(queryByTestId('ringing-number')).toBeNull();
     expect(getByTestId('ringing-reason').textContent?.trim()).toBe('Incoming call');
+    expect(queryByTestId('ringing-routing')).toBeNull();
   });
 
   it('answered elsewhere (or given up) before the window closes: nothing left to press', async () => {
