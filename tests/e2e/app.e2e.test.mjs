@@ -34,7 +34,7 @@
 //    Show/Hide window, closing the window into the tray, and Quit.
 // 5. The ringing window: started with --minimized (no tray host here: minimised), a call from
 //    the peer opens a second window (WebDriver switches to it) that names the caller and takes no
-//    keyboard focus (openbox's _NET_ACTIVE_WINDOW unchanged); Answer there connects the call and
+//    keyboard focus (openbox's _NET_ACTIVE_WINDOW unchanged) and passes axe-core; Answer there connects the call and
 //    closes it, the caller giving up closes it, Decline there sends 603 and closes it.
 //
 // Env: HOOKFLASH_APP_BIN (the built app, default <repo>/target/debug/hookflash-app),
@@ -1413,6 +1413,8 @@ test('ringing window: with the main window minimised a call rings in a small win
   assert.equal(shown.reason, 'Direct call', JSON.stringify(shown));
   assert.equal(await (await byTestId('ringing-voicemail')).isExisting(), false, 'a Voicemail button without a voicemail target');
   assert.ok(x.id !== mainX);
+  // The same accessibility bar as the main window (lib/axe.mjs).
+  await assertAccessible('ringing window');
   await sleep(1500); // WebKit paints an unfocused window late
   await screenshot(path.join(artifacts, 'app-ringing-window.png'));
   xScreenshot(path.join(artifacts, 'screen-ringing-window.png'));
