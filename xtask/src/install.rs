@@ -33,7 +33,9 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// phone behind a NAT made of network namespaces, and ffmpeg, whose `adpcm_g722` is the second,
 /// independent decoder of the G.722 we send (its libraries already come with baresip's
 /// recommended `baresip-ffmpeg`: the command adds 1.8 MB, about 10 s of `apt-get install`),
-/// and coturn, the TURN server the phone relays its media through when no direct path works.
+/// and coturn, the TURN server the phone relays its media through when no direct path works;
+/// python3-dbus and python3-gi for the e2e tests' StatusNotifier host (the tray test) and
+/// x11-utils' `xprop`, which tells the ringing window did not take the keyboard focus.
 /// twinkle-console and linphone-cli are the other phones of the consult-transfer tests: a
 /// transferee that acts on our REFER with `Replaces`, and a phone that takes the call over
 /// (baresip 1.0 ignores `Replaces`).
@@ -68,6 +70,9 @@ pub const TEST_PACKAGES: &[&str] = &[
     "nftables",
     "ffmpeg",
     "coturn",
+    "python3-dbus",
+    "python3-gi",
+    "x11-utils",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.
