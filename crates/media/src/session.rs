@@ -298,8 +298,15 @@ impl TransportTask {
                 let _ = self.events.send(MediaEvent::Warning(why));
             }
             // Handshake timers are a second or more and ICE paces checks at 50 ms; 20 ms keeps
-            // a new flight prompt.
-            let wait = next.map(|t| t.saturating_duration_since(Instant::now())).unwrap_or(Duration::from_millis(20)).min(Duration::from_millis(20));
+            // a new flight prompt. Nothing to drive (clear or SDES media, no ICE or TURN): asleep
+            // until new parameters or an answer that could not go out wake it.
+            let Some(next) = next else {
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return,
+                    _ = self.transport.woken() => continue,
+                }
+            };
+            let wait = next.saturating_duration_since(Instant::now()).min(Duration::from_millis(20));
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}

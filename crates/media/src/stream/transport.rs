@@ -93,6 +93,9 @@ pub struct Transport {
     ice: Mutex<Option<IceSide>>,
     /// The sockets' TURN allocations (RTP, RTCP), made while gathering ICE candidates.
     turn: Mutex<[Option<TurnClient>; 2]>,
+    /// Wakes the housekeeping task when it has something to drive again (new parameters, an
+    /// answer that could not go out at once); it sleeps otherwise.
+    wake: tokio::sync::Notify,
 }
 
 fn index(via: Socket) -> usize {
@@ -126,6 +129,7 @@ impl Transport {
         let turn = std::mem::take(&mut endpoint.turn);
         Transport {
             turn: Mutex::new(turn),
+            wake: tokio::sync::Notify::new(),
             endpoint,
             protection: Mutex::new(Protection::Clear),
             dropped_before: Mutex::new(SrtpCounters::default()),
@@ -246,6 +250,8 @@ impl Transport {
     /// client starting toward the far end's SDP addresses), SDES keys, or clear. The same
     /// DTLS parameters again keep the association and its keys (a re-INVITE for hold).
     pub fn configure(&self, params: &StreamParams, now: Instant) -> Result<(), String> {
+        // Whatever changes, the housekeeping looks again.
+        self.wake.notify_one();
         self.configure_ice(params, now)?;
         let Some(dtls) = &params.dtls else { return self.set_keys(params.srtp.as_ref()) };
         let mut current = self.protection();
@@ -299,6 +305,11 @@ impl Transport {
             Socket::Rtp => &self.endpoint.rtp,
             Socket::Rtcp => &self.endpoint.rtcp,
         }
+    }
+
+    /// Waits until there may be housekeeping again (see [`Transport::drive`] returning no time).
+    pub async fn woken(&self) {
+        self.wake.notified().await
     }
 
     /// Housekeeping at `now`: ICE checks and DTLS retransmissions due, and every datagram
@@ -429,6 +440,7 @@ impl Transport {
                             let out: Vec<_> = std::iter::from_fn(|| client.poll_transmit()).collect();
                             drop(turn);
                             self.send_now(via, out);
+                            self.wake.notify_one();
                             continue;
                         }
                         Inbound::Relayed { peer, data } => {
@@ -461,6 +473,8 @@ impl Transport {
                 }
                 let out = answers.into_iter().flat_map(|(relayed, to, data)| self.wrap(via, relayed, to, data)).collect();
                 self.send_now(via, out);
+                // The agent may have timers now (triggered checks, consent).
+                self.wake.notify_one();
                 continue;
             }
             let mut out = Vec::new();
@@ -468,8 +482,10 @@ impl Transport {
             // Handshake answers go back the way the record came.
             let out = out.into_iter().flat_map(|(to, data)| self.wrap(via, relayed, to, data)).collect();
             self.send_now(via, out);
-            if let Verdict::Media(len) = verdict {
-                return Ok((len, self.source(via, from, relayed)));
+            match verdict {
+                Verdict::Media(len) => return Ok((len, self.source(via, from, relayed))),
+                // A handshake record may have started its retransmission timers.
+                Verdict::Consumed => self.wake.notify_one(),
             }
         }
     }
@@ -483,6 +499,7 @@ impl Transport {
             if let Err(e) = self.socket(via).try_send_to(&data, to) {
                 if e.kind() == io::ErrorKind::WouldBlock {
                     self.pending.lock().unwrap_or_else(|p| p.into_inner()).push((via, to, data));
+                    self.wake.notify_one();
                 }
             }
         }
