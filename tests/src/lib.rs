@@ -7,6 +7,7 @@
 //! stays fast (`cargo xtask test` runs them).
 
 pub mod baresip;
+pub mod baresip_relay_call;
 pub mod cli;
 pub mod coturn;
 pub mod ffmpeg;

@@ -11,6 +11,7 @@
 
 pub mod impairment;
 pub mod loopback_call;
+pub mod replay_receive;
 pub mod sip;
 pub mod udp;
 

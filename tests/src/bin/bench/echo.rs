@@ -187,6 +187,20 @@ pub fn measure(dir: &Path, name: &str, sig: &Signals, engine: Option<Box<dyn Fra
     EchoFigures { erle_db: erle_db(sig, &out), pesq: near_pesq(dir, name, sig, &out) }
 }
 
+/// PESQ-WB of the near end alone through `engine` (the far end silent, no echo; the same
+/// microphone noise), over the double-talk window: what the processing itself does to the
+/// near-end voice, the ceiling of the double-talk figure.
+pub fn near_alone(dir: &Path, name: &str, sig: &Signals, engine: Box<dyn FrameEngine>) -> Result<f64, String> {
+    let quiet = Signals {
+        far: vec![0; sig.far.len()],
+        echo: vec![0.0; sig.echo.len()],
+        near: sig.near.clone(),
+        mic: sig.mic.iter().zip(&sig.echo).map(|(&m, &e)| (f64::from(m) - e).round().clamp(-32768.0, 32767.0) as i16).collect(),
+    };
+    let out = process(&mut AudioProcessor::with_engine(Some(engine), RATE, RATE), &quiet);
+    near_pesq(dir, &format!("{name}-alone"), &quiet, &out)
+}
+
 /// Our shipped engine with these parts on (the lines: all of them).
 pub fn sonora(parts: ProcessingSettings) -> Box<dyn FrameEngine> {
     Box::new(hookflash_media::audio_processing::SonoraEngine::new(RATE, RATE, parts))

@@ -14,7 +14,7 @@ use hookflash_tests::relay::loopback_call::{self, LoopbackCall};
 use hookflash_tests::relay::{loss_pattern, Impairment, LossModel};
 use hookflash_tests::{speech, TestDir};
 
-use crate::baresip_call;
+use hookflash_tests::baresip_relay_call as baresip_call;
 use crate::lines::{fmt2, median, Line, Verdict};
 use crate::offline;
 
@@ -58,11 +58,13 @@ pub enum Target {
 pub fn target(codec: Codec, c: &Condition) -> Target {
     match (codec, &c.loss) {
         (_, LossModel::Burst { .. }) => Target::AboveBaresip(0.5),
+        // A clean line: nobody sounds better than us.
+        (_, LossModel::None) => Target::AboveBaresip(0.0),
         (Codec::Opus, LossModel::Random { rate }) if *rate == 0.05 => Target::AtLeast(3.8),
         (Codec::Opus, LossModel::Random { rate }) if *rate == 0.10 => Target::AtLeast(3.4),
         (Codec::Opus, LossModel::Random { rate }) if *rate == 0.20 => Target::AtLeast(2.5),
-        (Codec::Pcmu, LossModel::Random { rate }) if *rate == 0.05 => Target::AtLeast(3.1),
-        (Codec::Pcmu, LossModel::Random { rate }) if *rate == 0.10 => Target::AtLeast(2.6),
+        (Codec::Pcmu, LossModel::Random { rate }) if *rate == 0.05 => Target::AtLeast(3.7),
+        (Codec::Pcmu, LossModel::Random { rate }) if *rate == 0.10 => Target::AtLeast(3.3),
         _ => Target::None,
     }
 }
@@ -74,6 +76,7 @@ pub fn judge(t: &Target, ours: &Result<f64, String>, baresip: &Result<f64, Strin
         (_, Err(_)) => (target_text(t), Verdict::NotMeasured),
         (Target::AtLeast(x), Ok(v)) => (target_text(t), Verdict::of(*v >= *x)),
         (Target::AboveBaresip(d), Ok(v)) => match baresip {
+            Ok(b) if *d == 0.0 => (format!("≥ baresip = {b:.2}"), Verdict::of(*v >= *b)),
             Ok(b) => (format!("≥ baresip + {d} = {:.2}", b + d), Verdict::of(*v >= b + d)),
             Err(_) => (target_text(t), Verdict::NotMeasured),
         },
@@ -84,6 +87,7 @@ fn target_text(t: &Target) -> String {
     match t {
         Target::None => "-".into(),
         Target::AtLeast(x) => format!("≥ {x}"),
+        Target::AboveBaresip(d) if *d == 0.0 => "≥ baresip".into(),
         Target::AboveBaresip(d) => format!("≥ baresip + {d}"),
     }
 }

@@ -1,4 +1,6 @@
-//! baresip ↔ baresip through the impairment relay, the reference the issue compares against.
+//! baresip ↔ baresip through the impairment relay: the reference the bench compares our
+//! engine with, and (with the datagrams the relay keeps) a stream another phone sent, for
+//! replaying into ours ([`crate::relay::replay_receive`]).
 //!
 //! The callee (bob) starts first; a [`SipForwarder`] sits between the caller (alice) and bob's
 //! SIP port and rewrites both SDPs so that each side's RTP goes to the relay. Alice plays the
@@ -10,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookflash_tests::baresip::Codec;
-use hookflash_tests::relay::sip::SipForwarder;
-use hookflash_tests::relay::{Impairment, RelayConfig, RelayStats, RtpRelay};
-use hookflash_tests::{speech, Baresip, TestDir};
+use crate::baresip::Codec;
+use crate::relay::sip::SipForwarder;
+use crate::relay::{Impairment, RelayConfig, RelayStats, RtpRelay};
+use crate::{speech, Baresip, TestDir};
 
 pub struct BaresipRun {
     /// bob's `dump-*-dec.wav`.
@@ -21,6 +23,9 @@ pub struct BaresipRun {
     pub relay: RelayStats,
     /// CPU share of one core per call end (alice's and bob's CPU time over the call, halved).
     pub cpu_percent: Option<f64>,
+    /// alice's datagrams as they reached the relay (before its impairment), at most
+    /// [`crate::relay::udp::CAPTURED`].
+    pub sent: Vec<Vec<u8>>,
 }
 
 /// CPU seconds (user + system) a process has used so far, from /proc.
@@ -71,6 +76,7 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
     alice.stop();
     bob.stop();
     let stats = relay.rtp.stats();
+    let sent = relay.rtp.captured(true);
     let _ = std::fs::write(dir.join(format!("{name}-relay.txt")), format!("rtp: {stats:?}\nrtcp: {:?}\n", relay.rtcp.stats()));
     if !ended {
         eprintln!("baresip call {name} did not end by itself; stopped it");
@@ -83,5 +89,5 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
         ));
     }
     let received = bob.received_wav().ok_or_else(|| format!("baresip bob wrote no dump-*-dec.wav in {}", bob.dir.display()))?;
-    Ok(BaresipRun { received, relay: stats, cpu_percent })
+    Ok(BaresipRun { received, relay: stats, cpu_percent, sent })
 }
