@@ -162,6 +162,17 @@ fn echo_lines(dir: &TestDir) -> Vec<Line> {
     let ours_alone = echo::near_alone(dir.path(), "sonora", &sig, echo::sonora(ProcessingSettings::default()));
     let theirs_alone = echo::webrtc(ProcessingSettings::default()).and_then(|e| echo::near_alone(dir.path(), "webrtc", &sig, e));
     eprintln!("echo, near end alone (no far end): sonora {ours_alone:?}, webrtc-audio-processing {theirs_alone:?}");
+    // For the log: which part changes the near end's voice (each alone, after the high-pass filter).
+    for (part, parts) in [
+        ("high-pass filter only", ProcessingSettings { echo_cancellation: false, noise_suppression: false, gain_control: false }),
+        ("AEC", ProcessingSettings { echo_cancellation: true, noise_suppression: false, gain_control: false }),
+        ("noise suppression", ProcessingSettings { echo_cancellation: false, noise_suppression: true, gain_control: false }),
+        ("AGC2", ProcessingSettings { echo_cancellation: false, noise_suppression: false, gain_control: true }),
+    ] {
+        let ours = echo::near_alone(dir.path(), &format!("sonora-{}", part.replace(' ', "-")), &sig, echo::sonora(parts));
+        let theirs = echo::webrtc(parts).and_then(|e| echo::near_alone(dir.path(), &format!("webrtc-{}", part.replace(' ', "-")), &sig, e));
+        eprintln!("echo, near end alone, {part}: sonora {ours:?}, webrtc-audio-processing {theirs:?}");
+    }
     let (erle_ref, pesq_ref) = match &theirs {
         Ok(t) => (
             format!("webrtc-audio-processing 2.1.0 (C++ AEC3): {:.1} dB", t.erle_db),
