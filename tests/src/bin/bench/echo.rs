@@ -93,6 +93,8 @@ pub struct Signals {
     pub echo: Vec<f64>,
     pub near: Vec<i16>,
     pub mic: Vec<i16>,
+    /// Distinguishes the scenes' files ("" for the continuous double talk).
+    pub tag: &'static str,
 }
 
 /// Speech, room, noise and the microphone mix; files go to `dir`.
@@ -119,13 +121,64 @@ pub fn signals(dir: &Path) -> Result<Signals, String> {
     for (o, &s) in near[start..].iter_mut().zip(&near_speech) {
         *o = s;
     }
+    Ok(mix(far, near, ""))
+}
+
+/// The microphone: the far end through the room, the near end and the noise.
+fn mix(far: Vec<i16>, near: Vec<i16>, tag: &'static str) -> Signals {
+    let n = far.len();
     let echo = convolve(&far, &room_response(4040));
     let mut rng = Rng(7070);
     let noise_amp = 32768.0 * 10f64.powf(NOISE_DBFS / 20.0) * 3f64.sqrt(); // uniform: rms = amp/√3
     let mic = (0..n)
         .map(|i| (echo[i] + f64::from(near[i]) + noise_amp * rng.uniform()).round().clamp(-32768.0, 32767.0) as i16)
         .collect();
-    Ok(Signals { far, echo, near, mic })
+    Signals { far, echo, near, mic, tag }
+}
+
+/// How long the talkers overlap at each change of turn in [`conversation`].
+pub const TURN_OVERLAP_MS: usize = 400;
+
+/// The first and last 10 ms frame of `x` louder than -40 dBFS (the speech in a clip), in samples.
+fn speech_span(x: &[i16]) -> Option<(usize, usize)> {
+    let loud = |c: &[i16]| c.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / c.len() as f64 > (32768.0f64 * 0.01).powi(2);
+    let first = x.chunks(FRAME).position(loud)?;
+    let last = x.chunks(FRAME).rposition(loud)?;
+    Some((first * FRAME, ((last + 1) * FRAME).min(x.len())))
+}
+
+/// The same room after the same 20 s of far-end single talk, then a conversation in the style
+/// of ITU-T P.501's double-talk sequences: the talkers take turns (four each: the near end says
+/// the reference clips, the far end four other clips), and each one starts
+/// [`TURN_OVERLAP_MS`] before the other has finished, so every change of turn is double talk.
+pub fn conversation(dir: &Path) -> Result<Signals, String> {
+    let n = RATE as usize * TOTAL_S;
+    let start = RATE as usize * SINGLE_TALK_S;
+    let single = signals(dir)?;
+    let mut far = single.far[..start].to_vec();
+    far.resize(n, 0);
+    let mut near = vec![0i16; n];
+    let clip = |name: &str, who: &str| -> Result<Vec<i16>, String> {
+        let src = Path::new("/usr/share/sounds/alsa").join(name);
+        read_i16(&speech::convert(&src, &dir.join(format!("echo-{who}-turn-{name}")), RATE, 1, 0.0))
+    };
+    let overlap = RATE as usize * TURN_OVERLAP_MS / 1000;
+    let mut t = start + RATE as usize / 4;
+    for (near_name, far_name) in speech::CLIPS.iter().zip(&FAR_CLIPS) {
+        let place = |track: &mut Vec<i16>, x: &[i16], speech_at: usize| -> Result<usize, String> {
+            let (a, b) = speech_span(x).ok_or_else(|| format!("no speech found in a clip for {near_name}/{far_name}"))?;
+            for (i, &s) in x[a..b].iter().enumerate() {
+                if let Some(o) = track.get_mut(speech_at + i) {
+                    *o = s;
+                }
+            }
+            Ok(speech_at + (b - a))
+        };
+        let near_end = place(&mut near, &clip(near_name, "near")?, t)?;
+        let far_end = place(&mut far, &clip(far_name, "far")?, near_end.saturating_sub(overlap))?;
+        t = far_end.saturating_sub(overlap);
+    }
+    Ok(mix(far, near, "-conversation"))
 }
 
 /// Runs the signals through `p`: speaker frame, then microphone frame, every 10 ms.
@@ -171,9 +224,9 @@ pub fn erle_db(sig: &Signals, out: &[i16]) -> f64 {
 /// PESQ-WB of the double-talk part of `out` against the clean near-end speech.
 pub fn near_pesq(dir: &Path, name: &str, sig: &Signals, out: &[i16]) -> Result<f64, String> {
     let start = RATE as usize * SINGLE_TALK_S;
-    let reference = dir.join("echo-near-clean.wav");
+    let reference = dir.join(format!("echo-near-clean{}.wav", sig.tag));
     write_wav(&reference, RATE, &sig.near[start..])?;
-    let degraded = dir.join(format!("echo-near-{name}.wav"));
+    let degraded = dir.join(format!("echo-near-{name}{}.wav", sig.tag));
     write_wav(&degraded, RATE, &out[start..])?;
     try_score(&reference, &degraded, Band::Wide)
 }
@@ -195,6 +248,7 @@ pub fn near_alone(dir: &Path, name: &str, sig: &Signals, engine: Box<dyn FrameEn
         far: vec![0; sig.far.len()],
         echo: vec![0.0; sig.echo.len()],
         near: sig.near.clone(),
+        tag: sig.tag,
         mic: sig.mic.iter().zip(&sig.echo).map(|(&m, &e)| (f64::from(m) - e).round().clamp(-32768.0, 32767.0) as i16).collect(),
     };
     let out = process(&mut AudioProcessor::with_engine(Some(engine), RATE, RATE), &quiet);
