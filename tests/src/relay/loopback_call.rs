@@ -46,12 +46,7 @@ fn payload_type(codec: Codec) -> u8 {
 
 /// Runs the call on a fresh tokio runtime (blocking the calling thread for `talk`).
 pub fn run(call: &LoopbackCall) -> Result<LoopbackRun, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
-    rt.block_on(run_async(call))
+    super::block_on(run_async(call))?
 }
 
 /// Runs the call on the current tokio runtime.

@@ -60,12 +60,7 @@ fn main_payload_type(rtp: &[Rtp]) -> Option<u8> {
 
 /// Replays on a fresh tokio runtime (blocks for the stream's length plus half a second).
 pub fn run(r: &ReplayReceive) -> Result<ReplayRun, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
-    rt.block_on(run_async(r))
+    super::block_on(run_async(r))?
 }
 
 async fn run_async(r: &ReplayReceive) -> Result<ReplayRun, String> {
