@@ -214,8 +214,10 @@ impl OpusEncoder {
 
 /// Decoder complexity: 5 and above turn on libopus's deep packet-loss concealment (a small
 /// neural network built into libopus 1.5+, compiled in through `opusic-sys`'s `dred` feature),
-/// which conceals a lost packet from a sender without FEC far better than the classic PLC
-/// (measured in `cargo xtask bench`, "Opus without sender FEC"). 6 and 7 would add LACE/NoLACE
+/// for a packet lost from a sender without FEC. Measured in `cargo xtask bench` ("Opus
+/// without sender FEC", libopus on baresip's packets): medians 2.25 vs 2.15 classic at 10 %
+/// loss, 1.42 vs 1.33 at 20 %, 2.94 vs 3.15 at 5 % — a small gain, free on received frames
+/// (decode time unchanged). 6 and 7 would add LACE/NoLACE
 /// post-filters (the `osce` feature: ~16 MB more model source to compile, CPU on every frame).
 pub const DECODER_COMPLEXITY: i32 = 5;
 
