@@ -788,6 +788,7 @@ mod tests {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         }
     }
 

@@ -1024,6 +1024,19 @@ test('a transfer request: the far end asks to transfer us; Decline keeps the cal
     // 2. Accepted: we call carol (she answers) and the call with bob ends "transferred".
     const carolMark = carol.events.length;
     prompt = await askedByBob('accept');
+    // The window is reloaded while the request waits: it comes back, counting down from where
+    // it was (the engine's deadline), not from 30 s again.
+    await sleep(2500);
+    const beforeReload = Number(/in (\d+) s/.exec(await prompt.getText())?.[1]);
+    await browser.refresh();
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 30_000, timeoutMsg: 'the window did not come back after the reload' });
+    prompt = await byTestId('transfer-request');
+    await prompt.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the waiting transfer request was lost when the window reloaded' });
+    const reloaded = await prompt.getText();
+    assert.match(reloaded, /bob@127\.0\.0\.1:\d+ wants to transfer you to sip:carol@127\.0\.0\.1:\d+/, reloaded);
+    const afterReload = Number(/Declined automatically in (\d+) s/.exec(reloaded)?.[1]);
+    assert.ok(beforeReload < 30 && afterReload > 0 && afterReload <= beforeReload, `after the reload the countdown shows ${afterReload} s (${beforeReload} s before)`);
+    step(`the window reloaded: the request came back (${beforeReload} s → ${afterReload} s left)`);
     await (await byTestId('transfer-request-accept')).click();
     await prompt.waitForExist({ reverse: true, timeout: 5_000, timeoutMsg: 'the transfer prompt stayed after Accept' });
     await until('the call with carol never showed Connected', async () => (await callCards()).some((t) => t.includes('carol@') && t.includes('Connected')), 15_000);

@@ -343,6 +343,7 @@ mod tests {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         };
         let ev = PhoneEvent::CallEnded {
             call,
@@ -377,6 +378,7 @@ mod tests {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         };
         let ringing = CallInfo { state: CallState::Ringing, active: false, ..c.clone() };
         let events = |b: Option<&CallInfo>, c: &CallInfo| -> Vec<String> {

@@ -557,6 +557,24 @@ pub struct CallInfo {
     /// The party's voice is kept out of the conference (it still hears everyone).
     #[serde(default)]
     pub conference_muted: bool,
+    /// The far end asks to transfer this call and waits for the user's answer
+    /// (`PhoneEvent::TransferRequest`, here too so a window opened or reloaded meanwhile shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub transfer_request: Option<WaitingTransferRequest>,
+}
+
+/// A transfer request waiting for the user (`CallInfo::transfer_request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct WaitingTransferRequest {
+    /// Where the call would be transferred.
+    pub target: String,
+    /// Who asks: the far end's display name or URI.
+    pub who: String,
+    /// When it is declined by itself (unix ms).
+    pub expires_at_ms: i64,
+    /// How long the user was given in all (s).
+    pub expires_in_secs: u32,
 }
 
 /// Why a call ended, with a sentence a user can read.

@@ -174,6 +174,7 @@ pub fn engine_types() -> TsFile {
         .add::<PhoneEvent>()
         .add::<RegistrationState>()
         .add::<CallInfo>()
+        .add::<WaitingTransferRequest>()
         .add::<CallState>()
         .add::<Direction>()
         .add::<CodecName>()
@@ -235,18 +236,20 @@ mod tests {
     fn a_type_referred_to_but_not_generated_is_caught() {
         let mut file = TsFile::new("// test");
         file.add::<CallInfo>();
-        // CallInfo names Direction, CallState and CodecName, which this file does not declare.
-        assert_eq!(file.missing(), ["CallState", "CodecName", "Direction"]);
+        // CallInfo names Direction, CallState, CodecName and WaitingTransferRequest, which this
+        // file does not declare.
+        assert_eq!(file.missing(), ["CallState", "CodecName", "Direction", "WaitingTransferRequest"]);
         let mut complete = TsFile::new("// test");
         complete
             .add::<Direction>()
             .add::<CallState>()
-            .add::<CodecName>();
+            .add::<CodecName>()
+            .add::<WaitingTransferRequest>();
         file.import_from("./other", &complete);
         assert!(file.missing().is_empty());
         assert!(file
             .render()
-            .contains("import type { CallState, CodecName, Direction } from './other';"));
+            .contains("import type { CallState, CodecName, Direction, WaitingTransferRequest } from './other';"));
     }
 
     #[test]

@@ -58,7 +58,33 @@ conference: boolean,
 /**
  * The party's voice is kept out of the conference (it still hears everyone).
  */
-conference_muted: boolean, };
+conference_muted: boolean, 
+/**
+ * The far end asks to transfer this call and waits for the user's answer
+ * (`PhoneEvent::TransferRequest`, here too so a window opened or reloaded meanwhile shows it).
+ */
+transfer_request?: WaitingTransferRequest, };
+
+/**
+ * A transfer request waiting for the user (`CallInfo::transfer_request`).
+ */
+export type WaitingTransferRequest = { 
+/**
+ * Where the call would be transferred.
+ */
+target: string, 
+/**
+ * Who asks: the far end's display name or URI.
+ */
+who: string, 
+/**
+ * When it is declined by itself (unix ms).
+ */
+expires_at_ms: number, 
+/**
+ * How long the user was given in all (s).
+ */
+expires_in_secs: number, };
 
 export type CallState = "calling" | "ringing" | "answered" | "ended";
 

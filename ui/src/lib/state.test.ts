@@ -494,6 +494,25 @@ describe('transfer requests', () => {
     expect(answerTransferRequest(s, 9)).toBe(s);
   });
 
+  it('comes back with its call when the window is reloaded, counting down to the engine\'s deadline', () => {
+    const waiting = { target: 'sip:carol@h', who: 'sip:p1@h', expires_at_ms: 130_000, expires_in_secs: 30 };
+    // A fresh window (nothing known) reads the engine's calls: the request is there again.
+    let s = withCalls(initialState, [answered(1, { transfer_request: waiting }), answered(2)]);
+    expect(s.transferRequests).toEqual({ 1: { call_id: 1, target: 'sip:carol@h', who: 'sip:p1@h', expiresAt: 130_000, expiresInSecs: 30, answered: false } });
+    expect(pendingTransferRequests(s, 112_000).map((r) => r.call_id)).toEqual([1]);
+    expect(transferRequestSecondsLeft(s.transferRequests[1], 112_000)).toBe(18);
+    // Answered just before a reload: it stays answered (no second prompt) while the engine
+    // still lists it or until its `transfer` event closes it; one no longer listed and not
+    // answered is gone.
+    s = answerTransferRequest(s, 1);
+    s = withCalls(s, [answered(1, { transfer_request: waiting })]);
+    expect(pendingTransferRequests(s, 112_000)).toEqual([]);
+    s = withCalls(s, [answered(1)]);
+    expect(s.transferRequests[1].answered).toBe(true);
+    s = withCalls(run([{ event: 'call_updated', call: answered(3) }, request(3)]), [answered(3)]);
+    expect(s.transferRequests).toEqual({});
+  });
+
   it('is forgotten when its call ends or the answer is refused; other transfers keep their tone', () => {
     let s = run([{ event: 'call_updated', call: answered(1) }, { event: 'call_updated', call: answered(2) }, request(1), request(2)]);
     s = reduce(s, { event: 'call_ended', call: answered(1), reason: { kind: 'remote_hangup' }, message: 'p1 hung up' }, 20_000);

@@ -231,7 +231,9 @@ export function transferRequestSecondsLeft(request: TransferRequestView, now: nu
 /**
  * Replaces the calls with the engine's snapshot (window (re)loaded while calls exist). A
  * conference is read back from its calls' `conference` flags (the user is in it unless they are
- * parked); the user's own mute is not in the snapshot, so it is kept from the last event.
+ * parked); the user's own mute is not in the snapshot, so it is kept from the last event. A
+ * transfer request still waiting for the user comes back with its call (its countdown runs to
+ * the engine's deadline); one the user already answered stays answered.
  */
 export function withCalls(state: ViewState, calls: CallInfo[]): ViewState {
   const map: Record<CallId, CallView> = {};
@@ -241,7 +243,25 @@ export function withCalls(state: ViewState, calls: CallInfo[]): ViewState {
     members.length >= 2
       ? { parties: members.map((c) => c.id), joined: members.some((c) => c.parked_since_ms == null), muted: state.conference?.muted ?? false }
       : null;
-  return { ...state, calls: map, conference, conferenceLevels: conference?.joined ? state.conferenceLevels : null };
+  const transferRequests: Record<CallId, TransferRequestView> = {};
+  for (const call of calls) {
+    const waiting = call.transfer_request;
+    const known = state.transferRequests[call.id];
+    if (waiting) {
+      transferRequests[call.id] = {
+        call_id: call.id,
+        target: waiting.target,
+        who: waiting.who,
+        expiresAt: waiting.expires_at_ms,
+        expiresInSecs: waiting.expires_in_secs,
+        answered: known?.answered ?? false,
+      };
+    } else if (known?.answered) {
+      // Answered, and the engine's `transfer` event that closes it is on its way.
+      transferRequests[call.id] = known;
+    }
+  }
+  return { ...state, calls: map, conference, conferenceLevels: conference?.joined ? state.conferenceLevels : null, transferRequests };
 }
 
 /** The user consults `colleague` (just dialled) about `caller` (parked by the dial). */

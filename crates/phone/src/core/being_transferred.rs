@@ -39,6 +39,15 @@ pub struct Asked {
     extra: Vec<(String, String)>,
     account: usize,
     opts: CallOptions,
+    /// When it is declined by itself (0: not asked, accepted at once).
+    expires_at_ms: i64,
+}
+
+impl Asked {
+    /// What front ends show of it (`CallInfo::transfer_request`).
+    pub fn view(&self) -> WaitingTransferRequest {
+        WaitingTransferRequest { target: self.target.clone(), who: self.who.clone(), expires_at_ms: self.expires_at_ms, expires_in_secs: ASK_SECS }
+    }
 }
 
 /// The URI inside a `Refer-To` value (`<sip:bob@host>`, `"Bob" <sip:bob@host?Replaces=...>`).
@@ -90,19 +99,21 @@ impl PhoneCore {
                 self.timers.set(now + i64::from(ASK_SECS) * 1000, Timer::TransferRequest(old));
                 let message = format!("{who} asks to transfer call {old} to {target}: accept or decline within {ASK_SECS} s");
                 self.emit(PhoneEvent::TransferRequest { call_id: old, target: target.clone(), who: who.clone(), expires_in_secs: ASK_SECS, message });
-                self.asked.insert(old, Asked { who, target, extra, account, opts });
+                let expires_at_ms = now + i64::from(ASK_SECS) * 1000;
+                self.asked.insert(old, Asked { who, target, extra, account, opts, expires_at_ms });
+                self.publish(old);
             }
             TransferRequests::Accept => {
                 self.sip(SipOutput::Respond { key, status: 202, sdp: None });
                 self.sip(SipOutput::NotifyRefer { id: old, status: 100, reason: "Trying".into(), last: false });
-                self.follow_refer(old, Asked { who, target, extra, account, opts }, now);
+                self.follow_refer(old, Asked { who, target, extra, account, opts, expires_at_ms: 0 }, now);
             }
         }
     }
 
     /// Calls the target of the far end of `old`'s REFER, telling the transferor how it goes.
     fn follow_refer(&mut self, old: CallId, a: Asked, now: i64) {
-        let Asked { who, target, extra, account, opts } = a;
+        let Asked { who, target, extra, account, opts, .. } = a;
         match self.dial_internal(&target, opts, account, extra, now) {
             Some(new) => {
                 self.referred.insert(new, Referred { old, target: target.clone(), ringing_told: false });
@@ -122,6 +133,7 @@ impl PhoneCore {
             return self.reply(ticket, Err(e));
         };
         self.timers.cancel(Timer::TransferRequest(id));
+        self.publish(id);
         if accept {
             self.follow_refer(id, a, now);
         } else {
@@ -133,6 +145,7 @@ impl PhoneCore {
     /// Nobody answered the transfer request of call `id` in time.
     pub(super) fn transfer_request_expired(&mut self, id: CallId, _now: i64) {
         if let Some(a) = self.asked.remove(&id) {
+            self.publish(id);
             self.decline_transfer(id, a, format!("the transfer of call {id} was not answered in {ASK_SECS} s"));
         }
     }

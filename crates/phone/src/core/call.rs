@@ -202,6 +202,7 @@ mod tests {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         }
     }
 

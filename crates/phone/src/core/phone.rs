@@ -537,6 +537,7 @@ impl PhoneCore {
             held_by_remote: v.held_by_remote,
             conference: v.conference,
             conference_muted: v.conference && self.conf.muted.contains(&info.id),
+            transfer_request: self.asked.get(&info.id).map(|a| a.view()),
             ..info.clone()
         }
     }
@@ -591,6 +592,7 @@ impl PhoneCore {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         };
         let mut call = Call::new(info, account, sip_call_id);
         fill(&mut call);

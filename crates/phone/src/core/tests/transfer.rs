@@ -182,6 +182,13 @@ fn a_transfer_request_can_wait_for_the_user_who_accepts_or_declines() {
         _ => None,
     }).collect();
     assert_eq!(asked, vec![(a, "sip:carol@carol.test".to_string(), 30)]);
+    // The request is in the call's snapshot too (a window reloaded meanwhile shows it again),
+    // with the moment it expires on the phone's clock.
+    let waiting = w.call("alice", a).transfer_request.expect("the waiting request is in the snapshot");
+    assert_eq!(waiting.target, "sip:carol@carol.test");
+    assert!(waiting.who.contains("bob"), "{waiting:?}");
+    assert_eq!(waiting.expires_in_secs, 30);
+    assert!((w.now + 29_000..=w.now + 30_000).contains(&waiting.expires_at_ms), "expires at {} (now {})", waiting.expires_at_ms, w.now);
     let e = w.ask("alice", Command::AnswerTransferRequest { id: 99, accept: true }, 10).unwrap_err();
     assert!(e.to_string().contains("call 99 has no transfer request"), "{e}");
 
@@ -191,6 +198,7 @@ fn a_transfer_request_can_wait_for_the_user_who_accepts_or_declines() {
     assert_eq!(progress(&mut w, "alice"), vec![TransferProgress::Failed { status: Some(603), reason: "Declined".into() }]);
     assert_eq!(w.calls("alice").len(), 1);
     assert_eq!(w.call("alice", a).state, CallState::Answered);
+    assert_eq!(w.call("alice", a).transfer_request, None, "answered: no longer waiting");
 
     // Asked again, she accepts: carol is called and the transfer completes.
     w.refer("bob", b, Some("<sip:carol@carol.test>"));
@@ -215,6 +223,7 @@ fn an_unanswered_request_is_declined_in_30_s_and_refuse_says_603_at_once() {
     w.run_for(2_000);
     assert_eq!(w.phone("alice").notified.last(), Some(&(603, true)));
     assert_eq!(w.call("alice", a).state, CallState::Answered);
+    assert_eq!(w.call("alice", a).transfer_request, None, "expired: no longer waiting");
     assert!(w.calls("carol").is_empty());
 
     let mut w = wire_with_policy(TransferRequests::Refuse);
