@@ -123,6 +123,7 @@ mod tests {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         }
     }
 

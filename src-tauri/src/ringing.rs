@@ -252,6 +252,7 @@ mod tests {
             media_path: None,
             conference: false,
             conference_muted: false,
+            transfer_request: None,
         }
     }
 
