@@ -293,3 +293,10 @@ pub async fn conference_mute(session: State<'_, Session>, id: Option<CallId>, mu
 pub async fn leave_conference(session: State<'_, Session>, end: bool) -> Reply<()> {
     session.phone().await?.leave_conference(end).await.map_err(|e| e.to_string())
 }
+
+/// Leaves the conference by handing it to party `to` (its phone is referred to each other
+/// party in turn, and hosts the conference from then on).
+#[tauri::command]
+pub async fn hand_conference(session: State<'_, Session>, to: CallId) -> Reply<()> {
+    session.phone().await?.hand_conference(to).await.map_err(|e| e.to_string())
+}

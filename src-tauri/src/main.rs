@@ -138,6 +138,7 @@ fn main() {
             commands::conference_calls,
             commands::conference_mute,
             commands::leave_conference,
+            commands::hand_conference,
             commands::retrieve_from_orbit,
             commands::park_slots,
             commands::send_to_voicemail,

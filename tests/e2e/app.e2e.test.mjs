@@ -861,7 +861,7 @@ test('3-way then leave: "Conference all" merges the caller and the colleague; Le
   }
 });
 
-test('a conference of three: answering parks it, Merge adds the caller, Leave is refused and "End conference for everyone" ends it', { timeout: 240_000 }, async () => {
+test('a conference of three: answering parks it, Merge adds the caller, Leave is refused ("Hand to" each party offered) and "End conference for everyone" ends it', { timeout: 240_000 }, async () => {
   await setUp();
   const bob = await ensurePeer();
   const peerOf = (user) => startExtraPeer(user, `baresip-${user}-4way`);
@@ -936,6 +936,12 @@ test('a conference of three: answering parks it, Merge adds the caller, Leave is
     const end = await byTestId('conference-end');
     await end.waitForDisplayed({ timeout: 5_000, timeoutMsg: 'no "End conference for everyone" after leaving was refused' });
     assert.equal((await conferenceParties()).length, 3, 'the refused leave changed the conference');
+    // Handing it to one party is offered beside ending it: one "Hand to" per party. (Whether a
+    // phone takes it over is the interop tests' business: baresip does not host conferences.)
+    const handTo = await browser.$$('[data-testid^="conference-hand-"]');
+    const handTexts = await Promise.all(handTo.map((b) => b.getText()));
+    assert.equal(handTexts.length, 3, `one "Hand to" per party: ${handTexts.join(' | ')}`);
+    for (const name of ['bob', 'carol', 'dave']) assert.ok(handTexts.some((t) => t.startsWith('Hand to') && t.includes(name)), `no "Hand to" ${name}: ${handTexts.join(' | ')}`);
     const refusedPng = path.join(artifacts, 'app-conference-leave-refused.png');
     if ((await screenshot(refusedPng)) || xScreenshot(refusedPng)) step(`screenshot: ${refusedPng}`);
 

@@ -34,6 +34,8 @@
 //! leave [end]             leave the conference: two parties are connected to each other
 //!                         (attended transfer) and our calls end; with more, `leave end` hangs
 //!                         up everyone (plain `leave` refuses: the mix is here)
+//! leave to <id>           leave the conference by handing it to party <id>: its phone is
+//!                         referred to each other party in turn (Replaces: nobody rings)
 //! slots                   print the orbit slots: {"event":"slots","slots":[...]}
 //! retrieve <slot>         call the orbit slot to take the parked call back
 //! wait-slot <slot> occupied|free [<secs>] pause until the server reports that state
@@ -82,6 +84,8 @@ pub enum SessionCommand {
     ConferenceMute(Option<CallId>, bool),
     /// Leave the conference; `end`: hang up every party when more than two.
     Leave(bool),
+    /// Leave the conference by handing it to this party.
+    HandConference(CallId),
     Slots,
     Retrieve(String),
     /// Slot, wanted occupied (true) or free, time limit.
@@ -232,7 +236,11 @@ pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
         "leave" => match arg {
             None => SessionCommand::Leave(false),
             Some("end") => SessionCommand::Leave(true),
-            Some(w) => return Err(format!("'{w}' after `leave`: only `end` may follow (hang up every party)")),
+            Some("to") => {
+                let Some(id) = words.next() else { return Err("`leave to` needs the party that takes the conference over, e.g. `leave to 2`".into()) };
+                SessionCommand::HandConference(id_arg(Some(id), "leave to")?)
+            }
+            Some(w) => return Err(format!("'{w}' after `leave`: only `end` (hang up every party) or `to <id>` (hand the conference to that party) may follow")),
         },
         "slots" => SessionCommand::Slots,
         "retrieve" => SessionCommand::Retrieve(arg.ok_or("`retrieve` needs a slot, e.g. `retrieve 701`")?.to_string()),
@@ -446,6 +454,7 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
         SessionCommand::Conference(ids) => phone.conference(&ids).await.map_err(e),
         SessionCommand::ConferenceMute(id, muted) => phone.conference_mute(id, muted).await.map_err(e),
         SessionCommand::Leave(end) => phone.leave_conference(end).await.map_err(e),
+        SessionCommand::HandConference(id) => phone.hand_conference(id).await.map_err(e),
         SessionCommand::Retrieve(slot) => phone.retrieve(&slot, opts.clone()).await.map(|_| ()).map_err(e),
         SessionCommand::Slots => {
             printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
@@ -509,6 +518,7 @@ mod tests {
         assert_eq!(p("conference-mute 3 off"), ConferenceMute(Some(3), false));
         assert_eq!(p("leave"), Leave(false));
         assert_eq!(p("leave end"), Leave(true));
+        assert_eq!(p("leave to 3"), HandConference(3));
         assert_eq!(p("transfer-request 2 decline"), TransferRequest(2, false));
         assert_eq!(p("complete 1 2"), Complete(1, 2, false));
         assert_eq!(p("complete 1 2 resume"), Complete(1, 2, true));
@@ -530,7 +540,8 @@ mod tests {
         assert!(err("transfer 2 2001 later").contains("only `resume` may follow"));
         assert!(err("consult 1").contains("needs a call id and a target"));
         assert!(err("conference 2 x").contains("'x' is not a call id"));
-        assert!(err("leave now").contains("only `end` may follow"));
+        assert!(err("leave now").contains("only `end` (hang up every party) or `to <id>`"));
+        assert!(err("leave to").contains("`leave to` needs the party"));
         assert!(err("complete 1").contains("needs two call ids"));
         assert!(err("complete 1 x").contains("'x' is not a call id"));
         assert_eq!(err("park"), "`park` needs a call id, e.g. `park 2`");

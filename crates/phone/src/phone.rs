@@ -286,6 +286,13 @@ impl Phone {
     pub async fn leave_conference(&self, end: bool) -> Result<(), PhoneError> {
         self.driver.ask(Command::LeaveConference { end }).await.map(|_| ())
     }
+    /// Leaves the conference by handing it to party `to`: its phone is referred to each other
+    /// party in turn (an attended transfer with `Replaces`, so nobody rings), then our call with
+    /// it ends. Replied once its phone answered the first REFER; a party it cannot take stays in
+    /// the conference here, with the reason as `PhoneEvent::Warning`.
+    pub async fn hand_conference(&self, to: CallId) -> Result<(), PhoneError> {
+        self.driver.ask(Command::HandConference { to }).await.map(|_| ())
+    }
     /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
     pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
         call_id(self.driver.ask(Command::Retrieve { slot: slot.to_string(), opts }).await?)

@@ -10,6 +10,13 @@
 //!   PCMU, PCMA, G.722 and Opus, each sending its own tone, and merge all four with our
 //!   microphone's tone: every recording holds the other four tones (FFT bins) and not its own.
 //!
+//! * `handing_a_conference_of_three_to_one_party_keeps_it_running_there`: we host H (a second
+//!   hookflash-cli, in a session), P1 (hookflash-cli) and P2 (baresip) and hand the conference
+//!   to H (`leave to 1`): H's phone is referred to P1 and then to P2 (REFER with Replaces), joins
+//!   them in a conference of its own, and our three legs end "transferred". P1 and P2 start
+//!   their tones only 12 s into each call, after we are gone, so P1 hearing P2's tone can only
+//!   come through H's mix; H hears both.
+//!
 //! Parties that are parked before the merge are hookflash-cli `listen` peers: baresip 1.0's
 //! `sndfile` writes nothing to its decode dump for a call that was held and resumed (seen: a
 //! 44-byte WAV while it reported 64 kbit/s received), so a baresip can only be the party called
@@ -172,4 +179,85 @@ fn five_parties_on_four_codecs_hear_everyone_but_themselves() {
             assert!(heard > 1e-6 && heard > 20.0 * mine, "{name} ({codec:?}) hears {other} at {heard:e}, its own tone at {mine:e}: {}", got.display());
         }
     }
+}
+
+#[test]
+#[ignore = "needs baresip"]
+fn handing_a_conference_of_three_to_one_party_keeps_it_running_there() {
+    let dir = TestDir::new("conference-handover");
+    let (port, h_port, p1_port) = (ports::free_port(), ports::free_port(), ports::free_port());
+    const H_HZ: f64 = 500.0;
+    const P1_HZ: f64 = 1400.0;
+    const P2_HZ: f64 = 1900.0;
+    // P1 and P2 are silent for their calls' first 12 s: by then we have left.
+    let late = |name: &str, hz: f64| {
+        let tone = speech::tone(dir.path(), &format!("{name}-tone.wav"), hz, 20);
+        let padded = dir.join(format!("{name}-late.wav"));
+        speech::sox(&[tone.to_str().unwrap(), padded.to_str().unwrap(), "pad", "12", "0"]);
+        padded
+    };
+    let silence = dir.join("hold-silence.wav");
+    speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", silence.to_str().unwrap(), "trim", "0", "2"]);
+    // H answers our call and then takes the conference over by itself (transfer requests are
+    // accepted); silent hold music, so the moment it parks P1 to call P2 adds no tone.
+    let h_tone = speech::tone(dir.path(), "h-tone.wav", H_HZ, 60);
+    let h_heard = dir.join("h-heard.wav");
+    let h_script = dir.write("h-script.txt", "wait-ringing 1 20\nanswer\nwait 28\nlist\nquit\n");
+    let mut h = Cli::new("h", "session")
+        .args(["--aor", "sip:h@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{h_port}")])
+        .arg("--script")
+        .arg(&h_script)
+        .arg("--hold-music")
+        .arg(&silence)
+        .arg("--audio-in")
+        .arg(&h_tone)
+        .arg("--audio-out")
+        .arg(&h_heard)
+        .args(["--codec", Codec::Pcmu.cli_name()])
+        .spawn(&dir);
+    let (mut p1, p1_heard) = cli_peer(&dir, "p1", p1_port, Codec::Pcmu, &late("p1", P1_HZ), 2);
+    let mut p2 = Baresip::builder("p2", "unused").name("p2").codec(Codec::Pcmu).source(&late("p2", P2_HZ), 10.0).start(&dir);
+    let script = format!(
+        "dial sip:h@127.0.0.1:{h_port}\nwait-calls 1 10\ndial sip:p1@127.0.0.1:{p1_port}\nwait-calls 2 10\ndial sip:p2@127.0.0.1:{}\nwait-calls 3 10\n\
+         conference 1 2\nwait 1\nlist\nleave to 1\nwait 5\nlist\nquit\n",
+        p2.sip_port
+    );
+    let mut cli = session(&dir, &script, port, Path::new("null"), &[Codec::Pcmu]);
+    cli.wait_exit(Duration::from_secs(60));
+    let out = cli.stdout();
+
+    // Ours: three parties, then every leg ended "transferred" and nothing left here.
+    let lists = cli.events_named("calls");
+    let during = lists.first().and_then(|l| l["calls"].as_array()).cloned().unwrap_or_default();
+    assert!(during.len() == 3 && during.iter().all(|c| c["conference"] == true), "{out}");
+    let ended = cli.events_named("ended");
+    assert!(ended.len() == 3 && ended.iter().all(|e| e["reason"] == "transferred"), "every leg ended transferred: {out}\nH:\n{}", h.stdout());
+    assert!(lists.last().and_then(|l| l["calls"].as_array()).is_some_and(|c| c.is_empty()), "no calls left here: {out}");
+    assert!(cli.events_named("warning").is_empty(), "{out}");
+
+    // H: in a conference with P1 and P2, its call with us ended.
+    h.wait_exit(Duration::from_secs(40));
+    let h_out = h.stdout();
+    let h_conf = h.events_named("conference");
+    assert!(h_conf.iter().any(|c| c["parties"].as_array().is_some_and(|p| p.len() == 2) && c["joined"] == true), "H hosts a conference of two: {h_out}");
+    let h_lists = h.events_named("calls");
+    let h_calls = h_lists.last().and_then(|l| l["calls"].as_array()).cloned().unwrap_or_default();
+    let mut remotes: Vec<String> = h_calls.iter().map(|c| c["remote_uri"].as_str().unwrap_or_default().to_string()).collect();
+    remotes.sort();
+    assert!(
+        remotes.len() == 2 && remotes[0].starts_with("sip:p1@") && remotes[1].starts_with("sip:p2@"),
+        "H's calls at the end: {remotes:?}\n{h_out}"
+    );
+    assert!(h_calls.iter().all(|c| c["conference"] == true), "{h_out}");
+
+    p2.stop();
+    p1.stop();
+    // P1 hears P2 — only possible through H's mix: P2's tone starts after we left — and H;
+    // H hears both. (What P2 heard cannot be read: baresip 1.0's `sndfile` writes nothing for
+    // a call that got a re-INVITE, and H's merge sends one.)
+    let (p2_at_p1, h_at_p1, own) = (power(&p1_heard, P2_HZ as f32), power(&p1_heard, H_HZ as f32), power(&p1_heard, P1_HZ as f32));
+    assert!(p2_at_p1 > 1e-6 && p2_at_p1 > 20.0 * own, "P1 hears P2 at {p2_at_p1:e} (own tone {own:e}): {}", p1_heard.display());
+    assert!(h_at_p1 > 1e-6, "P1 hears H at {h_at_p1:e}: {}", p1_heard.display());
+    let (p1_at_h, p2_at_h, own) = (power(&h_heard, P1_HZ as f32), power(&h_heard, P2_HZ as f32), power(&h_heard, H_HZ as f32));
+    assert!(p1_at_h > 1e-6 && p2_at_h > 1e-6 && p1_at_h.min(p2_at_h) > 20.0 * own, "H hears P1 at {p1_at_h:e}, P2 at {p2_at_h:e}, itself at {own:e}");
 }

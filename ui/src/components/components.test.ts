@@ -370,6 +370,7 @@ describe('conference', () => {
     onMuteMe: vi.fn(),
     onLeave: vi.fn(),
     onEnd: vi.fn(),
+    onHandOver: vi.fn(),
     onReturn: vi.fn(),
     onMergeDrop: vi.fn(),
   });
@@ -409,9 +410,9 @@ describe('conference', () => {
     expect(queryByTestId('conference-return')).toBeNull();
   });
 
-  it('offers to end it for everyone once leaving was refused', async () => {
+  it('offers to end it for everyone or hand it to one party once leaving was refused', async () => {
     const h = handlers();
-    const { getByTestId } = render(ConferenceCard, {
+    const { getByTestId, getByRole } = render(ConferenceCard, {
       parties: [party(1, 'Bob'), party(2, 'Carol'), party(3, 'Dave')],
       joined: true,
       muted: true,
@@ -424,6 +425,11 @@ describe('conference', () => {
     expect(getByTestId('conference-mute-me').getAttribute('aria-pressed')).toBe('true');
     await fireEvent.click(getByTestId('conference-end'));
     expect(h.onEnd).toHaveBeenCalledOnce();
+    // One "Hand to" per party, in a group named by its explanation.
+    const group = getByRole('group', { name: 'Or hand it to one party, whose phone hosts it from then on:' });
+    expect([...group.querySelectorAll('button')].map((b) => b.textContent)).toEqual(['Hand to Bob', 'Hand to Carol', 'Hand to Dave']);
+    await fireEvent.click(getByRole('button', { name: 'Hand to Carol' }));
+    expect(h.onHandOver).toHaveBeenCalledWith(2);
   });
 
   it('shows a level meter per party and for the user; a muted one is dimmed', async () => {

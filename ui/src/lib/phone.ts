@@ -89,6 +89,8 @@ export const phone = {
    * with more it is refused (the mix is on this phone) unless `end`, which hangs up everyone.
    */
   leaveConference: (end: boolean): Promise<void> => invoke('leave_conference', { end }),
+  /** Leaves the conference by handing it to party `to`: its phone hosts it from then on. */
+  handConference: (to: CallId): Promise<void> => invoke('hand_conference', { to }),
   /** Calls the orbit slot to take back the call parked there. */
   retrieve: (slot: string): Promise<CallId> => invoke('retrieve_from_orbit', { slot }),
   /** The account's orbit slots (empty: no shared park configured). */

@@ -31,6 +31,19 @@ pub struct Referred {
 /// How long a transfer request waits for the user's answer.
 pub const ASK_SECS: u32 = 30;
 
+/// How long the old call of a transfer that went through is left to the transferor — which
+/// ends it (RFC 5589) or refers us again (handing us its conference) — before we end it.
+pub const OLD_CALL_LEFT_MS: i64 = 3_000;
+
+/// An old call whose transfers went through, waiting for the transferor's BYE or next REFER.
+#[derive(Debug, Default)]
+pub struct TransferredAway {
+    /// The targets reached so far.
+    targets: Vec<String>,
+    /// The calls made for them.
+    calls: Vec<CallId>,
+}
+
 /// A transfer request waiting for the user (`transfer_requests = "ask"`).
 #[derive(Debug)]
 pub struct Asked {
@@ -165,13 +178,48 @@ impl PhoneCore {
         self.sip(SipOutput::NotifyRefer { id: old, status: 180, reason: "Ringing".into(), last: false });
     }
 
-    /// The new call of a transfer is connected: the transferor hears 200 and the old call ends.
+    /// The new call of a transfer is connected: the transferor hears 200, and the old call ends
+    /// by its BYE or after [`OLD_CALL_LEFT_MS`]. A second target reached from the same old call
+    /// means the transferor hands us its conference: the calls it referred us to are merged
+    /// into one conference here.
     pub(super) fn referred_connected(&mut self, new: CallId, now: i64) {
         let Some(r) = self.referred.remove(&new) else { return };
         self.sip(SipOutput::NotifyRefer { id: r.old, status: 200, reason: "OK".into(), last: true });
         let message = format!("call {} transferred to {} (now call {new})", r.old, r.target);
         self.emit(PhoneEvent::Transfer { call_id: r.old, target: r.target.clone(), progress: TransferProgress::Connected, message });
-        self.hangup_with(r.old, EndReason::Transferred { target: r.target }, now);
+        let siblings: Vec<CallId> = self.transferred_away.get(&r.old).map_or_else(Vec::new, |a| {
+            a.calls.iter().copied().filter(|c| self.calls.get(c).is_some_and(|c| c.info.state == CallState::Answered)).collect()
+        });
+        let away = self.transferred_away.entry(r.old).or_default();
+        away.calls.push(new);
+        away.targets.push(r.target);
+        if !siblings.is_empty() {
+            tracing::info!("call {} referred us to another party: call {new} joins calls {siblings:?} in a conference", r.old);
+            match self.board.merge(&siblings, now) {
+                Ok(actions) => self.apply(actions, now),
+                Err(e) => self.emit(PhoneEvent::Warning { message: format!("the calls handed over by call {} could not be joined: {e}", r.old) }),
+            }
+        }
+        self.timers.set(now + OLD_CALL_LEFT_MS, Timer::TransferredAway(r.old));
+    }
+
+    /// `Timer::TransferredAway`: the transferor has not ended the old call; we do, unless
+    /// another of its REFERs is still under way.
+    pub(super) fn transferred_away_due(&mut self, old: CallId, now: i64) {
+        if self.referred.values().any(|r| r.old == old) || self.asked.contains_key(&old) {
+            return self.timers.set(now + OLD_CALL_LEFT_MS, Timer::TransferredAway(old));
+        }
+        if let Some(target) = self.transferred_away.get(&old).map(|a| a.targets.join(", ")) {
+            self.hangup_with(old, EndReason::Transferred { target }, now);
+        }
+    }
+
+    /// How an old call whose transfer went through ended: transferred, whoever hung up.
+    pub(super) fn transferred_away_end(&mut self, id: CallId, reason: EndReason) -> EndReason {
+        match (self.transferred_away.remove(&id), reason) {
+            (Some(a), EndReason::RemoteHangup | EndReason::LocalHangup) => EndReason::Transferred { target: a.targets.join(", ") },
+            (_, reason) => reason,
+        }
     }
 
     /// The new call of a transfer ended before it connected: the transferor hears why, the

@@ -137,6 +137,9 @@ impl PhoneCore {
 
     /// The user's sentence for a blind transfer that did not happen.
     pub(super) fn blind_failure(&self, call: CallId, why: &Failure) -> String {
+        if self.is_handover_host(call) {
+            return self.handover_failure(why);
+        }
         let Some(b) = self.blind.get(&call) else { return format!("transfer of call {call} failed") };
         let back = if b.resume_on_failure { "the call is back on the line" } else { "the call is parked here" };
         let target = &b.target;
@@ -152,6 +155,7 @@ impl PhoneCore {
     pub(super) fn blind_progress(&mut self, progress: Progress, now: i64) {
         match progress {
             Progress::Pending => {}
+            Progress::Succeeded { call, .. } if self.is_handover_host(call) => self.handover_step_done(call, now),
             Progress::Succeeded { call, target } => {
                 self.transfer_event(call, TransferProgress::Connected, None);
                 let consultation = self.blind.get(&call).and_then(|b| b.replaces);
@@ -169,6 +173,9 @@ impl PhoneCore {
                     Failure::NoOutcome { secs } => (None, format!("no outcome in {secs} s")),
                 };
                 self.transfer_event(call, TransferProgress::Failed { status, reason }, Some(message.clone()));
+                if self.is_handover_host(call) {
+                    return self.handover_failed(call, message, now);
+                }
                 self.emit(PhoneEvent::Warning { message });
                 let Some(b) = self.blind.remove(&call) else { return };
                 // Back to the user: parked (the hold stays), or resumed.

@@ -13,7 +13,7 @@
 //! * `leave`: with two other parties they are connected to each other by attended transfer
 //!   (REFER with `Replaces`, `attended_transfer.rs`) and our legs end; with more the conference
 //!   is mixed here, so leaving would end it: refused with that warning unless the user says
-//!   `end`, which hangs up every party.
+//!   `end`, which hangs up every party, or hands it to one party (`conference_handover.rs`).
 //!
 //! Every change reaches front ends as `PhoneEvent::Conference` (parties, whether the user is
 //! in it, the user's mute) and each party's `CallUpdated` (`conference`, `conference_muted`).
@@ -131,7 +131,8 @@ impl PhoneCore {
         if members.len() > 2 {
             let e = PhoneError::Other(format!(
                 "the conference with {} other parties is mixed on this phone, so leaving would end it for everyone; \
-                 take parties aside until two are left (they are then connected to each other), or end it",
+                 hand it to one of them (their phone then hosts it), take parties aside until two are left \
+                 (they are then connected to each other), or end it",
                 members.len()
             ));
             return self.reply(ticket, Err(e));

@@ -78,6 +78,9 @@ pub enum Command {
     /// Leave the conference: two parties are connected to each other; with more it is refused
     /// unless `end` (every party hung up).
     LeaveConference { end: bool },
+    /// Leave the conference by handing it to party `to`: its phone is referred to each other
+    /// party in turn (`Replaces` naming our call with it), then our call with it ends.
+    HandConference { to: CallId },
     Register,
     Unregister,
     SetRouting(Box<RoutingSettings>),

@@ -20,11 +20,14 @@
 //!   on failure.
 //! - `conference`: local conference — merge, per-party mute, leave (two parties connected by
 //!   attended transfer); the switchboard keeps who is in it.
+//! - `conference_handover`: leave by handing the conference to one party (its phone is
+//!   referred to each other party in turn, with `Replaces`).
 //! - `replacing`: an INVITE with `Replaces` takes one of our calls' place, answered at once.
 //! - `attended_transfer`: consult (park, dial the colleague), then complete: REFER with
 //!   `Replaces` naming the consultation call, both legs end when the caller is connected.
 //! - `being_transferred`: the far end's REFER: we call the target, NOTIFY progress, the old
-//!   call ends when the new one connects.
+//!   call ends when the new one connects (after a moment left to the transferor, who may refer
+//!   us again: calls referred from one call join in a conference here).
 //! - `orbits`: server park orbits (slot subscriptions, parking by REFER).
 //! - `transfer`: blind transfers under way (REFER answered, NOTIFY progress, time-out, what the
 //!   end of the call means).
@@ -32,9 +35,10 @@
 
 pub mod account;
 mod attended_transfer;
-mod being_transferred;
+pub(crate) mod being_transferred;
 mod blind_transfer;
 pub mod conference;
+mod conference_handover;
 pub mod call;
 mod in_call;
 mod incoming;

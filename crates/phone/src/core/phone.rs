@@ -100,6 +100,8 @@ pub struct PhoneCore {
     pub(super) asked: BTreeMap<CallId, super::being_transferred::Asked>,
     /// Calls we make because the far end of another call referred us (by the new call).
     pub(super) referred: BTreeMap<CallId, super::being_transferred::Referred>,
+    /// Old calls whose transfers went through, left to the transferor for a moment.
+    pub(super) transferred_away: BTreeMap<CallId, super::being_transferred::TransferredAway>,
     /// Blind transfers of calls (their target, what to do if they fail).
     pub(super) blind: BTreeMap<CallId, super::blind_transfer::BlindTransfer>,
     /// An attended transfer whose caller hung up (transferred) before its final NOTIFY: the
@@ -107,6 +109,8 @@ pub struct PhoneCore {
     pub(super) attended_after_end: Option<(CallId, String)>,
     /// The local conference's mutes and what was last announced of it.
     pub(super) conf: super::conference::Conference,
+    /// The conference being handed to one of its parties.
+    pub(super) handover: Option<super::conference_handover::Handover>,
     /// The user's presence and do-not-disturb switch, as routing rules see them.
     pub(super) availability: Availability,
     /// Routing rules for incoming calls (presets, the user's rules, the defaults).
@@ -155,7 +159,9 @@ impl PhoneCore {
             blind: BTreeMap::new(),
             conf: Default::default(),
             asked: BTreeMap::new(),
+            transferred_away: BTreeMap::new(),
             attended_after_end: None,
+            handover: None,
             referred: BTreeMap::new(),
             availability: Availability::default(),
             router: RoutingSettings::default().compile().expect("the default routing compiles"),
@@ -269,6 +275,7 @@ impl PhoneCore {
             Command::Conference { ids } => self.conference(ticket, &ids, now),
             Command::ConferenceMute { id, muted } => self.conference_mute(ticket, id, muted),
             Command::LeaveConference { end } => self.leave_conference(ticket, end, now),
+            Command::HandConference { to } => self.hand_conference(ticket, to, now),
             Command::Register => self.register(Some(ticket), now),
             Command::Unregister => self.unregister(Some(ticket), now),
             Command::SetRouting(settings) => {
@@ -438,6 +445,7 @@ impl PhoneCore {
                 self.apply(actions, now);
             }
             Timer::TransferRequest(id) => self.transfer_request_expired(id, now),
+            Timer::TransferredAway(id) => self.transferred_away_due(id, now),
             Timer::ConferenceLevels => self.conference_levels_due(now),
             Timer::AutoAnswer(id) => {
                 if self.calls.get(&id).is_some_and(|c| c.rings_here()) {
@@ -688,6 +696,8 @@ impl PhoneCore {
         // A call we made for the far end of another one (it referred us): it hears how it ended.
         self.referred_failed(id, &reason);
         let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), &c.info.remote_uri.clone(), reason);
+        let reason = self.transferred_away_end(id, reason);
+        self.handover_host_ended(id);
         let actions = self.board.ended(id);
         self.apply(actions, now);
         if let Some(waiting) = c.waiting.take() {

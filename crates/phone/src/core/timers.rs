@@ -17,6 +17,8 @@ pub enum Timer {
     Transfers,
     /// The user has not answered this call's transfer request: decline it.
     TransferRequest(CallId),
+    /// This call's transfer went through and the transferor has not ended it: end it.
+    TransferredAway(CallId),
     /// Time to read the conference's levels again.
     ConferenceLevels,
 }
@@ -25,7 +27,7 @@ impl Timer {
     fn call(&self) -> Option<CallId> {
         match self {
             Timer::Switchboard | Timer::Transfers | Timer::ConferenceLevels => None,
-            Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) | Timer::TransferRequest(id) => Some(*id),
+            Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) | Timer::TransferRequest(id) | Timer::TransferredAway(id) => Some(*id),
         }
     }
 }

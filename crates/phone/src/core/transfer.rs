@@ -114,6 +114,12 @@ impl Transfers {
         Progress::Failed { call: t.call, target: t.target, why: Failure::Refused { status, reason: reason.to_string() } }
     }
 
+    /// Forgets a transfer that succeeded while its call goes on (a conference hand-over refers
+    /// the same call again).
+    pub fn forget(&mut self, sip_call_id: &str) {
+        self.under_way.remove(sip_call_id);
+    }
+
     /// Transfers whose outcome did not come in time.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Progress> {
         let late: Vec<String> = self

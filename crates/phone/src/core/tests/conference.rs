@@ -220,3 +220,94 @@ fn leave_refers_the_phone_that_can_to_the_one_that_takes_replaces() {
     let carol = w.calls("carol");
     assert!(carol.iter().any(|c| c.remote_uri.contains("bob")), "carol's phone called bob: {carol:#?}");
 }
+
+/// alice hosts bob, carol and dave and hands the conference to bob: bob's phone is referred to
+/// carol, then to dave (each INVITE replacing alice's call, so neither phone rings), joins the
+/// two into a conference of its own, and alice is out, one history row per leg.
+#[test]
+fn handing_the_conference_to_one_party_leaves_it_running_on_that_phone() {
+    let mut w = Wire::new(&["alice", "bob", "carol", "dave"]);
+    let ids = calls_at_alice(&mut w, &["carol", "dave"]);
+    let (ab, ac, ad) = (ids[0], ids[1], ids[2]);
+    let e = w.ask("alice", Command::HandConference { to: ab }, 10).unwrap_err();
+    assert!(e.to_string().contains("not in a conference"), "{e}");
+    w.ask("alice", Command::Conference { ids: vec![ab, ac] }, 200).unwrap();
+    assert_eq!(w.phone("alice").mixed.len(), 3);
+    let e = w.ask("alice", Command::HandConference { to: 99 }, 10).unwrap_err();
+    assert!(e.to_string().contains("call 99 is not in the conference"), "{e}");
+    for name in ["alice", "bob", "carol", "dave"] {
+        w.take_events(name);
+    }
+
+    let t = w.command("alice", Command::HandConference { to: ab });
+    w.run_for(1_000);
+
+    assert_eq!(w.reply("alice", t), Ok(Done::Ok));
+    assert!(w.calls("alice").is_empty(), "alice is out: {:#?}", w.calls("alice"));
+    let alice = w.take_events("alice");
+    for id in [ac, ad] {
+        assert_eq!(ended(&alice, id), Some(EndReason::Transferred { target: "sip:bob@bob.test".into() }), "{alice:#?}");
+    }
+    assert_eq!(
+        ended(&alice, ab),
+        Some(EndReason::Transferred { target: "sip:dave@dave.test, sip:carol@carol.test".into() }),
+        "{alice:#?}"
+    );
+    let rows: Vec<CallId> = w.phone("alice").finished.iter().map(|(id, _)| *id).collect();
+    for id in [ab, ac, ad] {
+        assert_eq!(rows.iter().filter(|r| **r == id).count(), 1, "one history row per leg: {rows:?}");
+    }
+    // bob hosts carol and dave now, mixed with him; his call with alice ended "transferred".
+    let bob = w.calls("bob");
+    assert_eq!(bob.len(), 2, "{bob:#?}");
+    assert!(bob.iter().all(|c| c.state == CallState::Answered && c.conference && c.parked_since_ms.is_none()), "{bob:#?}");
+    let mut remotes: Vec<&str> = bob.iter().map(|c| c.remote_uri.as_str()).collect();
+    remotes.sort();
+    assert_eq!(remotes, ["sip:carol@carol.test", "sip:dave@dave.test"]);
+    assert_eq!(w.phone("bob").mixed.len(), 2);
+    let bob_events = w.take_events("bob");
+    let old = bob_events.iter().find_map(|e| match e {
+        PhoneEvent::CallEnded { call, reason, .. } if call.remote_uri.contains("alice") => Some(reason.clone()),
+        _ => None,
+    });
+    assert!(matches!(old, Some(EndReason::Transferred { .. })), "bob's call with alice: {old:?}");
+    for name in ["carol", "dave"] {
+        let events = w.take_events(name);
+        assert!(!events.iter().any(|e| matches!(e, PhoneEvent::IncomingCall { .. })), "{name}'s phone rang: {events:#?}");
+        let calls = w.calls(name);
+        assert!(calls.len() == 1 && calls[0].remote_uri == "sip:bob@bob.test" && !calls[0].held_by_remote, "{name}: {calls:#?}");
+    }
+}
+
+/// bob's phone refuses transfer requests: the first REFER is answered 603, the user hears why,
+/// and nothing moved — bob is back in the conference with carol and dave.
+#[test]
+fn a_host_that_cannot_take_the_conference_leaves_everyone_in_it_here() {
+    let mut bob = super::wire::account_config("bob");
+    bob.transfer_requests = TransferRequests::Refuse;
+    let mut w = Wire::with_accounts(vec![
+        ("alice", vec![super::wire::account_config("alice")]),
+        ("bob", vec![bob]),
+        ("carol", vec![super::wire::account_config("carol")]),
+        ("dave", vec![super::wire::account_config("dave")]),
+    ]);
+    let ids = calls_at_alice(&mut w, &["carol", "dave"]);
+    w.ask("alice", Command::Conference { ids: vec![ids[0], ids[1]] }, 200).unwrap();
+    w.take_events("alice");
+
+    let e = w.ask("alice", Command::HandConference { to: ids[0] }, 1_000).unwrap_err();
+
+    let text = e.to_string();
+    assert!(text.contains("handing the conference to sip:bob@bob.test stopped") && text.contains("(603"), "{text}");
+    assert!(text.contains("stay in the conference here"), "{text}");
+    let calls = w.calls("alice");
+    assert_eq!(calls.len(), 3, "nothing dropped: {calls:#?}");
+    assert!(calls.iter().all(|c| c.conference && c.parked_since_ms.is_none()), "bob is back in the conference: {calls:#?}");
+    assert_eq!(w.phone("alice").mixed.len(), 3);
+    let warnings: Vec<String> = w.take_events("alice").into_iter().filter_map(|e| match e {
+        PhoneEvent::Warning { message } => Some(message),
+        _ => None,
+    }).collect();
+    assert!(warnings.iter().any(|m| m.contains("stopped")), "{warnings:?}");
+    assert!(!w.calls("bob")[0].held_by_remote, "bob resumed");
+}

@@ -3,6 +3,7 @@
 //! with carol. bob calls carol with that `Replaces`; carol's phone answers at once, in the place
 //! of her call with alice, which it hangs up. Nobody rings; alice ends up with no calls.
 
+use crate::core::being_transferred::OLD_CALL_LEFT_MS;
 use super::wire::{opts, Wire};
 use crate::api::*;
 use crate::core::io::{Command, Done};
@@ -55,8 +56,10 @@ fn an_attended_transfer_connects_the_two_without_ringing_and_the_transferor_is_o
     assert_eq!(w.phone("carol").routed, Some(cb.id), "carol's microphone and speaker are on bob's call");
     let (_, row) = w.phone("carol").finished.iter().find(|(id, _)| *id == ca).expect("the replaced call's history row");
     assert_eq!(row.end_reason.as_deref(), Some("call with sip:alice@alice.test replaced by a call from sip:bob@bob.test"));
-    // bob: the new call is connected, the old one ended "transferred", alice heard 200.
+    // bob: the new call is connected, alice heard 200; the old call, left to alice for a
+    // moment (this REFER came from the wire, nobody ends it), ended "transferred".
     assert_eq!(w.phone("bob").notified.last(), Some(&(200, true)));
+    w.run_for(OLD_CALL_LEFT_MS);
     assert_eq!(ended(&w.take_events("bob"), ba), Some(EndReason::Transferred { target: "sip:carol@carol.test".into() }));
     let bob = w.calls("bob");
     assert!(bob.len() == 1 && bob[0].state == CallState::Answered && bob[0].remote_uri == "sip:carol@carol.test", "{bob:#?}");
@@ -76,7 +79,7 @@ fn a_parked_call_is_replaced_by_a_parked_call_and_the_active_one_keeps_the_speak
     assert!(w.call("carol", ca).parked_since_ms.is_some());
 
     w.refer("alice", ab, Some(&refer_to("carol", w.sip_call_id("alice", ac), false)));
-    w.run_for(300);
+    w.run_for(300 + OLD_CALL_LEFT_MS);
 
     let calls = w.calls("carol");
     assert_eq!(calls.len(), 2, "{calls:#?}");

@@ -2,6 +2,7 @@
 //! the hold's answer; progress reaches the front ends; success ends our leg "transferred";
 //! failure gives the call back (parked, or resumed if asked) with the reason.
 
+use crate::core::being_transferred::OLD_CALL_LEFT_MS;
 use super::wire::{opts, Wire};
 use crate::api::*;
 use crate::core::io::{Command, Done};
@@ -114,6 +115,10 @@ fn being_transferred_calls_the_target_reports_progress_and_ends_the_old_call_whe
     w.take_events("alice");
     w.ask("carol", Command::Answer { id: c, opts: opts() }, 100).unwrap();
     assert_eq!(w.phone("alice").notified.last(), Some(&(200, true)));
+    // The old call is left to the transferor for a moment (RFC 5589: it ends it, or refers us
+    // again); this REFER came from the wire, nobody ends it, so alice's phone does.
+    assert!(w.calls("alice").iter().any(|c| c.id == a), "the old call waits for the transferor");
+    w.run_for(OLD_CALL_LEFT_MS);
     let events = w.take_events("alice");
     assert!(
         events.iter().any(|e| matches!(e, PhoneEvent::CallEnded { call, reason: EndReason::Transferred { target }, .. } if call.id == a && target == "sip:carol@carol.test")),
@@ -208,6 +213,7 @@ fn a_transfer_request_can_wait_for_the_user_who_accepts_or_declines() {
     let c = w.calls("carol")[0].id;
     w.ask("carol", Command::Answer { id: c, opts: opts() }, 100).unwrap();
     assert_eq!(w.phone("alice").notified.last(), Some(&(200, true)));
+    w.run_for(OLD_CALL_LEFT_MS);
     assert!(w.calls("bob").is_empty(), "bob's leg ended: transferred");
 }
 
