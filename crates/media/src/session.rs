@@ -84,6 +84,24 @@ pub struct StreamParams {
 }
 
 impl StreamParams {
+    /// Clear RTP both ways to `remote_rtp` (RTCP on the next port) with `codec` as payload type
+    /// `payload_type`, 20 ms packets, no DTMF events: a plain call's stream, to refine with
+    /// struct update syntax.
+    pub fn plain(remote_rtp: SocketAddr, codec: Codec, payload_type: u8) -> StreamParams {
+        StreamParams {
+            remote_rtp,
+            remote_rtcp: None,
+            codec,
+            payload_type,
+            telephone_event_pt: None,
+            ptime_ms: 20,
+            direction: MediaDirection::SendRecv,
+            srtp: None,
+            dtls: None,
+            ice: None,
+        }
+    }
+
     /// The packet time actually used: a multiple of 10 ms in 10-60, and for Opus one of its
     /// frame sizes (10, 20, 40, 60); anything else falls back to 20 ms.
     pub fn ptime(&self) -> u32 {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hookflash_media::{AudioIn, AudioOut, Codec, MediaDirection, MediaSession, MediaStats, RtpEndpoint, StreamParams};
+use hookflash_media::{AudioIn, AudioOut, Codec, MediaSession, MediaStats, RtpEndpoint, StreamParams};
 
 use super::impairment::Impairment;
 use super::udp::{RelayConfig, RelayStats, RtpRelay};
@@ -66,16 +66,8 @@ pub async fn run_async(call: &LoopbackCall) -> Result<LoopbackRun, String> {
     )
     .map_err(|e| format!("cannot start the relay: {e}"))?;
     let params = |remote_rtp, remote_rtcp| StreamParams {
-        remote_rtp,
         remote_rtcp: Some(remote_rtcp),
-        codec: call.codec,
-        payload_type: payload_type(call.codec),
-        telephone_event_pt: None,
-        ptime_ms: 20,
-        direction: MediaDirection::SendRecv,
-        srtp: None,
-        dtls: None,
-        ice: None,
+        ..StreamParams::plain(remote_rtp, call.codec, payload_type(call.codec))
     };
     let b_params = params(relay.rtp.right_addr(), relay.rtcp.right_addr());
     let a_params = params(relay.rtp.left_addr(), relay.rtcp.left_addr());

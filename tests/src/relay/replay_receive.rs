@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hookflash_media::{AudioIn, AudioOut, Codec, MediaDirection, MediaSession, MediaStats, RtpEndpoint, StreamParams};
+use hookflash_media::{AudioIn, AudioOut, Codec, MediaSession, MediaStats, RtpEndpoint, StreamParams};
 
 use super::impairment::Impairment;
 use super::udp::{RelayConfig, RelayStats, RtpRelay};
@@ -81,18 +81,7 @@ async fn run_async(r: &ReplayReceive) -> Result<ReplayRun, String> {
         },
     )
     .map_err(|e| format!("cannot start the relay: {e}"))?;
-    let params = StreamParams {
-        remote_rtp: relay.rtp.right_addr(),
-        remote_rtcp: Some(relay.rtcp.right_addr()),
-        codec: r.codec,
-        payload_type: pt,
-        telephone_event_pt: None,
-        ptime_ms: 20,
-        direction: MediaDirection::SendRecv,
-        srtp: None,
-        dtls: None,
-        ice: None,
-    };
+    let params = StreamParams { remote_rtcp: Some(relay.rtcp.right_addr()), ..StreamParams::plain(relay.rtp.right_addr(), r.codec, pt) };
     let (b, _events) = MediaSession::start(b_ep, params, AudioIn::Null, AudioOut::Wav(r.output.clone()))
         .map_err(|e| format!("cannot start the receiving session: {e}"))?;
     // Send each datagram when its RTP timestamp falls due (RTCP with the packet before it).

@@ -566,18 +566,7 @@ mod tests {
 
     /// The SDP says the far end is at port 4000 (RTCP 4001); PCMU, telephone-event 101.
     fn params() -> StreamParams {
-        StreamParams {
-            remote_rtp: addr(4000),
-            remote_rtcp: None,
-            codec: Codec::Pcmu,
-            payload_type: 0,
-            telephone_event_pt: Some(TE_PT),
-            ptime_ms: 20,
-            direction: MediaDirection::SendRecv,
-            srtp: None,
-            dtls: None,
-            ice: None,
-        }
+        StreamParams { telephone_event_pt: Some(TE_PT), ..StreamParams::plain(addr(4000), Codec::Pcmu, 0) }
     }
 
     fn ms(n: u64) -> Duration {

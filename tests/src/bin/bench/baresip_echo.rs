@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hookflash_media::{AudioIn, AudioOut, Codec, MediaDirection, MediaSession, RtpEndpoint, StreamParams};
+use hookflash_media::{AudioIn, AudioOut, Codec, MediaSession, RtpEndpoint, StreamParams};
 use hookflash_tests::relay::sip::rewrite_sdp;
 use hookflash_tests::{ports, ProcessGuard, TestDir};
 
@@ -119,18 +119,7 @@ pub fn round_trip(dir: &TestDir, codec: Codec, n: usize) -> Result<f64, String> 
     let result = rt.block_on(async {
         let ep = RtpEndpoint::bind(IpAddr::V4(Ipv4Addr::LOCALHOST)).await.map_err(|e| e.to_string())?;
         let (remote, _) = invite(&sock, sip, codec, ep.local_addr())?;
-        let params = StreamParams {
-            remote_rtp: remote,
-            remote_rtcp: None,
-            codec,
-            payload_type: codec_line(codec).1,
-            telephone_event_pt: None,
-            ptime_ms: 20,
-            direction: MediaDirection::SendRecv,
-            srtp: None,
-            dtls: None,
-            ice: None,
-        };
+        let params = StreamParams::plain(remote, codec, codec_line(codec).1);
         let started = Instant::now();
         let (s, _events) = MediaSession::start(ep, params, AudioIn::Wav(input.clone()), AudioOut::Wav(output.clone()))
             .map_err(|e| e.to_string())?;
