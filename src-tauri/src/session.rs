@@ -333,7 +333,7 @@ impl Session {
                 }
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
                 let registers = phone.accounts().iter().any(|a| a.registers);
-                crate::tray::adapter::engine_started(app, registers, inner.availability.dnd);
+                crate::tray::adapter::engine_started(app, registers, inner.availability);
                 let devices = inner.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default();
                 inner.ringer = Some(crate::audio_settings::start_ringer(&phone, &devices));
                 inner.phone = Some(phone.clone());

@@ -1,5 +1,6 @@
 //! The tray icon: what it shows (status dot, missed-calls count, tooltip) and what its menu
-//! offers (show/hide the window, do not disturb, recent calls that dial back, quit), and what
+//! offers (show/hide the window, hang up the call, do not disturb, presence, recent calls that
+//! dial back, quit), and what
 //! closing the window and `--minimized` do. The decisions are the plain [`Tray`] (fed the
 //! engine's events, its history rows and the window's visibility; unit-tested without a
 //! display); [`adapter`] is the Tauri tray that shows its [`TrayView`] and turns menu clicks
@@ -10,7 +11,7 @@
 //! label there.
 
 use hookflash_phone::{
-    CallId, CallInfo, CallState, Direction, HistoryEntry, PhoneEvent, RegistrationState,
+    CallId, CallInfo, CallState, Direction, HistoryEntry, PhoneEvent, Presence, RegistrationState,
 };
 use std::collections::BTreeMap;
 
@@ -23,6 +24,9 @@ pub const HISTORY_ROWS: usize = 50;
 pub const ID_STATUS: &str = "status";
 pub const ID_WINDOW: &str = "window";
 pub const ID_DND: &str = "dnd";
+pub const ID_HANGUP: &str = "hangup";
+/// A presence's item: this prefix and the presence (`presence:away`).
+pub const ID_PRESENCE: &str = "presence:";
 pub const ID_QUIT: &str = "quit";
 /// A recent call's item: this prefix and its history row id.
 pub const ID_RECENT: &str = "recent:";
@@ -83,7 +87,19 @@ pub struct TrayView {
     /// "Show window" or "Hide window".
     pub window_item: &'static str,
     pub dnd: bool,
+    pub presence: Presence,
+    /// "Hang up Bob" while a call can be hung up from the menu (None: the item is disabled).
+    pub hangup: Option<String>,
     pub recent: Vec<RecentCall>,
+}
+
+/// The menu's words for a presence.
+pub fn presence_label(p: Presence) -> &'static str {
+    match p {
+        Presence::Available => "Available",
+        Presence::Away => "Away",
+        Presence::Busy => "Busy",
+    }
 }
 
 /// What a menu click asks for.
@@ -92,6 +108,9 @@ pub enum TrayAction {
     ShowWindow,
     HideWindow,
     SetDnd(bool),
+    SetPresence(Presence),
+    /// Hang up this call.
+    Hangup(CallId),
     /// Call this address back.
     Dial(String),
     Quit,
@@ -173,6 +192,7 @@ pub struct Tray {
     registrations: BTreeMap<String, RegistrationState>,
     calls: BTreeMap<CallId, CallInfo>,
     dnd: bool,
+    presence: Presence,
     /// Newest first, as `Phone::history` gives them.
     history: Vec<HistoryEntry>,
     /// Calls missed after this (Unix ms) count; moved on when the user looks at the window.
@@ -218,7 +238,10 @@ impl Tray {
             PhoneEvent::CallEnded { call, .. } => {
                 self.calls.remove(&call.id);
             }
-            PhoneEvent::Availability { availability } => self.dnd = availability.dnd,
+            PhoneEvent::Availability { availability } => {
+                self.dnd = availability.dnd;
+                self.presence = availability.presence;
+            }
             _ => return false,
         }
         true
@@ -227,6 +250,23 @@ impl Tray {
     /// Do not disturb as set (the answer of `set_availability`, before its event).
     pub fn set_dnd(&mut self, dnd: bool) {
         self.dnd = dnd;
+    }
+
+    /// Presence as set (the answer of `set_availability`, before its event).
+    pub fn set_presence(&mut self, presence: Presence) {
+        self.presence = presence;
+    }
+
+    /// The call "Hang up" ends: the one with the microphone, else the newest one we are dialling.
+    fn call_to_hang_up(&self) -> Option<&CallInfo> {
+        let live = |c: &&CallInfo| c.state != CallState::Ended;
+        self.calls.values().filter(live).find(|c| c.active).or_else(|| {
+            self.calls
+                .values()
+                .rev()
+                .filter(live)
+                .find(|c| c.direction == Direction::Outgoing && c.state != CallState::Answered)
+        })
     }
 
     /// The latest history rows, newest first.
@@ -376,6 +416,13 @@ impl Tray {
                 "Show window"
             },
             dnd: self.dnd,
+            presence: self.presence,
+            hangup: self.call_to_hang_up().map(|c| {
+                format!(
+                    "Hang up {}",
+                    party_name(c.remote_display_name.as_deref(), &c.remote_uri)
+                )
+            }),
             recent: self.recent(),
         }
     }
@@ -387,6 +434,14 @@ impl Tray {
             ID_WINDOW => Some(TrayAction::ShowWindow),
             ID_DND => Some(TrayAction::SetDnd(!self.dnd)),
             ID_QUIT => Some(TrayAction::Quit),
+            ID_HANGUP => self.call_to_hang_up().map(|c| TrayAction::Hangup(c.id)),
+            _ if id.starts_with(ID_PRESENCE) => {
+                let name = &id[ID_PRESENCE.len()..];
+                Presence::ALL
+                    .into_iter()
+                    .find(|p| p.as_str() == name)
+                    .map(TrayAction::SetPresence)
+            }
             _ => {
                 let row: i64 = id.strip_prefix(ID_RECENT)?.parse().ok()?;
                 let row = self.history.iter().find(|r| r.id == row)?;
@@ -446,7 +501,9 @@ pub mod adapter {
         base: (Vec<u8>, u32, u32),
         status: MenuItem<Wry>,
         window: MenuItem<Wry>,
+        hangup: MenuItem<Wry>,
         dnd: CheckMenuItem<Wry>,
+        presence: Vec<(Presence, CheckMenuItem<Wry>)>,
         recent: Submenu<Wry>,
         shown: Option<TrayView>,
     }
@@ -510,7 +567,15 @@ pub mod adapter {
                 self.status.set_text(&view.status_line)?;
             }
             self.window.set_text(view.window_item)?;
+            if old.map(|o| &o.hangup) != Some(&view.hangup) {
+                self.hangup
+                    .set_text(view.hangup.as_deref().unwrap_or("Hang up"))?;
+                self.hangup.set_enabled(view.hangup.is_some())?;
+            }
             self.dnd.set_checked(view.dnd)?;
+            for (p, item) in &self.presence {
+                item.set_checked(*p == view.presence)?;
+            }
             if old.map(|o| &o.recent) != Some(&view.recent) {
                 for item in self.recent.items()? {
                     self.recent.remove(&item)?;
@@ -550,17 +615,45 @@ pub mod adapter {
         let view = state.model.lock().unwrap_or_else(|e| e.into_inner()).view();
         let status = MenuItem::with_id(app, ID_STATUS, &view.status_line, false, None::<&str>)?;
         let window = MenuItem::with_id(app, ID_WINDOW, view.window_item, true, None::<&str>)?;
+        let hangup = MenuItem::with_id(
+            app,
+            ID_HANGUP,
+            view.hangup.as_deref().unwrap_or("Hang up"),
+            view.hangup.is_some(),
+            None::<&str>,
+        )?;
         let dnd =
             CheckMenuItem::with_id(app, ID_DND, "Do not disturb", true, view.dnd, None::<&str>)?;
+        let presence: Vec<(Presence, CheckMenuItem<Wry>)> = Presence::ALL
+            .into_iter()
+            .map(|p| {
+                let id = format!("{ID_PRESENCE}{}", p.as_str());
+                let item = CheckMenuItem::with_id(
+                    app,
+                    id,
+                    presence_label(p),
+                    true,
+                    p == view.presence,
+                    None::<&str>,
+                )?;
+                Ok((p, item))
+            })
+            .collect::<tauri::Result<_>>()?;
+        let presence_menu = Submenu::with_id(app, "presence", "Presence", true)?;
+        for (_, item) in &presence {
+            presence_menu.append(item)?;
+        }
         let recent = Submenu::with_id(app, "recent", "Recent calls", true)?;
         let quit = MenuItem::with_id(app, ID_QUIT, "Quit Hookflash", true, None::<&str>)?;
         let separator = PredefinedMenuItem::separator(app)?;
         let separator2 = PredefinedMenuItem::separator(app)?;
-        let items: [&dyn IsMenuItem<Wry>; 7] = [
+        let items: [&dyn IsMenuItem<Wry>; 9] = [
             &status,
             &separator,
             &window,
+            &hangup,
             &dnd,
+            &presence_menu,
             &recent,
             &separator2,
             &quit,
@@ -585,7 +678,9 @@ pub mod adapter {
             base,
             status,
             window,
+            hangup,
             dnd,
+            presence,
             recent,
             shown: None,
         };
@@ -625,12 +720,17 @@ pub mod adapter {
         }
     }
 
-    /// A phone started: what its accounts do and the do-not-disturb in effect; the history is
-    /// read again.
-    pub fn engine_started(app: &AppHandle, registers: bool, dnd: bool) {
+    /// A phone started: what its accounts do and the do-not-disturb and presence in effect; the
+    /// history is read again.
+    pub fn engine_started(
+        app: &AppHandle,
+        registers: bool,
+        availability: hookflash_phone::Availability,
+    ) {
         app.state::<TrayState>().update(app, |tray| {
             tray.engine_started(registers);
-            tray.set_dnd(dnd);
+            tray.set_dnd(availability.dnd);
+            tray.set_presence(availability.presence);
             true
         });
         reload_history(app);
@@ -734,6 +834,33 @@ pub mod adapter {
                         tray.set_dnd(set.dnd);
                         true
                     });
+                });
+            }
+            TrayAction::SetPresence(presence) => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let session = app.state::<Session>();
+                    let availability = hookflash_phone::Availability {
+                        presence,
+                        ..session.availability().await
+                    };
+                    let set = session.set_availability(availability).await;
+                    app.state::<TrayState>().update(&app, |tray| {
+                        tray.set_presence(set.presence);
+                        true
+                    });
+                });
+            }
+            TrayAction::Hangup(id) => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let hung_up = match app.state::<Session>().phone().await {
+                        Ok(phone) => phone.hangup(id).await.map_err(|e| e.to_string()),
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = hung_up {
+                        crate::events::warn(&app, format!("cannot hang up call {id}: {error}"));
+                    }
                 });
             }
             TrayAction::Dial(target) => {
@@ -1082,6 +1209,43 @@ mod tests {
         tray.set_dnd(true);
         assert_eq!(tray.action(ID_DND), Some(TrayAction::SetDnd(false)));
         assert_eq!(tray.action(ID_QUIT), Some(TrayAction::Quit));
+    }
+
+    #[test]
+    fn hang_up_ends_the_active_call_or_the_one_being_dialled_and_presence_is_picked_from_a_list() {
+        let mut tray = Tray::new(0, true);
+        tray.engine_started(false);
+        assert_eq!(tray.view().hangup, None, "no call: nothing to hang up");
+        assert_eq!(tray.action(ID_HANGUP), None);
+        // Dialling Carol: her call is the one to hang up.
+        let carol = call(3, Some("Carol"), "sip:carol@example.com", Direction::Outgoing, CallState::Ringing);
+        tray.on_event(&PhoneEvent::CallUpdated { call: carol.clone() });
+        assert_eq!(tray.view().hangup.as_deref(), Some("Hang up Carol"));
+        assert_eq!(tray.action(ID_HANGUP), Some(TrayAction::Hangup(3)));
+        // A connected call with the microphone comes first; a ringing incoming one never.
+        let bob = call(2, None, "sip:bob@example.com", Direction::Incoming, CallState::Answered);
+        tray.on_event(&PhoneEvent::CallUpdated { call: bob });
+        tray.on_event(&PhoneEvent::IncomingCall {
+            call: call(4, Some("Dave"), "sip:dave@example.com", Direction::Incoming, CallState::Ringing),
+        });
+        assert_eq!(tray.view().hangup.as_deref(), Some("Hang up bob@example.com"));
+        assert_eq!(tray.action(ID_HANGUP), Some(TrayAction::Hangup(2)));
+        tray.on_event(&PhoneEvent::CallEnded {
+            call: carol,
+            reason: EndReason::LocalHangup,
+            message: String::new(),
+        });
+
+        assert_eq!(tray.view().presence, Presence::Available);
+        assert_eq!(tray.action("presence:away"), Some(TrayAction::SetPresence(Presence::Away)));
+        assert_eq!(tray.action("presence:busy"), Some(TrayAction::SetPresence(Presence::Busy)));
+        assert_eq!(tray.action("presence:asleep"), None);
+        tray.on_event(&PhoneEvent::Availability {
+            availability: Availability { presence: Presence::Busy, dnd: false },
+        });
+        assert_eq!(tray.view().presence, Presence::Busy);
+        tray.set_presence(Presence::Away);
+        assert_eq!(tray.view().presence, Presence::Away);
     }
 
     #[test]

@@ -938,8 +938,7 @@ test('a conference of three: answering parks it, Merge adds the caller, Leave is
     assert.equal((await conferenceParties()).length, 3, 'the refused leave changed the conference');
     // Handing it to one party is offered beside ending it: one "Hand to" per party. (Whether a
     // phone takes it over is the interop tests' business: baresip does not host conferences.)
-    const handTo = await browser.$$('[data-testid^="conference-hand-"]');
-    const handTexts = await Promise.all(handTo.map((b) => b.getText()));
+    const handTexts = await browser.execute(() => [...document.querySelectorAll('[data-testid^="conference-hand-"]')].map((b) => b.textContent.trim()));
     assert.equal(handTexts.length, 3, `one "Hand to" per party: ${handTexts.join(' | ')}`);
     for (const name of ['bob', 'carol', 'dave']) assert.ok(handTexts.some((t) => t.startsWith('Hand to') && t.includes(name)), `no "Hand to" ${name}: ${handTexts.join(' | ')}`);
     const refusedPng = path.join(artifacts, 'app-conference-leave-refused.png');
@@ -1471,7 +1470,7 @@ test('ringing window: with the main window minimised a call rings in a small win
   await closeApp();
 });
 
-test('tray: started hidden in a StatusNotifier host; missed calls, calling back, do not disturb, show, close to tray and quit from its menu', { timeout: 240_000 }, async (t) => {
+test('tray: started hidden in a StatusNotifier host; missed calls, calling back, hanging up, do not disturb, presence, show, close to tray and quit from its menu', { timeout: 240_000 }, async (t) => {
   const missing = trayHostMissing();
   if (missing) {
     t.skip(missing);
@@ -1494,7 +1493,15 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
     // 1. Started in the tray: no window on screen; the menu says what the phone is.
     await waitMenu('the tray menu', (d) => menuLabels(d.menu)[0] === 'Direct calls only');
     assert.equal(mapped(), false, 'the window is on screen although --minimized started it in the tray');
-    assert.deepEqual(await menu(), ['Direct calls only', 'Show window', '[ ] Do not disturb', ['Recent calls', ['No calls yet']], 'Quit Hookflash']);
+    assert.deepEqual(await menu(), [
+      'Direct calls only',
+      'Show window',
+      'Hang up',
+      '[ ] Do not disturb',
+      ['Presence', ['[x] Available', '[ ] Away', '[ ] Busy']],
+      ['Recent calls', ['No calls yet']],
+      'Quit Hookflash',
+    ]);
     step('started hidden in the tray');
 
     // 2. A call the caller gives up: the label counts it, the menu lists it.
@@ -1506,12 +1513,12 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
     const missed = await waitMenu('the missed call in the tray', (d) => d.label === '1' && d);
     const labels = menuLabels(missed.menu);
     assert.equal(labels[0], 'Direct calls only · 1 missed call');
-    assert.match(labels[3][1][0], /^↙ bob@127\.0\.0\.1:\d+ \(missed\)$/);
-    step(`missed call: label "${missed.label}", recent "${labels[3][1][0]}"`);
+    assert.match(labels[5][1][0], /^↙ bob@127\.0\.0\.1:\d+ \(missed\)$/);
+    step(`missed call: label "${missed.label}", recent "${labels[5][1][0]}"`);
 
     // 3. Its recent-call item calls back: the window comes up with the call connected.
     mark = peer.events.length;
-    await host.click(labels[3][1][0]);
+    await host.click(labels[5][1][0]);
     await waitFor('baresip to answer the call back', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 15_000);
     await waitFor('the window to come up for the call', mapped, 10_000);
     const callState = await byTestId('call-state');
@@ -1523,20 +1530,36 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
     await waitMenu('the missed-call label to go once the window was shown', (d) => d.label === '' && menuLabels(d.menu)[1] === 'Hide window');
     await screenshot(path.join(artifacts, 'app-tray-call-back.png'));
     step('called back from the tray; window shown, missed count cleared');
-    peer.command('hangup');
+    // The menu's "Hang up" names the call and ends it.
+    const hangUp = await waitMenu('"Hang up" to name the call', (d) => /^Hang up bob@127\.0\.0\.1:\d+$/.test(menuLabels(d.menu)[2]) && menuLabels(d.menu)[2]);
+    mark = peer.events.length;
+    await host.click(hangUp);
+    await waitFor('baresip to see the call hung up from the tray', () => peer.eventsSince(mark, 'CALL_CLOSED').length > 0, 10_000);
     await browser.waitUntil(async () => !(await callState.isExisting()), { timeout: 15_000, timeoutMsg: 'the ended call card stayed' });
+    await waitMenu('"Hang up" to go back to disabled', (d) => menuLabels(d.menu)[2] === 'Hang up');
+    step(`"${hangUp}" from the tray ended the call`);
 
     // 4. Do not disturb from the tray: checked there, and the window says so; and off again.
     await host.click('Do not disturb');
-    await waitMenu('Do not disturb checked', (d) => menuLabels(d.menu)[2] === '[x] Do not disturb');
+    await waitMenu('Do not disturb checked', (d) => menuLabels(d.menu)[3] === '[x] Do not disturb');
     await browser.waitUntil(async () => (await browser.execute(() => document.body.innerText)).includes('Do not disturb: on'), {
       timeout: 10_000,
       timeoutMsg: 'the window does not show Do not disturb on after the tray switched it on',
     });
     assert.match(menuLabels((await host.dump()).menu)[0], /Do not disturb/);
     await host.click('Do not disturb');
-    await waitMenu('Do not disturb unchecked', (d) => menuLabels(d.menu)[2] === '[ ] Do not disturb');
+    await waitMenu('Do not disturb unchecked', (d) => menuLabels(d.menu)[3] === '[ ] Do not disturb');
     step('do not disturb on and off from the tray');
+    // Presence from the tray: one checked at a time, and the window's picker follows.
+    await host.click('Away');
+    await waitMenu('Away checked', (d) => JSON.stringify(menuLabels(d.menu)[4]) === JSON.stringify(['Presence', ['[ ] Available', '[x] Away', '[ ] Busy']]));
+    await browser.waitUntil(async () => (await (await byTestId('presence')).getValue()) === 'away', {
+      timeout: 10_000,
+      timeoutMsg: 'the window\'s presence did not follow the tray to Away',
+    });
+    await host.click('Available');
+    await waitMenu('Available checked again', (d) => menuLabels(d.menu)[4][1][0] === '[x] Available');
+    step('presence Away and back to Available from the tray; the window followed');
 
     // 5. Closing the window keeps the phone in the tray; Show window brings it back.
     execFileSync('wmctrl', ['-c', 'Hookflash'], { env: { ...process.env, DISPLAY: display } });
