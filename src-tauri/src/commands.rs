@@ -300,3 +300,12 @@ pub async fn leave_conference(session: State<'_, Session>, end: bool) -> Reply<(
 pub async fn hand_conference(session: State<'_, Session>, to: CallId) -> Reply<()> {
     session.phone().await?.hand_conference(to).await.map_err(|e| e.to_string())
 }
+
+/// The window's language (`en`, `de`, `es`; any other tag is English): the tray, the ringing
+/// window's title and the notifications follow it.
+#[tauri::command]
+pub fn set_language(app: tauri::AppHandle, tag: String) {
+    let lang = crate::desktop_words::Lang::from_tag(&tag);
+    crate::desktop_words::set_current(lang);
+    crate::tray::adapter::set_lang(&app, lang);
+}

@@ -7,6 +7,7 @@
 mod audio_settings;
 mod commands;
 mod config;
+mod desktop_words;
 mod events;
 mod links;
 mod notifications;
@@ -139,6 +140,7 @@ fn main() {
             commands::conference_mute,
             commands::leave_conference,
             commands::hand_conference,
+            commands::set_language,
             commands::retrieve_from_orbit,
             commands::park_slots,
             commands::send_to_voicemail,

@@ -23,6 +23,8 @@ pub struct Notice {
 #[derive(Debug, Default)]
 pub struct Notifier {
     calls: HashMap<CallId, CallInfo>,
+    /// The language the notifications are written in (the window's).
+    pub lang: crate::desktop_words::Lang,
 }
 
 /// How a call's peer is named: display name, else the user part of the URI, else the URI.
@@ -42,11 +44,12 @@ impl Notifier {
     /// The notification for `event`, if any. `window_focused`: the user is looking at the
     /// window (incoming calls then show only there).
     pub fn on_event(&mut self, event: &PhoneEvent, window_focused: bool) -> Option<Notice> {
+        let words = crate::desktop_words::Words(self.lang);
         match event {
             PhoneEvent::IncomingCall { call } => {
                 self.calls.insert(call.id, call.clone());
                 (!window_focused && call.state == CallState::Ringing).then(|| Notice {
-                    summary: format!("Incoming call from {}", name_of(call)),
+                    summary: words.incoming_call_from(&name_of(call)),
                     body: call.remote_uri.clone(),
                 })
             }
@@ -61,15 +64,15 @@ impl Notifier {
             PhoneEvent::ParkRecall { call_id, who, parked_mins, .. } => {
                 let who = self.calls.get(call_id).map(name_of).unwrap_or_else(|| who.clone());
                 Some(Notice {
-                    summary: format!("{who} has been parked for {parked_mins} min"),
-                    body: "Switch to the call or hang up.".into(),
+                    summary: words.parked_for(&who, *parked_mins),
+                    body: words.parked_what_now(),
                 })
             }
             PhoneEvent::TransferRequest { call_id, target, who, expires_in_secs, .. } => {
                 let who = self.calls.get(call_id).map(name_of).unwrap_or_else(|| who.clone());
                 (!window_focused).then(|| Notice {
-                    summary: format!("{who} wants to transfer you to {target}"),
-                    body: format!("Accept or decline in Hookflash within {expires_in_secs} s."),
+                    summary: words.wants_to_transfer_you(&who, target),
+                    body: words.answer_transfer_within(*expires_in_secs),
                 })
             }
             _ => None,

@@ -117,12 +117,12 @@ pub fn position(area: (f64, f64, f64, f64), slot: usize) -> (f64, f64) {
     )
 }
 
-/// The window's title: "Incoming call: Bob".
-pub fn title(call: &CallInfo) -> String {
-    format!(
-        "Incoming call: {}",
-        crate::tray::party_name(call.remote_display_name.as_deref(), &call.remote_uri)
-    )
+/// The window's title: "Incoming call: Bob" (in the window's language).
+pub fn title(call: &CallInfo, lang: crate::desktop_words::Lang) -> String {
+    crate::desktop_words::Words(lang).incoming_call_title(&crate::tray::party_name(
+        call.remote_display_name.as_deref(),
+        &call.remote_uri,
+    ))
 }
 
 /// The Tauri side: opens and closes the windows the decisions ask for.
@@ -211,7 +211,7 @@ pub mod adapter {
         let (x, y) = position(area.unwrap_or((0.0, 0.0, 1024.0, 768.0)), slot);
         let url = WebviewUrl::App(format!("index.html?ringing={}", call.id).into());
         WebviewWindowBuilder::new(app, label, url)
-            .title(title(call))
+            .title(title(call, crate::desktop_words::current()))
             .inner_size(WIDTH, HEIGHT)
             .position(x, y)
             .resizable(false)
@@ -446,15 +446,23 @@ mod tests {
     }
 
     #[test]
-    fn the_title_names_the_caller() {
+    fn the_title_names_the_caller_in_the_window_s_language() {
+        use crate::desktop_words::Lang;
         assert_eq!(
-            title(&call(7, CallState::Ringing)),
+            title(&call(7, CallState::Ringing), Lang::En),
             "Incoming call: Caller 7"
+        );
+        assert_eq!(
+            title(&call(7, CallState::Ringing), Lang::De),
+            "Eingehender Anruf: Caller 7"
         );
         let unnamed = CallInfo {
             remote_display_name: None,
             ..call(8, CallState::Ringing)
         };
-        assert_eq!(title(&unnamed), "Incoming call: caller8@example.com");
+        assert_eq!(
+            title(&unnamed, Lang::Es),
+            "Llamada entrante: caller8@example.com"
+        );
     }
 }

@@ -13,6 +13,7 @@
 use hookflash_phone::{
     CallId, CallInfo, CallState, Direction, HistoryEntry, PhoneEvent, Presence, RegistrationState,
 };
+use crate::desktop_words::{Lang, Words};
 use std::collections::BTreeMap;
 
 /// How many recent calls the menu offers (one per person, newest first).
@@ -85,7 +86,9 @@ pub struct TrayView {
     /// The menu's first (disabled) line: the tooltip without the app name.
     pub status_line: String,
     /// "Show window" or "Hide window".
-    pub window_item: &'static str,
+    pub window_item: String,
+    /// The language of the words (the fixed items are relabelled when it changes).
+    pub lang: Lang,
     pub dnd: bool,
     pub presence: Presence,
     /// "Hang up Bob" while a call can be hung up from the menu (None: the item is disabled).
@@ -94,11 +97,11 @@ pub struct TrayView {
 }
 
 /// The menu's words for a presence.
-pub fn presence_label(p: Presence) -> &'static str {
+pub fn presence_label(p: Presence, words: Words) -> String {
     match p {
-        Presence::Available => "Available",
-        Presence::Away => "Away",
-        Presence::Busy => "Busy",
+        Presence::Available => words.available(),
+        Presence::Away => words.away(),
+        Presence::Busy => words.busy(),
     }
 }
 
@@ -193,6 +196,7 @@ pub struct Tray {
     calls: BTreeMap<CallId, CallInfo>,
     dnd: bool,
     presence: Presence,
+    lang: Lang,
     /// Newest first, as `Phone::history` gives them.
     history: Vec<HistoryEntry>,
     /// Calls missed after this (Unix ms) count; moved on when the user looks at the window.
@@ -250,6 +254,11 @@ impl Tray {
     /// Do not disturb as set (the answer of `set_availability`, before its event).
     pub fn set_dnd(&mut self, dnd: bool) {
         self.dnd = dnd;
+    }
+
+    /// The window's language (the words of the menu and status line).
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
     }
 
     /// Presence as set (the answer of `set_availability`, before its event).
@@ -335,14 +344,14 @@ impl Tray {
                 Direction::Outgoing => '↗',
             };
             let name = party_name(row.remote_display_name.as_deref(), &row.remote_uri);
-            let missed = if row.outcome == "missed" {
-                " (missed)"
+            let label = if row.outcome == "missed" {
+                format!("{arrow} {name} ({})", Words(self.lang).missed_mark())
             } else {
-                ""
+                format!("{arrow} {name}")
             };
             recent.push(RecentCall {
                 id: format!("{ID_RECENT}{}", row.id),
-                label: format!("{arrow} {name}{missed}"),
+                label,
             });
         }
         recent
@@ -350,21 +359,22 @@ impl Tray {
 
     /// The words of the status: "Registered · On a call with Bob · 2 missed calls".
     fn status_words(&self, missed: usize) -> String {
+        let w = Words(self.lang);
         let mut parts = Vec::new();
         parts.push(if !self.running {
-            "Not running".to_string()
+            w.not_running()
         } else if self.registered() {
-            "Registered".to_string()
+            w.registered()
         } else if !self.registers {
-            "Direct calls only".to_string()
+            w.direct_calls_only()
         } else {
             match self.registrations.values().next() {
-                Some(RegistrationState::Registering) => "Registering…".to_string(),
+                Some(RegistrationState::Registering) => w.registering(),
                 Some(RegistrationState::Failed {
                     status: Some(status),
                     ..
-                }) => format!("Not registered ({status})"),
-                _ => "Not registered".to_string(),
+                }) => w.not_registered(Some(*status)),
+                _ => w.not_registered(None),
             }
         });
         let ringing = self
@@ -376,26 +386,24 @@ impl Tray {
             .values()
             .find(|c| c.active && c.state == CallState::Answered);
         if let Some(call) = ringing {
-            parts.push(format!(
-                "{} calling",
-                party_name(call.remote_display_name.as_deref(), &call.remote_uri)
-            ));
+            parts.push(w.calling(&party_name(
+                call.remote_display_name.as_deref(),
+                &call.remote_uri,
+            )));
         }
         if let Some(call) = connected {
-            parts.push(format!(
-                "On a call with {}",
-                party_name(call.remote_display_name.as_deref(), &call.remote_uri)
-            ));
+            parts.push(w.on_a_call_with(&party_name(
+                call.remote_display_name.as_deref(),
+                &call.remote_uri,
+            )));
         } else if ringing.is_none() && !self.calls.is_empty() {
-            parts.push("On a call".to_string());
+            parts.push(w.on_a_call());
         }
         if self.dnd {
-            parts.push("Do not disturb".to_string());
+            parts.push(w.do_not_disturb());
         }
-        match missed {
-            0 => {}
-            1 => parts.push("1 missed call".to_string()),
-            n => parts.push(format!("{n} missed calls")),
+        if missed > 0 {
+            parts.push(w.missed_calls(missed));
         }
         parts.join(" · ")
     }
@@ -411,17 +419,18 @@ impl Tray {
             tooltip: format!("Hookflash: {status_line}"),
             status_line,
             window_item: if self.window_visible {
-                "Hide window"
+                Words(self.lang).hide_window()
             } else {
-                "Show window"
+                Words(self.lang).show_window()
             },
+            lang: self.lang,
             dnd: self.dnd,
             presence: self.presence,
             hangup: self.call_to_hang_up().map(|c| {
-                format!(
-                    "Hang up {}",
-                    party_name(c.remote_display_name.as_deref(), &c.remote_uri)
-                )
+                Words(self.lang).hang_up_party(&party_name(
+                    c.remote_display_name.as_deref(),
+                    &c.remote_uri,
+                ))
             }),
             recent: self.recent(),
         }
@@ -499,13 +508,19 @@ pub mod adapter {
     struct Ui {
         icon: TrayIcon<Wry>,
         base: (Vec<u8>, u32, u32),
+        items: Items,
+        shown: Option<TrayView>,
+    }
+
+    /// The menu and the items that change.
+    struct Items {
+        menu: Menu<Wry>,
         status: MenuItem<Wry>,
         window: MenuItem<Wry>,
         hangup: MenuItem<Wry>,
         dnd: CheckMenuItem<Wry>,
         presence: Vec<(Presence, CheckMenuItem<Wry>)>,
         recent: Submenu<Wry>,
-        shown: Option<TrayView>,
     }
 
     fn now_ms() -> i64 {
@@ -552,7 +567,13 @@ pub mod adapter {
     }
 
     impl Ui {
-        fn apply(&self, app: &AppHandle, view: &TrayView) -> tauri::Result<()> {
+        fn apply(&mut self, app: &AppHandle, view: &TrayView) -> tauri::Result<()> {
+            // Another language: a new menu (a panel does not see a sub-menu's label change).
+            if self.shown.as_ref().is_some_and(|o| o.lang != view.lang) {
+                self.items = build_menu(app, view)?;
+                self.icon.set_menu(Some(self.items.menu.clone()))?;
+                self.shown = None;
+            }
             let old = self.shown.as_ref();
             if old.map(|o| o.status) != Some(view.status) {
                 let (rgba, w, h) = &self.base;
@@ -562,35 +583,39 @@ pub mod adapter {
             if old.map(|o| &o.title) != Some(&view.title) {
                 self.icon.set_title(view.title.as_deref())?;
             }
+            let items = &self.items;
             if old.map(|o| &o.tooltip) != Some(&view.tooltip) {
                 self.icon.set_tooltip(Some(&view.tooltip))?;
-                self.status.set_text(&view.status_line)?;
+                items.status.set_text(&view.status_line)?;
             }
-            self.window.set_text(view.window_item)?;
+            items.window.set_text(&view.window_item)?;
             if old.map(|o| &o.hangup) != Some(&view.hangup) {
-                self.hangup
-                    .set_text(view.hangup.as_deref().unwrap_or("Hang up"))?;
-                self.hangup.set_enabled(view.hangup.is_some())?;
+                items.hangup.set_text(
+                    view.hangup
+                        .clone()
+                        .unwrap_or_else(|| Words(view.lang).hang_up()),
+                )?;
+                items.hangup.set_enabled(view.hangup.is_some())?;
             }
-            self.dnd.set_checked(view.dnd)?;
-            for (p, item) in &self.presence {
+            items.dnd.set_checked(view.dnd)?;
+            for (p, item) in &items.presence {
                 item.set_checked(*p == view.presence)?;
             }
             if old.map(|o| &o.recent) != Some(&view.recent) {
-                for item in self.recent.items()? {
-                    self.recent.remove(&item)?;
+                for item in items.recent.items()? {
+                    items.recent.remove(&item)?;
                 }
                 if view.recent.is_empty() {
-                    self.recent.append(&MenuItem::with_id(
+                    items.recent.append(&MenuItem::with_id(
                         app,
                         "recent-none",
-                        "No calls yet",
+                        Words(view.lang).no_calls_yet(),
                         false,
                         None::<&str>,
                     )?)?;
                 }
                 for call in &view.recent {
-                    self.recent.append(&MenuItem::with_id(
+                    items.recent.append(&MenuItem::with_id(
                         app,
                         call.id.as_str(),
                         &call.label,
@@ -603,27 +628,26 @@ pub mod adapter {
         }
     }
 
-    /// Builds the tray icon and its menu. Failing (no tray support) only logs: the app runs on.
-    pub fn install(app: &AppHandle) {
-        if let Err(error) = try_install(app) {
-            tracing::warn!("no tray icon: {error}");
-        }
-    }
-
-    fn try_install(app: &AppHandle) -> tauri::Result<()> {
-        let state = app.state::<TrayState>();
-        let view = state.model.lock().unwrap_or_else(|e| e.into_inner()).view();
+    /// The menu for `view`, in its language (the recent calls are filled by `apply`).
+    fn build_menu(app: &AppHandle, view: &TrayView) -> tauri::Result<Items> {
+        let words = Words(view.lang);
         let status = MenuItem::with_id(app, ID_STATUS, &view.status_line, false, None::<&str>)?;
-        let window = MenuItem::with_id(app, ID_WINDOW, view.window_item, true, None::<&str>)?;
+        let window = MenuItem::with_id(app, ID_WINDOW, &view.window_item, true, None::<&str>)?;
         let hangup = MenuItem::with_id(
             app,
             ID_HANGUP,
-            view.hangup.as_deref().unwrap_or("Hang up"),
+            view.hangup.clone().unwrap_or_else(|| words.hang_up()),
             view.hangup.is_some(),
             None::<&str>,
         )?;
-        let dnd =
-            CheckMenuItem::with_id(app, ID_DND, "Do not disturb", true, view.dnd, None::<&str>)?;
+        let dnd = CheckMenuItem::with_id(
+            app,
+            ID_DND,
+            words.do_not_disturb(),
+            true,
+            view.dnd,
+            None::<&str>,
+        )?;
         let presence: Vec<(Presence, CheckMenuItem<Wry>)> = Presence::ALL
             .into_iter()
             .map(|p| {
@@ -631,7 +655,7 @@ pub mod adapter {
                 let item = CheckMenuItem::with_id(
                     app,
                     id,
-                    presence_label(p),
+                    presence_label(p, words),
                     true,
                     p == view.presence,
                     None::<&str>,
@@ -639,15 +663,15 @@ pub mod adapter {
                 Ok((p, item))
             })
             .collect::<tauri::Result<_>>()?;
-        let presence_menu = Submenu::with_id(app, "presence", "Presence", true)?;
+        let presence_menu = Submenu::with_id(app, "presence", words.presence(), true)?;
         for (_, item) in &presence {
             presence_menu.append(item)?;
         }
-        let recent = Submenu::with_id(app, "recent", "Recent calls", true)?;
-        let quit = MenuItem::with_id(app, ID_QUIT, "Quit Hookflash", true, None::<&str>)?;
+        let recent = Submenu::with_id(app, "recent", words.recent_calls(), true)?;
+        let quit = MenuItem::with_id(app, ID_QUIT, words.quit(), true, None::<&str>)?;
         let separator = PredefinedMenuItem::separator(app)?;
         let separator2 = PredefinedMenuItem::separator(app)?;
-        let items: [&dyn IsMenuItem<Wry>; 9] = [
+        let entries: [&dyn IsMenuItem<Wry>; 9] = [
             &status,
             &separator,
             &window,
@@ -658,7 +682,29 @@ pub mod adapter {
             &separator2,
             &quit,
         ];
-        let menu = Menu::with_items(app, &items)?;
+        let menu = Menu::with_items(app, &entries)?;
+        Ok(Items {
+            menu,
+            status,
+            window,
+            hangup,
+            dnd,
+            presence,
+            recent,
+        })
+    }
+
+    /// Builds the tray icon and its menu. Failing (no tray support) only logs: the app runs on.
+    pub fn install(app: &AppHandle) {
+        if let Err(error) = try_install(app) {
+            tracing::warn!("no tray icon: {error}");
+        }
+    }
+
+    fn try_install(app: &AppHandle) -> tauri::Result<()> {
+        let state = app.state::<TrayState>();
+        let view = state.model.lock().unwrap_or_else(|e| e.into_inner()).view();
+        let items = build_menu(app, &view)?;
         let base = app
             .default_window_icon()
             .map(|i| (i.rgba().to_vec(), i.width(), i.height()))
@@ -670,18 +716,13 @@ pub mod adapter {
                 base.2,
             ))
             .tooltip(&view.tooltip)
-            .menu(&menu)
+            .menu(&items.menu)
             .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
             .build(app)?;
-        let ui = Ui {
+        let mut ui = Ui {
             icon,
             base,
-            status,
-            window,
-            hangup,
-            dnd,
-            presence,
-            recent,
+            items,
             shown: None,
         };
         ui.apply(app, &view)?;
@@ -734,6 +775,14 @@ pub mod adapter {
             true
         });
         reload_history(app);
+    }
+
+    /// The window's language changed: the menu and status line follow.
+    pub fn set_lang(app: &AppHandle, lang: Lang) {
+        app.state::<TrayState>().update(app, |tray| {
+            tray.set_lang(lang);
+            true
+        });
     }
 
     /// The phone could not start.
@@ -1235,6 +1284,15 @@ mod tests {
             reason: EndReason::LocalHangup,
             message: String::new(),
         });
+
+        // In the window's language.
+        tray.set_lang(Lang::De);
+        let de = tray.view();
+        assert_eq!(de.hangup.as_deref(), Some("bob@example.com auflegen"));
+        assert_eq!(de.window_item, "Fenster ausblenden");
+        assert_eq!(de.status_line, "Nur direkte Anrufe · Dave ruft an · Im Gespräch mit bob@example.com");
+        assert_eq!(presence_label(Presence::Busy, Words(Lang::Es)), "Ocupado");
+        tray.set_lang(Lang::En);
 
         assert_eq!(tray.view().presence, Presence::Available);
         assert_eq!(tray.action("presence:away"), Some(TrayAction::SetPresence(Presence::Away)));

@@ -1470,7 +1470,7 @@ test('ringing window: with the main window minimised a call rings in a small win
   await closeApp();
 });
 
-test('tray: started hidden in a StatusNotifier host; missed calls, calling back, hanging up, do not disturb, presence, show, close to tray and quit from its menu', { timeout: 240_000 }, async (t) => {
+test('tray: started hidden in a StatusNotifier host; missed calls, calling back, hanging up, do not disturb, presence, its language, show, close to tray and quit from its menu', { timeout: 240_000 }, async (t) => {
   const missing = trayHostMissing();
   if (missing) {
     t.skip(missing);
@@ -1560,6 +1560,28 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
     await host.click('Available');
     await waitMenu('Available checked again', (d) => menuLabels(d.menu)[4][1][0] === '[x] Available');
     step('presence Away and back to Available from the tray; the window followed');
+    // The menu speaks the window's language: German picked in the settings, then the system's
+    // (English here) again.
+    await (await byTestId('account-settings-button')).click();
+    const language = await byTestId('language-select');
+    await language.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no language picker in the settings' });
+    await language.selectByAttribute('value', 'de');
+    const german = await waitMenu('the tray menu in German', (d) => menuLabels(d.menu)[1] === 'Fenster ausblenden' && menuLabels(d.menu));
+    assert.deepEqual(german.slice(1), [
+      'Fenster ausblenden',
+      'Auflegen',
+      '[ ] Nicht stören',
+      ['Anwesenheit', ['[x] Verfügbar', '[ ] Abwesend', '[ ] Beschäftigt']],
+      ['Letzte Anrufe', [german[5][1][0]]],
+      'Hookflash beenden',
+    ]);
+    assert.match(german[0], /^Nur direkte Anrufe/, german[0]);
+    assert.match(german[5][1][0], /^↗ bob@127\.0\.0\.1:\d+$/, german[5][1][0]);
+    await language.selectByAttribute('value', 'system');
+    await waitMenu('the tray menu back in English', (d) => menuLabels(d.menu)[1] === 'Hide window' && menuLabels(d.menu)[6] === 'Quit Hookflash');
+    await (browser.$('button=Cancel')).click();
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the phone view did not come back from the settings' });
+    step(`the tray menu followed the window to German ("${german[1]}", "${german[6]}") and back`);
 
     // 5. Closing the window keeps the phone in the tray; Show window brings it back.
     execFileSync('wmctrl', ['-c', 'Hookflash'], { env: { ...process.env, DISPLAY: display } });

@@ -91,6 +91,8 @@ export const phone = {
   leaveConference: (end: boolean): Promise<void> => invoke('leave_conference', { end }),
   /** Leaves the conference by handing it to party `to`: its phone hosts it from then on. */
   handConference: (to: CallId): Promise<void> => invoke('hand_conference', { to }),
+  /** Tells the app the window's language, which the tray, ringing window title and notifications follow. */
+  setLanguage: (tag: string): Promise<void> => invoke('set_language', { tag }),
   /** Calls the orbit slot to take back the call parked there. */
   retrieve: (slot: string): Promise<CallId> => invoke('retrieve_from_orbit', { slot }),
   /** The account's orbit slots (empty: no shared park configured). */

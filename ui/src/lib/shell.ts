@@ -5,7 +5,7 @@
 
 import type { AccountConfig, AccountStatus, CallerId, RegistrationState, SettingsProblem, TransferRequests, Transport } from './engine';
 
-export type Command = "register" | "dial" | "answer" | "decline" | "hangup" | "park_call" | "park_on_orbit" | "transfer_call" | "consult_call" | "complete_transfer" | "answer_transfer_request" | "conference_calls" | "conference_mute" | "leave_conference" | "hand_conference" | "retrieve_from_orbit" | "park_slots" | "send_to_voicemail" | "switch_call" | "send_dtmf" | "set_mute" | "calls" | "history" | "account" | "routing" | "save_routing" | "voice_processing" | "save_voice_processing" | "availability" | "set_availability" | "audio_devices" | "audio_settings" | "save_audio_settings" | "save_account" | "take_links" | "link_settings" | "save_link_settings" | "window_settings" | "save_window_settings";
+export type Command = "register" | "dial" | "answer" | "decline" | "hangup" | "park_call" | "park_on_orbit" | "transfer_call" | "consult_call" | "complete_transfer" | "answer_transfer_request" | "conference_calls" | "conference_mute" | "leave_conference" | "hand_conference" | "set_language" | "retrieve_from_orbit" | "park_slots" | "send_to_voicemail" | "switch_call" | "send_dtmf" | "set_mute" | "calls" | "history" | "account" | "routing" | "save_routing" | "voice_processing" | "save_voice_processing" | "availability" | "set_availability" | "audio_devices" | "audio_settings" | "save_audio_settings" | "save_account" | "take_links" | "link_settings" | "save_link_settings" | "window_settings" | "save_window_settings";
 
 /**
  * What the window needs to know about the account (`account` command).
