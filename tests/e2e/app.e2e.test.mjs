@@ -153,8 +153,9 @@ async function ensurePeer() {
  * A further baresip peer (auto-answering, loopback) for one test: `name` names its folder and
  * its log (logs/<name>.log). The caller closes it.
  */
-async function startExtraPeer(user, name = `baresip-${user}`) {
+async function startExtraPeer(user, name = `baresip-${user}`, display = undefined) {
   return startBaresip({
+    display,
     dir: path.join(work, name),
     user,
     sipPort: await freeSipPort(),
@@ -555,8 +556,10 @@ test('incoming calls ring; one is answered, one declined with 603', { timeout: 2
   let mark = peer.events.length;
   peer.command('dial', appUri);
   await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: `no incoming-call card after baresip dialled ${appUri}` });
-  assert.match(await incoming.getText(), /bob@127\.0\.0\.1/);
   await screenshot(path.join(artifacts, 'app-incoming.png'));
+  // innerText, as the other card checks: WebDriver's own getText leaves out text in a box that
+  // cuts it with an ellipsis (`truncate`), although it is on screen.
+  assert.match(await browser.execute(() => document.querySelector('[data-testid="incoming-card"]').innerText), /bob@127\.0\.0\.1/);
   await (await byTestId('answer-button')).click();
   await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
     timeout: 10_000,
@@ -589,6 +592,29 @@ test('incoming calls ring; one is answered, one declined with 603', { timeout: 2
     timeoutMsg: 'no rejected history row after declining',
   });
   step(`declined; baresip saw "${closed.param}"`);
+
+  // A caller with a long name: one line, cut with "…", the whole name on hover.
+  const longName = 'Bartholomew Fitzgerald-Montgomery of Accounts Receivable, Northern Region';
+  const fitz = await startExtraPeer('fitzgerald-montgomery', 'baresip-long-name', longName);
+  try {
+    mark = fitz.events.length;
+    fitz.command('dial', appUri);
+    await incoming.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming-call card for the long-named caller' });
+    const shown = await browser.execute(() => {
+      const el = document.querySelector('[data-testid="incoming-card"] [data-testid="call-remote"]');
+      const style = el && getComputedStyle(el);
+      return el && { text: el.textContent, title: el.title, nowrap: style.whiteSpace === 'nowrap', cut: el.scrollWidth > el.clientWidth, lines: Math.round(el.getBoundingClientRect().height / parseFloat(style.lineHeight || '20')) };
+    });
+    assert.ok(shown, 'no caller name on the incoming card');
+    assert.equal(shown.title, longName, 'the whole name is not on hover');
+    assert.ok(shown.nowrap && shown.cut, `the long name is not one cut line: ${JSON.stringify(shown)}`);
+    await screenshot(path.join(artifacts, 'app-incoming-long-name.png'));
+    await (await byTestId('decline-button')).click();
+    await waitFor('the long-named caller to see the call closed', () => fitz.eventsSince(mark, 'CALL_CLOSED').length > 0, 10_000);
+    step('a long caller name is one line, cut, whole on hover');
+  } finally {
+    await fitz.close();
+  }
   await closeApp();
 });
 

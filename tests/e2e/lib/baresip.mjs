@@ -28,13 +28,16 @@ export function baresipConfig({ sipPort, ctrlPort, rtpBase }) {
   ].join('\n');
 }
 
-/** Starts baresip as `user@127.0.0.1:sipPort` in auto-answer; returns the peer handle. */
-export async function startBaresip({ dir, user, sipPort, ctrlPort, rtpBase, logFile }) {
+/**
+ * Starts baresip as `user@127.0.0.1:sipPort` in auto-answer (presenting `display` as its name,
+ * if given); returns the peer handle.
+ */
+export async function startBaresip({ dir, user, sipPort, ctrlPort, rtpBase, logFile, display }) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'config'), baresipConfig({ sipPort, ctrlPort, rtpBase }));
   writeFileSync(
     path.join(dir, 'accounts'),
-    `<sip:${user}@127.0.0.1:${sipPort};transport=udp>;answermode=auto;regint=0\n`,
+    `${display ? `"${display}" ` : ''}<sip:${user}@127.0.0.1:${sipPort};transport=udp>;answermode=auto;regint=0\n`,
   );
   const proc = start('baresip', 'baresip', ['-f', dir], { logFile });
   const events = [];

@@ -22,6 +22,49 @@ const noop = () => {};
 
 afterEach(() => cleanup());
 
+describe('long names and addresses', () => {
+  const LONG_NAME = 'Bartholomew Fitzgerald-Montgomery of Accounts Receivable, Northern Region';
+  const LONG_URI = 'sip:bartholomew.fitzgerald-montgomery.accounts-receivable@pbx.northern-region.example.com;transport=tls';
+  /** Every element showing `text` is cut to one line with "…" and carries it whole as its title. */
+  const truncated = (container: HTMLElement, text: string) => {
+    const shown = [...container.querySelectorAll<HTMLElement>('.truncate')].filter((el) => el.textContent === text);
+    expect(shown.length, `no one-line element shows ${text}`).toBeGreaterThan(0);
+    for (const el of shown) expect(el.title).toBe(text);
+  };
+
+  it('are one line, cut with the whole value on hover: call, incoming, parked and conference cards', () => {
+    const long = { remote_display_name: LONG_NAME, remote_uri: LONG_URI };
+    let { container } = render(CallCard, { call: call(long), now: 0, onHangup: noop, onMute: noop, onDtmf: noop, onDismiss: noop });
+    truncated(container, LONG_NAME);
+    truncated(container, LONG_URI);
+    cleanup();
+    ({ container } = render(IncomingCard, { call: call({ ...long, direction: 'incoming', state: 'ringing' }), now: 0, onAnswer: noop, onDecline: noop }));
+    truncated(container, LONG_NAME);
+    truncated(container, LONG_URI);
+    cleanup();
+    ({ container } = render(ParkedList, { calls: [call({ ...long, id: 3, parked_since_ms: 1_000, account: LONG_URI })], now: 2_000, recallMs: 60_000, onSwitch: noop, onHangup: noop }));
+    truncated(container, LONG_NAME);
+    truncated(container, LONG_URI);
+    cleanup();
+    const party = call({ ...long, id: 4, conference: true });
+    ({ container } = render(ConferenceCard, {
+      parties: [party, call({ id: 5, conference: true })],
+      joined: true,
+      muted: false,
+      now: 0,
+      onMuteParty: noop,
+      onAside: noop,
+      onHangup: noop,
+      onMuteMe: noop,
+      onLeave: noop,
+      onEnd: noop,
+      onReturn: noop,
+    }));
+    truncated(container, LONG_NAME);
+    truncated(container, LONG_URI);
+  });
+});
+
 describe('remote names are text, never HTML', () => {
   it('call card', () => {
     const { getByTestId, container } = render(CallCard, {
