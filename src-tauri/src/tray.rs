@@ -857,6 +857,25 @@ pub mod adapter {
         }
     }
 
+    /// Changes do not disturb or presence as the tray's menu asked, then shows what was set.
+    fn change_availability(
+        app: &AppHandle,
+        change: impl FnOnce(&mut hookflash_phone::Availability) + Send + 'static,
+    ) {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let session = app.state::<Session>();
+            let mut availability = session.availability().await;
+            change(&mut availability);
+            let set = session.set_availability(availability).await;
+            app.state::<TrayState>().update(&app, |tray| {
+                tray.set_dnd(set.dnd);
+                tray.set_presence(set.presence);
+                true
+            });
+        });
+    }
+
     fn on_menu(app: &AppHandle, id: &str) {
         let action = app
             .state::<TrayState>()
@@ -870,35 +889,9 @@ pub mod adapter {
             TrayAction::ShowWindow => show_window(app),
             TrayAction::HideWindow => hide_window(app),
             TrayAction::Quit => crate::quit(app),
-            TrayAction::SetDnd(dnd) => {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    let session = app.state::<Session>();
-                    let availability = hookflash_phone::Availability {
-                        dnd,
-                        ..session.availability().await
-                    };
-                    let set = session.set_availability(availability).await;
-                    app.state::<TrayState>().update(&app, |tray| {
-                        tray.set_dnd(set.dnd);
-                        true
-                    });
-                });
-            }
+            TrayAction::SetDnd(dnd) => change_availability(app, move |a| a.dnd = dnd),
             TrayAction::SetPresence(presence) => {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    let session = app.state::<Session>();
-                    let availability = hookflash_phone::Availability {
-                        presence,
-                        ..session.availability().await
-                    };
-                    let set = session.set_availability(availability).await;
-                    app.state::<TrayState>().update(&app, |tray| {
-                        tray.set_presence(set.presence);
-                        true
-                    });
-                });
+                change_availability(app, move |a| a.presence = presence)
             }
             TrayAction::Hangup(id) => {
                 let app = app.clone();
