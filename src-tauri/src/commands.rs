@@ -9,7 +9,7 @@ use hookflash_phone::{CallId, CallInfo, HistoryEntry};
 use tauri::{AppHandle, State};
 
 /// SIP status used when the user declines an incoming call.
-const DECLINE_STATUS: u16 = 603;
+pub const DECLINE_STATUS: u16 = 603;
 
 type Reply<T> = Result<T, String>;
 

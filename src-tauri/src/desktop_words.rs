@@ -170,6 +170,13 @@ impl Words {
             Lang::Es => format!("Llamada entrante de {name}"),
         }
     }
+    /// A ringing call's notification buttons.
+    pub fn answer(self) -> String {
+        pick(self.0, "Answer", "Annehmen", "Contestar")
+    }
+    pub fn decline(self) -> String {
+        pick(self.0, "Decline", "Ablehnen", "Rechazar")
+    }
     pub fn parked_for(self, who: &str, minutes: i64) -> String {
         match self.0 {
             Lang::En => format!("{who} has been parked for {minutes} min"),
@@ -244,6 +251,8 @@ mod tests {
                 w.quit(),
                 w.incoming_call_title("Bob"),
                 w.incoming_call_from("Bob"),
+                w.answer(),
+                w.decline(),
                 w.parked_for("Bob", 2),
                 w.parked_what_now(),
                 w.wants_to_transfer_you("Bob", "sip:carol@h"),

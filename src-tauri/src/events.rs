@@ -28,6 +28,30 @@ fn window_focused(app: &AppHandle) -> bool {
     app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false)
 }
 
+/// A ringing call's notification button: Answer answers as the window would and brings the
+/// window up; Decline refuses the call (603), as the window's Decline.
+fn on_call_action(app: &AppHandle, action: crate::notifications::CallAction) {
+    use crate::notifications::CallAction;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let session = app.state::<crate::session::Session>();
+        let done = match (session.phone().await, action) {
+            (Ok(phone), CallAction::Answer(id)) => {
+                let answered = phone.answer(id, session.call_options().await).await;
+                crate::tray::adapter::show_window(&app);
+                answered.map_err(|e| format!("cannot answer call {id}: {e}"))
+            }
+            (Ok(phone), CallAction::Decline(id)) => {
+                phone.reject(id, crate::commands::DECLINE_STATUS).await.map_err(|e| format!("cannot decline call {id}: {e}"))
+            }
+            (Err(error), _) => Err(error),
+        };
+        if let Err(message) = done {
+            warn(&app, message);
+        }
+    });
+}
+
 /// Forwards the engine's events to the window until the engine stops; the tray follows them
 /// (`tray.rs`), a ringing call opens its ringing window (`ringing.rs`), and some become desktop
 /// notifications (`notifications.rs`).
@@ -45,7 +69,11 @@ pub fn forward(
                     crate::ringing::adapter::on_event(&app, &event);
                     notifier.lang = crate::desktop_words::current();
                     if let Some(notice) = notifier.on_event(&event, window_focused(&app)) {
-                        crate::notifications::show(notice);
+                        let app = app.clone();
+                        crate::notifications::show(notice, move |action| on_call_action(&app, action));
+                    }
+                    if let Some(id) = notifier.stopped_ringing(&event) {
+                        crate::notifications::withdraw(id);
                     }
                 }
                 Err(RecvError::Lagged(missed)) => warn(

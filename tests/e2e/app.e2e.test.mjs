@@ -1496,7 +1496,7 @@ test('ringing window: with the main window minimised a call rings in a small win
   await closeApp();
 });
 
-test('tray: started hidden in a StatusNotifier host; missed calls, calling back, hanging up, do not disturb, presence, its language, show, close to tray and quit from its menu', { timeout: 240_000 }, async (t) => {
+test('tray: started hidden in a StatusNotifier host; missed calls, calling back, hanging up, do not disturb, presence, its language, show, close to tray and quit from its menu; notifications answer and decline', { timeout: 240_000 }, async (t) => {
   const missing = trayHostMissing();
   if (missing) {
     t.skip(missing);
@@ -1535,7 +1535,12 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
     let mark = peer.events.length;
     peer.command('dial', appUri);
     await waitMenu('the tray to say a call rings', (d) => /bob@127\.0\.0\.1:\d+ calling/.test(menuLabels(d.menu)[0]));
+    // The desktop notification (the host is the session's notification daemon) offers Answer and
+    // Decline, and is withdrawn once the caller gives up.
+    const ringingNotice = await waitFor('a notification for the ringing call', async () => (await host.notices()).find((n) => n.open && n.summary === 'Incoming call from bob'), 10_000);
+    assert.deepEqual(ringingNotice.actions, ['answer', 'Answer', 'decline', 'Decline']);
     peer.command('hangup');
+    await waitFor('the notification to be withdrawn when the caller gave up', async () => (await host.notices()).some((n) => n.id === ringingNotice.id && !n.open), 10_000);
     const missed = await waitMenu('the missed call in the tray', (d) => d.label === '1' && d);
     const labels = menuLabels(missed.menu);
     assert.equal(labels[0], 'Direct calls only · 1 missed call');
@@ -1619,6 +1624,28 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
     await host.click('Hide window');
     await waitFor('the window to hide from the tray menu', () => !mapped(), 10_000);
     step('closed into the tray, shown and hidden from its menu');
+
+    // 5b. Answered and declined from the notification while the window is in the tray.
+    const ringNotice = async (what) => {
+      const before = new Set((await host.notices()).map((n) => n.id));
+      peer.command('dial', appUri);
+      return waitFor(what, async () => (await host.notices()).find((n) => n.open && !before.has(n.id) && n.summary === 'Incoming call from bob'), 10_000);
+    };
+    mark = peer.events.length;
+    let notice = await ringNotice('a notification for the call to answer');
+    await host.act(notice.id, 'answer');
+    await waitFor('baresip to see the call answered from the notification', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 10_000);
+    await waitFor('the window to come up for the call answered from the notification', mapped, 10_000);
+    peer.command('hangup');
+    await browser.waitUntil(async () => !(await callState.isExisting()), { timeout: 15_000, timeoutMsg: 'the call answered from the notification did not end' });
+    await host.click('Hide window');
+    await waitFor('the window to hide again', () => !mapped(), 10_000);
+    mark = peer.events.length;
+    notice = await ringNotice('a notification for the call to decline');
+    await host.act(notice.id, 'decline');
+    const declined = await waitFor('baresip to see the call declined from the notification', () => peer.eventsSince(mark, 'CALL_CLOSED')[0], 10_000);
+    assert.match(String(declined.param), /603/, `baresip saw: ${declined.param}`);
+    step(`answered, then declined ("${declined.param}") from the desktop notification`);
 
     // 6. Quit from the tray ends the app.
     const appPid = () => {

@@ -23,7 +23,8 @@ export function trayHostMissing() {
 
 /**
  * Starts a session bus and the host on it. `address`: the bus for the app's
- * DBUS_SESSION_BUS_ADDRESS; `registered()`: whether an icon registered; `dump()`, `click(label)`.
+ * DBUS_SESSION_BUS_ADDRESS; `registered()`: whether an icon registered; `dump()`, `click(label)`; as the session's
+ * notification daemon: `notices()`, `act(id, key)` (press a notification's button).
  */
 export async function startTrayHost({ logDir }) {
   const busLog = path.join(logDir, 'tray-bus.log');
@@ -57,7 +58,9 @@ export async function startTrayHost({ logDir }) {
       log.write(`${line}\n`);
       const message = JSON.parse(line);
       if (message.registered) registered = true;
-      else if (message.ready) lines.push(message);
+      else if (message.notified) {
+        // A notification was shown (unasked); read them with `notices()`.
+      } else if (message.ready) lines.push(message);
       else waiting.shift()?.(message);
     }
   });
@@ -79,6 +82,8 @@ export async function startTrayHost({ logDir }) {
     registered: () => registered,
     dump: () => ask('dump'),
     click: (label) => ask(`click ${label}`),
+    notices: async () => (await ask('notices')).notices,
+    act: (id, key) => ask(`act ${id} ${key}`),
     close: async () => {
       host.stdin.end();
       host.kill();

@@ -5,6 +5,10 @@
 # line per answer on stdout:
 #   dump          -> {"label", "icon", "status", "menu": [{"id", "label", "enabled", "checked", "children"}]}
 #   click <label> -> {"clicked": <id>} (a dbusmenu "clicked" event on the item with that label)
+#   notices       -> {"notices": [{"id", "summary", "body", "actions": [key, label, ...], "open"}]}
+#   act <id> <key> -> {"acted": <id>} (the user pressed that button: ActionInvoked, then closed)
+# It is the session's notification daemon too (org.freedesktop.Notifications, with actions), as a
+# desktop's is.
 # Printed unasked: {"ready": true} once the name is owned, {"registered": "<service><path>"}.
 # Needs python3-dbus and python3-gi (GLib main loop).
 
@@ -17,6 +21,7 @@ from dbus.mainloop.glib import DBusGMainLoop
 from gi.repository import GLib
 
 WATCHER = 'org.kde.StatusNotifierWatcher'
+NOTIFICATIONS = 'org.freedesktop.Notifications'
 ITEM = 'org.kde.StatusNotifierItem'
 MENU = 'com.canonical.dbusmenu'
 
@@ -64,6 +69,49 @@ class Watcher(dbus.service.Object):
         }
 
 
+notices = {}
+
+
+class Notifications(dbus.service.Object):
+    def __init__(self):
+        self.name = dbus.service.BusName(NOTIFICATIONS, bus)
+        super().__init__(bus, '/org/freedesktop/Notifications')
+        self.next_id = 1
+
+    @dbus.service.method(NOTIFICATIONS, in_signature='susssasa{sv}i', out_signature='u')
+    def Notify(self, app, replaces, icon, summary, body, actions, hints, timeout):
+        id_ = int(replaces) or self.next_id
+        self.next_id = max(self.next_id, id_ + 1)
+        notices[id_] = {'id': id_, 'summary': str(summary), 'body': str(body), 'actions': [str(a) for a in actions], 'open': True}
+        say({'notified': notices[id_]})
+        return dbus.UInt32(id_)
+
+    @dbus.service.method(NOTIFICATIONS, in_signature='u', out_signature='')
+    def CloseNotification(self, id_):
+        self.close(int(id_), 3)
+
+    def close(self, id_, reason):
+        if id_ in notices and notices[id_]['open']:
+            notices[id_]['open'] = False
+            self.NotificationClosed(dbus.UInt32(id_), dbus.UInt32(reason))
+
+    @dbus.service.method(NOTIFICATIONS, in_signature='', out_signature='as')
+    def GetCapabilities(self):
+        return ['actions', 'body']
+
+    @dbus.service.method(NOTIFICATIONS, in_signature='', out_signature='ssss')
+    def GetServerInformation(self):
+        return ('tray_host', 'hookflash-tests', '1', '1.2')
+
+    @dbus.service.signal(NOTIFICATIONS, signature='uu')
+    def NotificationClosed(self, id_, reason):
+        pass
+
+    @dbus.service.signal(NOTIFICATIONS, signature='us')
+    def ActionInvoked(self, id_, key):
+        pass
+
+
 def entry(node):
     id_, props, children = node
     out = {'id': int(id_)}
@@ -101,6 +149,16 @@ def find(entries, label):
 def command(line):
     line = line.strip()
     try:
+        if line == 'notices':
+            return {'notices': list(notices.values())}
+        if line.startswith('act '):
+            _, id_, key = line.split(' ', 2)
+            id_ = int(id_)
+            if id_ not in notices or not notices[id_]['open']:
+                return {'error': f'no open notification {id_}'}
+            daemon.ActionInvoked(dbus.UInt32(id_), key)
+            daemon.close(id_, 2)
+            return {'acted': id_}
         if not items:
             return {'error': 'no tray icon registered'}
         props, menu, entries = item()
@@ -133,6 +191,7 @@ def on_stdin(channel, condition):
 
 
 Watcher()
+daemon = Notifications()
 loop = GLib.MainLoop()
 GLib.io_add_watch(GLib.IOChannel.unix_new(sys.stdin.fileno()), GLib.IO_IN | GLib.IO_HUP, on_stdin)
 say({'ready': True})
