@@ -1171,10 +1171,10 @@ test('shared park: the orbit slots show who is parked there; a call offers "Park
  * A direct-call phone (no registrar) listening on its own port, launched and up: returns the
  * address peers dial.
  */
-async function openPhone(name) {
+async function openPhone(name, env = {}) {
   const appPort = await freeSipPort();
   const profile = writeProfile(name, [`listen = "127.0.0.1:${appPort}"`]);
-  await launchApp(name, profile);
+  await launchApp(name, profile, env);
   await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: `${name}: the app window never came up` });
   return `sip:alice@127.0.0.1:${appPort}`;
 }
@@ -1227,6 +1227,41 @@ test('accessibility: axe-core finds no serious or critical violations idle, with
   await (await byTestId('settings-form')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'Enter on "Account settings" did not open the settings' });
   await assertAccessible('settings');
   step('axe: idle, ringing, connected and settings views pass; ringing, connected and ended announced');
+  await closeApp();
+});
+
+test('dark theme: with the system preferring dark the window is dark, and axe passes idle, with a call connected and in the settings', { timeout: 180_000 }, async () => {
+  await setUp();
+  const bob = await ensurePeer();
+  // GTK's dark variant is what a dark desktop gives the app; WebKitGTK reports it to the page.
+  const appUri = await openPhone('dark', { GTK_THEME: 'Adwaita:dark' });
+  const look = await browser.execute(() => ({
+    dark: matchMedia('(prefers-color-scheme: dark)').matches,
+    background: getComputedStyle(document.documentElement).backgroundColor,
+    text: getComputedStyle(document.body).color,
+  }));
+  assert.ok(look.dark, 'the window does not see the system prefer dark');
+  assert.equal(look.background, 'rgb(13, 17, 23)', `the window is not dark: ${JSON.stringify(look)}`);
+  await screenshot(path.join(artifacts, 'app-dark.png'));
+  await assertAccessible('dark, idle');
+
+  const mark = bob.events.length;
+  bob.command('dial', appUri);
+  await (await byTestId('incoming-card')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no incoming card for bob' });
+  await assertAccessible('dark, incoming call ringing');
+  await (await byTestId('answer-button')).click();
+  await browser.waitUntil(async () => (await callCards()).some((t) => t.includes('bob@') && t.includes('Connected')), {
+    timeout: 10_000,
+    timeoutMsg: 'the call with bob did not connect',
+  });
+  await screenshot(path.join(artifacts, 'app-dark-call.png'));
+  await assertAccessible('dark, call connected');
+  await (await byTestId('hangup-button')).click();
+  await waitFor('bob to see the call closed', () => bob.eventsSince(mark, 'CALL_CLOSED').length > 0, 10_000);
+  await (await byTestId('account-settings-button')).click();
+  await (await byTestId('settings-form')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the settings did not open' });
+  await assertAccessible('dark, settings');
+  step('dark theme: the window follows the system; axe passes idle, ringing, connected and in the settings');
   await closeApp();
 });
 
