@@ -1,7 +1,10 @@
 //! Being transferred (RFC 3515, as the transferee): the far end of a connected call sends a REFER
 //! in that call's dialog. We accept it (202), call the target from the same account, and report
 //! that call's progress back with NOTIFYs (100 at once, 180 when it rings, its final status);
-//! when it connects, the old call ends "transferred to <target>". If the new call fails, the old
+//! when it connects, the old call ends "transferred to <target>" — by the transferor's BYE (RFC
+//! 5589), or ours after [`OLD_CALL_LEFT_MS`], a moment in which the transferor may refer us
+//! again: the calls one old call referred us to are joined in a conference here (a conference
+//! host handing us its parties, `conference_handover.rs`). If the new call fails, the old
 //! one stays as it is and the transferor is told the status. A REFER with no usable `Refer-To`
 //! is refused (400), one outside a connected call too (403). An attended transfer's Refer-To
 //! carries a `Replaces` (RFC 3891): our INVITE to the target carries it, so the target's phone
