@@ -71,6 +71,12 @@ impl Layout {
             .join(format!("{name}{EXE_SUFFIX}"))
     }
 
+    pub fn release_bin(&self, name: &str) -> PathBuf {
+        self.target
+            .join("release")
+            .join(format!("{name}{EXE_SUFFIX}"))
+    }
+
     pub fn e2e_artifacts(&self) -> PathBuf {
         self.target.join("e2e-artifacts")
     }

@@ -34,14 +34,17 @@ missing; on macOS and Windows the prerequisites are printed instead.
 ";
 
 const RUN_HELP: &str = "\
-Usage: cargo xtask run [--dry-run] [--] [APP ARGS...]
+Usage: cargo xtask run [--release] [--dry-run] [--] [APP ARGS...]
 
 Installs the missing build packages (Debian/Ubuntu), runs `npm ci` in ui/ when node_modules is
-older than package-lock.json, `npm run build`, `cargo build -p hookflash-app`, then starts
-target/debug/hookflash-app with APP ARGS (everything that is not an xtask option, and
-everything after `--`).
+older than package-lock.json, `npm run build`, builds the app, then starts it with APP ARGS
+(everything that is not an xtask option, and everything after `--`). The debug app is built by
+the same `cargo build --workspace --all-targets` as `cargo xtask test`, so either command reuses
+what the other compiled (built alone, the app resolves its dependencies' features differently
+and recompiles tauri and its kin).
 
 Options:
+  --release   Build and start the optimised app (target/release/hookflash-app)
   --dry-run   Show what would be installed and run, change nothing
   -h, --help  Print this help
 ";
@@ -110,6 +113,7 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
                     _ if passthrough => options.app_args.push(arg.clone()),
                     "--" => passthrough = true,
                     "--dry-run" => options.dry_run = true,
+                    "--release" => options.release = true,
                     "-h" | "--help" => return Ok(Invocation::Help(RUN_HELP)),
                     _ => options.app_args.push(arg.clone()),
                 }
@@ -245,13 +249,24 @@ mod tests {
             "--minimized",
             "--",
             "--dry-run",
+            "--release",
         ]))
         .unwrap();
         assert_eq!(
             parsed,
             Invocation::Run(RunOptions {
                 dry_run: true,
-                app_args: args(&["--minimized", "--dry-run"])
+                release: false,
+                app_args: args(&["--minimized", "--dry-run", "--release"])
+            })
+        );
+        let parsed = parse(&args(&["run", "--release", "dial", "123"])).unwrap();
+        assert_eq!(
+            parsed,
+            Invocation::Run(RunOptions {
+                dry_run: false,
+                release: true,
+                app_args: args(&["dial", "123"])
             })
         );
     }

@@ -12,6 +12,8 @@ use crate::shell::Cmd;
 #[derive(Debug, Default, PartialEq)]
 pub struct RunOptions {
     pub dry_run: bool,
+    /// The optimised build (`--release`).
+    pub release: bool,
     /// Passed to the app unchanged.
     pub app_args: Vec<String>,
 }
@@ -31,14 +33,13 @@ pub fn run(options: &RunOptions) -> Result<i32, String> {
     step(npm::script(&ui, "build", &[]), dry)?;
 
     println!("==> desktop app");
-    step(
-        Cmd::new(cargo())
-            .args(["build", "-p", "hookflash-app"])
-            .cwd(&layout.root),
-        dry,
-    )?;
+    step(build_command(&layout, options.release), dry)?;
 
-    let app = layout.debug_bin("hookflash-app");
+    let app = if options.release {
+        layout.release_bin("hookflash-app")
+    } else {
+        layout.debug_bin("hookflash-app")
+    };
     if dry {
         println!(
             "xtask: dry run, would start: {}",
@@ -64,6 +65,20 @@ pub fn run(options: &RunOptions) -> Result<i32, String> {
         .status()
         .map_err(|e| format!("could not start {}: {e}", app.display()))?;
     Ok(status.code().unwrap_or(1))
+}
+
+/// The app's build. Debug: the very command of `cargo xtask test`'s build step
+/// (`crate::test::SHARED_BUILD`), so the two share one build: cargo resolves features per
+/// command, and `-p hookflash-app` alone (without the workspace's dev-dependencies) would
+/// recompile tauri, zbus and their kin with other features. Release: the app alone (nothing else
+/// builds a release app).
+pub fn build_command(layout: &Layout, release: bool) -> Cmd {
+    let cmd = Cmd::new(cargo()).cwd(&layout.root);
+    if release {
+        cmd.args(["build", "--release", "-p", "hookflash-app"])
+    } else {
+        cmd.args(crate::test::SHARED_BUILD.iter().copied())
+    }
 }
 
 fn step(cmd: Cmd, dry_run: bool) -> Result<(), String> {

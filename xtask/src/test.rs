@@ -180,6 +180,10 @@ struct Plan {
     ui_runs: bool,
 }
 
+/// The workspace build that `cargo xtask test` (its build step) and `cargo xtask run` share:
+/// one cargo command, one feature resolution, one set of artifacts.
+pub const SHARED_BUILD: &[&str] = &["build", "--workspace", "--all-targets"];
+
 /// What `step` does in a run of `plan`'s steps.
 fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
     let Plan { build_runs, ui_runs } = plan;
@@ -230,7 +234,9 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
             run(npm::script(&layout.ui(), "build", &[])),
         ],
         // `--all-targets` keeps the dev-dependencies in, as in `cargo test`: same features, so
-        // this only links the two binaries.
+        // this only links the two binaries. With the app in, it is `SHARED_BUILD`, the very
+        // command `cargo xtask run` builds with.
+        "build" if ui_runs => vec![run(cargo_cmd(SHARED_BUILD))],
         "build" => vec![run(cargo_cmd(&[&["build", "--all-targets"], packages].concat()))],
         "interop" => {
             // Only the ignored tests: the others already ran in the `rust` step. `--tests`
@@ -264,9 +270,10 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
                 what: "the WebdriverIO e2e tests",
             }];
             if !build_runs {
-                list.push(run(cargo_cmd(&["build", "-p", "hookflash-app"])));
-                // Starts Kamailio for the sign-in test (tests/src/bin/peer.rs).
-                list.push(run(cargo_cmd(&["build", "-p", "hookflash-tests", "--bin", "peer"])));
+                // The app, and `peer`, which starts Kamailio for the sign-in test
+                // (tests/src/bin/peer.rs): the shared build, so a later `cargo xtask run` or full
+                // test run finds them fresh.
+                list.push(run(cargo_cmd(SHARED_BUILD)));
             }
             list.push(Action::MakeDir(layout.e2e_artifacts()));
             list.push(Action::NpmCi(layout.e2e()));
@@ -501,6 +508,29 @@ mod tests {
     }
 
     #[test]
+    fn run_and_test_share_one_build() {
+        let layout = Layout::current();
+        let build_args = |a: &Action| match a {
+            Action::Run { cmd, .. } if cmd.args.first().map(String::as_str) == Some("build") => Some(cmd.args.clone()),
+            _ => None,
+        };
+        let shared: Vec<String> = SHARED_BUILD.iter().map(|s| s.to_string()).collect();
+        let full = Plan { build_runs: true, ui_runs: true };
+        let test_build: Vec<_> = actions(&layout, "build", full).iter().filter_map(build_args).collect();
+        assert_eq!(test_build, vec![shared.clone()]);
+        let e2e_alone: Vec<_> = actions(&layout, "e2e", Plan { build_runs: false, ui_runs: true })
+            .iter()
+            .filter_map(build_args)
+            .collect();
+        assert_eq!(e2e_alone, vec![shared.clone()]);
+        assert_eq!(crate::run::build_command(&layout, false).args, shared);
+        assert_eq!(
+            crate::run::build_command(&layout, true).args,
+            ["build", "--release", "-p", "hookflash-app"].map(String::from).to_vec()
+        );
+    }
+
+    #[test]
     fn interop_and_e2e_build_their_binaries_only_without_the_build_step() {
         let layout = Layout::current();
         let builds = |step: &str, build_runs: bool| {
@@ -512,7 +542,7 @@ mod tests {
         assert_eq!(builds("interop", true), 0);
         assert_eq!(builds("interop", false), 1);
         assert_eq!(builds("e2e", true), 0);
-        assert_eq!(builds("e2e", false), 2);
+        assert_eq!(builds("e2e", false), 1);
     }
 
     #[test]
