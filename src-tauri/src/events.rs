@@ -67,6 +67,7 @@ pub fn forward(
                     emit(&app, &event);
                     crate::tray::adapter::on_event(&app, &event);
                     crate::ringing::adapter::on_event(&app, &event);
+                    crate::hotkeys::adapter::on_event(&app, &event);
                     notifier.lang = crate::desktop_words::current();
                     if let Some(notice) = notifier.on_event(&event, window_focused(&app)) {
                         let app = app.clone();

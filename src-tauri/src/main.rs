@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod desktop_words;
 mod events;
+mod hotkeys;
 mod links;
 mod notifications;
 mod ringing;
@@ -108,6 +109,9 @@ fn main() {
             // its command line may carry a link (`hookflash-app tel:…`, `hookflash-app dial …`).
             // Read here rather than through the single-instance `deep-link` feature so that a
             // link of an unknown scheme or `dial` gets its sentence too.
+            if let Some(hotkey) = hotkeys::from_args(&args) {
+                return hotkeys::adapter::press(app, hotkey);
+            }
             match links::from_args(&args) {
                 Some(request) => deliver_link(app, request),
                 None => bring_forward(app),
@@ -116,6 +120,23 @@ fn main() {
         // Registers tel:, sip:, sips:, callto: (tauri.conf.json `plugins.deep-link`); on macOS the
         // links arrive through it, elsewhere as a command line (above, and at first start below).
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(hotkeys::adapter::plugin())
+        // The desktop's "start at login" entry starts the phone in the tray.
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("hookflash")
+                .arg(tray::MINIMIZED_FLAG)
+                .build(),
+        )
+        // Size, position and maximised, of the main window only (ringing windows have their
+        // place); whether it shows at start is `--minimized`'s and the tray's.
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(window_settings::KEPT_STATE)
+                .with_filter(|label| label == "main")
+                .build(),
+        )
+        .manage(hotkeys::adapter::HotkeyState::default())
         .manage(Session::from_disk())
         .manage(LinkInbox::default())
         .manage(tray::adapter::TrayState::new(false))
@@ -165,6 +186,7 @@ fn main() {
             commands::save_link_settings,
             window_settings::window_settings,
             window_settings::save_window_settings,
+            window_settings::set_start_at_login,
         ])
         .setup(|app| {
             if let Some(request) = links::from_args(std::env::args()) {
@@ -173,6 +195,7 @@ fn main() {
             }
             register_link_schemes(app.handle());
             tray::adapter::install(app.handle());
+            window_settings::apply_hotkeys(app.handle());
             show_at_start(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -189,7 +212,10 @@ fn main() {
                     let close_to_tray = app.state::<WindowSettingsState>().get().close_to_tray;
                     let tray_shown = close_to_tray && tray::adapter::tray_shown();
                     match tray::on_close(close_to_tray, tray_shown) {
-                        CloseAction::HideToTray => tray::adapter::hide_window(app),
+                        CloseAction::HideToTray => {
+                            window_settings::keep_window_state(app);
+                            tray::adapter::hide_window(app)
+                        }
                         CloseAction::Quit => quit(app),
                     }
                 }

@@ -186,6 +186,20 @@ pub fn party_name(display_name: Option<&str>, uri: &str) -> String {
     }
 }
 
+/// The call "Hang up" ends (the tray's item, the hotkey): the one with the microphone, else the
+/// newest one we are dialling. `calls` oldest first.
+pub fn call_to_hang_up<'a>(
+    calls: impl DoubleEndedIterator<Item = &'a CallInfo> + Clone,
+) -> Option<&'a CallInfo> {
+    let live = |c: &&CallInfo| c.state != CallState::Ended;
+    calls.clone().filter(live).find(|c| c.active).or_else(|| {
+        calls
+            .rev()
+            .filter(live)
+            .find(|c| c.direction == Direction::Outgoing && c.state != CallState::Answered)
+    })
+}
+
 /// The tray's state: the decisions, no Tauri.
 #[derive(Debug, Default)]
 pub struct Tray {
@@ -266,16 +280,8 @@ impl Tray {
         self.presence = presence;
     }
 
-    /// The call "Hang up" ends: the one with the microphone, else the newest one we are dialling.
     fn call_to_hang_up(&self) -> Option<&CallInfo> {
-        let live = |c: &&CallInfo| c.state != CallState::Ended;
-        self.calls.values().filter(live).find(|c| c.active).or_else(|| {
-            self.calls
-                .values()
-                .rev()
-                .filter(live)
-                .find(|c| c.direction == Direction::Outgoing && c.state != CallState::Answered)
-        })
+        call_to_hang_up(self.calls.values())
     }
 
     /// The latest history rows, newest first.
@@ -844,6 +850,15 @@ pub mod adapter {
             tray.set_window_visible(false);
             true
         });
+    }
+
+    /// Puts the window away: into the tray where one shows the icon, else minimised.
+    pub fn hide_or_minimize(app: &AppHandle) {
+        if tray_shown() {
+            hide_window(app);
+        } else if let Some(window) = app.get_webview_window("main") {
+            let _ = window.minimize();
+        }
     }
 
     /// The window got or lost the focus: focused, its missed calls are seen.

@@ -32,6 +32,10 @@
 //    without python3-dbus/python3-gi): --minimized starts hidden in it; its menu's status line,
 //    missed-call label, recent calls (a click dials back), Do not disturb (the window follows),
 //    Show/Hide window, closing the window into the tray, and Quit.
+// 5b. Desktop: hotkeys set in the settings by pressing them (lib/key_grabber.py holds one the
+//     way another program would: it is named) answer, mute, hang up and decline a call from
+//     another program (xdotool presses them) and show/hide the window; "Start at login" writes
+//     and removes the XDG autostart entry; the window's size is kept across starts.
 // 5. The ringing window: started with --minimized (no tray host here: minimised), a call from
 //    the peer opens a second window (WebDriver switches to it) that names the caller and takes no
 //    keyboard focus (openbox's _NET_ACTIVE_WINDOW unchanged) and passes axe-core; Answer there connects the call and
@@ -1529,6 +1533,142 @@ test('ringing window: with the main window minimised a call rings in a small win
   await ringingGone('Decline');
   step(`declined from the ringing window; baresip saw "${closed.param}"`);
   await closeApp();
+});
+
+test('desktop: hotkeys answer, mute, hang up, decline and show the window from another program; keys another program holds are named; start at login; the window keeps its size', { timeout: 240_000 }, async () => {
+  await setUp();
+  ensureWindowManager();
+  for (const tool of ['xdotool', 'xprop']) {
+    assert.ok(
+      (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, tool))),
+      `${tool} is needed to press keys and read the focus as a desktop does: apt-get install xdotool x11-utils`,
+    );
+  }
+  await ensurePeer();
+  const xenv = { ...process.env, DISPLAY: display };
+  const xdotool = (...args) => execFileSync('xdotool', args, { env: xenv }).toString().trim();
+  const appPort = await freeSipPort();
+  const profile = writeProfile('hotkeys', [`listen = "127.0.0.1:${appPort}"`]);
+  // Hang up was set to Ctrl+Alt+J earlier; since then another program took Ctrl+Alt+J.
+  const windowToml = path.join(path.dirname(profile), 'window.toml');
+  writeFileSync(windowToml, 'close_to_tray = true\n[hotkeys]\nhang_up = "Ctrl+Alt+KeyJ"\n');
+  const grabberLog = path.join(work, 'logs', 'key-grabber.log');
+  const grabber = start('key-grabber', '/usr/bin/python3', [path.join(here, 'lib', 'key_grabber.py'), 'j', 'ctrl', 'alt'], { env: xenv, logFile: grabberLog });
+  await waitFor('the other program to hold Ctrl+Alt+J', () => {
+    if (grabber.exited) throw new Error(`key_grabber.py exited (${grabber.exitCode}): ${readFileSync(grabberLog, 'utf8')}`);
+    return readFileSync(grabberLog, 'utf8').includes('grabbed');
+  }, 10_000);
+  // Its own home and config: the autostart entry and the window's size are the test's.
+  const home = path.join(work, 'hotkeys-home');
+  const config = path.join(work, 'hotkeys-config');
+  mkdirSync(home, { recursive: true });
+  const env = { HOME: home, XDG_CONFIG_HOME: config };
+  await launchApp('hotkeys', profile, env);
+  await (await byTestId('dial-input')).waitForExist({ timeout: 60_000, timeoutMsg: 'the app window never came up' });
+  await waitFor('the main window to be mapped', () => xWindows().some((w) => w.title === 'Hookflash'), 20_000);
+  const mainX = xWindows().find((w) => w.title === 'Hookflash').id;
+
+  // 1. Settings: the hotkey another program holds is named; keys pressed in a field are recorded.
+  await (await byTestId('account-settings-button')).click();
+  await (await byTestId('hotkeys')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the hotkeys are not in the settings' });
+  const problem = await byTestId('hotkey-hang_up-problem');
+  await problem.waitForExist({ timeout: 10_000, timeoutMsg: 'the hotkey another program holds is not named' });
+  assert.equal((await problem.getText()).trim(), 'Ctrl+Alt+J is taken by another program; press other keys.');
+  const shortcutIn = (hotkey) => browser.execute((h) => document.querySelector(`[data-testid="hotkey-${h}"]`)?.getAttribute('data-shortcut'), hotkey);
+  const record = async (hotkey, keys, expected) => {
+    await (await byTestId(`hotkey-${hotkey}`)).click();
+    xdotool('key', '--clearmodifiers', keys);
+    await browser.waitUntil(async () => (await shortcutIn(hotkey)) === expected, {
+      timeout: 10_000,
+      timeoutMsg: `pressing ${keys} in the ${hotkey} field did not record ${expected} (it shows ${await shortcutIn(hotkey)})`,
+    });
+  };
+  await record('hang_up', 'ctrl+alt+h', 'Ctrl+Alt+KeyH');
+  assert.equal(await (await byTestId('hotkey-hang_up-problem')).isExisting(), false, 'the problem stayed after other keys were recorded');
+  await record('answer', 'ctrl+alt+a', 'Ctrl+Alt+KeyA');
+  await record('mute', 'ctrl+alt+m', 'Ctrl+Alt+KeyM');
+  await record('show_window', 'ctrl+alt+s', 'Ctrl+Alt+KeyS');
+  // A letter alone is refused with the reason; nothing is saved.
+  await (await byTestId('hotkey-mute')).click();
+  xdotool('key', '--clearmodifiers', 'q');
+  const refused = await byTestId('hotkey-mute-problem');
+  await refused.waitForExist({ timeout: 10_000, timeoutMsg: 'a plain letter as a hotkey was not refused' });
+  assert.match(await refused.getText(), /would take that key from every program/);
+  assert.equal(await shortcutIn('mute'), 'Ctrl+Alt+KeyM');
+  const saved = readFileSync(windowToml, 'utf8');
+  for (const line of ['answer = "Ctrl+Alt+KeyA"', 'hang_up = "Ctrl+Alt+KeyH"', 'mute = "Ctrl+Alt+KeyM"', 'show_window = "Ctrl+Alt+KeyS"']) {
+    assert.ok(saved.includes(line), `window.toml lacks ${line}:\n${saved}`);
+  }
+  await (await byTestId('hotkeys')).scrollIntoView();
+  await screenshot(path.join(artifacts, 'app-hotkeys.png'));
+  step('hotkeys: the taken one named, four recorded from real key presses, a plain letter refused; screenshot app-hotkeys.png');
+
+  // 2. Start at login: the desktop's autostart entry starts the app in the tray.
+  const entry = path.join(home, '.config', 'autostart', 'hookflash.desktop');
+  assert.equal(existsSync(entry), false);
+  const startAtLogin = await byTestId('start-at-login');
+  await startAtLogin.click();
+  await waitFor('the autostart entry', () => existsSync(entry), 10_000);
+  const desktopFile = readFileSync(entry, 'utf8');
+  assert.ok(desktopFile.includes(`Exec=${appBin} --minimized`), desktopFile);
+  await startAtLogin.click();
+  await waitFor('the autostart entry to go', () => !existsSync(entry), 10_000);
+  step('start at login: the XDG autostart entry is written with --minimized and removed again');
+  await (await byTestId('account-settings-button')).click();
+  await (await byTestId('dial-input')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the settings did not close' });
+
+  // 3. From another program (the window minimised): answer, mute, unmute, hang up.
+  xdotool('windowminimize', '--sync', String(mainX));
+  const appUri = `sip:alice@127.0.0.1:${appPort}`;
+  let mark = peer.events.length;
+  peer.command('dial', appUri);
+  await waitFor('the ringing window', () => xWindows().some((w) => w.title.startsWith('Incoming call:')), 10_000);
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+a');
+  await waitFor('baresip to see the call answered by the hotkey', () => peer.eventsSince(mark, 'CALL_ESTABLISHED').length > 0, 10_000);
+  const muted = () => browser.execute(() => document.querySelector('[data-testid="mute-button"]')?.getAttribute('aria-pressed'));
+  await browser.waitUntil(async () => (await muted()) === 'false', { timeout: 10_000, timeoutMsg: 'no connected call card' });
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+m');
+  await browser.waitUntil(async () => (await muted()) === 'true', { timeout: 10_000, timeoutMsg: 'the mute hotkey did not mute the call' });
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+m');
+  await browser.waitUntil(async () => (await muted()) === 'false', { timeout: 10_000, timeoutMsg: 'the mute hotkey did not unmute the call' });
+  mark = peer.events.length;
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+h');
+  await waitFor('baresip to see the call hung up by the hotkey', () => peer.eventsSince(mark, 'CALL_CLOSED').length > 0, 10_000);
+  // With no call to hang up, the hang-up key declines a ringing one (603).
+  await waitFor('the ringing window to go', () => !xWindows().some((w) => w.title.startsWith('Incoming call:')), 10_000);
+  mark = peer.events.length;
+  peer.command('dial', appUri);
+  await waitFor('the ringing window', () => xWindows().some((w) => w.title.startsWith('Incoming call:')), 10_000);
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+h');
+  const closed = await waitFor('baresip to see the call declined', () => peer.eventsSince(mark, 'CALL_CLOSED')[0], 10_000);
+  assert.match(String(closed.param), /603/, `baresip saw the call closed with: ${closed.param}`);
+  step('hotkeys: answered, muted, unmuted, hung up and declined with the window minimised');
+
+  // 4. The window's key brings it forward with the focus, and puts it away again.
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+s');
+  await waitFor('the window to come forward with the focus', () => activeXWindow() === mainX, 10_000);
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+s');
+  await waitFor('the window to be put away', () => activeXWindow() !== mainX, 10_000);
+  step('hotkeys: the show/hide key brings the window forward and minimises it');
+
+  // 5. The window keeps its size across starts.
+  xdotool('key', '--clearmodifiers', 'ctrl+alt+s');
+  await waitFor('the window to come forward', () => activeXWindow() === mainX, 10_000);
+  // Not the size it opens at (920x640, tauri.conf.json).
+  xdotool('windowsize', '--sync', String(mainX), '760', '560');
+  await sleep(500);
+  execFileSync('wmctrl', ['-i', '-c', `0x${mainX.toString(16)}`], { env: xenv }); // no tray here: closing quits
+  await waitFor('the app to quit', () => !xWindows().some((w) => w.title === 'Hookflash'), 15_000);
+  await closeApp();
+  await launchApp('hotkeys-again', profile, env);
+  await (await byTestId('dial-input')).waitForExist({ timeout: 60_000, timeoutMsg: 'the app window never came up again' });
+  await waitFor('the main window to be mapped', () => xWindows().some((w) => w.title === 'Hookflash'), 20_000);
+  const again = xWindows().find((w) => w.title === 'Hookflash').id;
+  const geometry = xdotool('getwindowgeometry', String(again));
+  assert.match(geometry, /Geometry: 760x560/, `the window did not keep its size: ${geometry}`);
+  step(`the window came back at its size: ${geometry.replace(/\n/g, ' ')}`);
+  await closeApp();
+  await stop(grabber);
 });
 
 test('tray: started hidden in a StatusNotifier host; missed calls, calling back, hanging up, do not disturb, presence, its language, show, close to tray and quit from its menu; notifications answer and decline', { timeout: 240_000 }, async (t) => {

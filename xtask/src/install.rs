@@ -35,7 +35,9 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// recommended `baresip-ffmpeg`: the command adds 1.8 MB, about 10 s of `apt-get install`),
 /// and coturn, the TURN server the phone relays its media through when no direct path works;
 /// python3-dbus and python3-gi for the e2e tests' StatusNotifier host (the tray test) and
-/// x11-utils' `xprop`, which tells the ringing window did not take the keyboard focus.
+/// x11-utils' `xprop`, which tells the ringing window did not take the keyboard focus;
+/// xdotool presses the global hotkeys as a user would and python3-xlib holds one the way another
+/// program does (tests/e2e/lib/key_grabber.py).
 /// twinkle-console and linphone-cli are the other phones of the consult-transfer tests: a
 /// transferee that acts on our REFER with `Replaces`, and a phone that takes the call over
 /// (baresip 1.0 ignores `Replaces`).
@@ -73,6 +75,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "python3-dbus",
     "python3-gi",
     "x11-utils",
+    "xdotool",
+    "python3-xlib",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.

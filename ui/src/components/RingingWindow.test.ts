@@ -3,10 +3,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, waitFor } from '@testing-library/svelte';
 import RingingWindow from './RingingWindow.svelte';
-import CloseToTrayToggle from './CloseToTrayToggle.svelte';
 import { callView } from '../lib/test_calls';
 import { ringingCallId, ringingView, stillRinging } from '../lib/ringing';
-import type { AccountView, CallInfo, PhoneEvent, WindowSettings } from '../lib/types';
+import type { AccountView, CallInfo, PhoneEvent } from '../lib/types';
 
 afterEach(() => cleanup());
 
@@ -142,30 +141,5 @@ describe('ringing window address and view', () => {
     expect(stillRinging(ringingCall({ state: 'answered' }))).toBe(false);
     expect(stillRinging(ringingCall({ direction: 'outgoing' }))).toBe(false);
     expect(stillRinging(undefined)).toBe(false);
-  });
-});
-
-describe('close to tray', () => {
-  it('shows the saved choice and saves a change', async () => {
-    const save = vi.fn(async (v: WindowSettings) => v);
-    const { getByLabelText } = render(CloseToTrayToggle, { load: async () => ({ close_to_tray: true }), save });
-    const box = getByLabelText('Keep running in the tray when the window is closed') as HTMLInputElement;
-    await waitFor(() => expect(box.disabled).toBe(false));
-    expect(box.checked).toBe(true);
-    await fireEvent.click(box);
-    expect(save).toHaveBeenCalledWith({ close_to_tray: false });
-    await waitFor(() => expect(box.checked).toBe(false));
-  });
-
-  it('says why a change cannot be saved and shows what is in effect', async () => {
-    const save = vi.fn(async () => {
-      throw 'cannot write /x/window.toml: permission denied';
-    });
-    const { getByLabelText, findByRole } = render(CloseToTrayToggle, { load: async () => ({ close_to_tray: true }), save });
-    const box = getByLabelText('Keep running in the tray when the window is closed') as HTMLInputElement;
-    await waitFor(() => expect(box.disabled).toBe(false));
-    await fireEvent.click(box);
-    expect((await findByRole('alert')).textContent).toContain('permission denied');
-    expect(box.checked).toBe(true);
   });
 });

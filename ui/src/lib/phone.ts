@@ -21,6 +21,7 @@ import type {
   RoutingSettings,
   VoiceProcessing,
   WindowSettings,
+  WindowSettingsView,
 } from './types';
 
 /** Name of the event channel the shell forwards every engine event on (src-tauri/src/events.rs `CHANNEL`). */
@@ -126,10 +127,12 @@ export const phone = {
   linkSettings: (): Promise<LinkSettings> => invoke('link_settings'),
   /** Saves it in the profile. */
   saveLinkSettings: (settings: LinkSettings): Promise<LinkSettings> => invoke('save_link_settings', { settings }),
-  /** Whether closing the window keeps the phone running in the tray. */
-  windowSettings: (): Promise<WindowSettings> => invoke('window_settings'),
-  /** Saves it (beside the profile); in effect at once. */
-  saveWindowSettings: (settings: WindowSettings): Promise<WindowSettings> => invoke('save_window_settings', { settings }),
+  /** Whether closing the window keeps the phone running in the tray, start at login, the hotkeys. */
+  windowSettings: (): Promise<WindowSettingsView> => invoke('window_settings'),
+  /** Saves them (beside the profile); in effect at once (hotkeys the desktop refuses are listed). */
+  saveWindowSettings: (settings: WindowSettings): Promise<WindowSettingsView> => invoke('save_window_settings', { settings }),
+  /** Adds or removes the desktop's autostart entry (it starts the app in the tray). */
+  setStartAtLogin: (on: boolean): Promise<WindowSettingsView> => invoke('set_start_at_login', { on }),
   /** Calls `handler` whenever links are waiting (take them with `takeLinks`). */
   onLinks: (handler: () => void): Promise<UnlistenFn> => listen(LINK_CHANNEL, () => handler()),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */

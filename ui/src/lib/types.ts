@@ -42,6 +42,10 @@ export type {
   LinkRequest,
   RoutingRejected,
   WindowSettings,
+  WindowSettingsView,
+  Hotkey,
+  Hotkeys,
+  HotkeyProblem,
   /** One sound device as the settings pickers show it. */
   DeviceView as AudioDevice,
   /** This computer's capture and playback devices. */
