@@ -281,7 +281,13 @@ pub mod adapter {
     pub struct HotkeyState {
         taken: Mutex<Vec<(Shortcut, Hotkey)>>,
         conference_muted: AtomicBool,
+        /// When the window key last brought the window forward.
+        shown_at: Mutex<Option<std::time::Instant>>,
     }
+
+    /// The desktop tells a window it has the focus a moment after showing it: a second press of
+    /// the window key within this long still counts the window as in front (and puts it away).
+    const JUST_SHOWN: std::time::Duration = std::time::Duration::from_millis(1500);
 
     pub fn on_event(app: &AppHandle, event: &hookflash_phone::PhoneEvent) {
         if let hookflash_phone::PhoneEvent::Conference { muted, parties, .. } = event {
@@ -350,10 +356,16 @@ pub mod adapter {
     }
 
     fn window_in_front(app: &AppHandle) -> bool {
+        let just_shown = app
+            .state::<HotkeyState>()
+            .shown_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() < JUST_SHOWN);
         app.get_webview_window("main").is_some_and(|w| {
             w.is_visible().unwrap_or(false)
                 && !w.is_minimized().unwrap_or(false)
-                && w.is_focused().unwrap_or(false)
+                && (just_shown || w.is_focused().unwrap_or(false))
         })
     }
 
@@ -384,8 +396,15 @@ pub mod adapter {
             let intent = intent(which, &calls, conference_muted, in_front);
             tracing::info!("hotkey {}: {intent:?}", which.name());
             let done = match (intent, phone) {
-                (Intent::ShowWindow, _) => Ok(crate::tray::adapter::show_window(&app)),
-                (Intent::HideWindow, _) => Ok(crate::tray::adapter::hide_or_minimize(&app)),
+                (Intent::ShowWindow, _) => {
+                    *app.state::<HotkeyState>().shown_at.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(std::time::Instant::now());
+                    Ok(crate::tray::adapter::show_window(&app))
+                }
+                (Intent::HideWindow, _) => {
+                    *app.state::<HotkeyState>().shown_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    Ok(crate::tray::adapter::hide_or_minimize(&app))
+                }
                 (Intent::Nothing(_), _) => Ok(()),
                 (_, Err(error)) => Err(error),
                 (Intent::Answer(id), Ok(phone)) => phone
