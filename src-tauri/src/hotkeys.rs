@@ -283,6 +283,9 @@ pub mod adapter {
         conference_muted: AtomicBool,
         /// When the window key last brought the window forward.
         shown_at: Mutex<Option<std::time::Instant>>,
+        /// The plugin is in (added with the first hotkey: its X11 thread wakes 20 times a
+        /// second, which a phone with no hotkeys need not pay for while idle).
+        plugin_added: AtomicBool,
     }
 
     /// The desktop tells a window it has the focus a moment after showing it: a second press of
@@ -297,7 +300,7 @@ pub mod adapter {
     }
 
     /// The plugin, calling [`pressed`] for every combination we hold.
-    pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
         tauri_plugin_global_shortcut::Builder::new()
             .with_handler(|app, shortcut, event| {
                 if event.state() == ShortcutState::Pressed {
@@ -312,6 +315,23 @@ pub mod adapter {
     pub fn apply(app: &AppHandle, hotkeys: &Hotkeys) -> Vec<HotkeyProblem> {
         let state = app.state::<HotkeyState>();
         let mut taken = state.taken.lock().unwrap_or_else(|e| e.into_inner());
+        if !state.plugin_added.load(Ordering::SeqCst) {
+            if hotkeys.set().next().is_none() {
+                return Vec::new();
+            }
+            if let Err(error) = app.plugin(plugin()) {
+                return hotkeys
+                    .set()
+                    .map(|(which, text)| HotkeyProblem {
+                        hotkey: which,
+                        shortcut: text.to_string(),
+                        kind: HotkeyProblemKind::Failed,
+                        detail: format!("global hotkeys are not available here: {error}"),
+                    })
+                    .collect();
+            }
+            state.plugin_added.store(true, Ordering::SeqCst);
+        }
         let shortcuts = app.global_shortcut();
         for (shortcut, _) in taken.drain(..) {
             if let Err(error) = shortcuts.unregister(shortcut) {

@@ -59,6 +59,21 @@ fn show_at_start(app: &AppHandle) {
     }
 }
 
+/// Says "ready to dial" in the log once both the main window's page has loaded and the engine
+/// runs, whichever comes last (the desktop bench times start-up to this line).
+#[derive(Default)]
+struct Readiness(std::sync::atomic::AtomicU8);
+
+const PAGE_LOADED: u8 = 1;
+const ENGINE_UP: u8 = 2;
+
+fn ready_part(app: &AppHandle, part: u8) {
+    let before = app.state::<Readiness>().0.fetch_or(part, std::sync::atomic::Ordering::SeqCst);
+    if before != PAGE_LOADED | ENGINE_UP && before | part == PAGE_LOADED | ENGINE_UP {
+        tracing::info!("ready to dial");
+    }
+}
+
 /// Hands a link to the window (which asks before dialling) and brings the window forward.
 fn deliver_link(app: &AppHandle, request: LinkRequest) {
     tracing::info!("link: {request:?}");
@@ -120,7 +135,6 @@ fn main() {
         // Registers tel:, sip:, sips:, callto: (tauri.conf.json `plugins.deep-link`); on macOS the
         // links arrive through it, elsewhere as a command line (above, and at first start below).
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(hotkeys::adapter::plugin())
         // The desktop's "start at login" entry starts the phone in the tray.
         .plugin(
             tauri_plugin_autostart::Builder::new()
@@ -137,6 +151,12 @@ fn main() {
                 .build(),
         )
         .manage(hotkeys::adapter::HotkeyState::default())
+        .manage(Readiness::default())
+        .on_page_load(|webview, payload| {
+            if webview.label() == "main" && matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+                ready_part(webview.app_handle(), PAGE_LOADED);
+            }
+        })
         .manage(Session::from_disk())
         .manage(LinkInbox::default())
         .manage(tray::adapter::TrayState::new(false))
@@ -200,6 +220,7 @@ fn main() {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 handle.state::<Session>().start_loaded(&handle).await;
+                ready_part(&handle, ENGINE_UP);
             });
             Ok(())
         })

@@ -52,7 +52,8 @@ impl RingState {
 /// Rings on a device while incoming calls ring; stops when dropped.
 pub struct Ringer {
     thread: Option<std::thread::JoinHandle<()>>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Wakes the thread to end (it sleeps on the event stream otherwise, costing nothing idle).
+    stop: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// The ringer device for an endpoint setting (`Default`: the system's default output).
@@ -66,7 +67,7 @@ impl Ringer {
     pub fn start(phone: &crate::Phone, device: AudioEndpoint) -> Ringer {
         let mut events = phone.subscribe();
         let notices = phone.device_notices();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
         let stop2 = stop.clone();
         let output = ringer_output(&device);
         let thread = std::thread::Builder::new()
@@ -76,15 +77,18 @@ impl Ringer {
                 let mut tone: Option<Ringtone> = None;
                 let rt = tokio::runtime::Builder::new_current_thread().enable_time().build();
                 let Ok(rt) = rt else { return };
-                while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                loop {
                     let next = rt.block_on(async {
-                        tokio::time::timeout(std::time::Duration::from_millis(200), events.recv()).await
+                        tokio::select! {
+                            event = events.recv() => Some(event),
+                            () = stop2.notified() => None,
+                        }
                     });
                     match next {
-                        Ok(Ok(ev)) => state.on_event(&ev),
-                        Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
-                        Ok(Err(broadcast::error::RecvError::Closed)) => break,
-                        Err(_timeout) => continue,
+                        None => break,
+                        Some(Ok(ev)) => state.on_event(&ev),
+                        Some(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                        Some(Err(broadcast::error::RecvError::Closed)) => break,
                     }
                     match (state.should_ring(), tone.is_some()) {
                         (true, false) => match Ringtone::start(output.clone(), &notices) {
@@ -110,7 +114,8 @@ impl Ringer {
 
 impl Drop for Ringer {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // A permit is kept if the thread is not waiting yet: it ends at its next wait.
+        self.stop.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
