@@ -67,7 +67,18 @@ struct SourceReport {
 pub fn bench(options: &BenchOptions) -> Result<i32, String> {
     let layout = Layout::current();
     let out_dir = layout.bench_dir();
-    let tests_bench = tests_bench_command(&layout, options.dry_run);
+    let mut tests_bench = tests_bench_command(&layout, options.dry_run);
+    if !options.dry_run {
+        // The desktop section's two apps; without them its lines say "not measured".
+        match desktop_binaries(&layout) {
+            Ok((app, hello)) => {
+                tests_bench = tests_bench
+                    .env("HOOKFLASH_BENCH_APP", app.display().to_string())
+                    .env("HOOKFLASH_BENCH_HELLO", hello.display().to_string());
+            }
+            Err(e) => println!("xtask: the desktop lines will be 'not measured': {e}"),
+        }
+    }
     let sources = [
         (
             "hookflash-tests bench",
@@ -200,6 +211,30 @@ fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
     };
     println!("xtask: the echo lines run without the WebRTC C++ reference: {why}");
     plain.env("HOOKFLASH_BENCH_NO_WEBRTC_APM", why)
+}
+
+/// Builds what the desktop lines compare, both optimised: the app (after its UI) and the
+/// hello-world Tauri app of `bench/hello-tauri` (its own workspace and target folder, so the
+/// project's builds never include it).
+fn desktop_binaries(layout: &Layout) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    println!("==> the desktop bench's apps (release builds of hookflash-app and bench/hello-tauri)");
+    let ui = layout.ui();
+    crate::npm::require_project(&ui, "ui", "the Svelte UI")?;
+    crate::npm::ci_if_stale(&ui, "ui", false)?;
+    crate::npm::script(&ui, "build", &[]).run(Some(LIMIT))?;
+    crate::run::build_command(layout, true).run(Some(LIMIT))?;
+    let hello_dir = layout.root.join("bench").join("hello-tauri");
+    let hello_target = layout.target.join("hello-tauri");
+    Cmd::new(cargo())
+        .args(["build", "--release", "--locked", "--manifest-path"])
+        .arg(hello_dir.join("Cargo.toml").display().to_string())
+        .args(["--target-dir".to_string(), hello_target.display().to_string()])
+        .cwd(&layout.root)
+        .run(Some(LIMIT))?;
+    Ok((
+        layout.release_bin("hookflash-app"),
+        hello_target.join("release").join(format!("hello-tauri{}", std::env::consts::EXE_SUFFIX)),
+    ))
 }
 
 /// `cargo bench -p x` as a person would type it (no absolute cargo path, no `cd`).

@@ -11,7 +11,9 @@
 //!   C++ module ([`echo`]);
 //! - `nofec`: Opus from a sender without FEC (baresip) under loss, ours vs baresip receiving the
 //!   same packets, vs libopus classic and deep concealment ([`no_fec`]);
-//! - `g722`: the G.722 we send in a call, decoded by FFmpeg, vs the codec alone ([`g722_sent`]).
+//! - `g722`: the G.722 we send in a call, decoded by FFmpeg, vs the codec alone ([`g722_sent`]);
+//! - `desktop`: the desktop app's idle memory and CPU, start-up and INVITE-to-ringing-window
+//!   time, beside a hello-world Tauri app ([`desktop`]).
 //!
 //! Result lines are printed as `bench-line<TAB>…` ([`lines`]) and legacy `name time: […]`
 //! lines; xtask writes both into target/bench/report.{json,md}. Arguments pick sections
@@ -20,6 +22,7 @@
 
 mod baresip_echo;
 mod cpu;
+mod desktop;
 mod echo;
 mod g722_sent;
 mod jitter_trace;
@@ -112,6 +115,12 @@ fn main() {
         let l = g722_sent::line(&dir, with_baresip);
         l.emit();
         lines.push(l);
+    }
+    if want("desktop") {
+        for l in desktop::lines(&dir) {
+            l.emit();
+            lines.push(l);
+        }
     }
     let fails = lines.iter().filter(|l| l.verdict == Verdict::Fail).count();
     let passes = lines.iter().filter(|l| l.verdict == Verdict::Pass).count();
