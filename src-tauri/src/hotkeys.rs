@@ -458,27 +458,7 @@ mod tests {
     use super::*;
 
     fn call(id: CallId, direction: Direction, state: CallState, started_at_ms: i64) -> CallInfo {
-        CallInfo {
-            id,
-            direction,
-            state,
-            remote_uri: format!("sip:{id}@example.com"),
-            remote_display_name: None,
-            codec: None,
-            muted: false,
-            started_at_ms,
-            answered_at_ms: None,
-            active: false,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: "sip:alice@example.com".into(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
-        }
+        CallInfo::new(id, direction, state, format!("sip:{id}@example.com"), "sip:alice@example.com", started_at_ms)
     }
 
     fn talking(id: CallId) -> CallInfo {

@@ -193,25 +193,9 @@ mod tests {
 
     fn call(id: CallId, name: Option<&str>, uri: &str, state: CallState) -> CallInfo {
         CallInfo {
-            id,
-            direction: Direction::Incoming,
-            state,
-            remote_uri: uri.into(),
             remote_display_name: name.map(Into::into),
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
-            answered_at_ms: None,
-            active: false,
             parked_since_ms: Some(1_000),
-            held_by_remote: false,
-            account: "sip:alice@example.com".into(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(id, Direction::Incoming, state, uri, "sip:alice@example.com", 0)
         }
     }
 

@@ -234,25 +234,9 @@ mod tests {
 
     fn call(id: CallId, state: CallState) -> CallInfo {
         CallInfo {
-            id,
-            direction: Direction::Incoming,
-            state,
-            remote_uri: format!("sip:caller{id}@example.com"),
             remote_display_name: Some(format!("Caller {id}")),
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
-            answered_at_ms: None,
-            active: false,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: "sip:alice@example.com".into(),
             routing: Some("queue call (rule 1) from sip:caller@example.com: ring".into()),
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(id, Direction::Incoming, state, format!("sip:caller{id}@example.com"), "sip:alice@example.com", 0)
         }
     }
 

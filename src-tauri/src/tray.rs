@@ -954,25 +954,9 @@ mod tests {
         state: CallState,
     ) -> CallInfo {
         CallInfo {
-            id,
-            direction,
-            state,
-            remote_uri: uri.into(),
             remote_display_name: name.map(Into::into),
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
-            answered_at_ms: None,
             active: state == CallState::Answered,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: "sip:alice@example.com".into(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(id, direction, state, uri, "sip:alice@example.com", 0)
         }
     }
 

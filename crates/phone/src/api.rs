@@ -564,6 +564,41 @@ pub struct CallInfo {
     pub transfer_request: Option<WaitingTransferRequest>,
 }
 
+impl CallInfo {
+    /// A call as it starts: on account `account`, nothing negotiated, answered, parked, muted or
+    /// merged yet; callers set what differs (`CallInfo { active: true, ..CallInfo::new(...) }`).
+    pub fn new(
+        id: CallId,
+        direction: Direction,
+        state: CallState,
+        remote_uri: impl Into<String>,
+        account: impl Into<String>,
+        started_at_ms: i64,
+    ) -> CallInfo {
+        CallInfo {
+            id,
+            direction,
+            state,
+            remote_uri: remote_uri.into(),
+            remote_display_name: None,
+            codec: None,
+            muted: false,
+            started_at_ms,
+            answered_at_ms: None,
+            active: false,
+            parked_since_ms: None,
+            held_by_remote: false,
+            account: account.into(),
+            routing: None,
+            encrypted: false,
+            media_path: None,
+            conference: false,
+            conference_muted: false,
+            transfer_request: None,
+        }
+    }
+}
+
 /// A transfer request waiting for the user (`CallInfo::transfer_request`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WaitingTransferRequest {
