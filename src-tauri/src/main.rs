@@ -249,7 +249,7 @@ fn main() {
                 _ => {}
             }
         })
-        .build(tauri::generate_context!("../tauri.conf.json"))
+        .build(tauri::generate_context!())
         .unwrap_or_else(|error| {
             eprintln!("Hookflash could not start its window: {error}");
             std::process::exit(1);

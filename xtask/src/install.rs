@@ -37,7 +37,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// python3-dbus and python3-gi for the e2e tests' StatusNotifier host (the tray test) and
 /// x11-utils' `xprop`, which tells the ringing window did not take the keyboard focus;
 /// xdotool presses the global hotkeys as a user would and python3-xlib holds one the way another
-/// program does (tests/e2e/lib/key_grabber.py).
+/// program does (tests/e2e/lib/key_grabber.py); xdg-utils and desktop-file-utils are the
+/// desktop's link-handler database the installed .deb registers in (the package step).
 /// twinkle-console and linphone-cli are the other phones of the consult-transfer tests: a
 /// transferee that acts on our REFER with `Replaces`, and a phone that takes the call over
 /// (baresip 1.0 ignores `Replaces`).
@@ -77,6 +78,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "x11-utils",
     "xdotool",
     "python3-xlib",
+    "xdg-utils",
+    "desktop-file-utils",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.

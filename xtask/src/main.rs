@@ -1,8 +1,9 @@
-//! `cargo xtask`: the project's own commands (`run`, `test`, `bench`), written in Rust so they
+//! `cargo xtask`: the project's own commands (`run`, `test`, `bench`, `bundle`), written in Rust so they
 //! work the same for every developer and in CI (`.ci/run` is `cargo xtask test`).
 //! This file parses the command line and hands over to one module per command.
 
 mod bench;
+mod bundle;
 mod install;
 mod layout;
 mod npm;
@@ -15,6 +16,7 @@ mod test;
 mod webrtc_apm;
 
 use bench::BenchOptions;
+use bundle::BundleOptions;
 use run::RunOptions;
 use test::TestOptions;
 
@@ -27,6 +29,7 @@ Commands:
   run     Install what the app needs, build the UI and the desktop app, start it
   test    Install the test tools and peers, run every test suite, print a summary
   bench   Run the benchmarks that exist; write target/bench/report.{json,md}
+  bundle  Build the desktop app's Linux installers (.deb, .rpm) into target/*/bundle/
   help    Print this help (or `cargo xtask <COMMAND> --help`)
 
 Installing uses apt-get on Debian/Ubuntu (as root, else via sudo) and only for what is
@@ -58,15 +61,15 @@ table and ends with `xtask: N passed, M failed`. Exit code 1 if any step failed.
 
 Steps, in order:
   setup    system packages, tauri-driver, Python venv (quick when all is there)
-  rust     cargo test --no-fail-fast --workspace --exclude hookflash-app
-  ui       ui/: npm ci (when stale), npm test, npm run build
-  app      cargo test --no-fail-fast -p hookflash-app
-  build    cargo build -p hookflash-cli -p hookflash-app
-  interop  cargo test --no-fail-fast --workspace --exclude hookflash-app --tests
-           -- --ignored --test-threads=1
+  ui       ui/: npm ci (when stale), npm test, npm run check, npm run build
+  rust     cargo test --no-fail-fast --workspace (the app too when the ui step runs)
+  build    cargo build --workspace --all-targets (the build `cargo xtask run` shares)
+  interop  cargo test --no-fail-fast --workspace --tests -- --ignored --test-threads=1
            (real peers; env HOOKFLASH_CLI_BIN, HOOKFLASH_PYTHON, HOOKFLASH_APP_BIN)
   e2e      tests/e2e/: npm ci (when stale), npm test
            (env HOOKFLASH_APP_BIN, HOOKFLASH_ARTIFACTS_DIR=target/e2e-artifacts)
+  package  the app's .deb (`cargo xtask bundle`'s, from the debug build): installed with
+           dpkg, started once under Xvfb, removed (needs root; skipped otherwise)
 
 Options:
   --only STEPS  Run only these steps (setup still runs unless skipped); repeatable
@@ -74,6 +77,22 @@ Options:
   --dry-run     Show what would be installed and run, change nothing
   --list        List the steps
   -h, --help    Print this help
+";
+
+const BUNDLE_HELP: &str = "\
+Usage: cargo xtask bundle [--release] [--dry-run]
+
+Builds the UI and the app (the shared debug build of `cargo xtask test`, or the optimised one
+with --release), then the Linux installers with the Tauri CLI from ui/'s dev-dependencies:
+target/debug/bundle/deb/Hookflash_<version>_amd64.deb and bundle/rpm/…rpm (target/release/…
+with --release). They install /usr/bin/hookflash-app, its icons and a .desktop entry that opens
+tel:, sip:, sips: and callto: links. No AppImage: its tool is downloaded from GitHub, which
+these machines cannot reach. macOS and Windows bundles: .github/workflows/desktop-bundles.yml.
+
+Options:
+  --release   Bundle the optimised app
+  --dry-run   Show what would be installed and run, change nothing
+  -h, --help  Print this help
 ";
 
 const BENCH_HELP: &str = "\
@@ -96,6 +115,7 @@ enum Invocation {
     Run(RunOptions),
     Test(TestOptions),
     Bench(BenchOptions),
+    Bundle(BundleOptions),
 }
 
 fn parse(args: &[String]) -> Result<Invocation, String> {
@@ -166,8 +186,26 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
             }
             Ok(Invocation::Bench(options))
         }
+        "bundle" => {
+            if wants_help(rest) {
+                return Ok(Invocation::Help(BUNDLE_HELP));
+            }
+            let mut options = BundleOptions::default();
+            for arg in rest {
+                match arg.as_str() {
+                    "--dry-run" => options.dry_run = true,
+                    "--release" => options.release = true,
+                    other => {
+                        return Err(format!(
+                            "`cargo xtask bundle` has no option `{other}` (see `cargo xtask bundle --help`)"
+                        ))
+                    }
+                }
+            }
+            Ok(Invocation::Bundle(options))
+        }
         other => Err(format!(
-            "there is no command `{other}`; the commands are run, test and bench"
+            "there is no command `{other}`; the commands are run, test, bench and bundle"
         )),
     }
 }
@@ -187,6 +225,7 @@ fn main() {
         Ok(Invocation::Run(options)) => run::run(&options),
         Ok(Invocation::Test(options)) => test::test(&options),
         Ok(Invocation::Bench(options)) => bench::bench(&options),
+        Ok(Invocation::Bundle(options)) => bundle::bundle(&options),
         Err(e) => {
             eprintln!("xtask: {e}");
             std::process::exit(2);
@@ -275,6 +314,16 @@ mod tests {
     fn unknown_command_names_the_real_ones() {
         assert!(parse(&args(&["deploy"]))
             .unwrap_err()
-            .contains("run, test and bench"));
+            .contains("run, test, bench and bundle"));
+    }
+
+    #[test]
+    fn bundle_takes_release_and_dry_run() {
+        assert_eq!(
+            parse(&args(&["bundle", "--release", "--dry-run"])).unwrap(),
+            Invocation::Bundle(BundleOptions { dry_run: true, release: true })
+        );
+        assert_eq!(parse(&args(&["bundle", "--help"])).unwrap(), Invocation::Help(BUNDLE_HELP));
+        assert!(parse(&args(&["bundle", "--appimage"])).unwrap_err().contains("no option `--appimage`"));
     }
 }

@@ -2,7 +2,7 @@
 //! order, each as one step with its result and duration, keeps going after a failure, prints a
 //! summary table and exits non-zero if any step failed.
 //!
-//! Steps: setup, ui, rust, build, interop, e2e. The UI is built first because the Tauri app
+//! Steps: setup, ui, rust, build, interop, e2e, package. The UI is built first because the Tauri app
 //! embeds ui/dist when it compiles. The app is tested in the same `cargo test --workspace` as
 //! the engine, and the later steps build and test the same workspace: cargo resolves features
 //! per command, so testing the app apart (or the engine without it) compiled tokio, rsipstack,
@@ -31,6 +31,7 @@ pub const STEPS: &[(&str, &str, u64)] = &[
         25,
     ),
     ("e2e", "tests/e2e/: WebdriverIO on the app window", 15),
+    ("package", "the app's .deb (Tauri CLI): installed, started once, removed", 10),
 ];
 
 /// Options of `cargo xtask test`.
@@ -280,6 +281,30 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
             list.push(run(npm::script(&layout.e2e(), "test", &env)));
             list
         }
+        "package" => {
+            let mut list = vec![Action::RequireNpmProject {
+                dir: layout.ui(),
+                what: "the Svelte UI (its dev-dependencies hold the Tauri CLI)",
+            }];
+            list.push(Action::NpmCi(layout.ui()));
+            if !build_runs {
+                if !ui_runs {
+                    list.push(run(npm::script(&layout.ui(), "build", &[])));
+                }
+                list.push(run(cargo_cmd(SHARED_BUILD)));
+            }
+            list.push(run(crate::bundle::bundle_command(layout, false)));
+            list.push(Action::NpmCi(layout.e2e()));
+            list.push(run(npm::script(
+                &layout.e2e(),
+                "test:installed",
+                &[(
+                    "HOOKFLASH_DEB_DIR".to_string(),
+                    crate::bundle::deb_dir(layout, false).display().to_string(),
+                )],
+            )));
+            list
+        }
         other => unreachable!("unknown step {other}"),
     }
 }
@@ -424,7 +449,7 @@ mod tests {
         let all = select(&[], &[]).unwrap();
         assert_eq!(
             running(&all),
-            vec!["setup", "ui", "rust", "build", "interop", "e2e"]
+            vec!["setup", "ui", "rust", "build", "interop", "e2e", "package"]
         );
     }
 
@@ -441,7 +466,7 @@ mod tests {
     #[test]
     fn skip_leaves_steps_out() {
         let sel = select(&[], &strings(&["e2e", "interop"])).unwrap();
-        assert_eq!(running(&sel), vec!["setup", "ui", "rust", "build"]);
+        assert_eq!(running(&sel), vec!["setup", "ui", "rust", "build", "package"]);
     }
 
     #[test]
