@@ -8,7 +8,9 @@ fn main() {
     println!("cargo:rerun-if-changed=capabilities");
     println!("cargo:rerun-if-changed=../ui/dist");
     if !std::path::Path::new("../ui/dist/index.html").exists() {
-        panic!("the window's files are missing (ui/dist): run `npm ci && npm run build` in ui/ first");
+        panic!(
+            "the window's files are missing (ui/dist): run `npm ci && npm run build` in ui/ first"
+        );
     }
     if let Err(error) = tauri_build::try_build(tauri_build::Attributes::new()) {
         panic!("tauri-build failed: {error:#}");

@@ -24,7 +24,11 @@ pub struct DevicesView {
 }
 
 fn view(d: hookflash_phone::DeviceInfo) -> DeviceView {
-    DeviceView { id: d.id, name: d.name, is_default: d.is_default }
+    DeviceView {
+        id: d.id,
+        name: d.name,
+        is_default: d.is_default,
+    }
 }
 
 /// Where the ringer rings: the chosen ringer device, unless `HOOKFLASH_AUDIO_OUT` overrides
@@ -41,7 +45,10 @@ fn ringer_endpoint(devices: &AudioDevices, env_out: Option<String>) -> AudioEndp
 
 /// Starts ringing for `phone`'s incoming calls on the chosen ringer device.
 pub fn start_ringer(phone: &Phone, devices: &AudioDevices) -> Ringer {
-    Ringer::start(phone, ringer_endpoint(devices, std::env::var(ENV_AUDIO_OUT).ok()))
+    Ringer::start(
+        phone,
+        ringer_endpoint(devices, std::env::var(ENV_AUDIO_OUT).ok()),
+    )
 }
 
 /// The sound devices of this computer, defaults marked.
@@ -65,7 +72,10 @@ pub async fn audio_settings(session: State<'_, Session>) -> Result<AudioDevices,
 
 /// Saves the chosen devices; calls from now on use them, the ringer moves at once.
 #[tauri::command]
-pub async fn save_audio_settings(session: State<'_, Session>, devices: AudioDevices) -> Result<AudioDevices, String> {
+pub async fn save_audio_settings(
+    session: State<'_, Session>,
+    devices: AudioDevices,
+) -> Result<AudioDevices, String> {
     session.save_audio_devices(devices).await
 }
 
@@ -75,10 +85,25 @@ mod tests {
 
     #[test]
     fn the_ringer_follows_the_choice_unless_the_env_overrides_audio() {
-        let chosen = AudioDevices { ringer: Some("hw:CARD=PCH,DEV=0".into()), ..Default::default() };
-        assert_eq!(ringer_endpoint(&chosen, None), AudioEndpoint::Device(Some("hw:CARD=PCH,DEV=0".into())));
-        assert_eq!(ringer_endpoint(&AudioDevices::default(), None), AudioEndpoint::Default);
-        assert_eq!(ringer_endpoint(&chosen, Some("null".into())), AudioEndpoint::Null);
-        assert_eq!(ringer_endpoint(&chosen, Some("/tmp/rx.wav".into())), AudioEndpoint::Null);
+        let chosen = AudioDevices {
+            ringer: Some("hw:CARD=PCH,DEV=0".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ringer_endpoint(&chosen, None),
+            AudioEndpoint::Device(Some("hw:CARD=PCH,DEV=0".into()))
+        );
+        assert_eq!(
+            ringer_endpoint(&AudioDevices::default(), None),
+            AudioEndpoint::Default
+        );
+        assert_eq!(
+            ringer_endpoint(&chosen, Some("null".into())),
+            AudioEndpoint::Null
+        );
+        assert_eq!(
+            ringer_endpoint(&chosen, Some("/tmp/rx.wav".into())),
+            AudioEndpoint::Null
+        );
     }
 }

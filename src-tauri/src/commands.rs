@@ -25,11 +25,20 @@ pub async fn register(session: State<'_, Session>) -> Reply<()> {
 }
 
 #[tauri::command]
-pub async fn dial(session: State<'_, Session>, target: String, caller_id: Option<String>, from: Option<String>) -> Reply<CallId> {
+pub async fn dial(
+    session: State<'_, Session>,
+    target: String,
+    caller_id: Option<String>,
+    from: Option<String>,
+) -> Reply<CallId> {
     let phone = session.phone().await?;
     // The caller ID, if picked, is checked against the account's allowed list by the engine;
     // `from` (an account's AOR) picks the account, else the first.
-    let options = hookflash_phone::CallOptions { caller_id, from, ..session.call_options().await };
+    let options = hookflash_phone::CallOptions {
+        caller_id,
+        from,
+        ..session.call_options().await
+    };
     phone
         .dial(&target, options)
         .await
@@ -81,7 +90,12 @@ pub async fn send_to_voicemail(session: State<'_, Session>, id: CallId) -> Reply
 /// Holds the call with music on hold (it moves to the parked list).
 #[tauri::command]
 pub async fn park_call(session: State<'_, Session>, id: CallId) -> Reply<()> {
-    session.phone().await?.park(id).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .park(id)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Makes a parked call the active one; the active call is parked in the same step.
@@ -140,10 +154,13 @@ pub async fn save_routing(
     session: State<'_, Session>,
     settings: RoutingSettings,
 ) -> Result<RoutingSettings, RoutingRejected> {
-    session.save_routing(settings).await.map_err(|e| RoutingRejected {
-        message: e.to_string(),
-        problems: e.problems,
-    })
+    session
+        .save_routing(settings)
+        .await
+        .map_err(|e| RoutingRejected {
+            message: e.to_string(),
+            problems: e.problems,
+        })
 }
 
 /// What `save_routing` rejects with.
@@ -155,7 +172,9 @@ pub struct RoutingRejected {
 
 /// Echo cancellation, noise suppression, gain control: what is in effect.
 #[tauri::command]
-pub async fn voice_processing(session: State<'_, Session>) -> Reply<hookflash_phone::VoiceProcessing> {
+pub async fn voice_processing(
+    session: State<'_, Session>,
+) -> Reply<hookflash_phone::VoiceProcessing> {
     Ok(session.voice_processing().await)
 }
 
@@ -224,51 +243,98 @@ pub async fn save_account(
 /// Parks a connected call on a server park orbit slot (blind transfer to the slot).
 #[tauri::command]
 pub async fn park_on_orbit(session: State<'_, Session>, id: CallId, slot: String) -> Reply<()> {
-    session.phone().await?.park_on_orbit(id, &slot).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .park_on_orbit(id, &slot)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Blind transfer: the call is held, then its far end is referred to `target` (number,
 /// extension or URI). Progress arrives as `transfer` events; if it fails the call stays parked,
 /// or is resumed with `resume`.
 #[tauri::command]
-pub async fn transfer_call(session: State<'_, Session>, id: CallId, target: String, resume: bool) -> Reply<()> {
-    session.phone().await?.transfer(id, &target, resume).await.map_err(|e| e.to_string())
+pub async fn transfer_call(
+    session: State<'_, Session>,
+    id: CallId,
+    target: String,
+    resume: bool,
+) -> Reply<()> {
+    session
+        .phone()
+        .await?
+        .transfer(id, &target, resume)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Consult before transferring: parks the call and dials `target`; the new call's id.
 #[tauri::command]
-pub async fn consult_call(session: State<'_, Session>, id: CallId, target: String) -> Reply<CallId> {
+pub async fn consult_call(
+    session: State<'_, Session>,
+    id: CallId,
+    target: String,
+) -> Reply<CallId> {
     let phone = session.phone().await?;
-    phone.consult(id, &target, session.call_options().await).await.map_err(|e| e.to_string())
+    phone
+        .consult(id, &target, session.call_options().await)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Attended transfer: connects the far ends of calls `id` and `other` and leaves both; if it
 /// fails both stay, `id` back on the line.
 #[tauri::command]
-pub async fn complete_transfer(session: State<'_, Session>, id: CallId, other: CallId) -> Reply<()> {
-    session.phone().await?.complete_transfer(id, other, true).await.map_err(|e| e.to_string())
+pub async fn complete_transfer(
+    session: State<'_, Session>,
+    id: CallId,
+    other: CallId,
+) -> Reply<()> {
+    session
+        .phone()
+        .await?
+        .complete_transfer(id, other, true)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The user's answer to the far end's transfer request on call `id` (`transfer_request` event,
 /// accounts with `transfer_requests = "ask"`): accept calls the target (the call ends once that
 /// one connects), decline keeps the call. Unanswered in time, the engine declines by itself.
 #[tauri::command]
-pub async fn answer_transfer_request(session: State<'_, Session>, id: CallId, accept: bool) -> Reply<()> {
-    session.phone().await?.answer_transfer_request(id, accept).await.map_err(|e| e.to_string())
+pub async fn answer_transfer_request(
+    session: State<'_, Session>,
+    id: CallId,
+    accept: bool,
+) -> Reply<()> {
+    session
+        .phone()
+        .await?
+        .answer_transfer_request(id, accept)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Takes back the call parked on an orbit slot (a call to the slot).
 #[tauri::command]
 pub async fn retrieve_from_orbit(session: State<'_, Session>, slot: String) -> Reply<CallId> {
     let phone = session.phone().await?;
-    phone.retrieve(&slot, session.call_options().await).await.map_err(|e| e.to_string())
+    phone
+        .retrieve(&slot, session.call_options().await)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The account's orbit slots as last reported (empty without `[account.shared_park]`);
 /// changes arrive as `park_slots` events.
 #[tauri::command]
 pub async fn park_slots(session: State<'_, Session>) -> Reply<Vec<hookflash_phone::ParkSlot>> {
-    Ok(session.phone().await.map(|p| p.park_slots()).unwrap_or_default())
+    Ok(session
+        .phone()
+        .await
+        .map(|p| p.park_slots())
+        .unwrap_or_default())
 }
 
 /// Merges the active call, the conference (if any) and `ids` into one local conference the user
@@ -276,14 +342,28 @@ pub async fn park_slots(session: State<'_, Session>) -> Reply<Vec<hookflash_phon
 /// Changes arrive as `conference` events.
 #[tauri::command]
 pub async fn conference_calls(session: State<'_, Session>, ids: Vec<CallId>) -> Reply<()> {
-    session.phone().await?.conference(&ids).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .conference(&ids)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Keeps conference party `id` (absent: the user's own microphone) out of the mix, or lets it
 /// back in; the party still hears everyone.
 #[tauri::command]
-pub async fn conference_mute(session: State<'_, Session>, id: Option<CallId>, muted: bool) -> Reply<()> {
-    session.phone().await?.conference_mute(id, muted).await.map_err(|e| e.to_string())
+pub async fn conference_mute(
+    session: State<'_, Session>,
+    id: Option<CallId>,
+    muted: bool,
+) -> Reply<()> {
+    session
+        .phone()
+        .await?
+        .conference_mute(id, muted)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Leaves the conference: two other parties are connected to each other (attended transfer)
@@ -291,14 +371,24 @@ pub async fn conference_mute(session: State<'_, Session>, id: Option<CallId>, mu
 /// which hangs up every party.
 #[tauri::command]
 pub async fn leave_conference(session: State<'_, Session>, end: bool) -> Reply<()> {
-    session.phone().await?.leave_conference(end).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .leave_conference(end)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Leaves the conference by handing it to party `to` (its phone is referred to each other
 /// party in turn, and hosts the conference from then on).
 #[tauri::command]
 pub async fn hand_conference(session: State<'_, Session>, to: CallId) -> Reply<()> {
-    session.phone().await?.hand_conference(to).await.map_err(|e| e.to_string())
+    session
+        .phone()
+        .await?
+        .hand_conference(to)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The window's language (`en`, `de`, `es`; any other tag is English): the tray, the ringing

@@ -56,8 +56,16 @@ pub fn call_options(
     // The env overrides (tests, headless runs); otherwise the devices chosen in settings.
     let devices = profile.map(|p| p.audio.clone()).unwrap_or_default();
     CallOptions {
-        audio_in: if env_in.is_some() { audio_endpoint(env_in) } else { devices.microphone_endpoint() },
-        audio_out: if env_out.is_some() { audio_endpoint(env_out) } else { devices.speaker_endpoint() },
+        audio_in: if env_in.is_some() {
+            audio_endpoint(env_in)
+        } else {
+            devices.microphone_endpoint()
+        },
+        audio_out: if env_out.is_some() {
+            audio_endpoint(env_out)
+        } else {
+            devices.speaker_endpoint()
+        },
         codecs: profile.map(|p| p.codecs.clone()).unwrap_or_default(),
         caller_id: None,
         from: None,
@@ -181,11 +189,17 @@ register = false
         assert!(profile.account.register);
         // Not given: the profile's policy stays; given: it is the account's.
         assert_eq!(profile.account.transfer_requests, TransferRequests::Accept);
-        let asking = AccountForm { transfer_requests: Some(TransferRequests::Ask), ..form.clone() };
+        let asking = AccountForm {
+            transfer_requests: Some(TransferRequests::Ask),
+            ..form.clone()
+        };
         let profile = apply_form(Some(&profile), &asking).unwrap();
         assert_eq!(profile.account.transfer_requests, TransferRequests::Ask);
         assert_eq!(
-            apply_form(Some(&profile), &form).unwrap().account.transfer_requests,
+            apply_form(Some(&profile), &form)
+                .unwrap()
+                .account
+                .transfer_requests,
             TransferRequests::Ask
         );
         let written = toml::to_string(&apply_form(Some(&profile), &asking).unwrap()).unwrap();

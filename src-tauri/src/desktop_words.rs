@@ -72,13 +72,23 @@ impl Words {
         pick(self.0, "Registered", "Angemeldet", "Registrado")
     }
     pub fn direct_calls_only(self) -> String {
-        pick(self.0, "Direct calls only", "Nur direkte Anrufe", "Solo llamadas directas")
+        pick(
+            self.0,
+            "Direct calls only",
+            "Nur direkte Anrufe",
+            "Solo llamadas directas",
+        )
     }
     pub fn registering(self) -> String {
         pick(self.0, "Registering…", "Anmeldung läuft…", "Registrando…")
     }
     pub fn not_registered(self, status: Option<u16>) -> String {
-        let text = pick(self.0, "Not registered", "Nicht angemeldet", "No registrado");
+        let text = pick(
+            self.0,
+            "Not registered",
+            "Nicht angemeldet",
+            "No registrado",
+        );
         match status {
             Some(s) => format!("{text} ({s})"),
             None => text,
@@ -122,7 +132,12 @@ impl Words {
         pick(self.0, "Show window", "Fenster anzeigen", "Mostrar ventana")
     }
     pub fn hide_window(self) -> String {
-        pick(self.0, "Hide window", "Fenster ausblenden", "Ocultar ventana")
+        pick(
+            self.0,
+            "Hide window",
+            "Fenster ausblenden",
+            "Ocultar ventana",
+        )
     }
     pub fn hang_up(self) -> String {
         pick(self.0, "Hang up", "Auflegen", "Colgar")
@@ -147,13 +162,28 @@ impl Words {
         pick(self.0, "Busy", "Beschäftigt", "Ocupado")
     }
     pub fn recent_calls(self) -> String {
-        pick(self.0, "Recent calls", "Letzte Anrufe", "Llamadas recientes")
+        pick(
+            self.0,
+            "Recent calls",
+            "Letzte Anrufe",
+            "Llamadas recientes",
+        )
     }
     pub fn no_calls_yet(self) -> String {
-        pick(self.0, "No calls yet", "Noch keine Anrufe", "Aún no hay llamadas")
+        pick(
+            self.0,
+            "No calls yet",
+            "Noch keine Anrufe",
+            "Aún no hay llamadas",
+        )
     }
     pub fn quit(self) -> String {
-        pick(self.0, "Quit Hookflash", "Hookflash beenden", "Salir de Hookflash")
+        pick(
+            self.0,
+            "Quit Hookflash",
+            "Hookflash beenden",
+            "Salir de Hookflash",
+        )
     }
     /// The ringing window's title.
     pub fn incoming_call_title(self, name: &str) -> String {
@@ -259,15 +289,25 @@ mod tests {
                 w.answer_transfer_within(30),
             ]
         };
-        let (en, de, es) = (all(Words(Lang::En)), all(Words(Lang::De)), all(Words(Lang::Es)));
+        let (en, de, es) = (
+            all(Words(Lang::En)),
+            all(Words(Lang::De)),
+            all(Words(Lang::Es)),
+        );
         for (i, e) in en.iter().enumerate() {
             assert!(!e.is_empty() && !de[i].is_empty() && !es[i].is_empty());
             // Only the ones that are a name or a number alone may read the same.
-            assert!(e != &de[i] || e == "Hookflash", "sentence {i} is not German: {e}");
+            assert!(
+                e != &de[i] || e == "Hookflash",
+                "sentence {i} is not German: {e}"
+            );
             assert!(e != &es[i], "sentence {i} is not Spanish: {e}");
         }
         assert_eq!(Words(Lang::De).missed_calls(2), "2 verpasste Anrufe");
-        assert_eq!(Words(Lang::Es).not_registered(Some(403)), "No registrado (403)");
+        assert_eq!(
+            Words(Lang::Es).not_registered(Some(403)),
+            "No registrado (403)"
+        );
     }
 
     #[test]

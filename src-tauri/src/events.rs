@@ -25,7 +25,9 @@ pub fn warn(app: &AppHandle, message: impl Into<String>) {
 
 /// Whether the main window has the focus (notifications for incoming calls only when not).
 fn window_focused(app: &AppHandle) -> bool {
-    app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false)
+    app.get_webview_window("main")
+        .and_then(|w| w.is_focused().ok())
+        .unwrap_or(false)
 }
 
 /// A ringing call's notification button: Answer answers as the window would and brings the
@@ -41,9 +43,10 @@ fn on_call_action(app: &AppHandle, action: crate::notifications::CallAction) {
                 crate::tray::adapter::show_window(&app);
                 answered.map_err(|e| format!("cannot answer call {id}: {e}"))
             }
-            (Ok(phone), CallAction::Decline(id)) => {
-                phone.reject(id, crate::commands::DECLINE_STATUS).await.map_err(|e| format!("cannot decline call {id}: {e}"))
-            }
+            (Ok(phone), CallAction::Decline(id)) => phone
+                .reject(id, crate::commands::DECLINE_STATUS)
+                .await
+                .map_err(|e| format!("cannot decline call {id}: {e}")),
             (Err(error), _) => Err(error),
         };
         if let Err(message) = done {

@@ -27,7 +27,12 @@ pub enum Hotkey {
 }
 
 impl Hotkey {
-    pub const ALL: [Hotkey; 4] = [Hotkey::Answer, Hotkey::HangUp, Hotkey::Mute, Hotkey::ShowWindow];
+    pub const ALL: [Hotkey; 4] = [
+        Hotkey::Answer,
+        Hotkey::HangUp,
+        Hotkey::Mute,
+        Hotkey::ShowWindow,
+    ];
 
     /// The English name, for sentences in the log and errors.
     pub fn name(self) -> &'static str {
@@ -72,7 +77,10 @@ impl Hotkeys {
 
     /// The hotkeys that are set, with their combinations.
     pub fn set(&self) -> impl Iterator<Item = (Hotkey, &str)> {
-        Hotkey::ALL.into_iter().map(|h| (h, self.get(h))).filter(|(_, s)| !s.is_empty())
+        Hotkey::ALL
+            .into_iter()
+            .map(|h| (h, self.get(h)))
+            .filter(|(_, s)| !s.is_empty())
     }
 }
 
@@ -119,7 +127,10 @@ pub fn check(hotkeys: &Hotkeys) -> Result<Hotkeys, String> {
             continue;
         }
         if text.len() > 64 {
-            return Err(format!("the keys for {} are not a key combination", which.name()));
+            return Err(format!(
+                "the keys for {} are not a key combination",
+                which.name()
+            ));
         }
         let shortcut: Shortcut = text.parse().map_err(|_| {
             format!(
@@ -180,7 +191,10 @@ pub fn display(shortcut: &str) -> String {
 /// Why global hotkeys cannot work on this desktop, from its session variables; None where they
 /// can. A Wayland session lets no program take keys from the others (an X11 key grab there
 /// reaches only while an X11 program has the keyboard, whichever backend we draw with).
-pub fn unavailable_reason(wayland_display: Option<&str>, session_type: Option<&str>) -> Option<String> {
+pub fn unavailable_reason(
+    wayland_display: Option<&str>,
+    session_type: Option<&str>,
+) -> Option<String> {
     let wayland = wayland_display.is_some_and(|d| !d.is_empty())
         || session_type.is_some_and(|t| t.eq_ignore_ascii_case("wayland"));
     (wayland && cfg!(target_os = "linux")).then(|| {
@@ -195,8 +209,17 @@ pub fn unavailable_reason(wayland_display: Option<&str>, session_type: Option<&s
 /// A hotkey asked for on the command line (`hookflash-app answer`...; a second start hands it to
 /// the running app): for desktops whose own keyboard settings run commands, as Wayland's do.
 pub fn from_args<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Option<Hotkey> {
-    let args: Vec<String> = args.into_iter().skip(1).map(|a| a.as_ref().to_string()).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let args: Vec<String> = args
+        .into_iter()
+        .skip(1)
+        .map(|a| a.as_ref().to_string())
+        .collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["answer"] => Some(Hotkey::Answer),
         ["hang-up"] | ["hangup"] => Some(Hotkey::HangUp),
         ["mute"] => Some(Hotkey::Mute),
@@ -211,9 +234,14 @@ pub enum Intent {
     Answer(CallId),
     Hangup(CallId),
     Decline(CallId),
-    Mute { id: CallId, muted: bool },
+    Mute {
+        id: CallId,
+        muted: bool,
+    },
     /// Mute or unmute the user in the conference.
-    ConferenceMute { muted: bool },
+    ConferenceMute {
+        muted: bool,
+    },
     ShowWindow,
     HideWindow,
     /// Nothing to do; the sentence says why (logged).
@@ -230,7 +258,9 @@ fn ringing_longest<'a>(calls: &'a [CallInfo]) -> Option<&'a CallInfo> {
 
 /// The call the user talks on: the one with the microphone, answered.
 fn current(calls: &[CallInfo]) -> Option<&CallInfo> {
-    calls.iter().find(|c| c.active && c.state == CallState::Answered)
+    calls
+        .iter()
+        .find(|c| c.active && c.state == CallState::Answered)
 }
 
 /// What hotkey `which` does, given the calls, whether the user is in a conference with their
@@ -257,8 +287,13 @@ pub fn intent(
             }
         }
         Hotkey::Mute => match current(calls) {
-            Some(call) if call.conference => Intent::ConferenceMute { muted: !conference_muted },
-            Some(call) => Intent::Mute { id: call.id, muted: !call.muted },
+            Some(call) if call.conference => Intent::ConferenceMute {
+                muted: !conference_muted,
+            },
+            Some(call) => Intent::Mute {
+                id: call.id,
+                muted: !call.muted,
+            },
             None => Intent::Nothing("no call to mute"),
         },
         Hotkey::ShowWindow if window_in_front => Intent::HideWindow,
@@ -295,7 +330,9 @@ pub mod adapter {
     pub fn on_event(app: &AppHandle, event: &hookflash_phone::PhoneEvent) {
         if let hookflash_phone::PhoneEvent::Conference { muted, parties, .. } = event {
             let muted = *muted && !parties.is_empty();
-            app.state::<HotkeyState>().conference_muted.store(muted, Ordering::Relaxed);
+            app.state::<HotkeyState>()
+                .conference_muted
+                .store(muted, Ordering::Relaxed);
         }
     }
 
@@ -367,7 +404,10 @@ pub mod adapter {
                     } else {
                         HotkeyProblemKind::Failed
                     };
-                    tracing::warn!("cannot take the hotkey {text} for {}: {detail}", which.name());
+                    tracing::warn!(
+                        "cannot take the hotkey {text} for {}: {detail}",
+                        which.name()
+                    );
                     problems.push(problem(kind, detail));
                 }
             }
@@ -417,12 +457,17 @@ pub mod adapter {
             tracing::info!("hotkey {}: {intent:?}", which.name());
             let done = match (intent, phone) {
                 (Intent::ShowWindow, _) => {
-                    *app.state::<HotkeyState>().shown_at.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(std::time::Instant::now());
+                    *app.state::<HotkeyState>()
+                        .shown_at
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
                     Ok(crate::tray::adapter::show_window(&app))
                 }
                 (Intent::HideWindow, _) => {
-                    *app.state::<HotkeyState>().shown_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    *app.state::<HotkeyState>()
+                        .shown_at
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = None;
                     Ok(crate::tray::adapter::hide_or_minimize(&app))
                 }
                 (Intent::Nothing(_), _) => Ok(()),
@@ -431,16 +476,18 @@ pub mod adapter {
                     .answer(id, session.call_options().await)
                     .await
                     .map_err(|e| format!("cannot answer call {id}: {e}")),
-                (Intent::Hangup(id), Ok(phone)) => {
-                    phone.hangup(id).await.map_err(|e| format!("cannot hang up call {id}: {e}"))
-                }
+                (Intent::Hangup(id), Ok(phone)) => phone
+                    .hangup(id)
+                    .await
+                    .map_err(|e| format!("cannot hang up call {id}: {e}")),
                 (Intent::Decline(id), Ok(phone)) => phone
                     .reject(id, crate::commands::DECLINE_STATUS)
                     .await
                     .map_err(|e| format!("cannot decline call {id}: {e}")),
-                (Intent::Mute { id, muted }, Ok(phone)) => {
-                    phone.set_mute(id, muted).await.map_err(|e| format!("cannot mute call {id}: {e}"))
-                }
+                (Intent::Mute { id, muted }, Ok(phone)) => phone
+                    .set_mute(id, muted)
+                    .await
+                    .map_err(|e| format!("cannot mute call {id}: {e}")),
                 (Intent::ConferenceMute { muted }, Ok(phone)) => phone
                     .conference_mute(None, muted)
                     .await
@@ -458,11 +505,21 @@ mod tests {
     use super::*;
 
     fn call(id: CallId, direction: Direction, state: CallState, started_at_ms: i64) -> CallInfo {
-        CallInfo::new(id, direction, state, format!("sip:{id}@example.com"), "sip:alice@example.com", started_at_ms)
+        CallInfo::new(
+            id,
+            direction,
+            state,
+            format!("sip:{id}@example.com"),
+            "sip:alice@example.com",
+            started_at_ms,
+        )
     }
 
     fn talking(id: CallId) -> CallInfo {
-        CallInfo { active: true, ..call(id, Direction::Outgoing, CallState::Answered, 0) }
+        CallInfo {
+            active: true,
+            ..call(id, Direction::Outgoing, CallState::Answered, 0)
+        }
     }
 
     fn keys(answer: &str, hang_up: &str, mute: &str, show_window: &str) -> Hotkeys {
@@ -479,14 +536,26 @@ mod tests {
         let second = call(2, Direction::Incoming, CallState::Ringing, 2_000);
         let first = call(3, Direction::Incoming, CallState::Ringing, 1_000);
         let calls = vec![second.clone(), first.clone()];
-        assert_eq!(intent(Hotkey::Answer, &calls, false, false), Intent::Answer(3));
+        assert_eq!(
+            intent(Hotkey::Answer, &calls, false, false),
+            Intent::Answer(3)
+        );
         // Nobody to talk to yet: hang up declines the caller waiting longest.
-        assert_eq!(intent(Hotkey::HangUp, &calls, false, false), Intent::Decline(3));
+        assert_eq!(
+            intent(Hotkey::HangUp, &calls, false, false),
+            Intent::Decline(3)
+        );
 
         // On a call while two more ring: hang up ends the call, answer still picks up.
         let calls = vec![talking(1), second, first];
-        assert_eq!(intent(Hotkey::HangUp, &calls, false, false), Intent::Hangup(1));
-        assert_eq!(intent(Hotkey::Answer, &calls, false, false), Intent::Answer(3));
+        assert_eq!(
+            intent(Hotkey::HangUp, &calls, false, false),
+            Intent::Hangup(1)
+        );
+        assert_eq!(
+            intent(Hotkey::Answer, &calls, false, false),
+            Intent::Answer(3)
+        );
 
         // A call we are dialling is hung up; a parked call is left alone.
         let dialling = call(4, Direction::Outgoing, CallState::Calling, 0);
@@ -494,21 +563,45 @@ mod tests {
             parked_since_ms: Some(5),
             ..call(5, Direction::Incoming, CallState::Answered, 0)
         };
-        assert_eq!(intent(Hotkey::HangUp, &[parked.clone(), dialling], false, false), Intent::Hangup(4));
+        assert_eq!(
+            intent(Hotkey::HangUp, &[parked.clone(), dialling], false, false),
+            Intent::Hangup(4)
+        );
         assert_eq!(
             intent(Hotkey::HangUp, &[parked.clone()], false, false),
             Intent::Nothing("no call to hang up")
         );
-        assert_eq!(intent(Hotkey::Answer, &[parked], false, false), Intent::Nothing("no call is ringing"));
-        assert_eq!(intent(Hotkey::HangUp, &[], false, false), Intent::Nothing("no call to hang up"));
+        assert_eq!(
+            intent(Hotkey::Answer, &[parked], false, false),
+            Intent::Nothing("no call is ringing")
+        );
+        assert_eq!(
+            intent(Hotkey::HangUp, &[], false, false),
+            Intent::Nothing("no call to hang up")
+        );
     }
 
     #[test]
     fn mute_toggles_the_current_call_or_the_user_in_the_conference() {
-        assert_eq!(intent(Hotkey::Mute, &[talking(1)], false, false), Intent::Mute { id: 1, muted: true });
-        let muted = CallInfo { muted: true, ..talking(1) };
-        assert_eq!(intent(Hotkey::Mute, &[muted], false, false), Intent::Mute { id: 1, muted: false });
-        let in_conference = CallInfo { conference: true, ..talking(1) };
+        assert_eq!(
+            intent(Hotkey::Mute, &[talking(1)], false, false),
+            Intent::Mute { id: 1, muted: true }
+        );
+        let muted = CallInfo {
+            muted: true,
+            ..talking(1)
+        };
+        assert_eq!(
+            intent(Hotkey::Mute, &[muted], false, false),
+            Intent::Mute {
+                id: 1,
+                muted: false
+            }
+        );
+        let in_conference = CallInfo {
+            conference: true,
+            ..talking(1)
+        };
         assert_eq!(
             intent(Hotkey::Mute, &[in_conference.clone()], false, false),
             Intent::ConferenceMute { muted: true }
@@ -519,19 +612,37 @@ mod tests {
         );
         // Ringing or dialling is nothing to mute.
         let ringing = call(2, Direction::Incoming, CallState::Ringing, 0);
-        assert_eq!(intent(Hotkey::Mute, &[ringing], false, false), Intent::Nothing("no call to mute"));
+        assert_eq!(
+            intent(Hotkey::Mute, &[ringing], false, false),
+            Intent::Nothing("no call to mute")
+        );
     }
 
     #[test]
     fn show_window_brings_it_forward_or_puts_it_away() {
-        assert_eq!(intent(Hotkey::ShowWindow, &[], false, false), Intent::ShowWindow);
-        assert_eq!(intent(Hotkey::ShowWindow, &[], false, true), Intent::HideWindow);
+        assert_eq!(
+            intent(Hotkey::ShowWindow, &[], false, false),
+            Intent::ShowWindow
+        );
+        assert_eq!(
+            intent(Hotkey::ShowWindow, &[], false, true),
+            Intent::HideWindow
+        );
     }
 
     #[test]
     fn combinations_are_checked_and_spelled_one_way() {
-        let tidy = check(&keys("ctrl+alt+a", "Control+Alt+KeyH", "Super+Shift+M", "F9")).unwrap();
-        assert_eq!(tidy, keys("Ctrl+Alt+KeyA", "Ctrl+Alt+KeyH", "Shift+Super+KeyM", "F9"));
+        let tidy = check(&keys(
+            "ctrl+alt+a",
+            "Control+Alt+KeyH",
+            "Super+Shift+M",
+            "F9",
+        ))
+        .unwrap();
+        assert_eq!(
+            tidy,
+            keys("Ctrl+Alt+KeyA", "Ctrl+Alt+KeyH", "Shift+Super+KeyM", "F9")
+        );
         assert_eq!(display(&tidy.answer), "Ctrl+Alt+A");
         assert_eq!(display("Ctrl+Digit1"), "Ctrl+1");
         assert_eq!(display("Alt+F12"), "Alt+F12");
@@ -546,7 +657,8 @@ mod tests {
             "A for Answer would take that key from every program; add Ctrl, Alt or Super"
         );
         assert!(error(keys("", "Shift+H", "", "")).contains("Shift+H for Hang up would take"));
-        assert!(error(keys("Ctrl+Alt+", "", "", "")).contains("“Ctrl+Alt+” (for Answer) is not a key combination"));
+        assert!(error(keys("Ctrl+Alt+", "", "", ""))
+            .contains("“Ctrl+Alt+” (for Answer) is not a key combination"));
         assert!(error(keys("", "", "Ctrl+Q+W", "")).contains("(for Mute) is not a key combination"));
         assert!(error(keys("", "", "", "Ctrl+Alt")).contains("is not a key combination"));
         assert!(error(keys("Ctrl+Alt+Smile", "", "", "")).contains("is not a key combination"));
@@ -572,7 +684,8 @@ mod tests {
 
     #[test]
     fn the_command_line_presses_a_hotkey_in_the_running_app() {
-        let args = |a: &[&str]| from_args(std::iter::once("hookflash-app").chain(a.iter().copied()));
+        let args =
+            |a: &[&str]| from_args(std::iter::once("hookflash-app").chain(a.iter().copied()));
         assert_eq!(args(&["answer"]), Some(Hotkey::Answer));
         assert_eq!(args(&["hang-up"]), Some(Hotkey::HangUp));
         assert_eq!(args(&["mute"]), Some(Hotkey::Mute));

@@ -54,7 +54,10 @@ pub struct LinkInbox(Mutex<Vec<LinkRequest>>);
 
 impl LinkInbox {
     pub fn push(&self, request: LinkRequest) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(request);
     }
 
     /// Everything waiting, oldest first; the inbox is then empty.
@@ -81,7 +84,9 @@ where
     match args.as_slice() {
         [] => None,
         [dial, rest @ ..] if dial == "dial" => Some(match rest {
-            [] => LinkRequest::Refused { message: "“hookflash-app dial” needs a number or SIP address to call.".into() },
+            [] => LinkRequest::Refused {
+                message: "“hookflash-app dial” needs a number or SIP address to call.".into(),
+            },
             // `hookflash-app dial +49 30 123` (unquoted) reads as one number.
             words => parse_dial(&words.join(" ")).into(),
         }),
@@ -95,8 +100,9 @@ fn scheme_of(text: &str) -> Option<String> {
     let (scheme, _) = text.trim().split_once(':')?;
     let mut chars = scheme.chars();
     let first = chars.next()?;
-    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-        .then(|| scheme.to_ascii_lowercase())
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then(|| scheme.to_ascii_lowercase())
 }
 
 /// What `hookflash-app dial` was given: a link, a SIP address (`bob@example.com`) or a number.
@@ -115,7 +121,10 @@ pub fn parse_link(link: &str) -> Result<LinkCall, String> {
     let link = link.trim();
     check_size(link)?;
     let Some(scheme) = scheme_of(link) else {
-        return Err(format!("“{}” is not a link: a link starts with tel:, sip:, sips: or callto:.", shorten(link)));
+        return Err(format!(
+            "“{}” is not a link: a link starts with tel:, sip:, sips: or callto:.",
+            shorten(link)
+        ));
     };
     let rest = &link[scheme.len() + 1..];
     match scheme.as_str() {
@@ -127,7 +136,11 @@ pub fn parse_link(link: &str) -> Result<LinkCall, String> {
         "callto" => {
             // callto:+4930123, callto://+4930123, callto:bob@example.com; Skype's `?call` dropped.
             let rest = rest.strip_prefix("//").unwrap_or(rest);
-            let rest = rest.split('?').next().unwrap_or_default().trim_end_matches('/');
+            let rest = rest
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('/');
             let decoded = percent_decode(rest)?;
             if decoded.trim().is_empty() {
                 Err("The callto: link is empty: it names no number to call.".into())
@@ -142,7 +155,10 @@ pub fn parse_link(link: &str) -> Result<LinkCall, String> {
                 tel_number(&decoded, "")
             }
         }
-        _ => Err(format!("Hookflash opens tel:, sip:, sips: and callto: links, not {}: links.", shorten(&scheme))),
+        _ => Err(format!(
+            "Hookflash opens tel:, sip:, sips: and callto: links, not {}: links.",
+            shorten(&scheme)
+        )),
     }
 }
 
@@ -161,7 +177,10 @@ fn check_size(text: &str) -> Result<(), String> {
 
 /// Long or odd text quoted back in a sentence: at most 40 characters, control characters shown as `?`.
 fn shorten(text: &str) -> String {
-    let clean: String = text.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if clean.chars().count() > 40 {
         format!("{}…", clean.chars().take(40).collect::<String>())
     } else {
@@ -176,10 +195,17 @@ fn percent_decode(text: &str) -> Result<String, String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(byte) => out.push(byte),
-                None => return Err(format!("The link has a broken %-escape: “{}”.", shorten(text))),
+                None => {
+                    return Err(format!(
+                        "The link has a broken %-escape: “{}”.",
+                        shorten(text)
+                    ))
+                }
             }
             i += 3;
         } else {
@@ -187,9 +213,13 @@ fn percent_decode(text: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    let decoded = String::from_utf8(out).map_err(|_| format!("The link “{}” is not readable text.", shorten(text)))?;
+    let decoded = String::from_utf8(out)
+        .map_err(|_| format!("The link “{}” is not readable text.", shorten(text)))?;
     if decoded.chars().any(|c| c.is_control()) {
-        return Err(format!("The link “{}” has control characters in it.", shorten(&decoded)));
+        return Err(format!(
+            "The link “{}” has control characters in it.",
+            shorten(&decoded)
+        ));
     }
     Ok(decoded)
 }
@@ -210,7 +240,11 @@ fn tel_number(number: &str, params: &str) -> Result<LinkCall, String> {
         return Err("The link is empty: there is no number to call.".into());
     }
     // "+44 (0)20 7946 0958": the (0) is dialled only from inside the country.
-    let international = if shown.starts_with('+') { shown.replace("(0)", "") } else { shown.to_string() };
+    let international = if shown.starts_with('+') {
+        shown.replace("(0)", "")
+    } else {
+        shown.to_string()
+    };
     let mut digits = String::new();
     for (at, c) in international.chars().enumerate() {
         match c {
@@ -228,7 +262,10 @@ fn tel_number(number: &str, params: &str) -> Result<LinkCall, String> {
             }
         }
     }
-    if !digits.chars().any(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+    if !digits
+        .chars()
+        .any(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    {
         return Err(format!("“{}” has no digits to call.", shorten(shown)));
     }
     let mut extension = None;
@@ -240,12 +277,21 @@ fn tel_number(number: &str, params: &str) -> Result<LinkCall, String> {
             "phone-context" if !digits.starts_with('+') => {
                 let context = value.trim();
                 if context.starts_with('+') {
-                    let prefix: String = context.chars().filter(|c| !is_visual_separator(*c)).collect();
+                    let prefix: String = context
+                        .chars()
+                        .filter(|c| !is_visual_separator(*c))
+                        .collect();
                     if prefix.len() < 2 || !prefix[1..].chars().all(|c| c.is_ascii_digit()) {
-                        return Err(format!("The link's phone-context “{}” is not a number prefix.", shorten(context)));
+                        return Err(format!(
+                            "The link's phone-context “{}” is not a number prefix.",
+                            shorten(context)
+                        ));
                     }
                     target = format!("{prefix}{digits}");
-                    label = format!("{} {label}", collapse_spaces(&context.replace(['-', '.'], " ")));
+                    label = format!(
+                        "{} {label}",
+                        collapse_spaces(&context.replace(['-', '.'], " "))
+                    );
                 }
             }
             "ext" => extension = Some(value.trim().to_string()).filter(|e| !e.is_empty()),
@@ -259,7 +305,10 @@ fn tel_number(number: &str, params: &str) -> Result<LinkCall, String> {
 }
 
 fn collapse_spaces(text: &str) -> String {
-    text.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A SIP address (`rest` is what follows `sip:`/`sips:`): %-decoded, headers (`?subject=…`)
@@ -269,10 +318,15 @@ fn sip_address(scheme: &str, rest: &str) -> Result<LinkCall, String> {
     let address = rest.split('?').next().unwrap_or_default();
     let address = percent_decode(address)?;
     if address.trim().is_empty() {
-        return Err(format!("The {scheme}: link is empty: it names no one to call."));
+        return Err(format!(
+            "The {scheme}: link is empty: it names no one to call."
+        ));
     }
     if address.chars().any(char::is_whitespace) {
-        return Err(format!("“{}” is not a SIP address: it has spaces in it.", shorten(&address)));
+        return Err(format!(
+            "“{}” is not a SIP address: it has spaces in it.",
+            shorten(&address)
+        ));
     }
     let host_part = address.split(';').next().unwrap_or_default();
     let (user, host) = match host_part.rsplit_once('@') {
@@ -280,19 +334,30 @@ fn sip_address(scheme: &str, rest: &str) -> Result<LinkCall, String> {
         None => (None, host_part),
     };
     if user.is_some_and(str::is_empty) || host.is_empty() {
-        return Err(format!("“{}” is not a SIP address: it needs a name and a host, like bob@example.com.", shorten(&address)));
+        return Err(format!(
+            "“{}” is not a SIP address: it needs a name and a host, like bob@example.com.",
+            shorten(&address)
+        ));
     }
     let host_name = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => host.split(':').next().unwrap_or_default(),
     };
     let host_ok = !host_name.is_empty()
-        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     if !host_ok {
-        return Err(format!("“{}” is not a SIP address: “{host}” is not a host name.", shorten(&address)));
+        return Err(format!(
+            "“{}” is not a SIP address: “{host}” is not a host name.",
+            shorten(&address)
+        ));
     }
     let uri = format!("{scheme}:{address}");
-    Ok(LinkCall { target: uri.clone(), label: uri })
+    Ok(LinkCall {
+        target: uri.clone(),
+        label: uri,
+    })
 }
 
 #[cfg(test)]
@@ -300,64 +365,139 @@ mod tests {
     use super::*;
 
     fn call(target: &str, label: &str) -> LinkCall {
-        LinkCall { target: target.into(), label: label.into() }
+        LinkCall {
+            target: target.into(),
+            label: label.into(),
+        }
     }
 
     #[test]
     fn tel_links_lose_their_visual_separators_and_keep_them_in_the_label() {
         assert_eq!(parse_link("tel:+4930123"), Ok(call("+4930123", "+4930123")));
-        assert_eq!(parse_link("tel:+49-30-123"), Ok(call("+4930123", "+49-30-123")));
-        assert_eq!(parse_link("TEL:+49%2030%20123"), Ok(call("+4930123", "+49 30 123")));
-        assert_eq!(parse_link("tel:+1 (212) 555.0100"), Ok(call("+12125550100", "+1 (212) 555.0100")));
-        assert_eq!(parse_link("tel:%2B44%20(0)20%207946%200958"), Ok(call("+442079460958", "+44 (0)20 7946 0958")));
+        assert_eq!(
+            parse_link("tel:+49-30-123"),
+            Ok(call("+4930123", "+49-30-123"))
+        );
+        assert_eq!(
+            parse_link("TEL:+49%2030%20123"),
+            Ok(call("+4930123", "+49 30 123"))
+        );
+        assert_eq!(
+            parse_link("tel:+1 (212) 555.0100"),
+            Ok(call("+12125550100", "+1 (212) 555.0100"))
+        );
+        assert_eq!(
+            parse_link("tel:%2B44%20(0)20%207946%200958"),
+            Ok(call("+442079460958", "+44 (0)20 7946 0958"))
+        );
         assert_eq!(parse_link("tel:*97"), Ok(call("*97", "*97")));
-        assert_eq!(parse_link("  tel:0301234  "), Ok(call("0301234", "0301234")));
+        assert_eq!(
+            parse_link("  tel:0301234  "),
+            Ok(call("0301234", "0301234"))
+        );
     }
 
     #[test]
     fn tel_parameters_phone_context_and_extension() {
-        assert_eq!(parse_link("tel:7042;phone-context=+1-212-555"), Ok(call("+12125557042", "+1 212 555 7042")));
+        assert_eq!(
+            parse_link("tel:7042;phone-context=+1-212-555"),
+            Ok(call("+12125557042", "+1 212 555 7042"))
+        );
         // A domain context: the local number is an extension there, dialled as it is.
-        assert_eq!(parse_link("tel:7042;phone-context=example.com"), Ok(call("7042", "7042")));
+        assert_eq!(
+            parse_link("tel:7042;phone-context=example.com"),
+            Ok(call("7042", "7042"))
+        );
         // A global number carries no context of its own.
-        assert_eq!(parse_link("tel:+4930123;phone-context=+1"), Ok(call("+4930123", "+4930123")));
+        assert_eq!(
+            parse_link("tel:+4930123;phone-context=+1"),
+            Ok(call("+4930123", "+4930123"))
+        );
         assert_eq!(
             parse_link("tel:+4930123;ext=45"),
-            Ok(call("+4930123", "+4930123 (extension 45: dial it once answered)"))
+            Ok(call(
+                "+4930123",
+                "+4930123 (extension 45: dial it once answered)"
+            ))
         );
-        assert_eq!(parse_link("tel:+4930123;isub=12;foo"), Ok(call("+4930123", "+4930123")));
-        assert!(parse_link("tel:7042;phone-context=+1-abc").unwrap_err().contains("phone-context"));
+        assert_eq!(
+            parse_link("tel:+4930123;isub=12;foo"),
+            Ok(call("+4930123", "+4930123"))
+        );
+        assert!(parse_link("tel:7042;phone-context=+1-abc")
+            .unwrap_err()
+            .contains("phone-context"));
     }
 
     #[test]
     fn sip_and_sips_links_keep_their_parameters_and_drop_headers() {
-        assert_eq!(parse_link("sip:bob@example.com"), Ok(call("sip:bob@example.com", "sip:bob@example.com")));
-        assert_eq!(parse_link("SIPS:bob@example.com"), Ok(call("sips:bob@example.com", "sips:bob@example.com")));
+        assert_eq!(
+            parse_link("sip:bob@example.com"),
+            Ok(call("sip:bob@example.com", "sip:bob@example.com"))
+        );
+        assert_eq!(
+            parse_link("SIPS:bob@example.com"),
+            Ok(call("sips:bob@example.com", "sips:bob@example.com"))
+        );
         assert_eq!(
             parse_link("sip:bob@127.0.0.1:5062;transport=tcp"),
-            Ok(call("sip:bob@127.0.0.1:5062;transport=tcp", "sip:bob@127.0.0.1:5062;transport=tcp"))
+            Ok(call(
+                "sip:bob@127.0.0.1:5062;transport=tcp",
+                "sip:bob@127.0.0.1:5062;transport=tcp"
+            ))
         );
-        assert_eq!(parse_link("sip:bob%40example.com"), Ok(call("sip:bob@example.com", "sip:bob@example.com")));
+        assert_eq!(
+            parse_link("sip:bob%40example.com"),
+            Ok(call("sip:bob@example.com", "sip:bob@example.com"))
+        );
         assert_eq!(
             parse_link("sip:bob@example.com?subject=hi&priority=urgent"),
             Ok(call("sip:bob@example.com", "sip:bob@example.com"))
         );
-        assert_eq!(parse_link("sip:[::1]:5060"), Ok(call("sip:[::1]:5060", "sip:[::1]:5060")));
+        assert_eq!(
+            parse_link("sip:[::1]:5060"),
+            Ok(call("sip:[::1]:5060", "sip:[::1]:5060"))
+        );
         assert!(parse_link("sip:").unwrap_err().contains("empty"));
-        assert!(parse_link("sip:@example.com").unwrap_err().contains("name and a host"));
-        assert!(parse_link("sip:bob@").unwrap_err().contains("name and a host"));
-        assert!(parse_link("sip:bob%20smith@example.com").unwrap_err().contains("spaces"));
-        assert!(parse_link("sip:bob@exa$mple.com").unwrap_err().contains("not a host name"));
+        assert!(parse_link("sip:@example.com")
+            .unwrap_err()
+            .contains("name and a host"));
+        assert!(parse_link("sip:bob@")
+            .unwrap_err()
+            .contains("name and a host"));
+        assert!(parse_link("sip:bob%20smith@example.com")
+            .unwrap_err()
+            .contains("spaces"));
+        assert!(parse_link("sip:bob@exa$mple.com")
+            .unwrap_err()
+            .contains("not a host name"));
     }
 
     #[test]
     fn callto_forms() {
-        assert_eq!(parse_link("callto:+4930123"), Ok(call("+4930123", "+4930123")));
-        assert_eq!(parse_link("callto://+49-30-123/"), Ok(call("+4930123", "+49-30-123")));
-        assert_eq!(parse_link("callto:%2B49%2030%20123"), Ok(call("+4930123", "+49 30 123")));
-        assert_eq!(parse_link("callto:bob@example.com"), Ok(call("sip:bob@example.com", "sip:bob@example.com")));
-        assert_eq!(parse_link("callto://+4930123?call"), Ok(call("+4930123", "+4930123")));
-        assert!(parse_link("callto://echo123").unwrap_err().contains("another calling service"));
+        assert_eq!(
+            parse_link("callto:+4930123"),
+            Ok(call("+4930123", "+4930123"))
+        );
+        assert_eq!(
+            parse_link("callto://+49-30-123/"),
+            Ok(call("+4930123", "+49-30-123"))
+        );
+        assert_eq!(
+            parse_link("callto:%2B49%2030%20123"),
+            Ok(call("+4930123", "+49 30 123"))
+        );
+        assert_eq!(
+            parse_link("callto:bob@example.com"),
+            Ok(call("sip:bob@example.com", "sip:bob@example.com"))
+        );
+        assert_eq!(
+            parse_link("callto://+4930123?call"),
+            Ok(call("+4930123", "+4930123"))
+        );
+        assert!(parse_link("callto://echo123")
+            .unwrap_err()
+            .contains("another calling service"));
         assert!(parse_link("callto:").unwrap_err().contains("empty"));
     }
 
@@ -366,18 +506,41 @@ mod tests {
         let letters = parse_link("tel:+49-30-12ab").unwrap_err();
         assert_eq!(letters, "“+49-30-12ab” is not a phone number: it has letters in it. A tel: link carries digits only.");
         let long = format!("tel:{}", "1".repeat(2048));
-        assert!(parse_link(&long).unwrap_err().contains("2052 characters long"), "{}", parse_link(&long).unwrap_err());
-        assert_eq!(parse_link(""), Err("The link is empty: there is no number to call.".into()));
-        assert_eq!(parse_link("tel:"), Err("The link is empty: there is no number to call.".into()));
-        assert_eq!(parse_link("tel:%20-"), Err("“-” has no digits to call.".into()));
+        assert!(
+            parse_link(&long)
+                .unwrap_err()
+                .contains("2052 characters long"),
+            "{}",
+            parse_link(&long).unwrap_err()
+        );
+        assert_eq!(
+            parse_link(""),
+            Err("The link is empty: there is no number to call.".into())
+        );
+        assert_eq!(
+            parse_link("tel:"),
+            Err("The link is empty: there is no number to call.".into())
+        );
+        assert_eq!(
+            parse_link("tel:%20-"),
+            Err("“-” has no digits to call.".into())
+        );
         assert_eq!(
             parse_link("mailto:bob@example.com"),
             Err("Hookflash opens tel:, sip:, sips: and callto: links, not mailto: links.".into())
         );
-        assert!(parse_link("tel:+49%2").unwrap_err().contains("broken %-escape"));
-        assert!(parse_link("tel:+49%0a30").unwrap_err().contains("control characters"));
-        assert!(parse_link("tel:+49%FF").unwrap_err().contains("not readable text"));
-        assert!(parse_link("tel:+49+30").unwrap_err().contains("“+” has no place"));
+        assert!(parse_link("tel:+49%2")
+            .unwrap_err()
+            .contains("broken %-escape"));
+        assert!(parse_link("tel:+49%0a30")
+            .unwrap_err()
+            .contains("control characters"));
+        assert!(parse_link("tel:+49%FF")
+            .unwrap_err()
+            .contains("not readable text"));
+        assert!(parse_link("tel:+49+30")
+            .unwrap_err()
+            .contains("“+” has no place"));
         assert!(parse_link("just text").unwrap_err().contains("not a link"));
     }
 
@@ -386,32 +549,77 @@ mod tests {
         let app = "hookflash-app";
         assert_eq!(from_args([app]), None);
         assert_eq!(from_args([app, "--verbose"]), None);
-        assert_eq!(from_args([app, "--automation", "tel:+4930123"]), from_args([app, "tel:+4930123"]));
-        assert_eq!(from_args([app, "tel:+4930123", "--automation"]), from_args([app, "tel:+4930123"]));
-        assert_eq!(from_args([app, "tel:+4930123"]), Some(LinkRequest::Call { call: call("+4930123", "+4930123") }));
-        assert_eq!(from_args([app, "dial", "+49", "30", "123"]), Some(LinkRequest::Call { call: call("+4930123", "+49 30 123") }));
-        assert_eq!(from_args([app, "dial", "bob@example.com"]), Some(LinkRequest::Call { call: call("sip:bob@example.com", "sip:bob@example.com") }));
-        assert_eq!(from_args([app, "dial", "sip:bob@example.com"]), Some(LinkRequest::Call { call: call("sip:bob@example.com", "sip:bob@example.com") }));
-        assert!(matches!(from_args([app, "dial"]), Some(LinkRequest::Refused { message }) if message.contains("needs a number")));
-        assert!(matches!(from_args([app, "dial", "call", "me"]), Some(LinkRequest::Refused { message }) if message.contains("letters")));
-        assert!(matches!(from_args([app, "foo:bar"]), Some(LinkRequest::Refused { message }) if message.contains("not foo: links")));
+        assert_eq!(
+            from_args([app, "--automation", "tel:+4930123"]),
+            from_args([app, "tel:+4930123"])
+        );
+        assert_eq!(
+            from_args([app, "tel:+4930123", "--automation"]),
+            from_args([app, "tel:+4930123"])
+        );
+        assert_eq!(
+            from_args([app, "tel:+4930123"]),
+            Some(LinkRequest::Call {
+                call: call("+4930123", "+4930123")
+            })
+        );
+        assert_eq!(
+            from_args([app, "dial", "+49", "30", "123"]),
+            Some(LinkRequest::Call {
+                call: call("+4930123", "+49 30 123")
+            })
+        );
+        assert_eq!(
+            from_args([app, "dial", "bob@example.com"]),
+            Some(LinkRequest::Call {
+                call: call("sip:bob@example.com", "sip:bob@example.com")
+            })
+        );
+        assert_eq!(
+            from_args([app, "dial", "sip:bob@example.com"]),
+            Some(LinkRequest::Call {
+                call: call("sip:bob@example.com", "sip:bob@example.com")
+            })
+        );
+        assert!(
+            matches!(from_args([app, "dial"]), Some(LinkRequest::Refused { message }) if message.contains("needs a number"))
+        );
+        assert!(
+            matches!(from_args([app, "dial", "call", "me"]), Some(LinkRequest::Refused { message }) if message.contains("letters"))
+        );
+        assert!(
+            matches!(from_args([app, "foo:bar"]), Some(LinkRequest::Refused { message }) if message.contains("not foo: links"))
+        );
         // Several words that are not `dial …` are not a link (e.g. options of a future version).
         assert_eq!(from_args([app, "tel:1", "tel:2"]), None);
     }
 
     #[test]
     fn asking_first_is_kept_in_the_profile_and_on_unless_switched_off() {
-        let plain = hookflash_phone::parse_profile("[account]\naor = \"sip:alice@example.com\"\n").unwrap();
+        let plain =
+            hookflash_phone::parse_profile("[account]\naor = \"sip:alice@example.com\"\n").unwrap();
         assert!(plain.links.ask_before_calling);
-        let off = "[account]\naor = \"sip:alice@example.com\"\n[links]\nask_before_calling = false\n";
+        let off =
+            "[account]\naor = \"sip:alice@example.com\"\n[links]\nask_before_calling = false\n";
         let mut profile = hookflash_phone::parse_profile(off).unwrap();
         assert!(!profile.links.ask_before_calling);
         let written = toml::to_string_pretty(&profile).unwrap();
-        assert!(written.contains("[links]") && written.contains("ask_before_calling = false"), "{written}");
+        assert!(
+            written.contains("[links]") && written.contains("ask_before_calling = false"),
+            "{written}"
+        );
         profile.links.ask_before_calling = true;
-        assert!(!toml::to_string_pretty(&profile).unwrap().contains("[links]"), "the default is not written");
-        let typo = "[account]\naor = \"sip:alice@example.com\"\n[links]\nask_before_dialling = false\n";
-        assert!(hookflash_phone::parse_profile(typo).unwrap_err().contains("ask_before_dialling"));
+        assert!(
+            !toml::to_string_pretty(&profile)
+                .unwrap()
+                .contains("[links]"),
+            "the default is not written"
+        );
+        let typo =
+            "[account]\naor = \"sip:alice@example.com\"\n[links]\nask_before_dialling = false\n";
+        assert!(hookflash_phone::parse_profile(typo)
+            .unwrap_err()
+            .contains("ask_before_dialling"));
     }
 
     #[test]
@@ -433,6 +641,9 @@ mod tests {
         assert_eq!(json["kind"], "refused");
         assert!(json["message"].as_str().unwrap().contains("letters"));
         let call: LinkRequest = parse_link("tel:+4930123").into();
-        assert_eq!(serde_json::to_value(&call).unwrap()["call"]["target"], "+4930123");
+        assert_eq!(
+            serde_json::to_value(&call).unwrap()["call"]["target"],
+            "+4930123"
+        );
     }
 }

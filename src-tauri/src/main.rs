@@ -68,7 +68,10 @@ const PAGE_LOADED: u8 = 1;
 const ENGINE_UP: u8 = 2;
 
 fn ready_part(app: &AppHandle, part: u8) {
-    let before = app.state::<Readiness>().0.fetch_or(part, std::sync::atomic::Ordering::SeqCst);
+    let before = app
+        .state::<Readiness>()
+        .0
+        .fetch_or(part, std::sync::atomic::Ordering::SeqCst);
     if before != PAGE_LOADED | ENGINE_UP && before | part == PAGE_LOADED | ENGINE_UP {
         tracing::info!("ready to dial");
     }
@@ -111,10 +114,9 @@ fn main() {
     tracing_subscriber::fmt()
         // RUST_LOG or info; whole SIP messages (with their Authorization headers) only when
         // a directive names rsipstack.
-        .with_env_filter(tracing_subscriber::EnvFilter::new(hookflash_phone::log_directives(
-            std::env::var("RUST_LOG").ok().as_deref(),
-            "info",
-        )))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            hookflash_phone::log_directives(std::env::var("RUST_LOG").ok().as_deref(), "info"),
+        ))
         .with_writer(std::io::stderr)
         .init();
 
@@ -153,7 +155,9 @@ fn main() {
         .manage(hotkeys::adapter::HotkeyState::default())
         .manage(Readiness::default())
         .on_page_load(|webview, payload| {
-            if webview.label() == "main" && matches!(payload.event(), tauri::webview::PageLoadEvent::Finished) {
+            if webview.label() == "main"
+                && matches!(payload.event(), tauri::webview::PageLoadEvent::Finished)
+            {
                 ready_part(webview.app_handle(), PAGE_LOADED);
             }
         })

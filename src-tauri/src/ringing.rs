@@ -236,7 +236,14 @@ mod tests {
         CallInfo {
             remote_display_name: Some(format!("Caller {id}")),
             routing: Some("queue call (rule 1) from sip:caller@example.com: ring".into()),
-            ..CallInfo::new(id, Direction::Incoming, state, format!("sip:caller{id}@example.com"), "sip:alice@example.com", 0)
+            ..CallInfo::new(
+                id,
+                Direction::Incoming,
+                state,
+                format!("sip:caller{id}@example.com"),
+                "sip:alice@example.com",
+                0,
+            )
         }
     }
 

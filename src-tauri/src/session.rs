@@ -4,10 +4,10 @@
 use crate::config::{self, ENV_AUDIO_IN, ENV_AUDIO_OUT, ENV_PASSWORD, ENV_PROFILE};
 use crate::events;
 use hookflash_phone::routing::{InvalidRouting, RoutingSettings, SettingsProblem};
-use hookflash_phone::{Availability, LinkSettings, VoiceProcessing};
 use hookflash_phone::{
     AccountConfig, CallOptions, PasswordSource, Phone, Profile, RegistrationState,
 };
+use hookflash_phone::{Availability, LinkSettings, VoiceProcessing};
 
 /// Writes the profile with the phone crate's writer; the error is the sentence to show.
 fn save_profile(path: &std::path::Path, profile: &Profile) -> Result<(), String> {
@@ -112,7 +112,11 @@ impl Session {
             error: inner.error.clone(),
             warning: inner.start_warning.clone(),
             voicemail: inner.profile.as_ref().and_then(|p| p.voicemail.clone()),
-            caller_ids: inner.profile.as_ref().map(|p| p.dialling.caller_ids.clone()).unwrap_or_default(),
+            caller_ids: inner
+                .profile
+                .as_ref()
+                .map(|p| p.dialling.caller_ids.clone())
+                .unwrap_or_default(),
             accounts: match (&inner.phone, &inner.profile) {
                 (Some(phone), _) => phone.accounts(),
                 (None, Some(p)) => p
@@ -150,15 +154,21 @@ impl Session {
 
     /// The configured voicemail target.
     pub async fn voicemail(&self) -> Option<String> {
-        self.inner.lock().await.profile.as_ref().and_then(|p| p.voicemail.clone())
+        self.inner
+            .lock()
+            .await
+            .profile
+            .as_ref()
+            .and_then(|p| p.voicemail.clone())
     }
 
     /// Reads the profile (if any) before the window exists, so the window's first `account`
     /// call already knows whether to show the phone or the settings form.
     pub fn from_disk() -> Session {
         let mut inner = Inner::default();
-        let loaded = profile_path()
-            .and_then(|path| hookflash_phone::load_profile_if_exists(&path).map_err(|e| e.to_string()));
+        let loaded = profile_path().and_then(|path| {
+            hookflash_phone::load_profile_if_exists(&path).map_err(|e| e.to_string())
+        });
         match loaded {
             Ok(Some(profile)) => inner.profile = Some(profile),
             Ok(None) => tracing::info!("no profile yet; the window shows the account settings"),
@@ -176,8 +186,12 @@ impl Session {
     pub async fn start_loaded(&self, app: &AppHandle) {
         let profile = self.inner.lock().await.profile.clone();
         if let Some(profile) = profile {
-            self.start(app, profile, PasswordSource::from_env_value(env(ENV_PASSWORD)))
-                .await;
+            self.start(
+                app,
+                profile,
+                PasswordSource::from_env_value(env(ENV_PASSWORD)),
+            )
+            .await;
         }
     }
 
@@ -230,12 +244,18 @@ impl Session {
     ) -> Result<RoutingSettings, InvalidRouting> {
         settings.validate()?;
         let not_saved = |message: String| InvalidRouting {
-            problems: vec![SettingsProblem { rule: None, field: "profile".into(), message }],
+            problems: vec![SettingsProblem {
+                rule: None,
+                field: "profile".into(),
+                message,
+            }],
         };
         let path = profile_path().map_err(not_saved)?;
         let mut inner = self.inner.lock().await;
         let Some(profile) = inner.profile.as_mut() else {
-            return Err(not_saved("set up the account first: routing is saved in its profile".into()));
+            return Err(not_saved(
+                "set up the account first: routing is saved in its profile".into(),
+            ));
         };
         let mut updated = profile.clone();
         updated.routing = settings.clone();
@@ -249,11 +269,20 @@ impl Session {
 
     /// Echo cancellation etc. of the loaded profile (all on when there is none).
     pub async fn voice_processing(&self) -> VoiceProcessing {
-        self.inner.lock().await.profile.as_ref().map(|p| p.voice_processing).unwrap_or_default()
+        self.inner
+            .lock()
+            .await
+            .profile
+            .as_ref()
+            .map(|p| p.voice_processing)
+            .unwrap_or_default()
     }
 
     /// Switches voice processing for every call at once and keeps the choice in the profile.
-    pub async fn save_voice_processing(&self, v: VoiceProcessing) -> Result<VoiceProcessing, String> {
+    pub async fn save_voice_processing(
+        &self,
+        v: VoiceProcessing,
+    ) -> Result<VoiceProcessing, String> {
         let path = profile_path()?;
         let mut inner = self.inner.lock().await;
         let Some(profile) = inner.profile.as_mut() else {
@@ -271,7 +300,13 @@ impl Session {
 
     /// What the app does with links (ask first unless switched off; asks when there is no profile).
     pub async fn link_settings(&self) -> LinkSettings {
-        self.inner.lock().await.profile.as_ref().map(|p| p.links).unwrap_or_default()
+        self.inner
+            .lock()
+            .await
+            .profile
+            .as_ref()
+            .map(|p| p.links)
+            .unwrap_or_default()
     }
 
     /// Keeps the link settings in the profile.
@@ -290,7 +325,13 @@ impl Session {
 
     /// The sound devices chosen in the profile.
     pub async fn audio_devices(&self) -> hookflash_phone::AudioDevices {
-        self.inner.lock().await.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default()
+        self.inner
+            .lock()
+            .await
+            .profile
+            .as_ref()
+            .map(|p| p.audio.clone())
+            .unwrap_or_default()
     }
 
     /// Saves the chosen devices; the next call uses them and the ringer moves at once.
@@ -334,7 +375,11 @@ impl Session {
                 inner.forwarder = Some(events::forward(app.clone(), phone.subscribe()));
                 let registers = phone.accounts().iter().any(|a| a.registers);
                 crate::tray::adapter::engine_started(app, registers, inner.availability);
-                let devices = inner.profile.as_ref().map(|p| p.audio.clone()).unwrap_or_default();
+                let devices = inner
+                    .profile
+                    .as_ref()
+                    .map(|p| p.audio.clone())
+                    .unwrap_or_default();
                 inner.ringer = Some(crate::audio_settings::start_ringer(&phone, &devices));
                 inner.phone = Some(phone.clone());
                 inner.error = None;

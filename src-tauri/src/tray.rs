@@ -10,10 +10,10 @@
 //! menu carries the status line and the show/hide item; the missed-calls count is the icon's
 //! label there.
 
+use crate::desktop_words::{Lang, Words};
 use hookflash_phone::{
     CallId, CallInfo, CallState, Direction, HistoryEntry, PhoneEvent, Presence, RegistrationState,
 };
-use crate::desktop_words::{Lang, Words};
 use std::collections::BTreeMap;
 
 /// How many recent calls the menu offers (one per person, newest first).
@@ -433,10 +433,8 @@ impl Tray {
             dnd: self.dnd,
             presence: self.presence,
             hangup: self.call_to_hang_up().map(|c| {
-                Words(self.lang).hang_up_party(&party_name(
-                    c.remote_display_name.as_deref(),
-                    &c.remote_uri,
-                ))
+                Words(self.lang)
+                    .hang_up_party(&party_name(c.remote_display_name.as_deref(), &c.remote_uri))
             }),
             recent: self.recent(),
         }
@@ -1259,17 +1257,40 @@ mod tests {
         assert_eq!(tray.view().hangup, None, "no call: nothing to hang up");
         assert_eq!(tray.action(ID_HANGUP), None);
         // Dialling Carol: her call is the one to hang up.
-        let carol = call(3, Some("Carol"), "sip:carol@example.com", Direction::Outgoing, CallState::Ringing);
-        tray.on_event(&PhoneEvent::CallUpdated { call: carol.clone() });
+        let carol = call(
+            3,
+            Some("Carol"),
+            "sip:carol@example.com",
+            Direction::Outgoing,
+            CallState::Ringing,
+        );
+        tray.on_event(&PhoneEvent::CallUpdated {
+            call: carol.clone(),
+        });
         assert_eq!(tray.view().hangup.as_deref(), Some("Hang up Carol"));
         assert_eq!(tray.action(ID_HANGUP), Some(TrayAction::Hangup(3)));
         // A connected call with the microphone comes first; a ringing incoming one never.
-        let bob = call(2, None, "sip:bob@example.com", Direction::Incoming, CallState::Answered);
+        let bob = call(
+            2,
+            None,
+            "sip:bob@example.com",
+            Direction::Incoming,
+            CallState::Answered,
+        );
         tray.on_event(&PhoneEvent::CallUpdated { call: bob });
         tray.on_event(&PhoneEvent::IncomingCall {
-            call: call(4, Some("Dave"), "sip:dave@example.com", Direction::Incoming, CallState::Ringing),
+            call: call(
+                4,
+                Some("Dave"),
+                "sip:dave@example.com",
+                Direction::Incoming,
+                CallState::Ringing,
+            ),
         });
-        assert_eq!(tray.view().hangup.as_deref(), Some("Hang up bob@example.com"));
+        assert_eq!(
+            tray.view().hangup.as_deref(),
+            Some("Hang up bob@example.com")
+        );
         assert_eq!(tray.action(ID_HANGUP), Some(TrayAction::Hangup(2)));
         tray.on_event(&PhoneEvent::CallEnded {
             call: carol,
@@ -1282,16 +1303,28 @@ mod tests {
         let de = tray.view();
         assert_eq!(de.hangup.as_deref(), Some("bob@example.com auflegen"));
         assert_eq!(de.window_item, "Fenster ausblenden");
-        assert_eq!(de.status_line, "Nur direkte Anrufe · Dave ruft an · Im Gespräch mit bob@example.com");
+        assert_eq!(
+            de.status_line,
+            "Nur direkte Anrufe · Dave ruft an · Im Gespräch mit bob@example.com"
+        );
         assert_eq!(presence_label(Presence::Busy, Words(Lang::Es)), "Ocupado");
         tray.set_lang(Lang::En);
 
         assert_eq!(tray.view().presence, Presence::Available);
-        assert_eq!(tray.action("presence:away"), Some(TrayAction::SetPresence(Presence::Away)));
-        assert_eq!(tray.action("presence:busy"), Some(TrayAction::SetPresence(Presence::Busy)));
+        assert_eq!(
+            tray.action("presence:away"),
+            Some(TrayAction::SetPresence(Presence::Away))
+        );
+        assert_eq!(
+            tray.action("presence:busy"),
+            Some(TrayAction::SetPresence(Presence::Busy))
+        );
         assert_eq!(tray.action("presence:asleep"), None);
         tray.on_event(&PhoneEvent::Availability {
-            availability: Availability { presence: Presence::Busy, dnd: false },
+            availability: Availability {
+                presence: Presence::Busy,
+                dnd: false,
+            },
         });
         assert_eq!(tray.view().presence, Presence::Busy);
         tray.set_presence(Presence::Away);

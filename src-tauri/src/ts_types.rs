@@ -13,9 +13,9 @@
 use crate::audio_settings::{DeviceView, DevicesView};
 use crate::commands::RoutingRejected;
 use crate::config::AccountForm;
+use crate::hotkeys::{Hotkey, HotkeyProblem, HotkeyProblemKind, Hotkeys};
 use crate::links::{LinkCall, LinkRequest};
 use crate::session::AccountView;
-use crate::hotkeys::{Hotkey, HotkeyProblem, HotkeyProblemKind, Hotkeys};
 use crate::window_settings::{WindowSettings, WindowSettingsView};
 use hookflash_phone::ts_types::{engine_types, TsFile};
 use std::path::{Path, PathBuf};

@@ -123,7 +123,10 @@ impl WindowSettingsState {
     }
 
     pub fn get(&self) -> WindowSettings {
-        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Saves `settings` (their hotkeys checked and tidied first: a bad one saves nothing).
@@ -142,15 +145,19 @@ impl WindowSettingsState {
     }
 
     fn set_hotkey_problems(&self, problems: Vec<HotkeyProblem>) {
-        *self.hotkey_problems.lock().unwrap_or_else(|e| e.into_inner()) = problems;
+        *self
+            .hotkey_problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = problems;
     }
 }
 
 /// What is kept of the main window across starts (tauri-plugin-window-state): not whether it is
 /// visible, which `--minimized` and the tray decide.
-pub const KEPT_STATE: tauri_plugin_window_state::StateFlags = tauri_plugin_window_state::StateFlags::SIZE
-    .union(tauri_plugin_window_state::StateFlags::POSITION)
-    .union(tauri_plugin_window_state::StateFlags::MAXIMIZED);
+pub const KEPT_STATE: tauri_plugin_window_state::StateFlags =
+    tauri_plugin_window_state::StateFlags::SIZE
+        .union(tauri_plugin_window_state::StateFlags::POSITION)
+        .union(tauri_plugin_window_state::StateFlags::MAXIMIZED);
 
 /// Writes the main window's size and place now (the plugin writes at a clean exit; a phone
 /// closed into the tray may be ended with the session instead).
@@ -182,7 +189,11 @@ fn view(app: &AppHandle) -> WindowSettingsView {
         tracing::warn!("cannot read the desktop's autostart entry: {error}");
         false
     });
-    let hotkey_problems = state.hotkey_problems.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let hotkey_problems = state
+        .hotkey_problems
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     WindowSettingsView {
         settings: state.get(),
         start_at_login,
@@ -221,9 +232,17 @@ pub async fn save_window_settings(
 pub async fn set_start_at_login(app: AppHandle, on: bool) -> Result<WindowSettingsView, String> {
     use tauri_plugin_autostart::ManagerExt;
     let autolaunch = app.autolaunch();
-    let done = if on { autolaunch.enable() } else { autolaunch.disable() };
+    let done = if on {
+        autolaunch.enable()
+    } else {
+        autolaunch.disable()
+    };
     done.map_err(|error| {
-        let what = if on { "add Hookflash to" } else { "remove Hookflash from" };
+        let what = if on {
+            "add Hookflash to"
+        } else {
+            "remove Hookflash from"
+        };
         format!("cannot {what} the programs started at login: {error}")
     })?;
     Ok(view(&app))
@@ -240,17 +259,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let path = path_beside(&dir.join("profile.toml"));
         assert_eq!(path, dir.join("window.toml"));
-        assert_eq!(
-            load(&path),
-            (WindowSettings::default(), None)
-        );
+        assert_eq!(load(&path), (WindowSettings::default(), None));
 
         let off = WindowSettings {
             close_to_tray: false,
             ..WindowSettings::default()
         };
         save(&path, &off).unwrap();
-        assert!(std::fs::read_to_string(&path).unwrap().starts_with("close_to_tray = false\n"));
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("close_to_tray = false\n"));
         assert_eq!(load(&path).0, off);
         // Written before hotkeys existed: none.
         std::fs::write(&path, "close_to_tray = false\n").unwrap();
@@ -269,7 +287,10 @@ mod tests {
         assert_eq!(state.set(off.clone()), Ok(off.clone()));
         assert!(!state.get().close_to_tray);
         let nowhere = WindowSettingsState::from_disk(Err("no config dir".into()));
-        assert!(nowhere.set(off.clone()).unwrap_err().contains("configuration folder"));
+        assert!(nowhere
+            .set(off.clone())
+            .unwrap_err()
+            .contains("configuration folder"));
 
         // Hotkeys are kept in one spelling; a bad one saves nothing.
         let with_keys = |answer: &str| WindowSettings {
@@ -283,8 +304,13 @@ mod tests {
         let saved = state.set(with_keys("ctrl+alt+a")).unwrap();
         assert_eq!(saved.hotkeys.answer, "Ctrl+Alt+KeyA");
         assert_eq!(load(&path).0, saved);
-        assert!(std::fs::read_to_string(&path).unwrap().contains("[hotkeys]\nanswer = \"Ctrl+Alt+KeyA\""));
-        assert!(state.set(with_keys("q")).unwrap_err().contains("would take that key"));
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("[hotkeys]\nanswer = \"Ctrl+Alt+KeyA\""));
+        assert!(state
+            .set(with_keys("q"))
+            .unwrap_err()
+            .contains("would take that key"));
         assert_eq!(load(&path).0, saved);
         assert_eq!(state.get(), saved);
         let _ = std::fs::remove_dir_all(&dir);

@@ -183,7 +183,19 @@ impl BaresipBuilder {
                 // Silence, long enough for any test call.
                 let p = bdir.join("source.wav");
                 let (r, c) = (rate.to_string(), ch.to_string());
-                speech::sox(&["-n", "-r", &r, "-c", &c, "-b", "16", p.to_str().unwrap(), "trim", "0", "60"]);
+                speech::sox(&[
+                    "-n",
+                    "-r",
+                    &r,
+                    "-c",
+                    &c,
+                    "-b",
+                    "16",
+                    p.to_str().unwrap(),
+                    "trim",
+                    "0",
+                    "60",
+                ]);
                 p
             }
         };
@@ -222,7 +234,10 @@ impl BaresipBuilder {
             ice = if self.ice { "module ice.so\n" } else { "" },
         );
         std::fs::write(bdir.join("config"), config).expect("write baresip config");
-        let mut account = format!("<sip:{}@127.0.0.1;transport=udp>;auth_pass={}", self.user, self.password);
+        let mut account = format!(
+            "<sip:{}@127.0.0.1;transport=udp>;auth_pass={}",
+            self.user, self.password
+        );
         if self.auto_answer {
             account.push_str(";answermode=auto");
         }
@@ -249,8 +264,18 @@ impl BaresipBuilder {
             cmd.args(["-t", &t.to_string()]);
         }
         let mut process = ProcessGuard::spawn(&self.name, &mut cmd, dir.path());
-        process.await_ready("baresip is ready", Duration::from_secs(10), "apt-get install baresip");
-        Baresip { sip_port, ctrl_port, dir: bdir, user: self.user, process }
+        process.await_ready(
+            "baresip is ready",
+            Duration::from_secs(10),
+            "apt-get install baresip",
+        );
+        Baresip {
+            sip_port,
+            ctrl_port,
+            dir: bdir,
+            user: self.user,
+            process,
+        }
     }
 }
 
@@ -299,8 +324,10 @@ impl Baresip {
         let mut s = TcpStream::connect(("127.0.0.1", self.ctrl_port))
             .unwrap_or_else(|e| panic!("cannot reach baresip ctrl_tcp on {}: {e}", self.ctrl_port));
         s.set_read_timeout(Some(Duration::from_secs(3))).ok();
-        let body = serde_json::json!({"command": command, "params": params, "token": "hf"}).to_string();
-        s.write_all(netstring(&body).as_bytes()).expect("write to baresip ctrl_tcp");
+        let body =
+            serde_json::json!({"command": command, "params": params, "token": "hf"}).to_string();
+        s.write_all(netstring(&body).as_bytes())
+            .expect("write to baresip ctrl_tcp");
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         // Events may arrive first; read until the response to our token.
@@ -321,7 +348,10 @@ impl Baresip {
     pub fn send_dtmf(&self, digits: &str) {
         for d in digits.chars() {
             let r = self.command("sndcode", &d.to_string());
-            assert!(r.contains("\"ok\":true"), "baresip refused sndcode {d}: {r}");
+            assert!(
+                r.contains("\"ok\":true"),
+                "baresip refused sndcode {d}: {r}"
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     }
@@ -336,7 +366,11 @@ impl Baresip {
         let mut dumps: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .ok()?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav")))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
+            })
             .collect();
         dumps.sort();
         dumps.pop()
@@ -348,7 +382,11 @@ impl Baresip {
         let mut dumps: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav")))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("dump-") && n.ends_with("-dec.wav"))
+                    })
                     .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
                     .collect()
             })

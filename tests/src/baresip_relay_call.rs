@@ -41,15 +41,38 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 }
 
 /// One call; `name` keeps the peers' logs apart in `dir`.
-pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairment: Impairment, seed: u64) -> Result<BaresipRun, String> {
+pub fn call(
+    dir: &TestDir,
+    name: &str,
+    codec: Codec,
+    speech_wav: &Path,
+    impairment: Impairment,
+    seed: u64,
+) -> Result<BaresipRun, String> {
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let mut bob = Baresip::builder("bob", "secret").name(&format!("{name}-bob")).codec(codec).auto_answer(true).start(dir);
+    let mut bob = Baresip::builder("bob", "secret")
+        .name(&format!("{name}-bob"))
+        .codec(codec)
+        .auto_answer(true)
+        .start(dir);
     let relay = Arc::new(
-        RtpRelay::start(ip, RelayConfig { to_right: impairment, seed, ..RelayConfig::transparent() })
-            .map_err(|e| format!("cannot start the relay: {e}"))?,
+        RtpRelay::start(
+            ip,
+            RelayConfig {
+                to_right: impairment,
+                seed,
+                ..RelayConfig::transparent()
+            },
+        )
+        .map_err(|e| format!("cannot start the relay: {e}"))?,
     );
-    let forwarder = SipForwarder::start(ip, SocketAddr::new(ip, bob.sip_port), relay.clone(), Some(dir.join(format!("{name}-sip.log"))))
-        .map_err(|e| format!("cannot start the SIP forwarder: {e}"))?;
+    let forwarder = SipForwarder::start(
+        ip,
+        SocketAddr::new(ip, bob.sip_port),
+        relay.clone(),
+        Some(dir.join(format!("{name}-sip.log"))),
+    )
+    .map_err(|e| format!("cannot start the SIP forwarder: {e}"))?;
     let talk = speech::duration_secs(speech_wav) + 1.0;
     let mut alice = Baresip::builder("alice", "secret")
         .name(&format!("{name}-alice"))
@@ -60,7 +83,10 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
         .quit_after(talk.ceil() as u32 + 8)
         .start(dir);
     if !bob.wait_established(Duration::from_secs(10)) {
-        return Err(format!("baresip bob never answered (logs in {})", dir.path().display()));
+        return Err(format!(
+            "baresip bob never answered (logs in {})",
+            dir.path().display()
+        ));
     }
     let pids = [alice.process().pid(), bob.process().pid()];
     let cpu0: Option<f64> = pids.iter().map(|&p| cpu_seconds(p)).sum();
@@ -77,7 +103,10 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
     bob.stop();
     let stats = relay.rtp.stats();
     let sent = relay.rtp.captured(true);
-    let _ = std::fs::write(dir.join(format!("{name}-relay.txt")), format!("rtp: {stats:?}\nrtcp: {:?}\n", relay.rtcp.stats()));
+    let _ = std::fs::write(
+        dir.join(format!("{name}-relay.txt")),
+        format!("rtp: {stats:?}\nrtcp: {:?}\n", relay.rtcp.stats()),
+    );
     if !ended {
         eprintln!("baresip call {name} did not end by itself; stopped it");
     }
@@ -88,6 +117,16 @@ pub fn call(dir: &TestDir, name: &str, codec: Codec, speech_wav: &Path, impairme
             stats.to_right.received
         ));
     }
-    let received = bob.received_wav().ok_or_else(|| format!("baresip bob wrote no dump-*-dec.wav in {}", bob.dir.display()))?;
-    Ok(BaresipRun { received, relay: stats, cpu_percent, sent })
+    let received = bob.received_wav().ok_or_else(|| {
+        format!(
+            "baresip bob wrote no dump-*-dec.wav in {}",
+            bob.dir.display()
+        )
+    })?;
+    Ok(BaresipRun {
+        received,
+        relay: stats,
+        cpu_percent,
+        sent,
+    })
 }

@@ -15,7 +15,11 @@ use std::time::Duration;
 pub fn cli_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("HOOKFLASH_CLI_BIN") {
         let p = PathBuf::from(p);
-        assert!(p.exists(), "HOOKFLASH_CLI_BIN={} does not exist", p.display());
+        assert!(
+            p.exists(),
+            "HOOKFLASH_CLI_BIN={} does not exist",
+            p.display()
+        );
         return p;
     }
     let p = crate::workspace_root().join("target/debug/hookflash-cli");
@@ -43,7 +47,15 @@ pub struct Cli {
 impl Cli {
     /// `hookflash-cli <subcommand>`; `name` labels the log files.
     pub fn new(name: &str, subcommand: &str) -> Cli {
-        Cli { name: name.into(), args: vec![subcommand.into()], password: None, envs: Vec::new(), json: true, program: None, netns: None }
+        Cli {
+            name: name.into(),
+            args: vec![subcommand.into()],
+            password: None,
+            envs: Vec::new(),
+            json: true,
+            program: None,
+            netns: None,
+        }
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
@@ -113,7 +125,9 @@ impl Cli {
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
-        CliRun { process: ProcessGuard::spawn(&self.name, &mut cmd, dir.path()) }
+        CliRun {
+            process: ProcessGuard::spawn(&self.name, &mut cmd, dir.path()),
+        }
     }
 
     /// Runs the CLI to completion; panics (with its log) if it is still running after `timeout`.
@@ -145,7 +159,10 @@ impl CliRun {
 
     /// The events whose `"event"` is `name`.
     pub fn events_named(&self, name: &str) -> Vec<Value> {
-        self.events().into_iter().filter(|e| e["event"] == name).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == name)
+            .collect()
     }
 
     /// Waits for the first event named `name`.
@@ -171,7 +188,10 @@ impl CliRun {
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         match self.process.wait_timeout(timeout) {
             Some(s) => s,
-            None => panic!("hookflash-cli did not exit within {timeout:?}\n{}", self.process.log_tail()),
+            None => panic!(
+                "hookflash-cli did not exit within {timeout:?}\n{}",
+                self.process.log_tail()
+            ),
         }
     }
 
@@ -202,7 +222,9 @@ impl CliRun {
         let stderr = self.stderr();
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert!(
-            lines.len() == 1 && lines[0].starts_with("hookflash-cli: ") && lines[0].contains(needle),
+            lines.len() == 1
+                && lines[0].starts_with("hookflash-cli: ")
+                && lines[0].contains(needle),
             "expected ONE stderr line `hookflash-cli: ...{needle}...`, got:\n{stderr}"
         );
         lines[0].to_string()
@@ -240,7 +262,11 @@ mod tests {
              echo '{\"event\":\"registration_failed\",\"status\":403}'\n\
              echo 'hookflash-cli: registration refused (403) by 127.0.0.1: Forbidden' >&2\nexit 1\n",
         );
-        std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&script)
+            .status()
+            .unwrap();
         let mut run = Cli::new("fake", "register")
             .program(&script)
             .args(["--aor", "sip:a@127.0.0.1"])
@@ -251,9 +277,19 @@ mod tests {
         assert_eq!(run.events_named("registration_failed")[0]["status"], 403);
         let home = dir.join("fake-home");
         let argv = std::fs::read_to_string(home.join("argv")).unwrap();
-        assert!(argv.starts_with("--json --history-db ") && argv.contains("register --aor sip:a@127.0.0.1"), "{argv}");
-        assert!(!argv.contains("s3cret"), "password leaked into argv: {argv}");
-        assert_eq!(std::fs::read_to_string(home.join("pw")).unwrap().trim(), "s3cret");
+        assert!(
+            argv.starts_with("--json --history-db ")
+                && argv.contains("register --aor sip:a@127.0.0.1"),
+            "{argv}"
+        );
+        assert!(
+            !argv.contains("s3cret"),
+            "password leaked into argv: {argv}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(home.join("pw")).unwrap().trim(),
+            "s3cret"
+        );
     }
 
     #[test]

@@ -34,12 +34,33 @@ impl Coturn {
             .arg("--lt-cred-mech")
             .arg(format!("--user={username}:{password}"))
             .arg("--realm=hookflash.test")
-            .args(["--no-tls", "--no-dtls", "--no-tcp", "--no-cli", "--log-file=stdout", "--simple-log", "--verbose"])
-            .arg(format!("--pidfile={}", cdir.join("turnserver.pid").display()))
+            .args([
+                "--no-tls",
+                "--no-dtls",
+                "--no-tcp",
+                "--no-cli",
+                "--log-file=stdout",
+                "--simple-log",
+                "--verbose",
+            ])
+            .arg(format!(
+                "--pidfile={}",
+                cdir.join("turnserver.pid").display()
+            ))
             .arg(format!("--userdb={}", cdir.join("turndb").display()));
         let mut process = ProcessGuard::spawn("coturn", &mut cmd, dir.path());
-        process.await_ready("Total General servers", Duration::from_secs(10), "apt-get install coturn");
-        Coturn { addr: SocketAddr::new(ip, port), username, password, relay_ports: (relay, relay + 39), process }
+        process.await_ready(
+            "Total General servers",
+            Duration::from_secs(10),
+            "apt-get install coturn",
+        );
+        Coturn {
+            addr: SocketAddr::new(ip, port),
+            username,
+            password,
+            relay_ports: (relay, relay + 39),
+            process,
+        }
     }
 
     /// Everything it logged so far.
@@ -49,6 +70,9 @@ impl Coturn {
 
     /// The account profile lines (`[account.turn]`) that point a phone at this server.
     pub fn profile_section(&self) -> String {
-        format!("[account.turn]\nserver = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\n", self.addr, self.username, self.password)
+        format!(
+            "[account.turn]\nserver = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\n",
+            self.addr, self.username, self.password
+        )
     }
 }

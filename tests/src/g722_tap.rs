@@ -48,14 +48,29 @@ pub fn parse(p: &[u8]) -> Option<Rtp> {
 /// (a WAV file), through the tap; returns the G.722 packets (payload type 9) we sent, in the
 /// order the tap saw them.
 pub fn cli_g722_call(dir: &TestDir, input: &Path, secs: u64) -> Result<Vec<Rtp>, String> {
-    let mut b = Baresip::builder("b", "unused").codec(Codec::G722).start(dir);
+    let mut b = Baresip::builder("b", "unused")
+        .codec(Codec::G722)
+        .start(dir);
     let ip = "127.0.0.1".parse().expect("loopback");
-    let relay = Arc::new(RtpRelay::start(ip, RelayConfig::transparent()).map_err(|e| format!("relay: {e}"))?);
-    let tap = SipForwarder::start(ip, SocketAddr::new(ip, b.sip_port), relay.clone(), Some(dir.join("sip.log")))
-        .map_err(|e| format!("SIP forwarder: {e}"))?;
+    let relay = Arc::new(
+        RtpRelay::start(ip, RelayConfig::transparent()).map_err(|e| format!("relay: {e}"))?,
+    );
+    let tap = SipForwarder::start(
+        ip,
+        SocketAddr::new(ip, b.sip_port),
+        relay.clone(),
+        Some(dir.join("sip.log")),
+    )
+    .map_err(|e| format!("SIP forwarder: {e}"))?;
     let mut cli = Cli::new("cli", "call")
         .arg(format!("sip:b@{}", tap.addr()))
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args([
+            "--aor",
+            "sip:me@127.0.0.1",
+            "--no-register",
+            "--listen",
+            &format!("127.0.0.1:{}", ports::free_port()),
+        ])
         .args(["--codec", "g722", "--duration", &secs.to_string()])
         .arg("--audio-in")
         .arg(input)
@@ -64,21 +79,37 @@ pub fn cli_g722_call(dir: &TestDir, input: &Path, secs: u64) -> Result<Vec<Rtp>,
     let status = cli.wait_exit(Duration::from_secs(secs + 30));
     b.stop();
     if !status.success() {
-        return Err(format!("hookflash-cli call failed ({status}): {}", cli.stderr().lines().last().unwrap_or_default()));
+        return Err(format!(
+            "hookflash-cli call failed ({status}): {}",
+            cli.stderr().lines().last().unwrap_or_default()
+        ));
     }
-    Ok(relay.rtp.captured(true).iter().filter_map(|p| parse(p)).filter(|r| r.pt == 9).collect())
+    Ok(relay
+        .rtp
+        .captured(true)
+        .iter()
+        .filter_map(|p| parse(p))
+        .filter(|r| r.pt == 9)
+        .collect())
 }
 
 /// 16 kHz mono samples of a WAV file (any rate: sox converts it to `dir/name`).
 pub fn samples_16k(wav: &Path, dir: &TestDir, name: &str) -> Result<Vec<i16>, String> {
     let out = crate::speech::convert(wav, &dir.join(name), 16000, 1, 0.0);
     let mut r = hound::WavReader::open(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    r.samples::<i16>().map(|s| s.map_err(|e| e.to_string())).collect()
+    r.samples::<i16>()
+        .map(|s| s.map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Writes 16 kHz mono 16-bit samples to a WAV file.
 pub fn write_wav_16k(path: &Path, samples: &[i16]) -> Result<(), String> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let err = |e: hound::Error| format!("{}: {e}", path.display());
     let mut w = hound::WavWriter::create(path, spec).map_err(err)?;
     for s in samples {

@@ -81,7 +81,20 @@ pub struct Kamailio {
 
 impl Kamailio {
     pub fn builder() -> KamailioBuilder {
-        KamailioBuilder { users: Vec::new(), digest: Digest::Md5, tls: false, tls_cert: tls::ServerCert::Usual, min_expires: 10, name: "kamailio".into(), park_orbits: None, invite_auth: None, in_dialog_auth: None, also_listen: None, websocket: false, ws_path: None }
+        KamailioBuilder {
+            users: Vec::new(),
+            digest: Digest::Md5,
+            tls: false,
+            tls_cert: tls::ServerCert::Usual,
+            min_expires: 10,
+            name: "kamailio".into(),
+            park_orbits: None,
+            invite_auth: None,
+            in_dialog_auth: None,
+            also_listen: None,
+            websocket: false,
+            ws_path: None,
+        }
     }
 }
 
@@ -176,11 +189,13 @@ impl KamailioBuilder {
         if self.park_orbits.is_some() {
             for (table, version, header) in PRESENCE_TABLES {
                 versions.push_str(&format!("{table}:{version}\n"));
-                std::fs::write(db.join(table), format!("{header}\n")).expect("write presence table");
+                std::fs::write(db.join(table), format!("{header}\n"))
+                    .expect("write presence table");
             }
         }
         std::fs::write(db.join("version"), versions).expect("write db_text version table");
-        std::fs::write(db.join("subscriber"), subscriber_table(&self.users)).expect("write subscriber table");
+        std::fs::write(db.join("subscriber"), subscriber_table(&self.users))
+            .expect("write subscriber table");
 
         let port = ports::free_port();
         let (tls_port, ca) = if self.tls {
@@ -242,14 +257,22 @@ impl KamailioBuilder {
 /// Starts Kamailio with `cfg` and waits until it answers OPTIONS on `port`.
 fn launch(name: &str, cfg: &Path, kdir: &Path, port: u16, log_dir: &Path) -> ProcessGuard {
     let mut cmd = Command::new("kamailio");
-    cmd.arg("-f").arg(cfg).args(["-DD", "-E", "-m", "48", "-M", "8", "-Y"]).arg(kdir);
+    cmd.arg("-f")
+        .arg(cfg)
+        .args(["-DD", "-E", "-m", "48", "-M", "8", "-Y"])
+        .arg(kdir);
     let mut process = ProcessGuard::spawn(name, &mut cmd, log_dir);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let up = crate::wait_until(Duration::from_secs(10), || {
         if process.try_status().is_some() {
             return Some(false);
         }
-        sip_probe::options(addr, &format!("sip:127.0.0.1:{port}"), Duration::from_millis(300)).map(|r| r.status == 200)
+        sip_probe::options(
+            addr,
+            &format!("sip:127.0.0.1:{port}"),
+            Duration::from_millis(300),
+        )
+        .map(|r| r.status == 200)
     });
     if up != Some(true) {
         panic!("Kamailio did not come up on 127.0.0.1:{port} (is the `kamailio` package installed?)\n{}", process.log_tail());
@@ -266,9 +289,15 @@ impl Kamailio {
     /// `sip:127.0.0.1:<port>;transport=<transport>` (TLS, WS and WSS use their own ports).
     pub fn registrar_uri(&self, transport: &str) -> String {
         let port = match transport {
-            "tls" => self.tls_port.expect("Kamailio was built without .tls(true)"),
-            "ws" => self.ws_port.expect("Kamailio was built without .websocket(true)"),
-            "wss" => self.wss_port.expect("Kamailio was built without .websocket(true) and .tls(true)"),
+            "tls" => self
+                .tls_port
+                .expect("Kamailio was built without .tls(true)"),
+            "ws" => self
+                .ws_port
+                .expect("Kamailio was built without .websocket(true)"),
+            "wss" => self
+                .wss_port
+                .expect("Kamailio was built without .websocket(true) and .tls(true)"),
             _ => self.port,
         };
         format!("sip:127.0.0.1:{port};transport={transport}")
@@ -282,31 +311,51 @@ impl Kamailio {
     /// The `HF-SAVED` lines for `user` (one per accepted REGISTER, including un-REGISTER).
     pub fn saved_registrations(&self, user: &str) -> Vec<String> {
         let needle = format!("HF-SAVED user={user} ");
-        self.log().lines().filter(|l| l.contains(&needle)).map(str::to_string).collect()
+        self.log()
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .map(str::to_string)
+            .collect()
     }
 
     /// The `HF-REQ` lines of REGISTER requests from `user` (challenged or not).
     pub fn register_requests(&self, user: &str) -> Vec<String> {
         let needle = format!("HF-REQ REGISTER from={user} ");
-        self.log().lines().filter(|l| l.contains(&needle)).map(str::to_string).collect()
+        self.log()
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .map(str::to_string)
+            .collect()
     }
 
     /// `HF-REQ` lines of requests Kamailio sent to itself (a routing loop in the config).
     pub fn looped_requests(&self) -> Vec<String> {
         let needle = format!("src=127.0.0.1:{} ", self.port);
-        self.log().lines().filter(|l| l.contains("HF-REQ") && l.contains(&needle)).map(str::to_string).collect()
+        self.log()
+            .lines()
+            .filter(|l| l.contains("HF-REQ") && l.contains(&needle))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Asks Kamailio whether `user`'s AOR is registered: OPTIONS to `sip:user@127.0.0.1` is
     /// relayed to the contact when there is one and answered 404 when there is none.
     pub fn options_to_aor(&self, user: &str) -> Option<u16> {
-        sip_probe::options(self.addr(), &format!("sip:{user}@127.0.0.1"), Duration::from_secs(3)).map(|r| r.status)
+        sip_probe::options(
+            self.addr(),
+            &format!("sip:{user}@127.0.0.1"),
+            Duration::from_secs(3),
+        )
+        .map(|r| r.status)
     }
 
     /// Waits until a registration of `user` has been saved (a `HF-SAVED` line with a non-zero expiry).
     pub fn wait_registered(&self, user: &str, timeout: Duration) -> bool {
         crate::wait_until(timeout, || {
-            self.saved_registrations(user).iter().any(|l| !is_unregister_line(l)).then_some(())
+            self.saved_registrations(user)
+                .iter()
+                .any(|l| !is_unregister_line(l))
+                .then_some(())
         })
         .is_some()
     }
@@ -332,11 +381,16 @@ impl Kamailio {
 
 /// True if a `HF-SAVED` line records an un-REGISTER (Expires 0 in the header or the contact).
 pub fn is_unregister_line(line: &str) -> bool {
-    line.contains("expires_hdr=0 ") || line.contains("contact=* ") || line.contains("expires=0>") || line.contains(";expires=0")
+    line.contains("expires_hdr=0 ")
+        || line.contains("contact=* ")
+        || line.contains("expires=0>")
+        || line.contains(";expires=0")
 }
 
 fn subscriber_table(users: &[(String, String)]) -> String {
-    let mut t = String::from("id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n");
+    let mut t = String::from(
+        "id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n",
+    );
     for (i, (u, p)) in users.iter().enumerate() {
         assert!(
             !u.contains(':') && !p.contains(':') && !u.contains('\n') && !p.contains('\n'),
@@ -380,22 +434,39 @@ fn config_text(p: &ConfigParams) -> String {
     ));
     if let Some(ip) = p.also_listen {
         // mhomed: send from the address that routes to the destination.
-        c.push_str(&format!("listen=udp:{ip}:{port}\nlisten=tcp:{ip}:{port}\nmhomed=1\n", port = p.port));
+        c.push_str(&format!(
+            "listen=udp:{ip}:{port}\nlisten=tcp:{ip}:{port}\nmhomed=1\n",
+            port = p.port
+        ));
     }
     if let Some(tp) = p.tls_port {
         c.push_str(&format!("enable_tls=yes\nlisten=tls:127.0.0.1:{tp}\n"));
     }
     if let Some(wp) = p.ws_port {
         // HTTP requests (the upgrade) carry no Content-Length.
-        c.push_str(&format!("listen=tcp:127.0.0.1:{wp}\ntcp_accept_no_cl=yes\n"));
+        c.push_str(&format!(
+            "listen=tcp:127.0.0.1:{wp}\ntcp_accept_no_cl=yes\n"
+        ));
     }
     if let Some(wsp) = p.wss_port {
         c.push_str(&format!("listen=tls:127.0.0.1:{wsp}\n"));
     }
     c.push_str("mpath=\"/usr/lib/x86_64-linux-gnu/kamailio/modules/\"\n");
     for m in [
-        "tm", "sl", "rr", "pv", "maxfwd", "usrloc", "registrar", "textops", "siputils", "xlog", "sanity", "db_text",
-        "auth", "auth_db",
+        "tm",
+        "sl",
+        "rr",
+        "pv",
+        "maxfwd",
+        "usrloc",
+        "registrar",
+        "textops",
+        "siputils",
+        "xlog",
+        "sanity",
+        "db_text",
+        "auth",
+        "auth_db",
     ] {
         c.push_str(&format!("loadmodule \"{m}.so\"\n"));
     }
@@ -422,7 +493,13 @@ fn config_text(p: &ConfigParams) -> String {
         c.push_str("modparam(\"auth\",\"algorithm\",\"SHA-256\")\n");
     }
     if p.park_orbits.is_some() {
-        for m in ["dialog", "presence", "presence_dialoginfo", "pua", "pua_dialoginfo"] {
+        for m in [
+            "dialog",
+            "presence",
+            "presence_dialoginfo",
+            "pua",
+            "pua_dialoginfo",
+        ] {
             c.push_str(&format!("loadmodule \"{m}.so\"\n"));
         }
         c.push_str(&format!(
@@ -448,11 +525,17 @@ fn config_text(p: &ConfigParams) -> String {
         Some(ip) => format!("($rd == \"127.0.0.1\" || $rd == \"{ip}\")"),
         None => "$rd == \"127.0.0.1\"".to_string(),
     };
-    let local_aor = ports.iter().map(|port| format!("$rp == {port}")).collect::<Vec<_>>().join(" || ");
+    let local_aor = ports
+        .iter()
+        .map(|port| format!("$rp == {port}"))
+        .collect::<Vec<_>>()
+        .join(" || ");
     let (presence, orbit_invite) = match &p.park_orbits {
         Some((user_regex, orbit)) => (
             PRESENCE_ROUTE.to_string(),
-            ORBIT_ROUTE.replace("@ORBIT_RE@", user_regex).replace("@ORBIT@", &format!("sip:{orbit}")),
+            ORBIT_ROUTE
+                .replace("@ORBIT_RE@", user_regex)
+                .replace("@ORBIT@", &format!("sip:{orbit}")),
         ),
         None => (String::new(), String::new()),
     };
@@ -474,7 +557,10 @@ fn config_text(p: &ConfigParams) -> String {
             .replace("        @IN_DIALOG_AUTH@\n", &in_dialog_auth),
     );
     if let Some(wp) = p.ws_port {
-        let wss = p.wss_port.map(|w| format!(" && $Rp != {w}")).unwrap_or_default();
+        let wss = p
+            .wss_port
+            .map(|w| format!(" && $Rp != {w}"))
+            .unwrap_or_default();
         c.push_str(&WS_ROUTE.replace("@NOT_WS_PORT@", &format!("$Rp != {wp}{wss}")));
     }
     c
@@ -641,7 +727,9 @@ mod tests {
     #[test]
     fn subscriber_table_has_nullable_ha1_columns_and_rows() {
         let t = subscriber_table(&[("alice".into(), "pw1".into())]);
-        assert!(t.starts_with("id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n"));
+        assert!(t.starts_with(
+            "id(int,auto) username(str) domain(str) password(str) ha1(str,null) ha1b(str,null)\n"
+        ));
         assert!(t.contains("1:alice:127.0.0.1:pw1::\n"));
     }
 
@@ -668,17 +756,38 @@ mod tests {
         assert!(c.contains("modparam(\"auth\",\"algorithm\",\"SHA-256\")"));
         assert!(c.contains("listen=tls:127.0.0.1:5061"));
         assert!(c.contains("min_expires\",10"));
-        assert!(c.contains("if ($rd == \"127.0.0.1\" && ($rp == 5060 || $rp == 5060 || $rp == 5061))"), "{c}");
-        assert!(!c.contains("alias="), "an alias for 127.0.0.1 makes every local contact `myself`");
-        assert!(!c.contains("@PRESENCE@") && !c.contains("@ORBIT_INVITE@") && !c.contains("presence"), "{c}");
-        assert!(!c.contains("@INVITE_AUTH@") && !c.contains("proxy_challenge"), "{c}");
+        assert!(
+            c.contains("if ($rd == \"127.0.0.1\" && ($rp == 5060 || $rp == 5060 || $rp == 5061))"),
+            "{c}"
+        );
+        assert!(
+            !c.contains("alias="),
+            "an alias for 127.0.0.1 makes every local contact `myself`"
+        );
+        assert!(
+            !c.contains("@PRESENCE@") && !c.contains("@ORBIT_INVITE@") && !c.contains("presence"),
+            "{c}"
+        );
+        assert!(
+            !c.contains("@INVITE_AUTH@") && !c.contains("proxy_challenge"),
+            "{c}"
+        );
         p.invite_auth = Some(InviteAuth::Realm("evil.example".into()));
         let c = config_text(&p);
-        assert!(c.contains("proxy_challenge(\"evil.example\", \"1\")"), "{c}");
+        assert!(
+            c.contains("proxy_challenge(\"evil.example\", \"1\")"),
+            "{c}"
+        );
         p.park_orbits = Some(("^70[0-9]$".into(), ([127, 0, 0, 1], 7000).into()));
         let c = config_text(&p);
-        assert!(c.contains("loadmodule \"pua_dialoginfo.so\"") && c.contains("handle_subscribe()"), "{c}");
-        assert!(c.contains("$rU =~ \"^70[0-9]$\"") && c.contains("$du = \"sip:127.0.0.1:7000\""), "{c}");
+        assert!(
+            c.contains("loadmodule \"pua_dialoginfo.so\"") && c.contains("handle_subscribe()"),
+            "{c}"
+        );
+        assert!(
+            c.contains("$rU =~ \"^70[0-9]$\"") && c.contains("$du = \"sip:127.0.0.1:7000\""),
+            "{c}"
+        );
     }
 
     #[test]
@@ -700,16 +809,34 @@ mod tests {
         assert!(!config_text(&p).contains("websocket"));
         (p.ws_port, p.wss_port) = (Some(8080), Some(8443));
         let c = config_text(&p);
-        assert!(c.contains("listen=tcp:127.0.0.1:8080\n") && c.contains("listen=tls:127.0.0.1:8443\n"), "{c}");
-        assert!(c.contains("loadmodule \"xhttp.so\"") && c.contains("loadmodule \"websocket.so\""), "{c}");
-        assert!(c.contains("if ($Rp != 8080 && $Rp != 8443) {") && c.contains("ws_handle_handshake()"), "{c}");
-        assert!(c.contains("$rp == 8080 || $rp == 8443"), "WS and WSS AORs are local: {c}");
+        assert!(
+            c.contains("listen=tcp:127.0.0.1:8080\n") && c.contains("listen=tls:127.0.0.1:8443\n"),
+            "{c}"
+        );
+        assert!(
+            c.contains("loadmodule \"xhttp.so\"") && c.contains("loadmodule \"websocket.so\""),
+            "{c}"
+        );
+        assert!(
+            c.contains("if ($Rp != 8080 && $Rp != 8443) {") && c.contains("ws_handle_handshake()"),
+            "{c}"
+        );
+        assert!(
+            c.contains("$rp == 8080 || $rp == 8443"),
+            "WS and WSS AORs are local: {c}"
+        );
     }
 
     #[test]
     fn unregister_lines_are_recognised() {
-        assert!(is_unregister_line("HF-SAVED user=a expires_hdr=0 contact=<sip:a@x> proto=udp"));
-        assert!(is_unregister_line("HF-SAVED user=a expires_hdr=<null> contact=<sip:a@x>;expires=0 proto=udp"));
-        assert!(!is_unregister_line("HF-SAVED user=a expires_hdr=10 contact=<sip:a@x> proto=udp"));
+        assert!(is_unregister_line(
+            "HF-SAVED user=a expires_hdr=0 contact=<sip:a@x> proto=udp"
+        ));
+        assert!(is_unregister_line(
+            "HF-SAVED user=a expires_hdr=<null> contact=<sip:a@x>;expires=0 proto=udp"
+        ));
+        assert!(!is_unregister_line(
+            "HF-SAVED user=a expires_hdr=10 contact=<sip:a@x> proto=udp"
+        ));
     }
 }

@@ -49,7 +49,12 @@ pub struct Linphone {
 impl Linphone {
     /// A linphonec as `sip:<user>@127.0.0.1`, not registering, answering nothing by itself.
     pub fn builder(user: &str) -> LinphoneBuilder {
-        LinphoneBuilder { name: format!("linphonec-{user}"), user: user.into(), source: None, auto_answer: false }
+        LinphoneBuilder {
+            name: format!("linphonec-{user}"),
+            user: user.into(),
+            source: None,
+            auto_answer: false,
+        }
     }
 }
 
@@ -69,7 +74,8 @@ impl LinphoneBuilder {
     /// Writes its config and starts it in file mode; waits until it took the files.
     pub fn start(self, dir: &TestDir) -> Linphone {
         let home = dir.subdir(&self.name);
-        std::fs::create_dir_all(home.join(".local/share/linphone")).expect("create linphone's data directory");
+        std::fs::create_dir_all(home.join(".local/share/linphone"))
+            .expect("create linphone's data directory");
         let sip_port = ports::free_port();
         let rtp_port = ports::free_block(4);
         let rc = format!(
@@ -93,14 +99,30 @@ impl LinphoneBuilder {
             Some(src) => speech::convert(src, &home.join("source.wav"), 8000, 1, 60.0),
             None => {
                 let p = home.join("source.wav");
-                speech::sox(&["-n", "-r", "8000", "-c", "1", "-b", "16", p.to_str().unwrap(), "trim", "0", "60"]);
+                speech::sox(&[
+                    "-n",
+                    "-r",
+                    "8000",
+                    "-c",
+                    "1",
+                    "-b",
+                    "16",
+                    p.to_str().unwrap(),
+                    "trim",
+                    "0",
+                    "60",
+                ]);
                 p
             }
         };
         let recording = home.join("heard.wav");
 
         let mut cmd = Command::new("linphonec");
-        cmd.arg("-c").arg(&rc_path).arg("-l").arg(home.join("linphone.log")).args(["-d", "6"]);
+        cmd.arg("-c")
+            .arg(&rc_path)
+            .arg("-l")
+            .arg(home.join("linphone.log"))
+            .args(["-d", "6"]);
         if self.auto_answer {
             cmd.arg("-a");
         }
@@ -112,8 +134,18 @@ impl LinphoneBuilder {
         process.send_line("soundcard use files");
         process.send_line(&format!("play {}", source.display()));
         process.send_line(&format!("record {}", recording.display()));
-        process.await_ready("Using wav files instead of soundcard", Duration::from_secs(10), "apt-get install linphone-cli");
-        Linphone { sip_port, user: self.user, dir: home, recording, process }
+        process.await_ready(
+            "Using wav files instead of soundcard",
+            Duration::from_secs(10),
+            "apt-get install linphone-cli",
+        );
+        Linphone {
+            sip_port,
+            user: self.user,
+            dir: home,
+            recording,
+            process,
+        }
     }
 }
 
@@ -125,7 +157,9 @@ impl Linphone {
 
     /// Its log file (`-l`): SIP messages and call states.
     pub fn debug_log(&self) -> String {
-        std::fs::read(self.dir.join("linphone.log")).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        std::fs::read(self.dir.join("linphone.log"))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// Waits until its prompt output contains `needle`.
@@ -174,8 +208,11 @@ impl Linphone {
 /// Rewrites the RIFF and `data` chunk sizes of a PCM WAV from the file's length (a writer that
 /// was stopped before it closed the file leaves them short).
 pub fn fix_wav_sizes(path: &Path) {
-    let mut bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let Some(data) = bytes.windows(4).position(|w| w == b"data") else { return };
+    let mut bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let Some(data) = bytes.windows(4).position(|w| w == b"data") else {
+        return;
+    };
     if bytes.len() < data + 8 || &bytes[..4] != b"RIFF" {
         return;
     }
@@ -194,7 +231,9 @@ mod tests {
     fn wav_sizes_are_rewritten_from_the_file_length() {
         let dir = TestDir::new("linphone-wav-sizes");
         let mut wav = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
-        wav.extend_from_slice(&[16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 16, 0]);
+        wav.extend_from_slice(&[
+            16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 16, 0,
+        ]);
         wav.extend_from_slice(b"data\x02\0\0\0");
         wav.extend_from_slice(&[1, 0, 2, 0, 3, 0]);
         let p = dir.write("short.wav", &wav);

@@ -34,11 +34,18 @@ pub struct HomeNat {
 }
 
 fn run(args: &[&str]) -> Result<(), String> {
-    let out = Command::new(args[0]).args(&args[1..]).output().map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "{} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -72,28 +79,145 @@ impl HomeNat {
         must(&["ip", "netns", "add", h]);
         must(&["ip", "netns", "add", r]);
         // Outside link: this namespace <-> router.
-        must(&["ip", "link", "add", &nat.outside_link, "type", "veth", "peer", "name", "wan0", "netns", r]);
-        must(&["ip", "addr", "add", &format!("{}/24", nat.outside_ip), "dev", &nat.outside_link]);
+        must(&[
+            "ip",
+            "link",
+            "add",
+            &nat.outside_link,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "wan0",
+            "netns",
+            r,
+        ]);
+        must(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", nat.outside_ip),
+            "dev",
+            &nat.outside_link,
+        ]);
         must(&["ip", "link", "set", &nat.outside_link, "up"]);
-        must(&["ip", "-n", r, "addr", "add", &format!("{}/24", nat.public_ip), "dev", "wan0"]);
+        must(&[
+            "ip",
+            "-n",
+            r,
+            "addr",
+            "add",
+            &format!("{}/24", nat.public_ip),
+            "dev",
+            "wan0",
+        ]);
         must(&["ip", "-n", r, "link", "set", "wan0", "up"]);
         // Inside link: router <-> home.
-        must(&["ip", "-n", r, "link", "add", &inside_link, "type", "veth", "peer", "name", "eth0", "netns", h]);
-        must(&["ip", "-n", r, "addr", "add", &format!("10.201.{n}.1/24"), "dev", &inside_link]);
+        must(&[
+            "ip",
+            "-n",
+            r,
+            "link",
+            "add",
+            &inside_link,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            h,
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            r,
+            "addr",
+            "add",
+            &format!("10.201.{n}.1/24"),
+            "dev",
+            &inside_link,
+        ]);
         must(&["ip", "-n", r, "link", "set", &inside_link, "up"]);
         must(&["ip", "-n", r, "link", "set", "lo", "up"]);
-        must(&["ip", "-n", h, "addr", "add", &format!("{}/24", nat.home_ip), "dev", "eth0"]);
+        must(&[
+            "ip",
+            "-n",
+            h,
+            "addr",
+            "add",
+            &format!("{}/24", nat.home_ip),
+            "dev",
+            "eth0",
+        ]);
         must(&["ip", "-n", h, "link", "set", "eth0", "up"]);
         must(&["ip", "-n", h, "link", "set", "lo", "up"]);
-        must(&["ip", "-n", h, "route", "add", "default", "via", &format!("10.201.{n}.1")]);
+        must(&[
+            "ip",
+            "-n",
+            h,
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("10.201.{n}.1"),
+        ]);
         // The router: forwards, masquerades what leaves on the outside link (ports chosen at
         // random, so the public port is not the home's own), forgets idle UDP mappings.
-        must(&["ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        must(&["ip", "netns", "exec", r, "nft", "add", "table", "ip", "hfnat"]);
-        must(&["ip", "netns", "exec", r, "nft", "add", "chain", "ip", "hfnat", "post", "{ type nat hook postrouting priority 100 ; }"]);
-        must(&["ip", "netns", "exec", r, "nft", "add", "rule", "ip", "hfnat", "post", "oifname", "wan0", "masquerade", "random"]);
-        for key in ["net.netfilter.nf_conntrack_udp_timeout", "net.netfilter.nf_conntrack_udp_timeout_stream"] {
-            must(&["ip", "netns", "exec", r, "sysctl", "-qw", &format!("{key}={udp_timeout_secs}")]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ]);
+        must(&[
+            "ip", "netns", "exec", r, "nft", "add", "table", "ip", "hfnat",
+        ]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "nft",
+            "add",
+            "chain",
+            "ip",
+            "hfnat",
+            "post",
+            "{ type nat hook postrouting priority 100 ; }",
+        ]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "nft",
+            "add",
+            "rule",
+            "ip",
+            "hfnat",
+            "post",
+            "oifname",
+            "wan0",
+            "masquerade",
+            "random",
+        ]);
+        for key in [
+            "net.netfilter.nf_conntrack_udp_timeout",
+            "net.netfilter.nf_conntrack_udp_timeout_stream",
+        ] {
+            must(&[
+                "ip",
+                "netns",
+                "exec",
+                r,
+                "sysctl",
+                "-qw",
+                &format!("{key}={udp_timeout_secs}"),
+            ]);
         }
         nat
     }
@@ -107,10 +231,45 @@ impl HomeNat {
         let new = Ipv4Addr::new(o[0], o[1], o[2], last_octet);
         // The new address is a secondary one on the same network: promoted, not removed with the
         // old primary.
-        must(&["ip", "netns", "exec", h, "sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1"]);
-        must(&["ip", "-n", h, "addr", "add", &format!("{new}/24"), "dev", "eth0"]);
-        must(&["ip", "-n", h, "addr", "del", &format!("{}/24", self.home_ip), "dev", "eth0"]);
-        let _ = run(&["ip", "-n", h, "route", "replace", "default", "via", &format!("{}.{}.{}.1", o[0], o[1], o[2])]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            h,
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.eth0.promote_secondaries=1",
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            h,
+            "addr",
+            "add",
+            &format!("{new}/24"),
+            "dev",
+            "eth0",
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            h,
+            "addr",
+            "del",
+            &format!("{}/24", self.home_ip),
+            "dev",
+            "eth0",
+        ]);
+        let _ = run(&[
+            "ip",
+            "-n",
+            h,
+            "route",
+            "replace",
+            "default",
+            "via",
+            &format!("{}.{}.{}.1", o[0], o[1], o[2]),
+        ]);
         self.home_ip = new;
         new
     }
@@ -119,15 +278,61 @@ impl HomeNat {
     /// lets signalling and the TURN server through and nothing else (a direct media path fails).
     pub fn only_open_udp_to(&self, ip: Ipv4Addr, open_ports: &[u16]) {
         let r = self.router.as_str();
-        let ports = open_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
-        must(&["ip", "netns", "exec", r, "nft", "add", "chain", "ip", "hfnat", "filter", "{ type filter hook forward priority 0 ; }"]);
-        must(&["ip", "netns", "exec", r, "nft", "add", "rule", "ip", "hfnat", "filter", "ip", "daddr", &ip.to_string(), "udp", "dport", "!=", &format!("{{ {ports} }}"), "counter", "drop"]);
+        let ports = open_ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "nft",
+            "add",
+            "chain",
+            "ip",
+            "hfnat",
+            "filter",
+            "{ type filter hook forward priority 0 ; }",
+        ]);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "nft",
+            "add",
+            "rule",
+            "ip",
+            "hfnat",
+            "filter",
+            "ip",
+            "daddr",
+            &ip.to_string(),
+            "udp",
+            "dport",
+            "!=",
+            &format!("{{ {ports} }}"),
+            "counter",
+            "drop",
+        ]);
     }
 
     /// The router's firewall rules with their counters (what `only_open_udp_to` dropped).
     pub fn firewall(&self) -> String {
         Command::new("ip")
-            .args(["netns", "exec", &self.router, "nft", "list", "chain", "ip", "hfnat", "filter"])
+            .args([
+                "netns",
+                "exec",
+                &self.router,
+                "nft",
+                "list",
+                "chain",
+                "ip",
+                "hfnat",
+                "filter",
+            ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()
@@ -136,7 +341,13 @@ impl HomeNat {
     /// The router's live UDP mappings (`/proc/net/nf_conntrack` lines), for failure messages.
     pub fn mappings(&self) -> String {
         Command::new("ip")
-            .args(["netns", "exec", &self.router, "cat", "/proc/net/nf_conntrack"])
+            .args([
+                "netns",
+                "exec",
+                &self.router,
+                "cat",
+                "/proc/net/nf_conntrack",
+            ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()

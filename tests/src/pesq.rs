@@ -43,9 +43,16 @@ pub fn try_score(reference: &Path, degraded: &Path, band: Band) -> Result<f64, S
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        return Err(format!("pesq_score.py {} failed: {}", degraded.display(), stderr.trim()));
+        return Err(format!(
+            "pesq_score.py {} failed: {}",
+            degraded.display(),
+            stderr.trim()
+        ));
     }
-    stdout.trim().parse().map_err(|_| format!("pesq_score.py printed {stdout:?}, stderr {stderr:?}"))
+    stdout
+        .trim()
+        .parse()
+        .map_err(|_| format!("pesq_score.py printed {stdout:?}, stderr {stderr:?}"))
 }
 
 /// Like [`try_score`] but panics with the reason; prints the figure.

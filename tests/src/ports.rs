@@ -76,7 +76,10 @@ mod tests {
         let b = free_block(4);
         assert!(a + 4 <= b || b + 4 <= a, "blocks overlap: {a} and {b}");
         for base in [a, b] {
-            assert!(u32::from(base) >= FIRST && u32::from(base) + 4 <= LAST, "{base} outside {FIRST}..{LAST}");
+            assert!(
+                u32::from(base) >= FIRST && u32::from(base) + 4 <= LAST,
+                "{base} outside {FIRST}..{LAST}"
+            );
         }
     }
 
@@ -127,8 +130,13 @@ mod tests {
 /// Panics with the reason when the machine has no such interface.
 pub fn interface_ip() -> std::net::IpAddr {
     let s = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind a UDP socket");
-    s.connect("192.0.2.123:9").or_else(|_| s.connect("203.0.113.1:9")).expect("this test needs a network interface besides loopback (no route found)");
+    s.connect("192.0.2.123:9")
+        .or_else(|_| s.connect("203.0.113.1:9"))
+        .expect("this test needs a network interface besides loopback (no route found)");
     let ip = s.local_addr().expect("local address").ip();
-    assert!(!ip.is_loopback() && !ip.is_unspecified(), "this test needs a network interface besides loopback (found {ip})");
+    assert!(
+        !ip.is_loopback() && !ip.is_unspecified(),
+        "this test needs a network interface besides loopback (found {ip})"
+    );
     ip
 }

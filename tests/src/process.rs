@@ -40,7 +40,11 @@ impl ProcessGuard {
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", stdout_path.display()));
         let err = File::create(&stderr_path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", stderr_path.display()));
-        std::fs::write(log_dir.join(format!("{name}.cmdline")), format!("{cmd:?}\n")).ok();
+        std::fs::write(
+            log_dir.join(format!("{name}.cmdline")),
+            format!("{cmd:?}\n"),
+        )
+        .ok();
         // SAFETY: prctl is async-signal-safe; it only sets a flag on the child process.
         unsafe {
             // If the test process dies without running our Drop (killed by a signal), the peer
@@ -57,7 +61,13 @@ impl ProcessGuard {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name} ({:?}): {e}", cmd.get_program()));
-        ProcessGuard { name: name.to_string(), child, status: None, stdout_path, stderr_path }
+        ProcessGuard {
+            name: name.to_string(),
+            child,
+            status: None,
+            stdout_path,
+            stderr_path,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -69,12 +79,27 @@ impl ProcessGuard {
     /// `<name>.stdin` in the log directory. Panics when the process no longer reads its input.
     pub fn send_line(&mut self, line: &str) {
         use std::io::Write;
-        let stdin = self.child.stdin.as_mut().unwrap_or_else(|| panic!("{} was started without a stdin pipe", self.name));
-        if let Err(e) = stdin.write_all(format!("{line}\n").as_bytes()).and_then(|_| stdin.flush()) {
-            panic!("cannot type {line:?} into {}: {e}\n{}", self.name, self.log_tail());
+        let stdin = self
+            .child
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("{} was started without a stdin pipe", self.name));
+        if let Err(e) = stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|_| stdin.flush())
+        {
+            panic!(
+                "cannot type {line:?} into {}: {e}\n{}",
+                self.name,
+                self.log_tail()
+            );
         }
         let log = self.stdout_path.with_extension("stdin");
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("open the stdin log");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("open the stdin log");
         writeln!(f, "{line}").ok();
     }
 
@@ -88,7 +113,11 @@ impl ProcessGuard {
             self.output().contains(needle).then_some(true)
         });
         if ready != Some(true) {
-            panic!("{} did not start ({hint})\n{}", self.name(), self.log_tail());
+            panic!(
+                "{} did not start ({hint})\n{}",
+                self.name(),
+                self.log_tail()
+            );
         }
     }
 
@@ -191,7 +220,11 @@ impl Drop for ProcessGuard {
             eprintln!(
                 "{} ({}):\n{}",
                 self.name,
-                if was_running { "killed at end of test" } else { "had exited" },
+                if was_running {
+                    "killed at end of test"
+                } else {
+                    "had exited"
+                },
                 self.log_tail()
             );
         }
@@ -199,7 +232,9 @@ impl Drop for ProcessGuard {
 }
 
 fn read_lossy(p: &Path) -> String {
-    std::fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+    std::fs::read(p)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 /// The last `n` lines of `text` (with a trailing newline).
@@ -224,10 +259,21 @@ mod tests {
     #[test]
     fn lines_typed_reach_the_process_and_are_logged() {
         let dir = crate::TestDir::new("process-guard-stdin-selftest");
-        let mut g = ProcessGuard::spawn_with_stdin("sh", Command::new("sh").args(["-c", "read l; echo \"got $l\"; exec sleep 30"]), dir.path());
+        let mut g = ProcessGuard::spawn_with_stdin(
+            "sh",
+            Command::new("sh").args(["-c", "read l; echo \"got $l\"; exec sleep 30"]),
+            dir.path(),
+        );
         g.send_line("answer");
-        assert!(g.wait_for_output("got answer", Duration::from_secs(5)), "{}", g.log_tail());
-        assert_eq!(std::fs::read_to_string(dir.join("sh.stdin")).unwrap(), "answer\n");
+        assert!(
+            g.wait_for_output("got answer", Duration::from_secs(5)),
+            "{}",
+            g.log_tail()
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("sh.stdin")).unwrap(),
+            "answer\n"
+        );
     }
 
     #[test]

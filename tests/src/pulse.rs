@@ -30,9 +30,14 @@ impl Pulse {
         let runtime = dir.short_subdir(name);
         // A cookie for clients: the Rust client under cpal sends an empty one when it finds
         // none, which the server refuses (libpulse sends zeros), and cpal then falls back to ALSA.
-        let cookie: Vec<u8> = (0..256u32).map(|i| (i * 7 + std::process::id()) as u8).collect();
+        let cookie: Vec<u8> = (0..256u32)
+            .map(|i| (i * 7 + std::process::id()) as u8)
+            .collect();
         std::fs::write(runtime.join("cookie"), cookie).expect("write the PulseAudio cookie");
-        let native = format!("--load=module-native-protocol-unix auth-cookie={}", runtime.join("cookie").display());
+        let native = format!(
+            "--load=module-native-protocol-unix auth-cookie={}",
+            runtime.join("cookie").display()
+        );
         let mut cmd = Command::new("pulseaudio");
         cmd.args([
             "--daemonize=no",
@@ -45,19 +50,35 @@ impl Pulse {
             "--load=module-null-sink sink_name=spk",
             "--load=module-always-sink",
         ]);
-        cmd.env("PULSE_RUNTIME_PATH", &runtime).env("PULSE_STATE_PATH", &runtime).env("HOME", &runtime);
+        cmd.env("PULSE_RUNTIME_PATH", &runtime)
+            .env("PULSE_STATE_PATH", &runtime)
+            .env("HOME", &runtime);
         // Log names: `pulseaudio`, `parecord`... for the default daemon, `pulseaudio-<name>`... else.
-        let label = if name == "pulse" { String::new() } else { format!("-{name}") };
+        let label = if name == "pulse" {
+            String::new()
+        } else {
+            format!("-{name}")
+        };
         let process = ProcessGuard::spawn(&format!("pulseaudio{label}"), &mut cmd, dir.path());
-        let mut pulse = Pulse { runtime, label, process };
+        let mut pulse = Pulse {
+            runtime,
+            label,
+            process,
+        };
         let ok = crate::wait_until(Duration::from_secs(10), || {
             if pulse.process.try_status().is_some() {
                 return Some(false);
             }
-            pulse.pactl(&["list", "short", "sinks"]).filter(|s| s.contains("spk")).map(|_| true)
+            pulse
+                .pactl(&["list", "short", "sinks"])
+                .filter(|s| s.contains("spk"))
+                .map(|_| true)
         });
         if ok != Some(true) {
-            panic!("PulseAudio did not start (apt-get install pulseaudio pulseaudio-utils)\n{}", pulse.process.log_tail());
+            panic!(
+                "PulseAudio did not start (apt-get install pulseaudio pulseaudio-utils)\n{}",
+                pulse.process.log_tail()
+            );
         }
         pulse.pactl(&["set-default-sink", "spk"]);
         pulse
@@ -85,21 +106,33 @@ impl Pulse {
     /// Runs `pactl args`; `Some(stdout)` on success.
     pub fn pactl(&self, args: &[&str]) -> Option<String> {
         let out = self.command("pactl").args(args).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Starts `parecord` of the null sink's monitor into `wav` (16-bit, `rate` Hz, mono).
     pub fn record_monitor(&self, dir: &TestDir, wav: &Path, rate: u32) -> ProcessGuard {
         let mut c = self.command("parecord");
-        c.args(["--device=spk.monitor", "--file-format=wav", "--format=s16le", "--channels=1"])
-            .arg(format!("--rate={rate}"))
-            .arg(wav);
+        c.args([
+            "--device=spk.monitor",
+            "--file-format=wav",
+            "--format=s16le",
+            "--channels=1",
+        ])
+        .arg(format!("--rate={rate}"))
+        .arg(wav);
         ProcessGuard::spawn(&format!("parecord{}", self.label), &mut c, dir.path())
     }
 
     /// Plays `wav` into the null sink with `paplay` and waits for it to finish.
     pub fn play(&self, wav: &Path) {
-        let st = self.command("paplay").arg("--device=spk").arg(wav).status().expect("run paplay");
+        let st = self
+            .command("paplay")
+            .arg("--device=spk")
+            .arg(wav)
+            .status()
+            .expect("run paplay");
         assert!(st.success(), "paplay {} failed", wav.display());
     }
 
@@ -115,23 +148,43 @@ impl Pulse {
     pub fn load_null_sink(&self, name: &str, description: &str) -> u32 {
         let properties = format!("sink_properties='device.description=\"{description}\"'");
         let out = self
-            .pactl(&["load-module", "module-null-sink", &format!("sink_name={name}"), &properties])
+            .pactl(&[
+                "load-module",
+                "module-null-sink",
+                &format!("sink_name={name}"),
+                &properties,
+            ])
             .unwrap_or_else(|| panic!("pactl load-module module-null-sink {name} failed"));
-        out.trim().parse().unwrap_or_else(|_| panic!("pactl load-module printed '{out}'"))
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("pactl load-module printed '{out}'"))
     }
 
     /// Unloads a module (a null sink disappears like an unplugged headset).
     pub fn unload_module(&self, index: u32) {
-        assert!(self.pactl(&["unload-module", &index.to_string()]).is_some(), "pactl unload-module {index} failed");
+        assert!(
+            self.pactl(&["unload-module", &index.to_string()]).is_some(),
+            "pactl unload-module {index} failed"
+        );
     }
 
     /// Like `record_monitor`, for the monitor of sink `sink`.
-    pub fn record_sink_monitor(&self, dir: &TestDir, sink: &str, wav: &Path, rate: u32) -> ProcessGuard {
+    pub fn record_sink_monitor(
+        &self,
+        dir: &TestDir,
+        sink: &str,
+        wav: &Path,
+        rate: u32,
+    ) -> ProcessGuard {
         let mut c = self.command("parecord");
         c.args(["--file-format=wav", "--format=s16le", "--channels=1"])
             .arg(format!("--device={sink}.monitor"))
             .arg(format!("--rate={rate}"))
             .arg(wav);
-        ProcessGuard::spawn(&format!("parecord{}-{sink}", self.label), &mut c, dir.path())
+        ProcessGuard::spawn(
+            &format!("parecord{}-{sink}", self.label),
+            &mut c,
+            dir.path(),
+        )
     }
 }

@@ -20,7 +20,12 @@ fn unique() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{:x}{:x}{:x}", std::process::id(), t, N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{:x}{:x}{:x}",
+        std::process::id(),
+        t,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// The text of a request `method` to `request_uri` sent from `local` (no body).
@@ -52,7 +57,12 @@ pub fn parse_status(text: &str) -> Option<u16> {
 
 /// Sends `method` to `request_uri` at `target` over UDP and waits for a final response
 /// (retransmitting every 500 ms). `None` on timeout.
-pub fn request(target: SocketAddr, method: &str, request_uri: &str, timeout: Duration) -> Option<Response> {
+pub fn request(
+    target: SocketAddr,
+    method: &str,
+    request_uri: &str,
+    timeout: Duration,
+) -> Option<Response> {
     let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
     let local = sock.local_addr().ok()?;
     let msg = request_text(method, request_uri, local);
@@ -105,8 +115,19 @@ mod tests {
 
     #[test]
     fn request_has_required_headers() {
-        let t = request_text("OPTIONS", "sip:a@127.0.0.1", "127.0.0.1:5000".parse().unwrap());
-        for h in ["Via:", "From:", "To:", "Call-ID:", "CSeq: 1 OPTIONS", "Max-Forwards:"] {
+        let t = request_text(
+            "OPTIONS",
+            "sip:a@127.0.0.1",
+            "127.0.0.1:5000".parse().unwrap(),
+        );
+        for h in [
+            "Via:",
+            "From:",
+            "To:",
+            "Call-ID:",
+            "CSeq: 1 OPTIONS",
+            "Max-Forwards:",
+        ] {
             assert!(t.contains(h), "{h} missing in {t}");
         }
         assert!(t.ends_with("\r\n\r\n"));

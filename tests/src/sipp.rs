@@ -37,12 +37,32 @@ pub struct Sipp {
 impl Sipp {
     /// A UAC scenario sending to `target`.
     pub fn uac(scenario: &str, target: SocketAddr) -> Sipp {
-        Sipp { scenario: scenario.into(), target: Some(target), service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST, name: None }
+        Sipp {
+            scenario: scenario.into(),
+            target: Some(target),
+            service: None,
+            vars: Vec::new(),
+            timeout_secs: 30,
+            calls: 1,
+            port: ports::free_port(),
+            ip: std::net::Ipv4Addr::LOCALHOST,
+            name: None,
+        }
     }
 
     /// A UAS scenario waiting on `127.0.0.1:<self.port>` (see `.ip`).
     pub fn uas(scenario: &str) -> Sipp {
-        Sipp { scenario: scenario.into(), target: None, service: None, vars: Vec::new(), timeout_secs: 30, calls: 1, port: ports::free_port(), ip: std::net::Ipv4Addr::LOCALHOST, name: None }
+        Sipp {
+            scenario: scenario.into(),
+            target: None,
+            service: None,
+            vars: Vec::new(),
+            timeout_secs: 30,
+            calls: 1,
+            port: ports::free_port(),
+            ip: std::net::Ipv4Addr::LOCALHOST,
+            name: None,
+        }
     }
 
     /// User part of the Request-URI (`-s`).
@@ -87,15 +107,33 @@ impl Sipp {
 
     /// Starts sipp in the background.
     pub fn spawn(&self, dir: &TestDir) -> SippRun {
-        let stem = self.name.clone().unwrap_or_else(|| self.scenario.trim_end_matches(".xml").to_string());
+        let stem = self
+            .name
+            .clone()
+            .unwrap_or_else(|| self.scenario.trim_end_matches(".xml").to_string());
         let mut cmd = Command::new("sipp");
         cmd.arg("-sf").arg(scenario(&self.scenario));
-        cmd.args(["-i", &self.ip.to_string(), "-p", &self.port.to_string(), "-m", &self.calls.to_string(), "-nostdin"]);
-        cmd.args(["-timeout", &format!("{}s", self.timeout_secs), "-timeout_error"]);
+        cmd.args([
+            "-i",
+            &self.ip.to_string(),
+            "-p",
+            &self.port.to_string(),
+            "-m",
+            &self.calls.to_string(),
+            "-nostdin",
+        ]);
+        cmd.args([
+            "-timeout",
+            &format!("{}s", self.timeout_secs),
+            "-timeout_error",
+        ]);
         cmd.args(["-trace_msg", "-trace_err", "-trace_logs"]);
-        cmd.arg("-message_file").arg(dir.join(format!("sipp-{stem}.messages.log")));
-        cmd.arg("-error_file").arg(dir.join(format!("sipp-{stem}.errors.log")));
-        cmd.arg("-log_file").arg(dir.join(format!("sipp-{stem}.actions.log")));
+        cmd.arg("-message_file")
+            .arg(dir.join(format!("sipp-{stem}.messages.log")));
+        cmd.arg("-error_file")
+            .arg(dir.join(format!("sipp-{stem}.errors.log")));
+        cmd.arg("-log_file")
+            .arg(dir.join(format!("sipp-{stem}.actions.log")));
         let mp = ports::free_block(4);
         cmd.args(["-mp", &mp.to_string()]);
         if let Some(s) = &self.service {
@@ -108,7 +146,11 @@ impl Sipp {
             cmd.arg(t.to_string());
         }
         let process = ProcessGuard::spawn(&format!("sipp-{stem}"), &mut cmd, dir.path());
-        SippRun { process, messages: dir.join(format!("sipp-{stem}.messages.log")), errors: dir.join(format!("sipp-{stem}.errors.log")) }
+        SippRun {
+            process,
+            messages: dir.join(format!("sipp-{stem}.messages.log")),
+            errors: dir.join(format!("sipp-{stem}.errors.log")),
+        }
     }
 }
 
@@ -130,7 +172,11 @@ impl SippRun {
     /// Waits and panics with the SIP trace unless the scenario passed (exit 0).
     pub fn assert_passed(&mut self, timeout: Duration) {
         let st = self.wait(timeout);
-        assert!(st.success(), "sipp scenario failed ({st})\n{}", self.report());
+        assert!(
+            st.success(),
+            "sipp scenario failed ({st})\n{}",
+            self.report()
+        );
     }
 
     /// The SIP messages sipp sent and received so far.
@@ -144,7 +190,10 @@ impl SippRun {
             "{}----- sipp errors ({}) -----\n{}----- sipp messages ({}) -----\n{}",
             self.process.log_tail(),
             self.errors.display(),
-            crate::process::tail(&std::fs::read_to_string(&self.errors).unwrap_or_default(), 30),
+            crate::process::tail(
+                &std::fs::read_to_string(&self.errors).unwrap_or_default(),
+                30
+            ),
             self.messages.display(),
             crate::process::tail(&self.messages(), 80)
         )
@@ -159,13 +208,26 @@ impl SippRun {
 /// that starts with `start` (e.g. "SIP/2.0 200 OK", "REFER sip:").
 pub fn header_in(messages: &str, start: &str, name: &str) -> Option<String> {
     let at = messages.find(start)?;
-    messages[at..].lines().take_while(|l| !l.trim().is_empty()).find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-    })
+    messages[at..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
 }
 
 /// The `tag` parameter of a From/To value ("" without one).
 pub fn tag_of(value: &str) -> String {
-    value.split(";tag=").nth(1).unwrap_or_default().split(';').next().unwrap_or_default().trim().to_string()
+    value
+        .split(";tag=")
+        .nth(1)
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }

@@ -19,7 +19,10 @@ impl TestDir {
         let root = std::env::var_os("HOOKFLASH_TEST_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate::workspace_root().join("target").join("interop-logs"));
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let path = root.join(format!(
             "{name}-{secs}-{}-{}",
             std::process::id(),
@@ -43,7 +46,8 @@ impl TestDir {
     /// Creates a subdirectory and returns its path.
     pub fn subdir(&self, name: &str) -> PathBuf {
         let p = self.path.join(name);
-        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
+        std::fs::create_dir_all(&p)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", p.display()));
         p
     }
 
@@ -55,20 +59,26 @@ impl TestDir {
     /// a deep path would otherwise fail in ways unrelated to the code under test.
     pub fn short_subdir(&self, name: &str) -> PathBuf {
         static SEQ: AtomicU32 = AtomicU32::new(0);
-        let short = std::env::temp_dir()
-            .join(format!("hf-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst)));
+        let short = std::env::temp_dir().join(format!(
+            "hf-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&short); // a stale one from an earlier process with our pid
-        std::fs::create_dir_all(&short).unwrap_or_else(|e| panic!("cannot create {}: {e}", short.display()));
+        std::fs::create_dir_all(&short)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", short.display()));
         let link = self.path.join(name);
-        std::os::unix::fs::symlink(&short, &link)
-            .unwrap_or_else(|e| panic!("cannot link {} -> {}: {e}", link.display(), short.display()));
+        std::os::unix::fs::symlink(&short, &link).unwrap_or_else(|e| {
+            panic!("cannot link {} -> {}: {e}", link.display(), short.display())
+        });
         short
     }
 
     /// Writes a file in the directory and returns its path.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.path.join(name);
-        std::fs::write(&p, contents).unwrap_or_else(|e| panic!("cannot write {}: {e}", p.display()));
+        std::fs::write(&p, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", p.display()));
         p
     }
 }
@@ -76,7 +86,10 @@ impl TestDir {
 impl Drop for TestDir {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("test failed; configs and logs are in {}", self.path.display());
+            eprintln!(
+                "test failed; configs and logs are in {}",
+                self.path.display()
+            );
         }
     }
 }

@@ -44,7 +44,13 @@ pub fn generate(dir: &Path) -> TestCa {
     generate_with(dir, &ServerCert::Usual)
 }
 
-const EC: [&str; 5] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+const EC: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
 
 /// A test CA and a server certificate of the given kind in `dir`.
 pub fn generate_with(dir: &Path, kind: &ServerCert) -> TestCa {
@@ -63,22 +69,53 @@ pub fn generate_with(dir: &Path, kind: &ServerCert) -> TestCa {
         args.extend_from_slice(&EC);
         let san_ext = format!("subjectAltName={san}");
         args.extend_from_slice(&[
-            "-keyout", "server.key", "-out", "server.pem", "-days", "3", "-subj", "/CN=127.0.0.1",
-            "-addext", &san_ext, "-addext", "basicConstraints=CA:FALSE",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.pem",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            &san_ext,
+            "-addext",
+            "basicConstraints=CA:FALSE",
         ]);
         openssl(dir, &args);
-        return TestCa { ca_pem: dir.join("server.pem"), server_pem: dir.join("server.pem"), server_key: dir.join("server.key") };
+        return TestCa {
+            ca_pem: dir.join("server.pem"),
+            server_pem: dir.join("server.pem"),
+            server_key: dir.join("server.key"),
+        };
     }
     let mut ca_args = vec!["req", "-x509"];
     ca_args.extend_from_slice(&EC);
     ca_args.extend_from_slice(&[
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "3", "-subj", "/CN=Hookflash Test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "3",
+        "-subj",
+        "/CN=Hookflash Test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     openssl(dir, &ca_args);
     let mut csr_args = vec!["req"];
     csr_args.extend_from_slice(&EC);
-    csr_args.extend_from_slice(&["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    csr_args.extend_from_slice(&[
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
     openssl(dir, &csr_args);
     if *kind == ServerCert::Expired {
         // `openssl ca` is the one that takes explicit validity dates.
@@ -93,19 +130,52 @@ pub fn generate_with(dir: &Path, kind: &ServerCert) -> TestCa {
         openssl(
             dir,
             &[
-                "ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "server.csr",
-                "-out", "server.pem", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z",
-                "-extfile", "server.ext", "-notext",
+                "ca",
+                "-batch",
+                "-config",
+                "ca.cnf",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca.key",
+                "-in",
+                "server.csr",
+                "-out",
+                "server.pem",
+                "-startdate",
+                "20200101000000Z",
+                "-enddate",
+                "20200102000000Z",
+                "-extfile",
+                "server.ext",
+                "-notext",
             ],
         );
     } else {
         openssl(
             dir,
             &[
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "server.pem", "-days", "3", "-extfile", "server.ext",
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "3",
+                "-extfile",
+                "server.ext",
             ],
         );
     }
-    TestCa { ca_pem: dir.join("ca.pem"), server_pem: dir.join("server.pem"), server_key: dir.join("server.key") }
+    TestCa {
+        ca_pem: dir.join("ca.pem"),
+        server_pem: dir.join("server.pem"),
+        server_key: dir.join("server.key"),
+    }
 }

@@ -50,7 +50,11 @@ pub struct Twinkle {
 impl Twinkle {
     /// A twinkle with user `sip:<user>@127.0.0.1`, not registering, answering nothing by itself.
     pub fn builder(user: &str) -> TwinkleBuilder {
-        TwinkleBuilder { name: format!("twinkle-{user}"), user: user.into(), source: None }
+        TwinkleBuilder {
+            name: format!("twinkle-{user}"),
+            user: user.into(),
+            source: None,
+        }
     }
 }
 
@@ -68,10 +72,18 @@ impl TwinkleBuilder {
         std::fs::create_dir_all(&conf).expect("create ~/.twinkle");
         let pulse = Pulse::start_named(dir, &format!("{}-pulse", self.name));
         pulse.load_null_sink("mic", "twinkle microphone");
-        assert!(pulse.pactl(&["set-default-source", "mic.monitor"]).is_some(), "pactl set-default-source failed");
+        assert!(
+            pulse
+                .pactl(&["set-default-source", "mic.monitor"])
+                .is_some(),
+            "pactl set-default-source failed"
+        );
         let recording = dir.join(format!("{}-heard.wav", self.name));
         let recorder = pulse.record_monitor(dir, &recording, 8000);
-        let player = self.source.as_ref().map(|wav| pulse.play_into(dir, "mic", wav));
+        let player = self
+            .source
+            .as_ref()
+            .map(|wav| pulse.play_into(dir, "mic", wav));
 
         let sip_port = ports::free_port();
         let rtp_port = ports::free_block(10);
@@ -107,8 +119,21 @@ impl TwinkleBuilder {
             cmd.env(k, v);
         }
         let mut process = ProcessGuard::spawn_with_stdin(&self.name, &mut cmd, dir.path());
-        process.await_ready("Twinkle>", Duration::from_secs(10), "apt-get install twinkle-console");
-        Twinkle { sip_port, user: self.user, dir: home, recording, process, player, recorder, _pulse: pulse }
+        process.await_ready(
+            "Twinkle>",
+            Duration::from_secs(10),
+            "apt-get install twinkle-console",
+        );
+        Twinkle {
+            sip_port,
+            user: self.user,
+            dir: home,
+            recording,
+            process,
+            player,
+            recorder,
+            _pulse: pulse,
+        }
     }
 }
 
@@ -120,7 +145,9 @@ impl Twinkle {
 
     /// Every SIP message it sent or received so far (`~/.twinkle/twinkle.log`).
     pub fn sip_log(&self) -> String {
-        std::fs::read(self.dir.join(".twinkle/twinkle.log")).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
+        std::fs::read(self.dir.join(".twinkle/twinkle.log"))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// Waits until its prompt output contains `needle`.

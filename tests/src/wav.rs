@@ -4,17 +4,23 @@ use std::path::Path;
 
 /// Samples of a WAV file as f32 in [-1, 1], mixed down to mono, with its sample rate.
 pub fn read_mono(path: &Path) -> (Vec<f32>, u32) {
-    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("cannot read WAV {}: {e}", path.display()));
+    let mut r = hound::WavReader::open(path)
+        .unwrap_or_else(|e| panic!("cannot read WAV {}: {e}", path.display()));
     let spec = r.spec();
     let ch = usize::from(spec.channels.max(1));
     let raw: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap_or(0.0)).collect(),
         hound::SampleFormat::Int => {
             let scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
-            r.samples::<i32>().map(|s| s.unwrap_or(0) as f32 / scale).collect()
+            r.samples::<i32>()
+                .map(|s| s.unwrap_or(0) as f32 / scale)
+                .collect()
         }
     };
-    let mono = raw.chunks(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect();
+    let mono = raw
+        .chunks(ch)
+        .map(|f| f.iter().sum::<f32>() / ch as f32)
+        .collect();
     (mono, spec.sample_rate)
 }
 
@@ -62,7 +68,8 @@ pub fn dual_tone_secs(samples: &[f32], rate: u32, f1: f32, f2: f32) -> f32 {
             continue;
         }
         // A full-scale sinusoid of energy E over N samples has Goertzel power E * N / 2.
-        let share = (goertzel_power(w, rate, f1) + goertzel_power(w, rate, f2)) / (energy * n as f64 / 2.0);
+        let share =
+            (goertzel_power(w, rate, f1) + goertzel_power(w, rate, f2)) / (energy * n as f64 / 2.0);
         if share > 0.5 {
             windows += 1;
         }
@@ -115,10 +122,17 @@ mod tests {
     #[test]
     fn dual_tone_is_measured_and_speechlike_tones_are_not() {
         let rate = 16000;
-        let ring: Vec<f32> = tone(440.0, rate, 1.0).iter().zip(tone(480.0, rate, 1.0)).map(|(a, b)| (a + b) / 2.0).collect();
+        let ring: Vec<f32> = tone(440.0, rate, 1.0)
+            .iter()
+            .zip(tone(480.0, rate, 1.0))
+            .map(|(a, b)| (a + b) / 2.0)
+            .collect();
         let got = dual_tone_secs(&ring, rate, 440.0, 480.0);
         assert!((got - 1.0).abs() < 0.11, "{got}");
-        assert_eq!(dual_tone_secs(&tone(1000.0, rate, 1.0), rate, 440.0, 480.0), 0.0);
+        assert_eq!(
+            dual_tone_secs(&tone(1000.0, rate, 1.0), rate, 440.0, 480.0),
+            0.0
+        );
         assert_eq!(dual_tone_secs(&vec![0.0; 16000], rate, 440.0, 480.0), 0.0);
     }
 

@@ -187,7 +187,14 @@ pub fn bench(options: &BenchOptions) -> Result<i32, String> {
 /// without, telling the bench why in `HOOKFLASH_BENCH_NO_WEBRTC_APM`.
 fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
     let base = Cmd::new(cargo())
-        .args(["run", "--release", "-p", "hookflash-tests", "--bin", "bench"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "hookflash-tests",
+            "--bin",
+            "bench",
+        ])
         .cwd(&layout.root);
     if dry_run {
         return base.args(["--features", "webrtc-apm"]);
@@ -199,7 +206,16 @@ fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
             println!("==> building the bench with WebRTC's C++ audio processing (first time: several minutes)");
             let path = crate::webrtc_apm::path_with(&meson_dir);
             let build = Cmd::new(cargo())
-                .args(["build", "--release", "-p", "hookflash-tests", "--bin", "bench", "--features", "webrtc-apm"])
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "hookflash-tests",
+                    "--bin",
+                    "bench",
+                    "--features",
+                    "webrtc-apm",
+                ])
                 .cwd(&layout.root)
                 .env("PATH", path.clone())
                 .run(Some(LIMIT));
@@ -217,7 +233,9 @@ fn tests_bench_command(layout: &Layout, dry_run: bool) -> Cmd {
 /// hello-world Tauri app of `bench/hello-tauri` (its own workspace and target folder, so the
 /// project's builds never include it).
 fn desktop_binaries(layout: &Layout) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
-    println!("==> the desktop bench's apps (release builds of hookflash-app and bench/hello-tauri)");
+    println!(
+        "==> the desktop bench's apps (release builds of hookflash-app and bench/hello-tauri)"
+    );
     let ui = layout.ui();
     crate::npm::require_project(&ui, "ui", "the Svelte UI")?;
     crate::npm::ci_if_stale(&ui, "ui", false)?;
@@ -228,12 +246,17 @@ fn desktop_binaries(layout: &Layout) -> Result<(std::path::PathBuf, std::path::P
     Cmd::new(cargo())
         .args(["build", "--release", "--locked", "--manifest-path"])
         .arg(hello_dir.join("Cargo.toml").display().to_string())
-        .args(["--target-dir".to_string(), hello_target.display().to_string()])
+        .args([
+            "--target-dir".to_string(),
+            hello_target.display().to_string(),
+        ])
         .cwd(&layout.root)
         .run(Some(LIMIT))?;
     Ok((
         layout.release_bin("hookflash-app"),
-        hello_target.join("release").join(format!("hello-tauri{}", std::env::consts::EXE_SUFFIX)),
+        hello_target
+            .join("release")
+            .join(format!("hello-tauri{}", std::env::consts::EXE_SUFFIX)),
     ))
 }
 
@@ -663,7 +686,10 @@ mod tests {
         let md = results_table(&r);
         assert!(md.contains("1 PASS, 0 FAIL, 1 not measured"));
         assert!(md.contains("| PESQ | Opus 5% | 3.90 | libopus FEC 3.59 | ≥ 3.8 | **PASS** |"));
-        assert!(parse_measurements(out).is_empty(), "result lines are not read as timings");
+        assert!(
+            parse_measurements(out).is_empty(),
+            "result lines are not read as timings"
+        );
     }
 
     #[test]

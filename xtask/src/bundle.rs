@@ -27,12 +27,20 @@ pub const LINUX_BUNDLES: &str = "deb,rpm";
 
 /// The Tauri CLI as ui/ installs it.
 fn tauri_cli(layout: &Layout) -> PathBuf {
-    layout.ui().join("node_modules").join(".bin").join(if cfg!(windows) { "tauri.cmd" } else { "tauri" })
+    layout
+        .ui()
+        .join("node_modules")
+        .join(".bin")
+        .join(if cfg!(windows) { "tauri.cmd" } else { "tauri" })
 }
 
 /// `tauri bundle` of the app already built (debug unless `release`), run in src-tauri/.
 pub fn bundle_command(layout: &Layout, release: bool) -> Cmd {
-    let mut cmd = Cmd::new(tauri_cli(layout).display().to_string()).args(["bundle", "--bundles", LINUX_BUNDLES]);
+    let mut cmd = Cmd::new(tauri_cli(layout).display().to_string()).args([
+        "bundle",
+        "--bundles",
+        LINUX_BUNDLES,
+    ]);
     if !release {
         cmd = cmd.arg("--debug");
     }
@@ -41,7 +49,11 @@ pub fn bundle_command(layout: &Layout, release: bool) -> Cmd {
 
 /// Where the .deb goes.
 pub fn deb_dir(layout: &Layout, release: bool) -> PathBuf {
-    layout.target.join(if release { "release" } else { "debug" }).join("bundle").join("deb")
+    layout
+        .target
+        .join(if release { "release" } else { "debug" })
+        .join("bundle")
+        .join("deb")
 }
 
 /// Runs `cargo xtask bundle`; returns the exit code.
@@ -71,7 +83,10 @@ pub fn bundle(options: &BundleOptions) -> Result<i32, String> {
     }
     if !dry {
         let profile = if options.release { "release" } else { "debug" };
-        println!("xtask: installers in {}", layout.show(&layout.target.join(profile).join("bundle")));
+        println!(
+            "xtask: installers in {}",
+            layout.show(&layout.target.join(profile).join("bundle"))
+        );
     }
     Ok(0)
 }

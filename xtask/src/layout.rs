@@ -23,7 +23,10 @@ impl Layout {
             .map(PathBuf::from)
             .filter(|d| d.join("Cargo.toml").is_file())
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-        let root = manifest_dir.parent().expect("xtask lives one level below the repository root").to_path_buf();
+        let root = manifest_dir
+            .parent()
+            .expect("xtask lives one level below the repository root")
+            .to_path_buf();
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) if !dir.is_empty() => {
                 let dir = PathBuf::from(dir);

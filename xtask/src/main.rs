@@ -321,9 +321,17 @@ mod tests {
     fn bundle_takes_release_and_dry_run() {
         assert_eq!(
             parse(&args(&["bundle", "--release", "--dry-run"])).unwrap(),
-            Invocation::Bundle(BundleOptions { dry_run: true, release: true })
+            Invocation::Bundle(BundleOptions {
+                dry_run: true,
+                release: true
+            })
         );
-        assert_eq!(parse(&args(&["bundle", "--help"])).unwrap(), Invocation::Help(BUNDLE_HELP));
-        assert!(parse(&args(&["bundle", "--appimage"])).unwrap_err().contains("no option `--appimage`"));
+        assert_eq!(
+            parse(&args(&["bundle", "--help"])).unwrap(),
+            Invocation::Help(BUNDLE_HELP)
+        );
+        assert!(parse(&args(&["bundle", "--appimage"]))
+            .unwrap_err()
+            .contains("no option `--appimage`"));
     }
 }

@@ -22,16 +22,32 @@ use crate::tauri_driver::ensure_tauri_driver;
 /// The steps, in the order they run: name, what it does, time limit for each of its commands.
 pub const STEPS: &[(&str, &str, u64)] = &[
     ("setup", "system packages, tauri-driver, Python venv", 25),
-    ("ui", "ui/: npm ci, npm test, npm run check (types), npm run build", 10),
-    ("rust", "cargo test --workspace (engine, CLI, app, tests crate)", 40),
-    ("build", "cargo build --workspace --all-targets (CLI and app binaries)", 15),
+    (
+        "ui",
+        "ui/: npm ci, npm test, npm run check (types), npm run build",
+        10,
+    ),
+    (
+        "rust",
+        "cargo test --workspace (engine, CLI, app, tests crate)",
+        40,
+    ),
+    (
+        "build",
+        "cargo build --workspace --all-targets (CLI and app binaries)",
+        15,
+    ),
     (
         "interop",
         "ignored tests: kamailio, baresip, sipp, audio",
         25,
     ),
     ("e2e", "tests/e2e/: WebdriverIO on the app window", 15),
-    ("package", "the app's .deb (Tauri CLI): installed, started once, removed", 10),
+    (
+        "package",
+        "the app's .deb (Tauri CLI): installed, started once, removed",
+        10,
+    ),
 ];
 
 /// Options of `cargo xtask test`.
@@ -187,7 +203,10 @@ pub const SHARED_BUILD: &[&str] = &["build", "--workspace", "--all-targets"];
 
 /// What `step` does in a run of `plan`'s steps.
 fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
-    let Plan { build_runs, ui_runs } = plan;
+    let Plan {
+        build_runs,
+        ui_runs,
+    } = plan;
     // The same package set for every cargo command of a run, so they share one feature set.
     let packages: &[&str] = if ui_runs {
         &["--workspace"]
@@ -215,7 +234,9 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
     match step {
         "setup" => vec![Action::Setup],
         // `--no-fail-fast`: one failing test binary must not hide the results of the others.
-        "rust" => vec![run(cargo_cmd(&[&["test", "--no-fail-fast"], packages].concat()))],
+        "rust" => vec![run(cargo_cmd(
+            &[&["test", "--no-fail-fast"], packages].concat(),
+        ))],
         "ui" => vec![
             Action::RequireNpmProject {
                 dir: layout.ui(),
@@ -238,7 +259,9 @@ fn actions(layout: &Layout, step: &str, plan: Plan) -> Vec<Action> {
         // this only links the two binaries. With the app in, it is `SHARED_BUILD`, the very
         // command `cargo xtask run` builds with.
         "build" if ui_runs => vec![run(cargo_cmd(SHARED_BUILD))],
-        "build" => vec![run(cargo_cmd(&[&["build", "--all-targets"], packages].concat()))],
+        "build" => vec![run(cargo_cmd(
+            &[&["build", "--all-targets"], packages].concat(),
+        ))],
         "interop" => {
             // Only the ignored tests: the others already ran in the `rust` step. `--tests`
             // leaves out doc tests, whose ```ignore blocks are not meant to be run at all.
@@ -466,7 +489,10 @@ mod tests {
     #[test]
     fn skip_leaves_steps_out() {
         let sel = select(&[], &strings(&["e2e", "interop"])).unwrap();
-        assert_eq!(running(&sel), vec!["setup", "ui", "rust", "build", "package"]);
+        assert_eq!(
+            running(&sel),
+            vec!["setup", "ui", "rust", "build", "package"]
+        );
     }
 
     #[test]
@@ -479,13 +505,20 @@ mod tests {
     #[test]
     fn interop_runs_only_ignored_tests_serially_with_the_env() {
         let layout = Layout::current();
-        let cmds: Vec<Cmd> = actions(&layout, "interop", Plan { build_runs: false, ui_runs: true })
-            .into_iter()
-            .filter_map(|a| match a {
-                Action::Run { cmd, .. } => Some(cmd),
-                _ => None,
-            })
-            .collect();
+        let cmds: Vec<Cmd> = actions(
+            &layout,
+            "interop",
+            Plan {
+                build_runs: false,
+                ui_runs: true,
+            },
+        )
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Run { cmd, .. } => Some(cmd),
+            _ => None,
+        })
+        .collect();
         let test = cmds.last().unwrap();
         assert!(test.args.contains(&"--ignored".to_string()));
         assert!(!test.args.contains(&"--include-ignored".to_string()));
@@ -505,7 +538,9 @@ mod tests {
                     cmd.args
                         .iter()
                         .take_while(|a| *a != "--")
-                        .filter(|a| *a == "--workspace" || *a == "--exclude" || a.starts_with("hookflash-"))
+                        .filter(|a| {
+                            *a == "--workspace" || *a == "--exclude" || a.starts_with("hookflash-")
+                        })
                         .cloned()
                         .collect(),
                 ),
@@ -517,16 +552,30 @@ mod tests {
     #[test]
     fn a_full_run_tests_and_builds_one_package_set_so_features_resolve_once() {
         let layout = Layout::current();
-        let full = Plan { build_runs: true, ui_runs: true };
+        let full = Plan {
+            build_runs: true,
+            ui_runs: true,
+        };
         for step in ["rust", "build", "interop"] {
-            assert_eq!(cargo_packages(&layout, step, full), vec![vec!["--workspace".to_string()]], "{step}");
+            assert_eq!(
+                cargo_packages(&layout, step, full),
+                vec![vec!["--workspace".to_string()]],
+                "{step}"
+            );
         }
         // Without the ui step the app cannot compile (no ui/dist): every step leaves it out.
-        let no_ui = Plan { build_runs: true, ui_runs: false };
+        let no_ui = Plan {
+            build_runs: true,
+            ui_runs: false,
+        };
         for step in ["rust", "build", "interop"] {
             assert_eq!(
                 cargo_packages(&layout, step, no_ui),
-                vec![vec!["--workspace".to_string(), "--exclude".to_string(), "hookflash-app".to_string()]],
+                vec![vec![
+                    "--workspace".to_string(),
+                    "--exclude".to_string(),
+                    "hookflash-app".to_string()
+                ]],
                 "{step}"
             );
         }
@@ -536,22 +585,39 @@ mod tests {
     fn run_and_test_share_one_build() {
         let layout = Layout::current();
         let build_args = |a: &Action| match a {
-            Action::Run { cmd, .. } if cmd.args.first().map(String::as_str) == Some("build") => Some(cmd.args.clone()),
+            Action::Run { cmd, .. } if cmd.args.first().map(String::as_str) == Some("build") => {
+                Some(cmd.args.clone())
+            }
             _ => None,
         };
         let shared: Vec<String> = SHARED_BUILD.iter().map(|s| s.to_string()).collect();
-        let full = Plan { build_runs: true, ui_runs: true };
-        let test_build: Vec<_> = actions(&layout, "build", full).iter().filter_map(build_args).collect();
-        assert_eq!(test_build, vec![shared.clone()]);
-        let e2e_alone: Vec<_> = actions(&layout, "e2e", Plan { build_runs: false, ui_runs: true })
+        let full = Plan {
+            build_runs: true,
+            ui_runs: true,
+        };
+        let test_build: Vec<_> = actions(&layout, "build", full)
             .iter()
             .filter_map(build_args)
             .collect();
+        assert_eq!(test_build, vec![shared.clone()]);
+        let e2e_alone: Vec<_> = actions(
+            &layout,
+            "e2e",
+            Plan {
+                build_runs: false,
+                ui_runs: true,
+            },
+        )
+        .iter()
+        .filter_map(build_args)
+        .collect();
         assert_eq!(e2e_alone, vec![shared.clone()]);
         assert_eq!(crate::run::build_command(&layout, false).args, shared);
         assert_eq!(
             crate::run::build_command(&layout, true).args,
-            ["build", "--release", "-p", "hookflash-app"].map(String::from).to_vec()
+            ["build", "--release", "-p", "hookflash-app"]
+                .map(String::from)
+                .to_vec()
         );
     }
 
@@ -573,14 +639,21 @@ mod tests {
     #[test]
     fn e2e_gets_the_app_and_artifacts_dir() {
         let layout = Layout::current();
-        let npm_test = actions(&layout, "e2e", Plan { build_runs: false, ui_runs: true })
-            .into_iter()
-            .filter_map(|a| match a {
-                Action::Run { cmd, .. } if cmd.cwd == Some(layout.e2e()) => Some(cmd),
-                _ => None,
-            })
-            .next()
-            .unwrap();
+        let npm_test = actions(
+            &layout,
+            "e2e",
+            Plan {
+                build_runs: false,
+                ui_runs: true,
+            },
+        )
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Run { cmd, .. } if cmd.cwd == Some(layout.e2e()) => Some(cmd),
+            _ => None,
+        })
+        .next()
+        .unwrap();
         let env = |k: &str| {
             npm_test
                 .envs

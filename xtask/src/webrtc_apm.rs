@@ -33,7 +33,15 @@ pub fn ensure(layout: &Layout, dry_run: bool) -> Result<PathBuf, String> {
         return Err("the WebRTC C++ reference is only set up on Linux".into());
     }
     ensure_system_packages(
-        &["ninja-build", "pkg-config", "cmake", "build-essential", "dpkg-dev", "python3-venv"].map(String::from),
+        &[
+            "ninja-build",
+            "pkg-config",
+            "cmake",
+            "build-essential",
+            "dpkg-dev",
+            "python3-venv",
+        ]
+        .map(String::from),
         dry_run,
     )?;
     let venv = layout.root.join("target").join("meson-venv");
@@ -43,8 +51,13 @@ pub fn ensure(layout: &Layout, dry_run: bool) -> Result<PathBuf, String> {
         return Ok(bin);
     }
     if !bin.join("meson").is_file() {
-        Cmd::new("python3").args(["-m", "venv"]).arg(venv.to_string_lossy()).run(None)?;
-        Cmd::new(bin.join("pip").to_string_lossy()).args(["install", "--quiet", MESON]).run(None)?;
+        Cmd::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv.to_string_lossy())
+            .run(None)?;
+        Cmd::new(bin.join("pip").to_string_lossy())
+            .args(["install", "--quiet", MESON])
+            .run(None)?;
     }
     if !abseil_ok() {
         build_abseil(layout)?;
@@ -61,7 +74,11 @@ pub fn path_with(dir: &Path) -> String {
 }
 
 fn abseil_ok() -> bool {
-    Cmd::new("pkg-config").arg(format!("--atleast-version={ABSEIL_MIN}")).arg("absl_base").read().is_ok()
+    Cmd::new("pkg-config")
+        .arg(format!("--atleast-version={ABSEIL_MIN}"))
+        .arg("absl_base")
+        .read()
+        .is_ok()
 }
 
 fn build_abseil(layout: &Layout) -> Result<(), String> {
@@ -78,17 +95,28 @@ fn build_abseil(layout: &Layout) -> Result<(), String> {
     Cmd::new("apt-get").arg("update").run(None)?;
     let dir = layout.root.join("target").join("abseil-src");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Cmd::new("apt-get").args(["source", "--download-only", ABSEIL_SOURCE]).cwd(&dir).run(None)?;
+    Cmd::new("apt-get")
+        .args(["source", "--download-only", ABSEIL_SOURCE])
+        .cwd(&dir)
+        .run(None)?;
     let tarball = std::fs::read_dir(&dir)
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.to_string_lossy().ends_with(".orig.tar.gz"))
         .ok_or("apt-get source left no abseil .orig.tar.gz")?;
-    Cmd::new("tar").arg("xzf").arg(tarball.to_string_lossy()).cwd(&dir).run(None)?;
+    Cmd::new("tar")
+        .arg("xzf")
+        .arg(tarball.to_string_lossy())
+        .cwd(&dir)
+        .run(None)?;
     let src = std::fs::read_dir(&dir)
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("abseil-")))
+        .find(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("abseil-"))
+        })
         .ok_or("the abseil tarball had no abseil-* directory")?;
     let build = dir.join("build").to_string_lossy().to_string();
     Cmd::new("cmake")
@@ -105,13 +133,17 @@ fn build_abseil(layout: &Layout) -> Result<(), String> {
         ])
         .run(None)?;
     Cmd::new("ninja").args(["-C", build.as_str()]).run(None)?;
-    Cmd::new("ninja").args(["-C", build.as_str(), "install"]).run(None)?;
+    Cmd::new("ninja")
+        .args(["-C", build.as_str(), "install"])
+        .run(None)?;
     if on_path("ldconfig") {
         Cmd::new("ldconfig").run(None)?;
     }
     if abseil_ok() {
         Ok(())
     } else {
-        Err(format!("abseil was built but pkg-config still finds no absl_base ≥ {ABSEIL_MIN}"))
+        Err(format!(
+            "abseil was built but pkg-config still finds no absl_base ≥ {ABSEIL_MIN}"
+        ))
     }
 }

@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "hookflash-cli", version, about = "Hookflash softphone engine, headless")]
+#[command(
+    name = "hookflash-cli",
+    version,
+    about = "Hookflash softphone engine, headless"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub account: AccountArgs,

@@ -4,7 +4,9 @@
 //! probe of the registrar, and how calls' media will be protected. The report is one JSON
 //! event (`--json`) or its lines; the exit status says whether the phone is ready for calls.
 
-use hookflash_phone::{AccountConfig, AccountStatus, MediaEncryption, MediaServersProbe, ProbeResult, Transport};
+use hookflash_phone::{
+    AccountConfig, AccountStatus, MediaEncryption, MediaServersProbe, ProbeResult, Transport,
+};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 
@@ -24,9 +26,16 @@ pub struct Findings<'a> {
 /// The media path behind NAT: ICE, and what the STUN/TURN servers gave a media socket; and the
 /// problem when a configured TURN server gave no relay.
 fn media_nat(a: &AccountConfig, probe: Option<&MediaServersProbe>) -> (String, Option<String>) {
-    let ice = if a.ice { "ICE offered" } else { "ICE only when the far end offers it (ice = false)" };
+    let ice = if a.ice {
+        "ICE offered"
+    } else {
+        "ICE only when the far end offers it (ice = false)"
+    };
     let Some(p) = probe else {
-        return (format!("{ice}; no STUN or TURN server: host candidates only"), None);
+        return (
+            format!("{ice}; no STUN or TURN server: host candidates only"),
+            None,
+        );
     };
     let mut parts = vec![ice.to_string()];
     if let Some(public) = &p.public {
@@ -39,7 +48,11 @@ fn media_nat(a: &AccountConfig, probe: Option<&MediaServersProbe>) -> (String, O
         (Some(t), None) => Some(format!(
             "no media relay from the TURN server {}: {}",
             t.server,
-            p.problems.iter().find(|x| x.contains("TURN")).cloned().unwrap_or_else(|| "no answer".into())
+            p.problems
+                .iter()
+                .find(|x| x.contains("TURN"))
+                .cloned()
+                .unwrap_or_else(|| "no answer".into())
         )),
         _ => None,
     };
@@ -51,7 +64,11 @@ fn media_nat(a: &AccountConfig, probe: Option<&MediaServersProbe>) -> (String, O
 
 /// The transport the account uses to reach its registrar.
 fn transport(a: &AccountConfig) -> &'static str {
-    let named = |t: &str| a.registrar.as_deref().is_some_and(|r| r.to_ascii_lowercase().contains(&format!("transport={t}")));
+    let named = |t: &str| {
+        a.registrar
+            .as_deref()
+            .is_some_and(|r| r.to_ascii_lowercase().contains(&format!("transport={t}")))
+    };
     match a.transport {
         Some(Transport::Tls) => "tls",
         Some(Transport::Tcp) => "tcp",
@@ -59,7 +76,14 @@ fn transport(a: &AccountConfig) -> &'static str {
         Some(Transport::Wss) => "wss",
         _ if named("wss") => "wss",
         _ if named("ws") => "ws",
-        _ if named("tls") || a.registrar.as_deref().is_some_and(|r| r.starts_with("sips:")) || a.aor.starts_with("sips:") => "tls",
+        _ if named("tls")
+            || a.registrar
+                .as_deref()
+                .is_some_and(|r| r.starts_with("sips:"))
+            || a.aor.starts_with("sips:") =>
+        {
+            "tls"
+        }
         _ if named("tcp") => "tcp",
         _ => "udp",
     }
@@ -75,7 +99,13 @@ pub fn report(f: &Findings) -> Value {
             Some(ca) => format!("verified against the system's roots and {}", ca.display()),
             None => "verified against the system's roots".to_string(),
         },
-        Err(e) if e.contains("secure connection") || e.contains("certificate") || e.contains("TLS") => format!("FAILED: {e}"),
+        Err(e)
+            if e.contains("secure connection")
+                || e.contains("certificate")
+                || e.contains("TLS") =>
+        {
+            format!("FAILED: {e}")
+        }
         Err(_) => "not reached".to_string(),
     });
     let registration = match (&f.registered, &tls) {
@@ -96,7 +126,10 @@ pub fn report(f: &Findings) -> Value {
     };
     let probe = match &f.probe {
         None => "not sent".to_string(),
-        Some(Ok(p)) => format!("OPTIONS to {} answered {} {} in {} ms", p.target, p.status, p.reason, p.round_trip_ms),
+        Some(Ok(p)) => format!(
+            "OPTIONS to {} answered {} {} in {} ms",
+            p.target, p.status, p.reason, p.round_trip_ms
+        ),
         Some(Err(e)) => format!("FAILED: {e}"),
     };
     let media = match (a.media_encryption, a.require_encryption) {
@@ -135,7 +168,11 @@ pub fn text(v: &Value) -> String {
     let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
     let mut lines = vec![
         format!("account       {}", s("account")),
-        format!("registrar     {} over {}", s("registrar"), s("transport").to_uppercase()),
+        format!(
+            "registrar     {} over {}",
+            s("registrar"),
+            s("transport").to_uppercase()
+        ),
     ];
     if let Some(tls) = v["tls"].as_str() {
         lines.push(format!("certificate   {tls}"));
@@ -145,7 +182,10 @@ pub fn text(v: &Value) -> String {
     lines.push(format!("probe         {}", s("probe")));
     lines.push(format!("media         {}", s("media")));
     lines.push(format!("media path    {}", s("media_path")));
-    let codecs: Vec<&str> = v["codecs"].as_array().map(|c| c.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
+    let codecs: Vec<&str> = v["codecs"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
     lines.push(format!("codecs        {}", codecs.join(", ")));
     lines.push(match v["ready"].as_bool() {
         Some(true) => "result        ready: calls can reach this phone".to_string(),
@@ -181,12 +221,38 @@ mod tests {
     fn a_working_tls_setup_behind_nat_reads_ready() {
         let a = account("sip:continuity.example:5061;transport=tls");
         let st = status(Some("203.0.113.9:40000"));
-        let probe = ProbeResult { target: "sip:continuity.example:5061;transport=tls".into(), status: 200, reason: "OK".into(), round_trip_ms: 42, seen_as: None };
-        let f = Findings { account: &a, status: Some(&st), registered: Ok(600), probe: Some(Ok(probe)), local: "192.168.1.20:5070".parse().unwrap(), codecs: vec!["pcmu".into()], media_servers: None };
+        let probe = ProbeResult {
+            target: "sip:continuity.example:5061;transport=tls".into(),
+            status: 200,
+            reason: "OK".into(),
+            round_trip_ms: 42,
+            seen_as: None,
+        };
+        let f = Findings {
+            account: &a,
+            status: Some(&st),
+            registered: Ok(600),
+            probe: Some(Ok(probe)),
+            local: "192.168.1.20:5070".parse().unwrap(),
+            codecs: vec!["pcmu".into()],
+            media_servers: None,
+        };
         let v = report(&f);
-        assert_eq!((v["transport"].as_str(), v["ready"].as_bool()), (Some("tls"), Some(true)), "{v}");
+        assert_eq!(
+            (v["transport"].as_str(), v["ready"].as_bool()),
+            (Some("tls"), Some(true)),
+            "{v}"
+        );
         let t = text(&v);
-        for says in ["over TLS", "verified against the system's roots", "registered for 600 s", "behind NAT: the registrar sees us at 203.0.113.9:40000, we are 192.168.1.20:5070", "answered 200 OK in 42 ms", "SRTP required", "ready: calls can reach this phone"] {
+        for says in [
+            "over TLS",
+            "verified against the system's roots",
+            "registered for 600 s",
+            "behind NAT: the registrar sees us at 203.0.113.9:40000, we are 192.168.1.20:5070",
+            "answered 200 OK in 42 ms",
+            "SRTP required",
+            "ready: calls can reach this phone",
+        ] {
             assert!(t.contains(says), "missing '{says}' in:\n{t}");
         }
     }
@@ -195,11 +261,26 @@ mod tests {
     fn a_refused_certificate_reads_not_ready_with_the_reason() {
         let a = account("sip:continuity.example:5061;transport=tls");
         let e = "secure connection to continuity.example refused: the certificate of continuity.example has expired".to_string();
-        let f = Findings { account: &a, status: None, registered: Err(e.clone()), probe: None, local: "10.0.0.2:5060".parse().unwrap(), codecs: vec![], media_servers: None };
+        let f = Findings {
+            account: &a,
+            status: None,
+            registered: Err(e.clone()),
+            probe: None,
+            local: "10.0.0.2:5060".parse().unwrap(),
+            codecs: vec![],
+            media_servers: None,
+        };
         let t = text(&report(&f));
-        assert!(t.contains(&format!("certificate   FAILED: {e}")) && t.contains("NOT ready — not registered: secure connection"), "{t}");
+        assert!(
+            t.contains(&format!("certificate   FAILED: {e}"))
+                && t.contains("NOT ready — not registered: secure connection"),
+            "{t}"
+        );
         assert!(t.contains("NAT           unknown"), "{t}");
-        assert!(t.contains("registration  FAILED: the certificate above"), "the reason once, not twice:\n{t}");
+        assert!(
+            t.contains("registration  FAILED: the certificate above"),
+            "the reason once, not twice:\n{t}"
+        );
     }
 
     /// An agent behind a strict NAT with a TURN server: the relay is named; a TURN server that
@@ -208,23 +289,62 @@ mod tests {
     fn the_media_relay_is_checked_when_a_turn_server_is_named() {
         let mut a = account("sip:continuity.example:5061;transport=tls");
         a.ice = true;
-        a.turn = Some(hookflash_phone::TurnConfig { server: "turn.example:3478".into(), username: "agent".into(), password: "pw".into() });
+        a.turn = Some(hookflash_phone::TurnConfig {
+            server: "turn.example:3478".into(),
+            username: "agent".into(),
+            password: "pw".into(),
+        });
         let st = status(None);
-        let probe = ProbeResult { target: "sip:continuity.example".into(), status: 200, reason: "OK".into(), round_trip_ms: 9, seen_as: None };
-        let works = MediaServersProbe { public: Some("203.0.113.9:40000".into()), relayed: Some("198.51.100.1:50000".into()), problems: vec![] };
-        let f = Findings { account: &a, status: Some(&st), registered: Ok(600), probe: Some(Ok(probe.clone())), local: "10.0.0.2:5060".parse().unwrap(), codecs: vec![], media_servers: Some(works) };
+        let probe = ProbeResult {
+            target: "sip:continuity.example".into(),
+            status: 200,
+            reason: "OK".into(),
+            round_trip_ms: 9,
+            seen_as: None,
+        };
+        let works = MediaServersProbe {
+            public: Some("203.0.113.9:40000".into()),
+            relayed: Some("198.51.100.1:50000".into()),
+            problems: vec![],
+        };
+        let f = Findings {
+            account: &a,
+            status: Some(&st),
+            registered: Ok(600),
+            probe: Some(Ok(probe.clone())),
+            local: "10.0.0.2:5060".parse().unwrap(),
+            codecs: vec![],
+            media_servers: Some(works),
+        };
         let v = report(&f);
         let t = text(&v);
         assert!(t.contains("media path    ICE offered; public media address 203.0.113.9:40000; relay 198.51.100.1:50000 on the TURN server"), "{t}");
         assert_eq!(v["ready"].as_bool(), Some(true), "{t}");
-        let refused = MediaServersProbe { public: Some("203.0.113.9:40000".into()), relayed: None, problems: vec!["the TURN server 198.51.100.1:3478 refused our user name and password (401)".into()] };
-        let f = Findings { media_servers: Some(refused), probe: Some(Ok(probe)), ..f };
+        let refused = MediaServersProbe {
+            public: Some("203.0.113.9:40000".into()),
+            relayed: None,
+            problems: vec![
+                "the TURN server 198.51.100.1:3478 refused our user name and password (401)".into(),
+            ],
+        };
+        let f = Findings {
+            media_servers: Some(refused),
+            probe: Some(Ok(probe)),
+            ..f
+        };
         let t = text(&report(&f));
         assert!(t.contains("FAILED: the TURN server 198.51.100.1:3478 refused our user name and password (401)"), "{t}");
         assert!(t.contains("NOT ready — no media relay from the TURN server turn.example:3478: the TURN server 198.51.100.1:3478 refused"), "{t}");
         // No servers named: said, not a problem.
-        let f = Findings { media_servers: None, ..f };
+        let f = Findings {
+            media_servers: None,
+            ..f
+        };
         let t = text(&report(&f));
-        assert!(t.contains("media path    ICE offered; no STUN or TURN server: host candidates only") && t.contains("result        ready"), "{t}");
+        assert!(
+            t.contains("media path    ICE offered; no STUN or TURN server: host candidates only")
+                && t.contains("result        ready"),
+            "{t}"
+        );
     }
 }

@@ -20,7 +20,10 @@ fn main() -> std::process::ExitCode {
             .init();
         tracing::debug!("logging with the filter {directives}");
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hookflash-cli: cannot start: {e}");

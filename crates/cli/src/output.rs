@@ -1,6 +1,9 @@
 //! What the CLI prints: one JSON object per line with `--json`, short human lines without.
 
-use hookflash_phone::{CallId, CallInfo, CallState, Direction, EndReason, PhoneEvent, RegistrationState, TransferProgress};
+use hookflash_phone::{
+    CallId, CallInfo, CallState, Direction, EndReason, PhoneEvent, RegistrationState,
+    TransferProgress,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -90,16 +93,26 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
         }),
         // Without history: the line for the call's state. `Printer` reports changes instead.
         PhoneEvent::CallUpdated { call } => return call_update_json(None, call).into_iter().next(),
-        PhoneEvent::Dtmf { call_id, digit } => json!({"event": "dtmf", "call_id": call_id, "digit": digit.to_string()}),
-        PhoneEvent::AudioInputEnded { call_id } => json!({"event": "audio_in_ended", "call_id": call_id}),
-        PhoneEvent::CallEnded { call, reason, message } => {
+        PhoneEvent::Dtmf { call_id, digit } => {
+            json!({"event": "dtmf", "call_id": call_id, "digit": digit.to_string()})
+        }
+        PhoneEvent::AudioInputEnded { call_id } => {
+            json!({"event": "audio_in_ended", "call_id": call_id})
+        }
+        PhoneEvent::CallEnded {
+            call,
+            reason,
+            message,
+        } => {
             let (kind, status) = match reason {
                 EndReason::LocalHangup => ("local_hangup", None),
                 EndReason::RemoteHangup => ("remote_hangup", None),
                 EndReason::Cancelled => ("cancelled", None),
                 EndReason::Rejected { status } => ("rejected", Some(*status)),
                 // The callee declined (busy, decline): "rejected"; anything else: "failed".
-                EndReason::Failed { status, .. } if matches!(status, 486 | 600 | 603) => ("rejected", Some(*status)),
+                EndReason::Failed { status, .. } if matches!(status, 486 | 600 | 603) => {
+                    ("rejected", Some(*status))
+                }
                 EndReason::Failed { status, .. } => ("failed", Some(*status)),
                 EndReason::Error { .. } => ("error", None),
                 EndReason::ParkedOnOrbit { .. } => ("parked_on_orbit", None),
@@ -113,17 +126,30 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
             line
         }
         PhoneEvent::Warning { message } => json!({"event": "warning", "message": message}),
-        PhoneEvent::CallQuality { call_id, quality: q } => json!({
+        PhoneEvent::CallQuality {
+            call_id,
+            quality: q,
+        } => json!({
             "event": "quality", "call_id": call_id, "mos": q.mos, "packets_received": q.packets_received,
             "packets_lost": q.packets_lost, "late_packets": q.late_packets,
             "concealed_frames": q.concealed_frames, "jitter_ms": q.jitter_ms, "rtt_ms": q.rtt_ms,
             "jitter_buffer_ms": q.jitter_buffer_ms
         }),
         PhoneEvent::ParkSlots { slots } => json!({"event": "slots", "slots": slot_json(slots)}),
-        PhoneEvent::ParkRecall { call_id, who, parked_mins, message } => json!({
+        PhoneEvent::ParkRecall {
+            call_id,
+            who,
+            parked_mins,
+            message,
+        } => json!({
             "event": "park_recall", "call_id": call_id, "who": who, "parked_mins": parked_mins, "message": message
         }),
-        PhoneEvent::Transfer { call_id, target, progress, message } => {
+        PhoneEvent::Transfer {
+            call_id,
+            target,
+            progress,
+            message,
+        } => {
             let mut line = json!({"event": "transfer", "call_id": call_id, "target": target, "message": message});
             match progress {
                 TransferProgress::Trying => line["progress"] = json!("trying"),
@@ -139,11 +165,22 @@ pub fn event_json(ev: &PhoneEvent) -> Option<Value> {
         }
         // Four times a second for level meters: not a line for scripts.
         PhoneEvent::ConferenceLevels { .. } => return None,
-        PhoneEvent::TransferRequest { call_id, target, who, expires_in_secs, message } => json!({
+        PhoneEvent::TransferRequest {
+            call_id,
+            target,
+            who,
+            expires_in_secs,
+            message,
+        } => json!({
             "event": "transfer_request", "call_id": call_id, "target": target, "who": who,
             "expires_in_secs": expires_in_secs, "message": message
         }),
-        PhoneEvent::Conference { parties, joined, muted, message } => json!({
+        PhoneEvent::Conference {
+            parties,
+            joined,
+            muted,
+            message,
+        } => json!({
             "event": "conference", "parties": parties, "joined": joined, "muted": muted, "message": message
         }),
         PhoneEvent::Availability { availability: a } => {
@@ -171,25 +208,44 @@ pub fn event_text_of(v: &Value) -> Option<String> {
     let e = v["event"].as_str().unwrap_or_default();
     Some(match e {
         "registering" => format!("registering {}", v["aor"].as_str().unwrap_or_default()),
-        "registered" => format!("registered {} for {} s", v["aor"].as_str().unwrap_or_default(), v["expires"]),
-        "registration_failed" | "registration_retrying" | "warning" | "park_recall" | "transfer_request" | "conference" => {
-            v["message"].as_str().unwrap_or_default().to_string()
-        }
+        "registered" => format!(
+            "registered {} for {} s",
+            v["aor"].as_str().unwrap_or_default(),
+            v["expires"]
+        ),
+        "registration_failed"
+        | "registration_retrying"
+        | "warning"
+        | "park_recall"
+        | "transfer_request"
+        | "conference" => v["message"].as_str().unwrap_or_default().to_string(),
         "unregistered" => "unregistered".into(),
-        "incoming" => format!("incoming call {} from {}", v["call_id"], v["from"].as_str().unwrap_or_default()),
+        "incoming" => format!(
+            "incoming call {} from {}",
+            v["call_id"],
+            v["from"].as_str().unwrap_or_default()
+        ),
         "calling" => format!("calling {}", v["to"].as_str().unwrap_or_default()),
         "ringing" => "ringing".into(),
         "answered" => format!(
             "answered ({}, {})",
             v["codec"].as_str().unwrap_or("?"),
-            if v["encrypted"].as_bool() == Some(true) { "encrypted" } else { "not encrypted" }
+            if v["encrypted"].as_bool() == Some(true) {
+                "encrypted"
+            } else {
+                "not encrypted"
+            }
         ),
         "dtmf" => format!("DTMF {}", v["digit"].as_str().unwrap_or_default()),
         "ended" => v["message"].as_str().unwrap_or_default().to_string(),
         "availability" => format!(
             "presence {}, do not disturb {}",
             v["presence"].as_str().unwrap_or_default(),
-            if v["dnd"].as_bool() == Some(true) { "on" } else { "off" }
+            if v["dnd"].as_bool() == Some(true) {
+                "on"
+            } else {
+                "off"
+            }
         ),
         _ => return line_text(&v),
     })
@@ -209,9 +265,17 @@ pub fn line_text(v: &Value) -> Option<String> {
             slots
                 .iter()
                 .map(|s| {
-                    let who = s["parked_display"].as_str().or(s["parked_uri"].as_str()).unwrap_or("");
+                    let who = s["parked_display"]
+                        .as_str()
+                        .or(s["parked_uri"].as_str())
+                        .unwrap_or("");
                     match s["occupied"].as_bool() {
-                        Some(true) => format!("orbit {}: occupied {who}", s["slot"].as_str().unwrap_or_default()).trim_end().to_string(),
+                        Some(true) => format!(
+                            "orbit {}: occupied {who}",
+                            s["slot"].as_str().unwrap_or_default()
+                        )
+                        .trim_end()
+                        .to_string(),
                         _ => format!("orbit {}: free", s["slot"].as_str().unwrap_or_default()),
                     }
                 })
@@ -220,13 +284,25 @@ pub fn line_text(v: &Value) -> Option<String> {
         }
         "device" => format!(
             "{} {}: {}{}",
-            if v["direction"] == "input" { "microphone" } else { "speaker" },
+            if v["direction"] == "input" {
+                "microphone"
+            } else {
+                "speaker"
+            },
             v["id"].as_str().unwrap_or_default(),
             v["name"].as_str().unwrap_or_default(),
-            if v["default"] == true { " (default)" } else { "" }
+            if v["default"] == true {
+                " (default)"
+            } else {
+                ""
+            }
         ),
         "audio_in_ended" | "quality" => return None,
-        "error" => format!("error: {}: {}", v["command"].as_str().unwrap_or_default(), v["message"].as_str().unwrap_or_default()),
+        "error" => format!(
+            "error: {}: {}",
+            v["command"].as_str().unwrap_or_default(),
+            v["message"].as_str().unwrap_or_default()
+        ),
         "calls" => {
             let calls = v["calls"].as_array().cloned().unwrap_or_default();
             if calls.is_empty() {
@@ -273,7 +349,10 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(json: bool) -> Self {
-        Printer { json, seen: Mutex::new(HashMap::new()) }
+        Printer {
+            json,
+            seen: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn event(&self, ev: &PhoneEvent) {
@@ -285,11 +364,17 @@ impl Printer {
                 lines
             }
             PhoneEvent::IncomingCall { call } => {
-                self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(call.id, call.clone());
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(call.id, call.clone());
                 event_json(ev).into_iter().collect()
             }
             PhoneEvent::CallEnded { call, .. } => {
-                self.seen.lock().unwrap_or_else(|p| p.into_inner()).remove(&call.id);
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&call.id);
                 event_json(ev).into_iter().collect()
             }
             _ => event_json(ev).into_iter().collect(),
@@ -316,9 +401,15 @@ mod tests {
     #[test]
     fn device_lines_read_as_microphone_or_speaker_with_the_default_marked() {
         let mic = serde_json::json!({"event": "device", "direction": "input", "id": "usb.monitor", "name": "Monitor of USB Headset", "default": false});
-        assert_eq!(event_text_of(&mic).unwrap(), "microphone usb.monitor: Monitor of USB Headset");
+        assert_eq!(
+            event_text_of(&mic).unwrap(),
+            "microphone usb.monitor: Monitor of USB Headset"
+        );
         let spk = serde_json::json!({"event": "device", "direction": "output", "id": "spk", "name": "Null Output", "default": true});
-        assert_eq!(event_text_of(&spk).unwrap(), "speaker spk: Null Output (default)");
+        assert_eq!(
+            event_text_of(&spk).unwrap(),
+            "speaker spk: Null Output (default)"
+        );
     }
     use hookflash_phone::CallInfo;
 
@@ -347,7 +438,10 @@ mod tests {
         };
         let ev = PhoneEvent::CallEnded {
             call,
-            reason: EndReason::Failed { status: 486, reason: "Busy Here".into() },
+            reason: EndReason::Failed {
+                status: 486,
+                reason: "Busy Here".into(),
+            },
             message: "call rejected (486 Busy Here) by sip:bob@h".into(),
         };
         let v = event_json(&ev).unwrap();
@@ -380,17 +474,31 @@ mod tests {
             conference_muted: false,
             transfer_request: None,
         };
-        let ringing = CallInfo { state: CallState::Ringing, active: false, ..c.clone() };
+        let ringing = CallInfo {
+            state: CallState::Ringing,
+            active: false,
+            ..c.clone()
+        };
         let events = |b: Option<&CallInfo>, c: &CallInfo| -> Vec<String> {
-            call_update_json(b, c).iter().map(|v| v["event"].as_str().unwrap().to_string()).collect()
+            call_update_json(b, c)
+                .iter()
+                .map(|v| v["event"].as_str().unwrap().to_string())
+                .collect()
         };
         assert_eq!(events(Some(&ringing), &c), ["answered", "active"]);
         assert!(events(Some(&c), &c).is_empty());
-        let parked = CallInfo { active: false, parked_since_ms: Some(5), ..c.clone() };
+        let parked = CallInfo {
+            active: false,
+            parked_since_ms: Some(5),
+            ..c.clone()
+        };
         assert_eq!(events(Some(&c), &parked), ["parked"]);
         assert_eq!(events(Some(&parked), &c), ["resumed", "active"]);
         c.held_by_remote = true;
-        assert_eq!(events(Some(&parked), &c), ["resumed", "active", "held_by_remote"]);
+        assert_eq!(
+            events(Some(&parked), &c),
+            ["resumed", "active", "held_by_remote"]
+        );
         assert_eq!(call_json(&c)["parked_since_ms"], Value::Null);
         assert_eq!(call_json(&parked)["parked_since_ms"], 5);
     }
@@ -399,7 +507,10 @@ mod tests {
     fn registration_failure_line() {
         let ev = PhoneEvent::Registration {
             aor: "sip:a@h".into(),
-            state: RegistrationState::Failed { message: "registration refused (403) by h: Forbidden".into(), status: Some(403) },
+            state: RegistrationState::Failed {
+                message: "registration refused (403) by h: Forbidden".into(),
+                status: Some(403),
+            },
         };
         let v = event_json(&ev).unwrap();
         assert_eq!(v["event"], "registration_failed");

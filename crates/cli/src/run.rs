@@ -5,8 +5,8 @@ use crate::args::{AccountArgs, Cli, Command, MediaArgs, SrtpArg, TransportArg};
 use crate::output::Printer;
 use crate::session::{run_session, ScriptSource};
 use hookflash_phone::{
-    load_profile, AccountConfig, AudioEndpoint, CallId, MediaEncryption, CallOptions, CallState, CodecName, EndReason,
-    PasswordSource, Phone, PhoneEvent, Profile, Transport,
+    load_profile, AccountConfig, AudioEndpoint, CallId, CallOptions, CallState, CodecName,
+    EndReason, MediaEncryption, PasswordSource, Phone, PhoneEvent, Profile, Transport,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,10 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     let mut profile = match &args.profile {
         Some(p) => load_profile(p).map_err(|e| e.to_string())?,
         None => {
-            let aor = args.aor.clone().ok_or("no account: give --aor sip:user@host or --profile file.toml")?;
+            let aor = args
+                .aor
+                .clone()
+                .ok_or("no account: give --aor sip:user@host or --profile file.toml")?;
             Profile::new(AccountConfig::new(aor))
         }
     };
@@ -82,7 +85,6 @@ fn account_from(args: &AccountArgs) -> Result<Profile, String> {
     Ok(profile)
 }
 
-
 fn endpoint(value: &str) -> AudioEndpoint {
     match value {
         "null" | "none" => AudioEndpoint::Null,
@@ -97,12 +99,22 @@ fn numbered(path: &Path, n: u32) -> PathBuf {
     if n <= 1 {
         return path.to_path_buf();
     }
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let ext = path.extension().map(|s| format!(".{}", s.to_string_lossy())).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|s| format!(".{}", s.to_string_lossy()))
+        .unwrap_or_default();
     path.with_file_name(format!("{stem}-{n}{ext}"))
 }
 
-fn call_options(m: &MediaArgs, profile_codecs: &[CodecName], n: u32) -> Result<CallOptions, String> {
+fn call_options(
+    m: &MediaArgs,
+    profile_codecs: &[CodecName],
+    n: u32,
+) -> Result<CallOptions, String> {
     let mut codecs = Vec::new();
     for c in &m.codec {
         codecs.push(match c.to_ascii_lowercase().as_str() {
@@ -110,7 +122,11 @@ fn call_options(m: &MediaArgs, profile_codecs: &[CodecName], n: u32) -> Result<C
             "pcma" | "g711a" => CodecName::Pcma,
             "opus" => CodecName::Opus,
             "g722" => CodecName::G722,
-            other => return Err(format!("unknown codec '{other}' (use opus, g722, pcmu or pcma)")),
+            other => {
+                return Err(format!(
+                    "unknown codec '{other}' (use opus, g722, pcmu or pcma)"
+                ))
+            }
         });
     }
     if codecs.is_empty() {
@@ -126,11 +142,20 @@ fn call_options(m: &MediaArgs, profile_codecs: &[CodecName], n: u32) -> Result<C
         }
     }
     if let Some(d) = &m.dtmf {
-        if let Some(bad) = d.chars().find(|c| !matches!(c, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d')) {
+        if let Some(bad) = d
+            .chars()
+            .find(|c| !matches!(c, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d'))
+        {
             return Err(format!("invalid DTMF digit '{bad}' (use 0-9, *, #, A-D)"));
         }
     }
-    Ok(CallOptions { audio_in: endpoint(&m.audio_in), audio_out, codecs, caller_id: None, from: None })
+    Ok(CallOptions {
+        audio_in: endpoint(&m.audio_in),
+        audio_out,
+        codecs,
+        caller_id: None,
+        from: None,
+    })
 }
 
 fn secs(s: f64) -> Duration {
@@ -145,7 +170,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let profile = account_from(&cli.account)?;
     // Check media options before touching the network.
     match &cli.command {
-        Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } => {
+        Command::Call { media, .. }
+        | Command::Listen { media, .. }
+        | Command::Session { media, .. } => {
             call_options(media, &profile.codecs, 1)?;
         }
         Command::Register { .. } | Command::Check | Command::Devices => {}
@@ -153,10 +180,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     // The same meaning of HOOKFLASH_PASSWORD, the same start and the same profile settings as
     // the app: set and empty is no password, unset is the keyring.
     let password = PasswordSource::from_env_value(std::env::var("HOOKFLASH_PASSWORD").ok());
-    let phone = Phone::start(profile.phone_config(), password).await.map_err(|e| e.to_string())?;
+    let phone = Phone::start(profile.phone_config(), password)
+        .await
+        .map_err(|e| e.to_string())?;
     phone.apply_profile(&profile).map_err(|e| e.to_string())?;
     // Auto-answered calls use the command's audio options.
-    if let Command::Call { media, .. } | Command::Listen { media, .. } | Command::Session { media, .. } = &cli.command {
+    if let Command::Call { media, .. }
+    | Command::Listen { media, .. }
+    | Command::Session { media, .. } = &cli.command
+    {
         phone.set_call_defaults(call_options(media, &profile.codecs, 1)?);
     }
     let mut events = phone.subscribe();
@@ -192,7 +224,11 @@ async fn print_devices(printer: &Printer) -> Result<(), String> {
     Ok(())
 }
 
-async fn register_if_needed(phone: &Phone, printer: &Printer, events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>) -> Result<(), String> {
+async fn register_if_needed(
+    phone: &Phone,
+    printer: &Printer,
+    events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>,
+) -> Result<(), String> {
     if !phone.registers() {
         return Ok(());
     }
@@ -238,7 +274,9 @@ async fn drive(
         }
         Command::Check => {
             if !phone.registers() {
-                return Err("--no-register and `check` contradict each other: check registers".into());
+                return Err(
+                    "--no-register and `check` contradict each other: check registers".into(),
+                );
             }
             let registered = phone.register().await.map_err(|e| e.to_string());
             while let Ok(ev) = events.try_recv() {
@@ -258,7 +296,16 @@ async fn drive(
                 registered,
                 probe,
                 local: phone.local_sip_addr(),
-                codecs: profile.codecs.iter().map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).collect(),
+                codecs: profile
+                    .codecs
+                    .iter()
+                    .map(|c| {
+                        serde_json::to_value(c)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    })
+                    .collect(),
                 media_servers,
             };
             let report = crate::check::report(&findings);
@@ -275,31 +322,53 @@ async fn drive(
                 None => Ok(()),
             }
         }
-        Command::Call { target, caller_id, from, media } => {
+        Command::Call {
+            target,
+            caller_id,
+            from,
+            media,
+        } => {
             register_if_needed(phone, printer, events).await?;
-            let opts = CallOptions { caller_id: caller_id.clone(), from: from.clone(), ..call_options(media, &profile.codecs, 1)? };
+            let opts = CallOptions {
+                caller_id: caller_id.clone(),
+                from: from.clone(),
+                ..call_options(media, &profile.codecs, 1)?
+            };
             let id = phone.dial(target, opts).await.map_err(|e| e.to_string())?;
             let mut session = Session::new(phone, printer, media.clone(), None, None);
             session.outgoing = Some(id);
             session.run(events, profile).await
         }
-        Command::Session { script, hold_music, media } => {
+        Command::Session {
+            script,
+            hold_music,
+            media,
+        } => {
             let source = match script {
                 Some(p) => ScriptSource::File(p.clone()),
                 None => ScriptSource::Stdin,
             };
             if hold_music.is_some() {
-                phone.set_hold_music(hold_music.clone()).map_err(|e| e.to_string())?;
+                phone
+                    .set_hold_music(hold_music.clone())
+                    .map_err(|e| e.to_string())?;
             }
             register_if_needed(phone, printer, events).await?;
             // Every call uses the same microphone and speaker (no numbered output files).
             let opts = call_options(media, &profile.codecs, 1)?;
             run_session(phone, printer, opts, source, events).await
         }
-        Command::Listen { answer_after, max_calls, reject, media } => {
+        Command::Listen {
+            answer_after,
+            max_calls,
+            reject,
+            media,
+        } => {
             if let Some(code) = reject {
                 if !matches!(code, 486 | 603 | 480) {
-                    return Err(format!("--reject {code}: use 486 (busy), 603 (decline) or 480"));
+                    return Err(format!(
+                        "--reject {code}: use 486 (busy), 603 (decline) or 480"
+                    ));
                 }
             }
             register_if_needed(phone, printer, events).await?;
@@ -329,7 +398,13 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(phone: &'a Phone, printer: &'a Printer, media: MediaArgs, max_calls: Option<u32>, reject: Option<u16>) -> Self {
+    fn new(
+        phone: &'a Phone,
+        printer: &'a Printer,
+        media: MediaArgs,
+        max_calls: Option<u32>,
+        reject: Option<u16>,
+    ) -> Self {
         Session {
             phone,
             printer,
@@ -348,12 +423,23 @@ impl<'a> Session<'a> {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.answer_at.values().chain(self.hangup_at.values()).chain(self.dtmf_at.values()).min().copied()
+        self.answer_at
+            .values()
+            .chain(self.hangup_at.values())
+            .chain(self.dtmf_at.values())
+            .min()
+            .copied()
     }
 
-    async fn run(&mut self, events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>, profile: &Profile) -> Result<(), String> {
+    async fn run(
+        &mut self,
+        events: &mut tokio::sync::broadcast::Receiver<PhoneEvent>,
+        profile: &Profile,
+    ) -> Result<(), String> {
         loop {
-            let deadline = self.next_deadline().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let deadline = self
+                .next_deadline()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => self.fire(profile).await,
                 _ = tokio::signal::ctrl_c() => return Err("interrupted".into()),
@@ -374,28 +460,47 @@ impl<'a> Session<'a> {
 
     async fn fire(&mut self, profile: &Profile) {
         let now = Instant::now();
-        let due: Vec<CallId> = self.answer_at.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        let due: Vec<CallId> = self
+            .answer_at
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in due {
             self.answer_at.remove(&id);
             match call_options(&self.media, &profile.codecs, self.incoming_seen.max(1)) {
                 Ok(opts) => {
                     if let Err(e) = self.phone.answer(id, opts).await {
-                        self.printer.event(&PhoneEvent::Warning { message: format!("could not answer call {id}: {e}") });
+                        self.printer.event(&PhoneEvent::Warning {
+                            message: format!("could not answer call {id}: {e}"),
+                        });
                     }
                 }
                 Err(e) => self.printer.event(&PhoneEvent::Warning { message: e }),
             }
         }
-        let due: Vec<CallId> = self.dtmf_at.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        let due: Vec<CallId> = self
+            .dtmf_at
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in due {
             self.dtmf_at.remove(&id);
             if let Some(d) = &self.media.dtmf {
                 if let Err(e) = self.phone.send_dtmf(id, d).await {
-                    self.printer.event(&PhoneEvent::Warning { message: format!("could not send DTMF: {e}") });
+                    self.printer.event(&PhoneEvent::Warning {
+                        message: format!("could not send DTMF: {e}"),
+                    });
                 }
             }
         }
-        let due: Vec<CallId> = self.hangup_at.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        let due: Vec<CallId> = self
+            .hangup_at
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in due {
             self.hangup_at.remove(&id);
             let _ = self.phone.hangup(id).await;
@@ -413,17 +518,21 @@ impl<'a> Session<'a> {
                 self.incoming_seen += 1;
                 if let Some(code) = self.reject {
                     if let Err(e) = self.phone.reject(call.id, code).await {
-                        self.printer.event(&PhoneEvent::Warning { message: e.to_string() });
+                        self.printer.event(&PhoneEvent::Warning {
+                            message: e.to_string(),
+                        });
                     }
                 } else {
-                    self.answer_at.insert(call.id, Instant::now() + self.answer_after);
+                    self.answer_at
+                        .insert(call.id, Instant::now() + self.answer_after);
                 }
             }
             PhoneEvent::CallUpdated { call } if call.state == CallState::Answered => {
                 if self.answered.insert(call.id, true).is_none() {
                     if self.media.dtmf.is_some() {
                         // Give the far end's media a moment to start before the first digit.
-                        self.dtmf_at.insert(call.id, Instant::now() + Duration::from_millis(500));
+                        self.dtmf_at
+                            .insert(call.id, Instant::now() + Duration::from_millis(500));
                     }
                     if let Some(d) = self.media.duration {
                         self.hangup_at.insert(call.id, Instant::now() + secs(d));
@@ -433,11 +542,19 @@ impl<'a> Session<'a> {
             PhoneEvent::AudioInputEnded { call_id } => {
                 // `call` ends when its WAV source has played (unless --duration says otherwise);
                 // `listen` leaves ending to the caller or --duration.
-                if self.outgoing == Some(call_id) && self.media.duration.is_none() && !self.hangup_at.contains_key(&call_id) {
-                    self.hangup_at.insert(call_id, Instant::now() + Duration::from_millis(500));
+                if self.outgoing == Some(call_id)
+                    && self.media.duration.is_none()
+                    && !self.hangup_at.contains_key(&call_id)
+                {
+                    self.hangup_at
+                        .insert(call_id, Instant::now() + Duration::from_millis(500));
                 }
             }
-            PhoneEvent::CallEnded { call, reason, message } => {
+            PhoneEvent::CallEnded {
+                call,
+                reason,
+                message,
+            } => {
                 self.answer_at.remove(&call.id);
                 self.hangup_at.remove(&call.id);
                 self.dtmf_at.remove(&call.id);
@@ -465,23 +582,47 @@ mod tests {
 
     #[test]
     fn numbers_output_files_per_call() {
-        assert_eq!(numbered(Path::new("/t/rx.wav"), 1), PathBuf::from("/t/rx.wav"));
-        assert_eq!(numbered(Path::new("/t/rx.wav"), 3), PathBuf::from("/t/rx-3.wav"));
+        assert_eq!(
+            numbered(Path::new("/t/rx.wav"), 1),
+            PathBuf::from("/t/rx.wav")
+        );
+        assert_eq!(
+            numbered(Path::new("/t/rx.wav"), 3),
+            PathBuf::from("/t/rx-3.wav")
+        );
     }
 
     #[test]
     fn reads_audio_endpoints() {
         assert_eq!(endpoint("null"), AudioEndpoint::Null);
         assert_eq!(endpoint("default"), AudioEndpoint::Default);
-        assert_eq!(endpoint("/x/a.WAV"), AudioEndpoint::Wav(PathBuf::from("/x/a.WAV")));
-        assert_eq!(endpoint("USB Headset"), AudioEndpoint::Device(Some("USB Headset".into())));
+        assert_eq!(
+            endpoint("/x/a.WAV"),
+            AudioEndpoint::Wav(PathBuf::from("/x/a.WAV"))
+        );
+        assert_eq!(
+            endpoint("USB Headset"),
+            AudioEndpoint::Device(Some("USB Headset".into()))
+        );
     }
 
     #[test]
     fn rejects_bad_codec_and_dtmf_before_dialling() {
-        let m = MediaArgs { codec: vec!["g729".into()], ..Default::default() };
-        assert!(call_options(&m, &[], 1).unwrap_err().contains("unknown codec 'g729'"));
-        let m = MediaArgs { audio_in: "null".into(), audio_out: "null".into(), dtmf: Some("12x".into()), ..Default::default() };
-        assert!(call_options(&m, &[], 1).unwrap_err().contains("invalid DTMF digit 'x'"));
+        let m = MediaArgs {
+            codec: vec!["g729".into()],
+            ..Default::default()
+        };
+        assert!(call_options(&m, &[], 1)
+            .unwrap_err()
+            .contains("unknown codec 'g729'"));
+        let m = MediaArgs {
+            audio_in: "null".into(),
+            audio_out: "null".into(),
+            dtmf: Some("12x".into()),
+            ..Default::default()
+        };
+        assert!(call_options(&m, &[], 1)
+            .unwrap_err()
+            .contains("invalid DTMF digit 'x'"));
     }
 }

@@ -45,7 +45,9 @@
 //! ```
 
 use crate::output::{call_json, Printer};
-use hookflash_phone::{Availability, CallId, CallOptions, CallState, Direction, Phone, PhoneEvent, Presence};
+use hookflash_phone::{
+    Availability, CallId, CallOptions, CallState, Direction, Phone, PhoneEvent, Presence,
+};
 use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -98,7 +100,8 @@ pub enum SessionCommand {
 
 fn id_arg(word: Option<&str>, cmd: &str) -> Result<CallId, String> {
     let w = word.ok_or_else(|| format!("`{cmd}` needs a call id, e.g. `{cmd} 2`"))?;
-    w.parse().map_err(|_| format!("'{w}' is not a call id (a number, as in the `incoming` line)"))
+    w.parse()
+        .map_err(|_| format!("'{w}' is not a call id (a number, as in the `incoming` line)"))
 }
 
 fn secs_arg(word: Option<&str>, cmd: &str) -> Result<Duration, String> {
@@ -113,9 +116,15 @@ fn secs_arg(word: Option<&str>, cmd: &str) -> Result<Duration, String> {
 pub fn parse_command(line: &str) -> Result<Option<SessionCommand>, String> {
     // A comment starts with '#' at the start of the line or after a space ('#' is a DTMF key).
     let line = line.trim();
-    let line = if line.starts_with('#') { "" } else { line.split(" #").next().unwrap_or_default() };
+    let line = if line.starts_with('#') {
+        ""
+    } else {
+        line.split(" #").next().unwrap_or_default()
+    };
     let mut words = line.split_whitespace();
-    let Some(cmd) = words.next() else { return Ok(None) };
+    let Some(cmd) = words.next() else {
+        return Ok(None);
+    };
     let cmd_lc = cmd.to_ascii_lowercase();
     let arg = words.next();
     let c = match cmd_lc.as_str() {
@@ -302,7 +311,8 @@ fn spawn_reader(source: ScriptSource) -> Result<mpsc::UnboundedReceiver<String>,
             });
         }
         ScriptSource::File(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
             // Check every line before the first call is made.
             for (n, l) in text.lines().enumerate() {
                 parse_command(l).map_err(|e| format!("{} line {}: {e}", path.display(), n + 1))?;
@@ -344,20 +354,30 @@ pub async fn run_session(
                 if count >= n {
                     pause = Pause::None;
                 } else if now >= limit {
-                    let (cmd, what) = if state == CallState::Answered { ("wait-calls", "connected") } else { ("wait-ringing", "ringing") };
+                    let (cmd, what) = if state == CallState::Answered {
+                        ("wait-calls", "connected")
+                    } else {
+                        ("wait-ringing", "ringing")
+                    };
                     printer.line(&json!({"event": "error", "command": format!("{cmd} {n}"),
                         "message": format!("only {count} of {n} calls {what} in time")}));
                     pause = Pause::None;
                 }
             }
             Pause::Slot(ref slot, occupied, limit) => {
-                let now_state = phone.park_slots().iter().find(|s| &s.slot == slot).map(|s| s.occupied);
+                let now_state = phone
+                    .park_slots()
+                    .iter()
+                    .find(|s| &s.slot == slot)
+                    .map(|s| s.occupied);
                 if now_state == Some(occupied) {
                     pause = Pause::None;
                 } else if now >= limit {
                     let want = if occupied { "occupied" } else { "free" };
-                    printer.line(&json!({"event": "error", "command": format!("wait-slot {slot} {want}"),
-                        "message": format!("orbit {slot} was not reported {want} in time")}));
+                    printer.line(
+                        &json!({"event": "error", "command": format!("wait-slot {slot} {want}"),
+                        "message": format!("orbit {slot} was not reported {want} in time")}),
+                    );
                     pause = Pause::None;
                 }
             }
@@ -369,7 +389,9 @@ pub async fn run_session(
         }
         let sleep_until = match pause {
             Pause::Until(t) => t,
-            Pause::Calls(_, _, limit) | Pause::Slot(_, _, limit) => limit.min(now + Duration::from_millis(100)),
+            Pause::Calls(_, _, limit) | Pause::Slot(_, _, limit) => {
+                limit.min(now + Duration::from_millis(100))
+            }
             Pause::None => now + Duration::from_secs(3600),
         };
         tokio::select! {
@@ -407,11 +429,20 @@ pub async fn run_session(
     }
 }
 
-async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: SessionCommand) -> Result<(), String> {
+async fn execute(
+    phone: &Phone,
+    printer: &Printer,
+    opts: &CallOptions,
+    cmd: SessionCommand,
+) -> Result<(), String> {
     let e = |e: hookflash_phone::PhoneError| e.to_string();
     match cmd {
         SessionCommand::Dial(target, caller_id, from) => {
-            let opts = CallOptions { caller_id, from, ..opts.clone() };
+            let opts = CallOptions {
+                caller_id,
+                from,
+                ..opts.clone()
+            };
             phone.dial(&target, opts).await.map(|_| ()).map_err(e)
         }
         SessionCommand::Answer(id) => {
@@ -443,38 +474,56 @@ async fn execute(phone: &Phone, printer: &Printer, opts: &CallOptions, cmd: Sess
             Ok(())
         }
         SessionCommand::ParkOrbit(id, slot) => phone.park_on_orbit(id, &slot).await.map_err(e),
-        SessionCommand::Transfer(id, target, resume) => phone.transfer(id, &target, resume).await.map_err(e),
+        SessionCommand::Transfer(id, target, resume) => {
+            phone.transfer(id, &target, resume).await.map_err(e)
+        }
         SessionCommand::Consult(id, target) => {
             let new = phone.consult(id, &target, opts.clone()).await.map_err(e)?;
             printer.line(&json!({"event": "consulting", "call_id": id, "consult_id": new}));
             Ok(())
         }
-        SessionCommand::Complete(id, other, resume) => phone.complete_transfer(id, other, resume).await.map_err(e),
-        SessionCommand::TransferRequest(id, accept) => phone.answer_transfer_request(id, accept).await.map_err(e),
+        SessionCommand::Complete(id, other, resume) => {
+            phone.complete_transfer(id, other, resume).await.map_err(e)
+        }
+        SessionCommand::TransferRequest(id, accept) => {
+            phone.answer_transfer_request(id, accept).await.map_err(e)
+        }
         SessionCommand::Conference(ids) => phone.conference(&ids).await.map_err(e),
-        SessionCommand::ConferenceMute(id, muted) => phone.conference_mute(id, muted).await.map_err(e),
+        SessionCommand::ConferenceMute(id, muted) => {
+            phone.conference_mute(id, muted).await.map_err(e)
+        }
         SessionCommand::Leave(end) => phone.leave_conference(end).await.map_err(e),
         SessionCommand::HandConference(id) => phone.hand_conference(id).await.map_err(e),
-        SessionCommand::Retrieve(slot) => phone.retrieve(&slot, opts.clone()).await.map(|_| ()).map_err(e),
+        SessionCommand::Retrieve(slot) => phone
+            .retrieve(&slot, opts.clone())
+            .await
+            .map(|_| ())
+            .map_err(e),
         SessionCommand::Slots => {
-            printer.line(&json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}));
+            printer.line(
+                &json!({"event": "slots", "slots": crate::output::slot_json(&phone.park_slots())}),
+            );
             Ok(())
         }
         SessionCommand::Dnd(dnd) => {
-            phone.set_availability(Availability { dnd, ..phone.availability() });
+            phone.set_availability(Availability {
+                dnd,
+                ..phone.availability()
+            });
             Ok(())
         }
         SessionCommand::Presence(presence) => {
-            phone.set_availability(Availability { presence, ..phone.availability() });
+            phone.set_availability(Availability {
+                presence,
+                ..phone.availability()
+            });
             Ok(())
         }
         SessionCommand::Wait(_)
         | SessionCommand::WaitCalls(..)
         | SessionCommand::WaitRinging(..)
         | SessionCommand::WaitSlot(..)
-        | SessionCommand::Quit => {
-            Ok(())
-        }
+        | SessionCommand::Quit => Ok(()),
     }
 }
 
@@ -487,10 +536,17 @@ mod tests {
         use SessionCommand::*;
         let p = |l: &str| parse_command(l).unwrap().unwrap();
         assert_eq!(p("dial sip:bob@h"), Dial("sip:bob@h".into(), None, None));
-        assert_eq!(p("dial 2001 --caller-id +442079460958"), Dial("2001".into(), Some("+442079460958".into()), None));
+        assert_eq!(
+            p("dial 2001 --caller-id +442079460958"),
+            Dial("2001".into(), Some("+442079460958".into()), None)
+        );
         assert_eq!(
             p("dial 2001 --from sip:carol@b.example --caller-id 7"),
-            Dial("2001".into(), Some("7".into()), Some("sip:carol@b.example".into()))
+            Dial(
+                "2001".into(),
+                Some("7".into()),
+                Some("sip:carol@b.example".into())
+            )
         );
         assert_eq!(p("answer"), Answer(None));
         assert_eq!(p("  answer 3 "), Answer(Some(3)));
@@ -510,7 +566,10 @@ mod tests {
         assert_eq!(p("QUIT"), Quit);
         assert_eq!(p("park-orbit 2 701"), ParkOrbit(2, "701".into()));
         assert_eq!(p("transfer 2 2001"), Transfer(2, "2001".into(), false));
-        assert_eq!(p("transfer 2 sip:carol@pbx.example.com resume"), Transfer(2, "sip:carol@pbx.example.com".into(), true));
+        assert_eq!(
+            p("transfer 2 sip:carol@pbx.example.com resume"),
+            Transfer(2, "sip:carol@pbx.example.com".into(), true)
+        );
         assert_eq!(p("consult 1 2001"), Consult(1, "2001".into()));
         assert_eq!(p("conference 2 3"), Conference(vec![2, 3]));
         assert_eq!(p("conference"), Conference(vec![]));
@@ -524,11 +583,20 @@ mod tests {
         assert_eq!(p("complete 1 2 resume"), Complete(1, 2, true));
         assert_eq!(p("slots"), Slots);
         assert_eq!(p("retrieve 701"), Retrieve("701".into()));
-        assert_eq!(p("wait-slot 701 occupied"), WaitSlot("701".into(), true, Duration::from_secs(30)));
-        assert_eq!(p("wait-slot 701 free 5"), WaitSlot("701".into(), false, Duration::from_secs(5)));
+        assert_eq!(
+            p("wait-slot 701 occupied"),
+            WaitSlot("701".into(), true, Duration::from_secs(30))
+        );
+        assert_eq!(
+            p("wait-slot 701 free 5"),
+            WaitSlot("701".into(), false, Duration::from_secs(5))
+        );
         assert_eq!(p("dnd on"), Dnd(true));
         assert_eq!(p("dnd off"), Dnd(false));
-        assert_eq!(p("presence Away"), Presence(hookflash_phone::Presence::Away));
+        assert_eq!(
+            p("presence Away"),
+            Presence(hookflash_phone::Presence::Away)
+        );
         assert_eq!(parse_command("   # only a comment").unwrap(), None);
         assert_eq!(parse_command("").unwrap(), None);
     }
@@ -545,19 +613,34 @@ mod tests {
         assert!(err("complete 1").contains("needs two call ids"));
         assert!(err("complete 1 x").contains("'x' is not a call id"));
         assert_eq!(err("park"), "`park` needs a call id, e.g. `park 2`");
-        assert_eq!(err("park two"), "'two' is not a call id (a number, as in the `incoming` line)");
+        assert_eq!(
+            err("park two"),
+            "'two' is not a call id (a number, as in the `incoming` line)"
+        );
         assert!(err("fly 1").starts_with("unknown command 'fly'"));
         assert_eq!(err("wait soon"), "'soon' is not a number of seconds");
         assert_eq!(err("wait -1"), "'-1' is not a number of seconds");
         assert_eq!(err("switch 1 2"), "unexpected '2' after `switch`");
         assert!(err("dial").contains("needs a target"));
         assert!(err("dial 2001 --caller-id").contains("`--caller-id` needs a number"));
-        assert_eq!(err("dial 2001 +44"), "unexpected '+44' after `dial 2001` (only --caller-id X and --from AOR may follow)");
-        assert_eq!(err("dial 2001 --caller-id 1 2"), "unexpected '2' after `dial 2001` (only --caller-id X and --from AOR may follow)");
+        assert_eq!(
+            err("dial 2001 +44"),
+            "unexpected '+44' after `dial 2001` (only --caller-id X and --from AOR may follow)"
+        );
+        assert_eq!(
+            err("dial 2001 --caller-id 1 2"),
+            "unexpected '2' after `dial 2001` (only --caller-id X and --from AOR may follow)"
+        );
         assert!(err("park-orbit 1").contains("needs a call id and a slot"));
-        assert_eq!(err("wait-slot 701 busy"), "'busy' is neither occupied nor free");
+        assert_eq!(
+            err("wait-slot 701 busy"),
+            "'busy' is neither occupied nor free"
+        );
         assert!(err("retrieve").contains("needs a slot"));
         assert_eq!(err("dnd maybe"), "'maybe' is neither on nor off");
-        assert_eq!(err("presence gone"), "invalid presence: 'gone' (use available, away or busy)");
+        assert_eq!(
+            err("presence gone"),
+            "invalid presence: 'gone' (use available, away or busy)"
+        );
     }
 }

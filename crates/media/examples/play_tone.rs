@@ -9,11 +9,16 @@ fn main() {
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3.0);
     let rate: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(48000);
     match hookflash_media::list_devices() {
-        Ok(l) => println!("outputs: {:?}", l.outputs.iter().map(|d| &d.id).collect::<Vec<_>>()),
+        Ok(l) => println!(
+            "outputs: {:?}",
+            l.outputs.iter().map(|d| &d.id).collect::<Vec<_>>()
+        ),
         Err(e) => eprintln!("{e}"),
     }
     let out = hookflash_media::AudioOut::Device(device);
-    let hookflash_media::AudioOut::Device(name) = out else { unreachable!() };
+    let hookflash_media::AudioOut::Device(name) = out else {
+        unreachable!()
+    };
     let mut sink = match hookflash_media::device::CardSink::open(name.as_deref(), rate) {
         Ok(s) => s,
         Err(e) => {
@@ -38,7 +43,9 @@ fn main() {
         if n.is_multiple_of(5) {
             print!("{} ", sink.queued_ms());
         }
-        if let Some(w) = (start + Duration::from_millis(20 * n)).checked_duration_since(Instant::now()) {
+        if let Some(w) =
+            (start + Duration::from_millis(20 * n)).checked_duration_since(Instant::now())
+        {
             std::thread::sleep(w);
         }
     }

@@ -106,11 +106,19 @@ pub fn open_source(input: &AudioIn, rate: u32) -> Result<Box<dyn AudioSource>, M
 }
 
 /// Opens the source `input` describes; a sound card tells `notices` when it goes or comes back.
-pub fn open_source_with(input: &AudioIn, rate: u32, notices: &DeviceNotices) -> Result<Box<dyn AudioSource>, MediaError> {
+pub fn open_source_with(
+    input: &AudioIn,
+    rate: u32,
+    notices: &DeviceNotices,
+) -> Result<Box<dyn AudioSource>, MediaError> {
     Ok(match input {
         AudioIn::Null => Box::new(NullSource::new(rate)),
         AudioIn::Wav(path) => Box::new(crate::wav::WavSource::open(path, rate)?),
-        AudioIn::Device(name) => Box::new(crate::device_watch::DeviceSource::open(name.as_deref(), rate, notices)?),
+        AudioIn::Device(name) => Box::new(crate::device_watch::DeviceSource::open(
+            name.as_deref(),
+            rate,
+            notices,
+        )?),
         AudioIn::Port(port) => crate::audio_switch::open_port_source(port, rate)?,
     })
 }
@@ -122,11 +130,19 @@ pub fn open_sink(output: &AudioOut, rate: u32) -> Result<Box<dyn AudioSink>, Med
 }
 
 /// Opens the sink `output` describes; a sound card tells `notices` when it goes or comes back.
-pub fn open_sink_with(output: &AudioOut, rate: u32, notices: &DeviceNotices) -> Result<Box<dyn AudioSink>, MediaError> {
+pub fn open_sink_with(
+    output: &AudioOut,
+    rate: u32,
+    notices: &DeviceNotices,
+) -> Result<Box<dyn AudioSink>, MediaError> {
     Ok(match output {
         AudioOut::Null => Box::new(NullSink::new(rate)),
         AudioOut::Wav(path) => Box::new(crate::wav::WavSink::create(path, rate)?),
-        AudioOut::Device(name) => Box::new(crate::device_watch::DeviceSink::open(name.as_deref(), rate, notices)?),
+        AudioOut::Device(name) => Box::new(crate::device_watch::DeviceSink::open(
+            name.as_deref(),
+            rate,
+            notices,
+        )?),
         AudioOut::Port(port) => crate::audio_switch::open_port_sink(port, rate)?,
     })
 }

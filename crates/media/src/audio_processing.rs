@@ -28,14 +28,22 @@ pub struct ProcessingSettings {
 
 impl Default for ProcessingSettings {
     fn default() -> Self {
-        ProcessingSettings { echo_cancellation: true, noise_suppression: true, gain_control: true }
+        ProcessingSettings {
+            echo_cancellation: true,
+            noise_suppression: true,
+            gain_control: true,
+        }
     }
 }
 
 impl ProcessingSettings {
     /// Everything off: the microphone passes untouched.
     pub fn off() -> Self {
-        ProcessingSettings { echo_cancellation: false, noise_suppression: false, gain_control: false }
+        ProcessingSettings {
+            echo_cancellation: false,
+            noise_suppression: false,
+            gain_control: false,
+        }
     }
 
     /// All parts on or all off.
@@ -68,14 +76,17 @@ pub struct SonoraEngine {
 impl SonoraEngine {
     /// An engine for a microphone at `capture_rate` and a speaker at `render_rate` (Hz, mono).
     pub fn new(capture_rate: u32, render_rate: u32, settings: ProcessingSettings) -> Self {
-        use sonora::config::{AdaptiveDigital, EchoCanceller, GainController2, HighPassFilter, NoiseSuppression};
+        use sonora::config::{
+            AdaptiveDigital, EchoCanceller, GainController2, HighPassFilter, NoiseSuppression,
+        };
         let config = sonora::Config {
             high_pass_filter: Some(HighPassFilter::default()),
             echo_canceller: settings.echo_cancellation.then(EchoCanceller::default),
             noise_suppression: settings.noise_suppression.then(NoiseSuppression::default),
-            gain_controller2: settings
-                .gain_control
-                .then(|| GainController2 { adaptive_digital: Some(AdaptiveDigital::default()), ..Default::default() }),
+            gain_controller2: settings.gain_control.then(|| GainController2 {
+                adaptive_digital: Some(AdaptiveDigital::default()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let apm = sonora::AudioProcessing::builder()
@@ -135,11 +146,23 @@ impl AudioProcessor {
             );
             return Self::with_engine(None, capture_rate, render_rate);
         }
-        Self::with_engine(Some(Box::new(SonoraEngine::new(capture_rate, render_rate, settings))), capture_rate, render_rate)
+        Self::with_engine(
+            Some(Box::new(SonoraEngine::new(
+                capture_rate,
+                render_rate,
+                settings,
+            ))),
+            capture_rate,
+            render_rate,
+        )
     }
 
     /// A processor around any 10 ms engine (`None`: pass-through).
-    pub fn with_engine(engine: Option<Box<dyn FrameEngine>>, capture_rate: u32, render_rate: u32) -> Self {
+    pub fn with_engine(
+        engine: Option<Box<dyn FrameEngine>>,
+        capture_rate: u32,
+        render_rate: u32,
+    ) -> Self {
         AudioProcessor {
             engine,
             capture_frame: (capture_rate / 100).max(1) as usize,
@@ -157,7 +180,9 @@ impl AudioProcessor {
 
     /// What the speaker is about to play: the echo reference.
     pub fn render(&mut self, far: &[i16]) {
-        let Some(engine) = self.engine.as_mut() else { return };
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
         let n = self.render_frame;
         if self.render_pending.is_empty() && far.len().is_multiple_of(n) {
             far.chunks_exact(n).for_each(|f| engine.render(f));
@@ -165,16 +190,23 @@ impl AudioProcessor {
         }
         self.render_pending.extend_from_slice(far);
         let whole = self.render_pending.len() / n * n;
-        self.render_pending[..whole].chunks_exact(n).for_each(|f| engine.render(f));
+        self.render_pending[..whole]
+            .chunks_exact(n)
+            .for_each(|f| engine.render(f));
         self.render_pending.drain(..whole);
     }
 
     /// What the microphone picked up, replaced in place by the processed signal.
     pub fn capture(&mut self, mic: &mut [i16]) {
-        let Some(engine) = self.engine.as_mut() else { return };
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
         let n = self.capture_frame;
         // The common case (20 ms reads): whole frames, no buffering, no added delay.
-        if self.capture_pending.is_empty() && self.capture_ready.is_empty() && mic.len().is_multiple_of(n) {
+        if self.capture_pending.is_empty()
+            && self.capture_ready.is_empty()
+            && mic.len().is_multiple_of(n)
+        {
             mic.chunks_exact_mut(n).for_each(|f| engine.capture(f));
             return;
         }
@@ -193,7 +225,10 @@ impl AudioProcessor {
         let short = mic.len().saturating_sub(self.capture_ready.len()); // 0 by the invariant
         mic[..short].fill(0);
         let take = mic.len() - short;
-        for (o, s) in mic[short..].iter_mut().zip(self.capture_ready.drain(..take)) {
+        for (o, s) in mic[short..]
+            .iter_mut()
+            .zip(self.capture_ready.drain(..take))
+        {
             *o = s;
         }
     }
@@ -207,15 +242,20 @@ mod tests {
 
     /// Seeded noise-excited "speech": white noise shaped by a slow syllable envelope.
     fn speechlike(seed: u64, n: usize, level: f64) -> Vec<i16> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut lp = 0.0;
         (0..n)
             .map(|i| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let white = ((s >> 33) as f64 / (1u64 << 31) as f64) * 2.0 - 1.0;
                 lp = 0.7 * lp + 0.3 * white;
                 let t = i as f64 / RATE as f64;
-                let env = (0.5 + 0.5 * (2.0 * std::f64::consts::PI * 3.0 * t + seed as f64).sin()).powi(2);
+                let env = (0.5 + 0.5 * (2.0 * std::f64::consts::PI * 3.0 * t + seed as f64).sin())
+                    .powi(2);
                 (level * env * lp * 3.0).clamp(-32767.0, 32767.0) as i16
             })
             .collect()
@@ -229,7 +269,9 @@ mod tests {
             .map(|i| {
                 taps.iter()
                     .enumerate()
-                    .filter_map(|(k, g)| i.checked_sub(delay + k * 3).map(|j| g * f64::from(far[j])))
+                    .filter_map(|(k, g)| {
+                        i.checked_sub(delay + k * 3).map(|j| g * f64::from(far[j]))
+                    })
                     .sum()
             })
             .collect()
@@ -257,14 +299,23 @@ mod tests {
         let secs = 8;
         let far = speechlike(1, RATE as usize * secs, 6000.0);
         let mic: Vec<i16> = echo_of(&far).iter().map(|&e| e as i16).collect();
-        let settings = ProcessingSettings { noise_suppression: false, gain_control: false, ..Default::default() };
+        let settings = ProcessingSettings {
+            noise_suppression: false,
+            gain_control: false,
+            ..Default::default()
+        };
         let mut p = AudioProcessor::new(RATE, RATE, settings);
         assert!(p.is_active());
         let out = run(&mut p, &far, &mic);
         // The last 3 s, after convergence.
         let tail = RATE as usize * 3;
-        let erle = 10.0 * (power(&mic[mic.len() - tail..]) / power(&out[out.len() - tail..]).max(1e-3)).log10();
-        assert!(erle > 20.0, "echo return loss enhancement {erle:.1} dB after {} s", secs - 3);
+        let erle = 10.0
+            * (power(&mic[mic.len() - tail..]) / power(&out[out.len() - tail..]).max(1e-3)).log10();
+        assert!(
+            erle > 20.0,
+            "echo return loss enhancement {erle:.1} dB after {} s",
+            secs - 3
+        );
     }
 
     #[test]
@@ -273,15 +324,31 @@ mod tests {
         let n = RATE as usize * secs;
         let far = speechlike(2, n, 6000.0);
         // The near end talks only in the last 3 s, over the far end.
-        let near: Vec<i16> = speechlike(7, n, 6000.0).iter().enumerate().map(|(i, &v)| if i >= n - 3 * RATE as usize { v } else { 0 }).collect();
-        let mic: Vec<i16> = echo_of(&far).iter().zip(&near).map(|(&e, &s)| (e + f64::from(s)).clamp(-32768.0, 32767.0) as i16).collect();
-        let settings = ProcessingSettings { noise_suppression: false, gain_control: false, ..Default::default() };
+        let near: Vec<i16> = speechlike(7, n, 6000.0)
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if i >= n - 3 * RATE as usize { v } else { 0 })
+            .collect();
+        let mic: Vec<i16> = echo_of(&far)
+            .iter()
+            .zip(&near)
+            .map(|(&e, &s)| (e + f64::from(s)).clamp(-32768.0, 32767.0) as i16)
+            .collect();
+        let settings = ProcessingSettings {
+            noise_suppression: false,
+            gain_control: false,
+            ..Default::default()
+        };
         let mut p = AudioProcessor::new(RATE, RATE, settings);
         let out = run(&mut p, &far, &mic);
         let tail = RATE as usize * 3;
         let kept = power(&out[n - tail..]) / power(&near[n - tail..]);
         // The near end is not muted: at least a fifth of its power (-7 dB) gets through.
-        assert!(kept > 0.2, "near-end power kept in double talk: {:.1} dB", 10.0 * kept.log10());
+        assert!(
+            kept > 0.2,
+            "near-end power kept in double talk: {:.1} dB",
+            10.0 * kept.log10()
+        );
     }
 
     #[test]
@@ -316,7 +383,14 @@ mod tests {
 
     #[test]
     fn odd_chunks_are_cut_into_10_ms_frames_and_keep_their_order() {
-        let mut p = AudioProcessor::with_engine(Some(Box::new(Probe { frame: 441, rendered: 0 })), 44_100, 44_100);
+        let mut p = AudioProcessor::with_engine(
+            Some(Box::new(Probe {
+                frame: 441,
+                rendered: 0,
+            })),
+            44_100,
+            44_100,
+        );
         let input: Vec<i16> = (0..5000).map(|i| (i % 3000) as i16).collect();
         let mut out = Vec::new();
         for c in input.chunks(300) {

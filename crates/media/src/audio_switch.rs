@@ -27,11 +27,14 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use crate::audio_io::{
+    open_sink_with, open_source_with, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink,
+    ResampledSource,
+};
 use crate::audio_processing::{AudioProcessor, ProcessingSettings};
-use crate::audio_io::{open_sink_with, open_source_with, AudioIn, AudioOut, AudioSink, AudioSource, ResampledSink, ResampledSource};
-use crate::device_watch::DeviceNotices;
 use crate::call_waiting_tone::CallWaitingTone;
 use crate::conference_bridge::{ConferenceBridge, Room, ME};
+use crate::device_watch::DeviceNotices;
 use crate::error::MediaError;
 use crate::hold_music::{HoldMusic, HoldMusicSource};
 use crate::stream::media_clock::MediaClock;
@@ -93,9 +96,18 @@ impl Devices {
     /// Mixes the conference up to this instant, if there is one. Returns whether port `id` is
     /// in it.
     fn conference_catch_up(&mut self, id: u64, clock: &MediaClock) -> Result<bool, MediaError> {
-        let Some(mut bridge) = self.bridge.take() else { return Ok(false) };
+        let Some(mut bridge) = self.bridge.take() else {
+            return Ok(false);
+        };
         let member = bridge.has(id);
-        let res = if member { bridge.catch_up(clock.ticks_by(std::time::Instant::now()), &mut DevicesRoom(self)) } else { Ok(()) };
+        let res = if member {
+            bridge.catch_up(
+                clock.ticks_by(std::time::Instant::now()),
+                &mut DevicesRoom(self),
+            )
+        } else {
+            Ok(())
+        };
         self.bridge = Some(bridge);
         res.map(|_| member)
     }
@@ -155,7 +167,12 @@ impl AudioSwitch {
 
     /// As [`AudioSwitch::new`]; the microphone and speaker tell `notices` when they go or come
     /// back (the phone that owns the switch shows them).
-    pub fn with_notices(input: AudioIn, output: AudioOut, music: HoldMusic, notices: DeviceNotices) -> Result<Self, MediaError> {
+    pub fn with_notices(
+        input: AudioIn,
+        output: AudioOut,
+        music: HoldMusic,
+        notices: DeviceNotices,
+    ) -> Result<Self, MediaError> {
         if matches!(input, AudioIn::Port(_)) || matches!(output, AudioOut::Port(_)) {
             return Err(MediaError::Device {
                 device: "audio switch".into(),
@@ -185,7 +202,10 @@ impl AudioSwitch {
 
     /// The port of call `id`: start its media session with these two.
     pub fn port(&self, id: u64) -> (AudioIn, AudioOut) {
-        let p = SwitchPort { id, shared: self.shared.clone() };
+        let p = SwitchPort {
+            id,
+            shared: self.shared.clone(),
+        };
         (AudioIn::Port(p.clone()), AudioOut::Port(p))
     }
 
@@ -213,7 +233,10 @@ impl AudioSwitch {
 
     /// The ports in the conference (empty: none).
     pub fn conference(&self) -> Vec<u64> {
-        lock(&self.shared).bridge.as_ref().map_or_else(Vec::new, ConferenceBridge::members)
+        lock(&self.shared)
+            .bridge
+            .as_ref()
+            .map_or_else(Vec::new, ConferenceBridge::members)
     }
 
     /// Keeps port `id`'s voice (None: the user's microphone) out of the conference, or lets
@@ -227,8 +250,14 @@ impl AudioSwitch {
     /// How loud each conference party (None: the user) has been lately, in dBFS.
     pub fn conference_levels(&self) -> Vec<(Option<u64>, f32)> {
         let d = lock(&self.shared);
-        let levels = d.bridge.as_ref().map_or_else(Vec::new, ConferenceBridge::levels);
-        levels.into_iter().map(|(id, l)| ((id != ME).then_some(id), l)).collect()
+        let levels = d
+            .bridge
+            .as_ref()
+            .map_or_else(Vec::new, ConferenceBridge::levels);
+        levels
+            .into_iter()
+            .map(|(id, l)| ((id != ME).then_some(id), l))
+            .collect()
     }
 
     /// Plays the call-waiting tone over the active call (another call rings) or stops it.
@@ -268,7 +297,9 @@ impl AudioSwitch {
 
     /// A handle that does not keep the devices open.
     pub fn downgrade(&self) -> WeakAudioSwitch {
-        WeakAudioSwitch { shared: Arc::downgrade(&self.shared) }
+        WeakAudioSwitch {
+            shared: Arc::downgrade(&self.shared),
+        }
     }
 }
 
@@ -302,7 +333,10 @@ impl PartialEq for SwitchPort {
 }
 
 /// Opens the port's source at `rate`: the microphone while active, hold music otherwise.
-pub(crate) fn open_port_source(port: &SwitchPort, rate: u32) -> Result<Box<dyn AudioSource>, MediaError> {
+pub(crate) fn open_port_source(
+    port: &SwitchPort,
+    rate: u32,
+) -> Result<Box<dyn AudioSource>, MediaError> {
     let mic_rate = {
         let mut d = lock(&port.shared);
         if d.mic.is_none() {
@@ -310,7 +344,11 @@ pub(crate) fn open_port_source(port: &SwitchPort, rate: u32) -> Result<Box<dyn A
         }
         d.mic.as_ref().map(|m| m.rate()).unwrap_or(rate)
     };
-    let src = PortSource { port: port.clone(), music: HoldMusicSource::open(&port.shared.music, mic_rate)?, rate: mic_rate };
+    let src = PortSource {
+        port: port.clone(),
+        music: HoldMusicSource::open(&port.shared.music, mic_rate)?,
+        rate: mic_rate,
+    };
     if mic_rate == rate {
         Ok(Box::new(src))
     } else {
@@ -319,7 +357,10 @@ pub(crate) fn open_port_source(port: &SwitchPort, rate: u32) -> Result<Box<dyn A
 }
 
 /// Opens the port's sink at `rate`: the speaker while active, discarded otherwise.
-pub(crate) fn open_port_sink(port: &SwitchPort, rate: u32) -> Result<Box<dyn AudioSink>, MediaError> {
+pub(crate) fn open_port_sink(
+    port: &SwitchPort,
+    rate: u32,
+) -> Result<Box<dyn AudioSink>, MediaError> {
     let speaker_rate = {
         let mut d = lock(&port.shared);
         if d.speaker.is_none() {
@@ -327,7 +368,10 @@ pub(crate) fn open_port_sink(port: &SwitchPort, rate: u32) -> Result<Box<dyn Aud
         }
         d.speaker.as_ref().map(|s| s.rate()).unwrap_or(rate)
     };
-    let sink = PortSink { port: port.clone(), rate: speaker_rate };
+    let sink = PortSink {
+        port: port.clone(),
+        rate: speaker_rate,
+    };
     if speaker_rate == rate {
         Ok(Box::new(sink))
     } else {
@@ -476,15 +520,28 @@ mod tests {
             }
         };
         frames(&mut sinks, 10);
-        assert!(heard.lock().unwrap().iter().all(|&v| v == 0), "no tone before a call waits");
+        assert!(
+            heard.lock().unwrap().iter().all(|&v| v == 0),
+            "no tone before a call waits"
+        );
         sw.set_call_waiting(true);
         frames(&mut sinks, 10); // 200 ms: the first beep
         let with_tone: Vec<i16> = heard.lock().unwrap()[1600..].to_vec();
-        assert_eq!(with_tone.len(), 1600, "only the active port reached the speaker");
-        assert!(with_tone.iter().any(|&v| v.abs() > 1000), "the beep is heard");
+        assert_eq!(
+            with_tone.len(),
+            1600,
+            "only the active port reached the speaker"
+        );
+        assert!(
+            with_tone.iter().any(|&v| v.abs() > 1000),
+            "the beep is heard"
+        );
         sw.set_call_waiting(false);
         frames(&mut sinks, 10);
-        assert!(heard.lock().unwrap()[3200..].iter().all(|&v| v == 0), "the tone stops with the waiting call");
+        assert!(
+            heard.lock().unwrap()[3200..].iter().all(|&v| v == 0),
+            "the tone stops with the waiting call"
+        );
     }
 
     #[test]
@@ -510,7 +567,11 @@ mod tests {
                 if active {
                     assert!(frame.iter().all(|&v| v != 0), "active port got the mic");
                 } else {
-                    assert!(frame.iter().all(|&v| v == 0), "port {} is parked but got mic samples", i + 1);
+                    assert!(
+                        frame.iter().all(|&v| v == 0),
+                        "port {} is parked but got mic samples",
+                        i + 1
+                    );
                 }
                 seen[i].extend_from_slice(&frame);
             }
@@ -530,10 +591,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hookflash-switch-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("speaker.wav");
-        let sw = AudioSwitch::new(AudioIn::Null, AudioOut::Wav(out.clone()), HoldMusic::Generated).unwrap();
+        let sw = AudioSwitch::new(
+            AudioIn::Null,
+            AudioOut::Wav(out.clone()),
+            HoldMusic::Generated,
+        )
+        .unwrap();
         let (in1, out1) = sw.port(1);
         let (in2, out2) = sw.port(2);
-        let (AudioIn::Port(p1), AudioOut::Port(q1), AudioIn::Port(p2), AudioOut::Port(q2)) = (in1, out1, in2, out2) else {
+        let (AudioIn::Port(p1), AudioOut::Port(q1), AudioIn::Port(p2), AudioOut::Port(q2)) =
+            (in1, out1, in2, out2)
+        else {
             unreachable!()
         };
         let mut s2 = open_port_source(&p2, 8000).unwrap();
@@ -543,14 +611,21 @@ mod tests {
         // Port 2 is parked: music, not the (silent) microphone.
         let mut f = vec![0i16; 4000];
         s2.read(&mut f).unwrap();
-        assert!(f.iter().any(|&v| v.abs() > 1000), "hold music plays to the parked port");
+        assert!(
+            f.iter().any(|&v| v.abs() > 1000),
+            "hold music plays to the parked port"
+        );
         k1.write(&[100; 160]).unwrap();
         k2.write(&[-100; 160]).unwrap(); // discarded
         sw.set_active(Some(2));
         k2.write(&[200; 160]).unwrap();
         drop((s2, k1, k2, p1, p2, q1, q2));
         drop(sw); // last handle: the speaker WAV is finalised
-        let samples: Vec<i16> = hound::WavReader::open(&out).unwrap().samples::<i16>().map(|s| s.unwrap()).collect();
+        let samples: Vec<i16> = hound::WavReader::open(&out)
+            .unwrap()
+            .samples::<i16>()
+            .map(|s| s.unwrap())
+            .collect();
         assert_eq!(samples.len(), 320);
         assert!(samples[..160].iter().all(|&v| v == 100));
         assert!(samples[160..].iter().all(|&v| v == 200));
@@ -579,7 +654,11 @@ mod tests {
             let mut q = self.0 .0.lock().unwrap();
             for o in out.iter_mut() {
                 // 480 samples (30 ms) of acoustic delay.
-                *o = if q.len() > 480 { q.pop_front().unwrap_or(0) } else { 0 };
+                *o = if q.len() > 480 {
+                    q.pop_front().unwrap_or(0)
+                } else {
+                    0
+                };
             }
             Ok(())
         }
@@ -599,7 +678,9 @@ mod tests {
         if let Some(p) = processing {
             sw.set_processing(p);
         }
-        let (AudioIn::Port(p), AudioOut::Port(q)) = sw.port(1) else { unreachable!() };
+        let (AudioIn::Port(p), AudioOut::Port(q)) = sw.port(1) else {
+            unreachable!()
+        };
         let mut src = open_port_source(&p, 16000).unwrap();
         let mut sink = open_port_sink(&q, 16000).unwrap();
         sw.set_active(Some(1));
@@ -630,7 +711,9 @@ mod tests {
         let sent = room_call(None, 6);
         assert!(power(&raw[raw.len() - 16000..]) > 1e5, "the room echoes");
         let last = 16000;
-        let erle = 10.0 * (power(&raw[raw.len() - last..]) / power(&sent[sent.len() - last..]).max(1e-3)).log10();
+        let erle = 10.0
+            * (power(&raw[raw.len() - last..]) / power(&sent[sent.len() - last..]).max(1e-3))
+                .log10();
         assert!(erle > 20.0, "echo reduced by only {erle:.1} dB");
     }
 
@@ -663,7 +746,9 @@ mod tests {
     fn ports_at_another_rate_are_resampled_and_ports_compare_by_identity() {
         let sw = switch_with_counting_mic();
         let (a, _) = sw.port(1);
-        let AudioIn::Port(p) = a.clone() else { unreachable!() };
+        let AudioIn::Port(p) = a.clone() else {
+            unreachable!()
+        };
         let s = open_port_source(&p, 48000).unwrap();
         assert_eq!(s.rate(), 48000);
         assert_eq!(a, sw.port(1).0);
@@ -674,6 +759,9 @@ mod tests {
         let weak = sw.downgrade();
         drop((s, p));
         drop(sw);
-        assert!(weak.upgrade().is_none(), "the switch closes with its last port");
+        assert!(
+            weak.upgrade().is_none(),
+            "the switch closes with its last port"
+        );
     }
 }

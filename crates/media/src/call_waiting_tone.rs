@@ -102,14 +102,26 @@ mod tests {
     #[test]
     fn no_clicks_at_the_edges_and_speech_is_kept() {
         let rate = 48000;
-        let mut speech: Vec<i16> = (0..rate as usize).map(|i| ((i as f64 * 0.05).sin() * 8000.0) as i16).collect();
+        let mut speech: Vec<i16> = (0..rate as usize)
+            .map(|i| ((i as f64 * 0.05).sin() * 8000.0) as i16)
+            .collect();
         let original = speech.clone();
         CallWaitingTone::new().mix(&mut speech, rate);
         // Outside the beeps the audio is untouched.
-        assert_eq!(speech[(0.3 * 48000.0) as usize..(0.39 * 48000.0) as usize], original[(0.3 * 48000.0) as usize..(0.39 * 48000.0) as usize]);
+        assert_eq!(
+            speech[(0.3 * 48000.0) as usize..(0.39 * 48000.0) as usize],
+            original[(0.3 * 48000.0) as usize..(0.39 * 48000.0) as usize]
+        );
         // The tone adds at most its ramped step per sample on top of the speech's own.
-        let tone: Vec<f64> = speech.iter().zip(&original).map(|(a, b)| f64::from(*a) - f64::from(*b)).collect();
-        let max_step = tone.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f64::max);
+        let tone: Vec<f64> = speech
+            .iter()
+            .zip(&original)
+            .map(|(a, b)| f64::from(*a) - f64::from(*b))
+            .collect();
+        let max_step = tone
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
         assert!(max_step < 200.0, "tone step {max_step}");
     }
 }

@@ -25,7 +25,10 @@ impl ComfortNoise {
 
     /// Noise at `dbov` (0 dBov = full scale).
     pub fn at_dbov(dbov: f32) -> Self {
-        ComfortNoise { rms: 32767.0 * 10f32.powf(dbov / 20.0), seed: 0x1234_5678 }
+        ComfortNoise {
+            rms: 32767.0 * 10f32.powf(dbov / 20.0),
+            seed: 0x1234_5678,
+        }
     }
 
     /// RMS level produced, in sample units.
@@ -38,7 +41,10 @@ impl ComfortNoise {
         // Uniform white noise in [-a, a] has RMS a / sqrt(3).
         let a = self.rms * 3f32.sqrt();
         for _ in 0..samples {
-            self.seed = self.seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            self.seed = self
+                .seed
+                .wrapping_mul(1_664_525)
+                .wrapping_add(1_013_904_223);
             let u = (self.seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
             out.push((u * a).round().clamp(-32768.0, 32767.0) as i16);
         }

@@ -106,14 +106,18 @@ impl ConferenceBridge {
 
     /// How loud each party (the user as [`ME`]) has been lately, in dBFS.
     pub fn levels(&self) -> Vec<(u64, f32)> {
-        self.mixer.as_ref().map_or_else(Vec::new, ConferenceMixer::levels)
+        self.mixer
+            .as_ref()
+            .map_or_else(Vec::new, ConferenceMixer::levels)
     }
 
     /// Mixes every frame due by tick `due` (the clock's count at this instant), capturing the
     /// user's microphone and playing the speaker for each.
     pub fn catch_up(&mut self, due: u64, room: &mut dyn Room) -> Result<(), MediaError> {
         if self.mixer.is_none() {
-            let Some((mic, speaker)) = room.rates() else { return Ok(()) };
+            let Some((mic, speaker)) = room.rates() else {
+                return Ok(());
+            };
             let mut mixer = ConferenceMixer::new(speaker, 10);
             mixer.add_party_rates(ME, mic, speaker)?;
             for &m in &self.members {
@@ -164,7 +168,10 @@ impl ConferenceBridge {
 
 /// The microphone's rate (what the user's party speaks at) and the mixer's (the speaker's).
 fn mixer_rates(mixer: &ConferenceMixer) -> (u32, u32) {
-    (mixer.party_in_rate(ME).unwrap_or(mixer.rate()), mixer.rate())
+    (
+        mixer.party_in_rate(ME).unwrap_or(mixer.rate()),
+        mixer.rate(),
+    )
 }
 
 #[cfg(test)]
@@ -188,7 +195,10 @@ mod tests {
         }
         fn capture(&mut self, out: &mut [i16]) -> Result<(), MediaError> {
             for o in out.iter_mut() {
-                *o = (4000.0 * (2.0 * std::f64::consts::PI * self.freq * self.t as f64 / f64::from(self.mic_rate)).sin()) as i16;
+                *o = (4000.0
+                    * (2.0 * std::f64::consts::PI * self.freq * self.t as f64
+                        / f64::from(self.mic_rate))
+                    .sin()) as i16;
                 self.t += 1;
             }
             self.captured += out.len();
@@ -201,14 +211,26 @@ mod tests {
     }
 
     fn tone(freq: f64, rate: u32, from: usize, n: usize) -> Vec<i16> {
-        (from..from + n).map(|i| (4000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as i16).collect()
+        (from..from + n)
+            .map(|i| {
+                (4000.0 * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin())
+                    as i16
+            })
+            .collect()
     }
 
     /// Two calls with 20 ms packets and the user, all on one 10 ms grid; the first port to wake
     /// at each tick mixes. Returns (what the user heard, what call 1 and call 2 were sent).
     fn two_calls_and_me(mute: Option<u64>) -> (Vec<i16>, Vec<i16>, Vec<i16>) {
         let rate = 16_000;
-        let mut room = FakeRoom { mic_rate: rate, speaker_rate: rate, freq: 1000.0, t: 0, heard: Vec::new(), captured: 0 };
+        let mut room = FakeRoom {
+            mic_rate: rate,
+            speaker_rate: rate,
+            freq: 1000.0,
+            t: 0,
+            heard: Vec::new(),
+            captured: 0,
+        };
         let mut b = ConferenceBridge::new(&[1, 2]);
         if let Some(m) = mute {
             b.set_muted(m, true);
@@ -227,7 +249,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(room.captured, 99 * 160, "the microphone was read once per tick from the first, no more");
+        assert_eq!(
+            room.captured,
+            99 * 160,
+            "the microphone was read once per tick from the first, no more"
+        );
         (room.heard, sent1, sent2)
     }
 
@@ -237,44 +263,101 @@ mod tests {
         let rate = 16_000;
         let skip = 3200; // 200 ms to settle
         let (me, one, two) = (&heard[skip..], &sent1[skip..], &sent2[skip..]);
-        assert!(level(me, 300.0, rate) > 3000.0 && level(me, 700.0, rate) > 3000.0, "the user hears both calls");
-        assert!(level(me, 1000.0, rate) < 100.0, "the user does not hear themselves");
-        assert!(level(one, 700.0, rate) > 3000.0 && level(one, 1000.0, rate) > 3000.0, "call 1 hears call 2 and the user");
-        assert!(level(one, 300.0, rate) < 100.0, "call 1 does not hear itself");
-        assert!(level(two, 300.0, rate) > 3000.0 && level(two, 1000.0, rate) > 3000.0, "call 2 hears call 1 and the user");
-        assert!(level(two, 700.0, rate) < 100.0, "call 2 does not hear itself");
+        assert!(
+            level(me, 300.0, rate) > 3000.0 && level(me, 700.0, rate) > 3000.0,
+            "the user hears both calls"
+        );
+        assert!(
+            level(me, 1000.0, rate) < 100.0,
+            "the user does not hear themselves"
+        );
+        assert!(
+            level(one, 700.0, rate) > 3000.0 && level(one, 1000.0, rate) > 3000.0,
+            "call 1 hears call 2 and the user"
+        );
+        assert!(
+            level(one, 300.0, rate) < 100.0,
+            "call 1 does not hear itself"
+        );
+        assert!(
+            level(two, 300.0, rate) > 3000.0 && level(two, 1000.0, rate) > 3000.0,
+            "call 2 hears call 1 and the user"
+        );
+        assert!(
+            level(two, 700.0, rate) < 100.0,
+            "call 2 does not hear itself"
+        );
     }
 
     #[test]
     fn a_muted_party_is_heard_by_nobody_but_still_hears() {
         let rate = 16_000;
         let (heard, sent1, sent2) = two_calls_and_me(Some(2));
-        assert!(level(&heard[3200..], 700.0, rate) < 100.0, "the user does not hear muted call 2");
-        assert!(level(&sent1[3200..], 700.0, rate) < 100.0, "call 1 does not hear muted call 2");
-        assert!(level(&sent2[3200..], 300.0, rate) > 3000.0, "call 2 still hears call 1");
+        assert!(
+            level(&heard[3200..], 700.0, rate) < 100.0,
+            "the user does not hear muted call 2"
+        );
+        assert!(
+            level(&sent1[3200..], 700.0, rate) < 100.0,
+            "call 1 does not hear muted call 2"
+        );
+        assert!(
+            level(&sent2[3200..], 300.0, rate) > 3000.0,
+            "call 2 still hears call 1"
+        );
         let (_, sent1, _) = two_calls_and_me(Some(ME));
-        assert!(level(&sent1[3200..], 1000.0, rate) < 100.0, "the user muted: call 1 does not hear the microphone");
-        assert!(level(&sent1[3200..], 700.0, rate) > 3000.0, "but still hears call 2");
+        assert!(
+            level(&sent1[3200..], 1000.0, rate) < 100.0,
+            "the user muted: call 1 does not hear the microphone"
+        );
+        assert!(
+            level(&sent1[3200..], 700.0, rate) > 3000.0,
+            "but still hears call 2"
+        );
     }
 
     #[test]
     fn a_stall_skips_ahead_instead_of_draining_the_microphone_in_a_burst() {
-        let mut room = FakeRoom { mic_rate: 8000, speaker_rate: 48_000, freq: 500.0, t: 0, heard: Vec::new(), captured: 0 };
+        let mut room = FakeRoom {
+            mic_rate: 8000,
+            speaker_rate: 48_000,
+            freq: 500.0,
+            t: 0,
+            heard: Vec::new(),
+            captured: 0,
+        };
         let mut b = ConferenceBridge::new(&[7]);
         b.catch_up(5, &mut room).unwrap();
-        assert_eq!(room.captured, 80, "the first catch-up mixes the current frame only");
-        assert_eq!(room.heard.len(), 480, "and plays 10 ms at the speaker's rate");
+        assert_eq!(
+            room.captured, 80,
+            "the first catch-up mixes the current frame only"
+        );
+        assert_eq!(
+            room.heard.len(),
+            480,
+            "and plays 10 ms at the speaker's rate"
+        );
         b.catch_up(7, &mut room).unwrap();
         assert_eq!(room.captured, 240);
         b.catch_up(1000, &mut room).unwrap();
         assert_eq!(room.captured, 320, "after a stall only the frame due now");
         b.catch_up(1000, &mut room).unwrap();
-        assert_eq!(room.captured, 320, "a second port at the same tick mixes nothing more");
+        assert_eq!(
+            room.captured, 320,
+            "a second port at the same tick mixes nothing more"
+        );
     }
 
     #[test]
     fn members_come_and_go_and_a_leaver_hears_nothing() {
-        let mut room = FakeRoom { mic_rate: 16_000, speaker_rate: 16_000, freq: 500.0, t: 0, heard: Vec::new(), captured: 0 };
+        let mut room = FakeRoom {
+            mic_rate: 16_000,
+            speaker_rate: 16_000,
+            freq: 500.0,
+            t: 0,
+            heard: Vec::new(),
+            captured: 0,
+        };
         let mut b = ConferenceBridge::new(&[1, 2]);
         b.catch_up(1, &mut room).unwrap();
         b.set_members(&[2, 3]);
@@ -285,6 +368,9 @@ mod tests {
         b.pull(1, &mut out);
         assert!(out.iter().all(|&v| v == 0), "call 1 left: silence");
         b.pull(3, &mut out);
-        assert!(out.iter().any(|&v| v != 0), "call 3 joined: it hears the microphone");
+        assert!(
+            out.iter().any(|&v| v != 0),
+            "call 3 joined: it hears the microphone"
+        );
     }
 }

@@ -99,7 +99,12 @@ impl ConferenceMixer {
     }
 
     /// Adds party `id` that speaks at `in_rate` Hz and hears at `out_rate` Hz.
-    pub fn add_party_rates(&mut self, id: u64, in_rate: u32, out_rate: u32) -> Result<(), MediaError> {
+    pub fn add_party_rates(
+        &mut self,
+        id: u64,
+        in_rate: u32,
+        out_rate: u32,
+    ) -> Result<(), MediaError> {
         self.remove_party(id);
         self.parties.push(Party {
             id,
@@ -134,14 +139,20 @@ impl ConferenceMixer {
     /// How loud each party has been speaking lately: RMS in dBFS (-96 for silence), smoothed
     /// over about a quarter of a second.
     pub fn levels(&self) -> Vec<(u64, f32)> {
-        self.parties.iter().map(|p| (p.id, (20.0 * p.level.max(1.6e-5).log10()).max(-96.0))).collect()
+        self.parties
+            .iter()
+            .map(|p| (p.id, (20.0 * p.level.max(1.6e-5).log10()).max(-96.0)))
+            .collect()
     }
 
     /// Party `id` said `pcm` (at its own rate). Unknown ids are ignored.
     pub fn push(&mut self, id: u64, pcm: &[i16]) -> Result<(), MediaError> {
-        let Some(p) = self.parties.iter_mut().find(|p| p.id == id) else { return Ok(()) };
+        let Some(p) = self.parties.iter_mut().find(|p| p.id == id) else {
+            return Ok(());
+        };
         let input: Vec<f32> = pcm.iter().map(|&s| f32::from(s) / 32768.0).collect();
-        let mut out = Vec::with_capacity(input.len() * self.rate as usize / p.in_rate as usize + 16);
+        let mut out =
+            Vec::with_capacity(input.len() * self.rate as usize / p.in_rate as usize + 16);
         p.into_mix.process(&input, &mut out)?;
         p.inbox.extend(out);
         // A party far ahead of the ticks (its clock runs fast) loses its oldest audio
@@ -204,7 +215,12 @@ pub(crate) mod tests {
     use super::*;
 
     fn tone(freq: f64, rate: u32, n: usize, amp: f64) -> Vec<i16> {
-        (0..n).map(|i| (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as i16).collect()
+        (0..n)
+            .map(|i| {
+                (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin())
+                    as i16
+            })
+            .collect()
     }
 
     /// Amplitude of `freq` in `x` (single-bin DFT, normalised to a sine's amplitude).
@@ -245,7 +261,10 @@ pub(crate) mod tests {
                 if other == id {
                     assert!(l < 30.0, "party {id} hears itself at {l:.0}");
                 } else {
-                    assert!((l - 3000.0).abs() < 150.0, "party {id} hears party {other} at {l:.0}, not 3000");
+                    assert!(
+                        (l - 3000.0).abs() < 150.0,
+                        "party {id} hears party {other} at {l:.0}, not 3000"
+                    );
                 }
             }
         }
@@ -272,9 +291,15 @@ pub(crate) mod tests {
         // Same sign as the input (no wrap-around) and bounded.
         let input = tone(400.0, rate, n / 2, 32767.0);
         for (o, i) in first_half.iter().zip(&input) {
-            assert!(i32::from(*o) * i32::from(*i) >= 0, "wrapped: in {i}, out {o}");
+            assert!(
+                i32::from(*o) * i32::from(*i) >= 0,
+                "wrapped: in {i}, out {o}"
+            );
         }
-        assert!(out.iter().all(|&v| v >= -32767), "no sample at or past negative full scale");
+        assert!(
+            out.iter().all(|&v| v >= -32767),
+            "no sample at or past negative full scale"
+        );
         assert!(out.iter().any(|&v| v.abs() > 30000), "loud stays loud");
     }
 
@@ -313,13 +338,22 @@ pub(crate) mod tests {
         // Skip the first 200 ms (resampler start-up).
         let l8 = level(&at8[1600..], 1000.0, 8000);
         let l48 = level(&at48[9600..], 450.0, 48_000);
-        assert!((l8 - 4000.0).abs() < 400.0, "8 kHz party hears the 1 kHz tone at {l8:.0}");
-        assert!((l48 - 4000.0).abs() < 400.0, "48 kHz party hears the 450 Hz tone at {l48:.0}");
+        assert!(
+            (l8 - 4000.0).abs() < 400.0,
+            "8 kHz party hears the 1 kHz tone at {l8:.0}"
+        );
+        assert!(
+            (l48 - 4000.0).abs() < 400.0,
+            "48 kHz party hears the 450 Hz tone at {l48:.0}"
+        );
         assert!(level(&at8[1600..], 450.0, 8000) < 100.0, "and not itself");
         m.remove_party(1);
         assert_eq!(m.party_ids(), vec![2]);
         let mut silent = vec![1i16; 10];
         m.pull(1, &mut silent);
-        assert!(silent.iter().all(|&v| v == 0), "a party that left hears nothing");
+        assert!(
+            silent.iter().all(|&v| v == 0),
+            "a party that left hears nothing"
+        );
     }
 }

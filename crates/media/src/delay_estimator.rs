@@ -123,10 +123,18 @@ impl DelayEstimator {
         }
         self.last_transit = Some(transit);
         self.window.push_back((arrival_ms, transit));
-        while self.window.front().is_some_and(|&(t, _)| arrival_ms - t > WINDOW_MS) {
+        while self
+            .window
+            .front()
+            .is_some_and(|&(t, _)| arrival_ms - t > WINDOW_MS)
+        {
             self.window.pop_front();
         }
-        let fastest = self.window.iter().map(|&(_, tr)| tr).fold(f64::INFINITY, f64::min);
+        let fastest = self
+            .window
+            .iter()
+            .map(|&(_, tr)| tr)
+            .fold(f64::INFINITY, f64::min);
         let rel = (transit - fastest).max(0.0);
         self.add_to_histogram(rel);
         Some(rel)
@@ -198,7 +206,11 @@ mod tests {
         for i in 0..12 {
             at(&mut e, if i % 4 == 0 { 80.0 } else { 0.0 });
         }
-        assert!(e.quantile_ms() >= 75.0, "after 12 packets (0.24 s): {}", e.quantile_ms());
+        assert!(
+            e.quantile_ms() >= 75.0,
+            "after 12 packets (0.24 s): {}",
+            e.quantile_ms()
+        );
         // A 10 s jittery spell, then a clean line.
         for i in 12..500 {
             at(&mut e, if i % 4 == 0 { 80.0 } else { 0.0 });
@@ -206,7 +218,11 @@ mod tests {
         for _ in 0..100 {
             at(&mut e, 0.0);
         }
-        assert!(e.quantile_ms() >= 75.0, "still cautious 2 s later: {}", e.quantile_ms());
+        assert!(
+            e.quantile_ms() >= 75.0,
+            "still cautious 2 s later: {}",
+            e.quantile_ms()
+        );
         for _ in 0..1000 {
             at(&mut e, 0.0);
         }
@@ -224,7 +240,10 @@ mod tests {
         assert_eq!(e.on_packet(0x1234_5678, 40.0 * 20.0), None);
         assert_eq!(e.outliers, 1);
         for i in 41..60u32 {
-            assert_eq!(e.on_packet(start.wrapping_add(i * 960), i as f64 * 20.0), Some(0.0));
+            assert_eq!(
+                e.on_packet(start.wrapping_add(i * 960), i as f64 * 20.0),
+                Some(0.0)
+            );
         }
         assert_eq!(e.quantile_ms(), 0.0);
     }
@@ -240,7 +259,10 @@ mod tests {
         assert_eq!(e.on_packet(base, 1000.0), None);
         assert_eq!(e.on_packet(base + 160, 1020.0), Some(0.0));
         for i in 2..30u32 {
-            assert_eq!(e.on_packet(base + i * 160, 1000.0 + i as f64 * 20.0), Some(0.0));
+            assert_eq!(
+                e.on_packet(base + i * 160, 1000.0 + i as f64 * 20.0),
+                Some(0.0)
+            );
         }
         assert_eq!(e.jumps, 1);
         assert_eq!(e.quantile_ms(), 0.0, "the jump itself is not jitter");

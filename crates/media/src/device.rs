@@ -44,8 +44,15 @@ pub struct DeviceList {
 
 fn info(d: &cpal::Device) -> DeviceInfo {
     let id = d.id().map(|i| i.id().to_string()).unwrap_or_default();
-    let name = d.description().map(|x| x.name().to_string()).unwrap_or_else(|_| id.clone());
-    DeviceInfo { id, name, is_default: false }
+    let name = d
+        .description()
+        .map(|x| x.name().to_string())
+        .unwrap_or_else(|_| id.clone());
+    DeviceInfo {
+        id,
+        name,
+        is_default: false,
+    }
 }
 
 /// Lists the capture and playback devices of the default audio host, the defaults marked.
@@ -63,11 +70,23 @@ pub fn list_devices() -> Result<DeviceList, MediaError> {
     Ok(DeviceList {
         // PulseAudio lists each sink's monitor as a source: not a microphone to offer, unless
         // the system has nothing else and made one the default.
-        inputs: mark(host.input_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_input)
-            .into_iter()
-            .filter(|d| d.is_default || !d.id.ends_with(".monitor"))
-            .collect(),
-        outputs: mark(host.output_devices().map_err(err)?.map(|d| info(&d)).collect(), &default_output),
+        inputs: mark(
+            host.input_devices()
+                .map_err(err)?
+                .map(|d| info(&d))
+                .collect(),
+            &default_input,
+        )
+        .into_iter()
+        .filter(|d| d.is_default || !d.id.ends_with(".monitor"))
+        .collect(),
+        outputs: mark(
+            host.output_devices()
+                .map_err(err)?
+                .map(|d| info(&d))
+                .collect(),
+            &default_output,
+        ),
         default_input,
         default_output,
     })
@@ -104,20 +123,22 @@ impl PresenceProbe {
         let live = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, l2, st2, name) = (seen.clone(), live.clone(), stop.clone(), name.to_string());
-        let spawned = std::thread::Builder::new().name("hf-device-probe".into()).spawn(move || {
-            let host = cpal::default_host();
-            l2.store(listing_is_live(&host), Ordering::Relaxed);
-            while !st2.load(Ordering::Relaxed) {
-                let listed = find_in(&host, Some(&name), input).is_ok();
-                s2.store(if listed { LISTED } else { ABSENT }, Ordering::Relaxed);
-                for _ in 0..10 {
-                    if st2.load(Ordering::Relaxed) {
-                        return;
+        let spawned = std::thread::Builder::new()
+            .name("hf-device-probe".into())
+            .spawn(move || {
+                let host = cpal::default_host();
+                l2.store(listing_is_live(&host), Ordering::Relaxed);
+                while !st2.load(Ordering::Relaxed) {
+                    let listed = find_in(&host, Some(&name), input).is_ok();
+                    s2.store(if listed { LISTED } else { ABSENT }, Ordering::Relaxed);
+                    for _ in 0..10 {
+                        if st2.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(100));
                     }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-            }
-        });
+            });
         if let Err(e) = spawned {
             tracing::warn!("cannot watch the device list: {e}");
         }
@@ -158,7 +179,10 @@ fn display_name(device: &cpal::Device, name: Option<&str>) -> String {
 /// Milliseconds since the first call, shared by callbacks and the session side.
 fn now_ms() -> u64 {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    EPOCH.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 /// How long a running stream may go without a callback before it counts as gone.
@@ -196,7 +220,12 @@ impl Health {
 
     fn on_error(&self, e: &cpal::Error) {
         tracing::warn!("audio device error: {e}");
-        let _ = self.error_at.compare_exchange(0, now_ms().max(1), Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self.error_at.compare_exchange(
+            0,
+            now_ms().max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     /// An error no callback followed within `ERROR_GRACE_MS`, or started and then silent for
@@ -219,7 +248,11 @@ fn gone_at(now: u64, error_at: u64, first: u64, last: u64) -> bool {
     if last == 0 {
         return false;
     }
-    let stall = if last.saturating_sub(first) < STARTUP_MS { STARTUP_STALL_MS } else { STALL_MS };
+    let stall = if last.saturating_sub(first) < STARTUP_MS {
+        STARTUP_STALL_MS
+    } else {
+        STALL_MS
+    };
     now.saturating_sub(last) > stall
 }
 
@@ -230,11 +263,19 @@ fn find_device(name: Option<&str>, input: bool) -> Result<cpal::Device, MediaErr
 fn find_in(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Device, MediaError> {
     let kind = if input { "input" } else { "output" };
     let Some(name) = name else {
-        let d = if input { host.default_input_device() } else { host.default_output_device() };
+        let d = if input {
+            host.default_input_device()
+        } else {
+            host.default_output_device()
+        };
         return d.ok_or(MediaError::NoDefaultDevice(kind));
     };
-    let devices = if input { host.input_devices() } else { host.output_devices() }
-        .map_err(|e| MediaError::DeviceList(e.to_string()))?;
+    let devices = if input {
+        host.input_devices()
+    } else {
+        host.output_devices()
+    }
+    .map_err(|e| MediaError::DeviceList(e.to_string()))?;
     for d in devices {
         let i = info(&d);
         if i.id == name || i.name == name {
@@ -251,19 +292,29 @@ fn pick_config(
     input: bool,
     label: &str,
 ) -> Result<(cpal::StreamConfig, cpal::SampleFormat), MediaError> {
-    let derr = |e: cpal::Error| MediaError::Device { device: label.to_string(), reason: e.to_string() };
-    let default =
-        if input { device.default_input_config() } else { device.default_output_config() }.map_err(derr)?;
+    let derr = |e: cpal::Error| MediaError::Device {
+        device: label.to_string(),
+        reason: e.to_string(),
+    };
+    let default = if input {
+        device.default_input_config()
+    } else {
+        device.default_output_config()
+    }
+    .map_err(derr)?;
     let ranges: Vec<cpal::SupportedStreamConfigRange> = if input {
         device.supported_input_configs().map_err(derr)?.collect()
     } else {
         device.supported_output_configs().map_err(derr)?.collect()
     };
-    let usable = |f: cpal::SampleFormat| matches!(f, cpal::SampleFormat::F32 | cpal::SampleFormat::I16);
+    let usable =
+        |f: cpal::SampleFormat| matches!(f, cpal::SampleFormat::F32 | cpal::SampleFormat::I16);
     let exact = ranges
         .iter()
         .filter(|r| usable(r.sample_format()) && r.contains_rate(rate))
-        .min_by_key(|r| (r.channels() as i32 - 1).abs() + (r.sample_format() != default.sample_format()) as i32);
+        .min_by_key(|r| {
+            (r.channels() as i32 - 1).abs() + (r.sample_format() != default.sample_format()) as i32
+        });
     if let Some(r) = exact {
         let mut c = (*r).with_sample_rate(rate).config();
         c.buffer_size = low_latency(r.buffer_size(), rate);
@@ -276,7 +327,10 @@ fn pick_config(
     }
     Err(MediaError::Device {
         device: label.to_string(),
-        reason: format!("it only offers {} samples, which Hookflash cannot use", default.sample_format()),
+        reason: format!(
+            "it only offers {} samples, which Hookflash cannot use",
+            default.sample_format()
+        ),
     })
 }
 
@@ -285,7 +339,9 @@ fn pick_config(
 fn low_latency(supported: &cpal::SupportedBufferSize, rate: u32) -> cpal::BufferSize {
     let want = rate / 50;
     match supported {
-        cpal::SupportedBufferSize::Range { min, max } => cpal::BufferSize::Fixed(want.clamp(*min, *max)),
+        cpal::SupportedBufferSize::Range { min, max } => {
+            cpal::BufferSize::Fixed(want.clamp(*min, *max))
+        }
         cpal::SupportedBufferSize::Unknown => cpal::BufferSize::Default,
     }
 }
@@ -315,7 +371,10 @@ impl StreamThread {
                     }
                 };
                 if let Err(e) = stream.play() {
-                    let _ = tx.send(Err(MediaError::Device { device: label, reason: e.to_string() }));
+                    let _ = tx.send(Err(MediaError::Device {
+                        device: label,
+                        reason: e.to_string(),
+                    }));
                     return;
                 }
                 let _ = tx.send(Ok(()));
@@ -324,11 +383,20 @@ impl StreamThread {
                 }
                 drop(stream);
             })
-            .map_err(|e| MediaError::Device { device: "audio thread".into(), reason: e.to_string() })?;
+            .map_err(|e| MediaError::Device {
+                device: "audio thread".into(),
+                reason: e.to_string(),
+            })?;
         match rx.recv() {
-            Ok(Ok(())) => Ok(StreamThread { stop, thread: Some(thread) }),
+            Ok(Ok(())) => Ok(StreamThread {
+                stop,
+                thread: Some(thread),
+            }),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(MediaError::Device { device: "audio thread".into(), reason: "it stopped unexpectedly".into() }),
+            Err(_) => Err(MediaError::Device {
+                device: "audio thread".into(),
+                reason: "it stopped unexpectedly".into(),
+            }),
         }
     }
 }
@@ -383,8 +451,12 @@ impl CardSink {
         let h2 = health.clone();
         let label2 = label.clone();
         let stream = StreamThread::spawn(label.clone(), move || {
-            build_output(&device, &config, format, consumer, u2, r2, h2)
-                .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
+            build_output(&device, &config, format, consumer, u2, r2, h2).map_err(|e| {
+                MediaError::Device {
+                    device: label2,
+                    reason: e.to_string(),
+                }
+            })
         })?;
         Ok(CardSink {
             rate,
@@ -463,7 +535,14 @@ fn build_output(
     let channels = config.channels.max(1) as usize;
     let prime = config.sample_rate as usize / 25;
     let max_queued = config.sample_rate as usize / 5; // 200 ms
-    let mut p = Playout { consumer, running, primed: false, prime, max_queued, underruns };
+    let mut p = Playout {
+        consumer,
+        running,
+        primed: false,
+        prime,
+        max_queued,
+        underruns,
+    };
     let h_err = health.clone();
     let on_err = move |e: cpal::Error| h_err.on_error(&e);
     let h2 = health.clone();
@@ -569,7 +648,8 @@ impl CardSource {
                     move |data, _| {
                         h1.beat();
                         for f in data.chunks(channels) {
-                            let s = f.iter().map(|&x| x as f32).sum::<f32>() / (channels as f32 * 32768.0);
+                            let s = f.iter().map(|&x| x as f32).sum::<f32>()
+                                / (channels as f32 * 32768.0);
                             let _ = producer.push(s);
                         }
                     },
@@ -588,7 +668,10 @@ impl CardSource {
                     None,
                 ),
             }
-            .map_err(|e| MediaError::Device { device: label2, reason: e.to_string() })
+            .map_err(|e| MediaError::Device {
+                device: label2,
+                reason: e.to_string(),
+            })
         })?;
         Ok(CardSource {
             rate,
@@ -665,7 +748,12 @@ mod tests {
     fn a_transient_error_followed_by_callbacks_is_forgiven() {
         // The callback clears `error_at`; an error still standing after the grace is not.
         assert!(!gone_at(10_100, 10_000, 5_000, 10_090));
-        assert!(gone_at(10_000 + super::ERROR_GRACE_MS + 1, 10_000, 5_000, 9_990));
+        assert!(gone_at(
+            10_000 + super::ERROR_GRACE_MS + 1,
+            10_000,
+            5_000,
+            9_990
+        ));
     }
 
     #[test]

@@ -48,11 +48,19 @@ impl DeviceRole {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceNotice {
     /// `device` disappeared; `fallback` tells whether the default device took over.
-    Lost { role: DeviceRole, device: String, fallback: bool },
+    Lost {
+        role: DeviceRole,
+        device: String,
+        fallback: bool,
+    },
     /// The chosen `device` is back and in use again.
     Back { role: DeviceRole, device: String },
     /// The chosen `device` could not be opened when the call started; the default took over.
-    Missing { role: DeviceRole, device: String, reason: String },
+    Missing {
+        role: DeviceRole,
+        device: String,
+        reason: String,
+    },
 }
 
 impl DeviceNotice {
@@ -105,7 +113,11 @@ impl DeviceNotices {
 
 impl std::fmt::Debug for DeviceNotices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "DeviceNotices(delivered)" } else { "DeviceNotices(logged)" })
+        f.write_str(if self.0.is_some() {
+            "DeviceNotices(delivered)"
+        } else {
+            "DeviceNotices(logged)"
+        })
     }
 }
 
@@ -138,7 +150,12 @@ pub struct Failover {
 
 impl Failover {
     pub fn new(chosen: Option<String>, now: Instant) -> Self {
-        Failover { chosen, on_fallback: false, closed: false, next_retry: now }
+        Failover {
+            chosen,
+            on_fallback: false,
+            closed: false,
+            next_retry: now,
+        }
     }
 
     /// Decides what to do on each frame: `gone` is the open stream's health, `listed` whether
@@ -151,7 +168,11 @@ impl Failover {
                 return Want::Keep;
             }
             self.next_retry = now + RETRY_EVERY;
-            return if self.on_fallback { Want::OpenDefault } else { Want::OpenChosen };
+            return if self.on_fallback {
+                Want::OpenDefault
+            } else {
+                Want::OpenChosen
+            };
         }
         if gone {
             if self.on_fallback {
@@ -244,7 +265,12 @@ impl<C: Card> Watched<C> {
     /// Opens the chosen device; when it cannot be opened (unplugged since it was chosen, or
     /// a name that is not there) the call starts on the default and the user is told. Only
     /// when the default fails too is the error returned.
-    fn open(role: DeviceRole, name: Option<&str>, rate: u32, notices: &DeviceNotices) -> Result<Self, MediaError> {
+    fn open(
+        role: DeviceRole,
+        name: Option<&str>,
+        rate: u32,
+        notices: &DeviceNotices,
+    ) -> Result<Self, MediaError> {
         let now = Instant::now();
         let mut failover = Failover::new(name.map(str::to_string), now);
         let (card, chosen_name) = match (C::open_card(name, rate), name) {
@@ -257,7 +283,11 @@ impl<C: Card> Watched<C> {
                     return Err(e);
                 };
                 failover.started_on_default(now);
-                notices.publish(DeviceNotice::Missing { role, device: chosen.to_string(), reason: e.to_string() });
+                notices.publish(DeviceNotice::Missing {
+                    role,
+                    device: chosen.to_string(),
+                    reason: e.to_string(),
+                });
                 (card, chosen.to_string())
             }
             (Err(e), None) => return Err(e),
@@ -304,9 +334,16 @@ impl<C: Card> Watched<C> {
         self.failover.opened(&want, ok);
         let back = want == Want::OpenChosen && ok && self.failover.chosen().is_some();
         if lost && was_open {
-            self.notices.publish(DeviceNotice::Lost { role: self.role, device: self.chosen_name.clone(), fallback: ok });
+            self.notices.publish(DeviceNotice::Lost {
+                role: self.role,
+                device: self.chosen_name.clone(),
+                fallback: ok,
+            });
         } else if back && was_fallback {
-            self.notices.publish(DeviceNotice::Back { role: self.role, device: self.chosen_name.clone() });
+            self.notices.publish(DeviceNotice::Back {
+                role: self.role,
+                device: self.chosen_name.clone(),
+            });
         }
     }
 }
@@ -315,8 +352,17 @@ impl<C: Card> Watched<C> {
 pub struct DeviceSink(Watched<CardSink>);
 
 impl DeviceSink {
-    pub fn open(name: Option<&str>, rate: u32, notices: &DeviceNotices) -> Result<Self, MediaError> {
-        Ok(DeviceSink(Watched::open(DeviceRole::Speaker, name, rate, notices)?))
+    pub fn open(
+        name: Option<&str>,
+        rate: u32,
+        notices: &DeviceNotices,
+    ) -> Result<Self, MediaError> {
+        Ok(DeviceSink(Watched::open(
+            DeviceRole::Speaker,
+            name,
+            rate,
+            notices,
+        )?))
     }
 
     /// True while playing on the default because the chosen device is gone.
@@ -343,8 +389,17 @@ impl AudioSink for DeviceSink {
 pub struct DeviceSource(Watched<CardSource>);
 
 impl DeviceSource {
-    pub fn open(name: Option<&str>, rate: u32, notices: &DeviceNotices) -> Result<Self, MediaError> {
-        Ok(DeviceSource(Watched::open(DeviceRole::Microphone, name, rate, notices)?))
+    pub fn open(
+        name: Option<&str>,
+        rate: u32,
+        notices: &DeviceNotices,
+    ) -> Result<Self, MediaError> {
+        Ok(DeviceSource(Watched::open(
+            DeviceRole::Microphone,
+            name,
+            rate,
+            notices,
+        )?))
     }
 
     /// True while capturing from the default because the chosen device is gone.
@@ -397,7 +452,10 @@ mod tests {
         f.opened(&want, true);
         assert!(f.on_fallback());
         // Within RETRY_EVERY: no lookup.
-        assert_eq!(f.decide(false, now + Duration::from_millis(500), Some(true)), Want::Keep);
+        assert_eq!(
+            f.decide(false, now + Duration::from_millis(500), Some(true)),
+            Want::Keep
+        );
         // Still absent: keep the default.
         assert_eq!(f.decide(false, now + RETRY_EVERY, Some(false)), Want::Keep);
         // Listed again: go back.
@@ -418,7 +476,10 @@ mod tests {
         assert_eq!(want, Want::OpenDefault);
         f.opened(&want, true);
         assert!(f.on_fallback());
-        assert_eq!(f.decide(false, now + Duration::from_millis(40), Some(false)), Want::Keep);
+        assert_eq!(
+            f.decide(false, now + Duration::from_millis(40), Some(false)),
+            Want::Keep
+        );
     }
 
     #[test]
@@ -439,8 +500,22 @@ mod tests {
         // Listed but does not open: nothing is open now, so the next retry opens the default.
         f.opened(&w, false);
         assert!(f.on_fallback());
-        assert_eq!(f.decide(false, now + RETRY_EVERY + Duration::from_millis(10), Some(true)), Want::Keep);
-        assert_eq!(f.decide(false, now + RETRY_EVERY * 2 + Duration::from_millis(10), Some(true)), Want::OpenDefault);
+        assert_eq!(
+            f.decide(
+                false,
+                now + RETRY_EVERY + Duration::from_millis(10),
+                Some(true)
+            ),
+            Want::Keep
+        );
+        assert_eq!(
+            f.decide(
+                false,
+                now + RETRY_EVERY * 2 + Duration::from_millis(10),
+                Some(true)
+            ),
+            Want::OpenDefault
+        );
     }
 
     #[test]
@@ -448,9 +523,16 @@ mod tests {
         let now = t0();
         let mut f = Failover::new(None, now);
         let w = f.decide(true, now, None);
-        assert_eq!(w, Want::OpenChosen, "the chosen device is the default itself");
+        assert_eq!(
+            w,
+            Want::OpenChosen,
+            "the chosen device is the default itself"
+        );
         f.opened(&w, false);
-        assert_eq!(f.decide(false, now + Duration::from_millis(100), None), Want::Keep);
+        assert_eq!(
+            f.decide(false, now + Duration::from_millis(100), None),
+            Want::Keep
+        );
         let w = f.decide(false, now + RETRY_EVERY, None);
         assert_eq!(w, Want::OpenChosen);
         f.opened(&w, true);
@@ -459,12 +541,31 @@ mod tests {
 
     #[test]
     fn messages_name_the_device_and_what_happens_next() {
-        let lost = DeviceNotice::Lost { role: DeviceRole::Speaker, device: "USB Headset".into(), fallback: true };
-        assert_eq!(lost.message(), "speaker 'USB Headset' disconnected; now using the default output");
-        let mic = DeviceNotice::Lost { role: DeviceRole::Microphone, device: "USB Headset".into(), fallback: false };
-        assert!(mic.message().starts_with("microphone 'USB Headset' disconnected and no other input"));
-        let back = DeviceNotice::Back { role: DeviceRole::Speaker, device: "USB Headset".into() };
-        assert_eq!(back.message(), "speaker 'USB Headset' is back; using it again");
+        let lost = DeviceNotice::Lost {
+            role: DeviceRole::Speaker,
+            device: "USB Headset".into(),
+            fallback: true,
+        };
+        assert_eq!(
+            lost.message(),
+            "speaker 'USB Headset' disconnected; now using the default output"
+        );
+        let mic = DeviceNotice::Lost {
+            role: DeviceRole::Microphone,
+            device: "USB Headset".into(),
+            fallback: false,
+        };
+        assert!(mic
+            .message()
+            .starts_with("microphone 'USB Headset' disconnected and no other input"));
+        let back = DeviceNotice::Back {
+            role: DeviceRole::Speaker,
+            device: "USB Headset".into(),
+        };
+        assert_eq!(
+            back.message(),
+            "speaker 'USB Headset' is back; using it again"
+        );
     }
 
     #[test]
@@ -473,8 +574,14 @@ mod tests {
         let mut f = Failover::new(Some("usb".into()), now);
         f.started_on_default(now);
         assert!(f.on_fallback());
-        assert_eq!(f.decide(false, now + Duration::from_millis(20), Some(false)), Want::Keep);
-        assert_eq!(f.decide(false, now + RETRY_EVERY, Some(true)), Want::OpenChosen);
+        assert_eq!(
+            f.decide(false, now + Duration::from_millis(20), Some(false)),
+            Want::Keep
+        );
+        assert_eq!(
+            f.decide(false, now + RETRY_EVERY, Some(true)),
+            Want::OpenChosen
+        );
         let missing = DeviceNotice::Missing {
             role: DeviceRole::Microphone,
             device: "usb-mic".into(),
@@ -496,10 +603,16 @@ mod tests {
         let _b = DeviceNotices::to(move |n| {
             let _ = tx_b.send(n);
         });
-        let n = DeviceNotice::Back { role: DeviceRole::Microphone, device: "test-mic".into() };
+        let n = DeviceNotice::Back {
+            role: DeviceRole::Microphone,
+            device: "test-mic".into(),
+        };
         a.clone().publish(n.clone());
         DeviceNotices::none().publish(n.clone());
         assert_eq!(rx_a.try_iter().collect::<Vec<_>>(), vec![n]);
-        assert!(rx_b.try_iter().next().is_none(), "another phone's notices must not arrive here");
+        assert!(
+            rx_b.try_iter().next().is_none(),
+            "another phone's notices must not arrive here"
+        );
     }
 }

@@ -40,7 +40,12 @@ pub struct EventPayload {
 impl EventPayload {
     pub fn to_bytes(self) -> [u8; 4] {
         let d = self.duration.to_be_bytes();
-        [self.event, ((self.end as u8) << 7) | (self.volume & 0x3F), d[0], d[1]]
+        [
+            self.event,
+            ((self.end as u8) << 7) | (self.volume & 0x3F),
+            d[0],
+            d[1],
+        ]
     }
 
     pub fn parse(payload: &[u8]) -> Option<EventPayload> {
@@ -108,8 +113,14 @@ impl DtmfSender {
                 self.gap_ticks_left -= 1;
                 return Vec::new();
             }
-            let Some(event) = self.queue.pop_front() else { return Vec::new() };
-            self.active = Some(ActiveTone { event, start_ts: audio_ts, ticks_done: 0 });
+            let Some(event) = self.queue.pop_front() else {
+                return Vec::new();
+            };
+            self.active = Some(ActiveTone {
+                event,
+                start_ts: audio_ts,
+                ticks_done: 0,
+            });
         }
         let tone = self.active.as_mut().expect("set above");
         tone.ticks_done += 1;
@@ -119,7 +130,12 @@ impl DtmfSender {
         let packet = EventPacket {
             timestamp: tone.start_ts,
             marker: tone.ticks_done == 1,
-            payload: EventPayload { event: tone.event, end, volume: VOLUME, duration },
+            payload: EventPayload {
+                event: tone.event,
+                end,
+                volume: VOLUME,
+                duration,
+            },
         };
         if end {
             self.active = None;
@@ -174,7 +190,12 @@ mod tests {
 
     #[test]
     fn payload_round_trip() {
-        let p = EventPayload { event: 11, end: true, volume: 10, duration: 800 };
+        let p = EventPayload {
+            event: 11,
+            end: true,
+            volume: 10,
+            duration: 800,
+        };
         assert_eq!(p.to_bytes(), [11, 0x8A, 0x03, 0x20]);
         assert_eq!(EventPayload::parse(&p.to_bytes()), Some(p));
         assert_eq!(EventPayload::parse(&[1, 2, 3]), None);
@@ -197,7 +218,9 @@ mod tests {
         assert_eq!(first.len(), 7);
         assert!(first[0].marker);
         assert!(first[1..].iter().all(|p| !p.marker));
-        assert!(first.iter().all(|p| p.timestamp == 1000 && p.payload.event == 1));
+        assert!(first
+            .iter()
+            .all(|p| p.timestamp == 1000 && p.payload.event == 1));
         let durations: Vec<u16> = first.iter().map(|p| p.payload.duration).collect();
         assert_eq!(durations, vec![160, 320, 480, 640, 800, 800, 800]);
         let ends: Vec<bool> = first.iter().map(|p| p.payload.end).collect();
@@ -231,7 +254,11 @@ mod tests {
             ts = ts.wrapping_add(960);
         }
         assert_eq!(got, "1#1", "repeated key presses are separate events");
-        assert_eq!(r.on_packet(0, &[1, 0x80, 0, 0]), Some('1'), "new timestamp, new event");
+        assert_eq!(
+            r.on_packet(0, &[1, 0x80, 0, 0]),
+            Some('1'),
+            "new timestamp, new event"
+        );
         assert_eq!(r.on_packet(0, &[1, 0x80, 0, 0]), None);
         assert_eq!(r.on_packet(5, &[99]), None, "short payload ignored");
     }

@@ -20,7 +20,10 @@ pub enum MediaError {
     #[error("cannot list audio devices: {0}")]
     DeviceList(String),
     #[error("cannot open a UDP port for audio on {ip}: {reason}")]
-    Bind { ip: std::net::IpAddr, reason: String },
+    Bind {
+        ip: std::net::IpAddr,
+        reason: String,
+    },
     #[error("network error while sending audio: {0}")]
     Network(String),
     #[error("{codec} codec error: {reason}")]

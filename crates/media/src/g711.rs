@@ -48,7 +48,11 @@ pub fn ulaw_to_linear(code: u8) -> i16 {
     let u = !code;
     let mut t = (((u & 0x0F) as i32) << 3) + MU_BIAS;
     t <<= (u & 0x70) >> 4;
-    (if u & 0x80 != 0 { MU_BIAS - t } else { t - MU_BIAS }) as i16
+    (if u & 0x80 != 0 {
+        MU_BIAS - t
+    } else {
+        t - MU_BIAS
+    }) as i16
 }
 
 /// Compresses one 16-bit linear sample to an A-law byte.
@@ -65,7 +69,11 @@ pub fn linear_to_alaw(sample: i16) -> u8 {
         return 0x7F ^ mask;
     }
     let mut code = (seg as u8) << 4;
-    code |= if seg < 2 { ((v >> 1) & 0x0F) as u8 } else { ((v >> seg) & 0x0F) as u8 };
+    code |= if seg < 2 {
+        ((v >> 1) & 0x0F) as u8
+    } else {
+        ((v >> seg) & 0x0F) as u8
+    };
     code ^ mask
 }
 
@@ -115,7 +123,10 @@ pub struct G711Decoder {
 
 impl G711Decoder {
     pub fn new(law: Law) -> Self {
-        G711Decoder { law, plc: crate::plc::Plc::new(8000) }
+        G711Decoder {
+            law,
+            plc: crate::plc::Plc::new(8000),
+        }
     }
 }
 
@@ -185,10 +196,18 @@ mod tests {
     #[test]
     fn every_code_round_trips() {
         for code in 0..=255u8 {
-            assert_eq!(linear_to_alaw(alaw_to_linear(code)), code, "A-law {code:#04x}");
+            assert_eq!(
+                linear_to_alaw(alaw_to_linear(code)),
+                code,
+                "A-law {code:#04x}"
+            );
             // 0x7F is µ-law's "negative zero"; it decodes to 0, which encodes as 0xFF.
             if code != 0x7F {
-                assert_eq!(linear_to_ulaw(ulaw_to_linear(code)), code, "µ-law {code:#04x}");
+                assert_eq!(
+                    linear_to_ulaw(ulaw_to_linear(code)),
+                    code,
+                    "µ-law {code:#04x}"
+                );
             }
         }
     }
@@ -216,13 +235,18 @@ mod tests {
         let mut out = Vec::new();
         // A 200 Hz tone, 40 ms of it.
         let tone: Vec<u8> = (0..320)
-            .map(|i| linear_to_ulaw(((i as f32 / 40.0 * std::f32::consts::TAU).sin() * 8000.0) as i16))
+            .map(|i| {
+                linear_to_ulaw(((i as f32 / 40.0 * std::f32::consts::TAU).sin() * 8000.0) as i16)
+            })
             .collect();
         d.decode(&tone, &mut out).unwrap();
         out.clear();
         d.conceal(160, None, &mut out).unwrap();
         assert_eq!(out.len(), 160);
-        assert!(out.iter().map(|&s| s.abs()).max().unwrap() > 6000, "the tone goes on");
+        assert!(
+            out.iter().map(|&s| s.abs()).max().unwrap() > 6000,
+            "the tone goes on"
+        );
         for _ in 0..3 {
             out.clear();
             d.conceal(160, None, &mut out).unwrap();

@@ -54,12 +54,12 @@ const LOW_DECISION: [i32; 30] = [
 ];
 /// Lower band code for interval `m` (1..=30) of a negative / non-negative difference.
 const LOW_CODE_NEG: [u8; 31] = [
-    0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
-    11, 10, 9, 8, 7, 6, 5, 4,
+    0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
+    10, 9, 8, 7, 6, 5, 4,
 ];
 const LOW_CODE_POS: [u8; 31] = [
-    0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40,
-    39, 38, 37, 36, 35, 34, 33, 32,
+    0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39,
+    38, 37, 36, 35, 34, 33, 32,
 ];
 /// Inverse quantiser outputs: 4-bit (used for adaptation) and 6-bit (the decoder's output).
 const LOW_INV4: [i32; 16] = [
@@ -67,20 +67,19 @@ const LOW_INV4: [i32; 16] = [
     1200, 0,
 ];
 const LOW_INV6: [i32; 64] = [
-    -136, -136, -136, -136, -24808, -21904, -19008, -16704, -14984, -13512, -12280, -11192,
-    -10232, -9360, -8576, -7856, -7192, -6576, -6000, -5456, -4944, -4464, -4008, -3576, -3168,
-    -2776, -2400, -2032, -1688, -1360, -1040, -728, 24808, 21904, 19008, 16704, 14984, 13512,
-    12280, 11192, 10232, 9360, 8576, 7856, 7192, 6576, 6000, 5456, 4944, 4464, 4008, 3576, 3168,
-    2776, 2400, 2032, 1688, 1360, 1040, 728, 432, 136, -432, -136,
+    -136, -136, -136, -136, -24808, -21904, -19008, -16704, -14984, -13512, -12280, -11192, -10232,
+    -9360, -8576, -7856, -7192, -6576, -6000, -5456, -4944, -4464, -4008, -3576, -3168, -2776,
+    -2400, -2032, -1688, -1360, -1040, -728, 24808, 21904, 19008, 16704, 14984, 13512, 12280,
+    11192, 10232, 9360, 8576, 7856, 7192, 6576, 6000, 5456, 4944, 4464, 4008, 3576, 3168, 2776,
+    2400, 2032, 1688, 1360, 1040, 728, 432, 136, -432, -136,
 ];
 /// Magnitude index of a 4-bit code, and the log step-size multiplier for it.
 const LOW_MAG4: [usize; 16] = [0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0];
 const LOW_LOG_STEP: [i32; 8] = [-60, -30, 58, 172, 334, 538, 1198, 3042];
 /// Antilog table for the scale factor (2^(i/32) in Q11).
 const ANTILOG: [i32; 32] = [
-    2048, 2093, 2139, 2186, 2233, 2282, 2332, 2383, 2435, 2489, 2543, 2599, 2656, 2714, 2774,
-    2834, 2896, 2960, 3025, 3091, 3158, 3228, 3298, 3371, 3444, 3520, 3597, 3676, 3756, 3838,
-    3922, 4008,
+    2048, 2093, 2139, 2186, 2233, 2282, 2332, 2383, 2435, 2489, 2543, 2599, 2656, 2714, 2774, 2834,
+    2896, 2960, 3025, 3091, 3158, 3228, 3298, 3371, 3444, 3520, 3597, 3676, 3756, 3838, 3922, 4008,
 ];
 /// Higher band: 2-bit codes, their inverse quantiser, magnitude index and step multiplier.
 const HIGH_CODE_NEG: [u8; 3] = [0, 1, 0];
@@ -144,7 +143,11 @@ impl Band {
         self.log_scale = (((self.log_scale * 127) >> 7) + step).clamp(0, max);
         let mantissa = ANTILOG[((self.log_scale >> 6) & 31) as usize];
         let exp = shift - (self.log_scale >> 11);
-        let v = if exp < 0 { mantissa << -exp } else { mantissa >> exp };
+        let v = if exp < 0 {
+            mantissa << -exp
+        } else {
+            mantissa >> exp
+        };
         self.scale = v << 2;
     }
 
@@ -162,8 +165,8 @@ impl Band {
         let new_a2 = ((if s0 == s2 { 128 } else { -128 }) + (t >> 7) + ((a2 * 32512) >> 15))
             .clamp(-12288, 12288);
         let limit = sat16(15360 - new_a2);
-        let new_a1 = sat16((if s0 == s1 { 192 } else { -192 }) + ((a1 * 32640) >> 15))
-            .clamp(-limit, limit);
+        let new_a1 =
+            sat16((if s0 == s1 { 192 } else { -192 }) + ((a1 * 32640) >> 15)).clamp(-limit, limit);
 
         // Zero section (UPZERO): leak, then nudge towards the sign agreement of d.
         let nudge = if d == 0 { 0 } else { 128 };
@@ -182,7 +185,8 @@ impl Band {
 
         // Pole section (FILTEP), zero section (FILTEZ), prediction (PREDIC).
         let pole_part = sat16(
-            ((new_a1 * sat16(self.recon[0] * 2)) >> 15) + ((new_a2 * sat16(self.recon[1] * 2)) >> 15),
+            ((new_a1 * sat16(self.recon[0] * 2)) >> 15)
+                + ((new_a2 * sat16(self.recon[1] * 2)) >> 15),
         );
         let zero_part: i32 = self
             .zeros
@@ -238,7 +242,12 @@ impl Default for G722Encoder {
 
 impl G722Encoder {
     pub fn new() -> Self {
-        G722Encoder { qmf: [0; 24], low: Band::new(32), high: Band::new(8), pending: None }
+        G722Encoder {
+            qmf: [0; 24],
+            low: Band::new(32),
+            high: Band::new(8),
+            pending: None,
+        }
     }
 
     /// Transmit QMF: shifts in two samples and returns the lower and higher band signals.
@@ -254,7 +263,10 @@ impl G722Encoder {
         self.qmf[23] = second as i32;
         // Odd positions hold even delays (x(j), x(j-2), ...), even positions odd delays.
         let (even_delays, odd_delays) = qmf_sums(&self.qmf);
-        ((even_delays + odd_delays) >> 14, (even_delays - odd_delays) >> 14)
+        (
+            (even_delays + odd_delays) >> 14,
+            (even_delays - odd_delays) >> 14,
+        )
     }
 
     /// Encodes one pair of samples into one byte.
@@ -267,13 +279,25 @@ impl G722Encoder {
         let interval = (1..30)
             .find(|&i| mag < (LOW_DECISION[i] * self.low.scale) >> 12)
             .unwrap_or(30);
-        let code_low = if el < 0 { LOW_CODE_NEG[interval] } else { LOW_CODE_POS[interval] };
+        let code_low = if el < 0 {
+            LOW_CODE_NEG[interval]
+        } else {
+            LOW_CODE_POS[interval]
+        };
         self.low.low_adapt(code_low);
 
         // Higher band: 2-bit quantiser.
         let eh = sat16(x_high - self.high.predicted);
-        let m = if magnitude(eh) >= (564 * self.high.scale) >> 12 { 2 } else { 1 };
-        let code_high = if eh < 0 { HIGH_CODE_NEG[m] } else { HIGH_CODE_POS[m] };
+        let m = if magnitude(eh) >= (564 * self.high.scale) >> 12 {
+            2
+        } else {
+            1
+        };
+        let code_high = if eh < 0 {
+            HIGH_CODE_NEG[m]
+        } else {
+            HIGH_CODE_POS[m]
+        };
         self.high.high_adapt(code_high);
 
         (code_high << 6) | code_low
@@ -307,7 +331,11 @@ impl Default for G722Decoder {
 
 impl G722Decoder {
     pub fn new() -> Self {
-        G722Decoder { qmf: [0; 24], low: Band::new(32), high: Band::new(8) }
+        G722Decoder {
+            qmf: [0; 24],
+            low: Band::new(32),
+            high: Band::new(8),
+        }
     }
 
     /// Decodes one byte into two samples.
@@ -375,7 +403,10 @@ pub struct G722AudioDecoder {
 
 impl G722AudioDecoder {
     pub fn new() -> Self {
-        G722AudioDecoder { decoder: G722Decoder::new(), plc: Plc::new(16000) }
+        G722AudioDecoder {
+            decoder: G722Decoder::new(),
+            plc: Plc::new(16000),
+        }
     }
 }
 
@@ -428,7 +459,11 @@ mod tests {
         let best = (0..64)
             .max_by(|&a, &b| {
                 let c = |lag: usize| -> f64 {
-                    input.iter().zip(&output[lag..]).map(|(x, y)| *x as f64 * *y as f64).sum()
+                    input
+                        .iter()
+                        .zip(&output[lag..])
+                        .map(|(x, y)| *x as f64 * *y as f64)
+                        .sum()
                 };
                 c(a).total_cmp(&c(b))
             })
@@ -463,12 +498,17 @@ mod tests {
 
     /// Raw little-endian 16-bit samples from `crates/media/tests/fixtures/g722/`.
     fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/g722").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/g722")
+            .join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     fn fixture_pcm(name: &str) -> Vec<i16> {
-        fixture(name).chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+        fixture(name)
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect()
     }
 
     /// FFmpeg's `adpcm_g722`, an independent implementation, encodes the fixture input (tones
@@ -481,7 +521,10 @@ mod tests {
         G722Encoder::new().encode_into(&input, &mut ours);
         assert_eq!(ours.len(), theirs.len());
         let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
-        assert_eq!(first, None, "our G.722 differs from FFmpeg's from byte {first:?} on");
+        assert_eq!(
+            first, None,
+            "our G.722 differs from FFmpeg's from byte {first:?} on"
+        );
     }
 
     /// And our decoder makes the same samples of FFmpeg's stream as FFmpeg's decoder.
@@ -492,7 +535,10 @@ mod tests {
         G722Decoder::new().decode_into(&fixture("ffmpeg.g722"), &mut ours);
         assert_eq!(ours.len(), theirs.len());
         let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
-        assert_eq!(first, None, "our decoding of FFmpeg's G.722 differs from FFmpeg's from sample {first:?} on");
+        assert_eq!(
+            first, None,
+            "our decoding of FFmpeg's G.722 differs from FFmpeg's from sample {first:?} on"
+        );
     }
 
     /// What an independent decoder plays of the stream (the one we send: the test above shows
@@ -503,18 +549,40 @@ mod tests {
     fn an_independent_decoder_plays_the_stream_at_the_source_level() {
         let input = fixture_pcm("input.s16");
         let decoded = fixture_pcm("ffmpeg-decoded.s16");
-        let rms = |x: &[i16]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+        let rms = |x: &[i16]| {
+            (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+        };
         let peak = |x: &[i16]| x.iter().map(|v| (*v as i32).abs()).max().unwrap_or(0);
         // The two QMFs delay by 22 samples; skip the first 25 ms of each segment (adaptation).
-        for (k, name) in ["1 kHz at -20 dBFS", "1 kHz at -6 dBFS", "300 + 6500 Hz", "chirp 100-6000 Hz at -2.7 dBFS"].iter().enumerate() {
+        for (k, name) in [
+            "1 kHz at -20 dBFS",
+            "1 kHz at -6 dBFS",
+            "300 + 6500 Hz",
+            "chirp 100-6000 Hz at -2.7 dBFS",
+        ]
+        .iter()
+        .enumerate()
+        {
             let (from, to) = (k * 2000 + 400, (k + 1) * 2000);
             let src = &input[from..to];
             let out = &decoded[from + 22..(to + 22).min(decoded.len())];
             let gain_db = 20.0 * (rms(out) / rms(src)).log10();
-            eprintln!("{name}: {gain_db:+.2} dB, peak {} for {}", peak(out), peak(src));
-            assert!(gain_db.abs() < 1.0, "{name}: the independent decoder plays it {gain_db:+.2} dB off");
+            eprintln!(
+                "{name}: {gain_db:+.2} dB, peak {} for {}",
+                peak(out),
+                peak(src)
+            );
+            assert!(
+                gain_db.abs() < 1.0,
+                "{name}: the independent decoder plays it {gain_db:+.2} dB off"
+            );
             if k < 3 {
-                assert!(peak(out) as f64 <= 1.1 * peak(src) as f64, "{name}: peak {} against {}", peak(out), peak(src));
+                assert!(
+                    peak(out) as f64 <= 1.1 * peak(src) as f64,
+                    "{name}: peak {} against {}",
+                    peak(out),
+                    peak(src)
+                );
             }
         }
     }
@@ -527,15 +595,31 @@ mod tests {
         let band_peak = |hz: f64, high: bool| {
             let mut enc = G722Encoder::new();
             let x: Vec<i16> = (0..3200)
-                .map(|i| (16000.0 * (i as f64 * hz / 16000.0 * std::f64::consts::TAU).sin()).round() as i16)
+                .map(|i| {
+                    (16000.0 * (i as f64 * hz / 16000.0 * std::f64::consts::TAU).sin()).round()
+                        as i16
+                })
                 .collect();
-            let bands: Vec<(i32, i32)> = x.chunks_exact(2).map(|p| enc.analysis(p[0], p[1])).collect();
-            bands[400..].iter().map(|(l, h)| if high { h.abs() } else { l.abs() }).max().unwrap()
+            let bands: Vec<(i32, i32)> = x
+                .chunks_exact(2)
+                .map(|p| enc.analysis(p[0], p[1]))
+                .collect();
+            bands[400..]
+                .iter()
+                .map(|(l, h)| if high { h.abs() } else { l.abs() })
+                .max()
+                .unwrap()
         };
         let low = band_peak(500.0, false);
         let high = band_peak(5000.0, true);
-        assert!((7700..=8300).contains(&low), "500 Hz at 16000 gives a lower band of {low}, not 8000");
-        assert!((7700..=8300).contains(&high), "5 kHz at 16000 gives a higher band of {high}, not 8000");
+        assert!(
+            (7700..=8300).contains(&low),
+            "500 Hz at 16000 gives a lower band of {low}, not 8000"
+        );
+        assert!(
+            (7700..=8300).contains(&high),
+            "5 kHz at 16000 gives a higher band of {high}, not 8000"
+        );
         let mut enc = G722Encoder::new();
         let dc = (0..64).map(|_| enc.analysis(1000, 1000)).last().unwrap();
         assert_eq!(dc, (500, 0), "DC 1000 gives bands {dc:?}");
@@ -585,7 +669,8 @@ mod tests {
         let mut out = Vec::new();
         dec.decode_into(&bits, &mut out);
         let tail = &out[1600..];
-        let rms = (tail.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / tail.len() as f64).sqrt();
+        let rms =
+            (tail.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / tail.len() as f64).sqrt();
         // Input RMS is 8000 / sqrt(2) = 5657; the QMF's transition band costs a little.
         assert!(rms > 3000.0 && rms < 8000.0, "7 kHz RMS {rms:.0}");
     }
@@ -617,7 +702,9 @@ mod tests {
 
     #[test]
     fn full_scale_input_does_not_overflow() {
-        let square: Vec<i16> = (0..1600).map(|i| if (i / 8) % 2 == 0 { i16::MAX } else { i16::MIN }).collect();
+        let square: Vec<i16> = (0..1600)
+            .map(|i| if (i / 8) % 2 == 0 { i16::MAX } else { i16::MIN })
+            .collect();
         let mut enc = G722Encoder::new();
         let mut dec = G722Decoder::new();
         let mut bits = Vec::new();
@@ -643,12 +730,22 @@ mod tests {
         let mut lost = Vec::new();
         d.conceal(320, None, &mut lost).unwrap();
         assert_eq!(lost.len(), 320);
-        let rms = |x: &[i16]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
-        assert!(rms(&lost) > 2000.0, "first lost frame keeps the tone: {}", rms(&lost));
+        let rms = |x: &[i16]| {
+            (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+        };
+        assert!(
+            rms(&lost) > 2000.0,
+            "first lost frame keeps the tone: {}",
+            rms(&lost)
+        );
         for _ in 0..4 {
             lost.clear();
             d.conceal(320, None, &mut lost).unwrap();
         }
-        assert!(rms(&lost) < 100.0, "after 100 ms of loss it is silent: {}", rms(&lost));
+        assert!(
+            rms(&lost) < 100.0,
+            "after 100 ms of loss it is silent: {}",
+            rms(&lost)
+        );
     }
 }

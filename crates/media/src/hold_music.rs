@@ -48,8 +48,13 @@ pub struct HoldMusicSource {
 }
 
 enum Kind {
-    Generated { n: u64 },
-    Wav { path: PathBuf, inner: Box<dyn AudioSource> },
+    Generated {
+        n: u64,
+    },
+    Wav {
+        path: PathBuf,
+        inner: Box<dyn AudioSource>,
+    },
     Silence,
 }
 
@@ -59,14 +64,20 @@ impl HoldMusicSource {
         let kind = match music {
             HoldMusic::Generated => Kind::Generated { n: 0 },
             HoldMusic::Silence => Kind::Silence,
-            HoldMusic::Wav(path) => Kind::Wav { path: path.clone(), inner: open_wav(path, rate)? },
+            HoldMusic::Wav(path) => Kind::Wav {
+                path: path.clone(),
+                inner: open_wav(path, rate)?,
+            },
         };
         Ok(HoldMusicSource { rate, kind })
     }
 
     /// The generated loop at `rate` (cannot fail).
     pub fn generated(rate: u32) -> Self {
-        HoldMusicSource { rate, kind: Kind::Generated { n: 0 } }
+        HoldMusicSource {
+            rate,
+            kind: Kind::Generated { n: 0 },
+        }
     }
 }
 
@@ -112,7 +123,9 @@ impl AudioSource for HoldMusicSource {
             Kind::Generated { n } => {
                 let rate = self.rate as f64;
                 for o in out.iter_mut() {
-                    *o = generated_sample(*n as f64 / rate).round().clamp(-32768.0, 32767.0) as i16;
+                    *o = generated_sample(*n as f64 / rate)
+                        .round()
+                        .clamp(-32768.0, 32767.0) as i16;
                     *n += 1;
                 }
             }
@@ -161,7 +174,10 @@ mod tests {
         assert!(power(second, 8000.0, 220.0) > 100.0 * power(second, 8000.0, 1000.0));
         // 8 s loop: the second pass equals the first.
         let loop_len = 8 * rate as usize;
-        let diff = (0..loop_len).map(|i| (pcm[i] as i32 - pcm[i + loop_len] as i32).abs()).max().unwrap();
+        let diff = (0..loop_len)
+            .map(|i| (pcm[i] as i32 - pcm[i + loop_len] as i32).abs())
+            .max()
+            .unwrap();
         assert!(diff <= 2, "loop differs by {diff}");
         // Chord changes fade through silence: no clicks.
         assert!(pcm[2 * rate as usize].unsigned_abs() < 50);
@@ -172,7 +188,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hookflash-hold-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("music.wav");
-        let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut w = hound::WavWriter::create(&path, spec).unwrap();
         for _ in 0..800 {
             w.write_sample(1000i16).unwrap();
@@ -189,7 +210,9 @@ mod tests {
         }
         // 0.1 s file read over 0.4 s: it played more than once.
         assert!(loud_frames >= 8, "{loud_frames}");
-        let e = HoldMusicSource::open(&HoldMusic::Wav(dir.join("none.wav")), 8000).err().unwrap();
+        let e = HoldMusicSource::open(&HoldMusic::Wav(dir.join("none.wav")), 8000)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("none.wav"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }

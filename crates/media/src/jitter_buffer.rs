@@ -1,7 +1,11 @@
 //! Adaptive jitter buffer (in the spirit of WebRTC's NetEq), ordered by RTP sequence number.
 //!
 //! * **Target delay** comes from [`DelayEstimator`]: the relative-delay quantile of recent
-//!   packets plus one packet time (never less than one playout frame plus one packet).
+//!   packets plus one packet time (never less than one playout frame plus one packet). While
+//!   the sender adds FEC copies ([`JitterBuffer::fec_seen`]: an Opus sender does once it hears
+//!   of loss) the floor holds one packet more, so the packet after a lost one is here when the
+//!   lost one's slot comes and its copy rebuilds it; at the bare floor that packet arrived in
+//!   time only about half the time and the copies were wasted.
 //! * **Playout delay** is the audio queued here (from the next packet to the newest) plus what
 //!   the session has decoded but not played. Once per playout frame [`JitterBuffer::advise`]
 //!   compares its filtered value with the target and answers [`Adjust::Accelerate`] (play a
@@ -101,6 +105,8 @@ const MAX_TARGET_MS: f64 = 500.0;
 const MAX_UNDERRUN_MS: f64 = 100.0;
 /// Smoothing of the measured playout delay per playout frame.
 const LEVEL_SMOOTHING: f64 = 0.1;
+/// The floor holds an extra packet for this long after the last packet carrying an FEC copy.
+const FEC_HOLD_MS: f64 = 10_000.0;
 
 pub struct JitterBuffer<T> {
     packets: BTreeMap<u64, T>,
@@ -121,6 +127,10 @@ pub struct JitterBuffer<T> {
     delay_frames: u64,
     /// The previous slot was lost (a loss burst is going on).
     in_loss_burst: bool,
+    /// Arrival time of the last packet that carried an FEC copy of the one before it.
+    fec_seen_ms: Option<f64>,
+    /// Arrival time of the newest timed packet.
+    last_arrival_ms: f64,
     pub counters: JitterCounters,
 }
 
@@ -145,6 +155,8 @@ impl<T> JitterBuffer<T> {
             delay_sum_ms: 0.0,
             delay_frames: 0,
             in_loss_burst: false,
+            fec_seen_ms: None,
+            last_arrival_ms: 0.0,
             counters: JitterCounters::default(),
         };
         jb.update_target();
@@ -152,7 +164,10 @@ impl<T> JitterBuffer<T> {
     }
 
     fn update_target(&mut self) {
-        let floor = PLAYOUT_MS + self.ptime_ms;
+        let fec = self
+            .fec_seen_ms
+            .is_some_and(|t| self.last_arrival_ms - t < FEC_HOLD_MS);
+        let floor = PLAYOUT_MS + self.ptime_ms * if fec { 2.0 } else { 1.0 };
         self.target_ms =
             (self.estimator.quantile_ms() + self.ptime_ms).clamp(floor, MAX_TARGET_MS.max(floor));
     }
@@ -188,6 +203,19 @@ impl<T> JitterBuffer<T> {
         self.packets.is_empty()
     }
 
+    /// A packet arriving at `arrival_ms` carries an FEC copy of the one before it: for the
+    /// next [`FEC_HOLD_MS`] the target keeps one packet more, so the copy can be used.
+    pub fn fec_seen(&mut self, arrival_ms: f64) {
+        let was = self
+            .fec_seen_ms
+            .is_some_and(|t| arrival_ms - t < FEC_HOLD_MS);
+        self.fec_seen_ms = Some(arrival_ms);
+        if !was {
+            self.last_arrival_ms = self.last_arrival_ms.max(arrival_ms);
+            self.update_target();
+        }
+    }
+
     /// The packet time currently assumed (learned from timestamps), in ms.
     pub fn ptime_ms(&self) -> f64 {
         self.ptime_ms
@@ -218,7 +246,11 @@ impl<T> JitterBuffer<T> {
 
     /// Audio queued from the next slot to the newest packet, in ms.
     fn queued_ms(&self) -> f64 {
-        match (self.next.filter(|_| self.playing), self.packets.first_key_value(), self.highest) {
+        match (
+            self.next.filter(|_| self.playing),
+            self.packets.first_key_value(),
+            self.highest,
+        ) {
             (Some(n), _, Some(h)) if h >= n => (h - n + 1) as f64 * self.ptime_ms,
             (None, Some((&f, _)), Some(h)) if !self.playing => (h - f + 1) as f64 * self.ptime_ms,
             _ => 0.0,
@@ -248,7 +280,12 @@ impl<T> JitterBuffer<T> {
             return Insert::Duplicate;
         }
         if info.timed {
-            if self.estimator.on_packet(info.timestamp, info.arrival_ms).is_some() {
+            self.last_arrival_ms = self.last_arrival_ms.max(info.arrival_ms);
+            if self
+                .estimator
+                .on_packet(info.timestamp, info.arrival_ms)
+                .is_some()
+            {
                 if let Some((s, ts)) = self.last_timed {
                     let ms = info.timestamp.wrapping_sub(ts) as f64 / self.clock_khz;
                     if ext == s + 1 && (2.5..=120.0).contains(&ms) {
@@ -286,7 +323,11 @@ impl<T> JitterBuffer<T> {
         if !self.playing {
             return Adjust::Normal;
         }
-        let raw = if self.skipped > 0 { decoded_ms } else { self.queued_ms() + decoded_ms };
+        let raw = if self.skipped > 0 {
+            decoded_ms
+        } else {
+            self.queued_ms() + decoded_ms
+        };
         let f = match self.filtered_ms {
             None => raw,
             Some(f) => f + (raw - f) * LEVEL_SMOOTHING,
@@ -358,7 +399,9 @@ impl<T> JitterBuffer<T> {
                 self.in_loss_burst = true;
             }
             self.next = Some(next + 1);
-            return Pop::Lost { next: self.packets.get(&(next + 1)) };
+            return Pop::Lost {
+                next: self.packets.get(&(next + 1)),
+            };
         }
     }
 }
@@ -368,7 +411,13 @@ mod tests {
     use super::*;
 
     fn info(seq: u16, ts: u32, at: f64) -> PacketInfo {
-        PacketInfo { seq, timestamp: ts, ssrc: 7, arrival_ms: at, timed: true }
+        PacketInfo {
+            seq,
+            timestamp: ts,
+            ssrc: 7,
+            arrival_ms: at,
+            timed: true,
+        }
     }
 
     /// Inserts seq `s` with the timestamp and arrival a regular 20 ms stream would have.
@@ -390,7 +439,11 @@ mod tests {
     #[test]
     fn waits_for_the_target_then_plays_in_order() {
         let mut jb = JitterBuffer::new(20, 8000);
-        assert_eq!(jb.target_delay_ms(), 40.0, "one playout frame plus one packet");
+        assert_eq!(
+            jb.target_delay_ms(),
+            40.0,
+            "one playout frame plus one packet"
+        );
         assert_eq!(put(&mut jb, 11), Insert::Accepted);
         assert_eq!(jb.pop(), Pop::Empty, "20 ms queued: not primed yet");
         assert_eq!(put(&mut jb, 10), Insert::Accepted, "reordered");
@@ -420,9 +473,20 @@ mod tests {
             let k = s.wrapping_sub(65534) as u32;
             jb.insert(info(s, ts0.wrapping_add(k * 160), i as f64 * 20.0), s);
         }
-        assert_eq!(drain(&mut jb), vec![Some(65534), Some(65535), Some(0), Some(1), Some(2)]);
-        assert_eq!(put(&mut jb, 65535), Insert::Late, "old packet after the wrap");
-        assert_eq!(jb.ptime_ms(), 20.0, "packet time learned across the timestamp wrap");
+        assert_eq!(
+            drain(&mut jb),
+            vec![Some(65534), Some(65535), Some(0), Some(1), Some(2)]
+        );
+        assert_eq!(
+            put(&mut jb, 65535),
+            Insert::Late,
+            "old packet after the wrap"
+        );
+        assert_eq!(
+            jb.ptime_ms(),
+            20.0,
+            "packet time learned across the timestamp wrap"
+        );
         assert_eq!(jb.timestamp_jumps(), (0, 0));
     }
 
@@ -441,7 +505,11 @@ mod tests {
         assert_eq!(jb.pop(), Pop::Lost { next: None });
         assert_eq!(jb.pop(), Pop::Lost { next: Some(&11) });
         assert_eq!(jb.pop(), Pop::Packet(11));
-        assert_eq!((jb.counters.lost, jb.counters.loss_bursts), (3, 2), "one single, one double");
+        assert_eq!(
+            (jb.counters.lost, jb.counters.loss_bursts),
+            (3, 2),
+            "one single, one double"
+        );
     }
 
     #[test]
@@ -487,7 +555,11 @@ mod tests {
         put(&mut jb, 20);
         assert_eq!(jb.pop(), Pop::Empty, "re-priming after 120 ms of nothing");
         put(&mut jb, 21);
-        assert_eq!(drain(&mut jb), vec![Some(20), Some(21)], "the outage is not loss");
+        assert_eq!(
+            drain(&mut jb),
+            vec![Some(20), Some(21)],
+            "the outage is not loss"
+        );
         assert_eq!(jb.counters.lost, 0);
     }
 
@@ -512,7 +584,10 @@ mod tests {
         put(&mut jb, 40001);
         assert_eq!(drain(&mut jb), vec![Some(40000), Some(40001)]);
         // Another SSRC with lower sequence numbers: a new stream, not late packets.
-        let other = |s: u16| PacketInfo { ssrc: 99, ..info(s, s as u32 * 160, 900.0 + s as f64 * 20.0) };
+        let other = |s: u16| PacketInfo {
+            ssrc: 99,
+            ..info(s, s as u32 * 160, 900.0 + s as f64 * 20.0)
+        };
         jb.insert(other(5), 5);
         jb.insert(other(6), 6);
         assert_eq!(drain(&mut jb), vec![Some(5), Some(6)]);
@@ -546,10 +621,12 @@ mod tests {
         }
     }
 
-    use crate::jitter_replay::replay;
+    use crate::jitter_replay::{replay, replay_with_fec};
 
     fn clean(ptime: u32, n: u64, offset: f64) -> Vec<(u64, f64)> {
-        (0..n).map(|s| (s, s as f64 * ptime as f64 + offset)).collect()
+        (0..n)
+            .map(|s| (s, s as f64 * ptime as f64 + offset))
+            .collect()
     }
 
     #[test]
@@ -571,7 +648,11 @@ mod tests {
         let arrivals: Vec<(u64, f64)> = (0..3000u64)
             .map(|s| {
                 let t = s as f64 * 20.0;
-                let j = if (500..1000).contains(&s) { rng.uniform() * 60.0 } else { 0.0 };
+                let j = if (500..1000).contains(&s) {
+                    rng.uniform() * 60.0
+                } else {
+                    0.0
+                };
                 (s, t + j)
             })
             .collect();
@@ -581,8 +662,14 @@ mod tests {
         println!("before {before:?}\nduring {during:?}\nafter {after:?}");
         assert!(before.final_target_ms <= 45.0);
         assert!(during.final_target_ms >= 60.0, "target grew: {during:?}");
-        assert!(after.final_target_ms <= 45.0, "target shrank back: {after:?}");
-        assert!(after.accelerated > 0, "the extra delay was played out faster");
+        assert!(
+            after.final_target_ms <= 45.0,
+            "target shrank back: {after:?}"
+        );
+        assert!(
+            after.accelerated > 0,
+            "the extra delay was played out faster"
+        );
         // Only the first packets of the jittery spell may be late.
         assert!(during.late < 15, "{during:?}");
     }
@@ -612,8 +699,69 @@ mod tests {
         assert!(late_share < 0.01, "late loss {:.2} %", late_share * 100.0);
         // Underruns (concealed while waiting for a late packet) are lateness too.
         let waited = o.concealed_slots as f64 / n as f64;
-        assert!(late_share + waited < 0.01, "late or waited-for {:.2} %", (late_share + waited) * 100.0);
+        assert!(
+            late_share + waited < 0.01,
+            "late or waited-for {:.2} %",
+            (late_share + waited) * 100.0
+        );
         assert!(o.mean_delay_ms < 140.0, "mean delay {}", o.mean_delay_ms);
         assert!(o.played as f64 > n as f64 * 0.97);
+    }
+
+    /// Every 10th packet lost, and the packet after it held up by `late` ms (a busy machine's
+    /// scheduling, a queue on the path), at several phases of the playout tick: with FEC copies
+    /// in the stream the packet after each lost one is here when the lost one's slot comes.
+    #[test]
+    fn fec_copies_make_the_buffer_wait_for_the_packet_after_a_loss() {
+        for late in [5.0, 10.0, 15.0, 20.0] {
+            for phase in [1.0, 10.0, 19.0] {
+                let arrivals: Vec<(u64, f64)> = (0..1500u64)
+                    .filter(|s| s % 10 != 5)
+                    .map(|s| {
+                        (
+                            s,
+                            s as f64 * 20.0 + phase + if s % 10 == 6 { late } else { 0.0 },
+                        )
+                    })
+                    .collect();
+                let plain = replay(20, &arrivals);
+                let fec = replay_with_fec(20, &arrivals);
+                println!("late {late} phase {phase}: plain {plain:?}\n  fec {fec:?}");
+                assert!(
+                    fec.lost_with_next >= 148,
+                    "the packet after each loss was here: {fec:?}"
+                );
+                assert_eq!(fec.concealed_slots, 0, "{fec:?}");
+                assert!(
+                    fec.final_target_ms <= 60.0,
+                    "one packet more, no more: {fec:?}"
+                );
+                assert!(plain.final_target_ms <= 40.0, "{plain:?}");
+                if late >= 20.0 {
+                    // The same trace without copies: the packet after a loss comes too late
+                    // for the bare floor, the lost slot is concealed while waiting.
+                    assert_eq!(plain.lost_with_next, 0, "{plain:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_extra_packet_is_given_back_when_fec_copies_stop() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        for s in 0..10u16 {
+            put(&mut jb, s);
+        }
+        assert_eq!(jb.target_delay_ms(), 40.0);
+        jb.fec_seen(200.0);
+        assert_eq!(jb.target_delay_ms(), 60.0, "FEC copies arriving");
+        for s in 10..505u16 {
+            put(&mut jb, s);
+        }
+        assert_eq!(jb.target_delay_ms(), 60.0, "9.9 s later");
+        for s in 505..520u16 {
+            put(&mut jb, s);
+        }
+        assert_eq!(jb.target_delay_ms(), 40.0, "10 s without an FEC copy");
     }
 }

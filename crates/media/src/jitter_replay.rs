@@ -14,6 +14,8 @@ pub struct ReplayOutcome {
     pub late: u64,
     /// Slots concealed because the packet was missing while later ones were here.
     pub lost: u64,
+    /// Lost slots whose following packet was here: an FEC copy in it rebuilds them.
+    pub lost_with_next: u64,
     /// Slots concealed while the buffer was empty (after playout started).
     pub concealed_slots: u64,
     pub accelerated: u64,
@@ -27,6 +29,15 @@ pub struct ReplayOutcome {
 /// Plays `arrivals` — (packet index from 0, arrival time in ms) of `ptime_ms` packets on an
 /// 8 kHz clock, in any order — until the last one has arrived.
 pub fn replay(ptime_ms: u32, arrivals: &[(u64, f64)]) -> ReplayOutcome {
+    replay_stream(ptime_ms, arrivals, false)
+}
+
+/// [`replay`] for a sender whose every packet carries an FEC copy of the one before it.
+pub fn replay_with_fec(ptime_ms: u32, arrivals: &[(u64, f64)]) -> ReplayOutcome {
+    replay_stream(ptime_ms, arrivals, true)
+}
+
+fn replay_stream(ptime_ms: u32, arrivals: &[(u64, f64)], fec: bool) -> ReplayOutcome {
     let mut jb = JitterBuffer::new(ptime_ms, 8000);
     let mut sorted = arrivals.to_vec();
     sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -50,6 +61,9 @@ pub fn replay(ptime_ms: u32, arrivals: &[(u64, f64)]) -> ReplayOutcome {
                 arrival_ms: at,
                 timed: true,
             };
+            if fec {
+                jb.fec_seen(at);
+            }
             jb.insert(info, i);
         }
         match jb.advise(decoded_ms) {
@@ -68,7 +82,7 @@ pub fn replay(ptime_ms: u32, arrivals: &[(u64, f64)]) -> ReplayOutcome {
         while decoded_ms < 20.0 {
             match jb.pop() {
                 Pop::Packet(_) => started = true,
-                Pop::Lost { .. } => {}
+                Pop::Lost { next } => o.lost_with_next += u64::from(next.is_some()),
                 Pop::Empty if started => o.concealed_slots += 1,
                 Pop::Empty => break,
             }

@@ -82,7 +82,13 @@ fn follows(prev: u16, seq: u16) -> bool {
 
 impl Latch {
     pub fn new(sdp_rtp: SocketAddr) -> Latch {
-        Latch { sdp_rtp, rtp: None, rtcp: None, last: None, candidate: None }
+        Latch {
+            sdp_rtp,
+            rtp: None,
+            rtcp: None,
+            last: None,
+            candidate: None,
+        }
     }
 
     /// New SDP (re-INVITE): a changed remote address starts over; the same one keeps the latch.
@@ -101,7 +107,9 @@ impl Latch {
         let verdict = match self.rtp {
             None => {
                 self.rtp = Some(from);
-                RtpSource::First { differs_from_sdp: from != self.sdp_rtp }
+                RtpSource::First {
+                    differs_from_sdp: from != self.sdp_rtp,
+                }
             }
             Some(latched) if latched == from => {
                 self.candidate = None;
@@ -114,7 +122,11 @@ impl Latch {
             }
             Some(latched) => {
                 let continues = matches!(self.candidate, Some(c) if c.addr == from && c.ssrc == ssrc && follows(c.last_seq, seq));
-                let count = if continues { self.candidate.map_or(1, |c| c.count + 1) } else { 1 };
+                let count = if continues {
+                    self.candidate.map_or(1, |c| c.count + 1)
+                } else {
+                    1
+                };
                 // The stream itself carried on here (its SSRC, its sequence), or one new stream did.
                 let same_stream = matches!(self.last, Some((s, _)) if s == ssrc);
                 let first_follows = match (self.candidate, self.last) {
@@ -137,7 +149,13 @@ impl Latch {
                     _ => at_ms,
                 };
                 if count < needed || at_ms - since_ms < lasting {
-                    self.candidate = Some(Candidate { addr: from, ssrc, last_seq: seq, count, since_ms });
+                    self.candidate = Some(Candidate {
+                        addr: from,
+                        ssrc,
+                        last_seq: seq,
+                        count,
+                        since_ms,
+                    });
                     return RtpSource::Ignored;
                 }
                 self.candidate = None;
@@ -181,8 +199,17 @@ mod tests {
     #[test]
     fn a_peer_behind_a_nat_is_answered_where_its_packets_come_from() {
         let mut latch = Latch::new(a(4000));
-        assert_eq!(latch.rtp_destination(), a(4000), "SDP until the far end speaks");
-        assert_eq!(latch.on_rtp(a(31000), PEER, 1, 0.0), RtpSource::First { differs_from_sdp: true });
+        assert_eq!(
+            latch.rtp_destination(),
+            a(4000),
+            "SDP until the far end speaks"
+        );
+        assert_eq!(
+            latch.on_rtp(a(31000), PEER, 1, 0.0),
+            RtpSource::First {
+                differs_from_sdp: true
+            }
+        );
         assert_eq!(latch.rtp_destination(), a(31000));
         assert_eq!(latch.on_rtp(a(31000), PEER, 2, 20.0), RtpSource::Latched);
     }
@@ -192,7 +219,10 @@ mod tests {
         let mut latch = Latch::new(a(4000));
         latch.on_rtp(a(4000), PEER, 1, 0.0);
         for seq in 0..RELATCH_PACKETS - 1 {
-            assert_eq!(latch.on_rtp(a(6666), PEER, 2 + seq as u16, 1.0 + 20.0 * seq as f64), RtpSource::Ignored);
+            assert_eq!(
+                latch.on_rtp(a(6666), PEER, 2 + seq as u16, 1.0 + 20.0 * seq as f64),
+                RtpSource::Ignored
+            );
         }
         // The real stream interleaves: the stranger's count starts over.
         assert_eq!(latch.on_rtp(a(4000), PEER, 2, 90.0), RtpSource::Latched);
@@ -211,9 +241,17 @@ mod tests {
                 let t = 20.0 * tick as f64;
                 assert!(latch.on_rtp(a(31000), PEER, 100 + tick, t).accepted());
                 for k in 0..5 {
-                    let seq = if seq_of == 0 { 101 + tick + k } else { seq_of.wrapping_add(tick * 5 + k) };
+                    let seq = if seq_of == 0 {
+                        101 + tick + k
+                    } else {
+                        seq_of.wrapping_add(tick * 5 + k)
+                    };
                     let at = t + 5.0 + k as f64;
-                    assert_eq!(latch.on_rtp(a(6666), ssrc, seq, at), RtpSource::Ignored, "tick {tick} packet {k}");
+                    assert_eq!(
+                        latch.on_rtp(a(6666), ssrc, seq, at),
+                        RtpSource::Ignored,
+                        "tick {tick} packet {k}"
+                    );
                 }
                 assert_eq!(latch.rtp_destination(), a(31000));
             }
@@ -225,9 +263,15 @@ mod tests {
         let mut latch = Latch::new(a(4000));
         latch.on_rtp(a(31000), PEER, 10, 0.0);
         for k in 0..RELATCH_PACKETS - 1 {
-            assert_eq!(latch.on_rtp(a(31002), PEER, 11 + k as u16, 20.0 * (1 + k) as f64), RtpSource::Ignored);
+            assert_eq!(
+                latch.on_rtp(a(31002), PEER, 11 + k as u16, 20.0 * (1 + k) as f64),
+                RtpSource::Ignored
+            );
         }
-        assert_eq!(latch.on_rtp(a(31002), PEER, 15, 100.0), RtpSource::Moved { from: a(31000) });
+        assert_eq!(
+            latch.on_rtp(a(31002), PEER, 15, 100.0),
+            RtpSource::Moved { from: a(31000) }
+        );
         assert_eq!(latch.rtp_destination(), a(31002));
     }
 
@@ -236,15 +280,24 @@ mod tests {
         let mut latch = Latch::new(a(4000));
         latch.on_rtp(a(31000), PEER, 10, 0.0);
         for k in 0..RELATCH_NEW_SOURCE_PACKETS - 1 {
-            assert_eq!(latch.on_rtp(a(32000), 0x9999, 500 + k as u16, 20.0 * (1 + k) as f64), RtpSource::Ignored);
+            assert_eq!(
+                latch.on_rtp(a(32000), 0x9999, 500 + k as u16, 20.0 * (1 + k) as f64),
+                RtpSource::Ignored
+            );
         }
-        assert_eq!(latch.on_rtp(a(32000), 0x9999, 549, 1000.0), RtpSource::Moved { from: a(31000) });
+        assert_eq!(
+            latch.on_rtp(a(32000), 0x9999, 549, 1000.0),
+            RtpSource::Moved { from: a(31000) }
+        );
         // A gap in the sequence starts the count over.
         let mut latch = Latch::new(a(4000));
         latch.on_rtp(a(31000), PEER, 10, 0.0);
         for k in 0..RELATCH_NEW_SOURCE_PACKETS {
             let seq = if k == 25 { 9000 } else { 500 + k as u16 };
-            assert_eq!(latch.on_rtp(a(32000), 0x9999, seq, 20.0 * (1 + k) as f64), RtpSource::Ignored);
+            assert_eq!(
+                latch.on_rtp(a(32000), 0x9999, seq, 20.0 * (1 + k) as f64),
+                RtpSource::Ignored
+            );
         }
     }
 
@@ -252,7 +305,10 @@ mod tests {
     fn the_sdp_address_wins_the_latch_back_at_once() {
         let mut latch = Latch::new(a(4000));
         latch.on_rtp(a(31000), PEER, 1, 0.0);
-        assert_eq!(latch.on_rtp(a(4000), PEER, 2, 20.0), RtpSource::Moved { from: a(31000) });
+        assert_eq!(
+            latch.on_rtp(a(4000), PEER, 2, 20.0),
+            RtpSource::Moved { from: a(31000) }
+        );
         assert_eq!(latch.rtp_destination(), a(4000));
     }
 
@@ -262,9 +318,15 @@ mod tests {
         latch.on_rtp(a(31000), PEER, 1, 0.0);
         latch.on_rtcp(a(31001), true);
         latch.renegotiated(a(4000), false);
-        assert_eq!((latch.rtp_destination(), latch.rtcp_destination(a(4001))), (a(31000), a(31001)));
+        assert_eq!(
+            (latch.rtp_destination(), latch.rtcp_destination(a(4001))),
+            (a(31000), a(31001))
+        );
         latch.renegotiated(a(5000), true);
-        assert_eq!((latch.rtp_destination(), latch.rtcp_destination(a(5001))), (a(5000), a(5001)));
+        assert_eq!(
+            (latch.rtp_destination(), latch.rtcp_destination(a(5001))),
+            (a(5000), a(5001))
+        );
     }
 
     #[test]

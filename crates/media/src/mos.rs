@@ -46,11 +46,17 @@ pub fn delay_impairment(ta_ms: f64) -> f64 {
         return 0.0;
     }
     let x = (ta_ms / 100.0).log2();
-    25.0 * ((1.0 + x.powi(6)).powf(1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0).powi(6)).powf(1.0 / 6.0) + 2.0)
+    25.0 * ((1.0 + x.powi(6)).powf(1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0).powi(6)).powf(1.0 / 6.0)
+        + 2.0)
 }
 
 /// Effective equipment impairment Ie,eff under packet loss.
-pub fn effective_equipment_impairment(ie: f64, bpl: f64, loss_percent: f64, burst_ratio: f64) -> f64 {
+pub fn effective_equipment_impairment(
+    ie: f64,
+    bpl: f64,
+    loss_percent: f64,
+    burst_ratio: f64,
+) -> f64 {
     let ppl = loss_percent.clamp(0.0, 100.0);
     let burst = burst_ratio.max(1.0);
     ie + (95.0 - ie) * ppl / (ppl / burst + bpl)
@@ -80,7 +86,12 @@ mod tests {
     use super::*;
 
     fn input(codec: Codec, loss: f64, delay: f64) -> EModelInput {
-        EModelInput { codec, loss_percent: loss, burst_ratio: 1.0, one_way_delay_ms: delay }
+        EModelInput {
+            codec,
+            loss_percent: loss,
+            burst_ratio: 1.0,
+            one_way_delay_ms: delay,
+        }
     }
 
     #[test]
@@ -95,7 +106,11 @@ mod tests {
     fn known_values() {
         // Idd: none up to 100 ms; X = 1 at 200 ms gives 25 (2^(1/6) - 3 (1 + 3^-6)^(1/6) + 2).
         assert_eq!(delay_impairment(100.0), 0.0);
-        assert!((delay_impairment(200.0) - 3.04).abs() < 0.01, "{}", delay_impairment(200.0));
+        assert!(
+            (delay_impairment(200.0) - 3.04).abs() < 0.01,
+            "{}",
+            delay_impairment(200.0)
+        );
         assert!(delay_impairment(400.0) > 15.0);
         // Ie,eff for G.711 + PLC at 5 % random loss: 95 * 5 / (5 + 25.1) = 15.78.
         let ie = effective_equipment_impairment(0.0, 25.1, 5.0, 1.0);

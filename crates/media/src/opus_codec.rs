@@ -79,7 +79,11 @@ impl Default for LossPlan {
 impl LossPlan {
     /// A call's plan before any report: [`START_LOSS`].
     pub fn new() -> Self {
-        LossPlan { percent: START_LOSS, clean_reports: 0, seen_loss: false }
+        LossPlan {
+            percent: START_LOSS,
+            clean_reports: 0,
+            seen_loss: false,
+        }
     }
 
     /// The loss (percent) currently planned for.
@@ -93,8 +97,11 @@ impl LossPlan {
         let reported = (fraction_lost as u32 * 100).div_ceil(256) as u8;
         if reported == 0 {
             self.clean_reports += 1;
-            let enough =
-                if self.seen_loss { CLEAN_REPORTS_TO_STOP } else { CLEAN_REPORTS_TO_STOP_UNSEEN };
+            let enough = if self.seen_loss {
+                CLEAN_REPORTS_TO_STOP
+            } else {
+                CLEAN_REPORTS_TO_STOP_UNSEEN
+            };
             if self.clean_reports >= enough {
                 self.percent = 0;
             }
@@ -113,7 +120,10 @@ impl LossPlan {
 }
 
 fn err(reason: impl std::fmt::Display) -> MediaError {
-    MediaError::Codec { codec: "Opus", reason: reason.to_string() }
+    MediaError::Codec {
+        codec: "Opus",
+        reason: reason.to_string(),
+    }
 }
 
 /// True if an Opus packet carries an in-band FEC (LBRR) copy of the previous frame.
@@ -154,9 +164,20 @@ impl OpusEncoder {
         inner.set_inband_fec(true).map_err(err)?;
         let loss = START_LOSS;
         let bitrate = bitrate_for_loss(loss);
-        inner.set_bitrate(opus::Bitrate::Bits(bitrate)).map_err(err)?;
-        inner.set_packet_loss_perc(packet_loss_perc_for(loss) as i32).map_err(err)?;
-        Ok(OpusEncoder { inner, buf: vec![0; 1500], loss, bitrate, pending: None, waited: 0 })
+        inner
+            .set_bitrate(opus::Bitrate::Bits(bitrate))
+            .map_err(err)?;
+        inner
+            .set_packet_loss_perc(packet_loss_perc_for(loss) as i32)
+            .map_err(err)?;
+        Ok(OpusEncoder {
+            inner,
+            buf: vec![0; 1500],
+            loss,
+            bitrate,
+            pending: None,
+            waited: 0,
+        })
     }
 
     /// The loss percentage the encoder currently plans for (starts at [`START_LOSS`]).
@@ -202,7 +223,11 @@ impl OpusEncoder {
         if percent == self.loss {
             return;
         }
-        if self.inner.set_packet_loss_perc(packet_loss_perc_for(percent) as i32).is_ok() {
+        if self
+            .inner
+            .set_packet_loss_perc(packet_loss_perc_for(percent) as i32)
+            .is_ok()
+        {
             self.loss = percent;
         }
         let rate = bitrate_for_loss(self.loss);
@@ -233,10 +258,18 @@ impl Libopus {
         let mut error = 0;
         // SAFETY: plain constructor; `error` outlives the call.
         let st = unsafe { opusic_sys::opus_decoder_create(RATE as i32, 1, &mut error) };
-        let st = std::ptr::NonNull::new(st).filter(|_| error == opusic_sys::OPUS_OK).ok_or_else(|| err(strerror(error)))?;
+        let st = std::ptr::NonNull::new(st)
+            .filter(|_| error == opusic_sys::OPUS_OK)
+            .ok_or_else(|| err(strerror(error)))?;
         let dec = Libopus(st);
         // SAFETY: a valid decoder; OPUS_SET_COMPLEXITY takes one opus_int32.
-        let r = unsafe { opusic_sys::opus_decoder_ctl(dec.0.as_ptr(), opusic_sys::OPUS_SET_COMPLEXITY_REQUEST, complexity) };
+        let r = unsafe {
+            opusic_sys::opus_decoder_ctl(
+                dec.0.as_ptr(),
+                opusic_sys::OPUS_SET_COMPLEXITY_REQUEST,
+                complexity,
+            )
+        };
         if r != opusic_sys::OPUS_OK {
             return Err(err(strerror(r)));
         }
@@ -246,7 +279,13 @@ impl Libopus {
     fn complexity(&mut self) -> i32 {
         let mut value: i32 = -1;
         // SAFETY: a valid decoder; OPUS_GET_COMPLEXITY takes one opus_int32 pointer.
-        unsafe { opusic_sys::opus_decoder_ctl(self.0.as_ptr(), opusic_sys::OPUS_GET_COMPLEXITY_REQUEST, &mut value as *mut i32) };
+        unsafe {
+            opusic_sys::opus_decoder_ctl(
+                self.0.as_ptr(),
+                opusic_sys::OPUS_GET_COMPLEXITY_REQUEST,
+                &mut value as *mut i32,
+            )
+        };
         value
     }
 
@@ -254,10 +293,23 @@ impl Libopus {
     fn decode(&mut self, data: &[u8], out: &mut [i16], fec: bool) -> Result<usize, MediaError> {
         let len = i32::try_from(data.len()).map_err(|_| err("packet too large"))?;
         let frame = i32::try_from(out.len()).map_err(|_| err("frame too large"))?;
-        let ptr = if data.is_empty() { std::ptr::null() } else { data.as_ptr() };
+        let ptr = if data.is_empty() {
+            std::ptr::null()
+        } else {
+            data.as_ptr()
+        };
         // SAFETY: libopus reads at most `len` bytes from `ptr` (null for concealment) and writes
         // at most `frame` samples to `out`; both slices outlive the call.
-        let n = unsafe { opusic_sys::opus_decode(self.0.as_ptr(), ptr, len, out.as_mut_ptr(), frame, i32::from(fec)) };
+        let n = unsafe {
+            opusic_sys::opus_decode(
+                self.0.as_ptr(),
+                ptr,
+                len,
+                out.as_mut_ptr(),
+                frame,
+                i32::from(fec),
+            )
+        };
         if n < 0 {
             return Err(err(strerror(n)));
         }
@@ -292,7 +344,10 @@ impl OpusDecoder {
 
     /// A decoder at another complexity (0 for the classic concealment: for comparisons).
     pub fn with_complexity(complexity: i32) -> Result<Self, MediaError> {
-        Ok(OpusDecoder { inner: Libopus::new(complexity)?, buf: vec![0; MAX_FRAME] })
+        Ok(OpusDecoder {
+            inner: Libopus::new(complexity)?,
+            buf: vec![0; MAX_FRAME],
+        })
     }
 
     /// The decoder's complexity as libopus reports it.
@@ -306,7 +361,10 @@ impl AudioDecoder for OpusDecoder {
         if payload.is_empty() {
             return Err(err("empty packet"));
         }
-        let n = self.inner.decode(payload, &mut self.buf, false).map_err(err)?;
+        let n = self
+            .inner
+            .decode(payload, &mut self.buf, false)
+            .map_err(err)?;
         out.extend_from_slice(&self.buf[..n]);
         Ok(())
     }
@@ -358,7 +416,11 @@ mod tests {
         for f in 0..50 {
             let mut pkt = Vec::new();
             enc.encode(&tone(960, f * 960), &mut pkt).unwrap();
-            assert!(!pkt.is_empty() && pkt.len() < 400, "packet of {} bytes", pkt.len());
+            assert!(
+                !pkt.is_empty() && pkt.len() < 400,
+                "packet of {} bytes",
+                pkt.len()
+            );
             bytes += pkt.len();
             dec.decode(&pkt, &mut decoded).unwrap();
         }
@@ -388,12 +450,18 @@ mod tests {
             dec.decode(p, &mut out).unwrap();
         }
         // Packet 10 lost; packet 11 carries its FEC copy.
-        assert!(packet_has_fec(&pkts[11]), "expected loss > 0 makes the encoder add FEC");
+        assert!(
+            packet_has_fec(&pkts[11]),
+            "expected loss > 0 makes the encoder add FEC"
+        );
         let before = out.len();
         dec.conceal(960, Some(&pkts[11]), &mut out).unwrap();
         assert_eq!(out.len() - before, 960);
         let recovered = energy(&out[before..]);
-        assert!(recovered > energy(&tone(960, 0)) * 0.3, "FEC frame carries the tone");
+        assert!(
+            recovered > energy(&tone(960, 0)) * 0.3,
+            "FEC frame carries the tone"
+        );
         dec.decode(&pkts[11], &mut out).unwrap();
         // Plain PLC when nothing follows.
         let before = out.len();
@@ -423,11 +491,17 @@ mod tests {
         let mut enc = OpusEncoder::new().unwrap();
         enc.set_expected_loss(0);
         quiet_frame(&mut enc);
-        assert_eq!((enc.expected_loss(), enc.bitrate()), (0, Some(BITRATE as u32)));
+        assert_eq!(
+            (enc.expected_loss(), enc.bitrate()),
+            (0, Some(BITRATE as u32))
+        );
         let (clean_size, clean_fec) = average_size(&mut enc, 50);
         assert!(!clean_fec, "no FEC copies on a clean line");
         enc.set_expected_loss(10);
-        assert_eq!((enc.expected_loss(), enc.bitrate()), (10, Some(PROTECTED_BITRATE as u32)));
+        assert_eq!(
+            (enc.expected_loss(), enc.bitrate()),
+            (10, Some(PROTECTED_BITRATE as u32))
+        );
         let (lossy_size, lossy_fec) = average_size(&mut enc, 50);
         assert!(lossy_fec, "FEC copies once loss is reported");
         enc.set_expected_loss(0);
@@ -435,8 +509,13 @@ mod tests {
         assert_eq!(enc.bitrate(), Some(BITRATE as u32));
         let (back_size, back_fec) = average_size(&mut enc, 50);
         assert!(!back_fec, "FEC off again when the line is clean");
-        assert!(back_size.abs_diff(clean_size) * 5 < clean_size, "the clean setting again: {back_size} vs {clean_size} bytes");
-        println!("bytes per packet: clean {clean_size}, 10 % loss {lossy_size}, clean again {back_size}");
+        assert!(
+            back_size.abs_diff(clean_size) * 5 < clean_size,
+            "the clean setting again: {back_size} vs {clean_size} bytes"
+        );
+        println!(
+            "bytes per packet: clean {clean_size}, 10 % loss {lossy_size}, clean again {back_size}"
+        );
     }
 
     #[test]
@@ -450,7 +529,10 @@ mod tests {
             fec.push(packet_has_fec(&p));
         }
         // The first packet has no previous frame to copy; the second already carries it.
-        assert!(fec[1..].iter().all(|&f| f), "FEC copies from the second packet on: {fec:?}");
+        assert!(
+            fec[1..].iter().all(|&f| f),
+            "FEC copies from the second packet on: {fec:?}"
+        );
     }
 
     #[test]
@@ -481,14 +563,23 @@ mod tests {
         // Mid-word: still protected.
         for f in 0..10 {
             enc.encode(&tone(960, f * 960), &mut Vec::new()).unwrap();
-            assert_eq!((enc.expected_loss(), enc.bitrate()), (START_LOSS, Some(PROTECTED_BITRATE as u32)));
+            assert_eq!(
+                (enc.expected_loss(), enc.bitrate()),
+                (START_LOSS, Some(PROTECTED_BITRATE as u32))
+            );
         }
         // The first pause: clean-line settings.
         quiet_frame(&mut enc);
-        assert_eq!((enc.expected_loss(), enc.bitrate()), (0, Some(BITRATE as u32)));
+        assert_eq!(
+            (enc.expected_loss(), enc.bitrate()),
+            (0, Some(BITRATE as u32))
+        );
         // Loss reported mid-word: protection at once.
         enc.set_expected_loss(7);
-        assert_eq!((enc.expected_loss(), enc.bitrate()), (7, Some(PROTECTED_BITRATE as u32)));
+        assert_eq!(
+            (enc.expected_loss(), enc.bitrate()),
+            (7, Some(PROTECTED_BITRATE as u32))
+        );
         // Without any pause, the lower setting still comes after MAX_WAIT_FRAMES.
         enc.set_expected_loss(0);
         for f in 0..MAX_WAIT_FRAMES as usize {
@@ -513,7 +604,11 @@ mod tests {
         // Clean intervals on a lossy line (seconds without loss happen at 5 %) keep it...
         assert_eq!(plan.on_report(0), 16);
         assert_eq!(plan.on_report(0), 16);
-        assert_eq!(plan.on_report(fraction(6)), 13, "a lossy report restarts the clean count");
+        assert_eq!(
+            plan.on_report(fraction(6)),
+            13,
+            "a lossy report restarts the clean count"
+        );
         assert_eq!(plan.on_report(0), 13);
         assert_eq!(plan.on_report(0), 13);
         // ...CLEAN_REPORTS_TO_STOP in a row turn it off.
@@ -551,7 +646,9 @@ mod tests {
             .map(|i| {
                 let t = (i + offset) as f32 / RATE as f32;
                 let f0 = 140.0 + 10.0 * (t * 1.3).sin();
-                let x: f32 = (1..8).map(|h| (t * f0 * h as f32 * std::f32::consts::TAU).sin() / h as f32).sum();
+                let x: f32 = (1..8)
+                    .map(|h| (t * f0 * h as f32 * std::f32::consts::TAU).sin() / h as f32)
+                    .sum();
                 (x * 4000.0) as i16
             })
             .collect()
@@ -588,11 +685,26 @@ mod tests {
         assert_eq!(classic.len(), deep.len());
         // Before the loss both decoders agree; in the gap only a libopus built with deep PLC
         // (ENABLE_DEEP_PLC) conceals differently at complexity 5.
-        assert_eq!(classic[..960 * 25], deep[..960 * 25], "same decoding before the loss");
+        assert_eq!(
+            classic[..960 * 25],
+            deep[..960 * 25],
+            "same decoding before the loss"
+        );
         let gap = 960 * 25..960 * 28;
-        let differ = classic[gap.clone()].iter().zip(&deep[gap.clone()]).filter(|(a, b)| a != b).count();
-        assert!(differ > 960, "the neural concealment ran ({differ} of {} samples differ)", gap.len());
-        assert!(energy(&deep[gap]) > energy(&voiced(960, 0)) * 0.05, "the gap is filled, not silent");
+        let differ = classic[gap.clone()]
+            .iter()
+            .zip(&deep[gap.clone()])
+            .filter(|(a, b)| a != b)
+            .count();
+        assert!(
+            differ > 960,
+            "the neural concealment ran ({differ} of {} samples differ)",
+            gap.len()
+        );
+        assert!(
+            energy(&deep[gap]) > energy(&voiced(960, 0)) * 0.05,
+            "the gap is filled, not silent"
+        );
     }
 
     #[test]
@@ -604,4 +716,3 @@ mod tests {
         let _ = dec.decode(&[0xFF, 0xFF, 0xFF], &mut out);
     }
 }
-

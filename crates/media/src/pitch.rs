@@ -66,9 +66,15 @@ pub fn find_period(
         return best_in(x, min..=max, window);
     }
     // Coarse search at ~8 kHz (averaging each group of `factor` samples), then refine.
-    let coarse: Vec<f32> =
-        x.chunks_exact(factor).map(|c| c.iter().sum::<f32>() / factor as f32).collect();
-    let (cp, _) = best_in(&coarse, (min / factor).max(1)..=max / factor, window / factor)?;
+    let coarse: Vec<f32> = x
+        .chunks_exact(factor)
+        .map(|c| c.iter().sum::<f32>() / factor as f32)
+        .collect();
+    let (cp, _) = best_in(
+        &coarse,
+        (min / factor).max(1)..=max / factor,
+        window / factor,
+    )?;
     let lo = (cp * factor).saturating_sub(factor).max(min);
     let hi = (cp * factor + factor).min(max);
     best_in(x, lo..=hi, window)

@@ -127,17 +127,26 @@ impl Plc {
         let (min, max, window) = (self.ms(2.5), self.ms(15.0), self.ms(5.0));
         // The period at the start of `next`: search the reversed frame at its end.
         let reversed: Vec<f32> = next.iter().rev().map(|&s| s as f32).collect();
-        let period = find_period(&reversed, self.rate as u32, min, max, window, layout_before_end)
-            .map(|(p, _)| p)
-            .filter(|&p| p <= next.len())
-            .or(Some(self.period).filter(|&p| p > 0 && p <= next.len()));
+        let period = find_period(
+            &reversed,
+            self.rate as u32,
+            min,
+            max,
+            window,
+            layout_before_end,
+        )
+        .map(|(p, _)| p)
+        .filter(|&p| p <= next.len())
+        .or(Some(self.period).filter(|&p| p > 0 && p <= next.len()));
         let Some(p) = period else { return };
         for i in 0..samples {
             // Periodic with period p and continuous into next[0].
             let back = next[(p - (samples - i) % p) % p] as f32;
             let w = (i as f32 + 0.5) / samples as f32;
             let fwd = out[start + i] as f32;
-            out[start + i] = (fwd * (1.0 - w) + back * w).round().clamp(-32768.0, 32767.0) as i16;
+            out[start + i] = (fwd * (1.0 - w) + back * w)
+                .round()
+                .clamp(-32768.0, 32767.0) as i16;
         }
         let made = self.made.len();
         let n = samples.min(made);
@@ -154,10 +163,17 @@ impl Plc {
             let (min, max) = (self.ms(2.5), self.ms(15.0));
             let window = self.ms(5.0);
             // With too little history (or none), conceal with silence.
-            self.period = find_period(&self.history, self.rate as u32, min, max, window, layout_before_end)
-                .map(|(p, _)| p)
-                .filter(|&p| p + p / 4 <= self.history.len())
-                .unwrap_or(0);
+            self.period = find_period(
+                &self.history,
+                self.rate as u32,
+                min,
+                max,
+                window,
+                layout_before_end,
+            )
+            .map(|(p, _)| p)
+            .filter(|&p| p + p / 4 <= self.history.len())
+            .unwrap_or(0);
             self.pos = 0;
             self.cycle.clear();
             if self.period > 0 {
@@ -167,7 +183,11 @@ impl Plc {
         let start = out.len();
         for _ in 0..samples {
             let g = self.gain(self.lost);
-            let v = if g > 0.0 { self.next_synthetic() * g } else { 0.0 };
+            let v = if g > 0.0 {
+                self.next_synthetic() * g
+            } else {
+                0.0
+            };
             self.lost += 1;
             out.push(v.round().clamp(-32768.0, 32767.0) as i16);
         }
@@ -193,9 +213,15 @@ impl Plc {
                 .min(pcm.len());
             for (i, s) in pcm.iter_mut().take(len).enumerate() {
                 let g = self.gain(self.lost + i);
-                let synth = if g > 0.0 { self.next_synthetic() * g } else { 0.0 };
+                let synth = if g > 0.0 {
+                    self.next_synthetic() * g
+                } else {
+                    0.0
+                };
                 let w = (i as f32 + 0.5) / len as f32;
-                *s = (synth * (1.0 - w) + *s as f32 * w).round().clamp(-32768.0, 32767.0) as i16;
+                *s = (synth * (1.0 - w) + *s as f32 * w)
+                    .round()
+                    .clamp(-32768.0, 32767.0) as i16;
             }
             self.lost = 0;
             let made = std::mem::take(&mut self.made);
@@ -215,13 +241,17 @@ mod tests {
         range
             .map(|i| {
                 let ph = i as f32 / period * std::f32::consts::TAU;
-                (7000.0 * ph.sin() + 3000.0 * (2.0 * ph + 0.5).sin() + 1500.0 * (3.0 * ph).sin()) as i16
+                (7000.0 * ph.sin() + 3000.0 * (2.0 * ph + 0.5).sin() + 1500.0 * (3.0 * ph).sin())
+                    as i16
             })
             .collect()
     }
 
     fn max_step(x: &[i16]) -> i32 {
-        x.windows(2).map(|w| (w[1] as i32 - w[0] as i32).abs()).max().unwrap_or(0)
+        x.windows(2)
+            .map(|w| (w[1] as i32 - w[0] as i32).abs())
+            .max()
+            .unwrap_or(0)
     }
 
     fn energy(x: &[i16]) -> f64 {
@@ -252,7 +282,11 @@ mod tests {
         let out = run(&signal, &[4]);
         assert_eq!(out.len(), signal.len());
         // No clicks anywhere, including both edges of the gap.
-        assert!(max_step(&out) <= natural * 12 / 10, "step {} vs {natural}", max_step(&out));
+        assert!(
+            max_step(&out) <= natural * 12 / 10,
+            "step {} vs {natural}",
+            max_step(&out)
+        );
         // The concealed frame keeps the period: it repeats itself 62-63 samples later.
         let f: Vec<f32> = out.iter().map(|&s| s as f32).collect();
         let c62 = crate::pitch::similarity(&f, 640, 640 + 62, 60);
@@ -261,9 +295,16 @@ mod tests {
         // ...and stays close to what was lost (first 10 ms are at full level).
         let lost = &signal[640..720];
         let got = &out[640..720];
-        let err: f64 = lost.iter().zip(got).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum();
+        let err: f64 = lost
+            .iter()
+            .zip(got)
+            .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+            .sum();
         let sig: f64 = lost.iter().map(|&a| (a as f64).powi(2)).sum();
-        assert!(10.0 * (sig / err).log10() > 10.0, "close to the lost waveform");
+        assert!(
+            10.0 * (sig / err).log10() > 10.0,
+            "close to the lost waveform"
+        );
     }
 
     #[test]
@@ -274,10 +315,19 @@ mod tests {
         let e = |f: usize| energy(&out[f * 160..(f + 1) * 160]);
         let full = energy(&signal[0..160]);
         assert!(e(3) > full * 0.6, "first lost frame near full level");
-        assert!(e(4) < e(3) && e(5) < e(4), "energy decays: {} {} {}", e(3), e(4), e(5));
+        assert!(
+            e(4) < e(3) && e(5) < e(4),
+            "energy decays: {} {} {}",
+            e(3),
+            e(4),
+            e(5)
+        );
         // Silence from 60 ms into the loss (frame 6 starts at 60 ms).
         assert!(out[160 * 6..160 * 7].iter().all(|&s| s == 0));
-        assert!(max_step(&out) <= natural * 12 / 10, "no clicks, also on resuming");
+        assert!(
+            max_step(&out) <= natural * 12 / 10,
+            "no clicks, also on resuming"
+        );
         assert!(e(8) > full * 0.9, "real audio back at full level");
     }
 
@@ -302,7 +352,10 @@ mod tests {
     }
 
     fn error_db(signal: &[i16], out: &[i16], range: std::ops::Range<usize>) -> f64 {
-        let err: f64 = range.clone().map(|i| (signal[i] as f64 - out[i] as f64).powi(2)).sum();
+        let err: f64 = range
+            .clone()
+            .map(|i| (signal[i] as f64 - out[i] as f64).powi(2))
+            .sum();
         let sig: f64 = range.map(|i| (signal[i] as f64).powi(2)).sum();
         10.0 * (sig / err.max(1e-9)).log10()
     }
@@ -327,15 +380,30 @@ mod tests {
         let both = run_with_next(&signal, &[4, 5, 6]);
         assert_eq!(both.len(), signal.len());
         let e = |x: &[i16]| energy(&x[160 * 6..160 * 7]);
-        assert!(e(&both) > e(&forward) * 2.0, "the gap's end is not faded out: {} vs {}", e(&both), e(&forward));
-        assert!(max_step(&both) <= natural * 12 / 10, "no clicks: {} vs {natural}", max_step(&both));
+        assert!(
+            e(&both) > e(&forward) * 2.0,
+            "the gap's end is not faded out: {} vs {}",
+            e(&both),
+            e(&forward)
+        );
+        assert!(
+            max_step(&both) <= natural * 12 / 10,
+            "no clicks: {} vs {natural}",
+            max_step(&both)
+        );
         // The frame after the gap is played untouched (it was joined already).
         assert_eq!(&both[160 * 7..160 * 8], &signal[160 * 7..160 * 8]);
         // A single loss: closer to what was lost than forward-only concealment.
         let forward = run(&signal, &[4]);
         let both = run_with_next(&signal, &[4]);
-        let (f_db, b_db) = (error_db(&signal, &forward, 640..800), error_db(&signal, &both, 640..800));
-        assert!(b_db > f_db, "two-sided {b_db:.1} dB vs forward {f_db:.1} dB");
+        let (f_db, b_db) = (
+            error_db(&signal, &forward, 640..800),
+            error_db(&signal, &both, 640..800),
+        );
+        assert!(
+            b_db > f_db,
+            "two-sided {b_db:.1} dB vs forward {f_db:.1} dB"
+        );
         assert!(max_step(&both) <= natural * 12 / 10);
     }
 

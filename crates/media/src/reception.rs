@@ -34,7 +34,10 @@ impl ReceptionStats {
     /// Statistics for a stream on an RTP clock of `clock_rate` Hz (enables the guard that
     /// keeps absurd timestamps out of the jitter figure).
     pub fn new(clock_rate: u32) -> Self {
-        ReceptionStats { clock_rate, ..Default::default() }
+        ReceptionStats {
+            clock_rate,
+            ..Default::default()
+        }
     }
 
     /// Records a packet with sequence `seq` and RTP timestamp `ts` that arrived at `arrival`
@@ -215,7 +218,10 @@ mod tests {
         for i in 0..10u32 {
             assert!(s.on_packet(i as u16, i * 160, (i * 160) as u64));
         }
-        assert!(!s.on_packet(40000, 10 * 160, 1600), "a jump of 40000 waits for confirmation");
+        assert!(
+            !s.on_packet(40000, 10 * 160, 1600),
+            "a jump of 40000 waits for confirmation"
+        );
         assert!(s.on_packet(10, 10 * 160, 1600));
         // An absurd timestamp on an otherwise fine packet: no jitter spike.
         assert!(s.on_packet(11, 0x7000_0000, 11 * 160));
@@ -228,7 +234,11 @@ mod tests {
         assert!(!s.on_packet(30000, 0, 20 * 160));
         assert!(s.on_packet(30001, 160, 21 * 160));
         assert!(s.on_packet(30002, 320, 22 * 160));
-        assert_eq!(s.cumulative_lost(), 0, "counting started over at the new sequence");
+        assert_eq!(
+            s.cumulative_lost(),
+            0,
+            "counting started over at the new sequence"
+        );
         assert_eq!(s.packets_received(), 2);
     }
 

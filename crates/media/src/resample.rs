@@ -14,7 +14,10 @@
 //! between its points is done.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Async, FixedAsync, Indexing, Resampler, SincInterpolationParameters, SincInterpolationType, WindowFunction};
+use rubato::{
+    Async, FixedAsync, Indexing, Resampler, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
+};
 
 /// Filter length in samples of the lower rate (the delay is half of it).
 pub const LOW_RATE_TAPS: usize = 96;
@@ -34,7 +37,11 @@ fn gcd(a: u32, b: u32) -> u32 {
 /// The windowed-sinc parameters for `from` -> `to` (see the module doc).
 fn sinc_parameters(from: u32, to: u32) -> SincInterpolationParameters {
     // rubato counts the filter in input samples; downsampling needs proportionally more.
-    let sinc_len = if to < from { LOW_RATE_TAPS * from as usize / to as usize } else { LOW_RATE_TAPS };
+    let sinc_len = if to < from {
+        LOW_RATE_TAPS * from as usize / to as usize
+    } else {
+        LOW_RATE_TAPS
+    };
     // Output sample k sits at input position k * from / to: its fractional part is a
     // multiple of gcd / to, so to / gcd phases cover them all.
     let phases = (to / gcd(from, to)) as usize;
@@ -68,12 +75,17 @@ fn measured_delay(mut r: Async<f32>, chunk: usize) -> Result<usize, rubato::Resa
         input.resize(need, 0.0);
         let inbuf = InterleavedSlice::new(&input[..], 1, need).expect("sized to the request");
         let frames = scratch.len();
-        let mut outbuf = InterleavedSlice::new_mut(&mut scratch[..], 1, frames).expect("sized to the maximum");
+        let mut outbuf =
+            InterleavedSlice::new_mut(&mut scratch[..], 1, frames).expect("sized to the maximum");
         let (_, written) = r.process_into_buffer(&inbuf, &mut outbuf, None::<&Indexing>)?;
         out.extend_from_slice(&scratch[..written]);
         input.iter_mut().for_each(|x| *x = 0.0);
     }
-    Ok(out.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).map_or(0, |(i, _)| i))
+    Ok(out
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map_or(0, |(i, _)| i))
 }
 
 /// Converts a mono f32 stream from one rate to another. Rates that match pass straight through.
@@ -92,7 +104,11 @@ pub struct StreamResampler {
 
 impl StreamResampler {
     pub fn new(from: u32, to: u32) -> Result<Self, MediaError> {
-        let err = |e: &dyn std::fmt::Display| MediaError::Resample { from, to, reason: e.to_string() };
+        let err = |e: &dyn std::fmt::Display| MediaError::Resample {
+            from,
+            to,
+            reason: e.to_string(),
+        };
         if from == 0 || to == 0 {
             return Err(err(&"sample rate must be above zero"));
         }
@@ -102,10 +118,20 @@ impl StreamResampler {
             // ~20 ms chunks at the input rate keep latency low.
             let chunk = (from as usize / 50).max(64);
             let make = || {
-                Async::<f32>::new_sinc(to as f64 / from as f64, 1.0, &sinc_parameters(from, to), chunk, 1, FixedAsync::Input)
-                    .map_err(|e| err(&e))
+                Async::<f32>::new_sinc(
+                    to as f64 / from as f64,
+                    1.0,
+                    &sinc_parameters(from, to),
+                    chunk,
+                    1,
+                    FixedAsync::Input,
+                )
+                .map_err(|e| err(&e))
             };
-            Some((make()?, measured_delay(make()?, chunk).map_err(|e| err(&e))?))
+            Some((
+                make()?,
+                measured_delay(make()?, chunk).map_err(|e| err(&e))?,
+            ))
         };
         let (inner, skip) = match inner {
             Some((r, skip)) => (Some(r), skip),
@@ -146,12 +172,17 @@ impl StreamResampler {
                 &padded
             }
         };
-        let err = |e: &dyn std::fmt::Display| MediaError::Resample { from, to, reason: e.to_string() };
+        let err = |e: &dyn std::fmt::Display| MediaError::Resample {
+            from,
+            to,
+            reason: e.to_string(),
+        };
         let inbuf = InterleavedSlice::new(input, 1, need).map_err(|e| err(&e))?;
         let mut outbuf =
             InterleavedSlice::new_mut(&mut self.scratch[..], 1, out_frames).map_err(|e| err(&e))?;
-        let (_, written) =
-            r.process_into_buffer(&inbuf, &mut outbuf, None::<&Indexing>).map_err(|e| err(&e))?;
+        let (_, written) = r
+            .process_into_buffer(&inbuf, &mut outbuf, None::<&Indexing>)
+            .map_err(|e| err(&e))?;
         let drop = self.skip.min(written);
         self.skip -= drop;
         out.extend_from_slice(&self.scratch[drop..written]);
@@ -214,7 +245,10 @@ pub fn to_f32(pcm: &[i16], out: &mut Vec<f32>) {
 
 /// f32 in [-1, 1] to i16 PCM, clipping.
 pub fn to_i16(x: &[f32], out: &mut Vec<i16>) {
-    out.extend(x.iter().map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16));
+    out.extend(
+        x.iter()
+            .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
+    );
 }
 
 #[cfg(test)]
@@ -222,12 +256,19 @@ mod tests {
     use super::*;
 
     fn sine(rate: u32, freq: f32, n: usize) -> Vec<f32> {
-        (0..n).map(|i| (i as f32 / rate as f32 * freq * std::f32::consts::TAU).sin() * 0.5).collect()
+        (0..n)
+            .map(|i| (i as f32 / rate as f32 * freq * std::f32::consts::TAU).sin() * 0.5)
+            .collect()
     }
 
     #[test]
     fn whole_clip_lengths_match_the_ratio() {
-        for (from, to, n) in [(48000, 8000, 48000), (8000, 48000, 8000), (44100, 48000, 44100), (22050, 8000, 12345)] {
+        for (from, to, n) in [
+            (48000, 8000, 48000),
+            (8000, 48000, 8000),
+            (44100, 48000, 44100),
+            (22050, 8000, 12345),
+        ] {
             let out = resample_all(&sine(from, 440.0, n), from, to).unwrap();
             let expected = (n as u64 * to as u64 + from as u64 / 2) / from as u64;
             assert_eq!(out.len() as u64, expected, "{from}->{to}");
@@ -236,7 +277,14 @@ mod tests {
 
     #[test]
     fn streaming_in_odd_pieces_is_aligned_and_clean() {
-        for (from, to) in [(48000, 8000), (8000, 48000), (48000, 16000), (16000, 48000), (44100, 48000), (48000, 44100)] {
+        for (from, to) in [
+            (48000, 8000),
+            (8000, 48000),
+            (48000, 16000),
+            (16000, 48000),
+            (44100, 48000),
+            (48000, 44100),
+        ] {
             let input = sine(from, 440.0, from as usize);
             let mut r = StreamResampler::new(from, to).unwrap();
             let mut out = Vec::new();
@@ -250,13 +298,21 @@ mod tests {
             // the ideal sine, and clean once that fraction is taken into account.
             let range = to as usize / 20..to as usize * 19 / 20;
             let err_at = |lag: f32| -> f32 {
-                let ideal = |i: usize| ((i as f32 - lag) / to as f32 * 440.0 * std::f32::consts::TAU).sin() * 0.5;
+                let ideal = |i: usize| {
+                    ((i as f32 - lag) / to as f32 * 440.0 * std::f32::consts::TAU).sin() * 0.5
+                };
                 range.clone().map(|i| (out[i] - ideal(i)).powi(2)).sum()
             };
             let sig: f32 = range.clone().map(|i| out[i] * out[i]).sum();
-            let lag = (-60..=60).map(|l| l as f32 / 20.0).min_by(|&a, &b| err_at(a).total_cmp(&err_at(b))).unwrap();
+            let lag = (-60..=60)
+                .map(|l| l as f32 / 20.0)
+                .min_by(|&a, &b| err_at(a).total_cmp(&err_at(b)))
+                .unwrap();
             let snr_db = 10.0 * (sig / err_at(lag)).log10();
-            assert!(lag.abs() <= 0.5 && snr_db > 40.0, "{from}->{to}: off by {lag} samples, SNR {snr_db:.1} dB");
+            assert!(
+                lag.abs() <= 0.5 && snr_db > 40.0,
+                "{from}->{to}: off by {lag} samples, SNR {snr_db:.1} dB"
+            );
         }
     }
 

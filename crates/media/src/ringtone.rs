@@ -4,8 +4,8 @@
 //! The sound: a two-tone trill (1000 + 1333 Hz, switched every 50 ms) in two 0.4 s bursts
 //! with 0.2 s between them, then 2 s of silence, repeating; about -12 dBFS.
 
-use crate::device_watch::DeviceNotices;
 use crate::audio_io::AudioOut;
+use crate::device_watch::DeviceNotices;
 use crate::error::MediaError;
 use crate::tone_player::TonePlayer;
 
@@ -20,7 +20,11 @@ fn ring_sample(n: u64) -> i16 {
     if !on {
         return 0;
     }
-    let freq = if (ms / 50).is_multiple_of(2) { 1000.0 } else { 1333.0 };
+    let freq = if (ms / 50).is_multiple_of(2) {
+        1000.0
+    } else {
+        1333.0
+    };
     let t = n as f32 / RATE as f32;
     (LEVEL * (t * freq * std::f32::consts::TAU).sin() * 32767.0) as i16
 }
@@ -73,10 +77,20 @@ mod tests {
         let r = Ringtone::start(AudioOut::Wav(path.clone()), &DeviceNotices::none()).unwrap();
         std::thread::sleep(Duration::from_millis(300));
         r.stop();
-        let samples: Vec<i16> = hound::WavReader::open(&path).unwrap().samples::<i16>().map(|s| s.unwrap()).collect();
-        assert!(samples.len() >= RATE as usize / 10, "{} samples", samples.len());
+        let samples: Vec<i16> = hound::WavReader::open(&path)
+            .unwrap()
+            .samples::<i16>()
+            .map(|s| s.unwrap())
+            .collect();
+        assert!(
+            samples.len() >= RATE as usize / 10,
+            "{} samples",
+            samples.len()
+        );
         assert!(samples.iter().any(|s| s.unsigned_abs() > 7000));
         let _ = std::fs::remove_dir_all(&dir);
-        Ringtone::start(AudioOut::Null, &DeviceNotices::none()).unwrap().stop();
+        Ringtone::start(AudioOut::Null, &DeviceNotices::none())
+            .unwrap()
+            .stop();
     }
 }

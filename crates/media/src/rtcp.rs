@@ -31,11 +31,22 @@ pub struct SenderInfo {
 /// One packet of a compound RTCP datagram, as far as Hookflash cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RtcpPacket {
-    SenderReport { ssrc: u32, info: SenderInfo, blocks: Vec<ReportBlock> },
-    ReceiverReport { ssrc: u32, blocks: Vec<ReportBlock> },
-    Bye { ssrcs: Vec<u32> },
+    SenderReport {
+        ssrc: u32,
+        info: SenderInfo,
+        blocks: Vec<ReportBlock>,
+    },
+    ReceiverReport {
+        ssrc: u32,
+        blocks: Vec<ReportBlock>,
+    },
+    Bye {
+        ssrcs: Vec<u32>,
+    },
     /// SDES, APP, feedback...: recognised and skipped.
-    Other { packet_type: u8 },
+    Other {
+        packet_type: u8,
+    },
 }
 
 /// Why a datagram is not valid RTCP.
@@ -126,7 +137,9 @@ pub fn parse(datagram: &[u8]) -> Result<Vec<RtcpPacket>, RtcpParseError> {
                 if body.len() < count * 4 {
                     return Err(RtcpParseError::BadLength);
                 }
-                RtcpPacket::Bye { ssrcs: (0..count).map(|i| be32(&body[i * 4..])).collect() }
+                RtcpPacket::Bye {
+                    ssrcs: (0..count).map(|i| be32(&body[i * 4..])).collect(),
+                }
             }
             other => RtcpPacket::Other { packet_type: other },
         });
@@ -225,7 +238,9 @@ pub fn round_trip(block: &ReportBlock, now_ntp: u64) -> Option<std::time::Durati
     if rtt > 0x8000_0000 {
         return None;
     }
-    Some(std::time::Duration::from_micros(rtt as u64 * 1_000_000 / 65536))
+    Some(std::time::Duration::from_micros(
+        rtt as u64 * 1_000_000 / 65536,
+    ))
 }
 
 #[cfg(test)]
@@ -246,12 +261,24 @@ mod tests {
 
     #[test]
     fn sender_report_round_trip() {
-        let info = SenderInfo { ntp: 0x0102030405060708, rtp_timestamp: 9, packets: 10, octets: 11 };
+        let info = SenderInfo {
+            ntp: 0x0102030405060708,
+            rtp_timestamp: 9,
+            packets: 10,
+            octets: 11,
+        };
         let d = build_report(7, Some(info), &[block()], "hookflash@test");
         assert_eq!(d.len() % 4, 0);
         let pkts = parse(&d).unwrap();
         assert_eq!(pkts.len(), 2);
-        assert_eq!(pkts[0], RtcpPacket::SenderReport { ssrc: 7, info, blocks: vec![block()] });
+        assert_eq!(
+            pkts[0],
+            RtcpPacket::SenderReport {
+                ssrc: 7,
+                info,
+                blocks: vec![block()]
+            }
+        );
         assert_eq!(pkts[1], RtcpPacket::Other { packet_type: 202 });
     }
 
@@ -259,7 +286,13 @@ mod tests {
     fn receiver_report_round_trip() {
         let d = build_report(8, None, &[block(), block()], "x");
         let pkts = parse(&d).unwrap();
-        assert_eq!(pkts[0], RtcpPacket::ReceiverReport { ssrc: 8, blocks: vec![block(), block()] });
+        assert_eq!(
+            pkts[0],
+            RtcpPacket::ReceiverReport {
+                ssrc: 8,
+                blocks: vec![block(), block()]
+            }
+        );
         let bye = parse(&build_bye(8)).unwrap();
         assert_eq!(bye, vec![RtcpPacket::Bye { ssrcs: vec![8] }]);
     }
@@ -279,9 +312,16 @@ mod tests {
     #[test]
     fn rtt_from_lsr_and_dlsr() {
         let now: u64 = 0x0000_1000_8000_0000; // middle 32 bits = 0x1000_8000
-        let b = ReportBlock { lsr: 0x1000_0000, dlsr: 0x4000, ..block() };
+        let b = ReportBlock {
+            lsr: 0x1000_0000,
+            dlsr: 0x4000,
+            ..block()
+        };
         // 0x8000 - 0x4000 = 0x4000 units = 0.25 s
-        assert_eq!(round_trip(&b, now), Some(std::time::Duration::from_millis(250)));
+        assert_eq!(
+            round_trip(&b, now),
+            Some(std::time::Duration::from_millis(250))
+        );
         assert_eq!(round_trip(&ReportBlock { lsr: 0, ..b }, now), None);
     }
 }

@@ -104,7 +104,15 @@ mod tests {
     #[test]
     fn build_then_parse() {
         let mut buf = Vec::new();
-        build(&mut buf, true, 111, 65535, 0xDEADBEEF, 0x01020304, &[9, 8, 7]);
+        build(
+            &mut buf,
+            true,
+            111,
+            65535,
+            0xDEADBEEF,
+            0x01020304,
+            &[9, 8, 7],
+        );
         assert_eq!(buf.len(), 15);
         assert_eq!(&buf[..2], &[0x80, 0x80 | 111]);
         let p = parse(&buf).unwrap();
@@ -149,7 +157,10 @@ mod tests {
         assert_eq!(parse(&p), Err(RtpParseError::BadPadding));
         *p.last_mut().unwrap() = 0;
         assert_eq!(parse(&p), Err(RtpParseError::BadPadding));
-        assert_eq!(parse(&vec![0x80; MAX_DATAGRAM + 1]), Err(RtpParseError::TooLarge));
+        assert_eq!(
+            parse(&vec![0x80; MAX_DATAGRAM + 1]),
+            Err(RtpParseError::TooLarge)
+        );
     }
 
     #[test]

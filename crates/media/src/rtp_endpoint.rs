@@ -47,7 +47,9 @@ impl RtpEndpoint {
         let err = |reason: String| MediaError::Bind { ip, reason };
         let mut last = String::from("no free port pair found");
         for _ in 0..64 {
-            let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await.map_err(|e| err(e.to_string()))?;
+            let rtp = UdpSocket::bind(SocketAddr::new(ip, 0))
+                .await
+                .map_err(|e| err(e.to_string()))?;
             let port = rtp.local_addr().map_err(|e| err(e.to_string()))?.port();
             if port % 2 == 1 || port == u16::MAX {
                 // Try to take the even port below instead; otherwise pick again.
@@ -57,12 +59,22 @@ impl RtpEndpoint {
                     UdpSocket::bind(SocketAddr::new(ip, even)).await,
                     UdpSocket::bind(SocketAddr::new(ip, port)).await,
                 ) {
-                    return Ok(RtpEndpoint { rtp: a, rtcp: b, turn: [None, None] });
+                    return Ok(RtpEndpoint {
+                        rtp: a,
+                        rtcp: b,
+                        turn: [None, None],
+                    });
                 }
                 continue;
             }
             match UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
-                Ok(rtcp) => return Ok(RtpEndpoint { rtp, rtcp, turn: [None, None] }),
+                Ok(rtcp) => {
+                    return Ok(RtpEndpoint {
+                        rtp,
+                        rtcp,
+                        turn: [None, None],
+                    })
+                }
                 Err(e) => last = e.to_string(),
             }
         }
@@ -83,7 +95,9 @@ impl RtpEndpoint {
     /// at once, not waited for).
     pub fn release(&mut self) {
         for (i, slot) in self.turn.iter_mut().enumerate() {
-            let Some(mut client) = slot.take() else { continue };
+            let Some(mut client) = slot.take() else {
+                continue;
+            };
             client.close(Instant::now());
             let socket = if i == 0 { &self.rtp } else { &self.rtcp };
             while let Some((to, data)) = client.poll_transmit() {
@@ -101,7 +115,9 @@ impl RtpEndpoint {
         let deadline = start + within;
         let mut clients: [Option<TurnClient>; 2] = [None, None];
         for (i, socket) in [&self.rtp, &self.rtcp].into_iter().enumerate() {
-            let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+            let local = socket
+                .local_addr()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
             match TurnClient::start(local, servers, start) {
                 Ok(c) => clients[i] = Some(c),
                 Err(e) => {
@@ -122,7 +138,12 @@ impl RtpEndpoint {
             if clients.iter().flatten().all(TurnClient::gathered) {
                 break;
             }
-            let wake = clients.iter_mut().flatten().filter_map(TurnClient::poll_timeout).min().map_or(deadline, |t| t.min(deadline));
+            let wake = clients
+                .iter_mut()
+                .flatten()
+                .filter_map(TurnClient::poll_timeout)
+                .min()
+                .map_or(deadline, |t| t.min(deadline));
             tokio::select! {
                 r = self.rtp.recv_from(&mut buf_rtp) => if let (Ok((n, from)), Some(c)) = (r, clients[0].as_mut()) {
                     // Nothing but the servers knows these sockets yet: anything else is dropped.
@@ -144,17 +165,28 @@ impl RtpEndpoint {
         let waited = format!("within {:.1} s", within.as_secs_f32());
         for c in clients.iter().flatten() {
             let (binding, allocating) = c.unanswered();
-            if let (true, Some(addr)) = (binding, servers.stun.or(servers.turn.as_ref().map(|t| t.addr))) {
-                gathered.problems.push(format!("the STUN server {addr} did not answer {waited}"));
+            if let (true, Some(addr)) = (
+                binding,
+                servers.stun.or(servers.turn.as_ref().map(|t| t.addr)),
+            ) {
+                gathered
+                    .problems
+                    .push(format!("the STUN server {addr} did not answer {waited}"));
             }
             if let (true, Some(t)) = (allocating, &servers.turn) {
-                gathered.problems.push(format!("the TURN server {} did not answer {waited}", t.addr));
+                gathered.problems.push(format!(
+                    "the TURN server {} did not answer {waited}",
+                    t.addr
+                ));
             }
         }
         for (i, slot) in clients.into_iter().enumerate() {
             let Some(c) = slot else { continue };
             gathered.problems.extend(c.problems().iter().cloned());
-            let found = Found { reflexive: c.reflexive(), relayed: c.relayed() };
+            let found = Found {
+                reflexive: c.reflexive(),
+                relayed: c.relayed(),
+            };
             if i == 0 {
                 gathered.rtp = found;
             } else {
@@ -179,7 +211,9 @@ mod tests {
     #[tokio::test]
     async fn binds_even_port_pair() {
         for _ in 0..5 {
-            let e = RtpEndpoint::bind("127.0.0.1".parse().unwrap()).await.unwrap();
+            let e = RtpEndpoint::bind("127.0.0.1".parse().unwrap())
+                .await
+                .unwrap();
             let p = e.local_addr().port();
             assert_eq!(p % 2, 0);
             assert_eq!(e.rtcp_local_addr().port(), p + 1);

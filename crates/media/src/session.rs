@@ -37,7 +37,9 @@ use crate::rtp_endpoint::RtpEndpoint;
 use crate::stats::MediaStats;
 use crate::stream::core::PLAYOUT_MS;
 use crate::stream::media_clock::MediaClock;
-use crate::stream::{DtlsParams, IceParams, IceState, Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport};
+use crate::stream::{
+    DtlsParams, IceParams, IceState, Now, Pacer, SentFrame, Socket, SrtpKeys, StreamCore, Transport,
+};
 
 /// Which way audio flows, from our side (SDP `a=sendrecv` etc.).
 #[derive(Clone, Debug, PartialEq)]
@@ -143,7 +145,10 @@ fn lock(core: &CoreRef) -> std::sync::MutexGuard<'_, StreamCore> {
 
 /// Reads the clocks the core is fed (it reads none itself).
 fn now() -> Now {
-    Now { mono: Instant::now(), ntp: rtcp::ntp_now() }
+    Now {
+        mono: Instant::now(),
+        ntp: rtcp::ntp_now(),
+    }
 }
 
 /// A running audio stream. Dropping it stops the tasks too (without waiting for them).
@@ -180,7 +185,9 @@ impl MediaSession {
         let dec = decoder(params.codec)?;
 
         let transport = Arc::new(Transport::new(endpoint));
-        transport.configure(&params, Instant::now()).map_err(MediaError::Srtp)?;
+        transport
+            .configure(&params, Instant::now())
+            .map_err(MediaError::Srtp)?;
         let ssrc: u32 = rand::random();
         let core = Arc::new(Mutex::new(StreamCore::new(
             params.clone(),
@@ -227,9 +234,28 @@ impl MediaSession {
             frame: Vec::new(),
             sink_error_reported: false,
         };
-        let housekeeping = TransportTask { transport: transport.clone(), events: events_tx_transport, cancel: cancel.clone() };
-        let tasks = vec![runtime.spawn(sender.run()), runtime.spawn(receiver.run()), runtime.spawn(housekeeping.run())];
-        Ok((MediaSession { core, transport, params_tx, dtmf_tx, muted, cancel, tasks }, events_rx))
+        let housekeeping = TransportTask {
+            transport: transport.clone(),
+            events: events_tx_transport,
+            cancel: cancel.clone(),
+        };
+        let tasks = vec![
+            runtime.spawn(sender.run()),
+            runtime.spawn(receiver.run()),
+            runtime.spawn(housekeeping.run()),
+        ];
+        Ok((
+            MediaSession {
+                core,
+                transport,
+                params_tx,
+                dtmf_tx,
+                muted,
+                cancel,
+                tasks,
+            },
+            events_rx,
+        ))
     }
 
     /// Queues a DTMF key (0-9, *, #, A-D) as RFC 4733 events: ~100 ms tone, then a gap.
@@ -270,7 +296,11 @@ impl MediaSession {
         stats.srtp_auth_failures = dropped.auth_failures;
         stats.srtp_replays = dropped.replays;
         stats.ice_pair = match self.transport.ice_state() {
-            Some(IceState::Connected { local_kind, remote_kind, .. }) => Some((local_kind, remote_kind)),
+            Some(IceState::Connected {
+                local_kind,
+                remote_kind,
+                ..
+            }) => Some((local_kind, remote_kind)),
             _ => None,
         };
         stats
@@ -324,7 +354,9 @@ impl TransportTask {
                     _ = self.transport.woken() => continue,
                 }
             };
-            let wait = next.saturating_duration_since(Instant::now()).min(Duration::from_millis(20));
+            let wait = next
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(20));
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
@@ -467,7 +499,11 @@ impl SendTask {
             }
             // Resampler construction only fails for a zero rate, which no codec has; should it
             // fail anyway the call goes on with silence and a warning.
-            let silence = || Src::Direct(Box::new(crate::audio_io::NullSource::new(p.codec.sample_rate())));
+            let silence = || {
+                Src::Direct(Box::new(crate::audio_io::NullSource::new(
+                    p.codec.sample_rate(),
+                )))
+            };
             let src = std::mem::replace(&mut self.source, silence());
             self.source = src.at_rate(p.codec.sample_rate()).unwrap_or_else(|e| {
                 let _ = self.events.send(MediaEvent::Warning(e.to_string()));
@@ -512,7 +548,15 @@ impl SendTask {
         if let (false, Some(te_pt)) = (events.is_empty(), self.params.telephone_event_pt) {
             for ev in &events {
                 let body = ev.payload.to_bytes();
-                rtp::build(packet, ev.marker, te_pt, self.seq, ev.timestamp, self.ssrc, &body);
+                rtp::build(
+                    packet,
+                    ev.marker,
+                    te_pt,
+                    self.seq,
+                    ev.timestamp,
+                    self.ssrc,
+                    &body,
+                );
                 self.seq = self.seq.wrapping_add(1);
                 if self.transport.send(Socket::Rtp, packet, dest).await.is_ok() {
                     sent.packets += 1;
@@ -528,7 +572,15 @@ impl SendTask {
                 tracing::warn!("encoding failed: {e}");
                 return;
             }
-            rtp::build(packet, self.first, self.params.payload_type, self.seq, ts, self.ssrc, payload);
+            rtp::build(
+                packet,
+                self.first,
+                self.params.payload_type,
+                self.seq,
+                ts,
+                self.ssrc,
+                payload,
+            );
             self.first = false;
             self.seq = self.seq.wrapping_add(1);
             match self.transport.send(Socket::Rtp, packet, dest).await {
@@ -673,8 +725,14 @@ mod tests {
         assert_eq!(p.ptime(), 30);
         p.ptime_ms = 250;
         assert_eq!(p.ptime(), 60);
-        assert_eq!(p.default_rtcp(), "127.0.0.1:4001".parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            p.default_rtcp(),
+            "127.0.0.1:4001".parse::<SocketAddr>().unwrap()
+        );
         p.remote_rtcp = Some("127.0.0.1:4000".parse::<SocketAddr>().unwrap());
-        assert_eq!(p.default_rtcp(), "127.0.0.1:4000".parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            p.default_rtcp(),
+            "127.0.0.1:4000".parse::<SocketAddr>().unwrap()
+        );
     }
 }

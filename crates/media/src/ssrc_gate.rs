@@ -62,7 +62,8 @@ impl SsrcGate {
                     Some((s, n)) if s == ssrc => n + 1,
                     _ => 1,
                 };
-                if count >= TAKEOVER_PACKETS || now_ms - self.last_current_ms >= TAKEOVER_SILENCE_MS {
+                if count >= TAKEOVER_PACKETS || now_ms - self.last_current_ms >= TAKEOVER_SILENCE_MS
+                {
                     self.current = Some(ssrc);
                     self.candidate = None;
                     self.last_current_ms = now_ms;
@@ -84,13 +85,21 @@ mod tests {
     #[test]
     fn a_stray_ssrc_is_ignored_while_the_stream_goes_on() {
         let mut g = SsrcGate::new();
-        assert_eq!(g.on_packet(1, 0.0), Switch, "the first source is the stream");
+        assert_eq!(
+            g.on_packet(1, 0.0),
+            Switch,
+            "the first source is the stream"
+        );
         assert_eq!(g.on_packet(1, 20.0), Accept);
         assert_eq!(g.on_packet(666, 25.0), Ignore);
         assert_eq!(g.on_packet(1, 40.0), Accept);
         assert_eq!(g.on_packet(666, 45.0), Ignore);
         assert_eq!(g.on_packet(666, 46.0), Ignore, "two in a row is not enough");
-        assert_eq!(g.on_packet(1, 60.0), Accept, "the stream interrupts the run");
+        assert_eq!(
+            g.on_packet(1, 60.0),
+            Accept,
+            "the stream interrupts the run"
+        );
         assert_eq!(g.current(), Some(1));
     }
 
@@ -103,7 +112,11 @@ mod tests {
         assert_eq!(g.on_packet(2, 40.0), Ignore);
         assert_eq!(g.on_packet(2, 60.0), Switch);
         assert_eq!(g.on_packet(2, 80.0), Accept);
-        assert_eq!(g.on_packet(1, 85.0), Ignore, "the old one is now the stranger");
+        assert_eq!(
+            g.on_packet(1, 85.0),
+            Ignore,
+            "the old one is now the stranger"
+        );
         // After a pause of the current source a new one switches at once.
         assert_eq!(g.on_packet(3, 400.0), Switch);
     }

@@ -91,8 +91,8 @@ impl MediaStats {
         if expected <= 0.0 {
             return 0.0;
         }
-        let missing = self.packets_lost.max(0) as f64 + self.late_packets as f64
-            - self.fec_recovered as f64;
+        let missing =
+            self.packets_lost.max(0) as f64 + self.late_packets as f64 - self.fec_recovered as f64;
         (missing.max(0.0) / expected * 100.0).min(100.0)
     }
 

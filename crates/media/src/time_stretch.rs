@@ -76,7 +76,9 @@ pub fn stretch(pcm: &mut Vec<i16>, region: usize, rate: u32) -> usize {
     }
     // Keep x[..p], insert a period fading from x[p + i] (what naturally follows x[p - 1]) into
     // x[i] (what naturally leads into x[p]), then keep x[p..]: both joins are continuous.
-    let inserted: Vec<i16> = (0..p).map(|i| clip(crossfade(x[p + i], x[i], i, p))).collect();
+    let inserted: Vec<i16> = (0..p)
+        .map(|i| clip(crossfade(x[p + i], x[i], i, p)))
+        .collect();
     pcm.splice(p..p, inserted);
     p
 }
@@ -96,7 +98,10 @@ mod tests {
     }
 
     fn max_step(x: &[i16]) -> i32 {
-        x.windows(2).map(|w| (w[1] as i32 - w[0] as i32).abs()).max().unwrap_or(0)
+        x.windows(2)
+            .map(|w| (w[1] as i32 - w[0] as i32).abs())
+            .max()
+            .unwrap_or(0)
     }
 
     #[test]
@@ -106,7 +111,11 @@ mod tests {
         let removed = compress(&mut x, 320, 8000);
         assert_eq!(removed, 64);
         assert_eq!(x.len(), 480 - 64);
-        assert!(max_step(&x) <= natural + natural / 10, "step {} vs {natural}", max_step(&x));
+        assert!(
+            max_step(&x) <= natural + natural / 10,
+            "step {} vs {natural}",
+            max_step(&x)
+        );
     }
 
     #[test]
@@ -143,7 +152,11 @@ mod tests {
             })
             .collect();
         let before = noise.clone();
-        assert_eq!(compress(&mut noise, 320, 8000), 0, "loud aperiodic audio is not cut");
+        assert_eq!(
+            compress(&mut noise, 320, 8000),
+            0,
+            "loud aperiodic audio is not cut"
+        );
         assert_eq!(noise, before);
     }
 }

@@ -1,8 +1,8 @@
 //! Call-progress tones: a dual-frequency generator with an on/off cadence, and [`Ringback`],
 //! which plays the ringing tone to an [`AudioOut`] on its own thread while an outgoing call rings.
 
-use crate::device_watch::DeviceNotices;
 use crate::audio_io::AudioOut;
+use crate::device_watch::DeviceNotices;
 use crate::error::MediaError;
 use crate::tone_player::TonePlayer;
 
@@ -65,7 +65,9 @@ impl Ringback {
     /// A sound card's notices go to `notices`.
     pub fn start(output: AudioOut, notices: &DeviceNotices) -> Result<Ringback, MediaError> {
         let mut tone = ToneGenerator::ringback(RINGBACK_RATE);
-        let player = TonePlayer::start("ringback", output, RINGBACK_RATE, notices, move |frame| tone.fill(frame))?;
+        let player = TonePlayer::start("ringback", output, RINGBACK_RATE, notices, move |frame| {
+            tone.fill(frame)
+        })?;
         Ok(Ringback(player))
     }
 
@@ -86,7 +88,10 @@ mod tests {
         let mut on = vec![0i16; 16000];
         g.fill(&mut on);
         let peak = on.iter().map(|s| s.abs()).max().unwrap();
-        assert!(peak > 7000 && peak < 8000, "two tones at 0.12 peak near 0.24 FS: {peak}");
+        assert!(
+            peak > 7000 && peak < 8000,
+            "two tones at 0.12 peak near 0.24 FS: {peak}"
+        );
         let mut off = vec![1i16; 32000];
         g.fill(&mut off);
         assert!(off.iter().all(|&s| s == 0), "4 s of silence");
@@ -97,7 +102,8 @@ mod tests {
 
     #[test]
     fn ringback_to_wav_is_real_time_and_finalised() {
-        let path = std::env::temp_dir().join(format!("hookflash-ringback-{}.wav", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("hookflash-ringback-{}.wav", std::process::id()));
         let r = Ringback::start(AudioOut::Wav(path.clone()), &DeviceNotices::none()).unwrap();
         std::thread::sleep(Duration::from_millis(500));
         r.stop();
@@ -105,6 +111,8 @@ mod tests {
         let secs = reader.len() as f32 / 8000.0;
         assert!((0.4..0.7).contains(&secs), "{secs} s written in 0.5 s");
         std::fs::remove_file(&path).ok();
-        Ringback::start(AudioOut::Null, &DeviceNotices::none()).unwrap().stop();
+        Ringback::start(AudioOut::Null, &DeviceNotices::none())
+            .unwrap()
+            .stop();
     }
 }

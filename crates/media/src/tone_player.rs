@@ -54,8 +54,14 @@ impl TonePlayer {
                 }
                 let _ = sink.finish();
             })
-            .map_err(|e| MediaError::Device { device: name.into(), reason: e.to_string() })?;
-        Ok(TonePlayer { stop, thread: Some(thread) })
+            .map_err(|e| MediaError::Device {
+                device: name.into(),
+                reason: e.to_string(),
+            })?;
+        Ok(TonePlayer {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Stops playing (and finalises a WAV output).

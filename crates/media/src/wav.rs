@@ -36,12 +36,18 @@ impl WavSource {
             reason: describe_hound(e),
         })?;
         let spec = reader.spec();
-        let bad = |reason: &str| MediaError::WavFormat { path: path.to_path_buf(), reason: reason.into() };
+        let bad = |reason: &str| MediaError::WavFormat {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        };
         if spec.channels == 0 {
             return Err(bad("it declares zero channels"));
         }
         if spec.sample_rate < 1000 || spec.sample_rate > 384_000 {
-            return Err(bad(&format!("its sample rate {} Hz is not supported", spec.sample_rate)));
+            return Err(bad(&format!(
+                "its sample rate {} Hz is not supported",
+                spec.sample_rate
+            )));
         }
         match (spec.sample_format, spec.bits_per_sample) {
             (hound::SampleFormat::Int, 8 | 16 | 24 | 32) | (hound::SampleFormat::Float, 32) => {}
@@ -68,7 +74,9 @@ impl WavSource {
 
     /// Reads and converts another block of the file. Returns false at end of file.
     fn fill(&mut self) -> Result<bool, MediaError> {
-        let Some(reader) = self.reader.as_mut() else { return Ok(false) };
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(false);
+        };
         let want = READ_FRAMES * self.channels;
         let mut interleaved: Vec<f32> = Vec::with_capacity(want);
         let read_err = |e: hound::Error| e.to_string();
@@ -79,10 +87,10 @@ impl WavSource {
                 .try_for_each(|s| s.map(|v| interleaved.push(v)).map_err(read_err)),
             hound::SampleFormat::Int => {
                 let scale = 1.0 / (1u64 << (self.bits - 1)) as f32;
-                reader
-                    .samples::<i32>()
-                    .take(want)
-                    .try_for_each(|s| s.map(|v| interleaved.push(v as f32 * scale)).map_err(read_err))
+                reader.samples::<i32>().take(want).try_for_each(|s| {
+                    s.map(|v| interleaved.push(v as f32 * scale))
+                        .map_err(read_err)
+                })
             }
         };
         if let Err(reason) = res {
@@ -153,11 +161,19 @@ impl WavSink {
             path: path.to_path_buf(),
             reason: describe_hound(e),
         })?;
-        Ok(WavSink { path: path.to_path_buf(), writer: Some(writer), rate, since_flush: 0 })
+        Ok(WavSink {
+            path: path.to_path_buf(),
+            writer: Some(writer),
+            rate,
+            since_flush: 0,
+        })
     }
 
     fn werr(&self, e: hound::Error) -> MediaError {
-        MediaError::WavWrite { path: self.path.clone(), reason: describe_hound(e) }
+        MediaError::WavWrite {
+            path: self.path.clone(),
+            reason: describe_hound(e),
+        }
     }
 }
 
@@ -167,7 +183,9 @@ impl AudioSink for WavSink {
     }
 
     fn write(&mut self, pcm: &[i16]) -> Result<(), MediaError> {
-        let Some(w) = self.writer.as_mut() else { return Ok(()) };
+        let Some(w) = self.writer.as_mut() else {
+            return Ok(());
+        };
         let mut res = Ok(());
         for &s in pcm {
             if let Err(e) = w.write_sample(s) {
@@ -257,7 +275,11 @@ mod tests {
             total += 160;
             peak = peak.max(frame.iter().map(|s| s.abs()).max().unwrap());
         }
-        assert_eq!(total, 8000 + 160, "one second, then the all-silent frame that reports the end");
+        assert_eq!(
+            total,
+            8000 + 160,
+            "one second, then the all-silent frame that reports the end"
+        );
         assert!(peak < 50, "left and right cancel: peak {peak}");
         std::fs::remove_file(&path).ok();
     }
@@ -267,7 +289,7 @@ mod tests {
         let path = tmp("sink.wav");
         let mut sink = WavSink::create(&path, 8000).unwrap();
         sink.write(&vec![1000i16; 8000]).unwrap(); // one second: triggers a header flush
-        // Read it while the writer is still open: the header already describes the samples.
+                                                   // Read it while the writer is still open: the header already describes the samples.
         let r = hound::WavReader::open(&path).unwrap();
         assert_eq!(r.spec().sample_rate, 8000);
         assert_eq!(r.len(), 8000);
@@ -282,8 +304,13 @@ mod tests {
     fn missing_file_error_reads_well() {
         let e = WavSource::open(Path::new("/x.wav"), 8000).err().unwrap();
         assert_eq!(e.to_string(), "cannot open WAV file /x.wav: No such file");
-        let e = WavSink::create(Path::new("/no/such/dir/out.wav"), 8000).err().unwrap();
-        assert_eq!(e.to_string(), "cannot open WAV file /no/such/dir/out.wav: No such file");
+        let e = WavSink::create(Path::new("/no/such/dir/out.wav"), 8000)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "cannot open WAV file /no/such/dir/out.wav: No such file"
+        );
     }
 
     #[test]

@@ -118,7 +118,11 @@ pub struct TurnConfig {
 
 impl std::fmt::Debug for TurnConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnConfig").field("server", &self.server).field("username", &self.username).field("password", &"***").finish()
+        f.debug_struct("TurnConfig")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
     }
 }
 
@@ -148,7 +152,9 @@ impl std::str::FromStr for TransferRequests {
             "accept" => Ok(TransferRequests::Accept),
             "refuse" => Ok(TransferRequests::Refuse),
             "ask" => Ok(TransferRequests::Ask),
-            other => Err(format!("'{other}' is not a transfer request policy (accept, refuse or ask)")),
+            other => Err(format!(
+                "'{other}' is not a transfer request policy (accept, refuse or ask)"
+            )),
         }
     }
 }
@@ -330,10 +336,13 @@ impl std::str::FromStr for Presence {
     /// `available`, `away` or `busy` (any case); anything else is refused with the choices.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase();
-        Presence::ALL.into_iter().find(|p| p.as_str() == wanted).ok_or_else(|| PhoneError::InvalidInput {
-            what: "presence".into(),
-            detail: format!("'{}' (use available, away or busy)", s.trim()),
-        })
+        Presence::ALL
+            .into_iter()
+            .find(|p| p.as_str() == wanted)
+            .ok_or_else(|| PhoneError::InvalidInput {
+                what: "presence".into(),
+                detail: format!("'{}' (use available, away or busy)", s.trim()),
+            })
     }
 }
 
@@ -346,7 +355,11 @@ impl Default for VoiceProcessing {
 impl VoiceProcessing {
     /// Every part on, or every part off.
     pub fn all(on: bool) -> Self {
-        VoiceProcessing { echo_cancellation: on, noise_suppression: on, gain_control: on }
+        VoiceProcessing {
+            echo_cancellation: on,
+            noise_suppression: on,
+            gain_control: on,
+        }
     }
 
     /// Whether any part is on.
@@ -374,7 +387,9 @@ pub struct PhoneConfig {
 impl PhoneConfig {
     /// Every account, the first first.
     pub fn accounts(&self) -> Vec<&AccountConfig> {
-        std::iter::once(&self.account).chain(self.more_accounts.iter()).collect()
+        std::iter::once(&self.account)
+            .chain(self.more_accounts.iter())
+            .collect()
     }
 
     /// Checks what the accounts have to agree on: each AOR once.
@@ -384,20 +399,39 @@ impl PhoneConfig {
             if accounts[..i].iter().any(|b| b.aor.trim() == a.aor.trim()) {
                 return Err(PhoneError::InvalidInput {
                     what: "accounts".into(),
-                    detail: format!("{} is configured twice (each [[account]] needs its own aor)", a.aor.trim()),
+                    detail: format!(
+                        "{} is configured twice (each [[account]] needs its own aor)",
+                        a.aor.trim()
+                    ),
                 });
             }
-            let invalid = |detail: String| PhoneError::InvalidInput { what: "account".into(), detail: format!("{}: {detail}", a.aor.trim()) };
+            let invalid = |detail: String| PhoneError::InvalidInput {
+                what: "account".into(),
+                detail: format!("{}: {detail}", a.aor.trim()),
+            };
             if let Some(routing) = &a.routing {
-                routing.validate().map_err(|e| invalid(format!("routing: {e}")))?;
+                routing
+                    .validate()
+                    .map_err(|e| invalid(format!("routing: {e}")))?;
             }
             if let Some(ids) = &a.caller_ids {
-                let plan = crate::dialling::DiallingSettings { caller_ids: ids.clone(), ..Default::default() };
-                plan.validate().map_err(|problems| invalid(problems.join("; ").replace("dialling.caller_ids", "caller_ids")))?;
+                let plan = crate::dialling::DiallingSettings {
+                    caller_ids: ids.clone(),
+                    ..Default::default()
+                };
+                plan.validate().map_err(|problems| {
+                    invalid(
+                        problems
+                            .join("; ")
+                            .replace("dialling.caller_ids", "caller_ids"),
+                    )
+                })?;
             }
             if let Some(secs) = a.keep_alive_secs {
                 if !(1..=3600).contains(&secs) {
-                    return Err(invalid(format!("keep_alive_secs = {secs} is out of range (1 to 3600 seconds)")));
+                    return Err(invalid(format!(
+                        "keep_alive_secs = {secs} is out of range (1 to 3600 seconds)"
+                    )));
                 }
             }
             if a.require_encryption && a.media_encryption == MediaEncryption::None {
@@ -496,10 +530,18 @@ pub enum Direction {
 pub enum RegistrationState {
     Unregistered,
     Registering,
-    Registered { expires_in: u32 },
+    Registered {
+        expires_in: u32,
+    },
     /// e.g. status 403, reason "Forbidden", server "sip.example.com".
-    Failed { message: String, status: Option<u16> },
-    Retrying { message: String, in_secs: u32 },
+    Failed {
+        message: String,
+        status: Option<u16>,
+    },
+    Retrying {
+        message: String,
+        in_secs: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -655,40 +697,88 @@ pub enum TransferProgress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum PhoneEvent {
-    Registration { aor: String, state: RegistrationState },
-    IncomingCall { call: CallInfo },
-    CallUpdated { call: CallInfo },
+    Registration {
+        aor: String,
+        state: RegistrationState,
+    },
+    IncomingCall {
+        call: CallInfo,
+    },
+    CallUpdated {
+        call: CallInfo,
+    },
     /// A DTMF digit received from the remote party.
-    Dtmf { call_id: CallId, digit: char },
+    Dtmf {
+        call_id: CallId,
+        digit: char,
+    },
     /// The call's audio source (a WAV file) has played to its end.
-    AudioInputEnded { call_id: CallId },
-    CallEnded { call: CallInfo, reason: EndReason, message: String },
+    AudioInputEnded {
+        call_id: CallId,
+    },
+    CallEnded {
+        call: CallInfo,
+        reason: EndReason,
+        message: String,
+    },
     /// A problem that did not stop the engine (garbage on the SIP port, an unplayable file...).
-    Warning { message: String },
+    Warning {
+        message: String,
+    },
     /// Live media quality of a connected call (every few seconds while audio flows).
-    CallQuality { call_id: CallId, quality: CallQuality },
+    CallQuality {
+        call_id: CallId,
+        quality: CallQuality,
+    },
     /// The server's park orbit slots of the account changed (all slots, in configured order).
-    ParkSlots { slots: Vec<ParkSlot> },
+    ParkSlots {
+        slots: Vec<ParkSlot>,
+    },
     /// The user's presence or do-not-disturb switch changed.
-    Availability { availability: Availability },
+    Availability {
+        availability: Availability,
+    },
     /// A call has been parked longer than the recall time (`Phone::set_park_recall`): remind the
     /// user (the call's `CallUpdated` follows). `who`: display name or URI; `message`: the sentence.
-    ParkRecall { call_id: CallId, who: String, parked_mins: i64, message: String },
+    ParkRecall {
+        call_id: CallId,
+        who: String,
+        parked_mins: i64,
+        message: String,
+    },
     /// A transfer of the call progressed: ours (`Phone::transfer`), or one the far end asked of
     /// us with REFER (we call the target; the call ends when that one connects). `message`: the
     /// sentence.
-    Transfer { call_id: CallId, target: String, progress: TransferProgress, message: String },
+    Transfer {
+        call_id: CallId,
+        target: String,
+        progress: TransferProgress,
+        message: String,
+    },
     /// The local conference changed: its parties (empty: it is over), whether the user is in it
     /// (else it is parked), whether the user's microphone is kept out of it; `message`: the
     /// sentence.
-    Conference { parties: Vec<CallId>, joined: bool, muted: bool, message: String },
+    Conference {
+        parties: Vec<CallId>,
+        joined: bool,
+        muted: bool,
+        message: String,
+    },
     /// How loud each party of the conference the user is in has been lately (four times a
     /// second while in it; for level meters). `call_id` None is the user's microphone.
-    ConferenceLevels { levels: Vec<PartyLevel> },
+    ConferenceLevels {
+        levels: Vec<PartyLevel>,
+    },
     /// The far end of call `call_id` asks to transfer us to `target` and the account asks the
     /// user (`transfer_requests = "ask"`): accept or decline with `Phone::answer_transfer_request`
     /// within `expires_in_secs`, else it is declined. `who`: display name or URI.
-    TransferRequest { call_id: CallId, target: String, who: String, expires_in_secs: u32, message: String },
+    TransferRequest {
+        call_id: CallId,
+        target: String,
+        who: String,
+        expires_in_secs: u32,
+        message: String,
+    },
 }
 
 /// The sentence of a park recall (`PhoneEvent::ParkRecall::message`): the call has been parked
@@ -730,14 +820,22 @@ pub use hookflash_store::CallQuality;
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PhoneError {
     #[error("registration refused ({status}) by {server}: {reason}")]
-    RegistrationRefused { status: u16, reason: String, server: String },
+    RegistrationRefused {
+        status: u16,
+        reason: String,
+        server: String,
+    },
     #[error("registrar {server} unreachable: {detail}")]
     Unreachable { server: String, detail: String },
     /// TLS could not be set up; `detail` names the certificate problem (`hookflash_sip::trust`).
     #[error("secure connection to {server} refused: {detail}")]
     Tls { server: String, detail: String },
     #[error("call rejected ({status} {reason}) by {remote}")]
-    CallRejected { status: u16, reason: String, remote: String },
+    CallRejected {
+        status: u16,
+        reason: String,
+        remote: String,
+    },
     #[error("invalid {what}: {detail}")]
     InvalidInput { what: String, detail: String },
     #[error("no call with id {0}")]
@@ -807,7 +905,9 @@ pub struct LinkSettings {
 
 impl Default for LinkSettings {
     fn default() -> Self {
-        LinkSettings { ask_before_calling: true }
+        LinkSettings {
+            ask_before_calling: true,
+        }
     }
 }
 
@@ -864,7 +964,18 @@ fn is_default_processing(v: &VoiceProcessing) -> bool {
 
 impl Profile {
     pub fn new(account: AccountConfig) -> Self {
-        Profile { account, more_accounts: Vec::new(), history_db: None, codecs: Vec::new(), routing: Default::default(), voicemail: None, dialling: Default::default(), voice_processing: Default::default(), audio: Default::default(), links: Default::default() }
+        Profile {
+            account,
+            more_accounts: Vec::new(),
+            history_db: None,
+            codecs: Vec::new(),
+            routing: Default::default(),
+            voicemail: None,
+            dialling: Default::default(),
+            voice_processing: Default::default(),
+            audio: Default::default(),
+            links: Default::default(),
+        }
     }
 
     /// What `Phone::start` needs for this profile: its account, and its history file or the
@@ -873,7 +984,10 @@ impl Profile {
         PhoneConfig {
             account: self.account.clone(),
             more_accounts: self.more_accounts.clone(),
-            history_db: self.history_db.clone().unwrap_or_else(hookflash_store::default_history_path),
+            history_db: self
+                .history_db
+                .clone()
+                .unwrap_or_else(hookflash_store::default_history_path),
             user_agent: None,
         }
     }

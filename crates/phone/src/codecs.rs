@@ -11,8 +11,12 @@ pub const TELEPHONE_EVENT_8K_PT: u8 = 101;
 pub const TELEPHONE_EVENT_48K_PT: u8 = 102;
 
 /// The default offer: Opus, then G.722 (wideband for peers without Opus), then G.711.
-pub const DEFAULT_CODECS: [CodecName; 4] =
-    [CodecName::Opus, CodecName::G722, CodecName::Pcmu, CodecName::Pcma];
+pub const DEFAULT_CODECS: [CodecName; 4] = [
+    CodecName::Opus,
+    CodecName::G722,
+    CodecName::Pcmu,
+    CodecName::Pcma,
+];
 
 pub fn media_codec(c: CodecName) -> Codec {
     match c {
@@ -56,7 +60,11 @@ fn telephone_event(pt: u8, clock_rate: u32) -> RtpFormat {
 /// The formats we offer or accept for a call: the chosen codecs in preference order, then
 /// telephone-event at 48 kHz (when Opus is in) and 8 kHz.
 pub fn formats(codecs: &[CodecName]) -> Vec<RtpFormat> {
-    let codecs: &[CodecName] = if codecs.is_empty() { &DEFAULT_CODECS } else { codecs };
+    let codecs: &[CodecName] = if codecs.is_empty() {
+        &DEFAULT_CODECS
+    } else {
+        codecs
+    };
     let mut out: Vec<RtpFormat> = Vec::new();
     for c in codecs {
         let f = rtp_format(*c);
@@ -83,7 +91,10 @@ mod tests {
     #[test]
     fn default_offer_prefers_opus_and_carries_dtmf_at_both_rates() {
         let f = formats(&[]);
-        let names: Vec<_> = f.iter().map(|f| (f.name.as_str(), f.payload_type, f.clock_rate)).collect();
+        let names: Vec<_> = f
+            .iter()
+            .map(|f| (f.name.as_str(), f.payload_type, f.clock_rate))
+            .collect();
         assert_eq!(
             names,
             vec![
@@ -107,7 +118,10 @@ mod tests {
     #[test]
     fn g722_is_static_payload_9_at_the_8000_clock() {
         let f = formats(&[CodecName::G722]);
-        assert_eq!((f[0].payload_type, f[0].name.as_str(), f[0].clock_rate), (9, "G722", 8000));
+        assert_eq!(
+            (f[0].payload_type, f[0].name.as_str(), f[0].clock_rate),
+            (9, "G722", 8000)
+        );
         assert_eq!(f[0].channels, 1);
         assert_eq!(f[0].fmtp, None);
         assert_eq!(from_format(&f[0]), Some(Codec::G722));

@@ -297,9 +297,20 @@ impl DiallingSettings {
             .iter()
             .find(|id| self.caller_id_key(&id.number).is_ok_and(|k| k == key))
             .ok_or_else(|| {
-                let list: Vec<&str> = self.caller_ids.iter().map(|id| id.number.as_str()).collect();
-                let list = if list.is_empty() { "none is set up".to_string() } else { list.join(", ") };
-                DialError(format!("caller ID {} is not in this account's allowed list ({list})", chosen.trim()))
+                let list: Vec<&str> = self
+                    .caller_ids
+                    .iter()
+                    .map(|id| id.number.as_str())
+                    .collect();
+                let list = if list.is_empty() {
+                    "none is set up".to_string()
+                } else {
+                    list.join(", ")
+                };
+                DialError(format!(
+                    "caller ID {} is not in this account's allowed list ({list})",
+                    chosen.trim()
+                ))
             })?;
         let mut headers = Vec::new();
         let name = allowed.name.trim();
@@ -565,11 +576,21 @@ mod tests {
     fn no_caller_id_chosen_sends_no_header_and_a_chosen_one_is_checked() {
         let s = with_caller_ids();
         assert!(s.headers_for_call(None, "example.com").unwrap().is_empty());
-        assert!(s.headers_for_call(Some("  "), "example.com").unwrap().is_empty());
-        assert!(settings("GB").headers_for_call(None, "example.com").unwrap().is_empty());
+        assert!(s
+            .headers_for_call(Some("  "), "example.com")
+            .unwrap()
+            .is_empty());
+        assert!(settings("GB")
+            .headers_for_call(None, "example.com")
+            .unwrap()
+            .is_empty());
         assert_eq!(
-            s.headers_for_call(Some(" 2001 "), "pbx.example.com").unwrap(),
-            [("P-Preferred-Identity".to_string(), "<sip:2001@pbx.example.com>".to_string())]
+            s.headers_for_call(Some(" 2001 "), "pbx.example.com")
+                .unwrap(),
+            [(
+                "P-Preferred-Identity".to_string(),
+                "<sip:2001@pbx.example.com>".to_string()
+            )]
         );
         assert_eq!(
             s.headers_for_call(Some("+441234567890"), "example.com").unwrap_err().0,
@@ -577,14 +598,22 @@ mod tests {
         );
         // Both headers when both are configured, P-Preferred-Identity first.
         let both = DiallingSettings {
-            caller_id_header: Some(CallerIdHeader { name: "X-CLI".into(), value: "{number}@{domain}".into() }),
+            caller_id_header: Some(CallerIdHeader {
+                name: "X-CLI".into(),
+                value: "{number}@{domain}".into(),
+            }),
             ..with_caller_ids()
         };
-        let h = both.headers_for_call(Some("020 7946 0000"), "example.com").unwrap();
+        let h = both
+            .headers_for_call(Some("020 7946 0000"), "example.com")
+            .unwrap();
         assert_eq!(
             h,
             [
-                ("P-Preferred-Identity".to_string(), "<sip:+442079460000@example.com;user=phone>".to_string()),
+                (
+                    "P-Preferred-Identity".to_string(),
+                    "<sip:+442079460000@example.com;user=phone>".to_string()
+                ),
                 ("X-CLI".to_string(), "+442079460000@example.com".to_string())
             ]
         );

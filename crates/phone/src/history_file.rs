@@ -34,7 +34,10 @@ pub(crate) fn open(path: &Path, now_unix_secs: i64) -> (HistoryStore, Option<Str
             match HistoryStore::open(&beside) {
                 Ok(store) => (
                     store,
-                    Some(format!("{e}: it is left untouched, and this version keeps calls in {}", beside.display())),
+                    Some(format!(
+                        "{e}: it is left untouched, and this version keeps calls in {}",
+                        beside.display()
+                    )),
                 ),
                 Err(e2) => in_memory(path, &format!("{e}; {e2}")),
             }
@@ -47,7 +50,10 @@ fn in_memory(path: &Path, why: &dyn std::fmt::Display) -> (HistoryStore, Option<
     let store = HistoryStore::open_in_memory().expect("an in-memory SQLite database always opens");
     (
         store,
-        Some(format!("the call history {} cannot be used ({why}): calls of this session are not kept", path.display())),
+        Some(format!(
+            "the call history {} cannot be used ({why}): calls of this session are not kept",
+            path.display()
+        )),
     )
 }
 
@@ -61,8 +67,15 @@ fn aside_name(path: &Path, now_unix_secs: i64) -> PathBuf {
 /// `history.sqlite3` → `history.schema-3.sqlite3` (this build's schema): the same file on every
 /// start while this version runs, so its calls stay together.
 fn beside_name(path: &Path) -> PathBuf {
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     path.with_file_name(format!("{stem}.schema-{SCHEMA_VERSION}{ext}"))
 }
 
@@ -103,12 +116,23 @@ mod tests {
     fn a_corrupt_file_is_kept_aside_and_a_fresh_history_starts() {
         let d = dir("corrupt");
         let path = d.join("history.sqlite3");
-        std::fs::write(&path, b"this is not SQLite at all, just some bytes that got here").unwrap();
+        std::fs::write(
+            &path,
+            b"this is not SQLite at all, just some bytes that got here",
+        )
+        .unwrap();
         let (store, warning) = open(&path, 1_700_000_000);
         let warning = warning.unwrap();
         let aside = d.join("history.sqlite3.unreadable-1700000000");
-        assert!(warning.contains(&path.display().to_string()) && warning.contains(&aside.display().to_string()), "{warning}");
-        assert_eq!(std::fs::read(&aside).unwrap(), b"this is not SQLite at all, just some bytes that got here");
+        assert!(
+            warning.contains(&path.display().to_string())
+                && warning.contains(&aside.display().to_string()),
+            "{warning}"
+        );
+        assert_eq!(
+            std::fs::read(&aside).unwrap(),
+            b"this is not SQLite at all, just some bytes that got here"
+        );
         assert_eq!(store.path(), path);
         assert!(store.recent(1).unwrap().is_empty());
         // The next start finds a good file: no warning.
@@ -125,9 +149,16 @@ mod tests {
         let (store, warning) = open(&path, 1);
         let warning = warning.unwrap();
         let beside = d.join(format!("history.schema-{SCHEMA_VERSION}.sqlite3"));
-        assert!(warning.contains("newer Hookflash") && warning.contains(&beside.display().to_string()), "{warning}");
+        assert!(
+            warning.contains("newer Hookflash") && warning.contains(&beside.display().to_string()),
+            "{warning}"
+        );
         assert_eq!(store.path(), beside);
-        assert_eq!(std::fs::read(&path).unwrap(), before, "the newer file is untouched");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the newer file is untouched"
+        );
     }
 
     /// A history file as a newer Hookflash leaves it: made by this build, closed, then its schema
@@ -146,7 +177,9 @@ mod tests {
         let path = d.join("history.sqlite3");
         std::fs::create_dir_all(&path).unwrap();
         let (store, warning) = open(&path, 1);
-        assert!(warning.unwrap().contains("calls of this session are not kept"));
+        assert!(warning
+            .unwrap()
+            .contains("calls of this session are not kept"));
         assert_eq!(store.path(), Path::new(":memory:"));
     }
 }

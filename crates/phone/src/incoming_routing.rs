@@ -14,7 +14,11 @@ pub(crate) fn facts(req: &hookflash_sip::Request, account_aor: &str) -> CallFact
 
 /// The phone's state as rules see it, from the calls in progress (the new call not among them).
 /// `utc_offset_secs`: the computer's offset from UTC now (routing settings may override it).
-pub(crate) fn phone_state<'a>(calls: impl Iterator<Item = &'a CallInfo>, now_ms: i64, utc_offset_secs: i32) -> PhoneState {
+pub(crate) fn phone_state<'a>(
+    calls: impl Iterator<Item = &'a CallInfo>,
+    now_ms: i64,
+    utc_offset_secs: i32,
+) -> PhoneState {
     let mut state = PhoneState {
         now_unix_secs: now_ms.div_euclid(1000),
         local_utc_offset_secs: utc_offset_secs,
@@ -93,7 +97,10 @@ mod tests {
         ];
         let s = phone_state(calls.iter(), 1_700_000_000_123, 3600);
         assert_eq!((s.active_calls, s.parked_count, s.ringing_calls), (3, 1, 1));
-        assert_eq!((s.now_unix_secs, s.local_utc_offset_secs), (1_700_000_000, 3600));
+        assert_eq!(
+            (s.now_unix_secs, s.local_utc_offset_secs),
+            (1_700_000_000, 3600)
+        );
         assert!(!s.dnd);
     }
 
@@ -120,8 +127,16 @@ mod tests {
     #[test]
     fn quality_only_when_audio_was_received() {
         assert_eq!(quality(&MediaStats::default()), None);
-        let stats = MediaStats { packets_received: 100, packets_lost: 5, mos: Some(4.1), ..Default::default() };
+        let stats = MediaStats {
+            packets_received: 100,
+            packets_lost: 5,
+            mos: Some(4.1),
+            ..Default::default()
+        };
         let q = quality(&stats).unwrap();
-        assert_eq!((q.packets_received, q.packets_lost, q.mos), (100, 5, Some(4.1)));
+        assert_eq!(
+            (q.packets_received, q.packets_lost, q.mos),
+            (100, 5, Some(4.1))
+        );
     }
 }

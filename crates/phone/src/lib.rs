@@ -18,12 +18,12 @@ mod logging;
 mod phone;
 mod profile;
 mod ringer;
-pub mod ts_types;
 pub mod shared_park;
+pub mod ts_types;
 
-pub use logging::log_directives;
-pub use phone::Phone;
-pub use ringer::{RingState, Ringer};
 /// Sound devices for the settings screen (re-exported so front ends need not depend on the media crate).
 pub use hookflash_media::{list_devices, DeviceInfo, DeviceList};
+pub use logging::log_directives;
+pub use phone::Phone;
 pub use profile::{load_profile, load_profile_if_exists, parse_profile, save_profile};
+pub use ringer::{RingState, Ringer};

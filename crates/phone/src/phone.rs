@@ -36,9 +36,10 @@ impl Phone {
                 PasswordSource::Keyring => {
                     // The keyring may block (D-Bus, an unlock prompt): keep it off the async threads.
                     let aor = account.aor.clone();
-                    let found = tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
-                        .await
-                        .map_err(|e| PhoneError::Other(e.to_string()))?;
+                    let found =
+                        tokio::task::spawn_blocking(move || hookflash_store::get_password(&aor))
+                            .await
+                            .map_err(|e| PhoneError::Other(e.to_string()))?;
                     match found {
                         Ok(password) => password,
                         // Calls that need no password still work; a registering account is told
@@ -55,7 +56,10 @@ impl Phone {
         }
         let (events, _) = broadcast::channel(4096);
         let driver = crate::driver::start(config, passwords, warnings, events.clone()).await?;
-        Ok(Phone { driver: Arc::new(driver), events })
+        Ok(Phone {
+            driver: Arc::new(driver),
+            events,
+        })
     }
 
     /// Every event from now on, in order.
@@ -76,25 +80,35 @@ impl Phone {
     pub async fn probe(&self) -> Result<crate::api::ProbeResult, PhoneError> {
         match self.driver.ask(Command::Probe).await? {
             Done::Probed(p) => Ok(p),
-            other => Err(PhoneError::Other(format!("unexpected answer to a probe: {other:?}"))),
+            other => Err(PhoneError::Other(format!(
+                "unexpected answer to a probe: {other:?}"
+            ))),
         }
     }
     /// Asks the (first) account's STUN and TURN servers for a media socket's public and relayed
     /// addresses, as a call would, and gives the allocation back (`hookflash-cli check`). None
     /// when the account names neither.
     pub async fn probe_media_servers(&self, account: &AccountConfig) -> Option<MediaServersProbe> {
-        let names = crate::core::io::IceServerNames { stun: account.stun_server.clone(), turn: account.turn.clone() };
+        let names = crate::core::io::IceServerNames {
+            stun: account.stun_server.clone(),
+            turn: account.turn.clone(),
+        };
         if names.stun.is_none() && names.turn.is_none() {
             return None;
         }
-        Some(match crate::driver::probe_servers(&names, self.local_sip_addr().ip()).await {
-            Ok(g) => MediaServersProbe {
-                public: g.rtp.reflexive.map(|a| a.to_string()),
-                relayed: g.rtp.relayed.map(|a| a.to_string()),
-                problems: g.problems,
+        Some(
+            match crate::driver::probe_servers(&names, self.local_sip_addr().ip()).await {
+                Ok(g) => MediaServersProbe {
+                    public: g.rtp.reflexive.map(|a| a.to_string()),
+                    relayed: g.rtp.relayed.map(|a| a.to_string()),
+                    problems: g.problems,
+                },
+                Err(e) => MediaServersProbe {
+                    problems: vec![format!("no media socket: {e}")],
+                    ..Default::default()
+                },
             },
-            Err(e) => MediaServersProbe { problems: vec![format!("no media socket: {e}")], ..Default::default() },
-        })
+        )
     }
     /// Un-registers (expires=0) and waits for the answer.
     pub async fn unregister(&self) -> Result<(), PhoneError> {
@@ -116,7 +130,12 @@ impl Phone {
     }
 
     pub fn registration(&self) -> RegistrationState {
-        self.driver.snapshot().accounts.first().map(|a| a.registration.clone()).unwrap_or(RegistrationState::Unregistered)
+        self.driver
+            .snapshot()
+            .accounts
+            .first()
+            .map(|a| a.registration.clone())
+            .unwrap_or(RegistrationState::Unregistered)
     }
     /// Problems met while starting that did not stop the phone (e.g. an unreadable history
     /// file, kept aside while a new one started), as sentences for the user. Front ends show
@@ -131,14 +150,27 @@ impl Phone {
     /// Starts an outgoing call to a SIP URI, `user@host`, or a bare number/extension
     /// (completed with the account's domain). Returns once the INVITE is sent.
     pub async fn dial(&self, target: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        call_id(self.driver.ask(Command::Dial { target: target.to_string(), opts }).await?)
+        call_id(
+            self.driver
+                .ask(Command::Dial {
+                    target: target.to_string(),
+                    opts,
+                })
+                .await?,
+        )
     }
     pub async fn answer(&self, id: CallId, opts: CallOptions) -> Result<(), PhoneError> {
-        self.driver.ask(Command::Answer { id, opts }).await.map(|_| ())
+        self.driver
+            .ask(Command::Answer { id, opts })
+            .await
+            .map(|_| ())
     }
     /// Rejects a ringing incoming call: 486 (busy), 603 (decline) or 480 (unavailable).
     pub async fn reject(&self, id: CallId, status: u16) -> Result<(), PhoneError> {
-        self.driver.ask(Command::Reject { id, status }).await.map(|_| ())
+        self.driver
+            .ask(Command::Reject { id, status })
+            .await
+            .map(|_| ())
     }
     /// CANCEL before answer, BYE after; declines (603) a call still ringing here.
     pub async fn hangup(&self, id: CallId) -> Result<(), PhoneError> {
@@ -146,10 +178,19 @@ impl Phone {
     }
     /// RFC 4733 telephone-events, one per digit (0-9 * # A-D).
     pub async fn send_dtmf(&self, id: CallId, digits: &str) -> Result<(), PhoneError> {
-        self.driver.ask(Command::SendDtmf { id, digits: digits.to_string() }).await.map(|_| ())
+        self.driver
+            .ask(Command::SendDtmf {
+                id,
+                digits: digits.to_string(),
+            })
+            .await
+            .map(|_| ())
     }
     pub async fn set_mute(&self, id: CallId, muted: bool) -> Result<(), PhoneError> {
-        self.driver.ask(Command::SetMute { id, muted }).await.map(|_| ())
+        self.driver
+            .ask(Command::SetMute { id, muted })
+            .await
+            .map(|_| ())
     }
     /// Parks a connected call: holds it (re-INVITE a=sendonly, or a=inactive if the peer holds
     /// us) and streams music on hold to it. If it was the active call, none is active after.
@@ -168,8 +209,12 @@ impl Phone {
             None => hookflash_media::HoldMusic::Generated,
             Some(p) => {
                 let m = hookflash_media::HoldMusic::Wav(p);
-                hookflash_media::hold_music::HoldMusicSource::open(&m, 8000)
-                    .map_err(|e| PhoneError::InvalidInput { what: "hold music".into(), detail: e.to_string() })?;
+                hookflash_media::hold_music::HoldMusicSource::open(&m, 8000).map_err(|e| {
+                    PhoneError::InvalidInput {
+                        what: "hold music".into(),
+                        detail: e.to_string(),
+                    }
+                })?;
                 m
             }
         };
@@ -179,7 +224,9 @@ impl Phone {
     /// After a call has been parked this long, remind the user once (a `Warning` and a
     /// `CallUpdated`). `None` (the default) = never.
     pub fn set_park_recall(&self, after: Option<std::time::Duration>) {
-        self.driver.tell(Command::SetParkRecallMs(after.map(|d| d.as_millis() as i64)))
+        self.driver.tell(Command::SetParkRecallMs(
+            after.map(|d| d.as_millis() as i64),
+        ))
     }
     /// Echo cancellation, noise suppression and gain control on the microphone, for every call
     /// (ongoing ones from the next 10 ms). All on by default.
@@ -190,10 +237,20 @@ impl Phone {
     /// processing — the same way for every front end (the account itself is `Phone::start`'s).
     /// Validated first: nothing changes if any part is wrong.
     pub fn apply_profile(&self, profile: &Profile) -> Result<(), PhoneError> {
-        let invalid = |detail: String| PhoneError::InvalidInput { what: "profile".into(), detail };
-        profile.routing.validate().map_err(|e| invalid(e.to_string()))?;
-        profile.dialling.validate().map_err(|problems| invalid(format!("dialling: {}", problems.join("; "))))?;
-        self.set_routing(profile.routing.clone()).map_err(|e| invalid(e.to_string()))?;
+        let invalid = |detail: String| PhoneError::InvalidInput {
+            what: "profile".into(),
+            detail,
+        };
+        profile
+            .routing
+            .validate()
+            .map_err(|e| invalid(e.to_string()))?;
+        profile
+            .dialling
+            .validate()
+            .map_err(|problems| invalid(format!("dialling: {}", problems.join("; "))))?;
+        self.set_routing(profile.routing.clone())
+            .map_err(|e| invalid(e.to_string()))?;
         self.set_dialling(profile.dialling.clone())?;
         self.set_voice_processing(profile.voice_processing);
         Ok(())
@@ -208,7 +265,10 @@ impl Phone {
     }
     /// Replaces the routing rules for incoming calls. Validated first: if any rule or preset
     /// is wrong nothing changes and the error names each problem (by rule number).
-    pub fn set_routing(&self, settings: crate::routing::RoutingSettings) -> Result<(), crate::routing::InvalidRouting> {
+    pub fn set_routing(
+        &self,
+        settings: crate::routing::RoutingSettings,
+    ) -> Result<(), crate::routing::InvalidRouting> {
         settings.compile()?;
         self.driver.tell(Command::SetRouting(Box::new(settings)));
         Ok(())
@@ -216,13 +276,25 @@ impl Phone {
     /// Sends a ringing incoming call to `target` (voicemail, a colleague: number, extension or
     /// SIP URI) with 302 Moved Temporarily; the history row says so.
     pub async fn forward(&self, id: CallId, target: &str) -> Result<(), PhoneError> {
-        self.driver.ask(Command::Forward { id, target: target.to_string() }).await.map(|_| ())
+        self.driver
+            .ask(Command::Forward {
+                id,
+                target: target.to_string(),
+            })
+            .await
+            .map(|_| ())
     }
     /// The dialling plan for `dial` (default country, outside-line prefix, extensions).
-    pub fn set_dialling(&self, settings: crate::dialling::DiallingSettings) -> Result<(), PhoneError> {
+    pub fn set_dialling(
+        &self,
+        settings: crate::dialling::DiallingSettings,
+    ) -> Result<(), PhoneError> {
         settings
             .validate()
-            .map_err(|problems| PhoneError::InvalidInput { what: "dialling settings".into(), detail: problems.join("; ") })?;
+            .map_err(|problems| PhoneError::InvalidInput {
+                what: "dialling settings".into(),
+                detail: problems.join("; "),
+            })?;
         self.driver.tell(Command::SetDialling(settings));
         Ok(())
     }
@@ -235,21 +307,52 @@ impl Phone {
     /// the call then ends "parked on <slot>", or, if the transfer fails, stays here parked
     /// locally and a `Warning` says why.
     pub async fn park_on_orbit(&self, id: CallId, slot: &str) -> Result<(), PhoneError> {
-        self.driver.ask(Command::ParkOnOrbit { id, slot: slot.to_string() }).await.map(|_| ())
+        self.driver
+            .ask(Command::ParkOnOrbit {
+                id,
+                slot: slot.to_string(),
+            })
+            .await
+            .map(|_| ())
     }
     /// Blind transfer of a connected call to `target` (number, extension or SIP URI): the call
     /// is held, then its far end is asked (REFER) to call the target. Returns when the REFER is
     /// answered; progress comes as `PhoneEvent::Transfer`, and the call ends "transferred to
     /// <target>" once the far end reaches it. If it fails the call stays here, parked — or
     /// resumed with `resume_on_failure` — and the reason is given.
-    pub async fn transfer(&self, id: CallId, target: &str, resume_on_failure: bool) -> Result<(), PhoneError> {
-        self.driver.ask(Command::Transfer { id, target: target.to_string(), resume_on_failure }).await.map(|_| ())
+    pub async fn transfer(
+        &self,
+        id: CallId,
+        target: &str,
+        resume_on_failure: bool,
+    ) -> Result<(), PhoneError> {
+        self.driver
+            .ask(Command::Transfer {
+                id,
+                target: target.to_string(),
+                resume_on_failure,
+            })
+            .await
+            .map(|_| ())
     }
     /// Consults before transferring: parks call `id` (if it is the active one) and calls
     /// `target` from its account. Returns the new call's id; `complete_transfer(id, new)` then
     /// connects the two.
-    pub async fn consult(&self, id: CallId, target: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        call_id(self.driver.ask(Command::Consult { id, target: target.to_string(), opts }).await?)
+    pub async fn consult(
+        &self,
+        id: CallId,
+        target: &str,
+        opts: CallOptions,
+    ) -> Result<CallId, PhoneError> {
+        call_id(
+            self.driver
+                .ask(Command::Consult {
+                    id,
+                    target: target.to_string(),
+                    opts,
+                })
+                .await?,
+        )
     }
     /// Attended transfer: connects the far ends of connected calls `id` and `other` (the one
     /// consulted, or any other call) and leaves both. `id` is held, then its far end is asked
@@ -257,14 +360,33 @@ impl Phone {
     /// second ringing. Returns when the REFER is answered; progress comes as
     /// `PhoneEvent::Transfer`. If it fails both calls stay, `id` parked (or resumed with
     /// `resume_on_failure`).
-    pub async fn complete_transfer(&self, id: CallId, other: CallId, resume_on_failure: bool) -> Result<(), PhoneError> {
-        self.driver.ask(Command::CompleteTransfer { id, other, resume_on_failure }).await.map(|_| ())
+    pub async fn complete_transfer(
+        &self,
+        id: CallId,
+        other: CallId,
+        resume_on_failure: bool,
+    ) -> Result<(), PhoneError> {
+        self.driver
+            .ask(Command::CompleteTransfer {
+                id,
+                other,
+                resume_on_failure,
+            })
+            .await
+            .map(|_| ())
     }
     /// Accepts (we call the target; the call ends "transferred" once that call connects) or
     /// declines (the far end hears 603) the far end's request to transfer call `id`, announced
     /// by `PhoneEvent::TransferRequest` on accounts with `transfer_requests = "ask"`.
-    pub async fn answer_transfer_request(&self, id: CallId, accept: bool) -> Result<(), PhoneError> {
-        self.driver.ask(Command::AnswerTransferRequest { id, accept }).await.map(|_| ())
+    pub async fn answer_transfer_request(
+        &self,
+        id: CallId,
+        accept: bool,
+    ) -> Result<(), PhoneError> {
+        self.driver
+            .ask(Command::AnswerTransferRequest { id, accept })
+            .await
+            .map(|_| ())
     }
     /// Merges the active call, the conference (if there is one) and calls `ids` into one local
     /// conference the user is in (at most 8 other parties, every one connected): each is
@@ -272,30 +394,49 @@ impl Phone {
     /// Parking a party takes it aside; switching to another call parks the whole conference, and
     /// `switch_to` any of its calls (or `conference(&[])`) brings it back.
     pub async fn conference(&self, ids: &[CallId]) -> Result<(), PhoneError> {
-        self.driver.ask(Command::Conference { ids: ids.to_vec() }).await.map(|_| ())
+        self.driver
+            .ask(Command::Conference { ids: ids.to_vec() })
+            .await
+            .map(|_| ())
     }
     /// Keeps conference party `id` (None: the user's microphone) out of the mix — nobody hears
     /// it, it still hears everyone — or lets it back in.
     pub async fn conference_mute(&self, id: Option<CallId>, muted: bool) -> Result<(), PhoneError> {
-        self.driver.ask(Command::ConferenceMute { id, muted }).await.map(|_| ())
+        self.driver
+            .ask(Command::ConferenceMute { id, muted })
+            .await
+            .map(|_| ())
     }
     /// Leaves the conference. With two other parties they are connected to each other (an
     /// attended transfer; progress as `PhoneEvent::Transfer`) and our calls end. With more the
     /// conference is mixed here, so leaving would end it: refused with that explanation, unless
     /// `end`, which hangs up every party.
     pub async fn leave_conference(&self, end: bool) -> Result<(), PhoneError> {
-        self.driver.ask(Command::LeaveConference { end }).await.map(|_| ())
+        self.driver
+            .ask(Command::LeaveConference { end })
+            .await
+            .map(|_| ())
     }
     /// Leaves the conference by handing it to party `to`: its phone is referred to each other
     /// party in turn (an attended transfer with `Replaces`, so nobody rings), then our call with
     /// it ends. Replied once its phone answered the first REFER; a party it cannot take stays in
     /// the conference here, with the reason as `PhoneEvent::Warning`.
     pub async fn hand_conference(&self, to: CallId) -> Result<(), PhoneError> {
-        self.driver.ask(Command::HandConference { to }).await.map(|_| ())
+        self.driver
+            .ask(Command::HandConference { to })
+            .await
+            .map(|_| ())
     }
     /// Retrieves the call parked on an orbit slot: a normal call to the slot's URI.
     pub async fn retrieve(&self, slot: &str, opts: CallOptions) -> Result<CallId, PhoneError> {
-        call_id(self.driver.ask(Command::Retrieve { slot: slot.to_string(), opts }).await?)
+        call_id(
+            self.driver
+                .ask(Command::Retrieve {
+                    slot: slot.to_string(),
+                    opts,
+                })
+                .await?,
+        )
     }
     /// The account's orbit slots as the server last described them (empty without orbits);
     /// changes come as `PhoneEvent::ParkSlots`.
@@ -306,7 +447,11 @@ impl Phone {
         self.driver.snapshot().calls
     }
     pub fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, PhoneError> {
-        let rows = self.driver.history.recent(limit).map_err(|e| PhoneError::Other(e.to_string()))?;
+        let rows = self
+            .driver
+            .history
+            .recent(limit)
+            .map_err(|e| PhoneError::Other(e.to_string()))?;
         Ok(rows
             .into_iter()
             .map(|r| HistoryEntry {

@@ -75,7 +75,9 @@ impl Ringer {
             .spawn(move || {
                 let mut state = RingState::default();
                 let mut tone: Option<Ringtone> = None;
-                let rt = tokio::runtime::Builder::new_current_thread().enable_time().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build();
                 let Ok(rt) = rt else { return };
                 loop {
                     let next = rt.block_on(async {
@@ -142,25 +144,38 @@ mod tests {
     fn rings_while_an_incoming_call_rings_and_stops_when_answered() {
         let mut s = RingState::default();
         assert!(!s.should_ring());
-        s.on_event(&PhoneEvent::IncomingCall { call: call(1, Direction::Incoming, CallState::Ringing) });
+        s.on_event(&PhoneEvent::IncomingCall {
+            call: call(1, Direction::Incoming, CallState::Ringing),
+        });
         assert!(s.should_ring());
-        s.on_event(&PhoneEvent::CallUpdated { call: call(1, Direction::Incoming, CallState::Answered) });
+        s.on_event(&PhoneEvent::CallUpdated {
+            call: call(1, Direction::Incoming, CallState::Answered),
+        });
         assert!(!s.should_ring());
     }
 
     #[test]
     fn an_outgoing_call_ringing_there_does_not_ring_here() {
         let mut s = RingState::default();
-        s.on_event(&PhoneEvent::CallUpdated { call: call(2, Direction::Outgoing, CallState::Ringing) });
+        s.on_event(&PhoneEvent::CallUpdated {
+            call: call(2, Direction::Outgoing, CallState::Ringing),
+        });
         assert!(!s.should_ring());
     }
 
     #[test]
     fn call_waiting_does_not_ring_over_a_connected_call_and_ends_stop_ringing() {
         let mut s = RingState::default();
-        s.on_event(&PhoneEvent::CallUpdated { call: call(1, Direction::Outgoing, CallState::Answered) });
-        s.on_event(&PhoneEvent::IncomingCall { call: call(2, Direction::Incoming, CallState::Ringing) });
-        assert!(!s.should_ring(), "the engine plays the call-waiting tone instead");
+        s.on_event(&PhoneEvent::CallUpdated {
+            call: call(1, Direction::Outgoing, CallState::Answered),
+        });
+        s.on_event(&PhoneEvent::IncomingCall {
+            call: call(2, Direction::Incoming, CallState::Ringing),
+        });
+        assert!(
+            !s.should_ring(),
+            "the engine plays the call-waiting tone instead"
+        );
         s.on_event(&PhoneEvent::CallEnded {
             call: call(1, Direction::Outgoing, CallState::Ended),
             reason: crate::api::EndReason::LocalHangup,

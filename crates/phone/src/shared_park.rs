@@ -32,17 +32,28 @@ impl SharedParkConfig {
                             out.push(format!("{v:0width$}", width = a.len()));
                         }
                     }
-                    (Ok(x), Ok(y)) if x > y => problems.push(format!("orbit range '{e}' runs backwards")),
+                    (Ok(x), Ok(y)) if x > y => {
+                        problems.push(format!("orbit range '{e}' runs backwards"))
+                    }
                     (Ok(_), Ok(_)) if a.len() != b.len() => {
                         problems.push(format!("orbit range '{e}' has ends of different lengths"))
                     }
-                    (Ok(_), Ok(_)) => problems.push(format!("orbit range '{e}' has more than {MAX_SLOTS} slots")),
-                    _ => problems.push(format!("orbit range '{e}' is not two numbers like 701-705")),
+                    (Ok(_), Ok(_)) => {
+                        problems.push(format!("orbit range '{e}' has more than {MAX_SLOTS} slots"))
+                    }
+                    _ => {
+                        problems.push(format!("orbit range '{e}' is not two numbers like 701-705"))
+                    }
                 }
                 continue;
             }
-            if !e.chars().all(|c| c.is_ascii_alphanumeric() || "*#._+".contains(c)) {
-                problems.push(format!("orbit '{e}' may only hold letters, digits and * # . _ +"));
+            if !e
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "*#._+".contains(c))
+            {
+                problems.push(format!(
+                    "orbit '{e}' may only hold letters, digits and * # . _ +"
+                ));
                 continue;
             }
             out.push(e.to_string());
@@ -54,12 +65,17 @@ impl SharedParkConfig {
             }
         }
         if out.len() > MAX_SLOTS {
-            problems.push(format!("{} orbits: at most {MAX_SLOTS} are watched", out.len()));
+            problems.push(format!(
+                "{} orbits: at most {MAX_SLOTS} are watched",
+                out.len()
+            ));
         }
         if let Some(d) = &self.domain {
             let d = d.trim();
             if d.is_empty() || d.contains(['@', ' ', '<', '>', ';', '/']) || d.starts_with("sip:") {
-                problems.push(format!("domain '{d}' should be a host name like pbx.example.com (no sip:, no user)"));
+                problems.push(format!(
+                    "domain '{d}' should be a host name like pbx.example.com (no sip:, no user)"
+                ));
             }
         }
         if problems.is_empty() {
@@ -115,7 +131,12 @@ impl OrbitSlots {
         OrbitSlots {
             slots: slots
                 .iter()
-                .map(|s| SlotState { slot: s.clone(), uri: slot_uri(s, domain), version: None, dialogs: BTreeMap::new() })
+                .map(|s| SlotState {
+                    slot: s.clone(),
+                    uri: slot_uri(s, domain),
+                    version: None,
+                    dialogs: BTreeMap::new(),
+                })
                 .collect(),
         }
     }
@@ -150,7 +171,9 @@ impl OrbitSlots {
 
     /// Applies one NOTIFY's document to the slot of the subscription it came on.
     pub fn apply(&mut self, slot: &str, info: &DialogInfo) -> Applied {
-        let Some(s) = self.slots.iter_mut().find(|s| s.slot == slot) else { return Applied::Unknown };
+        let Some(s) = self.slots.iter_mut().find(|s| s.slot == slot) else {
+            return Applied::Unknown;
+        };
         let before = view(s);
         if let Some(last) = s.version {
             if info.version <= last {
@@ -164,7 +187,11 @@ impl OrbitSlots {
             // A partial document with nothing to apply it to: take what it says, ask for full.
             s.version = Some(info.version);
             merge(s, &info.dialogs);
-            return if view(s) != before { Applied::Changed } else { Applied::NeedsFullState };
+            return if view(s) != before {
+                Applied::Changed
+            } else {
+                Applied::NeedsFullState
+            };
         }
         s.version = Some(info.version);
         if info.state == DocState::Full {
@@ -186,11 +213,17 @@ impl OrbitSlots {
     /// The slot whose URI is `uri` (user and host compared; parameters ignored).
     pub fn slot_of_uri(&self, uri: &str) -> Option<String> {
         let key = uri_key(uri);
-        self.slots.iter().find(|s| uri_key(&s.uri) == key).map(|s| s.slot.clone())
+        self.slots
+            .iter()
+            .find(|s| uri_key(&s.uri) == key)
+            .map(|s| s.slot.clone())
     }
 
     pub fn uri_of(&self, slot: &str) -> Option<String> {
-        self.slots.iter().find(|s| s.slot == slot).map(|s| s.uri.clone())
+        self.slots
+            .iter()
+            .find(|s| s.slot == slot)
+            .map(|s| s.uri.clone())
     }
 }
 
@@ -224,7 +257,10 @@ fn view(s: &SlotState) -> ParkSlot {
 /// `user@host` of a SIP URI, lower-cased host; for matching a document's entity to a slot.
 pub fn uri_key(uri: &str) -> String {
     let u = uri.trim().trim_start_matches('<').trim_end_matches('>');
-    let u = u.strip_prefix("sips:").or_else(|| u.strip_prefix("sip:")).unwrap_or(u);
+    let u = u
+        .strip_prefix("sips:")
+        .or_else(|| u.strip_prefix("sip:"))
+        .unwrap_or(u);
     let u = u.split([';', '?', '>']).next().unwrap_or(u);
     match u.split_once('@') {
         Some((user, host)) => {
@@ -245,7 +281,10 @@ pub fn refresh_after(granted: u32) -> Duration {
 
 /// Back-off after consecutive failed SUBSCRIBEs: 5, 10, 20, 40 … capped at 300 s.
 pub fn retry_after(failures: u32) -> Duration {
-    Duration::from_secs(5u64.saturating_mul(1 << failures.saturating_sub(1).min(6)).min(300))
+    Duration::from_secs(
+        5u64.saturating_mul(1 << failures.saturating_sub(1).min(6))
+            .min(300),
+    )
 }
 
 /// One slot's subscription timer: when the next SUBSCRIBE (refresh or retry) is due, in ms (the
@@ -290,7 +329,11 @@ pub fn sipfrag_status(body: &str) -> Option<(u16, String)> {
     let line = body.lines().find(|l| !l.trim().is_empty())?.trim();
     let rest = line.strip_prefix("SIP/2.0")?.trim_start();
     let (code, phrase) = rest.split_once(' ').unwrap_or((rest, ""));
-    let code: u16 = code.trim().parse().ok().filter(|c| (100..700).contains(c))?;
+    let code: u16 = code
+        .trim()
+        .parse()
+        .ok()
+        .filter(|c| (100..700).contains(c))?;
     Some((code, phrase.trim().to_string()))
 }
 
@@ -300,7 +343,10 @@ mod tests {
     use hookflash_sip::dialog_info::{DialogEntry, Participant};
 
     fn cfg(orbits: &[&str], domain: Option<&str>) -> SharedParkConfig {
-        SharedParkConfig { orbits: orbits.iter().map(|s| s.to_string()).collect(), domain: domain.map(str::to_string) }
+        SharedParkConfig {
+            orbits: orbits.iter().map(|s| s.to_string()).collect(),
+            domain: domain.map(str::to_string),
+        }
     }
 
     fn dialog(id: &str, state: DialogState, who: Option<(&str, &str)>) -> DialogEntry {
@@ -321,16 +367,40 @@ mod tests {
     }
 
     fn doc(version: u64, state: DocState, dialogs: Vec<DialogEntry>) -> DialogInfo {
-        DialogInfo { version, state, entity: "sip:701@pbx".into(), dialogs }
+        DialogInfo {
+            version,
+            state,
+            entity: "sip:701@pbx".into(),
+            dialogs,
+        }
     }
 
     #[test]
     fn orbits_expand_ranges_and_problems_are_named() {
-        assert_eq!(cfg(&["701-703", "750"], None).slots().unwrap(), vec!["701", "702", "703", "750"]);
-        assert_eq!(cfg(&["08-10"], None).slots().unwrap(), vec!["08", "09", "10"]);
-        let e = cfg(&["703-701", "", "7 1", "701", "100-999", "1-99", "a-b"], Some("sip:pbx")).slots().unwrap_err();
+        assert_eq!(
+            cfg(&["701-703", "750"], None).slots().unwrap(),
+            vec!["701", "702", "703", "750"]
+        );
+        assert_eq!(
+            cfg(&["08-10"], None).slots().unwrap(),
+            vec!["08", "09", "10"]
+        );
+        let e = cfg(
+            &["703-701", "", "7 1", "701", "100-999", "1-99", "a-b"],
+            Some("sip:pbx"),
+        )
+        .slots()
+        .unwrap_err();
         let all = e.join("; ");
-        for needle in ["'703-701' runs backwards", "orbit 2 is empty", "'7 1' may only", "more than 50", "different lengths", "'a-b' is not two numbers", "domain 'sip:pbx'"] {
+        for needle in [
+            "'703-701' runs backwards",
+            "orbit 2 is empty",
+            "'7 1' may only",
+            "more than 50",
+            "different lengths",
+            "'a-b' is not two numbers",
+            "domain 'sip:pbx'",
+        ] {
             assert!(all.contains(needle), "{needle} in {all}");
         }
         assert!(cfg(&["701", "701"], None).slots().unwrap_err()[0].contains("701 is listed twice"));
@@ -341,34 +411,103 @@ mod tests {
         let mut o = OrbitSlots::new(&["701".into(), "702".into()], "pbx");
         assert!(o.view().iter().all(|s| !s.occupied));
         // Subscription starts: empty full state.
-        assert_eq!(o.apply("701", &doc(0, DocState::Full, vec![])), Applied::Unchanged);
+        assert_eq!(
+            o.apply("701", &doc(0, DocState::Full, vec![])),
+            Applied::Unchanged
+        );
         // Bob is transferred to the orbit: early, then confirmed.
-        assert_eq!(o.apply("701", &doc(1, DocState::Partial, vec![dialog("d1", DialogState::Early, Some(("sip:bob@x", "Bob")))])), Applied::Changed);
+        assert_eq!(
+            o.apply(
+                "701",
+                &doc(
+                    1,
+                    DocState::Partial,
+                    vec![dialog("d1", DialogState::Early, Some(("sip:bob@x", "Bob")))]
+                )
+            ),
+            Applied::Changed
+        );
         assert_eq!(o.view()[0].state.as_deref(), Some("early"));
-        assert_eq!(o.apply("701", &doc(2, DocState::Partial, vec![dialog("d1", DialogState::Confirmed, Some(("sip:bob@x", "Bob")))])), Applied::Changed);
+        assert_eq!(
+            o.apply(
+                "701",
+                &doc(
+                    2,
+                    DocState::Partial,
+                    vec![dialog(
+                        "d1",
+                        DialogState::Confirmed,
+                        Some(("sip:bob@x", "Bob"))
+                    )]
+                )
+            ),
+            Applied::Changed
+        );
         let v = o.view();
         assert!(v[0].occupied && !v[1].occupied);
-        assert_eq!((v[0].parked_uri.as_deref(), v[0].parked_display.as_deref()), (Some("sip:bob@x"), Some("Bob")));
+        assert_eq!(
+            (v[0].parked_uri.as_deref(), v[0].parked_display.as_deref()),
+            (Some("sip:bob@x"), Some("Bob"))
+        );
         // A repeated or older version is ignored.
-        assert_eq!(o.apply("701", &doc(2, DocState::Full, vec![])), Applied::Unchanged);
+        assert_eq!(
+            o.apply("701", &doc(2, DocState::Full, vec![])),
+            Applied::Unchanged
+        );
         assert!(o.view()[0].occupied);
         // Someone retrieves the call: the orbit's dialog ends.
-        assert_eq!(o.apply("701", &doc(3, DocState::Partial, vec![dialog("d1", DialogState::Terminated, None)])), Applied::Changed);
+        assert_eq!(
+            o.apply(
+                "701",
+                &doc(
+                    3,
+                    DocState::Partial,
+                    vec![dialog("d1", DialogState::Terminated, None)]
+                )
+            ),
+            Applied::Changed
+        );
         assert!(!o.view()[0].occupied && o.view()[0].parked_uri.is_none());
     }
 
     #[test]
     fn full_state_replaces_everything_and_a_version_gap_asks_for_full_state() {
         let mut o = OrbitSlots::new(&["701".into()], "pbx");
-        o.apply("701", &doc(5, DocState::Full, vec![dialog("a", DialogState::Confirmed, Some(("sip:a@x", "A")))]));
-        assert_eq!(o.apply("701", &doc(6, DocState::Full, vec![dialog("b", DialogState::Confirmed, Some(("sip:b@x", "B")))])), Applied::Changed);
+        o.apply(
+            "701",
+            &doc(
+                5,
+                DocState::Full,
+                vec![dialog("a", DialogState::Confirmed, Some(("sip:a@x", "A")))],
+            ),
+        );
+        assert_eq!(
+            o.apply(
+                "701",
+                &doc(
+                    6,
+                    DocState::Full,
+                    vec![dialog("b", DialogState::Confirmed, Some(("sip:b@x", "B")))]
+                )
+            ),
+            Applied::Changed
+        );
         assert_eq!(o.view()[0].parked_uri.as_deref(), Some("sip:b@x"));
-        assert_eq!(o.apply("701", &doc(9, DocState::Partial, vec![])), Applied::NeedsFullState);
+        assert_eq!(
+            o.apply("701", &doc(9, DocState::Partial, vec![])),
+            Applied::NeedsFullState
+        );
         // The new subscription restarts the version count at 0.
         o.new_subscription("701");
-        assert_eq!(o.apply("701", &doc(0, DocState::Full, vec![])), Applied::Changed);
+        assert_eq!(
+            o.apply("701", &doc(0, DocState::Full, vec![])),
+            Applied::Changed
+        );
         assert!(!o.view()[0].occupied);
-        assert_eq!(o.apply("799", &doc(1, DocState::Full, vec![])), Applied::Unknown);
+        assert_eq!(
+            o.apply("799", &doc(1, DocState::Full, vec![])),
+            Applied::Unknown
+        );
     }
 
     #[test]
@@ -376,7 +515,14 @@ mod tests {
         let mut o = OrbitSlots::new(&["701".into()], "pbx");
         o.apply(
             "701",
-            &doc(1, DocState::Full, vec![dialog("a", DialogState::Early, Some(("sip:ring@x", "R"))), dialog("b", DialogState::Confirmed, Some(("sip:held@x", "H")))]),
+            &doc(
+                1,
+                DocState::Full,
+                vec![
+                    dialog("a", DialogState::Early, Some(("sip:ring@x", "R"))),
+                    dialog("b", DialogState::Confirmed, Some(("sip:held@x", "H"))),
+                ],
+            ),
         );
         assert_eq!(o.view()[0].parked_uri.as_deref(), Some("sip:held@x"));
         assert!(o.forget("701"));
@@ -387,7 +533,11 @@ mod tests {
     fn slots_are_found_by_uri() {
         let o = OrbitSlots::new(&["701".into()], "PBX.example.com");
         assert_eq!(o.uri_of("701").as_deref(), Some("sip:701@PBX.example.com"));
-        assert_eq!(o.slot_of_uri("<sip:701@pbx.example.com:5060;transport=udp>").as_deref(), Some("701"));
+        assert_eq!(
+            o.slot_of_uri("<sip:701@pbx.example.com:5060;transport=udp>")
+                .as_deref(),
+            Some("701")
+        );
         assert_eq!(o.slot_of_uri("sip:702@pbx.example.com"), None);
     }
 
@@ -415,9 +565,18 @@ mod tests {
 
     #[test]
     fn sipfrag_status_lines() {
-        assert_eq!(sipfrag_status("SIP/2.0 200 OK\r\n"), Some((200, "OK".into())));
-        assert_eq!(sipfrag_status("SIP/2.0 100 Trying"), Some((100, "Trying".into())));
-        assert_eq!(sipfrag_status("\r\nSIP/2.0 403 Forbidden\r\nContent-Length: 0\r\n"), Some((403, "Forbidden".into())));
+        assert_eq!(
+            sipfrag_status("SIP/2.0 200 OK\r\n"),
+            Some((200, "OK".into()))
+        );
+        assert_eq!(
+            sipfrag_status("SIP/2.0 100 Trying"),
+            Some((100, "Trying".into()))
+        );
+        assert_eq!(
+            sipfrag_status("\r\nSIP/2.0 403 Forbidden\r\nContent-Length: 0\r\n"),
+            Some((403, "Forbidden".into()))
+        );
         assert_eq!(sipfrag_status("SIP/2.0 abc"), None);
         assert_eq!(sipfrag_status("hello"), None);
         assert_eq!(sipfrag_status(""), None);

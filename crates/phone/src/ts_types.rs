@@ -238,7 +238,15 @@ mod tests {
         file.add::<CallInfo>();
         // CallInfo names Direction, CallState, CodecName and WaitingTransferRequest, which this
         // file does not declare.
-        assert_eq!(file.missing(), ["CallState", "CodecName", "Direction", "WaitingTransferRequest"]);
+        assert_eq!(
+            file.missing(),
+            [
+                "CallState",
+                "CodecName",
+                "Direction",
+                "WaitingTransferRequest"
+            ]
+        );
         let mut complete = TsFile::new("// test");
         complete
             .add::<Direction>()

@@ -68,17 +68,28 @@ pub enum AuthRefused {
 impl Credentials {
     /// `home`: the hosts of the account (domain, registrar, outbound proxy); empty entries are
     /// ignored.
-    pub fn new(auth_user: &str, password: Option<String>, configured_realm: Option<String>, home: &[String]) -> Credentials {
+    pub fn new(
+        auth_user: &str,
+        password: Option<String>,
+        configured_realm: Option<String>,
+        home: &[String],
+    ) -> Credentials {
         Credentials {
             auth_user: auth_user.to_string(),
             password,
-            configured_realm: configured_realm.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()),
-            home: home.iter().map(|h| host_only(h)).filter(|h| !h.is_empty()).fold(Vec::new(), |mut all, h| {
-                if !all.contains(&h) {
-                    all.push(h);
-                }
-                all
-            }),
+            configured_realm: configured_realm
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
+            home: home
+                .iter()
+                .map(|h| host_only(h))
+                .filter(|h| !h.is_empty())
+                .fold(Vec::new(), |mut all, h| {
+                    if !all.contains(&h) {
+                        all.push(h);
+                    }
+                    all
+                }),
             learned: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -126,8 +137,12 @@ pub fn challenges_of(resp: &rsipstack::sip::Response) -> Vec<Result<Challenge, D
     resp.headers
         .iter()
         .flat_map(|h| match h {
-            rsipstack::sip::Header::WwwAuthenticate(v) => digest::parse_challenges(v.value(), false),
-            rsipstack::sip::Header::ProxyAuthenticate(v) => digest::parse_challenges(v.value(), true),
+            rsipstack::sip::Header::WwwAuthenticate(v) => {
+                digest::parse_challenges(v.value(), false)
+            }
+            rsipstack::sip::Header::ProxyAuthenticate(v) => {
+                digest::parse_challenges(v.value(), true)
+            }
             _ => Vec::new(),
         })
         .collect()
@@ -136,7 +151,10 @@ pub fn challenges_of(resp: &rsipstack::sip::Response) -> Vec<Result<Challenge, D
 /// `host[:port]` or a URI → the host, lower-cased.
 fn host_only(s: &str) -> String {
     let s = s.trim();
-    let s = s.strip_prefix("sips:").or_else(|| s.strip_prefix("sip:")).unwrap_or(s);
+    let s = s
+        .strip_prefix("sips:")
+        .or_else(|| s.strip_prefix("sip:"))
+        .unwrap_or(s);
     let s = s.rsplit('@').next().unwrap_or(s);
     let s = s.split([';', '?', '>']).next().unwrap_or(s);
     let host = if let Some(rest) = s.strip_prefix('[') {
@@ -187,14 +205,20 @@ impl Attempt {
                 .unwrap_or_default();
             return Err(AuthRefused::NoUsableChallenge(why));
         }
-        let ours: Vec<&Challenge> = usable.iter().copied().filter(|c| creds.accepts(&c.realm, asker)).collect();
+        let ours: Vec<&Challenge> = usable
+            .iter()
+            .copied()
+            .filter(|c| creds.accepts(&c.realm, asker))
+            .collect();
         if ours.is_empty() {
             return Err(AuthRefused::ForeignRealm {
                 realm: usable[0].realm.clone(),
                 ours: creds.realms().join(", "),
             });
         }
-        let Some(password) = creds.password.as_deref() else { return Err(AuthRefused::NoPassword) };
+        let Some(password) = creds.password.as_deref() else {
+            return Err(AuthRefused::NoPassword);
+        };
         self.rounds += 1;
         if self.rounds > MAX_ROUNDS {
             return Err(AuthRefused::TooMany);
@@ -208,8 +232,11 @@ impl Attempt {
         }
         let mut headers = Vec::new();
         for realm in realms {
-            let of_realm: Vec<Challenge> =
-                ours.iter().filter(|c| c.realm.eq_ignore_ascii_case(realm)).map(|c| (*c).clone()).collect();
+            let of_realm: Vec<Challenge> = ours
+                .iter()
+                .filter(|c| c.realm.eq_ignore_ascii_case(realm))
+                .map(|c| (*c).clone())
+                .collect();
             let ch = digest::choose(&of_realm).expect("at least one challenge per realm");
             let again = self.answered.iter().any(|r| r.eq_ignore_ascii_case(realm));
             if again && !ch.stale {
@@ -223,7 +250,16 @@ impl Attempt {
             if asker == Asker::Registrar {
                 creds.learn(realm);
             }
-            headers.push(digest::respond(ch, &creds.auth_user, password, method, digest_uri, body, 1, cnonce));
+            headers.push(digest::respond(
+                ch,
+                &creds.auth_user,
+                password,
+                method,
+                digest_uri,
+                body,
+                1,
+                cnonce,
+            ));
         }
         Ok(headers)
     }
@@ -242,7 +278,11 @@ mod tests {
             "alice",
             Some("secret".into()),
             realm.map(String::from),
-            &["sip.example.com".into(), "sip:proxy.example.com:5061;transport=tls".into(), "SIP.example.com".into()],
+            &[
+                "sip.example.com".into(),
+                "sip:proxy.example.com:5061;transport=tls".into(),
+                "SIP.example.com".into(),
+            ],
         )
     }
 
@@ -254,7 +294,17 @@ mod tests {
             r#"Digest realm="sip.example.com", nonce="n1", qop="auth", algorithm=MD5, Digest realm="sip.example.com", nonce="n2", qop="auth", algorithm=SHA-256"#,
             true,
         );
-        let h = a.answer(&c, Asker::Path, &chs, "INVITE", "sip:bob@sip.example.com", b"", "cn").unwrap();
+        let h = a
+            .answer(
+                &c,
+                Asker::Path,
+                &chs,
+                "INVITE",
+                "sip:bob@sip.example.com",
+                b"",
+                "cn",
+            )
+            .unwrap();
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].header_name, "Proxy-Authorization");
         assert!(h[0].value.contains("algorithm=SHA-256"), "{}", h[0].value);
@@ -267,9 +317,29 @@ mod tests {
         let c = creds(None);
         let mut a = Attempt::new();
         let chs = challenge(r#"Digest realm="evil.example", nonce="x""#, true);
-        let e = a.answer(&c, Asker::Path, &chs, "INVITE", "sip:bob@sip.example.com", b"", "cn").unwrap_err();
-        assert_eq!(e, AuthRefused::ForeignRealm { realm: "evil.example".into(), ours: "sip.example.com, proxy.example.com".into() });
-        assert!(e.to_string().contains("\"evil.example\", which is not this account's"), "{e}");
+        let e = a
+            .answer(
+                &c,
+                Asker::Path,
+                &chs,
+                "INVITE",
+                "sip:bob@sip.example.com",
+                b"",
+                "cn",
+            )
+            .unwrap_err();
+        assert_eq!(
+            e,
+            AuthRefused::ForeignRealm {
+                realm: "evil.example".into(),
+                ours: "sip.example.com, proxy.example.com".into()
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("\"evil.example\", which is not this account's"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -282,11 +352,23 @@ mod tests {
             Err(AuthRefused::ForeignRealm { .. })
         ));
         let mut register = Attempt::new();
-        let h = register.answer(&c, Asker::Registrar, &chs, "REGISTER", "sip:sip.example.com", b"", "cn").unwrap();
+        let h = register
+            .answer(
+                &c,
+                Asker::Registrar,
+                &chs,
+                "REGISTER",
+                "sip:sip.example.com",
+                b"",
+                "cn",
+            )
+            .unwrap();
         assert_eq!(h[0].header_name, "Authorization");
         let mut invite = Attempt::new();
         let clone = c.clone();
-        assert!(invite.answer(&clone, Asker::Path, &chs, "INVITE", "sip:bob@x", b"", "cn").is_ok());
+        assert!(invite
+            .answer(&clone, Asker::Path, &chs, "INVITE", "sip:bob@x", b"", "cn")
+            .is_ok());
     }
 
     #[test]
@@ -295,11 +377,29 @@ mod tests {
         let mut a = Attempt::new();
         let chs = challenge(r#"Digest realm="sip.example.com", nonce="r1""#, false);
         assert!(matches!(
-            a.answer(&c, Asker::Registrar, &chs, "REGISTER", "sip:sip.example.com", b"", "cn"),
+            a.answer(
+                &c,
+                Asker::Registrar,
+                &chs,
+                "REGISTER",
+                "sip:sip.example.com",
+                b"",
+                "cn"
+            ),
             Err(AuthRefused::ForeignRealm { .. })
         ));
         let chs = challenge(r#"Digest realm="PBX", nonce="r1""#, false);
-        assert!(a.answer(&c, Asker::Registrar, &chs, "REGISTER", "sip:sip.example.com", b"", "cn").is_ok());
+        assert!(a
+            .answer(
+                &c,
+                Asker::Registrar,
+                &chs,
+                "REGISTER",
+                "sip:sip.example.com",
+                b"",
+                "cn"
+            )
+            .is_ok());
     }
 
     #[test]
@@ -307,12 +407,41 @@ mod tests {
         let c = creds(None);
         let mut a = Attempt::new();
         let first = challenge(r#"Digest realm="sip.example.com", nonce="n1""#, false);
-        a.answer(&c, Asker::Registrar, &first, "REGISTER", "sip:sip.example.com", b"", "cn").unwrap();
-        let stale = challenge(r#"Digest realm="sip.example.com", nonce="n2", stale=true"#, false);
-        a.answer(&c, Asker::Registrar, &stale, "REGISTER", "sip:sip.example.com", b"", "cn").unwrap();
+        a.answer(
+            &c,
+            Asker::Registrar,
+            &first,
+            "REGISTER",
+            "sip:sip.example.com",
+            b"",
+            "cn",
+        )
+        .unwrap();
+        let stale = challenge(
+            r#"Digest realm="sip.example.com", nonce="n2", stale=true"#,
+            false,
+        );
+        a.answer(
+            &c,
+            Asker::Registrar,
+            &stale,
+            "REGISTER",
+            "sip:sip.example.com",
+            b"",
+            "cn",
+        )
+        .unwrap();
         let fresh = challenge(r#"Digest realm="sip.example.com", nonce="n3""#, false);
         assert_eq!(
-            a.answer(&c, Asker::Registrar, &fresh, "REGISTER", "sip:sip.example.com", b"", "cn"),
+            a.answer(
+                &c,
+                Asker::Registrar,
+                &fresh,
+                "REGISTER",
+                "sip:sip.example.com",
+                b"",
+                "cn"
+            ),
             Err(AuthRefused::WrongCredentials)
         );
     }
@@ -321,11 +450,18 @@ mod tests {
     fn endless_stale_challenges_stop() {
         let c = creds(None);
         let mut a = Attempt::new();
-        let stale = challenge(r#"Digest realm="sip.example.com", nonce="n", stale=true"#, false);
+        let stale = challenge(
+            r#"Digest realm="sip.example.com", nonce="n", stale=true"#,
+            false,
+        );
         for _ in 0..MAX_ROUNDS {
-            a.answer(&c, Asker::Path, &stale, "INVITE", "sip:b@x", b"", "cn").unwrap();
+            a.answer(&c, Asker::Path, &stale, "INVITE", "sip:b@x", b"", "cn")
+                .unwrap();
         }
-        assert_eq!(a.answer(&c, Asker::Path, &stale, "INVITE", "sip:b@x", b"", "cn"), Err(AuthRefused::TooMany));
+        assert_eq!(
+            a.answer(&c, Asker::Path, &stale, "INVITE", "sip:b@x", b"", "cn"),
+            Err(AuthRefused::TooMany)
+        );
     }
 
     #[test]
@@ -333,10 +469,19 @@ mod tests {
         let c = Credentials::new("alice", None, None, &["sip.example.com".into()]);
         let mut a = Attempt::new();
         let chs = challenge(r#"Digest realm="sip.example.com", nonce="n""#, false);
-        assert_eq!(a.answer(&c, Asker::Path, &chs, "INVITE", "sip:b@x", b"", "cn"), Err(AuthRefused::NoPassword));
+        assert_eq!(
+            a.answer(&c, Asker::Path, &chs, "INVITE", "sip:b@x", b"", "cn"),
+            Err(AuthRefused::NoPassword)
+        );
         let basic = challenge(r#"Basic realm="sip.example.com""#, false);
-        let e = a.answer(&c, Asker::Path, &basic, "INVITE", "sip:b@x", b"", "cn").unwrap_err();
-        assert!(e.to_string().starts_with("no digest challenge this phone can answer: "), "{e}");
+        let e = a
+            .answer(&c, Asker::Path, &basic, "INVITE", "sip:b@x", b"", "cn")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("no digest challenge this phone can answer: "),
+            "{e}"
+        );
         assert!(e.to_string().contains("Basic"), "{e}");
     }
 
@@ -345,15 +490,23 @@ mod tests {
         let c = creds(None);
         let mut a = Attempt::new();
         let mut chs = challenge(r#"Digest realm="sip.example.com", nonce="a""#, true);
-        chs.extend(challenge(r#"Digest realm="proxy.example.com", nonce="b", algorithm=SHA-256"#, true));
-        let h = a.answer(&c, Asker::Path, &chs, "INVITE", "sip:b@x", b"", "cn").unwrap();
+        chs.extend(challenge(
+            r#"Digest realm="proxy.example.com", nonce="b", algorithm=SHA-256"#,
+            true,
+        ));
+        let h = a
+            .answer(&c, Asker::Path, &chs, "INVITE", "sip:b@x", b"", "cn")
+            .unwrap();
         assert_eq!(h.len(), 2);
         assert!(h[1].value.contains("realm=\"proxy.example.com\""));
     }
 
     #[test]
     fn hosts_are_read_from_uris_and_host_ports() {
-        assert_eq!(host_only("sip:Proxy.Example.com:5061;transport=tls"), "proxy.example.com");
+        assert_eq!(
+            host_only("sip:Proxy.Example.com:5061;transport=tls"),
+            "proxy.example.com"
+        );
         assert_eq!(host_only("sip:alice@sip.example.com"), "sip.example.com");
         assert_eq!(host_only("[::1]:5060"), "::1");
         assert_eq!(host_only("10.0.0.1"), "10.0.0.1");

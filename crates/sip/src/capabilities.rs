@@ -16,7 +16,11 @@ impl Capabilities {
     /// From a message's headers as (name, value) pairs, in any case, compact `k` for Supported.
     pub fn of<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Capabilities {
         let mut caps = Capabilities::default();
-        let has = |value: &str, token: &str| value.split(',').any(|t| t.trim().eq_ignore_ascii_case(token));
+        let has = |value: &str, token: &str| {
+            value
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
+        };
         for (name, value) in headers {
             let name = name.trim();
             if name.eq_ignore_ascii_case("allow") {
@@ -41,11 +45,29 @@ mod tests {
 
     #[test]
     fn allow_and_supported_say_refer_and_replaces_and_silence_is_not_no() {
-        let c = Capabilities::of([("Allow", "INVITE, ACK, BYE, refer, NOTIFY"), ("k", "timer, replaces")]);
-        assert_eq!(c, Capabilities { refer: Some(true), replaces: Some(true) });
+        let c = Capabilities::of([
+            ("Allow", "INVITE, ACK, BYE, refer, NOTIFY"),
+            ("k", "timer, replaces"),
+        ]);
+        assert_eq!(
+            c,
+            Capabilities {
+                refer: Some(true),
+                replaces: Some(true)
+            }
+        );
         let c = Capabilities::of([("allow", "INVITE, ACK, BYE"), ("Supported", "timer")]);
-        assert_eq!(c, Capabilities { refer: Some(false), replaces: Some(false) });
-        assert_eq!(Capabilities::of([("Contact", "<sip:a@h>")]), Capabilities::default());
+        assert_eq!(
+            c,
+            Capabilities {
+                refer: Some(false),
+                replaces: Some(false)
+            }
+        );
+        assert_eq!(
+            Capabilities::of([("Contact", "<sip:a@h>")]),
+            Capabilities::default()
+        );
         // Split over two header lines.
         let c = Capabilities::of([("Allow", "INVITE"), ("Allow", "REFER")]);
         assert_eq!(c.refer, Some(true));

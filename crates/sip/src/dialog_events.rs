@@ -4,7 +4,9 @@
 //! 501), and an ended dialog is dropped from the dialog layer here.
 
 use crate::types::Request;
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TransactionHandle, TerminatedReason};
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
+};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::{Header, StatusCode};
 use std::sync::Arc;
@@ -14,16 +16,35 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub enum DialogEvent {
     /// A provisional response (180/183) to our INVITE, with the SDP of early media if any.
-    Early { call_id: String, sdp: Option<String> },
+    Early {
+        call_id: String,
+        sdp: Option<String>,
+    },
     /// The far end's re-INVITE (or UPDATE): answer with [`Reply::sdp`] or a status. Empty `sdp`:
     /// an offer-less re-INVITE (we offer in the answer).
-    Reinvite { call_id: String, sdp: String, reply: Reply },
+    Reinvite {
+        call_id: String,
+        sdp: String,
+        reply: Reply,
+    },
     /// INFO in a call (DTMF relay from older gateways).
-    Info { call_id: String, request: Request, reply: Reply },
+    Info {
+        call_id: String,
+        request: Request,
+        reply: Reply,
+    },
     /// NOTIFY in a call (progress of a REFER we sent).
-    Notify { call_id: String, request: Request, reply: Reply },
+    Notify {
+        call_id: String,
+        request: Request,
+        reply: Reply,
+    },
     /// REFER in a call: the far end asks us to call someone (we are being transferred).
-    Refer { call_id: String, request: Request, reply: Reply },
+    Refer {
+        call_id: String,
+        request: Request,
+        reply: Reply,
+    },
     /// The dialog is over.
     Ended { call_id: String, why: Ended },
 }
@@ -53,7 +74,10 @@ impl Reply {
     /// A response carrying SDP (the answer to a re-INVITE).
     pub async fn sdp(self, code: u16, sdp: Vec<u8>) {
         let headers = vec![Header::ContentType("application/sdp".into())];
-        let _ = self.0.respond(StatusCode::from(code), Some(headers), Some(sdp)).await;
+        let _ = self
+            .0
+            .respond(StatusCode::from(code), Some(headers), Some(sdp))
+            .await;
     }
 }
 
@@ -67,39 +91,56 @@ fn ended(reason: &TerminatedReason) -> Ended {
 }
 
 /// Turns rsipstack's dialog states into [`DialogEvent`]s until either side closes.
-pub(crate) fn forward(dialogs: Arc<DialogLayer>, mut states: DialogStateReceiver, events: mpsc::UnboundedSender<DialogEvent>) {
+pub(crate) fn forward(
+    dialogs: Arc<DialogLayer>,
+    mut states: DialogStateReceiver,
+    events: mpsc::UnboundedSender<DialogEvent>,
+) {
     tokio::spawn(async move {
         while let Some(st) = states.recv().await {
             let ev = match st {
                 DialogState::Early(did, resp) => {
-                    let sdp = (!resp.body.is_empty()).then(|| String::from_utf8_lossy(&resp.body).to_string());
-                    DialogEvent::Early { call_id: did.call_id.clone(), sdp }
+                    let sdp = (!resp.body.is_empty())
+                        .then(|| String::from_utf8_lossy(&resp.body).to_string());
+                    DialogEvent::Early {
+                        call_id: did.call_id.clone(),
+                        sdp,
+                    }
                 }
                 DialogState::Updated(did, req, handle) => DialogEvent::Reinvite {
                     call_id: did.call_id.clone(),
                     sdp: String::from_utf8_lossy(&req.body).to_string(),
                     reply: Reply(handle),
                 },
-                DialogState::Info(did, req, handle) => {
-                    DialogEvent::Info { call_id: did.call_id.clone(), request: Request::of(&req), reply: Reply(handle) }
-                }
-                DialogState::Notify(did, req, handle) => {
-                    DialogEvent::Notify { call_id: did.call_id.clone(), request: Request::of(&req), reply: Reply(handle) }
-                }
+                DialogState::Info(did, req, handle) => DialogEvent::Info {
+                    call_id: did.call_id.clone(),
+                    request: Request::of(&req),
+                    reply: Reply(handle),
+                },
+                DialogState::Notify(did, req, handle) => DialogEvent::Notify {
+                    call_id: did.call_id.clone(),
+                    request: Request::of(&req),
+                    reply: Reply(handle),
+                },
                 DialogState::Options(_, _, handle) | DialogState::Message(_, _, handle) => {
                     let _ = handle.reply(StatusCode::OK).await;
                     continue;
                 }
-                DialogState::Refer(did, req, handle) => {
-                    DialogEvent::Refer { call_id: did.call_id.clone(), request: Request::of(&req), reply: Reply(handle) }
-                }
+                DialogState::Refer(did, req, handle) => DialogEvent::Refer {
+                    call_id: did.call_id.clone(),
+                    request: Request::of(&req),
+                    reply: Reply(handle),
+                },
                 DialogState::Publish(_, _, handle) => {
                     let _ = handle.reply(StatusCode::NotImplemented).await;
                     continue;
                 }
                 DialogState::Terminated(did, reason) => {
                     dialogs.remove_dialog(&did);
-                    DialogEvent::Ended { call_id: did.call_id.clone(), why: ended(&reason) }
+                    DialogEvent::Ended {
+                        call_id: did.call_id.clone(),
+                        why: ended(&reason),
+                    }
                 }
                 _ => continue,
             };

@@ -105,7 +105,9 @@ fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, DialogInfoError> {
     for a in e.attributes() {
         let a = a.map_err(|e| err(format!("bad attribute: {e}")))?;
         if a.key.local_name().as_ref() == name.as_bytes() {
-            let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| err(format!("bad attribute value: {e}")))?;
+            let v = a
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| err(format!("bad attribute value: {e}")))?;
             return Ok(Some(v.into_owned()));
         }
     }
@@ -128,18 +130,23 @@ pub fn parse(xml: &str) -> Result<DialogInfo, DialogInfoError> {
     let mut text = String::new();
     let mut root_closed = false;
     loop {
-        let ev = reader.read_event().map_err(|e| err(format!("{e} at byte {}", reader.buffer_position())))?;
+        let ev = reader
+            .read_event()
+            .map_err(|e| err(format!("{e} at byte {}", reader.buffer_position())))?;
         match ev {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(ev, Event::Empty(_));
                 let name = local_name(e);
                 if root_closed {
-                    return Err(err(format!("element <{name}> after the end of <dialog-info>")));
+                    return Err(err(format!(
+                        "element <{name}> after the end of <dialog-info>"
+                    )));
                 }
                 text.clear();
                 match (stack.len(), name.as_str()) {
                     (0, "dialog-info") => {
-                        let version = attr(e, "version")?.ok_or_else(|| err("<dialog-info> has no version"))?;
+                        let version = attr(e, "version")?
+                            .ok_or_else(|| err("<dialog-info> has no version"))?;
                         let version: u64 = version
                             .trim()
                             .parse()
@@ -147,16 +154,30 @@ pub fn parse(xml: &str) -> Result<DialogInfo, DialogInfoError> {
                         let state = match attr(e, "state")?.as_deref().map(str::trim) {
                             Some("full") => DocState::Full,
                             Some("partial") => DocState::Partial,
-                            Some(other) => return Err(err(format!("state '{other}' is neither full nor partial"))),
+                            Some(other) => {
+                                return Err(err(format!(
+                                    "state '{other}' is neither full nor partial"
+                                )))
+                            }
                             None => return Err(err("<dialog-info> has no state")),
                         };
-                        let entity = attr(e, "entity")?.ok_or_else(|| err("<dialog-info> has no entity"))?;
-                        info = Some(DialogInfo { version, state, entity, dialogs: Vec::new() });
+                        let entity =
+                            attr(e, "entity")?.ok_or_else(|| err("<dialog-info> has no entity"))?;
+                        info = Some(DialogInfo {
+                            version,
+                            state,
+                            entity,
+                            dialogs: Vec::new(),
+                        });
                         if empty {
                             root_closed = true;
                         }
                     }
-                    (0, other) => return Err(err(format!("root element is <{other}>, expected <dialog-info>"))),
+                    (0, other) => {
+                        return Err(err(format!(
+                            "root element is <{other}>, expected <dialog-info>"
+                        )))
+                    }
                     (1, "dialog") => {
                         let id = attr(e, "id")?.ok_or_else(|| err("a <dialog> has no id"))?;
                         current = Some(PartialDialog {
@@ -177,7 +198,11 @@ pub fn parse(xml: &str) -> Result<DialogInfo, DialogInfoError> {
                         }
                     }
                     (3, "local") | (3, "remote") | (2, "local") | (2, "remote") => {
-                        side = Some(if name == "local" { Side::Local } else { Side::Remote });
+                        side = Some(if name == "local" {
+                            Side::Local
+                        } else {
+                            Side::Remote
+                        });
                     }
                     (_, "identity") | (_, "target") => {
                         let Some(p) = participant(&mut current, side) else {
@@ -207,7 +232,9 @@ pub fn parse(xml: &str) -> Result<DialogInfo, DialogInfoError> {
                     "dialog-info" => root_closed = true,
                     "dialog" if stack.len() == 1 => {
                         side = None;
-                        let d = current.take().ok_or_else(|| err("</dialog> without <dialog>"))?;
+                        let d = current
+                            .take()
+                            .ok_or_else(|| err("</dialog> without <dialog>"))?;
                         if !d.state_seen {
                             return Err(err(format!("dialog '{}' has no <state>", d.entry.id)));
                         }
@@ -218,7 +245,11 @@ pub fn parse(xml: &str) -> Result<DialogInfo, DialogInfoError> {
                     "state" if stack.len() == 2 => {
                         if let Some(d) = current.as_mut() {
                             d.entry.state = DialogState::parse(&text).ok_or_else(|| {
-                                err(format!("dialog '{}' has an unknown state '{}'", d.entry.id, text.trim()))
+                                err(format!(
+                                    "dialog '{}' has an unknown state '{}'",
+                                    d.entry.id,
+                                    text.trim()
+                                ))
                             })?;
                             d.state_seen = true;
                         }
@@ -246,20 +277,29 @@ pub fn parse(xml: &str) -> Result<DialogInfo, DialogInfoError> {
             }
             Event::GeneralRef(r) => {
                 let name = String::from_utf8_lossy(&r.into_inner()).into_owned();
-                text.push_str(&resolve_entity(&name).ok_or_else(|| err(format!("unknown entity &{name};")))?);
+                text.push_str(
+                    &resolve_entity(&name)
+                        .ok_or_else(|| err(format!("unknown entity &{name};")))?,
+                );
             }
             Event::Eof => break,
             _ => {}
         }
     }
     if !stack.is_empty() {
-        return Err(err(format!("document ends inside <{}>", stack.last().cloned().unwrap_or_default())));
+        return Err(err(format!(
+            "document ends inside <{}>",
+            stack.last().cloned().unwrap_or_default()
+        )));
     }
     info.ok_or_else(|| err("no <dialog-info> element"))
 }
 
 /// The `<local>`/`<remote>` being read, if we are inside a dialog and one of them.
-fn participant(current: &mut Option<PartialDialog>, side: Option<Side>) -> Option<&mut Participant> {
+fn participant(
+    current: &mut Option<PartialDialog>,
+    side: Option<Side>,
+) -> Option<&mut Participant> {
     let d = current.as_mut()?;
     match side? {
         Side::Local => Some(&mut d.entry.local),
@@ -275,18 +315,22 @@ fn resolve_entity(name: &str) -> Option<String> {
         "quot" => "\"".into(),
         "apos" => "'".into(),
         _ => {
-            let code = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
-                u32::from_str_radix(hex, 16).ok()?
-            } else {
-                name.strip_prefix('#')?.parse().ok()?
-            };
+            let code =
+                if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                    u32::from_str_radix(hex, 16).ok()?
+                } else {
+                    name.strip_prefix('#')?.parse().ok()?
+                };
             char::from_u32(code)?.to_string()
         }
     })
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Builds a dialog-info document (the inverse of [`parse`]).
@@ -303,7 +347,12 @@ pub fn build(info: &DialogInfo) -> String {
     ));
     for d in &info.dialogs {
         x.push_str(&format!("  <dialog id=\"{}\"", escape(&d.id)));
-        for (k, v) in [("call-id", &d.call_id), ("local-tag", &d.local_tag), ("remote-tag", &d.remote_tag), ("direction", &d.direction)] {
+        for (k, v) in [
+            ("call-id", &d.call_id),
+            ("local-tag", &d.local_tag),
+            ("remote-tag", &d.remote_tag),
+            ("direction", &d.direction),
+        ] {
             if let Some(v) = v {
                 x.push_str(&format!(" {k}=\"{}\"", escape(v)));
             }
@@ -316,7 +365,11 @@ pub fn build(info: &DialogInfo) -> String {
             x.push_str(&format!("    <{tag}>"));
             if let Some(id) = &p.identity {
                 match &p.display {
-                    Some(disp) => x.push_str(&format!("<identity display=\"{}\">{}</identity>", escape(disp), escape(id))),
+                    Some(disp) => x.push_str(&format!(
+                        "<identity display=\"{}\">{}</identity>",
+                        escape(disp),
+                        escape(id)
+                    )),
                     None => x.push_str(&format!("<identity>{}</identity>", escape(id))),
                 }
             }

@@ -70,12 +70,21 @@ pub struct Candidate {
 impl Candidate {
     /// A candidate of ours for component 1 with RFC 8445 5.1.2's priority (local preference
     /// 65535: one interface) and a foundation per type and base.
-    pub fn ours(kind: CandidateKind, address: SocketAddr, related: Option<SocketAddr>) -> Candidate {
+    pub fn ours(
+        kind: CandidateKind,
+        address: SocketAddr,
+        related: Option<SocketAddr>,
+    ) -> Candidate {
         Candidate::ours_for(1, kind, address, related)
     }
 
     /// The same for `component` (2: RTCP on its own socket).
-    pub fn ours_for(component: u16, kind: CandidateKind, address: SocketAddr, related: Option<SocketAddr>) -> Candidate {
+    pub fn ours_for(
+        component: u16,
+        kind: CandidateKind,
+        address: SocketAddr,
+        related: Option<SocketAddr>,
+    ) -> Candidate {
         let priority = (kind.type_preference() << 24) + (65535 << 8) + (256 - component as u32);
         // The foundation only has to be equal for candidates of one type from one base and
         // server, and differ otherwise (RFC 8445 5.1.1.3).
@@ -84,7 +93,14 @@ impl Candidate {
         for b in format!("{}{}", kind.as_str(), base.ip()).bytes() {
             h = (h ^ b as u32).wrapping_mul(16777619);
         }
-        Candidate { foundation: (h % 100_000_000).to_string(), component, priority, address, kind, related }
+        Candidate {
+            foundation: (h % 100_000_000).to_string(),
+            component,
+            priority,
+            address,
+            kind,
+            related,
+        }
     }
 
     /// The attribute value (after `a=candidate:`).
@@ -112,21 +128,44 @@ impl Candidate {
             return Err(format!("\"{}\" is not <foundation> <component> <transport> <priority> <address> <port> typ <type>", shorten(value)));
         }
         let foundation = f[0];
-        if foundation.is_empty() || foundation.len() > 32 || !foundation.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/') {
-            return Err(format!("the foundation \"{}\" is not 1-32 characters of letters, digits, + and /", shorten(foundation)));
+        if foundation.is_empty()
+            || foundation.len() > 32
+            || !foundation
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        {
+            return Err(format!(
+                "the foundation \"{}\" is not 1-32 characters of letters, digits, + and /",
+                shorten(foundation)
+            ));
         }
-        let component: u16 = f[1].parse().ok().filter(|c| (1..=256).contains(c)).ok_or_else(|| format!("the component \"{}\" is not 1-256", shorten(f[1])))?;
-        let priority: u32 = f[3].parse().ok().filter(|p| *p > 0).ok_or_else(|| format!("the priority \"{}\" is not 1-4294967295", shorten(f[3])))?;
-        let port: u16 = f[5].parse().map_err(|_| format!("the port \"{}\" is not 0-65535", shorten(f[5])))?;
+        let component: u16 = f[1]
+            .parse()
+            .ok()
+            .filter(|c| (1..=256).contains(c))
+            .ok_or_else(|| format!("the component \"{}\" is not 1-256", shorten(f[1])))?;
+        let priority: u32 = f[3]
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("the priority \"{}\" is not 1-4294967295", shorten(f[3])))?;
+        let port: u16 = f[5]
+            .parse()
+            .map_err(|_| format!("the port \"{}\" is not 0-65535", shorten(f[5])))?;
         if !f[2].eq_ignore_ascii_case("udp") {
             return Ok(None);
         }
-        let Some(kind) = CandidateKind::parse(f[7]) else { return Ok(None) };
+        let Some(kind) = CandidateKind::parse(f[7]) else {
+            return Ok(None);
+        };
         let Ok(ip) = f[4].parse::<IpAddr>() else {
             if f[4].ends_with(".local") {
                 return Ok(None);
             }
-            return Err(format!("the address \"{}\" is not an IP address", shorten(f[4])));
+            return Err(format!(
+                "the address \"{}\" is not an IP address",
+                shorten(f[4])
+            ));
         };
         // Extensions come in name/value pairs; only raddr/rport are read.
         let mut raddr = None;
@@ -140,7 +179,14 @@ impl Candidate {
             }
         }
         let related = raddr.zip(rport).map(|(ip, port)| SocketAddr::new(ip, port));
-        Ok(Some(Candidate { foundation: foundation.to_string(), component, priority, address: SocketAddr::new(ip, port), kind, related }))
+        Ok(Some(Candidate {
+            foundation: foundation.to_string(),
+            component,
+            priority,
+            address: SocketAddr::new(ip, port),
+            kind,
+            related,
+        }))
     }
 }
 
@@ -170,8 +216,14 @@ impl fmt::Debug for Credentials {
 impl Credentials {
     /// Whether these are credentials RFC 8839 5.4 allows: ufrag 4-256 and pwd 22-256 ice-chars.
     pub fn valid(&self) -> bool {
-        let ice_chars = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
-        (4..=256).contains(&self.ufrag.len()) && (22..=256).contains(&self.pwd.len()) && ice_chars(&self.ufrag) && ice_chars(&self.pwd)
+        let ice_chars = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        };
+        (4..=256).contains(&self.ufrag.len())
+            && (22..=256).contains(&self.pwd.len())
+            && ice_chars(&self.ufrag)
+            && ice_chars(&self.pwd)
     }
 }
 
@@ -219,7 +271,11 @@ pub struct Agreed {
 ///
 /// With `rtcp_mux` accepted, our RTCP (component 2) candidates are left out: RTCP rides on the
 /// RTP pair, and a peer shown them would check a component that no longer exists.
-pub fn answer(offer: Option<&IceDescription>, ours: Option<&IceDescription>, rtcp_mux: bool) -> Option<(IceDescription, Agreed)> {
+pub fn answer(
+    offer: Option<&IceDescription>,
+    ours: Option<&IceDescription>,
+    rtcp_mux: bool,
+) -> Option<(IceDescription, Agreed)> {
     let theirs = offer.filter(|t| t.credentials.valid())?;
     let mut ours = ours?.clone();
     if rtcp_mux {
@@ -230,7 +286,12 @@ pub fn answer(offer: Option<&IceDescription>, ours: Option<&IceDescription>, rtc
         local: ours.credentials.clone(),
         local_candidates: ours.candidates.clone(),
         remote: theirs.credentials.clone(),
-        remote_candidates: theirs.candidates.iter().filter(|c| c.component <= 2).cloned().collect(),
+        remote_candidates: theirs
+            .candidates
+            .iter()
+            .filter(|c| c.component <= 2)
+            .cloned()
+            .collect(),
         // A lite offerer leaves control to the full answerer.
         controlling: theirs.lite,
     };
@@ -245,7 +306,12 @@ pub fn accept(ours: Option<&IceDescription>, answer: Option<&IceDescription>) ->
         local: ours.credentials.clone(),
         local_candidates: ours.candidates.clone(),
         remote: theirs.credentials.clone(),
-        remote_candidates: theirs.candidates.iter().filter(|c| c.component <= 2).cloned().collect(),
+        remote_candidates: theirs
+            .candidates
+            .iter()
+            .filter(|c| c.component <= 2)
+            .cloned()
+            .collect(),
         controlling: true,
     })
 }
@@ -255,32 +321,60 @@ mod tests {
     use super::*;
 
     fn creds(u: &str) -> Credentials {
-        Credentials { ufrag: u.into(), pwd: "abcdefghijklmnopqrstuvwxyz".into() }
+        Credentials {
+            ufrag: u.into(),
+            pwd: "abcdefghijklmnopqrstuvwxyz".into(),
+        }
     }
 
     #[test]
     fn candidates_from_other_stacks_are_read() {
         // baresip/libre style, Chrome style with extensions, a relay with its base.
-        let c = Candidate::parse("7f000001 1 UDP 2113932031 127.0.0.1 40000 typ host").unwrap().unwrap();
-        assert_eq!((c.component, c.address, c.kind), (1, "127.0.0.1:40000".parse().unwrap(), CandidateKind::Host));
+        let c = Candidate::parse("7f000001 1 UDP 2113932031 127.0.0.1 40000 typ host")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (c.component, c.address, c.kind),
+            (1, "127.0.0.1:40000".parse().unwrap(), CandidateKind::Host)
+        );
         let c = Candidate::parse("842163049 1 udp 1677729535 203.0.113.7 61665 typ srflx raddr 10.0.0.2 rport 61665 generation 0 network-cost 999").unwrap().unwrap();
-        assert_eq!((c.kind, c.related), (CandidateKind::ServerReflexive, Some("10.0.0.2:61665".parse().unwrap())));
-        let c = Candidate::parse("3 1 UDP 16777215 198.51.100.1 50000 typ relay raddr 203.0.113.7 rport 61665").unwrap().unwrap();
+        assert_eq!(
+            (c.kind, c.related),
+            (
+                CandidateKind::ServerReflexive,
+                Some("10.0.0.2:61665".parse().unwrap())
+            )
+        );
+        let c = Candidate::parse(
+            "3 1 UDP 16777215 198.51.100.1 50000 typ relay raddr 203.0.113.7 rport 61665",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(c.kind, CandidateKind::Relayed);
     }
 
     #[test]
     fn candidates_we_cannot_use_are_skipped_and_broken_ones_named() {
-        assert_eq!(Candidate::parse("1 1 TCP 1518280447 10.0.0.2 9 typ host tcptype active").unwrap(), None);
-        assert_eq!(Candidate::parse("1 1 UDP 2122260223 4a5f0c2e-1c3b.local 54321 typ host").unwrap(), None);
-        assert_eq!(Candidate::parse("1 1 UDP 2122260223 10.0.0.2 54321 typ weird").unwrap(), None);
+        assert_eq!(
+            Candidate::parse("1 1 TCP 1518280447 10.0.0.2 9 typ host tcptype active").unwrap(),
+            None
+        );
+        assert_eq!(
+            Candidate::parse("1 1 UDP 2122260223 4a5f0c2e-1c3b.local 54321 typ host").unwrap(),
+            None
+        );
+        assert_eq!(
+            Candidate::parse("1 1 UDP 2122260223 10.0.0.2 54321 typ weird").unwrap(),
+            None
+        );
         let e = Candidate::parse("1 1 UDP 2122260223 10.0.0.2 54321").unwrap_err();
         assert!(e.contains("typ <type>"), "{e}");
         let e = Candidate::parse("1 1 UDP 2122260223 10.0.0.2 99999 typ host").unwrap_err();
         assert!(e.contains("port \"99999\""), "{e}");
         let e = Candidate::parse("1 0 UDP 2122260223 10.0.0.2 9 typ host").unwrap_err();
         assert!(e.contains("component"), "{e}");
-        let e = Candidate::parse(&format!("1 1 UDP 5 {} 9 typ host", "x".repeat(2000))).unwrap_err();
+        let e =
+            Candidate::parse(&format!("1 1 UDP 5 {} 9 typ host", "x".repeat(2000))).unwrap_err();
         assert!(e.len() < 200, "errors stay short: {e}");
     }
 
@@ -288,7 +382,11 @@ mod tests {
     fn our_candidates_round_trip_with_rfc_priorities() {
         let host = Candidate::ours(CandidateKind::Host, "10.0.0.2:4000".parse().unwrap(), None);
         assert_eq!(host.priority, 2130706431);
-        let srflx = Candidate::ours(CandidateKind::ServerReflexive, "203.0.113.7:5000".parse().unwrap(), Some("10.0.0.2:4000".parse().unwrap()));
+        let srflx = Candidate::ours(
+            CandidateKind::ServerReflexive,
+            "203.0.113.7:5000".parse().unwrap(),
+            Some("10.0.0.2:4000".parse().unwrap()),
+        );
         assert!(srflx.priority < host.priority);
         assert_ne!(srflx.foundation, host.foundation);
         for c in [host, srflx] {
@@ -298,18 +396,45 @@ mod tests {
 
     #[test]
     fn the_offerer_controls_unless_it_is_lite() {
-        let ours = IceDescription { credentials: creds("ours"), candidates: vec![], lite: false };
-        let full = IceDescription { credentials: creds("them"), candidates: vec![], lite: false };
-        let lite = IceDescription { lite: true, ..full.clone() };
-        assert!(!answer(Some(&full), Some(&ours), true).unwrap().1.controlling);
-        assert!(answer(Some(&lite), Some(&ours), true).unwrap().1.controlling);
+        let ours = IceDescription {
+            credentials: creds("ours"),
+            candidates: vec![],
+            lite: false,
+        };
+        let full = IceDescription {
+            credentials: creds("them"),
+            candidates: vec![],
+            lite: false,
+        };
+        let lite = IceDescription {
+            lite: true,
+            ..full.clone()
+        };
+        assert!(
+            !answer(Some(&full), Some(&ours), true)
+                .unwrap()
+                .1
+                .controlling
+        );
+        assert!(
+            answer(Some(&lite), Some(&ours), true)
+                .unwrap()
+                .1
+                .controlling
+        );
         assert!(accept(Some(&ours), Some(&full)).unwrap().controlling);
         // No ICE on either side: the classic way.
         assert!(answer(None, Some(&ours), true).is_none());
         assert!(answer(Some(&full), None, true).is_none());
         assert!(accept(Some(&ours), None).is_none());
         // Credentials RFC 8839 does not allow are no ICE.
-        let short = IceDescription { credentials: Credentials { ufrag: "ab".into(), pwd: "short".into() }, ..full };
+        let short = IceDescription {
+            credentials: Credentials {
+                ufrag: "ab".into(),
+                pwd: "short".into(),
+            },
+            ..full
+        };
         assert!(accept(Some(&ours), Some(&short)).is_none());
     }
 

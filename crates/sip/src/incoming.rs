@@ -28,7 +28,10 @@ pub const SUPPORTED: &str = "replaces";
 /// `Allow` and `Supported` for our INVITEs, their 200s and REGISTERs, so a peer knows it may
 /// transfer us (REFER) and transfer to us with `Replaces`.
 pub(crate) fn capabilities() -> Vec<Header> {
-    vec![Header::Other("Allow".into(), ALLOW.into()), Header::Other("Supported".into(), SUPPORTED.into())]
+    vec![
+        Header::Other("Allow".into(), ALLOW.into()),
+        Header::Other("Supported".into(), SUPPORTED.into()),
+    ]
 }
 
 /// A request the phone decides about.
@@ -40,7 +43,13 @@ pub enum Incoming {
 /// Headers as `(name, value)`; `Contact` becomes a real Contact header.
 fn headers(list: Vec<(String, String)>) -> Vec<Header> {
     list.into_iter()
-        .map(|(name, value)| if name.eq_ignore_ascii_case("contact") { Header::Contact(value.into()) } else { Header::Other(name, value) })
+        .map(|(name, value)| {
+            if name.eq_ignore_ascii_case("contact") {
+                Header::Contact(value.into())
+            } else {
+                Header::Other(name, value)
+            }
+        })
         .collect()
 }
 
@@ -71,7 +80,10 @@ impl Redirect {
 /// Waits (in the background) for the ACK of a final non-2xx response, so it is not retransmitted.
 fn absorb(mut tx: Transaction) {
     tokio::spawn(async move {
-        let _ = tokio::time::timeout(Duration::from_secs(32), async { while tx.receive().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(Duration::from_secs(32), async {
+            while tx.receive().await.is_some() {}
+        })
+        .await;
     });
 }
 
@@ -88,7 +100,10 @@ impl ServerInvite {
 
     /// A final answer without a call (400, 486, 488, 603, 302 with a Contact...).
     pub async fn reply(mut self, status: u16, extra: Vec<(String, String)>) {
-        let _ = self.tx.reply_with(StatusCode::from(status), headers(extra), None).await;
+        let _ = self
+            .tx
+            .reply_with(StatusCode::from(status), headers(extra), None)
+            .await;
         absorb(self.tx);
     }
 
@@ -100,8 +115,15 @@ impl ServerInvite {
 
     fn own_contact(&self, user: Option<&str>) -> SipUri {
         match self.tx.connection.as_ref().map(|c| c.get_addr().clone()) {
-            Some(a) if a.r#type.is_some_and(|t| t != rsipstack::sip::Transport::Udp) => {
-                let t = a.r#type.as_ref().map(crate::types::transport_of).unwrap_or(Transport::Udp);
+            Some(a)
+                if a.r#type
+                    .is_some_and(|t| t != rsipstack::sip::Transport::Udp) =>
+            {
+                let t = a
+                    .r#type
+                    .as_ref()
+                    .map(crate::types::transport_of)
+                    .unwrap_or(Transport::Udp);
                 match a.get_socketaddr() {
                     Ok(addr) => SipUri::contact(user, addr, t),
                     Err(_) => SipUri::contact(user, self.local, Transport::Udp),
@@ -115,16 +137,24 @@ impl ServerInvite {
     /// while it rings. `user`: the user part of our Contact.
     pub fn into_call(self, user: Option<&str>) -> Result<(CallLeg, Redirect), SipError> {
         let contact = self.contact(user);
-        let ServerInvite { mut tx, dialogs, dialog_tx, .. } = self;
-        let dialog = match dialogs.get_or_create_server_invite(&tx, dialog_tx, None, Some(contact.0)) {
-            Ok(d) => d,
-            Err(e) => {
-                tokio::spawn(async move {
-                    let _ = tx.reply(StatusCode::ServerInternalError).await;
-                });
-                return Err(SipError::Other(format!("could not take an incoming call: {e}")));
-            }
-        };
+        let ServerInvite {
+            mut tx,
+            dialogs,
+            dialog_tx,
+            ..
+        } = self;
+        let dialog =
+            match dialogs.get_or_create_server_invite(&tx, dialog_tx, None, Some(contact.0)) {
+                Ok(d) => d,
+                Err(e) => {
+                    tokio::spawn(async move {
+                        let _ = tx.reply(StatusCode::ServerInternalError).await;
+                    });
+                    return Err(SipError::Other(format!(
+                        "could not take an incoming call: {e}"
+                    )));
+                }
+            };
         let (redirect_tx, redirect_rx) = tokio::sync::oneshot::channel::<SipUri>();
         let mut d = dialog.clone();
         tokio::spawn(async move {
@@ -201,14 +231,19 @@ fn establishing(dialogs: &DialogLayer, tx: &Transaction) -> bool {
 /// `tx`'s dialog once our INVITE's 2xx has filed it under its whole id; None when no INVITE of
 /// ours is establishing it (looked for 50 ms: rsipstack removes the first id before it adds the
 /// whole one) or it took longer than 2 s (a 2xx is handled in microseconds).
-async fn confirmed(dialogs: &DialogLayer, tx: &Transaction) -> Option<rsipstack::dialog::dialog::Dialog> {
+async fn confirmed(
+    dialogs: &DialogLayer,
+    tx: &Transaction,
+) -> Option<rsipstack::dialog::dialog::Dialog> {
     let start = tokio::time::Instant::now();
     loop {
         if let Some(d) = dialogs.match_dialog(tx) {
             return Some(d);
         }
         let waited = start.elapsed();
-        if waited >= Duration::from_secs(2) || (waited >= Duration::from_millis(50) && !establishing(dialogs, tx)) {
+        if waited >= Duration::from_secs(2)
+            || (waited >= Duration::from_millis(50) && !establishing(dialogs, tx))
+        {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -218,18 +253,43 @@ async fn confirmed(dialogs: &DialogLayer, tx: &Transaction) -> Option<rsipstack:
 /// The dialog a new INVITE's `Replaces` names (RFC 3891 3): Ok(None) without one; 400 when it
 /// cannot be read or there are several, 481 when it names no dialog of ours. Whether that call
 /// may be replaced (answered already, ringing here) is the phone's to say.
-fn replaced(dialogs: &DialogLayer, request: &Request) -> Result<Option<Replaces>, (StatusCode, String)> {
-    let mut values = request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("replaces"));
-    let Some((_, value)) = values.next() else { return Ok(None) };
+fn replaced(
+    dialogs: &DialogLayer,
+    request: &Request,
+) -> Result<Option<Replaces>, (StatusCode, String)> {
+    let mut values = request
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("replaces"));
+    let Some((_, value)) = values.next() else {
+        return Ok(None);
+    };
     if values.next().is_some() {
-        return Err((StatusCode::BadRequest, "more than one Replaces header".into()));
+        return Err((
+            StatusCode::BadRequest,
+            "more than one Replaces header".into(),
+        ));
     }
     let r = Replaces::parse(value).map_err(|e| (StatusCode::BadRequest, e))?;
-    let id = rsipstack::dialog::DialogId { call_id: r.call_id.clone(), local_tag: r.to_tag.clone(), remote_tag: r.from_tag.clone() };
+    let id = rsipstack::dialog::DialogId {
+        call_id: r.call_id.clone(),
+        local_tag: r.to_tag.clone(),
+        remote_tag: r.from_tag.clone(),
+    };
     // A call of ours not answered yet is filed without the far end's tag.
-    let unanswered = rsipstack::dialog::DialogId { remote_tag: String::new(), ..id.clone() };
-    if dialogs.get_dialog(&id).or_else(|| dialogs.get_dialog(&unanswered)).is_none() {
-        return Err((StatusCode::CallTransactionDoesNotExist, format!("no call here matches its Replaces ({value})")));
+    let unanswered = rsipstack::dialog::DialogId {
+        remote_tag: String::new(),
+        ..id.clone()
+    };
+    if dialogs
+        .get_dialog(&id)
+        .or_else(|| dialogs.get_dialog(&unanswered))
+        .is_none()
+    {
+        return Err((
+            StatusCode::CallTransactionDoesNotExist,
+            format!("no call here matches its Replaces ({value})"),
+        ));
     }
     Ok(Some(r))
 }
@@ -246,10 +306,17 @@ pub(crate) fn dispatch(
     tokio::spawn(async move {
         while let Some(mut tx) = incoming.recv().await {
             let method = tx.original.method;
-            let has_tag = tx.original.to_header().ok().and_then(|t| t.tag().ok().flatten()).is_some();
+            let has_tag = tx
+                .original
+                .to_header()
+                .ok()
+                .and_then(|t| t.tag().ok().flatten())
+                .is_some();
             if has_tag && method != rsipstack::sip::Method::Options {
                 let matched = match dialogs.match_dialog(&tx) {
-                    None if method != rsipstack::sip::Method::Ack && method != rsipstack::sip::Method::Notify => {
+                    None if method != rsipstack::sip::Method::Ack
+                        && method != rsipstack::sip::Method::Notify =>
+                    {
                         // Perhaps our INVITE's 200 has just been ACKed and the peer's first
                         // request in the new dialog overtook rsipstack filing the dialog under
                         // its confirmed id: wait for it there rather than answer 481.
@@ -272,7 +339,10 @@ pub(crate) fn dispatch(
                     }
                     None if method == rsipstack::sip::Method::Notify => {
                         let request = Request::of(&tx.original);
-                        if out.send(Incoming::Request(ServerRequest { tx, request })).is_err() {
+                        if out
+                            .send(Incoming::Request(ServerRequest { tx, request }))
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -294,8 +364,14 @@ pub(crate) fn dispatch(
                         replaces,
                     })),
                     Err((status, why)) => {
-                        tracing::info!("INVITE from {} refused ({status}): {why}", request.from.as_ref().map_or("?", |f| f.uri.as_str()));
-                        let warning = Header::Other("Warning".into(), format!("399 hookflash \"{}\"", why.replace('"', "'")));
+                        tracing::info!(
+                            "INVITE from {} refused ({status}): {why}",
+                            request.from.as_ref().map_or("?", |f| f.uri.as_str())
+                        );
+                        let warning = Header::Other(
+                            "Warning".into(),
+                            format!("399 hookflash \"{}\"", why.replace('"', "'")),
+                        );
                         let _ = tx.reply_with(status, vec![warning], None).await;
                         absorb(tx);
                         Ok(())
@@ -317,7 +393,9 @@ pub(crate) fn dispatch(
                 }
                 _ => {
                     let allow = vec![Header::Other("Allow".into(), ALLOW.into())];
-                    let _ = tx.reply_with(StatusCode::MethodNotAllowed, allow, None).await;
+                    let _ = tx
+                        .reply_with(StatusCode::MethodNotAllowed, allow, None)
+                        .await;
                     Ok(())
                 }
             };

@@ -39,11 +39,18 @@ pub struct OutgoingInvite {
 #[derive(Debug)]
 pub enum InviteOutcome {
     /// 2xx, with the SDP answer and what the callee's phone says it can do.
-    Answered { sdp: String, capabilities: crate::capabilities::Capabilities },
+    Answered {
+        sdp: String,
+        capabilities: crate::capabilities::Capabilities,
+    },
     /// A final failure response (after any authentication).
     Refused { status: u16, reason: String },
     /// Challenged, and the challenge was not answered (why says).
-    AuthRefused { status: u16, reason: String, why: AuthRefused },
+    AuthRefused {
+        status: u16,
+        reason: String,
+        why: AuthRefused,
+    },
     /// No final response (transport error, time-out inside rsipstack).
     Failed(String),
 }
@@ -60,7 +67,11 @@ pub struct CallLeg {
 
 impl CallLeg {
     pub fn new(dialog: InviteDialog) -> CallLeg {
-        CallLeg { dialog: Arc::new(Mutex::new(dialog)), cancelled: Arc::new(AtomicBool::new(false)), creds: None }
+        CallLeg {
+            dialog: Arc::new(Mutex::new(dialog)),
+            cancelled: Arc::new(AtomicBool::new(false)),
+            creds: None,
+        }
     }
 
     /// The leg answers 401/407 to its in-dialog requests with this account's password.
@@ -80,7 +91,12 @@ impl CallLeg {
     /// How the far end names this dialog in a `Replaces` (RFC 3891): its own tag is the to-tag.
     pub fn replaces(&self) -> Replaces {
         let id = self.current().id();
-        Replaces { call_id: id.call_id, to_tag: id.remote_tag, from_tag: id.local_tag, early_only: false }
+        Replaces {
+            call_id: id.call_id,
+            to_tag: id.remote_tag,
+            from_tag: id.local_tag,
+            early_only: false,
+        }
     }
 
     /// Still waiting for the ACK of our 2xx, or not yet answered: not ready for a re-INVITE.
@@ -119,7 +135,9 @@ impl CallLeg {
     }
 
     pub fn reject(&self, status: u16) -> Result<(), SipError> {
-        Ok(self.current().reject(Some(StatusCode::from(status)), None)?)
+        Ok(self
+            .current()
+            .reject(Some(StatusCode::from(status)), None)?)
     }
 
     /// Sends a re-INVITE with this SDP offer; the final response, if the dialog had one.
@@ -131,19 +149,32 @@ impl CallLeg {
     /// REFER the far end to `target` (blind transfer), `Referred-By` us; the final response.
     /// With `replaces` (an attended transfer, RFC 3891 / 5589 7), the Refer-To carries it as a
     /// URI header, so the far end's INVITE to the target takes the place of that dialog.
-    pub async fn refer(&self, target: &SipUri, referred_by: &SipUri, replaces: Option<&Replaces>) -> Result<Option<Answer>, SipError> {
+    pub async fn refer(
+        &self,
+        target: &SipUri,
+        referred_by: &SipUri,
+        replaces: Option<&Replaces>,
+    ) -> Result<Option<Answer>, SipError> {
         let refer_to = match replaces {
             Some(r) => format!("<{target}?Replaces={}>", r.uri_escaped()),
             None => format!("<{target}>"),
         };
-        let headers = vec![Header::Other("Referred-By".into(), format!("<{referred_by}>")), Header::Other("Refer-To".into(), refer_to)];
+        let headers = vec![
+            Header::Other("Referred-By".into(), format!("<{referred_by}>")),
+            Header::Other("Refer-To".into(), refer_to),
+        ];
         self.in_dialog(Method::Refer, headers, None).await
     }
 
     /// Sends a request inside the dialog; a 401/407 is answered through `auth.rs` (only for the
     /// account's realms, SHA-256 or MD5) by sending it again, with a new CSeq, credentials
     /// added. `None`: the dialog is not confirmed (or ended) and nothing was sent.
-    async fn in_dialog(&self, method: Method, headers: Vec<Header>, body: Option<Vec<u8>>) -> Result<Option<Answer>, SipError> {
+    async fn in_dialog(
+        &self,
+        method: Method,
+        headers: Vec<Header>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Option<Answer>, SipError> {
         let mut attempt = Attempt::new();
         let mut auth: Vec<Header> = Vec::new();
         loop {
@@ -151,23 +182,45 @@ impl CallLeg {
             let all: Vec<Header> = headers.iter().cloned().chain(auth.drain(..)).collect();
             let resp = match method {
                 Method::Invite => dialog.reinvite(Some(all), body.clone()).await?,
-                _ => dialog.request(method.clone(), Some(all), body.clone()).await?,
+                _ => {
+                    dialog
+                        .request(method.clone(), Some(all), body.clone())
+                        .await?
+                }
             };
             let Some(resp) = resp else { return Ok(None) };
             let (status, reason) = status_of(&resp);
             if !(status == 401 || status == 407) {
                 return Ok(Some(answer_of(&resp)));
             }
-            let Some(creds) = &self.creds else { return Ok(Some(answer_of(&resp))) };
+            let Some(creds) = &self.creds else {
+                return Ok(Some(answer_of(&resp)));
+            };
             // The digest covers the Request-URI of the retried request: the remote target.
             let uri = dialog.snapshot().remote_uri.to_string();
             let body_bytes = body.as_deref().unwrap_or_default();
-            match attempt.answer(creds, Asker::Path, &challenges_of(&resp), &method.to_string(), &uri, body_bytes, &digest::new_cnonce()) {
+            match attempt.answer(
+                creds,
+                Asker::Path,
+                &challenges_of(&resp),
+                &method.to_string(),
+                &uri,
+                body_bytes,
+                &digest::new_cnonce(),
+            ) {
                 Ok(answers) => {
-                    auth = answers.into_iter().map(|r| Header::Other(r.header_name.to_string(), r.value)).collect();
+                    auth = answers
+                        .into_iter()
+                        .map(|r| Header::Other(r.header_name.to_string(), r.value))
+                        .collect();
                 }
                 Err(why) => {
-                    return Err(SipError::AuthRefused { method: method.to_string(), status, reason, why: why.to_string() });
+                    return Err(SipError::AuthRefused {
+                        method: method.to_string(),
+                        status,
+                        reason,
+                        why: why.to_string(),
+                    });
                 }
             }
         }
@@ -177,8 +230,17 @@ impl CallLeg {
 impl CallLeg {
     /// Reports the progress of a REFER the far end sent us (RFC 3515 NOTIFY, `message/sipfrag`):
     /// our call to the target is at `status`; `last` ends the implicit subscription.
-    pub async fn notify_refer(&self, status: u16, reason: &str, last: bool) -> Result<Option<Answer>, SipError> {
-        let state = if last { "terminated;reason=noresource".to_string() } else { "active;expires=60".to_string() };
+    pub async fn notify_refer(
+        &self,
+        status: u16,
+        reason: &str,
+        last: bool,
+    ) -> Result<Option<Answer>, SipError> {
+        let state = if last {
+            "terminated;reason=noresource".to_string()
+        } else {
+            "active;expires=60".to_string()
+        };
         let headers = vec![
             Header::Event("refer".into()),
             Header::SubscriptionState(state.into()),
@@ -200,18 +262,28 @@ pub struct Answer {
 
 fn answer_of(r: &Response) -> Answer {
     let (status, reason) = status_of(r);
-    Answer { status, reason, body: String::from_utf8_lossy(&r.body).to_string() }
+    Answer {
+        status,
+        reason,
+        body: String::from_utf8_lossy(&r.body).to_string(),
+    }
 }
 
 /// The status code and reason phrase of a response.
 pub(crate) fn status_of(resp: &Response) -> (u16, String) {
     let code = u16::from(resp.status_code.clone());
     let text = resp.status_code.to_string();
-    let phrase = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
+    let phrase = text
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+        .to_string();
     (code, phrase)
 }
 
-fn option_for(inv: &OutgoingInvite, destination: Option<SipAddr>, auth: &[(String, String)]) -> InviteOption {
+fn option_for(
+    inv: &OutgoingInvite,
+    destination: Option<SipAddr>,
+    auth: &[(String, String)],
+) -> InviteOption {
     let headers: Vec<Header> = inv
         .headers
         .iter()
@@ -245,7 +317,10 @@ pub async fn invite(
 ) -> Result<(CallLeg, tokio::task::JoinHandle<InviteOutcome>), SipError> {
     let events = stack.dialog_tx.clone();
     let dialogs = stack.dialogs.clone();
-    let first_hop = inv.destination.clone().unwrap_or_else(|| inv.callee.clone());
+    let first_hop = inv
+        .destination
+        .clone()
+        .unwrap_or_else(|| inv.callee.clone());
     let server = first_hop.host_port();
     let destination = match &inv.destination {
         Some(d) => Some(SipAddr::try_from(&d.0).map_err(|e| SipError::Invalid {
@@ -265,8 +340,18 @@ pub async fn invite(
         })?;
         let (conn, _) = match stack.endpoint.transport_layer.lookup(&hop, None).await {
             Ok(found) => found,
-            Err(e) if t.is_secure() => return Err(crate::stack::connect_error(&hop, &first_hop.host(), &e.to_string(), true).await),
-            Err(e) => return Err(crate::stack::connect_error(&hop, &server, &e.to_string(), false).await),
+            Err(e) if t.is_secure() => {
+                return Err(crate::stack::connect_error(
+                    &hop,
+                    &first_hop.host(),
+                    &e.to_string(),
+                    true,
+                )
+                .await)
+            }
+            Err(e) => {
+                return Err(crate::stack::connect_error(&hop, &server, &e.to_string(), false).await)
+            }
         };
         if let Ok(local) = conn.get_addr().get_socketaddr() {
             inv.contact = SipUri::contact(inv.contact.user().as_deref(), local, t);
@@ -274,7 +359,8 @@ pub async fn invite(
     }
     // Behind NAT: the address our registrar saw us at (`registration.rs`).
     inv.contact = stack.advertised(&inv.contact);
-    let (dialog, mut handle) = dialogs.do_invite_async(option_for(&inv, destination.clone(), &[]), events.clone())?;
+    let (dialog, mut handle) =
+        dialogs.do_invite_async(option_for(&inv, destination.clone(), &[]), events.clone())?;
     let leg = CallLeg::new(dialog).with_credentials(creds.clone());
     let task_leg = leg.clone();
     let task = tokio::spawn(async move {
@@ -290,19 +376,41 @@ pub async fn invite(
             let (status, reason) = status_of(&resp);
             if (200..300).contains(&status) {
                 let capabilities = crate::capabilities::Capabilities::of_rsip(&resp.headers);
-                return InviteOutcome::Answered { sdp: String::from_utf8_lossy(&resp.body).to_string(), capabilities };
+                return InviteOutcome::Answered {
+                    sdp: String::from_utf8_lossy(&resp.body).to_string(),
+                    capabilities,
+                };
             }
             if !(status == 401 || status == 407) || leg.was_cancelled() {
                 return InviteOutcome::Refused { status, reason };
             }
             let uri = inv.callee.to_string();
-            let answers = attempt.answer(&creds, Asker::Path, &challenges_of(&resp), "INVITE", &uri, &inv.sdp, &digest::new_cnonce());
+            let answers = attempt.answer(
+                &creds,
+                Asker::Path,
+                &challenges_of(&resp),
+                "INVITE",
+                &uri,
+                &inv.sdp,
+                &digest::new_cnonce(),
+            );
             let answers = match answers {
                 Ok(a) => a,
-                Err(why) => return InviteOutcome::AuthRefused { status, reason, why },
+                Err(why) => {
+                    return InviteOutcome::AuthRefused {
+                        status,
+                        reason,
+                        why,
+                    }
+                }
             };
-            let auth: Vec<(String, String)> = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
-            match dialogs.do_invite_async(option_for(&inv, destination.clone(), &auth), events.clone()) {
+            let auth: Vec<(String, String)> = answers
+                .into_iter()
+                .map(|r| (r.header_name.to_string(), r.value))
+                .collect();
+            match dialogs
+                .do_invite_async(option_for(&inv, destination.clone(), &auth), events.clone())
+            {
                 Ok((dialog, next)) => {
                     leg.replace(dialog);
                     handle = next;

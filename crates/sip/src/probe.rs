@@ -32,11 +32,18 @@ pub async fn options(stack: &SipStack, target: &SipUri, me: &SipUri) -> Result<P
         value: target.to_string(),
         detail: e.to_string(),
     })?;
-    let (conn, _) = match stack.endpoint.transport_layer.lookup(&destination, None).await {
+    let (conn, _) = match stack
+        .endpoint
+        .transport_layer
+        .lookup(&destination, None)
+        .await
+    {
         Ok(found) => found,
         Err(e) => {
             let secure = target.transport().is_some_and(|t| t.is_secure());
-            return Err(crate::stack::connect_error(&destination, &server, &e.to_string(), secure).await);
+            return Err(
+                crate::stack::connect_error(&destination, &server, &e.to_string(), secure).await,
+            );
         }
     };
     let local = conn.get_addr().clone();
@@ -46,25 +53,52 @@ pub async fn options(stack: &SipStack, target: &SipUri, me: &SipUri) -> Result<P
         uri: me.bare().0,
         params: vec![rsipstack::sip::Param::Tag(make_tag().to_string().into())],
     };
-    let to = rsipstack::sip::typed::To { display_name: None, uri: target.bare().0, params: vec![] };
+    let to = rsipstack::sip::typed::To {
+        display_name: None,
+        uri: target.bare().0,
+        params: vec![],
+    };
     let call_id = format!("{}@hookflash", make_tag());
-    let mut request = stack.endpoint.make_request(Method::Options, target.0.clone(), via, from, to, 1, Some(call_id.into()));
-    request.headers.push(Header::Accept("application/sdp".into()));
+    let mut request = stack.endpoint.make_request(
+        Method::Options,
+        target.0.clone(),
+        via,
+        from,
+        to,
+        1,
+        Some(call_id.into()),
+    );
+    request
+        .headers
+        .push(Header::Accept("application/sdp".into()));
     let started = Instant::now();
-    let response = stack.exchange(request, &conn, &destination).await.map_err(|e| SipError::Unreachable {
-        server: server.clone(),
-        detail: match e {
-            Exchange::NotSent(detail) => detail,
-            Exchange::NoAnswer => "no answer to OPTIONS (timed out)".into(),
-        },
-    })?;
+    let response = stack
+        .exchange(request, &conn, &destination)
+        .await
+        .map_err(|e| SipError::Unreachable {
+            server: server.clone(),
+            detail: match e {
+                Exchange::NotSent(detail) => detail,
+                Exchange::NoAnswer => "no answer to OPTIONS (timed out)".into(),
+            },
+        })?;
     let round_trip = started.elapsed();
     let status = u16::from(response.status_code.clone());
     if status == 408 {
         // rsipstack reports its own time-out as a 408.
-        return Err(SipError::Unreachable { server, detail: "no answer to OPTIONS (timed out)".into() });
+        return Err(SipError::Unreachable {
+            server,
+            detail: "no answer to OPTIONS (timed out)".into(),
+        });
     }
     let phrase = response.status_code.to_string();
-    let reason = phrase.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
-    Ok(Probed { status, reason, round_trip, seen_as: seen_as(&response) })
+    let reason = phrase
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+        .to_string();
+    Ok(Probed {
+        status,
+        reason,
+        round_trip,
+        seen_as: seen_as(&response),
+    })
 }

@@ -84,17 +84,26 @@ impl Registration {
     }
 
     /// Sends REGISTER with `expires` (0 = un-register) and follows digest challenges.
-    pub async fn register(&mut self, stack: &SipStack, expires: u32) -> Result<Registered, SipError> {
+    pub async fn register(
+        &mut self,
+        stack: &SipStack,
+        expires: u32,
+    ) -> Result<Registered, SipError> {
         let server = host_of(&self.params.registrar);
-        let target = SipAddr::try_from(&self.params.registrar.0).map_err(|e| SipError::Invalid {
-            what: "registrar".into(),
-            value: self.params.registrar.to_string(),
-            detail: e.to_string(),
-        })?;
+        let target =
+            SipAddr::try_from(&self.params.registrar.0).map_err(|e| SipError::Invalid {
+                what: "registrar".into(),
+                value: self.params.registrar.to_string(),
+                detail: e.to_string(),
+            })?;
         // The connection this goes out on decides the Via (TCP/TLS connect happens here).
         let (conn, _) = match stack.endpoint.transport_layer.lookup(&target, None).await {
             Ok(found) => found,
-            Err(e) => return Err(crate::stack::connect_error(&target, &server, &e.to_string(), false).await),
+            Err(e) => {
+                return Err(
+                    crate::stack::connect_error(&target, &server, &e.to_string(), false).await,
+                )
+            }
         };
         let local = conn.get_addr().clone();
         // Un-REGISTER removes the binding we made; otherwise the Contact is this connection's
@@ -104,31 +113,47 @@ impl Registration {
             _ => contact_on(&self.params.aor.0, &local, stack),
         };
         // A binding made on another connection or address is removed in the same request.
-        let mut stale = self.contact.clone().filter(|old| expires > 0 && old.host_with_port != contact.host_with_port);
+        let mut stale = self
+            .contact
+            .clone()
+            .filter(|old| expires > 0 && old.host_with_port != contact.host_with_port);
         let mut learned = false;
         let mut attempt = Attempt::new();
         let mut auth_headers: Vec<(String, String)> = Vec::new();
         loop {
             self.cseq += 1;
-            let request = self.build(stack, &local, &contact, stale.as_ref(), expires, &auth_headers)?;
-            let resp = stack.exchange(request, &conn, &target).await.map_err(|e| SipError::Unreachable {
-                server: server.clone(),
-                detail: match e {
-                    Exchange::NotSent(detail) => detail,
-                    Exchange::NoAnswer => "request timed out".into(),
-                },
+            let request = self.build(
+                stack,
+                &local,
+                &contact,
+                stale.as_ref(),
+                expires,
+                &auth_headers,
+            )?;
+            let resp = stack.exchange(request, &conn, &target).await.map_err(|e| {
+                SipError::Unreachable {
+                    server: server.clone(),
+                    detail: match e {
+                        Exchange::NotSent(detail) => detail,
+                        Exchange::NoAnswer => "request timed out".into(),
+                    },
+                }
             })?;
             let code = u16::from(resp.status_code.clone());
             match code {
                 200..=299 => {
                     if expires > 0 && !learned {
-                        if let Some(seen) = seen_as(&resp).filter(|seen| Some(*seen) != socket_of(&contact)) {
+                        if let Some(seen) =
+                            seen_as(&resp).filter(|seen| Some(*seen) != socket_of(&contact))
+                        {
                             // Behind NAT: register the address the registrar saw, once.
                             learned = true;
                             if let Ok(ours) = local.get_socketaddr() {
                                 stack.learn_public(ours, seen);
                             }
-                            tracing::info!("the registrar sees us at {seen}: registering that address");
+                            tracing::info!(
+                                "the registrar sees us at {seen}: registering that address"
+                            );
                             stale = Some(contact.clone());
                             contact = contact_on(&self.params.aor.0, &local, stack);
                             // A new request: challenged afresh rather than replaying the last answer.
@@ -139,17 +164,36 @@ impl Registration {
                     }
                     self.contact = (expires > 0).then(|| contact.clone());
                     self.local = (expires > 0).then(|| local.clone());
-                    let granted = if expires == 0 { 0 } else { granted_expires(&resp, &contact, expires) };
-                    let public = socket_of(&contact).filter(|c| local.get_socketaddr().ok() != Some(*c));
-                    return Ok(Registered { expires: granted, public });
+                    let granted = if expires == 0 {
+                        0
+                    } else {
+                        granted_expires(&resp, &contact, expires)
+                    };
+                    let public =
+                        socket_of(&contact).filter(|c| local.get_socketaddr().ok() != Some(*c));
+                    return Ok(Registered {
+                        expires: granted,
+                        public,
+                    });
                 }
                 401 | 407 => {
                     let uri = self.params.registrar.to_string();
                     let cnonce = digest::new_cnonce();
                     let answers = attempt
-                        .answer(&self.params.credentials, Asker::Registrar, &challenges_of(&resp), "REGISTER", &uri, b"", &cnonce)
+                        .answer(
+                            &self.params.credentials,
+                            Asker::Registrar,
+                            &challenges_of(&resp),
+                            "REGISTER",
+                            &uri,
+                            b"",
+                            &cnonce,
+                        )
                         .map_err(|why| refused(&resp, &server, &why.to_string()))?;
-                    auth_headers = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
+                    auth_headers = answers
+                        .into_iter()
+                        .map(|r| (r.header_name.to_string(), r.value))
+                        .collect();
                 }
                 408 => {
                     // rsipstack reports its own transaction time-out (Timer F) as a 408.
@@ -172,10 +216,18 @@ impl Registration {
     /// Err when the connection is gone: the binding must be made again.
     pub async fn keep_alive(&self, stack: &SipStack, ping: bool) -> Result<(), SipError> {
         let server = host_of(&self.params.registrar);
-        let lost = |detail: String| SipError::Unreachable { server: server.clone(), detail };
-        let target = SipAddr::try_from(&self.params.registrar.0).map_err(|e| lost(e.to_string()))?;
-        let (conn, destination) =
-            stack.endpoint.transport_layer.lookup(&target, None).await.map_err(|e| lost(format!("connection lost: {e}")))?;
+        let lost = |detail: String| SipError::Unreachable {
+            server: server.clone(),
+            detail,
+        };
+        let target =
+            SipAddr::try_from(&self.params.registrar.0).map_err(|e| lost(e.to_string()))?;
+        let (conn, destination) = stack
+            .endpoint
+            .transport_layer
+            .lookup(&target, None)
+            .await
+            .map_err(|e| lost(format!("connection lost: {e}")))?;
         if self.local.as_ref().is_some_and(|l| l != conn.get_addr()) {
             return Err(lost("the connection to the registrar closed".into()));
         }
@@ -215,7 +267,11 @@ impl Registration {
             uri: aor.clone(),
             params: vec![rsipstack::sip::Param::Tag(self.from_tag.clone().into())],
         };
-        let to = rsipstack::sip::typed::To { display_name: None, uri: aor, params: vec![] };
+        let to = rsipstack::sip::typed::To {
+            display_name: None,
+            uri: aor,
+            params: vec![],
+        };
         let mut req = stack.endpoint.make_request(
             Method::Register,
             self.params.registrar.0.clone(),
@@ -225,10 +281,15 @@ impl Registration {
             self.cseq,
             Some(self.call_id.clone().into()),
         );
-        let c = rsipstack::sip::typed::Contact { display_name: None, uri: contact.clone(), params: vec![] };
+        let c = rsipstack::sip::typed::Contact {
+            display_name: None,
+            uri: contact.clone(),
+            params: vec![],
+        };
         req.headers.push(c.into());
         if let Some(old) = stale {
-            req.headers.push(Header::Contact(format!("<{old}>;expires=0").into()));
+            req.headers
+                .push(Header::Contact(format!("<{old}>;expires=0").into()));
         }
         req.headers.push(Header::Expires(expires.into()));
         req.headers.extend(crate::incoming::capabilities());
@@ -242,14 +303,20 @@ impl Registration {
 fn refused(resp: &Response, server: &str, why: &str) -> SipError {
     let status = u16::from(resp.status_code.clone());
     let phrase = resp.status_code.to_string();
-    let phrase = phrase.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ').to_string();
+    let phrase = phrase
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+        .to_string();
     let reason = match (phrase.is_empty(), why.is_empty()) {
         (false, false) => format!("{phrase} — {why}"),
         (false, true) => phrase,
         (true, false) => why.to_string(),
         (true, true) => "refused".to_string(),
     };
-    SipError::Refused { status, reason, server: server.to_string() }
+    SipError::Refused {
+        status,
+        reason,
+        server: server.to_string(),
+    }
 }
 
 fn granted_expires(resp: &Response, ours: &Uri, requested: u32) -> u32 {
@@ -263,7 +330,10 @@ fn granted_expires(resp: &Response, ours: &Uri, requested: u32) -> u32 {
         }
     }
     from_contact
-        .or_else(|| resp.expires_header().and_then(|h| h.value().trim().parse().ok()))
+        .or_else(|| {
+            resp.expires_header()
+                .and_then(|h| h.value().trim().parse().ok())
+        })
         .unwrap_or(requested)
 }
 
@@ -274,7 +344,11 @@ fn contact_on(aor: &Uri, local: &SipAddr, stack: &SipStack) -> Uri {
     if let Some(t) = local.r#type {
         if t != rsipstack::sip::Transport::Udp {
             // RFC 7118 5.2: `transport=ws` over WSS too (`SipUri::contact`).
-            let t = if t == rsipstack::sip::Transport::Wss { rsipstack::sip::Transport::Ws } else { t };
+            let t = if t == rsipstack::sip::Transport::Wss {
+                rsipstack::sip::Transport::Ws
+            } else {
+                t
+            };
             params.push(rsipstack::sip::Param::Transport(t));
         }
     }
@@ -282,7 +356,13 @@ fn contact_on(aor: &Uri, local: &SipAddr, stack: &SipStack) -> Uri {
         Ok(ours) => stack.public_of(ours).into(),
         Err(_) => local.addr.clone(),
     };
-    Uri { scheme: Some(rsipstack::sip::Scheme::Sip), auth: aor.auth.clone(), host_with_port, params, headers: vec![] }
+    Uri {
+        scheme: Some(rsipstack::sip::Scheme::Sip),
+        auth: aor.auth.clone(),
+        host_with_port,
+        params,
+        headers: vec![],
+    }
 }
 
 fn socket_of(uri: &Uri) -> Option<SocketAddr> {
@@ -304,7 +384,14 @@ fn seen_in_via(via: &str) -> Option<SocketAddr> {
     for p in parts {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
         match k.trim().to_ascii_lowercase().as_str() {
-            "received" => received = v.trim().trim_matches(['[', ']']).parse::<IpAddr>().ok().or(received),
+            "received" => {
+                received = v
+                    .trim()
+                    .trim_matches(['[', ']'])
+                    .parse::<IpAddr>()
+                    .ok()
+                    .or(received)
+            }
             "rport" => rport = v.trim().parse::<u16>().ok().or(rport),
             _ => {}
         }
@@ -312,7 +399,12 @@ fn seen_in_via(via: &str) -> Option<SocketAddr> {
     if received.is_none() && rport.is_none() {
         return None;
     }
-    let sent: Option<SocketAddr> = sent_by.parse().ok().or_else(|| sent_by.parse::<IpAddr>().ok().map(|ip| SocketAddr::new(ip, 5060)));
+    let sent: Option<SocketAddr> = sent_by.parse().ok().or_else(|| {
+        sent_by
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, 5060))
+    });
     let ip = received.or(sent.map(|s| s.ip()))?;
     let port = rport.or(sent.map(|s| s.port()))?;
     Some(SocketAddr::new(ip, port))
@@ -322,7 +414,9 @@ fn random_token(n: usize) -> String {
     use rand::RngExt;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..n)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -332,15 +426,40 @@ mod tests {
     #[test]
     fn the_address_the_registrar_saw_comes_from_received_and_rport() {
         let at = |s: &str| Some(s.parse().unwrap());
-        assert_eq!(seen_in_via("SIP/2.0/UDP 192.168.1.20:5070;branch=z9hG4bK1;received=203.0.113.9;rport=40123"), at("203.0.113.9:40123"));
+        assert_eq!(
+            seen_in_via(
+                "SIP/2.0/UDP 192.168.1.20:5070;branch=z9hG4bK1;received=203.0.113.9;rport=40123"
+            ),
+            at("203.0.113.9:40123")
+        );
         // rport alone (same IP), received alone (same port), case and spaces.
-        assert_eq!(seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;rport=6000;branch=z9hG4bKx"), at("10.0.0.2:6000"));
-        assert_eq!(seen_in_via("SIP/2.0/TCP 10.0.0.2:5061 ;Received=198.51.100.1;branch=z9hG4bKx"), at("198.51.100.1:5061"));
-        assert_eq!(seen_in_via("SIP/2.0/UDP [2001:db8::5]:5060;received=2001:db8::9;rport=7000"), at("[2001:db8::9]:7000"));
+        assert_eq!(
+            seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;rport=6000;branch=z9hG4bKx"),
+            at("10.0.0.2:6000")
+        );
+        assert_eq!(
+            seen_in_via("SIP/2.0/TCP 10.0.0.2:5061 ;Received=198.51.100.1;branch=z9hG4bKx"),
+            at("198.51.100.1:5061")
+        );
+        assert_eq!(
+            seen_in_via("SIP/2.0/UDP [2001:db8::5]:5060;received=2001:db8::9;rport=7000"),
+            at("[2001:db8::9]:7000")
+        );
         // Only the top Via counts; a registrar that says nothing tells us nothing.
-        assert_eq!(seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKx, SIP/2.0/UDP 1.2.3.4;received=5.6.7.8"), None);
-        assert_eq!(seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bKx"), None);
+        assert_eq!(
+            seen_in_via(
+                "SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKx, SIP/2.0/UDP 1.2.3.4;received=5.6.7.8"
+            ),
+            None
+        );
+        assert_eq!(
+            seen_in_via("SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bKx"),
+            None
+        );
         // Garbage is ignored, not trusted.
-        assert_eq!(seen_in_via("SIP/2.0/UDP host.example:5060;received=not-an-ip;rport=99999"), None);
+        assert_eq!(
+            seen_in_via("SIP/2.0/UDP host.example:5060;received=not-an-ip;rport=99999"),
+            None
+        );
     }
 }

@@ -26,7 +26,9 @@ impl Replaces {
         let mut parts = value.split(';');
         let call_id = parts.next().unwrap_or_default().trim();
         if call_id.is_empty() || call_id.contains(char::is_whitespace) {
-            return Err(format!("Replaces header without a usable Call-ID: '{value}'"));
+            return Err(format!(
+                "Replaces header without a usable Call-ID: '{value}'"
+            ));
         }
         let (mut to_tag, mut from_tag, mut early_only) = (None, None, false);
         for p in parts {
@@ -38,12 +40,19 @@ impl Replaces {
                 ("to-tag", Some(v)) if !v.is_empty() => to_tag = Some(v.to_string()),
                 ("from-tag", Some(v)) if !v.is_empty() => from_tag = Some(v.to_string()),
                 ("early-only", None) => early_only = true,
-                ("to-tag" | "from-tag", _) => return Err(format!("Replaces header with an empty {name}: '{value}'")),
+                ("to-tag" | "from-tag", _) => {
+                    return Err(format!("Replaces header with an empty {name}: '{value}'"))
+                }
                 _ => {}
             }
         }
         match (to_tag, from_tag) {
-            (Some(to_tag), Some(from_tag)) => Ok(Replaces { call_id: call_id.to_string(), to_tag, from_tag, early_only }),
+            (Some(to_tag), Some(from_tag)) => Ok(Replaces {
+                call_id: call_id.to_string(),
+                to_tag,
+                from_tag,
+                early_only,
+            }),
             (None, _) => Err(format!("Replaces header without a to-tag: '{value}'")),
             (_, None) => Err(format!("Replaces header without a from-tag: '{value}'")),
         }
@@ -85,7 +94,11 @@ impl Replaces {
 
 impl fmt::Display for Replaces {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{};to-tag={};from-tag={}", self.call_id, self.to_tag, self.from_tag)?;
+        write!(
+            f,
+            "{};to-tag={};from-tag={}",
+            self.call_id, self.to_tag, self.from_tag
+        )?;
         if self.early_only {
             f.write_str(";early-only")?;
         }
@@ -97,12 +110,17 @@ impl fmt::Display for Replaces {
 /// (`sip:bob@h?Replaces=...` → `sip:bob@h`, Some). Other URI headers are dropped. Err when the
 /// Replaces in it cannot be read.
 pub fn split_refer_to(uri: &str) -> Result<(String, Option<Replaces>), String> {
-    let Some((base, query)) = uri.split_once('?') else { return Ok((uri.to_string(), None)) };
+    let Some((base, query)) = uri.split_once('?') else {
+        return Ok((uri.to_string(), None));
+    };
     let mut replaces = None;
     for header in query.split('&') {
-        let Some((name, value)) = header.split_once('=') else { continue };
+        let Some((name, value)) = header.split_once('=') else {
+            continue;
+        };
         if name.eq_ignore_ascii_case("replaces") {
-            let text = Replaces::unescape(value).ok_or_else(|| format!("unreadable Replaces in the transfer target: '{value}'"))?;
+            let text = Replaces::unescape(value)
+                .ok_or_else(|| format!("unreadable Replaces in the transfer target: '{value}'"))?;
             replaces = Some(Replaces::parse(&text)?);
         }
     }
@@ -116,28 +134,69 @@ mod tests {
     #[test]
     fn the_rfc_3891_example_reads_and_writes_back() {
         let r = Replaces::parse("425928@bobster.example.org;to-tag=7743;from-tag=6472").unwrap();
-        assert_eq!(r, Replaces { call_id: "425928@bobster.example.org".into(), to_tag: "7743".into(), from_tag: "6472".into(), early_only: false });
-        assert_eq!(r.to_string(), "425928@bobster.example.org;to-tag=7743;from-tag=6472");
-        let r = Replaces::parse(" 98732@sip.example.com ; FROM-TAG=r33th4x0r ;early-only; To-Tag=ff87ff ;x=y").unwrap();
-        assert_eq!((r.to_tag.as_str(), r.from_tag.as_str(), r.early_only), ("ff87ff", "r33th4x0r", true));
+        assert_eq!(
+            r,
+            Replaces {
+                call_id: "425928@bobster.example.org".into(),
+                to_tag: "7743".into(),
+                from_tag: "6472".into(),
+                early_only: false
+            }
+        );
+        assert_eq!(
+            r.to_string(),
+            "425928@bobster.example.org;to-tag=7743;from-tag=6472"
+        );
+        let r = Replaces::parse(
+            " 98732@sip.example.com ; FROM-TAG=r33th4x0r ;early-only; To-Tag=ff87ff ;x=y",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.to_tag.as_str(), r.from_tag.as_str(), r.early_only),
+            ("ff87ff", "r33th4x0r", true)
+        );
     }
 
     #[test]
     fn a_replaces_without_its_parts_says_which_is_missing() {
-        assert!(Replaces::parse("abc@h;from-tag=1").unwrap_err().contains("without a to-tag"));
-        assert!(Replaces::parse("abc@h;to-tag=1").unwrap_err().contains("without a from-tag"));
-        assert!(Replaces::parse(";to-tag=1;from-tag=2").unwrap_err().contains("Call-ID"));
-        assert!(Replaces::parse("abc@h;to-tag=;from-tag=2").unwrap_err().contains("empty to-tag"));
+        assert!(Replaces::parse("abc@h;from-tag=1")
+            .unwrap_err()
+            .contains("without a to-tag"));
+        assert!(Replaces::parse("abc@h;to-tag=1")
+            .unwrap_err()
+            .contains("without a from-tag"));
+        assert!(Replaces::parse(";to-tag=1;from-tag=2")
+            .unwrap_err()
+            .contains("Call-ID"));
+        assert!(Replaces::parse("abc@h;to-tag=;from-tag=2")
+            .unwrap_err()
+            .contains("empty to-tag"));
     }
 
     #[test]
     fn inside_a_refer_to_it_is_escaped_and_comes_back_unchanged() {
-        let r = Replaces { call_id: "12345@192.168.118.3".into(), to_tag: "12345".into(), from_tag: "5FFE-3994".into(), early_only: false };
-        assert_eq!(r.uri_escaped(), "12345%40192.168.118.3%3Bto-tag%3D12345%3Bfrom-tag%3D5FFE-3994");
+        let r = Replaces {
+            call_id: "12345@192.168.118.3".into(),
+            to_tag: "12345".into(),
+            from_tag: "5FFE-3994".into(),
+            early_only: false,
+        };
+        assert_eq!(
+            r.uri_escaped(),
+            "12345%40192.168.118.3%3Bto-tag%3D12345%3Bfrom-tag%3D5FFE-3994"
+        );
         let uri = format!("sips:bob@example.com?Replaces={}", r.uri_escaped());
-        assert_eq!(split_refer_to(&uri).unwrap(), ("sips:bob@example.com".to_string(), Some(r)));
-        assert_eq!(split_refer_to("sip:carol@h;transport=tcp").unwrap(), ("sip:carol@h;transport=tcp".to_string(), None));
+        assert_eq!(
+            split_refer_to(&uri).unwrap(),
+            ("sips:bob@example.com".to_string(), Some(r))
+        );
+        assert_eq!(
+            split_refer_to("sip:carol@h;transport=tcp").unwrap(),
+            ("sip:carol@h;transport=tcp".to_string(), None)
+        );
         assert!(split_refer_to("sip:carol@h?Replaces=abc%4").is_err());
-        assert!(split_refer_to("sip:carol@h?Replaces=abc%40h").unwrap_err().contains("to-tag"));
+        assert!(split_refer_to("sip:carol@h?Replaces=abc%40h")
+            .unwrap_err()
+            .contains("to-tag"));
     }
 }

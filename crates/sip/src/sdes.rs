@@ -35,7 +35,9 @@ impl Suite {
     }
 
     pub fn from_name(s: &str) -> Option<Suite> {
-        [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32].into_iter().find(|x| x.name().eq_ignore_ascii_case(s))
+        [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32]
+            .into_iter()
+            .find(|x| x.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -86,14 +88,19 @@ impl Crypto {
             if extra.contains(':') {
                 return None; // MKI
             }
-            let lifetime_ok = matches!(extra, "2^31" | "2^48") || extra.parse::<u64>().is_ok_and(|n| n >= 1 << 31);
+            let lifetime_ok = matches!(extra, "2^31" | "2^48")
+                || extra.parse::<u64>().is_ok_and(|n| n >= 1 << 31);
             if !lifetime_ok {
                 return None;
             }
         }
         let bytes = base64::engine::general_purpose::STANDARD.decode(key).ok()?;
         let key: [u8; KEY_LEN] = bytes.try_into().ok()?;
-        Some(Crypto { tag, suite, key: Key(key) })
+        Some(Crypto {
+            tag,
+            suite,
+            key: Key(key),
+        })
     }
 }
 
@@ -113,9 +120,14 @@ pub enum Policy {
 pub fn offer(policy: Policy, ours: &Key) -> (bool, Vec<Crypto>) {
     match policy {
         Policy::Off => (false, Vec::new()),
-        Policy::Optional | Policy::Mandatory => {
-            (policy == Policy::Mandatory, vec![Crypto { tag: 1, suite: Suite::AesCm128HmacSha1_80, key: ours.clone() }])
-        }
+        Policy::Optional | Policy::Mandatory => (
+            policy == Policy::Mandatory,
+            vec![Crypto {
+                tag: 1,
+                suite: Suite::AesCm128HmacSha1_80,
+                key: ours.clone(),
+            }],
+        ),
     }
 }
 
@@ -134,18 +146,33 @@ pub enum EncryptionError {
     NoUsableKey,
     #[error("the other side offers unencrypted media, and this account requires encryption")]
     ClearOffered,
-    #[error("the other side answered with unencrypted media, and this account requires encryption")]
+    #[error(
+        "the other side answered with unencrypted media, and this account requires encryption"
+    )]
     ClearAnswered,
 }
 
 /// The answer to an offer (`secure`: its `m=` says `RTP/SAVP`; `theirs`: its usable crypto
 /// lines): our `m=` protocol, our crypto line, and the call's keys (`None`: clear media).
-pub fn answer(policy: Policy, secure: bool, theirs: &[Crypto], ours: &Key) -> Result<(bool, Vec<Crypto>, Option<Keys>), EncryptionError> {
+pub fn answer(
+    policy: Policy,
+    secure: bool,
+    theirs: &[Crypto],
+    ours: &Key,
+) -> Result<(bool, Vec<Crypto>, Option<Keys>), EncryptionError> {
     let wanted = secure || policy != Policy::Off;
     match theirs.first().filter(|_| wanted) {
         Some(t) => {
-            let line = Crypto { tag: t.tag, suite: t.suite, key: ours.clone() };
-            let keys = Keys { suite: t.suite, local: ours.clone(), remote: t.key.clone() };
+            let line = Crypto {
+                tag: t.tag,
+                suite: t.suite,
+                key: ours.clone(),
+            };
+            let keys = Keys {
+                suite: t.suite,
+                local: ours.clone(),
+                remote: t.key.clone(),
+            };
             Ok((secure, vec![line], Some(keys)))
         }
         None if secure => Err(EncryptionError::NoUsableKey),
@@ -156,10 +183,23 @@ pub fn answer(policy: Policy, secure: bool, theirs: &[Crypto], ours: &Key) -> Re
 
 /// What the answer to our offer (`offered`: our crypto lines) gives: the call's keys, or clear
 /// media. The answer's line must name one of our tags with its suite.
-pub fn accept(policy: Policy, offered: &[Crypto], answered: &[Crypto]) -> Result<Option<Keys>, EncryptionError> {
-    let chosen = answered.iter().find_map(|a| offered.iter().find(|o| o.tag == a.tag && o.suite == a.suite).map(|o| (o, a)));
+pub fn accept(
+    policy: Policy,
+    offered: &[Crypto],
+    answered: &[Crypto],
+) -> Result<Option<Keys>, EncryptionError> {
+    let chosen = answered.iter().find_map(|a| {
+        offered
+            .iter()
+            .find(|o| o.tag == a.tag && o.suite == a.suite)
+            .map(|o| (o, a))
+    });
     match chosen {
-        Some((o, a)) => Ok(Some(Keys { suite: o.suite, local: o.key.clone(), remote: a.key.clone() })),
+        Some((o, a)) => Ok(Some(Keys {
+            suite: o.suite,
+            local: o.key.clone(),
+            remote: a.key.clone(),
+        })),
         None if policy == Policy::Mandatory => Err(EncryptionError::ClearAnswered),
         None => Ok(None),
     }
@@ -177,11 +217,17 @@ mod tests {
 
     #[test]
     fn reads_the_rfc_4568_example_and_writes_it_back() {
-        let c = Crypto::parse(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{RFC_KEY}|2^20|1:4")).map(|c| c.tag);
+        let c = Crypto::parse(&format!(
+            "1 AES_CM_128_HMAC_SHA1_80 inline:{RFC_KEY}|2^20|1:4"
+        ))
+        .map(|c| c.tag);
         assert_eq!(c, None, "an MKI cannot be used");
         let c = Crypto::parse(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{RFC_KEY}")).unwrap();
         assert_eq!((c.tag, c.suite), (1, Suite::AesCm128HmacSha1_80));
-        assert_eq!(c.to_attribute(), format!("1 AES_CM_128_HMAC_SHA1_80 inline:{RFC_KEY}"));
+        assert_eq!(
+            c.to_attribute(),
+            format!("1 AES_CM_128_HMAC_SHA1_80 inline:{RFC_KEY}")
+        );
         let c = Crypto::parse(&format!("2 aes_cm_128_hmac_sha1_32 inline:{RFC_KEY}|2^31")).unwrap();
         assert_eq!((c.tag, c.suite), (2, Suite::AesCm128HmacSha1_32));
     }
@@ -205,8 +251,16 @@ mod tests {
 
     #[test]
     fn the_key_never_shows_in_debug() {
-        let c = Crypto { tag: 1, suite: Suite::AesCm128HmacSha1_80, key: key(7) };
-        let keys = Keys { suite: c.suite, local: key(7), remote: key(9) };
+        let c = Crypto {
+            tag: 1,
+            suite: Suite::AesCm128HmacSha1_80,
+            key: key(7),
+        };
+        let keys = Keys {
+            suite: c.suite,
+            local: key(7),
+            remote: key(9),
+        };
         for text in [format!("{c:?}"), format!("{keys:?}")] {
             assert!(!text.contains("7, 7") && !text.contains("BwcH"), "{text}");
             assert!(text.contains("***"), "{text}");
@@ -218,47 +272,108 @@ mod tests {
         assert_eq!(offer(Policy::Off, &key(1)), (false, vec![]));
         let (secure, lines) = offer(Policy::Optional, &key(1));
         assert!(!secure);
-        assert_eq!(lines, vec![Crypto { tag: 1, suite: Suite::AesCm128HmacSha1_80, key: key(1) }]);
+        assert_eq!(
+            lines,
+            vec![Crypto {
+                tag: 1,
+                suite: Suite::AesCm128HmacSha1_80,
+                key: key(1)
+            }]
+        );
         assert!(offer(Policy::Mandatory, &key(1)).0);
     }
 
     #[test]
     fn answers_take_the_first_usable_line_with_its_tag_and_our_key() {
         let theirs = vec![
-            Crypto { tag: 3, suite: Suite::AesCm128HmacSha1_32, key: key(9) },
-            Crypto { tag: 4, suite: Suite::AesCm128HmacSha1_80, key: key(8) },
+            Crypto {
+                tag: 3,
+                suite: Suite::AesCm128HmacSha1_32,
+                key: key(9),
+            },
+            Crypto {
+                tag: 4,
+                suite: Suite::AesCm128HmacSha1_80,
+                key: key(8),
+            },
         ];
         for policy in [Policy::Off, Policy::Optional, Policy::Mandatory] {
             let (secure, lines, keys) = answer(policy, true, &theirs, &key(1)).unwrap();
             assert!(secure, "an RTP/SAVP offer is answered RTP/SAVP");
-            assert_eq!(lines, vec![Crypto { tag: 3, suite: Suite::AesCm128HmacSha1_32, key: key(1) }]);
-            assert_eq!(keys, Some(Keys { suite: Suite::AesCm128HmacSha1_32, local: key(1), remote: key(9) }));
+            assert_eq!(
+                lines,
+                vec![Crypto {
+                    tag: 3,
+                    suite: Suite::AesCm128HmacSha1_32,
+                    key: key(1)
+                }]
+            );
+            assert_eq!(
+                keys,
+                Some(Keys {
+                    suite: Suite::AesCm128HmacSha1_32,
+                    local: key(1),
+                    remote: key(9)
+                })
+            );
         }
         // A key on RTP/AVP: used unless encryption is off.
-        assert_eq!(answer(Policy::Off, false, &theirs, &key(1)).unwrap(), (false, vec![], None));
+        assert_eq!(
+            answer(Policy::Off, false, &theirs, &key(1)).unwrap(),
+            (false, vec![], None)
+        );
         let (secure, _, keys) = answer(Policy::Optional, false, &theirs, &key(1)).unwrap();
         assert!(!secure && keys.is_some());
     }
 
     #[test]
     fn clear_or_unusable_offers_are_refused_where_the_policy_says() {
-        assert_eq!(answer(Policy::Off, true, &[], &key(1)), Err(EncryptionError::NoUsableKey));
-        assert_eq!(answer(Policy::Mandatory, false, &[], &key(1)), Err(EncryptionError::ClearOffered));
-        assert_eq!(answer(Policy::Optional, false, &[], &key(1)).unwrap(), (false, vec![], None));
-        assert!(EncryptionError::ClearOffered.to_string().contains("requires encryption"));
+        assert_eq!(
+            answer(Policy::Off, true, &[], &key(1)),
+            Err(EncryptionError::NoUsableKey)
+        );
+        assert_eq!(
+            answer(Policy::Mandatory, false, &[], &key(1)),
+            Err(EncryptionError::ClearOffered)
+        );
+        assert_eq!(
+            answer(Policy::Optional, false, &[], &key(1)).unwrap(),
+            (false, vec![], None)
+        );
+        assert!(EncryptionError::ClearOffered
+            .to_string()
+            .contains("requires encryption"));
     }
 
     #[test]
     fn an_answer_must_name_one_of_our_lines() {
         let ours = offer(Policy::Optional, &key(1)).1;
-        let good = vec![Crypto { tag: 1, suite: Suite::AesCm128HmacSha1_80, key: key(5) }];
+        let good = vec![Crypto {
+            tag: 1,
+            suite: Suite::AesCm128HmacSha1_80,
+            key: key(5),
+        }];
         assert_eq!(
             accept(Policy::Optional, &ours, &good).unwrap(),
-            Some(Keys { suite: Suite::AesCm128HmacSha1_80, local: key(1), remote: key(5) })
+            Some(Keys {
+                suite: Suite::AesCm128HmacSha1_80,
+                local: key(1),
+                remote: key(5)
+            })
         );
-        let wrong_suite = vec![Crypto { tag: 1, suite: Suite::AesCm128HmacSha1_32, key: key(5) }];
+        let wrong_suite = vec![Crypto {
+            tag: 1,
+            suite: Suite::AesCm128HmacSha1_32,
+            key: key(5),
+        }];
         assert_eq!(accept(Policy::Optional, &ours, &wrong_suite).unwrap(), None);
-        assert_eq!(accept(Policy::Mandatory, &ours, &wrong_suite), Err(EncryptionError::ClearAnswered));
-        assert_eq!(accept(Policy::Mandatory, &ours, &[]), Err(EncryptionError::ClearAnswered));
+        assert_eq!(
+            accept(Policy::Mandatory, &ours, &wrong_suite),
+            Err(EncryptionError::ClearAnswered)
+        );
+        assert_eq!(
+            accept(Policy::Mandatory, &ours, &[]),
+            Err(EncryptionError::ClearAnswered)
+        );
     }
 }

@@ -512,7 +512,11 @@ pub fn parse(sdp: &str) -> Result<AudioDescription, SdpError> {
         secure: a.secure,
         crypto: a.crypto,
         dtls: a.tls.then(|| DtlsDescription {
-            fingerprints: if a.fingerprints.is_empty() { session_fingerprints } else { a.fingerprints },
+            fingerprints: if a.fingerprints.is_empty() {
+                session_fingerprints
+            } else {
+                a.fingerprints
+            },
             setup: a.setup.or(session_setup),
         }),
         rtcp_mux: a.rtcp_mux,
@@ -553,7 +557,8 @@ pub fn answer(
             (true, Vec::new(), None, Some(ours), Some(agreed))
         }
         None => {
-            let (secure, crypto, srtp) = sdes::answer(policy, offer.secure, &offer.crypto, &keys.sdes)?;
+            let (secure, crypto, srtp) =
+                sdes::answer(policy, offer.secure, &offer.crypto, &keys.sdes)?;
             (secure, crypto, srtp, None, None)
         }
     };
@@ -587,7 +592,8 @@ pub fn answer(
 
     let mut formats = vec![codec.clone()];
     formats.extend(telephone_event.clone());
-    let (ice_desc, ice_agreed) = ice::answer(offer.ice.as_ref(), keys.ice.as_ref(), offer.rtcp_mux).unzip();
+    let (ice_desc, ice_agreed) =
+        ice::answer(offer.ice.as_ref(), keys.ice.as_ref(), offer.rtcp_mux).unzip();
     let desc = AudioDescription {
         address: local_addr,
         port: local_port,
@@ -604,7 +610,11 @@ pub fn answer(
     let remote = SocketAddr::new(offer.address, offer.port);
     let negotiated = Negotiated {
         remote,
-        remote_rtcp: if offer.rtcp_mux { Some(remote) } else { rtcp_addr(offer) },
+        remote_rtcp: if offer.rtcp_mux {
+            Some(remote)
+        } else {
+            rtcp_addr(offer)
+        },
         codec,
         telephone_event,
         direction: ours_dir,
@@ -632,7 +642,11 @@ pub fn accept_answer(
     let (srtp, dtls) = if offer.dtls.is_some() {
         (None, Some(dtls_srtp::accept(answer.dtls.as_ref())?))
     } else {
-        let policy = if offer.secure { Policy::Mandatory } else { policy };
+        let policy = if offer.secure {
+            Policy::Mandatory
+        } else {
+            policy
+        };
         (sdes::accept(policy, &offer.crypto, &answer.crypto)?, None)
     };
     let codec = answer
@@ -651,7 +665,11 @@ pub fn accept_answer(
     let remote = SocketAddr::new(answer.address, answer.port);
     Ok(Negotiated {
         remote,
-        remote_rtcp: if offer.rtcp_mux && answer.rtcp_mux { Some(remote) } else { rtcp_addr(answer) },
+        remote_rtcp: if offer.rtcp_mux && answer.rtcp_mux {
+            Some(remote)
+        } else {
+            rtcp_addr(answer)
+        },
         codec,
         telephone_event,
         direction,
@@ -808,7 +826,11 @@ impl IceLines {
     fn finish(self, session: IceLines) -> Option<IceDescription> {
         let ufrag = self.ufrag.or(session.ufrag)?;
         let pwd = self.pwd.or(session.pwd)?;
-        Some(IceDescription { credentials: ice::Credentials { ufrag, pwd }, candidates: self.candidates, lite: self.lite || session.lite })
+        Some(IceDescription {
+            credentials: ice::Credentials { ufrag, pwd },
+            candidates: self.candidates,
+            lite: self.lite || session.lite,
+        })
     }
 }
 
@@ -877,7 +899,14 @@ mod tests {
     const KEY: Key = Key([7; sdes::KEY_LEN]);
 
     fn keys() -> LocalKeys {
-        LocalKeys { sdes: KEY, fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0xAB; 32] }), ice: None }
+        LocalKeys {
+            sdes: KEY,
+            fingerprint: Some(Fingerprint {
+                hash: "sha-256".into(),
+                value: vec![0xAB; 32],
+            }),
+            ice: None,
+        }
     }
 
     /// A baresip 1.x offer (opus, G.711, DTMF at 8000, session-level c=).
@@ -1032,7 +1061,8 @@ mod tests {
                     fmt(12, "QCELP", 8000, 1, None)
                 ]
             );
-            let (ans, neg) = answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
+            let (ans, neg) =
+                answer(&d, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
             assert_eq!(neg.codec.name, "PCMU");
             assert_eq!(ans.formats.len(), 1, "no telephone-event was offered");
         }
@@ -1080,7 +1110,15 @@ mod tests {
         let d = parse("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 2001:db8::17\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n").unwrap();
         let addr = IpAddr::V6("2001:db8::17".parse::<Ipv6Addr>().unwrap());
         assert_eq!(d.address, addr);
-        let (ans, neg) = answer(&d, &ours(), IpAddr::V6(Ipv6Addr::LOCALHOST), 40000, Policy::Off, &keys()).unwrap();
+        let (ans, neg) = answer(
+            &d,
+            &ours(),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            40000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         assert_eq!(neg.remote, SocketAddr::new(addr, 30000));
         assert_eq!(neg.remote_rtcp, Some(SocketAddr::new(addr, 30001)));
         let text = build(&ans, "hookflash", &SessionVersion { id: 7, version: 8 });
@@ -1137,7 +1175,15 @@ mod tests {
         let mut supported = ours();
         supported.rotate_left(1); // PCMU, PCMA, te, opus
         let offer = parse(BARESIP_OFFER).unwrap();
-        let (ans, neg) = answer(&offer, &supported, v4(192, 168, 1, 9), 20000, Policy::Off, &keys()).unwrap();
+        let (ans, neg) = answer(
+            &offer,
+            &supported,
+            v4(192, 168, 1, 9),
+            20000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         // Offer's PT number (96), our fmtp.
         assert_eq!(neg.codec, fmt(96, "opus", 48000, 2, Some("useinbandfec=1")));
         // Only te/8000 was offered; kept even with opus.
@@ -1157,7 +1203,15 @@ mod tests {
 
         // linphone: opus + te/48000 chosen over te/16000 and te/8000; a=rtcp honoured.
         let offer = parse(LINPHONE_OFFER).unwrap();
-        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 20000, Policy::Off, &keys()).unwrap();
+        let (_, neg) = answer(
+            &offer,
+            &ours(),
+            v4(127, 0, 0, 1),
+            20000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         assert_eq!(neg.codec.payload_type, 96);
         assert_eq!(
             neg.telephone_event
@@ -1180,7 +1234,15 @@ mod tests {
 
         // Case-insensitive names; clock rate must match (speex/16000 != speex/8000).
         let speex = [fmt(120, "SPEEX", 8000, 1, None)];
-        let (_, neg) = answer(&offer, &speex, v4(127, 0, 0, 1), 20000, Policy::Off, &keys()).unwrap();
+        let (_, neg) = answer(
+            &offer,
+            &speex,
+            v4(127, 0, 0, 1),
+            20000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         assert_eq!(
             (neg.codec.payload_type, neg.codec.name.as_str()),
             (98, "speex")
@@ -1191,7 +1253,15 @@ mod tests {
     #[test]
     fn no_common_codec_is_an_error_with_a_readable_message() {
         let offer = parse("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 18 3 101\r\na=rtpmap:101 telephone-event/8000\r\n").unwrap();
-        let err = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap_err();
+        let err = answer(
+            &offer,
+            &ours(),
+            v4(127, 0, 0, 1),
+            4000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             SdpError::NoCommonCodec {
@@ -1206,7 +1276,14 @@ mod tests {
         // telephone-event alone is not a codec.
         let offer = parse("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n").unwrap();
         assert!(matches!(
-            answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()),
+            answer(
+                &offer,
+                &ours(),
+                v4(127, 0, 0, 1),
+                4000,
+                Policy::Off,
+                &keys()
+            ),
             Err(SdpError::NoCommonCodec { .. })
         ));
     }
@@ -1221,7 +1298,15 @@ mod tests {
             ("a=inactive", Direction::Inactive),
         ] {
             let offer = parse(&format!("{base}{attr}\r\n")).unwrap();
-            let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &keys()).unwrap();
+            let (ans, neg) = answer(
+                &offer,
+                &ours(),
+                v4(127, 0, 0, 1),
+                5000,
+                Policy::Off,
+                &keys(),
+            )
+            .unwrap();
             assert_eq!(ans.direction, want, "{attr}");
             assert_eq!(neg.direction, want, "{attr}");
             assert!(build(&ans, "u", &SessionVersion { id: 1, version: 1 })
@@ -1229,7 +1314,15 @@ mod tests {
         }
         // RFC 2543 hold: c=0.0.0.0 means "don't send to me".
         let offer = parse("v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n").unwrap();
-        let (_, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 5000, Policy::Off, &keys()).unwrap();
+        let (_, neg) = answer(
+            &offer,
+            &ours(),
+            v4(127, 0, 0, 1),
+            5000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         assert_eq!(neg.direction, Direction::RecvOnly);
         assert!(!neg.direction.sends());
     }
@@ -1282,7 +1375,15 @@ mod tests {
             Err(SdpError::StreamRejected)
         );
         assert_eq!(
-            answer(&declined, &ours(), v4(127, 0, 0, 1), 1, Policy::Off, &keys()).unwrap_err(),
+            answer(
+                &declined,
+                &ours(),
+                v4(127, 0, 0, 1),
+                1,
+                Policy::Off,
+                &keys()
+            )
+            .unwrap_err(),
             SdpError::StreamRejected
         );
     }
@@ -1291,7 +1392,8 @@ mod tests {
     fn answer_then_accept_round_trip() {
         // Our answer, read back by the offerer, gives the mirror image.
         let offer = parse(BARESIP_OFFER).unwrap();
-        let (ans, neg_answerer) = answer(&offer, &ours(), v4(10, 1, 1, 1), 7000, Policy::Off, &keys()).unwrap();
+        let (ans, neg_answerer) =
+            answer(&offer, &ours(), v4(10, 1, 1, 1), 7000, Policy::Off, &keys()).unwrap();
         let reparsed = parse(&build(
             &ans,
             "hookflash",
@@ -1454,32 +1556,87 @@ mod tests {
     fn an_srtp_offer_is_read_and_answered_encrypted_with_our_key() {
         let offer = parse(SRTP_OFFER).unwrap();
         assert!(offer.secure);
-        assert_eq!(offer.crypto.iter().map(|c| (c.tag, c.suite)).collect::<Vec<_>>(), vec![(1, Suite::AesCm128HmacSha1_32), (2, Suite::AesCm128HmacSha1_80)]);
-        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
+        assert_eq!(
+            offer
+                .crypto
+                .iter()
+                .map(|c| (c.tag, c.suite))
+                .collect::<Vec<_>>(),
+            vec![
+                (1, Suite::AesCm128HmacSha1_32),
+                (2, Suite::AesCm128HmacSha1_80)
+            ]
+        );
+        let (ans, neg) = answer(
+            &offer,
+            &ours(),
+            v4(127, 0, 0, 1),
+            4000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         let keys = neg.srtp.expect("encrypted");
-        assert_eq!((keys.suite, &keys.local, &keys.remote), (Suite::AesCm128HmacSha1_32, &KEY, &offer.crypto[0].key));
+        assert_eq!(
+            (keys.suite, &keys.local, &keys.remote),
+            (Suite::AesCm128HmacSha1_32, &KEY, &offer.crypto[0].key)
+        );
         let text = build(&ans, "me", &SessionVersion { id: 1, version: 1 });
         assert!(text.contains("m=audio 4000 RTP/SAVP 0 101\r\n"), "{text}");
         assert!(text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH\r\n"), "{text}");
         // Read back by the offerer: the same keys, seen from the other side.
         let back = accept_answer(&offer, &parse(&text).unwrap(), Policy::Off).unwrap();
         let theirs = back.srtp.expect("encrypted");
-        assert_eq!((theirs.local, theirs.remote), (offer.crypto[0].key.clone(), KEY));
+        assert_eq!(
+            (theirs.local, theirs.remote),
+            (offer.crypto[0].key.clone(), KEY)
+        );
     }
 
     #[test]
     fn encryption_refusals_are_488_with_a_sentence() {
-        let no_usable = SRTP_OFFER.replace("a=crypto:1", "a=x:1").replace("a=crypto:2", "a=x:2");
-        let err = answer(&parse(&no_usable).unwrap(), &ours(), v4(127, 0, 0, 1), 4000, Policy::Optional, &keys()).unwrap_err();
+        let no_usable = SRTP_OFFER
+            .replace("a=crypto:1", "a=x:1")
+            .replace("a=crypto:2", "a=x:2");
+        let err = answer(
+            &parse(&no_usable).unwrap(),
+            &ours(),
+            v4(127, 0, 0, 1),
+            4000,
+            Policy::Optional,
+            &keys(),
+        )
+        .unwrap_err();
         assert_eq!(err.sip_status(), 488);
-        assert!(err.to_string().contains("no key this phone can use"), "{err}");
+        assert!(
+            err.to_string().contains("no key this phone can use"),
+            "{err}"
+        );
         let clear = parse(BARESIP_OFFER).unwrap();
-        let err = answer(&clear, &ours(), v4(127, 0, 0, 1), 4000, Policy::Mandatory, &keys()).unwrap_err();
-        assert_eq!((err.sip_status(), err.to_string().contains("requires encryption")), (488, true));
+        let err = answer(
+            &clear,
+            &ours(),
+            v4(127, 0, 0, 1),
+            4000,
+            Policy::Mandatory,
+            &keys(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (
+                err.sip_status(),
+                err.to_string().contains("requires encryption")
+            ),
+            (488, true)
+        );
         // DTLS-SRTP offered with SDES keys but no fingerprint: the keys do not count.
         let dtls = parse(&SRTP_OFFER.replace("RTP/SAVP", "UDP/TLS/RTP/SAVP")).unwrap();
         let err = answer(&dtls, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap_err();
-        assert_eq!((err.sip_status(), err.to_string().contains("fingerprint")), (488, true), "{err}");
+        assert_eq!(
+            (err.sip_status(), err.to_string().contains("fingerprint")),
+            (488, true),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1499,12 +1656,26 @@ mod tests {
             ice: None,
         };
         let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
-        assert!(text.contains("RTP/AVP") && text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{text}");
+        assert!(
+            text.contains("RTP/AVP") && text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
+            "{text}"
+        );
         let clear = parse(BARESIP_OFFER).unwrap();
-        assert_eq!(accept_answer(&offer, &clear, Policy::Optional).unwrap().srtp, None);
-        let secure_offer = AudioDescription { secure: true, ..offer };
+        assert_eq!(
+            accept_answer(&offer, &clear, Policy::Optional)
+                .unwrap()
+                .srtp,
+            None
+        );
+        let secure_offer = AudioDescription {
+            secure: true,
+            ..offer
+        };
         let err = accept_answer(&secure_offer, &clear, Policy::Off).unwrap_err();
-        assert!(err.to_string().contains("answered with unencrypted media"), "{err}");
+        assert!(
+            err.to_string().contains("answered with unencrypted media"),
+            "{err}"
+        );
     }
 
     /// A DTLS-SRTP offer as baresip 1.0 writes one (`mediaenc=dtls_srtp`): the fingerprint at
@@ -1517,31 +1688,81 @@ mod tests {
     fn a_dtls_srtp_offer_is_answered_active_with_our_fingerprint() {
         let offer = parse(DTLS_OFFER).unwrap();
         let theirs = offer.dtls.clone().expect("a DTLS offer");
-        assert_eq!((theirs.fingerprints.len(), theirs.setup), (1, Some(Setup::ActPass)), "session-level fingerprint applies");
+        assert_eq!(
+            (theirs.fingerprints.len(), theirs.setup),
+            (1, Some(Setup::ActPass)),
+            "session-level fingerprint applies"
+        );
         assert!(offer.secure && !offer.rtcp_mux);
-        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
+        let (ans, neg) = answer(
+            &offer,
+            &ours(),
+            v4(127, 0, 0, 1),
+            4000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         let agreed = neg.dtls.clone().unwrap();
-        assert_eq!((agreed.role, agreed.remote_fingerprints), (dtls_srtp::Role::Client, theirs.fingerprints));
+        assert_eq!(
+            (agreed.role, agreed.remote_fingerprints),
+            (dtls_srtp::Role::Client, theirs.fingerprints)
+        );
         assert_eq!(neg.srtp, None, "keys come from the handshake, not the SDP");
         assert_eq!(neg.remote_rtcp, Some("10.0.0.9:10001".parse().unwrap()));
         let text = build(&ans, "me", &SessionVersion { id: 1, version: 1 });
-        assert!(text.contains("m=audio 4000 UDP/TLS/RTP/SAVP 0 101\r\n"), "{text}");
-        assert!(text.contains(&format!("a=fingerprint:sha-256 {}\r\n", vec!["AB"; 32].join(":"))), "{text}");
-        assert!(text.contains("a=setup:active\r\n") && !text.contains("a=crypto") && !text.contains("rtcp-mux"), "{text}");
+        assert!(
+            text.contains("m=audio 4000 UDP/TLS/RTP/SAVP 0 101\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "a=fingerprint:sha-256 {}\r\n",
+                vec!["AB"; 32].join(":")
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains("a=setup:active\r\n")
+                && !text.contains("a=crypto")
+                && !text.contains("rtcp-mux"),
+            "{text}"
+        );
         // What we wrote reads back the same.
         assert_eq!(parse(&text).unwrap().dtls, ans.dtls);
         // Offered without a fingerprint, or with no certificate of ours: refused (488) with the reason.
         let bare = parse(&DTLS_OFFER.replace("a=fingerprint", "a=x")).unwrap();
         let e = answer(&bare, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap_err();
-        assert_eq!((e.sip_status(), e.to_string().contains("fingerprint")), (488, true), "{e}");
-        let none = LocalKeys { fingerprint: None, ..keys() };
-        assert_eq!(answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &none).unwrap_err().sip_status(), 488);
+        assert_eq!(
+            (e.sip_status(), e.to_string().contains("fingerprint")),
+            (488, true),
+            "{e}"
+        );
+        let none = LocalKeys {
+            fingerprint: None,
+            ..keys()
+        };
+        assert_eq!(
+            answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &none)
+                .unwrap_err()
+                .sip_status(),
+            488
+        );
     }
 
     #[test]
     fn rtcp_mux_offered_is_accepted_and_points_rtcp_at_the_rtp_port() {
-        let offer = parse(&DTLS_OFFER.replace("a=setup:actpass", "a=setup:actpass\r\na=rtcp-mux")).unwrap();
-        let (ans, neg) = answer(&offer, &ours(), v4(127, 0, 0, 1), 4000, Policy::Off, &keys()).unwrap();
+        let offer =
+            parse(&DTLS_OFFER.replace("a=setup:actpass", "a=setup:actpass\r\na=rtcp-mux")).unwrap();
+        let (ans, neg) = answer(
+            &offer,
+            &ours(),
+            v4(127, 0, 0, 1),
+            4000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         assert!(ans.rtcp_mux);
         assert_eq!(neg.remote_rtcp, Some(neg.remote));
     }
@@ -1562,8 +1783,15 @@ mod tests {
             ice: None,
         };
         let text = build(&offer, "me", &SessionVersion { id: 1, version: 1 });
-        assert!(text.contains("UDP/TLS/RTP/SAVP") && text.contains("a=setup:actpass") && text.contains("a=rtcp-mux"), "{text}");
-        let their_answer = DTLS_OFFER.replace("actpass", "passive").replace("a=sendrecv", "a=sendrecv\r\na=rtcp-mux");
+        assert!(
+            text.contains("UDP/TLS/RTP/SAVP")
+                && text.contains("a=setup:actpass")
+                && text.contains("a=rtcp-mux"),
+            "{text}"
+        );
+        let their_answer = DTLS_OFFER
+            .replace("actpass", "passive")
+            .replace("a=sendrecv", "a=sendrecv\r\na=rtcp-mux");
         let neg = accept_answer(&offer, &parse(&their_answer).unwrap(), Policy::Off).unwrap();
         assert_eq!(neg.dtls.unwrap().role, dtls_srtp::Role::Client);
         assert_eq!(neg.remote_rtcp, Some(neg.remote), "both said rtcp-mux");
@@ -1589,24 +1817,64 @@ mod tests {
         assert_eq!(theirs.credentials.ufrag, "Fx3q");
         assert_eq!(theirs.candidates.len(), 2);
         let ours = ice::IceDescription {
-            credentials: ice::Credentials { ufrag: "Ours".into(), pwd: "0123456789abcdefghijklmn".into() },
-            candidates: vec![ice::Candidate::ours(ice::CandidateKind::Host, "192.0.2.20:30000".parse().unwrap(), None)],
+            credentials: ice::Credentials {
+                ufrag: "Ours".into(),
+                pwd: "0123456789abcdefghijklmn".into(),
+            },
+            candidates: vec![ice::Candidate::ours(
+                ice::CandidateKind::Host,
+                "192.0.2.20:30000".parse().unwrap(),
+                None,
+            )],
             lite: false,
         };
-        let with_ice = LocalKeys { ice: Some(ours.clone()), ..keys() };
-        let (desc, negotiated) = answer(&parsed, &[RtpFormat::new(0, "PCMU", 8000, 1)], "192.0.2.20".parse().unwrap(), 30000, Policy::Off, &with_ice).unwrap();
+        let with_ice = LocalKeys {
+            ice: Some(ours.clone()),
+            ..keys()
+        };
+        let (desc, negotiated) = answer(
+            &parsed,
+            &[RtpFormat::new(0, "PCMU", 8000, 1)],
+            "192.0.2.20".parse().unwrap(),
+            30000,
+            Policy::Off,
+            &with_ice,
+        )
+        .unwrap();
         let agreed = negotiated.ice.unwrap();
         assert!(!agreed.controlling);
         assert_eq!(agreed.remote_candidates.len(), 2);
         let written = build(&desc, "hf", &SessionVersion { id: 1, version: 1 });
-        assert!(written.contains("a=ice-ufrag:Ours\r\n") && written.contains("a=candidate:") && written.contains("a=rtcp-mux\r\n"), "{written}");
+        assert!(
+            written.contains("a=ice-ufrag:Ours\r\n")
+                && written.contains("a=candidate:")
+                && written.contains("a=rtcp-mux\r\n"),
+            "{written}"
+        );
         // Our answer read back by the offerer gives it the controlling role.
         let back = parse(&written).unwrap();
         assert_eq!(back.ice.as_ref(), Some(&ours));
-        let offered = AudioDescription { ice: Some(theirs), ..parsed };
-        assert!(accept_answer(&offered, &back, Policy::Off).unwrap().ice.unwrap().controlling);
+        let offered = AudioDescription {
+            ice: Some(theirs),
+            ..parsed
+        };
+        assert!(
+            accept_answer(&offered, &back, Policy::Off)
+                .unwrap()
+                .ice
+                .unwrap()
+                .controlling
+        );
         // Without ICE of ours the same offer is answered the classic way.
-        let (desc, negotiated) = answer(&offered, &[RtpFormat::new(0, "PCMU", 8000, 1)], "192.0.2.20".parse().unwrap(), 30000, Policy::Off, &keys()).unwrap();
+        let (desc, negotiated) = answer(
+            &offered,
+            &[RtpFormat::new(0, "PCMU", 8000, 1)],
+            "192.0.2.20".parse().unwrap(),
+            30000,
+            Policy::Off,
+            &keys(),
+        )
+        .unwrap();
         assert!(desc.ice.is_none() && negotiated.ice.is_none());
     }
 }

@@ -43,7 +43,11 @@ pub struct Subscribed {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubscribeError {
     #[error("refused ({status}) by {server}: {reason}")]
-    Refused { status: u16, server: String, reason: String },
+    Refused {
+        status: u16,
+        server: String,
+        reason: String,
+    },
     #[error("{server} unreachable: {detail}")]
     Unreachable { server: String, detail: String },
     #[error("no answer from {server}")]
@@ -131,7 +135,10 @@ impl Subscription {
         expires: u32,
         auth: &[(String, String)],
     ) -> Result<rsipstack::sip::Request, SubscribeError> {
-        let via = stack.endpoint.get_via(Some(local.clone()), None).map_err(|e| SubscribeError::Other(e.to_string()))?;
+        let via = stack
+            .endpoint
+            .get_via(Some(local.clone()), None)
+            .map_err(|e| SubscribeError::Other(e.to_string()))?;
         let from = rsipstack::sip::typed::From {
             display_name: display_name.map(String::from),
             uri: me.bare().0,
@@ -140,7 +147,11 @@ impl Subscription {
         let to = rsipstack::sip::typed::To {
             display_name: None,
             uri: self.resource.0.clone(),
-            params: self.to_tag.iter().map(|t| rsipstack::sip::Param::Tag(t.clone().into())).collect(),
+            params: self
+                .to_tag
+                .iter()
+                .map(|t| rsipstack::sip::Param::Tag(t.clone().into()))
+                .collect(),
         };
         let mut req = stack.endpoint.make_request(
             Method::Subscribe,
@@ -151,12 +162,23 @@ impl Subscription {
             self.cseq,
             Some(self.call_id.clone().into()),
         );
-        let transport = local.r#type.as_ref().map(crate::types::transport_of).unwrap_or(Transport::Udp);
+        let transport = local
+            .r#type
+            .as_ref()
+            .map(crate::types::transport_of)
+            .unwrap_or(Transport::Udp);
         let contact = match local.get_socketaddr() {
             Ok(addr) => SipUri::contact(me.user().as_deref(), addr, transport),
             Err(_) => stack.contact(me.user().as_deref()),
         };
-        req.headers.push(rsipstack::sip::typed::Contact { display_name: None, uri: contact.0, params: vec![] }.into());
+        req.headers.push(
+            rsipstack::sip::typed::Contact {
+                display_name: None,
+                uri: contact.0,
+                params: vec![],
+            }
+            .into(),
+        );
         req.headers.push(Header::Event(self.event.clone().into()));
         req.headers.push(Header::Accept(self.accept.clone().into()));
         req.headers.push(Header::Expires(expires.into()));
@@ -180,13 +202,17 @@ pub async fn subscribe(
 ) -> Result<Subscribed, SubscribeError> {
     let server = sub.resource.host_port();
     let first_hop = outbound.cloned().unwrap_or_else(|| sub.resource.clone());
-    let destination = SipAddr::try_from(&first_hop.0).map_err(|e| SubscribeError::Other(format!("{}: {e}", sub.resource)))?;
+    let destination = SipAddr::try_from(&first_hop.0)
+        .map_err(|e| SubscribeError::Other(format!("{}: {e}", sub.resource)))?;
     let (conn, _) = stack
         .endpoint
         .transport_layer
         .lookup(&destination, None)
         .await
-        .map_err(|e| SubscribeError::Unreachable { server: server.clone(), detail: e.to_string() })?;
+        .map_err(|e| SubscribeError::Unreachable {
+            server: server.clone(),
+            detail: e.to_string(),
+        })?;
     let local = conn.get_addr().clone();
     let mut attempt = Attempt::new();
     let mut auth: Vec<(String, String)> = Vec::new();
@@ -195,17 +221,30 @@ pub async fn subscribe(
         let request = sub.build(stack, me, display_name, &local, expires, &auth)?;
         let resp = match stack.exchange(request, &conn, &destination).await {
             Ok(resp) => resp,
-            Err(Exchange::NotSent(detail)) => return Err(SubscribeError::Unreachable { server, detail }),
+            Err(Exchange::NotSent(detail)) => {
+                return Err(SubscribeError::Unreachable { server, detail })
+            }
             Err(Exchange::NoAnswer) => return Err(SubscribeError::NoAnswer { server }),
         };
         let (status, reason) = status_of(&resp);
         match status {
             200..=299 => {
-                let granted = resp.expires_header().and_then(|h| h.value().trim().parse::<u32>().ok()).unwrap_or(expires);
+                let granted = resp
+                    .expires_header()
+                    .and_then(|h| h.value().trim().parse::<u32>().ok())
+                    .unwrap_or(expires);
                 if sub.to_tag.is_none() {
-                    sub.to_tag = resp.to_header().ok().and_then(|t| t.tag().ok().flatten()).map(|t| t.to_string());
+                    sub.to_tag = resp
+                        .to_header()
+                        .ok()
+                        .and_then(|t| t.tag().ok().flatten())
+                        .map(|t| t.to_string());
                 }
-                if let Some(c) = resp.typed_contact_headers().ok().and_then(|c| c.first().map(|c| SipUri(c.uri.clone()))) {
+                if let Some(c) = resp
+                    .typed_contact_headers()
+                    .ok()
+                    .and_then(|c| c.first().map(|c| SipUri(c.uri.clone())))
+                {
                     sub.remote_target = Some(c);
                 }
                 return Ok(Subscribed { expires: granted });
@@ -213,11 +252,32 @@ pub async fn subscribe(
             401 | 407 => {
                 let uri = sub.request_uri().to_string();
                 let answers = attempt
-                    .answer(creds, Asker::Path, &challenges_of(&resp), "SUBSCRIBE", &uri, b"", &digest::new_cnonce())
-                    .map_err(|why| SubscribeError::Refused { status, server: server.clone(), reason: why.to_string() })?;
-                auth = answers.into_iter().map(|r| (r.header_name.to_string(), r.value)).collect();
+                    .answer(
+                        creds,
+                        Asker::Path,
+                        &challenges_of(&resp),
+                        "SUBSCRIBE",
+                        &uri,
+                        b"",
+                        &digest::new_cnonce(),
+                    )
+                    .map_err(|why| SubscribeError::Refused {
+                        status,
+                        server: server.clone(),
+                        reason: why.to_string(),
+                    })?;
+                auth = answers
+                    .into_iter()
+                    .map(|r| (r.header_name.to_string(), r.value))
+                    .collect();
             }
-            _ => return Err(SubscribeError::Refused { status, server, reason }),
+            _ => {
+                return Err(SubscribeError::Refused {
+                    status,
+                    server,
+                    reason,
+                })
+            }
         }
     }
 }
@@ -259,6 +319,9 @@ mod tests {
         assert_eq!(kept.cseq, 3);
         let mut other = Subscription::new(slot, "dialog", "application/dialog-info+xml");
         other.update_from(&learned);
-        assert!(!other.established(), "a new subscription must not take an old dialog's tag");
+        assert!(
+            !other.established(),
+            "a new subscription must not take an old dialog's tag"
+        );
     }
 }

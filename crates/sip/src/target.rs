@@ -1,8 +1,8 @@
 //! Turning what a user types (a SIP URI, `user@host`, an extension or a phone number) into a
 //! SIP URI, and reading the parts of an AOR.
 
-use crate::SipError;
 use crate::types::SipUri;
+use crate::SipError;
 
 /// Parses a SIP/SIPS URI, with a user-readable error.
 pub fn parse_uri(what: &str, value: &str) -> Result<SipUri, SipError> {
@@ -32,10 +32,9 @@ pub fn dial_target(input: &str, account_domain: &str) -> Result<SipUri, SipError
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
         .collect();
     let ok = !number.is_empty()
-        && number
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_alphanumeric() || c == '*' || c == '#' || (c == '+' && i == 0) || c == '_');
+        && number.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_alphanumeric() || c == '*' || c == '#' || (c == '+' && i == 0) || c == '_'
+        });
     if !ok {
         return Err(SipError::Invalid {
             what: "number".into(),
@@ -72,17 +71,28 @@ mod tests {
     #[test]
     fn keeps_uris_and_adds_scheme_to_user_at_host() {
         assert_eq!(
-            dial_target("sip:bob@127.0.0.1:5070", "x").unwrap().to_string(),
+            dial_target("sip:bob@127.0.0.1:5070", "x")
+                .unwrap()
+                .to_string(),
             "sip:bob@127.0.0.1:5070"
         );
-        assert_eq!(dial_target("bob@host", "x").unwrap().to_string(), "sip:bob@host");
+        assert_eq!(
+            dial_target("bob@host", "x").unwrap().to_string(),
+            "sip:bob@host"
+        );
     }
 
     #[test]
     fn rejects_garbage_with_a_reason() {
         let e = dial_target("12<script>", "x").unwrap_err().to_string();
         assert!(e.contains("use digits"), "{e}");
-        assert!(dial_target("   ", "x").unwrap_err().to_string().contains("nothing to dial"));
-        assert!(parse_uri("registrar", "http://x").unwrap_err().to_string().contains("sip:"));
+        assert!(dial_target("   ", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("nothing to dial"));
+        assert!(parse_uri("registrar", "http://x")
+            .unwrap_err()
+            .to_string()
+            .contains("sip:"));
     }
 }

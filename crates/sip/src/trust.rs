@@ -15,15 +15,25 @@ static SYSTEM: OnceLock<Vec<u8>> = OnceLock::new();
 /// The error for a TLS connection to `target` (`server` as the user named it) that failed with
 /// `detail`: the certificate problem named; a certificate refused for its unknown issuer is
 /// looked at once more to tell whether it is self-signed.
-pub(crate) async fn tls_error(target: &rsipstack::transport::SipAddr, server: &str, detail: &str) -> crate::SipError {
+pub(crate) async fn tls_error(
+    target: &rsipstack::transport::SipAddr,
+    server: &str,
+    detail: &str,
+) -> crate::SipError {
     // The name the certificate is checked against: the host, without a port.
     let name = target.addr.host.to_string();
     let self_signed = is_unknown_issuer(detail) && peek::presents_self_signed(target, &name).await;
     let sentence = explain_failure(&name, detail, self_signed);
     if sentence == detail.trim() {
-        crate::SipError::Tls { server: server.to_string(), detail: sentence }
+        crate::SipError::Tls {
+            server: server.to_string(),
+            detail: sentence,
+        }
     } else {
-        crate::SipError::Certificate { server: server.to_string(), detail: sentence }
+        crate::SipError::Certificate {
+            server: server.to_string(),
+            detail: sentence,
+        }
     }
 }
 
@@ -48,15 +58,21 @@ pub fn explain_failure(server: &str, detail: &str, self_signed: bool) -> String 
              a self-signed or private-CA certificate needs its CA in tls_ca_file / --tls-ca)"
         ))
     } else if d.contains("notvalidforname") || d.contains("not valid for name") {
-        Some(format!("the certificate presented is not valid for the name {server} (wrong name)"))
+        Some(format!(
+            "the certificate presented is not valid for the name {server} (wrong name)"
+        ))
     } else if d.contains("notvalidyet") || d.contains("not valid yet") {
-        Some(format!("the certificate of {server} is not valid yet (check this computer's date and time)"))
+        Some(format!(
+            "the certificate of {server} is not valid yet (check this computer's date and time)"
+        ))
     } else if d.contains("expired") {
         Some(format!("the certificate of {server} has expired"))
     } else if d.contains("revoked") {
         Some(format!("the certificate of {server} has been revoked"))
     } else if d.contains("badsignature") || d.contains("unsupportedsignaturealgorithm") {
-        Some(format!("the certificate of {server} has a signature that cannot be checked"))
+        Some(format!(
+            "the certificate of {server} has a signature that cannot be checked"
+        ))
     } else {
         None
     };
@@ -80,7 +96,9 @@ pub fn trusted_pem(extra: Option<&[u8]>) -> Vec<u8> {
 
 /// How many system roots were found usable (for the log and tests).
 pub fn system_root_count() -> usize {
-    String::from_utf8_lossy(system_roots_pem()).matches("-----BEGIN CERTIFICATE-----").count()
+    String::from_utf8_lossy(system_roots_pem())
+        .matches("-----BEGIN CERTIFICATE-----")
+        .count()
 }
 
 fn system_roots_pem() -> &'static [u8] {
@@ -129,11 +147,19 @@ mod tests {
         let extra = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
         let pem = trusted_pem(Some(extra));
         let text = String::from_utf8(pem.clone()).unwrap();
-        assert!(text.ends_with("-----END CERTIFICATE-----\n"), "the account's CA comes last, whole");
-        assert_eq!(text.matches("BEGIN CERTIFICATE").count(), system_root_count() + 1);
+        assert!(
+            text.ends_with("-----END CERTIFICATE-----\n"),
+            "the account's CA comes last, whole"
+        );
+        assert_eq!(
+            text.matches("BEGIN CERTIFICATE").count(),
+            system_root_count() + 1
+        );
         // Every system root written reads back as the same certificate.
         let found = rustls_native_certs::load_native_certs().certs;
-        let back: Vec<CertificateDer> = CertificateDer::pem_slice_iter(system_roots_pem()).collect::<Result<_, _>>().unwrap();
+        let back: Vec<CertificateDer> = CertificateDer::pem_slice_iter(system_roots_pem())
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(back.len(), system_root_count());
         assert!(back.iter().all(|c| found.contains(c)));
     }
@@ -167,56 +193,117 @@ mod peek {
             _: &[u8],
             _: UnixTime,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(end_entity.clone().into_owned());
+            *self.seen.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(end_entity.clone().into_owned());
             Err(rustls::Error::General("looked at, not trusted".into()))
         }
 
-        fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                m,
+                c,
+                d,
+                &self.provider.signature_verification_algorithms,
+            )
         }
 
-        fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                m,
+                c,
+                d,
+                &self.provider.signature_verification_algorithms,
+            )
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.provider.signature_verification_algorithms.supported_schemes()
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
         }
     }
 
     async fn address(target: &rsipstack::transport::SipAddr) -> Option<SocketAddr> {
         // The transport's default port: 5061 for TLS, 443 for WSS.
-        let default = target.r#type.map(|t| t.default_port().value()).unwrap_or(5061);
-        let port = target.addr.port.as_ref().map(|p| p.value()).unwrap_or(default);
+        let default = target
+            .r#type
+            .map(|t| t.default_port().value())
+            .unwrap_or(5061);
+        let port = target
+            .addr
+            .port
+            .as_ref()
+            .map(|p| p.value())
+            .unwrap_or(default);
         match &target.addr.host {
             rsipstack::sip::Host::IpAddr(ip) => Some(SocketAddr::new(*ip, port)),
-            rsipstack::sip::Host::Domain(d) => tokio::net::lookup_host((d.to_string(), port)).await.ok()?.next(),
+            rsipstack::sip::Host::Domain(d) => tokio::net::lookup_host((d.to_string(), port))
+                .await
+                .ok()?
+                .next(),
         }
     }
 
-    pub(super) async fn presents_self_signed(target: &rsipstack::transport::SipAddr, server: &str) -> bool {
+    pub(super) async fn presents_self_signed(
+        target: &rsipstack::transport::SipAddr,
+        server: &str,
+    ) -> bool {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let keep = Arc::new(Keep { seen: Mutex::new(None), provider: provider.clone() });
-        let Ok(config) = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions() else {
+        let keep = Arc::new(Keep {
+            seen: Mutex::new(None),
+            provider: provider.clone(),
+        });
+        let Ok(config) = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+        else {
             return false;
         };
-        let config = config.dangerous().with_custom_certificate_verifier(keep.clone()).with_no_client_auth();
-        let Ok(name) = ServerName::try_from(server.to_string()) else { return false };
-        let Some(addr) = address(target).await else { return false };
+        let config = config
+            .dangerous()
+            .with_custom_certificate_verifier(keep.clone())
+            .with_no_client_auth();
+        let Ok(name) = ServerName::try_from(server.to_string()) else {
+            return false;
+        };
+        let Some(addr) = address(target).await else {
+            return false;
+        };
         let within = Duration::from_secs(3);
-        let Ok(Ok(tcp)) = tokio::time::timeout(within, tokio::net::TcpStream::connect(addr)).await else { return false };
+        let Ok(Ok(tcp)) = tokio::time::timeout(within, tokio::net::TcpStream::connect(addr)).await
+        else {
+            return false;
+        };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let _ = tokio::time::timeout(within, connector.connect(name.clone(), tcp)).await;
-        let Some(cert) = keep.seen.lock().unwrap_or_else(|p| p.into_inner()).take() else { return false };
+        let Some(cert) = keep.seen.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return false;
+        };
         let mut roots = RootCertStore::empty();
         if roots.add(cert.clone()).is_err() {
             return false;
         }
-        let Ok(verifier) = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build() else { return false };
+        let Ok(verifier) =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build()
+        else {
+            return false;
+        };
         match verifier.verify_server_cert(&cert, &[], &name, &[], UnixTime::now()) {
             Ok(_) => true,
             // A path to itself was found; the certificate is faulty in another way as well.
-            Err(rustls::Error::InvalidCertificate(e)) => !matches!(e, CertificateError::UnknownIssuer | CertificateError::BadSignature),
+            Err(rustls::Error::InvalidCertificate(e)) => !matches!(
+                e,
+                CertificateError::UnknownIssuer | CertificateError::BadSignature
+            ),
             Err(_) => false,
         }
     }
@@ -238,12 +325,25 @@ mod explain_tests {
         ];
         for (detail, says) in cases {
             let sentence = explain_failure("pbx.example", detail, false);
-            assert!(sentence.contains(says) && sentence.contains("pbx.example"), "{detail} -> {sentence}");
+            assert!(
+                sentence.contains(says) && sentence.contains("pbx.example"),
+                "{detail} -> {sentence}"
+            );
         }
-        assert_eq!(explain_failure("pbx.example", " connection reset ", false), "connection reset");
-        let own = explain_failure("pbx.example", "invalid peer certificate: UnknownIssuer", true);
+        assert_eq!(
+            explain_failure("pbx.example", " connection reset ", false),
+            "connection reset"
+        );
+        let own = explain_failure(
+            "pbx.example",
+            "invalid peer certificate: UnknownIssuer",
+            true,
+        );
         assert!(own.contains("is self-signed"), "{own}");
         // Only an unknown issuer can be put down to a self-signed certificate.
-        assert!(explain_failure("pbx.example", "invalid peer certificate: Expired", true).contains("has expired"));
+        assert!(
+            explain_failure("pbx.example", "invalid peer certificate: Expired", true)
+                .contains("has expired")
+        );
     }
 }

@@ -38,7 +38,11 @@ impl SipUri {
     /// Parses a SIP/SIPS URI; `what` names it in the error ("registrar", "address of record").
     pub fn parse(what: &str, value: &str) -> Result<SipUri, SipError> {
         let v = value.trim();
-        let invalid = |detail: &str| SipError::Invalid { what: what.to_string(), value: value.to_string(), detail: detail.to_string() };
+        let invalid = |detail: &str| SipError::Invalid {
+            what: what.to_string(),
+            value: value.to_string(),
+            detail: detail.to_string(),
+        };
         if v.is_empty() {
             return Err(invalid("it is empty"));
         }
@@ -65,12 +69,24 @@ impl SipUri {
     /// The host and port as a socket address, when the host is an IP address (port 5060 if none).
     pub fn socket_addr(&self) -> Option<std::net::SocketAddr> {
         let ip: std::net::IpAddr = self.host().trim_matches(['[', ']']).parse().ok()?;
-        Some(std::net::SocketAddr::new(ip, self.0.host_with_port.port.as_ref().map(|p| p.value()).unwrap_or(5060)))
+        Some(std::net::SocketAddr::new(
+            ip,
+            self.0
+                .host_with_port
+                .port
+                .as_ref()
+                .map(|p| p.value())
+                .unwrap_or(5060),
+        ))
     }
 
     /// The user part, if any.
     pub fn user(&self) -> Option<String> {
-        self.0.auth.as_ref().map(|a| a.user.clone()).filter(|u| !u.is_empty())
+        self.0
+            .auth
+            .as_ref()
+            .map(|a| a.user.clone())
+            .filter(|u| !u.is_empty())
     }
 
     /// The same URI without parameters or headers (`sip:alice@example.com`).
@@ -95,13 +111,17 @@ impl SipUri {
             rsipstack::sip::Param::Transport(t) => Some(transport_of(t)),
             _ => None,
         });
-        named.or_else(|| (self.0.scheme == Some(rsipstack::sip::Scheme::Sips)).then_some(Transport::Tls))
+        named.or_else(|| {
+            (self.0.scheme == Some(rsipstack::sip::Scheme::Sips)).then_some(Transport::Tls)
+        })
     }
 
     /// Adds `;transport=` for TCP/TLS/WS/WSS unless the URI already names one.
     pub fn with_transport(mut self, t: Transport) -> SipUri {
         if t != Transport::Udp && self.transport().is_none() {
-            self.0.params.push(rsipstack::sip::Param::Transport(to_rsip_transport(t)));
+            self.0
+                .params
+                .push(rsipstack::sip::Param::Transport(to_rsip_transport(t)));
         }
         self
     }
@@ -110,14 +130,22 @@ impl SipUri {
     pub fn check_destination(&self, what: &str) -> Result<(), SipError> {
         rsipstack::transport::SipAddr::try_from(&self.0)
             .map(|_| ())
-            .map_err(|e| SipError::Invalid { what: what.into(), value: self.to_string(), detail: e.to_string() })
+            .map_err(|e| SipError::Invalid {
+                what: what.into(),
+                value: self.to_string(),
+                detail: e.to_string(),
+            })
     }
 
     /// `sip:<user>@<addr>` with `;transport=` for TCP/TLS/WS/WSS: a Contact. Over WSS the
     /// parameter is `ws`: RFC 7118 5.2 defines `ws` as the URI transport of WebSocket, secure or
     /// not (`WSS` is a Via transport only; Kamailio reads `transport=wss` as UDP).
     pub fn contact(user: Option<&str>, addr: std::net::SocketAddr, transport: Transport) -> SipUri {
-        let transport = if transport == Transport::Wss { Transport::Ws } else { transport };
+        let transport = if transport == Transport::Wss {
+            Transport::Ws
+        } else {
+            transport
+        };
         let text = match user {
             Some(u) => format!("sip:{u}@{addr}"),
             None => format!("sip:{addr}"),
@@ -236,21 +264,35 @@ impl Request {
                 Some((name.trim().to_string(), value.trim().to_string()))
             })
             .collect();
-        let from = req.from_header().ok().and_then(|f| f.typed().ok()).map(|f| NameAddr {
-            display_name: clean_display(f.display_name.clone()),
-            uri: bare_text(&f.uri),
-            tag: f.tag().map(|t| t.to_string()),
-        });
-        let to = req.to_header().ok().and_then(|t| t.typed().ok()).map(|t| NameAddr {
-            display_name: clean_display(t.display_name.clone()),
-            uri: bare_text(&t.uri),
-            tag: t.tag().map(|t| t.to_string()),
-        });
-        let contact = req.typed_contact_headers().ok().and_then(|c| c.first().map(|c| SipUri(c.uri.clone())));
+        let from = req
+            .from_header()
+            .ok()
+            .and_then(|f| f.typed().ok())
+            .map(|f| NameAddr {
+                display_name: clean_display(f.display_name.clone()),
+                uri: bare_text(&f.uri),
+                tag: f.tag().map(|t| t.to_string()),
+            });
+        let to = req
+            .to_header()
+            .ok()
+            .and_then(|t| t.typed().ok())
+            .map(|t| NameAddr {
+                display_name: clean_display(t.display_name.clone()),
+                uri: bare_text(&t.uri),
+                tag: t.tag().map(|t| t.to_string()),
+            });
+        let contact = req
+            .typed_contact_headers()
+            .ok()
+            .and_then(|c| c.first().map(|c| SipUri(c.uri.clone())));
         Request {
             method: Method::of(&req.method),
             uri: req.uri.to_string(),
-            call_id: req.call_id_header().map(|c| c.value().to_string()).unwrap_or_default(),
+            call_id: req
+                .call_id_header()
+                .map(|c| c.value().to_string())
+                .unwrap_or_default(),
             from,
             to,
             contact,
@@ -270,7 +312,10 @@ impl Request {
 
     /// The first header of this name (case-insensitive), trimmed.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn body_text(&self) -> String {
@@ -279,7 +324,8 @@ impl Request {
 }
 
 fn clean_display(d: Option<String>) -> Option<String> {
-    d.map(|d| d.trim().trim_matches('"').to_string()).filter(|d| !d.is_empty())
+    d.map(|d| d.trim().trim_matches('"').to_string())
+        .filter(|d| !d.is_empty())
 }
 
 fn bare_text(u: &Uri) -> String {
@@ -314,8 +360,14 @@ mod tests {
         assert_eq!(from.uri, "sip:100@pbx.example.com");
         assert_eq!(from.tag.as_deref(), Some("f1"));
         assert_eq!(r.to.clone().unwrap().tag, None);
-        assert_eq!(r.contact.as_ref().unwrap().transport(), Some(Transport::Tcp));
-        assert_eq!(r.header("diversion"), Some("<sip:sales@pbx.example.com>;reason=unconditional"));
+        assert_eq!(
+            r.contact.as_ref().unwrap().transport(),
+            Some(Transport::Tcp)
+        );
+        assert_eq!(
+            r.header("diversion"),
+            Some("<sip:sales@pbx.example.com>;reason=unconditional")
+        );
     }
 
     #[test]
@@ -328,22 +380,50 @@ mod tests {
         assert_eq!(u.bare().to_string(), "sip:alice@Example.com:5070");
         assert_eq!(u.server().to_string(), "sip:Example.com:5070");
         let e = SipUri::parse("registrar", "alice@example.com").unwrap_err();
-        assert_eq!(e.to_string(), "invalid registrar 'alice@example.com': it must start with sip: or sips:");
+        assert_eq!(
+            e.to_string(),
+            "invalid registrar 'alice@example.com': it must start with sip: or sips:"
+        );
     }
 
     #[test]
     fn transport_is_added_once_and_never_for_udp() {
         let u = SipUri::parse("x", "sip:example.com").unwrap();
-        assert_eq!(u.clone().with_transport(Transport::Udp).to_string(), "sip:example.com");
+        assert_eq!(
+            u.clone().with_transport(Transport::Udp).to_string(),
+            "sip:example.com"
+        );
         let t = u.with_transport(Transport::Tcp);
         assert_eq!(t.transport(), Some(Transport::Tcp));
-        assert_eq!(t.clone().with_transport(Transport::Tls).transport(), Some(Transport::Tcp));
+        assert_eq!(
+            t.clone().with_transport(Transport::Tls).transport(),
+            Some(Transport::Tcp)
+        );
         let sips = SipUri::parse("registrar", "sips:pbx.example.com").unwrap();
-        assert_eq!(sips.transport(), Some(Transport::Tls), "sips: means TLS without a parameter");
-        assert_eq!(sips.clone().with_transport(Transport::Tls).to_string(), "sips:pbx.example.com");
-        let ws = SipUri::contact(Some("alice"), "10.0.0.1:40000".parse().unwrap(), Transport::Wss);
-        assert_eq!(ws.to_string().to_ascii_lowercase(), "sip:alice@10.0.0.1:40000;transport=ws", "RFC 7118: ws for WSS too");
-        let c = SipUri::contact(Some("alice"), "10.0.0.1:5062".parse().unwrap(), Transport::Tls);
+        assert_eq!(
+            sips.transport(),
+            Some(Transport::Tls),
+            "sips: means TLS without a parameter"
+        );
+        assert_eq!(
+            sips.clone().with_transport(Transport::Tls).to_string(),
+            "sips:pbx.example.com"
+        );
+        let ws = SipUri::contact(
+            Some("alice"),
+            "10.0.0.1:40000".parse().unwrap(),
+            Transport::Wss,
+        );
+        assert_eq!(
+            ws.to_string().to_ascii_lowercase(),
+            "sip:alice@10.0.0.1:40000;transport=ws",
+            "RFC 7118: ws for WSS too"
+        );
+        let c = SipUri::contact(
+            Some("alice"),
+            "10.0.0.1:5062".parse().unwrap(),
+            Transport::Tls,
+        );
         assert_eq!(c.user().as_deref(), Some("alice"));
         assert_eq!(c.transport(), Some(Transport::Tls));
         assert!(c.to_string().starts_with("sip:alice@10.0.0.1:5062"), "{c}");

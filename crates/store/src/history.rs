@@ -165,7 +165,13 @@ impl HistoryStore {
 
     /// Updates a call in progress: answered (and when), codec, and "still alive at `now_ms`".
     /// Does nothing to a row that is no longer in progress.
-    pub fn progress(&self, id: i64, answered_at_ms: Option<i64>, codec: Option<&str>, now_ms: i64) -> Result<(), StoreError> {
+    pub fn progress(
+        &self,
+        id: i64,
+        answered_at_ms: Option<i64>,
+        codec: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         self.lock()
             .execute(
                 "UPDATE calls SET answered_at_ms = COALESCE(?2, answered_at_ms), codec = COALESCE(?3, codec),
@@ -225,11 +231,17 @@ impl HistoryStore {
     /// running (`alive`), is this very process (it has begun no call yet when the file opens), or
     /// has not said it is alive for [`STALE_AFTER_MS`] (a process id reused by another program).
     /// Returns how many rows were marked.
-    pub fn close_interrupted(&self, now_ms: i64, alive: impl Fn(u32) -> bool) -> Result<usize, StoreError> {
+    pub fn close_interrupted(
+        &self,
+        now_ms: i64,
+        alive: impl Fn(u32) -> bool,
+    ) -> Result<usize, StoreError> {
         let conn = self.lock();
         let rows: Vec<(i64, Option<i64>, i64)> = {
             let mut stmt = conn
-                .prepare("SELECT id, owner_pid, ended_at_ms FROM calls WHERE outcome = 'in_progress'")
+                .prepare(
+                    "SELECT id, owner_pid, ended_at_ms FROM calls WHERE outcome = 'in_progress'",
+                )
                 .map_err(|e| self.error(e))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -467,11 +479,17 @@ mod tests {
             jitter_buffer_ms: Some(42.0),
         });
         let id = store.record(&c).unwrap();
-        assert_eq!(store.get(id).unwrap().unwrap(), CallRecord::from_new(id, c.clone()));
+        assert_eq!(
+            store.get(id).unwrap().unwrap(),
+            CallRecord::from_new(id, c.clone())
+        );
         // Zero counters are still "measured"; no quality at all stays None.
         c.quality = Some(CallQuality::default());
         let id = store.record(&c).unwrap();
-        assert_eq!(store.get(id).unwrap().unwrap().quality, Some(CallQuality::default()));
+        assert_eq!(
+            store.get(id).unwrap().unwrap().quality,
+            Some(CallQuality::default())
+        );
         c.quality = None;
         c.routing = None;
         let id = store.record(&c).unwrap();
@@ -491,13 +509,26 @@ mod tests {
         // In progress: not in the history lists yet.
         assert!(store.recent(10).unwrap().is_empty());
         assert_eq!(store.get(id).unwrap(), None);
-        store.progress(id, Some(c.started_at_ms + 500), Some("opus"), c.started_at_ms + 60_000).unwrap();
+        store
+            .progress(
+                id,
+                Some(c.started_at_ms + 500),
+                Some("opus"),
+                c.started_at_ms + 60_000,
+            )
+            .unwrap();
         let done = call(1);
         store.finish(id, &done).unwrap();
-        assert_eq!(store.recent(10).unwrap(), vec![CallRecord::from_new(id, done)]);
+        assert_eq!(
+            store.recent(10).unwrap(),
+            vec![CallRecord::from_new(id, done)]
+        );
         // A late progress report changes nothing once the call is finished.
         store.progress(id, Some(1), Some("pcmu"), i64::MAX).unwrap();
-        assert_eq!(store.get(id).unwrap().unwrap().codec.as_deref(), Some("opus"));
+        assert_eq!(
+            store.get(id).unwrap().unwrap().codec.as_deref(),
+            Some("opus")
+        );
     }
 
     #[test]
@@ -509,39 +540,70 @@ mod tests {
             c.answered_at_ms = Some(c.started_at_ms + 100);
             c.ended_at_ms = last_alive;
             let id = store.begin(&c).unwrap();
-            store.lock().execute("UPDATE calls SET owner_pid = ?2 WHERE id = ?1", params![id, pid]).unwrap();
+            store
+                .lock()
+                .execute(
+                    "UPDATE calls SET owner_pid = ?2 WHERE id = ?1",
+                    params![id, pid],
+                )
+                .unwrap();
             id
         };
         let dead = begin(Some(4_000_001), now - 1_000);
         let alive = begin(Some(4_000_002), now - 1_000);
         let alive_but_silent = begin(Some(4_000_002), now - STALE_AFTER_MS - 1);
         let mine = begin(Some(i64::from(std::process::id())), now - 1_000);
-        let marked = store.close_interrupted(now, |pid| pid == 4_000_002).unwrap();
+        let marked = store
+            .close_interrupted(now, |pid| pid == 4_000_002)
+            .unwrap();
         assert_eq!(marked, 3);
         for id in [dead, alive_but_silent, mine] {
             let row = store.get(id).unwrap().unwrap();
             assert_eq!(row.outcome, CallOutcome::Interrupted);
-            assert!(row.end_reason.as_deref().unwrap_or_default().contains("interrupted"), "{row:?}");
-            assert!(row.answered_at_ms.is_some(), "what was known is kept: {row:?}");
+            assert!(
+                row.end_reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("interrupted"),
+                "{row:?}"
+            );
+            assert!(
+                row.answered_at_ms.is_some(),
+                "what was known is kept: {row:?}"
+            );
         }
-        assert_eq!(store.get(alive).unwrap(), None, "another running program's call stays in progress");
+        assert_eq!(
+            store.get(alive).unwrap(),
+            None,
+            "another running program's call stays in progress"
+        );
     }
 
     #[test]
     fn opening_the_file_closes_the_calls_of_a_dead_program() {
-        let dir = std::env::temp_dir().join(format!("hf-history-interrupted-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("hf-history-interrupted-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("history.sqlite3");
         let id = {
             let store = HistoryStore::open(&path).unwrap();
             let id = store.begin(&call(3)).unwrap();
             // As if written by a program that has gone since (no process has this id).
-            store.lock().execute("UPDATE calls SET owner_pid = ?2 WHERE id = ?1", params![id, 4_000_003i64]).unwrap();
+            store
+                .lock()
+                .execute(
+                    "UPDATE calls SET owner_pid = ?2 WHERE id = ?1",
+                    params![id, 4_000_003i64],
+                )
+                .unwrap();
             id
         };
         if cfg!(target_os = "linux") {
             let store = HistoryStore::open(&path).unwrap();
-            assert_eq!(store.get(id).unwrap().unwrap().outcome, CallOutcome::Interrupted);
+            assert_eq!(
+                store.get(id).unwrap().unwrap().outcome,
+                CallOutcome::Interrupted
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

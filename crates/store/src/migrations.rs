@@ -192,18 +192,31 @@ mod tests {
         .unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), 2);
         let row: (i64, String, Option<String>, f64, i64) = conn
-            .query_row("SELECT id, outcome, routing, mos, packets_lost FROM calls", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
+            .query_row(
+                "SELECT id, outcome, routing, mos, packets_lost FROM calls",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
             .unwrap();
-        assert_eq!(row, (41, "answered".to_string(), Some("rule 2".to_string()), 4.1, 7));
+        assert_eq!(
+            row,
+            (
+                41,
+                "answered".to_string(),
+                Some("rule 2".to_string()),
+                4.1,
+                7
+            )
+        );
         conn.execute(
             "INSERT INTO calls (direction, account, remote_uri, started_at_ms, ended_at_ms, outcome, owner_pid)
              VALUES ('incoming', 'sip:a@b', 'sip:e@f', 3, 3, 'in_progress', 99)",
             [],
         )
         .unwrap();
-        let next: i64 = conn.query_row("SELECT max(id) FROM calls", [], |r| r.get(0)).unwrap();
+        let next: i64 = conn
+            .query_row("SELECT max(id) FROM calls", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(next, 42, "ids go on after the kept rows");
         assert!(conn
             .execute(
@@ -247,9 +260,11 @@ mod tests {
         .unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), 1);
         let row: (String, Option<String>, bool, i64) = conn
-            .query_row("SELECT codec, routing, has_quality, packets_lost FROM calls", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            .query_row(
+                "SELECT codec, routing, has_quality, packets_lost FROM calls",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .unwrap();
         assert_eq!(row, ("pcmu".to_string(), None, false, 0));
     }

@@ -38,7 +38,11 @@ enum Peer {
 }
 
 fn main() {
-    let Peer::Kamailio { ready, users, digest } = Args::parse().peer;
+    let Peer::Kamailio {
+        ready,
+        users,
+        digest,
+    } = Args::parse().peer;
     let digest = match digest.as_str() {
         "md5" => Digest::Md5,
         "sha256" => Digest::Sha256,

@@ -13,7 +13,9 @@ use clap::Parser;
 use hookflash_tests::relay::{Impairment, RelayConfig, UdpRelay};
 
 #[derive(Parser, Debug)]
-#[command(about = "UDP relay with seeded loss, burst loss, delay, jitter, reordering and duplication")]
+#[command(
+    about = "UDP relay with seeded loss, burst loss, delay, jitter, reordering and duplication"
+)]
 struct Args {
     /// Address to bind both relay sockets on.
     #[arg(long, default_value = "127.0.0.1")]
@@ -65,10 +67,11 @@ fn main() {
             std::process::exit(1);
         })
     };
-    let relay = UdpRelay::start_on(bind(args.left_port), bind(args.right_port), cfg.clone()).unwrap_or_else(|e| {
-        eprintln!("relay: cannot start: {e}");
-        std::process::exit(1);
-    });
+    let relay = UdpRelay::start_on(bind(args.left_port), bind(args.right_port), cfg.clone())
+        .unwrap_or_else(|e| {
+            eprintln!("relay: cannot start: {e}");
+            std::process::exit(1);
+        });
     println!("left  {} (to right: {:?})", relay.left_addr(), cfg.to_right);
     println!("right {} (to left: {:?})", relay.right_addr(), cfg.to_left);
     let start = Instant::now();
@@ -85,7 +88,10 @@ fn main() {
             s.to_left.dropped,
             s.to_left.forwarded
         );
-        if args.secs.is_some_and(|t| start.elapsed() >= Duration::from_secs(t)) {
+        if args
+            .secs
+            .is_some_and(|t| start.elapsed() >= Duration::from_secs(t))
+        {
             break;
         }
     }

@@ -24,10 +24,15 @@ use std::time::Duration;
 pub enum LossModel {
     None,
     /// Each packet is lost independently with probability `rate` (0..1).
-    Random { rate: f64 },
+    Random {
+        rate: f64,
+    },
     /// Gilbert–Elliott bursts: long-run loss `rate` (0..1) in bursts of `mean_burst` packets
     /// on average (≥ 1).
-    Burst { rate: f64, mean_burst: f64 },
+    Burst {
+        rate: f64,
+        mean_burst: f64,
+    },
 }
 
 impl LossModel {
@@ -44,7 +49,9 @@ impl LossModel {
         match self {
             LossModel::None => "none".into(),
             LossModel::Random { rate } => format!("random {}%", rate * 100.0),
-            LossModel::Burst { rate, mean_burst } => format!("burst {}% (mean {mean_burst})", rate * 100.0),
+            LossModel::Burst { rate, mean_burst } => {
+                format!("burst {}% (mean {mean_burst})", rate * 100.0)
+            }
         }
     }
 }
@@ -88,7 +95,10 @@ impl Impairment {
 
     /// Only loss, per `loss`.
     pub fn with_loss(loss: LossModel) -> Impairment {
-        Impairment { loss, ..Impairment::none() }
+        Impairment {
+            loss,
+            ..Impairment::none()
+        }
     }
 
     /// Parses a comma-separated spec such as `loss=10%`, `loss=8%,burst=3`,
@@ -165,9 +175,14 @@ fn parse_time(value: &str, key: &str) -> Result<Duration, String> {
     } else if let Some(n) = v.strip_suffix('s') {
         (n, 1.0)
     } else {
-        return Err(format!("{key} needs a unit, like {key}=40ms or {key}=0.04s, not {value:?}"));
+        return Err(format!(
+            "{key} needs a unit, like {key}=40ms or {key}=0.04s, not {value:?}"
+        ));
     };
-    let x: f64 = num.trim().parse().map_err(|_| format!("{key} must be a time like {key}=40ms, not {value:?}"))?;
+    let x: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{key} must be a time like {key}=40ms, not {value:?}"))?;
     if !(x >= 0.0 && x.is_finite()) {
         return Err(format!("{key} cannot be negative ({value})"));
     }
@@ -227,7 +242,11 @@ pub struct LossProcess {
 
 impl LossProcess {
     pub fn new(model: LossModel, seed: u64) -> LossProcess {
-        LossProcess { model, rng: Rng::new(seed, LOSS_STREAM), bad: None }
+        LossProcess {
+            model,
+            rng: Rng::new(seed, LOSS_STREAM),
+            bad: None,
+        }
     }
 
     /// Whether the next packet is lost.
@@ -317,7 +336,10 @@ impl Impairer {
         let held = self.reorder_rng.chance(self.cfg.reorder);
         let dup = self.dup_rng.chance(self.cfg.duplicate);
         if lost {
-            return Fate { index, deliveries: Vec::new() };
+            return Fate {
+                index,
+                deliveries: Vec::new(),
+            };
         }
         let extra = (self.cfg.delay.as_secs_f64() + z * self.cfg.jitter.as_secs_f64()).max(0.0);
         let mut due = arrival + Duration::from_secs_f64(extra);
@@ -380,13 +402,19 @@ mod tests {
             assert!((s - rate).abs() < rate * 0.1, "rate {rate}: share {s}");
             let b = bursts(&p);
             let mean = b.iter().sum::<usize>() as f64 / b.len() as f64;
-            assert!((mean - mean_burst).abs() < mean_burst * 0.07, "burst {mean_burst}: mean {mean}");
+            assert!(
+                (mean - mean_burst).abs() < mean_burst * 0.07,
+                "burst {mean_burst}: mean {mean}"
+            );
         }
     }
 
     #[test]
     fn same_seed_same_pattern_other_seed_other_pattern() {
-        let m = LossModel::Burst { rate: 0.08, mean_burst: 3.0 };
+        let m = LossModel::Burst {
+            rate: 0.08,
+            mean_burst: 3.0,
+        };
         assert_eq!(loss_pattern(&m, 1, 5000), loss_pattern(&m, 1, 5000));
         assert_ne!(loss_pattern(&m, 1, 5000), loss_pattern(&m, 2, 5000));
         let r = LossModel::Random { rate: 0.1 };
@@ -419,7 +447,13 @@ mod tests {
 
     #[test]
     fn perfect_line_delivers_everything_once_after_the_fixed_delay() {
-        let mut imp = Impairer::new(Impairment { delay: Duration::from_millis(25), ..Impairment::none() }, 3);
+        let mut imp = Impairer::new(
+            Impairment {
+                delay: Duration::from_millis(25),
+                ..Impairment::none()
+            },
+            3,
+        );
         for i in 0..100u64 {
             let t = Duration::from_millis(20 * i);
             let f = imp.next(t);
@@ -431,7 +465,14 @@ mod tests {
     /// Delivery order of packets sent every 20 ms (first delivery of each).
     fn delivery_times(cfg: Impairment, n: usize) -> Vec<Duration> {
         let mut imp = Impairer::new(cfg, 11);
-        (0..n).filter_map(|i| imp.next(Duration::from_millis(20 * i as u64)).deliveries.first().copied()).collect()
+        (0..n)
+            .filter_map(|i| {
+                imp.next(Duration::from_millis(20 * i as u64))
+                    .deliveries
+                    .first()
+                    .copied()
+            })
+            .collect()
     }
 
     fn overtaken_share(times: &[Duration]) -> f64 {
@@ -451,22 +492,45 @@ mod tests {
     fn jitter_has_the_configured_spread_and_reorders_only_when_allowed() {
         let sigma = Duration::from_millis(30);
         let delay = Duration::from_millis(200); // far from zero, so the normal is not clipped
-        let cfg = Impairment { delay, jitter: sigma, jitter_reorders: true, ..Impairment::none() };
+        let cfg = Impairment {
+            delay,
+            jitter: sigma,
+            jitter_reorders: true,
+            ..Impairment::none()
+        };
         let times = delivery_times(cfg.clone(), 20_000);
-        let extra: Vec<f64> = times.iter().enumerate().map(|(i, t)| t.as_secs_f64() - 0.020 * i as f64).collect();
+        let extra: Vec<f64> = times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.as_secs_f64() - 0.020 * i as f64)
+            .collect();
         let mean = extra.iter().sum::<f64>() / extra.len() as f64;
-        let sd = (extra.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / extra.len() as f64).sqrt();
+        let sd =
+            (extra.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / extra.len() as f64).sqrt();
         assert!((mean - 0.200).abs() < 0.002, "mean delay {mean}");
         assert!((sd - 0.030).abs() < 0.002, "jitter sd {sd}");
         assert!(overtaken_share(&times) > 0.1);
 
-        let in_order = delivery_times(Impairment { jitter_reorders: false, ..cfg }, 20_000);
-        assert!(in_order.windows(2).all(|w| w[0] <= w[1]), "without reordering, order is kept");
+        let in_order = delivery_times(
+            Impairment {
+                jitter_reorders: false,
+                ..cfg
+            },
+            20_000,
+        );
+        assert!(
+            in_order.windows(2).all(|w| w[0] <= w[1]),
+            "without reordering, order is kept"
+        );
     }
 
     #[test]
     fn explicit_reordering_holds_back_the_requested_share() {
-        let cfg = Impairment { reorder: 0.05, reorder_hold: Duration::from_millis(45), ..Impairment::none() };
+        let cfg = Impairment {
+            reorder: 0.05,
+            reorder_hold: Duration::from_millis(45),
+            ..Impairment::none()
+        };
         let times = delivery_times(cfg, N);
         let s = overtaken_share(&times);
         assert!((s - 0.05).abs() < 0.004, "overtaken share {s}");
@@ -474,26 +538,56 @@ mod tests {
 
     #[test]
     fn duplication_rate() {
-        let mut imp = Impairer::new(Impairment { duplicate: 0.02, ..Impairment::none() }, 4);
-        let dups = (0..N).filter(|i| imp.next(Duration::from_millis(*i as u64)).deliveries.len() == 2).count();
+        let mut imp = Impairer::new(
+            Impairment {
+                duplicate: 0.02,
+                ..Impairment::none()
+            },
+            4,
+        );
+        let dups = (0..N)
+            .filter(|i| imp.next(Duration::from_millis(*i as u64)).deliveries.len() == 2)
+            .count();
         let s = dups as f64 / N as f64;
         assert!((s - 0.02).abs() < 0.002, "duplicate share {s}");
     }
 
     #[test]
     fn specs_parse_and_bad_ones_say_why() {
-        let i = Impairment::parse("loss=8%,burst=3,delay=40ms,jitter=0.03s,reorder=1%,dup=0.5%").unwrap();
-        assert_eq!(i.loss, LossModel::Burst { rate: 0.08, mean_burst: 3.0 });
+        let i = Impairment::parse("loss=8%,burst=3,delay=40ms,jitter=0.03s,reorder=1%,dup=0.5%")
+            .unwrap();
+        assert_eq!(
+            i.loss,
+            LossModel::Burst {
+                rate: 0.08,
+                mean_burst: 3.0
+            }
+        );
         assert_eq!(i.delay, Duration::from_millis(40));
         assert_eq!(i.jitter, Duration::from_millis(30));
         assert!((i.reorder - 0.01).abs() < 1e-12 && (i.duplicate - 0.005).abs() < 1e-12);
         assert!(!i.jitter_reorders);
-        assert_eq!(Impairment::parse("loss=0.1").unwrap().loss, LossModel::Random { rate: 0.1 });
+        assert_eq!(
+            Impairment::parse("loss=0.1").unwrap().loss,
+            LossModel::Random { rate: 0.1 }
+        );
         assert_eq!(Impairment::parse("").unwrap(), Impairment::none());
-        assert!(Impairment::parse("jitter=30ms,jitter-reorders").unwrap().jitter_reorders);
-        assert!(Impairment::parse("loss=120%").unwrap_err().contains("between 0% and 100%"));
-        assert!(Impairment::parse("delay=40").unwrap_err().contains("needs a unit"));
-        assert!(Impairment::parse("burst=0.5,loss=5%").unwrap_err().contains("at least 1"));
-        assert!(Impairment::parse("wobble=3").unwrap_err().contains("unknown impairment"));
+        assert!(
+            Impairment::parse("jitter=30ms,jitter-reorders")
+                .unwrap()
+                .jitter_reorders
+        );
+        assert!(Impairment::parse("loss=120%")
+            .unwrap_err()
+            .contains("between 0% and 100%"));
+        assert!(Impairment::parse("delay=40")
+            .unwrap_err()
+            .contains("needs a unit"));
+        assert!(Impairment::parse("burst=0.5,loss=5%")
+            .unwrap_err()
+            .contains("at least 1"));
+        assert!(Impairment::parse("wobble=3")
+            .unwrap_err()
+            .contains("unknown impairment"));
     }
 }

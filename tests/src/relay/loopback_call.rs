@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hookflash_media::{AudioIn, AudioOut, Codec, MediaSession, MediaStats, RtpEndpoint, StreamParams};
+use hookflash_media::{
+    AudioIn, AudioOut, Codec, MediaSession, MediaStats, RtpEndpoint, StreamParams,
+};
 
 use super::impairment::Impairment;
 use super::udp::{RelayConfig, RelayStats, RtpRelay};
@@ -73,15 +75,32 @@ pub async fn run_async(call: &LoopbackCall) -> Result<LoopbackRun, String> {
     let a_params = params(relay.rtp.left_addr(), relay.rtcp.left_addr());
     // The receiver first, so it is listening when the first packet arrives.
     let receiver_started = Instant::now();
-    let (b, _b_events) = MediaSession::start(b_ep, b_params, AudioIn::Null, AudioOut::Wav(call.output.clone()))
-        .map_err(|e| format!("cannot start the receiving session: {e}"))?;
+    let (b, _b_events) = MediaSession::start(
+        b_ep,
+        b_params,
+        AudioIn::Null,
+        AudioOut::Wav(call.output.clone()),
+    )
+    .map_err(|e| format!("cannot start the receiving session: {e}"))?;
     let sender_started = Instant::now();
-    let (a, _a_events) = MediaSession::start(a_ep, a_params, AudioIn::Wav(call.input.clone()), AudioOut::Null)
-        .map_err(|e| format!("cannot start the sending session: {e}"))?;
+    let (a, _a_events) = MediaSession::start(
+        a_ep,
+        a_params,
+        AudioIn::Wav(call.input.clone()),
+        AudioOut::Null,
+    )
+    .map_err(|e| format!("cannot start the sending session: {e}"))?;
     tokio::time::sleep(call.talk).await;
     let sender = a.stop().await;
     let receiver_stopped = Instant::now();
     let receiver = b.stop().await;
     let relay_stats = relay.rtp.stats();
-    Ok(LoopbackRun { relay: relay_stats, sender, receiver, receiver_started, sender_started, receiver_stopped })
+    Ok(LoopbackRun {
+        relay: relay_stats,
+        sender,
+        receiver,
+        receiver_started,
+        sender_started,
+        receiver_stopped,
+    })
 }

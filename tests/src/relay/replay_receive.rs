@@ -9,7 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hookflash_media::{AudioIn, AudioOut, Codec, MediaSession, MediaStats, RtpEndpoint, StreamParams};
+use hookflash_media::{
+    AudioIn, AudioOut, Codec, MediaSession, MediaStats, RtpEndpoint, StreamParams,
+};
 
 use super::impairment::Impairment;
 use super::udp::{RelayConfig, RelayStats, RtpRelay};
@@ -42,7 +44,11 @@ pub struct ReplayRun {
 
 /// The RTP packets among `datagrams` (RTCP, with packet types 200–204, left out).
 pub fn rtp_packets(datagrams: &[Vec<u8>]) -> Vec<Rtp> {
-    datagrams.iter().filter(|d| !is_rtcp(d)).filter_map(|d| g722_tap::parse(d)).collect()
+    datagrams
+        .iter()
+        .filter(|d| !is_rtcp(d))
+        .filter_map(|d| g722_tap::parse(d))
+        .collect()
 }
 
 fn is_rtcp(d: &[u8]) -> bool {
@@ -55,7 +61,9 @@ fn main_payload_type(rtp: &[Rtp]) -> Option<u8> {
     for p in rtp {
         counts[usize::from(p.pt)] += 1;
     }
-    (0u8..128).max_by_key(|&pt| counts[usize::from(pt)]).filter(|&pt| counts[usize::from(pt)] > 0)
+    (0u8..128)
+        .max_by_key(|&pt| counts[usize::from(pt)])
+        .filter(|&pt| counts[usize::from(pt)] > 0)
 }
 
 /// Replays on a fresh tokio runtime (blocks for the stream's length plus half a second).
@@ -68,7 +76,8 @@ async fn run_async(r: &ReplayReceive) -> Result<ReplayRun, String> {
     let pt = main_payload_type(&rtp).ok_or("the capture holds no RTP packet")?;
     let ts0 = rtp.iter().find(|p| p.pt == pt).map(|p| p.ts).unwrap_or(0);
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let sender = UdpSocket::bind((ip, 0)).map_err(|e| format!("cannot bind the replay socket: {e}"))?;
+    let sender =
+        UdpSocket::bind((ip, 0)).map_err(|e| format!("cannot bind the replay socket: {e}"))?;
     let b_ep = RtpEndpoint::bind(ip).await.map_err(|e| e.to_string())?;
     let relay = RtpRelay::start(
         ip,
@@ -81,9 +90,13 @@ async fn run_async(r: &ReplayReceive) -> Result<ReplayRun, String> {
         },
     )
     .map_err(|e| format!("cannot start the relay: {e}"))?;
-    let params = StreamParams { remote_rtcp: Some(relay.rtcp.right_addr()), ..StreamParams::plain(relay.rtp.right_addr(), r.codec, pt) };
-    let (b, _events) = MediaSession::start(b_ep, params, AudioIn::Null, AudioOut::Wav(r.output.clone()))
-        .map_err(|e| format!("cannot start the receiving session: {e}"))?;
+    let params = StreamParams {
+        remote_rtcp: Some(relay.rtcp.right_addr()),
+        ..StreamParams::plain(relay.rtp.right_addr(), r.codec, pt)
+    };
+    let (b, _events) =
+        MediaSession::start(b_ep, params, AudioIn::Null, AudioOut::Wav(r.output.clone()))
+            .map_err(|e| format!("cannot start the receiving session: {e}"))?;
     // Send each datagram when its RTP timestamp falls due (RTCP with the packet before it).
     let to = relay.rtp.left_addr();
     let datagrams = r.datagrams.clone();
@@ -106,7 +119,12 @@ async fn run_async(r: &ReplayReceive) -> Result<ReplayRun, String> {
     // Let the jitter buffer play out what it holds.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let receiver = b.stop().await;
-    Ok(ReplayRun { relay: relay.rtp.stats(), receiver, rtp_packets: rtp.len(), payload_type: pt })
+    Ok(ReplayRun {
+        relay: relay.rtp.stats(),
+        receiver,
+        rtp_packets: rtp.len(),
+        payload_type: pt,
+    })
 }
 
 #[cfg(test)]

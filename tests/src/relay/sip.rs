@@ -44,7 +44,11 @@ pub fn rewrite_sdp(message: &str, ip: IpAddr, port: u16) -> Option<Rewritten> {
         let text = line.trim_end_matches("\r\n");
         let new = if let Some(rest) = text.strip_prefix("c=IN IP4 ") {
             if conn.is_none() || media_port.is_some() {
-                conn = rest.split('/').next().and_then(|a| a.trim().parse().ok()).or(conn);
+                conn = rest
+                    .split('/')
+                    .next()
+                    .and_then(|a| a.trim().parse().ok())
+                    .or(conn);
             }
             format!("c=IN IP4 {ip}")
         } else if let Some(rest) = text.strip_prefix("m=audio ") {
@@ -62,14 +66,22 @@ pub fn rewrite_sdp(message: &str, ip: IpAddr, port: u16) -> Option<Rewritten> {
     let media = SocketAddr::new(conn?, media_port?);
     let mut headers: Vec<String> = Vec::new();
     for h in head.split("\r\n") {
-        let name = h.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = h
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if name == "content-length" || name == "l" {
             headers.push(format!("Content-Length: {}", out.len()));
         } else {
             headers.push(h.to_string());
         }
     }
-    Some(Rewritten { message: format!("{}\r\n\r\n{out}", headers.join("\r\n")), media })
+    Some(Rewritten {
+        message: format!("{}\r\n\r\n{out}", headers.join("\r\n")),
+        media,
+    })
 }
 
 /// The forwarder; stops when dropped.
@@ -83,7 +95,12 @@ impl SipForwarder {
     /// Listens on `ip` (port chosen by the OS); whatever the callee (at `callee`) sends goes
     /// to the caller (the first other address that sends), everything else to the callee.
     /// With `log`, every message is appended to that file as forwarded.
-    pub fn start(ip: IpAddr, callee: SocketAddr, relay: Arc<RtpRelay>, log: Option<PathBuf>) -> io::Result<SipForwarder> {
+    pub fn start(
+        ip: IpAddr,
+        callee: SocketAddr,
+        relay: Arc<RtpRelay>,
+        log: Option<PathBuf>,
+    ) -> io::Result<SipForwarder> {
         let mut log = match log {
             Some(p) => Some(std::fs::File::create(p)?),
             None => None,
@@ -134,7 +151,11 @@ impl SipForwarder {
                 let _ = sock.send_to(out.as_bytes(), to);
             }
         })?;
-        Ok(SipForwarder { addr, stop, thread: Some(thread) })
+        Ok(SipForwarder {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Where the caller sends its INVITE.
@@ -166,17 +187,35 @@ mod tests {
     #[test]
     fn sdp_is_pointed_at_the_relay_and_length_fixed() {
         let r = rewrite_sdp(INVITE, "127.0.0.2".parse().unwrap(), 31000).unwrap();
-        assert_eq!(r.media, "127.0.0.1:20010".parse::<std::net::SocketAddr>().unwrap());
+        assert_eq!(
+            r.media,
+            "127.0.0.1:20010".parse::<std::net::SocketAddr>().unwrap()
+        );
         assert!(r.message.contains("\r\nc=IN IP4 127.0.0.2\r\n"));
         assert!(r.message.contains("\r\nm=audio 31000 RTP/AVP 0 101\r\n"));
-        assert!(r.message.contains("o=- 1 2 IN IP4 127.0.0.1"), "origin line is left alone");
+        assert!(
+            r.message.contains("o=- 1 2 IN IP4 127.0.0.1"),
+            "origin line is left alone"
+        );
         let (_, body) = r.message.split_once("\r\n\r\n").unwrap();
-        assert!(r.message.contains(&format!("Content-Length: {}\r\n", body.len())));
+        assert!(r
+            .message
+            .contains(&format!("Content-Length: {}\r\n", body.len())));
     }
 
     #[test]
     fn messages_without_audio_sdp_are_left_alone() {
-        assert_eq!(rewrite_sdp("SIP/2.0 100 Trying\r\nContent-Length: 0\r\n\r\n", "127.0.0.1".parse().unwrap(), 1), None);
-        assert_eq!(rewrite_sdp("garbage", "127.0.0.1".parse().unwrap(), 1), None);
+        assert_eq!(
+            rewrite_sdp(
+                "SIP/2.0 100 Trying\r\nContent-Length: 0\r\n\r\n",
+                "127.0.0.1".parse().unwrap(),
+                1
+            ),
+            None
+        );
+        assert_eq!(
+            rewrite_sdp("garbage", "127.0.0.1".parse().unwrap(), 1),
+            None
+        );
     }
 }

@@ -6,8 +6,8 @@
 //! each peer just sends to "its" relay socket. [`RtpRelay`] pairs an impaired RTP relay with an
 //! unimpaired RTCP relay on the ports above (even/odd, as SDP implies without `a=rtcp`).
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +35,13 @@ pub struct RelayConfig {
 impl RelayConfig {
     /// No impairment either way, peers learned.
     pub fn transparent() -> RelayConfig {
-        RelayConfig { left_peer: None, right_peer: None, to_right: Impairment::none(), to_left: Impairment::none(), seed: 0 }
+        RelayConfig {
+            left_peer: None,
+            right_peer: None,
+            to_right: Impairment::none(),
+            to_left: Impairment::none(),
+            seed: 0,
+        }
     }
 }
 
@@ -103,9 +109,23 @@ impl UdpRelay {
         let mut threads = Vec::new();
         for to_right in [true, false] {
             let (from_sock, to_sock, from_peer, to_peer, imp, seed) = if to_right {
-                (left.try_clone()?, right.try_clone()?, left_peer.clone(), right_peer.clone(), cfg.to_right.clone(), cfg.seed)
+                (
+                    left.try_clone()?,
+                    right.try_clone()?,
+                    left_peer.clone(),
+                    right_peer.clone(),
+                    cfg.to_right.clone(),
+                    cfg.seed,
+                )
             } else {
-                (right.try_clone()?, left.try_clone()?, right_peer.clone(), left_peer.clone(), cfg.to_left.clone(), cfg.seed.wrapping_add(1))
+                (
+                    right.try_clone()?,
+                    left.try_clone()?,
+                    right_peer.clone(),
+                    left_peer.clone(),
+                    cfg.to_left.clone(),
+                    cfg.seed.wrapping_add(1),
+                )
             };
             let dir = Direction {
                 from_sock,
@@ -119,10 +139,27 @@ impl UdpRelay {
                 stop: stop.clone(),
                 clock,
             };
-            let name = if to_right { "relay-to-right" } else { "relay-to-left" };
-            threads.push(std::thread::Builder::new().name(name.into()).spawn(move || dir.run())?);
+            let name = if to_right {
+                "relay-to-right"
+            } else {
+                "relay-to-left"
+            };
+            threads.push(
+                std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn(move || dir.run())?,
+            );
         }
-        Ok(UdpRelay { left_addr, right_addr, left_peer, right_peer, stats, captured, stop, threads })
+        Ok(UdpRelay {
+            left_addr,
+            right_addr,
+            left_peer,
+            right_peer,
+            stats,
+            captured,
+            stop,
+            threads,
+        })
     }
 
     /// The first datagrams (up to `CAPTURED`) relayed toward the right peer (`to_right`) or the
@@ -213,7 +250,9 @@ impl Direction {
                 }
             }
             let wait = match queue.peek() {
-                Some(Reverse((due, _, _))) => due.saturating_sub(now).clamp(Duration::from_micros(100), POLL),
+                Some(Reverse((due, _, _))) => due
+                    .saturating_sub(now)
+                    .clamp(Duration::from_micros(100), POLL),
                 None => POLL,
             };
             let _ = self.from_sock.set_read_timeout(Some(wait));
@@ -276,7 +315,10 @@ pub fn bind_pair(ip: IpAddr) -> io::Result<(UdpSocket, UdpSocket)> {
         if even == 0 {
             continue;
         }
-        match (UdpSocket::bind(SocketAddr::new(ip, even)), UdpSocket::bind(SocketAddr::new(ip, even + 1))) {
+        match (
+            UdpSocket::bind(SocketAddr::new(ip, even)),
+            UdpSocket::bind(SocketAddr::new(ip, even + 1)),
+        ) {
             (Ok(a), Ok(b)) => return Ok((a, b)),
             (Err(e), _) | (_, Err(e)) => last = e,
         }
@@ -296,7 +338,11 @@ impl RtpRelay {
         let (l_rtp, l_rtcp) = bind_pair(ip)?;
         let (r_rtp, r_rtcp) = bind_pair(ip)?;
         let above = |a: Option<SocketAddr>| a.map(|a| SocketAddr::new(a.ip(), a.port() + 1));
-        let rtcp_cfg = RelayConfig { left_peer: above(cfg.left_peer), right_peer: above(cfg.right_peer), ..RelayConfig::transparent() };
+        let rtcp_cfg = RelayConfig {
+            left_peer: above(cfg.left_peer),
+            right_peer: above(cfg.right_peer),
+            ..RelayConfig::transparent()
+        };
         let rtp = UdpRelay::start_on(l_rtp, r_rtp, cfg)?;
         let rtcp = UdpRelay::start_on(l_rtcp, r_rtcp, rtcp_cfg)?;
         Ok(RtpRelay { rtp, rtcp })
@@ -306,8 +352,10 @@ impl RtpRelay {
     pub fn set_peers(&self, left: SocketAddr, right: SocketAddr) {
         self.rtp.set_left_peer(left);
         self.rtp.set_right_peer(right);
-        self.rtcp.set_left_peer(SocketAddr::new(left.ip(), left.port() + 1));
-        self.rtcp.set_right_peer(SocketAddr::new(right.ip(), right.port() + 1));
+        self.rtcp
+            .set_left_peer(SocketAddr::new(left.ip(), left.port() + 1));
+        self.rtcp
+            .set_right_peer(SocketAddr::new(right.ip(), right.port() + 1));
     }
 }
 
@@ -337,7 +385,8 @@ mod tests {
         )
         .unwrap();
         for s in [&a, &b] {
-            s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
         }
         let n = 200u16;
         for i in 0..n {
@@ -356,10 +405,17 @@ mod tests {
         };
         let at_b = collect(&b);
         let at_a = collect(&a);
-        assert_eq!(at_a, (0..n).collect::<Vec<_>>(), "clean direction delivers all, in order");
+        assert_eq!(
+            at_a,
+            (0..n).collect::<Vec<_>>(),
+            "clean direction delivers all, in order"
+        );
         let pattern = crate::relay::impairment::loss_pattern(&loss, 99, n as usize);
         let expected: Vec<u16> = (0..n).filter(|i| !pattern[*i as usize]).collect();
-        assert_eq!(at_b, expected, "lossy direction drops exactly the seeded pattern");
+        assert_eq!(
+            at_b, expected,
+            "lossy direction drops exactly the seeded pattern"
+        );
         let st = relay.stop();
         assert_eq!(st.to_right.received, u64::from(n));
         assert_eq!(st.to_right.forwarded, expected.len() as u64);
@@ -371,9 +427,18 @@ mod tests {
         let a = UdpSocket::bind("127.0.0.1:0").unwrap();
         let b = UdpSocket::bind("127.0.0.1:0").unwrap();
         let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
-        b.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-        a.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-        let relay = UdpRelay::start(loopback(), RelayConfig { right_peer: Some(b.local_addr().unwrap()), ..RelayConfig::transparent() }).unwrap();
+        b.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let relay = UdpRelay::start(
+            loopback(),
+            RelayConfig {
+                right_peer: Some(b.local_addr().unwrap()),
+                ..RelayConfig::transparent()
+            },
+        )
+        .unwrap();
         a.send_to(b"hi", relay.left_addr()).unwrap();
         let mut buf = [0u8; 8];
         let (len, from) = b.recv_from(&mut buf).unwrap();
@@ -395,7 +460,10 @@ mod tests {
             loopback(),
             RelayConfig {
                 right_peer: Some(b.local_addr().unwrap()),
-                to_right: Impairment { delay: Duration::from_millis(60), ..Impairment::none() },
+                to_right: Impairment {
+                    delay: Duration::from_millis(60),
+                    ..Impairment::none()
+                },
                 ..RelayConfig::transparent()
             },
         )

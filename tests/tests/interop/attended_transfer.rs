@@ -39,7 +39,10 @@ fn consult_then_complete_refers_the_caller_with_a_replaces_naming_our_call_with_
         colleague.addr()
     );
     let mut cli = crate::session(&dir, &script, port, Path::new("null"), Path::new("null"));
-    let mut caller_run = Sipp::uac("uac_transferee.xml", ([127, 0, 0, 1], port).into()).service("me").timeout(40).spawn(&dir);
+    let mut caller_run = Sipp::uac("uac_transferee.xml", ([127, 0, 0, 1], port).into())
+        .service("me")
+        .timeout(40)
+        .spawn(&dir);
 
     cli.wait_exit(Duration::from_secs(60));
     cli.assert_success();
@@ -48,29 +51,68 @@ fn consult_then_complete_refers_the_caller_with_a_replaces_naming_our_call_with_
     let out = cli.stdout();
 
     let consulting = cli.expect_event("consulting", Duration::from_secs(1));
-    assert_eq!((consulting["call_id"].as_u64(), consulting["consult_id"].as_u64()), (Some(1), Some(2)), "{consulting}");
+    assert_eq!(
+        (
+            consulting["call_id"].as_u64(),
+            consulting["consult_id"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "{consulting}"
+    );
     // Our dialog with the colleague, as the colleague's sipp saw it.
     let theirs = colleague_run.messages();
-    let call_id = header_in(&theirs, "SIP/2.0 200 OK", "Call-ID").unwrap_or_else(|| panic!("no 200 in the colleague's trace:\n{theirs}"));
+    let call_id = header_in(&theirs, "SIP/2.0 200 OK", "Call-ID")
+        .unwrap_or_else(|| panic!("no 200 in the colleague's trace:\n{theirs}"));
     let ours = tag(&header_in(&theirs, "SIP/2.0 200 OK", "From").unwrap_or_default());
     let colleagues = tag(&header_in(&theirs, "SIP/2.0 200 OK", "To").unwrap_or_default());
     // The REFER the caller got.
     let caller_msgs = caller_run.messages();
-    let refer_to = header_in(&caller_msgs, "REFER sip:", "Refer-To").unwrap_or_else(|| panic!("no REFER:\n{caller_msgs}"));
+    let refer_to = header_in(&caller_msgs, "REFER sip:", "Refer-To")
+        .unwrap_or_else(|| panic!("no REFER:\n{caller_msgs}"));
     let inner = refer_to.trim_start_matches('<').trim_end_matches('>');
-    let (uri, query) = inner.split_once("?Replaces=").unwrap_or_else(|| panic!("no Replaces in {refer_to}"));
-    assert_eq!(uri, format!("sip:colleague@{}", colleague.addr()), "{refer_to}");
+    let (uri, query) = inner
+        .split_once("?Replaces=")
+        .unwrap_or_else(|| panic!("no Replaces in {refer_to}"));
+    assert_eq!(
+        uri,
+        format!("sip:colleague@{}", colleague.addr()),
+        "{refer_to}"
+    );
     // Every parameter separator escaped, as a URI header value must be (RFC 3261 19.1.1).
-    assert!(!query.contains(';') && !query.contains('=') && !query.contains('@'), "not escaped: {refer_to}");
+    assert!(
+        !query.contains(';') && !query.contains('=') && !query.contains('@'),
+        "not escaped: {refer_to}"
+    );
     let expected = format!("{call_id};to-tag={colleagues};from-tag={ours}");
-    assert_eq!(percent_decoded(query), expected, "to-tag: the colleague's tag, from-tag: ours ({refer_to})");
+    assert_eq!(
+        percent_decoded(query),
+        expected,
+        "to-tag: the colleague's tag, from-tag: ours ({refer_to})"
+    );
 
-    let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
-    assert_eq!(progress.last().map(String::as_str), Some("connected"), "{progress:?}\n{out}");
+    let progress: Vec<String> = cli
+        .events_named("transfer")
+        .iter()
+        .map(|e| e["progress"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        progress.last().map(String::as_str),
+        Some("connected"),
+        "{progress:?}\n{out}"
+    );
     let ended = cli.events_named("ended");
     assert_eq!(ended.len(), 2, "{out}");
-    assert!(ended.iter().all(|e| e["reason"] == "transferred"), "{ended:?}");
+    assert!(
+        ended.iter().all(|e| e["reason"] == "transferred"),
+        "{ended:?}"
+    );
     let lists = cli.events_named("calls");
-    assert!(lists.last().and_then(|l| l["calls"].as_array()).is_some_and(|c| c.is_empty()), "no calls left: {out}");
+    assert!(
+        lists
+            .last()
+            .and_then(|l| l["calls"].as_array())
+            .is_some_and(|c| c.is_empty()),
+        "no calls left: {out}"
+    );
     assert!(cli.events_named("error").is_empty(), "{out}");
 }

@@ -17,22 +17,41 @@ const PW: &str = "alice-secret";
 fn call_through(dir: &TestDir, kam: &Kamailio, sipp: &Sipp) -> CliRun {
     Cli::new("cli", "call")
         .arg(format!("sip:bob@{}", sipp.addr()))
-        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
+        .args([
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--registrar",
+            &kam.registrar_uri("udp"),
+        ])
         .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
-        .args(["--audio-in", "null", "--audio-out", "null", "--duration", "2"])
+        .args([
+            "--audio-in",
+            "null",
+            "--audio-out",
+            "null",
+            "--duration",
+            "2",
+        ])
         .password(PW)
         .spawn(dir)
 }
 
 fn lines(log: &str, needle: &str) -> Vec<String> {
-    log.lines().filter(|l| l.contains(needle)).map(String::from).collect()
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .map(String::from)
+        .collect()
 }
 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn invite_challenged_with_sha256_is_answered() {
     let dir = TestDir::new("invite_challenged_with_sha256_is_answered");
-    let kam = Kamailio::builder().user("alice", PW).digest(Digest::Sha256).challenge_invites(InviteAuth::FromDomain).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .digest(Digest::Sha256)
+        .challenge_invites(InviteAuth::FromDomain)
+        .start(&dir);
     let sipp = Sipp::uas("orbit_uas.xml");
     let mut run = sipp.spawn(&dir);
     let mut cli = call_through(&dir, &kam, &sipp);
@@ -42,11 +61,23 @@ fn invite_challenged_with_sha256_is_answered() {
     let answered = cli.expect_event("answered", Duration::from_secs(1));
     assert_eq!(answered["codec"], "pcmu", "{answered}");
     let log = kam.log();
-    assert_eq!(lines(&log, "HF-INVITE-CHALLENGE user=alice").len(), 1, "one challenge expected:\n{log}");
+    assert_eq!(
+        lines(&log, "HF-INVITE-CHALLENGE user=alice").len(),
+        1,
+        "one challenge expected:\n{log}"
+    );
     let authed = lines(&log, "HF-INVITE-AUTHED user=alice");
     assert_eq!(authed.len(), 1, "the INVITE was not authenticated:\n{log}");
-    assert!(authed[0].contains("algorithm=SHA-256"), "not answered with SHA-256: {}", authed[0]);
-    assert!(authed[0].contains("qop=auth"), "not answered with qop=auth: {}", authed[0]);
+    assert!(
+        authed[0].contains("algorithm=SHA-256"),
+        "not answered with SHA-256: {}",
+        authed[0]
+    );
+    assert!(
+        authed[0].contains("qop=auth"),
+        "not answered with qop=auth: {}",
+        authed[0]
+    );
 }
 
 #[test]
@@ -62,11 +93,18 @@ fn invite_challenged_for_a_foreign_realm_is_not_answered() {
     let mut cli = call_through(&dir, &kam, &sipp);
     cli.wait_exit(Duration::from_secs(25));
     let message = cli.assert_failed_with("call rejected (407");
-    assert!(message.contains("\"evil.example\", which is not this account's (127.0.0.1)"), "{message}");
+    assert!(
+        message.contains("\"evil.example\", which is not this account's (127.0.0.1)"),
+        "{message}"
+    );
     let ended = cli.expect_event("ended", Duration::from_secs(1));
     assert_eq!(ended["status"], 407, "{ended}");
     let log = kam.log();
-    assert_eq!(lines(&log, "HF-REQ INVITE from=alice").len(), 1, "the challenge was answered:\n{log}");
+    assert_eq!(
+        lines(&log, "HF-REQ INVITE from=alice").len(),
+        1,
+        "the challenge was answered:\n{log}"
+    );
     assert!(lines(&log, "HF-INVITE-AUTHED").is_empty(), "{log}");
 }
 
@@ -78,15 +116,30 @@ fn invite_challenged_for_a_foreign_realm_is_not_answered() {
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn a_call_over_tcp_advertises_a_tcp_contact() {
     let dir = TestDir::new("a_call_over_tcp_advertises_a_tcp_contact");
-    let kam = Kamailio::builder().user("alice", PW).challenge_invites(InviteAuth::FromDomain).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .challenge_invites(InviteAuth::FromDomain)
+        .start(&dir);
     let sipp = Sipp::uas("orbit_uas.xml");
     let mut run = sipp.spawn(&dir);
     let udp_port = ports::free_port();
     let mut cli = Cli::new("cli", "call")
         .arg(format!("sip:bob@{}", sipp.addr()))
-        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("tcp")])
+        .args([
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--registrar",
+            &kam.registrar_uri("tcp"),
+        ])
         .args(["--listen", &format!("127.0.0.1:{udp_port}")])
-        .args(["--audio-in", "null", "--audio-out", "null", "--duration", "2"])
+        .args([
+            "--audio-in",
+            "null",
+            "--audio-out",
+            "null",
+            "--duration",
+            "2",
+        ])
         .password(PW)
         .spawn(&dir);
     cli.wait_exit(Duration::from_secs(25));
@@ -96,7 +149,10 @@ fn a_call_over_tcp_advertises_a_tcp_contact() {
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
     let log = kam.log();
     let invites = lines(&log, "HF-REQ INVITE from=alice");
-    assert!(!invites.is_empty() && invites.iter().all(|l| l.contains("proto=tcp")), "INVITEs not over TCP:\n{log}");
+    assert!(
+        !invites.is_empty() && invites.iter().all(|l| l.contains("proto=tcp")),
+        "INVITEs not over TCP:\n{log}"
+    );
     let msgs = run.messages();
     let contact = msgs
         .lines()
@@ -104,8 +160,14 @@ fn a_call_over_tcp_advertises_a_tcp_contact() {
         .find(|l| l.to_ascii_lowercase().starts_with("contact:"))
         .unwrap_or_else(|| panic!("no Contact in the relayed INVITE:\n{msgs}"))
         .to_ascii_lowercase();
-    assert!(contact.contains("transport=tcp"), "INVITE Contact without TCP transport: {contact}");
-    assert!(!contact.contains(&format!(":{udp_port}")), "INVITE Contact is the UDP address: {contact}");
+    assert!(
+        contact.contains("transport=tcp"),
+        "INVITE Contact without TCP transport: {contact}"
+    );
+    assert!(
+        !contact.contains(&format!(":{udp_port}")),
+        "INVITE Contact is the UDP address: {contact}"
+    );
 }
 
 /// alice (a `session` registered at a SHA-256 Kamailio that challenges her new INVITEs and her
@@ -122,8 +184,12 @@ fn requests_inside_a_call_challenged_by_the_proxy_are_answered() {
         .challenge_invites(InviteAuth::FromDomain)
         .challenge_in_dialog("alice")
         .start(&dir);
-    let b = Baresip::builder("b", "unused").codec(Codec::Pcmu).start(&dir);
-    let a = Baresip::builder("a", "unused").codec(Codec::Pcmu).start(&dir);
+    let b = Baresip::builder("b", "unused")
+        .codec(Codec::Pcmu)
+        .start(&dir);
+    let a = Baresip::builder("a", "unused")
+        .codec(Codec::Pcmu)
+        .start(&dir);
     let target = format!("sip:b@127.0.0.1:{}", b.sip_port);
     let script = format!(
         "dial sip:a@127.0.0.1:{}\nwait-calls 1 10\nwait 1\nhold 1\nwait 2\nresume 1\nwait 2\nlist\ntransfer 1 {target}\nwait 6\nquit\n",
@@ -131,8 +197,18 @@ fn requests_inside_a_call_challenged_by_the_proxy_are_answered() {
     );
     let script = dir.write("script.txt", &script);
     let mut cli = Cli::new("session", "session")
-        .args(["--aor", "sip:alice@127.0.0.1", "--registrar", &kam.registrar_uri("udp")])
-        .args(["--listen", &format!("127.0.0.1:{}", ports::free_port()), "--codec", "pcmu"])
+        .args([
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--registrar",
+            &kam.registrar_uri("udp"),
+        ])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{}", ports::free_port()),
+            "--codec",
+            "pcmu",
+        ])
         .arg("--script")
         .arg(&script)
         .args(["--audio-in", "null", "--audio-out", "null"])
@@ -145,21 +221,65 @@ fn requests_inside_a_call_challenged_by_the_proxy_are_answered() {
     // answered with SHA-256; the call still up and active after the first two.
     let challenged = lines(&log, "HF-IN-DIALOG-CHALLENGE INVITE user=alice");
     let authed = lines(&log, "HF-IN-DIALOG-AUTHED INVITE user=alice");
-    assert_eq!(challenged.len(), 3, "hold, resume and the transfer's hold were not all challenged:\n{log}");
-    assert_eq!(authed.len(), 3, "the re-INVITEs were not all authenticated:\n{log}");
-    assert!(authed.iter().all(|l| l.contains("algorithm=SHA-256") && l.contains("qop=auth")), "{authed:?}");
+    assert_eq!(
+        challenged.len(),
+        3,
+        "hold, resume and the transfer's hold were not all challenged:\n{log}"
+    );
+    assert_eq!(
+        authed.len(),
+        3,
+        "the re-INVITEs were not all authenticated:\n{log}"
+    );
+    assert!(
+        authed
+            .iter()
+            .all(|l| l.contains("algorithm=SHA-256") && l.contains("qop=auth")),
+        "{authed:?}"
+    );
     let lists = cli.events_named("calls");
-    let calls = lists.first().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
-    assert_eq!(calls.len(), 1, "the call did not survive hold and resume:\n{out}");
+    let calls = lists
+        .first()
+        .and_then(|l| l["calls"].as_array().cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        calls.len(),
+        1,
+        "the call did not survive hold and resume:\n{out}"
+    );
     assert_eq!(calls[0]["active"], true, "{out}");
     // The REFER: challenged, answered, accepted; A calls B and our leg ends transferred.
-    assert_eq!(lines(&log, "HF-IN-DIALOG-CHALLENGE REFER user=alice").len(), 1, "{log}");
-    assert_eq!(lines(&log, "HF-IN-DIALOG-AUTHED REFER user=alice").len(), 1, "{log}");
-    let progress: Vec<String> = cli.events_named("transfer").iter().map(|e| e["progress"].as_str().unwrap_or_default().to_string()).collect();
-    assert_eq!(progress.last().map(String::as_str), Some("connected"), "{progress:?}\n{out}");
+    assert_eq!(
+        lines(&log, "HF-IN-DIALOG-CHALLENGE REFER user=alice").len(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        lines(&log, "HF-IN-DIALOG-AUTHED REFER user=alice").len(),
+        1,
+        "{log}"
+    );
+    let progress: Vec<String> = cli
+        .events_named("transfer")
+        .iter()
+        .map(|e| e["progress"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        progress.last().map(String::as_str),
+        Some("connected"),
+        "{progress:?}\n{out}"
+    );
     let ended = cli.events_named("ended");
     assert_eq!(ended.len(), 1, "{out}");
     assert_eq!(ended[0]["reason"], "transferred", "{out}");
-    assert!(b.wait_established(Duration::from_secs(5)), "A never reached B:\n{}", b.log());
-    assert!(a.log().contains("transferring call"), "A did not follow the REFER:\n{}", a.log());
+    assert!(
+        b.wait_established(Duration::from_secs(5)),
+        "A never reached B:\n{}",
+        b.log()
+    );
+    assert!(
+        a.log().contains("transferring call"),
+        "A did not follow the REFER:\n{}",
+        a.log()
+    );
 }

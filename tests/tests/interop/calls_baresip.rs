@@ -22,12 +22,23 @@ fn floor(codec: Codec) -> (Band, f64) {
 }
 
 fn kamailio(dir: &TestDir) -> Kamailio {
-    Kamailio::builder().user("alice", ALICE_PW).user("bob", BOB_PW).start(dir)
+    Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .user("bob", BOB_PW)
+        .start(dir)
 }
 
 /// bob on baresip, registered, auto-answering, playing `source` (or silence).
-fn bob(dir: &TestDir, kam: &Kamailio, codec: Codec, source: Option<(&Path, f32)>, dial: Option<&str>) -> Baresip {
-    let mut b = Baresip::builder("bob", BOB_PW).registrar(kam.port).codec(codec);
+fn bob(
+    dir: &TestDir,
+    kam: &Kamailio,
+    codec: Codec,
+    source: Option<(&Path, f32)>,
+    dial: Option<&str>,
+) -> Baresip {
+    let mut b = Baresip::builder("bob", BOB_PW)
+        .registrar(kam.port)
+        .codec(codec);
     if let Some((wav, pad)) = source {
         b = b.source(wav, pad);
     }
@@ -36,7 +47,11 @@ fn bob(dir: &TestDir, kam: &Kamailio, codec: Codec, source: Option<(&Path, f32)>
     }
     let bob = b.start(dir);
     if dial.is_none() {
-        assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register\n{}", bob.log());
+        assert!(
+            kam.wait_registered("bob", Duration::from_secs(10)),
+            "baresip bob did not register\n{}",
+            bob.log()
+        );
     }
     bob
 }
@@ -54,14 +69,21 @@ fn alice_args(kam: &Kamailio) -> Vec<String> {
 }
 
 fn assert_wav_rate(path: &Path, rate: u32) {
-    let r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert_eq!(r.spec().sample_rate, rate, "{} should be {rate} Hz", path.display());
+    let r = hound::WavReader::open(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    assert_eq!(
+        r.spec().sample_rate,
+        rate,
+        "{} should be {rate} Hz",
+        path.display()
+    );
     assert_eq!(r.spec().channels, 1, "{} should be mono", path.display());
 }
 
 fn baresip_received(bob: &mut Baresip) -> PathBuf {
     bob.stop(); // closes the sndfile dump
-    bob.received_wav().unwrap_or_else(|| panic!("baresip wrote no dump-*-dec.wav in {}", bob.dir.display()))
+    bob.received_wav()
+        .unwrap_or_else(|| panic!("baresip wrote no dump-*-dec.wav in {}", bob.dir.display()))
 }
 
 #[test]
@@ -79,7 +101,11 @@ fn baresip_to_baresip_reference() {
             .codec(codec)
             .source(&speech, 3.0)
             .start(&dir);
-        assert!(callee.wait_registered(Duration::from_secs(10)), "bob did not register\n{}", callee.log());
+        assert!(
+            callee.wait_registered(Duration::from_secs(10)),
+            "bob did not register\n{}",
+            callee.log()
+        );
         let mut caller = Baresip::builder("alice", ALICE_PW)
             .name(&format!("alice-{tag}"))
             .registrar(kam.port)
@@ -87,18 +113,37 @@ fn baresip_to_baresip_reference() {
             .source(&speech, 0.5)
             .dial("sip:bob@127.0.0.1")
             .start(&dir);
-        assert!(caller.wait_established(Duration::from_secs(10)), "call not established\n{}", caller.log());
+        assert!(
+            caller.wait_established(Duration::from_secs(10)),
+            "call not established\n{}",
+            caller.log()
+        );
         // alice's source ends after the speech + 0.5 s, and baresip then hangs up.
-        assert!(caller.wait_call_ended(Duration::from_secs(20)), "call did not end\n{}", caller.log());
+        assert!(
+            caller.wait_call_ended(Duration::from_secs(20)),
+            "call did not end\n{}",
+            caller.log()
+        );
         // The caller's BYE must reach the callee through Kamailio's record-route.
-        assert!(callee.wait_call_ended(Duration::from_secs(5)), "BYE did not reach bob\n{}", callee.log());
-        assert!(kam.looped_requests().is_empty(), "Kamailio looped requests: {:#?}", kam.looped_requests());
+        assert!(
+            callee.wait_call_ended(Duration::from_secs(5)),
+            "BYE did not reach bob\n{}",
+            callee.log()
+        );
+        assert!(
+            kam.looped_requests().is_empty(),
+            "Kamailio looped requests: {:#?}",
+            kam.looped_requests()
+        );
         let at_bob = baresip_received(&mut callee);
         let at_alice = baresip_received(&mut caller);
         let s_bob = pesq::score(&speech, &at_bob, band);
         let s_alice = pesq::score(&speech, &at_alice, band);
         eprintln!("REFERENCE baresip<->baresip {tag} {band:?}: alice->bob {s_bob:.3}, bob->alice {s_alice:.3}");
-        assert!(s_bob >= min && s_alice >= min, "{tag}: PESQ {s_bob:.3}/{s_alice:.3} below {min}");
+        assert!(
+            s_bob >= min && s_alice >= min,
+            "{tag}: PESQ {s_bob:.3}/{s_alice:.3} below {min}"
+        );
     }
 }
 
@@ -132,8 +177,14 @@ fn cli_calls_baresip(codec: Codec) {
     let at_cli = pesq::score(&speech, &rx, band);
     let at_bob = pesq::score(&speech, &baresip_received(&mut bob), band);
     eprintln!("CLI->baresip {tag}: received by CLI {at_cli:.3}, received by baresip {at_bob:.3}");
-    assert!(at_cli >= min, "PESQ of what the CLI received: {at_cli:.3} < {min}");
-    assert!(at_bob >= min, "PESQ of what baresip received from the CLI: {at_bob:.3} < {min}");
+    assert!(
+        at_cli >= min,
+        "PESQ of what the CLI received: {at_cli:.3} < {min}"
+    );
+    assert!(
+        at_bob >= min,
+        "PESQ of what baresip received from the CLI: {at_bob:.3} < {min}"
+    );
 }
 
 fn baresip_calls_cli(codec: Codec) {
@@ -156,9 +207,20 @@ fn baresip_calls_cli(codec: Codec) {
         .spawn(&dir);
     cli.expect_event("registered", Duration::from_secs(10));
     // bob's source ends after speech + 1 s; baresip then hangs up.
-    let mut bob = bob(&dir, &kam, codec, Some((&speech, 1.0)), Some("sip:alice@127.0.0.1"));
+    let mut bob = bob(
+        &dir,
+        &kam,
+        codec,
+        Some((&speech, 1.0)),
+        Some("sip:alice@127.0.0.1"),
+    );
     let incoming = cli.expect_event("incoming", Duration::from_secs(10));
-    assert!(incoming["from"].as_str().is_some_and(|f| f.contains("bob@127.0.0.1")), "{incoming}");
+    assert!(
+        incoming["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("bob@127.0.0.1")),
+        "{incoming}"
+    );
     let answered = cli.expect_event("answered", Duration::from_secs(5));
     assert_eq!(answered["codec"], tag, "{answered}");
     cli.wait_exit(Duration::from_secs(25));
@@ -171,8 +233,14 @@ fn baresip_calls_cli(codec: Codec) {
     let at_cli = pesq::score(&speech, &rx, band);
     let at_bob = pesq::score(&speech, &baresip_received(&mut bob), band);
     eprintln!("baresip->CLI {tag}: received by CLI {at_cli:.3}, received by baresip {at_bob:.3}");
-    assert!(at_cli >= min, "PESQ of what the CLI received: {at_cli:.3} < {min}");
-    assert!(at_bob >= min, "PESQ of what baresip received from the CLI: {at_bob:.3} < {min}");
+    assert!(
+        at_cli >= min,
+        "PESQ of what the CLI received: {at_cli:.3} < {min}"
+    );
+    assert!(
+        at_bob >= min,
+        "PESQ of what baresip received from the CLI: {at_bob:.3} < {min}"
+    );
 }
 
 #[test]
@@ -222,14 +290,30 @@ fn dtmf_from_cli_reaches_baresip() {
     let mut cli = Cli::new("cli", "call")
         .arg("sip:bob@127.0.0.1")
         .args(alice_args(&kam))
-        .args(["--codec", "pcmu", "--dtmf", "123#", "--duration", "5", "--audio-in", "null", "--audio-out", "null"])
+        .args([
+            "--codec",
+            "pcmu",
+            "--dtmf",
+            "123#",
+            "--duration",
+            "5",
+            "--audio-in",
+            "null",
+            "--audio-out",
+            "null",
+        ])
         .password(ALICE_PW)
         .spawn(&dir);
     cli.expect_event("answered", Duration::from_secs(15));
     cli.wait_exit(Duration::from_secs(20));
     cli.assert_success();
     let got = bob.received_dtmf();
-    assert_eq!(got, "123#", "digits baresip received (RFC 4733 end events)\n{}", bob.log());
+    assert_eq!(
+        got,
+        "123#",
+        "digits baresip received (RFC 4733 end events)\n{}",
+        bob.log()
+    );
 }
 
 #[test]
@@ -239,13 +323,28 @@ fn dtmf_from_baresip_reaches_cli() {
     let kam = kamailio(&dir);
     let mut cli = Cli::new("cli", "listen")
         .args(alice_args(&kam))
-        .args(["--codec", "pcmu", "--max-calls", "1", "--duration", "6", "--audio-in", "null", "--audio-out", "null"])
+        .args([
+            "--codec",
+            "pcmu",
+            "--max-calls",
+            "1",
+            "--duration",
+            "6",
+            "--audio-in",
+            "null",
+            "--audio-out",
+            "null",
+        ])
         .password(ALICE_PW)
         .spawn(&dir);
     cli.expect_event("registered", Duration::from_secs(10));
     let bob = bob(&dir, &kam, Codec::Pcmu, None, Some("sip:alice@127.0.0.1"));
     cli.expect_event("answered", Duration::from_secs(10));
-    assert!(bob.wait_established(Duration::from_secs(5)), "baresip: no call\n{}", bob.log());
+    assert!(
+        bob.wait_established(Duration::from_secs(5)),
+        "baresip: no call\n{}",
+        bob.log()
+    );
     std::thread::sleep(Duration::from_millis(500));
     bob.send_dtmf("45*9");
     cli.wait_exit(Duration::from_secs(15));
@@ -255,5 +354,10 @@ fn dtmf_from_baresip_reaches_cli() {
         .iter()
         .filter_map(|e| e["digit"].as_str().map(str::to_string))
         .collect();
-    assert_eq!(digits, "45*9", "dtmf events from the CLI:\n{}", cli.stdout());
+    assert_eq!(
+        digits,
+        "45*9",
+        "dtmf events from the CLI:\n{}",
+        cli.stdout()
+    );
 }

@@ -24,15 +24,28 @@ const OUR_HZ: f32 = 1100.0;
 #[test]
 #[ignore = "needs baresip"]
 fn we_call_baresip_with_dtls_srtp_and_both_hear_each_other() {
-    for (codec, band, floor) in [(Codec::Pcmu, Band::Narrow, 3.5), (Codec::Opus, Band::Wide, 4.0)] {
+    for (codec, band, floor) in [
+        (Codec::Pcmu, Band::Narrow, 3.5),
+        (Codec::Opus, Band::Wide, 4.0),
+    ] {
         let tag = codec.cli_name();
         let dir = TestDir::new(&format!("dtls-out-{tag}"));
         let speech = speech::reference(dir.path());
-        let mut b = Baresip::builder("b", "unused").codec(codec).mediaenc("dtls_srtp").source(&speech, 1.0).start(&dir);
+        let mut b = Baresip::builder("b", "unused")
+            .codec(codec)
+            .mediaenc("dtls_srtp")
+            .source(&speech, 1.0)
+            .start(&dir);
         let heard = dir.join("heard.wav");
         let mut cli = Cli::new("cli", "call")
             .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
-            .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
+            .args([
+                "--aor",
+                "sip:me@127.0.0.1",
+                "--no-register",
+                "--listen",
+                &format!("127.0.0.1:{}", ports::free_port()),
+            ])
             .args(["--codec", tag, "--srtp", "dtls", "--duration", "8"])
             .env("HOOKFLASH_LOG", "debug")
             .arg("--audio-in")
@@ -44,14 +57,26 @@ fn we_call_baresip_with_dtls_srtp_and_both_hear_each_other() {
         cli.assert_success();
         let answered = cli.expect_event("answered", Duration::from_secs(1));
         assert_eq!(answered["encrypted"], true, "{answered}");
-        assert!(b.log().contains("UDP/TLS/RTP/SAVP") || b.log().to_lowercase().contains("dtls"), "baresip saw no DTLS:\n{}", b.log());
+        assert!(
+            b.log().contains("UDP/TLS/RTP/SAVP") || b.log().to_lowercase().contains("dtls"),
+            "baresip saw no DTLS:\n{}",
+            b.log()
+        );
         let log = cli.stderr();
         assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
-        assert!(!log.contains("a=fingerprint") && !log.contains("m=audio"), "SDP logged:\n{log}");
+        assert!(
+            !log.contains("a=fingerprint") && !log.contains("m=audio"),
+            "SDP logged:\n{log}"
+        );
         assert!(!log.contains("encryption failed"), "{log}");
         b.stop();
-        let got = b.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-        let (ours, theirs) = (pesq::score(&speech, &heard, band), pesq::score(&speech, &got, band));
+        let got = b
+            .received_wav()
+            .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+        let (ours, theirs) = (
+            pesq::score(&speech, &heard, band),
+            pesq::score(&speech, &got, band),
+        );
         eprintln!("DTLS-SRTP {tag} {band:?}: baresip->us {ours:.3}, us->baresip {theirs:.3}");
         assert!(ours >= floor && theirs >= floor, "{tag}: PESQ {ours:.3} (what we heard) / {theirs:.3} (what baresip heard) below {floor}");
     }
@@ -66,7 +91,13 @@ fn baresip_calling_with_dtls_srtp_is_answered_in_kind() {
     let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
     let script = dir.write("script.txt", "wait-ringing 1 20\nanswer\nwait 3\nhold 1\nwait 1\nresume 1\nwait 3\nlist\nhangup all\nwait 1\nquit\n");
     let mut cli = Cli::new("session", "session")
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--aor",
+            "sip:me@127.0.0.1",
+            "--no-register",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .args(["--codec", "pcmu", "--srtp", "off", "--script"])
         .arg(&script)
         .arg("--audio-in")
@@ -83,38 +114,72 @@ fn baresip_calling_with_dtls_srtp_is_answered_in_kind() {
     cli.wait_exit(Duration::from_secs(40));
     let out = cli.stdout();
     let lists = cli.events_named("calls");
-    let calls = lists.last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    let calls = lists
+        .last()
+        .and_then(|l| l["calls"].as_array().cloned())
+        .unwrap_or_default();
     assert_eq!(calls.len(), 1, "{out}");
     assert_eq!(calls[0]["encrypted"], true, "{out}");
-    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through DTLS-SRTP:\n{}", a.log());
+    assert!(
+        hears(&heard, THEIR_HZ, OUR_HZ),
+        "we did not hear baresip's tone through DTLS-SRTP:\n{}",
+        a.log()
+    );
     // After the hold and the resume: the last 1.5 s of what we heard is still baresip's tone.
     let (samples, rate) = read_mono(&heard);
     let tail = &samples[samples.len().saturating_sub(rate as usize * 3 / 2)..];
-    let (theirs, ours) = (goertzel_power(tail, rate, THEIR_HZ), goertzel_power(tail, rate, OUR_HZ));
-    assert!(rms(tail) > 0.01 && theirs > 20.0 * ours, "after resume we hear nothing of baresip (rms {}, tone {theirs:.3e} vs {ours:.3e})", rms(tail));
+    let (theirs, ours) = (
+        goertzel_power(tail, rate, THEIR_HZ),
+        goertzel_power(tail, rate, OUR_HZ),
+    );
+    assert!(
+        rms(tail) > 0.01 && theirs > 20.0 * ours,
+        "after resume we hear nothing of baresip (rms {}, tone {theirs:.3e} vs {ours:.3e})",
+        rms(tail)
+    );
     assert!(cli.events_named("warning").is_empty(), "{out}");
     a.stop();
-    let got = a.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", a.log()));
-    assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone: our SRTP did not authenticate or decrypt");
+    let got = a
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", a.log()));
+    assert!(
+        hears(&got, OUR_HZ, THEIR_HZ),
+        "baresip did not hear our tone: our SRTP did not authenticate or decrypt"
+    );
 }
 
 #[test]
 #[ignore = "needs baresip"]
 fn dtls_offered_to_a_phone_without_it_fails_with_a_reason() {
     let dir = TestDir::new("dtls-to-clear");
-    let b = Baresip::builder("b", "unused").codec(Codec::Pcmu).start(&dir);
+    let b = Baresip::builder("b", "unused")
+        .codec(Codec::Pcmu)
+        .start(&dir);
     let mut cli = Cli::new("cli", "call")
         .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args([
+            "--aor",
+            "sip:me@127.0.0.1",
+            "--no-register",
+            "--listen",
+            &format!("127.0.0.1:{}", ports::free_port()),
+        ])
         .args(["--codec", "pcmu", "--srtp", "dtls", "--duration", "3"])
         .args(["--audio-in", "null", "--audio-out", "null"])
         .spawn(&dir);
     cli.wait_exit(Duration::from_secs(30));
     let out = cli.stdout();
-    assert!(cli.events_named("answered").iter().all(|a| a["encrypted"] == true), "a clear call went ahead:\n{out}");
+    assert!(
+        cli.events_named("answered")
+            .iter()
+            .all(|a| a["encrypted"] == true),
+        "a clear call went ahead:\n{out}"
+    );
     let said = format!("{out}\n{}", cli.stderr());
     assert!(
-        said.contains("DTLS-SRTP was offered") || said.contains("488") || said.contains("Not Acceptable"),
+        said.contains("DTLS-SRTP was offered")
+            || said.contains("488")
+            || said.contains("Not Acceptable"),
         "no reason given:\n{said}"
     );
 }

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 fn wait_bound(port: u16) -> bool {
     hookflash_tests::wait_until(Duration::from_secs(10), || {
-        std::net::UdpSocket::bind(("127.0.0.1", port)).is_err().then_some(())
+        std::net::UdpSocket::bind(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
     })
     .is_some()
 }
@@ -30,13 +32,26 @@ fn session(dir: &TestDir, sipp: &Sipp, settle: u32) -> CliRun {
 
 /// A session that calls sipp, runs `then` once the call is up, lists the calls and quits.
 fn session_with(dir: &TestDir, sipp: &Sipp, then: &str) -> CliRun {
-    assert!(wait_bound(sipp.port), "sipp did not bind 127.0.0.1:{}", sipp.port);
+    assert!(
+        wait_bound(sipp.port),
+        "sipp did not bind 127.0.0.1:{}",
+        sipp.port
+    );
     let script = dir.write(
         "glare.script",
-        format!("dial sip:bob@{}\nwait-calls 1 10\n{then}\nlist\nquit\n", sipp.addr()),
+        format!(
+            "dial sip:bob@{}\nwait-calls 1 10\n{then}\nlist\nquit\n",
+            sipp.addr()
+        ),
     );
     Cli::new("session", "session")
-        .args(["--no-register", "--aor", "sip:alice@127.0.0.1", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args([
+            "--no-register",
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--listen",
+            &format!("127.0.0.1:{}", ports::free_port()),
+        ])
         .args(["--audio-in", "null", "--audio-out", "null", "--script"])
         .arg(&script)
         .spawn(dir)
@@ -45,7 +60,12 @@ fn session_with(dir: &TestDir, sipp: &Sipp, then: &str) -> CliRun {
 /// The call in the `list` line.
 fn listed_call(cli: &CliRun) -> Value {
     let lists = cli.events_named("calls");
-    assert_eq!(lists.len(), 1, "one `list` line expected:\n{}", cli.stdout());
+    assert_eq!(
+        lists.len(),
+        1,
+        "one `list` line expected:\n{}",
+        cli.stdout()
+    );
     let calls = lists[0]["calls"].as_array().cloned().unwrap_or_default();
     assert_eq!(calls.len(), 1, "one call expected: {calls:?}");
     calls[0].clone()
@@ -65,25 +85,41 @@ fn glare_on_hold_retries_after_491_and_the_call_ends_up_parked() {
     assert_eq!(calling["call_id"], 1, "the script parks call 1: {calling}");
     let call = listed_call(&cli);
     assert_eq!(call["state"], "answered", "{call}");
-    assert!(call["parked_since_ms"].is_i64(), "call not parked after the glare: {call}");
+    assert!(
+        call["parked_since_ms"].is_i64(),
+        "call not parked after the glare: {call}"
+    );
     assert_eq!(call["active"], false, "{call}");
-    assert_eq!(call["held_by_remote"], false, "the peer's answers never held us: {call}");
+    assert_eq!(
+        call["held_by_remote"], false,
+        "the peer's answers never held us: {call}"
+    );
     let errors = cli.events_named("error");
     assert!(errors.is_empty(), "session errors: {errors:?}");
-    assert!(cli.events_named("warning").is_empty(), "glare is not a failure: {}", cli.stdout());
+    assert!(
+        cli.events_named("warning").is_empty(),
+        "glare is not a failure: {}",
+        cli.stdout()
+    );
 
     // On the wire (sipp checked the order): our 491 to the peer's re-INVITE and the peer's 491
     // to ours, then our retried hold.
     let msgs = run.messages();
     assert_eq!(msgs.matches("SIP/2.0 491").count(), 2, "{msgs}");
-    assert_eq!(msgs.matches("a=sendonly").count(), 3, "hold, its retry, our answer holding: {msgs}");
+    assert_eq!(
+        msgs.matches("a=sendonly").count(),
+        3,
+        "hold, its retry, our answer holding: {msgs}"
+    );
     let ended = cli.expect_event("ended", Duration::from_secs(1));
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
 }
 
 fn hold_refused_with(status: &str) {
     let dir = TestDir::new(&format!("hold_refused_{status}"));
-    let sipp = Sipp::uas("glare_hold_refused.xml").set("status", status).timeout(30);
+    let sipp = Sipp::uas("glare_hold_refused.xml")
+        .set("status", status)
+        .timeout(30);
     let mut run = sipp.spawn(&dir);
     let mut cli = session(&dir, &sipp, 2);
     cli.wait_exit(Duration::from_secs(30));
@@ -98,8 +134,14 @@ fn hold_refused_with(status: &str) {
     );
     let call = listed_call(&cli);
     assert_eq!(call["state"], "answered", "the call stays up: {call}");
-    assert!(call["parked_since_ms"].is_null(), "a refused hold is not parked: {call}");
-    assert_eq!(call["active"], true, "nothing else is active, so the call has the audio again: {call}");
+    assert!(
+        call["parked_since_ms"].is_null(),
+        "a refused hold is not parked: {call}"
+    );
+    assert_eq!(
+        call["active"], true,
+        "nothing else is active, so the call has the audio again: {call}"
+    );
     let ended = cli.expect_event("ended", Duration::from_secs(1));
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
 }
@@ -128,7 +170,10 @@ fn a_reinvite_right_behind_the_200_is_answered_not_481() {
     cli.assert_success();
     let call = listed_call(&cli);
     assert_eq!(call["state"], "answered", "{call}");
-    assert_eq!(call["held_by_remote"], true, "the peer's re-INVITE held us: {call}");
+    assert_eq!(
+        call["held_by_remote"], true,
+        "the peer's re-INVITE held us: {call}"
+    );
     let msgs = run.messages();
     assert!(!msgs.contains("SIP/2.0 481"), "{msgs}");
     assert!(cli.events_named("error").is_empty(), "{}", cli.stdout());

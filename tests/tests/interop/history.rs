@@ -11,7 +11,9 @@ use std::time::Duration;
 
 fn wait_bound(port: u16) -> bool {
     hookflash_tests::wait_until(Duration::from_secs(10), || {
-        std::net::UdpSocket::bind(("127.0.0.1", port)).is_err().then_some(())
+        std::net::UdpSocket::bind(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
     })
     .is_some()
 }
@@ -20,7 +22,13 @@ fn wait_bound(port: u16) -> bool {
 fn bob(dir: &TestDir) -> (CliRun, u16) {
     let port = ports::free_port();
     let mut cli = Cli::new("bob", "listen")
-        .args(["--no-register", "--aor", "sip:bob@127.0.0.1", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--no-register",
+            "--aor",
+            "sip:bob@127.0.0.1",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .args(["--audio-in", "null", "--audio-out", "null"])
         .spawn(dir);
     if !wait_bound(port) {
@@ -34,13 +42,28 @@ fn bob(dir: &TestDir) -> (CliRun, u16) {
 fn alice_calls(dir: &TestDir, name: &str, bob_port: u16, secs: u32) -> CliRun {
     Cli::new(name, "call")
         .arg(format!("sip:bob@127.0.0.1:{bob_port}"))
-        .args(["--no-register", "--aor", "sip:alice@127.0.0.1", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
-        .args(["--audio-in", "null", "--audio-out", "null", "--duration", &secs.to_string()])
+        .args([
+            "--no-register",
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--listen",
+            &format!("127.0.0.1:{}", ports::free_port()),
+        ])
+        .args([
+            "--audio-in",
+            "null",
+            "--audio-out",
+            "null",
+            "--duration",
+            &secs.to_string(),
+        ])
         .spawn(dir)
 }
 
 fn history_of(dir: &TestDir, name: &str) -> PathBuf {
-    dir.path().join(format!("{name}-home")).join("history.sqlite3")
+    dir.path()
+        .join(format!("{name}-home"))
+        .join("history.sqlite3")
 }
 
 #[test]
@@ -52,7 +75,11 @@ fn a_call_cut_by_kill_9_is_in_the_history_as_interrupted_after_a_restart() {
     alice.expect_event("answered", Duration::from_secs(15));
     alice.process().signal(libc::SIGKILL);
     let status = alice.wait_exit(Duration::from_secs(5));
-    assert_eq!(status.signal(), Some(libc::SIGKILL), "alice was not killed: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "alice was not killed: {status:?}"
+    );
 
     // Restarted, the same CLI (same history file) makes a call that ends normally.
     let mut again = alice_calls(&dir, "alice", bob_port, 1);
@@ -67,8 +94,17 @@ fn a_call_cut_by_kill_9_is_in_the_history_as_interrupted_after_a_restart() {
     assert_eq!(done.outcome, CallOutcome::Answered, "{done:?}");
     assert_eq!(cut.outcome, CallOutcome::Interrupted, "{cut:?}");
     assert_eq!(cut.remote_uri, format!("sip:bob@127.0.0.1:{bob_port}"));
-    assert!(cut.answered_at_ms.is_some(), "the row knew the call was answered: {cut:?}");
-    assert!(cut.end_reason.as_deref().unwrap_or_default().contains("interrupted"), "{cut:?}");
+    assert!(
+        cut.answered_at_ms.is_some(),
+        "the row knew the call was answered: {cut:?}"
+    );
+    assert!(
+        cut.end_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("interrupted"),
+        "{cut:?}"
+    );
 }
 
 #[test]
@@ -102,8 +138,15 @@ fn an_unreadable_history_file_is_kept_aside_and_calls_go_on() {
         .filter(|p| p.to_string_lossy().contains("history.sqlite3.unreadable-"))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
-    assert!(warning.contains(&aside[0].display().to_string()), "{warning}");
-    assert_eq!(std::fs::read(&aside[0]).unwrap(), garbage, "the unreadable file is kept as it was");
+    assert!(
+        warning.contains(&aside[0].display().to_string()),
+        "{warning}"
+    );
+    assert_eq!(
+        std::fs::read(&aside[0]).unwrap(),
+        garbage,
+        "the unreadable file is kept as it was"
+    );
     // And the call is in the new history.
     let rows = HistoryStore::open(&file).unwrap().recent(10).unwrap();
     assert_eq!(rows.len(), 1, "{rows:#?}");

@@ -18,12 +18,22 @@ const INTRUDER_HZ: f32 = 2500.0;
 
 /// The UDP ports `pid` has open, besides `except` (its SIP port): its RTP and RTCP sockets.
 fn media_ports(pid: u32, except: u16) -> Vec<u16> {
-    let out = std::process::Command::new("ss").args(["-Huanp"]).output().expect("run ss (iproute2)");
+    let out = std::process::Command::new("ss")
+        .args(["-Huanp"])
+        .output()
+        .expect("run ss (iproute2)");
     let needle = format!("pid={pid},");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains(&needle))
-        .filter_map(|l| l.split_whitespace().nth(3)?.rsplit(':').next()?.parse::<u16>().ok())
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(3)?
+                .rsplit(':')
+                .next()?
+                .parse::<u16>()
+                .ok()
+        })
         .filter(|p| *p != except)
         .collect()
 }
@@ -33,7 +43,9 @@ fn pcmu_tone(hz: f32, from: u32) -> Vec<u8> {
     (0..160u32)
         .map(|i| {
             let t = (from + i) as f32 / 8000.0;
-            hookflash_media::g711::linear_to_ulaw(((t * hz * std::f32::consts::TAU).sin() * 20000.0) as i16)
+            hookflash_media::g711::linear_to_ulaw(
+                ((t * hz * std::f32::consts::TAU).sin() * 20000.0) as i16,
+            )
         })
         .collect()
 }
@@ -69,12 +81,21 @@ fn intrude(ports: Vec<u16>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u3
 #[ignore = "needs baresip"]
 fn a_third_socket_sending_rtp_during_a_call_changes_nothing() {
     let dir = TestDir::new("latching-intruder");
-    let mut b = Baresip::builder("b", "unused").codec(Codec::Pcmu).source(&speech::tone(dir.path(), "b.wav", THEIR_HZ.into(), 30), 1.0).start(&dir);
+    let mut b = Baresip::builder("b", "unused")
+        .codec(Codec::Pcmu)
+        .source(&speech::tone(dir.path(), "b.wav", THEIR_HZ.into(), 30), 1.0)
+        .start(&dir);
     let heard = dir.join("heard.wav");
     let sip_port = ports::free_port();
     let mut cli = Cli::new("cli", "call")
         .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
-        .args(["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{sip_port}")])
+        .args([
+            "--aor",
+            "sip:me@127.0.0.1",
+            "--no-register",
+            "--listen",
+            &format!("127.0.0.1:{sip_port}"),
+        ])
         .args(["--codec", "pcmu", "--duration", "6"])
         .arg("--audio-in")
         .arg(speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30))
@@ -84,14 +105,20 @@ fn a_third_socket_sending_rtp_during_a_call_changes_nothing() {
     cli.expect_event("answered", Duration::from_secs(15));
     let pid = cli.process().pid();
     let targets = media_ports(pid, sip_port);
-    assert!(!targets.is_empty(), "found no media socket of the CLI (pid {pid})");
+    assert!(
+        !targets.is_empty(),
+        "found no media socket of the CLI (pid {pid})"
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let intruder = intrude(targets.clone(), stop.clone());
     cli.wait_exit(Duration::from_secs(30));
     stop.store(true, Ordering::SeqCst);
     let sent = intruder.join().expect("intruder thread");
     cli.assert_success();
-    assert!(sent > 500, "the intruder sent only {sent} packets to {targets:?}");
+    assert!(
+        sent > 500,
+        "the intruder sent only {sent} packets to {targets:?}"
+    );
 
     // We played baresip, never the intruder.
     assert!(
@@ -102,6 +129,11 @@ fn a_third_socket_sending_rtp_during_a_call_changes_nothing() {
     );
     // baresip still got our audio: the stream was not moved to the intruder.
     b.stop();
-    let got = b.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-    assert!(hears(&got, OUR_HZ, INTRUDER_HZ), "baresip did not hear our tone while the intruder sent");
+    let got = b
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+    assert!(
+        hears(&got, OUR_HZ, INTRUDER_HZ),
+        "baresip did not hear our tone while the intruder sent"
+    );
 }

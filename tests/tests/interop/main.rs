@@ -11,15 +11,15 @@ mod attended_transfer;
 mod audio_device;
 mod call_auth;
 mod caller_id;
+mod calls_baresip;
 mod conference;
 mod consult_other_phones;
 mod continuity;
 mod dtls_srtp;
-mod calls_baresip;
 mod g722_wire;
 mod glare;
-mod ice;
 mod history;
+mod ice;
 mod latching;
 mod multicall;
 mod nat;
@@ -37,9 +37,27 @@ mod websocket;
 
 /// A `hookflash-cli session` as `sip:me@127.0.0.1` on `port` (PCMU, not registering) running
 /// `script`, with this microphone and speaker (a WAV path, or `null`).
-pub(crate) fn session(dir: &TestDir, script: &str, port: u16, mic: &Path, speaker: &Path) -> CliRun {
+pub(crate) fn session(
+    dir: &TestDir,
+    script: &str,
+    port: u16,
+    mic: &Path,
+    speaker: &Path,
+) -> CliRun {
     let script = dir.write("script.txt", script);
-    session_with(&["--aor", "sip:me@127.0.0.1", "--no-register", "--listen", &format!("127.0.0.1:{port}")], &script, mic, speaker).spawn(dir)
+    session_with(
+        &[
+            "--aor",
+            "sip:me@127.0.0.1",
+            "--no-register",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &script,
+        mic,
+        speaker,
+    )
+    .spawn(dir)
 }
 
 /// A `hookflash-cli session` with these identity arguments (`--profile p.toml`, or `--aor …
@@ -59,7 +77,11 @@ pub(crate) fn session_with(identity: &[&str], script: &Path, mic: &Path, speaker
 /// The last `calls` listing's only call.
 pub(crate) fn listed_call(cli: &CliRun) -> serde_json::Value {
     let out = cli.stdout();
-    let calls = cli.events_named("calls").last().and_then(|l| l["calls"].as_array().cloned()).unwrap_or_default();
+    let calls = cli
+        .events_named("calls")
+        .last()
+        .and_then(|l| l["calls"].as_array().cloned())
+        .unwrap_or_default();
     assert_eq!(calls.len(), 1, "{out}");
     calls[0].clone()
 }

@@ -13,8 +13,8 @@
 //! * `hold_resume_and_remote_hold_with_baresip`: we park and resume a baresip call, and
 //!   baresip's own `/hold` and `/resume` show up as `held_by_remote` / `remote_resumed`.
 
-use hookflash_tests::baresip::Codec;
 use crate::session;
+use hookflash_tests::baresip::Codec;
 use hookflash_tests::{ports, speech, wav, Baresip, Cli, CliRun, TestDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -100,7 +100,13 @@ fn switch_between_three(dir: &TestDir, with_baresip: bool) -> (Vec<Peer>, Vec<us
             let rx = dir.join(format!("{user}-received.wav"));
             let run = Cli::new(&format!("peer-{user}"), "call")
                 .arg(format!("sip:me@127.0.0.1:{port}"))
-                .args(["--aor", &format!("sip:{user}@127.0.0.1"), "--no-register", "--listen", "127.0.0.1:0"])
+                .args([
+                    "--aor",
+                    &format!("sip:{user}@127.0.0.1"),
+                    "--no-register",
+                    "--listen",
+                    "127.0.0.1:0",
+                ])
                 .args(["--codec", "pcmu", "--duration", "40"])
                 .arg("--audio-in")
                 .arg(&src)
@@ -111,8 +117,14 @@ fn switch_between_three(dir: &TestDir, with_baresip: bool) -> (Vec<Peer>, Vec<us
         });
         // Wait for this call to ring so the ids follow a, b, c.
         let n = i + 1;
-        let rang = hookflash_tests::wait_until(Duration::from_secs(10), || (cli.events_named("incoming").len() >= n).then_some(()));
-        assert!(rang.is_some(), "call from {user} did not arrive\n{}", cli.stdout());
+        let rang = hookflash_tests::wait_until(Duration::from_secs(10), || {
+            (cli.events_named("incoming").len() >= n).then_some(())
+        });
+        assert!(
+            rang.is_some(),
+            "call from {user} did not arrive\n{}",
+            cli.stdout()
+        );
     }
     cli.wait_exit(Duration::from_secs(60));
     cli.assert_success();
@@ -126,11 +138,21 @@ fn switch_between_three(dir: &TestDir, with_baresip: bool) -> (Vec<Peer>, Vec<us
     let calls = last["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 3, "{last}");
     assert!(calls.iter().all(|c| c["state"] == "answered"), "{last}");
-    assert_eq!(calls.iter().filter(|c| c["active"] == true).count(), 1, "{last}");
+    assert_eq!(
+        calls.iter().filter(|c| c["active"] == true).count(),
+        1,
+        "{last}"
+    );
     let ended = cli.events_named("ended");
     assert_eq!(ended.len(), 3, "{ended:#?}");
-    assert!(ended.iter().all(|e| e["reason"] == "local_hangup"), "{ended:#?}");
-    assert!(cli.events_named("parked").len() >= SWITCHES, "each switch parks a call");
+    assert!(
+        ended.iter().all(|e| e["reason"] == "local_hangup"),
+        "{ended:#?}"
+    );
+    assert!(
+        cli.events_named("parked").len() >= SWITCHES,
+        "each switch parks a call"
+    );
     let warnings = cli.events_named("warning");
     assert!(warnings.is_empty(), "{warnings:#?}");
 
@@ -147,20 +169,34 @@ fn switch_between_three(dir: &TestDir, with_baresip: bool) -> (Vec<Peer>, Vec<us
             labels.push(None);
             continue;
         }
-        let (best, &max) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+        let (best, &max) = p
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap();
         if max / total < 0.9 {
             mixed += 1;
         }
         labels.push(Some(best));
-        assert!(power(f, rate, MIC_HZ) < 0.1 * max, "our own microphone in the speaker");
+        assert!(
+            power(f, rate, MIC_HZ) < 0.1 * max,
+            "our own microphone in the speaker"
+        );
     }
     let heard = runs(&labels, 3);
-    eprintln!("speaker: {} frames, {mixed} mixed, heard {heard:?}", labels.len());
+    eprintln!(
+        "speaker: {} frames, {mixed} mixed, heard {heard:?}",
+        labels.len()
+    );
     assert_eq!(mixed, 0, "frames with two callers' audio at once");
     // The order of what we heard is the order of the switches (the third call may be heard
     // first, between answering it and the first switch).
-    let heard_from_first_switch: Vec<usize> = heard.iter().copied().skip_while(|&l| l == 2).collect();
-    assert_eq!(heard_from_first_switch, schedule, "what we heard does not follow the switches: {heard:?}");
+    let heard_from_first_switch: Vec<usize> =
+        heard.iter().copied().skip_while(|&l| l == 2).collect();
+    assert_eq!(
+        heard_from_first_switch, schedule,
+        "what we heard does not follow the switches: {heard:?}"
+    );
     (peers, schedule)
 }
 
@@ -172,8 +208,17 @@ fn three_baresip_callers_switched_twenty_times() {
     for p in peers {
         if let Peer::Baresip(b) = p {
             let reinvites = b.log().matches("got re-INVITE").count();
-            assert!(reinvites >= 2 * SWITCHES / 3, "{} saw only {reinvites} re-INVITEs\n{}", b.user, b.log());
-            assert!(!b.log().contains("terminated") || b.log().contains("session closed"), "{}", b.log());
+            assert!(
+                reinvites >= 2 * SWITCHES / 3,
+                "{} saw only {reinvites} re-INVITEs\n{}",
+                b.user,
+                b.log()
+            );
+            assert!(
+                !b.log().contains("terminated") || b.log().contains("session closed"),
+                "{}",
+                b.log()
+            );
         }
     }
 }
@@ -185,14 +230,17 @@ fn three_cli_callers_hear_our_microphone_only_while_active() {
     let (peers, schedule) = switch_between_three(&dir, false);
     let mut mic_total = 0.0;
     for (i, p) in peers.into_iter().enumerate() {
-        let Peer::Cli(mut run, rx) = p else { unreachable!() };
+        let Peer::Cli(mut run, rx) = p else {
+            unreachable!()
+        };
         run.wait_exit(Duration::from_secs(10));
         run.assert_success();
         let (rx, rate) = wav::read_mono(&rx);
         let win = rate as usize / 10;
         let (mut mic_secs, mut hold_secs, mut both) = (0.0, 0.0, 0);
         for w in rx.chunks_exact(win) {
-            let total: f64 = w.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / (w.len() as f64);
+            let total: f64 =
+                w.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / (w.len() as f64);
             if total < 1e-5 {
                 continue;
             }
@@ -212,14 +260,29 @@ fn three_cli_callers_hear_our_microphone_only_while_active() {
         let slots = schedule.iter().filter(|&&s| s == i).count() as f64;
         let expected = slots * SLOT_SECS;
         eprintln!("peer {i}: our microphone {mic_secs:.1} s (active {expected:.1} s), hold music {hold_secs:.1} s, {both} mixed windows");
-        assert!(mic_secs <= expected + 1.5, "peer {i} heard our microphone for {mic_secs:.1} s but was active only {expected:.1} s");
-        assert!(mic_secs >= expected * 0.5, "peer {i} heard our microphone for only {mic_secs:.1} s of {expected:.1} s active");
-        assert!(hold_secs >= 3.0, "peer {i} heard no hold music ({hold_secs:.1} s)");
-        assert!(both <= 2 * SWITCHES / 3 + 2, "peer {i}: {both} windows with microphone and music at once");
+        assert!(
+            mic_secs <= expected + 1.5,
+            "peer {i} heard our microphone for {mic_secs:.1} s but was active only {expected:.1} s"
+        );
+        assert!(
+            mic_secs >= expected * 0.5,
+            "peer {i} heard our microphone for only {mic_secs:.1} s of {expected:.1} s active"
+        );
+        assert!(
+            hold_secs >= 3.0,
+            "peer {i} heard no hold music ({hold_secs:.1} s)"
+        );
+        assert!(
+            both <= 2 * SWITCHES / 3 + 2,
+            "peer {i}: {both} windows with microphone and music at once"
+        );
         mic_total += mic_secs;
     }
     let active_total = SWITCHES as f64 * SLOT_SECS;
-    assert!(mic_total <= active_total + 3.0, "the microphone reached calls for {mic_total:.1} s in {active_total:.1} s");
+    assert!(
+        mic_total <= active_total + 3.0,
+        "the microphone reached calls for {mic_total:.1} s in {active_total:.1} s"
+    );
 }
 
 #[test]
@@ -257,5 +320,8 @@ fn hold_resume_and_remote_hold_with_baresip() {
     peer.stop();
     let log = peer.log();
     assert!(log.matches("got re-INVITE").count() >= 2, "{log}");
-    assert!(log.contains("call: hold") && log.contains("call: resume"), "{log}");
+    assert!(
+        log.contains("call: hold") && log.contains("call: resume"),
+        "{log}"
+    );
 }

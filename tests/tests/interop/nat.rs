@@ -19,7 +19,12 @@ const NAT_TIMEOUT_SECS: u32 = 5;
 fn phone(dir: &TestDir, nat: &HomeNat, kam: &Kamailio, user: &str, extra: &[&str]) -> CliRun {
     Cli::new(user, "listen")
         .in_netns(&nat.home)
-        .args(["--aor", &format!("sip:{user}@127.0.0.1"), "--registrar", &format!("sip:{}:{}", nat.outside_ip, kam.port)])
+        .args([
+            "--aor",
+            &format!("sip:{user}@127.0.0.1"),
+            "--registrar",
+            &format!("sip:{}:{}", nat.outside_ip, kam.port),
+        ])
         .args(["--audio-in", "null", "--audio-out", "null"])
         .args(extra)
         .password(PW)
@@ -30,7 +35,15 @@ fn phone(dir: &TestDir, nat: &HomeNat, kam: &Kamailio, user: &str, extra: &[&str
 /// which is not always the order saved. Two Kamailio workers can take the private and the public
 /// REGISTER, and the first may log after the second was answered (seen in CI).
 fn registered_contacts(kam: &Kamailio, user: &str) -> Vec<String> {
-    let contact = |l: &String| l.split(" contact=").nth(1).unwrap_or_default().split(" proto=").next().unwrap_or_default().to_string();
+    let contact = |l: &String| {
+        l.split(" contact=")
+            .nth(1)
+            .unwrap_or_default()
+            .split(" proto=")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
     kam.saved_registrations(user).iter().map(contact).collect()
 }
 
@@ -39,11 +52,21 @@ fn registered_contacts(kam: &Kamailio, user: &str) -> Vec<String> {
 fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arrive() {
     let dir = TestDir::new("nat_home");
     let nat = HomeNat::new(NAT_TIMEOUT_SECS);
-    let kam = Kamailio::builder().user("alice", PW).user("bob", PW).also_listen(nat.outside_ip).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .user("bob", PW)
+        .also_listen(nat.outside_ip)
+        .start(&dir);
 
     // alice keeps the mapping open (a keep-alive every 2 s); bob, the control, has the UDP
     // default (25 s), longer than this router remembers.
-    let mut alice = phone(&dir, &nat, &kam, "alice", &["--keep-alive", "2", "--max-calls", "1"]);
+    let mut alice = phone(
+        &dir,
+        &nat,
+        &kam,
+        "alice",
+        &["--keep-alive", "2", "--max-calls", "1"],
+    );
     let mut bob = phone(&dir, &nat, &kam, "bob", &[]);
     alice.expect_event("registered", Duration::from_secs(10));
     bob.expect_event("registered", Duration::from_secs(10));
@@ -53,9 +76,17 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
     // recovery.rs.)
     for user in ["alice", "bob"] {
         let public = hookflash_tests::wait_until(Duration::from_secs(5), || {
-            registered_contacts(&kam, user).into_iter().find(|c| c.contains(&format!("@{}:", nat.public_ip)))
+            registered_contacts(&kam, user)
+                .into_iter()
+                .find(|c| c.contains(&format!("@{}:", nat.public_ip)))
         });
-        assert!(public.is_some(), "{user}'s Contact is not the router's address {}: {:?}\n{}", nat.public_ip, registered_contacts(&kam, user), kam.log());
+        assert!(
+            public.is_some(),
+            "{user}'s Contact is not the router's address {}: {:?}\n{}",
+            nat.public_ip,
+            registered_contacts(&kam, user),
+            kam.log()
+        );
     }
 
     // Three times as long as the router remembers an idle mapping.
@@ -63,15 +94,33 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
 
     // The control: bob's mapping is gone, nothing reaches him (so this router does forget).
     let to_bob = kam.options_to_aor("bob");
-    assert_ne!(to_bob, Some(200), "bob answered through a mapping the router should have forgotten:\n{}", nat.mappings());
+    assert_ne!(
+        to_bob,
+        Some(200),
+        "bob answered through a mapping the router should have forgotten:\n{}",
+        nat.mappings()
+    );
 
     // alice's keep-alives held hers open: a call through Kamailio reaches her and is answered.
-    assert_eq!(kam.options_to_aor("alice"), Some(200), "alice unreachable behind the NAT:\n{}", nat.mappings());
-    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into()).ip(nat.outside_ip).service("alice").timeout(20);
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(200),
+        "alice unreachable behind the NAT:\n{}",
+        nat.mappings()
+    );
+    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into())
+        .ip(nat.outside_ip)
+        .service("alice")
+        .timeout(20);
     let mut call = sipp.spawn(&dir);
     call.assert_passed(Duration::from_secs(25));
     let incoming = alice.expect_event("incoming", Duration::from_secs(1));
-    assert!(incoming["from"].as_str().is_some_and(|f| f.contains("sipp@")), "{incoming}");
+    assert!(
+        incoming["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("sipp@")),
+        "{incoming}"
+    );
     alice.expect_event("answered", Duration::from_secs(1));
     alice.wait_exit(Duration::from_secs(15));
     alice.assert_success();
@@ -87,7 +136,10 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
 fn a_new_local_address_is_bound_and_registered_and_calls_arrive_there() {
     let dir = TestDir::new("nat_new_address");
     let mut nat = HomeNat::new(30);
-    let kam = Kamailio::builder().user("alice", PW).also_listen(nat.outside_ip).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .also_listen(nat.outside_ip)
+        .start(&dir);
     let mut alice = phone(&dir, &nat, &kam, "alice", &["--max-calls", "1"]);
     alice.expect_event("registered", Duration::from_secs(10));
     let old = nat.home_ip;
@@ -96,13 +148,31 @@ fn a_new_local_address_is_bound_and_registered_and_calls_arrive_there() {
     // A registration whose Contact is the new private address (the first REGISTER from there,
     // before the router's address is learned again).
     let seen = hookflash_tests::wait_until(Duration::from_secs(15), || {
-        registered_contacts(&kam, "alice").into_iter().find(|c| c.contains(&format!("@{new}:")))
+        registered_contacts(&kam, "alice")
+            .into_iter()
+            .find(|c| c.contains(&format!("@{new}:")))
     });
-    assert!(seen.is_some(), "no REGISTER from the new address {new} (old {old}): {:?}\n{}", registered_contacts(&kam, "alice"), alice.stderr());
-    eprintln!("registered from the new address {:?} after the change", changed.elapsed());
+    assert!(
+        seen.is_some(),
+        "no REGISTER from the new address {new} (old {old}): {:?}\n{}",
+        registered_contacts(&kam, "alice"),
+        alice.stderr()
+    );
+    eprintln!(
+        "registered from the new address {:?} after the change",
+        changed.elapsed()
+    );
     // And a call through Kamailio reaches it there.
-    assert_eq!(kam.options_to_aor("alice"), Some(200), "alice unreachable after the change:\n{}", nat.mappings());
-    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into()).ip(nat.outside_ip).service("alice").timeout(20);
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(200),
+        "alice unreachable after the change:\n{}",
+        nat.mappings()
+    );
+    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into())
+        .ip(nat.outside_ip)
+        .service("alice")
+        .timeout(20);
     let mut call = sipp.spawn(&dir);
     call.assert_passed(Duration::from_secs(25));
     alice.expect_event("answered", Duration::from_secs(5));

@@ -30,12 +30,27 @@ fn quality_at_ten_percent_loss(name: &str, codec: Codec, band: Band, floor: f64)
     let run = loopback_call::run(&call).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("relay: {:?}\nreceiver: {:?}", run.relay, run.receiver);
     let r = run.relay.to_right;
-    assert!(r.received >= 300, "the relay saw only {} packets of a {talk:?} call", r.received);
+    assert!(
+        r.received >= 300,
+        "the relay saw only {} packets of a {talk:?} call",
+        r.received
+    );
     let share = r.dropped as f64 / r.received as f64;
-    assert!((0.05..0.15).contains(&share), "the relay dropped {share:.3} of the packets, not ~{LOSS}");
-    assert!(run.receiver.concealed_frames > 0, "lost packets must be concealed: {:?}", run.receiver);
+    assert!(
+        (0.05..0.15).contains(&share),
+        "the relay dropped {share:.3} of the packets, not ~{LOSS}"
+    );
+    assert!(
+        run.receiver.concealed_frames > 0,
+        "lost packets must be concealed: {:?}",
+        run.receiver
+    );
     let score = pesq::score(&reference, &call.output, band);
-    assert!(score >= floor, "{codec:?} PESQ {score:.2} at {}% loss is below the floor {floor}", LOSS * 100.0);
+    assert!(
+        score >= floor,
+        "{codec:?} PESQ {score:.2} at {}% loss is below the floor {floor}",
+        LOSS * 100.0
+    );
 }
 
 #[test]
@@ -67,12 +82,26 @@ fn opus_from_a_sender_without_fec_survives_ten_percent_loss() {
     let dir = TestDir::new("quality-opus-no-sender-fec");
     let reference = speech::reference(dir.path());
     let loss = LossModel::Random { rate: LOSS };
-    let b = baresip_relay_call::call(&dir, "baresip", BaresipCodec::Opus, &reference, Impairment::with_loss(loss.clone()), SEED)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let b = baresip_relay_call::call(
+        &dir,
+        "baresip",
+        BaresipCodec::Opus,
+        &reference,
+        Impairment::with_loss(loss.clone()),
+        SEED,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let rtp = replay_receive::rtp_packets(&b.sent);
     let fec = rtp.iter().filter(|p| packet_has_fec(&p.payload)).count();
-    assert!(rtp.len() >= 250, "the relay kept only {} RTP packets of baresip's call", rtp.len());
-    assert_eq!(fec, 0, "baresip's packets carry FEC: this test is about a sender without it");
+    assert!(
+        rtp.len() >= 250,
+        "the relay kept only {} RTP packets of baresip's call",
+        rtp.len()
+    );
+    assert_eq!(
+        fec, 0,
+        "baresip's packets carry FEC: this test is about a sender without it"
+    );
     let output = dir.join("ours.wav");
     let run = replay_receive::run(&ReplayReceive {
         datagrams: b.sent.clone(),
@@ -85,13 +114,35 @@ fn opus_from_a_sender_without_fec_survives_ten_percent_loss() {
     .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("replay: {:?}\nreceiver: {:?}", run.relay, run.receiver);
     let r = run.relay.to_right;
-    assert_eq!(r.received as usize, b.sent.len(), "every captured datagram went through the replay relay");
-    assert_eq!(r.dropped, b.relay.to_right.dropped, "the replay lost exactly the packets baresip lost");
-    assert!((0.05..0.15).contains(&(r.dropped as f64 / r.received as f64)), "dropped {} of {}", r.dropped, r.received);
-    assert!(run.receiver.concealed_frames > 0, "lost packets must be concealed: {:?}", run.receiver);
+    assert_eq!(
+        r.received as usize,
+        b.sent.len(),
+        "every captured datagram went through the replay relay"
+    );
+    assert_eq!(
+        r.dropped, b.relay.to_right.dropped,
+        "the replay lost exactly the packets baresip lost"
+    );
+    assert!(
+        (0.05..0.15).contains(&(r.dropped as f64 / r.received as f64)),
+        "dropped {} of {}",
+        r.dropped,
+        r.received
+    );
+    assert!(
+        run.receiver.concealed_frames > 0,
+        "lost packets must be concealed: {:?}",
+        run.receiver
+    );
     let ours = pesq::score(&reference, &output, Band::Wide);
     let theirs = pesq::score(&reference, &b.received, Band::Wide);
     eprintln!("Opus without sender FEC, 10 % loss: ours {ours:.2}, baresip {theirs:.2} (same packets lost)");
-    assert!(ours >= 1.8, "PESQ-WB {ours:.2} of what we played is below the floor 1.8");
-    assert!(ours >= theirs - 0.5, "we conceal far worse than baresip on the same packets: {ours:.2} vs {theirs:.2}");
+    assert!(
+        ours >= 1.8,
+        "PESQ-WB {ours:.2} of what we played is below the floor 1.8"
+    );
+    assert!(
+        ours >= theirs - 0.5,
+        "we conceal far worse than baresip on the same packets: {ours:.2} vs {theirs:.2}"
+    );
 }

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 const PW: &str = "alice-secret";
 
 fn kam(dir: &TestDir, digest: Digest) -> Kamailio {
-    Kamailio::builder().user("alice", PW).digest(digest).start(dir)
+    Kamailio::builder()
+        .user("alice", PW)
+        .digest(digest)
+        .start(dir)
 }
 
 /// `register` as alice at `registrar`, listening on a fresh port.
@@ -30,17 +33,31 @@ fn register(registrar: &str) -> Cli {
 fn register_once(digest: Digest, name: &str) {
     let dir = TestDir::new(name);
     let kam = kam(&dir, digest);
-    let mut cli = register(&kam.registrar_uri("udp")).args(["--duration", "0"]).password(PW).run(&dir, Duration::from_secs(20));
+    let mut cli = register(&kam.registrar_uri("udp"))
+        .args(["--duration", "0"])
+        .password(PW)
+        .run(&dir, Duration::from_secs(20));
     cli.assert_success();
     let reg = cli.expect_event("registered", Duration::from_secs(1));
     assert_eq!(reg["aor"], "sip:alice@127.0.0.1", "{reg}");
     assert!(reg["expires"].as_u64().is_some_and(|e| e > 0), "{reg}");
     cli.expect_event("unregistered", Duration::from_secs(1));
     let saved = kam.saved_registrations("alice");
-    assert!(saved.iter().any(|l| !is_unregister_line(l)), "Kamailio saved no registration:\n{}", kam.log());
-    assert!(saved.last().is_some_and(|l| is_unregister_line(l)), "last REGISTER was not an un-REGISTER: {saved:#?}");
+    assert!(
+        saved.iter().any(|l| !is_unregister_line(l)),
+        "Kamailio saved no registration:\n{}",
+        kam.log()
+    );
+    assert!(
+        saved.last().is_some_and(|l| is_unregister_line(l)),
+        "last REGISTER was not an un-REGISTER: {saved:#?}"
+    );
     // Digest was required: the first REGISTER got a challenge.
-    assert!(kam.log().contains("HF-CHALLENGE user=alice"), "Kamailio never challenged:\n{}", kam.log());
+    assert!(
+        kam.log().contains("HF-CHALLENGE user=alice"),
+        "Kamailio never challenged:\n{}",
+        kam.log()
+    );
 }
 
 #[test]
@@ -60,10 +77,18 @@ fn registers_with_sha256_digest() {
 fn registers_over_tcp() {
     let dir = TestDir::new("registers_over_tcp");
     let kam = kam(&dir, Digest::Md5);
-    let mut cli = register(&kam.registrar_uri("tcp")).args(["--duration", "0"]).password(PW).run(&dir, Duration::from_secs(20));
+    let mut cli = register(&kam.registrar_uri("tcp"))
+        .args(["--duration", "0"])
+        .password(PW)
+        .run(&dir, Duration::from_secs(20));
     cli.assert_success();
     let saved = kam.saved_registrations("alice");
-    assert!(saved.iter().any(|l| !is_unregister_line(l) && l.contains("proto=tcp")), "no TCP registration saved: {saved:#?}");
+    assert!(
+        saved
+            .iter()
+            .any(|l| !is_unregister_line(l) && l.contains("proto=tcp")),
+        "no TCP registration saved: {saved:#?}"
+    );
 }
 
 #[test]
@@ -77,12 +102,19 @@ fn refreshes_before_expiry() {
         .password(PW)
         .run(&dir, Duration::from_secs(45));
     cli.assert_success();
-    assert!(start.elapsed() >= Duration::from_secs(24), "exited after {:?}, before --duration 25", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(24),
+        "exited after {:?}, before --duration 25",
+        start.elapsed()
+    );
     let saved = kam.saved_registrations("alice");
     let refreshes = saved.iter().filter(|l| !is_unregister_line(l)).count();
     // Registered at t=0 with 10 s expiry and still registered until t=25: at least 3 REGISTERs.
     assert!(refreshes >= 3, "expected >= 3 REGISTERs with --expires 10 over 25 s, Kamailio saved {refreshes}:\n{saved:#?}");
-    assert!(saved.last().is_some_and(|l| is_unregister_line(l)), "no final un-REGISTER: {saved:#?}");
+    assert!(
+        saved.last().is_some_and(|l| is_unregister_line(l)),
+        "no final un-REGISTER: {saved:#?}"
+    );
 }
 
 #[test]
@@ -90,15 +122,30 @@ fn refreshes_before_expiry() {
 fn unregister_empties_location() {
     let dir = TestDir::new("unregister_empties_location");
     let kam = kam(&dir, Digest::Md5);
-    assert_eq!(kam.options_to_aor("alice"), Some(404), "alice registered before the test?");
-    let mut cli = register(&kam.registrar_uri("udp")).args(["--duration", "4"]).password(PW).spawn(&dir);
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(404),
+        "alice registered before the test?"
+    );
+    let mut cli = register(&kam.registrar_uri("udp"))
+        .args(["--duration", "4"])
+        .password(PW)
+        .spawn(&dir);
     cli.expect_event("registered", Duration::from_secs(10));
     // Kamailio relays OPTIONS to the registered contact: the CLI must answer it.
-    assert_eq!(kam.options_to_aor("alice"), Some(200), "OPTIONS to the registered AOR via Kamailio");
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(200),
+        "OPTIONS to the registered AOR via Kamailio"
+    );
     cli.wait_exit(Duration::from_secs(15));
     cli.assert_success();
     cli.expect_event("unregistered", Duration::from_secs(1));
-    assert_eq!(kam.options_to_aor("alice"), Some(404), "location not empty after un-REGISTER");
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(404),
+        "location not empty after un-REGISTER"
+    );
 }
 
 /// Kamailio (like its default config) answers bad credentials with a fresh 401 challenge.
@@ -118,14 +165,24 @@ fn refused(user: &str, password: &str, name: &str) {
         ])
         .password(password)
         .run(&dir, Duration::from_secs(20));
-    let challenges = kam.log().matches(&format!("HF-CHALLENGE user={user}")).count();
+    let challenges = kam
+        .log()
+        .matches(&format!("HF-CHALLENGE user={user}"))
+        .count();
     assert!(challenges >= 2, "Kamailio should have challenged the first and the authenticated REGISTER, saw {challenges}");
     cli.assert_failed_with("registration refused (401)");
     let failed = cli.expect_event("registration_failed", Duration::from_secs(1));
     assert_eq!(failed["status"], 401, "{failed}");
-    assert!(kam.saved_registrations(user).is_empty(), "Kamailio saved a registration for {user}");
+    assert!(
+        kam.saved_registrations(user).is_empty(),
+        "Kamailio saved a registration for {user}"
+    );
     // The CLI must not loop re-sending the same wrong credentials.
-    assert!(kam.register_requests(user).len() <= 4, "too many REGISTERs: {:#?}", kam.register_requests(user));
+    assert!(
+        kam.register_requests(user).len() <= 4,
+        "too many REGISTERs: {:#?}",
+        kam.register_requests(user)
+    );
 }
 
 #[test]
@@ -174,7 +231,10 @@ fn unreachable_registrar_tcp_fails_fast() {
         .run(&dir, Duration::from_secs(40));
     let took = start.elapsed();
     let line = cli.assert_failed_with("127.0.0.1");
-    assert!(took < Duration::from_secs(10), "connection refused should fail fast, took {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "connection refused should fail fast, took {took:?}"
+    );
     eprintln!("unreachable TCP registrar: failed after {took:?}: {line}");
 }
 
@@ -192,7 +252,12 @@ fn tls_registration_with_test_ca() {
         .run(&dir, Duration::from_secs(20));
     cli.assert_success();
     let saved = kam.saved_registrations("alice");
-    assert!(saved.iter().any(|l| !is_unregister_line(l) && l.contains("proto=tls")), "no TLS registration saved: {saved:#?}");
+    assert!(
+        saved
+            .iter()
+            .any(|l| !is_unregister_line(l) && l.contains("proto=tls")),
+        "no TLS registration saved: {saved:#?}"
+    );
 }
 
 /// With logging on (`HOOKFLASH_LOG=info`), a digest registration leaves no SIP message in the
@@ -203,10 +268,19 @@ fn tls_registration_with_test_ca() {
 fn the_log_keeps_sip_messages_and_credentials_out() {
     let dir = TestDir::new("log_without_credentials");
     let kam = Kamailio::builder().user("alice", PW).start(&dir);
-    let mut cli = register(&kam.registrar_uri("udp")).args(["--duration", "0"]).env("HOOKFLASH_LOG", "info").password(PW).run(&dir, Duration::from_secs(20));
+    let mut cli = register(&kam.registrar_uri("udp"))
+        .args(["--duration", "0"])
+        .env("HOOKFLASH_LOG", "info")
+        .password(PW)
+        .run(&dir, Duration::from_secs(20));
     cli.assert_success();
     let log = cli.stderr();
-    assert!(!log.contains("Authorization") && !log.contains("raw_message") && !log.contains("REGISTER sip:"), "{log}");
+    assert!(
+        !log.contains("Authorization")
+            && !log.contains("raw_message")
+            && !log.contains("REGISTER sip:"),
+        "{log}"
+    );
     // Asked for by name, the SIP trace is there (so the test above can fail).
     let mut traced = register(&kam.registrar_uri("udp"))
         .args(["--duration", "0"])
@@ -214,7 +288,11 @@ fn the_log_keeps_sip_messages_and_credentials_out() {
         .password(PW)
         .run(&dir, Duration::from_secs(20));
     traced.assert_success();
-    assert!(traced.stderr().contains("raw_message"), "{}", traced.stderr());
+    assert!(
+        traced.stderr().contains("raw_message"),
+        "{}",
+        traced.stderr()
+    );
 }
 
 /// No `--tls-ca`: the registrar's certificate is trusted because its CA is one of the system's
@@ -232,7 +310,12 @@ fn tls_registration_trusts_the_system_roots() {
         .run(&dir, Duration::from_secs(20));
     cli.assert_success();
     let saved = kam.saved_registrations("alice");
-    assert!(saved.iter().any(|l| !is_unregister_line(l) && l.contains("proto=tls")), "no TLS registration saved: {saved:#?}");
+    assert!(
+        saved
+            .iter()
+            .any(|l| !is_unregister_line(l) && l.contains("proto=tls")),
+        "no TLS registration saved: {saved:#?}"
+    );
 }
 
 #[test]
@@ -240,22 +323,34 @@ fn tls_registration_trusts_the_system_roots() {
 fn tls_registration_without_ca_fails_verification() {
     let dir = TestDir::new("tls_registration_without_ca");
     let kam = Kamailio::builder().user("alice", PW).tls(true).start(&dir);
-    let mut cli = register(&kam.registrar_uri("tls")).args(["--duration", "0"]).password(PW).run(&dir, Duration::from_secs(20));
+    let mut cli = register(&kam.registrar_uri("tls"))
+        .args(["--duration", "0"])
+        .password(PW)
+        .run(&dir, Duration::from_secs(20));
     let line = cli.assert_failed_with("");
-    assert!(line.contains("not signed by an authority this computer trusts (unknown issuer"), "expected the unknown issuer named, got: {line}");
+    assert!(
+        line.contains("not signed by an authority this computer trusts (unknown issuer"),
+        "expected the unknown issuer named, got: {line}"
+    );
     assert!(kam.saved_registrations("alice").is_empty());
 }
 
 /// A registrar whose certificate is faulty: refused, the reason named in the one-line error.
 fn refused_certificate(name: &str, cert: ServerCert, with_ca: bool, says: &str) {
     let dir = TestDir::new(name);
-    let kam = Kamailio::builder().user("alice", PW).tls_cert(cert).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .tls_cert(cert)
+        .start(&dir);
     let ca = kam.ca_pem.clone().expect("TLS CA");
     let mut cli = register(&kam.registrar_uri("tls")).args(["--duration", "0"]);
     if with_ca {
         cli = cli.arg("--tls-ca").arg(&ca);
     }
-    let line = cli.password(PW).run(&dir, Duration::from_secs(20)).assert_failed_with("");
+    let line = cli
+        .password(PW)
+        .run(&dir, Duration::from_secs(20))
+        .assert_failed_with("");
     assert!(line.contains(says), "expected '{says}', got: {line}");
     assert!(kam.saved_registrations("alice").is_empty());
 }
@@ -263,19 +358,34 @@ fn refused_certificate(name: &str, cert: ServerCert, with_ca: bool, says: &str) 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn tls_certificate_for_another_name_is_refused_by_name() {
-    refused_certificate("tls_wrong_name", ServerCert::Names("DNS:pbx.example".into()), true, "not valid for the name 127.0.0.1 (wrong name)");
+    refused_certificate(
+        "tls_wrong_name",
+        ServerCert::Names("DNS:pbx.example".into()),
+        true,
+        "not valid for the name 127.0.0.1 (wrong name)",
+    );
 }
 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn tls_expired_certificate_is_refused_by_name() {
-    refused_certificate("tls_expired", ServerCert::Expired, true, "the certificate of 127.0.0.1 has expired");
+    refused_certificate(
+        "tls_expired",
+        ServerCert::Expired,
+        true,
+        "the certificate of 127.0.0.1 has expired",
+    );
 }
 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn tls_self_signed_certificate_is_refused_by_name() {
-    refused_certificate("tls_self_signed", ServerCert::SelfSigned, false, "the certificate of 127.0.0.1 is self-signed");
+    refused_certificate(
+        "tls_self_signed",
+        ServerCert::SelfSigned,
+        false,
+        "the certificate of 127.0.0.1 is self-signed",
+    );
 }
 
 #[test]
@@ -285,11 +395,24 @@ fn garbage_on_sip_port_does_not_stop_options_answers() {
     let port = ports::free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut cli = Cli::new("cli", "listen")
-        .args(["--no-register", "--aor", "sip:alice@127.0.0.1", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--no-register",
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .spawn(&dir);
     let uri = format!("sip:alice@127.0.0.1:{port}");
-    let first = hookflash_tests::wait_until(Duration::from_secs(10), || sip_probe::options(addr, &uri, Duration::from_millis(500)));
-    assert_eq!(first.map(|r| r.status), Some(200), "CLI did not answer OPTIONS before the garbage\n{}", cli.stderr());
+    let first = hookflash_tests::wait_until(Duration::from_secs(10), || {
+        sip_probe::options(addr, &uri, Duration::from_millis(500))
+    });
+    assert_eq!(
+        first.map(|r| r.status),
+        Some(200),
+        "CLI did not answer OPTIONS before the garbage\n{}",
+        cli.stderr()
+    );
     let mut junk: Vec<Vec<u8>> = vec![
         b"\x00\x01\x02\x03\xff\xfe\xfd".to_vec(),
         b"INVITE\r\n\r\n".to_vec(),
@@ -301,19 +424,31 @@ fn garbage_on_sip_port_does_not_stop_options_answers() {
     ];
     // Pseudo-random bytes (fixed seed, so the test is reproducible).
     let mut x: u32 = 0x1234_5678;
-    junk.push((0..1400).map(|_| {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        x as u8
-    }).collect());
+    junk.push(
+        (0..1400)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect(),
+    );
     for j in &junk {
         sip_probe::send_raw(addr, j);
     }
     std::thread::sleep(Duration::from_millis(300));
-    assert!(cli.status().is_none(), "CLI exited after garbage\n{}", cli.stderr());
+    assert!(
+        cli.status().is_none(),
+        "CLI exited after garbage\n{}",
+        cli.stderr()
+    );
     let after = sip_probe::options(addr, &uri, Duration::from_secs(3));
-    assert_eq!(after.map(|r| r.status), Some(200), "CLI stopped answering OPTIONS after garbage");
+    assert_eq!(
+        after.map(|r| r.status),
+        Some(200),
+        "CLI stopped answering OPTIONS after garbage"
+    );
     cli.stop();
 }
 
@@ -328,21 +463,39 @@ fn harness_kamailio_tls_listener_verifies_with_test_ca() {
     let connect = format!("127.0.0.1:{}", kam.tls_port.unwrap());
     let s_client = |with_ca: bool| {
         let mut c = std::process::Command::new("openssl");
-        c.args(["s_client", "-connect", &connect, "-verify_ip", "127.0.0.1", "-verify_return_error", "-brief"]);
+        c.args([
+            "s_client",
+            "-connect",
+            &connect,
+            "-verify_ip",
+            "127.0.0.1",
+            "-verify_return_error",
+            "-brief",
+        ]);
         if with_ca {
             c.arg("-CAfile").arg(&ca);
         } else {
             // An empty trust store: only the system CAs, which do not include the test CA.
             c.args(["-CApath", "/nonexistent"]);
         }
-        c.stdin(std::process::Stdio::null()).output().expect("run openssl s_client")
+        c.stdin(std::process::Stdio::null())
+            .output()
+            .expect("run openssl s_client")
     };
     let ok = s_client(true);
-    let text = String::from_utf8_lossy(&ok.stderr).to_string() + &String::from_utf8_lossy(&ok.stdout);
-    assert!(text.contains("Verification: OK"), "TLS with the test CA did not verify:\n{text}");
+    let text =
+        String::from_utf8_lossy(&ok.stderr).to_string() + &String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        text.contains("Verification: OK"),
+        "TLS with the test CA did not verify:\n{text}"
+    );
     let bad = s_client(false);
-    let text = String::from_utf8_lossy(&bad.stderr).to_string() + &String::from_utf8_lossy(&bad.stdout);
-    assert!(!text.contains("Verification: OK"), "verified without the test CA?\n{text}");
+    let text =
+        String::from_utf8_lossy(&bad.stderr).to_string() + &String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        !text.contains("Verification: OK"),
+        "verified without the test CA?\n{text}"
+    );
 }
 
 /// Harness check (no CLI): what this Kamailio answers to bad credentials, seen by a real client.
@@ -354,8 +507,13 @@ fn harness_kamailio_answers_bad_credentials_with_401() {
     let dir = TestDir::new("harness_kamailio_bad_credentials");
     let kam = Kamailio::builder().user("alice", PW).start(&dir);
     for (user, pw) in [("alice", "not-the-password"), ("mallory", "whatever")] {
-        let b = hookflash_tests::Baresip::builder(user, pw).registrar(kam.port).start(&dir);
-        let seen = b.process_output_wait(&format!("sip:{user}@127.0.0.1: 401 Unauthorized"), Duration::from_secs(5));
+        let b = hookflash_tests::Baresip::builder(user, pw)
+            .registrar(kam.port)
+            .start(&dir);
+        let seen = b.process_output_wait(
+            &format!("sip:{user}@127.0.0.1: 401 Unauthorized"),
+            Duration::from_secs(5),
+        );
         assert!(seen, "baresip {user} did not report 401:\n{}", b.log());
         assert!(kam.saved_registrations(user).is_empty());
     }

@@ -18,13 +18,21 @@ const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// A weekday that is not today in UTC (1970-01-01 was a Thursday): a business-hours window
 /// on it is closed now, whatever the time of day.
 fn not_today_utc() -> &'static str {
-    let days = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() / 86_400;
+    let days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
     let today = ((days + 3) % 7) as usize; // 0 = Monday
     WEEKDAYS[(today + 3) % 7]
 }
 
 fn profile(dir: &TestDir, name: &str, port: u16, dnd: bool, closed: bool) -> PathBuf {
-    let hours = if closed { format!("{} 00:00-24:00", not_today_utc()) } else { "daily 00:00-24:00".to_string() };
+    let hours = if closed {
+        format!("{} 00:00-24:00", not_today_utc())
+    } else {
+        "daily 00:00-24:00".to_string()
+    };
     dir.write(
         &format!("{name}.toml"),
         format!(
@@ -38,12 +46,22 @@ fn profile(dir: &TestDir, name: &str, port: u16, dnd: bool, closed: bool) -> Pat
 }
 
 fn wait_bound(port: u16) -> bool {
-    hookflash_tests::wait_until(Duration::from_secs(10), || std::net::UdpSocket::bind(("127.0.0.1", port)).is_err().then_some(()))
-        .is_some()
+    hookflash_tests::wait_until(Duration::from_secs(10), || {
+        std::net::UdpSocket::bind(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    })
+    .is_some()
 }
 
 /// A session with `profile`; busy: first a call out to a sipp UAS that stays up.
-fn session(dir: &TestDir, name: &str, profile: &PathBuf, port: u16, busy_with: Option<SocketAddr>) -> CliRun {
+fn session(
+    dir: &TestDir,
+    name: &str,
+    profile: &PathBuf,
+    port: u16,
+    busy_with: Option<SocketAddr>,
+) -> CliRun {
     let mut script = String::new();
     if let Some(uas) = busy_with {
         script.push_str(&format!("dial sip:bob@{uas}\nwait-calls 1 10\n"));
@@ -58,7 +76,10 @@ fn session(dir: &TestDir, name: &str, profile: &PathBuf, port: u16, busy_with: O
         .spawn(dir);
     if !wait_bound(port) {
         cli.stop();
-        panic!("hookflash-cli session did not bind 127.0.0.1:{port}\n{}", cli.stderr());
+        panic!(
+            "hookflash-cli session did not bind 127.0.0.1:{port}\n{}",
+            cli.stderr()
+        );
     }
     cli
 }
@@ -75,15 +96,27 @@ fn probe(dir: &TestDir, cli: &CliRun, port: u16, user: &str) -> (u16, String) {
     // The probe's call: incoming (rang) or ended (refused by a rule before ringing).
     let found = hookflash_tests::wait_until(Duration::from_secs(5), || {
         let events: Vec<Value> = cli.events().into_iter().skip(before).collect();
-        let incoming = events.iter().find(|e| e["event"] == "incoming" && e["routing"].is_string());
-        let ended = events.iter().find(|e| e["event"] == "ended" && e["routing"].is_string());
+        let incoming = events
+            .iter()
+            .find(|e| e["event"] == "incoming" && e["routing"].is_string());
+        let ended = events
+            .iter()
+            .find(|e| e["event"] == "ended" && e["routing"].is_string());
         match (incoming, ended) {
             (Some(i), _) => Some((180, i["routing"].as_str().unwrap().to_string())),
-            (None, Some(e)) => Some((e["status"].as_u64().unwrap_or(0) as u16, e["routing"].as_str().unwrap().to_string())),
+            (None, Some(e)) => Some((
+                e["status"].as_u64().unwrap_or(0) as u16,
+                e["routing"].as_str().unwrap().to_string(),
+            )),
             _ => None,
         }
     });
-    found.unwrap_or_else(|| panic!("no incoming/ended event with routing for the probe to {user}\n{}", cli.stdout()))
+    found.unwrap_or_else(|| {
+        panic!(
+            "no incoming/ended event with routing for the probe to {user}\n{}",
+            cli.stdout()
+        )
+    })
 }
 
 #[test]
@@ -95,7 +128,12 @@ fn routing_matrix_against_sipp() {
     for dnd in [false, true] {
         for closed in [false, true] {
             for busy in [false, true] {
-                let name = format!("dnd{}-{}-{}", dnd as u8, if closed { "closed" } else { "open" }, if busy { "busy" } else { "idle" });
+                let name = format!(
+                    "dnd{}-{}-{}",
+                    dnd as u8,
+                    if closed { "closed" } else { "open" },
+                    if busy { "busy" } else { "idle" }
+                );
                 let port = ports::free_port();
                 let profile = profile(&dir, &name, port, dnd, closed);
                 // The call that makes us busy: sipp answers and waits for our BYE.
@@ -119,9 +157,13 @@ fn routing_matrix_against_sipp() {
                         180
                     };
                     let (got, rule) = probe(&dir, &cli, port, user);
-                    table.push(format!("{name:<22} {kind:<6} → {got} (expected {expected}) by {rule}"));
+                    table.push(format!(
+                        "{name:<22} {kind:<6} → {got} (expected {expected}) by {rule}"
+                    ));
                     if got != expected {
-                        failures.push(format!("{name} {kind}: got {got}, expected {expected}; {rule}"));
+                        failures.push(format!(
+                            "{name} {kind}: got {got}, expected {expected}; {rule}"
+                        ));
                     }
                 }
                 cli.stop();
@@ -132,7 +174,11 @@ fn routing_matrix_against_sipp() {
         }
     }
     eprintln!("ROUTING MATRIX\n{}", table.join("\n"));
-    assert!(failures.is_empty(), "routing decisions differ:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "routing decisions differ:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -143,10 +189,17 @@ fn a_malformed_rule_is_refused_at_load_naming_the_rule() {
         "bad.toml",
         "[account]\naor = \"sip:alice@127.0.0.1\"\nregister = false\n[routing]\nrules = [\"when true then ring\", \"when parkd_count > 0 then reject_busy\"]\n",
     );
-    let mut cli = Cli::new("cli", "listen").arg("--profile").arg(&profile).args(["--audio-in", "null", "--audio-out", "null"]).spawn(&dir);
+    let mut cli = Cli::new("cli", "listen")
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--audio-in", "null", "--audio-out", "null"])
+        .spawn(&dir);
     cli.wait_exit(Duration::from_secs(10));
     let err = cli.assert_failed_with("rule 2");
-    assert!(err.contains("parkd_count") && err.contains("parked_count"), "{err}");
+    assert!(
+        err.contains("parkd_count") && err.contains("parked_count"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -166,7 +219,8 @@ fn a_user_rule_forwards_queue_calls_with_302() {
     let (status, rule) = probe(&dir, &cli, port, "sales");
     assert_eq!(status, 302, "{rule}");
     assert!(rule.contains("rule 1"), "{rule}");
-    let messages = std::fs::read_to_string(dir.join("sipp-route_probe.messages.log")).unwrap_or_default();
+    let messages =
+        std::fs::read_to_string(dir.join("sipp-route_probe.messages.log")).unwrap_or_default();
     assert!(
         messages.contains("SIP/2.0 302") && messages.contains("Contact: <sip:voicemail@127.0.0.1>"),
         "the 302 should carry the target as Contact:\n{messages}"

@@ -33,8 +33,16 @@ fn park_on_orbit_701_watch_it_and_retrieve() {
         .user("bob", "bob-pw")
         .park_orbits("^701$", orbit.addr())
         .start(&dir);
-    let bob = Baresip::builder("bob", "bob-pw").registrar(kamailio.port).auto_answer(true).name("bob").start(&dir);
-    assert!(bob.wait_registered(Duration::from_secs(10)), "bob did not register\n{}", bob.log());
+    let bob = Baresip::builder("bob", "bob-pw")
+        .registrar(kamailio.port)
+        .auto_answer(true)
+        .name("bob")
+        .start(&dir);
+    assert!(
+        bob.wait_registered(Duration::from_secs(10)),
+        "bob did not register\n{}",
+        bob.log()
+    );
 
     let kport = kamailio.port;
     let profile = dir.write(
@@ -76,54 +84,122 @@ fn park_on_orbit_701_watch_it_and_retrieve() {
 
     // The retrieving call (call 2) connected: bob leaves the orbit (see the header comment).
     let retrieved = hookflash_tests::wait_until(Duration::from_secs(40), || {
-        alice.events().iter().any(|e| e["event"] == "answered" && e["call_id"] == 2).then_some(())
+        alice
+            .events()
+            .iter()
+            .any(|e| e["event"] == "answered" && e["call_id"] == 2)
+            .then_some(())
     });
-    assert!(retrieved.is_some(), "retrieve 701 never connected\n{}\n{}", alice.stdout(), alice.stderr());
+    assert!(
+        retrieved.is_some(),
+        "retrieve 701 never connected\n{}\n{}",
+        alice.stdout(),
+        alice.stderr()
+    );
     bob.hangup();
     let status = alice.wait_exit(Duration::from_secs(40));
     let events = alice.events();
-    let dump = || format!("{}\n{}\n--- kamailio ---\n{}", alice.stdout(), alice.stderr(), hookflash_tests::process::tail(&kamailio.log(), 60));
+    let dump = || {
+        format!(
+            "{}\n{}\n--- kamailio ---\n{}",
+            alice.stdout(),
+            alice.stderr(),
+            hookflash_tests::process::tail(&kamailio.log(), 60)
+        )
+    };
     assert!(status.success(), "session failed\n{}", dump());
-    assert!(!events.iter().any(|e| e["event"] == "error"), "a command failed\n{}", dump());
+    assert!(
+        !events.iter().any(|e| e["event"] == "error"),
+        "a command failed\n{}",
+        dump()
+    );
 
     // Orbit 702: refused, with the status from baresip's NOTIFY, and the call parked locally.
     let warning = events
         .iter()
-        .find(|e| e["event"] == "warning" && e["message"].as_str().is_some_and(|m| m.contains("park on orbit 702")))
+        .find(|e| {
+            e["event"] == "warning"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("park on orbit 702"))
+        })
         .unwrap_or_else(|| panic!("no warning about orbit 702\n{}", dump()));
     let m = warning["message"].as_str().unwrap();
     assert!(m.contains("refused (404)"), "{m}");
-    assert!(events.iter().any(|e| e["event"] == "parked" && e["call_id"] == 1), "call 1 was not parked locally\n{}", dump());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "parked" && e["call_id"] == 1),
+        "call 1 was not parked locally\n{}",
+        dump()
+    );
 
     // Orbit 701: our leg ended once, as parked; Kamailio's NOTIFY showed bob in 701.
-    let ends: Vec<&Value> = events.iter().filter(|e| e["event"] == "ended" && e["call_id"] == 1).collect();
+    let ends: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "ended" && e["call_id"] == 1)
+        .collect();
     assert_eq!(ends.len(), 1, "{}", dump());
     assert_eq!(ends[0]["reason"], "parked_on_orbit", "{}", dump());
-    assert!(ends[0]["message"].as_str().unwrap().contains("parked on 701"), "{}", dump());
+    assert!(
+        ends[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("parked on 701"),
+        "{}",
+        dump()
+    );
     let occupied = events
         .iter()
         .filter(|e| e["event"] == "slots")
         .find_map(|e| slot(e, "701").filter(|s| s["occupied"] == true).cloned())
         .unwrap_or_else(|| panic!("701 never reported occupied\n{}", dump()));
-    assert!(occupied["parked_uri"].as_str().is_some_and(|u| u.contains("bob")), "who is parked: {occupied}");
+    assert!(
+        occupied["parked_uri"]
+            .as_str()
+            .is_some_and(|u| u.contains("bob")),
+        "who is parked: {occupied}"
+    );
     // ... and free at the end, 702 free throughout.
     let last = events.iter().rev().find(|e| e["event"] == "slots").unwrap();
     assert_eq!(slot(last, "701").unwrap()["occupied"], false, "{last}");
-    assert!(events.iter().filter(|e| e["event"] == "slots").all(|e| slot(e, "702").unwrap()["occupied"] == false));
+    assert!(events
+        .iter()
+        .filter(|e| e["event"] == "slots")
+        .all(|e| slot(e, "702").unwrap()["occupied"] == false));
 
     // SUBSCRIBE was challenged and answered with our digest; baresip really went to the orbit.
     let log = kamailio.log();
-    assert!(log.contains("HF-SUB-CHALLENGE user=alice"), "SUBSCRIBE was not challenged\n{}", dump());
-    assert!(log.contains("HF-SUBSCRIBE user=alice ruri=sip:701@127.0.0.1"), "{}", dump());
-    assert!(log.contains("HF-ORBIT 701 from=bob"), "baresip did not call the orbit\n{}", dump());
+    assert!(
+        log.contains("HF-SUB-CHALLENGE user=alice"),
+        "SUBSCRIBE was not challenged\n{}",
+        dump()
+    );
+    assert!(
+        log.contains("HF-SUBSCRIBE user=alice ruri=sip:701@127.0.0.1"),
+        "{}",
+        dump()
+    );
+    assert!(
+        log.contains("HF-ORBIT 701 from=bob"),
+        "baresip did not call the orbit\n{}",
+        dump()
+    );
     orbit_run.assert_passed(Duration::from_secs(30));
 
     // History: the call with bob is one row, answered, "parked on 701".
     let history = history_of(&dir.join("alice-home").join("history.sqlite3"));
-    let bob_rows: Vec<_> = history.iter().filter(|h| h.remote_uri == "sip:bob@127.0.0.1").collect();
+    let bob_rows: Vec<_> = history
+        .iter()
+        .filter(|h| h.remote_uri == "sip:bob@127.0.0.1")
+        .collect();
     assert_eq!(bob_rows.len(), 1, "{history:?}");
     assert_eq!(bob_rows[0].outcome, "answered");
-    assert_eq!(bob_rows[0].end_message.as_deref(), Some("sip:bob@127.0.0.1 parked on 701"), "{history:?}");
+    assert_eq!(
+        bob_rows[0].end_message.as_deref(),
+        Some("sip:bob@127.0.0.1 parked on 701"),
+        "{history:?}"
+    );
 }
 
 /// The rows of a history file, read through a phone that does not register.
@@ -131,8 +207,22 @@ fn history_of(db: &std::path::Path) -> Vec<hookflash_phone::HistoryEntry> {
     use hookflash_phone::*;
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let account = AccountConfig { listen: Some("127.0.0.1:0".parse().unwrap()), register: false, ..AccountConfig::new("sip:reader@127.0.0.1") };
-        let phone = Phone::start(PhoneConfig { account, more_accounts: Vec::new(), history_db: db.to_path_buf(), user_agent: None }, PasswordSource::None).await.unwrap();
+        let account = AccountConfig {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            register: false,
+            ..AccountConfig::new("sip:reader@127.0.0.1")
+        };
+        let phone = Phone::start(
+            PhoneConfig {
+                account,
+                more_accounts: Vec::new(),
+                history_db: db.to_path_buf(),
+                user_agent: None,
+            },
+            PasswordSource::None,
+        )
+        .await
+        .unwrap();
         let rows = phone.history(20).unwrap();
         phone.shutdown().await;
         rows

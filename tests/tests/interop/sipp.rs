@@ -12,7 +12,9 @@ const PW: &str = "alice-secret";
 /// Waits until something has bound UDP `port` on 127.0.0.1.
 fn wait_bound(port: u16) -> bool {
     hookflash_tests::wait_until(Duration::from_secs(10), || {
-        std::net::UdpSocket::bind(("127.0.0.1", port)).is_err().then_some(())
+        std::net::UdpSocket::bind(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
     })
     .is_some()
 }
@@ -21,19 +23,31 @@ fn wait_bound(port: u16) -> bool {
 fn listening_cli(dir: &TestDir, extra: &[&str]) -> (CliRun, SocketAddr) {
     let port = ports::free_port();
     let mut cli = Cli::new("cli", "listen")
-        .args(["--no-register", "--aor", "sip:alice@127.0.0.1", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--no-register",
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .args(["--audio-in", "null", "--audio-out", "null"])
         .args(extra)
         .spawn(dir);
     if !wait_bound(port) {
         cli.stop();
-        panic!("hookflash-cli listen did not bind 127.0.0.1:{port}\n{}", cli.stderr());
+        panic!(
+            "hookflash-cli listen did not bind 127.0.0.1:{port}\n{}",
+            cli.stderr()
+        );
     }
     (cli, ([127, 0, 0, 1], port).into())
 }
 
 fn uac(dir: &TestDir, scenario: &str, target: SocketAddr) {
-    Sipp::uac(scenario, target).service("alice").spawn(dir).assert_passed(Duration::from_secs(40));
+    Sipp::uac(scenario, target)
+        .service("alice")
+        .spawn(dir)
+        .assert_passed(Duration::from_secs(40));
 }
 
 #[test]
@@ -59,7 +73,11 @@ fn sipp_uac_cancel_before_answer() {
     uac(&dir, "uac_cancel.xml", addr);
     cli.wait_exit(Duration::from_secs(10));
     cli.assert_success();
-    assert!(cli.events_named("answered").is_empty(), "cancelled call was answered:\n{}", cli.stdout());
+    assert!(
+        cli.events_named("answered").is_empty(),
+        "cancelled call was answered:\n{}",
+        cli.stdout()
+    );
     let ended = cli.expect_event("ended", Duration::from_secs(1));
     assert_eq!(ended["reason"], "cancelled", "{ended}");
 }
@@ -95,7 +113,11 @@ fn sipp_uac_options_answered() {
     let dir = TestDir::new("sipp_uac_options_answered");
     let (mut cli, addr) = listening_cli(&dir, &[]);
     uac(&dir, "uac_options.xml", addr);
-    assert!(cli.status().is_none(), "CLI exited after OPTIONS\n{}", cli.stderr());
+    assert!(
+        cli.status().is_none(),
+        "CLI exited after OPTIONS\n{}",
+        cli.stderr()
+    );
     cli.stop();
 }
 
@@ -105,17 +127,35 @@ fn sipp_uac_unsupported_codec_gets_488() {
     let dir = TestDir::new("sipp_uac_unsupported_codec_gets_488");
     let (mut cli, addr) = listening_cli(&dir, &[]);
     uac(&dir, "uac_unsupported_codec.xml", addr);
-    assert!(cli.events_named("answered").is_empty(), "G.729-only offer was answered:\n{}", cli.stdout());
-    assert!(cli.status().is_none(), "CLI exited after a 488\n{}", cli.stderr());
+    assert!(
+        cli.events_named("answered").is_empty(),
+        "G.729-only offer was answered:\n{}",
+        cli.stdout()
+    );
+    assert!(
+        cli.status().is_none(),
+        "CLI exited after a 488\n{}",
+        cli.stderr()
+    );
     cli.stop();
 }
 
 /// `hookflash-cli call` to the sipp UAS, without registering.
 fn call_sipp(dir: &TestDir, sipp: &Sipp, extra: &[&str]) -> CliRun {
-    assert!(wait_bound(sipp.port), "sipp did not bind 127.0.0.1:{}", sipp.port);
+    assert!(
+        wait_bound(sipp.port),
+        "sipp did not bind 127.0.0.1:{}",
+        sipp.port
+    );
     Cli::new("cli", "call")
         .arg(format!("sip:bob@{}", sipp.addr()))
-        .args(["--no-register", "--aor", "sip:alice@127.0.0.1", "--listen", &format!("127.0.0.1:{}", ports::free_port())])
+        .args([
+            "--no-register",
+            "--aor",
+            "sip:alice@127.0.0.1",
+            "--listen",
+            &format!("127.0.0.1:{}", ports::free_port()),
+        ])
         .args(["--audio-in", "null", "--audio-out", "null"])
         .args(extra)
         .password(PW)
@@ -143,14 +183,19 @@ fn sipp_uas_basic_call() {
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn sipp_uas_digest_challenge_answered() {
     let dir = TestDir::new("sipp_uas_digest_challenge_answered");
-    let sipp = Sipp::uas("uas_auth.xml").set("username", "alice").set("password", PW);
+    let sipp = Sipp::uas("uas_auth.xml")
+        .set("username", "alice")
+        .set("password", PW);
     let mut run = sipp.spawn(&dir);
     let mut cli = call_sipp(&dir, &sipp, &["--duration", "2"]);
     cli.wait_exit(Duration::from_secs(20));
     run.assert_passed(Duration::from_secs(20));
     cli.assert_success();
     let msgs = run.messages();
-    assert!(msgs.contains("Authorization: Digest"), "no Authorization header in the trace");
+    assert!(
+        msgs.contains("Authorization: Digest"),
+        "no Authorization header in the trace"
+    );
 }
 
 #[test]
@@ -174,12 +219,23 @@ fn sipp_uas_busy_486_fails_the_call() {
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn harness_sipp_scenarios_pair_up() {
     let dir = TestDir::new("harness_sipp_scenarios_pair_up");
-    for (uas, uac_name) in [("uas_basic.xml", "uac_basic.xml"), ("uas_busy.xml", "uac_busy.xml"), ("uas_auth.xml", "harness_uac_auth.xml")] {
+    for (uas, uac_name) in [
+        ("uas_basic.xml", "uac_basic.xml"),
+        ("uas_busy.xml", "uac_busy.xml"),
+        ("uas_auth.xml", "harness_uac_auth.xml"),
+    ] {
         let server = Sipp::uas(uas).set("username", "alice").set("password", PW);
-        let server = if uas == "uas_auth.xml" { server } else { Sipp::uas(uas) };
+        let server = if uas == "uas_auth.xml" {
+            server
+        } else {
+            Sipp::uas(uas)
+        };
         let mut s = server.spawn(&dir);
         assert!(wait_bound(server.port));
-        Sipp::uac(uac_name, server.addr()).service("bob").spawn(&dir).assert_passed(Duration::from_secs(30));
+        Sipp::uac(uac_name, server.addr())
+            .service("bob")
+            .spawn(&dir)
+            .assert_passed(Duration::from_secs(30));
         s.assert_passed(Duration::from_secs(30));
     }
 }

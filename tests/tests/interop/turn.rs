@@ -15,11 +15,11 @@
 //!   relayed candidate, the user is told why (the server's 401), and the call still connects over
 //!   a direct pair.
 
+use crate::listed_call;
 use hookflash_tests::baresip::Codec;
 use hookflash_tests::coturn::Coturn;
 use hookflash_tests::netns::HomeNat;
 use hookflash_tests::wav::hears;
-use crate::listed_call;
 use hookflash_tests::{ports, speech, Baresip, Cli, Kamailio, TestDir};
 use std::net::IpAddr;
 use std::path::Path;
@@ -43,14 +43,31 @@ fn baresip(dir: &TestDir, ip: IpAddr) -> Baresip {
 /// `to`, listing the call after 15 s and hanging up. (baresip 1.0 sends no audio until every
 /// one of its checks has ended: those toward our unreachable candidates time out after about
 /// 8 s.)
-fn call(dir: &TestDir, profile_extra: &str, local_ip: IpAddr, to: (IpAddr, u16), heard: &Path) -> Cli {
+fn call(
+    dir: &TestDir,
+    profile_extra: &str,
+    local_ip: IpAddr,
+    to: (IpAddr, u16),
+    heard: &Path,
+) -> Cli {
     let profile = dir.write(
         "turn.toml",
         &format!("[[account]]\naor = \"sip:me@{local_ip}\"\nregister = false\nlisten = \"{local_ip}:{}\"\nice = true\n{profile_extra}", ports::free_port()),
     );
-    let script = dir.write("script.txt", &format!("dial sip:b@{}:{}\nwait-calls 1 20\nwait 15\nlist\nhangup all\nwait 1\nquit\n", to.0, to.1));
+    let script = dir.write(
+        "script.txt",
+        &format!(
+            "dial sip:b@{}:{}\nwait-calls 1 20\nwait 15\nlist\nhangup all\nwait 1\nquit\n",
+            to.0, to.1
+        ),
+    );
     let mic = speech::tone(dir.path(), "mic.wav", OUR_HZ.into(), 30);
-    crate::session_with(&["--profile", &profile.to_string_lossy()], &script, &mic, heard)
+    crate::session_with(
+        &["--profile", &profile.to_string_lossy()],
+        &script,
+        &mic,
+        heard,
+    )
 }
 
 #[test]
@@ -64,20 +81,50 @@ fn with_the_direct_path_blocked_media_goes_through_coturn() {
     // Only SIP and the TURN server get through the router; baresip's media ports do not.
     nat.only_open_udp_to(nat.outside_ip, &[b.sip_port, turn.addr.port()]);
     let heard = dir.join("heard.wav");
-    let mut cli = call(&dir, &turn.profile_section(), IpAddr::V4(nat.home_ip), (outside, b.sip_port), &heard).in_netns(&nat.home).spawn(&dir);
+    let mut cli = call(
+        &dir,
+        &turn.profile_section(),
+        IpAddr::V4(nat.home_ip),
+        (outside, b.sip_port),
+        &heard,
+    )
+    .in_netns(&nat.home)
+    .spawn(&dir);
     cli.wait_exit(Duration::from_secs(40));
     let out = cli.stdout();
     let call = listed_call(&cli);
-    assert_eq!(call["media_path"], "relay → host", "the call's media did not go through the TURN server:\n{out}\n{}\n{}", b.log(), nat.firewall());
+    assert_eq!(
+        call["media_path"],
+        "relay → host",
+        "the call's media did not go through the TURN server:\n{out}\n{}\n{}",
+        b.log(),
+        nat.firewall()
+    );
     assert!(cli.events_named("warning").is_empty(), "{out}");
-    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "we did not hear baresip's tone through the relay:\n{}", b.log());
+    assert!(
+        hears(&heard, THEIR_HZ, OUR_HZ),
+        "we did not hear baresip's tone through the relay:\n{}",
+        b.log()
+    );
     b.stop();
-    let got = b.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-    assert!(hears(&got, OUR_HZ, THEIR_HZ), "baresip did not hear our tone through the relay");
-    assert!(turn.log().contains("ALLOCATE processed, success"), "coturn made no allocation:\n{}", turn.log());
+    let got = b
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+    assert!(
+        hears(&got, OUR_HZ, THEIR_HZ),
+        "baresip did not hear our tone through the relay"
+    );
+    assert!(
+        turn.log().contains("ALLOCATE processed, success"),
+        "coturn made no allocation:\n{}",
+        turn.log()
+    );
     // The direct checks were tried and the firewall dropped them (so the relay was needed).
     let dropped = nat.firewall();
-    assert!(!dropped.contains("packets 0 "), "the firewall dropped nothing: was a direct path ever tried?\n{dropped}");
+    assert!(
+        !dropped.contains("packets 0 "),
+        "the firewall dropped nothing: was a direct path ever tried?\n{dropped}"
+    );
 }
 
 #[test]
@@ -87,19 +134,35 @@ fn a_refused_turn_password_is_named_and_the_call_goes_on() {
     let ip = ports::interface_ip();
     let turn = Coturn::start(&dir, ip);
     let mut b = baresip(&dir, ip);
-    let wrong = turn.profile_section().replace(&turn.password, "not-the-password");
+    let wrong = turn
+        .profile_section()
+        .replace(&turn.password, "not-the-password");
     let heard = dir.join("heard.wav");
     let mut cli = call(&dir, &wrong, ip, (ip, b.sip_port), &heard).spawn(&dir);
     cli.wait_exit(Duration::from_secs(40));
     let out = cli.stdout();
-    let warnings: Vec<String> = cli.events_named("warning").iter().map(|w| w["message"].as_str().unwrap_or_default().to_string()).collect();
+    let warnings: Vec<String> = cli
+        .events_named("warning")
+        .iter()
+        .map(|w| w["message"].as_str().unwrap_or_default().to_string())
+        .collect();
     assert!(
-        warnings.iter().any(|w| w.contains(&format!("the TURN server {} refused our user name and password (401)", turn.addr))),
+        warnings.iter().any(|w| w.contains(&format!(
+            "the TURN server {} refused our user name and password (401)",
+            turn.addr
+        ))),
         "no warning naming the refused TURN credential: {warnings:?}\n{out}"
     );
-    assert!(!out.contains("not-the-password"), "the TURN password was printed:\n{out}");
+    assert!(
+        !out.contains("not-the-password"),
+        "the TURN password was printed:\n{out}"
+    );
     assert_eq!(listed_call(&cli)["media_path"], "host → host", "{out}");
-    assert!(hears(&heard, THEIR_HZ, OUR_HZ), "no audio from baresip:\n{}", b.log());
+    assert!(
+        hears(&heard, THEIR_HZ, OUR_HZ),
+        "no audio from baresip:\n{}",
+        b.log()
+    );
     b.stop();
 }
 
@@ -113,19 +176,57 @@ fn check_reports_the_relay_and_a_refused_turn_password() {
         dir.write(name, &format!("[[account]]\naor = \"sip:alice@127.0.0.1\"\nregistrar = \"{}\"\nice = true\n{turn_section}", kam.registrar_uri("udp")))
     };
     let good = profile("good.toml", &turn.profile_section());
-    let mut check = Cli::new("check", "check").arg("--profile").arg(&good).human().password("alice-pw").run(&dir, Duration::from_secs(30));
+    let mut check = Cli::new("check", "check")
+        .arg("--profile")
+        .arg(&good)
+        .human()
+        .password("alice-pw")
+        .run(&dir, Duration::from_secs(30));
     let report = check.stdout();
     check.assert_success();
     let relay = format!("relay {}:", turn.addr.ip());
-    assert!(report.contains("media path    ICE offered;") && report.contains(&relay) && report.contains("on the TURN server"), "{report}\n{}", turn.log());
+    assert!(
+        report.contains("media path    ICE offered;")
+            && report.contains(&relay)
+            && report.contains("on the TURN server"),
+        "{report}\n{}",
+        turn.log()
+    );
     assert!(report.contains("result        ready"), "{report}");
     // The allocation was given back.
-    assert!(hookflash_tests::wait_until(Duration::from_secs(5), || turn.log().contains("lifetime=0").then_some(())).is_some(), "no deallocation:\n{}", turn.log());
+    assert!(
+        hookflash_tests::wait_until(Duration::from_secs(5), || turn
+            .log()
+            .contains("lifetime=0")
+            .then_some(()))
+        .is_some(),
+        "no deallocation:\n{}",
+        turn.log()
+    );
 
-    let wrong = profile("wrong.toml", &turn.profile_section().replace(&turn.password, "not-the-password"));
-    let mut check = Cli::new("check", "check").arg("--profile").arg(&wrong).human().password("alice-pw").run(&dir, Duration::from_secs(30));
+    let wrong = profile(
+        "wrong.toml",
+        &turn
+            .profile_section()
+            .replace(&turn.password, "not-the-password"),
+    );
+    let mut check = Cli::new("check", "check")
+        .arg("--profile")
+        .arg(&wrong)
+        .human()
+        .password("alice-pw")
+        .run(&dir, Duration::from_secs(30));
     let report = check.stdout();
     let line = check.assert_failed_with("check failed");
-    assert!(line.contains(&format!("no media relay from the TURN server {}", turn.addr)) && line.contains("(401)"), "{line}\n{report}");
-    assert!(report.contains("NOT ready") && !report.contains("not-the-password"), "{report}");
+    assert!(
+        line.contains(&format!(
+            "no media relay from the TURN server {}",
+            turn.addr
+        )) && line.contains("(401)"),
+        "{line}\n{report}"
+    );
+    assert!(
+        report.contains("NOT ready") && !report.contains("not-the-password"),
+        "{report}"
+    );
 }

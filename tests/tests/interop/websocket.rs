@@ -29,14 +29,20 @@ fn alice(cmd: &str, registrar: &str, transport: &str) -> Cli {
 
 /// alice's bindings Kamailio saved (not un-REGISTERs).
 fn bindings(kam: &Kamailio) -> Vec<String> {
-    kam.saved_registrations("alice").into_iter().filter(|l| !is_unregister_line(l)).collect()
+    kam.saved_registrations("alice")
+        .into_iter()
+        .filter(|l| !is_unregister_line(l))
+        .collect()
 }
 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn registers_over_ws_and_keeps_the_connection() {
     let dir = TestDir::new("ws_registration");
-    let kam = Kamailio::builder().user("alice", ALICE_PW).websocket(true).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .websocket(true)
+        .start(&dir);
     let ws = kam.ws_port.expect("WS port");
     // No port in the URI's transport: `--transport ws` names it. Keep-alive every second: the
     // pings must not cost the connection (a lost one would register a second binding).
@@ -48,12 +54,29 @@ fn registers_over_ws_and_keeps_the_connection() {
     cli.expect_event("registered", Duration::from_secs(1));
     cli.expect_event("unregistered", Duration::from_secs(1));
     let saved = bindings(&kam);
-    assert_eq!(saved.len(), 1, "one binding, kept for 4 s of keep-alives: {saved:#?}\n{}", kam.log());
+    assert_eq!(
+        saved.len(),
+        1,
+        "one binding, kept for 4 s of keep-alives: {saved:#?}\n{}",
+        kam.log()
+    );
     let binding = saved[0].to_ascii_lowercase();
-    assert!(binding.contains(";transport=ws>") && binding.trim_end().ends_with("proto=ws"), "not a WS binding: {}", saved[0]);
-    assert!(kam.log().contains(&format!("HF-WS-UPGRADE port={ws} url=/")), "no upgrade on the WS port:\n{}", kam.log());
+    assert!(
+        binding.contains(";transport=ws>") && binding.trim_end().ends_with("proto=ws"),
+        "not a WS binding: {}",
+        saved[0]
+    );
+    assert!(
+        kam.log()
+            .contains(&format!("HF-WS-UPGRADE port={ws} url=/")),
+        "no upgrade on the WS port:\n{}",
+        kam.log()
+    );
     let all = kam.saved_registrations("alice");
-    assert!(all.last().is_some_and(|l| is_unregister_line(l)), "the binding was not removed over WS: {all:#?}");
+    assert!(
+        all.last().is_some_and(|l| is_unregister_line(l)),
+        "the binding was not removed over WS: {all:#?}"
+    );
 }
 
 #[test]
@@ -61,7 +84,11 @@ fn registers_over_ws_and_keeps_the_connection() {
 fn registers_over_wss_checked_against_the_host_name() {
     let dir = TestDir::new("wss_registration");
     // The certificate names `localhost` only (no IP address).
-    let kam = Kamailio::builder().user("alice", ALICE_PW).tls_cert(ServerCert::Names("DNS:localhost".into())).websocket(true).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .tls_cert(ServerCert::Names("DNS:localhost".into()))
+        .websocket(true)
+        .start(&dir);
     let ca = kam.ca_pem.clone().expect("TLS CA");
     let wss = kam.wss_port.expect("WSS port");
 
@@ -75,7 +102,9 @@ fn registers_over_wss_checked_against_the_host_name() {
     cli.assert_success();
     let saved = bindings(&kam);
     // The Contact says `transport=ws` over WSS too (RFC 7118 5.2).
-    let wss_binding = |l: &String| l.to_ascii_lowercase().contains(";transport=ws>") && l.trim_end().ends_with("proto=wss");
+    let wss_binding = |l: &String| {
+        l.to_ascii_lowercase().contains(";transport=ws>") && l.trim_end().ends_with("proto=wss")
+    };
     assert!(saved.iter().any(wss_binding), "no WSS binding: {saved:#?}");
 
     // By address: the same certificate is not valid for 127.0.0.1, and we say so.
@@ -86,7 +115,10 @@ fn registers_over_wss_checked_against_the_host_name() {
         .password(ALICE_PW)
         .run(&dir, Duration::from_secs(20))
         .assert_failed_with("");
-    assert!(line.contains("not valid for the name 127.0.0.1 (wrong name)"), "{line}");
+    assert!(
+        line.contains("not valid for the name 127.0.0.1 (wrong name)"),
+        "{line}"
+    );
 
     // Without the test CA the issuer is unknown.
     let line = alice("register", &format!("sip:localhost:{wss}"), "wss")
@@ -94,23 +126,41 @@ fn registers_over_wss_checked_against_the_host_name() {
         .password(ALICE_PW)
         .run(&dir, Duration::from_secs(20))
         .assert_failed_with("");
-    assert!(line.contains("not signed by an authority this computer trusts (unknown issuer"), "{line}");
-    assert_eq!(bindings(&kam).len(), 1, "a refused certificate made a binding");
+    assert!(
+        line.contains("not signed by an authority this computer trusts (unknown issuer"),
+        "{line}"
+    );
+    assert_eq!(
+        bindings(&kam).len(),
+        1,
+        "a refused certificate made a binding"
+    );
 }
 
 #[test]
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn a_refused_upgrade_is_named() {
     let dir = TestDir::new("ws_upgrade_refused");
-    let kam = Kamailio::builder().user("alice", ALICE_PW).websocket(true).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .websocket(true)
+        .start(&dir);
     // Kamailio's plain SIP TCP port answers an upgrade with 403 (its xhttp route).
     let line = alice("register", &format!("sip:127.0.0.1:{}", kam.port), "ws")
         .args(["--duration", "0"])
         .password(ALICE_PW)
         .run(&dir, Duration::from_secs(20))
         .assert_failed_with("");
-    assert!(line.contains("the WebSocket upgrade was refused (403 Forbidden) by 127.0.0.1"), "{line}");
-    assert!(kam.log().contains(&format!("HF-WS-UPGRADE port={} url=/", kam.port)), "{}", kam.log());
+    assert!(
+        line.contains("the WebSocket upgrade was refused (403 Forbidden) by 127.0.0.1"),
+        "{line}"
+    );
+    assert!(
+        kam.log()
+            .contains(&format!("HF-WS-UPGRADE port={} url=/", kam.port)),
+        "{}",
+        kam.log()
+    );
     assert!(kam.saved_registrations("alice").is_empty());
 }
 
@@ -120,21 +170,33 @@ fn a_refused_upgrade_is_named() {
 #[ignore = "needs real peers: run by cargo xtask test"]
 fn the_websocket_path_is_the_one_the_gateway_names() {
     let dir = TestDir::new("ws_path");
-    let kam = Kamailio::builder().user("alice", ALICE_PW).websocket(true).ws_path("/sip-ws").start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .websocket(true)
+        .ws_path("/sip-ws")
+        .start(&dir);
     let ws = kam.ws_port.expect("WS port");
     let line = alice("register", &format!("sip:127.0.0.1:{ws}"), "ws")
         .args(["--duration", "0"])
         .password(ALICE_PW)
         .run(&dir, Duration::from_secs(20))
         .assert_failed_with("");
-    assert!(line.contains("the WebSocket upgrade was refused (404 Not Found) by 127.0.0.1"), "{line}");
+    assert!(
+        line.contains("the WebSocket upgrade was refused (404 Not Found) by 127.0.0.1"),
+        "{line}"
+    );
     let mut cli = alice("register", &format!("sip:127.0.0.1:{ws}"), "ws")
         .args(["--duration", "0", "--ws-path", "/sip-ws"])
         .password(ALICE_PW)
         .run(&dir, Duration::from_secs(20));
     cli.assert_success();
     cli.expect_event("registered", Duration::from_secs(1));
-    assert!(kam.log().contains(&format!("HF-WS-UPGRADE port={ws} url=/sip-ws")), "{}", kam.log());
+    assert!(
+        kam.log()
+            .contains(&format!("HF-WS-UPGRADE port={ws} url=/sip-ws")),
+        "{}",
+        kam.log()
+    );
     assert_eq!(bindings(&kam).len(), 1, "{}", kam.log());
     // A path that is not one is refused before anything is sent.
     let line = alice("register", &format!("sip:127.0.0.1:{ws}"), "ws")
@@ -148,17 +210,36 @@ fn the_websocket_path_is_the_one_the_gateway_names() {
 /// Kamailio with WS, WSS (certificate for 127.0.0.1 and localhost) and UDP; bob on baresip over
 /// UDP, registered, auto-answering with a 700 Hz tone.
 fn kamailio_and_bob(dir: &TestDir) -> (Kamailio, Baresip) {
-    let kam = Kamailio::builder().user("alice", ALICE_PW).user("bob", BOB_PW).tls(true).websocket(true).start(dir);
+    let kam = Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .user("bob", BOB_PW)
+        .tls(true)
+        .websocket(true)
+        .start(dir);
     let tone = speech::tone(dir.path(), "bob-tone.wav", 700.0, 30);
-    let bob = Baresip::builder("bob", BOB_PW).registrar(kam.port).codec(Codec::Pcmu).source(&tone, 0.0).start(dir);
-    assert!(kam.wait_registered("bob", Duration::from_secs(10)), "baresip bob did not register\n{}", bob.log());
+    let bob = Baresip::builder("bob", BOB_PW)
+        .registrar(kam.port)
+        .codec(Codec::Pcmu)
+        .source(&tone, 0.0)
+        .start(dir);
+    assert!(
+        kam.wait_registered("bob", Duration::from_secs(10)),
+        "baresip bob did not register\n{}",
+        bob.log()
+    );
     (kam, bob)
 }
 
 /// The registrar URI of `transport` (WSS by host name) and the CLI's extra arguments.
 fn over(kam: &Kamailio, transport: &str) -> (String, Vec<String>) {
     match transport {
-        "wss" => (format!("sip:localhost:{}", kam.wss_port.unwrap()), vec!["--tls-ca".into(), kam.ca_pem.clone().unwrap().display().to_string()]),
+        "wss" => (
+            format!("sip:localhost:{}", kam.wss_port.unwrap()),
+            vec![
+                "--tls-ca".into(),
+                kam.ca_pem.clone().unwrap().display().to_string(),
+            ],
+        ),
         _ => (format!("sip:127.0.0.1:{}", kam.ws_port.unwrap()), vec![]),
     }
 }
@@ -167,7 +248,10 @@ fn ws_client_calls_baresip(transport: &str) {
     let dir = TestDir::new(&format!("{transport}_calls_baresip"));
     let (kam, mut bob) = kamailio_and_bob(&dir);
     let (registrar, extra) = over(&kam, transport);
-    let (mic, heard) = (speech::tone(dir.path(), "mic.wav", 1100.0, 30), dir.join("heard.wav"));
+    let (mic, heard) = (
+        speech::tone(dir.path(), "mic.wav", 1100.0, 30),
+        dir.join("heard.wav"),
+    );
     let mut call = alice("call", &registrar, transport)
         .arg("sip:bob@127.0.0.1")
         .args(extra)
@@ -182,20 +266,46 @@ fn ws_client_calls_baresip(transport: &str) {
     let ended = call.expect_event("ended", Duration::from_secs(1));
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
     // Our BYE went through Kamailio (record-routed over the WebSocket) to bob.
-    assert!(bob.wait_call_ended(Duration::from_secs(5)), "the BYE did not reach bob\n{}", bob.log());
-    let bye = kam.log().lines().any(|l| l.contains("HF-REQ BYE from=alice") && l.trim_end().ends_with(&format!("proto={transport}")));
-    assert!(bye, "no BYE from alice over {transport} at Kamailio:\n{}", kam.log());
-    assert!(hears(&heard, 700.0, 1100.0), "we did not hear bob over {transport}");
+    assert!(
+        bob.wait_call_ended(Duration::from_secs(5)),
+        "the BYE did not reach bob\n{}",
+        bob.log()
+    );
+    let bye = kam.log().lines().any(|l| {
+        l.contains("HF-REQ BYE from=alice") && l.trim_end().ends_with(&format!("proto={transport}"))
+    });
+    assert!(
+        bye,
+        "no BYE from alice over {transport} at Kamailio:\n{}",
+        kam.log()
+    );
+    assert!(
+        hears(&heard, 700.0, 1100.0),
+        "we did not hear bob over {transport}"
+    );
     bob.stop();
-    let got = bob.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", bob.log()));
-    assert!(hears(&got, 1100.0, 700.0), "bob did not hear us over {transport}");
+    let got = bob
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", bob.log()));
+    assert!(
+        hears(&got, 1100.0, 700.0),
+        "bob did not hear us over {transport}"
+    );
 }
 
 fn baresip_calls_ws_client(transport: &str) {
     let dir = TestDir::new(&format!("baresip_calls_{transport}"));
-    let kam = Kamailio::builder().user("alice", ALICE_PW).user("bob", BOB_PW).tls(true).websocket(true).start(&dir);
+    let kam = Kamailio::builder()
+        .user("alice", ALICE_PW)
+        .user("bob", BOB_PW)
+        .tls(true)
+        .websocket(true)
+        .start(&dir);
     let (registrar, extra) = over(&kam, transport);
-    let (mic, heard) = (speech::tone(dir.path(), "mic.wav", 1100.0, 30), dir.join("heard.wav"));
+    let (mic, heard) = (
+        speech::tone(dir.path(), "mic.wav", 1100.0, 30),
+        dir.join("heard.wav"),
+    );
     let mut cli = alice("listen", &registrar, transport)
         .args(extra)
         .args(["--codec", "pcmu", "--max-calls", "1", "--audio-in"])
@@ -207,18 +317,39 @@ fn baresip_calls_ws_client(transport: &str) {
     cli.expect_event("registered", Duration::from_secs(10));
     // bob's 4 s tone ends and baresip hangs up.
     let tone = speech::tone(dir.path(), "bob-tone.wav", 700.0, 4);
-    let mut bob = Baresip::builder("bob", BOB_PW).registrar(kam.port).codec(Codec::Pcmu).source(&tone, 0.0).dial("sip:alice@127.0.0.1").start(&dir);
+    let mut bob = Baresip::builder("bob", BOB_PW)
+        .registrar(kam.port)
+        .codec(Codec::Pcmu)
+        .source(&tone, 0.0)
+        .dial("sip:alice@127.0.0.1")
+        .start(&dir);
     let incoming = cli.expect_event("incoming", Duration::from_secs(10));
-    assert!(incoming["from"].as_str().is_some_and(|f| f.contains("bob@127.0.0.1")), "{incoming}");
+    assert!(
+        incoming["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("bob@127.0.0.1")),
+        "{incoming}"
+    );
     cli.expect_event("answered", Duration::from_secs(5));
     cli.wait_exit(Duration::from_secs(20));
     cli.assert_success();
     let ended = cli.expect_event("ended", Duration::from_secs(1));
-    assert_eq!(ended["reason"], "remote_hangup", "bob's BYE did not reach us over {transport}: {ended}");
-    assert!(hears(&heard, 700.0, 1100.0), "we did not hear bob over {transport}");
+    assert_eq!(
+        ended["reason"], "remote_hangup",
+        "bob's BYE did not reach us over {transport}: {ended}"
+    );
+    assert!(
+        hears(&heard, 700.0, 1100.0),
+        "we did not hear bob over {transport}"
+    );
     bob.stop();
-    let got = bob.received_wav().unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", bob.log()));
-    assert!(hears(&got, 1100.0, 700.0), "bob did not hear us over {transport}");
+    let got = bob
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", bob.log()));
+    assert!(
+        hears(&got, 1100.0, 700.0),
+        "bob did not hear us over {transport}"
+    );
 }
 
 #[test]

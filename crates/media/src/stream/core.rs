@@ -73,7 +73,9 @@ enum Entry {
     Audio(Vec<u8>),
     /// A telephone-event packet. It stands for one packet time of the sender's audio (played
     /// as silence), except the repeated copies of an event's end packet (`plays` false).
-    Event { plays: bool },
+    Event {
+        plays: bool,
+    },
     /// RFC 3389 comfort noise: play noise at this level until audio resumes.
     Comfort(Vec<u8>),
 }
@@ -230,7 +232,10 @@ impl StreamCore {
             return;
         }
         let clock = self.params.codec.rtp_clock_rate() as f64;
-        let elapsed = now.mono.saturating_duration_since(self.started).as_secs_f64();
+        let elapsed = now
+            .mono
+            .saturating_duration_since(self.started)
+            .as_secs_f64();
         let arrival = (elapsed * clock) as u64;
         let info = PacketInfo {
             seq: pkt.sequence,
@@ -239,14 +244,22 @@ impl StreamCore {
             arrival_ms: elapsed * 1000.0,
             timed: true,
         };
-        match self.latch.on_rtp(from, pkt.ssrc, pkt.sequence, info.arrival_ms) {
+        match self
+            .latch
+            .on_rtp(from, pkt.ssrc, pkt.sequence, info.arrival_ms)
+        {
             RtpSource::Latched => {}
             RtpSource::First { differs_from_sdp } => {
                 if differs_from_sdp {
-                    tracing::info!("RTP comes from {from}, not {}; sending there (symmetric RTP)", self.params.remote_rtp);
+                    tracing::info!(
+                        "RTP comes from {from}, not {}; sending there (symmetric RTP)",
+                        self.params.remote_rtp
+                    );
                 }
             }
-            RtpSource::Moved { from: before } => tracing::info!("RTP moved from {before} to {from}; sending there"),
+            RtpSource::Moved { from: before } => {
+                tracing::info!("RTP moved from {before} to {from}; sending there")
+            }
             RtpSource::Ignored => {
                 self.stats.ignored_other_source += 1;
                 return;
@@ -270,7 +283,8 @@ impl StreamCore {
             }
         }
         let believed = if is_audio {
-            self.reception.on_packet(pkt.sequence, pkt.timestamp, arrival)
+            self.reception
+                .on_packet(pkt.sequence, pkt.timestamp, arrival)
         } else {
             self.reception.on_sequence(pkt.sequence)
         };
@@ -292,11 +306,20 @@ impl StreamCore {
             let this = (pkt.timestamp, pkt.payload.to_vec());
             let plays = self.last_event.as_ref() != Some(&this);
             self.last_event = Some(this);
-            self.jb.insert(PacketInfo { timed: false, ..info }, Entry::Event { plays });
+            self.jb.insert(
+                PacketInfo {
+                    timed: false,
+                    ..info
+                },
+                Entry::Event { plays },
+            );
         } else if is_cn {
             self.stats.comfort_noise_packets += 1;
             self.jb.insert(info, Entry::Comfort(pkt.payload.to_vec()));
         } else if !pkt.payload.is_empty() {
+            if self.params.codec == Codec::Opus && crate::opus_codec::packet_has_fec(pkt.payload) {
+                self.jb.fec_seen(info.arrival_ms);
+            }
             self.jb.insert(info, Entry::Audio(pkt.payload.to_vec()));
         }
         let c = self.jb.counters;
@@ -399,7 +422,9 @@ impl StreamCore {
                     {
                         fec += 1;
                     }
-                    let _ = self.decoder.conceal(self.last_frame, next_payload, &mut self.pcm);
+                    let _ = self
+                        .decoder
+                        .conceal(self.last_frame, next_payload, &mut self.pcm);
                     concealed += 1;
                 }
                 Pop::Empty => {
@@ -498,7 +523,12 @@ impl StreamCore {
     /// is the timestamp our stream has reached), else an RR; with a report block on the far
     /// end's stream once it has been heard. Schedules the next one. `None` when not due or when
     /// there is nowhere to send it (the report is still counted as made, as its interval is).
-    pub fn poll_rtcp(&mut self, now: Now, sender: &StreamParams, rtp_timestamp: u32) -> Option<Transmit> {
+    pub fn poll_rtcp(
+        &mut self,
+        now: Now,
+        sender: &StreamParams,
+        rtp_timestamp: u32,
+    ) -> Option<Transmit> {
         if !self.rtcp_timer.is_due(now.mono) {
             return None;
         }
@@ -536,8 +566,13 @@ impl StreamCore {
         if !usable(to) {
             return None;
         }
-        let muxed = sender.remote_rtcp == Some(sender.remote_rtp) || to == self.latch.rtp_destination();
-        Some(Transmit { via: if muxed { Socket::Rtp } else { Socket::Rtcp }, to, data })
+        let muxed =
+            sender.remote_rtcp == Some(sender.remote_rtp) || to == self.latch.rtp_destination();
+        Some(Transmit {
+            via: if muxed { Socket::Rtp } else { Socket::Rtcp },
+            to,
+            data,
+        })
     }
 }
 
@@ -566,7 +601,10 @@ mod tests {
 
     /// The SDP says the far end is at port 4000 (RTCP 4001); PCMU, telephone-event 101.
     fn params() -> StreamParams {
-        StreamParams { telephone_event_pt: Some(TE_PT), ..StreamParams::plain(addr(4000), Codec::Pcmu, 0) }
+        StreamParams {
+            telephone_event_pt: Some(TE_PT),
+            ..StreamParams::plain(addr(4000), Codec::Pcmu, 0)
+        }
     }
 
     fn ms(n: u64) -> Duration {
@@ -590,13 +628,20 @@ mod tests {
         fn new(params: StreamParams) -> Flow {
             let t0 = Instant::now();
             let dec = decoder(params.codec).unwrap();
-            Flow { core: StreamCore::new(params, OUR_SSRC, dec, t0, 42), t0, ntp0: 3_900_000_000u64 << 32 }
+            Flow {
+                core: StreamCore::new(params, OUR_SSRC, dec, t0, 42),
+                t0,
+                ntp0: 3_900_000_000u64 << 32,
+            }
         }
 
         /// The moment `since` after the stream started, on both clocks.
         fn at(&self, since: Duration) -> Now {
             let ntp = self.ntp0 + ((since.as_nanos() << 32) / 1_000_000_000) as u64;
-            Now { mono: self.t0 + since, ntp }
+            Now {
+                mono: self.t0 + since,
+                ntp,
+            }
         }
 
         fn since_start(&self, t: Instant) -> Duration {
@@ -641,18 +686,38 @@ mod tests {
     fn first_packet_latches_a_spoofed_packet_is_dropped_and_the_sdp_address_wins_back() {
         let mut f = Flow::new(params());
         let p = params();
-        assert_eq!(f.core.rtp_destination(&p), Some(addr(4000)), "the SDP address until the far end speaks");
+        assert_eq!(
+            f.core.rtp_destination(&p),
+            Some(addr(4000)),
+            "the SDP address until the far end speaks"
+        );
 
         f.audio(addr(31000), 0); // the far end, behind a NAT
-        assert_eq!(f.core.rtp_destination(&p), Some(addr(31000)), "the first packet latches");
+        assert_eq!(
+            f.core.rtp_destination(&p),
+            Some(addr(31000)),
+            "the first packet latches"
+        );
 
         f.audio(addr(6666), 1); // someone else
         let s = f.core.stats();
-        assert_eq!((s.packets_received, s.ignored_other_source), (1, 1), "the spoofed packet is dropped");
-        assert_eq!(f.core.rtp_destination(&p), Some(addr(31000)), "and does not move our RTP");
+        assert_eq!(
+            (s.packets_received, s.ignored_other_source),
+            (1, 1),
+            "the spoofed packet is dropped"
+        );
+        assert_eq!(
+            f.core.rtp_destination(&p),
+            Some(addr(31000)),
+            "and does not move our RTP"
+        );
 
         f.audio(addr(4000), 2); // the address SDP named
-        assert_eq!(f.core.rtp_destination(&p), Some(addr(4000)), "the SDP address wins back at once");
+        assert_eq!(
+            f.core.rtp_destination(&p),
+            Some(addr(4000)),
+            "the SDP address wins back at once"
+        );
         assert_eq!(f.core.remote_rtp(), addr(4000));
         assert_eq!(f.core.stats().packets_received, 2);
     }
@@ -675,7 +740,10 @@ mod tests {
         assert_eq!(s.ignored_out_of_sequence, 1);
         assert_eq!(s.ignored_other_ssrc, 1);
         assert_eq!(s.packets_received, 10, "neither is counted as received");
-        assert_eq!(s.ssrc_changes, 0, "the stray SSRC does not take the stream over");
+        assert_eq!(
+            s.ssrc_changes, 0,
+            "the stray SSRC does not take the stream over"
+        );
 
         // A copy of a packet still in the jitter buffer is a duplicate.
         f.audio(addr(4000), 1009);
@@ -690,9 +758,20 @@ mod tests {
     fn an_rtcp_report_is_due_after_the_interval_and_not_before() {
         let mut f = Flow::new(params());
         let p = params();
-        assert_eq!(f.core.poll_rtcp(f.at(ms(499)), &p, 0), None, "not before half a second");
-        let first = f.core.poll_rtcp(f.at(ms(500)), &p, 0).expect("due at half a second");
-        assert_eq!((first.via, first.to), (Socket::Rtcp, addr(4001)), "RTP port + 1 from SDP");
+        assert_eq!(
+            f.core.poll_rtcp(f.at(ms(499)), &p, 0),
+            None,
+            "not before half a second"
+        );
+        let first = f
+            .core
+            .poll_rtcp(f.at(ms(500)), &p, 0)
+            .expect("due at half a second");
+        assert_eq!(
+            (first.via, first.to),
+            (Socket::Rtcp, addr(4001)),
+            "RTP port + 1 from SDP"
+        );
         match &rtcp::parse(&first.data).unwrap()[0] {
             RtcpPacket::ReceiverReport { ssrc, blocks } => {
                 assert_eq!(*ssrc, OUR_SSRC);
@@ -705,35 +784,62 @@ mod tests {
         let next = f.core.next_rtcp_due();
         let gap = f.since_start(next) - ms(500);
         assert!(gap >= ms(500) && gap < ms(1500), "{gap:?}");
-        assert_eq!(f.core.poll_rtcp(f.at(f.since_start(next) - ms(1)), &p, 0), None, "not before");
+        assert_eq!(
+            f.core.poll_rtcp(f.at(f.since_start(next) - ms(1)), &p, 0),
+            None,
+            "not before"
+        );
 
         // Meanwhile we heard the far end and sent audio: the report is an SR with a block.
         for seq in 0..20 {
             f.audio_at(ms(600 + seq as u64 * 20), addr(4000), seq);
         }
-        f.core.record_sent(SentFrame { packets: 30, bytes: 4800, ..SentFrame::default() });
-        let second = f.core.poll_rtcp(f.at(f.since_start(next)), &p, 777).expect("due now");
+        f.core.record_sent(SentFrame {
+            packets: 30,
+            bytes: 4800,
+            ..SentFrame::default()
+        });
+        let second = f
+            .core
+            .poll_rtcp(f.at(f.since_start(next)), &p, 777)
+            .expect("due now");
         match &rtcp::parse(&second.data).unwrap()[0] {
             RtcpPacket::SenderReport { ssrc, info, blocks } => {
                 assert_eq!(*ssrc, OUR_SSRC);
-                assert_eq!((info.packets, info.octets, info.rtp_timestamp), (30, 4800, 777));
-                assert_eq!(info.ntp, f.at(f.since_start(next)).ntp, "the NTP time passed in");
+                assert_eq!(
+                    (info.packets, info.octets, info.rtp_timestamp),
+                    (30, 4800, 777)
+                );
+                assert_eq!(
+                    info.ntp,
+                    f.at(f.since_start(next)).ntp,
+                    "the NTP time passed in"
+                );
                 assert_eq!(blocks.len(), 1);
                 assert_eq!(blocks[0].ssrc, FAR_SSRC);
                 assert_eq!(blocks[0].highest_seq, 19);
             }
             other => panic!("we have sent: a sender report, got {other:?}"),
         }
-        assert_eq!(f.core.poll_rtcp(f.at(f.since_start(next)), &p, 777), None, "once per interval");
+        assert_eq!(
+            f.core.poll_rtcp(f.at(f.since_start(next)), &p, 777),
+            None,
+            "once per interval"
+        );
     }
 
     #[test]
     fn the_far_ends_report_on_our_stream_sets_loss_round_trip_and_where_reports_go() {
         let mut f = Flow::new(params());
         let p = params();
-        f.core.record_sent(SentFrame { packets: 25, bytes: 4000, ..SentFrame::default() });
+        f.core.record_sent(SentFrame {
+            packets: 25,
+            bytes: 4000,
+            ..SentFrame::default()
+        });
         let sr = f.core.poll_rtcp(f.at(ms(500)), &p, 0).unwrap();
-        let RtcpPacket::SenderReport { info, .. } = rtcp::parse(&sr.data).unwrap()[0].clone() else {
+        let RtcpPacket::SenderReport { info, .. } = rtcp::parse(&sr.data).unwrap()[0].clone()
+        else {
             panic!("expected an SR")
         };
         // The far end got our SR, held it 1 s and answered from behind its NAT; the answer
@@ -748,7 +854,8 @@ mod tests {
             dlsr: 65536,
         };
         let rr = rtcp::build_report(FAR_SSRC, None, &[block], "far");
-        f.core.handle_input(f.at(ms(1600)), Socket::Rtcp, addr(31001), &rr);
+        f.core
+            .handle_input(f.at(ms(1600)), Socket::Rtcp, addr(31001), &rr);
 
         let s = f.core.stats();
         assert_eq!(s.rtcp_received, 1);
@@ -757,11 +864,19 @@ mod tests {
         assert_eq!(s.remote_jitter_ms, Some(10.0), "80 ticks at 8 kHz");
         let rtt = s.rtt_ms.expect("the block answers our SR");
         assert!((rtt - 100.0).abs() < 1.0, "round trip {rtt} ms");
-        assert_eq!(f.core.expected_loss_percent(), 25, "the encoder plans for the reported loss");
+        assert_eq!(
+            f.core.expected_loss_percent(),
+            25,
+            "the encoder plans for the reported loss"
+        );
 
         let next = f.core.next_rtcp_due();
         let t = f.core.poll_rtcp(f.at(f.since_start(next)), &p, 0).unwrap();
-        assert_eq!((t.via, t.to), (Socket::Rtcp, addr(31001)), "our reports follow theirs");
+        assert_eq!(
+            (t.via, t.to),
+            (Socket::Rtcp, addr(31001)),
+            "our reports follow theirs"
+        );
     }
 
     #[test]
@@ -770,11 +885,24 @@ mod tests {
         let p = params();
         f.audio(addr(4000), 0);
         let far_ntp = 0x1234_5678_9abc_def0u64;
-        let info = SenderInfo { ntp: far_ntp, rtp_timestamp: 0, packets: 1, octets: 160 };
+        let info = SenderInfo {
+            ntp: far_ntp,
+            rtp_timestamp: 0,
+            packets: 1,
+            octets: 160,
+        };
         // Muxed on the RTP port (RFC 5761).
-        f.rtp(ms(100), addr(4000), &rtcp::build_report(FAR_SSRC, Some(info), &[], "far"));
+        f.rtp(
+            ms(100),
+            addr(4000),
+            &rtcp::build_report(FAR_SSRC, Some(info), &[], "far"),
+        );
         let t = f.core.poll_rtcp(f.at(ms(600)), &p, 0).unwrap();
-        assert_eq!((t.via, t.to), (Socket::Rtp, addr(4000)), "muxed reports are answered muxed");
+        assert_eq!(
+            (t.via, t.to),
+            (Socket::Rtp, addr(4000)),
+            "muxed reports are answered muxed"
+        );
         let RtcpPacket::ReceiverReport { blocks, .. } = &rtcp::parse(&t.data).unwrap()[0] else {
             panic!("expected an RR")
         };
@@ -799,11 +927,18 @@ mod tests {
             }
         }
         let s = f.core.stats();
-        assert_eq!(concealed_before_loss, Some(0), "a clean stream needs no concealment");
+        assert_eq!(
+            concealed_before_loss,
+            Some(0),
+            "a clean stream needs no concealment"
+        );
         assert_eq!(s.concealed_frames, 1, "the one missing packet is concealed");
         assert_eq!(s.packets_received, 29);
         assert!(frames.len() >= 27, "{} frames played", frames.len());
-        assert!(frames.iter().all(|fr| fr.len() == 160), "20 ms frames at 8 kHz");
+        assert!(
+            frames.iter().all(|fr| fr.len() == 160),
+            "20 ms frames at 8 kHz"
+        );
         // Concealment repeats the tone rather than dropping out: no silent frame.
         let quietest = frames.iter().map(|fr| rms(fr)).fold(f64::MAX, f64::min);
         assert!(quietest > 1000.0, "quietest frame rms {quietest}");
@@ -812,7 +947,11 @@ mod tests {
     #[test]
     fn nothing_plays_before_the_stream_starts_and_silence_follows_once_it_stops() {
         let mut f = Flow::new(params());
-        assert_eq!(f.core.play(), None, "nothing to play before the first packet");
+        assert_eq!(
+            f.core.play(),
+            None,
+            "nothing to play before the first packet"
+        );
         for seq in 0..10u16 {
             f.audio(addr(4000), seq);
             f.core.play();
@@ -821,7 +960,10 @@ mod tests {
         let tail: Vec<f64> = (0..20).filter_map(|_| f.core.play().map(rms)).collect();
         assert_eq!(tail.last(), Some(&0.0), "{tail:?}");
         let concealed = f.core.stats().concealed_frames;
-        assert!((1..=5).contains(&concealed), "{concealed} frames concealed (at most 100 ms)");
+        assert!(
+            (1..=5).contains(&concealed),
+            "{concealed} frames concealed (at most 100 ms)"
+        );
     }
 
     #[test]
@@ -831,7 +973,13 @@ mod tests {
         let mut send_event = |f: &mut Flow, key: u8, ts: u32, durations: &[u16]| {
             for (i, &duration) in durations.iter().enumerate() {
                 let end = i + 1 == durations.len();
-                let body = EventPayload { event: key, end, volume: 10, duration }.to_bytes();
+                let body = EventPayload {
+                    event: key,
+                    end,
+                    volume: 10,
+                    duration,
+                }
+                .to_bytes();
                 // The end packet is sent three times (RFC 4733 2.5.1.4).
                 for _ in 0..if end { 3 } else { 1 } {
                     let pkt = rtp_packet(TE_PT, i == 0, seq, ts, FAR_SSRC, &body);
@@ -841,22 +989,45 @@ mod tests {
             }
         };
         send_event(&mut f, 5, 0, &[160, 320, 480, 640, 800]);
-        assert_eq!(f.events(), vec![MediaEvent::Dtmf('5')], "one key press, one event");
+        assert_eq!(
+            f.events(),
+            vec![MediaEvent::Dtmf('5')],
+            "one key press, one event"
+        );
         // The same key again is a new press (new timestamp), even if only its end arrives.
         send_event(&mut f, 5, 8000, &[800]);
         send_event(&mut f, 11, 16000, &[160, 800]);
-        assert_eq!(f.events(), vec![MediaEvent::Dtmf('5'), MediaEvent::Dtmf('#')]);
+        assert_eq!(
+            f.events(),
+            vec![MediaEvent::Dtmf('5'), MediaEvent::Dtmf('#')]
+        );
         let s = f.core.stats();
         assert_eq!(s.dtmf_received, 3);
         assert_eq!(s.packets_received, 7 + 3 + 4);
-        assert_eq!(s.packets_lost, 0, "event packets take their sequence numbers");
+        assert_eq!(
+            s.packets_lost, 0,
+            "event packets take their sequence numbers"
+        );
     }
 
     #[test]
     fn a_stream_we_do_not_receive_is_counted_but_not_played_or_reported_as_dtmf() {
-        let mut f = Flow::new(StreamParams { direction: MediaDirection::SendOnly, ..params() });
-        let body = EventPayload { event: 1, end: true, volume: 10, duration: 800 }.to_bytes();
-        f.rtp(ms(0), addr(4000), &rtp_packet(TE_PT, true, 0, 0, FAR_SSRC, &body));
+        let mut f = Flow::new(StreamParams {
+            direction: MediaDirection::SendOnly,
+            ..params()
+        });
+        let body = EventPayload {
+            event: 1,
+            end: true,
+            volume: 10,
+            duration: 800,
+        }
+        .to_bytes();
+        f.rtp(
+            ms(0),
+            addr(4000),
+            &rtp_packet(TE_PT, true, 0, 0, FAR_SSRC, &body),
+        );
         for seq in 1..10u16 {
             f.audio(addr(4000), seq);
         }
@@ -868,17 +1039,29 @@ mod tests {
     #[test]
     fn nothing_is_sent_on_hold_or_when_our_direction_does_not_send() {
         let f = Flow::new(params());
-        let recvonly = StreamParams { direction: MediaDirection::RecvOnly, ..params() };
+        let recvonly = StreamParams {
+            direction: MediaDirection::RecvOnly,
+            ..params()
+        };
         assert_eq!(f.core.rtp_destination(&recvonly), None);
 
-        let hold = StreamParams { remote_rtp: "0.0.0.0:4000".parse().unwrap(), ..params() };
+        let hold = StreamParams {
+            remote_rtp: "0.0.0.0:4000".parse().unwrap(),
+            ..params()
+        };
         let mut f = Flow::new(hold.clone());
         assert_eq!(f.core.rtp_destination(&hold), None, "c=0.0.0.0");
         assert_eq!(f.core.poll_rtcp(f.at(ms(500)), &hold, 0), None);
-        assert!(f.core.next_rtcp_due() > f.at(ms(500)).mono, "the report interval still runs");
+        assert!(
+            f.core.next_rtcp_due() > f.at(ms(500)).mono,
+            "the report interval still runs"
+        );
         assert_eq!(f.core.bye(&hold), None);
         assert_eq!(
-            Flow::new(params()).core.bye(&params()).map(|t| (t.via, t.to)),
+            Flow::new(params())
+                .core
+                .bye(&params())
+                .map(|t| (t.via, t.to)),
             Some((Socket::Rtcp, addr(4001)))
         );
     }
@@ -890,8 +1073,15 @@ mod tests {
             f.audio(addr(4000), seq);
             f.core.play();
         }
-        assert!(!f.core.apply(StreamParams { direction: MediaDirection::SendRecv, ..params() }));
-        let pcma = StreamParams { codec: Codec::Pcma, payload_type: 8, ..params() };
+        assert!(!f.core.apply(StreamParams {
+            direction: MediaDirection::SendRecv,
+            ..params()
+        }));
+        let pcma = StreamParams {
+            codec: Codec::Pcma,
+            payload_type: 8,
+            ..params()
+        };
         assert!(f.core.apply(pcma), "new codec: the output follows its rate");
         assert_eq!(f.core.play(), None, "the old stream's audio is gone");
         // PCMU packets are now of an unexpected payload type.

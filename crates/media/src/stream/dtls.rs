@@ -49,7 +49,10 @@ impl Fingerprint {
             "sha-512" => sha2::Sha512::digest(der).to_vec(),
             _ => return None,
         };
-        Some(Fingerprint { hash: hash.to_string(), value })
+        Some(Fingerprint {
+            hash: hash.to_string(),
+            value,
+        })
     }
 }
 
@@ -68,7 +71,9 @@ pub struct DtlsIdentity {
 
 impl fmt::Debug for DtlsIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DtlsIdentity").field("fingerprint", &self.fingerprint).finish()
+        f.debug_struct("DtlsIdentity")
+            .field("fingerprint", &self.fingerprint)
+            .finish()
     }
 }
 
@@ -80,7 +85,8 @@ impl DtlsIdentity {
 }
 
 fn provider() -> Result<Arc<dyn rtc_dtls::crypto_provider::RTCCryptoProvider>, String> {
-    rtc_dtls::crypto_provider::default_provider().map_err(|e| format!("DTLS: no crypto provider: {e}"))
+    rtc_dtls::crypto_provider::default_provider()
+        .map_err(|e| format!("DTLS: no crypto provider: {e}"))
 }
 
 /// The phone's certificate, made at first use and kept for the life of the process.
@@ -89,11 +95,18 @@ pub fn identity() -> Result<&'static DtlsIdentity, String> {
     IDENTITY
         .get_or_init(|| {
             let provider = provider()?;
-            let certificate = Certificate::generate_self_signed(vec!["hookflash".to_string()], provider.crypto())
-                .map_err(|e| format!("DTLS: cannot make a certificate: {e}"))?;
-            let der = certificate.certificate.first().ok_or("DTLS: the certificate is empty")?;
+            let certificate =
+                Certificate::generate_self_signed(vec!["hookflash".to_string()], provider.crypto())
+                    .map_err(|e| format!("DTLS: cannot make a certificate: {e}"))?;
+            let der = certificate
+                .certificate
+                .first()
+                .ok_or("DTLS: the certificate is empty")?;
             let fingerprint = Fingerprint::of("sha-256", der.as_ref()).ok_or("DTLS: no SHA-256")?;
-            Ok(DtlsIdentity { certificate, fingerprint })
+            Ok(DtlsIdentity {
+                certificate,
+                fingerprint,
+            })
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -123,7 +136,11 @@ pub struct DtlsHandshake {
 
 impl fmt::Debug for DtlsHandshake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DtlsHandshake").field("role", &self.role).field("peer", &self.peer).field("state", &self.state).finish()
+        f.debug_struct("DtlsHandshake")
+            .field("role", &self.role)
+            .field("peer", &self.peer)
+            .field("state", &self.state)
+            .finish()
     }
 }
 
@@ -135,20 +152,38 @@ pub fn is_dtls(packet: &[u8]) -> bool {
 fn config(params: &DtlsParams, is_client: bool) -> Result<HandshakeConfig, String> {
     let me = identity()?;
     let wanted = params.remote_fingerprints.clone();
-    if !wanted.iter().any(|f| Fingerprint::of(&f.hash, b"").is_some()) {
+    if !wanted
+        .iter()
+        .any(|f| Fingerprint::of(&f.hash, b"").is_some())
+    {
         let hashes: Vec<&str> = wanted.iter().map(|f| f.hash.as_str()).collect();
-        return Err(format!("the far end's certificate fingerprint uses {} (we check sha-256, sha-384 and sha-512)", if hashes.is_empty() { "nothing".to_string() } else { hashes.join(", ") }));
+        return Err(format!(
+            "the far end's certificate fingerprint uses {} (we check sha-256, sha-384 and sha-512)",
+            if hashes.is_empty() {
+                "nothing".to_string()
+            } else {
+                hashes.join(", ")
+            }
+        ));
     }
-    let verify: rtc_dtls::config::VerifyPeerCertificateFn = Arc::new(move |certs: &[Vec<u8>], _| {
-        let Some(leaf) = certs.first() else {
-            return Err(rtc_shared::error::Error::Other("the far end sent no certificate".into()));
-        };
-        if wanted.iter().any(|f| Fingerprint::of(&f.hash, leaf).is_some_and(|ours| ours.value == f.value)) {
-            Ok(())
-        } else {
-            Err(rtc_shared::error::Error::Other("the far end's certificate does not match the fingerprint in its SDP".into()))
-        }
-    });
+    let verify: rtc_dtls::config::VerifyPeerCertificateFn =
+        Arc::new(move |certs: &[Vec<u8>], _| {
+            let Some(leaf) = certs.first() else {
+                return Err(rtc_shared::error::Error::Other(
+                    "the far end sent no certificate".into(),
+                ));
+            };
+            if wanted
+                .iter()
+                .any(|f| Fingerprint::of(&f.hash, leaf).is_some_and(|ours| ours.value == f.value))
+            {
+                Ok(())
+            } else {
+                Err(rtc_shared::error::Error::Other(
+                    "the far end's certificate does not match the fingerprint in its SDP".into(),
+                ))
+            }
+        });
     ConfigBuilder::default()
         .with_crypto_provider(provider()?)
         .with_certificates(vec![me.certificate.clone()])
@@ -183,7 +218,19 @@ fn cut_keys(material: &[u8], suite: SrtpSuite, is_client: bool) -> Option<SrtpKe
         out
     };
     let (client, server) = (join(client_key, client_salt), join(server_key, server_salt));
-    Some(if is_client { SrtpKeys { suite, local: client, remote: server } } else { SrtpKeys { suite, local: server, remote: client } })
+    Some(if is_client {
+        SrtpKeys {
+            suite,
+            local: client,
+            remote: server,
+        }
+    } else {
+        SrtpKeys {
+            suite,
+            local: server,
+            remote: client,
+        }
+    })
 }
 
 impl DtlsHandshake {
@@ -191,7 +238,11 @@ impl DtlsHandshake {
     pub fn new(params: &DtlsParams, local: SocketAddr) -> Result<DtlsHandshake, String> {
         let is_client = params.role == DtlsRole::Client;
         let cfg = Arc::new(config(params, is_client)?);
-        let (server_config, client_config) = if is_client { (None, Some(cfg)) } else { (Some(cfg), None) };
+        let (server_config, client_config) = if is_client {
+            (None, Some(cfg))
+        } else {
+            (Some(cfg), None)
+        };
         Ok(DtlsHandshake {
             endpoint: Endpoint::new(local, TransportProtocol::UDP, server_config),
             role: params.role,
@@ -217,7 +268,9 @@ impl DtlsHandshake {
 
     /// As the client: sends the ClientHello to `to` (the address the far end's SDP named).
     pub fn start(&mut self, now: Instant, to: SocketAddr) {
-        let Some(cfg) = self.client_config.clone() else { return };
+        let Some(cfg) = self.client_config.clone() else {
+            return;
+        };
         if self.peer.is_some() {
             return;
         }
@@ -243,16 +296,25 @@ impl DtlsHandshake {
         };
         match self.endpoint.read(now, from, None, BytesMut::from(data)) {
             Ok(events) => {
-                if self.keys.is_none() && events.iter().any(|e| matches!(e, EndpointEvent::HandshakeComplete)) {
+                if self.keys.is_none()
+                    && events
+                        .iter()
+                        .any(|e| matches!(e, EndpointEvent::HandshakeComplete))
+                {
                     return self.complete(from);
                 }
                 false
             }
             Err(e) => {
                 // A server may see junk from strangers: only its peer's failure counts.
-                if self.role == DtlsRole::Client || self.keys.is_none() && self.endpoint.get_connection_state(from).is_some() {
+                if self.role == DtlsRole::Client
+                    || self.keys.is_none() && self.endpoint.get_connection_state(from).is_some()
+                {
                     let text = e.to_string();
-                    if self.role == DtlsRole::Client || text.contains("fingerprint") || text.contains("certificate") {
+                    if self.role == DtlsRole::Client
+                        || text.contains("fingerprint")
+                        || text.contains("certificate")
+                    {
                         self.state = DtlsState::Failed(format!("DTLS handshake failed: {text}"));
                     }
                 }
@@ -262,12 +324,16 @@ impl DtlsHandshake {
     }
 
     fn complete(&mut self, from: SocketAddr) -> bool {
-        let Some(state) = self.endpoint.get_connection_state(from) else { return false };
+        let Some(state) = self.endpoint.get_connection_state(from) else {
+            return false;
+        };
         let suite = match state.srtp_protection_profile() {
             SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80 => SrtpSuite::AesCm128HmacSha1_80,
             SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_32 => SrtpSuite::AesCm128HmacSha1_32,
             other => {
-                self.state = DtlsState::Failed(format!("DTLS: the far end chose an SRTP profile we do not run ({other:?})"));
+                self.state = DtlsState::Failed(format!(
+                    "DTLS: the far end chose an SRTP profile we do not run ({other:?})"
+                ));
                 return false;
             }
         };
@@ -291,7 +357,9 @@ impl DtlsHandshake {
 
     /// The next datagram to send: where, and what.
     pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
-        self.endpoint.poll_transmit().map(|t| (t.transport.peer_addr, t.message.to_vec()))
+        self.endpoint
+            .poll_transmit()
+            .map(|t| (t.transport.peer_addr, t.message.to_vec()))
     }
 
     /// When [`Self::handle_timeout`] is next due (handshake retransmission).
@@ -300,7 +368,10 @@ impl DtlsHandshake {
             return None;
         }
         let peers: Vec<SocketAddr> = self.endpoint.get_connections_keys().copied().collect();
-        peers.iter().filter_map(|p| self.endpoint.poll_timeout(p)).min()
+        peers
+            .iter()
+            .filter_map(|p| self.endpoint.poll_timeout(p))
+            .min()
     }
 
     /// Retransmits what is due at `now`; a handshake out of retransmissions fails.
@@ -312,7 +383,8 @@ impl DtlsHandshake {
         for p in peers {
             if let Err(e) = self.endpoint.handle_timeout(p, now) {
                 if self.role == DtlsRole::Client {
-                    self.state = DtlsState::Failed(format!("DTLS handshake with {p} timed out: {e}"));
+                    self.state =
+                        DtlsState::Failed(format!("DTLS handshake with {p} timed out: {e}"));
                 }
             }
         }
@@ -355,11 +427,28 @@ mod tests {
     #[test]
     fn a_handshake_gives_both_sides_the_same_keys_crosswise() {
         let now = Instant::now();
-        let mut client = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Client, remote_fingerprints: ours() }, addr(5000)).unwrap();
-        let mut server = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Server, remote_fingerprints: ours() }, addr(4000)).unwrap();
+        let mut client = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Client,
+                remote_fingerprints: ours(),
+            },
+            addr(5000),
+        )
+        .unwrap();
+        let mut server = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Server,
+                remote_fingerprints: ours(),
+            },
+            addr(4000),
+        )
+        .unwrap();
         client.start(now, addr(4000));
         exchange(&mut client, &mut server, now);
-        assert_eq!((client.state(), server.state()), (&DtlsState::Connected, &DtlsState::Connected));
+        assert_eq!(
+            (client.state(), server.state()),
+            (&DtlsState::Connected, &DtlsState::Connected)
+        );
         let (c, s) = (client.keys().unwrap(), server.keys().unwrap());
         assert_eq!((c.local, c.remote), (s.remote, s.local));
         assert_ne!(c.local, c.remote);
@@ -369,26 +458,64 @@ mod tests {
     #[test]
     fn a_certificate_that_is_not_the_one_in_the_sdp_fails_the_handshake() {
         let now = Instant::now();
-        let wrong = vec![Fingerprint { hash: "sha-256".into(), value: vec![7; 32] }];
-        let mut client = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Client, remote_fingerprints: wrong }, addr(5000)).unwrap();
-        let mut server = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Server, remote_fingerprints: ours() }, addr(4000)).unwrap();
+        let wrong = vec![Fingerprint {
+            hash: "sha-256".into(),
+            value: vec![7; 32],
+        }];
+        let mut client = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Client,
+                remote_fingerprints: wrong,
+            },
+            addr(5000),
+        )
+        .unwrap();
+        let mut server = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Server,
+                remote_fingerprints: ours(),
+            },
+            addr(4000),
+        )
+        .unwrap();
         client.start(now, addr(4000));
         exchange(&mut client, &mut server, now);
         assert!(client.keys().is_none() && server.keys().is_none());
-        assert!(matches!(client.state(), DtlsState::Failed(_)), "{:?}", client.state());
+        assert!(
+            matches!(client.state(), DtlsState::Failed(_)),
+            "{:?}",
+            client.state()
+        );
     }
 
     #[test]
     fn a_fingerprint_hash_we_cannot_check_is_refused_up_front() {
-        let md5 = vec![Fingerprint { hash: "md5".into(), value: vec![1; 16] }];
-        let e = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Client, remote_fingerprints: md5 }, addr(5000)).unwrap_err();
+        let md5 = vec![Fingerprint {
+            hash: "md5".into(),
+            value: vec![1; 16],
+        }];
+        let e = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Client,
+                remote_fingerprints: md5,
+            },
+            addr(5000),
+        )
+        .unwrap_err();
         assert!(e.contains("md5"), "{e}");
     }
 
     #[test]
     fn the_client_retransmits_until_the_server_answers() {
         let now = Instant::now();
-        let mut client = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Client, remote_fingerprints: ours() }, addr(5000)).unwrap();
+        let mut client = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Client,
+                remote_fingerprints: ours(),
+            },
+            addr(5000),
+        )
+        .unwrap();
         client.start(now, addr(4000));
         let first = client.poll_transmit().expect("a ClientHello");
         assert!(is_dtls(&first.1));
@@ -402,8 +529,22 @@ mod tests {
     #[test]
     fn the_servers_flights_count_from_another_of_its_addresses() {
         let now = Instant::now();
-        let mut client = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Client, remote_fingerprints: ours() }, addr(5000)).unwrap();
-        let mut server = DtlsHandshake::new(&DtlsParams { role: DtlsRole::Server, remote_fingerprints: ours() }, addr(4000)).unwrap();
+        let mut client = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Client,
+                remote_fingerprints: ours(),
+            },
+            addr(5000),
+        )
+        .unwrap();
+        let mut server = DtlsHandshake::new(
+            &DtlsParams {
+                role: DtlsRole::Server,
+                remote_fingerprints: ours(),
+            },
+            addr(4000),
+        )
+        .unwrap();
         // The SDP named 192.0.2.2:4000; the server answers from 127.0.0.1:4000.
         let named = SocketAddr::from(([192, 0, 2, 2], 4000));
         client.start(now, named);
@@ -416,7 +557,10 @@ mod tests {
                 client.handle(now, addr(4000), &data);
             }
         }
-        assert_eq!((client.state(), server.state()), (&DtlsState::Connected, &DtlsState::Connected));
+        assert_eq!(
+            (client.state(), server.state()),
+            (&DtlsState::Connected, &DtlsState::Connected)
+        );
     }
 
     #[test]

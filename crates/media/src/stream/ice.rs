@@ -57,7 +57,12 @@ pub enum IceState {
     Checking,
     /// A pair is selected: media goes to `remote`, from our candidate `local` (a relayed one
     /// means through the TURN server).
-    Connected { local: SocketAddr, remote: SocketAddr, local_kind: &'static str, remote_kind: &'static str },
+    Connected {
+        local: SocketAddr,
+        remote: SocketAddr,
+        local_kind: &'static str,
+        remote_kind: &'static str,
+    },
     /// No pair worked (or consent was lost): the reason, for the user.
     Failed(String),
 }
@@ -76,7 +81,10 @@ pub struct IceLink {
 
 impl fmt::Debug for IceLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IceLink").field("params", &self.params).field("state", &self.state).finish_non_exhaustive()
+        f.debug_struct("IceLink")
+            .field("params", &self.params)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,11 +120,14 @@ impl IceLink {
             keepalive_interval: Some(Duration::from_secs(2)),
             ..Default::default()
         };
-        let provider = rtc_ice::crypto::default_provider().map_err(|e| format!("ICE cannot start: {e}"))?;
-        let mut agent = Agent::new(now, Arc::new(config), provider).map_err(|e| format!("ICE cannot start: {e}"))?;
+        let provider =
+            rtc_ice::crypto::default_provider().map_err(|e| format!("ICE cannot start: {e}"))?;
+        let mut agent = Agent::new(now, Arc::new(config), provider)
+            .map_err(|e| format!("ICE cannot start: {e}"))?;
         let (mut base, mut relayed) = (None, None);
         for raw in &params.local_candidates {
-            let c = unmarshal_candidate(raw).map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
+            let c = unmarshal_candidate(raw)
+                .map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
             if c.component() != component {
                 continue;
             }
@@ -125,7 +136,9 @@ impl IceLink {
                 CandidateType::Relay => _ = relayed.get_or_insert(c.addr()),
                 _ => {}
             }
-            agent.add_local_candidate(c).map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
+            agent
+                .add_local_candidate(c)
+                .map_err(|e| format!("our ICE candidate \"{raw}\" cannot be used: {e}"))?;
         }
         let base = base.ok_or("ICE needs a host candidate of ours, and none was given")?;
         for raw in &params.remote_candidates {
@@ -138,9 +151,21 @@ impl IceLink {
             }
         }
         agent
-            .start_connectivity_checks(now, params.controlling, params.remote_ufrag.clone(), params.remote_pwd.clone())
+            .start_connectivity_checks(
+                now,
+                params.controlling,
+                params.remote_ufrag.clone(),
+                params.remote_pwd.clone(),
+            )
             .map_err(|e| format!("ICE cannot start: {e}"))?;
-        Ok(IceLink { agent, params: params.clone(), base, relayed, component, state: IceState::Checking })
+        Ok(IceLink {
+            agent,
+            params: params.clone(),
+            base,
+            relayed,
+            component,
+            state: IceState::Checking,
+        })
     }
 
     pub fn params(&self) -> &IceParams {
@@ -152,7 +177,12 @@ impl IceLink {
     }
 
     fn context(&self, local: SocketAddr, peer: SocketAddr) -> TransportContext {
-        TransportContext { local_addr: local, peer_addr: peer, ecn: None, transport_protocol: TransportProtocol::UDP }
+        TransportContext {
+            local_addr: local,
+            peer_addr: peer,
+            ecn: None,
+            transport_protocol: TransportProtocol::UDP,
+        }
     }
 
     /// Our relayed candidate's address (on the TURN server), if we offered one.
@@ -178,8 +208,18 @@ impl IceLink {
 
     /// A STUN datagram from `from` that arrived at our candidate `local` (the socket's address,
     /// or our relayed address when the TURN server relayed it).
-    pub fn handle_stun_at(&mut self, now: Instant, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        let msg = TransportMessage { now, transport: self.context(local, from), message: BytesMut::from(data) };
+    pub fn handle_stun_at(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        let msg = TransportMessage {
+            now,
+            transport: self.context(local, from),
+            message: BytesMut::from(data),
+        };
         // A check the agent will not take (unknown username, bad integrity) is dropped.
         let _ = self.agent.handle_read(msg);
         self.take_events();
@@ -199,14 +239,23 @@ impl IceLink {
     /// our relayed one), and where to.
     pub fn poll_transmit(&mut self) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
         let t = self.agent.poll_write()?;
-        Some((t.transport.local_addr, t.transport.peer_addr, t.message.to_vec()))
+        Some((
+            t.transport.local_addr,
+            t.transport.peer_addr,
+            t.message.to_vec(),
+        ))
     }
 
     fn take_events(&mut self) {
         while let Some(e) = self.agent.poll_event() {
             match e.event {
                 Event::SelectedCandidatePairChange(local, remote) => {
-                    self.state = IceState::Connected { local: local.addr(), remote: remote.addr(), local_kind: kind(local.candidate_type()), remote_kind: kind(remote.candidate_type()) };
+                    self.state = IceState::Connected {
+                        local: local.addr(),
+                        remote: remote.addr(),
+                        local_kind: kind(local.candidate_type()),
+                        remote_kind: kind(remote.candidate_type()),
+                    };
                 }
                 Event::ConnectionStateChange(ConnectionState::Failed) => {
                     let why = if matches!(self.state, IceState::Connected { .. }) {
@@ -259,8 +308,16 @@ mod tests {
             local_pwd: format!("{lu}-password-0123456789"),
             remote_ufrag: ru.into(),
             remote_pwd: format!("{ru}-password-0123456789"),
-            local_candidates: vec![format!("1 1 UDP 2130706431 {} {} typ host", local.split(':').next().unwrap(), local.split(':').nth(1).unwrap())],
-            remote_candidates: vec![format!("1 1 UDP 2130706431 {} {} typ host", remote.split(':').next().unwrap(), remote.split(':').nth(1).unwrap())],
+            local_candidates: vec![format!(
+                "1 1 UDP 2130706431 {} {} typ host",
+                local.split(':').next().unwrap(),
+                local.split(':').nth(1).unwrap()
+            )],
+            remote_candidates: vec![format!(
+                "1 1 UDP 2130706431 {} {} typ host",
+                remote.split(':').next().unwrap(),
+                remote.split(':').nth(1).unwrap()
+            )],
             controlling,
         }
     }
@@ -272,8 +329,18 @@ mod tests {
         let a_addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
         let b_addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let mut now = Instant::now();
-        let mut a = IceLink::new(&params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")), 1, now).unwrap();
-        let mut b = IceLink::new(&params("127.0.0.1:5000", "127.0.0.1:4000", false, ("bbbb", "aaaa")), 1, now).unwrap();
+        let mut a = IceLink::new(
+            &params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")),
+            1,
+            now,
+        )
+        .unwrap();
+        let mut b = IceLink::new(
+            &params("127.0.0.1:5000", "127.0.0.1:4000", false, ("bbbb", "aaaa")),
+            1,
+            now,
+        )
+        .unwrap();
         for _ in 0..200 {
             a.handle_timeout(now);
             b.handle_timeout(now);
@@ -295,7 +362,14 @@ mod tests {
         }
         assert_eq!(a.remote(), Some(b_addr), "{:?}", a.state());
         assert_eq!(b.remote(), Some(a_addr), "{:?}", b.state());
-        assert!(matches!(a.state(), IceState::Connected { local_kind: "host", remote_kind: "host", .. }));
+        assert!(matches!(
+            a.state(),
+            IceState::Connected {
+                local_kind: "host",
+                remote_kind: "host",
+                ..
+            }
+        ));
         assert!(a.proven(now, b_addr));
         assert!(!a.proven(now, "127.0.0.1:6666".parse().unwrap()));
     }
@@ -304,7 +378,12 @@ mod tests {
     #[test]
     fn silence_fails_with_a_reason() {
         let mut now = Instant::now();
-        let mut a = IceLink::new(&params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")), 1, now).unwrap();
+        let mut a = IceLink::new(
+            &params("127.0.0.1:4000", "127.0.0.1:5000", true, ("aaaa", "bbbb")),
+            1,
+            now,
+        )
+        .unwrap();
         for _ in 0..400 {
             a.handle_timeout(now);
             while a.poll_transmit().is_some() {}

@@ -58,7 +58,10 @@ mod tests {
         assert_eq!(clock.align(t0), t0);
         assert_eq!(clock.align(t0 + ms(1)), t0 + ms(10));
         assert_eq!(clock.align(t0 + ms(10)), t0 + ms(10));
-        assert_eq!(clock.align(t0 + ms(37) + Duration::from_micros(1)), t0 + ms(40));
+        assert_eq!(
+            clock.align(t0 + ms(37) + Duration::from_micros(1)),
+            t0 + ms(40)
+        );
         // Before the origin (a stream started the instant the switch was made): the origin.
         assert_eq!(clock.align(t0 - ms(3)), t0);
         assert_eq!(clock.ticks_by(t0), 1);

@@ -33,10 +33,10 @@ pub mod transport;
 pub mod turn;
 
 pub use self::core::{Now, SentFrame, StreamCore};
-pub use self::pacer::Pacer;
-pub use self::rtcp_timer::RtcpTimer;
 pub use self::dtls::{identity as dtls_identity, DtlsParams, DtlsRole, Fingerprint};
 pub use self::ice::{IceParams, IceState};
+pub use self::pacer::Pacer;
+pub use self::rtcp_timer::RtcpTimer;
 pub use self::srtp::{SrtpKeys, SrtpSuite};
 pub use self::transport::{Socket, Transmit, Transport};
 pub use self::turn::{IceServers, TurnClient, TurnServer};

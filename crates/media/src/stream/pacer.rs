@@ -24,13 +24,23 @@ pub struct Pacer {
 impl Pacer {
     /// The first frame is due at `start`, then one every `period`.
     pub fn new(start: Instant, period: Duration) -> Pacer {
-        Pacer { origin: start, n: 0, period, clock: None }
+        Pacer {
+            origin: start,
+            n: 0,
+            period,
+            clock: None,
+        }
     }
 
     /// Frames on `clock`'s grid: the first at its first tick from `now`; a restarted schedule
     /// stays on the grid.
     pub fn on_clock(clock: MediaClock, now: Instant, period: Duration) -> Pacer {
-        Pacer { origin: clock.align(now), n: 0, period, clock: Some(clock) }
+        Pacer {
+            origin: clock.align(now),
+            n: 0,
+            period,
+            clock: Some(clock),
+        }
     }
 
     /// When the next frame is due.
@@ -110,7 +120,11 @@ mod tests {
         // A stall restarts the schedule on the grid, not at the odd moment it woke.
         let late = a.next_due() + ms(1234);
         a.tick(late);
-        assert!(on_grid(a.next_due()) && a.next_due() > late, "{:?}", a.next_due() - t0);
+        assert!(
+            on_grid(a.next_due()) && a.next_due() > late,
+            "{:?}",
+            a.next_due() - t0
+        );
         b.set_period(ms(20));
         assert!(on_grid(b.next_due()));
     }
@@ -123,8 +137,16 @@ mod tests {
             p.tick(p.next_due()); // frames at 0, 20, 40
         }
         p.set_period(ms(40));
-        assert_eq!(p.next_due(), t0 + ms(80), "40 ms after the frame sent at 40 ms");
+        assert_eq!(
+            p.next_due(),
+            t0 + ms(80),
+            "40 ms after the frame sent at 40 ms"
+        );
         p.set_period(ms(40));
-        assert_eq!(p.next_due(), t0 + ms(80), "the same packet time changes nothing");
+        assert_eq!(
+            p.next_due(),
+            t0 + ms(80),
+            "the same packet time changes nothing"
+        );
     }
 }

@@ -29,7 +29,11 @@ pub struct RtcpTimer {
 impl RtcpTimer {
     /// A schedule for a stream that starts at `start`.
     pub fn new(start: Instant, seed: u64) -> RtcpTimer {
-        RtcpTimer { start, next: start + RTCP_FIRST, rng: seed }
+        RtcpTimer {
+            start,
+            next: start + RTCP_FIRST,
+            rng: seed,
+        }
     }
 
     /// When the next report is due.
@@ -81,14 +85,23 @@ mod tests {
             early.push(timer.next_due() - now);
             now = timer.next_due();
         }
-        assert!(early.iter().all(|d| *d >= Duration::from_millis(500) && *d < Duration::from_millis(1500)), "{early:?}");
+        assert!(
+            early
+                .iter()
+                .all(|d| *d >= Duration::from_millis(500) && *d < Duration::from_millis(1500)),
+            "{early:?}"
+        );
         let mut late = Vec::new();
         for _ in 0..50 {
             timer.sent(now);
             late.push(timer.next_due() - now);
             now = timer.next_due();
         }
-        assert!(late.iter().all(|d| *d >= Duration::from_millis(2500) && *d < Duration::from_millis(7500)), "{late:?}");
+        assert!(
+            late.iter()
+                .all(|d| *d >= Duration::from_millis(2500) && *d < Duration::from_millis(7500)),
+            "{late:?}"
+        );
         // Randomised: not all the same, and spread over both halves of the range.
         assert!(late.iter().any(|d| *d < RTCP_INTERVAL) && late.iter().any(|d| *d > RTCP_INTERVAL));
     }

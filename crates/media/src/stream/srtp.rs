@@ -36,7 +36,11 @@ pub struct SrtpKeys {
 
 impl fmt::Debug for SrtpKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SrtpKeys").field("suite", &self.suite).field("local", &"***").field("remote", &"***").finish()
+        f.debug_struct("SrtpKeys")
+            .field("suite", &self.suite)
+            .field("local", &"***")
+            .field("remote", &"***")
+            .finish()
     }
 }
 
@@ -66,7 +70,10 @@ pub struct Srtp {
 
 impl fmt::Debug for Srtp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Srtp").field("keys", &self.keys).field("counters", &self.counters).finish()
+        f.debug_struct("Srtp")
+            .field("keys", &self.keys)
+            .field("counters", &self.counters)
+            .finish()
     }
 }
 
@@ -80,11 +87,22 @@ fn profile(suite: SrtpSuite) -> ProtectionProfile {
 fn context(key: &[u8; KEY_LEN], suite: SrtpSuite, replay: bool) -> Result<Context, String> {
     let (master_key, master_salt) = key.split_at(16);
     let (rtp, rtcp) = if replay {
-        (Some(srtp_replay_protection(REPLAY_WINDOW)), Some(srtcp_replay_protection(REPLAY_WINDOW)))
+        (
+            Some(srtp_replay_protection(REPLAY_WINDOW)),
+            Some(srtcp_replay_protection(REPLAY_WINDOW)),
+        )
     } else {
         (None, None)
     };
-    Context::new(master_key, master_salt, profile(suite), rtp, rtcp, &RingCrypto).map_err(|e| format!("SRTP: {e}"))
+    Context::new(
+        master_key,
+        master_salt,
+        profile(suite),
+        rtp,
+        rtcp,
+        &RingCrypto,
+    )
+    .map_err(|e| format!("SRTP: {e}"))
 }
 
 /// RTCP or RTP on a muxed socket (RFC 5761 4): RTCP packet types 192–223 in the second byte.
@@ -96,7 +114,12 @@ impl Srtp {
     pub fn new(keys: SrtpKeys) -> Result<Srtp, String> {
         let outbound = context(&keys.local, keys.suite, false)?;
         let inbound = context(&keys.remote, keys.suite, true)?;
-        Ok(Srtp { keys, outbound, inbound, counters: SrtpCounters::default() })
+        Ok(Srtp {
+            keys,
+            outbound,
+            inbound,
+            counters: SrtpCounters::default(),
+        })
     }
 
     pub fn keys(&self) -> &SrtpKeys {
@@ -109,13 +132,21 @@ impl Srtp {
 
     /// Protects an RTP or RTCP packet for sending. `None` only for a packet too short to be one.
     pub fn protect(&mut self, packet: &[u8], rtcp: bool) -> Option<Vec<u8>> {
-        let out = if rtcp { self.outbound.encrypt_rtcp(packet) } else { self.outbound.encrypt_rtp(packet) };
+        let out = if rtcp {
+            self.outbound.encrypt_rtcp(packet)
+        } else {
+            self.outbound.encrypt_rtp(packet)
+        };
         out.ok().map(|b| b.to_vec())
     }
 
     /// Checks and opens a received packet; a dropped one is counted.
     pub fn unprotect(&mut self, packet: &[u8], rtcp: bool) -> Result<Vec<u8>, Dropped> {
-        let out = if rtcp { self.inbound.decrypt_rtcp(packet) } else { self.inbound.decrypt_rtp(packet) };
+        let out = if rtcp {
+            self.inbound.decrypt_rtcp(packet)
+        } else {
+            self.inbound.decrypt_rtp(packet)
+        };
         match out {
             Ok(b) => Ok(b.to_vec()),
             Err(e) => {
@@ -137,25 +168,57 @@ mod tests {
     use super::*;
 
     fn rtp(seq: u16, payload: &[u8]) -> Vec<u8> {
-        let mut p = vec![0x80, 0, (seq >> 8) as u8, seq as u8, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78];
+        let mut p = vec![
+            0x80,
+            0,
+            (seq >> 8) as u8,
+            seq as u8,
+            0,
+            0,
+            0,
+            160,
+            0x12,
+            0x34,
+            0x56,
+            0x78,
+        ];
         p.extend_from_slice(payload);
         p
     }
 
     fn pair(suite: SrtpSuite) -> (Srtp, Srtp) {
         let (a, b) = ([1u8; KEY_LEN], [2u8; KEY_LEN]);
-        (Srtp::new(SrtpKeys { suite, local: a, remote: b }).unwrap(), Srtp::new(SrtpKeys { suite, local: b, remote: a }).unwrap())
+        (
+            Srtp::new(SrtpKeys {
+                suite,
+                local: a,
+                remote: b,
+            })
+            .unwrap(),
+            Srtp::new(SrtpKeys {
+                suite,
+                local: b,
+                remote: a,
+            })
+            .unwrap(),
+        )
     }
 
     #[test]
     fn what_one_side_protects_the_other_opens_and_the_wire_does_not_show_it() {
-        for (suite, tag) in [(SrtpSuite::AesCm128HmacSha1_80, 10), (SrtpSuite::AesCm128HmacSha1_32, 4)] {
+        for (suite, tag) in [
+            (SrtpSuite::AesCm128HmacSha1_80, 10),
+            (SrtpSuite::AesCm128HmacSha1_32, 4),
+        ] {
             let (mut alice, mut bob) = pair(suite);
             let clear = rtp(1, b"hello, this is audio");
             let wire = alice.protect(&clear, false).unwrap();
             assert_eq!(wire.len(), clear.len() + tag, "{suite:?} tag length");
             assert_eq!(wire[..12], clear[..12], "the RTP header stays readable");
-            assert!(!wire.windows(5).any(|w| w == b"hello"), "the payload is encrypted");
+            assert!(
+                !wire.windows(5).any(|w| w == b"hello"),
+                "the payload is encrypted"
+            );
             assert_eq!(bob.unprotect(&wire, false).unwrap(), clear);
         }
     }
@@ -179,12 +242,26 @@ mod tests {
         let n = forged.len();
         forged[n - 15] ^= 1;
         assert_eq!(bob.unprotect(&forged, false), Err(Dropped::Authentication));
-        assert_eq!(bob.unprotect(&rtp(8, b"clear text, no tag"), false), Err(Dropped::Authentication));
+        assert_eq!(
+            bob.unprotect(&rtp(8, b"clear text, no tag"), false),
+            Err(Dropped::Authentication)
+        );
         assert!(bob.unprotect(&wire, false).is_ok());
         assert_eq!(bob.unprotect(&wire, false), Err(Dropped::Replay));
-        assert_eq!(bob.counters(), SrtpCounters { auth_failures: 2, replays: 1 });
+        assert_eq!(
+            bob.counters(),
+            SrtpCounters {
+                auth_failures: 2,
+                replays: 1
+            }
+        );
         // A third party with another key gets nowhere either.
-        let mut eve = Srtp::new(SrtpKeys { suite: SrtpSuite::AesCm128HmacSha1_80, local: [9; KEY_LEN], remote: [9; KEY_LEN] }).unwrap();
+        let mut eve = Srtp::new(SrtpKeys {
+            suite: SrtpSuite::AesCm128HmacSha1_80,
+            local: [9; KEY_LEN],
+            remote: [9; KEY_LEN],
+        })
+        .unwrap();
         let theirs = eve.protect(&rtp(9, b"injected"), false).unwrap();
         assert_eq!(bob.unprotect(&theirs, false), Err(Dropped::Authentication));
     }

@@ -161,7 +161,9 @@ impl Transport {
     /// TURN server (the pair starts at our relayed candidate).
     fn route(&self, via: Socket, to: SocketAddr) -> (SocketAddr, bool) {
         let guard = self.ice();
-        let Some(side) = guard.as_ref() else { return (to, false) };
+        let Some(side) = guard.as_ref() else {
+            return (to, false);
+        };
         let link = match via {
             Socket::Rtp => Some(&side.link),
             Socket::Rtcp => side.rtcp.as_ref(),
@@ -174,12 +176,20 @@ impl Transport {
 
     /// The datagrams that really leave `via` for `data` to `to`: itself, or, `relayed`, the
     /// TURN server's Send indication or ChannelData carrying it (nothing without an allocation).
-    fn wrap(&self, via: Socket, relayed: bool, to: SocketAddr, data: Vec<u8>) -> Vec<(SocketAddr, Vec<u8>)> {
+    fn wrap(
+        &self,
+        via: Socket,
+        relayed: bool,
+        to: SocketAddr,
+        data: Vec<u8>,
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
         if !relayed {
             return vec![(to, data)];
         }
         let mut turn = self.turn();
-        let Some(client) = turn[index(via)].as_mut() else { return Vec::new() };
+        let Some(client) = turn[index(via)].as_mut() else {
+            return Vec::new();
+        };
         client.send(Instant::now(), to, &data);
         std::iter::from_fn(|| client.poll_transmit()).collect()
     }
@@ -194,12 +204,24 @@ impl Transport {
                 Some(side) if side.link.params() == p => side.sdp_remote = params.remote_rtp,
                 _ => {
                     let muxed = params.remote_rtcp == Some(params.remote_rtp);
-                    let rtcp = if muxed { None } else { Some(IceLink::new(p, 2, now)?) };
-                    let side = IceSide { link: IceLink::new(p, 1, now)?, rtcp, sdp_remote: params.remote_rtp, reported: false };
+                    let rtcp = if muxed {
+                        None
+                    } else {
+                        Some(IceLink::new(p, 2, now)?)
+                    };
+                    let side = IceSide {
+                        link: IceLink::new(p, 1, now)?,
+                        rtcp,
+                        sdp_remote: params.remote_rtp,
+                        reported: false,
+                    };
                     // The TURN server forwards only from (and to) addresses we permitted: the
                     // far end's candidates, before any check goes through it.
                     let mut turn = self.turn();
-                    for (i, link) in [Some(&side.link), side.rtcp.as_ref()].into_iter().enumerate() {
+                    for (i, link) in [Some(&side.link), side.rtcp.as_ref()]
+                        .into_iter()
+                        .enumerate()
+                    {
                         if let (Some(link), Some(client)) = (link, turn[i].as_mut()) {
                             for addr in link.remote_addresses() {
                                 client.permit(now, addr);
@@ -218,7 +240,10 @@ impl Transport {
     }
 
     fn keep_counters(&self, old: &Protection) {
-        let mut before = self.dropped_before.lock().unwrap_or_else(|p| p.into_inner());
+        let mut before = self
+            .dropped_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for c in counters_of(old) {
             before.auth_failures += c.auth_failures;
             before.replays += c.replays;
@@ -253,7 +278,9 @@ impl Transport {
         // Whatever changes, the housekeeping looks again.
         self.wake.notify_one();
         self.configure_ice(params, now)?;
-        let Some(dtls) = &params.dtls else { return self.set_keys(params.srtp.as_ref()) };
+        let Some(dtls) = &params.dtls else {
+            return self.set_keys(params.srtp.as_ref());
+        };
         let mut current = self.protection();
         if let Protection::Dtls(link) = &*current {
             if link.params == *dtls {
@@ -261,9 +288,16 @@ impl Transport {
             }
         }
         let muxed = params.remote_rtcp == Some(params.remote_rtp);
-        let local = |s: &tokio::net::UdpSocket| s.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let local = |s: &tokio::net::UdpSocket| {
+            s.local_addr()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        };
         let mut rtp = DtlsHandshake::new(dtls, local(&self.endpoint.rtp))?;
-        let mut rtcp = if muxed { None } else { Some(DtlsHandshake::new(dtls, local(&self.endpoint.rtcp))?) };
+        let mut rtcp = if muxed {
+            None
+        } else {
+            Some(DtlsHandshake::new(dtls, local(&self.endpoint.rtcp))?)
+        };
         if dtls.role == DtlsRole::Client {
             rtp.start(now, params.remote_rtp);
             if let Some(h) = rtcp.as_mut() {
@@ -272,8 +306,14 @@ impl Transport {
         }
         let link = DtlsLink {
             params: dtls.clone(),
-            rtp: Component { handshake: rtp, srtp: None },
-            rtcp: rtcp.map(|handshake| Component { handshake, srtp: None }),
+            rtp: Component {
+                handshake: rtp,
+                srtp: None,
+            },
+            rtcp: rtcp.map(|handshake| Component {
+                handshake,
+                srtp: None,
+            }),
             failure: None,
             reported: false,
         };
@@ -293,11 +333,16 @@ impl Transport {
 
     /// Packets SRTP dropped so far (forged, corrupted, clear, replayed).
     pub fn srtp_counters(&self) -> SrtpCounters {
-        let before = *self.dropped_before.lock().unwrap_or_else(|p| p.into_inner());
-        counters_of(&self.protection()).into_iter().fold(before, |a, c| SrtpCounters {
-            auth_failures: a.auth_failures + c.auth_failures,
-            replays: a.replays + c.replays,
-        })
+        let before = *self
+            .dropped_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        counters_of(&self.protection())
+            .into_iter()
+            .fold(before, |a, c| SrtpCounters {
+                auth_failures: a.auth_failures + c.auth_failures,
+                replays: a.replays + c.replays,
+            })
     }
 
     fn socket(&self, via: Socket) -> &tokio::net::UdpSocket {
@@ -322,7 +367,10 @@ impl Transport {
         // ICE checks: (socket, through the relay, to, data).
         let mut checks = Vec::new();
         if let Some(side) = self.ice().as_mut() {
-            for (via, link) in [(Socket::Rtp, Some(&mut side.link)), (Socket::Rtcp, side.rtcp.as_mut())] {
+            for (via, link) in [
+                (Socket::Rtp, Some(&mut side.link)),
+                (Socket::Rtcp, side.rtcp.as_mut()),
+            ] {
                 let Some(link) = link else { continue };
                 link.handle_timeout(now);
                 while let Some((local, to, data)) = link.poll_transmit() {
@@ -336,37 +384,63 @@ impl Transport {
             }
         }
         for (via, relayed, to, data) in checks {
-            out.extend(self.wrap(via, relayed, to, data).into_iter().map(|(to, data)| (via, to, data)));
+            out.extend(
+                self.wrap(via, relayed, to, data)
+                    .into_iter()
+                    .map(|(to, data)| (via, to, data)),
+            );
         }
         let mut next_turn = None;
         for (i, client) in self.turn().iter_mut().enumerate() {
             let Some(client) = client else { continue };
             client.handle_timeout(now);
             let via = if i == 0 { Socket::Rtp } else { Socket::Rtcp };
-            out.extend(std::iter::from_fn(|| client.poll_transmit()).map(|(to, data)| (via, to, data)));
-            next_turn = [next_turn, client.poll_timeout()].into_iter().flatten().min();
+            out.extend(
+                std::iter::from_fn(|| client.poll_transmit()).map(|(to, data)| (via, to, data)),
+            );
+            next_turn = [next_turn, client.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
         }
         // DTLS goes where media goes: over ICE's pair, through the relay when it starts there.
         let mut records = Vec::new();
         let next = self.drive_dtls(now, &mut records, &mut failures);
         for (via, to, data) in records {
             let (to, relayed) = self.route(via, to);
-            out.extend(self.wrap(via, relayed, to, data).into_iter().map(|(to, data)| (via, to, data)));
+            out.extend(
+                self.wrap(via, relayed, to, data)
+                    .into_iter()
+                    .map(|(to, data)| (via, to, data)),
+            );
         }
         for (via, to, data) in out {
             let _ = self.socket(via).send_to(&data, to).await;
         }
-        ([next, next_ice, next_turn].into_iter().flatten().min(), failures)
+        (
+            [next, next_ice, next_turn].into_iter().flatten().min(),
+            failures,
+        )
     }
 
     /// DTLS retransmissions due at `now` (into `out`), a handshake failure (into `failures`,
     /// once); when DTLS is next needed.
-    fn drive_dtls(&self, now: Instant, out: &mut Vec<(Socket, SocketAddr, Vec<u8>)>, failures: &mut Vec<String>) -> Option<Instant> {
+    fn drive_dtls(
+        &self,
+        now: Instant,
+        out: &mut Vec<(Socket, SocketAddr, Vec<u8>)>,
+        failures: &mut Vec<String>,
+    ) -> Option<Instant> {
         {
             let mut guard = self.protection();
-            let Protection::Dtls(link) = &mut *guard else { return None };
+            let Protection::Dtls(link) = &mut *guard else {
+                return None;
+            };
             let mut next: Option<Instant> = None;
-            for (via, c) in [(Socket::Rtp, Some(&mut link.rtp)), (Socket::Rtcp, link.rtcp.as_mut())] {
+            for (via, c) in [
+                (Socket::Rtp, Some(&mut link.rtp)),
+                (Socket::Rtcp, link.rtcp.as_mut()),
+            ] {
                 let Some(c) = c else { continue };
                 c.handshake.handle_timeout(now);
                 while let Some((to, data)) = c.handshake.poll_transmit() {
@@ -375,7 +449,10 @@ impl Transport {
                 if let DtlsState::Failed(why) = c.handshake.state() {
                     link.failure.get_or_insert_with(|| why.clone());
                 }
-                next = [next, c.handshake.poll_timeout()].into_iter().flatten().min();
+                next = [next, c.handshake.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .min();
             }
             if let (Some(why), false) = (&link.failure, link.reported) {
                 failures.push(format!("the call's media encryption failed: {why}"));
@@ -386,7 +463,14 @@ impl Transport {
     }
 
     /// What a datagram of `n` bytes in `buf`, from `from` on `via`, is for.
-    fn inspect(&self, via: Socket, buf: &mut [u8], n: usize, from: SocketAddr, out: &mut Vec<(SocketAddr, Vec<u8>)>) -> Verdict {
+    fn inspect(
+        &self,
+        via: Socket,
+        buf: &mut [u8],
+        n: usize,
+        from: SocketAddr,
+        out: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) -> Verdict {
         let mut guard = self.protection();
         match &mut *guard {
             Protection::Clear => Verdict::Media(n),
@@ -437,7 +521,8 @@ impl Transport {
                     match client.handle(now, from, &buf[..n]) {
                         Inbound::NotOurs => {}
                         Inbound::Consumed => {
-                            let out: Vec<_> = std::iter::from_fn(|| client.poll_transmit()).collect();
+                            let out: Vec<_> =
+                                std::iter::from_fn(|| client.poll_transmit()).collect();
                             drop(turn);
                             self.send_now(via, out);
                             self.wake.notify_one();
@@ -471,7 +556,10 @@ impl Transport {
                         }
                     }
                 }
-                let out = answers.into_iter().flat_map(|(relayed, to, data)| self.wrap(via, relayed, to, data)).collect();
+                let out = answers
+                    .into_iter()
+                    .flat_map(|(relayed, to, data)| self.wrap(via, relayed, to, data))
+                    .collect();
                 self.send_now(via, out);
                 // The agent may have timers now (triggered checks, consent).
                 self.wake.notify_one();
@@ -480,7 +568,10 @@ impl Transport {
             let mut out = Vec::new();
             let verdict = self.inspect(via, buf, n, from, &mut out);
             // Handshake answers go back the way the record came.
-            let out = out.into_iter().flat_map(|(to, data)| self.wrap(via, relayed, to, data)).collect();
+            let out = out
+                .into_iter()
+                .flat_map(|(to, data)| self.wrap(via, relayed, to, data))
+                .collect();
             self.send_now(via, out);
             match verdict {
                 Verdict::Media(len) => return Ok((len, self.source(via, from, relayed))),
@@ -498,7 +589,10 @@ impl Transport {
         for (to, data) in out {
             if let Err(e) = self.socket(via).try_send_to(&data, to) {
                 if e.kind() == io::ErrorKind::WouldBlock {
-                    self.pending.lock().unwrap_or_else(|p| p.into_inner()).push((via, to, data));
+                    self.pending
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((via, to, data));
                     self.wake.notify_one();
                 }
             }
@@ -545,7 +639,10 @@ impl Transport {
                 Some(srtp) => {
                     let rtcp = via == Socket::Rtcp || srtp::is_rtcp(data);
                     let Some(p) = srtp.protect(data, rtcp) else {
-                        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not an RTP or RTCP packet"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "not an RTP or RTCP packet",
+                        ));
                     };
                     Some(p)
                 }
@@ -598,8 +695,10 @@ fn counters_of(p: &Protection) -> Vec<SrtpCounters> {
     match p {
         Protection::Clear => vec![],
         Protection::Sdes(s) => vec![s.counters()],
-        Protection::Dtls(link) => {
-            [Some(&link.rtp), link.rtcp.as_ref()].into_iter().flatten().filter_map(|c| c.srtp.as_ref().map(Srtp::counters)).collect()
-        }
+        Protection::Dtls(link) => [Some(&link.rtp), link.rtcp.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.srtp.as_ref().map(Srtp::counters))
+            .collect(),
     }
 }

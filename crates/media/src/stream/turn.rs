@@ -30,7 +30,11 @@ pub struct TurnServer {
 
 impl fmt::Debug for TurnServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TurnServer").field("addr", &self.addr).field("username", &self.username).field("password", &"***").finish()
+        f.debug_struct("TurnServer")
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
     }
 }
 
@@ -90,10 +94,17 @@ impl fmt::Debug for TurnClient {
 impl TurnClient {
     /// Starts gathering for the socket bound to `local`: a Binding request to the STUN server
     /// (or the TURN server) and an Allocate to the TURN server, if there is one.
-    pub fn start(local: SocketAddr, servers: &IceServers, now: Instant) -> Result<TurnClient, String> {
+    pub fn start(
+        local: SocketAddr,
+        servers: &IceServers,
+        now: Instant,
+    ) -> Result<TurnClient, String> {
         let turn = servers.turn.as_ref();
         let config = ClientConfig {
-            stun_serv_addr: servers.binding_server().map(|a| a.to_string()).unwrap_or_default(),
+            stun_serv_addr: servers
+                .binding_server()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             turn_serv_addr: turn.map(|t| t.addr.to_string()).unwrap_or_default(),
             local_addr: local,
             transport_protocol: TransportProtocol::UDP,
@@ -108,17 +119,37 @@ impl TurnClient {
             // quiet (held, muted with DTX): well inside the usual 30 s UDP timeout.
             allocation_refresh_interval_cap: Some(Duration::from_secs(20)),
         };
-        let provider = rtc_turn::crypto::default_provider().map_err(|e| format!("STUN/TURN cannot start: {e}"))?;
-        let mut client = Client::new(config, provider).map_err(|e| format!("STUN/TURN cannot start: {e}"))?;
+        let provider = rtc_turn::crypto::default_provider()
+            .map_err(|e| format!("STUN/TURN cannot start: {e}"))?;
+        let mut client =
+            Client::new(config, provider).map_err(|e| format!("STUN/TURN cannot start: {e}"))?;
         let binding = match servers.binding_server() {
-            Some(_) => Some(client.send_binding_request(now).map_err(|e| format!("STUN cannot start: {e}"))?.0),
+            Some(_) => Some(
+                client
+                    .send_binding_request(now)
+                    .map_err(|e| format!("STUN cannot start: {e}"))?
+                    .0,
+            ),
             None => None,
         };
         let allocate = match turn {
-            Some(_) => Some(client.allocate(now).map_err(|e| format!("TURN cannot start: {e}"))?.0),
+            Some(_) => Some(
+                client
+                    .allocate(now)
+                    .map_err(|e| format!("TURN cannot start: {e}"))?
+                    .0,
+            ),
             None => None,
         };
-        Ok(TurnClient { client, servers: servers.clone(), binding, allocate, reflexive: None, relayed: None, problems: Vec::new() })
+        Ok(TurnClient {
+            client,
+            servers: servers.clone(),
+            binding,
+            allocate,
+            reflexive: None,
+            relayed: None,
+            problems: Vec::new(),
+        })
     }
 
     /// Whether every request of the gathering has been answered or has given up.
@@ -151,7 +182,11 @@ impl TurnClient {
     }
 
     fn turn_addr(&self) -> String {
-        self.servers.turn.as_ref().map(|t| t.addr.to_string()).unwrap_or_default()
+        self.servers
+            .turn
+            .as_ref()
+            .map(|t| t.addr.to_string())
+            .unwrap_or_default()
     }
 
     /// A datagram from `from` that arrived on the socket.
@@ -162,12 +197,21 @@ impl TurnClient {
         let local = SocketAddr::from(([0, 0, 0, 0], 0));
         let msg = TransportMessage {
             now,
-            transport: TransportContext { local_addr: local, peer_addr: from, ecn: None, transport_protocol: TransportProtocol::UDP },
+            transport: TransportContext {
+                local_addr: local,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
             message: BytesMut::from(data),
         };
         // A malformed or unexpected message from the server is dropped.
         let _ = self.client.handle_read(msg);
-        self.take_events().map_or(Inbound::Consumed, |(peer, data)| Inbound::Relayed { peer, data })
+        self.take_events()
+            .map_or(Inbound::Consumed, |(peer, data)| Inbound::Relayed {
+                peer,
+                data,
+            })
     }
 
     /// Timers: retransmissions, allocation and permission refreshes.
@@ -196,7 +240,13 @@ impl TurnClient {
                     self.binding = None;
                 }
                 Event::BindingError(id, err) if Some(id.0) == self.binding => {
-                    self.problems.push(format!("the STUN server {} refused our request: {err}", self.servers.binding_server().map(|a| a.to_string()).unwrap_or_default()));
+                    self.problems.push(format!(
+                        "the STUN server {} refused our request: {err}",
+                        self.servers
+                            .binding_server()
+                            .map(|a| a.to_string())
+                            .unwrap_or_default()
+                    ));
                     self.binding = None;
                 }
                 Event::AllocateResponse(id, addr) if Some(id.0) == self.allocate => {
@@ -206,24 +256,41 @@ impl TurnClient {
                 Event::AllocateError(id, err) if Some(id.0) == self.allocate => {
                     let err = err.to_string();
                     let why = if err.contains("401") {
-                        format!("the TURN server {} refused our user name and password (401)", self.turn_addr())
+                        format!(
+                            "the TURN server {} refused our user name and password (401)",
+                            self.turn_addr()
+                        )
                     } else {
-                        format!("the TURN server {} gave us no relay: {err}", self.turn_addr())
+                        format!(
+                            "the TURN server {} gave us no relay: {err}",
+                            self.turn_addr()
+                        )
                     };
                     self.problems.push(why);
                     self.allocate = None;
                 }
                 Event::TransactionTimeout(id) => {
                     if Some(id.0) == self.binding {
-                        self.problems.push(format!("the STUN server {} did not answer", self.servers.binding_server().map(|a| a.to_string()).unwrap_or_default()));
+                        self.problems.push(format!(
+                            "the STUN server {} did not answer",
+                            self.servers
+                                .binding_server()
+                                .map(|a| a.to_string())
+                                .unwrap_or_default()
+                        ));
                         self.binding = None;
                     } else if self.allocate.is_some_and(|a| a[..11] == id.0[..11]) {
                         // The unauthenticated first Allocate's id differs in its last byte.
-                        self.problems.push(format!("the TURN server {} did not answer", self.turn_addr()));
+                        self.problems.push(format!(
+                            "the TURN server {} did not answer",
+                            self.turn_addr()
+                        ));
                         self.allocate = None;
                     }
                 }
-                Event::DataIndicationOrChannelData(_, peer, data) => relayed = Some((peer, data.to_vec())),
+                Event::DataIndicationOrChannelData(_, peer, data) => {
+                    relayed = Some((peer, data.to_vec()))
+                }
                 _ => {}
             }
         }
@@ -245,8 +312,12 @@ impl TurnClient {
     /// Without a permission for `peer` yet one is asked for and this datagram is dropped, as
     /// the network would drop it; false when there is no allocation.
     pub fn send(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) -> bool {
-        let Some(relayed) = self.relayed else { return false };
-        let Ok(mut relay) = self.client.relay(relayed) else { return false };
+        let Some(relayed) = self.relayed else {
+            return false;
+        };
+        let Ok(mut relay) = self.client.relay(relayed) else {
+            return false;
+        };
         if relay.send_to(now, data, peer).is_err() {
             let _ = relay.create_permission(now, peer);
         }
@@ -270,7 +341,11 @@ mod tests {
     fn servers() -> IceServers {
         IceServers {
             stun: None,
-            turn: Some(TurnServer { addr: "127.0.0.1:3478".parse().unwrap(), username: "agent".into(), password: "turn-secret".into() }),
+            turn: Some(TurnServer {
+                addr: "127.0.0.1:3478".parse().unwrap(),
+                username: "agent".into(),
+                password: "turn-secret".into(),
+            }),
         }
     }
 
@@ -309,13 +384,20 @@ mod tests {
         assert_eq!(c.reflexive(), None);
         assert_eq!(c.relayed(), None);
         let problems = c.problems().join("; ");
-        assert!(problems.contains("TURN server 127.0.0.1:3478 did not answer"), "{problems}");
-        assert_eq!(c.handle(now, "10.9.9.9:5000".parse().unwrap(), b"rtp"), Inbound::NotOurs);
+        assert!(
+            problems.contains("TURN server 127.0.0.1:3478 did not answer"),
+            "{problems}"
+        );
+        assert_eq!(
+            c.handle(now, "10.9.9.9:5000".parse().unwrap(), b"rtp"),
+            Inbound::NotOurs
+        );
     }
 
     #[test]
     fn the_turn_password_stays_out_of_debug() {
-        let c = TurnClient::start("10.0.0.2:4000".parse().unwrap(), &servers(), Instant::now()).unwrap();
+        let c = TurnClient::start("10.0.0.2:4000".parse().unwrap(), &servers(), Instant::now())
+            .unwrap();
         assert!(!format!("{c:?}").contains("turn-secret"));
         assert!(!format!("{:?}", servers()).contains("turn-secret"));
     }

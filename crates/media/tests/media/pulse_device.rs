@@ -39,7 +39,9 @@ impl Drop for Daemon {
 
 fn pactl(args: &[&str]) -> Option<String> {
     let out = Command::new("pactl").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Starts a private daemon and points this process (and its children) at it.
@@ -57,7 +59,10 @@ fn start_pulse() -> Daemon {
     // which the server refuses, and cpal falls back to ALSA).
     std::fs::write(dir.join("cookie"), [7u8; 256]).unwrap();
     std::env::set_var("PULSE_COOKIE", dir.join("cookie"));
-    let native = format!("--load=module-native-protocol-unix auth-cookie={}", dir.join("cookie").display());
+    let native = format!(
+        "--load=module-native-protocol-unix auth-cookie={}",
+        dir.join("cookie").display()
+    );
     let child = Command::new("pulseaudio")
         .args([
             "--daemonize=no",
@@ -109,7 +114,11 @@ fn best_correlation(reference: &[f32], got: &[f32], max_lag: usize) -> (usize, f
             break;
         }
         let seg = &got[lag..lag + reference.len()];
-        let dot: f64 = reference.iter().zip(seg).map(|(&a, &b)| a as f64 * b as f64).sum();
+        let dot: f64 = reference
+            .iter()
+            .zip(seg)
+            .map(|(&a, &b)| a as f64 * b as f64)
+            .sum();
         let eg: f64 = seg.iter().map(|&g| (g as f64).powi(2)).sum();
         let c = dot / (er.sqrt() * eg.sqrt()).max(1e-12);
         if c > best.1 {
@@ -130,9 +139,14 @@ fn reference_8k() -> Vec<f32> {
 /// underrun of the null sink on a loaded machine shifts everything after it).
 fn pieces_found(reference: &[f32], got: &[f32]) -> (usize, usize) {
     let piece = 1000;
-    let voiced: Vec<&[f32]> =
-        reference.chunks_exact(piece).filter(|c| c.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / piece as f64 > 1e-4).collect();
-    let found = voiced.iter().filter(|c| best_correlation(c, got, got.len()).1 > 0.8).count();
+    let voiced: Vec<&[f32]> = reference
+        .chunks_exact(piece)
+        .filter(|c| c.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / piece as f64 > 1e-4)
+        .collect();
+    let found = voiced
+        .iter()
+        .filter(|c| best_correlation(c, got, got.len()).1 > 0.8)
+        .count();
     (found, voiced.len())
 }
 
@@ -156,18 +170,39 @@ async fn plays_and_captures_through_pulseaudio() {
 
     let devices = list_devices().unwrap();
     println!("devices: {devices:#?}");
-    let spk = devices.outputs.iter().find(|d| d.id == "spk").expect("the null sink is listed");
-    assert!(spk.is_default, "the null sink is the default output: {spk:?}");
+    let spk = devices
+        .outputs
+        .iter()
+        .find(|d| d.id == "spk")
+        .expect("the null sink is listed");
+    assert!(
+        spk.is_default,
+        "the null sink is the default output: {spk:?}"
+    );
     assert_eq!(devices.default_output.as_deref(), Some("spk"));
     // A monitor is offered as a microphone only when it is the default source (as here).
-    assert!(devices.inputs.iter().all(|d| !d.id.ends_with(".monitor") || d.is_default), "{:?}", devices.inputs);
+    assert!(
+        devices
+            .inputs
+            .iter()
+            .all(|d| !d.id.ends_with(".monitor") || d.is_default),
+        "{:?}",
+        devices.inputs
+    );
     // A chosen device that is not there: the default plays instead, and the user is told why.
     let (told, notices) = std::sync::mpsc::channel();
     let to_us = hookflash_media::DeviceNotices::to(move |n| {
         let _ = told.send(n);
     });
-    let sink = hookflash_media::audio_io::open_sink_with(&AudioOut::Device(Some("no-such-card".into())), 8000, &to_us);
-    assert!(sink.is_ok(), "a missing speaker falls back to the default instead of failing the call");
+    let sink = hookflash_media::audio_io::open_sink_with(
+        &AudioOut::Device(Some("no-such-card".into())),
+        8000,
+        &to_us,
+    );
+    assert!(
+        sink.is_ok(),
+        "a missing speaker falls back to the default instead of failing the call"
+    );
     drop(sink);
     let said: Vec<String> = notices.try_iter().map(|n| n.message()).collect();
     assert!(
@@ -177,9 +212,16 @@ async fn plays_and_captures_through_pulseaudio() {
     );
 
     // --- Playback: call audio on the default device, recorded from the sink's monitor.
-    let raw = std::env::temp_dir().join(format!("hookflash-media-pulse-{}.raw", std::process::id()));
+    let raw =
+        std::env::temp_dir().join(format!("hookflash-media-pulse-{}.raw", std::process::id()));
     let mut parec = Command::new("parec")
-        .args(["--device=spk.monitor", "--format=s16le", "--rate=8000", "--channels=1", "--raw"])
+        .args([
+            "--device=spk.monitor",
+            "--format=s16le",
+            "--rate=8000",
+            "--channels=1",
+            "--raw",
+        ])
         .arg("--latency-msec=20")
         .stdout(std::fs::File::create(&raw).unwrap())
         .spawn()
@@ -188,12 +230,18 @@ async fn plays_and_captures_through_pulseaudio() {
     let ea = RtpEndpoint::bind(localhost).await.unwrap();
     let eb = RtpEndpoint::bind(localhost).await.unwrap();
     let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
-    let (b, _b_ev) = MediaSession::start(eb, params(a_addr), AudioIn::Null, AudioOut::Device(None)).unwrap();
+    let (b, _b_ev) =
+        MediaSession::start(eb, params(a_addr), AudioIn::Null, AudioOut::Device(None)).unwrap();
     // A fresh PulseAudio takes ~1.5 s before a new stream's buffer starts draining (measured
     // on the CI box); let the card get going before the far end starts talking.
     tokio::time::sleep(STREAM_START).await;
-    let (a, mut a_ev) =
-        MediaSession::start(ea, params(b_addr), AudioIn::Wav(SPEECH.into()), AudioOut::Null).unwrap();
+    let (a, mut a_ev) = MediaSession::start(
+        ea,
+        params(b_addr),
+        AudioIn::Wav(SPEECH.into()),
+        AudioOut::Null,
+    )
+    .unwrap();
     wait_input_end(&mut a_ev).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     a.stop().await;
@@ -201,14 +249,22 @@ async fn plays_and_captures_through_pulseaudio() {
     println!("B: {bs:?}");
     tokio::time::sleep(Duration::from_millis(200)).await;
     // SIGINT lets parec write out what it has buffered.
-    let _ = Command::new("kill").args(["-INT", &parec.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &parec.id().to_string()])
+        .status();
     let _ = parec.wait();
     let bytes = std::fs::read(&raw).unwrap();
     std::fs::remove_file(&raw).ok();
-    let got: Vec<f32> =
-        bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0).collect();
+    let got: Vec<f32> = bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0)
+        .collect();
     for (i, c) in got.chunks(4000).enumerate() {
-        println!("  {:.1} s: peak {:.3}", i as f64 / 2.0, c.iter().fold(0f32, |m, x| m.max(x.abs())));
+        println!(
+            "  {:.1} s: peak {:.3}",
+            i as f64 / 2.0,
+            c.iter().fold(0f32, |m, x| m.max(x.abs()))
+        );
     }
     let (lag, corr) = best_correlation(&reference, &got, got.len());
     let (found, voiced) = pieces_found(&reference, &got);
@@ -216,24 +272,40 @@ async fn plays_and_captures_through_pulseaudio() {
         "playback: {:.2} s captured from the monitor, lag {lag}, correlation {corr:.3}, {found} of {voiced} voiced eighths of a second found",
         got.len() as f64 / 8000.0
     );
-    assert!(voiced >= 4, "the reference has speech in it ({voiced} voiced eighths of a second)");
+    assert!(
+        voiced >= 4,
+        "the reference has speech in it ({voiced} voiced eighths of a second)"
+    );
     assert!(
         corr > 0.8 || found * 5 >= voiced * 4,
         "speech played on the device: correlation {corr}, {found} of {voiced} voiced eighths of a second found"
     );
 
     // --- Capture: speech played into the sink, captured from its monitor by the session.
-    let out = std::env::temp_dir().join(format!("hookflash-media-pulse-{}.wav", std::process::id()));
+    let out =
+        std::env::temp_dir().join(format!("hookflash-media-pulse-{}.wav", std::process::id()));
     let ea = RtpEndpoint::bind(localhost).await.unwrap();
     let eb = RtpEndpoint::bind(localhost).await.unwrap();
     let (a_addr, b_addr) = (ea.local_addr(), eb.local_addr());
-    let (b, _b_ev) = MediaSession::start(eb, params(a_addr), AudioIn::Null, AudioOut::Wav(out.clone())).unwrap();
-    let (a, _a_ev) = MediaSession::start(ea, params(b_addr), AudioIn::Device(None), AudioOut::Null).unwrap();
+    let (b, _b_ev) = MediaSession::start(
+        eb,
+        params(a_addr),
+        AudioIn::Null,
+        AudioOut::Wav(out.clone()),
+    )
+    .unwrap();
+    let (a, _a_ev) =
+        MediaSession::start(ea, params(b_addr), AudioIn::Device(None), AudioOut::Null).unwrap();
     tokio::time::sleep(STREAM_START).await;
-    let st = tokio::task::spawn_blocking(|| Command::new("paplay").arg("--device=spk").arg(SPEECH).status())
-        .await
-        .unwrap()
-        .expect("run paplay");
+    let st = tokio::task::spawn_blocking(|| {
+        Command::new("paplay")
+            .arg("--device=spk")
+            .arg(SPEECH)
+            .status()
+    })
+    .await
+    .unwrap()
+    .expect("run paplay");
     assert!(st.success());
     tokio::time::sleep(Duration::from_millis(500)).await;
     a.stop().await;
@@ -252,4 +324,3 @@ async fn plays_and_captures_through_pulseaudio() {
         "speech captured from the device: correlation {corr}, {found} of {voiced} voiced eighths of a second found"
     );
 }
-

@@ -1,11 +1,11 @@
 //! One SIP identity of the phone as the core sees it: its addresses, its registration state
 //! machine, its park orbits. The password and the SIP stack stay with the driver.
 
+use crate::api::RegistrationState;
 use crate::api::{AccountConfig, MediaEncryption, PhoneError, TransferRequests};
+use crate::core::io::IceServerNames;
 use crate::core::orbits::Orbits;
 use crate::core::registration::{KeepAlive, RegistrationCore};
-use crate::core::io::IceServerNames;
-use crate::api::RegistrationState;
 use crate::dialling::CallerId;
 use crate::routing::Router;
 use hookflash_sip::sdes::Policy;
@@ -79,8 +79,9 @@ impl Account {
             register_enabled: config.register,
             local_ip: setup.local_ip,
             contact: setup.contact,
-            registration: RegistrationCore::new(config.expires.max(1))
-                .with_keepalive(KeepAlive::every(setup.registrar_on_stream, config.keep_alive_secs)),
+            registration: RegistrationCore::new(config.expires.max(1)).with_keepalive(
+                KeepAlive::every(setup.registrar_on_stream, config.keep_alive_secs),
+            ),
             registration_state: RegistrationState::Unregistered,
             public_address: None,
             orbits,
@@ -93,8 +94,12 @@ impl Account {
             },
             dtls: config.media_encryption == MediaEncryption::Dtls,
             ice: config.ice,
-            ice_servers: (config.stun_server.is_some() || config.turn.is_some())
-                .then(|| IceServerNames { stun: config.stun_server.clone(), turn: config.turn.clone() }),
+            ice_servers: (config.stun_server.is_some() || config.turn.is_some()).then(|| {
+                IceServerNames {
+                    stun: config.stun_server.clone(),
+                    turn: config.turn.clone(),
+                }
+            }),
             transfer_requests: config.transfer_requests,
         })
     }

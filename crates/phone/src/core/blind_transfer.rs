@@ -51,14 +51,29 @@ fn progress_of(status: u16) -> Option<TransferProgress> {
 impl PhoneCore {
     /// Starts a blind transfer of connected call `id` to `input` (number, extension or URI,
     /// through the dialling plan). The reply comes when the REFER is answered.
-    pub(super) fn transfer(&mut self, ticket: Ticket, id: CallId, input: &str, resume_on_failure: bool, now: i64) {
-        let Some(c) = self.calls.get(&id) else { return self.reply(ticket, Err(PhoneError::NoSuchCall(id))) };
+    pub(super) fn transfer(
+        &mut self,
+        ticket: Ticket,
+        id: CallId,
+        input: &str,
+        resume_on_failure: bool,
+        now: i64,
+    ) {
+        let Some(c) = self.calls.get(&id) else {
+            return self.reply(ticket, Err(PhoneError::NoSuchCall(id)));
+        };
         if c.info.state != CallState::Answered {
-            let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not connected, so it cannot be transferred") };
+            let e = PhoneError::InvalidInput {
+                what: "call".into(),
+                detail: format!("call {id} is not connected, so it cannot be transferred"),
+            };
             return self.reply(ticket, Err(e));
         }
         let domain = self.accounts[c.account].domain.clone();
-        let uri = match self.dial_string(input).and_then(|d| target::dial_target(&d, &domain).map_err(sip_err)) {
+        let uri = match self
+            .dial_string(input)
+            .and_then(|d| target::dial_target(&d, &domain).map_err(sip_err))
+        {
             Ok(u) => u,
             Err(e) => return self.reply(ticket, Err(e)),
         };
@@ -67,18 +82,42 @@ impl PhoneCore {
 
     /// Holds connected call `id` and refers its far end to `uri` once held (with `Replaces`
     /// naming call `replaces`: attended).
-    pub(super) fn start_transfer(&mut self, ticket: Ticket, id: CallId, uri: SipUri, resume_on_failure: bool, replaces: Option<CallId>, now: i64) {
+    pub(super) fn start_transfer(
+        &mut self,
+        ticket: Ticket,
+        id: CallId,
+        uri: SipUri,
+        resume_on_failure: bool,
+        replaces: Option<CallId>,
+        now: i64,
+    ) {
         let Some(sip_call_id) = self.calls.get(&id).map(|c| c.sip_call_id.clone()) else {
             return self.reply(ticket, Err(PhoneError::NoSuchCall(id)));
         };
-        if self.transfers.start(&sip_call_id, id, &uri.to_string()).is_err() {
-            let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is already being transferred") };
+        if self
+            .transfers
+            .start(&sip_call_id, id, &uri.to_string())
+            .is_err()
+        {
+            let e = PhoneError::InvalidInput {
+                what: "call".into(),
+                detail: format!("call {id} is already being transferred"),
+            };
             return self.reply(ticket, Err(e));
         }
         if let Some(c) = self.calls.get_mut(&id) {
             c.waiting = Some(Waiting::Refer(ticket));
         }
-        self.blind.insert(id, BlindTransfer { target: uri, resume_on_failure, referred: false, last: None, replaces });
+        self.blind.insert(
+            id,
+            BlindTransfer {
+                target: uri,
+                resume_on_failure,
+                referred: false,
+                last: None,
+                replaces,
+            },
+        );
         // On hold first: the transferee hears music, not us, while its call to the target goes.
         if self.board.view(id).parked_since_ms.is_none() {
             match self.board.park(id, now) {
@@ -98,12 +137,21 @@ impl PhoneCore {
         if !self.board.reinvite_settled(id) {
             return; // `on_reinvite_done` calls again
         }
-        let Some(acc) = self.calls.get(&id).map(|c| c.account) else { return };
-        let Some(b) = self.blind.get_mut(&id).filter(|b| !b.referred) else { return };
+        let Some(acc) = self.calls.get(&id).map(|c| c.account) else {
+            return;
+        };
+        let Some(b) = self.blind.get_mut(&id).filter(|b| !b.referred) else {
+            return;
+        };
         b.referred = true;
         let (target, replaces) = (b.target.clone(), b.replaces);
         let referred_by = self.accounts[acc].aor.bare();
-        self.sip(SipOutput::Refer { id, target, referred_by, replaces });
+        self.sip(SipOutput::Refer {
+            id,
+            target,
+            referred_by,
+            replaces,
+        });
     }
 
     /// The far end took the REFER: it is trying.
@@ -120,7 +168,9 @@ impl PhoneCore {
     }
 
     fn transfer_event(&mut self, id: CallId, progress: TransferProgress, message: Option<String>) {
-        let Some(b) = self.blind.get_mut(&id) else { return };
+        let Some(b) = self.blind.get_mut(&id) else {
+            return;
+        };
         if b.last.as_ref() == Some(&progress) {
             return;
         }
@@ -132,7 +182,12 @@ impl PhoneCore {
             TransferProgress::Connected => format!("call {id} transferred to {target}"),
             TransferProgress::Failed { .. } => format!("transfer of call {id} to {target} failed"),
         });
-        self.emit(PhoneEvent::Transfer { call_id: id, target, progress, message });
+        self.emit(PhoneEvent::Transfer {
+            call_id: id,
+            target,
+            progress,
+            message,
+        });
     }
 
     /// The user's sentence for a blind transfer that did not happen.
@@ -140,14 +195,26 @@ impl PhoneCore {
         if self.is_handover_host(call) {
             return self.handover_failure(why);
         }
-        let Some(b) = self.blind.get(&call) else { return format!("transfer of call {call} failed") };
-        let back = if b.resume_on_failure { "the call is back on the line" } else { "the call is parked here" };
+        let Some(b) = self.blind.get(&call) else {
+            return format!("transfer of call {call} failed");
+        };
+        let back = if b.resume_on_failure {
+            "the call is back on the line"
+        } else {
+            "the call is parked here"
+        };
         let target = &b.target;
         match why {
-            Failure::Refused { status, reason } => format!("transfer of call {call} to {target} failed ({status} {reason}); {back}"),
-            Failure::NotConfirmed => format!("transfer of call {call} failed: the call is not confirmed; {back}"),
+            Failure::Refused { status, reason } => {
+                format!("transfer of call {call} to {target} failed ({status} {reason}); {back}")
+            }
+            Failure::NotConfirmed => {
+                format!("transfer of call {call} failed: the call is not confirmed; {back}")
+            }
             Failure::Error(e) => format!("transfer of call {call} to {target} failed: {e}; {back}"),
-            Failure::NoOutcome { secs } => format!("transfer of call {call} to {target}: no outcome in {secs} s; {back}"),
+            Failure::NoOutcome { secs } => {
+                format!("transfer of call {call} to {target}: no outcome in {secs} s; {back}")
+            }
         }
     }
 
@@ -155,11 +222,17 @@ impl PhoneCore {
     pub(super) fn blind_progress(&mut self, progress: Progress, now: i64) {
         match progress {
             Progress::Pending => {}
-            Progress::Succeeded { call, .. } if self.is_handover_host(call) => self.handover_step_done(call, now),
+            Progress::Succeeded { call, .. } if self.is_handover_host(call) => {
+                self.handover_step_done(call, now)
+            }
             Progress::Succeeded { call, target } => {
                 self.transfer_event(call, TransferProgress::Connected, None);
                 let consultation = self.blind.get(&call).and_then(|b| b.replaces);
-                let caller = self.calls.get(&call).map(|c| c.info.remote_uri.clone()).unwrap_or_default();
+                let caller = self
+                    .calls
+                    .get(&call)
+                    .map(|c| c.info.remote_uri.clone())
+                    .unwrap_or_default();
                 // Our leg ends; `end_call` reads it as transferred.
                 self.hangup_with(call, EndReason::Transferred { target }, now);
                 self.attended_done(consultation, &caller, now);
@@ -172,17 +245,25 @@ impl PhoneCore {
                     Failure::Error(e) => (None, e.clone()),
                     Failure::NoOutcome { secs } => (None, format!("no outcome in {secs} s")),
                 };
-                self.transfer_event(call, TransferProgress::Failed { status, reason }, Some(message.clone()));
+                self.transfer_event(
+                    call,
+                    TransferProgress::Failed { status, reason },
+                    Some(message.clone()),
+                );
                 if self.is_handover_host(call) {
                     return self.handover_failed(call, message, now);
                 }
                 self.emit(PhoneEvent::Warning { message });
-                let Some(b) = self.blind.remove(&call) else { return };
+                let Some(b) = self.blind.remove(&call) else {
+                    return;
+                };
                 // Back to the user: parked (the hold stays), or resumed.
                 if b.resume_on_failure && self.calls.contains_key(&call) {
                     match self.board.switch_to(call, now) {
                         Ok(actions) => self.apply(actions, now),
-                        Err(e) => tracing::debug!("call {call} not resumed after its failed transfer: {e}"),
+                        Err(e) => tracing::debug!(
+                            "call {call} not resumed after its failed transfer: {e}"
+                        ),
                     }
                 }
             }
@@ -193,7 +274,13 @@ impl PhoneCore {
     /// A transferee that hangs up after taking the REFER, before its final NOTIFY reached us
     /// (RFC 5589: it ends the old call once the new one is up), is transferred: front ends hear
     /// it connected, and an attended transfer's consultation call ends too once this one has.
-    pub(super) fn blind_end_reason(&mut self, id: CallId, remote: &str, transferred_to: Option<String>, reason: EndReason) -> Option<EndReason> {
+    pub(super) fn blind_end_reason(
+        &mut self,
+        id: CallId,
+        remote: &str,
+        transferred_to: Option<String>,
+        reason: EndReason,
+    ) -> Option<EndReason> {
         if reason == EndReason::RemoteHangup && transferred_to.is_some() {
             self.transfer_event(id, TransferProgress::Connected, None);
             let b = self.blind.get(&id).filter(|b| b.referred);
@@ -204,7 +291,9 @@ impl PhoneCore {
         self.blind.remove(&id)?;
         Some(match (reason, transferred_to) {
             (EndReason::Transferred { target }, _) => EndReason::Transferred { target },
-            (EndReason::RemoteHangup | EndReason::LocalHangup, Some(target)) => EndReason::Transferred { target },
+            (EndReason::RemoteHangup | EndReason::LocalHangup, Some(target)) => {
+                EndReason::Transferred { target }
+            }
             (other, _) => other,
         })
     }

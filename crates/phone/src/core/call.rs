@@ -4,8 +4,8 @@
 
 use crate::api::{CallId, CallInfo, CallOptions, CallState, Direction, EndReason};
 use crate::core::io::Ticket;
-use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection, Negotiated};
 use hookflash_sip::sdp::LocalKeys;
+use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection, Negotiated};
 use hookflash_sip::SipUri;
 
 /// A call as the core keeps it: what front ends see (`info`) and what its SIP and media are
@@ -130,9 +130,8 @@ pub fn outcome(direction: Direction, answered: bool, reason: &EndReason) -> Outc
         (Direction::Incoming, EndReason::RemoteHangup) => Outcome::Missed,
         (Direction::Incoming, EndReason::LocalHangup) => Outcome::Rejected,
         (Direction::Incoming, _) => Outcome::Failed,
-        (Direction::Outgoing, EndReason::LocalHangup) | (Direction::Outgoing, EndReason::Cancelled) => {
-            Outcome::Cancelled
-        }
+        (Direction::Outgoing, EndReason::LocalHangup)
+        | (Direction::Outgoing, EndReason::Cancelled) => Outcome::Cancelled,
         (Direction::Outgoing, _) => Outcome::Failed,
     }
 }
@@ -147,13 +146,18 @@ pub fn sip_status(reason: &EndReason) -> Option<u16> {
 
 /// The sentence a user reads about how a call ended.
 pub fn end_message(info: &CallInfo, reason: &EndReason) -> String {
-    let who = info.remote_display_name.clone().unwrap_or_else(|| info.remote_uri.clone());
+    let who = info
+        .remote_display_name
+        .clone()
+        .unwrap_or_else(|| info.remote_uri.clone());
     match reason {
         EndReason::LocalHangup => format!("call with {who} ended"),
         EndReason::RemoteHangup => format!("{who} hung up"),
         EndReason::Cancelled => format!("missed call from {who}"),
         EndReason::Rejected { status } => format!("call from {who} rejected ({status})"),
-        EndReason::Failed { status, reason } => format!("call rejected ({status} {reason}) by {}", info.remote_uri),
+        EndReason::Failed { status, reason } => {
+            format!("call rejected ({status} {reason}) by {}", info.remote_uri)
+        }
         EndReason::Error { message } => format!("call with {who} failed: {message}"),
         EndReason::ParkedOnOrbit { slot } => format!("{who} parked on {slot}"),
         EndReason::Transferred { target } => format!("{who} transferred to {target}"),
@@ -167,7 +171,12 @@ pub fn advance(info: &mut CallInfo, to: CallState, now_ms: i64) -> bool {
     use CallState::*;
     let ok = matches!(
         (info.state, to),
-        (Calling, Ringing) | (Calling, Answered) | (Ringing, Answered) | (Calling, Ended) | (Ringing, Ended) | (Answered, Ended)
+        (Calling, Ringing)
+            | (Calling, Answered)
+            | (Ringing, Answered)
+            | (Calling, Ended)
+            | (Ringing, Ended)
+            | (Answered, Ended)
     );
     if ok {
         info.state = to;
@@ -212,7 +221,10 @@ mod tests {
         assert!(advance(&mut c, CallState::Ringing, 10));
         assert!(advance(&mut c, CallState::Answered, 20));
         assert_eq!(c.answered_at_ms, Some(20));
-        assert!(!advance(&mut c, CallState::Ringing, 30), "a late 180 after 200 is ignored");
+        assert!(
+            !advance(&mut c, CallState::Ringing, 30),
+            "a late 180 after 200 is ignored"
+        );
         assert!(advance(&mut c, CallState::Ended, 40));
         assert!(!advance(&mut c, CallState::Ended, 50), "ends once");
     }
@@ -220,13 +232,31 @@ mod tests {
     #[test]
     fn outcomes() {
         use Direction::*;
-        assert_eq!(outcome(Incoming, false, &EndReason::Cancelled), Outcome::Missed);
-        assert_eq!(outcome(Incoming, false, &EndReason::Rejected { status: 486 }), Outcome::Rejected);
-        assert_eq!(outcome(Incoming, true, &EndReason::RemoteHangup), Outcome::Answered);
-        assert_eq!(outcome(Outgoing, false, &EndReason::LocalHangup), Outcome::Cancelled);
-        let busy = EndReason::Failed { status: 486, reason: "Busy Here".into() };
+        assert_eq!(
+            outcome(Incoming, false, &EndReason::Cancelled),
+            Outcome::Missed
+        );
+        assert_eq!(
+            outcome(Incoming, false, &EndReason::Rejected { status: 486 }),
+            Outcome::Rejected
+        );
+        assert_eq!(
+            outcome(Incoming, true, &EndReason::RemoteHangup),
+            Outcome::Answered
+        );
+        assert_eq!(
+            outcome(Outgoing, false, &EndReason::LocalHangup),
+            Outcome::Cancelled
+        );
+        let busy = EndReason::Failed {
+            status: 486,
+            reason: "Busy Here".into(),
+        };
         assert_eq!(outcome(Outgoing, false, &busy), Outcome::Failed);
         assert_eq!(sip_status(&busy), Some(486));
-        assert_eq!(end_message(&info(Outgoing), &busy), "call rejected (486 Busy Here) by sip:bob@example.com");
+        assert_eq!(
+            end_message(&info(Outgoing), &busy),
+            "call rejected (486 Busy Here) by sip:bob@example.com"
+        );
     }
 }

@@ -47,13 +47,23 @@ impl PhoneCore {
     /// user in it.
     pub(super) fn conference(&mut self, ticket: Ticket, ids: &[CallId], now: i64) {
         for id in ids {
-            let Some(c) = self.calls.get(id) else { return self.reply(ticket, Err(PhoneError::NoSuchCall(*id))) };
+            let Some(c) = self.calls.get(id) else {
+                return self.reply(ticket, Err(PhoneError::NoSuchCall(*id)));
+            };
             if c.info.state != CallState::Answered {
-                let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not connected, so it cannot join a conference") };
+                let e = PhoneError::InvalidInput {
+                    what: "call".into(),
+                    detail: format!("call {id} is not connected, so it cannot join a conference"),
+                };
                 return self.reply(ticket, Err(e));
             }
             if self.is_blind_transfer(*id) {
-                let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is being transferred, so it cannot join a conference") };
+                let e = PhoneError::InvalidInput {
+                    what: "call".into(),
+                    detail: format!(
+                        "call {id} is being transferred, so it cannot join a conference"
+                    ),
+                };
                 return self.reply(ticket, Err(e));
             }
         }
@@ -63,7 +73,11 @@ impl PhoneCore {
         let mut all: Vec<CallId> = members.to_vec();
         all.extend(self.board.active());
         all.extend(ids.iter().copied());
-        let audio = |id: &CallId| self.calls.get(id).map(|c| (c.opts.audio_in.clone(), c.opts.audio_out.clone()));
+        let audio = |id: &CallId| {
+            self.calls
+                .get(id)
+                .map(|c| (c.opts.audio_in.clone(), c.opts.audio_out.clone()))
+        };
         if let Some(first) = all.iter().find_map(audio) {
             if let Some(odd) = all.iter().find(|id| audio(id).is_some_and(|a| a != first)) {
                 let e = PhoneError::Other(format!(
@@ -79,7 +93,9 @@ impl PhoneCore {
             }
             Err(e) => {
                 let e = match e {
-                    PhoneError::Other(detail) => PhoneError::Other(format!("cannot merge: {detail}")),
+                    PhoneError::Other(detail) => {
+                        PhoneError::Other(format!("cannot merge: {detail}"))
+                    }
                     e => e,
                 };
                 self.reply(ticket, Err(e));
@@ -96,7 +112,10 @@ impl PhoneCore {
         }
         match id {
             Some(id) if !members.contains(&id) => {
-                let e = PhoneError::InvalidInput { what: "call".into(), detail: format!("call {id} is not in the conference") };
+                let e = PhoneError::InvalidInput {
+                    what: "call".into(),
+                    detail: format!("call {id} is not in the conference"),
+                };
                 return self.reply(ticket, Err(e));
             }
             Some(id) => {
@@ -148,7 +167,8 @@ impl PhoneCore {
         let joined = self.board.conference().1;
         if joined && !self.conf.metering {
             self.conf.metering = true;
-            self.timers.set(now + LEVELS_EVERY_MS, Timer::ConferenceLevels);
+            self.timers
+                .set(now + LEVELS_EVERY_MS, Timer::ConferenceLevels);
         }
     }
 
@@ -167,7 +187,10 @@ impl PhoneCore {
         if !joined {
             return;
         }
-        let levels: Vec<PartyLevel> = levels.into_iter().filter(|l| l.call_id.is_none_or(|id| members.contains(&id))).collect();
+        let levels: Vec<PartyLevel> = levels
+            .into_iter()
+            .filter(|l| l.call_id.is_none_or(|id| members.contains(&id)))
+            .collect();
         if !levels.is_empty() {
             self.emit(PhoneEvent::ConferenceLevels { levels });
         }
@@ -181,7 +204,9 @@ impl PhoneCore {
     /// for) is referred to the newer.
     fn leave_order(&self, x: CallId, y: CallId) -> (CallId, CallId) {
         let merit = |referee: CallId, target: CallId| {
-            let (Some(r), Some(t)) = (self.calls.get(&referee), self.calls.get(&target)) else { return i32::MIN };
+            let (Some(r), Some(t)) = (self.calls.get(&referee), self.calls.get(&target)) else {
+                return i32::MIN;
+            };
             let mut m = 0;
             m += match r.peer.refer {
                 Some(true) => 1,
@@ -211,14 +236,26 @@ impl PhoneCore {
         let (members, joined) = self.board.conference();
         let members = members.to_vec();
         // Mutes end with the party's place in the conference (the user's with the conference).
-        let gone: Vec<CallId> = self.conf.muted.iter().copied().filter(|m| !members.contains(m)).collect();
+        let gone: Vec<CallId> = self
+            .conf
+            .muted
+            .iter()
+            .copied()
+            .filter(|m| !members.contains(m))
+            .collect();
         for id in gone {
             self.conf.muted.remove(&id);
-            self.media(MediaOutput::ConferenceMute { id: Some(id), muted: false });
+            self.media(MediaOutput::ConferenceMute {
+                id: Some(id),
+                muted: false,
+            });
         }
         if members.is_empty() && self.conf.me_muted {
             self.conf.me_muted = false;
-            self.media(MediaOutput::ConferenceMute { id: None, muted: false });
+            self.media(MediaOutput::ConferenceMute {
+                id: None,
+                muted: false,
+            });
         }
         let now = (members.clone(), joined, self.conf.me_muted);
         if now == self.conf.announced {
@@ -226,7 +263,12 @@ impl PhoneCore {
         }
         self.conf.announced = now;
         let message = conference_message(&members, joined);
-        self.emit(PhoneEvent::Conference { parties: members, joined, muted: self.conf.me_muted, message });
+        self.emit(PhoneEvent::Conference {
+            parties: members,
+            joined,
+            muted: self.conf.me_muted,
+            message,
+        });
     }
 }
 
@@ -236,7 +278,11 @@ fn not_in_conference() -> PhoneError {
 
 /// The sentence of a `PhoneEvent::Conference`.
 pub fn conference_message(parties: &[CallId], joined: bool) -> String {
-    let list = parties.iter().map(|p| format!("call {p}")).collect::<Vec<_>>().join(", ");
+    let list = parties
+        .iter()
+        .map(|p| format!("call {p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     match (parties.len(), joined) {
         (0, _) => "the conference is over".to_string(),
         (_, true) => format!("in conference with {list}"),

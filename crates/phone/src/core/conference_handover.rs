@@ -43,27 +43,59 @@ impl PhoneCore {
         let (members, joined) = self.board.conference();
         let members = members.to_vec();
         if members.is_empty() || !joined {
-            return self.reply(ticket, Err(PhoneError::Other("you are not in a conference".into())));
+            return self.reply(
+                ticket,
+                Err(PhoneError::Other("you are not in a conference".into())),
+            );
         }
-        let invalid = |detail: String| PhoneError::InvalidInput { what: "call".into(), detail };
+        let invalid = |detail: String| PhoneError::InvalidInput {
+            what: "call".into(),
+            detail,
+        };
         if !members.contains(&host) {
-            return self.reply(ticket, Err(invalid(format!("call {host} is not in the conference, so it cannot take it over"))));
+            return self.reply(
+                ticket,
+                Err(invalid(format!(
+                    "call {host} is not in the conference, so it cannot take it over"
+                ))),
+            );
         }
         if self.handover.is_some() {
-            return self.reply(ticket, Err(PhoneError::Other("the conference is already being handed over".into())));
+            return self.reply(
+                ticket,
+                Err(PhoneError::Other(
+                    "the conference is already being handed over".into(),
+                )),
+            );
         }
         let name = self.party_name(host);
-        if self.calls.get(&host).is_some_and(|c| c.peer.refer == Some(false)) {
+        if self
+            .calls
+            .get(&host)
+            .is_some_and(|c| c.peer.refer == Some(false))
+        {
             return self.reply(ticket, Err(PhoneError::Other(format!(
                 "{name}'s phone said it does not take transfers (REFER), so it cannot take the conference over"
             ))));
         }
-        if let Some(busy) = members.iter().find(|m| self.is_blind_transfer(**m) || self.blind.values().any(|b| b.replaces() == Some(**m))) {
-            return self.reply(ticket, Err(invalid(format!("call {busy} is already part of a transfer"))));
+        if let Some(busy) = members.iter().find(|m| {
+            self.is_blind_transfer(**m) || self.blind.values().any(|b| b.replaces() == Some(**m))
+        }) {
+            return self.reply(
+                ticket,
+                Err(invalid(format!(
+                    "call {busy} is already part of a transfer"
+                ))),
+            );
         }
         let queue: VecDeque<CallId> = members.iter().copied().filter(|m| *m != host).collect();
         tracing::info!("handing the conference to call {host}: parties {queue:?}");
-        self.handover = Some(Handover { host, queue, current: None, handed: Vec::new() });
+        self.handover = Some(Handover {
+            host,
+            queue,
+            current: None,
+            handed: Vec::new(),
+        });
         self.hand_next(Some(ticket), now);
     }
 
@@ -71,7 +103,9 @@ impl PhoneCore {
     /// party is handed over.
     fn hand_next(&mut self, mut ticket: Option<Ticket>, now: i64) {
         loop {
-            let Some(h) = self.handover.as_mut() else { return };
+            let Some(h) = self.handover.as_mut() else {
+                return;
+            };
             let host = h.host;
             let Some(party) = h.queue.pop_front() else {
                 let handed = std::mem::take(&mut h.handed);
@@ -91,14 +125,25 @@ impl PhoneCore {
                 .calls
                 .get(&party)
                 .filter(|c| c.info.state == CallState::Answered)
-                .and_then(|c| target::parse_uri("conference party", &c.info.remote_uri).ok().map(|u| (u, c.info.remote_uri.clone())))
+                .and_then(|c| {
+                    target::parse_uri("conference party", &c.info.remote_uri)
+                        .ok()
+                        .map(|u| (u, c.info.remote_uri.clone()))
+                })
             else {
                 continue;
             };
             h.current = Some((party, text));
             // The first REFER answers the user's command; later ones are the phone's own.
             let own = ticket.is_none();
-            self.start_transfer(ticket.take().unwrap_or(0), host, uri, false, Some(party), now);
+            self.start_transfer(
+                ticket.take().unwrap_or(0),
+                host,
+                uri,
+                false,
+                Some(party),
+                now,
+            );
             if own {
                 if let Some(c) = self.calls.get_mut(&host) {
                     c.waiting = None;
@@ -116,14 +161,28 @@ impl PhoneCore {
     /// The host's phone reached the current party (NOTIFY 200): our leg with that party ends
     /// (its phone's BYE, or ours) and the next party's REFER goes out on the same dialog.
     pub(super) fn handover_step_done(&mut self, host: CallId, now: i64) {
-        let Some((party, party_uri)) = self.handover.as_mut().and_then(|h| h.current.take()) else { return };
+        let Some((party, party_uri)) = self.handover.as_mut().and_then(|h| h.current.take()) else {
+            return;
+        };
         if let Some(sip_call_id) = self.calls.get(&host).map(|c| c.sip_call_id.clone()) {
             self.transfers.forget(&sip_call_id);
         }
         self.blind.remove(&host);
-        let host_uri = self.calls.get(&host).map(|c| c.info.remote_uri.clone()).unwrap_or_default();
-        let message = format!("{party_uri} is now with {} (handing the conference over)", self.party_name(host));
-        self.emit(PhoneEvent::Transfer { call_id: party, target: host_uri.clone(), progress: TransferProgress::Connected, message });
+        let host_uri = self
+            .calls
+            .get(&host)
+            .map(|c| c.info.remote_uri.clone())
+            .unwrap_or_default();
+        let message = format!(
+            "{party_uri} is now with {} (handing the conference over)",
+            self.party_name(host)
+        );
+        self.emit(PhoneEvent::Transfer {
+            call_id: party,
+            target: host_uri.clone(),
+            progress: TransferProgress::Connected,
+            message,
+        });
         if let Some(h) = self.handover.as_mut() {
             h.handed.push(party_uri);
         }
@@ -133,14 +192,24 @@ impl PhoneCore {
 
     /// The sentence for a REFER of the hand-over that failed (the user's reply and the warning).
     pub(super) fn handover_failure(&self, why: &Failure) -> String {
-        let Some(h) = self.handover.as_ref() else { return "handing the conference over failed".into() };
+        let Some(h) = self.handover.as_ref() else {
+            return "handing the conference over failed".into();
+        };
         let host = self.party_name(h.host);
-        let party = h.current.as_ref().map(|(_, uri)| uri.clone()).unwrap_or_default();
+        let party = h
+            .current
+            .as_ref()
+            .map(|(_, uri)| uri.clone())
+            .unwrap_or_default();
         let why = match why {
-            Failure::Refused { status, reason } => format!("{host}'s phone could not take {party} over ({status} {reason})"),
+            Failure::Refused { status, reason } => {
+                format!("{host}'s phone could not take {party} over ({status} {reason})")
+            }
             Failure::NotConfirmed => format!("our call with {host} is not confirmed"),
             Failure::Error(e) => e.clone(),
-            Failure::NoOutcome { secs } => format!("{host}'s phone did not say in {secs} s whether it reached {party}"),
+            Failure::NoOutcome { secs } => {
+                format!("{host}'s phone did not say in {secs} s whether it reached {party}")
+            }
         };
         let staying: Vec<String> = std::iter::once(h.host)
             .chain(h.current.as_ref().map(|(p, _)| *p))
@@ -148,7 +217,10 @@ impl PhoneCore {
             .filter(|p| self.calls.contains_key(p))
             .map(|p| self.party_name(p))
             .collect();
-        format!("handing the conference to {host} stopped: {why}; {} stay in the conference here", staying.join(", "))
+        format!(
+            "handing the conference to {host} stopped: {why}; {} stay in the conference here",
+            staying.join(", ")
+        )
     }
 
     /// The current REFER failed (`message`: `handover_failure`'s sentence): the hand-over stops,
@@ -173,8 +245,15 @@ impl PhoneCore {
         if !self.is_handover_host(host) {
             return;
         }
-        let Some(h) = self.handover.take() else { return };
-        let staying: Vec<String> = h.queue.iter().filter(|p| self.calls.contains_key(p)).map(|p| self.party_name(*p)).collect();
+        let Some(h) = self.handover.take() else {
+            return;
+        };
+        let staying: Vec<String> = h
+            .queue
+            .iter()
+            .filter(|p| self.calls.contains_key(p))
+            .map(|p| self.party_name(*p))
+            .collect();
         if staying.is_empty() {
             return;
         }
@@ -190,7 +269,12 @@ impl PhoneCore {
     fn party_name(&self, id: CallId) -> String {
         self.calls
             .get(&id)
-            .map(|c| c.info.remote_display_name.clone().unwrap_or_else(|| c.info.remote_uri.clone()))
+            .map(|c| {
+                c.info
+                    .remote_display_name
+                    .clone()
+                    .unwrap_or_else(|| c.info.remote_uri.clone())
+            })
             .unwrap_or_else(|| format!("call {id}"))
     }
 }

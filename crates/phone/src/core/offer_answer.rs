@@ -3,8 +3,8 @@
 //! to our offer gives, and what we offer to hold or resume. Pure: the SDP text comes in, decisions
 //! go out; `PhoneCore` has the driver send them. The SDP maths (parse, build, codec matching) is `hookflash_sip::sdp`.
 
-use crate::codecs;
 use crate::api::CodecName;
+use crate::codecs;
 use hookflash_sip::dtls_srtp::Fingerprint;
 use hookflash_sip::sdes::{Key, Policy, KEY_LEN};
 use hookflash_sip::sdp::{self, AudioDescription, Direction, LocalKeys, Negotiated, SdpError};
@@ -21,10 +21,18 @@ pub struct Refusal {
 
 /// Whether a new INVITE's body is an offer we can take (ringing comes next), or why not
 /// (`policy`: the account's media encryption).
-pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<AudioDescription, Refusal> {
+pub fn incoming_offer(
+    body: &str,
+    local_ip: IpAddr,
+    policy: Policy,
+) -> Result<AudioDescription, Refusal> {
     if body.trim().is_empty() {
         // Offer-less INVITE (offer in our 200, answer in the ACK) is not supported yet.
-        return Err(Refusal { status: 488, warning: None, message: "rejected an INVITE without SDP offer (488)".into() });
+        return Err(Refusal {
+            status: 488,
+            warning: None,
+            message: "rejected an INVITE without SDP offer (488)".into(),
+        });
     }
     let offer = sdp::parse(body).map_err(|e| Refusal {
         status: 400,
@@ -32,7 +40,14 @@ pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<Au
         message: format!("rejected an INVITE with unreadable SDP: {e}"),
     })?;
     // The keys are only stand-ins: the answer itself is made once the call is answered.
-    match sdp::answer(&offer, &codecs::formats(&[]), local_ip, 9, policy, &stand_in_keys()) {
+    match sdp::answer(
+        &offer,
+        &codecs::formats(&[]),
+        local_ip,
+        9,
+        policy,
+        &stand_in_keys(),
+    ) {
         Ok(_) => Ok(offer),
         Err(SdpError::Dtls(e)) => Err(Refusal {
             status: 488,
@@ -55,7 +70,14 @@ pub fn incoming_offer(body: &str, local_ip: IpAddr, policy: Policy) -> Result<Au
 /// Keys to decide an offer with before a call has its own (no media flows with them): an SDES
 /// key of zeros and a fingerprint of zeros.
 pub fn stand_in_keys() -> LocalKeys {
-    LocalKeys { sdes: Key([0; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![0; 32] }), ice: None }
+    LocalKeys {
+        sdes: Key([0; KEY_LEN]),
+        fingerprint: Some(Fingerprint {
+            hash: "sha-256".into(),
+            value: vec![0; 32],
+        }),
+        ice: None,
+    }
 }
 
 /// What to answer the far end's re-INVITE.
@@ -69,7 +91,10 @@ pub enum ReinviteAnswer {
     Status(u16),
     /// Our answer and what it negotiates, before the switchboard says whether we hold (then
     /// [`held`] turns our direction down).
-    Answer { answer: AudioDescription, negotiated: Negotiated },
+    Answer {
+        answer: AudioDescription,
+        negotiated: Negotiated,
+    },
 }
 
 /// Decides the answer to a re-INVITE with `body`, given our last description `local` (its port
@@ -88,9 +113,18 @@ pub fn answer_reinvite(
             None => ReinviteAnswer::Empty,
         };
     }
-    let Ok(offer) = sdp::parse(body) else { return ReinviteAnswer::Status(400) };
+    let Ok(offer) = sdp::parse(body) else {
+        return ReinviteAnswer::Status(400);
+    };
     let port = local.map(|l| l.port).unwrap_or(9);
-    match sdp::answer(&offer, &codecs::formats(codecs_allowed), local_ip, port, policy, keys) {
+    match sdp::answer(
+        &offer,
+        &codecs::formats(codecs_allowed),
+        local_ip,
+        port,
+        policy,
+        keys,
+    ) {
         Ok((answer, negotiated)) => ReinviteAnswer::Answer { answer, negotiated },
         Err(_) => ReinviteAnswer::Status(488),
     }
@@ -98,21 +132,34 @@ pub fn answer_reinvite(
 
 /// Our answer and stream direction when we hold the call ourselves (parked): we never take
 /// the far end's audio while parked, whatever it offered.
-pub fn held(mut answer: AudioDescription, mut negotiated: Negotiated, direction: Direction) -> (AudioDescription, Negotiated) {
+pub fn held(
+    mut answer: AudioDescription,
+    mut negotiated: Negotiated,
+    direction: Direction,
+) -> (AudioDescription, Negotiated) {
     answer.direction = direction;
     negotiated.direction = direction;
     (answer, negotiated)
 }
 
 /// What the answer `body` to our `offer` negotiates, or why it cannot be used.
-pub fn accept_answer(offer: &AudioDescription, body: &str, policy: Policy) -> Result<Negotiated, String> {
+pub fn accept_answer(
+    offer: &AudioDescription,
+    body: &str,
+    policy: Policy,
+) -> Result<Negotiated, String> {
     let answer = sdp::parse(body).map_err(|e| e.to_string())?;
     sdp::accept_answer(offer, &answer, policy).map_err(|e| e.to_string())
 }
 
 /// Our offer to change the stream's direction (hold, resume): the negotiated codec (and DTMF)
 /// only, on our port, from `local_ip`, encrypted as before with the same key.
-pub fn direction_offer(negotiated: &Negotiated, local: &AudioDescription, direction: Direction, local_ip: IpAddr) -> AudioDescription {
+pub fn direction_offer(
+    negotiated: &Negotiated,
+    local: &AudioDescription,
+    direction: Direction,
+    local_ip: IpAddr,
+) -> AudioDescription {
     let mut formats = vec![negotiated.codec.clone()];
     formats.extend(negotiated.telephone_event.clone());
     AudioDescription {
@@ -169,44 +216,121 @@ mod tests {
         assert_eq!((none.status, none.warning.as_deref()), (488, None));
         let garbage = incoming_offer("v=0\r\nm=audio\r\n", ip, Policy::Off).unwrap_err();
         assert_eq!(garbage.status, 400);
-        assert!(garbage.warning.unwrap().starts_with("399 hookflash \""), "a Warning names the problem");
+        assert!(
+            garbage.warning.unwrap().starts_with("399 hookflash \""),
+            "a Warning names the problem"
+        );
         let g729 = incoming_offer(&offer_sdp("sendrecv", "18"), ip, Policy::Off).unwrap_err();
-        assert_eq!((g729.status, g729.warning.as_deref()), (488, Some("305 hookflash \"no common codec\"")));
-        assert!(g729.message.contains("no codec we support"), "{}", g729.message);
+        assert_eq!(
+            (g729.status, g729.warning.as_deref()),
+            (488, Some("305 hookflash \"no common codec\""))
+        );
+        assert!(
+            g729.message.contains("no codec we support"),
+            "{}",
+            g729.message
+        );
     }
 
     #[test]
     fn a_reinvite_is_answered_on_our_port_or_refused_and_an_empty_one_gets_our_offer_again() {
         let ip = IpAddr::from(LOCAL);
-        let ReinviteAnswer::Answer { answer: ours, .. } = answer_reinvite(&offer_sdp("sendrecv", "0"), None, &[], ip, Policy::Off, &stand_in_keys()) else { panic!() };
-        let local = AudioDescription { port: 30000, ..ours };
-        match answer_reinvite(&offer_sdp("sendonly", "0 101"), Some(&local), &[], ip, Policy::Off, &stand_in_keys()) {
+        let ReinviteAnswer::Answer { answer: ours, .. } = answer_reinvite(
+            &offer_sdp("sendrecv", "0"),
+            None,
+            &[],
+            ip,
+            Policy::Off,
+            &stand_in_keys(),
+        ) else {
+            panic!()
+        };
+        let local = AudioDescription {
+            port: 30000,
+            ..ours
+        };
+        match answer_reinvite(
+            &offer_sdp("sendonly", "0 101"),
+            Some(&local),
+            &[],
+            ip,
+            Policy::Off,
+            &stand_in_keys(),
+        ) {
             ReinviteAnswer::Answer { answer, negotiated } => {
                 assert_eq!(answer.port, 30000, "the port stays ours");
-                assert_eq!(answer.direction, Direction::RecvOnly, "the far end holds: we only receive");
+                assert_eq!(
+                    answer.direction,
+                    Direction::RecvOnly,
+                    "the far end holds: we only receive"
+                );
                 assert_eq!(negotiated.direction, Direction::RecvOnly);
                 assert_eq!(negotiated.remote.port(), 40000);
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(answer_reinvite("", Some(&local), &[], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Reoffer(local.clone()));
-        assert_eq!(answer_reinvite("", None, &[], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Empty);
-        assert_eq!(answer_reinvite("not sdp", Some(&local), &[], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Status(400));
-        assert_eq!(answer_reinvite(&offer_sdp("sendrecv", "8"), Some(&local), &[CodecName::Pcmu], ip, Policy::Off, &stand_in_keys()), ReinviteAnswer::Status(488));
+        assert_eq!(
+            answer_reinvite("", Some(&local), &[], ip, Policy::Off, &stand_in_keys()),
+            ReinviteAnswer::Reoffer(local.clone())
+        );
+        assert_eq!(
+            answer_reinvite("", None, &[], ip, Policy::Off, &stand_in_keys()),
+            ReinviteAnswer::Empty
+        );
+        assert_eq!(
+            answer_reinvite(
+                "not sdp",
+                Some(&local),
+                &[],
+                ip,
+                Policy::Off,
+                &stand_in_keys()
+            ),
+            ReinviteAnswer::Status(400)
+        );
+        assert_eq!(
+            answer_reinvite(
+                &offer_sdp("sendrecv", "8"),
+                Some(&local),
+                &[CodecName::Pcmu],
+                ip,
+                Policy::Off,
+                &stand_in_keys()
+            ),
+            ReinviteAnswer::Status(488)
+        );
     }
 
     #[test]
     fn holding_turns_our_direction_down_and_the_answer_to_a_sending_offer_tells_a_remote_hold() {
         let ip = IpAddr::from(LOCAL);
-        let ReinviteAnswer::Answer { answer, negotiated } = answer_reinvite(&offer_sdp("sendrecv", "0 101"), None, &[], ip, Policy::Off, &stand_in_keys()) else { panic!() };
+        let ReinviteAnswer::Answer { answer, negotiated } = answer_reinvite(
+            &offer_sdp("sendrecv", "0 101"),
+            None,
+            &[],
+            ip,
+            Policy::Off,
+            &stand_in_keys(),
+        ) else {
+            panic!()
+        };
         let (a, n) = held(answer.clone(), negotiated.clone(), Direction::SendOnly);
-        assert_eq!((a.direction, n.direction), (Direction::SendOnly, Direction::SendOnly));
+        assert_eq!(
+            (a.direction, n.direction),
+            (Direction::SendOnly, Direction::SendOnly)
+        );
         let resume = direction_offer(&negotiated, &answer, Direction::SendRecv, ip);
-        assert_eq!(resume.formats.len(), 2, "the negotiated codec and DTMF only");
+        assert_eq!(
+            resume.formats.len(),
+            2,
+            "the negotiated codec and DTMF only"
+        );
         assert_eq!(resume.port, answer.port);
-        let answered = accept_answer(&resume, &offer_sdp("recvonly", "0 101"), Policy::Off).unwrap();
+        let answered =
+            accept_answer(&resume, &offer_sdp("recvonly", "0 101"), Policy::Off).unwrap();
         assert_eq!(remote_holds(Direction::SendRecv, &answered), Some(false));
-        let answered = accept_answer(&resume, &offer_sdp("inactive", "0 101"), Policy::Off).unwrap();
+        let answered =
+            accept_answer(&resume, &offer_sdp("inactive", "0 101"), Policy::Off).unwrap();
         assert_eq!(remote_holds(Direction::SendRecv, &answered), Some(true));
         assert_eq!(remote_holds(Direction::Inactive, &answered), None);
         assert!(accept_answer(&resume, "garbage", Policy::Off).is_err());

@@ -10,8 +10,8 @@ use super::phone::{sip_err, PhoneCore};
 use crate::api::*;
 use crate::codecs;
 use hookflash_sip::invite::{InviteOutcome, OutgoingInvite};
-use hookflash_sip::{dtls_srtp, sdes};
 use hookflash_sip::sdp::{AudioDescription, Direction as SdpDirection};
+use hookflash_sip::{dtls_srtp, sdes};
 use hookflash_sip::{target, SipUri};
 
 /// A dial waiting for its RTP port.
@@ -28,7 +28,14 @@ pub struct Dialling {
 impl PhoneCore {
     /// `account`: the account to call from, if the caller already knows (an orbit's);
     /// else `opts.from`, else the first.
-    pub(super) fn dial(&mut self, ticket: Ticket, input: &str, opts: CallOptions, account: Option<usize>, now: i64) {
+    pub(super) fn dial(
+        &mut self,
+        ticket: Ticket,
+        input: &str,
+        opts: CallOptions,
+        account: Option<usize>,
+        now: i64,
+    ) {
         if let Err(e) = self.prepare_dial(Some(ticket), input, opts, account, Vec::new(), now) {
             self.reply(ticket, Err(e));
         }
@@ -37,11 +44,20 @@ impl PhoneCore {
     /// A call the phone makes by itself (the far end of a call referred us) from `account`,
     /// with `extra` headers (a `Replaces`); the new call's id, or None if the target cannot be
     /// called.
-    pub(super) fn dial_internal(&mut self, target: &str, opts: CallOptions, account: usize, extra: Vec<(String, String)>, now: i64) -> Option<CallId> {
+    pub(super) fn dial_internal(
+        &mut self,
+        target: &str,
+        opts: CallOptions,
+        account: usize,
+        extra: Vec<(String, String)>,
+        now: i64,
+    ) -> Option<CallId> {
         match self.prepare_dial(None, target, opts, Some(account), extra, now) {
             Ok(id) => Some(id),
             Err(e) => {
-                self.emit(PhoneEvent::Warning { message: format!("cannot call {target}: {e}") });
+                self.emit(PhoneEvent::Warning {
+                    message: format!("cannot call {target}: {e}"),
+                });
                 None
             }
         }
@@ -67,9 +83,14 @@ impl PhoneCore {
             let callee = target::dial_target(&dial_string, &domain).map_err(sip_err)?;
             // The account's own caller IDs, else the dialling plan's.
             let headers = match &self.accounts[account].caller_ids {
-                Some(ids) => crate::dialling::DiallingSettings { caller_ids: ids.clone(), ..self.dialling.clone() }
+                Some(ids) => crate::dialling::DiallingSettings {
+                    caller_ids: ids.clone(),
+                    ..self.dialling.clone()
+                }
+                .headers_for_call(opts.caller_id.as_deref(), &domain),
+                None => self
+                    .dialling
                     .headers_for_call(opts.caller_id.as_deref(), &domain),
-                None => self.dialling.headers_for_call(opts.caller_id.as_deref(), &domain),
             }
             .map_err(|e| PhoneError::Other(e.to_string()))?;
             Ok::<_, PhoneError>((account, callee, headers))
@@ -79,8 +100,20 @@ impl PhoneCore {
         let id = self.new_id();
         let ip = self.accounts[account].local_ip;
         // Candidates from the servers only when the offer will carry ICE.
-        let servers = self.accounts[account].ice_servers.clone().filter(|_| self.accounts[account].ice);
-        self.dials.insert(id, Dialling { ticket, account, callee, headers, opts });
+        let servers = self.accounts[account]
+            .ice_servers
+            .clone()
+            .filter(|_| self.accounts[account].ice);
+        self.dials.insert(
+            id,
+            Dialling {
+                ticket,
+                account,
+                callee,
+                headers,
+                opts,
+            },
+        );
         self.media(MediaOutput::Bind { id, ip, servers });
         Ok(id)
     }
@@ -91,8 +124,13 @@ impl PhoneCore {
     pub(super) fn dial_string(&self, input: &str) -> Result<String, PhoneError> {
         match self.dialling.normalise(input) {
             Ok(d) => Ok(d.dial_string().to_string()),
-            Err(_) if self.dialling.default_country.trim().is_empty() => Ok(input.trim().to_string()),
-            Err(e) => Err(PhoneError::InvalidInput { what: "number".into(), detail: e.to_string() }),
+            Err(_) if self.dialling.default_country.trim().is_empty() => {
+                Ok(input.trim().to_string())
+            }
+            Err(e) => Err(PhoneError::InvalidInput {
+                what: "number".into(),
+                detail: e.to_string(),
+            }),
         }
     }
 
@@ -116,7 +154,12 @@ impl PhoneCore {
         let account = &self.accounts[d.account];
         // DTLS-SRTP is offered with rtcp-mux (one handshake instead of two); without a
         // certificate (none could be made) the account falls back to SDES, said in the log.
-        let dtls = socket.keys.fingerprint.as_ref().filter(|_| account.dtls).map(dtls_srtp::offer);
+        let dtls = socket
+            .keys
+            .fingerprint
+            .as_ref()
+            .filter(|_| account.dtls)
+            .map(dtls_srtp::offer);
         if account.dtls && dtls.is_none() {
             tracing::warn!("no DTLS certificate: offering SDES keys instead");
         }
@@ -142,14 +185,26 @@ impl PhoneCore {
             rtcp_mux,
             ice,
         };
-        let (caller, caller_display_name, destination, contact) =
-            (account.aor.bare(), account.display_name.clone(), account.outbound.clone(), account.contact.clone());
-        self.add_call(id, d.account, Direction::Outgoing, (d.callee.to_string(), None), sip_call_id.clone(), now, |c| {
-            c.offer = Some(offer.clone());
-            c.keys = Some(socket.keys.clone());
-            c.opts = d.opts.clone();
-            c.waiting = d.ticket.map(Waiting::Dial);
-        });
+        let (caller, caller_display_name, destination, contact) = (
+            account.aor.bare(),
+            account.display_name.clone(),
+            account.outbound.clone(),
+            account.contact.clone(),
+        );
+        self.add_call(
+            id,
+            d.account,
+            Direction::Outgoing,
+            (d.callee.to_string(), None),
+            sip_call_id.clone(),
+            now,
+            |c| {
+                c.offer = Some(offer.clone());
+                c.keys = Some(socket.keys.clone());
+                c.opts = d.opts.clone();
+                c.waiting = d.ticket.map(Waiting::Dial);
+            },
+        );
         let actions = self.board.dial(id, &d.callee.to_string(), now);
         self.apply(actions, now);
         let sdp = self.next_sdp(id, &offer);
@@ -165,11 +220,17 @@ impl PhoneCore {
             call_id: sip_call_id,
             headers: d.headers,
         };
-        self.sip(SipOutput::Invite { id, account: d.account, invite: Box::new(invite) });
+        self.sip(SipOutput::Invite {
+            id,
+            account: d.account,
+            invite: Box::new(invite),
+        });
     }
 
     pub(super) fn on_invite_sent(&mut self, id: CallId, result: Result<(), String>, now: i64) {
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let ticket = match c.waiting {
             Some(Waiting::Dial(t)) => {
                 c.waiting = None;
@@ -188,7 +249,10 @@ impl PhoneCore {
             Err(e) => {
                 self.end_call(id, EndReason::Error { message: e.clone() }, now);
                 if let Some(t) = ticket {
-                    self.reply(t, Err(PhoneError::Other(format!("cannot call {callee}: {e}"))));
+                    self.reply(
+                        t,
+                        Err(PhoneError::Other(format!("cannot call {callee}: {e}"))),
+                    );
                 }
             }
         }
@@ -206,9 +270,19 @@ impl PhoneCore {
             }
             InviteOutcome::Refused { status: 487, .. } if local => EndReason::LocalHangup,
             InviteOutcome::Refused { status, reason } => EndReason::Failed { status, reason },
-            InviteOutcome::AuthRefused { status, reason, why } => {
-                tracing::warn!("call {id} from {}: challenge not answered: {why}", self.accounts[c.account].aor_text);
-                EndReason::Failed { status, reason: format!("{reason} — {why}") }
+            InviteOutcome::AuthRefused {
+                status,
+                reason,
+                why,
+            } => {
+                tracing::warn!(
+                    "call {id} from {}: challenge not answered: {why}",
+                    self.accounts[c.account].aor_text
+                );
+                EndReason::Failed {
+                    status,
+                    reason: format!("{reason} — {why}"),
+                }
             }
             InviteOutcome::Failed(_) if local => EndReason::LocalHangup,
             InviteOutcome::Failed(message) => EndReason::Error { message },
@@ -217,7 +291,13 @@ impl PhoneCore {
     }
 
     fn on_outgoing_answered(&mut self, id: CallId, body: &str, now: i64) {
-        let Some((offer, account)) = self.calls.get(&id).and_then(|c| Some((c.offer.clone()?, c.account))) else { return };
+        let Some((offer, account)) = self
+            .calls
+            .get(&id)
+            .and_then(|c| Some((c.offer.clone()?, c.account)))
+        else {
+            return;
+        };
         match offer_answer::accept_answer(&offer, body, self.accounts[account].srtp) {
             Ok(n) => {
                 if !n.direction.sends() {
@@ -231,22 +311,36 @@ impl PhoneCore {
                     self.hangup_with(id, EndReason::Error { message }, now);
                 }
             }
-            Err(e) => self.hangup_with(id, EndReason::Error { message: format!("unusable SDP answer: {e}") }, now),
+            Err(e) => self.hangup_with(
+                id,
+                EndReason::Error {
+                    message: format!("unusable SDP answer: {e}"),
+                },
+                now,
+            ),
         }
     }
 
     /// 180/183 to our INVITE: the call rings; early media from the far end replaces our
     /// ringback tone.
     pub(super) fn on_early(&mut self, sip_call_id: &str, sdp: Option<String>, now: i64) {
-        let Some(id) = self.by_sip_call_id(sip_call_id) else { return };
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(id) = self.by_sip_call_id(sip_call_id) else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         if c.info.direction != Direction::Outgoing {
             return;
         }
         let changed = super::call::advance(&mut c.info, CallState::Ringing, now);
         if let Some(body) = sdp {
             let policy = self.accounts[c.account].srtp;
-            if let Some(Ok(n)) = c.offer.clone().map(|offer| offer_answer::accept_answer(&offer, &body, policy)) {
+            if let Some(Ok(n)) = c
+                .offer
+                .clone()
+                .map(|offer| offer_answer::accept_answer(&offer, &body, policy))
+            {
                 if let Err(message) = self.start_media(id, n, AfterStart::Nothing, now) {
                     self.emit(PhoneEvent::Warning { message });
                 }

@@ -49,11 +49,17 @@ struct Wait<T> {
 }
 
 /// Gives every wait `account`'s result; returns the waits now complete (the others stay).
-fn answer_waits<T: Clone>(waits: &mut Vec<Wait<T>>, account: usize, result: &Result<T, PhoneError>) -> Vec<Wait<T>> {
+fn answer_waits<T: Clone>(
+    waits: &mut Vec<Wait<T>>,
+    account: usize,
+    result: &Result<T, PhoneError>,
+) -> Vec<Wait<T>> {
     for w in waits.iter_mut() {
         w.answer(account, result);
     }
-    let (done, waiting) = std::mem::take(waits).into_iter().partition(|w| w.complete());
+    let (done, waiting) = std::mem::take(waits)
+        .into_iter()
+        .partition(|w| w.complete());
     *waits = waiting;
     done
 }
@@ -69,7 +75,10 @@ impl<T: Clone> Wait<T> {
     }
     /// The first failure in account order, else every account's result.
     fn result(self) -> Result<Vec<T>, PhoneError> {
-        self.results.into_values().map(|r| r.expect("complete")).collect()
+        self.results
+            .into_values()
+            .map(|r| r.expect("complete"))
+            .collect()
     }
 }
 
@@ -137,10 +146,27 @@ pub struct PhoneCore {
 
 pub(crate) fn sip_err(e: SipError) -> PhoneError {
     match e {
-        SipError::Refused { status, reason, server } => PhoneError::RegistrationRefused { status, reason, server },
+        SipError::Refused {
+            status,
+            reason,
+            server,
+        } => PhoneError::RegistrationRefused {
+            status,
+            reason,
+            server,
+        },
         SipError::Unreachable { server, detail } => PhoneError::Unreachable { server, detail },
-        SipError::Tls { server, detail } | SipError::Certificate { server, detail } => PhoneError::Tls { server, detail },
-        SipError::Invalid { what, value, detail } => PhoneError::InvalidInput { what, detail: format!("'{value}': {detail}") },
+        SipError::Tls { server, detail } | SipError::Certificate { server, detail } => {
+            PhoneError::Tls { server, detail }
+        }
+        SipError::Invalid {
+            what,
+            value,
+            detail,
+        } => PhoneError::InvalidInput {
+            what,
+            detail: format!("'{value}': {detail}"),
+        },
         other => PhoneError::Other(other.to_string()),
     }
 }
@@ -164,7 +190,9 @@ impl PhoneCore {
             handover: None,
             referred: BTreeMap::new(),
             availability: Availability::default(),
-            router: RoutingSettings::default().compile().expect("the default routing compiles"),
+            router: RoutingSettings::default()
+                .compile()
+                .expect("the default routing compiles"),
             call_defaults: CallOptions::default(),
             dialling: DiallingSettings::default(),
             dials: BTreeMap::new(),
@@ -193,12 +221,26 @@ impl PhoneCore {
 
     /// When to feed `Input::Timeout` (ms, the clock of `handle`'s `now`).
     pub fn next_timeout(&self) -> Option<i64> {
-        let mut at = [self.timers.next(), self.next_quality_at, self.next_alive_at, self.shutdown.as_ref().filter(|s| s.unsubscribes > 0 && !s.done).map(|s| s.deadline)]
+        let mut at = [
+            self.timers.next(),
+            self.next_quality_at,
+            self.next_alive_at,
+            self.shutdown
+                .as_ref()
+                .filter(|s| s.unsubscribes > 0 && !s.done)
+                .map(|s| s.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        for a in &self.accounts {
+            for t in [
+                a.registration.next_timeout(),
+                a.orbits.as_ref().and_then(|o| o.next_timeout()),
+            ]
             .into_iter()
             .flatten()
-            .min();
-        for a in &self.accounts {
-            for t in [a.registration.next_timeout(), a.orbits.as_ref().and_then(|o| o.next_timeout())].into_iter().flatten() {
+            {
                 at = Some(at.map_or(t, |x: i64| x.min(t)));
             }
         }
@@ -213,11 +255,17 @@ impl PhoneCore {
             Input::Timeout => self.timeout(now),
             Input::NetworkChanged => {
                 for i in 0..self.accounts.len() {
-                    self.accounts[i].registration.handle(registration::Input::Refresh, now);
+                    self.accounts[i]
+                        .registration
+                        .handle(registration::Input::Refresh, now);
                     self.registration_outputs(i);
                 }
             }
-            Input::AddressChanged { account, local_ip, contact } => {
+            Input::AddressChanged {
+                account,
+                local_ip,
+                contact,
+            } => {
                 if let Some(a) = self.accounts.get_mut(account) {
                     a.local_ip = local_ip;
                     a.contact = contact;
@@ -233,7 +281,10 @@ impl PhoneCore {
 
     fn command(&mut self, ticket: Ticket, command: Command, now: i64) {
         if self.shutdown.is_some() && !matches!(command, Command::Shutdown) {
-            return self.reply(ticket, Err(PhoneError::Other("the phone is shutting down".into())));
+            return self.reply(
+                ticket,
+                Err(PhoneError::Other("the phone is shutting down".into())),
+            );
         }
         match command {
             Command::Dial { target, opts } => self.dial(ticket, &target, opts, None, now),
@@ -268,10 +319,20 @@ impl PhoneCore {
                 self.reply(ticket, r.map(|_| Done::Ok));
             }
             Command::ParkOnOrbit { id, slot } => self.park_on_orbit(ticket, id, &slot, now),
-            Command::Transfer { id, target, resume_on_failure } => self.transfer(ticket, id, &target, resume_on_failure, now),
+            Command::Transfer {
+                id,
+                target,
+                resume_on_failure,
+            } => self.transfer(ticket, id, &target, resume_on_failure, now),
             Command::Consult { id, target, opts } => self.consult(ticket, id, &target, opts, now),
-            Command::CompleteTransfer { id, other, resume_on_failure } => self.complete_transfer(ticket, id, other, resume_on_failure, now),
-            Command::AnswerTransferRequest { id, accept } => self.answer_transfer_request(ticket, id, accept, now),
+            Command::CompleteTransfer {
+                id,
+                other,
+                resume_on_failure,
+            } => self.complete_transfer(ticket, id, other, resume_on_failure, now),
+            Command::AnswerTransferRequest { id, accept } => {
+                self.answer_transfer_request(ticket, id, accept, now)
+            }
             Command::Conference { ids } => self.conference(ticket, &ids, now),
             Command::ConferenceMute { id, muted } => self.conference_mute(ticket, id, muted),
             Command::LeaveConference { end } => self.leave_conference(ticket, end, now),
@@ -280,13 +341,22 @@ impl PhoneCore {
             Command::Unregister => self.unregister(Some(ticket), now),
             Command::SetRouting(settings) => {
                 let r = settings.compile().map(|router| self.router = router);
-                self.reply(ticket, r.map(|_| Done::Ok).map_err(|e| PhoneError::InvalidInput { what: "routing".into(), detail: e.to_string() }));
+                self.reply(
+                    ticket,
+                    r.map(|_| Done::Ok).map_err(|e| PhoneError::InvalidInput {
+                        what: "routing".into(),
+                        detail: e.to_string(),
+                    }),
+                );
             }
             Command::SetDialling(settings) => {
                 let r = settings
                     .validate()
                     .map(|_| self.dialling = settings)
-                    .map_err(|problems| PhoneError::InvalidInput { what: "dialling settings".into(), detail: problems.join("; ") });
+                    .map_err(|problems| PhoneError::InvalidInput {
+                        what: "dialling settings".into(),
+                        detail: problems.join("; "),
+                    });
                 self.reply(ticket, r.map(|_| Done::Ok));
             }
             Command::SetAvailability(availability) => {
@@ -312,7 +382,11 @@ impl PhoneCore {
             }
             Command::Shutdown => self.shut_down(ticket, now),
             Command::Probe => {
-                let account = self.accounts.iter().position(|a| a.register_enabled).unwrap_or(0);
+                let account = self
+                    .accounts
+                    .iter()
+                    .position(|a| a.register_enabled)
+                    .unwrap_or(0);
                 self.sip(SipOutput::Probe { ticket, account });
             }
         }
@@ -322,55 +396,107 @@ impl PhoneCore {
         match input {
             SipInput::InviteSent { id, result } => self.on_invite_sent(id, result, now),
             SipInput::InviteOutcome { id, outcome } => self.on_invite_outcome(id, outcome, now),
-            SipInput::NewInvite { account, key, request, utc_offset_secs, replaces: None } => {
-                self.on_new_invite(account, key, request, utc_offset_secs, now)
-            }
-            SipInput::NewInvite { account, key, request, replaces: Some(replaces), .. } => {
-                self.on_replacing_invite(account, key, request, replaces, now)
-            }
+            SipInput::NewInvite {
+                account,
+                key,
+                request,
+                utc_offset_secs,
+                replaces: None,
+            } => self.on_new_invite(account, key, request, utc_offset_secs, now),
+            SipInput::NewInvite {
+                account,
+                key,
+                request,
+                replaces: Some(replaces),
+                ..
+            } => self.on_replacing_invite(account, key, request, replaces, now),
             SipInput::Taken { id, result } => self.on_taken(id, result, now),
-            SipInput::Request { account, key, request } => {
+            SipInput::Request {
+                account,
+                key,
+                request,
+            } => {
                 if !self.orbit_notify(account, key, &request, now) {
-                    self.sip(SipOutput::Respond { key, status: 481, sdp: None });
+                    self.sip(SipOutput::Respond {
+                        key,
+                        status: 481,
+                        sdp: None,
+                    });
                 }
             }
             SipInput::Early { sip_call_id, sdp } => self.on_early(&sip_call_id, sdp, now),
-            SipInput::Reinvite { sip_call_id, sdp, key } => self.on_reinvite(&sip_call_id, &sdp, key, now),
-            SipInput::Info { sip_call_id, request, key } => {
+            SipInput::Reinvite {
+                sip_call_id,
+                sdp,
+                key,
+            } => self.on_reinvite(&sip_call_id, &sdp, key, now),
+            SipInput::Info {
+                sip_call_id,
+                request,
+                key,
+            } => {
                 // SIP INFO DTMF (application/dtmf-relay) from older gateways.
                 let body = request.body_text();
                 let digit = body
                     .lines()
-                    .find_map(|l| l.strip_prefix("Signal=").or_else(|| l.strip_prefix("Signal =")))
+                    .find_map(|l| {
+                        l.strip_prefix("Signal=")
+                            .or_else(|| l.strip_prefix("Signal ="))
+                    })
                     .and_then(|s| s.trim().chars().next());
-                self.sip(SipOutput::Respond { key, status: 200, sdp: None });
+                self.sip(SipOutput::Respond {
+                    key,
+                    status: 200,
+                    sdp: None,
+                });
                 if let (Some(digit), Some(call_id)) = (digit, self.by_sip_call_id(&sip_call_id)) {
                     self.emit(PhoneEvent::Dtmf { call_id, digit });
                 }
             }
-            SipInput::Notify { sip_call_id, request, key } => self.on_call_notify(&sip_call_id, &request, key, now),
-            SipInput::Refer { sip_call_id, request, key } => self.on_refer(&sip_call_id, &request, key, now),
-            SipInput::DialogEnded { sip_call_id, why } => self.on_dialog_ended(&sip_call_id, why, now),
+            SipInput::Notify {
+                sip_call_id,
+                request,
+                key,
+            } => self.on_call_notify(&sip_call_id, &request, key, now),
+            SipInput::Refer {
+                sip_call_id,
+                request,
+                key,
+            } => self.on_refer(&sip_call_id, &request, key, now),
+            SipInput::DialogEnded { sip_call_id, why } => {
+                self.on_dialog_ended(&sip_call_id, why, now)
+            }
             SipInput::ReinviteDone { id, result } => self.on_reinvite_done(id, result, now),
             SipInput::ReferAnswered { id, answer } => self.on_refer_answered(id, answer, now),
             SipInput::Redirected { id, sent } => self.on_redirected(id, sent, now),
-            SipInput::Registered { account, result, public } => {
+            SipInput::Registered {
+                account,
+                result,
+                public,
+            } => {
                 if let Some(a) = self.accounts.get_mut(account) {
                     if result.is_ok() {
                         a.public_address = public;
                     }
-                    a.registration.handle(registration::Input::Done(result), now);
+                    a.registration
+                        .handle(registration::Input::Done(result), now);
                 }
                 self.registration_outputs(account);
             }
             SipInput::Probed { ticket, result } => self.reply(ticket, result.map(Done::Probed)),
             SipInput::KeptAlive { account, result } => {
                 if let Some(a) = self.accounts.get_mut(account) {
-                    a.registration.handle(registration::Input::KeptAlive(result), now);
+                    a.registration
+                        .handle(registration::Input::KeptAlive(result), now);
                 }
                 self.registration_outputs(account);
             }
-            SipInput::Subscribed { account, slot, dialog, result } => self.on_subscribed(account, &slot, dialog, result, now),
+            SipInput::Subscribed {
+                account,
+                slot,
+                dialog,
+                result,
+            } => self.on_subscribed(account, &slot, dialog, result, now),
         }
     }
 
@@ -379,12 +505,20 @@ impl PhoneCore {
             MediaInput::Bound { id, result } => self.on_bound(id, result, now),
             MediaInput::Started { id, result } => self.on_media_started(id, result, now),
             MediaInput::Event { id, event } => match event {
-                hookflash_media::MediaEvent::Dtmf(digit) => self.emit(PhoneEvent::Dtmf { call_id: id, digit }),
-                hookflash_media::MediaEvent::InputEnded => self.emit(PhoneEvent::AudioInputEnded { call_id: id }),
-                hookflash_media::MediaEvent::Warning(message) => self.emit(PhoneEvent::Warning { message }),
+                hookflash_media::MediaEvent::Dtmf(digit) => {
+                    self.emit(PhoneEvent::Dtmf { call_id: id, digit })
+                }
+                hookflash_media::MediaEvent::InputEnded => {
+                    self.emit(PhoneEvent::AudioInputEnded { call_id: id })
+                }
+                hookflash_media::MediaEvent::Warning(message) => {
+                    self.emit(PhoneEvent::Warning { message })
+                }
             },
             MediaInput::Measured { id, stats } => {
-                let path = stats.ice_pair.map(|(ours, theirs)| format!("{ours} → {theirs}"));
+                let path = stats
+                    .ice_pair
+                    .map(|(ours, theirs)| format!("{ours} → {theirs}"));
                 if let Some(c) = self.calls.get_mut(&id) {
                     if c.info.media_path != path {
                         c.info.media_path = path;
@@ -393,7 +527,10 @@ impl PhoneCore {
                 }
                 if let Some(quality) = incoming_routing::quality(&stats) {
                     if self.calls.contains_key(&id) {
-                        self.emit(PhoneEvent::CallQuality { call_id: id, quality });
+                        self.emit(PhoneEvent::CallQuality {
+                            call_id: id,
+                            quality,
+                        });
                     }
                 }
             }
@@ -407,8 +544,14 @@ impl PhoneCore {
             self.fire(timer, now);
         }
         for i in 0..self.accounts.len() {
-            if self.accounts[i].registration.next_timeout().is_some_and(|at| at <= now) {
-                self.accounts[i].registration.handle(registration::Input::Timeout, now);
+            if self.accounts[i]
+                .registration
+                .next_timeout()
+                .is_some_and(|at| at <= now)
+            {
+                self.accounts[i]
+                    .registration
+                    .handle(registration::Input::Timeout, now);
                 self.registration_outputs(i);
             }
         }
@@ -432,7 +575,11 @@ impl PhoneCore {
                 self.history_progress(id, now);
             }
         }
-        if let Some(s) = self.shutdown.as_mut().filter(|s| s.unsubscribes > 0 && s.deadline <= now) {
+        if let Some(s) = self
+            .shutdown
+            .as_mut()
+            .filter(|s| s.unsubscribes > 0 && s.deadline <= now)
+        {
             s.unsubscribes = 0;
             self.shutdown_progress();
         }
@@ -480,7 +627,8 @@ impl PhoneCore {
             self.next_alive_at = None;
         } else {
             self.next_quality_at.get_or_insert(now + QUALITY_EVERY_MS);
-            self.next_alive_at.get_or_insert(now + HISTORY_ALIVE_EVERY_MS);
+            self.next_alive_at
+                .get_or_insert(now + HISTORY_ALIVE_EVERY_MS);
         }
     }
 
@@ -511,7 +659,9 @@ impl PhoneCore {
 
     pub(super) fn random_token(&mut self, n: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        (0..n).map(|_| ALPHABET[(self.random() % ALPHABET.len() as u64) as usize] as char).collect()
+        (0..n)
+            .map(|_| ALPHABET[(self.random() % ALPHABET.len() as u64) as usize] as char)
+            .collect()
     }
 
     // ------------------------------------------------------------ queries
@@ -551,19 +701,29 @@ impl PhoneCore {
     }
 
     pub(super) fn by_sip_call_id(&self, sip_call_id: &str) -> Option<CallId> {
-        self.calls.values().find(|c| c.sip_call_id == sip_call_id).map(|c| c.id())
+        self.calls
+            .values()
+            .find(|c| c.sip_call_id == sip_call_id)
+            .map(|c| c.id())
     }
 
     /// The account with this AOR (as configured, or its `sip:user@host` form).
     pub(super) fn account_named(&self, aor: &str) -> Result<usize, PhoneError> {
-        self.accounts.iter().position(|a| a.is_named(aor)).ok_or_else(|| PhoneError::InvalidInput {
-            what: "account".into(),
-            detail: format!(
-                "'{}' is not one of this phone's accounts ({})",
-                aor.trim(),
-                self.accounts.iter().map(|a| a.aor_text.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        })
+        self.accounts
+            .iter()
+            .position(|a| a.is_named(aor))
+            .ok_or_else(|| PhoneError::InvalidInput {
+                what: "account".into(),
+                detail: format!(
+                    "'{}' is not one of this phone's accounts ({})",
+                    aor.trim(),
+                    self.accounts
+                        .iter()
+                        .map(|a| a.aor_text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
     }
 
     // ------------------------------------------------------------ the call table
@@ -584,7 +744,11 @@ impl PhoneCore {
         let info = CallInfo {
             id,
             direction,
-            state: if direction == Direction::Outgoing { CallState::Calling } else { CallState::Ringing },
+            state: if direction == Direction::Outgoing {
+                CallState::Calling
+            } else {
+                CallState::Ringing
+            },
             remote_uri: remote.0,
             remote_display_name: remote.1,
             codec: None,
@@ -611,7 +775,8 @@ impl PhoneCore {
         // interrupted when the history is next opened).
         let record = history_record(&call.info, None, call.info.started_at_ms);
         self.calls.insert(id, call);
-        self.out.push_back(Output::History(HistoryOp::Begin { id, record }));
+        self.out
+            .push_back(Output::History(HistoryOp::Begin { id, record }));
     }
 
     pub(super) fn new_id(&mut self) -> CallId {
@@ -623,7 +788,12 @@ impl PhoneCore {
     /// Tells the history what changed in a call in progress (answered, codec).
     pub(super) fn history_progress(&mut self, id: CallId, now: i64) {
         let Some(c) = self.calls.get(&id) else { return };
-        let op = HistoryOp::Progress { id, answered_at_ms: c.info.answered_at_ms, codec: codec_text(&c.info), now_ms: now };
+        let op = HistoryOp::Progress {
+            id,
+            answered_at_ms: c.info.answered_at_ms,
+            codec: codec_text(&c.info),
+            now_ms: now,
+        };
         self.out.push_back(Output::History(op));
     }
 
@@ -644,7 +814,15 @@ impl PhoneCore {
             }
             None => 1,
         };
-        sdp::build(desc, "hookflash", &SessionVersion { id: id + 1_000_000, version }).into_bytes()
+        sdp::build(
+            desc,
+            "hookflash",
+            &SessionVersion {
+                id: id + 1_000_000,
+                version,
+            },
+        )
+        .into_bytes()
     }
 
     /// Carries out what the switchboard decided, in order.
@@ -660,10 +838,18 @@ impl PhoneCore {
                 Action::Recall(id) => {
                     if let Some(c) = self.calls.get(&id) {
                         let info = self.view_of(&c.info);
-                        let who = info.remote_display_name.clone().unwrap_or(info.remote_uri.clone());
+                        let who = info
+                            .remote_display_name
+                            .clone()
+                            .unwrap_or(info.remote_uri.clone());
                         let mins = (now - info.parked_since_ms.unwrap_or(0)) / 60_000;
                         let message = crate::api::park_recall_message(id, &who, mins);
-                        self.emit(PhoneEvent::ParkRecall { call_id: id, who, parked_mins: mins, message });
+                        self.emit(PhoneEvent::ParkRecall {
+                            call_id: id,
+                            who,
+                            parked_mins: mins,
+                            message,
+                        });
                         self.emit(PhoneEvent::CallUpdated { call: info });
                     }
                 }
@@ -676,7 +862,9 @@ impl PhoneCore {
 
     /// We end the call: CANCEL before an answer, BYE after; then it ends.
     pub(super) fn hangup_with(&mut self, id: CallId, reason: EndReason, now: i64) {
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         c.local_end = true;
         match c.info.state {
             // An unanswered outgoing INVITE ends with 487, which nobody waits for now.
@@ -690,12 +878,19 @@ impl PhoneCore {
     /// Ends a call once: off the switchboard, timers cancelled, media closed; the history row
     /// and `CallEnded` follow when the media reports closed.
     pub(super) fn end_call(&mut self, id: CallId, reason: EndReason, now: i64) {
-        let Some(mut c) = self.calls.remove(&id) else { return };
+        let Some(mut c) = self.calls.remove(&id) else {
+            return;
+        };
         self.timers.cancel_call(id);
         self.asked.remove(&id);
         // A call we made for the far end of another one (it referred us): it hears how it ended.
         self.referred_failed(id, &reason);
-        let reason = self.transfer_end_reason(id, &c.sip_call_id.clone(), &c.info.remote_uri.clone(), reason);
+        let reason = self.transfer_end_reason(
+            id,
+            &c.sip_call_id.clone(),
+            &c.info.remote_uri.clone(),
+            reason,
+        );
         let reason = self.transferred_away_end(id, reason);
         self.handover_host_ended(id);
         let actions = self.board.ended(id);
@@ -703,11 +898,18 @@ impl PhoneCore {
         if let Some(waiting) = c.waiting.take() {
             let result = match waiting {
                 Waiting::Dial(_) => Ok(Done::Call(id)),
-                Waiting::Answer(_) => Err(PhoneError::Other(format!("call {id} ended before it was answered"))),
-                Waiting::Refer(_) | Waiting::Forward(_) => Err(PhoneError::Other(format!("call {id} ended"))),
+                Waiting::Answer(_) => Err(PhoneError::Other(format!(
+                    "call {id} ended before it was answered"
+                ))),
+                Waiting::Refer(_) | Waiting::Forward(_) => {
+                    Err(PhoneError::Other(format!("call {id} ended")))
+                }
             };
             match waiting {
-                Waiting::Dial(t) | Waiting::Refer(t) | Waiting::Answer(Some(t)) | Waiting::Forward(Some(t)) => self.reply(t, result),
+                Waiting::Dial(t)
+                | Waiting::Refer(t)
+                | Waiting::Answer(Some(t))
+                | Waiting::Forward(Some(t)) => self.reply(t, result),
                 Waiting::Answer(None) | Waiting::Forward(None) => {}
             }
         }
@@ -718,19 +920,28 @@ impl PhoneCore {
         }
     }
 
-
     /// The call's media is closed: its history row is final and front ends hear it ended.
     fn finish_call(&mut self, id: CallId, stats: Option<hookflash_media::MediaStats>, now: i64) {
-        let Some((mut c, reason)) = self.ending.remove(&id) else { return };
+        let Some((mut c, reason)) = self.ending.remove(&id) else {
+            return;
+        };
         let quality = stats.as_ref().and_then(incoming_routing::quality);
         let answered = c.info.answered_at_ms.is_some();
         call::advance(&mut c.info, CallState::Ended, now);
         let outcome = call::outcome(c.info.direction, answered, &reason);
-        let record = NewCallRecord { quality, ..history_record(&c.info, Some((outcome, &reason)), now) };
-        self.out.push_back(Output::History(HistoryOp::Finish { id, record }));
+        let record = NewCallRecord {
+            quality,
+            ..history_record(&c.info, Some((outcome, &reason)), now)
+        };
+        self.out
+            .push_back(Output::History(HistoryOp::Finish { id, record }));
         self.sip(SipOutput::Release { id });
         let message = call::end_message(&c.info, &reason);
-        self.emit(PhoneEvent::CallEnded { call: c.info, reason, message });
+        self.emit(PhoneEvent::CallEnded {
+            call: c.info,
+            reason,
+            message,
+        });
     }
 
     // ------------------------------------------------------------ registration
@@ -739,8 +950,12 @@ impl PhoneCore {
     pub(super) fn registration_outputs(&mut self, account: usize) {
         while let Some(output) = self.accounts[account].registration.poll_output() {
             match output {
-                registration::Output::Send { expires } => self.sip(SipOutput::Register { account, expires }),
-                registration::Output::KeepAlive { ping } => self.sip(SipOutput::KeepAlive { account, ping }),
+                registration::Output::Send { expires } => {
+                    self.sip(SipOutput::Register { account, expires })
+                }
+                registration::Output::KeepAlive { ping } => {
+                    self.sip(SipOutput::KeepAlive { account, ping })
+                }
                 registration::Output::State(state) => {
                     self.accounts[account].registration_state = state.clone();
                     let aor = self.accounts[account].aor_text.clone();
@@ -750,7 +965,9 @@ impl PhoneCore {
                     let result = result.map_err(|f| f.error);
                     for w in answer_waits(&mut self.register_waits, account, &result) {
                         if let Some(t) = w.ticket {
-                            let r = w.result().map(|granted| Done::Expires(granted.first().copied().unwrap_or(0)));
+                            let r = w.result().map(|granted| {
+                                Done::Expires(granted.first().copied().unwrap_or(0))
+                            });
                             self.reply(t, r);
                         }
                     }
@@ -774,23 +991,38 @@ impl PhoneCore {
     /// Registers every account that registers (or refreshes at once); the reply is the first
     /// registering account's granted expiry, or the first failure, once all have answered.
     fn register(&mut self, ticket: Option<Ticket>, now: i64) {
-        let which: Vec<usize> = (0..self.accounts.len()).filter(|i| self.accounts[*i].register_enabled).collect();
+        let which: Vec<usize> = (0..self.accounts.len())
+            .filter(|i| self.accounts[*i].register_enabled)
+            .collect();
         if which.is_empty() {
             if let Some(t) = ticket {
-                self.reply(t, Err(PhoneError::InvalidInput { what: "account".into(), detail: "no account registers".into() }));
+                self.reply(
+                    t,
+                    Err(PhoneError::InvalidInput {
+                        what: "account".into(),
+                        detail: "no account registers".into(),
+                    }),
+                );
             }
             return;
         }
-        self.register_waits.push(Wait { ticket, results: which.iter().map(|i| (*i, None)).collect() });
+        self.register_waits.push(Wait {
+            ticket,
+            results: which.iter().map(|i| (*i, None)).collect(),
+        });
         for i in which {
-            self.accounts[i].registration.handle(registration::Input::Register, now);
+            self.accounts[i]
+                .registration
+                .handle(registration::Input::Register, now);
             self.registration_outputs(i);
         }
     }
 
     /// Removes every account's binding and stops refreshing; the reply comes once all answered.
     fn unregister(&mut self, ticket: Option<Ticket>, now: i64) {
-        let which: Vec<usize> = (0..self.accounts.len()).filter(|i| self.accounts[*i].register_enabled).collect();
+        let which: Vec<usize> = (0..self.accounts.len())
+            .filter(|i| self.accounts[*i].register_enabled)
+            .collect();
         if which.is_empty() {
             match ticket {
                 Some(t) => self.reply(t, Ok(Done::Ok)),
@@ -798,9 +1030,14 @@ impl PhoneCore {
             }
             return;
         }
-        self.unregister_waits.push(Wait { ticket, results: which.iter().map(|i| (*i, None)).collect() });
+        self.unregister_waits.push(Wait {
+            ticket,
+            results: which.iter().map(|i| (*i, None)).collect(),
+        });
         for i in which {
-            self.accounts[i].registration.handle(registration::Input::Unregister, now);
+            self.accounts[i]
+                .registration
+                .handle(registration::Input::Unregister, now);
             self.registration_outputs(i);
         }
     }
@@ -821,7 +1058,13 @@ impl PhoneCore {
         for id in ids {
             let _ = self.hangup(id, now);
         }
-        self.shutdown = Some(Shutdown { ticket, unsubscribes: 0, deadline: now + UNSUBSCRIBE_WITHIN_MS, unregistering: true, done: false });
+        self.shutdown = Some(Shutdown {
+            ticket,
+            unsubscribes: 0,
+            deadline: now + UNSUBSCRIBE_WITHIN_MS,
+            unregistering: true,
+            done: false,
+        });
         let n = self.orbits_stop();
         if let Some(s) = self.shutdown.as_mut() {
             s.unsubscribes = n;
@@ -845,7 +1088,9 @@ impl PhoneCore {
     }
 
     fn shutdown_progress(&mut self) {
-        let Some(s) = self.shutdown.as_mut() else { return };
+        let Some(s) = self.shutdown.as_mut() else {
+            return;
+        };
         if s.unsubscribes == 0 && !s.unregistering && !s.done {
             s.done = true;
             let ticket = s.ticket;
@@ -856,7 +1101,11 @@ impl PhoneCore {
 }
 
 /// The history row of a call as it stands (`outcome` and `ended_at_ms` as given).
-pub(super) fn history_record(info: &CallInfo, end: Option<(Outcome, &EndReason)>, ended_at_ms: i64) -> NewCallRecord {
+pub(super) fn history_record(
+    info: &CallInfo,
+    end: Option<(Outcome, &EndReason)>,
+    ended_at_ms: i64,
+) -> NewCallRecord {
     NewCallRecord {
         direction: match info.direction {
             Direction::Incoming => CallDirection::Incoming,

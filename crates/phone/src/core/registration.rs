@@ -95,20 +95,33 @@ impl KeepAlive {
     /// TCP/TLS: the connection is checked every 2 s (a closed one is noticed at once, without
     /// traffic) and pinged every 30 s, well inside the 300 s after which an idle stream is
     /// closed and the shortest NAT TCP timeouts.
-    pub const STREAM: KeepAlive = KeepAlive { check_ms: 2_000, ping_ms: 30_000 };
+    pub const STREAM: KeepAlive = KeepAlive {
+        check_ms: 2_000,
+        ping_ms: 30_000,
+    };
     /// UDP: a ping every 25 s keeps NAT bindings open (many routers drop UDP mappings after 30 s).
-    pub const DATAGRAM: KeepAlive = KeepAlive { check_ms: 25_000, ping_ms: 25_000 };
+    pub const DATAGRAM: KeepAlive = KeepAlive {
+        check_ms: 25_000,
+        ping_ms: 25_000,
+    };
 
     /// The keep-alive of a binding over a stream (TCP/TLS) or UDP, pinged every `ping_secs`
     /// when the account sets it. A stream is still checked every 2 s (or at each ping, if more
     /// often).
     pub fn every(on_stream: bool, ping_secs: Option<u32>) -> KeepAlive {
-        let base = if on_stream { KeepAlive::STREAM } else { KeepAlive::DATAGRAM };
+        let base = if on_stream {
+            KeepAlive::STREAM
+        } else {
+            KeepAlive::DATAGRAM
+        };
         match ping_secs {
             None => base,
             Some(secs) => {
                 let ping_ms = i64::from(secs.max(1)) * 1000;
-                KeepAlive { check_ms: base.check_ms.min(ping_ms), ping_ms }
+                KeepAlive {
+                    check_ms: base.check_ms.min(ping_ms),
+                    ping_ms,
+                }
             }
         }
     }
@@ -197,7 +210,10 @@ impl RegistrationCore {
                 self.register_now(now, true);
             }
             Input::Refresh => {
-                if matches!(self.state, RegistrationState::Registered { .. } | RegistrationState::Retrying { .. }) {
+                if matches!(
+                    self.state,
+                    RegistrationState::Registered { .. } | RegistrationState::Retrying { .. }
+                ) {
                     self.register_now(now, false);
                 }
             }
@@ -233,7 +249,9 @@ impl RegistrationCore {
                 self.run_due(now);
             }
             Input::Done(result) => {
-                let Some(exchange) = self.in_flight.take() else { return };
+                let Some(exchange) = self.in_flight.take() else {
+                    return;
+                };
                 match exchange {
                     Exchange::Register => self.registered(result, now),
                     Exchange::Remove => {
@@ -293,11 +311,16 @@ impl RegistrationCore {
                 self.out.push_back(Output::KeepAlive { ping });
             }
             Exchange::Register => {
-                if matches!(self.state, RegistrationState::Unregistered | RegistrationState::Failed { .. }) {
+                if matches!(
+                    self.state,
+                    RegistrationState::Unregistered | RegistrationState::Failed { .. }
+                ) {
                     self.set_state(RegistrationState::Registering);
                 }
                 self.in_flight = Some(Exchange::Register);
-                self.out.push_back(Output::Send { expires: self.expires });
+                self.out.push_back(Output::Send {
+                    expires: self.expires,
+                });
             }
             // Only a live binding needs removing: after a failure there is nothing to undo, and
             // an unreachable registrar would only make shutdown wait for another time-out.
@@ -321,7 +344,9 @@ impl RegistrationCore {
                 self.failures = 0;
                 self.auth_retries = 0;
                 self.accepted_before = true;
-                self.set_state(RegistrationState::Registered { expires_in: *granted });
+                self.set_state(RegistrationState::Registered {
+                    expires_in: *granted,
+                });
                 self.wake_at = Some(now + ms(refresh_after(*granted)));
                 if let Some(ka) = self.keepalive {
                     self.check_at = Some(now + ka.check_ms);
@@ -331,28 +356,43 @@ impl RegistrationCore {
             Err(f) if f.lasting => {
                 // Trying again cannot help (a refused certificate): show why, and stop.
                 self.failures = 0;
-                self.set_state(RegistrationState::Failed { message: f.message.clone(), status: f.status });
+                self.set_state(RegistrationState::Failed {
+                    message: f.message.clone(),
+                    status: f.status,
+                });
                 self.wake_at = None;
             }
             Err(f) if f.status.is_none() => {
                 // Away or silent: try again soon, for as long as it takes.
                 self.failures += 1;
                 let wait = Duration::from_secs(RECONNECT_SECS);
-                self.set_state(RegistrationState::Retrying { message: f.message.clone(), in_secs: wait.as_secs() as u32 });
+                self.set_state(RegistrationState::Retrying {
+                    message: f.message.clone(),
+                    in_secs: wait.as_secs() as u32,
+                });
                 self.wake_at = Some(now + ms(wait));
             }
-            Err(f) if retryable(f.status) || (self.accepted_before && self.auth_retries < AUTH_RETRIES) => {
+            Err(f)
+                if retryable(f.status)
+                    || (self.accepted_before && self.auth_retries < AUTH_RETRIES) =>
+            {
                 if !retryable(f.status) {
                     self.auth_retries += 1;
                 }
                 self.failures += 1;
                 let wait = retry_after(self.failures);
-                self.set_state(RegistrationState::Retrying { message: f.message.clone(), in_secs: wait.as_secs() as u32 });
+                self.set_state(RegistrationState::Retrying {
+                    message: f.message.clone(),
+                    in_secs: wait.as_secs() as u32,
+                });
                 self.wake_at = Some(now + ms(wait));
             }
             Err(f) => {
                 self.failures = 0;
-                self.set_state(RegistrationState::Failed { message: f.message.clone(), status: f.status });
+                self.set_state(RegistrationState::Failed {
+                    message: f.message.clone(),
+                    status: f.status,
+                });
                 self.wake_at = None;
             }
         }
@@ -405,9 +445,27 @@ mod tests {
     fn an_account_can_ping_more_often_than_the_defaults() {
         assert_eq!(KeepAlive::every(false, None), KeepAlive::DATAGRAM);
         assert_eq!(KeepAlive::every(true, None), KeepAlive::STREAM);
-        assert_eq!(KeepAlive::every(false, Some(4)), KeepAlive { check_ms: 4_000, ping_ms: 4_000 });
-        assert_eq!(KeepAlive::every(true, Some(60)), KeepAlive { check_ms: 2_000, ping_ms: 60_000 });
-        assert_eq!(KeepAlive::every(true, Some(1)), KeepAlive { check_ms: 1_000, ping_ms: 1_000 });
+        assert_eq!(
+            KeepAlive::every(false, Some(4)),
+            KeepAlive {
+                check_ms: 4_000,
+                ping_ms: 4_000
+            }
+        );
+        assert_eq!(
+            KeepAlive::every(true, Some(60)),
+            KeepAlive {
+                check_ms: 2_000,
+                ping_ms: 60_000
+            }
+        );
+        assert_eq!(
+            KeepAlive::every(true, Some(1)),
+            KeepAlive {
+                check_ms: 1_000,
+                ping_ms: 1_000
+            }
+        );
     }
 
     const SEC: i64 = 1000;
@@ -417,7 +475,12 @@ mod tests {
             Some(s) => format!("registration refused ({s}) by pbx.example.com: Nope"),
             None => "registrar pbx.example.com unreachable: timed out".to_string(),
         };
-        Failure { status, message: message.clone(), error: PhoneError::Other(message), lasting: false }
+        Failure {
+            status,
+            message: message.clone(),
+            error: PhoneError::Other(message),
+            lasting: false,
+        }
     }
 
     fn drain(core: &mut RegistrationCore) -> Vec<Output> {
@@ -435,18 +498,30 @@ mod tests {
     }
 
     fn retrying(status: Option<u16>, in_secs: u32) -> RegistrationState {
-        RegistrationState::Retrying { message: failure(status).message, in_secs }
+        RegistrationState::Retrying {
+            message: failure(status).message,
+            in_secs,
+        }
     }
 
     #[test]
     fn registers_then_refreshes_before_expiry_without_flicker() {
         let mut core = RegistrationCore::new(600);
         core.handle(Input::Register, 0);
-        assert_eq!(drain(&mut core), vec![Output::State(RegistrationState::Registering), Output::Send { expires: 600 }]);
+        assert_eq!(
+            drain(&mut core),
+            vec![
+                Output::State(RegistrationState::Registering),
+                Output::Send { expires: 600 }
+            ]
+        );
         core.handle(Input::Done(Ok(600)), 100);
         assert_eq!(
             drain(&mut core),
-            vec![Output::State(RegistrationState::Registered { expires_in: 600 }), Output::Registered(Ok(600))]
+            vec![
+                Output::State(RegistrationState::Registered { expires_in: 600 }),
+                Output::Registered(Ok(600))
+            ]
         );
         assert_eq!(core.next_timeout(), Some(100 + 480 * SEC));
         // Too early: nothing.
@@ -455,11 +530,20 @@ mod tests {
         core.handle(Input::Timeout, 100 + 480 * SEC);
         // A refresh of a live binding does not show "Registering".
         assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
-        assert_eq!(core.next_timeout(), None, "no timer while the exchange runs");
+        assert_eq!(
+            core.next_timeout(),
+            None,
+            "no timer while the exchange runs"
+        );
         // The registrar grants less this time: the next refresh follows the new figure, and
         // nobody asked, so nobody is answered.
         core.handle(Input::Done(Ok(60)), 481 * SEC);
-        assert_eq!(drain(&mut core), vec![Output::State(RegistrationState::Registered { expires_in: 60 })]);
+        assert_eq!(
+            drain(&mut core),
+            vec![Output::State(RegistrationState::Registered {
+                expires_in: 60
+            })]
+        );
         assert_eq!(core.next_timeout(), Some(481 * SEC + 30 * SEC));
     }
 
@@ -489,7 +573,10 @@ mod tests {
         let mut first = RegistrationCore::new(600);
         first.handle(Input::Register, 0);
         first.handle(Input::Done(Err(failure(Some(403)))), 10);
-        let failed = RegistrationState::Failed { message: failure(Some(403)).message, status: Some(403) };
+        let failed = RegistrationState::Failed {
+            message: failure(Some(403)).message,
+            status: Some(403),
+        };
         assert_eq!(states(&drain(&mut first)).last(), Some(&failed));
         assert_eq!(first.next_timeout(), None);
     }
@@ -508,20 +595,32 @@ mod tests {
             core.handle(Input::Timeout, now);
             assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
             core.handle(Input::Done(Err(failure(Some(403)))), now + 10);
-            assert_eq!(states(&drain(&mut core)), vec![retrying(Some(403), expected)]);
+            assert_eq!(
+                states(&drain(&mut core)),
+                vec![retrying(Some(403), expected)]
+            );
             now = core.next_timeout().unwrap();
         }
         core.handle(Input::Timeout, now);
         drain(&mut core);
         core.handle(Input::Done(Err(failure(Some(403)))), now + 10);
-        let failed = RegistrationState::Failed { message: failure(Some(403)).message, status: Some(403) };
+        let failed = RegistrationState::Failed {
+            message: failure(Some(403)).message,
+            status: Some(403),
+        };
         assert_eq!(states(&drain(&mut core)), vec![failed]);
         assert_eq!(core.next_timeout(), None);
         // Asked again by the user, a refusal fails at once (the password may really be wrong).
         core.handle(Input::Register, now + 20);
         drain(&mut core);
         core.handle(Input::Done(Err(failure(Some(401)))), now + 30);
-        assert!(matches!(states(&drain(&mut core)).last(), Some(RegistrationState::Failed { status: Some(401), .. })));
+        assert!(matches!(
+            states(&drain(&mut core)).last(),
+            Some(RegistrationState::Failed {
+                status: Some(401),
+                ..
+            })
+        ));
         // A success in between starts the count again.
         let mut core = RegistrationCore::new(600);
         core.handle(Input::Register, 0);
@@ -534,7 +633,10 @@ mod tests {
             core.handle(Input::Timeout, now);
             core.handle(Input::Done(Ok(600)), now);
         }
-        assert!(matches!(states(&drain(&mut core)).last(), Some(RegistrationState::Registered { .. })));
+        assert!(matches!(
+            states(&drain(&mut core)).last(),
+            Some(RegistrationState::Registered { .. })
+        ));
     }
 
     /// The registrar goes away (restart, outage) and comes back: the phone keeps trying every
@@ -553,7 +655,11 @@ mod tests {
             now += 32 * SEC;
             core.handle(Input::Done(Err(failure(None))), now);
             // "Retrying" once; the same reason after that changes nothing on screen.
-            let expected = if i == 0 { vec![retrying(None, RECONNECT_SECS as u32)] } else { vec![] };
+            let expected = if i == 0 {
+                vec![retrying(None, RECONNECT_SECS as u32)]
+            } else {
+                vec![]
+            };
             assert_eq!(states(&drain(&mut core)), expected);
             assert_eq!(core.next_timeout(), Some(now + RECONNECT_SECS as i64 * SEC));
             now += RECONNECT_SECS as i64 * SEC;
@@ -561,12 +667,18 @@ mod tests {
             assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
         }
         core.handle(Input::Done(Ok(600)), now + 100);
-        assert_eq!(states(&drain(&mut core)), vec![RegistrationState::Registered { expires_in: 600 }]);
+        assert_eq!(
+            states(&drain(&mut core)),
+            vec![RegistrationState::Registered { expires_in: 600 }]
+        );
     }
 
     #[test]
     fn a_live_binding_is_checked_often_and_pinged_now_and_then() {
-        let ka = KeepAlive { check_ms: 2 * SEC, ping_ms: 30 * SEC };
+        let ka = KeepAlive {
+            check_ms: 2 * SEC,
+            ping_ms: 30 * SEC,
+        };
         let mut core = RegistrationCore::new(600).with_keepalive(ka);
         core.handle(Input::Register, 0);
         core.handle(Input::Done(Ok(600)), 0);
@@ -588,7 +700,11 @@ mod tests {
             }
         }
         assert_eq!(now, 480 * SEC, "the refresh still comes on time");
-        assert_eq!(pings, (1..=15).map(|i| i * 30).collect::<Vec<_>>(), "a ping every 30 s");
+        assert_eq!(
+            pings,
+            (1..=15).map(|i| i * 30).collect::<Vec<_>>(),
+            "a ping every 30 s"
+        );
         core.handle(Input::Done(Ok(600)), now);
         drain(&mut core);
         // The connection is gone (the registrar restarted): register again at once, still
@@ -599,7 +715,11 @@ mod tests {
         core.handle(Input::KeptAlive(Err(failure(None))), at + 5);
         assert_eq!(drain(&mut core), vec![Output::Send { expires: 600 }]);
         core.handle(Input::Done(Ok(600)), at + 50);
-        assert_eq!(drain(&mut core), vec![], "no state change: it was registered all along");
+        assert_eq!(
+            drain(&mut core),
+            vec![],
+            "no state change: it was registered all along"
+        );
     }
 
     #[test]
@@ -607,9 +727,18 @@ mod tests {
         let mut core = RegistrationCore::new(600);
         core.handle(Input::Register, 0);
         drain(&mut core);
-        let bad = Failure { lasting: true, ..failure(None) };
+        let bad = Failure {
+            lasting: true,
+            ..failure(None)
+        };
         core.handle(Input::Done(Err(bad.clone())), 10);
-        assert_eq!(states(&drain(&mut core)), vec![RegistrationState::Failed { message: bad.message, status: None }]);
+        assert_eq!(
+            states(&drain(&mut core)),
+            vec![RegistrationState::Failed {
+                message: bad.message,
+                status: None
+            }]
+        );
         assert_eq!(core.next_timeout(), None);
     }
 
@@ -660,21 +789,33 @@ mod tests {
         core.handle(Input::Done(Err(failure(None))), 0);
         let out = drain(&mut core);
         assert_eq!(out[0], Output::State(retrying(None, 3)));
-        assert!(matches!(&out[1], Output::Registered(Err(f)) if f.status.is_none()), "{out:?}");
+        assert!(
+            matches!(&out[1], Output::Registered(Err(f)) if f.status.is_none()),
+            "{out:?}"
+        );
         for expected in [10, 20, 40] {
             let now = core.next_timeout().unwrap();
             core.handle(Input::Timeout, now);
             // The retry runs under "Retrying": the reason stays on screen until the outcome.
             assert_eq!(drain(&mut core), vec![Output::Send { expires: 300 }]);
             core.handle(Input::Done(Err(failure(Some(503)))), now + 50);
-            assert_eq!(states(&drain(&mut core)), vec![retrying(Some(503), expected)]);
-            assert_eq!(core.next_timeout(), Some(now + 50 + i64::from(expected) * SEC));
+            assert_eq!(
+                states(&drain(&mut core)),
+                vec![retrying(Some(503), expected)]
+            );
+            assert_eq!(
+                core.next_timeout(),
+                Some(now + 50 + i64::from(expected) * SEC)
+            );
         }
         let now = core.next_timeout().unwrap();
         core.handle(Input::Timeout, now);
         drain(&mut core);
         core.handle(Input::Done(Ok(300)), now + 10);
-        assert_eq!(states(&drain(&mut core)), vec![RegistrationState::Registered { expires_in: 300 }]);
+        assert_eq!(
+            states(&drain(&mut core)),
+            vec![RegistrationState::Registered { expires_in: 300 }]
+        );
         // The back-off starts again from 5 s after a success.
         let refresh_at = core.next_timeout().unwrap();
         core.handle(Input::Timeout, refresh_at);
@@ -695,7 +836,10 @@ mod tests {
         core.handle(Input::Done(Ok(0)), 6 * SEC);
         assert_eq!(
             drain(&mut core),
-            vec![Output::State(RegistrationState::Unregistered), Output::Unregistered(Ok(()))]
+            vec![
+                Output::State(RegistrationState::Unregistered),
+                Output::Unregistered(Ok(()))
+            ]
         );
         core.handle(Input::Timeout, 1000 * SEC);
         assert_eq!(drain(&mut core), vec![]);
@@ -711,7 +855,10 @@ mod tests {
         core.handle(Input::Unregister, SEC);
         assert_eq!(
             drain(&mut core),
-            vec![Output::State(RegistrationState::Unregistered), Output::Unregistered(Ok(()))]
+            vec![
+                Output::State(RegistrationState::Unregistered),
+                Output::Unregistered(Ok(()))
+            ]
         );
         assert_eq!(core.next_timeout(), None);
         // Never registered at all: answered at once, no state change to report.
@@ -738,7 +885,11 @@ mod tests {
                 Output::Send { expires: 0 },
             ]
         );
-        assert_eq!(core.next_timeout(), None, "no refresh for a binding being removed");
+        assert_eq!(
+            core.next_timeout(),
+            None,
+            "no refresh for a binding being removed"
+        );
         // A register while removing runs after the removal.
         core.handle(Input::Register, 4);
         core.handle(Input::Done(Ok(0)), 5);
@@ -764,7 +915,10 @@ mod tests {
         core.handle(Input::Done(Err(failure(None))), 1);
         let out = drain(&mut core);
         assert_eq!(out[0], Output::State(RegistrationState::Unregistered));
-        assert!(matches!(&out[1], Output::Unregistered(Err(f)) if f.status.is_none()), "{out:?}");
+        assert!(
+            matches!(&out[1], Output::Unregistered(Err(f)) if f.status.is_none()),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -145,7 +145,10 @@ pub fn answer_direction(mirrored: Direction, hold: bool) -> Direction {
 
 impl Switchboard {
     pub fn new(recall_after_ms: Option<i64>) -> Self {
-        Switchboard { recall_after_ms, ..Default::default() }
+        Switchboard {
+            recall_after_ms,
+            ..Default::default()
+        }
     }
 
     /// Remind after a call has been parked this long (ms); None = never. Applies to parks from now on.
@@ -180,7 +183,11 @@ impl Switchboard {
     /// two calls and at most [`MAX_CONFERENCE`]; every one connected.
     pub fn merge(&mut self, ids: &[CallId], now_ms: i64) -> Result<Vec<Action>, PhoneError> {
         let mut members: Vec<CallId> = self.conference.clone();
-        let active = self.active.filter(|a| self.calls.get(a).is_some_and(|s| s.phase == Phase::Connected));
+        let active = self.active.filter(|a| {
+            self.calls
+                .get(a)
+                .is_some_and(|s| s.phase == Phase::Connected)
+        });
         for id in active.iter().chain(ids) {
             if !members.contains(id) {
                 members.push(*id);
@@ -190,8 +197,12 @@ impl Switchboard {
             self.check_connected(*id, "put in a conference")?;
         }
         if members.len() < 2 {
-            let only = members.first().map_or_else(|| "no call".to_string(), |m| format!("only call {m}"));
-            return Err(PhoneError::Other(format!("a conference needs two calls to merge, and there is {only}")));
+            let only = members
+                .first()
+                .map_or_else(|| "no call".to_string(), |m| format!("only call {m}"));
+            return Err(PhoneError::Other(format!(
+                "a conference needs two calls to merge, and there is {only}"
+            )));
         }
         if members.len() > MAX_CONFERENCE {
             return Err(PhoneError::Other(format!(
@@ -215,7 +226,9 @@ impl Switchboard {
     /// Whether no re-INVITE of ours is in flight or waiting to be retried for this call (its
     /// hold or resume is answered, one way or the other).
     pub fn reinvite_settled(&self, id: CallId) -> bool {
-        self.calls.get(&id).is_none_or(|s| s.in_flight.is_none() && s.retry_at_ms.is_none())
+        self.calls
+            .get(&id)
+            .is_none_or(|s| s.in_flight.is_none() && s.retry_at_ms.is_none())
     }
 
     /// Whether a re-INVITE of ours is in flight for this call (an incoming one gets 491).
@@ -266,7 +279,12 @@ impl Switchboard {
     /// `old`'s place, active if `old` was or nothing else is, else parked. Returns true when it
     /// is answered parked (our answer holds it). `old` leaves the board quietly: it is being
     /// hung up, so no re-INVITE goes to it and the speaker moves straight to the new call.
-    pub fn replace(&mut self, id: CallId, old: CallId, now_ms: i64) -> Result<(bool, Vec<Action>), PhoneError> {
+    pub fn replace(
+        &mut self,
+        id: CallId,
+        old: CallId,
+        now_ms: i64,
+    ) -> Result<(bool, Vec<Action>), PhoneError> {
         let slot = self.calls.get(&id).ok_or(PhoneError::NoSuchCall(id))?;
         if slot.phase != Phase::Setup || slot.owns_call_id || id == old {
             return Err(PhoneError::Other(format!("call {id} is not ringing here")));
@@ -279,7 +297,9 @@ impl Switchboard {
             slot.phase = Phase::Connected;
             let mut out = Vec::new();
             if self.in_conference {
-                out.push(Action::Mix { members: self.conference.clone() });
+                out.push(Action::Mix {
+                    members: self.conference.clone(),
+                });
                 out.push(Action::Updated(id));
                 return Ok((false, out));
             }
@@ -317,7 +337,9 @@ impl Switchboard {
     pub fn connected(&mut self, id: CallId, now_ms: i64) -> Vec<Action> {
         let mut out = Vec::new();
         let active = self.active;
-        let Some(slot) = self.calls.get_mut(&id) else { return out };
+        let Some(slot) = self.calls.get_mut(&id) else {
+            return out;
+        };
         slot.phase = Phase::Connected;
         if active == Some(id) {
             out.push(Action::Route { active: Some(id) });
@@ -381,11 +403,17 @@ impl Switchboard {
     /// answers with [`answer_direction`]), or `Err(())` when our own re-INVITE is in flight
     /// and the core must answer 491.
     #[allow(clippy::result_unit_err)]
-    pub fn remote_offer(&mut self, id: CallId, mirrored: Direction) -> Result<(bool, Vec<Action>), ()> {
+    pub fn remote_offer(
+        &mut self,
+        id: CallId,
+        mirrored: Direction,
+    ) -> Result<(bool, Vec<Action>), ()> {
         // The peer holds us when its offer does not want our audio (sendonly/inactive).
         let remote_hold = !mirrored.sends();
         let mut out = Vec::new();
-        let Some(slot) = self.calls.get_mut(&id) else { return Ok((false, out)) };
+        let Some(slot) = self.calls.get_mut(&id) else {
+            return Ok((false, out));
+        };
         if slot.in_flight.is_some() {
             return Err(());
         }
@@ -410,10 +438,19 @@ impl Switchboard {
     }
 
     /// Our re-INVITE for this call completed.
-    pub fn reinvite_done(&mut self, id: CallId, outcome: ReinviteOutcome, now_ms: i64) -> Vec<Action> {
+    pub fn reinvite_done(
+        &mut self,
+        id: CallId,
+        outcome: ReinviteOutcome,
+        now_ms: i64,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
-        let Some(slot) = self.calls.get_mut(&id) else { return out };
-        let Some(target) = slot.in_flight.take() else { return out };
+        let Some(slot) = self.calls.get_mut(&id) else {
+            return out;
+        };
+        let Some(target) = slot.in_flight.take() else {
+            return out;
+        };
         match outcome {
             ReinviteOutcome::Accepted { remote_hold } => {
                 slot.held = target;
@@ -430,7 +467,10 @@ impl Switchboard {
             }
             ReinviteOutcome::Refused { reason } => {
                 let what = if target { "hold" } else { "resume" };
-                out.push(Action::Warning(format!("{what} refused ({reason}) by {}", slot.remote)));
+                out.push(Action::Warning(format!(
+                    "{what} refused ({reason}) by {}",
+                    slot.remote
+                )));
                 // Stop asking: the call stays as SIP last negotiated it.
                 slot.want_hold = slot.held;
                 if !slot.held && slot.parked_since_ms.take().is_some() {
@@ -486,9 +526,9 @@ impl Switchboard {
     fn check_connected(&self, id: CallId, what: &str) -> Result<(), PhoneError> {
         match self.calls.get(&id) {
             None => Err(PhoneError::NoSuchCall(id)),
-            Some(s) if s.phase != Phase::Connected => {
-                Err(PhoneError::Other(format!("call {id} is not connected, so it cannot be {what}")))
-            }
+            Some(s) if s.phase != Phase::Connected => Err(PhoneError::Other(format!(
+                "call {id} is not connected, so it cannot be {what}"
+            ))),
             Some(_) => Ok(()),
         }
     }
@@ -503,7 +543,11 @@ impl Switchboard {
     }
 
     fn park_active_call(&mut self, old: CallId, now_ms: i64, out: &mut Vec<Action>) {
-        if self.calls.get(&old).is_some_and(|s| s.phase == Phase::Connected) {
+        if self
+            .calls
+            .get(&old)
+            .is_some_and(|s| s.phase == Phase::Connected)
+        {
             self.park_one(old, now_ms, out);
         } else {
             out.push(Action::Updated(old));
@@ -517,7 +561,9 @@ impl Switchboard {
             return;
         }
         self.in_conference = false;
-        out.push(Action::Mix { members: Vec::new() });
+        out.push(Action::Mix {
+            members: Vec::new(),
+        });
         for id in self.conference.clone() {
             self.park_one(id, now_ms, out);
         }
@@ -527,32 +573,43 @@ impl Switchboard {
     fn focus_conference(&mut self, out: &mut Vec<Action>) {
         self.in_conference = true;
         for id in self.conference.clone() {
-            let slot = self.calls.get_mut(&id).expect("conference calls are on the board");
+            let slot = self
+                .calls
+                .get_mut(&id)
+                .expect("conference calls are on the board");
             slot.want_hold = false;
             slot.parked_since_ms = None;
             slot.recalled = false;
             out.push(Action::Updated(id));
             self.reconcile(id, out);
         }
-        out.push(Action::Mix { members: self.conference.clone() });
+        out.push(Action::Mix {
+            members: self.conference.clone(),
+        });
     }
 
     /// Call `id` leaves the conference (taken aside, or gone). The others stay; one left alone
     /// is a plain call again, active if the user was in the conference.
     fn leave_conference(&mut self, id: CallId, out: &mut Vec<Action>) {
-        let Some(at) = self.conference.iter().position(|c| *c == id) else { return };
+        let Some(at) = self.conference.iter().position(|c| *c == id) else {
+            return;
+        };
         self.conference.remove(at);
         out.push(Action::Updated(id));
         if self.conference.len() > 1 {
             if self.in_conference {
-                out.push(Action::Mix { members: self.conference.clone() });
+                out.push(Action::Mix {
+                    members: self.conference.clone(),
+                });
             }
             return;
         }
         let last = self.conference.pop();
         let was_in = std::mem::take(&mut self.in_conference);
         if was_in {
-            out.push(Action::Mix { members: Vec::new() });
+            out.push(Action::Mix {
+                members: Vec::new(),
+            });
         }
         if let Some(last) = last {
             if was_in {
@@ -564,7 +621,9 @@ impl Switchboard {
     }
 
     fn park_one(&mut self, id: CallId, now_ms: i64, out: &mut Vec<Action>) {
-        let Some(slot) = self.calls.get_mut(&id) else { return };
+        let Some(slot) = self.calls.get_mut(&id) else {
+            return;
+        };
         if slot.want_hold {
             return;
         }
@@ -577,7 +636,10 @@ impl Switchboard {
     }
 
     fn recall_wake(&self, id: CallId, out: &mut Vec<Action>) {
-        if let (Some(after), Some(since)) = (self.recall_after_ms, self.calls.get(&id).and_then(|s| s.parked_since_ms)) {
+        if let (Some(after), Some(since)) = (
+            self.recall_after_ms,
+            self.calls.get(&id).and_then(|s| s.parked_since_ms),
+        ) {
             out.push(Action::WakeAt(since + after));
         }
     }
@@ -585,13 +647,19 @@ impl Switchboard {
     /// Sends the re-INVITE that brings SIP in line with the wish, unless one is in flight or
     /// waiting for a glare retry.
     fn reconcile(&mut self, id: CallId, out: &mut Vec<Action>) {
-        let Some(slot) = self.calls.get_mut(&id) else { return };
-        if slot.phase != Phase::Connected || slot.in_flight.is_some() || slot.retry_at_ms.is_some() {
+        let Some(slot) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if slot.phase != Phase::Connected || slot.in_flight.is_some() || slot.retry_at_ms.is_some()
+        {
             return;
         }
         if slot.want_hold != slot.held {
             slot.in_flight = Some(slot.want_hold);
-            out.push(Action::Reinvite { id, direction: offer_direction(slot.want_hold, slot.remote_hold) });
+            out.push(Action::Reinvite {
+                id,
+                direction: offer_direction(slot.want_hold, slot.remote_hold),
+            });
         }
     }
 }
@@ -655,8 +723,14 @@ mod tests {
         sb.incoming(2, "sip:b@h");
         let a = sb.answer(2, 1000).unwrap();
         // The hold for call 1 comes before the route to call 2.
-        let hold_at = a.iter().position(|x| matches!(x, Action::Reinvite { id: 1, .. })).unwrap();
-        let route_at = a.iter().position(|x| *x == Action::Route { active: Some(2) }).unwrap();
+        let hold_at = a
+            .iter()
+            .position(|x| matches!(x, Action::Reinvite { id: 1, .. }))
+            .unwrap();
+        let route_at = a
+            .iter()
+            .position(|x| *x == Action::Route { active: Some(2) })
+            .unwrap();
         assert!(hold_at < route_at, "{a:?}");
         assert_eq!(reinvites(&a), vec![(1, Direction::SendOnly)]);
         assert_eq!(sb.active(), Some(2));
@@ -670,7 +744,7 @@ mod tests {
         let mut sb = Switchboard::new(None);
         answered(&mut sb, 1, 0);
         answered(&mut sb, 2, 10); // 1 parked, 2 active
-        // In the active call's place: active at once, no hold for anyone.
+                                  // In the active call's place: active at once, no hold for anyone.
         sb.incoming(3, "sip:c@h");
         let (parked, a) = sb.replace(3, 2, 20).unwrap();
         assert!(!parked);
@@ -686,7 +760,10 @@ mod tests {
         assert_eq!(sb.active(), Some(3));
         assert_eq!(sb.view(4).parked_since_ms, Some(30));
         // Switching to it later resumes it like any parked call.
-        assert_eq!(reinvites(&sb.switch_to(4, 40).unwrap()), vec![(3, Direction::SendOnly), (4, Direction::SendRecv)]);
+        assert_eq!(
+            reinvites(&sb.switch_to(4, 40).unwrap()),
+            vec![(3, Direction::SendOnly), (4, Direction::SendRecv)]
+        );
         // Only a call ringing here can take a place.
         assert!(sb.replace(4, 3, 50).is_err());
     }
@@ -697,8 +774,15 @@ mod tests {
         answered(&mut sb, 1, 0);
         answered(&mut sb, 2, 10); // call 1 parked and held
         let a = sb.switch_to(1, 20).unwrap();
-        assert_eq!(reinvites(&a), vec![(2, Direction::SendOnly), (1, Direction::SendRecv)]);
-        assert_eq!(routes(&a), vec![Some(1)], "one route change, straight to the new call");
+        assert_eq!(
+            reinvites(&a),
+            vec![(2, Direction::SendOnly), (1, Direction::SendRecv)]
+        );
+        assert_eq!(
+            routes(&a),
+            vec![Some(1)],
+            "one route change, straight to the new call"
+        );
         assert_eq!(sb.active(), Some(1));
         assert_eq!(sb.view(1).parked_since_ms, None);
         assert_eq!(sb.view(2).parked_since_ms, Some(20));
@@ -711,7 +795,10 @@ mod tests {
         let mut sb = Switchboard::new(None);
         sb.incoming(3, "sip:c@h");
         let e = sb.park(3, 0).unwrap_err();
-        assert_eq!(e.to_string(), "call 3 is not connected, so it cannot be parked");
+        assert_eq!(
+            e.to_string(),
+            "call 3 is not connected, so it cannot be parked"
+        );
         assert_eq!(sb.switch_to(9, 0).unwrap_err(), PhoneError::NoSuchCall(9));
         assert!(sb.answer(9, 0).is_err());
     }
@@ -733,8 +820,17 @@ mod tests {
         let mut sb = Switchboard::new(None);
         answered(&mut sb, 1, 0);
         sb.park(1, 5).unwrap();
-        let a = sb.reinvite_done(1, ReinviteOutcome::Refused { reason: "488".into() }, 6);
-        assert!(a.contains(&Action::Warning("hold refused (488) by sip:p1@h".into())), "{a:?}");
+        let a = sb.reinvite_done(
+            1,
+            ReinviteOutcome::Refused {
+                reason: "488".into(),
+            },
+            6,
+        );
+        assert!(
+            a.contains(&Action::Warning("hold refused (488) by sip:p1@h".into())),
+            "{a:?}"
+        );
         assert!(a.contains(&Action::Updated(1)));
         assert_eq!(sb.view(1).parked_since_ms, None);
         assert!(reinvites(&a).is_empty(), "no retry loop");
@@ -747,10 +843,22 @@ mod tests {
         // Refused while another call is active: not parked, and the active call keeps the audio.
         answered(&mut sb, 2, 8); // parks 1 (accepted)
         let a = sb.switch_to(1, 9).unwrap(); // hold 2 + resume 1
-        assert_eq!(reinvites(&a), vec![(2, Direction::SendOnly), (1, Direction::SendRecv)]);
+        assert_eq!(
+            reinvites(&a),
+            vec![(2, Direction::SendOnly), (1, Direction::SendRecv)]
+        );
         sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 10);
-        let a = sb.reinvite_done(2, ReinviteOutcome::Refused { reason: "500".into() }, 10);
-        assert!(a.contains(&Action::Warning("hold refused (500) by sip:p2@h".into())), "{a:?}");
+        let a = sb.reinvite_done(
+            2,
+            ReinviteOutcome::Refused {
+                reason: "500".into(),
+            },
+            10,
+        );
+        assert!(
+            a.contains(&Action::Warning("hold refused (500) by sip:p2@h".into())),
+            "{a:?}"
+        );
         assert!(routes(&a).is_empty(), "{a:?}");
         assert_eq!(sb.active(), Some(1));
         assert_eq!(sb.view(2).parked_since_ms, None);
@@ -769,12 +877,19 @@ mod tests {
         assert!(sb.ended(1).is_empty());
         assert_eq!(sb.active(), Some(2));
         answered(&mut sb, 3, 2); // 2 parked
-        // Switch to 2, and 2 hangs up before its resume completes.
+                                 // Switch to 2, and 2 hangs up before its resume completes.
         let a = sb.switch_to(2, 3).unwrap();
-        assert_eq!(reinvites(&a), vec![(3, Direction::SendOnly), (2, Direction::SendRecv)]);
+        assert_eq!(
+            reinvites(&a),
+            vec![(3, Direction::SendOnly), (2, Direction::SendRecv)]
+        );
         let a = sb.ended(2);
         assert_eq!(routes(&a), vec![None]);
-        assert!(sb.reinvite_done(2, ReinviteOutcome::Accepted { remote_hold: None }, 4).is_empty(), "late result ignored");
+        assert!(
+            sb.reinvite_done(2, ReinviteOutcome::Accepted { remote_hold: None }, 4)
+                .is_empty(),
+            "late result ignored"
+        );
         assert_eq!(sb.active(), None);
         // Call 3 is parked and still there; nothing resumed it behind the user's back.
         assert_eq!(sb.view(3).parked_since_ms, Some(3));
@@ -790,7 +905,10 @@ mod tests {
         answered(&mut sb, 2, 1);
         sb.switch_to(1, 2).unwrap(); // hold 2 + resume 1 in flight
         let a = sb.switch_to(2, 3).unwrap(); // back again before either completes
-        assert!(reinvites(&a).is_empty(), "one re-INVITE per dialog at a time: {a:?}");
+        assert!(
+            reinvites(&a).is_empty(),
+            "one re-INVITE per dialog at a time: {a:?}"
+        );
         assert_eq!(routes(&a), vec![Some(2)]);
         // Call 1's resume completes: it must now be held again.
         let a = sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 4);
@@ -837,9 +955,18 @@ mod tests {
         let (hold, _) = sb.remote_offer(1, Direction::SendRecv).unwrap();
         assert!(hold);
         assert!(reinvites(&sb.tick(10_000)).is_empty());
-        assert_eq!(answer_direction(Direction::SendRecv, true), Direction::SendOnly);
-        assert_eq!(answer_direction(Direction::RecvOnly, true), Direction::Inactive);
-        assert_eq!(answer_direction(Direction::RecvOnly, false), Direction::RecvOnly);
+        assert_eq!(
+            answer_direction(Direction::SendRecv, true),
+            Direction::SendOnly
+        );
+        assert_eq!(
+            answer_direction(Direction::RecvOnly, true),
+            Direction::Inactive
+        );
+        assert_eq!(
+            answer_direction(Direction::RecvOnly, false),
+            Direction::RecvOnly
+        );
     }
 
     /// Both ends park each other under 491s: our resume loses a glare, and while we wait the
@@ -853,7 +980,13 @@ mod tests {
         sb.connected(1, 1);
         sb.park(1, 2).unwrap();
         // The peer holds us too: its answer is inactive.
-        sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: Some(true) }, 3);
+        sb.reinvite_done(
+            1,
+            ReinviteOutcome::Accepted {
+                remote_hold: Some(true),
+            },
+            3,
+        );
         assert!(sb.view(1).held_by_remote);
         let a = sb.switch_to(1, 4).unwrap();
         assert_eq!(reinvites(&a), vec![(1, Direction::RecvOnly)]);
@@ -900,7 +1033,10 @@ mod tests {
         assert!(!hold);
         assert_eq!(a, vec![Action::Updated(1)]);
         assert!(sb.view(1).held_by_remote);
-        assert!(sb.view(1).active, "being held does not take the call off the active slot");
+        assert!(
+            sb.view(1).active,
+            "being held does not take the call off the active slot"
+        );
         let a = sb.park(1, 2).unwrap();
         assert_eq!(reinvites(&a), vec![(1, Direction::Inactive)]);
         sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: None }, 3);
@@ -912,7 +1048,13 @@ mod tests {
         assert!(!sb.view(1).held_by_remote);
         // The answer to our hold says the peer holds us too (inactive).
         sb.park(1, 6).unwrap();
-        let a = sb.reinvite_done(1, ReinviteOutcome::Accepted { remote_hold: Some(true) }, 7);
+        let a = sb.reinvite_done(
+            1,
+            ReinviteOutcome::Accepted {
+                remote_hold: Some(true),
+            },
+            7,
+        );
         assert_eq!(a, vec![Action::Updated(1)]);
         assert!(sb.view(1).held_by_remote);
     }
@@ -925,7 +1067,9 @@ mod tests {
             now += 1;
             answered(&mut sb, id, now);
             assert_eq!(sb.active(), Some(id));
-            let parked = (1..id).filter(|p| sb.view(*p).parked_since_ms.is_some()).count();
+            let parked = (1..id)
+                .filter(|p| sb.view(*p).parked_since_ms.is_some())
+                .count();
             assert_eq!(parked as u64, id - 1);
         }
         // Switch around in a scrambled order; complete every re-INVITE.
@@ -934,13 +1078,17 @@ mod tests {
             let target = (step * 7) % 10 + 1;
             let a = sb.switch_to(target, now).unwrap();
             for (rid, _) in reinvites(&a) {
-                let more = sb.reinvite_done(rid, ReinviteOutcome::Accepted { remote_hold: None }, now);
+                let more =
+                    sb.reinvite_done(rid, ReinviteOutcome::Accepted { remote_hold: None }, now);
                 assert!(reinvites(&more).is_empty());
             }
             let actives: Vec<CallId> = (1..=10).filter(|i| sb.view(*i).active).collect();
             assert_eq!(actives, vec![target]);
             for i in (1..=10).filter(|i| *i != target) {
-                assert!(sb.view(i).parked_since_ms.is_some(), "call {i} should be parked");
+                assert!(
+                    sb.view(i).parked_since_ms.is_some(),
+                    "call {i} should be parked"
+                );
             }
         }
     }
@@ -1004,14 +1152,25 @@ mod tests {
     fn merging_resumes_the_parked_call_and_mixes_it_with_the_active_one() {
         let mut sb = Switchboard::new(Some(60_000));
         let a = three_way(&mut sb);
-        assert_eq!(reinvites(&a), vec![(1, Direction::SendRecv)], "only the parked call needs a resume");
+        assert_eq!(
+            reinvites(&a),
+            vec![(1, Direction::SendRecv)],
+            "only the parked call needs a resume"
+        );
         assert_eq!(routes(&a), vec![None], "no single call has the microphone");
-        assert_eq!(mixes(&a), vec![vec![2, 1]], "the active call first, then the merged ones");
+        assert_eq!(
+            mixes(&a),
+            vec![vec![2, 1]],
+            "the active call first, then the merged ones"
+        );
         assert_eq!(sb.conference(), (&[2, 1][..], true));
         assert_eq!(sb.active(), None);
         for id in [1, 2] {
             let v = sb.view(id);
-            assert!(v.conference && !v.active && v.parked_since_ms.is_none(), "{id}: {v:?}");
+            assert!(
+                v.conference && !v.active && v.parked_since_ms.is_none(),
+                "{id}: {v:?}"
+            );
         }
         // No park recall for a call that is in the conference.
         assert!(sb.tick(120_000).is_empty());
@@ -1023,7 +1182,9 @@ mod tests {
         answered(&mut sb, 1, 0);
         assert!(matches!(sb.merge(&[], 1), Err(PhoneError::Other(m)) if m.contains("only call 1")));
         sb.incoming(2, "sip:b@h");
-        assert!(matches!(sb.merge(&[2], 1), Err(PhoneError::Other(m)) if m.contains("not connected")));
+        assert!(
+            matches!(sb.merge(&[2], 1), Err(PhoneError::Other(m)) if m.contains("not connected"))
+        );
         assert!(matches!(sb.merge(&[9], 1), Err(PhoneError::NoSuchCall(9))));
         assert_eq!(sb.active(), Some(1), "a refused merge changes nothing");
         for id in 3..=10 {
@@ -1031,7 +1192,10 @@ mod tests {
         }
         // 10 is active; 1 and 3..=9 parked: 9 calls in all.
         let err = sb.merge(&[1, 3, 4, 5, 6, 7, 8, 9], 20).unwrap_err();
-        assert!(matches!(&err, PhoneError::Other(m) if m.contains("at most 8")), "{err:?}");
+        assert!(
+            matches!(&err, PhoneError::Other(m) if m.contains("at most 8")),
+            "{err:?}"
+        );
         assert!(sb.conference().0.is_empty());
         let a = sb.merge(&[1, 3, 4, 5, 6, 7, 8], 20).unwrap();
         assert_eq!(mixes(&a), vec![vec![10, 1, 3, 4, 5, 6, 7, 8]]);
@@ -1048,7 +1212,14 @@ mod tests {
         let a = sb.switch_to(1, 40).unwrap();
         let mut held = reinvites(&a);
         held.sort_by_key(|(id, _)| *id);
-        assert_eq!(held, vec![(1, Direction::SendRecv), (2, Direction::SendRecv), (3, Direction::SendOnly)]);
+        assert_eq!(
+            held,
+            vec![
+                (1, Direction::SendRecv),
+                (2, Direction::SendRecv),
+                (3, Direction::SendOnly)
+            ]
+        );
         assert_eq!(mixes(&a), vec![vec![2, 1]]);
         assert_eq!(sb.conference(), (&[2, 1][..], true));
         assert!(sb.view(3).parked_since_ms.is_some());
@@ -1068,7 +1239,11 @@ mod tests {
         assert_eq!(mixes(&a), vec![vec![2, 3]]);
         assert!(!sb.view(1).conference && sb.view(1).parked_since_ms.is_some());
         let a = sb.ended(3);
-        assert_eq!(mixes(&a), vec![Vec::<CallId>::new()], "the conference is over");
+        assert_eq!(
+            mixes(&a),
+            vec![Vec::<CallId>::new()],
+            "the conference is over"
+        );
         assert_eq!(routes(&a), vec![Some(2)], "the one left has the microphone");
         assert_eq!(sb.active(), Some(2));
         assert!(!sb.view(2).conference);

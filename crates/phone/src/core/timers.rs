@@ -27,7 +27,10 @@ impl Timer {
     fn call(&self) -> Option<CallId> {
         match self {
             Timer::Switchboard | Timer::Transfers | Timer::ConferenceLevels => None,
-            Timer::AutoAnswer(id) | Timer::ForwardNoAnswer(id) | Timer::TransferRequest(id) | Timer::TransferredAway(id) => Some(*id),
+            Timer::AutoAnswer(id)
+            | Timer::ForwardNoAnswer(id)
+            | Timer::TransferRequest(id)
+            | Timer::TransferredAway(id) => Some(*id),
         }
     }
 }
@@ -70,7 +73,12 @@ impl Timers {
 
     /// Removes and returns the timers whose time has come, earliest first.
     pub fn due(&mut self, now: i64) -> Vec<Timer> {
-        let mut due: Vec<(i64, Timer)> = self.entries.iter().copied().filter(|(at, _)| *at <= now).collect();
+        let mut due: Vec<(i64, Timer)> = self
+            .entries
+            .iter()
+            .copied()
+            .filter(|(at, _)| *at <= now)
+            .collect();
         self.entries.retain(|(at, _)| *at > now);
         due.sort_by_key(|(at, _)| *at);
         due.into_iter().map(|(_, t)| t).collect()
@@ -106,7 +114,10 @@ mod tests {
         timers.set(2_000, Timer::Switchboard); // asked twice: one tick
         timers.set(1_000, Timer::AutoAnswer(7));
         assert_eq!(timers.next(), Some(1_000));
-        assert_eq!(timers.due(5_000), vec![Timer::AutoAnswer(7), Timer::Switchboard]);
+        assert_eq!(
+            timers.due(5_000),
+            vec![Timer::AutoAnswer(7), Timer::Switchboard]
+        );
         assert_eq!(timers.next(), Some(120_000));
         // Cancelling a call leaves the switchboard's wake-ups alone.
         timers.cancel_call(7);
@@ -119,6 +130,9 @@ mod tests {
         timers.set(5_000, Timer::ForwardNoAnswer(3));
         timers.set(9_000, Timer::ForwardNoAnswer(3));
         timers.set(6_000, Timer::AutoAnswer(3));
-        assert_eq!(timers.due(10_000), vec![Timer::AutoAnswer(3), Timer::ForwardNoAnswer(3)]);
+        assert_eq!(
+            timers.due(10_000),
+            vec![Timer::AutoAnswer(3), Timer::ForwardNoAnswer(3)]
+        );
     }
 }

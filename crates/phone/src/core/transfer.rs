@@ -25,7 +25,10 @@ struct Transfer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReferAnswer {
     Accepted,
-    Refused { status: u16, reason: String },
+    Refused {
+        status: u16,
+        reason: String,
+    },
     /// The call's dialog was not confirmed (no REFER could be sent).
     NotConfirmed,
     Error(String),
@@ -35,11 +38,16 @@ pub enum ReferAnswer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// The REFER, or the far end's call to the target, was refused.
-    Refused { status: u16, reason: String },
+    Refused {
+        status: u16,
+        reason: String,
+    },
     NotConfirmed,
     Error(String),
     /// Accepted, but no outcome came in time.
-    NoOutcome { secs: i64 },
+    NoOutcome {
+        secs: i64,
+    },
 }
 
 /// What a transfer input decided.
@@ -50,7 +58,11 @@ pub enum Progress {
     /// The far end reached the target: end our leg.
     Succeeded { call: CallId, target: String },
     /// It did not happen: the call stays (the core parks it locally and says why).
-    Failed { call: CallId, target: String, why: Failure },
+    Failed {
+        call: CallId,
+        target: String,
+        why: Failure,
+    },
 }
 
 /// The transfers under way, by the SIP Call-ID of the call being transferred.
@@ -65,13 +77,24 @@ pub struct AlreadyUnderWay;
 
 impl Transfers {
     /// A REFER of `call` to `target` is about to be sent.
-    pub fn start(&mut self, sip_call_id: &str, call: CallId, target: &str) -> Result<(), AlreadyUnderWay> {
+    pub fn start(
+        &mut self,
+        sip_call_id: &str,
+        call: CallId,
+        target: &str,
+    ) -> Result<(), AlreadyUnderWay> {
         if self.under_way.values().any(|t| t.call == call) {
             return Err(AlreadyUnderWay);
         }
         self.under_way.insert(
             sip_call_id.to_string(),
-            Transfer { call, target: target.to_string(), accepted: false, succeeded: false, deadline_ms: None },
+            Transfer {
+                call,
+                target: target.to_string(),
+                accepted: false,
+                succeeded: false,
+                deadline_ms: None,
+            },
         );
         Ok(())
     }
@@ -83,7 +106,9 @@ impl Transfers {
 
     /// The REFER was answered.
     pub fn answered(&mut self, sip_call_id: &str, answer: ReferAnswer, now_ms: i64) -> Progress {
-        let Some(t) = self.under_way.get_mut(sip_call_id) else { return Progress::Pending };
+        let Some(t) = self.under_way.get_mut(sip_call_id) else {
+            return Progress::Pending;
+        };
         let why = match answer {
             ReferAnswer::Accepted => {
                 t.accepted = true;
@@ -95,7 +120,11 @@ impl Transfers {
             ReferAnswer::Error(e) => Failure::Error(e),
         };
         let t = self.under_way.remove(sip_call_id).expect("present");
-        Progress::Failed { call: t.call, target: t.target, why }
+        Progress::Failed {
+            call: t.call,
+            target: t.target,
+            why,
+        }
     }
 
     /// A NOTIFY reported the far end's call to the target at `status` (a sipfrag status line).
@@ -103,15 +132,27 @@ impl Transfers {
         if status < 200 {
             return Progress::Pending;
         }
-        let Some(t) = self.under_way.get_mut(sip_call_id) else { return Progress::Pending };
+        let Some(t) = self.under_way.get_mut(sip_call_id) else {
+            return Progress::Pending;
+        };
         if status < 300 {
             // Kept until the call ends, so its end reads as transferred (`ended`).
             t.succeeded = true;
             t.deadline_ms = None;
-            return Progress::Succeeded { call: t.call, target: t.target.clone() };
+            return Progress::Succeeded {
+                call: t.call,
+                target: t.target.clone(),
+            };
         }
         let t = self.under_way.remove(sip_call_id).expect("present");
-        Progress::Failed { call: t.call, target: t.target, why: Failure::Refused { status, reason: reason.to_string() } }
+        Progress::Failed {
+            call: t.call,
+            target: t.target,
+            why: Failure::Refused {
+                status,
+                reason: reason.to_string(),
+            },
+        }
     }
 
     /// Forgets a transfer that succeeded while its call goes on (a conference hand-over refers
@@ -130,7 +171,13 @@ impl Transfers {
             .collect();
         late.into_iter()
             .filter_map(|k| self.under_way.remove(&k))
-            .map(|t| Progress::Failed { call: t.call, target: t.target, why: Failure::NoOutcome { secs: OUTCOME_WITHIN_MS / 1000 } })
+            .map(|t| Progress::Failed {
+                call: t.call,
+                target: t.target,
+                why: Failure::NoOutcome {
+                    secs: OUTCOME_WITHIN_MS / 1000,
+                },
+            })
             .collect()
     }
 
@@ -157,14 +204,31 @@ mod tests {
         let mut t = Transfers::default();
         t.start("c1", 7, "701").unwrap();
         assert!(t.is_under_way("c1"));
-        assert_eq!(t.start("c2", 7, "702"), Err(AlreadyUnderWay), "one transfer per call");
-        assert_eq!(t.answered("c1", ReferAnswer::Accepted, 1_000), Progress::Pending);
+        assert_eq!(
+            t.start("c2", 7, "702"),
+            Err(AlreadyUnderWay),
+            "one transfer per call"
+        );
+        assert_eq!(
+            t.answered("c1", ReferAnswer::Accepted, 1_000),
+            Progress::Pending
+        );
         assert_eq!(t.next_deadline(), Some(1_000 + OUTCOME_WITHIN_MS));
         assert_eq!(t.notified("c1", 100, "Trying"), Progress::Pending);
-        assert_eq!(t.notified("c1", 200, "OK"), Progress::Succeeded { call: 7, target: "701".into() });
+        assert_eq!(
+            t.notified("c1", 200, "OK"),
+            Progress::Succeeded {
+                call: 7,
+                target: "701".into()
+            }
+        );
         assert_eq!(t.next_deadline(), None, "no time-out after success");
         assert!(t.tick(1_000_000).is_empty());
-        assert_eq!(t.ended("c1", false), Some("701".into()), "our BYE after success: transferred");
+        assert_eq!(
+            t.ended("c1", false),
+            Some("701".into()),
+            "our BYE after success: transferred"
+        );
         assert!(!t.is_under_way("c1"));
     }
 
@@ -172,14 +236,45 @@ mod tests {
     fn a_refused_refer_or_a_failed_call_to_the_target_keeps_the_call() {
         let mut t = Transfers::default();
         t.start("c1", 1, "701").unwrap();
-        let failed = t.answered("c1", ReferAnswer::Refused { status: 403, reason: "Forbidden".into() }, 0);
-        assert_eq!(failed, Progress::Failed { call: 1, target: "701".into(), why: Failure::Refused { status: 403, reason: "Forbidden".into() } });
+        let failed = t.answered(
+            "c1",
+            ReferAnswer::Refused {
+                status: 403,
+                reason: "Forbidden".into(),
+            },
+            0,
+        );
+        assert_eq!(
+            failed,
+            Progress::Failed {
+                call: 1,
+                target: "701".into(),
+                why: Failure::Refused {
+                    status: 403,
+                    reason: "Forbidden".into()
+                }
+            }
+        );
         assert!(!t.is_under_way("c1"));
         t.start("c2", 2, "702").unwrap();
         t.answered("c2", ReferAnswer::Accepted, 0);
         let failed = t.notified("c2", 486, "Busy Here");
-        assert_eq!(failed, Progress::Failed { call: 2, target: "702".into(), why: Failure::Refused { status: 486, reason: "Busy Here".into() } });
-        assert_eq!(t.ended("c2", true), None, "after a failure the end is the call's own");
+        assert_eq!(
+            failed,
+            Progress::Failed {
+                call: 2,
+                target: "702".into(),
+                why: Failure::Refused {
+                    status: 486,
+                    reason: "Busy Here".into()
+                }
+            }
+        );
+        assert_eq!(
+            t.ended("c2", true),
+            None,
+            "after a failure the end is the call's own"
+        );
     }
 
     #[test]
@@ -190,22 +285,42 @@ mod tests {
         assert!(t.tick(OUTCOME_WITHIN_MS - 1).is_empty());
         assert_eq!(
             t.tick(OUTCOME_WITHIN_MS),
-            vec![Progress::Failed { call: 1, target: "701".into(), why: Failure::NoOutcome { secs: 32 } }]
+            vec![Progress::Failed {
+                call: 1,
+                target: "701".into(),
+                why: Failure::NoOutcome { secs: 32 }
+            }]
         );
         t.start("c2", 2, "702").unwrap();
         t.answered("c2", ReferAnswer::Accepted, 0);
         assert_eq!(t.ended("c2", true), Some("702".into()));
         t.start("c3", 3, "703").unwrap();
         t.answered("c3", ReferAnswer::Accepted, 0);
-        assert_eq!(t.ended("c3", false), None, "we hung up before any outcome: not transferred");
+        assert_eq!(
+            t.ended("c3", false),
+            None,
+            "we hung up before any outcome: not transferred"
+        );
     }
 
     #[test]
     fn a_refer_that_could_not_go_out_fails_at_once() {
         let mut t = Transfers::default();
         t.start("c1", 1, "701").unwrap();
-        assert!(matches!(t.answered("c1", ReferAnswer::NotConfirmed, 0), Progress::Failed { why: Failure::NotConfirmed, .. }));
+        assert!(matches!(
+            t.answered("c1", ReferAnswer::NotConfirmed, 0),
+            Progress::Failed {
+                why: Failure::NotConfirmed,
+                ..
+            }
+        ));
         t.start("c1", 1, "701").unwrap();
-        assert!(matches!(t.answered("c1", ReferAnswer::Error("x".into()), 0), Progress::Failed { why: Failure::Error(_), .. }));
+        assert!(matches!(
+            t.answered("c1", ReferAnswer::Error("x".into()), 0),
+            Progress::Failed {
+                why: Failure::Error(_),
+                ..
+            }
+        ));
     }
 }

@@ -5,24 +5,30 @@
 use super::{now_ms, Completion as DriverCompletion, MediaEventOf, Pending};
 use crate::api::*;
 use crate::core::io::{IceServerNames, Input, MediaInput, MediaOutput, RtpSocket};
-use hookflash_sip::dtls_srtp::Fingerprint;
-use hookflash_sip::sdes::Key;
-use hookflash_sip::ice::{self, IceDescription};
-use hookflash_sip::sdp::LocalKeys;
 use crate::core::PhoneCore;
-use hookflash_media::{
-    AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession, ProcessingSettings, Ringback,
-    RtpEndpoint, StreamParams, WeakAudioSwitch,
-};
 use hookflash_media::rtp_endpoint::Gathered;
 use hookflash_media::stream::{IceServers, TurnServer};
+use hookflash_media::{
+    AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession,
+    ProcessingSettings, Ringback, RtpEndpoint, StreamParams, WeakAudioSwitch,
+};
+use hookflash_sip::dtls_srtp::Fingerprint;
+use hookflash_sip::ice::{self, IceDescription};
+use hookflash_sip::sdes::Key;
+use hookflash_sip::sdp::LocalKeys;
 use std::collections::{HashMap, HashSet};
 use std::task::Poll;
 use tokio::sync::mpsc;
 
 pub(super) enum Completion {
-    Bound { id: CallId, result: Result<(RtpEndpoint, Gathered), MediaError> },
-    Ringback { id: CallId, result: Result<Ringback, String> },
+    Bound {
+        id: CallId,
+        result: Result<(RtpEndpoint, Gathered), MediaError>,
+    },
+    Ringback {
+        id: CallId,
+        result: Result<Ringback, String>,
+    },
 }
 
 /// A call's running media and the switch it is plugged into (kept open while the call lives).
@@ -53,7 +59,11 @@ pub(super) struct MediaIo {
 }
 
 fn processing_settings(v: VoiceProcessing) -> ProcessingSettings {
-    ProcessingSettings { echo_cancellation: v.echo_cancellation, noise_suppression: v.noise_suppression, gain_control: v.gain_control }
+    ProcessingSettings {
+        echo_cancellation: v.echo_cancellation,
+        noise_suppression: v.noise_suppression,
+        gain_control: v.gain_control,
+    }
 }
 
 pub(crate) fn endpoint_in(e: &AudioEndpoint) -> AudioIn {
@@ -120,12 +130,22 @@ impl MediaIo {
 
     /// The audio switch for this microphone/speaker: the open one, or a new one (opening a
     /// sound card can take a moment).
-    fn switch_for(&mut self, audio_in: &AudioEndpoint, audio_out: &AudioEndpoint) -> Result<AudioSwitch, String> {
+    fn switch_for(
+        &mut self,
+        audio_in: &AudioEndpoint,
+        audio_out: &AudioEndpoint,
+    ) -> Result<AudioSwitch, String> {
         let (input, output) = (endpoint_in(audio_in), endpoint_out(audio_out));
-        if let Some(sw) = self.switches().into_iter().find(|sw| sw.endpoints() == (input.clone(), output.clone())) {
+        if let Some(sw) = self
+            .switches()
+            .into_iter()
+            .find(|sw| sw.endpoints() == (input.clone(), output.clone()))
+        {
             return Ok(sw);
         }
-        let sw = AudioSwitch::with_notices(input, output, self.hold_music.clone(), self.notices.clone()).map_err(|e| e.to_string())?;
+        let sw =
+            AudioSwitch::with_notices(input, output, self.hold_music.clone(), self.notices.clone())
+                .map_err(|e| e.to_string())?;
         sw.set_processing(processing_settings(self.processing));
         sw.set_active(self.active);
         sw.set_conference(&self.conference);
@@ -144,8 +164,15 @@ impl MediaIo {
         }
     }
 
-    pub(super) fn perform(&mut self, core: &mut PhoneCore, pending: &mut Pending, output: MediaOutput, events: &mut Vec<PhoneEvent>) {
-        let feed = |core: &mut PhoneCore, input: MediaInput| core.handle(Input::Media(input), now_ms());
+    pub(super) fn perform(
+        &mut self,
+        core: &mut PhoneCore,
+        pending: &mut Pending,
+        output: MediaOutput,
+        events: &mut Vec<PhoneEvent>,
+    ) {
+        let feed =
+            |core: &mut PhoneCore, input: MediaInput| core.handle(Input::Media(input), now_ms());
         match output {
             MediaOutput::Bind { id, ip, servers } => {
                 self.binding.insert(id);
@@ -163,7 +190,13 @@ impl MediaIo {
                     DriverCompletion::Media(Completion::Bound { id, result })
                 }));
             }
-            MediaOutput::Start { id, params, audio_in, audio_out, muted } => {
+            MediaOutput::Start {
+                id,
+                params,
+                audio_in,
+                audio_out,
+                muted,
+            } => {
                 self.stop_ringback(id);
                 let result = self.start(id, params, &audio_in, &audio_out, muted);
                 feed(core, MediaInput::Started { id, result });
@@ -182,7 +215,9 @@ impl MediaIo {
                 if let Some(r) = self.running.get(&id) {
                     for d in digits.chars() {
                         if let Err(e) = r.session.send_dtmf(d) {
-                            events.push(PhoneEvent::Warning { message: format!("DTMF on call {id}: {e}") });
+                            events.push(PhoneEvent::Warning {
+                                message: format!("DTMF on call {id}: {e}"),
+                            });
                             break;
                         }
                     }
@@ -192,8 +227,15 @@ impl MediaIo {
                 // A WAV "speaker" that an open switch is recording into would be truncated by a
                 // second writer: the ringback is left out of the recording instead.
                 if let AudioEndpoint::Wav(path) = &out {
-                    if self.switches().iter().any(|sw| matches!(sw.endpoints().1, AudioOut::Wav(ref p) if p == path)) {
-                        tracing::debug!("call {id}: no ringback into {}, which a call is recording into", path.display());
+                    if self
+                        .switches()
+                        .iter()
+                        .any(|sw| matches!(sw.endpoints().1, AudioOut::Wav(ref p) if p == path))
+                    {
+                        tracing::debug!(
+                            "call {id}: no ringback into {}, which a call is recording into",
+                            path.display()
+                        );
                         return;
                     }
                 }
@@ -201,10 +243,12 @@ impl MediaIo {
                 let notices = self.notices.clone();
                 // Opening a sound card can take a second or two: off the driver's task.
                 pending.push(Box::pin(async move {
-                    let result = tokio::task::spawn_blocking(move || Ringback::start(endpoint_out(&out), &notices))
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    let result = tokio::task::spawn_blocking(move || {
+                        Ringback::start(endpoint_out(&out), &notices)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()));
                     DriverCompletion::Media(Completion::Ringback { id, result })
                 }));
             }
@@ -282,15 +326,25 @@ impl MediaIo {
         }
     }
 
-    fn start(&mut self, id: CallId, params: StreamParams, audio_in: &AudioEndpoint, audio_out: &AudioEndpoint, muted: bool) -> Result<(), String> {
+    fn start(
+        &mut self,
+        id: CallId,
+        params: StreamParams,
+        audio_in: &AudioEndpoint,
+        audio_out: &AudioEndpoint,
+        muted: bool,
+    ) -> Result<(), String> {
         if let Some(r) = self.running.get(&id) {
             r.session.update(params);
             return Ok(());
         }
-        let Some(rtp) = self.sockets.remove(&id) else { return Err("no RTP socket for this call".into()) };
+        let Some(rtp) = self.sockets.remove(&id) else {
+            return Err("no RTP socket for this call".into());
+        };
         let switch = self.switch_for(audio_in, audio_out)?;
         let (port_in, port_out) = switch.port(id);
-        let (session, events) = MediaSession::start(rtp, params, port_in, port_out).map_err(|e| e.to_string())?;
+        let (session, events) =
+            MediaSession::start(rtp, params, port_in, port_out).map_err(|e| e.to_string())?;
         session.set_mute(muted);
         self.events.push((id, events));
         self.running.insert(id, Running { session, switch });
@@ -308,16 +362,25 @@ impl MediaIo {
                     Ok((rtp, gathered)) => {
                         let (local, rtcp) = (rtp.local_addr(), rtp.rtcp_local_addr());
                         self.sockets.insert(id, rtp);
-                        let keys = LocalKeys { sdes: fresh_srtp_key(), fingerprint: dtls_fingerprint(), ice: local_ice(local, rtcp, &gathered) };
+                        let keys = LocalKeys {
+                            sdes: fresh_srtp_key(),
+                            fingerprint: dtls_fingerprint(),
+                            ice: local_ice(local, rtcp, &gathered),
+                        };
                         problems = gathered.problems;
-                        Ok(RtpSocket { port: local.port(), keys })
+                        Ok(RtpSocket {
+                            port: local.port(),
+                            keys,
+                        })
                     }
                     Err(e) => Err(e.to_string()),
                 };
                 core.handle(Input::Media(MediaInput::Bound { id, result }), now_ms());
                 // The call goes on with the candidates it has; the user learns why one is missing.
                 for why in problems {
-                    let event = MediaEvent::Warning(format!("the call goes on without a public or relayed ICE candidate: {why}"));
+                    let event = MediaEvent::Warning(format!(
+                        "the call goes on without a public or relayed ICE candidate: {why}"
+                    ));
                     core.handle(Input::Media(MediaInput::Event { id, event }), now_ms());
                 }
             }
@@ -330,7 +393,13 @@ impl MediaIo {
                 Ok(r) => r.stop(),
                 Err(e) => {
                     if self.ringback_wanted.remove(&id) {
-                        core.handle(Input::Media(MediaInput::Event { id, event: MediaEvent::Warning(format!("no ringback tone: {e}")) }), now_ms());
+                        core.handle(
+                            Input::Media(MediaInput::Event {
+                                id,
+                                event: MediaEvent::Warning(format!("no ringback tone: {e}")),
+                            }),
+                            now_ms(),
+                        );
                     }
                 }
             },
@@ -342,7 +411,10 @@ impl MediaIo {
 /// when no certificate can be made (DTLS-SRTP offers are then refused with that reason).
 fn dtls_fingerprint() -> Option<Fingerprint> {
     match hookflash_media::stream::dtls_identity() {
-        Ok(id) => Some(Fingerprint { hash: id.fingerprint().hash.clone(), value: id.fingerprint().value.clone() }),
+        Ok(id) => Some(Fingerprint {
+            hash: id.fingerprint().hash.clone(),
+            value: id.fingerprint().value.clone(),
+        }),
         Err(e) => {
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| tracing::warn!("{e}"));
@@ -367,18 +439,31 @@ async fn gather(rtp: &mut RtpEndpoint, names: &IceServerNames) -> Gathered {
     }
     if let Some(t) = &names.turn {
         match resolve(&t.server, "TURN").await {
-            Ok(addr) => servers.turn = Some(TurnServer { addr, username: t.username.clone(), password: t.password.clone() }),
+            Ok(addr) => {
+                servers.turn = Some(TurnServer {
+                    addr,
+                    username: t.username.clone(),
+                    password: t.password.clone(),
+                })
+            }
             Err(e) => problems.push(e),
         }
     }
-    let mut gathered = if servers.is_empty() { Gathered::default() } else { rtp.gather(&servers, GATHERING_BUDGET).await };
+    let mut gathered = if servers.is_empty() {
+        Gathered::default()
+    } else {
+        rtp.gather(&servers, GATHERING_BUDGET).await
+    };
     gathered.problems.splice(0..0, problems);
     gathered
 }
 
 /// What the account's STUN/TURN servers say of a media socket on `ip` (for `hookflash-cli
 /// check`): its public address, its relayed one, what failed. The allocation is given back.
-pub(crate) async fn probe_servers(names: &IceServerNames, ip: std::net::IpAddr) -> Result<Gathered, String> {
+pub(crate) async fn probe_servers(
+    names: &IceServerNames,
+    ip: std::net::IpAddr,
+) -> Result<Gathered, String> {
     let mut rtp = RtpEndpoint::bind(ip).await.map_err(|e| e.to_string())?;
     let gathered = gather(&mut rtp, names).await;
     rtp.release();
@@ -388,41 +473,75 @@ pub(crate) async fn probe_servers(names: &IceServerNames, ip: std::net::IpAddr) 
 /// `host`, `host:port` or `[v6]:port` (port 3478, RFC 8489's), with an optional `stun:`/`turn:`
 /// scheme, to the IPv4 address it names first (our sockets are IPv4).
 async fn resolve(name: &str, what: &str) -> Result<std::net::SocketAddr, String> {
-    let bare = name.trim().trim_start_matches("stun:").trim_start_matches("turn:").trim_start_matches("//");
-    let with_port = if bare.parse::<std::net::SocketAddr>().is_ok() || bare.rsplit_once(':').is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok()) {
+    let bare = name
+        .trim()
+        .trim_start_matches("stun:")
+        .trim_start_matches("turn:")
+        .trim_start_matches("//");
+    let with_port = if bare.parse::<std::net::SocketAddr>().is_ok()
+        || bare
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok())
+    {
         bare.to_string()
     } else {
         format!("{bare}:3478")
     };
-    let addrs = tokio::net::lookup_host(&with_port).await.map_err(|e| format!("{what} server \"{name}\": its name cannot be resolved ({e})"))?;
+    let addrs = tokio::net::lookup_host(&with_port)
+        .await
+        .map_err(|e| format!("{what} server \"{name}\": its name cannot be resolved ({e})"))?;
     let all: Vec<_> = addrs.collect();
-    all.iter().find(|a| a.is_ipv4()).copied().ok_or_else(|| format!("{what} server \"{name}\": no IPv4 address"))
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .copied()
+        .ok_or_else(|| format!("{what} server \"{name}\": no IPv4 address"))
 }
 
 /// The call sockets' ICE: fresh credentials and their candidates, RTP (component 1) and RTCP
 /// (2, used when the far end does not mux): host, and what the servers told us (the address a
 /// NAT gives the socket, a relayed address on the TURN server); none on sockets bound to the
 /// unspecified address, which names no interface.
-fn local_ice(local: std::net::SocketAddr, rtcp: std::net::SocketAddr, gathered: &Gathered) -> Option<IceDescription> {
+fn local_ice(
+    local: std::net::SocketAddr,
+    rtcp: std::net::SocketAddr,
+    gathered: &Gathered,
+) -> Option<IceDescription> {
     use ice::CandidateKind::{Host, Relayed, ServerReflexive};
     use rand::distr::{Alphanumeric, SampleString};
     if local.ip().is_unspecified() {
         return None;
     }
     let mut rng = rand::rng();
-    let credentials = ice::Credentials { ufrag: Alphanumeric.sample_string(&mut rng, 8), pwd: Alphanumeric.sample_string(&mut rng, 24) };
+    let credentials = ice::Credentials {
+        ufrag: Alphanumeric.sample_string(&mut rng, 8),
+        pwd: Alphanumeric.sample_string(&mut rng, 24),
+    };
     let mut candidates = Vec::new();
     for (component, base, found) in [(1, local, gathered.rtp), (2, rtcp, gathered.rtcp)] {
         candidates.push(ice::Candidate::ours_for(component, Host, base, None));
         // A reflexive address equal to our own: no NAT, nothing new to offer.
         if let Some(public) = found.reflexive.filter(|a| *a != base) {
-            candidates.push(ice::Candidate::ours_for(component, ServerReflexive, public, Some(base)));
+            candidates.push(ice::Candidate::ours_for(
+                component,
+                ServerReflexive,
+                public,
+                Some(base),
+            ));
         }
         if let Some(relayed) = found.relayed {
-            candidates.push(ice::Candidate::ours_for(component, Relayed, relayed, Some(found.reflexive.unwrap_or(base))));
+            candidates.push(ice::Candidate::ours_for(
+                component,
+                Relayed,
+                relayed,
+                Some(found.reflexive.unwrap_or(base)),
+            ));
         }
     }
-    Some(IceDescription { credentials, candidates, lite: false })
+    Some(IceDescription {
+        credentials,
+        candidates,
+        lite: false,
+    })
 }
 
 /// A new SRTP master key and salt from the operating system's random source (`rand`'s thread
@@ -447,36 +566,82 @@ mod tests {
     #[test]
     fn candidates_of_each_kind_from_what_the_servers_said() {
         let gathered = Gathered {
-            rtp: Found { reflexive: Some(addr("203.0.113.7:40000")), relayed: Some(addr("198.51.100.1:50000")) },
-            rtcp: Found { reflexive: Some(addr("203.0.113.7:40001")), relayed: None },
+            rtp: Found {
+                reflexive: Some(addr("203.0.113.7:40000")),
+                relayed: Some(addr("198.51.100.1:50000")),
+            },
+            rtcp: Found {
+                reflexive: Some(addr("203.0.113.7:40001")),
+                relayed: None,
+            },
             problems: vec![],
         };
         let ice = local_ice(addr("10.0.0.2:4000"), addr("10.0.0.2:4001"), &gathered).unwrap();
         let lines: Vec<String> = ice.candidates.iter().map(|c| c.to_attribute()).collect();
-        let has = |component: u16, what: &str| lines.iter().any(|l| l.split(' ').nth(1) == Some(&component.to_string()) && l.contains(what));
+        let has = |component: u16, what: &str| {
+            lines
+                .iter()
+                .any(|l| l.split(' ').nth(1) == Some(&component.to_string()) && l.contains(what))
+        };
         assert!(has(1, "10.0.0.2 4000 typ host"), "{lines:?}");
-        assert!(has(1, "203.0.113.7 40000 typ srflx raddr 10.0.0.2 rport 4000"), "{lines:?}");
-        assert!(has(1, "198.51.100.1 50000 typ relay raddr 203.0.113.7 rport 40000"), "{lines:?}");
+        assert!(
+            has(1, "203.0.113.7 40000 typ srflx raddr 10.0.0.2 rport 4000"),
+            "{lines:?}"
+        );
+        assert!(
+            has(
+                1,
+                "198.51.100.1 50000 typ relay raddr 203.0.113.7 rport 40000"
+            ),
+            "{lines:?}"
+        );
         assert!(has(2, "203.0.113.7 40001 typ srflx"), "{lines:?}");
         assert_eq!(lines.len(), 5, "{lines:?}");
         // Host first: the highest priority.
-        assert!(ice.candidates[0].priority > ice.candidates[1].priority && ice.candidates[1].priority > ice.candidates[2].priority);
+        assert!(
+            ice.candidates[0].priority > ice.candidates[1].priority
+                && ice.candidates[1].priority > ice.candidates[2].priority
+        );
     }
 
     /// No NAT: the STUN server sees our own address, which is not offered twice.
     #[test]
     fn a_reflexive_address_equal_to_ours_is_not_offered() {
-        let gathered = Gathered { rtp: Found { reflexive: Some(addr("10.0.0.2:4000")), relayed: None }, ..Default::default() };
+        let gathered = Gathered {
+            rtp: Found {
+                reflexive: Some(addr("10.0.0.2:4000")),
+                relayed: None,
+            },
+            ..Default::default()
+        };
         let ice = local_ice(addr("10.0.0.2:4000"), addr("10.0.0.2:4001"), &gathered).unwrap();
-        assert!(ice.candidates.iter().all(|c| c.kind == ice::CandidateKind::Host), "{:?}", ice.candidates);
+        assert!(
+            ice.candidates
+                .iter()
+                .all(|c| c.kind == ice::CandidateKind::Host),
+            "{:?}",
+            ice.candidates
+        );
     }
 
     #[tokio::test]
     async fn server_names_take_the_stun_port_by_default_and_bad_ones_are_named() {
-        assert_eq!(resolve("127.0.0.1", "STUN").await, Ok(addr("127.0.0.1:3478")));
-        assert_eq!(resolve("turn:127.0.0.1:5349", "TURN").await, Ok(addr("127.0.0.1:5349")));
-        assert_eq!(resolve("stun:localhost", "STUN").await, Ok(addr("127.0.0.1:3478")));
+        assert_eq!(
+            resolve("127.0.0.1", "STUN").await,
+            Ok(addr("127.0.0.1:3478"))
+        );
+        assert_eq!(
+            resolve("turn:127.0.0.1:5349", "TURN").await,
+            Ok(addr("127.0.0.1:5349"))
+        );
+        assert_eq!(
+            resolve("stun:localhost", "STUN").await,
+            Ok(addr("127.0.0.1:3478"))
+        );
         let e = resolve("no-such-host.invalid", "TURN").await.unwrap_err();
-        assert!(e.starts_with("TURN server \"no-such-host.invalid\": its name cannot be resolved"), "{e}");
+        assert!(
+            e.starts_with("TURN server \"no-such-host.invalid\": its name cannot be resolved"),
+            "{e}"
+        );
     }
 }

@@ -31,7 +31,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The longest the driver sleeps before it looks at the clock again. The core's wake-ups are
@@ -67,7 +70,9 @@ impl Handle {
     /// Sends a command and waits for its reply.
     pub(crate) async fn ask(&self, command: Command) -> Result<Done, PhoneError> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send((command, Some(tx))).map_err(|_| stopped())?;
+        self.commands
+            .send((command, Some(tx)))
+            .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
 
@@ -110,7 +115,9 @@ pub(crate) async fn start(
     let notices = {
         let events = events.clone();
         DeviceNotices::to(move |n| {
-            let _ = events.send(PhoneEvent::Warning { message: n.message() });
+            let _ = events.send(PhoneEvent::Warning {
+                message: n.message(),
+            });
         })
     };
     let local_sip_addr = opened.io[0].stack.local_addr;
@@ -141,7 +148,14 @@ pub(crate) async fn start(
         rebind,
     };
     tokio::spawn(driver.run(commands_rx, opened.incoming, opened.dialog_events));
-    Ok(Handle { commands, snapshot, history, start_warnings, local_sip_addr, device_notices: notices })
+    Ok(Handle {
+        commands,
+        snapshot,
+        history,
+        start_warnings,
+        local_sip_addr,
+        device_notices: notices,
+    })
 }
 
 struct Driver {
@@ -205,10 +219,14 @@ impl Driver {
                 self.step();
             }
             for (account, ip) in self.watch.look(now_ms(), address_watch::route_towards) {
-                self.rebind(account, ip, &mut incoming, &mut dialog_events).await;
+                self.rebind(account, ip, &mut incoming, &mut dialog_events)
+                    .await;
                 self.step();
             }
-            let next = [self.core.next_timeout(), self.watch.next_look()].into_iter().flatten().min();
+            let next = [self.core.next_timeout(), self.watch.next_look()]
+                .into_iter()
+                .flatten()
+                .min();
             let sleep = match next {
                 Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64).min(LOOK_AGAIN),
                 None => LOOK_AGAIN,
@@ -273,10 +291,19 @@ impl Driver {
                 incoming[account] = inc;
                 dialog_events[account] = dialogs;
                 self.watch.rebound(account, ip);
-                self.core.handle(Input::AddressChanged { account, local_ip: ip, contact }, now_ms());
+                self.core.handle(
+                    Input::AddressChanged {
+                        account,
+                        local_ip: ip,
+                        contact,
+                    },
+                    now_ms(),
+                );
             }
             // Tried again at the next look.
-            Err(e) => tracing::warn!("account {account}: cannot listen on the new address {ip}: {e}"),
+            Err(e) => {
+                tracing::warn!("account {account}: cannot listen on the new address {ip}: {e}")
+            }
         }
     }
 
@@ -304,11 +331,17 @@ impl Driver {
                     }
                 }
                 Output::Sip(s) => {
-                    if self.sip.perform(&mut self.core, &mut self.pending, s, &mut events) {
+                    if self
+                        .sip
+                        .perform(&mut self.core, &mut self.pending, s, &mut events)
+                    {
                         self.closing = true;
                     }
                 }
-                Output::Media(m) => self.media.perform(&mut self.core, &mut self.pending, m, &mut events),
+                Output::Media(m) => {
+                    self.media
+                        .perform(&mut self.core, &mut self.pending, m, &mut events)
+                }
             }
         }
         let mut snapshot = self.core.snapshot();
@@ -341,9 +374,17 @@ impl Driver {
                 }
                 Err(e) => Some(format!("could not save the call in history: {e}")),
             },
-            HistoryOp::Progress { id, answered_at_ms, codec, now_ms } => {
+            HistoryOp::Progress {
+                id,
+                answered_at_ms,
+                codec,
+                now_ms,
+            } => {
                 let row = *self.rows.get(&id)?;
-                if let Err(e) = self.history.progress(row, answered_at_ms, codec.as_deref(), now_ms) {
+                if let Err(e) = self
+                    .history
+                    .progress(row, answered_at_ms, codec.as_deref(), now_ms)
+                {
                     tracing::warn!("could not update call {id} in history: {e}");
                 }
                 None
@@ -353,7 +394,9 @@ impl Driver {
                     Some(row) => self.history.finish(row, &record),
                     None => self.history.record(&record).map(|_| ()),
                 };
-                saved.err().map(|e| format!("could not save the call in history: {e}"))
+                saved
+                    .err()
+                    .map(|e| format!("could not save the call in history: {e}"))
             }
         }
     }

@@ -40,7 +40,14 @@ pub(super) struct Rebind {
 pub(super) async fn rebind(
     how: &Rebind,
     ip: IpAddr,
-) -> Result<(SipStack, mpsc::UnboundedReceiver<Incoming>, mpsc::UnboundedReceiver<DialogEvent>), PhoneError> {
+) -> Result<
+    (
+        SipStack,
+        mpsc::UnboundedReceiver<Incoming>,
+        mpsc::UnboundedReceiver<DialogEvent>,
+    ),
+    PhoneError,
+> {
     SipStack::start(StackConfig {
         listen: SocketAddr::new(ip, how.port),
         tls_ca_pem: how.tls_ca_pem.clone(),
@@ -52,11 +59,27 @@ pub(super) async fn rebind(
 }
 
 /// `passwords`: one per account of `config.accounts()`, in order.
-pub(super) async fn accounts(config: &PhoneConfig, passwords: Vec<Option<String>>) -> Result<Opened, PhoneError> {
-    let user_agent = config.user_agent.clone().unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION")));
-    let mut opened =
-        Opened { accounts: Vec::new(), io: Vec::new(), incoming: Vec::new(), dialog_events: Vec::new(), watched: Vec::new(), rebind: Vec::new() };
-    for (acc, password) in config.accounts().into_iter().zip(passwords.into_iter().chain(std::iter::repeat(None))) {
+pub(super) async fn accounts(
+    config: &PhoneConfig,
+    passwords: Vec<Option<String>>,
+) -> Result<Opened, PhoneError> {
+    let user_agent = config
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| format!("Hookflash/{}", env!("CARGO_PKG_VERSION")));
+    let mut opened = Opened {
+        accounts: Vec::new(),
+        io: Vec::new(),
+        incoming: Vec::new(),
+        dialog_events: Vec::new(),
+        watched: Vec::new(),
+        rebind: Vec::new(),
+    };
+    for (acc, password) in config
+        .accounts()
+        .into_iter()
+        .zip(passwords.into_iter().chain(std::iter::repeat(None)))
+    {
         let o = open_account(acc, password, &user_agent).await?;
         opened.accounts.push(o.account);
         opened.io.push(o.io);
@@ -73,7 +96,10 @@ fn resolve_route_host(host: &str) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs;
     let target = if host.parse::<SocketAddr>().is_ok() {
         host.to_string()
-    } else if let Ok(ip) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+    } else if let Ok(ip) = host
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<IpAddr>()
+    {
         SocketAddr::new(ip, 5060).to_string()
     } else if host.contains(':') {
         host.to_string() // name:port
@@ -94,7 +120,11 @@ struct OpenAccount {
 }
 
 /// Opens one account: parses its addresses, binds its SIP stack, prepares its registration.
-async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent: &str) -> Result<OpenAccount, PhoneError> {
+async fn open_account(
+    acc: &AccountConfig,
+    password: Option<String>,
+    user_agent: &str,
+) -> Result<OpenAccount, PhoneError> {
     let aor = target::parse_uri("address of record", &acc.aor).map_err(sip_err)?;
     let aor_user = target::user_of(&aor).ok_or_else(|| PhoneError::InvalidInput {
         what: "address of record".into(),
@@ -103,7 +133,11 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
     let domain = target::host_of(&aor);
     let registrar = match &acc.registrar {
         Some(r) => {
-            let r = if r.starts_with("sip:") || r.starts_with("sips:") { r.clone() } else { format!("sip:{r}") };
+            let r = if r.starts_with("sip:") || r.starts_with("sips:") {
+                r.clone()
+            } else {
+                format!("sip:{r}")
+            };
             target::parse_uri("registrar", &r).map_err(sip_err)?
         }
         None => aor.server(),
@@ -117,12 +151,18 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
     };
     let outbound = match &acc.outbound_proxy {
         Some(p) => {
-            let p = if p.starts_with("sip:") { p.clone() } else { format!("sip:{p}") };
+            let p = if p.starts_with("sip:") {
+                p.clone()
+            } else {
+                format!("sip:{p}")
+            };
             let u = target::parse_uri("outbound proxy", &p).map_err(sip_err)?;
             u.check_destination("outbound proxy").map_err(sip_err)?;
             Some(u)
         }
-        None if acc.register => Some(registrar.clone()).filter(|r| r.check_destination("registrar").is_ok()),
+        None if acc.register => {
+            Some(registrar.clone()).filter(|r| r.check_destination("registrar").is_ok())
+        }
         None => None,
     };
     let route_host = target::host_of(&registrar);
@@ -132,10 +172,14 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
         other => {
             let port = other.map(|l| l.port()).unwrap_or(0);
             let towards = resolve_route_host(&route_host);
-            let ip = towards.and_then(route_towards).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+            let ip = towards
+                .and_then(route_towards)
+                .unwrap_or(IpAddr::from([127, 0, 0, 1]));
             // Followed when it changes, for accounts that register (calls-only accounts have
             // no registrar to route toward).
-            watched = towards.filter(|_| acc.register).map(|towards| Watched { towards, bound: ip });
+            watched = towards
+                .filter(|_| acc.register)
+                .map(|towards| Watched { towards, bound: ip });
             SocketAddr::new(ip, port)
         }
     };
@@ -148,7 +192,11 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
     };
     let ws_path = match acc.ws_path.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(p) if p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control()) => Some(p.to_string()),
+        Some(p)
+            if p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Some(p.to_string())
+        }
         Some(p) => {
             return Err(PhoneError::InvalidInput {
                 what: "WebSocket path".into(),
@@ -156,9 +204,20 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
             })
         }
     };
-    let rebind = Rebind { port: listen.port(), ws_path: ws_path.clone(), tls_ca_pem: tls_ca_pem.clone(), user_agent: user_agent.to_string() };
-    let (stack, incoming, dialog_events) =
-        SipStack::start(StackConfig { listen, tls_ca_pem, user_agent: user_agent.to_string(), ws_path }).await.map_err(sip_err)?;
+    let rebind = Rebind {
+        port: listen.port(),
+        ws_path: ws_path.clone(),
+        tls_ca_pem: tls_ca_pem.clone(),
+        user_agent: user_agent.to_string(),
+    };
+    let (stack, incoming, dialog_events) = SipStack::start(StackConfig {
+        listen,
+        tls_ca_pem,
+        user_agent: user_agent.to_string(),
+        ws_path,
+    })
+    .await
+    .map_err(sip_err)?;
     let auth_user = acc.auth_user.clone().unwrap_or(aor_user);
     // The realms the password is given to: the account's own hosts (and, learned at
     // registration, its registrar's realm), or only the one the account names.
@@ -173,7 +232,14 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
     });
     let contact = stack.contact(aor.user().as_deref());
     let registrar_on_stream = registrar.transport().is_some_and(|t| t.is_stream());
-    let setup = AccountSetup { aor: aor.clone(), domain, outbound: outbound.clone(), local_ip: listen.ip(), contact, registrar_on_stream };
+    let setup = AccountSetup {
+        aor: aor.clone(),
+        domain,
+        outbound: outbound.clone(),
+        local_ip: listen.ip(),
+        contact,
+        registrar_on_stream,
+    };
     let account = Account::new(acc, setup)?;
     let io = AccountIo {
         stack: Arc::new(stack),
@@ -184,5 +250,12 @@ async fn open_account(acc: &AccountConfig, password: Option<String>, user_agent:
         registrar: registrar.clone(),
         registration: Some(registration),
     };
-    Ok(OpenAccount { account, io, incoming, dialog_events, watched, rebind })
+    Ok(OpenAccount {
+        account,
+        io,
+        incoming,
+        dialog_events,
+        watched,
+        rebind,
+    })
 }

@@ -42,9 +42,20 @@ enum Responder {
 
 /// SIP work that ends in more than an input.
 pub(super) enum Completion {
-    InviteSent { id: CallId, result: Box<Result<(CallLeg, tokio::task::JoinHandle<InviteOutcome>), SipError>> },
-    Registered { account: usize, registration: Box<Registration>, result: Result<hookflash_sip::registration::Registered, Failure> },
-    KeptAlive { account: usize, registration: Box<Registration>, result: Result<(), Failure> },
+    InviteSent {
+        id: CallId,
+        result: Box<Result<(CallLeg, tokio::task::JoinHandle<InviteOutcome>), SipError>>,
+    },
+    Registered {
+        account: usize,
+        registration: Box<Registration>,
+        result: Result<hookflash_sip::registration::Registered, Failure>,
+    },
+    KeptAlive {
+        account: usize,
+        registration: Box<Registration>,
+        result: Result<(), Failure>,
+    },
 }
 
 pub(super) struct SipIo {
@@ -64,11 +75,18 @@ fn failure(e: SipError) -> Failure {
     let status = match &e {
         // A refused WebSocket upgrade is a refusal too: 403/404 (wrong port or path) fail a
         // first registration, a 5xx is retried with back-off.
-        SipError::Refused { status, .. } | SipError::WebSocketRefused { status, .. } => Some(*status),
+        SipError::Refused { status, .. } | SipError::WebSocketRefused { status, .. } => {
+            Some(*status)
+        }
         _ => None,
     };
     let lasting = matches!(e, SipError::Certificate { .. });
-    Failure { status, message: e.to_string(), error: sip_err(e), lasting }
+    Failure {
+        status,
+        message: e.to_string(),
+        error: sip_err(e),
+        lasting,
+    }
 }
 
 impl SipIo {
@@ -100,12 +118,22 @@ impl SipIo {
                 self.invites.insert(key, invite);
                 // The offset now, so business-hours rules follow daylight saving time.
                 let utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
-                SipInput::NewInvite { account, key, request, utc_offset_secs, replaces }
+                SipInput::NewInvite {
+                    account,
+                    key,
+                    request,
+                    utc_offset_secs,
+                    replaces,
+                }
             }
             Incoming::Request(r) => {
                 let request = r.request().clone();
                 self.responders.insert(key, Responder::Request(Box::new(r)));
-                SipInput::Request { account, key, request }
+                SipInput::Request {
+                    account,
+                    key,
+                    request,
+                }
             }
         };
         core.handle(Input::Sip(input), now_ms());
@@ -114,46 +142,101 @@ impl SipIo {
     /// Something in one of our dialogs.
     pub(super) fn dialog_event(&mut self, core: &mut PhoneCore, event: DialogEvent) {
         let input = match event {
-            DialogEvent::Early { call_id, sdp } => SipInput::Early { sip_call_id: call_id, sdp },
-            DialogEvent::Reinvite { call_id, sdp, reply } => {
+            DialogEvent::Early { call_id, sdp } => SipInput::Early {
+                sip_call_id: call_id,
+                sdp,
+            },
+            DialogEvent::Reinvite {
+                call_id,
+                sdp,
+                reply,
+            } => {
                 let key = self.key();
                 self.responders.insert(key, Responder::Dialog(reply));
-                SipInput::Reinvite { sip_call_id: call_id, sdp, key }
+                SipInput::Reinvite {
+                    sip_call_id: call_id,
+                    sdp,
+                    key,
+                }
             }
-            DialogEvent::Info { call_id, request, reply } => {
+            DialogEvent::Info {
+                call_id,
+                request,
+                reply,
+            } => {
                 let key = self.key();
                 self.responders.insert(key, Responder::Dialog(reply));
-                SipInput::Info { sip_call_id: call_id, request, key }
+                SipInput::Info {
+                    sip_call_id: call_id,
+                    request,
+                    key,
+                }
             }
-            DialogEvent::Notify { call_id, request, reply } => {
+            DialogEvent::Notify {
+                call_id,
+                request,
+                reply,
+            } => {
                 let key = self.key();
                 self.responders.insert(key, Responder::Dialog(reply));
-                SipInput::Notify { sip_call_id: call_id, request, key }
+                SipInput::Notify {
+                    sip_call_id: call_id,
+                    request,
+                    key,
+                }
             }
-            DialogEvent::Refer { call_id, request, reply } => {
+            DialogEvent::Refer {
+                call_id,
+                request,
+                reply,
+            } => {
                 let key = self.key();
                 self.responders.insert(key, Responder::Dialog(reply));
-                SipInput::Refer { sip_call_id: call_id, request, key }
+                SipInput::Refer {
+                    sip_call_id: call_id,
+                    request,
+                    key,
+                }
             }
-            DialogEvent::Ended { call_id, why } => SipInput::DialogEnded { sip_call_id: call_id, why },
+            DialogEvent::Ended { call_id, why } => SipInput::DialogEnded {
+                sip_call_id: call_id,
+                why,
+            },
         };
         core.handle(Input::Sip(input), now_ms());
     }
 
     /// Performs one output; true when it closed the transports (the driver then stops).
-    pub(super) fn perform(&mut self, core: &mut PhoneCore, pending: &mut Pending, output: SipOutput, events: &mut Vec<PhoneEvent>) -> bool {
+    pub(super) fn perform(
+        &mut self,
+        core: &mut PhoneCore,
+        pending: &mut Pending,
+        output: SipOutput,
+        events: &mut Vec<PhoneEvent>,
+    ) -> bool {
         let feed = |core: &mut PhoneCore, input: SipInput| core.handle(Input::Sip(input), now_ms());
         match output {
-            SipOutput::Invite { id, account, invite } => {
+            SipOutput::Invite {
+                id,
+                account,
+                invite,
+            } => {
                 let a = &self.accounts[account];
                 let (stack, credentials) = (a.stack.clone(), a.credentials.clone());
                 self.inviting.insert(id);
                 pending.push(Box::pin(async move {
                     let result = sip_invite::invite(&stack, *invite, credentials).await;
-                    DriverCompletion::Sip(Completion::InviteSent { id, result: Box::new(result) })
+                    DriverCompletion::Sip(Completion::InviteSent {
+                        id,
+                        result: Box::new(result),
+                    })
                 }));
             }
-            SipOutput::RefuseInvite { key, status, headers } => {
+            SipOutput::RefuseInvite {
+                key,
+                status,
+                headers,
+            } => {
                 if let Some(invite) = self.invites.remove(&key) {
                     pending.push(Box::pin(async move {
                         invite.reply(status, headers).await;
@@ -164,7 +247,13 @@ impl SipIo {
             SipOutput::Take { key, id, account } => {
                 let Some(invite) = self.invites.remove(&key) else {
                     return {
-                        feed(core, SipInput::Taken { id, result: Err("the INVITE is gone".into()) });
+                        feed(
+                            core,
+                            SipInput::Taken {
+                                id,
+                                result: Err("the INVITE is gone".into()),
+                            },
+                        );
                         false
                     };
                 };
@@ -197,7 +286,9 @@ impl SipIo {
             },
             SipOutput::Accept { id, sdp } => {
                 if let Some(Err(e)) = self.legs.get(&id).map(|leg| leg.accept(sdp)) {
-                    events.push(PhoneEvent::Warning { message: format!("cannot answer call {id}: {e}") });
+                    events.push(PhoneEvent::Warning {
+                        message: format!("cannot answer call {id}: {e}"),
+                    });
                 }
             }
             SipOutput::Reject { id, status } => {
@@ -235,35 +326,71 @@ impl SipIo {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     let result = leg.reinvite(sdp).await.map_err(|e| e.to_string());
-                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::ReinviteDone { id, result })))
+                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::ReinviteDone {
+                        id,
+                        result,
+                    })))
                 })),
-                None => feed(core, SipInput::ReinviteDone { id, result: Err("the call has no dialog".into()) }),
+                None => feed(
+                    core,
+                    SipInput::ReinviteDone {
+                        id,
+                        result: Err("the call has no dialog".into()),
+                    },
+                ),
             },
-            SipOutput::Refer { id, target, referred_by, replaces } => match self.legs.get(&id).cloned() {
+            SipOutput::Refer {
+                id,
+                target,
+                referred_by,
+                replaces,
+            } => match self.legs.get(&id).cloned() {
                 Some(leg) => {
                     // The dialog an attended transfer replaces, as the target names it.
-                    let replaces = match replaces.map(|other| self.legs.get(&other).map(|l| l.replaces())) {
-                        Some(None) => {
-                            let answer = ReferAnswer::Error("the call to connect to has ended".into());
-                            feed(core, SipInput::ReferAnswered { id, answer });
-                            return false;
-                        }
-                        Some(Some(r)) => Some(r),
-                        None => None,
-                    };
+                    let replaces =
+                        match replaces.map(|other| self.legs.get(&other).map(|l| l.replaces())) {
+                            Some(None) => {
+                                let answer =
+                                    ReferAnswer::Error("the call to connect to has ended".into());
+                                feed(core, SipInput::ReferAnswered { id, answer });
+                                return false;
+                            }
+                            Some(Some(r)) => Some(r),
+                            None => None,
+                        };
                     pending.push(Box::pin(async move {
-                    let answer = match leg.refer(&target, &referred_by, replaces.as_ref()).await {
-                        Ok(Some(resp)) if (200..300).contains(&resp.status) => ReferAnswer::Accepted,
-                        Ok(Some(resp)) => ReferAnswer::Refused { status: resp.status, reason: resp.reason },
-                        Ok(None) => ReferAnswer::NotConfirmed,
-                        Err(e) => ReferAnswer::Error(e.to_string()),
-                    };
-                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::ReferAnswered { id, answer })))
-                }))
+                        let answer = match leg.refer(&target, &referred_by, replaces.as_ref()).await
+                        {
+                            Ok(Some(resp)) if (200..300).contains(&resp.status) => {
+                                ReferAnswer::Accepted
+                            }
+                            Ok(Some(resp)) => ReferAnswer::Refused {
+                                status: resp.status,
+                                reason: resp.reason,
+                            },
+                            Ok(None) => ReferAnswer::NotConfirmed,
+                            Err(e) => ReferAnswer::Error(e.to_string()),
+                        };
+                        DriverCompletion::Input(Box::new(Input::Sip(SipInput::ReferAnswered {
+                            id,
+                            answer,
+                        })))
+                    }))
                 }
-                None => feed(core, SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }),
+                None => feed(
+                    core,
+                    SipInput::ReferAnswered {
+                        id,
+                        answer: ReferAnswer::NotConfirmed,
+                    },
+                ),
             },
-            SipOutput::NotifyRefer { id, status, reason, last } => {
+            SipOutput::NotifyRefer {
+                id,
+                status,
+                reason,
+                last,
+            } => {
                 if let Some(leg) = self.legs.get(&id).cloned() {
                     pending.push(Box::pin(async move {
                         if let Err(e) = leg.notify_refer(status, &reason, last).await {
@@ -293,8 +420,15 @@ impl SipIo {
                     Some(mut registration) => {
                         let stack = a.stack.clone();
                         pending.push(Box::pin(async move {
-                            let result = registration.register(&stack, expires).await.map_err(failure);
-                            DriverCompletion::Sip(Completion::Registered { account, registration: Box::new(registration), result })
+                            let result = registration
+                                .register(&stack, expires)
+                                .await
+                                .map_err(failure);
+                            DriverCompletion::Sip(Completion::Registered {
+                                account,
+                                registration: Box::new(registration),
+                                result,
+                            })
                         }));
                     }
                     None => tracing::warn!("account {account}: a REGISTER is already in flight"),
@@ -314,7 +448,10 @@ impl SipIo {
                             seen_as: p.seen_as.map(|s| s.to_string()),
                         })
                         .map_err(sip_err);
-                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::Probed { ticket, result })))
+                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::Probed {
+                        ticket,
+                        result,
+                    })))
                 }));
             }
             SipOutput::KeepAlive { account, ping } => {
@@ -323,25 +460,58 @@ impl SipIo {
                     Some(registration) => {
                         let stack = a.stack.clone();
                         pending.push(Box::pin(async move {
-                            let result = registration.keep_alive(&stack, ping).await.map_err(failure);
-                            DriverCompletion::Sip(Completion::KeptAlive { account, registration: Box::new(registration), result })
+                            let result =
+                                registration.keep_alive(&stack, ping).await.map_err(failure);
+                            DriverCompletion::Sip(Completion::KeptAlive {
+                                account,
+                                registration: Box::new(registration),
+                                result,
+                            })
                         }));
                     }
-                    None => tracing::warn!("account {account}: a registration exchange is already in flight"),
+                    None => tracing::warn!(
+                        "account {account}: a registration exchange is already in flight"
+                    ),
                 }
             }
-            SipOutput::Subscribe { account, slot, mut dialog, expires } => {
+            SipOutput::Subscribe {
+                account,
+                slot,
+                mut dialog,
+                expires,
+            } => {
                 let a = &self.accounts[account];
-                let (stack, aor, display, outbound, creds) =
-                    (a.stack.clone(), a.aor.clone(), a.display_name.clone(), a.outbound.clone(), a.credentials.clone());
+                let (stack, aor, display, outbound, creds) = (
+                    a.stack.clone(),
+                    a.aor.clone(),
+                    a.display_name.clone(),
+                    a.outbound.clone(),
+                    a.credentials.clone(),
+                );
                 pending.push(Box::pin(async move {
-                    let result = subscription::subscribe(&stack, &mut dialog, &aor, display.as_deref(), outbound.as_ref(), &creds, expires).await;
+                    let result = subscription::subscribe(
+                        &stack,
+                        &mut dialog,
+                        &aor,
+                        display.as_deref(),
+                        outbound.as_ref(),
+                        &creds,
+                        expires,
+                    )
+                    .await;
                     let result = match result {
                         Ok(granted) => Ok(granted.expires),
-                        Err(e @ subscription::SubscribeError::Refused { .. }) => Err((e.status(), format!("watching orbit {slot} {e}"))),
+                        Err(e @ subscription::SubscribeError::Refused { .. }) => {
+                            Err((e.status(), format!("watching orbit {slot} {e}")))
+                        }
                         Err(e) => Err((None, format!("watching orbit {slot}: {e}"))),
                     };
-                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::Subscribed { account, slot, dialog, result })))
+                    DriverCompletion::Input(Box::new(Input::Sip(SipInput::Subscribed {
+                        account,
+                        slot,
+                        dialog,
+                        result,
+                    })))
                 }));
             }
             SipOutput::Close => return true,
@@ -349,7 +519,12 @@ impl SipIo {
         false
     }
 
-    pub(super) fn complete(&mut self, core: &mut PhoneCore, pending: &mut Pending, done: Completion) {
+    pub(super) fn complete(
+        &mut self,
+        core: &mut PhoneCore,
+        pending: &mut Pending,
+        done: Completion,
+    ) {
         match done {
             Completion::InviteSent { id, result } => {
                 self.inviting.remove(&id);
@@ -365,8 +540,13 @@ impl SipIo {
                         }
                         self.legs.insert(id, leg);
                         pending.push(Box::pin(async move {
-                            let outcome = outcome.await.unwrap_or_else(|e| InviteOutcome::Failed(e.to_string()));
-                            DriverCompletion::Input(Box::new(Input::Sip(SipInput::InviteOutcome { id, outcome })))
+                            let outcome = outcome
+                                .await
+                                .unwrap_or_else(|e| InviteOutcome::Failed(e.to_string()));
+                            DriverCompletion::Input(Box::new(Input::Sip(SipInput::InviteOutcome {
+                                id,
+                                outcome,
+                            })))
                         }));
                         Ok(())
                     }
@@ -377,18 +557,36 @@ impl SipIo {
                 };
                 core.handle(Input::Sip(SipInput::InviteSent { id, result }), now_ms());
             }
-            Completion::Registered { account, registration, result } => {
+            Completion::Registered {
+                account,
+                registration,
+                result,
+            } => {
                 self.accounts[account].registration = Some(*registration);
                 let public = result.as_ref().ok().and_then(|r| r.public);
                 let result = result.map(|r| r.expires);
-                core.handle(Input::Sip(SipInput::Registered { account, result, public }), now_ms());
+                core.handle(
+                    Input::Sip(SipInput::Registered {
+                        account,
+                        result,
+                        public,
+                    }),
+                    now_ms(),
+                );
             }
-            Completion::KeptAlive { account, registration, result } => {
+            Completion::KeptAlive {
+                account,
+                registration,
+                result,
+            } => {
                 if let Err(f) = &result {
                     tracing::info!("account {account}: {}; registering again", f.message);
                 }
                 self.accounts[account].registration = Some(*registration);
-                core.handle(Input::Sip(SipInput::KeptAlive { account, result }), now_ms());
+                core.handle(
+                    Input::Sip(SipInput::KeptAlive { account, result }),
+                    now_ms(),
+                );
             }
         }
     }

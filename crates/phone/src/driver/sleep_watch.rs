@@ -48,13 +48,22 @@ mod tests {
         // Awake: both clocks move together (a little drift is not sleep).
         assert_eq!(watch.look(t0 + Duration::from_secs(15), 1_015_050), None);
         // Suspended for an hour between two looks 15 s apart on the monotonic clock.
-        assert_eq!(watch.look(t0 + Duration::from_secs(30), 1_030_050 + 3_600_000), Some(3_600_000));
+        assert_eq!(
+            watch.look(t0 + Duration::from_secs(30), 1_030_050 + 3_600_000),
+            Some(3_600_000)
+        );
         // Then awake again.
-        assert_eq!(watch.look(t0 + Duration::from_secs(45), 1_045_050 + 3_600_000), None);
+        assert_eq!(
+            watch.look(t0 + Duration::from_secs(45), 1_045_050 + 3_600_000),
+            None
+        );
         // The clock set back (NTP, the user): not a suspension.
         assert_eq!(watch.look(t0 + Duration::from_secs(60), 1_000_000), None);
         // A short stall below the threshold is not either.
         assert_eq!(slept(25_000, 15_000), None);
-        assert_eq!(slept(25_001 + SLEPT_AFTER_MS, 15_000), Some(10_001 + SLEPT_AFTER_MS));
+        assert_eq!(
+            slept(25_001 + SLEPT_AFTER_MS, 15_000),
+            Some(10_001 + SLEPT_AFTER_MS)
+        );
     }
 }

@@ -9,7 +9,11 @@ use std::time::Duration;
 
 fn fixtures() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/rfc4475");
-    assert!(root.is_dir(), "RFC 4475 fixtures not found at {} (shared/ must sit beside the repo)", root.display());
+    assert!(
+        root.is_dir(),
+        "RFC 4475 fixtures not found at {} (shared/ must sit beside the repo)",
+        root.display()
+    );
     root
 }
 
@@ -59,7 +63,8 @@ async fn torture_messages_never_stop_the_phone() {
     .unwrap();
     let target = phone.local_sip_addr();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
         .unwrap()
@@ -67,9 +72,27 @@ async fn torture_messages_never_stop_the_phone() {
         .filter(|p| p.extension().is_some_and(|e| e == "dat"))
         .collect();
     files.sort();
-    assert!(files.len() >= 45, "expected the RFC 4475 message set, found {}", files.len());
+    assert!(
+        files.len() >= 45,
+        "expected the RFC 4475 message set, found {}",
+        files.len()
+    );
 
-    let valid = ["wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq", "semiuri", "transports", "mpart01", "unreason", "noreason"];
+    let valid = [
+        "wsinv",
+        "intmeth",
+        "esc01",
+        "escnull",
+        "esc02",
+        "lwsdisp",
+        "longreq",
+        "dblreq",
+        "semiuri",
+        "transports",
+        "mpart01",
+        "unreason",
+        "noreason",
+    ];
     let mut answered_valid = 0;
     let mut n = 0;
     for f in &files {
@@ -91,11 +114,20 @@ async fn torture_messages_never_stop_the_phone() {
             answered_valid += 1;
         }
         n += 1;
-        assert!(still_answers(&sock, target, n), "the phone stopped answering OPTIONS after {name}");
+        assert!(
+            still_answers(&sock, target, n),
+            "the phone stopped answering OPTIONS after {name}"
+        );
     }
-    eprintln!("{answered_valid} of {} valid torture requests answered", valid.len());
+    eprintln!(
+        "{answered_valid} of {} valid torture requests answered",
+        valid.len()
+    );
     // Requests whose Via points elsewhere get their answer sent there, so not every valid
     // message is answered to us; most must be.
-    assert!(answered_valid >= 6, "only {answered_valid} of the valid torture requests were answered");
+    assert!(
+        answered_valid >= 6,
+        "only {answered_valid} of the valid torture requests were answered"
+    );
     phone.shutdown().await;
 }

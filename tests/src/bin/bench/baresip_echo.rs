@@ -19,7 +19,11 @@ use crate::pesq_table::read_i16;
 
 fn codec_line(codec: Codec) -> (&'static str, u8, &'static str) {
     match codec {
-        Codec::Opus => ("opus/48000/2", 111, "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"),
+        Codec::Opus => (
+            "opus/48000/2",
+            111,
+            "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n",
+        ),
         _ => ("PCMU/8000", 0, "a=rtpmap:0 PCMU/8000\r\n"),
     }
 }
@@ -37,14 +41,20 @@ fn start_echo(dir: &TestDir, codec: Codec, n: usize) -> Result<(ProcessGuard, So
     );
     let err = |e: std::io::Error| format!("cannot write the baresip echo config: {e}");
     std::fs::write(bdir.join("config"), config).map_err(err)?;
-    let account = format!("<sip:echo@127.0.0.1;transport=udp>;regint=0;audio_codecs={}\n", codec_line(codec).0);
+    let account = format!(
+        "<sip:echo@127.0.0.1;transport=udp>;regint=0;audio_codecs={}\n",
+        codec_line(codec).0
+    );
     std::fs::write(bdir.join("accounts"), account).map_err(err)?;
     std::fs::write(bdir.join("contacts"), "").map_err(err)?;
     let mut cmd = Command::new("baresip");
     cmd.arg("-f").arg(&bdir);
     let p = ProcessGuard::spawn(&format!("baresip-echo-{codec:?}-{n}"), &mut cmd, dir.path());
     if !p.wait_for_output("baresip is ready", Duration::from_secs(10)) {
-        return Err(format!("baresip (echo) did not start; see {}", p.stdout_path().display()));
+        return Err(format!(
+            "baresip (echo) did not start; see {}",
+            p.stdout_path().display()
+        ));
     }
     Ok((p, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), sip)))
 }
@@ -57,7 +67,12 @@ fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// INVITE with our SDP, wait for 200, ACK. Returns the remote RTP address.
-fn invite(sock: &UdpSocket, to: SocketAddr, codec: Codec, rtp: SocketAddr) -> Result<(SocketAddr, String), String> {
+fn invite(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    codec: Codec,
+    rtp: SocketAddr,
+) -> Result<(SocketAddr, String), String> {
     let local = sock.local_addr().map_err(|e| e.to_string())?;
     let (_, pt, attrs) = codec_line(codec);
     let sdp = format!(
@@ -73,19 +88,28 @@ fn invite(sock: &UdpSocket, to: SocketAddr, codec: Codec, rtp: SocketAddr) -> Re
         rtp.port(),
         sdp.len()
     );
-    sock.send_to(invite.as_bytes(), to).map_err(|e| e.to_string())?;
-    sock.set_read_timeout(Some(Duration::from_millis(200))).map_err(|e| e.to_string())?;
+    sock.send_to(invite.as_bytes(), to)
+        .map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(8);
     let mut buf = vec![0u8; 65_536];
     while Instant::now() < deadline {
-        let Ok((n, _)) = sock.recv_from(&mut buf) else { continue };
+        let Ok((n, _)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
         let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        let Some(status) = hookflash_tests::sip_probe::parse_status(&text) else { continue };
+        let Some(status) = hookflash_tests::sip_probe::parse_status(&text) else {
+            continue;
+        };
         if status < 200 {
             continue;
         }
         if status >= 300 {
-            return Err(format!("baresip (echo) refused the call: {}", text.lines().next().unwrap_or("")));
+            return Err(format!(
+                "baresip (echo) refused the call: {}",
+                text.lines().next().unwrap_or("")
+            ));
         }
         let to_hdr = header(&text, "To").unwrap_or("").to_string();
         let contact = header(&text, "Contact")
@@ -96,10 +120,16 @@ fn invite(sock: &UdpSocket, to: SocketAddr, codec: Codec, rtp: SocketAddr) -> Re
              From: <sip:bench@127.0.0.1>;tag=bench\r\nTo: {to_hdr}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
             rtp.port()
         );
-        sock.send_to(ack.as_bytes(), to).map_err(|e| e.to_string())?;
-        let media = rewrite_sdp(&text, to.ip(), 0).ok_or("baresip's answer has no audio SDP")?.media;
+        sock.send_to(ack.as_bytes(), to)
+            .map_err(|e| e.to_string())?;
+        let media = rewrite_sdp(&text, to.ip(), 0)
+            .ok_or("baresip's answer has no audio SDP")?
+            .media;
         // baresip may write its default interface in c=; it sends from loopback.
-        return Ok((SocketAddr::new(to.ip(), media.port()), format!("{contact}|{to_hdr}|{call_id}")));
+        return Ok((
+            SocketAddr::new(to.ip(), media.port()),
+            format!("{contact}|{to_hdr}|{call_id}"),
+        ));
     }
     Err("baresip (echo) did not answer within 8 s".into())
 }
@@ -117,12 +147,19 @@ pub fn round_trip(dir: &TestDir, codec: Codec, n: usize) -> Result<f64, String> 
     let output = dir.join(format!("echo-{codec:?}-{n}.wav"));
     let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let result = rt.block_on(async {
-        let ep = RtpEndpoint::bind(IpAddr::V4(Ipv4Addr::LOCALHOST)).await.map_err(|e| e.to_string())?;
+        let ep = RtpEndpoint::bind(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .await
+            .map_err(|e| e.to_string())?;
         let (remote, _) = invite(&sock, sip, codec, ep.local_addr())?;
         let params = StreamParams::plain(remote, codec, codec_line(codec).1);
         let started = Instant::now();
-        let (s, _events) = MediaSession::start(ep, params, AudioIn::Wav(input.clone()), AudioOut::Wav(output.clone()))
-            .map_err(|e| e.to_string())?;
+        let (s, _events) = MediaSession::start(
+            ep,
+            params,
+            AudioIn::Wav(input.clone()),
+            AudioOut::Wav(output.clone()),
+        )
+        .map_err(|e| e.to_string())?;
         tokio::time::sleep(Duration::from_millis(2400)).await;
         let stopped = Instant::now();
         let stats = s.stop().await;
@@ -131,7 +168,10 @@ pub fn round_trip(dir: &TestDir, codec: Codec, n: usize) -> Result<f64, String> 
     baresip.stop();
     let (started, stopped, stats) = result?;
     if stats.packets_received < 50 {
-        return Err(format!("baresip echoed only {} packets", stats.packets_received));
+        return Err(format!(
+            "baresip echoed only {} packets",
+            stats.packets_received
+        ));
     }
     let pcm = read_i16(&output)?;
     latency::locate(&pcm, codec.sample_rate(), started, stopped, started)

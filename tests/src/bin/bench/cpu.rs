@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 fn speech_48k() -> Vec<i16> {
     let path = Path::new("/usr/share/sounds/alsa/Front_Center.wav");
-    let mut reader = hound::WavReader::open(path).expect("alsa-utils speech clip (apt install alsa-utils)");
+    let mut reader =
+        hound::WavReader::open(path).expect("alsa-utils speech clip (apt install alsa-utils)");
     let spec = reader.spec();
     assert_eq!(spec.sample_rate, 48000, "expected a 48 kHz clip");
     let ch = spec.channels as usize;
@@ -22,12 +23,21 @@ fn speech_48k() -> Vec<i16> {
 pub fn line(name: &str, mut v: Vec<f64>, unit: &str) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let med = v[v.len() / 2];
-    println!("{name} time: [{:.3} {unit} {:.3} {unit} {:.3} {unit}]", v[0], med, v[v.len() - 1]);
+    println!(
+        "{name} time: [{:.3} {unit} {:.3} {unit} {:.3} {unit}]",
+        v[0],
+        med,
+        v[v.len() - 1]
+    );
 }
 
 fn codec_cost(codec: Codec, speech48: &[i16]) {
     let rate = codec.sample_rate() as usize;
-    let pcm: Vec<i16> = if rate == 48000 { speech48.to_vec() } else { speech48.iter().step_by(48000 / rate).copied().collect() };
+    let pcm: Vec<i16> = if rate == 48000 {
+        speech48.to_vec()
+    } else {
+        speech48.iter().step_by(48000 / rate).copied().collect()
+    };
     let frame = rate / 50;
     let mut runs = Vec::new();
     for _ in 0..7 {
@@ -47,7 +57,11 @@ fn codec_cost(codec: Codec, speech48: &[i16]) {
         }
         runs.push(start.elapsed().as_secs_f64() * 1e6 / (20 * frames.len()) as f64);
     }
-    line(&format!("codec/{codec:?} encode+decode per 20 ms frame"), runs, "µs");
+    line(
+        &format!("codec/{codec:?} encode+decode per 20 ms frame"),
+        runs,
+        "µs",
+    );
 }
 
 pub fn cpu_seconds() -> f64 {
@@ -70,9 +84,15 @@ fn config(user: &str, dir: &Path) -> PhoneConfig {
     }
 }
 
-async fn wait_for(rx: &mut tokio::sync::broadcast::Receiver<PhoneEvent>, f: impl Fn(&PhoneEvent) -> bool) -> PhoneEvent {
+async fn wait_for(
+    rx: &mut tokio::sync::broadcast::Receiver<PhoneEvent>,
+    f: impl Fn(&PhoneEvent) -> bool,
+) -> PhoneEvent {
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("timed out").expect("closed");
+        let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("timed out")
+            .expect("closed");
         if f(&ev) {
             return ev;
         }
@@ -81,18 +101,37 @@ async fn wait_for(rx: &mut tokio::sync::broadcast::Receiver<PhoneEvent>, f: impl
 
 /// One call between two phones; returns (set-up ms, CPU share of one core during `talk`).
 async fn one_call(dir: &Path, codec: CodecName, wav: &Path, talk: Duration) -> (f64, f64) {
-    let a = Phone::start(config("alice", dir), PasswordSource::None).await.unwrap();
-    let b = Phone::start(config("bob", dir), PasswordSource::None).await.unwrap();
+    let a = Phone::start(config("alice", dir), PasswordSource::None)
+        .await
+        .unwrap();
+    let b = Phone::start(config("bob", dir), PasswordSource::None)
+        .await
+        .unwrap();
     let mut a_ev = a.subscribe();
     let mut b_ev = b.subscribe();
-    let opts = CallOptions { audio_in: AudioEndpoint::Wav(wav.to_path_buf()), audio_out: AudioEndpoint::Null, codecs: vec![codec], caller_id: None, from: None };
+    let opts = CallOptions {
+        audio_in: AudioEndpoint::Wav(wav.to_path_buf()),
+        audio_out: AudioEndpoint::Null,
+        codecs: vec![codec],
+        caller_id: None,
+        from: None,
+    };
     let start = Instant::now();
-    let id = a.dial(&format!("sip:bob@{}", b.local_sip_addr()), opts.clone()).await.unwrap();
-    let PhoneEvent::IncomingCall { call } = wait_for(&mut b_ev, |e| matches!(e, PhoneEvent::IncomingCall { .. })).await else {
+    let id = a
+        .dial(&format!("sip:bob@{}", b.local_sip_addr()), opts.clone())
+        .await
+        .unwrap();
+    let PhoneEvent::IncomingCall { call } =
+        wait_for(&mut b_ev, |e| matches!(e, PhoneEvent::IncomingCall { .. })).await
+    else {
         unreachable!()
     };
     b.answer(call.id, opts).await.unwrap();
-    wait_for(&mut a_ev, |e| matches!(e, PhoneEvent::CallUpdated { call } if call.state == CallState::Answered)).await;
+    wait_for(
+        &mut a_ev,
+        |e| matches!(e, PhoneEvent::CallUpdated { call } if call.state == CallState::Answered),
+    )
+    .await;
     let setup_ms = start.elapsed().as_secs_f64() * 1000.0;
     let cpu0 = cpu_seconds();
     let wall0 = Instant::now();
@@ -116,7 +155,11 @@ pub fn run() -> Vec<f64> {
     let dir: PathBuf = std::env::temp_dir().join(format!("hookflash-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let wav = PathBuf::from("/usr/share/sounds/alsa/Front_Center.wav");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut opus_cpu = Vec::new();
     for codec in [CodecName::Pcmu, CodecName::Opus] {
         let mut setups = Vec::new();
@@ -126,8 +169,16 @@ pub fn run() -> Vec<f64> {
             setups.push(s);
             cpus.push(c);
         }
-        line(&format!("call/{codec:?} set-up over loopback (INVITE to answered)"), setups, "ms");
-        line(&format!("call/{codec:?} CPU share of one core per call"), cpus.clone(), "%");
+        line(
+            &format!("call/{codec:?} set-up over loopback (INVITE to answered)"),
+            setups,
+            "ms",
+        );
+        line(
+            &format!("call/{codec:?} CPU share of one core per call"),
+            cpus.clone(),
+            "%",
+        );
         if codec == CodecName::Opus {
             opus_cpu = cpus;
         }

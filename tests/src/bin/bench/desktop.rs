@@ -35,12 +35,22 @@ struct Display {
 
 fn start_display(logs: &Path) -> Result<Display, String> {
     let n = (90..140)
-        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
         .ok_or("no free X display number")?;
     let name = format!(":{n}");
     let xvfb = ProcessGuard::spawn(
         "xvfb",
-        Command::new("Xvfb").args([name.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"]),
+        Command::new("Xvfb").args([
+            name.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ]),
         logs,
     );
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -51,10 +61,18 @@ fn start_display(logs: &Path) -> Result<Display, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let wm = which("openbox").then(|| {
-        ProcessGuard::spawn("openbox", Command::new("openbox").env("DISPLAY", &name), logs)
+        ProcessGuard::spawn(
+            "openbox",
+            Command::new("openbox").env("DISPLAY", &name),
+            logs,
+        )
     });
     std::thread::sleep(Duration::from_millis(500));
-    Ok(Display { name, _xvfb: xvfb, _wm: wm })
+    Ok(Display {
+        name,
+        _xvfb: xvfb,
+        _wm: wm,
+    })
 }
 
 fn which(tool: &str) -> bool {
@@ -68,11 +86,25 @@ fn tree(root: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
             // The command name is in parentheses and may hold spaces: fields start after ')'.
-            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
-            let ppid = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let ppid = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             parents.push((pid, ppid));
         }
     }
@@ -125,14 +157,23 @@ struct Running {
 }
 
 impl Running {
-    fn start(name: &str, bin: &Path, args: &[&str], env: &[(String, String)], logs: &Path) -> Running {
+    fn start(
+        name: &str,
+        bin: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+        logs: &Path,
+    ) -> Running {
         let mut cmd = Command::new(bin);
         cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
         let started = Instant::now();
-        Running { guard: ProcessGuard::spawn(name, &mut cmd, logs), started }
+        Running {
+            guard: ProcessGuard::spawn(name, &mut cmd, logs),
+            started,
+        }
     }
 
     /// How long until `needle` showed in its log (stderr), polled every 5 ms.
@@ -142,10 +183,16 @@ impl Running {
                 return Ok(self.started.elapsed());
             }
             if let Some(status) = self.guard.try_status() {
-                return Err(format!("{} exited ({status}) before \"{needle}\"", self.guard.name()));
+                return Err(format!(
+                    "{} exited ({status}) before \"{needle}\"",
+                    self.guard.name()
+                ));
             }
             if self.started.elapsed() > timeout {
-                return Err(format!("no \"{needle}\" from {} within {timeout:?}", self.guard.name()));
+                return Err(format!(
+                    "no \"{needle}\" from {} within {timeout:?}",
+                    self.guard.name()
+                ));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -153,7 +200,13 @@ impl Running {
 }
 
 /// Idle figures of one started app: (start-up, PSS MiB, CPU % of a core).
-fn idle(name: &str, bin: &Path, ready: &str, env: &[(String, String)], logs: &Path) -> Result<(Vec<f64>, f64, f64), String> {
+fn idle(
+    name: &str,
+    bin: &Path,
+    ready: &str,
+    env: &[(String, String)],
+    logs: &Path,
+) -> Result<(Vec<f64>, f64, f64), String> {
     let mut starts = Vec::new();
     for i in 0..3 {
         let mut app = Running::start(&format!("{name}-start{i}"), bin, &[], env, logs);
@@ -178,7 +231,10 @@ fn idle(name: &str, bin: &Path, ready: &str, env: &[(String, String)], logs: &Pa
 
 /// An INVITE with a PCMU offer from `local` to `target`, and its CANCEL.
 fn invite_and_cancel(target: SocketAddr, local: SocketAddr, n: usize) -> (String, String) {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let id = format!("{}-{n}-{nanos}", std::process::id());
     let sdp = format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
@@ -195,7 +251,11 @@ fn invite_and_cancel(target: SocketAddr, local: SocketAddr, n: usize) -> (String
              CSeq: 1 {method}\r\n\
              Contact: <sip:bench@{local}>\r\n\
              {}Content-Length: {}\r\n\r\n{}",
-            if with_body { "Content-Type: application/sdp\r\n" } else { "" },
+            if with_body {
+                "Content-Type: application/sdp\r\n"
+            } else {
+                ""
+            },
             if with_body { sdp.len() } else { 0 },
             if with_body { sdp.as_str() } else { "" },
         )
@@ -214,7 +274,14 @@ fn ringing_window_shown(display: &str) -> bool {
 }
 
 /// INVITE → ringing window, ms, for each of `calls` calls.
-fn ringing(bin: &Path, env: &[(String, String)], display: &str, sip: SocketAddr, logs: &Path, calls: usize) -> Result<Vec<f64>, String> {
+fn ringing(
+    bin: &Path,
+    env: &[(String, String)],
+    display: &str,
+    sip: SocketAddr,
+    logs: &Path,
+    calls: usize,
+) -> Result<Vec<f64>, String> {
     let mut app = Running::start("hookflash-ringing", bin, &["--minimized"], env, logs);
     app.time_to("ready to dial", Duration::from_secs(30))?;
     std::thread::sleep(Duration::from_secs(2));
@@ -224,18 +291,25 @@ fn ringing(bin: &Path, env: &[(String, String)], display: &str, sip: SocketAddr,
     for n in 0..calls {
         let (invite, cancel) = invite_and_cancel(sip, local, n);
         let sent = Instant::now();
-        socket.send_to(invite.as_bytes(), sip).map_err(|e| e.to_string())?;
+        socket
+            .send_to(invite.as_bytes(), sip)
+            .map_err(|e| e.to_string())?;
         loop {
             if ringing_window_shown(display) {
                 times.push(sent.elapsed().as_secs_f64() * 1000.0);
                 break;
             }
             if sent.elapsed() > Duration::from_secs(10) {
-                return Err(format!("no ringing window within 10 s of INVITE {n} (see {})", logs.display()));
+                return Err(format!(
+                    "no ringing window within 10 s of INVITE {n} (see {})",
+                    logs.display()
+                ));
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        socket.send_to(cancel.as_bytes(), sip).map_err(|e| e.to_string())?;
+        socket
+            .send_to(cancel.as_bytes(), sip)
+            .map_err(|e| e.to_string())?;
         let gone = Instant::now();
         while ringing_window_shown(display) && gone.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(50));
@@ -249,10 +323,22 @@ fn env_for(display: &str, home: &Path, profile: Option<&Path>) -> Vec<(String, S
     let mut env = vec![
         ("DISPLAY".to_string(), display.to_string()),
         ("HOME".to_string(), home.display().to_string()),
-        ("XDG_CONFIG_HOME".to_string(), home.join("config").display().to_string()),
-        ("XDG_DATA_HOME".to_string(), home.join("data").display().to_string()),
-        ("XDG_CACHE_HOME".to_string(), home.join("cache").display().to_string()),
-        ("DBUS_SESSION_BUS_ADDRESS".to_string(), "disabled:".to_string()),
+        (
+            "XDG_CONFIG_HOME".to_string(),
+            home.join("config").display().to_string(),
+        ),
+        (
+            "XDG_DATA_HOME".to_string(),
+            home.join("data").display().to_string(),
+        ),
+        (
+            "XDG_CACHE_HOME".to_string(),
+            home.join("cache").display().to_string(),
+        ),
+        (
+            "DBUS_SESSION_BUS_ADDRESS".to_string(),
+            "disabled:".to_string(),
+        ),
         ("NO_AT_BRIDGE".to_string(), "1".to_string()),
         ("HOOKFLASH_PASSWORD".to_string(), String::new()),
         ("HOOKFLASH_AUDIO_IN".to_string(), "null".to_string()),
@@ -266,20 +352,36 @@ fn env_for(display: &str, home: &Path, profile: Option<&Path>) -> Vec<(String, S
 }
 
 fn binary(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var).map(PathBuf::from).filter(|p| p.exists())
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
 }
 
 pub fn lines(dir: &TestDir) -> Vec<Line> {
-    let targets = ["≤ 1.3 × hello-world Tauri", "≤ 0.2 % of a core", "≤ 1.5 s", "≤ 300 ms"];
+    let targets = [
+        "≤ 1.3 × hello-world Tauri",
+        "≤ 0.2 % of a core",
+        "≤ 1.5 s",
+        "≤ 300 ms",
+    ];
     let what = [
         "idle memory (PSS of the app and its WebKit processes, 10 s after start)",
         "idle CPU (the same processes, 20 s doing nothing)",
         "cold start to \"ready to dial\" (median of 3 starts)",
         "incoming INVITE to a ringing window on screen (app in the background; median of 5)",
     ];
-    let not = |why: &str| -> Vec<Line> { (0..4).map(|i| Line::not_measured(SECTION, what[i], why, targets[i])).collect() };
-    let (Some(app), Some(hello)) = (binary("HOOKFLASH_BENCH_APP"), binary("HOOKFLASH_BENCH_HELLO")) else {
-        return not("HOOKFLASH_BENCH_APP / HOOKFLASH_BENCH_HELLO not set (cargo xtask bench builds them)");
+    let not = |why: &str| -> Vec<Line> {
+        (0..4)
+            .map(|i| Line::not_measured(SECTION, what[i], why, targets[i]))
+            .collect()
+    };
+    let (Some(app), Some(hello)) = (
+        binary("HOOKFLASH_BENCH_APP"),
+        binary("HOOKFLASH_BENCH_HELLO"),
+    ) else {
+        return not(
+            "HOOKFLASH_BENCH_APP / HOOKFLASH_BENCH_HELLO not set (cargo xtask bench builds them)",
+        );
     };
     if !which("xdotool") || !which("Xvfb") {
         return not("needs Xvfb and xdotool (cargo xtask test installs them)");
@@ -328,8 +430,18 @@ pub fn lines(dir: &TestDir) -> Vec<Line> {
             out.push(Line::new(
                 SECTION,
                 what[2],
-                format!("{start:.0} ms (starts {})", starts.iter().map(|s| format!("{s:.0}")).collect::<Vec<_>>().join(", ")),
-                format!("hello-world page loaded: {:.0} ms", median(hello_starts).unwrap_or(f64::NAN)),
+                format!(
+                    "{start:.0} ms (starts {})",
+                    starts
+                        .iter()
+                        .map(|s| format!("{s:.0}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!(
+                    "hello-world page loaded: {:.0} ms",
+                    median(hello_starts).unwrap_or(f64::NAN)
+                ),
                 targets[2],
                 Verdict::of(start <= 1500.0),
             ));
@@ -337,19 +449,28 @@ pub fn lines(dir: &TestDir) -> Vec<Line> {
         (Err(e), _) | (_, Err(e)) => out.extend(not(e).into_iter().take(3)),
     }
     let sip: SocketAddr = ([127, 0, 0, 1], sip_port).into();
-    out.push(match ringing(&app, &ours_env, &display.name, sip, &logs, 5) {
-        Ok(times) => {
-            let m = median(&times).unwrap_or(f64::NAN);
-            Line::new(
-                SECTION,
-                what[3],
-                format!("{m:.0} ms ({})", times.iter().map(|t| format!("{t:.0}")).collect::<Vec<_>>().join(", ")),
-                "-".into(),
-                targets[3],
-                Verdict::of(m <= 300.0),
-            )
-        }
-        Err(e) => Line::not_measured(SECTION, what[3], &e, targets[3]),
-    });
+    out.push(
+        match ringing(&app, &ours_env, &display.name, sip, &logs, 5) {
+            Ok(times) => {
+                let m = median(&times).unwrap_or(f64::NAN);
+                Line::new(
+                    SECTION,
+                    what[3],
+                    format!(
+                        "{m:.0} ms ({})",
+                        times
+                            .iter()
+                            .map(|t| format!("{t:.0}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "-".into(),
+                    targets[3],
+                    Verdict::of(m <= 300.0),
+                )
+            }
+            Err(e) => Line::not_measured(SECTION, what[3], &e, targets[3]),
+        },
+    );
     out
 }

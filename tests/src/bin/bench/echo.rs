@@ -29,7 +29,8 @@ const FRAME: usize = (RATE / 100) as usize;
 const SINGLE_TALK_S: usize = 20;
 const TOTAL_S: usize = 28;
 const NOISE_DBFS: f64 = -70.0;
-pub const DESCRIPTION: &str = "40 ms room (seeded RIR, RT60 250 ms, ERL ≈ 10 dB), -70 dBFS mic noise, 16 kHz";
+pub const DESCRIPTION: &str =
+    "40 ms room (seeded RIR, RT60 250 ms, ERL ≈ 10 dB), -70 dBFS mic noise, 16 kHz";
 
 /// The clips the far end says, in order (the near end says `speech::reference`'s).
 const FAR_CLIPS: [&str; 8] = [
@@ -71,7 +72,12 @@ pub fn room_response(seed: u64) -> Vec<f64> {
 }
 
 fn convolve(x: &[i16], h: &[f64]) -> Vec<f64> {
-    let taps: Vec<(usize, f64)> = h.iter().copied().enumerate().filter(|(_, g)| *g != 0.0).collect();
+    let taps: Vec<(usize, f64)> = h
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, g)| *g != 0.0)
+        .collect();
     let mut y = vec![0.0; x.len()];
     for (i, &s) in x.iter().enumerate() {
         if s == 0 {
@@ -106,7 +112,10 @@ pub fn signals(dir: &Path) -> Result<Signals, String> {
     for c in FAR_CLIPS {
         let src = Path::new("/usr/share/sounds/alsa").join(c);
         if !src.exists() {
-            return Err(format!("speech clip {} is missing (apt-get install alsa-utils)", src.display()));
+            return Err(format!(
+                "speech clip {} is missing (apt-get install alsa-utils)",
+                src.display()
+            ));
         }
         let dst = speech::convert(&src, &dir.join(format!("echo-far-{c}")), RATE, 1, 0.0);
         sentence.extend(read_i16(&dst)?);
@@ -114,7 +123,13 @@ pub fn signals(dir: &Path) -> Result<Signals, String> {
     }
     let far: Vec<i16> = sentence.iter().copied().cycle().take(n).collect();
     // Near end: the reference speech, from the start of double talk.
-    let near_clip = speech::convert(&speech::reference(dir), &dir.join("echo-near-16k.wav"), RATE, 1, 0.0);
+    let near_clip = speech::convert(
+        &speech::reference(dir),
+        &dir.join("echo-near-16k.wav"),
+        RATE,
+        1,
+        0.0,
+    );
     let near_speech = read_i16(&near_clip)?;
     let start = RATE as usize * SINGLE_TALK_S;
     let mut near = vec![0i16; n];
@@ -131,9 +146,19 @@ fn mix(far: Vec<i16>, near: Vec<i16>, tag: &'static str) -> Signals {
     let mut rng = Rng(7070);
     let noise_amp = 32768.0 * 10f64.powf(NOISE_DBFS / 20.0) * 3f64.sqrt(); // uniform: rms = amp/√3
     let mic = (0..n)
-        .map(|i| (echo[i] + f64::from(near[i]) + noise_amp * rng.uniform()).round().clamp(-32768.0, 32767.0) as i16)
+        .map(|i| {
+            (echo[i] + f64::from(near[i]) + noise_amp * rng.uniform())
+                .round()
+                .clamp(-32768.0, 32767.0) as i16
+        })
         .collect();
-    Signals { far, echo, near, mic, tag }
+    Signals {
+        far,
+        echo,
+        near,
+        mic,
+        tag,
+    }
 }
 
 /// How long the talkers overlap at each change of turn in [`conversation`].
@@ -141,7 +166,10 @@ pub const TURN_OVERLAP_MS: usize = 400;
 
 /// The first and last 10 ms frame of `x` louder than -40 dBFS (the speech in a clip), in samples.
 fn speech_span(x: &[i16]) -> Option<(usize, usize)> {
-    let loud = |c: &[i16]| c.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / c.len() as f64 > (32768.0f64 * 0.01).powi(2);
+    let loud = |c: &[i16]| {
+        c.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / c.len() as f64
+            > (32768.0f64 * 0.01).powi(2)
+    };
     let first = x.chunks(FRAME).position(loud)?;
     let last = x.chunks(FRAME).rposition(loud)?;
     Some((first * FRAME, ((last + 1) * FRAME).min(x.len())))
@@ -160,13 +188,20 @@ pub fn conversation(dir: &Path) -> Result<Signals, String> {
     let mut near = vec![0i16; n];
     let clip = |name: &str, who: &str| -> Result<Vec<i16>, String> {
         let src = Path::new("/usr/share/sounds/alsa").join(name);
-        read_i16(&speech::convert(&src, &dir.join(format!("echo-{who}-turn-{name}")), RATE, 1, 0.0))
+        read_i16(&speech::convert(
+            &src,
+            &dir.join(format!("echo-{who}-turn-{name}")),
+            RATE,
+            1,
+            0.0,
+        ))
     };
     let overlap = RATE as usize * TURN_OVERLAP_MS / 1000;
     let mut t = start + RATE as usize / 4;
     for (near_name, far_name) in speech::CLIPS.iter().zip(&FAR_CLIPS) {
         let place = |track: &mut Vec<i16>, x: &[i16], speech_at: usize| -> Result<usize, String> {
-            let (a, b) = speech_span(x).ok_or_else(|| format!("no speech found in a clip for {near_name}/{far_name}"))?;
+            let (a, b) = speech_span(x)
+                .ok_or_else(|| format!("no speech found in a clip for {near_name}/{far_name}"))?;
             for (i, &s) in x[a..b].iter().enumerate() {
                 if let Some(o) = track.get_mut(speech_at + i) {
                     *o = s;
@@ -175,7 +210,11 @@ pub fn conversation(dir: &Path) -> Result<Signals, String> {
             Ok(speech_at + (b - a))
         };
         let near_end = place(&mut near, &clip(near_name, "near")?, t)?;
-        let far_end = place(&mut far, &clip(far_name, "far")?, near_end.saturating_sub(overlap))?;
+        let far_end = place(
+            &mut far,
+            &clip(far_name, "far")?,
+            near_end.saturating_sub(overlap),
+        )?;
         t = far_end.saturating_sub(overlap);
     }
     Ok(mix(far, near, "-conversation"))
@@ -206,7 +245,10 @@ fn power(x: impl Iterator<Item = f64>) -> f64 {
 
 /// ERLE over the far-end-active frames of the last 10 s of single talk.
 pub fn erle_db(sig: &Signals, out: &[i16]) -> f64 {
-    let (from, to) = (RATE as usize * (SINGLE_TALK_S - 10), RATE as usize * SINGLE_TALK_S);
+    let (from, to) = (
+        RATE as usize * (SINGLE_TALK_S - 10),
+        RATE as usize * SINGLE_TALK_S,
+    );
     let (mut mic_p, mut out_p) = (0.0, 0.0);
     for start in (from..to).step_by(FRAME) {
         let r = start..start + FRAME;
@@ -232,44 +274,72 @@ pub fn near_pesq(dir: &Path, name: &str, sig: &Signals, out: &[i16]) -> Result<f
 }
 
 /// Figures for one engine (`None`: the unprocessed microphone).
-pub fn measure(dir: &Path, name: &str, sig: &Signals, engine: Option<Box<dyn FrameEngine>>) -> EchoFigures {
+pub fn measure(
+    dir: &Path,
+    name: &str,
+    sig: &Signals,
+    engine: Option<Box<dyn FrameEngine>>,
+) -> EchoFigures {
     let out = match engine {
         Some(e) => process(&mut AudioProcessor::with_engine(Some(e), RATE, RATE), sig),
         None => sig.mic.clone(),
     };
-    EchoFigures { erle_db: erle_db(sig, &out), pesq: near_pesq(dir, name, sig, &out) }
+    EchoFigures {
+        erle_db: erle_db(sig, &out),
+        pesq: near_pesq(dir, name, sig, &out),
+    }
 }
 
 /// PESQ-WB of the near end alone through `engine` (the far end silent, no echo; the same
 /// microphone noise), over the double-talk window: what the processing itself does to the
 /// near-end voice, the ceiling of the double-talk figure.
-pub fn near_alone(dir: &Path, name: &str, sig: &Signals, engine: Box<dyn FrameEngine>) -> Result<f64, String> {
+pub fn near_alone(
+    dir: &Path,
+    name: &str,
+    sig: &Signals,
+    engine: Box<dyn FrameEngine>,
+) -> Result<f64, String> {
     let quiet = Signals {
         far: vec![0; sig.far.len()],
         echo: vec![0.0; sig.echo.len()],
         near: sig.near.clone(),
         tag: sig.tag,
-        mic: sig.mic.iter().zip(&sig.echo).map(|(&m, &e)| (f64::from(m) - e).round().clamp(-32768.0, 32767.0) as i16).collect(),
+        mic: sig
+            .mic
+            .iter()
+            .zip(&sig.echo)
+            .map(|(&m, &e)| (f64::from(m) - e).round().clamp(-32768.0, 32767.0) as i16)
+            .collect(),
     };
-    let out = process(&mut AudioProcessor::with_engine(Some(engine), RATE, RATE), &quiet);
+    let out = process(
+        &mut AudioProcessor::with_engine(Some(engine), RATE, RATE),
+        &quiet,
+    );
     near_pesq(dir, &format!("{name}-alone"), &quiet, &out)
 }
 
 /// Our shipped engine with these parts on (the lines: all of them).
 pub fn sonora(parts: ProcessingSettings) -> Box<dyn FrameEngine> {
-    Box::new(hookflash_media::audio_processing::SonoraEngine::new(RATE, RATE, parts))
+    Box::new(hookflash_media::audio_processing::SonoraEngine::new(
+        RATE, RATE, parts,
+    ))
 }
 
 /// Echo cancellation alone (for the log: what noise suppression and AGC add).
 pub fn aec_only() -> ProcessingSettings {
-    ProcessingSettings { echo_cancellation: true, noise_suppression: false, gain_control: false }
+    ProcessingSettings {
+        echo_cancellation: true,
+        noise_suppression: false,
+        gain_control: false,
+    }
 }
 
 /// WebRTC's C++ audio processing with the same parts on as [`sonora`].
 #[cfg(feature = "webrtc-apm")]
 pub fn webrtc(parts: ProcessingSettings) -> Result<Box<dyn FrameEngine>, String> {
     use webrtc_audio_processing::config::{
-        AdaptiveDigital, EchoCanceller, GainController, GainController2, HighPassFilter, NoiseSuppression,
+        AdaptiveDigital, EchoCanceller, GainController, GainController2, HighPassFilter,
+        NoiseSuppression,
     };
     let apm = webrtc_audio_processing::Processor::new(RATE).map_err(|e| e.to_string())?;
     apm.set_config(webrtc_audio_processing::Config {
@@ -319,7 +389,10 @@ mod tests {
         assert!(h[..640].iter().all(|&g| g == 0.0), "nothing before 40 ms");
         assert_eq!(h[640], 0.25);
         let energy = |r: std::ops::Range<usize>| h[r].iter().map(|g| g * g).sum::<f64>();
-        assert!(energy(660..1440) > 10.0 * energy(3200..4640), "the tail decays");
+        assert!(
+            energy(660..1440) > 10.0 * energy(3200..4640),
+            "the tail decays"
+        );
         assert_eq!(h, room_response(4040), "seeded");
         // Echo return loss about 10 dB.
         let erl = -10.0 * h.iter().map(|g| g * g).sum::<f64>().log10();

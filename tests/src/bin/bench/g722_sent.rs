@@ -14,7 +14,12 @@ const WHAT: &str = "PESQ-WB of the G.722 we send (hookflash-cli call, RTP captur
 const TARGET: &str = "≥ the codec alone − 0.15, level within ±1 dB";
 
 /// PESQ-WB of 16 kHz `samples` against `reference`, written to `dir/name` first.
-fn score(dir: &TestDir, reference: &std::path::Path, name: &str, samples: &[i16]) -> Result<f64, String> {
+fn score(
+    dir: &TestDir,
+    reference: &std::path::Path,
+    name: &str,
+    samples: &[i16],
+) -> Result<f64, String> {
     let wav = dir.join(name);
     write_wav_16k(&wav, samples)?;
     pesq::try_score(reference, &wav, Band::Wide)
@@ -22,7 +27,12 @@ fn score(dir: &TestDir, reference: &std::path::Path, name: &str, samples: &[i16]
 
 pub fn line(dir: &TestDir, with_baresip: bool) -> Line {
     if !with_baresip {
-        return Line::not_measured(SECTION, WHAT, "the call's far end is baresip (--no-baresip)", TARGET);
+        return Line::not_measured(
+            SECTION,
+            WHAT,
+            "the call's far end is baresip (--no-baresip)",
+            TARGET,
+        );
     }
     if !ffmpeg::available() {
         return Line::not_measured(SECTION, WHAT, "ffmpeg is not installed", TARGET);
@@ -44,7 +54,10 @@ fn measure(dir: &TestDir) -> Result<Line, String> {
 
     let secs = speech::duration_secs(&reference).ceil() as u64 + 2;
     let sent = cli_g722_call(dir, &reference, secs)?;
-    let stream: Vec<u8> = sent.iter().flat_map(|r| r.payload.iter().copied()).collect();
+    let stream: Vec<u8> = sent
+        .iter()
+        .flat_map(|r| r.payload.iter().copied())
+        .collect();
     let heard = ffmpeg::decode_g722(&stream, &dir.join("g722-sent"))?;
     let sent_score = score(dir, &reference, "g722-sent-ffmpeg.wav", &heard)?;
     let gain = gain_db(&source, &heard);

@@ -54,7 +54,10 @@ pub fn trace() -> (Vec<Arrival>, f64) {
     for i in 0..PACKETS {
         let fate = imp.next(Duration::from_millis(i as u64 * PTIME_MS));
         match fate.deliveries.first() {
-            Some(t) => out.push(Arrival { index: i, at_ms: t.as_secs_f64() * 1000.0 }),
+            Some(t) => out.push(Arrival {
+                index: i,
+                at_ms: t.as_secs_f64() * 1000.0,
+            }),
             None => lost += 1,
         }
     }
@@ -72,7 +75,13 @@ pub struct Outcome {
     pub mean_delay_ms: f64,
 }
 
-fn outcome(concealed: usize, frames: usize, loss_share: f64, level_sum_ms: f64, samples: usize) -> Outcome {
+fn outcome(
+    concealed: usize,
+    frames: usize,
+    loss_share: f64,
+    level_sum_ms: f64,
+    samples: usize,
+) -> Outcome {
     let concealed_share = concealed as f64 / frames.max(1) as f64;
     Outcome {
         concealed_share,
@@ -112,7 +121,11 @@ impl neteq::codec::AudioDecoder for Pcmu {
 /// The `neteq` crate on the same trace, replayed in real time (takes the trace's length).
 pub fn neteq(arrivals: &[Arrival], loss_share: f64, speech8: &[i16]) -> Result<Outcome, String> {
     use neteq::neteq::SpeechType;
-    let cfg = neteq::NetEqConfig { sample_rate: 8000, channels: 1, ..Default::default() };
+    let cfg = neteq::NetEqConfig {
+        sample_rate: 8000,
+        channels: 1,
+        ..Default::default()
+    };
     let mut nq = neteq::NetEq::new(cfg).map_err(|e| format!("neteq: {e:?}"))?;
     let dec = decoder(Codec::Pcmu).map_err(|e| e.to_string())?;
     nq.register_decoder(0, Box::new(Pcmu(dec)));
@@ -141,9 +154,17 @@ pub fn neteq(arrivals: &[Arrival], loss_share: f64, speech8: &[i16]) -> Result<O
             if let Some(wait) = at.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
-            let header = neteq::RtpHeader::new(a.index as u16, (a.index * frame) as u32, 0x1234, 0, false);
-            let packet = neteq::AudioPacket::new(header, payload(a.index, &mut enc), 8000, 1, PTIME_MS as u32);
-            nq.insert_packet(packet).map_err(|e| format!("neteq insert: {e:?}"))?;
+            let header =
+                neteq::RtpHeader::new(a.index as u16, (a.index * frame) as u32, 0x1234, 0, false);
+            let packet = neteq::AudioPacket::new(
+                header,
+                payload(a.index, &mut enc),
+                8000,
+                1,
+                PTIME_MS as u32,
+            );
+            nq.insert_packet(packet)
+                .map_err(|e| format!("neteq insert: {e:?}"))?;
             next += 1;
         }
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
@@ -153,7 +174,9 @@ pub fn neteq(arrivals: &[Arrival], loss_share: f64, speech8: &[i16]) -> Result<O
             level_sum += nq.current_buffer_size_ms() as f64;
             samples += 1;
         }
-        let out = nq.get_audio().map_err(|e| format!("neteq get_audio: {e:?}"))?;
+        let out = nq
+            .get_audio()
+            .map_err(|e| format!("neteq get_audio: {e:?}"))?;
         match out.speech_type {
             SpeechType::Expand => {
                 if playing {
@@ -189,7 +212,12 @@ mod tests {
 
     #[test]
     fn a_clean_trace_plays_without_concealment_after_the_start() {
-        let arrivals: Vec<Arrival> = (0..200).map(|i| Arrival { index: i, at_ms: 5.0 + 20.0 * i as f64 }).collect();
+        let arrivals: Vec<Arrival> = (0..200)
+            .map(|i| Arrival {
+                index: i,
+                at_ms: 5.0 + 20.0 * i as f64,
+            })
+            .collect();
         let o = ours(&arrivals, 0.0);
         assert_eq!(o.concealed_share, 0.0);
         assert!(o.mean_delay_ms >= 20.0 && o.mean_delay_ms <= 80.0, "{o:?}");

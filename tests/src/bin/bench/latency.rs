@@ -55,7 +55,11 @@ pub fn find(x: &[f64], template: &[f64]) -> Option<usize> {
         if window <= 1e-9 {
             continue;
         }
-        let c: f64 = x[i..i + template.len()].iter().zip(template).map(|(a, b)| a * b).sum();
+        let c: f64 = x[i..i + template.len()]
+            .iter()
+            .zip(template)
+            .map(|(a, b)| a * b)
+            .sum();
         let score = c / (window.max(1e-12) * t_energy).sqrt();
         if score > best.0 {
             best = (score, Some(i));
@@ -95,14 +99,26 @@ pub fn ours_once(dir: &TestDir, codec: Codec, n: usize) -> Result<f64, String> {
     };
     let run = loopback_call::run(&call)?;
     let pcm = read_i16(&output)?;
-    locate(&pcm, codec.sample_rate(), run.receiver_started, run.receiver_stopped, run.sender_started)
-        .ok_or_else(|| format!("the chirp was not found in {}", output.display()))
+    locate(
+        &pcm,
+        codec.sample_rate(),
+        run.receiver_started,
+        run.receiver_stopped,
+        run.sender_started,
+    )
+    .ok_or_else(|| format!("the chirp was not found in {}", output.display()))
 }
 
 /// Seconds from the chirp entering the sender (1 s after `sender_started`) to it being played
 /// in `pcm`, the recording of a session started at `receiver_started` and stopped at
 /// `receiver_stopped` (see the module notes); `None` when the chirp is not in the recording.
-pub fn locate(pcm: &[i16], rate: u32, receiver_started: Instant, receiver_stopped: Instant, sender_started: Instant) -> Option<f64> {
+pub fn locate(
+    pcm: &[i16],
+    rate: u32,
+    receiver_started: Instant,
+    receiver_stopped: Instant,
+    sender_started: Instant,
+) -> Option<f64> {
     let x: Vec<f64> = pcm.iter().map(|&s| f64::from(s) / 32768.0).collect();
     let pos = find(&x, &chirp(rate))?;
     let frame = (f64::from(rate) * TICK_S) as usize;
@@ -110,8 +126,12 @@ pub fn locate(pcm: &[i16], rate: u32, receiver_started: Instant, receiver_stoppe
     let ticks = ((receiver_stopped - receiver_started).as_secs_f64() / TICK_S).floor() as i64;
     let first_tick = ticks - frames as i64 + 1;
     // Times relative to the sender's start.
-    let offset = receiver_started.saturating_duration_since(sender_started).as_secs_f64()
-        - sender_started.saturating_duration_since(receiver_started).as_secs_f64();
+    let offset = receiver_started
+        .saturating_duration_since(sender_started)
+        .as_secs_f64()
+        - sender_started
+            .saturating_duration_since(receiver_started)
+            .as_secs_f64();
     let play_start = first_tick as f64 * TICK_S + offset;
     Some(play_start + pos as f64 / f64::from(rate) - CHIRP_AT_S)
 }

@@ -46,12 +46,33 @@ pub struct Line {
 }
 
 impl Line {
-    pub fn new(section: &str, line: &str, ours: String, reference: String, target: &str, verdict: Verdict) -> Line {
-        Line { section: section.into(), line: line.into(), ours, reference, target: target.into(), verdict }
+    pub fn new(
+        section: &str,
+        line: &str,
+        ours: String,
+        reference: String,
+        target: &str,
+        verdict: Verdict,
+    ) -> Line {
+        Line {
+            section: section.into(),
+            line: line.into(),
+            ours,
+            reference,
+            target: target.into(),
+            verdict,
+        }
     }
 
     pub fn not_measured(section: &str, line: &str, why: &str, target: &str) -> Line {
-        Line::new(section, line, format!("not measured: {why}"), "-".into(), target, Verdict::NotMeasured)
+        Line::new(
+            section,
+            line,
+            format!("not measured: {why}"),
+            "-".into(),
+            target,
+            Verdict::NotMeasured,
+        )
     }
 
     /// The machine-readable form xtask reads.
@@ -71,7 +92,14 @@ impl Line {
     /// Prints the line for xtask and a readable echo on stderr.
     pub fn emit(&self) {
         println!("{}", self.to_tsv());
-        eprintln!("[{}] {}: {}  (ref: {}; target: {})", self.verdict.word(), self.line, self.ours, self.reference, self.target);
+        eprintln!(
+            "[{}] {}: {}  (ref: {}; target: {})",
+            self.verdict.word(),
+            self.line,
+            self.ours,
+            self.reference,
+            self.target
+        );
     }
 }
 
@@ -91,7 +119,11 @@ pub fn median(v: &[f64]) -> Option<f64> {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     let n = s.len();
-    Some(if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
 }
 
 #[cfg(test)]
@@ -100,7 +132,14 @@ mod tests {
 
     #[test]
     fn tsv_has_seven_fields_and_no_stray_tabs() {
-        let l = Line::new("PESQ", "a\tb", "3.1".into(), "ref\nx".into(), "≥ 3", Verdict::Pass);
+        let l = Line::new(
+            "PESQ",
+            "a\tb",
+            "3.1".into(),
+            "ref\nx".into(),
+            "≥ 3",
+            Verdict::Pass,
+        );
         let t = l.to_tsv();
         assert_eq!(t.split('\t').count(), 7);
         assert!(t.ends_with("\tPASS"));

@@ -39,7 +39,11 @@ use lines::{median, Line, Verdict};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let with_baresip = !args.iter().any(|a| a == "--no-baresip");
-    let sections: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
+    let sections: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let want = |s: &str| sections.is_empty() || sections.contains(&s);
     let dir = TestDir::new("bench");
     let mut lines: Vec<Line> = Vec::new();
@@ -47,7 +51,14 @@ fn main() {
     if sections.contains(&"baresip-probe") {
         // One clean baresip ↔ baresip call through the relay, for checking the set-up by hand.
         let speech = hookflash_tests::speech::reference(dir.path());
-        let r = hookflash_tests::baresip_relay_call::call(&dir, "probe", hookflash_tests::baresip::Codec::Pcmu, &speech, Default::default(), 1);
+        let r = hookflash_tests::baresip_relay_call::call(
+            &dir,
+            "probe",
+            hookflash_tests::baresip::Codec::Pcmu,
+            &speech,
+            Default::default(),
+            1,
+        );
         eprintln!("baresip probe: {:?}", r.map(|r| (r.received, r.relay)));
         return;
     }
@@ -124,7 +135,11 @@ fn main() {
     }
     let fails = lines.iter().filter(|l| l.verdict == Verdict::Fail).count();
     let passes = lines.iter().filter(|l| l.verdict == Verdict::Pass).count();
-    eprintln!("bench: {passes} PASS, {fails} FAIL, {} lines; recordings in {}", lines.len(), dir.path().display());
+    eprintln!(
+        "bench: {passes} PASS, {fails} FAIL, {} lines; recordings in {}",
+        lines.len(),
+        dir.path().display()
+    );
 }
 
 /// The 5-party mix line (median of 5 runs): at most 8 % of one core.
@@ -149,36 +164,78 @@ fn mix_line() -> Line {
 
 /// The echo lines: ERLE and near-end PESQ, sonora (ours) vs webrtc-audio-processing.
 fn echo_lines(dir: &TestDir) -> Vec<Line> {
-    let sig = match echo::signals(dir.path()) {
-        Ok(s) => s,
-        Err(e) => {
-            return vec![
-                Line::not_measured("Echo", "echo return loss enhancement after convergence (40 ms room)", &e, "≥ 40 dB"),
-                Line::not_measured("Echo", "near-end PESQ-WB in a conversation with double talk at each change of turn", &e, "≥ 3.0"),
-                Line::not_measured("Echo", "near-end PESQ-WB in continuous double talk", &e, "-"),
+    let sig =
+        match echo::signals(dir.path()) {
+            Ok(s) => s,
+            Err(e) => return vec![
+                Line::not_measured(
+                    "Echo",
+                    "echo return loss enhancement after convergence (40 ms room)",
+                    &e,
+                    "≥ 40 dB",
+                ),
+                Line::not_measured(
+                    "Echo",
+                    "near-end PESQ-WB in a conversation with double talk at each change of turn",
+                    &e,
+                    "≥ 3.0",
+                ),
+                Line::not_measured(
+                    "Echo",
+                    "near-end PESQ-WB in continuous double talk",
+                    &e,
+                    "-",
+                ),
                 Line::not_measured("Echo", "near-end PESQ-WB with the far end silent", &e, "-"),
-            ]
-        }
-    };
+            ],
+        };
     use hookflash_media::ProcessingSettings;
-    let ours = echo::measure(dir.path(), "sonora", &sig, Some(echo::sonora(ProcessingSettings::default())));
+    let ours = echo::measure(
+        dir.path(),
+        "sonora",
+        &sig,
+        Some(echo::sonora(ProcessingSettings::default())),
+    );
     let raw = echo::measure(dir.path(), "unprocessed", &sig, None);
-    let theirs = echo::webrtc(ProcessingSettings::default()).map(|e| echo::measure(dir.path(), "webrtc", &sig, Some(e)));
-    eprintln!("echo ({}): sonora {ours:?}, webrtc-audio-processing {theirs:?}, unprocessed {raw:?}", echo::DESCRIPTION);
+    let theirs = echo::webrtc(ProcessingSettings::default())
+        .map(|e| echo::measure(dir.path(), "webrtc", &sig, Some(e)));
+    eprintln!(
+        "echo ({}): sonora {ours:?}, webrtc-audio-processing {theirs:?}, unprocessed {raw:?}",
+        echo::DESCRIPTION
+    );
     // For the log: echo cancellation alone, without noise suppression and AGC.
-    let ours_aec = echo::measure(dir.path(), "sonora-aec-only", &sig, Some(echo::sonora(echo::aec_only())));
-    let theirs_aec = echo::webrtc(echo::aec_only()).map(|e| echo::measure(dir.path(), "webrtc-aec-only", &sig, Some(e)));
+    let ours_aec = echo::measure(
+        dir.path(),
+        "sonora-aec-only",
+        &sig,
+        Some(echo::sonora(echo::aec_only())),
+    );
+    let theirs_aec = echo::webrtc(echo::aec_only())
+        .map(|e| echo::measure(dir.path(), "webrtc-aec-only", &sig, Some(e)));
     eprintln!("echo, AEC alone: sonora {ours_aec:?}, webrtc-audio-processing {theirs_aec:?}");
     // The near end without any echo through the same processing: the double-talk ceiling.
-    let ours_alone = echo::near_alone(dir.path(), "sonora", &sig, echo::sonora(ProcessingSettings::default()));
-    let theirs_alone = echo::webrtc(ProcessingSettings::default()).and_then(|e| echo::near_alone(dir.path(), "webrtc", &sig, e));
+    let ours_alone = echo::near_alone(
+        dir.path(),
+        "sonora",
+        &sig,
+        echo::sonora(ProcessingSettings::default()),
+    );
+    let theirs_alone = echo::webrtc(ProcessingSettings::default())
+        .and_then(|e| echo::near_alone(dir.path(), "webrtc", &sig, e));
     eprintln!("echo, near end alone (no far end): sonora {ours_alone:?}, webrtc-audio-processing {theirs_alone:?}");
     // The conversation: double talk at each change of turn (P.501 style).
     let conv = echo::conversation(dir.path());
     let (conv_ours, conv_theirs, conv_raw) = match &conv {
         Ok(c) => (
-            echo::measure(dir.path(), "sonora", c, Some(echo::sonora(ProcessingSettings::default()))).pesq,
-            echo::webrtc(ProcessingSettings::default()).and_then(|e| echo::measure(dir.path(), "webrtc", c, Some(e)).pesq),
+            echo::measure(
+                dir.path(),
+                "sonora",
+                c,
+                Some(echo::sonora(ProcessingSettings::default())),
+            )
+            .pesq,
+            echo::webrtc(ProcessingSettings::default())
+                .and_then(|e| echo::measure(dir.path(), "webrtc", c, Some(e)).pesq),
             echo::measure(dir.path(), "unprocessed", c, None).pesq,
         ),
         Err(e) => (Err(e.clone()), Err(e.clone()), Err(e.clone())),
@@ -186,23 +243,75 @@ fn echo_lines(dir: &TestDir) -> Vec<Line> {
     eprintln!("echo, conversation: sonora {conv_ours:?}, webrtc-audio-processing {conv_theirs:?}, unprocessed {conv_raw:?}");
     // For the log: which part changes the near end's voice (each alone, after the high-pass filter).
     for (part, parts) in [
-        ("high-pass filter only", ProcessingSettings { echo_cancellation: false, noise_suppression: false, gain_control: false }),
-        ("AEC", ProcessingSettings { echo_cancellation: true, noise_suppression: false, gain_control: false }),
-        ("noise suppression", ProcessingSettings { echo_cancellation: false, noise_suppression: true, gain_control: false }),
-        ("AGC2", ProcessingSettings { echo_cancellation: false, noise_suppression: false, gain_control: true }),
+        (
+            "high-pass filter only",
+            ProcessingSettings {
+                echo_cancellation: false,
+                noise_suppression: false,
+                gain_control: false,
+            },
+        ),
+        (
+            "AEC",
+            ProcessingSettings {
+                echo_cancellation: true,
+                noise_suppression: false,
+                gain_control: false,
+            },
+        ),
+        (
+            "noise suppression",
+            ProcessingSettings {
+                echo_cancellation: false,
+                noise_suppression: true,
+                gain_control: false,
+            },
+        ),
+        (
+            "AGC2",
+            ProcessingSettings {
+                echo_cancellation: false,
+                noise_suppression: false,
+                gain_control: true,
+            },
+        ),
     ] {
-        let ours = echo::near_alone(dir.path(), &format!("sonora-{}", part.replace(' ', "-")), &sig, echo::sonora(parts));
-        let theirs = echo::webrtc(parts).and_then(|e| echo::near_alone(dir.path(), &format!("webrtc-{}", part.replace(' ', "-")), &sig, e));
-        eprintln!("echo, near end alone, {part}: sonora {ours:?}, webrtc-audio-processing {theirs:?}");
+        let ours = echo::near_alone(
+            dir.path(),
+            &format!("sonora-{}", part.replace(' ', "-")),
+            &sig,
+            echo::sonora(parts),
+        );
+        let theirs = echo::webrtc(parts).and_then(|e| {
+            echo::near_alone(
+                dir.path(),
+                &format!("webrtc-{}", part.replace(' ', "-")),
+                &sig,
+                e,
+            )
+        });
+        eprintln!(
+            "echo, near end alone, {part}: sonora {ours:?}, webrtc-audio-processing {theirs:?}"
+        );
     }
     let (erle_ref, pesq_ref) = match &theirs {
         Ok(t) => (
-            format!("webrtc-audio-processing 2.1.0 (C++ AEC3): {:.1} dB", t.erle_db),
-            format!("webrtc-audio-processing 2.1.0: {}; unprocessed microphone {}", lines::fmt2(&t.pesq), lines::fmt2(&raw.pesq)),
+            format!(
+                "webrtc-audio-processing 2.1.0 (C++ AEC3): {:.1} dB",
+                t.erle_db
+            ),
+            format!(
+                "webrtc-audio-processing 2.1.0: {}; unprocessed microphone {}",
+                lines::fmt2(&t.pesq),
+                lines::fmt2(&raw.pesq)
+            ),
         ),
         Err(e) => (
             format!("webrtc-audio-processing: not measured: {e}"),
-            format!("webrtc-audio-processing: not measured: {e}; unprocessed microphone {}", lines::fmt2(&raw.pesq)),
+            format!(
+                "webrtc-audio-processing: not measured: {e}; unprocessed microphone {}",
+                lines::fmt2(&raw.pesq)
+            ),
         ),
     };
     vec![
@@ -249,30 +358,59 @@ fn jitter_lines(dir: &TestDir) -> Vec<Line> {
     let (arrivals, loss) = jitter_trace::trace();
     let ours = jitter_trace::ours(&arrivals, loss);
     let speech48 = hookflash_tests::speech::reference(dir.path());
-    let speech8 = hookflash_tests::speech::convert(&speech48, &dir.join("jitter-speech-8k.wav"), 8000, 1, 0.0);
-    let reference = pesq_table::read_i16(&speech8).and_then(|pcm| jitter_trace::neteq(&arrivals, loss, &pcm));
-    eprintln!("jitter trace ({}): ours {ours:?}, neteq {reference:?}", jitter_trace::description());
+    let speech8 = hookflash_tests::speech::convert(
+        &speech48,
+        &dir.join("jitter-speech-8k.wav"),
+        8000,
+        1,
+        0.0,
+    );
+    let reference =
+        pesq_table::read_i16(&speech8).and_then(|pcm| jitter_trace::neteq(&arrivals, loss, &pcm));
+    eprintln!(
+        "jitter trace ({}): ours {ours:?}, neteq {reference:?}",
+        jitter_trace::description()
+    );
     let section = "Jitter buffer";
     let trace = jitter_trace::description();
     let pct = |x: f64| format!("{:.2} %", x * 100.0);
     let (late_ref, delay_ref, delay_verdict) = match &reference {
         Ok(r) => (
-            format!("neteq 0.9.1: {} (all concealment {})", pct(r.late_share), pct(r.concealed_share)),
+            format!(
+                "neteq 0.9.1: {} (all concealment {})",
+                pct(r.late_share),
+                pct(r.concealed_share)
+            ),
             format!("neteq 0.9.1: {:.1} ms", r.mean_delay_ms),
             Verdict::of(ours.mean_delay_ms <= r.mean_delay_ms),
         ),
-        Err(e) => (format!("neteq: not measured: {e}"), format!("neteq: not measured: {e}"), Verdict::NotMeasured),
+        Err(e) => (
+            format!("neteq: not measured: {e}"),
+            format!("neteq: not measured: {e}"),
+            Verdict::NotMeasured,
+        ),
     };
     vec![
         Line::new(
             section,
             &format!("frames concealed because late ({trace})"),
-            format!("{} (all concealment {})", pct(ours.late_share), pct(ours.concealed_share)),
+            format!(
+                "{} (all concealment {})",
+                pct(ours.late_share),
+                pct(ours.concealed_share)
+            ),
             late_ref,
             "≤ 1 %",
             Verdict::of(ours.late_share <= 0.01),
         ),
-        Line::new(section, &format!("mean buffer delay ({trace})"), format!("{:.1} ms", ours.mean_delay_ms), delay_ref, "≤ neteq's", delay_verdict),
+        Line::new(
+            section,
+            &format!("mean buffer delay ({trace})"),
+            format!("{:.1} ms", ours.mean_delay_ms),
+            delay_ref,
+            "≤ neteq's",
+            delay_verdict,
+        ),
     ]
 }
 
@@ -310,18 +448,38 @@ fn latency_lines(dir: &TestDir, with_baresip: bool) -> Vec<Line> {
             (Some(rt), Some(o)) => Some(rt - o),
             _ => None,
         };
-        let what = format!("engine-internal latency, {codec:?}, file → RTP → jitter buffer → file, clean line");
+        let what = format!(
+            "engine-internal latency, {codec:?}, file → RTP → jitter buffer → file, clean line"
+        );
         let line = match ours {
-            None => Line::not_measured("Latency", &what, "no run found the chirp (see the bench log)", "≤ 40 ms and ≤ 0.5 × baresip"),
+            None => Line::not_measured(
+                "Latency",
+                &what,
+                "no run found the chirp (see the bench log)",
+                "≤ 40 ms and ≤ 0.5 × baresip",
+            ),
             Some(o) => {
                 let (reference, verdict) = match baresip {
                     Some(b) => (
-                        format!("baresip {b:.0} ms (echo round trip {:.0} ms minus ours)", median(&rts).unwrap_or(0.0)),
+                        format!(
+                            "baresip {b:.0} ms (echo round trip {:.0} ms minus ours)",
+                            median(&rts).unwrap_or(0.0)
+                        ),
                         Verdict::of(o <= 40.0 && o <= 0.5 * b),
                     ),
-                    None => ("baresip: not measured (see the bench log)".to_string(), Verdict::of(o <= 40.0)),
+                    None => (
+                        "baresip: not measured (see the bench log)".to_string(),
+                        Verdict::of(o <= 40.0),
+                    ),
                 };
-                Line::new("Latency", &what, format!("{o:.0} ms (median of {})", runs.len()), reference, "≤ 40 ms and ≤ 0.5 × baresip", verdict)
+                Line::new(
+                    "Latency",
+                    &what,
+                    format!("{o:.0} ms (median of {})", runs.len()),
+                    reference,
+                    "≤ 40 ms and ≤ 0.5 × baresip",
+                    verdict,
+                )
             }
         };
         out.push(line);

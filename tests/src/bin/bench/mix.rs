@@ -22,16 +22,26 @@ const FRAME: usize = RATE as usize / 50;
 /// Audio per run.
 pub const SECONDS: usize = 10;
 
-const CLIPS: [&str; PARTIES + 1] = ["Front_Center.wav", "Front_Left.wav", "Rear_Right.wav", "Side_Left.wav", "Rear_Center.wav"];
+const CLIPS: [&str; PARTIES + 1] = [
+    "Front_Center.wav",
+    "Front_Left.wav",
+    "Rear_Right.wav",
+    "Side_Left.wav",
+    "Rear_Center.wav",
+];
 
 fn clip(name: &str) -> Result<Vec<i16>, String> {
     let path = std::path::Path::new("/usr/share/sounds/alsa").join(name);
-    let mut r = hound::WavReader::open(&path).map_err(|e| format!("{}: {e} (apt-get install alsa-utils)", path.display()))?;
+    let mut r = hound::WavReader::open(&path)
+        .map_err(|e| format!("{}: {e} (apt-get install alsa-utils)", path.display()))?;
     if r.spec().sample_rate != RATE {
         return Err(format!("{} is not 48 kHz", path.display()));
     }
     let ch = r.spec().channels.max(1) as usize;
-    let s: Vec<i16> = r.samples::<i16>().collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let s: Vec<i16> = r
+        .samples::<i16>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     Ok(s.chunks(ch).map(|c| c[0]).collect())
 }
 
@@ -39,13 +49,21 @@ fn clip(name: &str) -> Result<Vec<i16>, String> {
 fn looped(name: &str, rate: u32) -> Result<Vec<i16>, String> {
     let mut pcm = clip(name)?;
     pcm.extend(std::iter::repeat_n(0i16, RATE as usize / 2));
-    let pcm: Vec<i16> = pcm.iter().copied().cycle().take(SECONDS * RATE as usize).collect();
+    let pcm: Vec<i16> = pcm
+        .iter()
+        .copied()
+        .cycle()
+        .take(SECONDS * RATE as usize)
+        .collect();
     if rate == RATE {
         return Ok(pcm);
     }
     let f: Vec<f32> = pcm.iter().map(|&v| f32::from(v) / 32768.0).collect();
     let out = hookflash_media::resample::resample_all(&f, RATE, rate).map_err(|e| e.to_string())?;
-    Ok(out.iter().map(|&v| (v * 32767.0).clamp(-32767.0, 32767.0) as i16).collect())
+    Ok(out
+        .iter()
+        .map(|&v| (v * 32767.0).clamp(-32767.0, 32767.0) as i16)
+        .collect())
 }
 
 /// Each call's 20 ms packets on its codec for [`SECONDS`].
@@ -98,19 +116,42 @@ fn to_f32(pcm: &[i16]) -> Vec<f32> {
 
 fn to_i16(x: &[f32], out: &mut Vec<i16>) {
     out.clear();
-    out.extend(x.iter().map(|&v| (v * 32767.0).round().clamp(-32767.0, 32767.0) as i16));
+    out.extend(
+        x.iter()
+            .map(|&v| (v * 32767.0).round().clamp(-32767.0, 32767.0) as i16),
+    );
 }
 
 /// One run; returns CPU share of one core (%) = CPU seconds / audio seconds × 100.
 fn once(streams: &[Vec<Vec<u8>>], mic: &[i16]) -> Result<f64, String> {
     let e = |e: MediaError| e.to_string();
-    let mut decs = CALLS.iter().map(|c| decoder(*c)).collect::<Result<Vec<_>, _>>().map_err(e)?;
-    let mut encs = CALLS.iter().map(|c| encoder(*c)).collect::<Result<Vec<_>, _>>().map_err(e)?;
-    let mut up = CALLS.iter().map(|c| StreamResampler::new(c.sample_rate(), RATE)).collect::<Result<Vec<_>, _>>().map_err(e)?;
-    let mut down = CALLS.iter().map(|c| StreamResampler::new(RATE, c.sample_rate())).collect::<Result<Vec<_>, _>>().map_err(e)?;
+    let mut decs = CALLS
+        .iter()
+        .map(|c| decoder(*c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+    let mut encs = CALLS
+        .iter()
+        .map(|c| encoder(*c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+    let mut up = CALLS
+        .iter()
+        .map(|c| StreamResampler::new(c.sample_rate(), RATE))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+    let mut down = CALLS
+        .iter()
+        .map(|c| StreamResampler::new(RATE, c.sample_rate()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
     let ids: Vec<u64> = (1..=PARTIES as u64).collect();
     let mut bridge = ConferenceBridge::new(&ids);
-    let mut desk = Desk { mic: mic.to_vec(), at: 0, played: 0 };
+    let mut desk = Desk {
+        mic: mic.to_vec(),
+        at: 0,
+        played: 0,
+    };
     let mut pcm = Vec::new();
     let mut wide = Vec::new();
     let mut heard = vec![0i16; FRAME];
@@ -135,7 +176,9 @@ fn once(streams: &[Vec<Vec<u8>>], mic: &[i16]) -> Result<f64, String> {
             to_i16(&narrow, &mut frame);
             if frame.len() >= CALLS[i].sample_rate() as usize / 50 {
                 payload.clear();
-                encs[i].encode(&frame[..CALLS[i].sample_rate() as usize / 50], &mut payload).map_err(e)?;
+                encs[i]
+                    .encode(&frame[..CALLS[i].sample_rate() as usize / 50], &mut payload)
+                    .map_err(e)?;
                 sent_bytes += payload.len();
             }
         }

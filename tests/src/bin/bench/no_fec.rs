@@ -19,9 +19,9 @@ use hookflash_tests::relay::replay_receive::{self, ReplayReceive};
 use hookflash_tests::relay::{loss_pattern, Impairment, LossModel};
 use hookflash_tests::{speech, TestDir};
 
-use hookflash_tests::baresip_relay_call as baresip_call;
 use crate::lines::{fmt2, median, Line, Verdict};
 use crate::pesq_table::write_wav;
+use hookflash_tests::baresip_relay_call as baresip_call;
 
 /// Seeds per loss rate (the figures are medians: one short clip varies with where the losses fall).
 const SEEDS: u64 = 3;
@@ -41,12 +41,19 @@ struct Scores {
 
 fn score(reference: &Path, degraded: &Path) -> Result<f64, String> {
     let s = pesq::try_score(reference, degraded, Band::Wide);
-    eprintln!("  PESQ-WB {} = {s:?}", degraded.file_name().and_then(|n| n.to_str()).unwrap_or("?"));
+    eprintln!(
+        "  PESQ-WB {} = {s:?}",
+        degraded.file_name().and_then(|n| n.to_str()).unwrap_or("?")
+    );
     s
 }
 
 /// libopus decoding the RTP payloads in order, a lost one concealed (no FEC to use).
-fn offline(payloads: &[(usize, Vec<u8>)], pattern: &[bool], complexity: i32) -> Result<Vec<i16>, String> {
+fn offline(
+    payloads: &[(usize, Vec<u8>)],
+    pattern: &[bool],
+    complexity: i32,
+) -> Result<Vec<i16>, String> {
     let mut dec = OpusDecoder::with_complexity(complexity).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (index, payload) in payloads {
@@ -60,24 +67,50 @@ fn offline(payloads: &[(usize, Vec<u8>)], pattern: &[bool], complexity: i32) -> 
     Ok(out)
 }
 
-fn one_seed(dir: &TestDir, speech48: &Path, rate: u32, seed: u64, s: &mut Scores) -> Result<(), String> {
-    let loss = LossModel::Random { rate: f64::from(rate) / 100.0 };
+fn one_seed(
+    dir: &TestDir,
+    speech48: &Path,
+    rate: u32,
+    seed: u64,
+    s: &mut Scores,
+) -> Result<(), String> {
+    let loss = LossModel::Random {
+        rate: f64::from(rate) / 100.0,
+    };
     let slug = format!("nofec-{rate}-{seed}");
-    let b = baresip_call::call(dir, &slug, BaresipCodec::Opus, speech48, Impairment::with_loss(loss.clone()), seed)?;
+    let b = baresip_call::call(
+        dir,
+        &slug,
+        BaresipCodec::Opus,
+        speech48,
+        Impairment::with_loss(loss.clone()),
+        seed,
+    )?;
     s.baresip.push(score(speech48, &b.received)?);
     // The datagrams' indices are the relay's packet indices: the pattern is by index.
     let pattern = loss_pattern(&loss, seed, b.sent.len());
     let rtp = replay_receive::rtp_packets(&b.sent);
-    let audio_pt = rtp.iter().map(|p| p.pt).max_by_key(|pt| rtp.iter().filter(|p| p.pt == *pt).count()).unwrap_or(0);
+    let audio_pt = rtp
+        .iter()
+        .map(|p| p.pt)
+        .max_by_key(|pt| rtp.iter().filter(|p| p.pt == *pt).count())
+        .unwrap_or(0);
     let payloads: Vec<(usize, Vec<u8>)> = b
         .sent
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| hookflash_tests::g722_tap::parse(d).filter(|p| p.pt == audio_pt).map(|p| (i, p.payload)))
+        .filter_map(|(i, d)| {
+            hookflash_tests::g722_tap::parse(d)
+                .filter(|p| p.pt == audio_pt)
+                .map(|p| (i, p.payload))
+        })
         .collect();
     s.packets += payloads.len();
     s.fec_packets += payloads.iter().filter(|(_, p)| packet_has_fec(p)).count();
-    for (name, complexity, into) in [("classic", 0, &mut s.classic), ("deep", DECODER_COMPLEXITY, &mut s.deep)] {
+    for (name, complexity, into) in [
+        ("classic", 0, &mut s.classic),
+        ("deep", DECODER_COMPLEXITY, &mut s.deep),
+    ] {
         let p = dir.join(format!("{slug}-libopus-{name}.wav"));
         let pcm = offline(&payloads, &pattern, complexity)?;
         write_wav(&p, 48_000, &pcm)?;
@@ -110,34 +143,74 @@ fn one_seed(dir: &TestDir, speech48: &Path, rate: u32, seed: u64, s: &mut Scores
 }
 
 pub fn lines(dir: &TestDir, with_baresip: bool) -> Vec<Line> {
-    let what = |rate: u32| format!("Opus PESQ-WB receiving a sender without FEC (baresip 1.0.0), {rate}% random loss, the same packets lost for every receiver");
-    let target = |rate: u32| if rate == 10 { "≥ baresip + 0.5" } else { "≥ baresip" };
+    let what = |rate: u32| {
+        format!("Opus PESQ-WB receiving a sender without FEC (baresip 1.0.0), {rate}% random loss, the same packets lost for every receiver")
+    };
+    let target = |rate: u32| {
+        if rate == 10 {
+            "≥ baresip + 0.5"
+        } else {
+            "≥ baresip"
+        }
+    };
     if !with_baresip {
-        return RATES.iter().map(|&r| Line::not_measured("PESQ", &what(r), "the sender is baresip (--no-baresip)", target(r))).collect();
+        return RATES
+            .iter()
+            .map(|&r| {
+                Line::not_measured(
+                    "PESQ",
+                    &what(r),
+                    "the sender is baresip (--no-baresip)",
+                    target(r),
+                )
+            })
+            .collect();
     }
     let speech48 = speech::reference(dir.path());
     let mut out = Vec::new();
     for rate in RATES {
         // `HOOKFLASH_BENCH_NOFEC=5,10` runs only those loss rates (for tuning one line).
-        if std::env::var("HOOKFLASH_BENCH_NOFEC").is_ok_and(|l| !l.trim().is_empty() && !l.split(',').any(|r| r.trim() == rate.to_string())) {
+        if std::env::var("HOOKFLASH_BENCH_NOFEC").is_ok_and(|l| {
+            !l.trim().is_empty() && !l.split(',').any(|r| r.trim() == rate.to_string())
+        }) {
             continue;
         }
         eprintln!("PESQ Opus without sender FEC, {rate}% loss");
-        let mut s = Scores { ours: vec![], baresip: vec![], classic: vec![], deep: vec![], fec_packets: 0, packets: 0, errors: vec![] };
+        let mut s = Scores {
+            ours: vec![],
+            baresip: vec![],
+            classic: vec![],
+            deep: vec![],
+            fec_packets: 0,
+            packets: 0,
+            errors: vec![],
+        };
         for k in 0..SEEDS {
             if let Err(e) = one_seed(dir, &speech48, rate, 300 + u64::from(rate) * 10 + k, &mut s) {
                 eprintln!("  no-FEC run {rate}% seed {k}: {e}");
                 s.errors.push(e);
             }
         }
-        let m = |v: &[f64]| median(v).ok_or_else(|| s.errors.last().cloned().unwrap_or_else(|| "no run finished".into()));
+        let m = |v: &[f64]| {
+            median(v).ok_or_else(|| {
+                s.errors
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "no run finished".into())
+            })
+        };
         let (ours, baresip) = (m(&s.ours), m(&s.baresip));
         let margin = if rate == 10 { 0.5 } else { 0.0 };
         let verdict = match (&ours, &baresip) {
             (Ok(o), Ok(b)) => Verdict::of(*o >= b + margin),
             _ => Verdict::NotMeasured,
         };
-        let runs = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ");
+        let runs = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         out.push(Line::new(
             "PESQ",
             &what(rate),

@@ -31,7 +31,8 @@ fn lost(pattern: &[bool], i: usize) -> bool {
 /// 48 kHz mono speech through libopus with `pattern` (true = lost); returns 48 kHz PCM.
 /// With `fec` the encoder adds in-band FEC for the pattern's loss rate and the decoder uses it.
 pub fn opus(speech48: &[i16], pattern: &[bool], fec: bool) -> Result<Vec<i16>, String> {
-    let loss_percent = (pattern.iter().filter(|&&l| l).count() * 100).div_ceil(pattern.len().max(1));
+    let loss_percent =
+        (pattern.iter().filter(|&&l| l).count() * 100).div_ceil(pattern.len().max(1));
     let packets = opus_encode(speech48, fec, if fec { loss_percent as i32 } else { 0 })?;
     opus_decode(&packets, pattern, fec)
 }
@@ -42,8 +43,14 @@ fn opus_err(e: opus::Error) -> String {
 
 /// 20 ms packets at [`OPUS_BITRATE`] (VoIP mode), FEC on or off, for an expected loss.
 pub fn opus_encode(speech48: &[i16], fec: bool, loss_percent: i32) -> Result<Vec<Vec<u8>>, String> {
-    let mut enc = opus::Encoder::new(OPUS_RATE as u32, opus::Channels::Mono, opus::Application::Voip).map_err(opus_err)?;
-    enc.set_bitrate(opus::Bitrate::Bits(OPUS_BITRATE)).map_err(opus_err)?;
+    let mut enc = opus::Encoder::new(
+        OPUS_RATE as u32,
+        opus::Channels::Mono,
+        opus::Application::Voip,
+    )
+    .map_err(opus_err)?;
+    enc.set_bitrate(opus::Bitrate::Bits(OPUS_BITRATE))
+        .map_err(opus_err)?;
     enc.set_inband_fec(fec).map_err(opus_err)?;
     enc.set_packet_loss_perc(loss_percent).map_err(opus_err)?;
     let mut packets = Vec::new();
@@ -57,15 +64,21 @@ pub fn opus_encode(speech48: &[i16], fec: bool, loss_percent: i32) -> Result<Vec
 
 /// Decodes `packets` minus the lost ones: a lost frame is rebuilt from the next packet's FEC
 /// copy when `use_fec` and that packet arrived, else concealed by the decoder's PLC.
-pub fn opus_decode(packets: &[Vec<u8>], pattern: &[bool], use_fec: bool) -> Result<Vec<i16>, String> {
+pub fn opus_decode(
+    packets: &[Vec<u8>],
+    pattern: &[bool],
+    use_fec: bool,
+) -> Result<Vec<i16>, String> {
     let mut dec = opus::Decoder::new(OPUS_RATE as u32, opus::Channels::Mono).map_err(opus_err)?;
     let mut out = Vec::with_capacity(packets.len() * OPUS_FRAME);
     let mut frame = vec![0i16; OPUS_FRAME];
     for i in 0..packets.len() {
         let n = if !lost(pattern, i) {
-            dec.decode(&packets[i], &mut frame, false).map_err(opus_err)?
+            dec.decode(&packets[i], &mut frame, false)
+                .map_err(opus_err)?
         } else if use_fec && i + 1 < packets.len() && !lost(pattern, i + 1) {
-            dec.decode(&packets[i + 1], &mut frame, true).map_err(opus_err)?
+            dec.decode(&packets[i + 1], &mut frame, true)
+                .map_err(opus_err)?
         } else {
             dec.decode(&[], &mut frame, false).map_err(opus_err)?
         };
@@ -98,7 +111,9 @@ mod tests {
     use super::*;
 
     fn tone(n: usize, rate: f64) -> Vec<i16> {
-        (0..n).map(|i| (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / rate).sin()) as i16).collect()
+        (0..n)
+            .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / rate).sin()) as i16)
+            .collect()
     }
 
     fn energy(x: &[i16]) -> f64 {
@@ -118,7 +133,8 @@ mod tests {
 
     #[test]
     fn opus_fec_rebuilds_lost_frames_better_than_plc() {
-        let mut r = hound::WavReader::open("/usr/share/sounds/alsa/Front_Center.wav").expect("alsa-utils speech clip");
+        let mut r = hound::WavReader::open("/usr/share/sounds/alsa/Front_Center.wav")
+            .expect("alsa-utils speech clip");
         let speech: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
         let packets = opus_encode(&speech, true, 20).unwrap();
         // Every fifth packet lost (20 %).
@@ -129,9 +145,18 @@ mod tests {
         assert_eq!(plc.len(), clean.len());
         assert_eq!(fec.len(), clean.len());
         let err = |x: &[i16]| {
-            let d: Vec<i16> = x.iter().zip(&clean).map(|(a, b)| a.saturating_sub(*b)).collect();
+            let d: Vec<i16> = x
+                .iter()
+                .zip(&clean)
+                .map(|(a, b)| a.saturating_sub(*b))
+                .collect();
             energy(&d)
         };
-        assert!(err(&fec) < err(&plc) * 0.8, "FEC error {} vs PLC error {}", err(&fec), err(&plc));
+        assert!(
+            err(&fec) < err(&plc) * 0.8,
+            "FEC error {} vs PLC error {}",
+            err(&fec),
+            err(&plc)
+        );
     }
 }

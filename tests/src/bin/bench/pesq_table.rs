@@ -14,9 +14,9 @@ use hookflash_tests::relay::loopback_call::{self, LoopbackCall};
 use hookflash_tests::relay::{loss_pattern, Impairment, LossModel};
 use hookflash_tests::{speech, TestDir};
 
-use hookflash_tests::baresip_relay_call as baresip_call;
 use crate::lines::{fmt2, median, Line, Verdict};
 use crate::offline;
+use hookflash_tests::baresip_relay_call as baresip_call;
 
 /// Calls of our engine per codec and condition (the figure is their median).
 const ENGINE_RUNS: usize = 3;
@@ -39,11 +39,34 @@ pub struct Condition {
 
 pub fn conditions() -> Vec<Condition> {
     vec![
-        Condition { label: "0% loss", loss: LossModel::None, seed: 101 },
-        Condition { label: "5% random loss", loss: LossModel::Random { rate: 0.05 }, seed: 105 },
-        Condition { label: "10% random loss", loss: LossModel::Random { rate: 0.10 }, seed: 110 },
-        Condition { label: "20% random loss", loss: LossModel::Random { rate: 0.20 }, seed: 120 },
-        Condition { label: "8% burst loss (mean 3)", loss: LossModel::Burst { rate: 0.08, mean_burst: 3.0 }, seed: 208 },
+        Condition {
+            label: "0% loss",
+            loss: LossModel::None,
+            seed: 101,
+        },
+        Condition {
+            label: "5% random loss",
+            loss: LossModel::Random { rate: 0.05 },
+            seed: 105,
+        },
+        Condition {
+            label: "10% random loss",
+            loss: LossModel::Random { rate: 0.10 },
+            seed: 110,
+        },
+        Condition {
+            label: "20% random loss",
+            loss: LossModel::Random { rate: 0.20 },
+            seed: 120,
+        },
+        Condition {
+            label: "8% burst loss (mean 3)",
+            loss: LossModel::Burst {
+                rate: 0.08,
+                mean_burst: 3.0,
+            },
+            seed: 208,
+        },
     ]
 }
 
@@ -70,14 +93,21 @@ pub fn target(codec: Codec, c: &Condition) -> Target {
 }
 
 /// Verdict and target text for `ours` against the target and baresip's figure.
-pub fn judge(t: &Target, ours: &Result<f64, String>, baresip: &Result<f64, String>) -> (String, Verdict) {
+pub fn judge(
+    t: &Target,
+    ours: &Result<f64, String>,
+    baresip: &Result<f64, String>,
+) -> (String, Verdict) {
     match (t, ours) {
         (Target::None, _) => ("-".into(), Verdict::Info),
         (_, Err(_)) => (target_text(t), Verdict::NotMeasured),
         (Target::AtLeast(x), Ok(v)) => (target_text(t), Verdict::of(*v >= *x)),
         (Target::AboveBaresip(d), Ok(v)) => match baresip {
             Ok(b) if *d == 0.0 => (format!("≥ baresip = {b:.2}"), Verdict::of(*v >= *b)),
-            Ok(b) => (format!("≥ baresip + {d} = {:.2}", b + d), Verdict::of(*v >= b + d)),
+            Ok(b) => (
+                format!("≥ baresip + {d} = {:.2}", b + d),
+                Verdict::of(*v >= b + d),
+            ),
             Err(_) => (target_text(t), Verdict::NotMeasured),
         },
     }
@@ -93,15 +123,25 @@ fn target_text(t: &Target) -> String {
 }
 
 pub fn read_i16(path: &Path) -> Result<Vec<i16>, String> {
-    let mut r = hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut r =
+        hound::WavReader::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let ch = r.spec().channels.max(1) as usize;
-    let s: Vec<i16> = r.samples::<i16>().collect::<Result<_, _>>().map_err(|e| format!("{}: {e}", path.display()))?;
+    let s: Vec<i16> = r
+        .samples::<i16>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(s.chunks(ch).map(|c| c[0]).collect())
 }
 
 pub fn write_wav(path: &Path, rate: u32, pcm: &[i16]) -> Result<(), String> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut w = hound::WavWriter::create(path, spec).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     for &s in pcm {
         w.write_sample(s).map_err(|e| e.to_string())?;
     }
@@ -110,7 +150,10 @@ pub fn write_wav(path: &Path, rate: u32, pcm: &[i16]) -> Result<(), String> {
 
 fn score(reference: &Path, degraded: &Path, band: Band) -> Result<f64, String> {
     let s = pesq::try_score(reference, degraded, band);
-    eprintln!("  PESQ {band:?} {} = {s:?}", degraded.file_name().and_then(|n| n.to_str()).unwrap_or("?"));
+    eprintln!(
+        "  PESQ {band:?} {} = {s:?}",
+        degraded.file_name().and_then(|n| n.to_str()).unwrap_or("?")
+    );
     s
 }
 
@@ -127,8 +170,17 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> (Vec<Line>, Vec<f64>) {
     let speech48 = speech::reference(dir.path());
     let speech8 = speech::convert(&speech48, &dir.join("speech-8k.wav"), 8000, 1, 0.0);
     let m = match (read_i16(&speech48), read_i16(&speech8)) {
-        (Ok(pcm48), Ok(pcm8)) => Material { speech48, pcm48, pcm8 },
-        (Err(e), _) | (_, Err(e)) => return (vec![Line::not_measured("PESQ", "speech material", &e, "-")], Vec::new()),
+        (Ok(pcm48), Ok(pcm8)) => Material {
+            speech48,
+            pcm48,
+            pcm8,
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            return (
+                vec![Line::not_measured("PESQ", "speech material", &e, "-")],
+                Vec::new(),
+            )
+        }
     };
     let talk = Duration::from_secs_f64(speech::duration_secs(&m.speech48) + 0.8);
     let mut lines = Vec::new();
@@ -159,12 +211,19 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> (Vec<Line>, Vec<f64>) {
                     output: out.clone(),
                     talk,
                 };
-                match loopback_call::run(&call).and_then(|r| score(&m.speech48, &out, band).map(|s| (r, s))) {
+                match loopback_call::run(&call)
+                    .and_then(|r| score(&m.speech48, &out, band).map(|s| (r, s)))
+                {
                     Ok((r, s)) => {
                         scores.push(s);
-                        let kbps = r.sender.bytes_sent as f64 * 8.0 / (r.sender.packets_sent.max(1) as f64 * 0.020) / 1000.0;
+                        let kbps = r.sender.bytes_sent as f64 * 8.0
+                            / (r.sender.packets_sent.max(1) as f64 * 0.020)
+                            / 1000.0;
                         notes.push(match codec {
-                            Codec::Opus => format!("{s:.2} at {kbps:.0} kbit/s, FEC rebuilt {} of {} lost", r.receiver.fec_recovered, r.receiver.packets_lost),
+                            Codec::Opus => format!(
+                                "{s:.2} at {kbps:.0} kbit/s, FEC rebuilt {} of {} lost",
+                                r.receiver.fec_recovered, r.receiver.packets_lost
+                            ),
                             _ => format!("{s:.2}"),
                         });
                     }
@@ -177,7 +236,10 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> (Vec<Line>, Vec<f64>) {
             match codec {
                 Codec::Opus => {
                     for (name, fec) in [("libopus PLC", false), ("libopus FEC", true)] {
-                        let p = dir.join(format!("{}-{slug}.wav", if fec { "libopus-fec" } else { "libopus-plc" }));
+                        let p = dir.join(format!(
+                            "{}-{slug}.wav",
+                            if fec { "libopus-fec" } else { "libopus-plc" }
+                        ));
                         let s = offline::opus(&m.pcm48, &pattern, fec)
                             .and_then(|pcm| write_wav(&p, 48_000, &pcm))
                             .and_then(|_| score(&m.speech48, &p, band));
@@ -194,27 +256,50 @@ pub fn run(dir: &TestDir, with_baresip: bool) -> (Vec<Line>, Vec<f64>) {
             }
             // baresip ↔ baresip through the same relay and seed.
             let baresip = if with_baresip {
-                baresip_call::call(dir, &format!("b-{slug}"), bcodec, &m.speech48, Impairment::with_loss(c.loss.clone()), c.seed)
-                    .and_then(|r| {
-                        if let (Codec::Opus, Some(c)) = (codec, r.cpu_percent) {
-                            baresip_opus_cpu.push(c);
-                        }
-                        score(&m.speech48, &r.received, band)
-                    })
+                baresip_call::call(
+                    dir,
+                    &format!("b-{slug}"),
+                    bcodec,
+                    &m.speech48,
+                    Impairment::with_loss(c.loss.clone()),
+                    c.seed,
+                )
+                .and_then(|r| {
+                    if let (Codec::Opus, Some(c)) = (codec, r.cpu_percent) {
+                        baresip_opus_cpu.push(c);
+                    }
+                    score(&m.speech48, &r.received, band)
+                })
             } else {
                 Err("skipped (--no-baresip)".into())
             };
             refs.push(format!("baresip {}", fmt2(&baresip)));
             let (target_text, verdict) = judge(&target(codec, &c), &ours, &baresip);
             let what = match codec {
-                Codec::Opus => format!("Opus PESQ-WB, {} (libopus at {} kbit/s)", c.label, offline::OPUS_BITRATE / 1000),
+                Codec::Opus => format!(
+                    "Opus PESQ-WB, {} (libopus at {} kbit/s)",
+                    c.label,
+                    offline::OPUS_BITRATE / 1000
+                ),
                 _ => format!("G.711 µ-law PESQ-NB, {}", c.label),
             };
             let ours_text = match &ours {
-                Ok(_) => format!("{} (median of {}: {})", fmt2(&ours), scores.len(), notes.join("; ")),
+                Ok(_) => format!(
+                    "{} (median of {}: {})",
+                    fmt2(&ours),
+                    scores.len(),
+                    notes.join("; ")
+                ),
                 Err(_) => fmt2(&ours),
             };
-            lines.push(Line::new("PESQ", &what, ours_text, refs.join("; "), &target_text, verdict));
+            lines.push(Line::new(
+                "PESQ",
+                &what,
+                ours_text,
+                refs.join("; "),
+                &target_text,
+                verdict,
+            ));
         }
     }
     (lines, baresip_opus_cpu)

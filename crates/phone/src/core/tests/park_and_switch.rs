@@ -8,7 +8,14 @@ use crate::api::*;
 use crate::core::io::{Command, Done};
 
 fn dial(w: &mut Wire, from: &str, to: &str) -> CallId {
-    match w.ask(from, Command::Dial { target: format!("sip:{to}@{to}.test"), opts: opts() }, 1) {
+    match w.ask(
+        from,
+        Command::Dial {
+            target: format!("sip:{to}@{to}.test"),
+            opts: opts(),
+        },
+        1,
+    ) {
         Ok(Done::Call(id)) => id,
         other => panic!("{from} could not call {to}: {other:?}"),
     }
@@ -33,7 +40,11 @@ fn only_active(w: &Wire, name: &str, id: CallId) {
     let calls = w.calls(name);
     let active: Vec<CallId> = calls.iter().filter(|c| c.active).map(|c| c.id).collect();
     assert_eq!(active, vec![id], "{name}: {calls:#?}");
-    assert_eq!(w.phone(name).routed, Some(id), "{name}'s microphone and speaker go to the active call");
+    assert_eq!(
+        w.phone(name).routed,
+        Some(id),
+        "{name}'s microphone and speaker go to the active call"
+    );
 }
 
 #[test]
@@ -42,7 +53,15 @@ fn answer_while_busy_parks_then_switch_and_park() {
     let a = dial(&mut w, "alice", "bob");
     let b1 = rang(&mut w, "bob");
     assert_eq!(w.call("bob", b1).account, "sip:bob@bob.test");
-    w.ask("bob", Command::Answer { id: b1, opts: opts() }, 100).unwrap();
+    w.ask(
+        "bob",
+        Command::Answer {
+            id: b1,
+            opts: opts(),
+        },
+        100,
+    )
+    .unwrap();
     assert_eq!(w.call("bob", b1).state, CallState::Answered);
     assert_eq!(w.call("alice", a).state, CallState::Answered);
     only_active(&w, "bob", b1);
@@ -52,32 +71,57 @@ fn answer_while_busy_parks_then_switch_and_park() {
     let c = dial(&mut w, "carol", "bob");
     let b2 = rang(&mut w, "bob");
     let e = w.ask("bob", Command::SwitchTo { id: b2 }, 1).unwrap_err();
-    assert_eq!(e.to_string(), format!("call {b2} is not connected, so it cannot be made active"));
+    assert_eq!(
+        e.to_string(),
+        format!("call {b2} is not connected, so it cannot be made active")
+    );
 
     // Answering while busy parks alice's call first.
-    w.ask("bob", Command::Answer { id: b2, opts: opts() }, 200).unwrap();
+    w.ask(
+        "bob",
+        Command::Answer {
+            id: b2,
+            opts: opts(),
+        },
+        200,
+    )
+    .unwrap();
     only_active(&w, "bob", b2);
-    assert!(w.call("bob", b1).parked_since_ms.is_some() && w.call("bob", b2).parked_since_ms.is_none());
+    assert!(
+        w.call("bob", b1).parked_since_ms.is_some() && w.call("bob", b2).parked_since_ms.is_none()
+    );
     assert!(w.call("alice", a).held_by_remote, "alice hears she is held");
     assert!(!w.call("carol", c).held_by_remote);
 
     // Switch back and forth: one step each, and the far ends follow.
     for round in 0..3 {
-        let (to, other, to_peer, other_peer, to_id, other_id) =
-            if round % 2 == 0 { (b1, b2, "alice", "carol", a, c) } else { (b2, b1, "carol", "alice", c, a) };
+        let (to, other, to_peer, other_peer, to_id, other_id) = if round % 2 == 0 {
+            (b1, b2, "alice", "carol", a, c)
+        } else {
+            (b2, b1, "carol", "alice", c, a)
+        };
         w.command("bob", Command::SwitchTo { id: to });
         w.run_for(1);
         only_active(&w, "bob", to);
         w.run_for(200);
-        assert!(!w.call(to_peer, to_id).held_by_remote, "round {round}: {to_peer} resumed");
-        assert!(w.call(other_peer, other_id).held_by_remote, "round {round}: {other_peer} held");
+        assert!(
+            !w.call(to_peer, to_id).held_by_remote,
+            "round {round}: {to_peer} resumed"
+        );
+        assert!(
+            w.call(other_peer, other_id).held_by_remote,
+            "round {round}: {other_peer} held"
+        );
         assert!(w.call("bob", other).parked_since_ms.is_some());
     }
 
     // Park the active call (alice's, after 3 rounds): nothing is active, nobody hears bob.
     only_active(&w, "bob", b1);
     w.ask("bob", Command::Park { id: b1 }, 200).unwrap();
-    assert!(w.calls("bob").iter().all(|x| !x.active && x.parked_since_ms.is_some()));
+    assert!(w
+        .calls("bob")
+        .iter()
+        .all(|x| !x.active && x.parked_since_ms.is_some()));
     assert_eq!(w.phone("bob").routed, None);
 
     // alice holds bob back: bob sees it on that call.
@@ -96,9 +140,19 @@ fn answer_while_busy_parks_then_switch_and_park() {
     w.ask("alice", Command::Hangup { id: a }, 100).unwrap();
     assert!(w.calls("bob").is_empty());
     let finished = &w.phone("bob").finished;
-    assert_eq!(finished.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![b2, b1], "each call recorded once");
-    assert!(finished.iter().all(|(_, r)| r.outcome == hookflash_store::CallOutcome::Answered));
-    assert_eq!(w.phone("bob").begun, vec![b1, b2], "rows begun when the calls rang");
+    assert_eq!(
+        finished.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        vec![b2, b1],
+        "each call recorded once"
+    );
+    assert!(finished
+        .iter()
+        .all(|(_, r)| r.outcome == hookflash_store::CallOutcome::Answered));
+    assert_eq!(
+        w.phone("bob").begun,
+        vec![b1, b2],
+        "rows begun when the calls rang"
+    );
 }
 
 /// 20 INVITEs within a second, all answered: exactly one call is active at every step, the 19
@@ -122,7 +176,11 @@ fn twenty_calls_in_one_second_stay_consistent() {
     w.run_for(200);
     let calls = w.calls("bob");
     assert_eq!(calls.len(), 20);
-    assert_eq!(calls.iter().filter(|c| c.parked_since_ms.is_some()).count(), 19, "{calls:#?}");
+    assert_eq!(
+        calls.iter().filter(|c| c.parked_since_ms.is_some()).count(),
+        19,
+        "{calls:#?}"
+    );
     for &id in ids.iter().step_by(3) {
         w.command("bob", Command::SwitchTo { id });
         w.run_for(5);
@@ -133,10 +191,22 @@ fn twenty_calls_in_one_second_stay_consistent() {
     // held_by_remote matches what the other side wants.
     w.run_for(30_000);
     let (a, b) = (w.calls("alice"), w.calls("bob"));
-    assert_eq!(a.iter().filter(|c| c.active).map(|c| c.id).collect::<Vec<_>>(), vec![alice_ids[19]]);
+    assert_eq!(
+        a.iter()
+            .filter(|c| c.active)
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        vec![alice_ids[19]]
+    );
     for (&ai, &bi) in alice_ids.iter().zip(&ids) {
-        let (ac, bc) = (a.iter().find(|c| c.id == ai).unwrap(), b.iter().find(|c| c.id == bi).unwrap());
-        assert!(ac.held_by_remote != bc.active && bc.held_by_remote != ac.active, "alice {ac:#?}\nbob {bc:#?}");
+        let (ac, bc) = (
+            a.iter().find(|c| c.id == ai).unwrap(),
+            b.iter().find(|c| c.id == bi).unwrap(),
+        );
+        assert!(
+            ac.held_by_remote != bc.active && bc.held_by_remote != ac.active,
+            "alice {ac:#?}\nbob {bc:#?}"
+        );
     }
     only_active(&w, "bob", *ids.iter().step_by(3).next_back().unwrap());
     for id in alice_ids {
@@ -146,28 +216,57 @@ fn twenty_calls_in_one_second_stay_consistent() {
     assert!(w.calls("bob").is_empty() && w.calls("alice").is_empty());
     let finished = &w.phone("bob").finished;
     assert_eq!(finished.len(), 20, "each call recorded once");
-    assert!(finished.iter().all(|(_, r)| r.outcome == hookflash_store::CallOutcome::Answered));
+    assert!(finished
+        .iter()
+        .all(|(_, r)| r.outcome == hookflash_store::CallOutcome::Answered));
 }
 
 /// A call parked longer than the recall time comes back as its own `ParkRecall` event, once.
 #[test]
 fn a_call_parked_too_long_is_recalled_once() {
     let mut w = Wire::new(&["alice", "bob"]);
-    w.ask("bob", Command::SetParkRecallMs(Some(120_000)), 1).unwrap();
+    w.ask("bob", Command::SetParkRecallMs(Some(120_000)), 1)
+        .unwrap();
     dial(&mut w, "alice", "bob");
     let id = rang(&mut w, "bob");
-    w.ask("bob", Command::Answer { id, opts: opts() }, 100).unwrap();
+    w.ask("bob", Command::Answer { id, opts: opts() }, 100)
+        .unwrap();
     w.ask("bob", Command::Park { id }, 100).unwrap();
     w.take_events("bob");
     w.run_for(119_000);
-    assert!(!w.take_events("bob").iter().any(|e| matches!(e, PhoneEvent::ParkRecall { .. })), "not before two minutes");
+    assert!(
+        !w.take_events("bob")
+            .iter()
+            .any(|e| matches!(e, PhoneEvent::ParkRecall { .. })),
+        "not before two minutes"
+    );
     w.run_for(2_000);
-    let recalls: Vec<PhoneEvent> = w.take_events("bob").into_iter().filter(|e| matches!(e, PhoneEvent::ParkRecall { .. })).collect();
-    let [PhoneEvent::ParkRecall { call_id, who, parked_mins, message }] = &recalls[..] else { panic!("one recall: {recalls:#?}") };
+    let recalls: Vec<PhoneEvent> = w
+        .take_events("bob")
+        .into_iter()
+        .filter(|e| matches!(e, PhoneEvent::ParkRecall { .. }))
+        .collect();
+    let [PhoneEvent::ParkRecall {
+        call_id,
+        who,
+        parked_mins,
+        message,
+    }] = &recalls[..]
+    else {
+        panic!("one recall: {recalls:#?}")
+    };
     assert_eq!((*call_id, *parked_mins), (id, 2));
-    assert!(who.contains("alice") && message.contains("has been parked"), "{who} / {message}");
+    assert!(
+        who.contains("alice") && message.contains("has been parked"),
+        "{who} / {message}"
+    );
     w.run_for(600_000);
-    assert!(!w.take_events("bob").iter().any(|e| matches!(e, PhoneEvent::ParkRecall { .. })), "once per park");
+    assert!(
+        !w.take_events("bob")
+            .iter()
+            .any(|e| matches!(e, PhoneEvent::ParkRecall { .. })),
+        "once per park"
+    );
 }
 
 /// The caller gives up while it rings: the callee's call ends missed, the caller's cancelled,
@@ -182,21 +281,45 @@ fn caller_cancel_and_busy_reject_are_recorded_once() {
     w.ask("alice", Command::Hangup { id: a }, 100).unwrap();
     assert!(w.calls("alice").is_empty() && w.calls("bob").is_empty());
     assert_eq!(w.phone("bob").finished.len(), 1);
-    assert_eq!(w.phone("bob").finished[0].1.outcome, hookflash_store::CallOutcome::Missed);
+    assert_eq!(
+        w.phone("bob").finished[0].1.outcome,
+        hookflash_store::CallOutcome::Missed
+    );
     assert_eq!(w.phone("alice").finished.len(), 1);
-    assert_eq!(w.phone("alice").finished[0].1.outcome, hookflash_store::CallOutcome::Cancelled);
+    assert_eq!(
+        w.phone("alice").finished[0].1.outcome,
+        hookflash_store::CallOutcome::Cancelled
+    );
 
     let a2 = dial(&mut w, "alice", "bob");
     let b2 = rang(&mut w, "bob");
     w.take_events("alice");
-    w.ask("bob", Command::Reject { id: b2, status: 486 }, 100).unwrap();
+    w.ask(
+        "bob",
+        Command::Reject {
+            id: b2,
+            status: 486,
+        },
+        100,
+    )
+    .unwrap();
     let ended = w.take_events("alice");
     let message = ended.iter().find_map(|e| match e {
-        PhoneEvent::CallEnded { call, reason: EndReason::Failed { status: 486, .. }, message } if call.id == a2 => Some(message.clone()),
+        PhoneEvent::CallEnded {
+            call,
+            reason: EndReason::Failed { status: 486, .. },
+            message,
+        } if call.id == a2 => Some(message.clone()),
         _ => None,
     });
-    assert!(message.is_some_and(|m| m.starts_with("call rejected (486")), "{ended:#?}");
-    assert_eq!(w.phone("bob").finished[1].1.outcome, hookflash_store::CallOutcome::Rejected);
+    assert!(
+        message.is_some_and(|m| m.starts_with("call rejected (486")),
+        "{ended:#?}"
+    );
+    assert_eq!(
+        w.phone("bob").finished[1].1.outcome,
+        hookflash_store::CallOutcome::Rejected
+    );
 }
 
 /// A reject that is refused (the call is already answered) changes nothing: when the far end
@@ -206,11 +329,30 @@ fn a_refused_reject_leaves_the_call_to_end_normally() {
     let mut w = Wire::new(&["alice", "bob"]);
     let a = dial(&mut w, "alice", "bob");
     let b = rang(&mut w, "bob");
-    w.ask("bob", Command::Answer { id: b, opts: opts() }, 100).unwrap();
-    let e = w.ask("bob", Command::Reject { id: b, status: 486 }, 10).unwrap_err();
+    w.ask(
+        "bob",
+        Command::Answer {
+            id: b,
+            opts: opts(),
+        },
+        100,
+    )
+    .unwrap();
+    let e = w
+        .ask("bob", Command::Reject { id: b, status: 486 }, 10)
+        .unwrap_err();
     assert_eq!(e.to_string(), format!("call {b} is not ringing here"));
     w.take_events("bob");
     w.ask("alice", Command::Hangup { id: a }, 100).unwrap();
-    assert!(w.calls("bob").is_empty(), "bob's call ended when alice hung up");
-    assert!(w.take_events("bob").iter().any(|e| matches!(e, PhoneEvent::CallEnded { reason: EndReason::RemoteHangup, .. })));
+    assert!(
+        w.calls("bob").is_empty(),
+        "bob's call ended when alice hung up"
+    );
+    assert!(w.take_events("bob").iter().any(|e| matches!(
+        e,
+        PhoneEvent::CallEnded {
+            reason: EndReason::RemoteHangup,
+            ..
+        }
+    )));
 }

@@ -10,10 +10,10 @@ use crate::api::*;
 use crate::core::account::{Account, AccountSetup};
 use crate::core::io::*;
 use crate::core::PhoneCore;
-use hookflash_sip::invite::{Answer, InviteOutcome};
 use hookflash_sip::dialog_events::Ended;
-use hookflash_sip::replaces::Replaces;
 use hookflash_sip::dtls_srtp::Fingerprint;
+use hookflash_sip::invite::{Answer, InviteOutcome};
+use hookflash_sip::replaces::Replaces;
 use hookflash_sip::sdes::{Key as SrtpKey, KEY_LEN};
 use hookflash_sip::sdp::LocalKeys;
 use hookflash_sip::{Method, NameAddr, Request, SipUri};
@@ -90,7 +90,13 @@ pub struct Wire {
 }
 
 pub fn opts() -> CallOptions {
-    CallOptions { audio_in: AudioEndpoint::Null, audio_out: AudioEndpoint::Null, codecs: vec![CodecName::Pcmu], caller_id: None, from: None }
+    CallOptions {
+        audio_in: AudioEndpoint::Null,
+        audio_out: AudioEndpoint::Null,
+        codecs: vec![CodecName::Pcmu],
+        caller_id: None,
+        from: None,
+    }
 }
 
 /// `sip:<user>@<user>.test`, not registering.
@@ -139,7 +145,12 @@ impl Wire {
     /// Phones named so, each with one account (`sip:<name>@<name>.test`), at virtual time
     /// 1 000 000 ms.
     pub fn new(names: &[&str]) -> Wire {
-        Wire::with_accounts(names.iter().map(|n| (*n, vec![account_config(n)])).collect())
+        Wire::with_accounts(
+            names
+                .iter()
+                .map(|n| (*n, vec![account_config(n)]))
+                .collect(),
+        )
     }
 
     /// Phones with these accounts; an INVITE reaches the account whose user it names.
@@ -150,9 +161,16 @@ impl Wire {
             .enumerate()
             .map(|(i, (name, configs))| Phone {
                 name: name.to_string(),
-                users: configs.iter().map(|c| SipUri::parse("aor", &c.aor).unwrap().user().unwrap()).collect(),
+                users: configs
+                    .iter()
+                    .map(|c| SipUri::parse("aor", &c.aor).unwrap().user().unwrap())
+                    .collect(),
                 invites: Vec::new(),
-                core: PhoneCore::new(configs.iter().map(|c| account(c, i + 1)).collect(), now, 7 + i as u64),
+                core: PhoneCore::new(
+                    configs.iter().map(|c| account(c, i + 1)).collect(),
+                    now,
+                    7 + i as u64,
+                ),
                 events: Vec::new(),
                 replies: HashMap::new(),
                 begun: Vec::new(),
@@ -178,12 +196,18 @@ impl Wire {
             next_ticket: 0,
             transferee: None,
             refer_to_peer: false,
-            answer_capabilities: hookflash_sip::capabilities::Capabilities { refer: Some(true), replaces: Some(true) },
+            answer_capabilities: hookflash_sip::capabilities::Capabilities {
+                refer: Some(true),
+                replaces: Some(true),
+            },
         }
     }
 
     pub fn index(&self, name: &str) -> usize {
-        self.phones.iter().position(|p| p.name == name).unwrap_or_else(|| panic!("no phone {name}"))
+        self.phones
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no phone {name}"))
     }
 
     pub fn phone(&self, name: &str) -> &Phone {
@@ -196,7 +220,11 @@ impl Wire {
 
     pub fn call(&self, name: &str, id: CallId) -> CallInfo {
         let calls = self.calls(name);
-        calls.iter().find(|c| c.id == id).cloned().unwrap_or_else(|| panic!("{name} has no call {id}: {calls:#?}"))
+        calls
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} has no call {id}: {calls:#?}"))
     }
 
     /// Gives `name` a command; returns its ticket (see `reply`).
@@ -211,7 +239,10 @@ impl Wire {
     /// The reply to a command, once it came (run the wire first).
     pub fn reply(&mut self, name: &str, ticket: Ticket) -> Result<Done, PhoneError> {
         let p = self.index(name);
-        self.phones[p].replies.remove(&ticket).unwrap_or_else(|| panic!("{name} has not replied to command {ticket} yet"))
+        self.phones[p]
+            .replies
+            .remove(&ticket)
+            .unwrap_or_else(|| panic!("{name} has not replied to command {ticket} yet"))
     }
 
     /// Gives a command, lets the wire run `ms`, and returns the reply.
@@ -233,7 +264,12 @@ impl Wire {
         let until = self.now + ms;
         loop {
             let next_msg = self.queue.keys().next().map(|(at, _)| *at);
-            let next_timer = self.phones.iter().enumerate().filter_map(|(i, p)| p.core.next_timeout().map(|t| (t, i))).min();
+            let next_timer = self
+                .phones
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.core.next_timeout().map(|t| (t, i)))
+                .min();
             let msg_first = match (next_msg, next_timer) {
                 (Some(m), Some((t, _))) => m <= t,
                 (Some(_), None) => true,
@@ -265,7 +301,9 @@ impl Wire {
     pub fn refer(&mut self, from: &str, id: CallId, refer_to: Option<&str>) {
         let p = self.index(from);
         let (q, sip_call_id) = {
-            let (_, d, (q, _)) = self.peer_of(p, id).unwrap_or_else(|| panic!("{from} has no call {id} with a peer"));
+            let (_, d, (q, _)) = self
+                .peer_of(p, id)
+                .unwrap_or_else(|| panic!("{from} has no call {id} with a peer"));
             (q, d.sip_call_id.clone())
         };
         let key = self.key(q, Key::Refer(p));
@@ -276,16 +314,31 @@ impl Wire {
             from: None,
             to: None,
             contact: None,
-            headers: refer_to.map(|t| ("Refer-To".to_string(), t.to_string())).into_iter().collect(),
+            headers: refer_to
+                .map(|t| ("Refer-To".to_string(), t.to_string()))
+                .into_iter()
+                .collect(),
             body: Vec::new(),
         };
-        self.send(q, Input::Sip(SipInput::Refer { sip_call_id, request, key }), LATENCY_MS);
+        self.send(
+            q,
+            Input::Sip(SipInput::Refer {
+                sip_call_id,
+                request,
+                key,
+            }),
+            LATENCY_MS,
+        );
     }
 
     /// The SIP Call-ID of `name`'s call `id`.
     pub fn sip_call_id(&self, name: &str, id: CallId) -> String {
         let p = self.index(name);
-        self.dialogs.iter().find(|d| d.caller == (p, id) || d.callee == Some((p, id))).map(|d| d.sip_call_id.clone()).unwrap_or_else(|| panic!("{name} has no call {id}"))
+        self.dialogs
+            .iter()
+            .find(|d| d.caller == (p, id) || d.callee == Some((p, id)))
+            .map(|d| d.sip_call_id.clone())
+            .unwrap_or_else(|| panic!("{name} has no call {id}"))
     }
 
     fn send(&mut self, to: usize, input: Input, delay: i64) {
@@ -344,20 +397,51 @@ impl Wire {
                 self.next_port += 2;
                 let port = self.next_port;
                 // A key as distinct as the port (no cryptography happens on the wire here).
-                let keys = LocalKeys { sdes: SrtpKey([port as u8; KEY_LEN]), fingerprint: Some(Fingerprint { hash: "sha-256".into(), value: vec![p as u8; 32] }), ice: None };
-                self.send(p, Input::Media(MediaInput::Bound { id, result: Ok(RtpSocket { port, keys }) }), 0);
+                let keys = LocalKeys {
+                    sdes: SrtpKey([port as u8; KEY_LEN]),
+                    fingerprint: Some(Fingerprint {
+                        hash: "sha-256".into(),
+                        value: vec![p as u8; 32],
+                    }),
+                    ice: None,
+                };
+                self.send(
+                    p,
+                    Input::Media(MediaInput::Bound {
+                        id,
+                        result: Ok(RtpSocket { port, keys }),
+                    }),
+                    0,
+                );
             }
             MediaOutput::Start { id, .. } => {
                 self.phones[p].media.insert(id, true);
-                self.send(p, Input::Media(MediaInput::Started { id, result: Ok(()) }), 0);
+                self.send(
+                    p,
+                    Input::Media(MediaInput::Started { id, result: Ok(()) }),
+                    0,
+                );
             }
             MediaOutput::Route { active } => self.phones[p].routed = active,
             MediaOutput::Conference { members } => self.phones[p].mixed = members,
             MediaOutput::MeasureConference => {
                 // A meter that says -20 dBFS for each party mixed (and a stray call it must drop).
-                let mut levels: Vec<PartyLevel> = self.phones[p].mixed.iter().map(|id| PartyLevel { call_id: Some(*id), dbfs: -20.0 }).collect();
-                levels.push(PartyLevel { call_id: None, dbfs: -30.0 });
-                levels.push(PartyLevel { call_id: Some(999), dbfs: -10.0 });
+                let mut levels: Vec<PartyLevel> = self.phones[p]
+                    .mixed
+                    .iter()
+                    .map(|id| PartyLevel {
+                        call_id: Some(*id),
+                        dbfs: -20.0,
+                    })
+                    .collect();
+                levels.push(PartyLevel {
+                    call_id: None,
+                    dbfs: -30.0,
+                });
+                levels.push(PartyLevel {
+                    call_id: Some(999),
+                    dbfs: -10.0,
+                });
                 self.send(p, Input::Media(MediaInput::ConferenceLevels { levels }), 0);
             }
             MediaOutput::ConferenceMute { id, muted } => {
@@ -381,76 +465,182 @@ impl Wire {
         }
         match s {
             SipOutput::Invite { id, invite, .. } => {
-                self.send(p, Input::Sip(SipInput::InviteSent { id, result: Ok(()) }), 0);
+                self.send(
+                    p,
+                    Input::Sip(SipInput::InviteSent { id, result: Ok(()) }),
+                    0,
+                );
                 self.phones[p].invites.push((*invite).clone());
                 let user = invite.callee.user().unwrap_or_default();
-                let found = self.phones.iter().enumerate().find_map(|(q, x)| x.users.iter().position(|u| *u == user).map(|a| (q, a)));
+                let found = self
+                    .phones
+                    .iter()
+                    .enumerate()
+                    .find_map(|(q, x)| x.users.iter().position(|u| *u == user).map(|a| (q, a)));
                 let Some((q, account)) = found else {
-                    let outcome = InviteOutcome::Refused { status: 404, reason: "Not Found".into() };
-                    return self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
+                    let outcome = InviteOutcome::Refused {
+                        status: 404,
+                        reason: "Not Found".into(),
+                    };
+                    return self.send(
+                        p,
+                        Input::Sip(SipInput::InviteOutcome { id, outcome }),
+                        2 * LATENCY_MS,
+                    );
                 };
                 // An INVITE with Replaces: the SIP layer answers 481 itself when it names no
                 // dialog of the callee's.
-                let replaces = invite.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("replaces")).map(|(_, v)| Replaces::parse(v).unwrap());
+                let replaces = invite
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("replaces"))
+                    .map(|(_, v)| Replaces::parse(v).unwrap());
                 if let Some(r) = &replaces {
-                    if !self.dialogs.iter().any(|d| d.sip_call_id == r.call_id && (d.caller.0 == q || d.callee.is_some_and(|c| c.0 == q))) {
-                        let outcome = InviteOutcome::Refused { status: 481, reason: "Call/Transaction Does Not Exist".into() };
-                        return self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
+                    if !self.dialogs.iter().any(|d| {
+                        d.sip_call_id == r.call_id
+                            && (d.caller.0 == q || d.callee.is_some_and(|c| c.0 == q))
+                    }) {
+                        let outcome = InviteOutcome::Refused {
+                            status: 481,
+                            reason: "Call/Transaction Does Not Exist".into(),
+                        };
+                        return self.send(
+                            p,
+                            Input::Sip(SipInput::InviteOutcome { id, outcome }),
+                            2 * LATENCY_MS,
+                        );
                     }
                 }
                 let key = self.key(q, Key::Invite(self.dialogs.len()));
-                self.dialogs.push(Dialog { sip_call_id: invite.call_id.clone(), caller: (p, id), callee: None, invite_key: (q, key) });
+                self.dialogs.push(Dialog {
+                    sip_call_id: invite.call_id.clone(),
+                    caller: (p, id),
+                    callee: None,
+                    invite_key: (q, key),
+                });
                 let request = Request {
                     method: Method::Invite,
                     uri: invite.callee.to_string(),
                     call_id: invite.call_id,
-                    from: Some(NameAddr { display_name: None, uri: invite.caller.to_string(), tag: Some("a".into()) }),
-                    to: Some(NameAddr { display_name: None, uri: invite.callee.to_string(), tag: None }),
+                    from: Some(NameAddr {
+                        display_name: None,
+                        uri: invite.caller.to_string(),
+                        tag: Some("a".into()),
+                    }),
+                    to: Some(NameAddr {
+                        display_name: None,
+                        uri: invite.callee.to_string(),
+                        tag: None,
+                    }),
                     contact: Some(invite.contact),
                     headers: invite.headers,
                     body: invite.sdp,
                 };
-                self.send(q, Input::Sip(SipInput::NewInvite { account, key, request, utc_offset_secs: 0, replaces }), LATENCY_MS);
+                self.send(
+                    q,
+                    Input::Sip(SipInput::NewInvite {
+                        account,
+                        key,
+                        request,
+                        utc_offset_secs: 0,
+                        replaces,
+                    }),
+                    LATENCY_MS,
+                );
             }
             SipOutput::RefuseInvite { key, status, .. } => {
                 if let Some(Key::Invite(d)) = self.keys.remove(&(p, key)) {
                     let (cp, cid) = self.dialogs[d].caller;
-                    let outcome = InviteOutcome::Refused { status, reason: "Refused".into() };
-                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                    let outcome = InviteOutcome::Refused {
+                        status,
+                        reason: "Refused".into(),
+                    };
+                    self.send(
+                        cp,
+                        Input::Sip(SipInput::InviteOutcome { id: cid, outcome }),
+                        LATENCY_MS,
+                    );
                 }
             }
             SipOutput::Take { key, id, .. } => {
-                let Some(d) = self.dialogs.iter().position(|d| d.invite_key == (p, key)) else { return };
+                let Some(d) = self.dialogs.iter().position(|d| d.invite_key == (p, key)) else {
+                    return;
+                };
                 self.dialogs[d].callee = Some((p, id));
                 self.send(p, Input::Sip(SipInput::Taken { id, result: Ok(()) }), 0);
-                let (cp, sip_call_id) = (self.dialogs[d].caller.0, self.dialogs[d].sip_call_id.clone());
-                self.send(cp, Input::Sip(SipInput::Early { sip_call_id, sdp: None }), LATENCY_MS);
+                let (cp, sip_call_id) = (
+                    self.dialogs[d].caller.0,
+                    self.dialogs[d].sip_call_id.clone(),
+                );
+                self.send(
+                    cp,
+                    Input::Sip(SipInput::Early {
+                        sip_call_id,
+                        sdp: None,
+                    }),
+                    LATENCY_MS,
+                );
             }
             SipOutput::Accept { id, sdp } => {
                 if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
                     let capabilities = self.answer_capabilities;
-                    let outcome = InviteOutcome::Answered { sdp: String::from_utf8(sdp).unwrap(), capabilities };
-                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                    let outcome = InviteOutcome::Answered {
+                        sdp: String::from_utf8(sdp).unwrap(),
+                        capabilities,
+                    };
+                    self.send(
+                        cp,
+                        Input::Sip(SipInput::InviteOutcome { id: cid, outcome }),
+                        LATENCY_MS,
+                    );
                 }
             }
             SipOutput::Reject { id, status } => {
                 if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
-                    let outcome = InviteOutcome::Refused { status, reason: "Rejected".into() };
-                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                    let outcome = InviteOutcome::Refused {
+                        status,
+                        reason: "Rejected".into(),
+                    };
+                    self.send(
+                        cp,
+                        Input::Sip(SipInput::InviteOutcome { id: cid, outcome }),
+                        LATENCY_MS,
+                    );
                 }
             }
             SipOutput::Cancel { id } => {
                 if let Some((_, d, (q, _))) = self.peer_of(p, id) {
                     let sip_call_id = d.sip_call_id.clone();
-                    self.send(q, Input::Sip(SipInput::DialogEnded { sip_call_id, why: Ended::Cancelled }), LATENCY_MS);
+                    self.send(
+                        q,
+                        Input::Sip(SipInput::DialogEnded {
+                            sip_call_id,
+                            why: Ended::Cancelled,
+                        }),
+                        LATENCY_MS,
+                    );
                 }
-                let outcome = InviteOutcome::Refused { status: 487, reason: "Request Terminated".into() };
-                self.send(p, Input::Sip(SipInput::InviteOutcome { id, outcome }), 2 * LATENCY_MS);
+                let outcome = InviteOutcome::Refused {
+                    status: 487,
+                    reason: "Request Terminated".into(),
+                };
+                self.send(
+                    p,
+                    Input::Sip(SipInput::InviteOutcome { id, outcome }),
+                    2 * LATENCY_MS,
+                );
             }
             SipOutput::Bye { id } => {
                 if let Some((_, d, (q, _))) = self.peer_of(p, id) {
                     let sip_call_id = d.sip_call_id.clone();
-                    self.send(q, Input::Sip(SipInput::DialogEnded { sip_call_id, why: Ended::Bye }), LATENCY_MS);
+                    self.send(
+                        q,
+                        Input::Sip(SipInput::DialogEnded {
+                            sip_call_id,
+                            why: Ended::Bye,
+                        }),
+                        LATENCY_MS,
+                    );
                 }
             }
             SipOutput::Reinvite { id, sdp } => match self.peer_of(p, id) {
@@ -458,9 +648,24 @@ impl Wire {
                     let sip_call_id = d.sip_call_id.clone();
                     let key = self.key(q, Key::Reinvite(p, id));
                     let sdp = String::from_utf8(sdp).unwrap();
-                    self.send(q, Input::Sip(SipInput::Reinvite { sip_call_id, sdp, key }), LATENCY_MS);
+                    self.send(
+                        q,
+                        Input::Sip(SipInput::Reinvite {
+                            sip_call_id,
+                            sdp,
+                            key,
+                        }),
+                        LATENCY_MS,
+                    );
                 }
-                None => self.send(p, Input::Sip(SipInput::ReinviteDone { id, result: Ok(None) }), 0),
+                None => self.send(
+                    p,
+                    Input::Sip(SipInput::ReinviteDone {
+                        id,
+                        result: Ok(None),
+                    }),
+                    0,
+                ),
             },
             SipOutput::Respond { key, status, sdp } => {
                 if let Some(Key::ReferFrom(from, id)) = self.keys.get(&(p, key)) {
@@ -470,9 +675,16 @@ impl Wire {
                     let answer = if (200..300).contains(&status) {
                         ReferAnswer::Accepted
                     } else {
-                        ReferAnswer::Refused { status, reason: "Refused".into() }
+                        ReferAnswer::Refused {
+                            status,
+                            reason: "Refused".into(),
+                        }
                     };
-                    return self.send(from, Input::Sip(SipInput::ReferAnswered { id, answer }), LATENCY_MS);
+                    return self.send(
+                        from,
+                        Input::Sip(SipInput::ReferAnswered { id, answer }),
+                        LATENCY_MS,
+                    );
                 }
                 if let Some(Key::Refer(from)) = self.keys.get(&(p, key)) {
                     let from = *from;
@@ -480,29 +692,66 @@ impl Wire {
                     return self.phones[from].refer_answers.push(status);
                 }
                 if let Some(Key::Reinvite(from, id)) = self.keys.remove(&(p, key)) {
-                    let body = sdp.map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
-                    let answer = Answer { status, reason: String::new(), body };
-                    self.send(from, Input::Sip(SipInput::ReinviteDone { id, result: Ok(Some(answer)) }), LATENCY_MS);
+                    let body = sdp
+                        .map(|b| String::from_utf8(b).unwrap())
+                        .unwrap_or_default();
+                    let answer = Answer {
+                        status,
+                        reason: String::new(),
+                        body,
+                    };
+                    self.send(
+                        from,
+                        Input::Sip(SipInput::ReinviteDone {
+                            id,
+                            result: Ok(Some(answer)),
+                        }),
+                        LATENCY_MS,
+                    );
                 }
             }
             SipOutput::Redirect { id, .. } => {
                 self.send(p, Input::Sip(SipInput::Redirected { id, sent: true }), 0);
                 if let Some((_, _, (cp, cid))) = self.peer_of(p, id) {
-                    let outcome = InviteOutcome::Refused { status: 302, reason: "Moved Temporarily".into() };
-                    self.send(cp, Input::Sip(SipInput::InviteOutcome { id: cid, outcome }), LATENCY_MS);
+                    let outcome = InviteOutcome::Refused {
+                        status: 302,
+                        reason: "Moved Temporarily".into(),
+                    };
+                    self.send(
+                        cp,
+                        Input::Sip(SipInput::InviteOutcome { id: cid, outcome }),
+                        LATENCY_MS,
+                    );
                 }
             }
-            SipOutput::Refer { id, target, replaces, .. } if self.refer_to_peer => {
+            SipOutput::Refer {
+                id,
+                target,
+                replaces,
+                ..
+            } if self.refer_to_peer => {
                 use crate::core::transfer::ReferAnswer;
                 self.phones[p].sip_log.push("refer");
                 let Some((_, d, (q, _))) = self.peer_of(p, id) else {
-                    return self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }), 0);
+                    return self.send(
+                        p,
+                        Input::Sip(SipInput::ReferAnswered {
+                            id,
+                            answer: ReferAnswer::NotConfirmed,
+                        }),
+                        0,
+                    );
                 };
                 let sip_call_id = d.sip_call_id.clone();
                 let refer_to = match replaces {
                     Some(other) => {
                         let call_id = self.sip_call_id(&self.phones[p].name.clone(), other);
-                        let r = Replaces { call_id, to_tag: "t".into(), from_tag: "f".into(), early_only: false };
+                        let r = Replaces {
+                            call_id,
+                            to_tag: "t".into(),
+                            from_tag: "f".into(),
+                            early_only: false,
+                        };
                         format!("<{target}?Replaces={}>", r.uri_escaped())
                     }
                     None => format!("<{target}>"),
@@ -518,48 +767,109 @@ impl Wire {
                     headers: vec![("Refer-To".to_string(), refer_to)],
                     body: Vec::new(),
                 };
-                self.send(q, Input::Sip(SipInput::Refer { sip_call_id, request, key }), LATENCY_MS);
+                self.send(
+                    q,
+                    Input::Sip(SipInput::Refer {
+                        sip_call_id,
+                        request,
+                        key,
+                    }),
+                    LATENCY_MS,
+                );
             }
             SipOutput::Refer { id, .. } => {
                 use crate::core::transfer::ReferAnswer;
                 self.phones[p].sip_log.push("refer");
                 let Some((status, notifies)) = self.transferee.clone() else {
-                    return self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: ReferAnswer::NotConfirmed }), 0);
+                    return self.send(
+                        p,
+                        Input::Sip(SipInput::ReferAnswered {
+                            id,
+                            answer: ReferAnswer::NotConfirmed,
+                        }),
+                        0,
+                    );
                 };
                 if !(200..300).contains(&status) {
-                    let answer = ReferAnswer::Refused { status, reason: "Forbidden".into() };
-                    return self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer }), 2 * LATENCY_MS);
+                    let answer = ReferAnswer::Refused {
+                        status,
+                        reason: "Forbidden".into(),
+                    };
+                    return self.send(
+                        p,
+                        Input::Sip(SipInput::ReferAnswered { id, answer }),
+                        2 * LATENCY_MS,
+                    );
                 }
-                self.send(p, Input::Sip(SipInput::ReferAnswered { id, answer: ReferAnswer::Accepted }), 2 * LATENCY_MS);
-                let Some((_, d, _)) = self.peer_of(p, id) else { return };
+                self.send(
+                    p,
+                    Input::Sip(SipInput::ReferAnswered {
+                        id,
+                        answer: ReferAnswer::Accepted,
+                    }),
+                    2 * LATENCY_MS,
+                );
+                let Some((_, d, _)) = self.peer_of(p, id) else {
+                    return;
+                };
                 let sip_call_id = d.sip_call_id.clone();
                 for (i, code) in notifies.into_iter().enumerate() {
                     let request = refer_notify(&sip_call_id, code);
                     self.next_key += 1;
                     let key = self.next_key;
-                    let input = SipInput::Notify { sip_call_id: sip_call_id.clone(), request, key };
+                    let input = SipInput::Notify {
+                        sip_call_id: sip_call_id.clone(),
+                        request,
+                        key,
+                    };
                     self.send(p, Input::Sip(input), (3 + i as i64) * LATENCY_MS);
                 }
             }
-            SipOutput::Register { account, expires } => {
-                self.send(p, Input::Sip(SipInput::Registered { account, result: Ok(expires), public: None }), 2 * LATENCY_MS)
-            }
-            SipOutput::KeepAlive { account, .. } => {
-                self.send(p, Input::Sip(SipInput::KeptAlive { account, result: Ok(()) }), LATENCY_MS)
-            }
-            SipOutput::NotifyRefer { id, status, last, .. } => {
+            SipOutput::Register { account, expires } => self.send(
+                p,
+                Input::Sip(SipInput::Registered {
+                    account,
+                    result: Ok(expires),
+                    public: None,
+                }),
+                2 * LATENCY_MS,
+            ),
+            SipOutput::KeepAlive { account, .. } => self.send(
+                p,
+                Input::Sip(SipInput::KeptAlive {
+                    account,
+                    result: Ok(()),
+                }),
+                LATENCY_MS,
+            ),
+            SipOutput::NotifyRefer {
+                id, status, last, ..
+            } => {
                 self.phones[p].notified.push((status, last));
                 if !self.refer_to_peer {
                     return;
                 }
-                let Some((_, d, (q, _))) = self.peer_of(p, id) else { return };
+                let Some((_, d, (q, _))) = self.peer_of(p, id) else {
+                    return;
+                };
                 let sip_call_id = d.sip_call_id.clone();
                 let request = refer_notify(&sip_call_id, status);
                 self.next_key += 1;
                 let key = self.next_key;
-                self.send(q, Input::Sip(SipInput::Notify { sip_call_id, request, key }), LATENCY_MS);
+                self.send(
+                    q,
+                    Input::Sip(SipInput::Notify {
+                        sip_call_id,
+                        request,
+                        key,
+                    }),
+                    LATENCY_MS,
+                );
             }
-            SipOutput::Release { .. } | SipOutput::Subscribe { .. } | SipOutput::Probe { .. } | SipOutput::Close => {}
+            SipOutput::Release { .. }
+            | SipOutput::Subscribe { .. }
+            | SipOutput::Probe { .. }
+            | SipOutput::Close => {}
         }
     }
 }
@@ -573,7 +883,10 @@ fn refer_notify(sip_call_id: &str, status: u16) -> Request {
         from: None,
         to: None,
         contact: None,
-        headers: vec![("Event".into(), "refer".into()), ("Content-Type".into(), "message/sipfrag".into())],
+        headers: vec![
+            ("Event".into(), "refer".into()),
+            ("Content-Type".into(), "message/sipfrag".into()),
+        ],
         body: format!("SIP/2.0 {status} Whatever\r\n").into_bytes(),
     }
 }

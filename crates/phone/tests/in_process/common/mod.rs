@@ -22,7 +22,11 @@ pub fn config(user: &str, dir: &std::path::Path) -> PhoneConfig {
 }
 
 /// The next event that satisfies `f` (panics after 10 s, naming `what`).
-pub async fn next_matching<F: Fn(&PhoneEvent) -> bool>(rx: &mut Receiver<PhoneEvent>, what: &str, f: F) -> PhoneEvent {
+pub async fn next_matching<F: Fn(&PhoneEvent) -> bool>(
+    rx: &mut Receiver<PhoneEvent>,
+    what: &str,
+    f: F,
+) -> PhoneEvent {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let ev = tokio::time::timeout_at(deadline, rx.recv())
