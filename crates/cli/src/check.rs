@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 
 /// What `check` found, before it is worded.
+#[derive(Clone)]
 pub struct Findings<'a> {
     pub account: &'a AccountConfig,
     pub status: Option<&'a AccountStatus>,
@@ -42,7 +43,18 @@ fn media_nat(a: &AccountConfig, probe: Option<&MediaServersProbe>) -> (String, O
         parts.push(format!("public media address {public}"));
     }
     if let Some(relay) = &p.relayed {
-        parts.push(format!("relay {relay} on the TURN server"));
+        use hookflash_phone::turn_uri::{parse, TurnVia};
+        let over = match a
+            .turn
+            .as_ref()
+            .and_then(|t| parse(&t.server).ok())
+            .map(|u| u.via)
+        {
+            Some(TurnVia::Tls) => " (reached over TLS)",
+            Some(TurnVia::Tcp) => " (reached over TCP)",
+            _ => "",
+        };
+        parts.push(format!("relay {relay} on the TURN server{over}"));
     }
     let problem = match (&a.turn, &p.relayed) {
         (Some(t), None) => Some(format!(
@@ -320,6 +332,16 @@ mod tests {
         let t = text(&v);
         assert!(t.contains("media path    ICE offered; public media address 203.0.113.9:40000; relay 198.51.100.1:50000 on the TURN server"), "{t}");
         assert_eq!(v["ready"].as_bool(), Some(true), "{t}");
+        let mut over_tls = a.clone();
+        over_tls.turn.as_mut().unwrap().server = "turns:turn.example".into();
+        let t = text(&report(&Findings {
+            account: &over_tls,
+            ..f.clone()
+        }));
+        assert!(
+            t.contains("relay 198.51.100.1:50000 on the TURN server (reached over TLS)"),
+            "{t}"
+        );
         let refused = MediaServersProbe {
             public: Some("203.0.113.9:40000".into()),
             relayed: None,

@@ -9,10 +9,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use tokio::net::UdpSocket;
 
 use crate::error::MediaError;
 use crate::stream::turn::{IceServers, Inbound, TurnClient};
+use crate::stream::turn_link::TurnLink;
 
 /// A bound RTP/RTCP socket pair.
 #[derive(Debug)]
@@ -21,6 +24,48 @@ pub struct RtpEndpoint {
     pub(crate) rtcp: UdpSocket,
     /// The sockets' TURN allocations (RTP, RTCP), which the call's transport then relays through.
     pub(crate) turn: [Option<TurnClient>; 2],
+    /// Their connections to the TURN server when it is reached over TCP or TLS.
+    pub(crate) turn_links: [Option<Arc<TurnLink>>; 2],
+}
+
+/// Sends `data` for `to` from `socket`, or over `link` when it is the TURN server's connection.
+pub(crate) fn send_now(
+    socket: &UdpSocket,
+    link: Option<&TurnLink>,
+    to: SocketAddr,
+    data: Vec<u8>,
+) -> std::io::Result<()> {
+    match link.filter(|l| l.server() == to) {
+        Some(l) => {
+            l.send(data);
+            Ok(())
+        }
+        None => socket.try_send_to(&data, to).map(|_| ()),
+    }
+}
+
+/// [`send_now`], waiting for the socket to take the datagram.
+pub(crate) async fn send(
+    socket: &UdpSocket,
+    link: Option<&TurnLink>,
+    to: SocketAddr,
+    data: &[u8],
+) -> std::io::Result<usize> {
+    match link.filter(|l| l.server() == to) {
+        Some(l) => {
+            l.send(data.to_vec());
+            Ok(data.len())
+        }
+        None => socket.send_to(data, to).await,
+    }
+}
+
+/// The next message from `link`'s server; never, without a link.
+pub(crate) async fn from_link(link: Option<&TurnLink>) -> Result<Vec<u8>, String> {
+    match link {
+        Some(l) => l.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// What one socket learned from the STUN/TURN servers.
@@ -63,6 +108,7 @@ impl RtpEndpoint {
                         rtp: a,
                         rtcp: b,
                         turn: [None, None],
+                        turn_links: [None, None],
                     });
                 }
                 continue;
@@ -73,6 +119,7 @@ impl RtpEndpoint {
                         rtp,
                         rtcp,
                         turn: [None, None],
+                        turn_links: [None, None],
                     })
                 }
                 Err(e) => last = e.to_string(),
@@ -101,9 +148,10 @@ impl RtpEndpoint {
             client.close(Instant::now());
             let socket = if i == 0 { &self.rtp } else { &self.rtcp };
             while let Some((to, data)) = client.poll_transmit() {
-                let _ = socket.try_send_to(&data, to);
+                let _ = send_now(socket, self.turn_links[i].as_deref(), to, data);
             }
         }
+        self.turn_links = [None, None];
     }
 
     /// Asks `servers`, from both sockets, for the address a NAT gives each (STUN Binding) and
@@ -114,11 +162,39 @@ impl RtpEndpoint {
         let start = Instant::now();
         let deadline = start + within;
         let mut clients: [Option<TurnClient>; 2] = [None, None];
+        // Over TCP/TLS each socket's client gets its own connection to the server first (an
+        // allocation belongs to one connection); without one that socket asks for no relay.
+        let mut links: [Option<Arc<TurnLink>>; 2] = [None, None];
+        let mut without_turn = servers.clone();
+        without_turn.turn = None;
+        if let Some(t) = servers.turn.as_ref().filter(|t| t.transport.is_stream()) {
+            let connect = || TurnLink::connect(t.addr, &t.transport, within);
+            let (rtp, rtcp) = tokio::join!(connect(), connect());
+            for (i, r) in [rtp, rtcp].into_iter().enumerate() {
+                match r {
+                    Ok(link) => links[i] = Some(Arc::new(link)),
+                    Err(e) => gathered.problems.push(e),
+                }
+            }
+        }
         for (i, socket) in [&self.rtp, &self.rtcp].into_iter().enumerate() {
             let local = socket
                 .local_addr()
                 .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-            match TurnClient::start(local, servers, start) {
+            let stream_failed = servers
+                .turn
+                .as_ref()
+                .is_some_and(|t| t.transport.is_stream())
+                && links[i].is_none();
+            let these = if stream_failed {
+                &without_turn
+            } else {
+                servers
+            };
+            if these.is_empty() {
+                continue;
+            }
+            match TurnClient::start(local, these, start) {
                 Ok(c) => clients[i] = Some(c),
                 Err(e) => {
                     gathered.problems.push(e);
@@ -131,7 +207,7 @@ impl RtpEndpoint {
             for (i, socket) in [&self.rtp, &self.rtcp].into_iter().enumerate() {
                 if let Some(c) = clients[i].as_mut() {
                     while let Some((to, data)) = c.poll_transmit() {
-                        let _ = socket.send_to(&data, to).await;
+                        let _ = send(socket, links[i].as_deref(), to, &data).await;
                     }
                 }
             }
@@ -144,6 +220,7 @@ impl RtpEndpoint {
                 .filter_map(TurnClient::poll_timeout)
                 .min()
                 .map_or(deadline, |t| t.min(deadline));
+            let turn_addr = servers.turn.as_ref().map(|t| t.addr);
             tokio::select! {
                 r = self.rtp.recv_from(&mut buf_rtp) => if let (Ok((n, from)), Some(c)) = (r, clients[0].as_mut()) {
                     // Nothing but the servers knows these sockets yet: anything else is dropped.
@@ -151,6 +228,16 @@ impl RtpEndpoint {
                 },
                 r = self.rtcp.recv_from(&mut buf_rtcp) => if let (Ok((n, from)), Some(c)) = (r, clients[1].as_mut()) {
                     let _: Inbound = c.handle(Instant::now(), from, &buf_rtcp[..n]);
+                },
+                r = from_link(links[0].as_deref()) => match (r, clients[0].as_mut(), turn_addr) {
+                    (Ok(m), Some(c), Some(server)) => { let _: Inbound = c.handle(Instant::now(), server, &m); }
+                    (Err(e), _, _) => { gathered.problems.push(e); links[0] = None; }
+                    _ => {}
+                },
+                r = from_link(links[1].as_deref()) => match (r, clients[1].as_mut(), turn_addr) {
+                    (Ok(m), Some(c), Some(server)) => { let _: Inbound = c.handle(Instant::now(), server, &m); }
+                    (Err(e), _, _) => { gathered.problems.push(e); links[1] = None; }
+                    _ => {}
                 },
                 _ = tokio::time::sleep_until(wake.into()) => {
                     for c in clients.iter_mut().flatten() {
@@ -165,10 +252,7 @@ impl RtpEndpoint {
         let waited = format!("within {:.1} s", within.as_secs_f32());
         for c in clients.iter().flatten() {
             let (binding, allocating) = c.unanswered();
-            if let (true, Some(addr)) = (
-                binding,
-                servers.stun.or(servers.turn.as_ref().map(|t| t.addr)),
-            ) {
+            if let (true, Some(addr)) = (binding, servers.binding_server()) {
                 gathered
                     .problems
                     .push(format!("the STUN server {addr} did not answer {waited}"));
@@ -195,6 +279,7 @@ impl RtpEndpoint {
             // Kept only for an allocation: a reflexive address needs nothing more from the server.
             if c.relayed().is_some() {
                 self.turn[i] = Some(c);
+                self.turn_links[i] = links[i].take();
             }
         }
         // Both sockets usually meet the same fate: said once.

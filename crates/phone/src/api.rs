@@ -107,8 +107,9 @@ pub struct AccountConfig {
     pub transfer_requests: TransferRequests,
 }
 
-/// A TURN server and its long-term credential (`[account.turn]`: `server = "turn.example.com"`
-/// or `"host:port"` (3478), `username`, `password`).
+/// A TURN server and its long-term credential (`[account.turn]`: `server = "turn.example.com"`,
+/// `"host:port"` (3478) or an RFC 7065 URI: `"turn:host?transport=tcp"` over TCP, `"turns:host"`
+/// over TLS (5349, the certificate checked like the registrar's); `username`, `password`).
 #[derive(Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TurnConfig {
     pub server: String,
@@ -433,6 +434,9 @@ impl PhoneConfig {
                         "keep_alive_secs = {secs} is out of range (1 to 3600 seconds)"
                     )));
                 }
+            }
+            if let Some(t) = &a.turn {
+                crate::turn_uri::parse(&t.server).map_err(invalid)?;
             }
             if a.require_encryption && a.media_encryption == MediaEncryption::None {
                 return Err(invalid(

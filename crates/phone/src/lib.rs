@@ -20,6 +20,7 @@ mod profile;
 mod ringer;
 pub mod shared_park;
 pub mod ts_types;
+pub mod turn_uri;
 
 /// Sound devices for the settings screen (re-exported so front ends need not depend on the media crate).
 pub use hookflash_media::{list_devices, DeviceInfo, DeviceList};

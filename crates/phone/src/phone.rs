@@ -92,6 +92,7 @@ impl Phone {
         let names = crate::core::io::IceServerNames {
             stun: account.stun_server.clone(),
             turn: account.turn.clone(),
+            tls_ca_file: account.tls_ca_file.clone(),
         };
         if names.stun.is_none() && names.turn.is_none() {
             return None;

@@ -94,6 +94,26 @@ pub fn trusted_pem(extra: Option<&[u8]>) -> Vec<u8> {
     pem
 }
 
+/// A rustls client configuration that trusts the system's roots and `extra` (an account's CA
+/// file, PEM), on ring (the process's one crypto provider): for TLS connections other than
+/// SIP's, e.g. to a TURN server (`turns:`).
+pub fn client_config(extra: Option<&[u8]>) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&trusted_pem(extra)) {
+        let cert = cert.map_err(|e| format!("the CA file cannot be read as PEM: {e}"))?;
+        // One unusable root must not break every connection (the system's were checked).
+        let _ = roots.add(cert);
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS cannot start: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 /// How many system roots were found usable (for the log and tests).
 pub fn system_root_count() -> usize {
     String::from_utf8_lossy(system_roots_pem())

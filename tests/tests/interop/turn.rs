@@ -8,6 +8,13 @@
 //!   coturn's Binding answer) and relayed candidates; ICE picks the pair from our relayed
 //!   candidate (coturn made the allocation), the call's media path says "relay → host", each side hears the other's tone,
 //!   and the router's firewall counted the direct checks it dropped.
+//! * `with_only_tls_out_media_goes_through_coturn_over_tls`: the router lets no UDP out but
+//!   SIP's (an office or hotel network that allows TLS only); the account names coturn as
+//!   `turns:` with a certificate from a test CA the system trusts (`SSL_CERT_FILE`): the
+//!   allocation is made over TLS, the media path is "relay → host", each side hears the other.
+//! * `check_over_tls_trusts_the_system_store_and_names_an_unknown_issuer`: `hookflash-cli check`
+//!   with a `turns:` server: ready, "reached over TLS", when the test CA is in the system store;
+//!   without it, not ready with the certificate's problem named.
 //! * `check_reports_the_relay_and_a_refused_turn_password`: `hookflash-cli check` with a TURN
 //!   server in the profile allocates as a call would and names the relayed address (ready), and
 //!   with a wrong TURN password says why and is not ready.
@@ -128,6 +135,63 @@ fn with_the_direct_path_blocked_media_goes_through_coturn() {
 }
 
 #[test]
+#[ignore = "needs coturn, baresip and network namespaces: run by cargo xtask test"]
+fn with_only_tls_out_media_goes_through_coturn_over_tls() {
+    let dir = TestDir::new("turn-tls");
+    let nat = HomeNat::new(30);
+    let outside = IpAddr::V4(nat.outside_ip);
+    let ca = hookflash_tests::tls::generate_with(
+        &dir.join("tls"),
+        &hookflash_tests::tls::ServerCert::Names(format!("IP:{outside}")),
+    );
+    let turn = Coturn::start_with_tls(&dir, outside, &ca.server_pem, &ca.server_key);
+    let mut b = baresip(&dir, outside);
+    // No UDP leaves home but SIP's: not to baresip's media, not to coturn's UDP port.
+    nat.only_open_udp_to(nat.outside_ip, &[b.sip_port]);
+    let heard = dir.join("heard.wav");
+    let mut cli = call(
+        &dir,
+        &turn.tls_profile_section(),
+        IpAddr::V4(nat.home_ip),
+        (outside, b.sip_port),
+        &heard,
+    )
+    .env("SSL_CERT_FILE", ca.ca_pem.to_str().unwrap())
+    .in_netns(&nat.home)
+    .spawn(&dir);
+    cli.wait_exit(Duration::from_secs(40));
+    let out = cli.stdout();
+    let call = listed_call(&cli);
+    assert_eq!(
+        call["media_path"],
+        "relay → host",
+        "the call's media did not go through the TURN server over TLS:\n{out}\n{}\n{}\n{}",
+        b.log(),
+        turn.log(),
+        nat.firewall()
+    );
+    assert!(cli.events_named("warning").is_empty(), "{out}");
+    assert!(
+        hears(&heard, THEIR_HZ, OUR_HZ),
+        "we did not hear baresip's tone through the relay:\n{}",
+        b.log()
+    );
+    b.stop();
+    let got = b
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+    assert!(
+        hears(&got, OUR_HZ, THEIR_HZ),
+        "baresip did not hear our tone through the relay"
+    );
+    let log = turn.log();
+    assert!(
+        log.contains("ALLOCATE processed, success") && log.contains(", method=TLSv1."),
+        "coturn made no allocation over TLS:\n{log}"
+    );
+}
+
+#[test]
 #[ignore = "needs coturn and baresip: run by cargo xtask test"]
 fn a_refused_turn_password_is_named_and_the_call_goes_on() {
     let dir = TestDir::new("turn-refused");
@@ -228,5 +292,53 @@ fn check_reports_the_relay_and_a_refused_turn_password() {
     assert!(
         report.contains("NOT ready") && !report.contains("not-the-password"),
         "{report}"
+    );
+}
+
+#[test]
+#[ignore = "needs coturn and Kamailio: run by cargo xtask test"]
+fn check_over_tls_trusts_the_system_store_and_names_an_unknown_issuer() {
+    let dir = TestDir::new("turn-check-tls");
+    let kam = Kamailio::builder().user("alice", "alice-pw").start(&dir);
+    let ca = hookflash_tests::tls::generate(&dir.join("tls"));
+    let turn = Coturn::start_with_tls(&dir, [127, 0, 0, 1].into(), &ca.server_pem, &ca.server_key);
+    let profile = dir.write(
+        "tls.toml",
+        &format!(
+            "[[account]]\naor = \"sip:alice@127.0.0.1\"\nregistrar = \"{}\"\nice = true\n{}",
+            kam.registrar_uri("udp"),
+            turn.tls_profile_section()
+        ),
+    );
+    let mut check = Cli::new("check", "check")
+        .arg("--profile")
+        .arg(&profile)
+        .human()
+        .password("alice-pw")
+        .env("SSL_CERT_FILE", ca.ca_pem.to_str().unwrap())
+        .run(&dir, Duration::from_secs(30));
+    let report = check.stdout();
+    check.assert_success();
+    assert!(
+        report.contains("on the TURN server (reached over TLS)")
+            && report.contains("result        ready"),
+        "{report}\n{}",
+        turn.log()
+    );
+    // The system store without the test CA.
+    let mut check = Cli::new("check-untrusted", "check")
+        .arg("--profile")
+        .arg(&profile)
+        .human()
+        .password("alice-pw")
+        .run(&dir, Duration::from_secs(30));
+    let report = check.stdout();
+    let line = check.assert_failed_with("check failed");
+    assert!(
+        line.contains("no media relay from the TURN server turns:")
+            && line.contains(
+                "the certificate of 127.0.0.1 is not signed by an authority this computer trusts"
+            ),
+        "{line}\n{report}"
     );
 }

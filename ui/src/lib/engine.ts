@@ -354,8 +354,9 @@ export type SharedParkConfig = { orbits: Array<string>,
 domain?: string | null, };
 
 /**
- * A TURN server and its long-term credential (`[account.turn]`: `server = "turn.example.com"`
- * or `"host:port"` (3478), `username`, `password`).
+ * A TURN server and its long-term credential (`[account.turn]`: `server = "turn.example.com"`,
+ * `"host:port"` (3478) or an RFC 7065 URI: `"turn:host?transport=tcp"` over TCP, `"turns:host"`
+ * over TLS (5349, the certificate checked like the registrar's); `username`, `password`).
  */
 export type TurnConfig = { server: string, username: string, password: string, };
 

@@ -31,6 +31,7 @@ pub mod rtcp_timer;
 pub mod srtp;
 pub mod transport;
 pub mod turn;
+pub mod turn_link;
 
 pub use self::core::{Now, SentFrame, StreamCore};
 pub use self::dtls::{identity as dtls_identity, DtlsParams, DtlsRole, Fingerprint};
@@ -40,3 +41,4 @@ pub use self::rtcp_timer::RtcpTimer;
 pub use self::srtp::{SrtpKeys, SrtpSuite};
 pub use self::transport::{Socket, Transmit, Transport};
 pub use self::turn::{IceServers, TurnClient, TurnServer};
+pub use self::turn_link::{TurnLink, TurnTransport};

@@ -17,15 +17,16 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::rtp_endpoint::RtpEndpoint;
+use crate::rtp_endpoint::{self, RtpEndpoint};
 use crate::session::StreamParams;
 use crate::stream::dtls::{self, DtlsHandshake, DtlsParams, DtlsRole, DtlsState};
 use crate::stream::ice::{self, IceLink, IceState};
 use crate::stream::srtp::{self, Srtp, SrtpCounters, SrtpKeys};
 use crate::stream::turn::{Inbound, TurnClient};
+use crate::stream::turn_link::TurnLink;
 
 /// One of the stream's two sockets: RTP on port P, RTCP on P+1 (muxed RTCP uses the RTP one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +94,8 @@ pub struct Transport {
     ice: Mutex<Option<IceSide>>,
     /// The sockets' TURN allocations (RTP, RTCP), made while gathering ICE candidates.
     turn: Mutex<[Option<TurnClient>; 2]>,
+    /// Their connections to a TURN server reached over TCP or TLS (`turn_link.rs`).
+    turn_links: [Option<Arc<TurnLink>>; 2],
     /// Wakes the housekeeping task when it has something to drive again (new parameters, an
     /// answer that could not go out at once); it sleeps otherwise.
     wake: tokio::sync::Notify,
@@ -127,8 +130,10 @@ enum Verdict {
 impl Transport {
     pub fn new(mut endpoint: RtpEndpoint) -> Transport {
         let turn = std::mem::take(&mut endpoint.turn);
+        let turn_links = std::mem::take(&mut endpoint.turn_links);
         Transport {
             turn: Mutex::new(turn),
+            turn_links,
             wake: tokio::sync::Notify::new(),
             endpoint,
             protection: Mutex::new(Protection::Clear),
@@ -345,6 +350,11 @@ impl Transport {
             })
     }
 
+    /// The TURN server's connection of `via`'s socket, when it is reached over TCP or TLS.
+    fn link(&self, via: Socket) -> Option<&TurnLink> {
+        self.turn_links[index(via)].as_deref()
+    }
+
     fn socket(&self, via: Socket) -> &tokio::net::UdpSocket {
         match via {
             Socket::Rtp => &self.endpoint.rtp,
@@ -415,7 +425,7 @@ impl Transport {
             );
         }
         for (via, to, data) in out {
-            let _ = self.socket(via).send_to(&data, to).await;
+            let _ = rtp_endpoint::send(self.socket(via), self.link(via), to, &data).await;
         }
         (
             [next, next_ice, next_turn].into_iter().flatten().min(),
@@ -510,7 +520,22 @@ impl Transport {
     /// out), never to the core; media that arrives before the handshake made keys is dropped.
     pub async fn recv(&self, via: Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         loop {
-            let (mut n, mut from) = self.socket(via).recv_from(buf).await?;
+            let (mut n, mut from) = tokio::select! {
+                r = self.socket(via).recv_from(buf) => r?,
+                m = rtp_endpoint::from_link(self.link(via)) => match (m, self.link(via)) {
+                    (Ok(m), Some(link)) if m.len() <= buf.len() => {
+                        buf[..m.len()].copy_from_slice(&m);
+                        (m.len(), link.server())
+                    }
+                    (Err(e), _) => {
+                        // The relay is gone with its connection: said once, media goes on
+                        // over whatever other path ICE has.
+                        tracing::warn!("{e}");
+                        continue;
+                    }
+                    _ => continue,
+                },
+            };
             let now = Instant::now();
             // The TURN server's: its own business, or what the far end sent to our relayed
             // address (then handled as if it had come straight from there).
@@ -587,7 +612,9 @@ impl Transport {
     /// sends.
     fn send_now(&self, via: Socket, out: Vec<(SocketAddr, Vec<u8>)>) {
         for (to, data) in out {
-            if let Err(e) = self.socket(via).try_send_to(&data, to) {
+            if let Err(e) =
+                rtp_endpoint::send_now(self.socket(via), self.link(via), to, data.clone())
+            {
                 if e.kind() == io::ErrorKind::WouldBlock {
                     self.pending
                         .lock()
@@ -655,7 +682,7 @@ impl Transport {
         }
         let len = packet.len();
         for (server, wrapped) in self.wrap(via, true, to, packet.to_vec()) {
-            self.socket(via).send_to(&wrapped, server).await?;
+            rtp_endpoint::send(self.socket(via), self.link(via), server, &wrapped).await?;
         }
         Ok(len)
     }
@@ -668,7 +695,7 @@ impl Transport {
             client.close(Instant::now());
             let via = if i == 0 { Socket::Rtp } else { Socket::Rtcp };
             while let Some((to, data)) = client.poll_transmit() {
-                let _ = self.socket(via).try_send_to(&data, to);
+                let _ = rtp_endpoint::send_now(self.socket(via), self.link(via), to, data);
             }
         }
     }

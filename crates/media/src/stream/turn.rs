@@ -20,12 +20,16 @@ use rtc_shared::{TransportContext, TransportMessage, TransportProtocol};
 use rtc_turn::client::{Client, ClientConfig, Event};
 use sansio::Protocol;
 
+use crate::stream::turn_link::TurnTransport;
+
 /// A TURN server and the long-term credential it takes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TurnServer {
     pub addr: SocketAddr,
     pub username: String,
     pub password: String,
+    /// How the server is reached (UDP from the media socket, or a TCP/TLS connection).
+    pub transport: TurnTransport,
 }
 
 impl fmt::Debug for TurnServer {
@@ -34,6 +38,7 @@ impl fmt::Debug for TurnServer {
             .field("addr", &self.addr)
             .field("username", &self.username)
             .field("password", &"***")
+            .field("transport", &self.transport)
             .finish()
     }
 }
@@ -51,8 +56,14 @@ impl IceServers {
         self.stun.is_none() && self.turn.is_none()
     }
 
-    fn binding_server(&self) -> Option<SocketAddr> {
-        self.stun.or(self.turn.as_ref().map(|t| t.addr))
+    /// Where Binding requests go: the STUN server, else a TURN server reached over UDP (over
+    /// TCP/TLS it would see the connection's address, not the media socket's).
+    pub fn binding_server(&self) -> Option<SocketAddr> {
+        self.stun.or(self
+            .turn
+            .as_ref()
+            .filter(|t| !t.transport.is_stream())
+            .map(|t| t.addr))
     }
 }
 
@@ -107,7 +118,13 @@ impl TurnClient {
                 .unwrap_or_default(),
             turn_serv_addr: turn.map(|t| t.addr.to_string()).unwrap_or_default(),
             local_addr: local,
-            transport_protocol: TransportProtocol::UDP,
+            // Over TCP/TLS (`turn_link.rs`) the client sends each request once: the stream
+            // retransmits. The relay it asks for is UDP either way.
+            transport_protocol: if turn.is_some_and(|t| t.transport.is_stream()) {
+                TransportProtocol::TCP
+            } else {
+                TransportProtocol::UDP
+            },
             username: turn.map(|t| t.username.clone()).unwrap_or_default(),
             password: turn.map(|t| t.password.clone()).unwrap_or_default(),
             realm: String::new(),
@@ -345,6 +362,7 @@ mod tests {
                 addr: "127.0.0.1:3478".parse().unwrap(),
                 username: "agent".into(),
                 password: "turn-secret".into(),
+                transport: TurnTransport::Udp,
             }),
         }
     }

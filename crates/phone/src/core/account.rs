@@ -98,6 +98,7 @@ impl Account {
                 IceServerNames {
                     stun: config.stun_server.clone(),
                     turn: config.turn.clone(),
+                    tls_ca_file: config.tls_ca_file.clone(),
                 }
             }),
             transfer_requests: config.transfer_requests,

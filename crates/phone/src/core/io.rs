@@ -431,6 +431,8 @@ pub enum SipOutput {
 pub struct IceServerNames {
     pub stun: Option<String>,
     pub turn: Option<crate::api::TurnConfig>,
+    /// The account's extra CA (`tls_ca_file`), also trusted for a TURN server over TLS.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug)]

@@ -7,7 +7,9 @@ use crate::api::*;
 use crate::core::io::{IceServerNames, Input, MediaInput, MediaOutput, RtpSocket};
 use crate::core::PhoneCore;
 use hookflash_media::rtp_endpoint::Gathered;
-use hookflash_media::stream::{IceServers, TurnServer};
+use hookflash_media::stream::{IceServers, TurnServer, TurnTransport};
+
+use crate::turn_uri::TurnVia;
 use hookflash_media::{
     AudioIn, AudioOut, AudioSwitch, DeviceNotices, HoldMusic, MediaError, MediaEvent, MediaSession,
     ProcessingSettings, Ringback, RtpEndpoint, StreamParams, WeakAudioSwitch,
@@ -438,14 +440,8 @@ async fn gather(rtp: &mut RtpEndpoint, names: &IceServerNames) -> Gathered {
         }
     }
     if let Some(t) = &names.turn {
-        match resolve(&t.server, "TURN").await {
-            Ok(addr) => {
-                servers.turn = Some(TurnServer {
-                    addr,
-                    username: t.username.clone(),
-                    password: t.password.clone(),
-                })
-            }
+        match turn_server(t, names.tls_ca_file.as_deref()).await {
+            Ok(server) => servers.turn = Some(server),
             Err(e) => problems.push(e),
         }
     }
@@ -456,6 +452,42 @@ async fn gather(rtp: &mut RtpEndpoint, names: &IceServerNames) -> Gathered {
     };
     gathered.problems.splice(0..0, problems);
     gathered
+}
+
+/// The account's TURN server, its name resolved, with how it is reached: UDP, TCP, or TLS
+/// trusting the system's roots and the account's CA file.
+async fn turn_server(
+    t: &crate::api::TurnConfig,
+    ca_file: Option<&std::path::Path>,
+) -> Result<TurnServer, String> {
+    let uri = crate::turn_uri::parse(&t.server)?;
+    let addr = resolve(&uri.authority(), "TURN").await?;
+    let transport = match uri.via {
+        TurnVia::Udp => TurnTransport::Udp,
+        TurnVia::Tcp => TurnTransport::Tcp,
+        TurnVia::Tls => {
+            let extra = match ca_file {
+                Some(p) => Some(
+                    std::fs::read(p)
+                        .map_err(|e| format!("TLS CA file: cannot read {}: {e}", p.display()))?,
+                ),
+                None => None,
+            };
+            TurnTransport::Tls {
+                name: uri.host.clone(),
+                config: hookflash_sip::trust::client_config(extra.as_deref())?,
+                explain: |server, detail| {
+                    hookflash_sip::trust::explain_failure(server, detail, false)
+                },
+            }
+        }
+    };
+    Ok(TurnServer {
+        addr,
+        username: t.username.clone(),
+        password: t.password.clone(),
+        transport,
+    })
 }
 
 /// What the account's STUN/TURN servers say of a media socket on `ip` (for `hookflash-cli

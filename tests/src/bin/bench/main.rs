@@ -164,10 +164,10 @@ fn mix_line() -> Line {
 
 /// The echo lines: ERLE and near-end PESQ, sonora (ours) vs webrtc-audio-processing.
 fn echo_lines(dir: &TestDir) -> Vec<Line> {
-    let sig =
-        match echo::signals(dir.path()) {
-            Ok(s) => s,
-            Err(e) => return vec![
+    let sig = match echo::signals(dir.path()) {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![
                 Line::not_measured(
                     "Echo",
                     "echo return loss enhancement after convergence (40 ms room)",
@@ -187,8 +187,9 @@ fn echo_lines(dir: &TestDir) -> Vec<Line> {
                     "-",
                 ),
                 Line::not_measured("Echo", "near-end PESQ-WB with the far end silent", &e, "-"),
-            ],
-        };
+            ]
+        }
+    };
     use hookflash_media::ProcessingSettings;
     let ours = echo::measure(
         dir.path(),
