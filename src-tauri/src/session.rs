@@ -129,6 +129,8 @@ impl Session {
                         registers: a.register,
                         registration: RegistrationState::Unregistered,
                         public_address: None,
+                        outbound: false,
+                        keep_alive_secs: None,
                     })
                     .collect(),
                 (None, None) => Vec::new(),

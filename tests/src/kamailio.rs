@@ -47,6 +47,8 @@ pub struct KamailioBuilder {
     /// SIP over WebSocket: a WS port (and a WSS port when TLS is on).
     websocket: bool,
     ws_path: Option<String>,
+    /// SIP outbound (RFC 5626) taken when a REGISTER offers it, with this Flow-Timer (s).
+    outbound: Option<u32>,
 }
 
 /// Whether Kamailio challenges new INVITEs (407) before relaying them, and with which realm.
@@ -94,6 +96,7 @@ impl Kamailio {
             also_listen: None,
             websocket: false,
             ws_path: None,
+            outbound: None,
         }
     }
 }
@@ -175,6 +178,13 @@ impl KamailioBuilder {
         self
     }
 
+    /// The registrar takes SIP outbound (RFC 5626) from a UA that offers it, answering
+    /// `Require: outbound` and `Flow-Timer: flow_timer_secs`.
+    pub fn outbound(mut self, flow_timer_secs: u32) -> Self {
+        self.outbound = Some(flow_timer_secs);
+        self
+    }
+
     pub fn name(mut self, name: &str) -> Self {
         self.name = name.to_string();
         self
@@ -227,6 +237,7 @@ impl KamailioBuilder {
             invite_auth: self.invite_auth.clone(),
             in_dialog_auth: self.in_dialog_auth.clone(),
             also_listen: self.also_listen,
+            outbound: self.outbound,
         });
         if let Some(path) = &self.ws_path {
             let upgrade = "    if ($hdr(Upgrade) =~ \"websocket\"";
@@ -414,6 +425,7 @@ struct ConfigParams {
     invite_auth: Option<InviteAuth>,
     in_dialog_auth: Option<String>,
     also_listen: Option<std::net::Ipv4Addr>,
+    outbound: Option<u32>,
 }
 
 /// db_text tables (name, schema version, header line) of presence and pua, as Kamailio 5.6 ships them.
@@ -489,6 +501,11 @@ fn config_text(p: &ConfigParams) -> String {
         min = p.min_expires,
         db = p.db_dir
     ));
+    if let Some(flow) = p.outbound {
+        c.push_str(&format!(
+            "modparam(\"registrar\",\"outbound_mode\",1)\nmodparam(\"registrar\",\"flow_timer\",{flow})\n"
+        ));
+    }
     if p.digest == Digest::Sha256 {
         c.push_str("modparam(\"auth\",\"algorithm\",\"SHA-256\")\n");
     }
@@ -748,6 +765,7 @@ mod tests {
             invite_auth: None,
             in_dialog_auth: None,
             also_listen: None,
+            outbound: None,
         };
         assert!(!config_text(&p).contains("SHA-256"));
         p.digest = Digest::Sha256;
@@ -805,6 +823,7 @@ mod tests {
             invite_auth: None,
             in_dialog_auth: None,
             also_listen: None,
+            outbound: None,
         };
         assert!(!config_text(&p).contains("websocket"));
         (p.ws_port, p.wss_port) = (Some(8080), Some(8443));

@@ -126,11 +126,21 @@ pub fn report(f: &Findings) -> Value {
         (Err(e), _) => format!("FAILED: {e}"),
     };
     let public = f.status.and_then(|s| s.public_address.clone());
-    let keepalive = match transport {
-        "udp" => "every 25 s (UDP)",
-        "ws" | "wss" => "a WebSocket ping every 30 s, the connection checked every 2 s",
-        _ => "every 30 s (TCP/TLS), the connection checked every 2 s",
+    let every = f
+        .status
+        .and_then(|s| s.keep_alive_secs)
+        .unwrap_or(if transport == "udp" { 25 } else { 30 });
+    let mut keepalive = match transport {
+        "udp" => format!("every {every} s (UDP)"),
+        "ws" | "wss" => {
+            format!("a WebSocket ping every {every} s, the connection checked every 2 s")
+        }
+        _ => format!("every {every} s (TCP/TLS), the connection checked every 2 s"),
     };
+    if f.status.is_some_and(|s| s.outbound) {
+        keepalive
+            .push_str("; SIP outbound (RFC 5626): the registrar keeps this device's one binding");
+    }
     let nat = match (&f.registered, &public) {
         (Err(_), _) => "unknown (not registered)".to_string(),
         (Ok(_), Some(p)) => format!("behind NAT: the registrar sees us at {p}, we are {}; that address is registered, keep-alive {keepalive}", f.local),
@@ -226,6 +236,8 @@ mod tests {
             registers: true,
             registration: RegistrationState::Registered { expires_in: 600 },
             public_address: public.map(String::from),
+            outbound: false,
+            keep_alive_secs: Some(25),
         }
     }
 

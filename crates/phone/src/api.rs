@@ -458,6 +458,11 @@ pub struct AccountStatus {
     pub registration: RegistrationState,
     /// The address the registrar sees us at when it is not our own (behind NAT; `ip:port`).
     pub public_address: Option<String>,
+    /// The registrar uses SIP outbound (RFC 5626) for the live binding.
+    pub outbound: bool,
+    /// Seconds between keep-alive pings while registered (the registrar's flow timer may
+    /// shorten the configured interval).
+    pub keep_alive_secs: Option<u32>,
 }
 
 /// What probing the registrar with OPTIONS found (`Phone::probe`).

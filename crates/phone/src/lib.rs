@@ -14,6 +14,7 @@ mod core;
 mod driver;
 mod history_file;
 mod incoming_routing;
+mod instance_id;
 mod logging;
 mod phone;
 mod profile;

@@ -8,6 +8,11 @@
 //! REGISTER is sent again at once with the address the registrar saw, removing the old binding
 //! in the same request, and the stack remembers it so calls advertise it too. Over TCP/TLS the
 //! Contact follows the connection: a new connection (the old one closed) gets a new binding.
+//!
+//! SIP outbound (RFC 5626): with an instance id the Contact carries `+sip.instance` and
+//! `reg-id=1` and the REGISTER says `Supported: outbound`; a registrar that takes it answers
+//! `Require: outbound`, perhaps with the `Flow-Timer` it wants keep-alives within, and replaces
+//! this device's binding instead of piling up one per address. One that does not ignores them.
 
 use crate::auth::{challenges_of, Asker, Attempt, Credentials};
 use crate::digest;
@@ -33,6 +38,8 @@ pub struct RegisterParams {
     /// realm the registrar challenges with).
     pub credentials: Credentials,
     pub display_name: Option<String>,
+    /// This device's instance id (a UUID, kept across starts) for SIP outbound (RFC 5626).
+    pub instance: Option<String>,
 }
 
 /// Result of a successful exchange.
@@ -42,6 +49,15 @@ pub struct Registered {
     pub expires: u32,
     /// The address registered when it is not our own (the registrar saw us behind NAT).
     pub public: Option<SocketAddr>,
+    /// The registrar uses SIP outbound for this binding (`Require: outbound`).
+    pub outbound: Option<Outbound>,
+}
+
+/// What a registrar using SIP outbound asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// Keep-alives within this many seconds (`Flow-Timer`), if it said.
+    pub flow_timer: Option<u32>,
 }
 
 /// One account's registration dialog-let: same Call-ID and From tag across refreshes,
@@ -171,9 +187,13 @@ impl Registration {
                     };
                     let public =
                         socket_of(&contact).filter(|c| local.get_socketaddr().ok() != Some(*c));
+                    let outbound = (self.params.instance.is_some() && expires > 0)
+                        .then(|| outbound_of(&resp))
+                        .flatten();
                     return Ok(Registered {
                         expires: granted,
                         public,
+                        outbound,
                     });
                 }
                 401 | 407 => {
@@ -281,18 +301,30 @@ impl Registration {
             self.cseq,
             Some(self.call_id.clone().into()),
         );
-        let c = rsipstack::sip::typed::Contact {
-            display_name: None,
-            uri: contact.clone(),
-            params: vec![],
-        };
-        req.headers.push(c.into());
+        let outbound = self
+            .params
+            .instance
+            .as_deref()
+            .map(|id| format!(";reg-id=1;+sip.instance=\"<urn:uuid:{id}>\""))
+            .unwrap_or_default();
+        req.headers
+            .push(Header::Contact(format!("<{contact}>{outbound}").into()));
         if let Some(old) = stale {
             req.headers
                 .push(Header::Contact(format!("<{old}>;expires=0").into()));
         }
         req.headers.push(Header::Expires(expires.into()));
-        req.headers.extend(crate::incoming::capabilities());
+        let mut capabilities = crate::incoming::capabilities();
+        if self.params.instance.is_some() {
+            for h in capabilities.iter_mut() {
+                if let Header::Other(name, value) = h {
+                    if name.eq_ignore_ascii_case("supported") {
+                        value.push_str(", outbound");
+                    }
+                }
+            }
+        }
+        req.headers.extend(capabilities);
         for (name, value) in auth {
             req.headers.push(Header::Other(name.clone(), value.clone()));
         }
@@ -317,6 +349,28 @@ fn refused(resp: &Response, server: &str, why: &str) -> SipError {
         reason,
         server: server.to_string(),
     }
+}
+
+/// Whether the answer says the registrar uses SIP outbound (`Require: outbound`), and the
+/// `Flow-Timer` it asked for.
+fn outbound_of(resp: &Response) -> Option<Outbound> {
+    let mut required = false;
+    let mut flow_timer = None;
+    for h in resp.headers.iter() {
+        let text = h.to_string();
+        let Some((name, value)) = text.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("require") {
+            required |= value
+                .split(',')
+                .any(|tag| tag.trim().eq_ignore_ascii_case("outbound"));
+        } else if name.eq_ignore_ascii_case("flow-timer") {
+            flow_timer = value.trim().parse::<u32>().ok().filter(|s| *s > 0);
+        }
+    }
+    required.then_some(Outbound { flow_timer })
 }
 
 fn granted_expires(resp: &Response, ours: &Uri, requested: u32) -> u32 {
@@ -460,6 +514,38 @@ mod tests {
         assert_eq!(
             seen_in_via("SIP/2.0/UDP host.example:5060;received=not-an-ip;rport=99999"),
             None
+        );
+    }
+
+    fn response(headers: &str) -> rsipstack::sip::Response {
+        let text = format!(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKx\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:a@x>;tag=2\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n{headers}Content-Length: 0\r\n\r\n"
+        );
+        rsipstack::sip::Response::try_from(text.as_str()).unwrap()
+    }
+
+    /// A registrar that takes SIP outbound says so with `Require: outbound` (any case, in a
+    /// list) and may ask for keep-alives within its `Flow-Timer`; one that says nothing does not.
+    #[test]
+    fn outbound_is_in_use_only_when_the_registrar_requires_it() {
+        use super::{outbound_of, Outbound};
+        assert_eq!(
+            outbound_of(&response("Require: outbound\r\nFlow-Timer: 25\r\n")),
+            Some(Outbound {
+                flow_timer: Some(25)
+            })
+        );
+        assert_eq!(
+            outbound_of(&response("Require: path, Outbound\r\n")),
+            Some(Outbound { flow_timer: None })
+        );
+        assert_eq!(
+            outbound_of(&response("Supported: outbound\r\nFlow-Timer: 25\r\n")),
+            None
+        );
+        assert_eq!(
+            outbound_of(&response("Require: outbound\r\nFlow-Timer: soon\r\n")),
+            Some(Outbound { flow_timer: None })
         );
     }
 }

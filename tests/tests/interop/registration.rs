@@ -1,6 +1,6 @@
 //! Registration of hookflash-cli at Kamailio: MD5 and SHA-256 digest, refresh, un-REGISTER,
-//! refused credentials, unreachable registrar, TLS with and without the test CA, and robustness
-//! of the CLI's SIP socket against garbage.
+//! refused credentials, unreachable registrar, TLS with and without the test CA, SIP outbound
+//! (RFC 5626), and robustness of the CLI's SIP socket against garbage.
 
 use hookflash_tests::kamailio::is_unregister_line;
 use hookflash_tests::tls::ServerCert;
@@ -517,4 +517,78 @@ fn harness_kamailio_answers_bad_credentials_with_401() {
         assert!(seen, "baresip {user} did not report 401:\n{}", b.log());
         assert!(kam.saved_registrations(user).is_empty());
     }
+}
+
+/// `check` at a Kamailio whose registrar takes SIP outbound with `Flow-Timer: 10`: the REGISTER
+/// offers it (`+sip.instance`, `reg-id=1`), the report says outbound is in use and pings come
+/// every 9 s instead of 25; a second start registers the same instance id (kept beside the
+/// history). A registrar without outbound: the same REGISTER, the usual 25 s, no outbound claimed.
+#[test]
+#[ignore = "needs kamailio: run by cargo xtask test"]
+fn sip_outbound_is_used_when_the_registrar_takes_it() {
+    let dir = TestDir::new("reg-outbound");
+    let with = Kamailio::builder()
+        .user("alice", PW)
+        .outbound(10)
+        .start(&dir);
+    let without = Kamailio::builder()
+        .user("alice", PW)
+        .name("plain")
+        .start(&dir);
+    let check = |kam: &Kamailio| {
+        let profile = dir.write(
+            &format!("{}.toml", kam.port),
+            &format!(
+                "[[account]]\naor = \"sip:alice@127.0.0.1\"\nregistrar = \"{}\"\n",
+                kam.registrar_uri("udp")
+            ),
+        );
+        let mut run = Cli::new("check", "check")
+            .arg("--profile")
+            .arg(&profile)
+            .human()
+            .password(PW)
+            .run(&dir, Duration::from_secs(30));
+        run.assert_success();
+        run.stdout()
+    };
+    let instance_of = |line: &str| {
+        let start = line
+            .find("+sip.instance=\"<urn:uuid:")
+            .unwrap_or_else(|| panic!("no instance: {line}"));
+        line[start..start + 63].to_string()
+    };
+    let report = check(&with);
+    assert!(
+        report.contains("keep-alive every 9 s (UDP); SIP outbound (RFC 5626)"),
+        "{report}\n{}",
+        with.log()
+    );
+    let first: Vec<String> = with
+        .saved_registrations("alice")
+        .into_iter()
+        .filter(|l| !is_unregister_line(l))
+        .collect();
+    assert!(first.iter().all(|l| l.contains("reg-id=1")), "{first:#?}");
+    let id = instance_of(&first[0]);
+    check(&with);
+    let again: Vec<String> = with
+        .saved_registrations("alice")
+        .into_iter()
+        .filter(|l| !is_unregister_line(l))
+        .collect();
+    assert!(again.len() > first.len(), "{again:#?}");
+    assert_eq!(
+        instance_of(again.last().unwrap()),
+        id,
+        "the same device after a restart"
+    );
+
+    let report = check(&without);
+    assert!(
+        report.contains("keep-alive every 25 s (UDP)") && !report.contains("outbound"),
+        "{report}"
+    );
+    let plain = without.saved_registrations("alice");
+    assert_eq!(instance_of(&plain[0]), id, "{plain:#?}");
 }

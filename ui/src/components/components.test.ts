@@ -197,8 +197,8 @@ describe('dial pad', () => {
   it('with several accounts a "from" picker chooses the account the call goes out from', async () => {
     const onDial = vi.fn();
     const accounts = [
-      { aor: 'sip:alice@pbx.example.com', display_name: 'Alice', registers: true, registration: { state: 'registered' as const, expires_in: 600 }, public_address: null },
-      { aor: 'sip:sales@trunk.example.net', display_name: HOSTILE, registers: true, registration: { state: 'unregistered' as const }, public_address: null },
+      { aor: 'sip:alice@pbx.example.com', display_name: 'Alice', registers: true, registration: { state: 'registered' as const, expires_in: 600 }, public_address: null, outbound: false, keep_alive_secs: null },
+      { aor: 'sip:sales@trunk.example.net', display_name: HOSTILE, registers: true, registration: { state: 'unregistered' as const }, public_address: null, outbound: false, keep_alive_secs: null },
     ];
     const { getByTestId, container } = render(Dialpad, { onDial, accounts });
     const select = getByTestId('from-account-select') as HTMLSelectElement;

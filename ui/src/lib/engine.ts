@@ -313,7 +313,16 @@ registers: boolean, registration: RegistrationState,
 /**
  * The address the registrar sees us at when it is not our own (behind NAT; `ip:port`).
  */
-public_address: string | null, };
+public_address: string | null, 
+/**
+ * The registrar uses SIP outbound (RFC 5626) for the live binding.
+ */
+outbound: boolean, 
+/**
+ * Seconds between keep-alive pings while registered (the registrar's flow timer may
+ * shorten the configured interval).
+ */
+keep_alive_secs: number | null, };
 
 /**
  * SIP transport of an account.

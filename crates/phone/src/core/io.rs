@@ -249,11 +249,13 @@ pub enum SipInput {
         id: CallId,
         sent: bool,
     },
-    /// `public`: the address registered when it is not our own (NAT).
+    /// `public`: the address registered when it is not our own (NAT); `outbound`: the
+    /// registrar uses SIP outbound, with the `Flow-Timer` it asked for (seconds), if any.
     Registered {
         account: usize,
         result: Result<u32, Failure>,
         public: Option<std::net::SocketAddr>,
+        outbound: Option<Option<u32>>,
     },
     /// The OPTIONS of `SipOutput::Probe`: its answer, or why there was none.
     Probed {

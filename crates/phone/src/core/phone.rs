@@ -473,10 +473,13 @@ impl PhoneCore {
                 account,
                 result,
                 public,
+                outbound,
             } => {
                 if let Some(a) = self.accounts.get_mut(account) {
                     if result.is_ok() {
                         a.public_address = public;
+                        a.registration
+                            .outbound(outbound.is_some(), outbound.flatten());
                     }
                     a.registration
                         .handle(registration::Input::Done(result), now);
@@ -679,6 +682,12 @@ impl PhoneCore {
                     registers: a.register_enabled,
                     registration: a.registration_state.clone(),
                     public_address: a.public_address.map(|p| p.to_string()),
+                    outbound: a.registration.uses_outbound(),
+                    keep_alive_secs: a
+                        .registration
+                        .keepalive()
+                        .filter(|_| a.register_enabled)
+                        .map(|k| (k.ping_ms / 1000) as u32),
                 })
                 .collect(),
             availability: self.availability,

@@ -152,6 +152,11 @@ pub struct RegistrationCore {
     /// Refusals of credentials retried since the last success.
     auth_retries: u32,
     keepalive: Option<KeepAlive>,
+    /// The registrar uses SIP outbound (RFC 5626) and asked for keep-alives within this many
+    /// ms (`Flow-Timer`): pings come at 90 % of it when that is sooner than ours.
+    flow_timer_ms: Option<i64>,
+    /// The registrar uses SIP outbound for the live binding.
+    outbound: bool,
     /// The next keep-alive check, while registered.
     check_at: Option<i64>,
     /// When the next check should also ping.
@@ -174,6 +179,8 @@ impl RegistrationCore {
             accepted_before: false,
             auth_retries: 0,
             keepalive: None,
+            flow_timer_ms: None,
+            outbound: false,
             check_at: None,
             ping_at: 0,
             register_waiting: false,
@@ -186,6 +193,36 @@ impl RegistrationCore {
     pub fn with_keepalive(mut self, keepalive: KeepAlive) -> Self {
         self.keepalive = Some(keepalive);
         self
+    }
+
+    /// What the registrar said of SIP outbound in its last acceptance: in use or not, and the
+    /// `Flow-Timer` it asked for (seconds). Given before that acceptance's `Input::Done`.
+    pub fn outbound(&mut self, in_use: bool, flow_timer_secs: Option<u32>) {
+        self.outbound = in_use;
+        self.flow_timer_ms = flow_timer_secs
+            .filter(|_| in_use)
+            .map(|s| i64::from(s) * 1000);
+    }
+
+    /// Whether the live binding uses SIP outbound.
+    pub fn uses_outbound(&self) -> bool {
+        self.outbound && matches!(self.state, RegistrationState::Registered { .. })
+    }
+
+    /// How the live binding is kept alive: checks and pings as configured, pings brought
+    /// within the registrar's flow timer.
+    pub fn keepalive(&self) -> Option<KeepAlive> {
+        let ka = self.keepalive?;
+        Some(match self.flow_timer_ms {
+            Some(flow) => {
+                let ping_ms = ka.ping_ms.min((flow * 9 / 10).max(1000));
+                KeepAlive {
+                    check_ms: ka.check_ms.min(ping_ms),
+                    ping_ms,
+                }
+            }
+            None => ka,
+        })
     }
 
     /// When the driver must feed `Input::Timeout` (ms, the clock of `handle`'s `now`).
@@ -301,7 +338,7 @@ impl RegistrationCore {
         }
         match exchange {
             Exchange::KeepAlive => {
-                let ka = self.keepalive.unwrap_or(KeepAlive::DATAGRAM);
+                let ka = self.keepalive().unwrap_or(KeepAlive::DATAGRAM);
                 let ping = now >= self.ping_at;
                 if ping {
                     self.ping_at = now + ka.ping_ms;
@@ -348,7 +385,7 @@ impl RegistrationCore {
                     expires_in: *granted,
                 });
                 self.wake_at = Some(now + ms(refresh_after(*granted)));
-                if let Some(ka) = self.keepalive {
+                if let Some(ka) = self.keepalive() {
                     self.check_at = Some(now + ka.check_ms);
                     self.ping_at = now + ka.ping_ms;
                 }
@@ -720,6 +757,60 @@ mod tests {
             vec![],
             "no state change: it was registered all along"
         );
+    }
+
+    /// A registrar using SIP outbound with `Flow-Timer: 10` gets a ping every 9 s over UDP
+    /// (our 25 s would let its flow expire); one with a longer timer leaves ours alone, and
+    /// a registrar that stops using outbound gets the configured interval back.
+    #[test]
+    fn the_registrars_flow_timer_brings_pings_within_it() {
+        let pings_in_first_minute = |core: &mut RegistrationCore| {
+            let mut pings = vec![];
+            let mut now = 0;
+            while now < 60 * SEC {
+                now = core.next_timeout().unwrap();
+                core.handle(Input::Timeout, now);
+                match drain(core).as_slice() {
+                    [Output::KeepAlive { ping }] => {
+                        if *ping {
+                            pings.push(now / SEC);
+                        }
+                        core.handle(Input::KeptAlive(Ok(())), now);
+                    }
+                    other => panic!("at {now}: {other:?}"),
+                }
+            }
+            pings
+        };
+        let registered = |outbound: Option<Option<u32>>| {
+            let mut core = RegistrationCore::new(600).with_keepalive(KeepAlive::DATAGRAM);
+            core.handle(Input::Register, 0);
+            drain(&mut core);
+            core.outbound(outbound.is_some(), outbound.flatten());
+            core.handle(Input::Done(Ok(600)), 0);
+            drain(&mut core);
+            core
+        };
+        let mut core = registered(Some(Some(10)));
+        assert!(core.uses_outbound());
+        assert_eq!(core.keepalive().unwrap().ping_ms, 9 * SEC);
+        assert_eq!(
+            pings_in_first_minute(&mut core),
+            vec![9, 18, 27, 36, 45, 54, 63]
+        );
+        let mut core = registered(Some(Some(120)));
+        assert_eq!(pings_in_first_minute(&mut core), vec![25, 50, 75]);
+        let mut core = registered(Some(None));
+        assert!(core.uses_outbound());
+        assert_eq!(core.keepalive(), Some(KeepAlive::DATAGRAM));
+        core.outbound(false, Some(10));
+        assert!(!core.uses_outbound());
+        assert_eq!(
+            core.keepalive(),
+            Some(KeepAlive::DATAGRAM),
+            "no flow timer without outbound"
+        );
+        assert!(!registered(None).uses_outbound());
     }
 
     #[test]

@@ -75,12 +75,19 @@ pub(super) async fn accounts(
         watched: Vec::new(),
         rebind: Vec::new(),
     };
+    // One device, one instance id for all its accounts (RFC 5626 4.1).
+    let instance = crate::instance_id::load_or_create(
+        config
+            .history_db
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new(".")),
+    );
     for (acc, password) in config
         .accounts()
         .into_iter()
         .zip(passwords.into_iter().chain(std::iter::repeat(None)))
     {
-        let o = open_account(acc, password, &user_agent).await?;
+        let o = open_account(acc, password, &user_agent, &instance).await?;
         opened.accounts.push(o.account);
         opened.io.push(o.io);
         opened.incoming.push(o.incoming);
@@ -124,6 +131,7 @@ async fn open_account(
     acc: &AccountConfig,
     password: Option<String>,
     user_agent: &str,
+    instance: &str,
 ) -> Result<OpenAccount, PhoneError> {
     let aor = target::parse_uri("address of record", &acc.aor).map_err(sip_err)?;
     let aor_user = target::user_of(&aor).ok_or_else(|| PhoneError::InvalidInput {
@@ -229,6 +237,7 @@ async fn open_account(
         registrar: registrar.clone(),
         credentials: credentials.clone(),
         display_name: acc.display_name.clone(),
+        instance: Some(instance.to_string()),
     });
     let contact = stack.contact(aor.user().as_deref());
     let registrar_on_stream = registrar.transport().is_some_and(|t| t.is_stream());

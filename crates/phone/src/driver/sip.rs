@@ -564,12 +564,18 @@ impl SipIo {
             } => {
                 self.accounts[account].registration = Some(*registration);
                 let public = result.as_ref().ok().and_then(|r| r.public);
+                let outbound = result
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| r.outbound)
+                    .map(|o| o.flow_timer);
                 let result = result.map(|r| r.expires);
                 core.handle(
                     Input::Sip(SipInput::Registered {
                         account,
                         result,
                         public,
+                        outbound,
                     }),
                     now_ms(),
                 );

@@ -831,6 +831,7 @@ impl Wire {
                     account,
                     result: Ok(expires),
                     public: None,
+                    outbound: None,
                 }),
                 2 * LATENCY_MS,
             ),
