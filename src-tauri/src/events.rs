@@ -71,6 +71,7 @@ pub fn forward(
                     crate::tray::adapter::on_event(&app, &event);
                     crate::ringing::adapter::on_event(&app, &event);
                     crate::hotkeys::adapter::on_event(&app, &event);
+                    crate::headset::adapter::on_event(&app, &event);
                     notifier.lang = crate::desktop_words::current();
                     if let Some(notice) = notifier.on_event(&event, window_focused(&app)) {
                         let app = app.clone();

@@ -315,7 +315,7 @@ pub mod adapter {
     #[derive(Default)]
     pub struct HotkeyState {
         taken: Mutex<Vec<(Shortcut, Hotkey)>>,
-        conference_muted: AtomicBool,
+        pub(crate) conference_muted: AtomicBool,
         /// When the window key last brought the window forward.
         shown_at: Mutex<Option<std::time::Instant>>,
         /// The plugin is in (added with the first hotkey: its X11 thread wakes 20 times a

@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod desktop_words;
 mod events;
+mod headset;
 mod hotkeys;
 mod links;
 mod notifications;
@@ -220,6 +221,7 @@ fn main() {
             register_link_schemes(app.handle());
             tray::adapter::install(app.handle());
             window_settings::apply_hotkeys(app.handle());
+            headset::adapter::install(app.handle());
             show_at_start(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {

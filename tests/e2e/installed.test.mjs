@@ -50,6 +50,9 @@ test('the .deb installs, registers tel:/sip:/sips:/callto:, starts the installed
   for (const scheme of ['tel', 'sip', 'sips', 'callto']) {
     assert.match(entry, new RegExp(`MimeType=.*x-scheme-handler/${scheme};`), `${scheme}: not registered:\n${entry}`);
   }
+  // The headset rule: hidraw of headset makers for the logged-in user.
+  const rule = readFileSync('/usr/lib/udev/rules.d/70-hookflash-headset.rules', 'utf8');
+  assert.match(rule, /^SUBSYSTEM=="hidraw", ATTRS\{idVendor\}=="0b0e", TAG\+="uaccess"$/m, rule);
   // The desktop's own answer to "who opens tel: links" (xdg-utils, from the MIME cache dpkg's
   // trigger rebuilt).
   const handler = run('xdg-mime', ['query', 'default', 'x-scheme-handler/tel'], { ...process.env, XDG_DATA_DIRS: '/usr/local/share:/usr/share', XDG_CONFIG_HOME: path.join(work, 'config') }).trim();

@@ -21,6 +21,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
     "pkg-config",
     "libssl-dev",
     "libdbus-1-dev",
+    // hidapi's hidraw backend (headset buttons) finds devices through libudev.
+    "libudev-dev",
     "build-essential",
     "curl",
     "file",
