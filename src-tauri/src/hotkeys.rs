@@ -84,6 +84,60 @@ impl Hotkeys {
     }
 }
 
+/// Why a combination typed for a hotkey is refused: as data, which the window words in its
+/// language, and as the English sentence (`Display`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HotkeyRefusal {
+    /// Not modifiers and then one key (`text` as typed; empty when it was far too long).
+    NotACombination { hotkey: Hotkey, text: String },
+    /// A key with no modifier but Shift: it would take that key from every program.
+    EveryProgram { hotkey: Hotkey, shortcut: String },
+    /// The same keys for two hotkeys.
+    Twice {
+        hotkey: Hotkey,
+        other: Hotkey,
+        shortcut: String,
+    },
+}
+
+impl std::fmt::Display for HotkeyRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HotkeyRefusal::NotACombination { hotkey, text } if text.is_empty() => {
+                write!(
+                    f,
+                    "the keys for {} are not a key combination",
+                    hotkey.name()
+                )
+            }
+            HotkeyRefusal::NotACombination { hotkey, text } => write!(
+                f,
+                "“{text}” (for {}) is not a key combination: modifiers (Ctrl, Alt, Shift, Super) \
+                 and then one key, e.g. Ctrl+Alt+A",
+                hotkey.name()
+            ),
+            HotkeyRefusal::EveryProgram { hotkey, shortcut } => write!(
+                f,
+                "{} for {} would take that key from every program; add Ctrl, Alt or Super",
+                display(shortcut),
+                hotkey.name()
+            ),
+            HotkeyRefusal::Twice {
+                hotkey,
+                other,
+                shortcut,
+            } => write!(
+                f,
+                "{} is set for both {} and {}",
+                display(shortcut),
+                other.name(),
+                hotkey.name()
+            ),
+        }
+    }
+}
+
 /// One hotkey that is set but not in effect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct HotkeyProblem {
@@ -118,7 +172,7 @@ fn stands_alone(code: &str) -> bool {
 /// (`ctrl+alt+a` and `Control+Alt+A` are the same keys). The error names the hotkey and what is
 /// wrong: a key we do not know, two main keys, only modifiers, a letter with no modifier (it
 /// would take that letter from every program), or the same keys for two hotkeys.
-pub fn check(hotkeys: &Hotkeys) -> Result<Hotkeys, String> {
+pub fn check(hotkeys: &Hotkeys) -> Result<Hotkeys, HotkeyRefusal> {
     use tauri_plugin_global_shortcut::{Modifiers, Shortcut};
     let mut tidy = Hotkeys::default();
     for which in Hotkey::ALL {
@@ -127,17 +181,14 @@ pub fn check(hotkeys: &Hotkeys) -> Result<Hotkeys, String> {
             continue;
         }
         if text.len() > 64 {
-            return Err(format!(
-                "the keys for {} are not a key combination",
-                which.name()
-            ));
+            return Err(HotkeyRefusal::NotACombination {
+                hotkey: which,
+                text: String::new(),
+            });
         }
-        let shortcut: Shortcut = text.parse().map_err(|_| {
-            format!(
-                "“{text}” (for {}) is not a key combination: modifiers (Ctrl, Alt, Shift, Super) \
-                 and then one key, e.g. Ctrl+Alt+A",
-                which.name()
-            )
+        let shortcut: Shortcut = text.parse().map_err(|_| HotkeyRefusal::NotACombination {
+            hotkey: which,
+            text: text.to_string(),
         })?;
         let code = shortcut.key.to_string();
         let mut spelled = String::new();
@@ -154,20 +205,18 @@ pub fn check(hotkeys: &Hotkeys) -> Result<Hotkeys, String> {
         }
         let only_shift = shortcut.mods.is_empty() || shortcut.mods == Modifiers::SHIFT;
         if only_shift && !stands_alone(&code) {
-            return Err(format!(
-                "{} for {} would take that key from every program; add Ctrl, Alt or Super",
-                display(&format!("{spelled}{code}")),
-                which.name()
-            ));
+            return Err(HotkeyRefusal::EveryProgram {
+                hotkey: which,
+                shortcut: format!("{spelled}{code}"),
+            });
         }
         spelled.push_str(&code);
         if let Some((other, _)) = tidy.set().find(|(_, s)| *s == spelled) {
-            return Err(format!(
-                "{} is set for both {} and {}",
-                display(&spelled),
-                other.name(),
-                which.name()
-            ));
+            return Err(HotkeyRefusal::Twice {
+                hotkey: which,
+                other,
+                shortcut: spelled,
+            });
         }
         *tidy.get_mut(which) = spelled;
     }
@@ -651,7 +700,7 @@ mod tests {
         // Media keys and function keys may stand alone.
         assert!(check(&keys("MediaPlayPause", "", "", "")).is_ok());
 
-        let error = |k: Hotkeys| check(&k).unwrap_err();
+        let error = |k: Hotkeys| check(&k).unwrap_err().to_string();
         assert_eq!(
             error(keys("a", "", "", "")),
             "A for Answer would take that key from every program; add Ctrl, Alt or Super"
@@ -667,6 +716,15 @@ mod tests {
             "Ctrl+Alt+A is set for both Answer and Mute"
         );
         assert!(error(keys(&"Ctrl+".repeat(2_000), "", "", "")).contains("not a key combination"));
+        // The window words it from the data.
+        assert_eq!(
+            check(&keys("Ctrl+Alt+A", "", "ctrl+alt+a", "")).unwrap_err(),
+            HotkeyRefusal::Twice {
+                hotkey: Hotkey::Mute,
+                other: Hotkey::Answer,
+                shortcut: "Ctrl+Alt+KeyA".into()
+            }
+        );
     }
 
     #[test]

@@ -13,10 +13,10 @@
 use crate::audio_settings::{DeviceView, DevicesView};
 use crate::commands::RoutingRejected;
 use crate::config::AccountForm;
-use crate::hotkeys::{Hotkey, HotkeyProblem, HotkeyProblemKind, Hotkeys};
+use crate::hotkeys::{Hotkey, HotkeyProblem, HotkeyProblemKind, HotkeyRefusal, Hotkeys};
 use crate::links::{LinkCall, LinkRequest};
 use crate::session::AccountView;
-use crate::window_settings::{WindowSettings, WindowSettingsView};
+use crate::window_settings::{SettingsError, WindowSettings, WindowSettingsView};
 use hookflash_phone::ts_types::{engine_types, TsFile};
 use std::path::{Path, PathBuf};
 
@@ -251,8 +251,10 @@ fn shell_types(commands: &[String]) -> TsFile {
         .add::<Hotkeys>()
         .add::<HotkeyProblemKind>()
         .add::<HotkeyProblem>()
+        .add::<HotkeyRefusal>()
         .add::<WindowSettings>()
-        .add::<WindowSettingsView>();
+        .add::<WindowSettingsView>()
+        .add::<SettingsError>();
     file.import_from("./engine", &engine_types());
     file
 }

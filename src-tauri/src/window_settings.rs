@@ -27,6 +27,29 @@ pub struct WindowSettings {
     pub hotkeys: Hotkeys,
 }
 
+/// Why settings were not saved: the sentence, and for a refused hotkey the refusal as data
+/// (the window words it in its language).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SettingsError {
+    pub message: String,
+    pub hotkey: Option<crate::hotkeys::HotkeyRefusal>,
+}
+
+impl From<String> for SettingsError {
+    fn from(message: String) -> Self {
+        SettingsError {
+            message,
+            hotkey: None,
+        }
+    }
+}
+
+impl From<&str> for SettingsError {
+    fn from(message: &str) -> Self {
+        message.to_string().into()
+    }
+}
+
 /// The settings as the settings view shows them: the saved ones and what is in effect.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct WindowSettingsView {
@@ -130,9 +153,12 @@ impl WindowSettingsState {
     }
 
     /// Saves `settings` (their hotkeys checked and tidied first: a bad one saves nothing).
-    fn set(&self, settings: WindowSettings) -> Result<WindowSettings, String> {
+    fn set(&self, settings: WindowSettings) -> Result<WindowSettings, SettingsError> {
         let settings = WindowSettings {
-            hotkeys: crate::hotkeys::check(&settings.hotkeys)?,
+            hotkeys: crate::hotkeys::check(&settings.hotkeys).map_err(|refusal| SettingsError {
+                message: refusal.to_string(),
+                hotkey: Some(refusal),
+            })?,
             ..settings
         };
         let path = self
@@ -217,7 +243,7 @@ pub async fn save_window_settings(
     app: AppHandle,
     state: State<'_, WindowSettingsState>,
     settings: WindowSettings,
-) -> Result<WindowSettingsView, String> {
+) -> Result<WindowSettingsView, SettingsError> {
     let hotkeys_changed = state.get().hotkeys != settings.hotkeys;
     let saved = state.set(settings)?;
     if hotkeys_changed {
@@ -287,10 +313,8 @@ mod tests {
         assert_eq!(state.set(off.clone()), Ok(off.clone()));
         assert!(!state.get().close_to_tray);
         let nowhere = WindowSettingsState::from_disk(Err("no config dir".into()));
-        assert!(nowhere
-            .set(off.clone())
-            .unwrap_err()
-            .contains("configuration folder"));
+        let error = nowhere.set(off.clone()).unwrap_err();
+        assert!(error.message.contains("configuration folder") && error.hotkey.is_none());
 
         // Hotkeys are kept in one spelling; a bad one saves nothing.
         let with_keys = |answer: &str| WindowSettings {
@@ -307,10 +331,18 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("[hotkeys]\nanswer = \"Ctrl+Alt+KeyA\""));
-        assert!(state
-            .set(with_keys("q"))
-            .unwrap_err()
-            .contains("would take that key"));
+        let refused = state.set(with_keys("q")).unwrap_err();
+        assert!(
+            refused.message.contains("would take that key"),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused.hotkey,
+            Some(crate::hotkeys::HotkeyRefusal::EveryProgram {
+                hotkey: crate::hotkeys::Hotkey::Answer,
+                shortcut: "KeyQ".into()
+            })
+        );
         assert_eq!(load(&path).0, saved);
         assert_eq!(state.get(), saved);
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { displayShortcut, keyInField } from './hotkeys';
+import { afterEach, describe, expect, it } from 'vitest';
+import { displayShortcut, keyInField, refusalText } from './hotkeys';
+import { setLanguage } from './i18n.svelte';
+import type { Hotkey, SettingsError } from './types';
 
 const press = (code: string, key: string, mods: Partial<Record<'ctrlKey' | 'altKey' | 'shiftKey' | 'metaKey', boolean>> = {}) =>
   keyInField({ code, key, ctrlKey: false, altKey: false, shiftKey: false, metaKey: false, ...mods });
@@ -37,5 +39,35 @@ describe('hotkey fields', () => {
     expect(displayShortcut('Ctrl+Digit1')).toBe('Ctrl+1');
     expect(displayShortcut('Alt+F12')).toBe('Alt+F12');
     expect(displayShortcut('Ctrl+KeyboardLayout')).toBe('Ctrl+KeyboardLayout');
+  });
+});
+
+describe('refusalText', () => {
+  afterEach(() => setLanguage('system'));
+  const names: Record<Hotkey, string> = { answer: 'Annehmen', hang_up: 'Auflegen', mute: 'Stumm', show_window: 'Fenster' };
+  const twice: SettingsError = {
+    message: 'Ctrl+Alt+A is set for both Answer and Mute',
+    hotkey: { kind: 'twice', hotkey: 'mute', other: 'answer', shortcut: 'Ctrl+Alt+KeyA' },
+  };
+
+  it("keeps the shell's sentence in English", () => {
+    setLanguage('en');
+    expect(refusalText(twice, (h) => names[h])).toBe('Ctrl+Alt+A is set for both Answer and Mute');
+  });
+
+  it('words the refusal in the window language from its data', () => {
+    setLanguage('de');
+    expect(refusalText(twice, (h) => names[h])).toBe('Ctrl+Alt+A ist schon für „Annehmen“ belegt.');
+    const plain: SettingsError = { message: 'Q for Answer would take…', hotkey: { kind: 'every_program', hotkey: 'answer', shortcut: 'KeyQ' } };
+    expect(refusalText(plain, (h) => names[h])).toContain('Q würde diese Taste allen Programmen wegnehmen');
+    setLanguage('es');
+    const broken: SettingsError = { message: '…', hotkey: { kind: 'not_a_combination', hotkey: 'answer', text: 'Ctrl+Alt+' } };
+    expect(refusalText(broken, (h) => names[h])).toContain('«Ctrl+Alt+» no es una combinación de teclas');
+  });
+
+  it('leaves other errors as they came', () => {
+    setLanguage('de');
+    expect(refusalText({ message: 'cannot write window.toml', hotkey: null }, (h) => names[h])).toBe('cannot write window.toml');
+    expect(refusalText('plain text', (h) => names[h])).toBe('plain text');
   });
 });

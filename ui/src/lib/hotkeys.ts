@@ -3,7 +3,9 @@
 // named by its `KeyboardEvent.code` (the key's place on the keyboard, the same whatever the
 // layout), which is what the shell reads.
 
-import type { Hotkey } from './types';
+import { baseLocale, getLocale, m } from './i18n.svelte';
+import { errorMessage } from './phone';
+import type { Hotkey, SettingsError } from './types';
 
 /** The four hotkeys, in the order the settings list them. */
 export const HOTKEYS: readonly Hotkey[] = ['answer', 'hang_up', 'mute', 'show_window'];
@@ -47,4 +49,24 @@ export function displayShortcut(shortcut: string): string {
     .split('+')
     .map((part) => part.replace(/^(Key|Digit)(.)$/, '$2'))
     .join('+');
+}
+
+/**
+ * Why the shell would not save a hotkey, in the window's language: the shell's English sentence
+ * in English, else written here from the refusal it sends as data (`hotkeyName` names the hotkeys
+ * as the settings do). Any other error keeps its own sentence.
+ */
+export function refusalText(error: unknown, hotkeyName: (hotkey: Hotkey) => string): string {
+  const refusal = (error as Partial<SettingsError> | null)?.hotkey;
+  if (!refusal || getLocale() === baseLocale) return errorMessage(error);
+  switch (refusal.kind) {
+    case 'not_a_combination':
+      return m.hotkey_not_a_combination({ text: refusal.text });
+    case 'every_program':
+      return m.hotkey_every_program({ shortcut: displayShortcut(refusal.shortcut) });
+    case 'twice':
+      return m.hotkey_twice({ shortcut: displayShortcut(refusal.shortcut), other: hotkeyName(refusal.other) });
+    default:
+      return errorMessage(error);
+  }
 }

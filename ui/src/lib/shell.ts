@@ -110,6 +110,12 @@ export type HotkeyProblem = { hotkey: Hotkey, shortcut: string,
 kind: HotkeyProblemKind, detail: string, };
 
 /**
+ * Why a combination typed for a hotkey is refused: as data, which the window words in its
+ * language, and as the English sentence (`Display`).
+ */
+export type HotkeyRefusal = { "kind": "not_a_combination", hotkey: Hotkey, text: string, } | { "kind": "every_program", hotkey: Hotkey, shortcut: string, } | { "kind": "twice", hotkey: Hotkey, other: Hotkey, shortcut: string, };
+
+/**
  * What the window does when it is closed, and the hotkeys.
  */
 export type WindowSettings = { 
@@ -139,3 +145,9 @@ hotkey_problems: Array<HotkeyProblem>,
  * Why global hotkeys cannot work on this desktop (Wayland); None where they can.
  */
 hotkeys_unavailable: string | null, };
+
+/**
+ * Why settings were not saved: the sentence, and for a refused hotkey the refusal as data
+ * (the window words it in its language).
+ */
+export type SettingsError = { message: string, hotkey: HotkeyRefusal | null, };

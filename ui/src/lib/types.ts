@@ -46,6 +46,8 @@ export type {
   Hotkey,
   Hotkeys,
   HotkeyProblem,
+  HotkeyRefusal,
+  SettingsError,
   /** One sound device as the settings pickers show it. */
   DeviceView as AudioDevice,
   /** This computer's capture and playback devices. */
