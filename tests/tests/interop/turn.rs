@@ -77,6 +77,41 @@ fn call(
     )
 }
 
+/// The call `cli` made to `b` went through the relay, no warning came, and each side heard the
+/// other's tone (`heard`: our recording).
+fn heard_both_ways_through_the_relay(
+    cli: &mut hookflash_tests::CliRun,
+    b: &mut Baresip,
+    heard: &Path,
+    turn: &Coturn,
+    nat: &HomeNat,
+) {
+    cli.wait_exit(Duration::from_secs(40));
+    let out = cli.stdout();
+    assert_eq!(
+        listed_call(cli)["media_path"],
+        "relay → host",
+        "the call's media did not go through the TURN server:\n{out}\n{}\n{}\n{}",
+        b.log(),
+        turn.log(),
+        nat.firewall()
+    );
+    assert!(cli.events_named("warning").is_empty(), "{out}");
+    assert!(
+        hears(heard, THEIR_HZ, OUR_HZ),
+        "we did not hear baresip's tone through the relay:\n{}",
+        b.log()
+    );
+    b.stop();
+    let got = b
+        .received_wav()
+        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+    assert!(
+        hears(&got, OUR_HZ, THEIR_HZ),
+        "baresip did not hear our tone through the relay"
+    );
+}
+
 #[test]
 #[ignore = "needs coturn, baresip and network namespaces: run by cargo xtask test"]
 fn with_the_direct_path_blocked_media_goes_through_coturn() {
@@ -97,30 +132,7 @@ fn with_the_direct_path_blocked_media_goes_through_coturn() {
     )
     .in_netns(&nat.home)
     .spawn(&dir);
-    cli.wait_exit(Duration::from_secs(40));
-    let out = cli.stdout();
-    let call = listed_call(&cli);
-    assert_eq!(
-        call["media_path"],
-        "relay → host",
-        "the call's media did not go through the TURN server:\n{out}\n{}\n{}",
-        b.log(),
-        nat.firewall()
-    );
-    assert!(cli.events_named("warning").is_empty(), "{out}");
-    assert!(
-        hears(&heard, THEIR_HZ, OUR_HZ),
-        "we did not hear baresip's tone through the relay:\n{}",
-        b.log()
-    );
-    b.stop();
-    let got = b
-        .received_wav()
-        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-    assert!(
-        hears(&got, OUR_HZ, THEIR_HZ),
-        "baresip did not hear our tone through the relay"
-    );
+    heard_both_ways_through_the_relay(&mut cli, &mut b, &heard, &turn, &nat);
     assert!(
         turn.log().contains("ALLOCATE processed, success"),
         "coturn made no allocation:\n{}",
@@ -159,31 +171,7 @@ fn with_only_tls_out_media_goes_through_coturn_over_tls() {
     .env("SSL_CERT_FILE", ca.ca_pem.to_str().unwrap())
     .in_netns(&nat.home)
     .spawn(&dir);
-    cli.wait_exit(Duration::from_secs(40));
-    let out = cli.stdout();
-    let call = listed_call(&cli);
-    assert_eq!(
-        call["media_path"],
-        "relay → host",
-        "the call's media did not go through the TURN server over TLS:\n{out}\n{}\n{}\n{}",
-        b.log(),
-        turn.log(),
-        nat.firewall()
-    );
-    assert!(cli.events_named("warning").is_empty(), "{out}");
-    assert!(
-        hears(&heard, THEIR_HZ, OUR_HZ),
-        "we did not hear baresip's tone through the relay:\n{}",
-        b.log()
-    );
-    b.stop();
-    let got = b
-        .received_wav()
-        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-    assert!(
-        hears(&got, OUR_HZ, THEIR_HZ),
-        "baresip did not hear our tone through the relay"
-    );
+    heard_both_ways_through_the_relay(&mut cli, &mut b, &heard, &turn, &nat);
     let log = turn.log();
     assert!(
         log.contains("ALLOCATE processed, success") && log.contains(", method=TLSv1."),
