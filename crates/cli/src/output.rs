@@ -415,27 +415,7 @@ mod tests {
 
     #[test]
     fn ended_line_carries_reason_and_status() {
-        let call = CallInfo {
-            id: 3,
-            direction: Direction::Outgoing,
-            state: CallState::Ended,
-            remote_uri: "sip:bob@h".into(),
-            remote_display_name: None,
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
-            answered_at_ms: None,
-            active: false,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: String::new(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
-        };
+        let call = CallInfo::new(3, Direction::Outgoing, CallState::Ended, "sip:bob@h", "", 0);
         let ev = PhoneEvent::CallEnded {
             call,
             reason: EndReason::Failed {
@@ -454,25 +434,16 @@ mod tests {
     #[test]
     fn call_updates_print_only_what_changed() {
         let mut c = CallInfo {
-            id: 2,
-            direction: Direction::Incoming,
-            state: CallState::Answered,
-            remote_uri: "sip:bob@h".into(),
-            remote_display_name: None,
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
             answered_at_ms: Some(1),
             active: true,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: "sip:me@h".into(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(
+                2,
+                Direction::Incoming,
+                CallState::Answered,
+                "sip:bob@h",
+                "sip:me@h",
+                0,
+            )
         };
         let ringing = CallInfo {
             state: CallState::Ringing,

@@ -64,25 +64,15 @@ mod tests {
 
     fn call(id: u64, direction: Direction, state: CallState, parked: bool) -> CallInfo {
         CallInfo {
-            id,
-            direction,
-            state,
-            remote_uri: format!("sip:p{id}@example.com"),
-            remote_display_name: None,
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
-            answered_at_ms: None,
-            active: false,
             parked_since_ms: parked.then_some(1),
-            held_by_remote: false,
-            account: "sip:alice@example.com".into(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(
+                id,
+                direction,
+                state,
+                format!("sip:p{id}@example.com"),
+                "sip:alice@example.com",
+                0,
+            )
         }
     }
 

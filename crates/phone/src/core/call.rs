@@ -193,25 +193,15 @@ mod tests {
 
     fn info(direction: Direction) -> CallInfo {
         CallInfo {
-            id: 1,
-            direction,
-            state: CallState::Calling,
-            remote_uri: "sip:bob@example.com".into(),
             remote_display_name: Some("Bob".into()),
-            codec: None,
-            muted: false,
-            started_at_ms: 0,
-            answered_at_ms: None,
-            active: false,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: String::new(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(
+                1,
+                direction,
+                CallState::Calling,
+                "sip:bob@example.com",
+                "",
+                0,
+            )
         }
     }
 

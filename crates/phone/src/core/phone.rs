@@ -751,29 +751,19 @@ impl PhoneCore {
         fill: impl FnOnce(&mut Call),
     ) {
         let info = CallInfo {
-            id,
-            direction,
-            state: if direction == Direction::Outgoing {
-                CallState::Calling
-            } else {
-                CallState::Ringing
-            },
-            remote_uri: remote.0,
             remote_display_name: remote.1,
-            codec: None,
-            muted: false,
-            started_at_ms: now,
-            answered_at_ms: None,
-            active: false,
-            parked_since_ms: None,
-            held_by_remote: false,
-            account: self.accounts[account].aor_text.clone(),
-            routing: None,
-            encrypted: false,
-            media_path: None,
-            conference: false,
-            conference_muted: false,
-            transfer_request: None,
+            ..CallInfo::new(
+                id,
+                direction,
+                if direction == Direction::Outgoing {
+                    CallState::Calling
+                } else {
+                    CallState::Ringing
+                },
+                remote.0,
+                self.accounts[account].aor_text.clone(),
+                now,
+            )
         };
         let mut call = Call::new(info, account, sip_call_id);
         fill(&mut call);
