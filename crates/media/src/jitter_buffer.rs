@@ -3,9 +3,11 @@
 //! * **Target delay** comes from [`DelayEstimator`]: the relative-delay quantile of recent
 //!   packets plus one packet time (never less than one playout frame plus one packet). While
 //!   the sender adds FEC copies ([`JitterBuffer::fec_seen`]: an Opus sender does once it hears
-//!   of loss) the floor holds one packet more, so the packet after a lost one is here when the
-//!   lost one's slot comes and its copy rebuilds it; at the bare floor that packet arrived in
-//!   time only about half the time and the copies were wasted.
+//!   of loss) and one of them came too late to be used (the slot it would have rebuilt was
+//!   concealed while the buffer waited), the floor holds one packet more, so the packet after a
+//!   lost one is here when the lost one's slot comes. Only then: growing the buffer means
+//!   stretching the voice, which costs more than it gains where the copies arrive in time
+//!   (bench, Opus at 5 % loss: PESQ-WB 4.04 without the hold, 3.72 with it always on).
 //! * **Playout delay** is the audio queued here (from the next packet to the newest) plus what
 //!   the session has decoded but not played. Once per playout frame [`JitterBuffer::advise`]
 //!   compares its filtered value with the target and answers [`Adjust::Accelerate`] (play a
@@ -105,7 +107,7 @@ const MAX_TARGET_MS: f64 = 500.0;
 const MAX_UNDERRUN_MS: f64 = 100.0;
 /// Smoothing of the measured playout delay per playout frame.
 const LEVEL_SMOOTHING: f64 = 0.1;
-/// The floor holds an extra packet for this long after the last packet carrying an FEC copy.
+/// FEC copies count as flowing for this long after the last packet carrying one.
 const FEC_HOLD_MS: f64 = 10_000.0;
 
 pub struct JitterBuffer<T> {
@@ -131,6 +133,8 @@ pub struct JitterBuffer<T> {
     fec_seen_ms: Option<f64>,
     /// Arrival time of the newest timed packet.
     last_arrival_ms: f64,
+    /// An FEC copy arrived too late to be used while copies were flowing.
+    fec_wasted: bool,
     pub counters: JitterCounters,
 }
 
@@ -157,16 +161,24 @@ impl<T> JitterBuffer<T> {
             in_loss_burst: false,
             fec_seen_ms: None,
             last_arrival_ms: 0.0,
+            fec_wasted: false,
             counters: JitterCounters::default(),
         };
         jb.update_target();
         jb
     }
 
+    /// FEC copies are flowing (one arrived in the last [`FEC_HOLD_MS`]).
+    fn fec_flowing(&self) -> bool {
+        self.fec_seen_ms
+            .is_some_and(|t| self.last_arrival_ms - t < FEC_HOLD_MS)
+    }
+
     fn update_target(&mut self) {
-        let fec = self
-            .fec_seen_ms
-            .is_some_and(|t| self.last_arrival_ms - t < FEC_HOLD_MS);
+        if !self.fec_flowing() {
+            self.fec_wasted = false;
+        }
+        let fec = self.fec_wasted;
         let floor = PLAYOUT_MS + self.ptime_ms * if fec { 2.0 } else { 1.0 };
         self.target_ms =
             (self.estimator.quantile_ms() + self.ptime_ms).clamp(floor, MAX_TARGET_MS.max(floor));
@@ -203,17 +215,11 @@ impl<T> JitterBuffer<T> {
         self.packets.is_empty()
     }
 
-    /// A packet arriving at `arrival_ms` carries an FEC copy of the one before it: for the
-    /// next [`FEC_HOLD_MS`] the target keeps one packet more, so the copy can be used.
+    /// A packet arriving at `arrival_ms` carries an FEC copy of the one before it (copies
+    /// flow for the next [`FEC_HOLD_MS`]; see the target delay above).
     pub fn fec_seen(&mut self, arrival_ms: f64) {
-        let was = self
-            .fec_seen_ms
-            .is_some_and(|t| arrival_ms - t < FEC_HOLD_MS);
         self.fec_seen_ms = Some(arrival_ms);
-        if !was {
-            self.last_arrival_ms = self.last_arrival_ms.max(arrival_ms);
-            self.update_target();
-        }
+        self.last_arrival_ms = self.last_arrival_ms.max(arrival_ms);
     }
 
     /// The packet time currently assumed (learned from timestamps), in ms.
@@ -389,6 +395,12 @@ impl<T> JitterBuffer<T> {
             if self.skipped > 0 {
                 // Slots already concealed during the underrun stand in for missing packets.
                 let covered = (first - next).min(self.skipped);
+                if covered > 0 && first == next + covered && self.fec_flowing() && !self.fec_wasted
+                {
+                    // The packet after a concealed slot came too late for its FEC copy.
+                    self.fec_wasted = true;
+                    self.update_target();
+                }
                 self.skipped = 0;
                 self.next = Some(next + covered);
                 continue;
@@ -710,7 +722,8 @@ mod tests {
 
     /// Every 10th packet lost, and the packet after it held up by `late` ms (a busy machine's
     /// scheduling, a queue on the path), at several phases of the playout tick: with FEC copies
-    /// in the stream the packet after each lost one is here when the lost one's slot comes.
+    /// in the stream, once one came too late the packet after each lost one is here when the
+    /// lost one's slot comes; where they come in time nothing changes.
     #[test]
     fn fec_copies_make_the_buffer_wait_for_the_packet_after_a_loss() {
         for late in [5.0, 10.0, 15.0, 20.0] {
@@ -731,11 +744,17 @@ mod tests {
                     fec.lost_with_next >= 148,
                     "the packet after each loss was here: {fec:?}"
                 );
-                assert_eq!(fec.concealed_slots, 0, "{fec:?}");
+                assert!(
+                    fec.concealed_slots <= 2,
+                    "the first copy too late, then none: {fec:?}"
+                );
                 assert!(
                     fec.final_target_ms <= 60.0,
                     "one packet more, no more: {fec:?}"
                 );
+                if plain.lost_with_next == 150 {
+                    assert_eq!(fec.final_target_ms, 40.0, "copies in time: no extra delay");
+                }
                 assert!(plain.final_target_ms <= 40.0, "{plain:?}");
                 if late >= 20.0 {
                     // The same trace without copies: the packet after a loss comes too late
@@ -747,19 +766,33 @@ mod tests {
     }
 
     #[test]
-    fn the_extra_packet_is_given_back_when_fec_copies_stop() {
+    fn a_wasted_copy_holds_one_packet_more_until_copies_stop() {
         let mut jb = JitterBuffer::new(20, 8000);
         for s in 0..10u16 {
             put(&mut jb, s);
+            jb.fec_seen(s as f64 * 20.0);
         }
-        assert_eq!(jb.target_delay_ms(), 40.0);
-        jb.fec_seen(200.0);
-        assert_eq!(jb.target_delay_ms(), 60.0, "FEC copies arriving");
-        for s in 10..505u16 {
+        assert_eq!(
+            jb.target_delay_ms(),
+            40.0,
+            "copies arriving in time change nothing"
+        );
+        while let Pop::Packet(_) = jb.pop() {}
+        // 10 is lost; its slot is concealed while the buffer is empty, then 11 arrives.
+        assert_eq!(jb.pop(), Pop::Empty);
+        put(&mut jb, 11);
+        assert_eq!(jb.pop(), Pop::Packet(11));
+        assert_eq!(
+            jb.target_delay_ms(),
+            60.0,
+            "11's copy of 10 came too late: hold one more"
+        );
+        for s in 12..500u16 {
             put(&mut jb, s);
+            jb.fec_seen(s as f64 * 20.0);
         }
-        assert_eq!(jb.target_delay_ms(), 60.0, "9.9 s later");
-        for s in 505..520u16 {
+        assert_eq!(jb.target_delay_ms(), 60.0, "while copies flow");
+        for s in 500..1010u16 {
             put(&mut jb, s);
         }
         assert_eq!(jb.target_delay_ms(), 40.0, "10 s without an FEC copy");
