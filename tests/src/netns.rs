@@ -274,6 +274,47 @@ impl HomeNat {
         new
     }
 
+    /// Gives the router another outside address (an ISP reconnecting the line hands out a new
+    /// one): the new address is added, the old one removed. The kernel forgets every mapping
+    /// made on the old address, so the home's next packet out gets a new public address and
+    /// port. Returns the new public address.
+    pub fn change_public_address(&mut self, last_octet: u8) -> Ipv4Addr {
+        let r = self.router.as_str();
+        let o = self.public_ip.octets();
+        let new = Ipv4Addr::new(o[0], o[1], o[2], last_octet);
+        must(&[
+            "ip",
+            "netns",
+            "exec",
+            r,
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.wan0.promote_secondaries=1",
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            r,
+            "addr",
+            "add",
+            &format!("{new}/24"),
+            "dev",
+            "wan0",
+        ]);
+        must(&[
+            "ip",
+            "-n",
+            r,
+            "addr",
+            "del",
+            &format!("{}/24", self.public_ip),
+            "dev",
+            "wan0",
+        ]);
+        self.public_ip = new;
+        new
+    }
+
     /// Makes the router drop UDP from home to `ip` except to `open_ports`: a firewall that
     /// lets signalling and the TURN server through and nothing else (a direct media path fails).
     pub fn only_open_udp_to(&self, ip: Ipv4Addr, open_ports: &[u16]) {

@@ -131,7 +131,7 @@ pub fn report(f: &Findings) -> Value {
         .and_then(|s| s.keep_alive_secs)
         .unwrap_or(if transport == "udp" { 25 } else { 30 });
     let mut keepalive = match transport {
-        "udp" => format!("every {every} s (UDP)"),
+        "udp" => format!("every {every} s (UDP: an OPTIONS the registrar answers, a changed NAT mapping registered again)"),
         "ws" | "wss" => {
             format!("a WebSocket ping every {every} s, the connection checked every 2 s")
         }

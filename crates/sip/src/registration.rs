@@ -8,6 +8,8 @@
 //! REGISTER is sent again at once with the address the registrar saw, removing the old binding
 //! in the same request, and the stack remembers it so calls advertise it too. Over TCP/TLS the
 //! Contact follows the connection: a new connection (the old one closed) gets a new binding.
+//! Over UDP the keep-alive is an OPTIONS whose answer shows a mapping the NAT changed since
+//! (a rebooted router, a new address from the ISP): the binding is then made again.
 //!
 //! SIP outbound (RFC 5626): with an instance id the Contact carries `+sip.instance` and
 //! `reg-id=1` and the REGISTER says `Supported: outbound`; a registrar that takes it answers
@@ -26,6 +28,12 @@ use rsipstack::transaction::make_tag;
 use rsipstack::transport::stream::StreamConnection;
 use rsipstack::transport::{SipAddr, SipConnection};
 use std::net::{IpAddr, SocketAddr};
+
+/// How long a UDP keep-alive OPTIONS waits for the registrar (it is sent again at 0.5, 1.5, 3.5
+/// and 7.5 s meanwhile, RFC 3261 17.1.2.1): shorter than the transaction's 32 s, so that a
+/// registrar that went away is registered with again soon and the user's own request waits
+/// little behind the check.
+pub const UDP_PING_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Everything needed to register one account.
 #[derive(Clone, Debug)]
@@ -231,9 +239,17 @@ impl Registration {
     }
 
     /// Checks that the connection the binding was made over is still the one the registrar is
-    /// reached by (over UDP it always is), and with `ping` sends a CRLF keep-alive on it (RFC 5626
-    /// 4.4.1; registrars ignore it, NAT bindings and idle-connection timers are refreshed).
-    /// Err when the connection is gone: the binding must be made again.
+    /// reached by, and with `ping` keeps it alive.
+    ///
+    /// Over TCP/TLS the ping is a CRLF (RFC 5626 4.4.1; registrars ignore it, NAT bindings and
+    /// idle-connection timers are refreshed), over WebSocket a Ping frame. Over UDP it is an
+    /// OPTIONS to the registrar (RFC 3261 11): it refreshes the NAT's mapping like a CRLF would,
+    /// and the answer says where the registrar now sees us (its Via `received`/`rport`). A home
+    /// router that rebooted or an ISP that handed out a new address gives us a new mapping, and
+    /// the registered Contact is then an address nothing reaches: that, or a registrar silent for
+    /// `UDP_PING_PATIENCE`, is an Err, and the binding is made again. Any answer counts, even a
+    /// refusal (a proxy that wants OPTIONS authenticated still answered from where it is).
+    /// Err when the connection is gone or the mapping changed: the binding must be made again.
     pub async fn keep_alive(&self, stack: &SipStack, ping: bool) -> Result<(), SipError> {
         let server = host_of(&self.params.registrar);
         let lost = |detail: String| SipError::Unreachable {
@@ -242,7 +258,7 @@ impl Registration {
         };
         let target =
             SipAddr::try_from(&self.params.registrar.0).map_err(|e| lost(e.to_string()))?;
-        let (conn, destination) = stack
+        let (conn, _) = stack
             .endpoint
             .transport_layer
             .lookup(&target, None)
@@ -251,23 +267,50 @@ impl Registration {
         if self.local.as_ref().is_some_and(|l| l != conn.get_addr()) {
             return Err(lost("the connection to the registrar closed".into()));
         }
-        if ping {
-            const PING: &[u8] = b"\r\n\r\n";
-            let sent = match &conn {
-                SipConnection::Udp(udp) => udp.send_raw(PING, &destination).await,
-                SipConnection::Tcp(tcp) => tcp.send_raw(PING).await,
-                SipConnection::Tls(tls) => tls.send_raw(PING).await,
-                // Over WebSocket the keep-alive is a Ping frame (RFC 7118 6, RFC 6455 5.5.2):
-                // a CRLF would be a SIP message of its own there.
-                SipConnection::WebSocket(ws) => ws.send_ping().await,
-                _ => Ok(()),
-            };
-            // A stream that cannot be written to is gone; a UDP send error is passing.
-            if let (Err(e), false) = (sent, matches!(conn, SipConnection::Udp(_))) {
-                return Err(lost(format!("keep-alive failed: {e}")));
-            }
+        if !ping {
+            return Ok(());
         }
-        Ok(())
+        const PING: &[u8] = b"\r\n\r\n";
+        let sent = match &conn {
+            SipConnection::Udp(_) => return self.ping_over_udp(stack).await,
+            SipConnection::Tcp(tcp) => tcp.send_raw(PING).await,
+            SipConnection::Tls(tls) => tls.send_raw(PING).await,
+            // Over WebSocket the keep-alive is a Ping frame (RFC 7118 6, RFC 6455 5.5.2): a CRLF
+            // would be a SIP message of its own there.
+            SipConnection::WebSocket(ws) => ws.send_ping().await,
+            _ => Ok(()),
+        };
+        // A stream that cannot be written to is gone.
+        sent.map_err(|e| lost(format!("keep-alive failed: {e}")))
+    }
+
+    /// The UDP keep-alive: one OPTIONS to the registrar, its answer compared with the binding.
+    async fn ping_over_udp(&self, stack: &SipStack) -> Result<(), SipError> {
+        let server = host_of(&self.params.registrar);
+        let asked = crate::probe::options(stack, &self.params.registrar, &self.params.aor);
+        let probed = match tokio::time::timeout(UDP_PING_PATIENCE, asked).await {
+            Ok(Ok(probed)) => probed,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(SipError::Unreachable {
+                    server,
+                    detail: format!(
+                        "no answer to the keep-alive OPTIONS in {} s",
+                        UDP_PING_PATIENCE.as_secs()
+                    ),
+                })
+            }
+        };
+        let registered = self.contact.as_ref().and_then(socket_of);
+        match (probed.seen_as, registered) {
+            (Some(now), Some(was)) if now != was => Err(SipError::Unreachable {
+                server,
+                detail: format!(
+                    "the registrar now sees us at {now}, not at the registered {was} (the NAT's mapping changed)"
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn build(

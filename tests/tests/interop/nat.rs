@@ -127,6 +127,71 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
     bob.stop();
 }
 
+/// The ISP hands the router a new address (the line reconnected): every mapping the router had
+/// is gone, and the registered Contact is an address nothing reaches any more. The phone's UDP
+/// keep-alive is an OPTIONS; the registrar's answer shows the new mapping and the phone
+/// registers it, so calls reach it again within a few keep-alives (a CRLF keep-alive would have
+/// opened the new mapping too, but nothing would have told the registrar until the next
+/// refresh, an hour away).
+#[test]
+#[ignore = "needs real peers and network namespaces: run by cargo xtask test"]
+fn a_new_public_address_is_noticed_by_the_keep_alive_and_registered() {
+    let dir = TestDir::new("nat_new_public");
+    let mut nat = HomeNat::new(60);
+    let kam = Kamailio::builder()
+        .user("alice", PW)
+        .also_listen(nat.outside_ip)
+        .start(&dir);
+    let mut alice = phone(
+        &dir,
+        &nat,
+        &kam,
+        "alice",
+        &["--keep-alive", "2", "--max-calls", "1"],
+    );
+    alice.expect_event("registered", Duration::from_secs(10));
+    let old = nat.public_ip;
+    let registered_at = |ip: std::net::Ipv4Addr| {
+        registered_contacts(&kam, "alice")
+            .into_iter()
+            .find(|c| c.contains(&format!("@{ip}:")))
+    };
+    assert!(
+        hookflash_tests::wait_until(Duration::from_secs(5), || registered_at(old)).is_some(),
+        "{:?}",
+        registered_contacts(&kam, "alice")
+    );
+    let new = nat.change_public_address(3);
+    let changed = std::time::Instant::now();
+    let seen = hookflash_tests::wait_until(Duration::from_secs(15), || registered_at(new));
+    assert!(
+        seen.is_some(),
+        "the router's new address {new} (was {old}) never registered: {:?}\n{}\n{}",
+        registered_contacts(&kam, "alice"),
+        nat.mappings(),
+        alice.stderr()
+    );
+    eprintln!(
+        "the new public address was registered {:?} after the change",
+        changed.elapsed()
+    );
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(200),
+        "alice unreachable after the change:\n{}",
+        nat.mappings()
+    );
+    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into())
+        .ip(nat.outside_ip)
+        .service("alice")
+        .timeout(20);
+    let mut call = sipp.spawn(&dir);
+    call.assert_passed(Duration::from_secs(25));
+    alice.expect_event("answered", Duration::from_secs(5));
+    alice.wait_exit(Duration::from_secs(15));
+    alice.assert_success();
+}
+
 /// A laptop that joins another network gets another address: the phone notices within seconds
 /// (its route toward the registrar leaves from the new address), listens there and registers
 /// again from it, and calls reach it there. The old address is gone from the machine, so

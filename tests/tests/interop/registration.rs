@@ -560,7 +560,7 @@ fn sip_outbound_is_used_when_the_registrar_takes_it() {
     };
     let report = check(&with);
     assert!(
-        report.contains("keep-alive every 9 s (UDP); SIP outbound (RFC 5626)"),
+        report.contains("keep-alive every 9 s (UDP: an OPTIONS") && report.contains("; SIP outbound (RFC 5626)"),
         "{report}\n{}",
         with.log()
     );
@@ -586,7 +586,7 @@ fn sip_outbound_is_used_when_the_registrar_takes_it() {
 
     let report = check(&without);
     assert!(
-        report.contains("keep-alive every 25 s (UDP)") && !report.contains("outbound"),
+        report.contains("keep-alive every 25 s (UDP: an OPTIONS") && !report.contains("outbound"),
         "{report}"
     );
     let plain = without.saved_registrations("alice");

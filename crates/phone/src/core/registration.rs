@@ -22,8 +22,10 @@
 //!
 //! Keep-alive: while registered, `Output::KeepAlive` comes every `keepalive.check_ms` (a check
 //! that the connection the binding lives on is still up: free, no traffic) with `ping` set
-//! every `keepalive.ping_ms` (a CRLF keep-alive that holds NAT bindings open, RFC 5626 4.4.1).
-//! A lost connection (`Input::KeptAlive(Err)`) registers again at once.
+//! every `keepalive.ping_ms` (a CRLF on TCP/TLS, RFC 5626 4.4.1, or an OPTIONS on UDP: both hold
+//! NAT bindings open, and the registrar's answer to the OPTIONS shows a changed NAT mapping).
+//! A lost connection, a silent registrar or a changed mapping (`Input::KeptAlive(Err)`)
+//! registers again at once.
 
 use crate::api::{PhoneError, RegistrationState};
 use std::collections::VecDeque;
@@ -70,8 +72,8 @@ pub enum Output {
     Registered(Result<u32, Failure>),
     /// The answer for everyone waiting on `Input::Unregister`.
     Unregistered(Result<(), Failure>),
-    /// Check the binding's connection (and send a CRLF keep-alive when `ping`); then feed
-    /// `Input::KeptAlive`.
+    /// Check the binding's connection (and keep it alive when `ping`: a CRLF on TCP/TLS, an
+    /// OPTIONS on UDP that also notices a changed NAT mapping); then feed `Input::KeptAlive`.
     KeepAlive { ping: bool },
 }
 
