@@ -27,7 +27,8 @@
 // 3i. Keyboard only (lib/keyboard.mjs: Tab, Enter, Space; nothing clicked): answer, park, answer a
 //     second call, switch back, hang up the parked one, blind-transfer the first to the second.
 // 4. Sign-in at Kamailio with digest from the account form: a wrong password is refused with
-//    its status, the right one registers; closing the window un-REGISTERs and quits.
+//    its status, the right one registers; a call follows, and the app's log at debug holds no
+//    password, digest answer, nonce or SDP; closing the window un-REGISTERs and quits.
 // 6. The tray, against a StatusNotifier host on a private session bus (lib/tray_host.py; skipped
 //    without python3-dbus/python3-gi): --minimized starts hidden in it; its menu's status line,
 //    missed-call label, recent calls (a click dials back), Do not disturb (the window follows),
@@ -1396,8 +1397,12 @@ test('signs in at Kamailio with digest from the window; a wrong password is name
   const kamailio = await startKamailio({ users: ['alice:alice-secret'], peerBin, workDir: work, logDir: path.join(work, 'logs') });
   const savedLines = () => readFileSync(kamailio.log, 'utf8').split('\n').filter((l) => l.includes('HF-SAVED user=alice '));
   const profile = path.join(work, 'sign-in', 'profile.toml');
-  // No HOOKFLASH_PASSWORD: the password typed in the window is the one used.
-  await launchApp('sign-in', profile, { HOOKFLASH_PASSWORD: undefined });
+  // No HOOKFLASH_PASSWORD: the password typed in the window is the one used. The app's
+  // log is at debug (and checked for secrets below).
+  await launchApp('sign-in', profile, {
+    HOOKFLASH_PASSWORD: undefined,
+    RUST_LOG: 'debug',
+  });
   // A window manager turns "close" into the WM_DELETE_WINDOW a desktop sends.
   ensureWindowManager();
 
@@ -1435,6 +1440,26 @@ test('signs in at Kamailio with digest from the window; a wrong password is name
   await waitFor('Kamailio to save alice\'s registration', () => savedLines().some((l) => /expires_hdr=600 /.test(l)), 10_000);
   await screenshot(path.join(artifacts, 'app-registered.png'));
   step('signed in: registered at Kamailio with digest');
+
+  // 2b. A call (an INVITE with its SDP) to the baresip peer, hung up; then the app's log at debug
+  // holds none of the secrets: passwords, digest answers and nonces, Authorization values, SDP.
+  const bob = await ensurePeer();
+  const dialInput = await byTestId('dial-input');
+  await dialInput.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'no dial input after signing in' });
+  await dialInput.setValue(bob.uri);
+  await dialInput.addValue('\uE007');
+  const callState = await byTestId('call-state');
+  await browser.waitUntil(async () => (await callState.isExisting()) && (await callState.getText()).includes('Connected'), {
+    timeout: 15_000,
+    timeoutMsg: 'the call to the peer did not connect after signing in',
+  });
+  await (await byTestId('hangup-button')).click();
+  await browser.waitUntil(async () => !(await callState.isExisting()), { timeout: 10_000, timeoutMsg: 'the call did not end' });
+  const appLog = readFileSync(path.join(work, 'logs', 'sign-in-tauri-driver-and-app.log'), 'utf8');
+  assert.match(appLog, /DEBUG/, 'the app did not log at debug');
+  const leaked = ['alice-secret', 'not-the-password', 'Authorization:', 'response=', 'nonce=', 'a=crypto', 'm=audio', 'v=0'].filter((s) => appLog.includes(s));
+  assert.deepEqual(leaked, [], `the app's debug log holds ${leaked.join(', ')}`);
+  step('a call after signing in; the debug log holds no password, digest, nonce or SDP');
 
   // 3. Closing the window un-REGISTERs (Kamailio saves expires 0) and quits.
   const appPid = () => {

@@ -1,10 +1,10 @@
 //! SRTP keyed by SDES (RFC 4568) against baresip's `srtp` module:
 //!
 //! * `we_call_baresip_with_mandatory_srtp_and_both_hear_each_other`: we offer `RTP/SAVP` (`--srtp
-//!   mandatory`) to a baresip that takes only encrypted media (`mediaenc=srtp-mand`); each side
-//!   records the other's tone, which it can only do if the other's packets authenticate and decrypt
-//!   with the keys the SDP carried. The call says it is encrypted, and its log at debug holds
-//!   neither SDP nor keys.
+//!   mandatory`) to a baresip that takes only encrypted media (`mediaenc=srtp-mand`); speech both
+//!   ways scores PESQ ≥ 3.5 NB on PCMU and ≥ 4.0 WB on Opus, which only happens if the other's
+//!   packets authenticate and decrypt with the keys the SDP carried. The call says it is
+//!   encrypted, and its log at debug holds neither SDP nor keys.
 //! * `encrypted_audio_cannot_be_read_on_the_wire`: the same call through a tap (a SIP forwarder
 //!   routing the media through a relay that keeps what it relays): read as PCMU, the captured
 //!   payloads show our tone in a clear call and nothing but noise in an encrypted one.
@@ -16,6 +16,7 @@
 //!   mandatory`: refused with 488 and a warning that says why.
 
 use hookflash_tests::baresip::Codec;
+use hookflash_tests::pesq::{self, Band};
 use hookflash_tests::relay::sip::SipForwarder;
 use hookflash_tests::relay::{RelayConfig, RtpRelay};
 use hookflash_tests::wav::{band_energy_fraction, hears};
@@ -61,57 +62,67 @@ fn session(
 #[test]
 #[ignore = "needs baresip"]
 fn we_call_baresip_with_mandatory_srtp_and_both_hear_each_other() {
-    let dir = TestDir::new("srtp-mandatory-out");
-    let mut b = Baresip::builder("b", "unused")
-        .codec(Codec::Pcmu)
-        .mediaenc("srtp-mand")
-        .source(&tone(&dir, "b.wav", THEIR_HZ), 1.0)
-        .start(&dir);
-    let heard = dir.join("heard.wav");
-    let mut cli = Cli::new("cli", "call")
-        .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
-        .args([
-            "--aor",
-            "sip:me@127.0.0.1",
-            "--no-register",
-            "--listen",
-            &format!("127.0.0.1:{}", ports::free_port()),
-        ])
-        .args(["--codec", "pcmu", "--srtp", "mandatory", "--duration", "4"])
-        .env("HOOKFLASH_LOG", "debug")
-        .arg("--audio-in")
-        .arg(tone(&dir, "mic.wav", OUR_HZ))
-        .arg("--audio-out")
-        .arg(&heard)
-        .spawn(&dir);
-    cli.wait_exit(Duration::from_secs(30));
-    cli.assert_success();
-    let answered = cli.expect_event("answered", Duration::from_secs(1));
-    assert_eq!(answered["encrypted"], true, "{answered}");
-    assert!(
-        b.log().contains("RTP/SAVP") || b.log().to_lowercase().contains("srtp"),
-        "baresip saw no SRTP:\n{}",
-        b.log()
-    );
-    assert!(
-        hears(&heard, THEIR_HZ, OUR_HZ),
-        "we did not hear baresip's tone through SRTP"
-    );
-    // Logging at debug: neither the SDP nor its keys reach the log.
-    let log = cli.stderr();
-    assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
-    assert!(
-        !log.contains("inline:") && !log.contains("a=crypto") && !log.contains("m=audio"),
-        "SDP or SRTP keys logged:\n{log}"
-    );
-    b.stop();
-    let got = b
-        .received_wav()
-        .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-    assert!(
-        hears(&got, OUR_HZ, THEIR_HZ),
-        "baresip did not hear our tone: our SRTP did not authenticate or decrypt"
-    );
+    for (codec, band, floor) in [
+        (Codec::Pcmu, Band::Narrow, 3.5),
+        (Codec::Opus, Band::Wide, 4.0),
+    ] {
+        let tag = codec.cli_name();
+        let dir = TestDir::new(&format!("srtp-mandatory-out-{tag}"));
+        let speech = speech::reference(dir.path());
+        let mut b = Baresip::builder("b", "unused")
+            .codec(codec)
+            .mediaenc("srtp-mand")
+            .source(&speech, 1.0)
+            .start(&dir);
+        let heard = dir.join("heard.wav");
+        let mut cli = Cli::new("cli", "call")
+            .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
+            .args([
+                "--aor",
+                "sip:me@127.0.0.1",
+                "--no-register",
+                "--listen",
+                &format!("127.0.0.1:{}", ports::free_port()),
+            ])
+            .args(["--codec", tag, "--srtp", "mandatory", "--duration", "8"])
+            .env("HOOKFLASH_LOG", "debug")
+            .arg("--audio-in")
+            .arg(&speech)
+            .arg("--audio-out")
+            .arg(&heard)
+            .spawn(&dir);
+        cli.wait_exit(Duration::from_secs(40));
+        cli.assert_success();
+        let answered = cli.expect_event("answered", Duration::from_secs(1));
+        assert_eq!(answered["encrypted"], true, "{answered}");
+        assert!(
+            b.log().contains("RTP/SAVP") || b.log().to_lowercase().contains("srtp"),
+            "baresip saw no SRTP:\n{}",
+            b.log()
+        );
+        // Logging at debug: neither the SDP nor its keys reach the log.
+        let log = cli.stderr();
+        assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
+        assert!(
+            !log.contains("inline:") && !log.contains("a=crypto") && !log.contains("m=audio"),
+            "SDP or SRTP keys logged:\n{log}"
+        );
+        b.stop();
+        let got = b
+            .received_wav()
+            .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
+        // Speech both ways: only packets that authenticate and decrypt with the SDP's keys
+        // score like a clear call.
+        let (ours, theirs) = (
+            pesq::score(&speech, &heard, band),
+            pesq::score(&speech, &got, band),
+        );
+        eprintln!("SDES-SRTP {tag} {band:?}: baresip->us {ours:.3}, us->baresip {theirs:.3}");
+        assert!(
+            ours >= floor && theirs >= floor,
+            "{tag}: PESQ {ours:.3} (what we heard) / {theirs:.3} (what baresip heard) below {floor}"
+        );
+    }
 }
 
 #[test]
