@@ -333,7 +333,11 @@ fn the_debug_log_holds_no_secret_through_a_challenged_register_and_invite() {
     let log = run("debug");
     assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
     let authed = lines(&kam.log(), "HF-INVITE-AUTHED user=alice");
-    assert_eq!(authed.len(), 1, "the INVITE was not challenged and answered");
+    assert_eq!(
+        authed.len(),
+        1,
+        "the INVITE was not challenged and answered"
+    );
     let leaked: Vec<_> = secrets.iter().filter(|s| log.contains(**s)).collect();
     assert!(leaked.is_empty(), "the debug log holds {leaked:?}:\n{log}");
     let traced = run("debug,rsipstack=trace");

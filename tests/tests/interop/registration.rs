@@ -560,7 +560,8 @@ fn sip_outbound_is_used_when_the_registrar_takes_it() {
     };
     let report = check(&with);
     assert!(
-        report.contains("keep-alive every 9 s (UDP: an OPTIONS") && report.contains("; SIP outbound (RFC 5626)"),
+        report.contains("keep-alive every 9 s (UDP: an OPTIONS")
+            && report.contains("; SIP outbound (RFC 5626)"),
         "{report}\n{}",
         with.log()
     );
