@@ -18,6 +18,7 @@ mod session;
 mod tray;
 #[cfg(test)]
 mod ts_types;
+mod updates;
 mod window_settings;
 
 use links::{LinkInbox, LinkRequest};
@@ -153,6 +154,8 @@ fn main() {
                 .with_filter(|label| label == "main")
                 .build(),
         )
+        // Updates (src/updates.rs): off unless the settings switch them on.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(hotkeys::adapter::HotkeyState::default())
         .manage(Readiness::default())
         .on_page_load(|webview, payload| {
@@ -212,6 +215,10 @@ fn main() {
             window_settings::window_settings,
             window_settings::save_window_settings,
             window_settings::set_start_at_login,
+            updates::adapter::update_status,
+            updates::adapter::check_for_updates,
+            updates::adapter::install_update,
+            updates::adapter::restart_after_update,
         ])
         .setup(|app| {
             if let Some(request) = links::from_args(std::env::args()) {
@@ -222,6 +229,9 @@ fn main() {
             tray::adapter::install(app.handle());
             window_settings::apply_hotkeys(app.handle());
             headset::adapter::install(app.handle());
+            let updates_on = app.state::<WindowSettingsState>().get().check_for_updates;
+            app.manage(updates::adapter::UpdateState::new(updates_on));
+            updates::adapter::install_timer(app.handle());
             show_at_start(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {

@@ -1,5 +1,6 @@
 //! The desktop shell's own settings: whether closing the window keeps the phone running in the
-//! tray (on by default) and the global hotkeys (`hotkeys.rs`; none by default). Kept in
+//! tray (on by default), whether it checks for updates (`updates.rs`; off by default) and the
+//! global hotkeys (`hotkeys.rs`; none by default). Kept in
 //! `window.toml` beside the profile (the desktop shell's, not the engine's: the CLI has no
 //! window), read at start, written by the settings view. "Start at login" is not kept here but
 //! in the desktop's own autostart entry (tauri-plugin-autostart), so the setting shows what the
@@ -22,6 +23,10 @@ pub struct WindowSettings {
     /// tray shows the icon; without one closing quits).
     #[serde(default = "yes")]
     pub close_to_tray: bool,
+    /// Ask the update server for a newer release after start and once a day (`updates.rs`).
+    /// Off unless switched on.
+    #[serde(default)]
+    pub check_for_updates: bool,
     /// Global hotkeys; absent: none.
     #[serde(default)]
     pub hotkeys: Hotkeys,
@@ -70,6 +75,7 @@ impl Default for WindowSettings {
     fn default() -> Self {
         WindowSettings {
             close_to_tray: true,
+            check_for_updates: false,
             hotkeys: Hotkeys::default(),
         }
     }
@@ -249,6 +255,7 @@ pub async fn save_window_settings(
     if hotkeys_changed {
         state.set_hotkey_problems(crate::hotkeys::adapter::apply(&app, &saved.hotkeys));
     }
+    crate::updates::adapter::set_enabled(&app, saved.check_for_updates);
     Ok(view(&app))
 }
 

@@ -40,6 +40,10 @@
 //     way another program would: it is named) answer, mute, hang up and decline a call from
 //     another program (xdotool presses them) and show/hide the window; "Start at login" writes
 //     and removes the XDG autostart entry; the window's size is kept across starts.
+// 5c. Updates (lib/update_server.mjs: a key and a manifest of the test's own, served on loopback):
+//     off by default, the server hears nothing; switched on, the release is offered with its notes;
+//     Install of a download that does not match its signature is refused; the right one is
+//     checked, and then not forced onto a copy that was not installed from a package.
 // 5. The ringing window: started with --minimized (no tray host here: minimised), a call from
 //    the peer opens a second window (WebDriver switches to it) that names the caller and takes no
 //    keyboard focus (openbox's _NET_ACTIVE_WINDOW unchanged) and passes axe-core; Answer there connects the call and
@@ -54,6 +58,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +72,7 @@ import { startOrbitNotifier } from './lib/orbit_notifier.mjs';
 import { checkAccessibility, describeViolations } from './lib/axe.mjs';
 import { Key, press, tabTo, typeText } from './lib/keyboard.mjs';
 import { menuLabels, startTrayHost, trayHostMissing } from './lib/tray_host.mjs';
+import { makeSigningKey, manifest, sign, startUpdateServer, writePackage } from './lib/update_server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -1960,5 +1966,87 @@ test('tray: started hidden in a StatusNotifier host; missed calls, calling back,
   } finally {
     await closeApp();
     await host.close();
+  }
+});
+
+test('updates: off by default nothing is asked; switched on the signed release is offered; a download that does not match its signature is refused; a good one is checked, then not forced onto a copy not installed from a package', { timeout: 180_000 }, async () => {
+  await setUp();
+  const tauriCli = path.join(repo, 'ui', 'node_modules', '.bin', 'tauri');
+  assert.ok(existsSync(tauriCli), `the Tauri CLI (${tauriCli}) signs the test's packages: npm ci in ui/`);
+  const dir = path.join(work, 'update-server');
+  const { key, pub } = makeSigningKey(tauriCli, dir);
+  const name = 'Hookflash_9.9.9_amd64.deb';
+  const pkg = writePackage(dir, name, randomBytes(256 * 1024));
+  const signature = sign(tauriCli, key, pkg, '9.9.9');
+  const good = readFileSync(pkg);
+  const tampered = Buffer.from(good);
+  tampered[1000] ^= 0xff;
+  const server = await startUpdateServer({ [`/${name}`]: tampered });
+  // A copy not installed from a package looks its entry up as linux-<cpu>.
+  const cpu = { x64: 'x86_64', arm64: 'aarch64' }[process.arch] ?? process.arch;
+  const notes = 'Transfers remember the last target.';
+  server.set('/latest.json', manifest('9.9.9', notes, { [`linux-${cpu}`]: { url: server.url(`/${name}`), signature } }));
+  try {
+    const launched = Date.now();
+    await openPhone('updates', { HOOKFLASH_UPDATE_ENDPOINT: server.url('/latest.json'), HOOKFLASH_UPDATE_PUBKEY: pub });
+    const windowToml = path.join(work, 'updates', 'window.toml');
+    await (await byTestId('account-settings-button')).click();
+    const status = await byTestId('update-status');
+    await status.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the settings have no update status' });
+    const statusText = async () => (await status.getText()).trim();
+    const box = await byTestId('check-for-updates');
+    await browser.waitUntil(async () => (await box.isEnabled()) && (await statusText()) !== '', { timeout: 10_000, timeoutMsg: 'the updates switch never loaded' });
+
+    // 1. Off by default: past the moment a check would come when on (5 s after start), the
+    // server has heard nothing.
+    assert.equal(await box.isSelected(), false, 'checking for updates is on by default');
+    assert.equal(await statusText(), 'Not checked automatically.');
+    await sleep(Math.max(0, launched + 7_000 - Date.now()));
+    assert.equal(server.hits('/latest.json'), 0, 'the app asked the update server although updates are off');
+
+    // 2. Switched on: it asks at once and offers the release, with its notes.
+    await box.click();
+    await browser.waitUntil(async () => (await statusText()) === 'Hookflash 9.9.9 is available.', {
+      timeout: 20_000,
+      timeoutMsg: `no release offered after switching updates on (status: ${await statusText()})`,
+    });
+    assert.equal(server.hits('/latest.json'), 1);
+    assert.equal((await (await byTestId('update-notes')).getText()).trim(), notes);
+    assert.match(readFileSync(windowToml, 'utf8'), /check_for_updates = true/);
+    await (await byTestId('update-settings')).scrollIntoView();
+    await screenshot(path.join(artifacts, 'app-update-available.png'));
+
+    // 3. Install: the download does not match its signature; nothing is installed.
+    const install = await byTestId('update-install');
+    assert.equal((await install.getText()).trim(), 'Install 9.9.9');
+    await install.click();
+    await browser.waitUntil(async () => (await status.getAttribute('data-state')) === 'failed', {
+      timeout: 30_000,
+      timeoutMsg: `the tampered download was not refused (status: ${await statusText()})`,
+    });
+    assert.equal(await statusText(), "the download of Hookflash 9.9.9 does not carry Hookflash's signature: nothing was installed");
+    assert.equal(server.hits(`/${name}`), 1);
+    await assertAccessible('updates: a failed installation');
+
+    // 4. The server fixed: Check now offers it again, and this time the signature checks out, but
+    // a copy built by hand (this one) is not replaced by a package.
+    server.set(`/${name}`, good);
+    await (await byTestId('update-check')).click();
+    await (await byTestId('update-install')).waitForDisplayed({ timeout: 20_000, timeoutMsg: 'Check now did not offer the release again' });
+    await (await byTestId('update-install')).click();
+    await browser.waitUntil(async () => (await status.getAttribute('data-state')) === 'failed', {
+      timeout: 30_000,
+      timeoutMsg: `the good download did not end (status: ${await statusText()})`,
+    });
+    assert.equal(
+      await statusText(),
+      'Hookflash 9.9.9 was downloaded and its signature checks out, but this copy of Hookflash was not installed from a package (.deb, .rpm, .msi, .app), so it is not replaced: get the new version the way you got this one',
+    );
+    assert.equal(server.hits(`/${name}`), 2);
+    await screenshot(path.join(artifacts, 'app-update-checked.png'));
+    step('updates: off asked nothing; on offered 9.9.9; a tampered download refused, a good one checked and not forced on a hand-built copy');
+  } finally {
+    await closeApp();
+    await server.close();
   }
 });

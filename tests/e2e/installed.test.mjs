@@ -2,8 +2,13 @@
 // `cargo xtask test` makes it from the shared debug build) is installed with dpkg, its .desktop
 // entry registers the link schemes and passes the link on, the desktop's handler for tel: is
 // Hookflash, the installed /usr/bin/hookflash-app starts and shows its window on a private Xvfb,
-// and the package is removed again. Installing needs root (as in CI); elsewhere the test is
-// skipped with the reason.
+// and the package is removed again. Then the update: the same package repacked as version 9.9.9
+// and signed with a key of the test's own (lib/update_server.mjs), offered by a manifest on
+// loopback; the installed app (the shared debug build, which takes the endpoint and key from
+// HOOKFLASH_UPDATE_ENDPOINT / HOOKFLASH_UPDATE_PUBKEY), with updates switched on, finds it by
+// itself, and Install in its window (driven over WebDriver) downloads it, checks its signature
+// and has the package manager install it: dpkg then has 9.9.9. Installing needs root (as in CI);
+// elsewhere the tests are skipped with the reason.
 //
 // Env: HOOKFLASH_DEB_DIR (the folder with the .deb; default <repo>/target/debug/bundle/deb).
 
@@ -14,7 +19,10 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { start, stop, stopAll, waitFor } from './lib/processes.mjs';
+import net from 'node:net';
+import { remote } from 'webdriverio';
+import { freeTcpPort, start, stop, stopAll, waitFor } from './lib/processes.mjs';
+import { makeSigningKey, manifest, sign, startUpdateServer } from './lib/update_server.mjs';
 import { startXvfb } from './lib/xvfb.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -100,4 +108,132 @@ test('the .deb installs, registers tel:/sip:/sips:/callto:, starts the installed
   run('dpkg', ['--remove', PACKAGE]);
   installed = false;
   assert.ok(!existsSync('/usr/bin/hookflash-app'), '/usr/bin/hookflash-app stayed after removing the package');
+});
+
+/** The installed package's version, as dpkg has it. */
+const installedVersion = () => run('dpkg-query', ['--show', '--showformat=${Version}', PACKAGE]).trim();
+
+/** `deb` repacked as `version` (its control file changed, nothing else) into `dir`. */
+function repack(deb, version, dir) {
+  const tree = path.join(dir, 'tree');
+  run('dpkg-deb', ['--raw-extract', deb, tree]);
+  const control = path.join(tree, 'DEBIAN', 'control');
+  writeFileSync(control, readFileSync(control, 'utf8').replace(/^Version: .*$/m, `Version: ${version}`));
+  const out = path.join(dir, `Hookflash_${version}_amd64.deb`);
+  run('dpkg-deb', ['--root-owner-group', '--build', tree, out]);
+  return out;
+}
+
+function findTauriDriver() {
+  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, 'tauri-driver'))) return path.join(dir, 'tauri-driver');
+  }
+  return path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver');
+}
+
+const accepts = (port) =>
+  new Promise((resolve) => {
+    const socket = net.createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+test('the installed app finds a signed update by itself and installs it with the package manager', { timeout: 180_000, skip: why ?? false }, async () => {
+  const debs = existsSync(debDir) ? readdirSync(debDir).filter((f) => f.endsWith('.deb')) : [];
+  assert.equal(debs.length, 1, `expected one .deb in ${debDir}, found ${JSON.stringify(debs)}`);
+  const deb = path.join(debDir, debs[0]);
+  const tauriCli = path.join(repo, 'ui', 'node_modules', '.bin', 'tauri');
+  assert.ok(existsSync(tauriCli), `the Tauri CLI (${tauriCli}) signs the update: npm ci in ui/`);
+  const tauriDriver = findTauriDriver();
+  assert.ok(existsSync(tauriDriver), `tauri-driver not found (${tauriDriver})`);
+
+  // The update: this package as 9.9.9, signed for 9.9.9 with the test's key.
+  const dir = path.join(work, 'update');
+  mkdirSync(dir, { recursive: true });
+  const update = repack(deb, '9.9.9', dir);
+  const { key, pub } = makeSigningKey(tauriCli, dir);
+  const signature = sign(tauriCli, key, update, '9.9.9');
+  const server = await startUpdateServer({ '/Hookflash_9.9.9_amd64.deb': readFileSync(update) });
+  // An installed .deb looks its entry up as linux-<cpu>-deb.
+  const cpu = { x64: 'x86_64', arm64: 'aarch64' }[process.arch] ?? process.arch;
+  server.set('/latest.json', manifest('9.9.9', 'The installed app updates itself.', { [`linux-${cpu}-deb`]: { url: server.url('/Hookflash_9.9.9_amd64.deb'), signature } }));
+
+  run('dpkg', ['--install', deb]);
+  installed = true;
+  const before = installedVersion();
+  assert.notEqual(before, '9.9.9');
+
+  // Updates switched on in its settings: it checks by itself after start.
+  const profileDir = path.join(work, 'update-profile');
+  mkdirSync(profileDir, { recursive: true });
+  const profile = path.join(profileDir, 'profile.toml');
+  writeFileSync(profile, `history_db = ${JSON.stringify(path.join(profileDir, 'history.sqlite3'))}\n[account]\naor = "sip:alice@127.0.0.1"\nregister = false\nlisten = "127.0.0.1:0"\n`);
+  writeFileSync(path.join(profileDir, 'window.toml'), 'close_to_tray = false\ncheck_for_updates = true\n');
+  const { display } = await startXvfb(path.join(work, 'xvfb-update.log'));
+  const driverPort = await freeTcpPort();
+  const nativePort = await freeTcpPort();
+  const driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
+    env: {
+      ...process.env,
+      DISPLAY: display,
+      HOME: work,
+      HOOKFLASH_PROFILE: profile,
+      HOOKFLASH_PASSWORD: '',
+      HOOKFLASH_AUDIO_IN: 'null',
+      HOOKFLASH_AUDIO_OUT: 'null',
+      HOOKFLASH_UPDATE_ENDPOINT: server.url('/latest.json'),
+      HOOKFLASH_UPDATE_PUBKEY: pub,
+      XDG_CONFIG_HOME: path.join(work, 'config'),
+      XDG_DATA_HOME: path.join(work, 'data'),
+      XDG_CACHE_HOME: path.join(work, 'cache'),
+      DBUS_SESSION_BUS_ADDRESS: 'disabled:',
+      NO_AT_BRIDGE: '1',
+      LANGUAGE: 'en_US',
+      RUST_LOG: 'info',
+    },
+    logFile: path.join(work, 'installed-update.log'),
+  });
+  let browser = null;
+  try {
+    await waitFor('tauri-driver and WebKitWebDriver', async () => {
+      if (driver.exited) throw new Error(`tauri-driver exited (${driver.exitCode})`);
+      return (await accepts(driverPort)) && (await accepts(nativePort));
+    }, 20_000);
+    browser = await remote({
+      hostname: '127.0.0.1',
+      port: driverPort,
+      logLevel: 'warn',
+      connectionRetryTimeout: 120_000,
+      connectionRetryCount: 0,
+      capabilities: { 'tauri:options': { application: '/usr/bin/hookflash-app' }, 'wdio:enforceWebDriverClassic': true },
+    });
+    const byTestId = (id) => browser.$(`[data-testid="${id}"]`);
+    await (await byTestId('dial-input')).waitForDisplayed({ timeout: 60_000, timeoutMsg: 'the installed app window never came up' });
+    await (await byTestId('account-settings-button')).click();
+    const status = await byTestId('update-status');
+    await browser.waitUntil(async () => (await status.getAttribute('data-state')) === 'available', {
+      timeout: 30_000,
+      timeoutMsg: `the installed app did not find the update by itself (status: ${await status.getText().catch(() => '?')})`,
+    });
+    assert.equal(server.hits('/latest.json'), 1);
+    await (await byTestId('update-install')).click();
+    await browser.waitUntil(async () => ['installed', 'failed'].includes(await status.getAttribute('data-state')), {
+      timeout: 90_000,
+      timeoutMsg: 'the installation did not end',
+    });
+    assert.equal(await status.getAttribute('data-state'), 'installed', `the update was not installed: ${await status.getText()}\n${readFileSync(path.join(work, 'installed-update.log'), 'utf8').slice(-3000)}`);
+    assert.equal((await status.getText()).trim(), 'Hookflash 9.9.9 is installed; it starts with the next restart.');
+    assert.equal(await (await byTestId('update-restart')).isDisplayed(), true, 'no Restart now after installing');
+    assert.equal(installedVersion(), '9.9.9', `dpkg has ${installedVersion()} after the update (before: ${before})`);
+  } finally {
+    if (browser) await browser.deleteSession().catch(() => {});
+    await stop(driver);
+    await server.close();
+  }
+  run('dpkg', ['--remove', PACKAGE]);
+  installed = false;
 });

@@ -43,7 +43,9 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// desktop's link-handler database the installed .deb registers in (the package step).
 /// twinkle-console and linphone-cli are the other phones of the consult-transfer tests: a
 /// transferee that acts on our REFER with `Replaces`, and a phone that takes the call over
-/// (baresip 1.0 ignores `Replaces`).
+/// (baresip 1.0 ignores `Replaces`). sudo is how the updater has the package manager install an
+/// update when there is no graphical password prompt (pkexec, zenity): the package step's update
+/// test, as root, goes that way.
 pub const TEST_PACKAGES: &[&str] = &[
     "kamailio",
     "kamailio-presence-modules",
@@ -82,6 +84,7 @@ pub const TEST_PACKAGES: &[&str] = &[
     "python3-xlib",
     "xdg-utils",
     "desktop-file-utils",
+    "sudo",
 ];
 
 /// The oldest Node.js major version the UI tool chain (Vite) is expected to work with.
@@ -313,6 +316,22 @@ fn print_prerequisites_windows() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundle_workflow_installs_the_build_packages() {
+        let workflow = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../.github/workflows/desktop-bundles.yml");
+        let text = std::fs::read_to_string(&workflow).expect("the bundle workflow");
+        let missing: Vec<_> = BUILD_PACKAGES
+            .iter()
+            .filter(|p| !text.split_whitespace().any(|w| w == **p))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} does not install {missing:?}",
+            workflow.display()
+        );
+    }
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

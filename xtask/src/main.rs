@@ -13,12 +13,14 @@ mod run;
 mod shell;
 mod tauri_driver;
 mod test;
+mod update_manifest;
 mod webrtc_apm;
 
 use bench::BenchOptions;
 use bundle::BundleOptions;
 use run::RunOptions;
 use test::TestOptions;
+use update_manifest::ManifestOptions;
 
 const HELP: &str = "\
 Hookflash project commands
@@ -30,6 +32,7 @@ Commands:
   test    Install the test tools and peers, run every test suite, print a summary
   bench   Run the benchmarks that exist; write target/bench/report.{json,md}
   bundle  Build the desktop app's Linux installers (.deb, .rpm) into target/*/bundle/
+  update-manifest  Write the updater's latest.json from signed packages
   help    Print this help (or `cargo xtask <COMMAND> --help`)
 
 Installing uses apt-get on Debian/Ubuntu (as root, else via sudo) and only for what is
@@ -69,7 +72,8 @@ Steps, in order:
   e2e      tests/e2e/: npm ci (when stale), npm test
            (env HOOKFLASH_APP_BIN, HOOKFLASH_ARTIFACTS_DIR=target/e2e-artifacts)
   package  the app's .deb (`cargo xtask bundle`'s, from the debug build): installed with
-           dpkg, started once under Xvfb, removed (needs root; skipped otherwise)
+           dpkg, started once under Xvfb; updated by the app itself to a signed 9.9.9 repack;
+           removed (needs root; skipped otherwise)
 
 Options:
   --only STEPS  Run only these steps (setup still runs unless skipped); repeatable
@@ -95,6 +99,21 @@ Options:
   -h, --help  Print this help
 ";
 
+const MANIFEST_HELP: &str = "\
+Usage: cargo xtask update-manifest --version V --base-url URL [--notes TEXT] [--arch A]
+                                   [--out FILE] PACKAGE...
+
+Writes the update manifest the app's updater reads (latest.json; to stdout without --out): the
+version, the release notes, and for each PACKAGE (.deb, .rpm, .app.tar.gz, .msi, -setup.exe) its
+download URL (URL/<file name>) and the minisign signature beside it (PACKAGE.sig, made when
+bundling with `createUpdaterArtifacts` and TAURI_SIGNING_PRIVATE_KEY), under the platform key the
+updater looks up (linux-x86_64-deb, darwin-aarch64-app, windows-x86_64-msi, ...). The CPU is read
+from the file name, else --arch (default: this machine's).
+
+Options:
+  -h, --help  Print this help
+";
+
 const BENCH_HELP: &str = "\
 Usage: cargo xtask bench [--dry-run]
 
@@ -116,6 +135,7 @@ enum Invocation {
     Test(TestOptions),
     Bench(BenchOptions),
     Bundle(BundleOptions),
+    UpdateManifest(ManifestOptions),
 }
 
 fn parse(args: &[String]) -> Result<Invocation, String> {
@@ -204,8 +224,36 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
             }
             Ok(Invocation::Bundle(options))
         }
+        "update-manifest" => {
+            if wants_help(rest) {
+                return Ok(Invocation::Help(MANIFEST_HELP));
+            }
+            let mut options = ManifestOptions::default();
+            let mut iter = rest.iter();
+            while let Some(arg) = iter.next() {
+                let mut value = |flag: &str| {
+                    iter.next()
+                        .cloned()
+                        .ok_or_else(|| format!("{flag} needs a value"))
+                };
+                match arg.as_str() {
+                    "--version" => options.version = value("--version")?,
+                    "--base-url" => options.base_url = value("--base-url")?,
+                    "--notes" => options.notes = Some(value("--notes")?),
+                    "--arch" => options.arch = Some(value("--arch")?),
+                    "--out" => options.out = Some(value("--out")?.into()),
+                    other if other.starts_with("--") => {
+                        return Err(format!(
+                            "`cargo xtask update-manifest` has no option `{other}` (see `cargo xtask update-manifest --help`)"
+                        ))
+                    }
+                    package => options.packages.push(package.into()),
+                }
+            }
+            Ok(Invocation::UpdateManifest(options))
+        }
         other => Err(format!(
-            "there is no command `{other}`; the commands are run, test, bench and bundle"
+            "there is no command `{other}`; the commands are run, test, bench, bundle and update-manifest"
         )),
     }
 }
@@ -226,6 +274,7 @@ fn main() {
         Ok(Invocation::Test(options)) => test::test(&options),
         Ok(Invocation::Bench(options)) => bench::bench(&options),
         Ok(Invocation::Bundle(options)) => bundle::bundle(&options),
+        Ok(Invocation::UpdateManifest(options)) => update_manifest::update_manifest(&options),
         Err(e) => {
             eprintln!("xtask: {e}");
             std::process::exit(2);
@@ -314,7 +363,39 @@ mod tests {
     fn unknown_command_names_the_real_ones() {
         assert!(parse(&args(&["deploy"]))
             .unwrap_err()
-            .contains("run, test, bench and bundle"));
+            .contains("run, test, bench, bundle and update-manifest"));
+    }
+
+    #[test]
+    fn update_manifest_takes_its_values_and_packages() {
+        let parsed = parse(&args(&[
+            "update-manifest",
+            "--version",
+            "0.2.0",
+            "--base-url",
+            "https://u.example/v0.2.0",
+            "--out",
+            "latest.json",
+            "a.deb",
+            "b.rpm",
+        ]))
+        .unwrap();
+        assert_eq!(
+            parsed,
+            Invocation::UpdateManifest(ManifestOptions {
+                version: "0.2.0".into(),
+                base_url: "https://u.example/v0.2.0".into(),
+                out: Some("latest.json".into()),
+                packages: vec!["a.deb".into(), "b.rpm".into()],
+                ..ManifestOptions::default()
+            })
+        );
+        assert!(parse(&args(&["update-manifest", "--version"]))
+            .unwrap_err()
+            .contains("--version needs a value"));
+        assert!(parse(&args(&["update-manifest", "--sign"]))
+            .unwrap_err()
+            .contains("no option `--sign`"));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub const STEPS: &[(&str, &str, u64)] = &[
     ("e2e", "tests/e2e/: WebdriverIO on the app window", 15),
     (
         "package",
-        "the app's .deb (Tauri CLI): installed, started once, removed",
+        "the app's .deb (Tauri CLI): installed, started, updated, removed",
         10,
     ),
 ];

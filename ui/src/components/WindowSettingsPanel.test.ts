@@ -15,17 +15,25 @@ const viewOf = (settings: WindowSettings, over: Partial<WindowSettingsView> = {}
   hotkeys_unavailable: null,
   ...over,
 });
-const initial = viewOf({ close_to_tray: true, hotkeys: noKeys });
+const initial = viewOf({ close_to_tray: true, check_for_updates: false, hotkeys: noKeys });
+
+/** Settings kept the way the shell keeps them: what was saved last is what loads next. */
+function kept(first: WindowSettingsView) {
+  let now = first;
+  const load = vi.fn(async () => now);
+  const save = vi.fn(async (s: WindowSettings) => (now = viewOf(s)));
+  return { load, save };
+}
 
 describe('close to tray', () => {
   it('shows the saved choice and saves a change', async () => {
-    const save = vi.fn(async (s: WindowSettings) => viewOf(s));
-    const { getByLabelText } = render(WindowSettingsPanel, { load: async () => initial, save });
+    const { load, save } = kept(initial);
+    const { getByLabelText } = render(WindowSettingsPanel, { load, save });
     const box = getByLabelText('Keep running in the tray when the window is closed') as HTMLInputElement;
     await waitFor(() => expect(box.disabled).toBe(false));
     expect(box.checked).toBe(true);
     await fireEvent.click(box);
-    expect(save).toHaveBeenCalledWith({ close_to_tray: false, hotkeys: noKeys });
+    await waitFor(() => expect(save).toHaveBeenCalledWith({ close_to_tray: false, check_for_updates: false, hotkeys: noKeys }));
     await waitFor(() => expect(box.checked).toBe(false));
   });
 
@@ -39,6 +47,17 @@ describe('close to tray', () => {
     await fireEvent.click(box);
     expect((await findByRole('alert')).textContent).toContain('permission denied');
     expect(box.checked).toBe(true);
+  });
+
+  it('keeps what another panel saved meanwhile (the updates switch)', async () => {
+    const { load, save } = kept(initial);
+    const { getByLabelText } = render(WindowSettingsPanel, { load, save });
+    const box = getByLabelText('Keep running in the tray when the window is closed') as HTMLInputElement;
+    await waitFor(() => expect(box.disabled).toBe(false));
+    // The updates panel switched checks on after this one loaded.
+    await save({ ...initial.settings, check_for_updates: true });
+    await fireEvent.click(box);
+    await waitFor(() => expect(save).toHaveBeenLastCalledWith({ close_to_tray: false, check_for_updates: true, hotkeys: noKeys }));
   });
 });
 
@@ -57,8 +76,8 @@ describe('start at login', () => {
 
 describe('hotkeys', () => {
   it('record the keys pressed in a field, show them readably and clear with Backspace', async () => {
-    const save = vi.fn(async (s: WindowSettings) => viewOf(s));
-    const { getByLabelText } = render(WindowSettingsPanel, { load: async () => initial, save });
+    const { load, save } = kept(initial);
+    const { getByLabelText } = render(WindowSettingsPanel, { load, save });
     const field = getByLabelText('Answer') as HTMLInputElement;
     await waitFor(() => expect(field.disabled).toBe(false));
     expect(field.value).toBe('');
@@ -66,15 +85,17 @@ describe('hotkeys', () => {
     await fireEvent.keyDown(field, { key: 'Control', code: 'ControlLeft', ctrlKey: true });
     expect(save).not.toHaveBeenCalled();
     await fireEvent.keyDown(field, { key: 'a', code: 'KeyA', ctrlKey: true, altKey: true });
-    expect(save).toHaveBeenCalledWith({ close_to_tray: true, hotkeys: { ...noKeys, answer: 'Ctrl+Alt+KeyA' } });
+    await waitFor(() =>
+      expect(save).toHaveBeenCalledWith({ close_to_tray: true, check_for_updates: false, hotkeys: { ...noKeys, answer: 'Ctrl+Alt+KeyA' } }),
+    );
     await waitFor(() => expect(field.value).toBe('Ctrl+Alt+A'));
     await fireEvent.keyDown(field, { key: 'Backspace', code: 'Backspace' });
-    expect(save).toHaveBeenLastCalledWith({ close_to_tray: true, hotkeys: noKeys });
+    await waitFor(() => expect(save).toHaveBeenLastCalledWith({ close_to_tray: true, check_for_updates: false, hotkeys: noKeys }));
     await waitFor(() => expect(field.value).toBe(''));
   });
 
   it('say which keys another program holds and why keys were refused', async () => {
-    const settings = { close_to_tray: true, hotkeys: { ...noKeys, hang_up: 'Ctrl+Alt+KeyH' } };
+    const settings = { close_to_tray: true, check_for_updates: false, hotkeys: { ...noKeys, hang_up: 'Ctrl+Alt+KeyH' } };
     const load = async () =>
       viewOf(settings, {
         hotkey_problems: [{ hotkey: 'hang_up', shortcut: 'Ctrl+Alt+KeyH', kind: 'taken', detail: 'HotKey already registered' }],

@@ -19,6 +19,7 @@ import type {
   ParkSlot,
   PhoneEvent,
   RoutingSettings,
+  UpdateStatus,
   VoiceProcessing,
   WindowSettings,
   WindowSettingsView,
@@ -28,6 +29,8 @@ import type {
 export const EVENT_CHANNEL = 'phone-event';
 /** The shell's nudge that links are waiting for `takeLinks` (src-tauri/src/links.rs `CHANNEL`). */
 export const LINK_CHANNEL = 'links';
+/** The shell's update status, sent whenever it changes (src-tauri/src/updates.rs `adapter::CHANNEL`). */
+export const UPDATE_CHANNEL = 'update';
 
 /**
  * Invokes a shell command. `Command` is generated from the commands src-tauri registers, so a
@@ -133,6 +136,17 @@ export const phone = {
   saveWindowSettings: (settings: WindowSettings): Promise<WindowSettingsView> => invoke('save_window_settings', { settings }),
   /** Adds or removes the desktop's autostart entry (it starts the app in the tray). */
   setStartAtLogin: (on: boolean): Promise<WindowSettingsView> => invoke('set_start_at_login', { on }),
+  /** Where updates stand: off, checked, a release available, installing, installed, failed. */
+  updateStatus: (): Promise<UpdateStatus> => invoke('update_status'),
+  /** Asks the update server now (whether or not automatic checks are on). */
+  checkForUpdates: (): Promise<UpdateStatus> => invoke('check_for_updates'),
+  /** Downloads the release available, checks its signature and installs it. */
+  installUpdate: (): Promise<UpdateStatus> => invoke('install_update'),
+  /** Hangs up, un-registers and starts the installed version. */
+  restartAfterUpdate: (): Promise<void> => invoke('restart_after_update'),
+  /** Calls `handler` with every change of the update status. */
+  onUpdate: (handler: (status: UpdateStatus) => void): Promise<UnlistenFn> =>
+    listen<UpdateStatus>(UPDATE_CHANNEL, (message) => handler(message.payload)),
   /** Calls `handler` whenever links are waiting (take them with `takeLinks`). */
   onLinks: (handler: () => void): Promise<UnlistenFn> => listen(LINK_CHANNEL, () => handler()),
   /** Calls `handler` for every engine event, in order. Resolves to the function that stops listening. */

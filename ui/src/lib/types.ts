@@ -48,6 +48,7 @@ export type {
   HotkeyProblem,
   HotkeyRefusal,
   SettingsError,
+  UpdateStatus,
   /** One sound device as the settings pickers show it. */
   DeviceView as AudioDevice,
   /** This computer's capture and playback devices. */
