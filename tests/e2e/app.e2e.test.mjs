@@ -59,7 +59,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +72,7 @@ import { checkAccessibility, describeViolations } from './lib/axe.mjs';
 import { Key, press, tabTo, typeText } from './lib/keyboard.mjs';
 import { menuLabels, startTrayHost, trayHostMissing } from './lib/tray_host.mjs';
 import { makeSigningKey, manifest, sign, startUpdateServer, writePackage } from './lib/update_server.mjs';
+import { accepts, findTauriDriver } from './lib/tauri_driver.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -81,14 +81,6 @@ const peerBin = process.env.HOOKFLASH_PEER_BIN || path.join(path.dirname(appBin)
 const artifacts = process.env.HOOKFLASH_ARTIFACTS_DIR || path.join(repo, 'target', 'e2e-artifacts');
 const work = mkdtempSync(path.join(os.tmpdir(), 'hookflash-e2e-'));
 const tauriDriver = findTauriDriver();
-
-function findTauriDriver() {
-  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'tauri-driver'))) return path.join(dir, 'tauri-driver');
-  }
-  return path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver');
-}
 
 function step(message) {
   console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -246,17 +238,7 @@ async function launchApp(name, profile, envOverrides = {}, appArgs = []) {
     logFile: path.join(work, 'logs', `${name}-tauri-driver-and-app.log`),
   });
   const current = driver;
-  const accepts = (port) =>
-    new Promise((resolve) => {
-      const socket = net.createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-  // Plain TCP probes of tauri-driver and of the WebKitWebDriver it starts (an HTTP probe would
-  // be forwarded to a WebKitWebDriver not up yet; a session request then fails).
+  // Plain TCP probes of tauri-driver and of the WebKitWebDriver it starts.
   await waitFor(
     `tauri-driver on port ${driverPort} and WebKitWebDriver on ${nativePort}`,
     async () => {

@@ -19,10 +19,10 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import { remote } from 'webdriverio';
 import { freeTcpPort, start, stop, stopAll, waitFor } from './lib/processes.mjs';
 import { makeSigningKey, manifest, sign, startUpdateServer } from './lib/update_server.mjs';
+import { accepts, findTauriDriver } from './lib/tauri_driver.mjs';
 import { startXvfb } from './lib/xvfb.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -123,24 +123,6 @@ function repack(deb, version, dir) {
   run('dpkg-deb', ['--root-owner-group', '--build', tree, out]);
   return out;
 }
-
-function findTauriDriver() {
-  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && existsSync(path.join(dir, 'tauri-driver'))) return path.join(dir, 'tauri-driver');
-  }
-  return path.join(os.homedir(), '.cargo', 'bin', 'tauri-driver');
-}
-
-const accepts = (port) =>
-  new Promise((resolve) => {
-    const socket = net.createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 test('the installed app finds a signed update by itself and installs it with the package manager', { timeout: 180_000, skip: why ?? false }, async () => {
   const debs = existsSync(debDir) ? readdirSync(debDir).filter((f) => f.endsWith('.deb')) : [];

@@ -5,6 +5,7 @@
 //! an entry under its platform key, `<os>-<arch>-<installer>` as the updater looks it up.
 //! `.github/workflows/desktop-bundles.yml` writes one per runner and merges them.
 
+use crate::bench::json_string;
 use std::path::{Path, PathBuf};
 
 /// Options of `cargo xtask update-manifest`.
@@ -49,23 +50,6 @@ pub fn platform_key(file_name: &str, arch: &str) -> Option<String> {
 /// This machine's CPU as the updater names it.
 fn this_arch() -> &'static str {
     std::env::consts::ARCH
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// One entry: platform key, download URL, signature (the `.sig` file's text).

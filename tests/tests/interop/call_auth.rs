@@ -15,6 +15,11 @@ const PW: &str = "alice-secret";
 /// authenticated; not a local AOR, so no lookup). The UAS is `orbit_uas.xml`: a plain answering
 /// callee that keeps Kamailio's Record-Route, so the BYE and its 200 pass the proxy.
 fn call_through(dir: &TestDir, kam: &Kamailio, sipp: &Sipp) -> CliRun {
+    call_command(kam, sipp).spawn(dir)
+}
+
+/// The command of `call_through`, to add to.
+fn call_command(kam: &Kamailio, sipp: &Sipp) -> Cli {
     Cli::new("cli", "call")
         .arg(format!("sip:bob@{}", sipp.addr()))
         .args([
@@ -33,7 +38,6 @@ fn call_through(dir: &TestDir, kam: &Kamailio, sipp: &Sipp) -> CliRun {
             "2",
         ])
         .password(PW)
-        .spawn(dir)
 }
 
 fn lines(log: &str, needle: &str) -> Vec<String> {
@@ -309,19 +313,9 @@ fn the_debug_log_holds_no_secret_through_a_challenged_register_and_invite() {
     let run = |log: &str| {
         let sipp = Sipp::uas("orbit_uas.xml");
         let mut uas = sipp.spawn(&dir);
-        let mut cli = Cli::new("cli", "call")
-            .arg(format!("sip:bob@{}", sipp.addr()))
-            .args([
-                "--aor",
-                "sip:alice@127.0.0.1",
-                "--registrar",
-                &kam.registrar_uri("udp"),
-            ])
-            .args(["--listen", &format!("127.0.0.1:{}", ports::free_port())])
-            .args(["--audio-in", "null", "--audio-out", "null"])
-            .args(["--duration", "2", "--srtp", "optional"])
+        let mut cli = call_command(&kam, &sipp)
+            .args(["--srtp", "optional"])
             .env("HOOKFLASH_LOG", log)
-            .password(PW)
             .spawn(&dir);
         cli.wait_exit(Duration::from_secs(25));
         uas.assert_passed(Duration::from_secs(20));

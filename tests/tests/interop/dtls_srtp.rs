@@ -13,7 +13,6 @@
 //!   baresip: the call does not go ahead in the clear, and the user is told why.
 
 use hookflash_tests::baresip::Codec;
-use hookflash_tests::pesq::{self, Band};
 use hookflash_tests::wav::{goertzel_power, hears, read_mono, rms};
 use hookflash_tests::{ports, speech, Baresip, Cli, TestDir};
 use std::time::Duration;
@@ -24,62 +23,13 @@ const OUR_HZ: f32 = 1100.0;
 #[test]
 #[ignore = "needs baresip"]
 fn we_call_baresip_with_dtls_srtp_and_both_hear_each_other() {
-    for (codec, band, floor) in [
-        (Codec::Pcmu, Band::Narrow, 3.5),
-        (Codec::Opus, Band::Wide, 4.0),
-    ] {
-        let tag = codec.cli_name();
-        let dir = TestDir::new(&format!("dtls-out-{tag}"));
-        let speech = speech::reference(dir.path());
-        let mut b = Baresip::builder("b", "unused")
-            .codec(codec)
-            .mediaenc("dtls_srtp")
-            .source(&speech, 1.0)
-            .start(&dir);
-        let heard = dir.join("heard.wav");
-        let mut cli = Cli::new("cli", "call")
-            .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
-            .args([
-                "--aor",
-                "sip:me@127.0.0.1",
-                "--no-register",
-                "--listen",
-                &format!("127.0.0.1:{}", ports::free_port()),
-            ])
-            .args(["--codec", tag, "--srtp", "dtls", "--duration", "8"])
-            .env("HOOKFLASH_LOG", "debug")
-            .arg("--audio-in")
-            .arg(&speech)
-            .arg("--audio-out")
-            .arg(&heard)
-            .spawn(&dir);
-        cli.wait_exit(Duration::from_secs(40));
-        cli.assert_success();
-        let answered = cli.expect_event("answered", Duration::from_secs(1));
-        assert_eq!(answered["encrypted"], true, "{answered}");
-        assert!(
-            b.log().contains("UDP/TLS/RTP/SAVP") || b.log().to_lowercase().contains("dtls"),
-            "baresip saw no DTLS:\n{}",
-            b.log()
-        );
-        let log = cli.stderr();
-        assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
-        assert!(
-            !log.contains("a=fingerprint") && !log.contains("m=audio"),
-            "SDP logged:\n{log}"
-        );
-        assert!(!log.contains("encryption failed"), "{log}");
-        b.stop();
-        let got = b
-            .received_wav()
-            .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-        let (ours, theirs) = (
-            pesq::score(&speech, &heard, band),
-            pesq::score(&speech, &got, band),
-        );
-        eprintln!("DTLS-SRTP {tag} {band:?}: baresip->us {ours:.3}, us->baresip {theirs:.3}");
-        assert!(ours >= floor && theirs >= floor, "{tag}: PESQ {ours:.3} (what we heard) / {theirs:.3} (what baresip heard) below {floor}");
-    }
+    crate::encrypted_speech_both_ways(
+        "dtls-out",
+        "dtls_srtp",
+        "dtls",
+        &["UDP/TLS/RTP/SAVP", "dtls"],
+        &["a=fingerprint", "m=audio", "encryption failed"],
+    );
 }
 
 #[test]

@@ -127,6 +127,26 @@ fn behind_a_forgetful_nat_the_public_address_is_registered_and_calls_still_arriv
     bob.stop();
 }
 
+/// After a change of address: Kamailio reaches alice (`--max-calls 1`), and a call from outside
+/// through it is answered, after which she exits.
+fn reached_after_the_change(dir: &TestDir, nat: &HomeNat, kam: &Kamailio, mut alice: CliRun) {
+    assert_eq!(
+        kam.options_to_aor("alice"),
+        Some(200),
+        "alice unreachable after the change:\n{}",
+        nat.mappings()
+    );
+    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into())
+        .ip(nat.outside_ip)
+        .service("alice")
+        .timeout(20);
+    let mut call = sipp.spawn(dir);
+    call.assert_passed(Duration::from_secs(25));
+    alice.expect_event("answered", Duration::from_secs(5));
+    alice.wait_exit(Duration::from_secs(15));
+    alice.assert_success();
+}
+
 /// The ISP hands the router a new address (the line reconnected): every mapping the router had
 /// is gone, and the registered Contact is an address nothing reaches any more. The phone's UDP
 /// keep-alive is an OPTIONS; the registrar's answer shows the new mapping and the phone
@@ -175,21 +195,7 @@ fn a_new_public_address_is_noticed_by_the_keep_alive_and_registered() {
         "the new public address was registered {:?} after the change",
         changed.elapsed()
     );
-    assert_eq!(
-        kam.options_to_aor("alice"),
-        Some(200),
-        "alice unreachable after the change:\n{}",
-        nat.mappings()
-    );
-    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into())
-        .ip(nat.outside_ip)
-        .service("alice")
-        .timeout(20);
-    let mut call = sipp.spawn(&dir);
-    call.assert_passed(Duration::from_secs(25));
-    alice.expect_event("answered", Duration::from_secs(5));
-    alice.wait_exit(Duration::from_secs(15));
-    alice.assert_success();
+    reached_after_the_change(&dir, &nat, &kam, alice);
 }
 
 /// A laptop that joins another network gets another address: the phone notices within seconds
@@ -228,19 +234,5 @@ fn a_new_local_address_is_bound_and_registered_and_calls_arrive_there() {
         changed.elapsed()
     );
     // And a call through Kamailio reaches it there.
-    assert_eq!(
-        kam.options_to_aor("alice"),
-        Some(200),
-        "alice unreachable after the change:\n{}",
-        nat.mappings()
-    );
-    let sipp = Sipp::uac("uac_via_proxy.xml", (nat.outside_ip, kam.port).into())
-        .ip(nat.outside_ip)
-        .service("alice")
-        .timeout(20);
-    let mut call = sipp.spawn(&dir);
-    call.assert_passed(Duration::from_secs(25));
-    alice.expect_event("answered", Duration::from_secs(5));
-    alice.wait_exit(Duration::from_secs(15));
-    alice.assert_success();
+    reached_after_the_change(&dir, &nat, &kam, alice);
 }

@@ -16,7 +16,6 @@
 //!   mandatory`: refused with 488 and a warning that says why.
 
 use hookflash_tests::baresip::Codec;
-use hookflash_tests::pesq::{self, Band};
 use hookflash_tests::relay::sip::SipForwarder;
 use hookflash_tests::relay::{RelayConfig, RtpRelay};
 use hookflash_tests::wav::{band_energy_fraction, hears};
@@ -62,67 +61,13 @@ fn session(
 #[test]
 #[ignore = "needs baresip"]
 fn we_call_baresip_with_mandatory_srtp_and_both_hear_each_other() {
-    for (codec, band, floor) in [
-        (Codec::Pcmu, Band::Narrow, 3.5),
-        (Codec::Opus, Band::Wide, 4.0),
-    ] {
-        let tag = codec.cli_name();
-        let dir = TestDir::new(&format!("srtp-mandatory-out-{tag}"));
-        let speech = speech::reference(dir.path());
-        let mut b = Baresip::builder("b", "unused")
-            .codec(codec)
-            .mediaenc("srtp-mand")
-            .source(&speech, 1.0)
-            .start(&dir);
-        let heard = dir.join("heard.wav");
-        let mut cli = Cli::new("cli", "call")
-            .arg(format!("sip:b@127.0.0.1:{}", b.sip_port))
-            .args([
-                "--aor",
-                "sip:me@127.0.0.1",
-                "--no-register",
-                "--listen",
-                &format!("127.0.0.1:{}", ports::free_port()),
-            ])
-            .args(["--codec", tag, "--srtp", "mandatory", "--duration", "8"])
-            .env("HOOKFLASH_LOG", "debug")
-            .arg("--audio-in")
-            .arg(&speech)
-            .arg("--audio-out")
-            .arg(&heard)
-            .spawn(&dir);
-        cli.wait_exit(Duration::from_secs(40));
-        cli.assert_success();
-        let answered = cli.expect_event("answered", Duration::from_secs(1));
-        assert_eq!(answered["encrypted"], true, "{answered}");
-        assert!(
-            b.log().contains("RTP/SAVP") || b.log().to_lowercase().contains("srtp"),
-            "baresip saw no SRTP:\n{}",
-            b.log()
-        );
-        // Logging at debug: neither the SDP nor its keys reach the log.
-        let log = cli.stderr();
-        assert!(log.contains("DEBUG"), "the log was not at debug:\n{log}");
-        assert!(
-            !log.contains("inline:") && !log.contains("a=crypto") && !log.contains("m=audio"),
-            "SDP or SRTP keys logged:\n{log}"
-        );
-        b.stop();
-        let got = b
-            .received_wav()
-            .unwrap_or_else(|| panic!("baresip recorded nothing:\n{}", b.log()));
-        // Speech both ways: only packets that authenticate and decrypt with the SDP's keys
-        // score like a clear call.
-        let (ours, theirs) = (
-            pesq::score(&speech, &heard, band),
-            pesq::score(&speech, &got, band),
-        );
-        eprintln!("SDES-SRTP {tag} {band:?}: baresip->us {ours:.3}, us->baresip {theirs:.3}");
-        assert!(
-            ours >= floor && theirs >= floor,
-            "{tag}: PESQ {ours:.3} (what we heard) / {theirs:.3} (what baresip heard) below {floor}"
-        );
-    }
+    crate::encrypted_speech_both_ways(
+        "srtp-mandatory-out",
+        "srtp-mand",
+        "mandatory",
+        &["RTP/SAVP", "srtp"],
+        &["inline:", "a=crypto", "m=audio"],
+    );
 }
 
 #[test]
