@@ -39,6 +39,36 @@ after(async () => {
   if (installed) run('dpkg', ['--remove', PACKAGE]);
 });
 
+/** A direct-calls profile in work/`name`/ (its history beside it); returns its path. */
+function writeProfile(name) {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const profile = path.join(dir, 'profile.toml');
+  writeFileSync(profile, `history_db = ${JSON.stringify(path.join(dir, 'history.sqlite3'))}\n[account]\naor = "sip:alice@127.0.0.1"\nregister = false\nlisten = "127.0.0.1:0"\n`);
+  return profile;
+}
+
+/** The installed app's environment: this profile, no sound card, nothing of the user's, English. */
+function appEnv(display, profile, extra = {}) {
+  return {
+    ...process.env,
+    DISPLAY: display,
+    HOME: work,
+    HOOKFLASH_PROFILE: profile,
+    HOOKFLASH_PASSWORD: '',
+    HOOKFLASH_AUDIO_IN: 'null',
+    HOOKFLASH_AUDIO_OUT: 'null',
+    XDG_CONFIG_HOME: path.join(work, 'config'),
+    XDG_DATA_HOME: path.join(work, 'data'),
+    XDG_CACHE_HOME: path.join(work, 'cache'),
+    DBUS_SESSION_BUS_ADDRESS: 'disabled:',
+    NO_AT_BRIDGE: '1',
+    LANGUAGE: 'en_US',
+    RUST_LOG: 'info',
+    ...extra,
+  };
+}
+
 const why = process.getuid?.() !== 0 ? 'installing a .deb needs root (CI runs as root)' : null;
 
 test('the .deb installs, registers tel:/sip:/sips:/callto:, starts the installed app and is removed again', { timeout: 120_000, skip: why ?? false }, async () => {
@@ -68,27 +98,10 @@ test('the .deb installs, registers tel:/sip:/sips:/callto:, starts the installed
 
   // The installed binary starts and shows its window.
   const { display } = await startXvfb(path.join(work, 'xvfb.log'));
-  const profileDir = path.join(work, 'profile');
-  mkdirSync(profileDir, { recursive: true });
-  const profile = path.join(profileDir, 'profile.toml');
-  writeFileSync(profile, `history_db = ${JSON.stringify(path.join(profileDir, 'history.sqlite3'))}\n[account]\naor = "sip:alice@127.0.0.1"\nregister = false\nlisten = "127.0.0.1:0"\n`);
+  const profile = writeProfile('profile');
   const log = path.join(work, 'installed-app.log');
   const app = start('hookflash-app', '/usr/bin/hookflash-app', [], {
-    env: {
-      ...process.env,
-      DISPLAY: display,
-      HOME: work,
-      HOOKFLASH_PROFILE: profile,
-      HOOKFLASH_PASSWORD: '',
-      HOOKFLASH_AUDIO_IN: 'null',
-      HOOKFLASH_AUDIO_OUT: 'null',
-      XDG_CONFIG_HOME: path.join(work, 'config'),
-      XDG_DATA_HOME: path.join(work, 'data'),
-      XDG_CACHE_HOME: path.join(work, 'cache'),
-      DBUS_SESSION_BUS_ADDRESS: 'disabled:',
-      NO_AT_BRIDGE: '1',
-      RUST_LOG: 'info',
-    },
+    env: appEnv(display, profile),
     logFile: log,
   });
   await waitFor('the installed app to be ready to dial', () => {
@@ -150,33 +163,16 @@ test('the installed app finds a signed update by itself and installs it with the
   assert.notEqual(before, '9.9.9');
 
   // Updates switched on in its settings: it checks by itself after start.
-  const profileDir = path.join(work, 'update-profile');
-  mkdirSync(profileDir, { recursive: true });
-  const profile = path.join(profileDir, 'profile.toml');
-  writeFileSync(profile, `history_db = ${JSON.stringify(path.join(profileDir, 'history.sqlite3'))}\n[account]\naor = "sip:alice@127.0.0.1"\nregister = false\nlisten = "127.0.0.1:0"\n`);
-  writeFileSync(path.join(profileDir, 'window.toml'), 'close_to_tray = false\ncheck_for_updates = true\n');
+  const profile = writeProfile('update-profile');
+  writeFileSync(path.join(path.dirname(profile), 'window.toml'), 'close_to_tray = false\ncheck_for_updates = true\n');
   const { display } = await startXvfb(path.join(work, 'xvfb-update.log'));
   const driverPort = await freeTcpPort();
   const nativePort = await freeTcpPort();
   const driver = start('tauri-driver', tauriDriver, ['--port', String(driverPort), '--native-port', String(nativePort)], {
-    env: {
-      ...process.env,
-      DISPLAY: display,
-      HOME: work,
-      HOOKFLASH_PROFILE: profile,
-      HOOKFLASH_PASSWORD: '',
-      HOOKFLASH_AUDIO_IN: 'null',
-      HOOKFLASH_AUDIO_OUT: 'null',
+    env: appEnv(display, profile, {
       HOOKFLASH_UPDATE_ENDPOINT: server.url('/latest.json'),
       HOOKFLASH_UPDATE_PUBKEY: pub,
-      XDG_CONFIG_HOME: path.join(work, 'config'),
-      XDG_DATA_HOME: path.join(work, 'data'),
-      XDG_CACHE_HOME: path.join(work, 'cache'),
-      DBUS_SESSION_BUS_ADDRESS: 'disabled:',
-      NO_AT_BRIDGE: '1',
-      LANGUAGE: 'en_US',
-      RUST_LOG: 'info',
-    },
+    }),
     logFile: path.join(work, 'installed-update.log'),
   });
   let browser = null;
