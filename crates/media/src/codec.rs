@@ -93,8 +93,10 @@ impl Codec {
 pub trait AudioEncoder: Send {
     /// Encodes `pcm` and appends the payload to `out`.
     fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), MediaError>;
-    /// Tells the encoder how much loss the far end reports (0-100 %), so it can add redundancy.
-    fn set_expected_loss(&mut self, _percent: u8) {}
+    /// Tells the encoder how much loss to plan for (0-100 %), so it can add redundancy;
+    /// `reported` says whether the far end has reported any loss yet (before that the plan
+    /// is the start-of-call protection).
+    fn set_expected_loss(&mut self, _percent: u8, _reported: bool) {}
     /// The bitrate the encoder aims for (bits/s), for codecs where it varies.
     fn bitrate(&self) -> Option<u32> {
         None

@@ -536,8 +536,11 @@ impl SendTask {
         if self.muted.load(Ordering::Relaxed) {
             frame.fill(0);
         }
-        let loss = lock(&self.core).expected_loss_percent();
-        self.encoder.set_expected_loss(loss);
+        let (loss, reported) = {
+            let core = lock(&self.core);
+            (core.expected_loss_percent(), core.loss_reported())
+        };
+        self.encoder.set_expected_loss(loss, reported);
 
         let events = self.dtmf.tick(self.ts, ptime, codec.rtp_clock_rate());
         let ts = self.ts;

@@ -504,6 +504,11 @@ impl StreamCore {
         self.loss_plan.percent()
     }
 
+    /// Whether the far end has reported any loss yet.
+    pub fn loss_reported(&self) -> bool {
+        self.loss_plan.loss_reported()
+    }
+
     /// Counts what the send side put on the wire for one frame.
     pub fn record_sent(&mut self, sent: SentFrame) {
         let s = &mut self.stats;
