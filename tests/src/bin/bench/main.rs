@@ -11,6 +11,8 @@
 //!   C++ module ([`echo`]);
 //! - `nofec`: Opus from a sender without FEC (baresip) under loss, ours vs baresip receiving the
 //!   same packets, vs libopus classic and deep concealment ([`no_fec`]);
+//! - `g711same`: G.711 under random and burst loss, our concealment vs baresip's on the same
+//!   stream with the same packets lost ([`g711_same_packets`]);
 //! - `g722`: the G.722 we send in a call, decoded by FFmpeg, vs the codec alone ([`g722_sent`]);
 //! - `desktop`: the desktop app's idle memory and CPU, start-up and INVITE-to-ringing-window
 //!   time, beside a hello-world Tauri app ([`desktop`]).
@@ -24,6 +26,7 @@ mod baresip_echo;
 mod cpu;
 mod desktop;
 mod echo;
+mod g711_same_packets;
 mod g722_sent;
 mod jitter_trace;
 mod latency;
@@ -32,6 +35,7 @@ mod mix;
 mod no_fec;
 mod offline;
 mod pesq_table;
+mod same_packets;
 
 use hookflash_tests::TestDir;
 use lines::{median, Line, Verdict};
@@ -67,6 +71,12 @@ fn main() {
         let (table, cpu) = pesq_table::run(&dir, with_baresip);
         baresip_cpu = cpu;
         for l in table {
+            l.emit();
+            lines.push(l);
+        }
+    }
+    if want("g711same") {
+        for l in g711_same_packets::lines(&dir, with_baresip) {
             l.emit();
             lines.push(l);
         }

@@ -3,25 +3,21 @@
 //! ones lost, and libopus decoding them without a jitter buffer, with its classic concealment
 //! and with its deep (neural) concealment.
 //!
-//! Per condition and seed: one baresip ↔ baresip call through the impairment relay (bob's
-//! recording is baresip's figure; the relay keeps alice's datagrams as sent); the same
-//! datagrams replayed through a relay with the same loss and seed into one of our media
-//! sessions ([`replay_receive`]); the RTP payloads decoded offline with the relay's loss
-//! pattern. Each figure is the median over [`SEEDS`] seeds.
+//! Per condition and seed: baresip and our engine receive one baresip stream with the same
+//! packets lost ([`same_packets`]); the RTP payloads are also decoded offline with the relay's
+//! loss pattern. Each figure is the median over [`SEEDS`] seeds.
 
 use std::path::Path;
 
 use hookflash_media::opus_codec::{packet_has_fec, OpusDecoder, DECODER_COMPLEXITY};
 use hookflash_media::{AudioDecoder, Codec};
-use hookflash_tests::baresip::Codec as BaresipCodec;
-use hookflash_tests::pesq::{self, Band};
-use hookflash_tests::relay::replay_receive::{self, ReplayReceive};
-use hookflash_tests::relay::{loss_pattern, Impairment, LossModel};
+use hookflash_tests::pesq::Band;
+use hookflash_tests::relay::LossModel;
 use hookflash_tests::{speech, TestDir};
 
 use crate::lines::{fmt2, median, Line, Verdict};
 use crate::pesq_table::write_wav;
-use hookflash_tests::baresip_relay_call as baresip_call;
+use crate::same_packets;
 
 /// Seeds per loss rate (the figures are medians: one short clip varies with where the losses fall).
 const SEEDS: u64 = 3;
@@ -37,15 +33,6 @@ struct Scores {
     fec_packets: usize,
     packets: usize,
     errors: Vec<String>,
-}
-
-fn score(reference: &Path, degraded: &Path) -> Result<f64, String> {
-    let s = pesq::try_score(reference, degraded, Band::Wide);
-    eprintln!(
-        "  PESQ-WB {} = {s:?}",
-        degraded.file_name().and_then(|n| n.to_str()).unwrap_or("?")
-    );
-    s
 }
 
 /// libopus decoding the RTP payloads in order, a lost one concealed (no FEC to use).
@@ -78,67 +65,24 @@ fn one_seed(
         rate: f64::from(rate) / 100.0,
     };
     let slug = format!("nofec-{rate}-{seed}");
-    let b = baresip_call::call(
-        dir,
-        &slug,
-        BaresipCodec::Opus,
-        speech48,
-        Impairment::with_loss(loss.clone()),
-        seed,
-    )?;
-    s.baresip.push(score(speech48, &b.received)?);
-    // The datagrams' indices are the relay's packet indices: the pattern is by index.
-    let pattern = loss_pattern(&loss, seed, b.sent.len());
-    let rtp = replay_receive::rtp_packets(&b.sent);
-    let audio_pt = rtp
+    let same = same_packets::receive(dir, speech48, Codec::Opus, &loss, seed, &slug)?;
+    s.baresip.push(same.baresip);
+    s.packets += same.payloads.len();
+    s.fec_packets += same
+        .payloads
         .iter()
-        .map(|p| p.pt)
-        .max_by_key(|pt| rtp.iter().filter(|p| p.pt == *pt).count())
-        .unwrap_or(0);
-    let payloads: Vec<(usize, Vec<u8>)> = b
-        .sent
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| {
-            hookflash_tests::g722_tap::parse(d)
-                .filter(|p| p.pt == audio_pt)
-                .map(|p| (i, p.payload))
-        })
-        .collect();
-    s.packets += payloads.len();
-    s.fec_packets += payloads.iter().filter(|(_, p)| packet_has_fec(p)).count();
+        .filter(|(_, p)| packet_has_fec(p))
+        .count();
     for (name, complexity, into) in [
         ("classic", 0, &mut s.classic),
         ("deep", DECODER_COMPLEXITY, &mut s.deep),
     ] {
         let p = dir.join(format!("{slug}-libopus-{name}.wav"));
-        let pcm = offline(&payloads, &pattern, complexity)?;
+        let pcm = offline(&same.payloads, &same.pattern, complexity)?;
         write_wav(&p, 48_000, &pcm)?;
-        into.push(score(speech48, &p)?);
+        into.push(same_packets::score(speech48, &p, Band::Wide)?);
     }
-    let out = dir.join(format!("{slug}-ours.wav"));
-    let run = replay_receive::run(&ReplayReceive {
-        datagrams: b.sent.clone(),
-        codec: Codec::Opus,
-        clock_rate: 48_000,
-        impairment: Impairment::with_loss(loss),
-        seed,
-        output: out.clone(),
-    })?;
-    eprintln!(
-        "  replay {slug}: {} RTP packets (PT {}), relay {:?}; ours: lost {}, concealed {}, late {}, stretched {}, accelerated {}, buffer target {:.0} ms, jitter {:.1} ms",
-        run.rtp_packets,
-        run.payload_type,
-        run.relay.to_right,
-        run.receiver.packets_lost,
-        run.receiver.concealed_frames,
-        run.receiver.late_packets,
-        run.receiver.playout_stretched,
-        run.receiver.playout_accelerated,
-        run.receiver.jitter_buffer_target_ms,
-        run.receiver.jitter_ms
-    );
-    s.ours.push(score(speech48, &out)?);
+    s.ours.push(same.ours);
     Ok(())
 }
 
