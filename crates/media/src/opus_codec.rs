@@ -36,8 +36,8 @@ pub const PROTECTED_BITRATE: i32 = 40000;
 /// Bitrate of the start-of-call protection, before any report has shown loss: nothing says the
 /// line is congested, so the voice keeps about the clean line's rate and its FEC copy rides on
 /// top (about 80 kbit/s on the wire, G.711's). Measured in `cargo xtask bench`, clean line,
-/// PESQ-WB: 4.48 when the first seconds went at [`PROTECTED_BITRATE`], 4.52 at 64 kbit/s — the
-/// codec alone at 48 kbit/s.
+/// PESQ-WB: 4.48 when the first seconds went at [`PROTECTED_BITRATE`], 4.51-4.52 at 64 kbit/s
+/// (the codec alone at 48 kbit/s: 4.52).
 pub const START_BITRATE: i32 = 64000;
 /// The loss a call plans for before the far end has reported anything.
 pub const START_LOSS: u8 = 10;
