@@ -73,6 +73,7 @@ import { Key, press, tabTo, typeText } from './lib/keyboard.mjs';
 import { menuLabels, startTrayHost, trayHostMissing } from './lib/tray_host.mjs';
 import { makeSigningKey, manifest, sign, startUpdateServer, writePackage } from './lib/update_server.mjs';
 import { accepts, findTauriDriver } from './lib/tauri_driver.mjs';
+import { appEnvironment } from './lib/app_env.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -203,28 +204,7 @@ function historyRows() {
 
 /** The app's environment: its profile file, no audio devices, nothing of the user's. */
 function appEnv(profile, overrides = {}) {
-  const env = {
-    ...process.env,
-    DISPLAY: display,
-    HOOKFLASH_PROFILE: profile,
-    HOOKFLASH_PASSWORD: '',
-    HOOKFLASH_AUDIO_IN: 'null',
-    HOOKFLASH_AUDIO_OUT: 'null',
-    RUST_LOG: process.env.RUST_LOG ?? 'info',
-    // Keep the app away from the user's files and session bus (single-instance, keyring).
-    XDG_CONFIG_HOME: path.join(work, 'config'),
-    XDG_DATA_HOME: path.join(work, 'data'),
-    XDG_CACHE_HOME: path.join(work, 'cache'),
-    DBUS_SESSION_BUS_ADDRESS: 'disabled:',
-    NO_AT_BRIDGE: '1',
-    // The window picks its language from the system's (WebKitGTK reads LANGUAGE, then LC_ALL,
-    // LC_MESSAGES, LANG): English, whatever the machine's, since these tests read English words.
-    LANGUAGE: 'en_US',
-    ...overrides,
-  };
-  // An override of `undefined` removes the variable.
-  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
-  return env;
+  return appEnvironment({ display, work, profile, overrides });
 }
 
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) and opens a session. */

@@ -23,6 +23,7 @@ import { remote } from 'webdriverio';
 import { freeTcpPort, start, stop, stopAll, waitFor } from './lib/processes.mjs';
 import { makeSigningKey, manifest, sign, startUpdateServer } from './lib/update_server.mjs';
 import { accepts, findTauriDriver } from './lib/tauri_driver.mjs';
+import { appEnvironment } from './lib/app_env.mjs';
 import { startXvfb } from './lib/xvfb.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,23 +51,7 @@ function writeProfile(name) {
 
 /** The installed app's environment: this profile, no sound card, nothing of the user's, English. */
 function appEnv(display, profile, extra = {}) {
-  return {
-    ...process.env,
-    DISPLAY: display,
-    HOME: work,
-    HOOKFLASH_PROFILE: profile,
-    HOOKFLASH_PASSWORD: '',
-    HOOKFLASH_AUDIO_IN: 'null',
-    HOOKFLASH_AUDIO_OUT: 'null',
-    XDG_CONFIG_HOME: path.join(work, 'config'),
-    XDG_DATA_HOME: path.join(work, 'data'),
-    XDG_CACHE_HOME: path.join(work, 'cache'),
-    DBUS_SESSION_BUS_ADDRESS: 'disabled:',
-    NO_AT_BRIDGE: '1',
-    LANGUAGE: 'en_US',
-    RUST_LOG: 'info',
-    ...extra,
-  };
+  return appEnvironment({ display, work, profile, overrides: { HOME: work, ...extra } });
 }
 
 const why = process.getuid?.() !== 0 ? 'installing a .deb needs root (CI runs as root)' : null;
